@@ -1,0 +1,182 @@
+//! The [`Compiler`]: a configured Cranelift ISA plus the per-function compile step.
+
+use crate::translate::FuncTranslator;
+use anyhow::{anyhow, bail, Context as _, Result};
+use cranelift_codegen::ir::{ExternalName, UserExternalNameRef};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use rayon::prelude::*;
+use tern_environ::{ModuleTranslation, TrapKind, VMOffsets};
+
+/// How hard Cranelift optimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No optimisation: fastest compile.
+    None,
+    /// Optimise for speed (the default).
+    Speed,
+    /// Optimise for speed and size.
+    SpeedAndSize,
+}
+
+/// The code-affecting settings the runtime hands to the compiler.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CompilerSettings {
+    /// Cranelift optimisation level.
+    pub opt_level: OptLevel,
+    /// Run Cranelift's IR verifier on every function (slow; for debugging).
+    pub verify: bool,
+    /// Bytes of guard region after each 32-bit linear memory's 4 GiB reservation;
+    /// accesses whose static offset fits in it need no explicit bounds check.
+    pub memory_guard_size: u64,
+}
+
+/// What a relocation in a compiled function refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// Another wasm function of the same module, by function index.
+    Func(u32),
+}
+
+/// One relocation inside a compiled function's code.
+#[derive(Debug, Clone)]
+pub(crate) struct Reloc {
+    pub offset: u32,
+    pub kind: cranelift_codegen::binemit::Reloc,
+    pub target: RelocTarget,
+    pub addend: i64,
+}
+
+/// The machine code of one function, before linking.
+#[derive(Debug, Clone)]
+pub struct CompiledFunction {
+    pub(crate) code: Vec<u8>,
+    pub(crate) relocs: Vec<Reloc>,
+    /// Trap sites: (offset in `code`, kind).
+    pub(crate) traps: Vec<(u32, TrapKind)>,
+}
+
+impl CompiledFunction {
+    /// The machine code. Only self-contained (relocation-free) code, such as a
+    /// trampoline, may be run without [`crate::link`].
+    pub fn code(&self) -> &[u8] {
+        &self.code
+    }
+
+    /// Whether the code needs linking before it can run.
+    pub fn has_relocations(&self) -> bool {
+        !self.relocs.is_empty()
+    }
+}
+
+/// A Cranelift code generator for the host machine.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    settings: CompilerSettings,
+}
+
+impl Compiler {
+    /// Builds a compiler for the host CPU with `settings`.
+    ///
+    /// # Errors
+    /// Fails when the host architecture is not supported by Cranelift.
+    pub fn new(settings: CompilerSettings) -> Result<Self> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+            flags.set(k, v).map_err(|e| anyhow!("cranelift setting {k}={v}: {e}"))
+        };
+        set(&mut flags, "opt_level", match settings.opt_level {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        })?;
+        set(&mut flags, "enable_verifier", if settings.verify { "true" } else { "false" })?;
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "enable_probestack", "false")?;
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        set(&mut flags, "unwind_info", "false")?;
+        let isa_builder =
+            cranelift_native::builder().map_err(|e| anyhow!("unsupported host: {e}"))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .context("failed to configure Cranelift for this host")?;
+        Ok(Self { isa, settings })
+    }
+
+    /// The settings this compiler was built with.
+    pub fn settings(&self) -> &CompilerSettings {
+        &self.settings
+    }
+
+    /// The target triple code is generated for.
+    pub fn triple(&self) -> String {
+        self.isa.triple().to_string()
+    }
+
+    /// The ISA flags (CPU features) in effect, as text, for artifact compatibility checks.
+    pub fn isa_flags(&self) -> String {
+        self.isa.isa_flags().iter().map(|f| format!("{}={} ", f.name, f.value_string())).collect()
+    }
+
+    pub(crate) fn call_conv(&self) -> CallConv {
+        self.isa.default_call_conv()
+    }
+
+    pub(crate) fn isa(&self) -> &dyn cranelift_codegen::isa::TargetIsa {
+        &*self.isa
+    }
+
+    /// Translates, validates and compiles every function body of `translation`,
+    /// in parallel. The result is indexed by defined-function index.
+    ///
+    /// # Errors
+    /// Fails with the validator's message (naming the byte offset) on an invalid
+    /// body, or when Cranelift rejects the generated code.
+    pub fn compile_module(&self, translation: ModuleTranslation<'_>) -> Result<(tern_environ::Module, Vec<CompiledFunction>)> {
+        let ModuleTranslation { module, bodies } = translation;
+        let offsets = VMOffsets::new(&module);
+        let compiled = bodies
+            .into_par_iter()
+            .map_init(
+                || (Context::new(), cranelift_frontend::FunctionBuilderContext::new(), wasmparser::FuncValidatorAllocations::default()),
+                |(ctx, fctx, allocs), body| {
+                    let func_index = body.func_index;
+                    let mut validator = body.validator.into_validator(std::mem::take(allocs));
+                    ctx.clear();
+                    FuncTranslator::new(self, &module, &offsets, fctx)
+                        .translate(&mut ctx.func, func_index, &body.body, &mut validator)?;
+                    *allocs = validator.into_allocations();
+                    self.finish(ctx).with_context(|| format!("failed to compile wasm function {func_index}"))
+                },
+            )
+            .collect::<Result<Vec<_>>>()?;
+        Ok((module, compiled))
+    }
+
+    /// Runs Cranelift over the function in `ctx` and collects its code, traps and relocations.
+    pub(crate) fn finish(&self, ctx: &mut Context) -> Result<CompiledFunction> {
+        let mut ctrl = Default::default();
+        let compiled = ctx
+            .compile(&*self.isa, &mut ctrl)
+            .map_err(|e| anyhow!("cranelift compilation failed: {:?}", e.inner))?;
+        let buffer = compiled.buffer.clone();
+        let mut relocs = Vec::new();
+        for r in buffer.relocs() {
+            let target = match &r.target {
+                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                    let name = ctx.func.params.user_named_funcs()[UserExternalNameRef::from(*name)].clone();
+                    RelocTarget::Func(name.index)
+                }
+                other => bail!("unsupported relocation target in generated code: {other:?}"),
+            };
+            relocs.push(Reloc { offset: r.offset, kind: r.kind, target, addend: r.addend });
+        }
+        let traps = buffer
+            .traps()
+            .iter()
+            .filter_map(|t| crate::trap_codes::trap_kind(t.code).map(|k| (t.offset, k)))
+            .collect();
+        Ok(CompiledFunction { code: buffer.data().to_vec(), relocs, traps })
+    }
+}

@@ -1,0 +1,23 @@
+//! Tern's code generator: WebAssembly function bodies and trampolines to machine
+//! code through Cranelift.
+//!
+//! The pipeline, as types:
+//! [`tern_environ::ModuleTranslation`] → [`Compiler::compile_module`] translates and
+//! validates every body in parallel into [`CompiledFunction`]s → [`link`] lays them
+//! out in one text section with direct calls resolved → a [`CodeImage`] the runtime
+//! maps executable. Trampolines (host↔wasm) are compiled per signature by
+//! [`Compiler::compile_trampoline`].
+//!
+//! This crate never touches raw pointers; it only produces bytes and tables.
+#![forbid(unsafe_code)]
+
+mod compiler;
+mod link;
+mod signature;
+mod trampoline;
+mod translate;
+mod trap_codes;
+
+pub use compiler::{CompiledFunction, Compiler, CompilerSettings, OptLevel, RelocTarget};
+pub use link::{link, CodeImage, FuncLoc};
+pub use trampoline::TrampolineKind;

@@ -1,0 +1,407 @@
+//! Control flow and calls: blocks, loops, `if`, branches, `return`, `call`,
+//! `call_indirect`, and the bookkeeping for unreachable code.
+
+use super::FuncState;
+use crate::signature::{ir_type, wasm_signature};
+use anyhow::Result;
+use cranelift_codegen::ir::{
+    self, condcodes::IntCC, types, BlockArg, BlockCall, ExtFuncData, ExternalName, InstBuilder,
+    JumpTableData, UserExternalName, Value,
+};
+use tern_environ::{TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMTABLE_BASE, VMTABLE_LENGTH};
+use wasmparser::{BlockType, FuncValidator, Operator, ValidatorResources};
+
+/// What kind of structure a control frame is.
+pub(crate) enum FrameKind {
+    /// The function body itself; its end returns.
+    Function,
+    /// `block`.
+    Block,
+    /// `loop`; branches go back to `header`.
+    Loop { header: ir::Block },
+    /// `if`; `else_block` receives the parameters when the condition is false.
+    If { else_block: ir::Block, else_seen: bool },
+    /// A structure opened in unreachable code: no IR exists for it.
+    Dead,
+}
+
+/// One enclosing control structure.
+pub(crate) struct ControlFrame {
+    pub(crate) kind: FrameKind,
+    /// The block after the structure; its parameters are the structure's results.
+    pub(crate) next: ir::Block,
+    pub(crate) num_params: usize,
+    pub(crate) num_results: usize,
+    /// Operand stack height below the structure's parameters.
+    pub(crate) stack_base: usize,
+    /// Whether anything jumps (or falls through) to `next`.
+    pub(crate) exit_reachable: bool,
+}
+
+fn block_args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+impl FuncState<'_, '_> {
+    pub(crate) fn push_function_frame(&mut self, results: &[tern_environ::WasmValType]) {
+        let next = self.builder.create_block();
+        for r in results {
+            self.builder.append_block_param(next, ir_type(*r));
+        }
+        self.control.push(ControlFrame {
+            kind: FrameKind::Function,
+            next,
+            num_params: 0,
+            num_results: results.len(),
+            stack_base: 0,
+            exit_reachable: false,
+        });
+    }
+
+    /// The parameter and result types of a block type.
+    fn block_signature(&self, ty: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
+        match ty {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => {
+                let t = tern_environ::WasmValType::from_wasmparser(t).expect("validated type");
+                (vec![], vec![ir_type(t)])
+            }
+            BlockType::FuncType(idx) => {
+                let ft = &self.module.types[idx as usize];
+                (
+                    ft.params.iter().map(|t| ir_type(*t)).collect(),
+                    ft.results.iter().map(|t| ir_type(*t)).collect(),
+                )
+            }
+        }
+    }
+
+    fn new_block_with(&mut self, tys: &[ir::Type]) -> ir::Block {
+        let b = self.builder.create_block();
+        for t in tys {
+            self.builder.append_block_param(b, *t);
+        }
+        b
+    }
+
+    /// Handles the few operators that matter while the current code is unreachable.
+    pub(crate) fn translate_unreachable(&mut self, op: &Operator<'_>) {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                let next = self.builder.create_block();
+                let stack_base = self.stack.len();
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Dead,
+                    next,
+                    num_params: 0,
+                    num_results: 0,
+                    stack_base,
+                    exit_reachable: false,
+                });
+            }
+            Operator::Else => {
+                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
+                    self.translate_else();
+                }
+            }
+            Operator::End => {
+                if matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
+                    self.control.pop();
+                } else {
+                    self.translate_end();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn translate_else(&mut self) {
+        let frame = self.control.last_mut().expect("validated if");
+        let (else_block, num_results, next, base) = match &mut frame.kind {
+            FrameKind::If { else_block, else_seen } => {
+                *else_seen = true;
+                (*else_block, frame.num_results, frame.next, frame.stack_base)
+            }
+            _ => unreachable!("validated else"),
+        };
+        if self.reachable {
+            let results = self.popn(num_results);
+            self.builder.ins().jump(next, &block_args(&results));
+            self.control.last_mut().unwrap().exit_reachable = true;
+        }
+        self.stack.truncate(base);
+        self.builder.switch_to_block(else_block);
+        let params = self.builder.block_params(else_block).to_vec();
+        self.stack.extend(params);
+        // An `if` frame only exists when its start was reachable.
+        self.reachable = true;
+    }
+
+    fn translate_end(&mut self) {
+        let mut frame = self.control.pop().expect("validated end");
+        if self.reachable {
+            let results = self.popn(frame.num_results);
+            self.builder.ins().jump(frame.next, &block_args(&results));
+            frame.exit_reachable = true;
+        }
+        if let FrameKind::If { else_block, else_seen: false } = frame.kind {
+            // No `else`: the false branch passes the parameters through.
+            self.builder.switch_to_block(else_block);
+            let params = self.builder.block_params(else_block).to_vec();
+            self.builder.ins().jump(frame.next, &block_args(&params));
+            frame.exit_reachable = true;
+        }
+        if let FrameKind::Loop { header } = frame.kind {
+            self.builder.seal_block(header);
+        }
+        self.stack.truncate(frame.stack_base);
+        self.builder.switch_to_block(frame.next);
+        self.builder.seal_block(frame.next);
+        let results = self.builder.block_params(frame.next).to_vec();
+        self.reachable = frame.exit_reachable;
+        if let FrameKind::Function = frame.kind {
+            if self.reachable {
+                self.builder.ins().return_(&results);
+            }
+            self.reachable = false;
+        } else {
+            self.stack.extend(results);
+        }
+    }
+
+    /// The branch target and argument count of the frame `depth` levels out.
+    fn branch_target(&mut self, depth: u32) -> (ir::Block, usize) {
+        let i = self.control.len() - 1 - depth as usize;
+        let frame = &mut self.control[i];
+        match frame.kind {
+            FrameKind::Loop { header } => (header, frame.num_params),
+            _ => {
+                frame.exit_reachable = true;
+                (frame.next, frame.num_results)
+            }
+        }
+    }
+
+    /// Translates control-flow and call operators; returns false for other operators.
+    pub(crate) fn translate_control(
+        &mut self,
+        op: &Operator<'_>,
+        _validator: &FuncValidator<ValidatorResources>,
+    ) -> Result<bool> {
+        match op {
+            Operator::Nop => {}
+            Operator::Unreachable => {
+                self.trap(TrapKind::UnreachableCodeReached);
+                self.reachable = false;
+            }
+            Operator::Block { blockty } => {
+                let (params, results) = self.block_signature(*blockty);
+                let next = self.new_block_with(&results);
+                let stack_base = self.stack.len() - params.len();
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Block,
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_base,
+                    exit_reachable: false,
+                });
+            }
+            Operator::Loop { blockty } => {
+                let (params, results) = self.block_signature(*blockty);
+                let header = self.new_block_with(&params);
+                let next = self.new_block_with(&results);
+                let args = self.popn(params.len());
+                self.builder.ins().jump(header, &block_args(&args));
+                self.builder.switch_to_block(header);
+                let stack_base = self.stack.len();
+                let header_params = self.builder.block_params(header).to_vec();
+                self.stack.extend(header_params);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Loop { header },
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_base,
+                    exit_reachable: false,
+                });
+            }
+            Operator::If { blockty } => {
+                let cond = self.pop();
+                let (params, results) = self.block_signature(*blockty);
+                let then_block = self.builder.create_block();
+                let else_block = self.new_block_with(&params);
+                let next = self.new_block_with(&results);
+                let args = self.stack[self.stack.len() - params.len()..].to_vec();
+                self.builder.ins().brif(cond, then_block, &[], else_block, &block_args(&args));
+                self.builder.seal_block(then_block);
+                self.builder.seal_block(else_block);
+                self.builder.switch_to_block(then_block);
+                let stack_base = self.stack.len() - params.len();
+                self.control.push(ControlFrame {
+                    kind: FrameKind::If { else_block, else_seen: false },
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_base,
+                    exit_reachable: false,
+                });
+            }
+            Operator::Else => self.translate_else(),
+            Operator::End => self.translate_end(),
+            Operator::Br { relative_depth } => {
+                let (dest, arity) = self.branch_target(*relative_depth);
+                let args = self.stack[self.stack.len() - arity..].to_vec();
+                self.builder.ins().jump(dest, &block_args(&args));
+                self.reachable = false;
+            }
+            Operator::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let (dest, arity) = self.branch_target(*relative_depth);
+                let args = self.stack[self.stack.len() - arity..].to_vec();
+                let cont = self.builder.create_block();
+                self.builder.ins().brif(cond, dest, &block_args(&args), cont, &[]);
+                self.builder.seal_block(cont);
+                self.builder.switch_to_block(cont);
+            }
+            Operator::BrTable { targets } => {
+                let index = self.pop();
+                let mut calls = Vec::with_capacity(targets.len() as usize);
+                let mut arity = 0;
+                for depth in targets.targets() {
+                    let (dest, n) = self.branch_target(depth?);
+                    arity = n;
+                    calls.push(dest);
+                }
+                let (default, n) = self.branch_target(targets.default());
+                arity = arity.max(n);
+                let args = block_args(&self.stack[self.stack.len() - arity..]);
+                let pool = &mut self.builder.func.dfg.value_lists;
+                let default = BlockCall::new(default, args.iter().copied(), pool);
+                let calls: Vec<BlockCall> =
+                    calls.into_iter().map(|b| BlockCall::new(b, args.iter().copied(), pool)).collect();
+                let jt = self.builder.create_jump_table(JumpTableData::new(default, &calls));
+                self.builder.ins().br_table(index, jt);
+                self.reachable = false;
+            }
+            Operator::Return => {
+                let n = self.control[0].num_results;
+                let results = self.stack[self.stack.len() - n..].to_vec();
+                self.builder.ins().return_(&results);
+                self.reachable = false;
+            }
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select | Operator::TypedSelect { .. } => {
+                let cond = self.pop();
+                let (a, b) = self.pop2();
+                let v = self.builder.ins().select(cond, a, b);
+                self.push(v);
+            }
+            Operator::LocalGet { local_index } => {
+                let v = self.builder.use_var(self.locals[*local_index as usize]);
+                self.push(v);
+            }
+            Operator::LocalSet { local_index } => {
+                let v = self.pop();
+                self.builder.def_var(self.locals[*local_index as usize], v);
+            }
+            Operator::LocalTee { local_index } => {
+                let v = *self.stack.last().expect("validated stack");
+                self.builder.def_var(self.locals[*local_index as usize], v);
+            }
+            Operator::Call { function_index } => self.translate_call(*function_index),
+            Operator::CallIndirect { type_index, table_index } => {
+                self.translate_call_indirect(*type_index, *table_index)
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn signature_for_type(&mut self, type_index: u32) -> ir::SigRef {
+        if let Some(s) = self.signatures.get(&type_index) {
+            return *s;
+        }
+        let sig = wasm_signature(self.compiler.call_conv(), &self.module.types[type_index as usize]);
+        let s = self.builder.import_signature(sig);
+        self.signatures.insert(type_index, s);
+        s
+    }
+
+    fn translate_call(&mut self, func_index: u32) {
+        let type_index = self.module.functions[func_index as usize];
+        let num_params = self.module.types[type_index as usize].params.len();
+        let args = self.popn(num_params);
+        let vmctx = self.vmctx();
+        let call = if self.module.is_imported_func(func_index) {
+            let sig = self.signature_for_type(type_index);
+            let at = self.offsets.funcref(func_index) as i32;
+            let flags = Self::readonly_flags();
+            let code = self.builder.ins().load(types::I64, flags, vmctx, at + VMFUNCREF_WASM_CALL as i32);
+            let callee_vmctx = self.builder.ins().load(types::I64, flags, vmctx, at + VMFUNCREF_VMCTX as i32);
+            let mut all = vec![callee_vmctx, vmctx];
+            all.extend(args);
+            self.builder.ins().call_indirect(sig, code, &all)
+        } else {
+            let fref = match self.direct_calls.get(&func_index) {
+                Some(f) => *f,
+                None => {
+                    let sig = self.signature_for_type(type_index);
+                    let name = self.builder.func.declare_imported_user_function(UserExternalName {
+                        namespace: 0,
+                        index: func_index,
+                    });
+                    let f = self.builder.import_function(ExtFuncData {
+                        name: ExternalName::user(name),
+                        signature: sig,
+                        colocated: true,
+                        patchable: false,
+                    });
+                    self.direct_calls.insert(func_index, f);
+                    f
+                }
+            };
+            let mut all = vec![vmctx, vmctx];
+            all.extend(args);
+            self.builder.ins().call(fref, &all)
+        };
+        let results = self.builder.inst_results(call).to_vec();
+        self.stack.extend(results);
+    }
+
+    fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        let index = self.pop();
+        let num_params = self.module.types[type_index as usize].params.len();
+        let args = self.popn(num_params);
+        let vmctx = self.vmctx();
+        let ro = Self::readonly_flags();
+        let mutable = Self::trusted_flags();
+        let table = self.builder.ins().load(types::I64, ro, vmctx, self.offsets.table(table_index) as i32);
+        let len = self.builder.ins().load(types::I64, mutable, table, VMTABLE_LENGTH as i32);
+        let index = self.builder.ins().uextend(types::I64, index);
+        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.trap_if(oob, TrapKind::TableOutOfBounds);
+        let base = self.builder.ins().load(types::I64, mutable, table, VMTABLE_BASE as i32);
+        let offset = self.builder.ins().ishl_imm_u(index, 3);
+        let slot = self.builder.ins().iadd(base, offset);
+        let funcref = self.builder.ins().load(types::I64, mutable, slot, 0);
+        let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, funcref, 0);
+        self.trap_if(is_null, TrapKind::IndirectCallToNull);
+        // The funcref is known non-null only below the check: these loads must not move.
+        let fixed = ir::MemFlagsData::trusted().with_readonly();
+        let actual = self.builder.ins().load(types::I32, fixed, funcref, VMFUNCREF_TYPE_ID as i32);
+        let expected = self.builder.ins().load(types::I32, ro, vmctx, self.offsets.type_id(type_index) as i32);
+        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.trap_if(mismatch, TrapKind::BadSignature);
+        let code = self.builder.ins().load(types::I64, fixed, funcref, VMFUNCREF_WASM_CALL as i32);
+        let callee_vmctx = self.builder.ins().load(types::I64, fixed, funcref, VMFUNCREF_VMCTX as i32);
+        let sig = self.signature_for_type(type_index);
+        let mut all = vec![callee_vmctx, vmctx];
+        all.extend(args);
+        let call = self.builder.ins().call_indirect(sig, code, &all);
+        let results = self.builder.inst_results(call).to_vec();
+        self.stack.extend(results);
+    }
+}

@@ -1,0 +1,39 @@
+//! Tern's compiler-independent description of a WebAssembly module.
+//!
+//! This crate is the first stage of the data path: it turns validated wasm bytes
+//! (through `wasmparser`) into a [`ModuleTranslation`]: the module's types, imports,
+//! exports, memories, tables, globals and segments, plus the function bodies borrowed
+//! from the input, ready for a code generator. It also defines, once, the layout of
+//! the `VMContext` ([`VMOffsets`]) that both the code generator and the runtime use,
+//! and the trap codes compiled code can raise ([`TrapKind`]).
+//!
+//! It never touches raw pointers and knows nothing of Cranelift.
+#![forbid(unsafe_code)]
+
+mod const_expr;
+mod module;
+mod translate;
+mod trap;
+mod types;
+mod vmoffsets;
+
+pub use const_expr::{ConstExpr, ConstOp};
+pub use module::{
+    DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,
+    ModuleTranslation, SegmentMode,
+};
+pub use translate::{translate_module, WasmFeatures};
+pub use trap::TrapKind;
+pub use types::{MemoryPlan, TablePlan, WasmFuncType, WasmValType};
+pub use vmoffsets::{
+    Builtin,
+    VMOffsets, VMFUNCREF_SIZE, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL,
+    VMGLOBAL_SIZE, VMLIMITS_LAST_EXIT_FP, VMLIMITS_LAST_EXIT_PC, VMLIMITS_STACK_LIMIT,
+    VMMEMORY_BASE, VMMEMORY_LENGTH, VMTABLE_BASE, VMTABLE_LENGTH, VALRAW_SIZE,
+    HOSTCTX_ENTRY,
+};
+
+/// The wasm page size in bytes (64 KiB).
+pub const WASM_PAGE_SIZE: u64 = 65536;
+/// The largest number of pages a 32-bit memory may have.
+pub const WASM32_MAX_PAGES: u64 = 65536;

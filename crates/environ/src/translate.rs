@@ -1,0 +1,220 @@
+//! Reads and validates a module's sections into a [`ModuleTranslation`].
+//!
+//! Section-level validation happens here, in order; function bodies are handed
+//! off with their `FuncToValidate` so the code generator validates each one while
+//! it translates it, in parallel.
+
+use crate::{
+    ConstExpr, DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global,
+    Import, MemoryPlan, Module, ModuleTranslation, SegmentMode, TablePlan, WasmFuncType,
+    WasmValType,
+};
+use anyhow::{bail, Context, Result};
+use wasmparser::{Parser, Payload, ValidPayload, Validator};
+
+pub use wasmparser::WasmFeatures;
+
+/// Validates `bytes` with `features` and translates the module's sections.
+///
+/// # Errors
+/// Fails with wasmparser's message (which names the byte offset) on malformed or
+/// invalid input, and on constructs Tern does not support.
+pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTranslation<'_>> {
+    let mut validator = Validator::new_with_features(features);
+    let mut module = Module::default();
+    let mut bodies = Vec::new();
+    let mut defined_func_cursor = 0u32;
+
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            ValidPayload::Ok => {}
+            ValidPayload::Func(validator, body) => {
+                let func_index = module.num_imported_funcs + defined_func_cursor;
+                defined_func_cursor += 1;
+                bodies.push(FunctionBody { func_index, body, validator });
+                continue;
+            }
+            ValidPayload::End(_) => break,
+            ValidPayload::Parser(_) => bail!("nested modules are not supported"),
+        }
+        match payload {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group?.into_types() {
+                        match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                module.types.push(WasmFuncType::from_wasmparser(f)?)
+                            }
+                            _ => bail!("GC types are not supported"),
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let index = match import.ty {
+                        wasmparser::TypeRef::Func(ty) | wasmparser::TypeRef::FuncExact(ty) => {
+                            module.functions.push(ty);
+                            module.num_imported_funcs += 1;
+                            EntityIndex::Function(module.functions.len() as u32 - 1)
+                        }
+                        wasmparser::TypeRef::Table(t) => {
+                            module.tables.push(table_plan(&t)?);
+                            module.num_imported_tables += 1;
+                            EntityIndex::Table(module.tables.len() as u32 - 1)
+                        }
+                        wasmparser::TypeRef::Memory(m) => {
+                            module.memories.push(memory_plan(&m));
+                            module.num_imported_memories += 1;
+                            EntityIndex::Memory(module.memories.len() as u32 - 1)
+                        }
+                        wasmparser::TypeRef::Global(g) => {
+                            module.globals.push(Global {
+                                ty: WasmValType::from_wasmparser(g.content_type)?,
+                                mutable: g.mutable,
+                                init: None,
+                            });
+                            module.num_imported_globals += 1;
+                            EntityIndex::Global(module.globals.len() as u32 - 1)
+                        }
+                        wasmparser::TypeRef::Tag(_) => bail!("exception tags are not supported"),
+                    };
+                    module.imports.push(Import {
+                        module: import.module.to_string(),
+                        field: import.name.to_string(),
+                        index,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    module.functions.push(ty?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    if !matches!(table.init, wasmparser::TableInit::RefNull) {
+                        bail!("table initialiser expressions are not supported");
+                    }
+                    module.tables.push(table_plan(&table.ty)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    module.memories.push(memory_plan(&memory?));
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    module.globals.push(Global {
+                        ty: WasmValType::from_wasmparser(global.ty.content_type)?,
+                        mutable: global.ty.mutable,
+                        init: Some(ConstExpr::from_wasmparser(&global.init_expr)?),
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let index = match export.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            EntityIndex::Function(export.index)
+                        }
+                        wasmparser::ExternalKind::Table => EntityIndex::Table(export.index),
+                        wasmparser::ExternalKind::Memory => EntityIndex::Memory(export.index),
+                        wasmparser::ExternalKind::Global => EntityIndex::Global(export.index),
+                        wasmparser::ExternalKind::Tag => bail!("exception tags are not supported"),
+                    };
+                    module.exports.push(Export { name: export.name.to_string(), index });
+                }
+            }
+            Payload::StartSection { func, .. } => module.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    module.elems.push(elem_segment(elem?)?);
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let mode = match data.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                            SegmentMode::Active {
+                                index: memory_index,
+                                offset: ConstExpr::from_wasmparser(&offset_expr)?,
+                            }
+                        }
+                    };
+                    module.data.push(DataSegment { mode, data: data.data.to_vec() });
+                }
+            }
+            Payload::CustomSection(section) => {
+                if let wasmparser::KnownCustom::Name(names) = section.as_known() {
+                    // A malformed name section is ignored, as the spec asks.
+                    let _ = read_names(&mut module, names);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ModuleTranslation { module, bodies })
+}
+
+fn table_plan(t: &wasmparser::TableType) -> Result<TablePlan> {
+    Ok(TablePlan {
+        element: WasmValType::from_wasmparser(wasmparser::ValType::Ref(t.element_type))
+            .context("unsupported table element type")?,
+        minimum: t.initial,
+        maximum: t.maximum,
+    })
+}
+
+fn memory_plan(m: &wasmparser::MemoryType) -> MemoryPlan {
+    MemoryPlan { minimum: m.initial, maximum: m.maximum, memory64: m.memory64, shared: m.shared }
+}
+
+fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
+    let mode = match elem.kind {
+        wasmparser::ElementKind::Passive => SegmentMode::Passive,
+        wasmparser::ElementKind::Declared => SegmentMode::Declared,
+        wasmparser::ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+            index: table_index.unwrap_or(0),
+            offset: ConstExpr::from_wasmparser(&offset_expr)?,
+        },
+    };
+    let (ty, items) = match elem.items {
+        wasmparser::ElementItems::Functions(funcs) => {
+            (WasmValType::FuncRef, ElemItems::Functions(funcs.into_iter().collect::<Result<_, _>>()?))
+        }
+        wasmparser::ElementItems::Expressions(ty, exprs) => {
+            let ty = WasmValType::from_wasmparser(wasmparser::ValType::Ref(ty))?;
+            let mut items = Vec::new();
+            for expr in exprs {
+                items.push(ConstExpr::from_wasmparser(&expr?)?);
+            }
+            (ty, ElemItems::Expressions(items))
+        }
+    };
+    Ok(ElemSegment { mode, ty, items })
+}
+
+fn read_names(module: &mut Module, names: wasmparser::NameSectionReader<'_>) -> Result<()> {
+    for name in names {
+        match name? {
+            wasmparser::Name::Module { name, .. } => module.name = Some(name.to_string()),
+            wasmparser::Name::Function(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    module.func_names.insert(naming.index, naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

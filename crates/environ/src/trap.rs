@@ -1,0 +1,78 @@
+//! The reasons compiled code can trap, shared by the code generator (which encodes
+//! them as Cranelift trap codes) and the runtime (which reports them).
+
+/// Why a WebAssembly computation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TrapKind {
+    /// The wasm stack exceeded `Config::max_wasm_stack`.
+    StackOverflow = 1,
+    /// A load or store outside linear memory.
+    MemoryOutOfBounds,
+    /// A table access outside the table.
+    TableOutOfBounds,
+    /// `call_indirect` found a null entry.
+    IndirectCallToNull,
+    /// `call_indirect` found a function of another type.
+    BadSignature,
+    /// Signed division overflow or a float too large for the integer type.
+    IntegerOverflow,
+    /// Division or remainder by zero.
+    IntegerDivisionByZero,
+    /// A NaN converted to an integer.
+    BadConversionToInteger,
+    /// The `unreachable` instruction.
+    UnreachableCodeReached,
+    /// An epoch deadline interrupted the code.
+    Interrupt,
+    /// The store ran out of fuel.
+    OutOfFuel,
+    /// A null reference was dereferenced.
+    NullReference,
+}
+
+impl TrapKind {
+    /// Every trap kind, for tables and tests.
+    pub const ALL: [TrapKind; 12] = [
+        Self::StackOverflow,
+        Self::MemoryOutOfBounds,
+        Self::TableOutOfBounds,
+        Self::IndirectCallToNull,
+        Self::BadSignature,
+        Self::IntegerOverflow,
+        Self::IntegerDivisionByZero,
+        Self::BadConversionToInteger,
+        Self::UnreachableCodeReached,
+        Self::Interrupt,
+        Self::OutOfFuel,
+        Self::NullReference,
+    ];
+
+    /// The numeric code used in compiled code's trap tables.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Inverse of [`TrapKind::code`].
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.code() == code)
+    }
+
+    /// The message the WebAssembly specification's tests expect for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::StackOverflow => "call stack exhausted",
+            Self::MemoryOutOfBounds => "out of bounds memory access",
+            Self::TableOutOfBounds => "undefined element: table index out of bounds",
+            Self::IndirectCallToNull => "uninitialized element",
+            Self::BadSignature => "indirect call type mismatch",
+            Self::IntegerOverflow => "integer overflow",
+            Self::IntegerDivisionByZero => "integer divide by zero",
+            Self::BadConversionToInteger => "invalid conversion to integer",
+            Self::UnreachableCodeReached => "unreachable",
+            Self::Interrupt => "interrupt",
+            Self::OutOfFuel => "all fuel consumed by WebAssembly",
+            Self::NullReference => "null reference",
+        }
+    }
+}

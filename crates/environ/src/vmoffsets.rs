@@ -1,0 +1,177 @@
+//! The one definition of the `VMContext` layout and of the small structs compiled
+//! code reads directly.
+//!
+//! The code generator computes addresses from these offsets and the runtime lays
+//! out memory with the same numbers, so the two cannot drift. All pointers are
+//! 8 bytes: Tern supports 64-bit hosts only.
+//!
+//! ```text
+//! VMContext of an instance
+//!   +0   *mut VMRuntimeLimits     (per store: stack limit, fuel, epoch, last exit fp/pc)
+//!   +8   *const VMBuiltins        (table of libcall function pointers)
+//!   +16  *mut StoreOpaque         (the owning store, for host calls and libcalls)
+//!   +24  *mut Instance            (the runtime's instance record, for libcalls)
+//!   +32  [u32; num_types]         engine-wide signature ids of the module's types
+//!        [*mut VMTableDefinition; num_tables]    imported and defined tables
+//!        [*mut VMMemoryDefinition; num_memories] imported and defined memories
+//!        [*mut VMGlobalDefinition; num_imported_globals]
+//!        [VMGlobalDefinition; num_defined_globals]  (16 bytes each, 16-aligned)
+//!        [VMFuncRef; num_functions]               (imported and defined)
+//! ```
+
+use crate::Module;
+
+/// Size of a `ValRaw` slot in the array calling convention.
+pub const VALRAW_SIZE: u32 = 16;
+
+/// `VMFuncRef.wasm_call`: the function's native code address.
+pub const VMFUNCREF_WASM_CALL: u32 = 0;
+/// `VMFuncRef.vmctx`: the callee's vmctx (an instance's or a host function's context).
+pub const VMFUNCREF_VMCTX: u32 = 8;
+/// `VMFuncRef.type_id`: the engine-wide signature id (u32).
+pub const VMFUNCREF_TYPE_ID: u32 = 16;
+/// Size of a `VMFuncRef`.
+pub const VMFUNCREF_SIZE: u32 = 24;
+
+/// `VMTableDefinition.base`: pointer to the elements.
+pub const VMTABLE_BASE: u32 = 0;
+/// `VMTableDefinition.current_elements` (u64).
+pub const VMTABLE_LENGTH: u32 = 8;
+
+/// `VMMemoryDefinition.base`.
+pub const VMMEMORY_BASE: u32 = 0;
+/// `VMMemoryDefinition.current_length` in bytes (u64).
+pub const VMMEMORY_LENGTH: u32 = 8;
+
+/// Size of a `VMGlobalDefinition`.
+pub const VMGLOBAL_SIZE: u32 = 16;
+
+/// `VMRuntimeLimits.stack_limit`: lowest stack address wasm may use.
+pub const VMLIMITS_STACK_LIMIT: u32 = 0;
+/// `VMRuntimeLimits.last_wasm_exit_fp`: frame pointer of the last wasm-to-host trampoline.
+pub const VMLIMITS_LAST_EXIT_FP: u32 = 8;
+/// `VMRuntimeLimits.last_wasm_exit_pc`: return address into wasm of that trampoline.
+pub const VMLIMITS_LAST_EXIT_PC: u32 = 16;
+
+/// Offset of the host entry function pointer in a host function's context, which
+/// is what a `VMFuncRef.vmctx` points to when the callee is a host function.
+pub const HOSTCTX_ENTRY: u32 = 0;
+
+/// Offsets of one module's `VMContext` fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VMOffsets {
+    num_types: u32,
+    num_tables: u32,
+    num_memories: u32,
+    num_imported_globals: u32,
+    num_defined_globals: u32,
+    num_funcs: u32,
+    type_ids: u32,
+    tables: u32,
+    memories: u32,
+    imported_globals: u32,
+    defined_globals: u32,
+    funcrefs: u32,
+    size: u32,
+}
+
+impl VMOffsets {
+    /// Lays out the `VMContext` for `module`.
+    pub fn new(module: &Module) -> Self {
+        let num_types = module.types.len() as u32;
+        let num_tables = module.tables.len() as u32;
+        let num_memories = module.memories.len() as u32;
+        let num_imported_globals = module.num_imported_globals;
+        let num_defined_globals = module.globals.len() as u32 - num_imported_globals;
+        let num_funcs = module.functions.len() as u32;
+        let align = |x: u32, a: u32| x.div_ceil(a) * a;
+        let type_ids = 32;
+        let tables = align(type_ids + 4 * num_types, 8);
+        let memories = tables + 8 * num_tables;
+        let imported_globals = memories + 8 * num_memories;
+        let defined_globals = align(imported_globals + 8 * num_imported_globals, 16);
+        let funcrefs = defined_globals + VMGLOBAL_SIZE * num_defined_globals;
+        let size = align(funcrefs + VMFUNCREF_SIZE * num_funcs, 16);
+        Self {
+            num_types,
+            num_tables,
+            num_memories,
+            num_imported_globals,
+            num_defined_globals,
+            num_funcs,
+            type_ids,
+            tables,
+            memories,
+            imported_globals,
+            defined_globals,
+            funcrefs,
+            size,
+        }
+    }
+
+    /// Offset of the `*mut VMRuntimeLimits` field.
+    pub fn runtime_limits(&self) -> u32 {
+        0
+    }
+    /// Offset of the `*const VMBuiltins` field.
+    pub fn builtins(&self) -> u32 {
+        8
+    }
+    /// Offset of the store pointer.
+    pub fn store(&self) -> u32 {
+        16
+    }
+    /// Offset of the instance pointer.
+    pub fn instance(&self) -> u32 {
+        24
+    }
+    /// Offset of the signature id of type `index`.
+    pub fn type_id(&self, index: u32) -> u32 {
+        assert!(index < self.num_types);
+        self.type_ids + 4 * index
+    }
+    /// Offset of the pointer to table `index`'s definition.
+    pub fn table(&self, index: u32) -> u32 {
+        assert!(index < self.num_tables);
+        self.tables + 8 * index
+    }
+    /// Offset of the pointer to memory `index`'s definition.
+    pub fn memory(&self, index: u32) -> u32 {
+        assert!(index < self.num_memories);
+        self.memories + 8 * index
+    }
+    /// Offset of the pointer to imported global `index`'s definition.
+    pub fn imported_global(&self, index: u32) -> u32 {
+        assert!(index < self.num_imported_globals);
+        self.imported_globals + 8 * index
+    }
+    /// Offset of defined global `defined_index` (counted from the first defined global).
+    pub fn defined_global(&self, defined_index: u32) -> u32 {
+        assert!(defined_index < self.num_defined_globals);
+        self.defined_globals + VMGLOBAL_SIZE * defined_index
+    }
+    /// Offset of the `VMFuncRef` of function `index`.
+    pub fn funcref(&self, index: u32) -> u32 {
+        assert!(index < self.num_funcs);
+        self.funcrefs + VMFUNCREF_SIZE * index
+    }
+    /// Total size of the `VMContext` in bytes.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+}
+
+/// The libcalls compiled code reaches through the `VMBuiltins` table, in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Builtin {
+    /// `memory_grow(vmctx, delta_pages: u64, memory_index: u32) -> u64` (old size or `u64::MAX`).
+    MemoryGrow = 0,
+}
+
+impl Builtin {
+    /// Offset of this builtin's pointer in the `VMBuiltins` table.
+    pub fn offset(self) -> u32 {
+        8 * self as u32
+    }
+}
