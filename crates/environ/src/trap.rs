@@ -63,7 +63,7 @@ impl TrapKind {
         match self {
             Self::StackOverflow => "call stack exhausted",
             Self::MemoryOutOfBounds => "out of bounds memory access",
-            Self::TableOutOfBounds => "undefined element: table index out of bounds",
+            Self::TableOutOfBounds => "undefined element: out of bounds table access",
             Self::IndirectCallToNull => "uninitialized element",
             Self::BadSignature => "indirect call type mismatch",
             Self::IntegerOverflow => "integer overflow",

@@ -1,1 +1,65 @@
-//! placeholder
+//! Tern: an embeddable WebAssembly runtime with wasmtime's embedding API,
+//! compiling through Cranelift.
+//!
+//! ```
+//! use tern::*;
+//!
+//! fn main() -> anyhow::Result<()> {
+//!     let engine = Engine::default();
+//!     let module = Module::new(&engine, r#"
+//!         (module
+//!           (import "host" "log" (func $log (param i32)))
+//!           (func (export "double") (param i32) (result i32)
+//!             (call $log (local.get 0))
+//!             (i32.mul (local.get 0) (i32.const 2))))
+//!     "#)?;
+//!     let mut store = Store::new(&engine, Vec::new());
+//!     let mut linker = Linker::new(&engine);
+//!     linker.func_wrap("host", "log", |mut caller: Caller<'_, Vec<i32>>, x: i32| {
+//!         caller.data_mut().push(x);
+//!     })?;
+//!     let instance = linker.instantiate(&mut store, &module)?;
+//!     let double = instance.get_typed_func::<i32, i32>(&mut store, "double")?;
+//!     assert_eq!(double.call(&mut store, 21)?, 42);
+//!     assert_eq!(store.data(), &[21]);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The data path: [`Module::new`] validates and translates the wasm
+//! (`tern-environ`), compiles every function in parallel with Cranelift
+//! (`tern-cranelift`) and maps the code executable; [`Instance::new`] or
+//! [`Linker::instantiate`] allocates the instance in a [`Store`]; [`Func::call`]
+//! enters compiled code through a trampoline with traps caught (`vm`).
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod engine;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod trap;
+mod types;
+mod values;
+#[allow(unsafe_code, reason = "the vm module is the one place for unsafe code")]
+mod vm;
+
+pub use anyhow::{Error, Result};
+pub use config::{Config, OptLevel};
+pub use engine::Engine;
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use instance::Instance;
+pub use linker::Linker;
+pub use module::Module;
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use trap::{FrameInfo, Trap, WasmBacktrace};
+pub use types::{
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, TableType, ValType,
+};
+pub use values::{Val, ValRaw};
+pub use tern_environ::WasmFeatures;

@@ -1,0 +1,158 @@
+//! [`Config`]: the choices an embedder makes before creating an [`crate::Engine`].
+//!
+//! Setters only record intent; `Engine::new` validates the whole configuration
+//! once and freezes it.
+
+use tern_environ::WasmFeatures;
+
+/// Cranelift optimisation level, as in wasmtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OptLevel {
+    /// No optimisation.
+    None,
+    /// Optimise for speed (the default).
+    #[default]
+    Speed,
+    /// Optimise for speed and size.
+    SpeedAndSize,
+}
+
+/// Global configuration for an [`crate::Engine`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) opt_level: OptLevel,
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) features: WasmFeatures,
+    pub(crate) debug_verifier: bool,
+    pub(crate) parallel_compilation: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The proposals Tern implements today; enabling any other is an error at `Engine::new`.
+pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
+    .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
+    .union(WasmFeatures::SIGN_EXTENSION)
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::FLOATS);
+
+impl Config {
+    /// The default configuration: optimised code, a 512 KiB wasm stack, and the
+    /// WebAssembly features Tern implements (MVP, mutable globals, sign extension,
+    /// saturating float-to-int conversions, multi-value).
+    pub fn new() -> Self {
+        Self {
+            opt_level: OptLevel::Speed,
+            max_wasm_stack: 512 * 1024,
+            features: SUPPORTED_FEATURES,
+            debug_verifier: false,
+            parallel_compilation: true,
+        }
+    }
+
+    /// Sets Cranelift's optimisation level.
+    pub fn cranelift_opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level = level;
+        self
+    }
+
+    /// Runs Cranelift's IR verifier on every function (slow; for debugging Tern).
+    pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
+        self.debug_verifier = enable;
+        self
+    }
+
+    /// The most stack wasm code may use before it traps with `StackOverflow`.
+    /// Must be non-zero; the default is 512 KiB.
+    pub fn max_wasm_stack(&mut self, size: usize) -> &mut Self {
+        self.max_wasm_stack = size;
+        self
+    }
+
+    /// Compiles a module's functions on several threads (default: on).
+    pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
+        self.parallel_compilation = enable;
+        self
+    }
+
+    fn feature(&mut self, feature: WasmFeatures, enable: bool) -> &mut Self {
+        self.features.set(feature, enable);
+        self
+    }
+
+    /// The multi-value proposal (on by default).
+    pub fn wasm_multi_value(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_VALUE, enable)
+    }
+
+    /// The mutable-global proposal (on by default).
+    pub fn wasm_mutable_global(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MUTABLE_GLOBAL, enable)
+    }
+
+    /// The sign-extension operators (on by default).
+    pub fn wasm_sign_extension(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIGN_EXTENSION, enable)
+    }
+
+    /// The non-trapping float-to-int conversions (on by default).
+    pub fn wasm_saturating_float_to_int(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SATURATING_FLOAT_TO_INT, enable)
+    }
+
+    /// The bulk-memory proposal. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::BULK_MEMORY, enable)
+    }
+
+    /// The reference-types proposal. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::REFERENCE_TYPES, enable)
+    }
+
+    /// 128-bit SIMD. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIMD, enable)
+    }
+
+    /// Relaxed SIMD. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::RELAXED_SIMD, enable)
+    }
+
+    /// Several memories per module. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_MEMORY, enable)
+    }
+
+    /// Tail calls. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::TAIL_CALL, enable)
+    }
+
+    /// 64-bit memories. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MEMORY64, enable)
+    }
+
+    /// Extended constant expressions. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXTENDED_CONST, enable)
+    }
+
+    /// Threads and shared memory. Not implemented yet: enabling it makes `Engine::new` fail.
+    pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::THREADS, enable)
+    }
+
+    /// Replaces the whole feature set (used by the spec-test runner to pin a
+    /// suite's WebAssembly version).
+    pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
+        self.features = features;
+        self
+    }
+}

@@ -1,0 +1,137 @@
+//! [`Engine`]: the frozen configuration, the compiler, and what is shared by every
+//! module and store made with it: the signature registry (engine-wide ids that
+//! `call_indirect` compares) and the trampolines compiled per signature.
+
+use crate::config::SUPPORTED_FEATURES;
+use crate::vm::{ArrayTrampoline, CodeMemory};
+use crate::Config;
+use anyhow::{bail, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tern_cranelift::{Compiler, CompilerSettings, TrampolineKind};
+use tern_environ::WasmFuncType;
+
+/// Guard region after each 32-bit memory's 4 GiB reservation.
+pub(crate) const MEMORY_GUARD_SIZE: u64 = 2 << 30;
+
+/// A compilation environment shared by modules and stores; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: Config,
+    pub(crate) compiler: Compiler,
+    signatures: RwLock<SignatureRegistry>,
+    trampolines: Mutex<HashMap<WasmFuncType, [Option<Arc<CodeMemory>>; 2]>>,
+}
+
+#[derive(Default)]
+struct SignatureRegistry {
+    ids: HashMap<WasmFuncType, u32>,
+    types: Vec<WasmFuncType>,
+}
+
+impl Engine {
+    /// Validates `config` and creates an engine.
+    ///
+    /// # Errors
+    /// Fails when the configuration enables a WebAssembly feature Tern does not
+    /// implement yet, sets a zero stack size, or the host CPU is unsupported.
+    pub fn new(config: &Config) -> Result<Self> {
+        let unsupported = config.features.difference(SUPPORTED_FEATURES);
+        if !unsupported.is_empty() {
+            bail!("Tern does not implement these WebAssembly features yet: {unsupported:?}");
+        }
+        if config.max_wasm_stack == 0 {
+            bail!("max_wasm_stack must be greater than zero");
+        }
+        let compiler = Compiler::new(CompilerSettings {
+            opt_level: match config.opt_level {
+                crate::OptLevel::None => tern_cranelift::OptLevel::None,
+                crate::OptLevel::Speed => tern_cranelift::OptLevel::Speed,
+                crate::OptLevel::SpeedAndSize => tern_cranelift::OptLevel::SpeedAndSize,
+            },
+            verify: config.debug_verifier,
+            memory_guard_size: MEMORY_GUARD_SIZE,
+        })?;
+        Ok(Self {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                compiler,
+                signatures: RwLock::default(),
+                trampolines: Mutex::default(),
+            }),
+        })
+    }
+
+    /// The configuration this engine was made with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles refer to the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// The engine-wide id of signature `ty`, registering it on first use.
+    pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
+        if let Some(id) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).ids.get(ty) {
+            return *id;
+        }
+        let mut reg = self.inner.signatures.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = reg.ids.get(ty) {
+            return *id;
+        }
+        let id = reg.types.len() as u32;
+        reg.types.push(ty.clone());
+        reg.ids.insert(ty.clone(), id);
+        id
+    }
+
+    /// The signature registered under `id`.
+    pub(crate) fn signature(&self, id: u32) -> Option<WasmFuncType> {
+        self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).types.get(id as usize).cloned()
+    }
+
+    fn trampoline(&self, kind: TrampolineKind, ty: &WasmFuncType) -> Result<*const u8> {
+        let slot = match kind {
+            TrampolineKind::ArrayToWasm => 0,
+            TrampolineKind::WasmToHost => 1,
+        };
+        let mut cache = self.inner.trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some(code)) = cache.get(ty).map(|t| &t[slot]) {
+            return Ok(code.base() as *const u8);
+        }
+        let compiled = self.inner.compiler.compile_trampoline(kind, ty)?;
+        assert!(!compiled.has_relocations(), "trampolines are self-contained");
+        let code = Arc::new(CodeMemory::new(compiled.code())?);
+        let ptr = code.base() as *const u8;
+        cache.entry(ty.clone()).or_default()[slot] = Some(code);
+        Ok(ptr)
+    }
+
+    /// The host-to-wasm trampoline for `ty`, compiled on first use.
+    pub(crate) fn array_trampoline(&self, ty: &WasmFuncType) -> Result<ArrayTrampoline> {
+        Ok(ArrayTrampoline(self.trampoline(TrampolineKind::ArrayToWasm, ty)?))
+    }
+
+    /// The wasm-to-host trampoline for `ty`, compiled on first use.
+    pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<*const u8> {
+        self.trampoline(TrampolineKind::WasmToHost, ty)
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new(&Config::new()).expect("the default configuration is valid")
+    }
+}

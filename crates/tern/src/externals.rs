@@ -1,0 +1,336 @@
+//! The things a module imports and exports: [`Extern`] and its variants
+//! [`Memory`], [`Table`], [`Global`] (functions are in `func.rs`).
+
+use crate::store::{GlobalData, Stored, TableData};
+use crate::vm::{self, GlobalPtr};
+use crate::{AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableType, Val};
+use anyhow::{bail, Context as _, Result};
+
+/// An external item: what an import needs or an export provides.
+#[derive(Debug, Clone)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A global.
+    Global(Global),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Self::Func(f) = self { Some(f) } else { None }
+    }
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Self::Global(g) = self { Some(g) } else { None }
+    }
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Self::Table(t) = self { Some(t) } else { None }
+    }
+    /// The memory, if this is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Self::Memory(m) = self { Some(m) } else { None }
+    }
+
+    /// The item's type.
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        let store = store.as_context();
+        match self {
+            Self::Func(f) => ExternType::Func(f.ty(&store)),
+            Self::Global(g) => ExternType::Global(g.ty(&store)),
+            Self::Table(t) => ExternType::Table(t.ty(&store)),
+            Self::Memory(m) => ExternType::Memory(m.ty(&store)),
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Self {
+        Self::Func(f)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Self {
+        Self::Global(g)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Self {
+        Self::Table(t)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Self {
+        Self::Memory(m)
+    }
+}
+
+/// A linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Memory(pub(crate) Stored);
+
+impl Memory {
+    /// Creates a memory of type `ty` in the store.
+    ///
+    /// # Errors
+    /// Fails if the type is too large or the OS refuses the reservation.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if ty.is_64() {
+            bail!("64-bit memories are not supported yet");
+        }
+        let memory = vm::Memory::new(ty.minimum(), ty.maximum(), crate::engine::MEMORY_GUARD_SIZE)?;
+        store.memories.push(Box::new(memory));
+        Ok(Memory(store.stored(store.memories.len() - 1)))
+    }
+
+    fn get<'a>(&self, store: &'a crate::store::StoreOpaque) -> &'a vm::Memory {
+        assert_eq!(self.0.store_id, store.id(), "memory used with the wrong store");
+        &store.memories[self.0.index]
+    }
+
+    /// The memory's type (with its current maximum).
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        let m = self.get(&store.as_context().0.opaque);
+        let mut ty = MemoryType::new(0, None);
+        ty.plan.minimum = m.pages();
+        ty.plan.maximum = (m.maximum_pages() < tern_environ::WASM32_MAX_PAGES).then_some(m.maximum_pages());
+        ty
+    }
+
+    /// The memory's bytes.
+    ///
+    /// # Panics
+    /// Panics if `store` is not the memory's store.
+    pub fn data<'a, T: 'a>(&self, store: impl Into<crate::StoreContext<'a, T>>) -> &'a [u8] {
+        let store = store.into();
+        self.get(&store.0.opaque).data()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> &'a mut [u8] {
+        let store = store.into();
+        assert_eq!(self.0.store_id, store.0.opaque.id(), "memory used with the wrong store");
+        store.0.opaque.memories[self.0.index].data_mut()
+    }
+
+    /// Size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.get(&store.as_context().0.opaque).byte_size()
+    }
+
+    /// Size in pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.get(&store.as_context().0.opaque).pages()
+    }
+
+    /// Grows by `delta` pages and returns the previous size in pages.
+    ///
+    /// # Errors
+    /// Fails when the memory would exceed its maximum.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.0)?;
+        store.memories[self.0.index].grow(delta)?.context("failed to grow memory: the maximum size would be exceeded")
+    }
+
+    /// Copies `buffer.len()` bytes at `offset` into `buffer`.
+    ///
+    /// # Errors
+    /// Fails when the range is out of bounds.
+    pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
+        let store = store.as_context();
+        let data = self.get(&store.0.opaque).data();
+        let src = offset.checked_add(buffer.len()).and_then(|end| data.get(offset..end));
+        buffer.copy_from_slice(src.context("out of bounds memory access")?);
+        Ok(())
+    }
+
+    /// Copies `buffer` into memory at `offset`.
+    ///
+    /// # Errors
+    /// Fails when the range is out of bounds.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buffer: &[u8]) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.0)?;
+        let data = store.memories[self.0.index].data_mut();
+        let dst = offset.checked_add(buffer.len()).and_then(|end| data.get_mut(offset..end));
+        dst.context("out of bounds memory access")?.copy_from_slice(buffer);
+        Ok(())
+    }
+}
+
+impl<'a, T> From<&'a crate::Store<T>> for crate::StoreContext<'a, T> {
+    fn from(s: &'a crate::Store<T>) -> Self {
+        crate::StoreContext(&s.inner)
+    }
+}
+impl<'a, T> From<&'a mut crate::Store<T>> for crate::StoreContext<'a, T> {
+    fn from(s: &'a mut crate::Store<T>) -> Self {
+        crate::StoreContext(&s.inner)
+    }
+}
+impl<'a, T> From<&'a mut crate::Store<T>> for crate::StoreContextMut<'a, T> {
+    fn from(s: &'a mut crate::Store<T>) -> Self {
+        crate::StoreContextMut(&mut s.inner)
+    }
+}
+impl<'a, T> From<&'a crate::Caller<'_, T>> for crate::StoreContext<'a, T> {
+    fn from(c: &'a crate::Caller<'_, T>) -> Self {
+        crate::StoreContext(c.store)
+    }
+}
+impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::StoreContext<'a, T> {
+    fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
+        crate::StoreContext(c.store)
+    }
+}
+impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::StoreContextMut<'a, T> {
+    fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
+        crate::StoreContextMut(c.store)
+    }
+}
+impl<'a, T> From<crate::StoreContextMut<'a, T>> for crate::StoreContext<'a, T> {
+    fn from(c: crate::StoreContextMut<'a, T>) -> Self {
+        crate::StoreContext(c.0)
+    }
+}
+
+/// A global variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Global(pub(crate) Stored);
+
+impl Global {
+    /// Creates a global of type `ty` holding `val`.
+    ///
+    /// # Errors
+    /// Fails when `val` does not have the global's value type.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if val.ty() != *ty.content() {
+            bail!("value of type {} does not match global type {}", val.ty(), ty.content());
+        }
+        let raw = val.to_raw(store)?;
+        let storage = vm::global::new_host_global(raw);
+        let ptr = GlobalPtr(&*storage as *const vm::VMGlobalDefinition as *mut vm::VMGlobalDefinition);
+        store.host_globals.push(storage);
+        store.globals.push(GlobalData { ptr, ty });
+        Ok(Global(store.stored(store.globals.len() - 1)))
+    }
+
+    /// The global's type.
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        let store = store.as_context();
+        assert_eq!(self.0.store_id, store.0.opaque.id(), "global used with the wrong store");
+        store.0.opaque.globals[self.0.index].ty.clone()
+    }
+
+    /// The current value.
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let store = &mut store.as_context_mut().0.opaque;
+        assert_eq!(self.0.store_id, store.id(), "global used with the wrong store");
+        let g = &store.globals[self.0.index];
+        let (raw, ty) = (g.ptr.get(), *g.ty.content());
+        Val::from_raw(store, raw, ty)
+    }
+
+    /// Sets the value.
+    ///
+    /// # Errors
+    /// Fails when the global is immutable or `val` has another type.
+    pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.0)?;
+        let g = &store.globals[self.0.index];
+        if g.ty.mutability() == Mutability::Const {
+            bail!("immutable global cannot be set");
+        }
+        if val.ty() != *g.ty.content() {
+            bail!("global of type {} cannot be set to a {}", g.ty.content(), val.ty());
+        }
+        let ptr = g.ptr;
+        ptr.set(val.to_raw(store)?);
+        Ok(())
+    }
+}
+
+/// A table of references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Table(pub(crate) Stored);
+
+impl Table {
+    /// Creates a table of type `ty` with every element set to `init`.
+    ///
+    /// # Errors
+    /// Fails when `init` has the wrong type or the size is too large.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if init.ty() != ty.element() {
+            bail!("initial value of type {} does not match table element type {}", init.ty(), ty.element());
+        }
+        let raw = init.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
+        let mut table = vm::Table::new(0, ty.plan.maximum)?;
+        table.grow(ty.plan.minimum, raw).context("table minimum exceeds its maximum")?;
+        store.tables.push(TableData { table: Box::new(table), ty });
+        Ok(Table(store.stored(store.tables.len() - 1)))
+    }
+
+    /// The table's type (with its current size as minimum).
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        let store = store.as_context();
+        assert_eq!(self.0.store_id, store.0.opaque.id(), "table used with the wrong store");
+        let t = &store.0.opaque.tables[self.0.index];
+        let mut ty = t.ty.clone();
+        ty.plan.minimum = t.table.size();
+        ty
+    }
+
+    /// Number of elements.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        let store = store.as_context();
+        store.0.opaque.tables[self.0.index].table.size()
+    }
+
+    /// Element `index`, or `None` out of bounds.
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let raw = store.tables[self.0.index].table.get(index)?;
+        Some(Val::FuncRef(store.func_from_raw(raw as usize)))
+    }
+
+    /// Sets element `index`.
+    ///
+    /// # Errors
+    /// Fails out of bounds or for a value of the wrong type.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.0)?;
+        if val.ty() != store.tables[self.0.index].ty.element() {
+            bail!("value of type {} does not match the table's element type", val.ty());
+        }
+        let raw = val.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
+        if !store.tables[self.0.index].table.set(index, raw) {
+            bail!("table element index {index} out of bounds");
+        }
+        Ok(())
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the previous size.
+    ///
+    /// # Errors
+    /// Fails beyond the maximum or for a value of the wrong type.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.0)?;
+        if init.ty() != store.tables[self.0.index].ty.element() {
+            bail!("value of type {} does not match the table's element type", init.ty());
+        }
+        let raw = init.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
+        store.tables[self.0.index].table.grow(delta, raw).context("failed to grow table")
+    }
+}

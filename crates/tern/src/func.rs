@@ -1,0 +1,227 @@
+//! [`Func`]: a WebAssembly or host function in a store, and [`Caller`], the view
+//! of the store a host function gets when wasm calls it.
+//!
+//! Every call, typed or not, goes through the array calling convention: arguments
+//! and results live in a slice of 16-byte [`ValRaw`] slots. Host→wasm calls use
+//! the engine's array-to-wasm trampoline for the signature; host functions are
+//! closures over that slice (see `func/typed.rs` for the statically typed layer).
+
+pub(crate) mod typed;
+
+use crate::store::{StoreInner, StoreOpaque};
+use crate::trap::unwind_to_error;
+use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncCtx, ValRaw};
+use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
+use anyhow::{bail, Context as _, Result};
+use std::sync::Arc;
+use tern_environ::WasmFuncType;
+pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+
+/// A host closure over raw argument/result slots.
+pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static;
+
+/// A WebAssembly function (exported by an instance, or defined by the host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Func(pub(crate) crate::store::Stored);
+
+pub(crate) enum FuncKind {
+    /// Compiled wasm code.
+    Wasm,
+    /// A host closure: index into the store's host functions.
+    Host(usize),
+}
+
+pub(crate) struct FuncData {
+    pub(crate) funcref: FuncRefPtr,
+    pub(crate) ty: WasmFuncType,
+    pub(crate) kind: FuncKind,
+}
+
+/// The store as seen by a host function, plus the instance that called it.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    caller: Option<usize>,
+}
+
+impl<'a, T> Caller<'a, T> {
+    pub(crate) fn new(store: &'a mut StoreInner<T>, caller: Option<usize>) -> Self {
+        Self { store, caller }
+    }
+
+    /// The store's data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The store's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.store.opaque.engine
+    }
+
+    /// An export of the calling instance (`None` when called from the host or
+    /// when there is no such export).
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let instance = &self.store.opaque.instances[self.caller?];
+        instance.exports.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone())
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> crate::StoreContext<'_, T> {
+        crate::StoreContext(self.store)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> crate::StoreContextMut<'_, T> {
+        crate::StoreContextMut(self.store)
+    }
+}
+
+impl Func {
+    /// Defines a host function with a dynamic signature.
+    ///
+    /// The closure receives the arguments as [`Val`]s and fills `results`, which
+    /// starts with zeros of the result types. Returning `Err` traps the calling
+    /// wasm; the error reaches the embedder unchanged (downcastable).
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let host = dynamic_host_fn(ty.ty.clone(), func);
+        Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
+    }
+
+    /// Defines a host function from a Rust closure whose parameter and result
+    /// types give the wasm signature; it may take a leading [`Caller`].
+    pub fn wrap<T: 'static, Params, Results>(
+        mut store: impl AsContextMut<Data = T>,
+        func: impl IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, host) = func.into_func();
+        Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
+    }
+
+    pub(crate) fn from_host_fn<T: 'static>(store: &mut StoreOpaque, ty: WasmFuncType, host: Arc<HostFn<T>>) -> Func {
+        let trampoline = store
+            .engine
+            .host_trampoline(&ty)
+            .expect("compiling a wasm-to-host trampoline cannot fail for a valid signature");
+        let type_id = store.engine.signature_id(&ty);
+        let ctx = HostFuncCtx::new::<T>(host, trampoline, type_id);
+        let funcref = FuncRefPtr(ctx.funcref());
+        store.host_funcs.push(ctx);
+        let index = store.host_funcs.len() - 1;
+        store.push_func(FuncData { funcref, ty, kind: FuncKind::Host(index) })
+    }
+
+    pub(crate) fn comes_from_same_store(&self, store: &StoreOpaque) -> bool {
+        self.0.store_id == store.id()
+    }
+
+    /// The function's signature.
+    ///
+    /// # Panics
+    /// Panics if `store` is not the function's store.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        FuncType::from_wasm(store.as_context().0.opaque.func_data(self).ty.clone())
+    }
+
+    /// Calls the function with `params`, writing its results into `results`.
+    ///
+    /// # Errors
+    /// Fails if the arguments do not match the signature, if wasm traps (the
+    /// error downcasts to [`crate::Trap`]) or if a host function returns an error
+    /// (which is passed through). A host function's panic resumes here.
+    pub fn call(&self, mut store: impl AsContextMut<Data: 'static>, params: &[Val], results: &mut [Val]) -> Result<()> {
+        let store = store.as_context_mut().0;
+        store.opaque.check(self.0).context("cannot call a function from another store")?;
+        let ty = store.opaque.funcs[self.0.index].ty.clone();
+        if params.len() != ty.params.len() {
+            bail!("expected {} arguments, got {}", ty.params.len(), params.len());
+        }
+        if results.len() != ty.results.len() {
+            bail!("expected {} results, got {}", ty.results.len(), results.len());
+        }
+        let mut raw = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
+        for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {
+            if p.ty().to_wasm() != *t {
+                bail!("argument type mismatch at index {i}: expected {t}, found {}", p.ty());
+            }
+            raw[i] = p.to_raw(&store.opaque)?;
+        }
+        self.call_raw(store, &mut raw)?;
+        for (i, t) in ty.results.iter().enumerate() {
+            results[i] = Val::from_raw(&mut store.opaque, raw[i], crate::ValType::from_wasm(*t));
+        }
+        Ok(())
+    }
+
+    /// Calls with arguments and results in `raw`, already type-checked.
+    pub(crate) fn call_raw<T: 'static>(&self, store: &mut StoreInner<T>, raw: &mut [ValRaw]) -> Result<()> {
+        let data = &store.opaque.funcs[self.0.index];
+        match data.kind {
+            FuncKind::Wasm => {
+                let funcref = data.funcref;
+                let trampoline: ArrayTrampoline = store.opaque.engine.array_trampoline(&data.ty)?;
+                let max_stack = store.opaque.engine.config().max_wasm_stack;
+                vm::call_wasm(store.opaque.limits(), max_stack, trampoline, funcref, raw).map_err(unwind_to_error)
+            }
+            FuncKind::Host(index) => {
+                let Some(host) = store.opaque.host_funcs[index].func::<T>() else {
+                    bail!("host function was defined for a store of another data type");
+                };
+                host(Caller::new(store, None), raw)
+            }
+        }
+    }
+
+    /// A statically typed view of this function.
+    ///
+    /// # Errors
+    /// Fails when `Params`/`Results` do not match the function's signature.
+    pub fn typed<Params: WasmParams, Results: WasmResults>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<Params, Results>> {
+        let ty = store.as_context().0.opaque.func_data(self).ty.clone();
+        typed::check_signature::<Params, Results>(&ty)?;
+        Ok(TypedFunc::new(*self))
+    }
+}
+
+/// Adapts a closure over `Val`s to the raw-slot host function shape.
+pub(crate) fn dynamic_host_fn<T: 'static>(
+    wasm_ty: WasmFuncType,
+    func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+) -> Arc<HostFn<T>> {
+    Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+        let Caller { store, caller } = caller;
+        let params: Vec<Val> = wasm_ty
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], crate::ValType::from_wasm(*t)))
+            .collect();
+        let mut results: Vec<Val> = wasm_ty
+            .results
+            .iter()
+            .map(|t| Val::default_for_ty(crate::ValType::from_wasm(*t)).unwrap_or(Val::FuncRef(None)))
+            .collect();
+        func(Caller { store: &mut *store, caller }, &params, &mut results)?;
+        for (i, (val, ty)) in results.iter().zip(wasm_ty.results.iter()).enumerate() {
+            if val.ty().to_wasm() != *ty {
+                bail!("function attempted to return an incompatible value: result {i} is {} but the signature says {ty}", val.ty());
+            }
+            raw[i] = val.to_raw(&store.opaque)?;
+        }
+        Ok(())
+    })
+}

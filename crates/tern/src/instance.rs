@@ -1,0 +1,383 @@
+//! [`Instance`]: a module instantiated in a store, and the instantiation steps.
+//!
+//! Instantiation is a straight walk: check and resolve imports, allocate the
+//! vmctx, create defined memories/tables/globals, fill the funcrefs, apply the
+//! active element and data segments in order (a segment out of bounds traps, and
+//! what was already written stays, as the spec says), then run the start function.
+
+use crate::externals::{Extern, Global, Memory, Table};
+use crate::func::{FuncData, FuncKind};
+use crate::store::{GlobalData, InstanceData, Stored, StoreOpaque, TableData};
+use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
+use crate::{AsContextMut, ExternType, Func, Module, Trap, TypedFunc, WasmParams, WasmResults};
+use anyhow::{anyhow, bail, Context as _, Result};
+use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode};
+
+/// An instantiated module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instance(pub(crate) Stored);
+
+impl Instance {
+    /// Instantiates `module` with `imports`, given in the module's import order.
+    ///
+    /// # Errors
+    /// Fails when the imports do not match in number or type (naming the import),
+    /// when a segment does not fit (a [`Trap`]), or when the start function traps.
+    pub fn new(mut store: impl AsContextMut<Data: 'static>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let store = store.as_context_mut().0;
+        let store_ptr: *mut u8 = (&mut *store as *mut crate::store::StoreInner<_>).cast();
+        let instance = instantiate(&mut store.opaque, store_ptr, module, imports)?;
+        let start = module.inner.env.start;
+        if let Some(start) = start {
+            let func = instance_func(&mut store.opaque, instance, start);
+            func.call(crate::StoreContextMut(store), &[], &mut [])?;
+        }
+        Ok(instance)
+    }
+
+    fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {
+        assert_eq!(self.0.store_id, store.id(), "instance used with the wrong store");
+        &store.instances[self.0.index]
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = &store.as_context_mut().0.opaque;
+        self.data(store).exports.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone())
+    }
+
+    /// All exports, in the module's order.
+    pub fn exports<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> impl ExactSizeIterator<Item = (&'a str, Extern)> + 'a {
+        let store = store.into().0;
+        let data: &'a InstanceData = {
+            let opaque: &'a StoreOpaque = &store.opaque;
+            assert_eq!(self.0.store_id, opaque.id(), "instance used with the wrong store");
+            &opaque.instances[self.0.index]
+        };
+        data.exports.iter().map(|(n, e)| (n.as_str(), e.clone()))
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function `name`, type-checked as `Params -> Results`.
+    ///
+    /// # Errors
+    /// Fails when there is no such function or its type differs.
+    pub fn get_typed_func<Params: WasmParams, Results: WasmResults>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>> {
+        let func = self
+            .get_func(&mut store, name)
+            .with_context(|| format!("failed to find function export `{name}`"))?;
+        func.typed(&store).with_context(|| format!("failed to convert function `{name}` to given type"))
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+}
+
+/// Whether an item of type `actual` may satisfy an import of type `expected`.
+fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
+    let limits = |emin: u64, emax: Option<u64>, amin: u64, amax: Option<u64>| {
+        amin >= emin && match (emax, amax) {
+            (None, _) => true,
+            (Some(e), Some(a)) => a <= e,
+            (Some(_), None) => false,
+        }
+    };
+    match (expected, actual) {
+        (ExternType::Func(e), ExternType::Func(a)) => e == a,
+        (ExternType::Global(e), ExternType::Global(a)) => e == a,
+        (ExternType::Table(e), ExternType::Table(a)) => {
+            e.plan.element == a.plan.element
+                && limits(e.plan.minimum, e.plan.maximum, a.plan.minimum, a.plan.maximum)
+        }
+        (ExternType::Memory(e), ExternType::Memory(a)) => {
+            e.plan.memory64 == a.plan.memory64
+                && e.plan.shared == a.plan.shared
+                && limits(e.plan.minimum, e.plan.maximum, a.plan.minimum, a.plan.maximum)
+        }
+        _ => false,
+    }
+}
+
+fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
+    let stored = match item {
+        Extern::Func(f) => f.0,
+        Extern::Global(g) => g.0,
+        Extern::Table(t) => t.0,
+        Extern::Memory(m) => m.0,
+    };
+    store.check(stored).context("cross-`Store` instantiation is not supported")?;
+    Ok(match item {
+        Extern::Func(f) => ExternType::Func(crate::FuncType::from_wasm(store.funcs[f.0.index].ty.clone())),
+        Extern::Global(g) => ExternType::Global(store.globals[g.0.index].ty.clone()),
+        Extern::Table(t) => {
+            let mut ty = store.tables[t.0.index].ty.clone();
+            ty.plan.minimum = store.tables[t.0.index].table.size();
+            ExternType::Table(ty)
+        }
+        Extern::Memory(m) => {
+            let mem = &store.memories[m.0.index];
+            let mut ty = crate::MemoryType::new(0, None);
+            ty.plan.minimum = mem.pages();
+            ty.plan.maximum = (mem.maximum_pages() < tern_environ::WASM32_MAX_PAGES).then_some(mem.maximum_pages());
+            ExternType::Memory(ty)
+        }
+    })
+}
+
+/// Per-instantiation state: where each index-space entry lives.
+struct Resolved {
+    funcs: Vec<FuncRefPtr>,
+    globals: Vec<GlobalPtr>,
+}
+
+fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    if !crate::Engine::same(store.engine(), module.engine()) {
+        bail!("cross-`Engine` instantiation is not supported");
+    }
+    let env = &module.inner.env;
+    if imports.len() != env.imports.len() {
+        bail!("expected {} imports, found {}", env.imports.len(), imports.len());
+    }
+    for (import, item) in env.imports.iter().zip(imports) {
+        let expected = module.entity_type(import.index);
+        let actual = extern_type(store, item)?;
+        if !import_matches(&expected, &actual) {
+            bail!(
+                "incompatible import type for `{}::{}`: expected {expected}, found {actual}",
+                import.module,
+                import.field
+            );
+        }
+    }
+
+    let instance_index = store.instances.len();
+    let mut vmi = VMInstance::new(module.inner.offsets.clone(), store.limits(), store_ptr, instance_index);
+    for (i, id) in module.inner.type_ids.iter().enumerate() {
+        vmi.set_type_id(i as u32, *id);
+    }
+    let mut resolved = Resolved { funcs: Vec::new(), globals: Vec::new() };
+    let mut import_externs: Vec<(EntityIndex, Extern)> = Vec::new();
+    for (import, item) in env.imports.iter().zip(imports) {
+        match item {
+            Extern::Func(f) => {
+                let funcref = store.funcs[f.0.index].funcref;
+                let (vmctx, wasm_call) = (funcref.vmctx(), funcref.wasm_call());
+                vmi.set_funcref(resolved.funcs.len() as u32, VMFuncRef { wasm_call, vmctx: vmctx as *mut _, type_id: funcref.type_id() });
+                resolved.funcs.push(funcref);
+            }
+            Extern::Table(t) => vmi.push_table(&mut *store.tables[t.0.index].table),
+            Extern::Memory(m) => vmi.push_memory(&mut *store.memories[m.0.index]),
+            Extern::Global(g) => {
+                let ptr = store.globals[g.0.index].ptr;
+                vmi.set_imported_global(resolved.globals.len() as u32, ptr.0);
+                resolved.globals.push(ptr);
+            }
+        }
+        import_externs.push((import.index, item.clone()));
+    }
+
+    // Defined memories and tables.
+    let first_memory = store.memories.len();
+    for plan in &env.memories[env.num_imported_memories as usize..] {
+        if plan.memory64 || plan.shared {
+            bail!("64-bit and shared memories are not supported yet");
+        }
+        let memory = vm::Memory::new(plan.minimum, plan.maximum, crate::engine::MEMORY_GUARD_SIZE)?;
+        store.memories.push(Box::new(memory));
+        let m = store.memories.last_mut().expect("just pushed");
+        vmi.push_memory(&mut **m);
+    }
+    let first_table = store.tables.len();
+    for plan in &env.tables[env.num_imported_tables as usize..] {
+        let table = vm::Table::new(plan.minimum, plan.maximum)?;
+        store.tables.push(TableData { table: Box::new(table), ty: crate::TableType { plan: *plan } });
+        let t = store.tables.last_mut().expect("just pushed");
+        vmi.push_table(&mut *t.table);
+    }
+
+    // Defined functions.
+    for defined in 0..env.num_defined_funcs() {
+        let index = env.num_imported_funcs + defined;
+        let type_id = module.inner.type_ids[env.functions[index as usize] as usize];
+        vmi.set_funcref(index, VMFuncRef { wasm_call: module.func_code(defined), vmctx: vmi.vmctx(), type_id });
+        resolved.funcs.push(FuncRefPtr(vmi.funcref(index)));
+    }
+
+    // Defined globals.
+    let first_global = store.globals.len();
+    for (defined, global) in env.globals[env.num_imported_globals as usize..].iter().enumerate() {
+        let init = global.init.as_ref().expect("defined globals have initialisers");
+        let value = eval_const(init, &resolved)?;
+        let ptr = GlobalPtr(vmi.defined_global(defined as u32));
+        ptr.set(value);
+        resolved.globals.push(ptr);
+        store.globals.push(GlobalData {
+            ptr,
+            ty: crate::GlobalType::new(
+                crate::ValType::from_wasm(global.ty),
+                if global.mutable { crate::Mutability::Var } else { crate::Mutability::Const },
+            ),
+        });
+    }
+
+    let self_handle = Instance(store.stored(instance_index));
+    store.instances.push(InstanceData { vm: vmi, module: module.clone(), exports: Vec::new(), funcs: Vec::new() });
+
+    // Exports.
+    let mut exports = Vec::with_capacity(env.exports.len());
+    for export in &env.exports {
+        let item = match export.index {
+            EntityIndex::Function(f) => Extern::Func(instance_func_resolved(store, &resolved, module, &import_externs, f)),
+            EntityIndex::Table(t) => match imported(&import_externs, export.index) {
+                Some(e) => e,
+                None => Extern::Table(Table(store.stored(first_table + (t - env.num_imported_tables) as usize))),
+            },
+            EntityIndex::Memory(m) => match imported(&import_externs, export.index) {
+                Some(e) => e,
+                None => Extern::Memory(Memory(store.stored(first_memory + (m - env.num_imported_memories) as usize))),
+            },
+            EntityIndex::Global(g) => match imported(&import_externs, export.index) {
+                Some(e) => e,
+                None => Extern::Global(Global(store.stored(first_global + (g - env.num_imported_globals) as usize))),
+            },
+        };
+        exports.push((export.name.clone(), item));
+    }
+    store.instances[instance_index].exports = exports;
+    store.instances[instance_index].funcs = resolved.funcs.clone();
+
+    // Element segments, then data segments, in order.
+    for elem in &env.elems {
+        let SegmentMode::Active { index, offset } = &elem.mode else { continue };
+        let offset = eval_const(offset, &resolved)?.get_i32() as u32 as u64;
+        let refs: Vec<*const VMFuncRef> = match &elem.items {
+            ElemItems::Functions(fs) => fs.iter().map(|f| resolved.funcs[*f as usize].0).collect(),
+            ElemItems::Expressions(es) => es
+                .iter()
+                .map(|e| eval_const(e, &resolved).map(|v| v.get_u64() as usize as *const VMFuncRef))
+                .collect::<Result<_>>()?,
+        };
+        let table = store.instances[instance_index].vm.table(*index);
+        let tables = &mut store.tables;
+        let table = tables
+            .iter_mut()
+            .find(|t| std::ptr::eq(&*t.table, table))
+            .ok_or_else(|| anyhow!("table not owned by this store"))?;
+        let end = offset.checked_add(refs.len() as u64);
+        if end.is_none_or(|end| end > table.table.size()) {
+            return Err(anyhow::Error::new(Trap::TableOutOfBounds));
+        }
+        for (i, r) in refs.into_iter().enumerate() {
+            table.table.set(offset + i as u64, r);
+        }
+    }
+    for data in &env.data {
+        let SegmentMode::Active { index, offset } = &data.mode else { continue };
+        let offset = eval_const(offset, &resolved)?.get_i32() as u32 as usize;
+        let memory = store.instances[instance_index].vm.memory(*index);
+        let memory = store
+            .memories
+            .iter_mut()
+            .find(|m| std::ptr::eq(&***m, memory))
+            .ok_or_else(|| anyhow!("memory not owned by this store"))?;
+        let bytes = memory.data_mut();
+        let Some(dst) = offset.checked_add(data.data.len()).and_then(|end| bytes.get_mut(offset..end)) else {
+            return Err(anyhow::Error::new(Trap::MemoryOutOfBounds));
+        };
+        dst.copy_from_slice(&data.data);
+    }
+    Ok(self_handle)
+}
+
+fn imported(imports: &[(EntityIndex, Extern)], index: EntityIndex) -> Option<Extern> {
+    imports.iter().find(|(i, _)| *i == index).map(|(_, e)| e.clone())
+}
+
+fn instance_func_resolved(
+    store: &mut StoreOpaque,
+    resolved: &Resolved,
+    module: &Module,
+    imports: &[(EntityIndex, Extern)],
+    index: u32,
+) -> Func {
+    if let Some(Extern::Func(f)) = imported(imports, EntityIndex::Function(index)) {
+        return f;
+    }
+    let funcref = resolved.funcs[index as usize];
+    if let Some(f) = store.func_by_ref(funcref) {
+        return f;
+    }
+    let ty = module.inner.env.func_type(index).clone();
+    store.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm })
+}
+
+/// The `Func` for function `index` of an instance.
+fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Func {
+    let funcref = store.instances[instance.0.index].funcs[index as usize];
+    if let Some(f) = store.func_by_ref(funcref) {
+        return f;
+    }
+    let module = store.instances[instance.0.index].module.clone();
+    let ty = module.inner.env.func_type(index).clone();
+    store.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm })
+}
+
+/// Evaluates a constant expression.
+fn eval_const(expr: &ConstExpr, resolved: &Resolved) -> Result<ValRaw> {
+    let mut stack: Vec<ValRaw> = Vec::new();
+    for op in &expr.ops {
+        let v = match *op {
+            ConstOp::I32Const(v) => ValRaw::i32(v),
+            ConstOp::I64Const(v) => ValRaw::i64(v),
+            ConstOp::F32Const(v) => ValRaw::f32(v),
+            ConstOp::F64Const(v) => ValRaw::f64(v),
+            ConstOp::V128Const(v) => ValRaw::v128(v),
+            ConstOp::GlobalGet(g) => resolved.globals[g as usize].get(),
+            ConstOp::RefNull => ValRaw::u64(0),
+            ConstOp::RefFunc(f) => ValRaw::u64(resolved.funcs[f as usize].0 as u64),
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let (b, a) = (stack.pop(), stack.pop());
+                let (Some(a), Some(b)) = (a, b) else { bail!("malformed constant expression") };
+                let (a, b) = (a.get_i32(), b.get_i32());
+                ValRaw::i32(match op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let (b, a) = (stack.pop(), stack.pop());
+                let (Some(a), Some(b)) = (a, b) else { bail!("malformed constant expression") };
+                let (a, b) = (a.get_i64(), b.get_i64());
+                ValRaw::i64(match op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().context("empty constant expression")
+}
+

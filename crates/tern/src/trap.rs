@@ -1,0 +1,173 @@
+//! [`Trap`], the reason a wasm computation stopped, and [`WasmBacktrace`], the wasm
+//! frames that were on the stack when it did.
+//!
+//! As in wasmtime, a trap reaches the embedder as an `anyhow::Error` whose root
+//! cause is a `Trap` (`err.downcast_ref::<Trap>()`), with the backtrace attached
+//! as context. A host function's own error keeps its type the same way.
+
+use crate::vm::{registry, Unwind};
+use std::fmt;
+use tern_environ::TrapKind;
+
+/// Why wasm code trapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Trap {
+    /// The wasm stack exceeded `Config::max_wasm_stack`.
+    StackOverflow,
+    /// Out-of-bounds linear memory access.
+    MemoryOutOfBounds,
+    /// Out-of-bounds table access.
+    TableOutOfBounds,
+    /// `call_indirect` of a null entry.
+    IndirectCallToNull,
+    /// `call_indirect` with the wrong signature.
+    BadSignature,
+    /// Integer overflow (division, or float-to-int conversion).
+    IntegerOverflow,
+    /// Integer division by zero.
+    IntegerDivisionByZero,
+    /// NaN converted to an integer.
+    BadConversionToInteger,
+    /// `unreachable` executed.
+    UnreachableCodeReached,
+    /// Interrupted by an epoch deadline.
+    Interrupt,
+    /// Out of fuel.
+    OutOfFuel,
+    /// Null reference dereferenced.
+    NullReference,
+}
+
+impl Trap {
+    pub(crate) fn from_kind(kind: TrapKind) -> Self {
+        match kind {
+            TrapKind::StackOverflow => Self::StackOverflow,
+            TrapKind::MemoryOutOfBounds => Self::MemoryOutOfBounds,
+            TrapKind::TableOutOfBounds => Self::TableOutOfBounds,
+            TrapKind::IndirectCallToNull => Self::IndirectCallToNull,
+            TrapKind::BadSignature => Self::BadSignature,
+            TrapKind::IntegerOverflow => Self::IntegerOverflow,
+            TrapKind::IntegerDivisionByZero => Self::IntegerDivisionByZero,
+            TrapKind::BadConversionToInteger => Self::BadConversionToInteger,
+            TrapKind::UnreachableCodeReached => Self::UnreachableCodeReached,
+            TrapKind::Interrupt => Self::Interrupt,
+            TrapKind::OutOfFuel => Self::OutOfFuel,
+            TrapKind::NullReference => Self::NullReference,
+        }
+    }
+
+    fn kind(self) -> TrapKind {
+        match self {
+            Self::StackOverflow => TrapKind::StackOverflow,
+            Self::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+            Self::TableOutOfBounds => TrapKind::TableOutOfBounds,
+            Self::IndirectCallToNull => TrapKind::IndirectCallToNull,
+            Self::BadSignature => TrapKind::BadSignature,
+            Self::IntegerOverflow => TrapKind::IntegerOverflow,
+            Self::IntegerDivisionByZero => TrapKind::IntegerDivisionByZero,
+            Self::BadConversionToInteger => TrapKind::BadConversionToInteger,
+            Self::UnreachableCodeReached => TrapKind::UnreachableCodeReached,
+            Self::Interrupt => TrapKind::Interrupt,
+            Self::OutOfFuel => TrapKind::OutOfFuel,
+            Self::NullReference => TrapKind::NullReference,
+        }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wasm trap: {}", self.kind().message())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// One wasm frame of a backtrace.
+#[derive(Debug, Clone)]
+pub struct FrameInfo {
+    module_name: Option<String>,
+    func_index: u32,
+    func_name: Option<String>,
+}
+
+impl FrameInfo {
+    /// The module's name, from its name section.
+    pub fn module_name(&self) -> Option<&str> {
+        self.module_name.as_deref()
+    }
+    /// The function's index in its module.
+    pub fn func_index(&self) -> u32 {
+        self.func_index
+    }
+    /// The function's name, from the name section.
+    pub fn func_name(&self) -> Option<&str> {
+        self.func_name.as_deref()
+    }
+}
+
+/// The wasm frames on the stack when a trap or host error happened, innermost first.
+#[derive(Debug, Clone, Default)]
+pub struct WasmBacktrace {
+    frames: Vec<FrameInfo>,
+}
+
+impl WasmBacktrace {
+    /// The frames, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
+    }
+
+    fn from_pcs(pcs: &[usize]) -> Self {
+        let frames = pcs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, pc)| {
+                // Return addresses point after the call; look up the call itself.
+                let pc = if i == 0 { *pc } else { pc - 1 };
+                let (info, offset) = registry::lookup(pc)?;
+                let func_index = info.func_at(offset)?;
+                Some(FrameInfo {
+                    module_name: info.module_name.clone(),
+                    func_index,
+                    func_name: info.func_names.get(&func_index).cloned(),
+                })
+            })
+            .collect();
+        Self { frames }
+    }
+}
+
+impl fmt::Display for WasmBacktrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error while executing at wasm backtrace:")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            let module = frame.module_name.as_deref().unwrap_or("<unknown>");
+            match &frame.func_name {
+                Some(name) => write!(f, "    {i:>2}: {module}!{name}")?,
+                None => write!(f, "    {i:>2}: {module}!<wasm function {}>", frame.func_index)?,
+            }
+            if i + 1 < self.frames.len() {
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Turns how wasm unwound into the error `Func::call` returns (or resumes a panic).
+pub(crate) fn unwind_to_error(unwind: Unwind) -> anyhow::Error {
+    match unwind {
+        Unwind::Trap { kind, pcs } => {
+            anyhow::Error::new(Trap::from_kind(kind)).context(WasmBacktrace::from_pcs(&pcs))
+        }
+        Unwind::Error { error, pcs } => {
+            if pcs.is_empty() || error.downcast_ref::<WasmBacktrace>().is_some() {
+                error
+            } else {
+                error.context(WasmBacktrace::from_pcs(&pcs))
+            }
+        }
+        Unwind::Panic(payload) => std::panic::resume_unwind(payload),
+    }
+}

@@ -1,0 +1,147 @@
+//! [`Val`]: a dynamically typed WebAssembly value, and its conversion to and from
+//! the raw 16-byte slots compiled code uses.
+
+use crate::store::StoreOpaque;
+use crate::{Func, ValType};
+use anyhow::{bail, Result};
+
+pub use crate::vm::ValRaw;
+
+/// A WebAssembly value.
+#[derive(Debug, Clone)]
+pub enum Val {
+    /// A 32-bit integer.
+    I32(i32),
+    /// A 64-bit integer.
+    I64(i64),
+    /// A 32-bit float, as its bits (so NaN payloads survive).
+    F32(u32),
+    /// A 64-bit float, as its bits.
+    F64(u64),
+    /// A 128-bit vector.
+    V128(u128),
+    /// A function reference (`None` is null).
+    FuncRef(Option<Func>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Self::I32(_) => ValType::I32,
+            Self::I64(_) => ValType::I64,
+            Self::F32(_) => ValType::F32,
+            Self::F64(_) => ValType::F64,
+            Self::V128(_) => ValType::V128,
+            Self::FuncRef(_) => ValType::FuncRef,
+        }
+    }
+
+    /// A null reference of `ty`, or zero of a numeric type.
+    pub fn default_for_ty(ty: ValType) -> Option<Self> {
+        Some(match ty {
+            ValType::I32 => Self::I32(0),
+            ValType::I64 => Self::I64(0),
+            ValType::F32 => Self::F32(0),
+            ValType::F64 => Self::F64(0),
+            ValType::V128 => Self::V128(0),
+            ValType::FuncRef => Self::FuncRef(None),
+            ValType::ExternRef => return None,
+        })
+    }
+
+    /// The i32, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Self::I32(v) = self { Some(*v) } else { None }
+    }
+    /// The i64, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Self::I64(v) = self { Some(*v) } else { None }
+    }
+    /// The f32, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Self::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+    /// The f64, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Self::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+    /// The i32; panics on another type.
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("expected i32")
+    }
+    /// The i64; panics on another type.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("expected i64")
+    }
+    /// The f32; panics on another type.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("expected f32")
+    }
+    /// The f64; panics on another type.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("expected f64")
+    }
+    /// The function reference, if this is one.
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        if let Self::FuncRef(f) = self { Some(f.as_ref()) } else { None }
+    }
+
+    /// Converts to a raw slot, checking the store of references.
+    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<ValRaw> {
+        Ok(match self {
+            Self::I32(v) => ValRaw::i32(*v),
+            Self::I64(v) => ValRaw::i64(*v),
+            Self::F32(v) => ValRaw::f32(*v),
+            Self::F64(v) => ValRaw::f64(*v),
+            Self::V128(v) => ValRaw::v128(*v),
+            Self::FuncRef(None) => ValRaw::u64(0),
+            Self::FuncRef(Some(f)) => {
+                if !f.comes_from_same_store(store) {
+                    bail!("cross-`Store` values are not supported");
+                }
+                ValRaw::u64(store.func_data(f).funcref.0 as u64)
+            }
+        })
+    }
+
+    /// Reads a raw slot of type `ty`.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Self {
+        match ty {
+            ValType::I32 => Self::I32(raw.get_i32()),
+            ValType::I64 => Self::I64(raw.get_i64()),
+            ValType::F32 => Self::F32(raw.get_f32()),
+            ValType::F64 => Self::F64(raw.get_f64()),
+            ValType::V128 => Self::V128(raw.get_v128()),
+            ValType::FuncRef | ValType::ExternRef => {
+                Self::FuncRef(store.func_from_raw(raw.get_u64() as usize))
+            }
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Self {
+        Self::I32(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Self::I64(v)
+    }
+}
+impl From<f32> for Val {
+    fn from(v: f32) -> Self {
+        Self::F32(v.to_bits())
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Self {
+        Self::F64(v.to_bits())
+    }
+}
+impl From<Func> for Val {
+    fn from(f: Func) -> Self {
+        Self::FuncRef(Some(f))
+    }
+}

@@ -1,0 +1,99 @@
+//! Executable memory for compiled code, and the process-wide registry of where
+//! wasm code lives.
+//!
+//! [`CodeMemory`] maps a text section read-write, copies the code in, then flips
+//! it to read-execute (never both writable and executable). Module code is also
+//! registered in [`registry`], which the signal handler and the backtrace walker
+//! consult to decide whether a program counter belongs to wasm and what it means.
+
+use super::mmap::Mmap;
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use tern_environ::TrapKind;
+
+/// A read-execute mapping holding machine code.
+#[derive(Debug)]
+pub struct CodeMemory {
+    mmap: Mmap,
+    len: usize,
+}
+
+impl CodeMemory {
+    /// Maps `code` executable.
+    ///
+    /// # Errors
+    /// Fails when the OS refuses the mapping.
+    pub fn new(code: &[u8]) -> Result<Self> {
+        let mut mmap = Mmap::reserve(code.len().max(1))?;
+        mmap.make_accessible(0, code.len().max(1))?;
+        mmap.as_mut_slice()[..code.len()].copy_from_slice(code);
+        mmap.make_executable()?;
+        Ok(Self { mmap, len: code.len() })
+    }
+
+    /// Address of the first byte.
+    pub fn base(&self) -> usize {
+        self.mmap.as_ptr() as usize
+    }
+
+    /// Length of the code.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// What the runtime knows about one module's code, for trap and frame lookups.
+#[derive(Debug)]
+pub struct CodeInfo {
+    /// Function ranges (start offset, length, function index), sorted by start.
+    pub funcs: Vec<(u32, u32, u32)>,
+    /// Trap sites sorted by offset.
+    pub traps: Vec<(u32, TrapKind)>,
+    /// Function names from the name section.
+    pub func_names: std::collections::HashMap<u32, String>,
+    /// The module's name.
+    pub module_name: Option<String>,
+}
+
+impl CodeInfo {
+    /// The function index containing text offset `offset`.
+    pub fn func_at(&self, offset: u32) -> Option<u32> {
+        let i = self.funcs.partition_point(|(start, _, _)| *start <= offset).checked_sub(1)?;
+        let (start, len, index) = self.funcs[i];
+        (offset < start + len).then_some(index)
+    }
+
+    /// The trap kind of the instruction at `offset`, if it is a trap site.
+    pub fn trap_at(&self, offset: u32) -> Option<TrapKind> {
+        self.traps.binary_search_by_key(&offset, |(o, _)| *o).ok().map(|i| self.traps[i].1)
+    }
+}
+
+/// The process-wide map from code address ranges to their [`CodeInfo`].
+pub mod registry {
+    use super::*;
+
+    type Map = BTreeMap<usize, (usize, Arc<CodeInfo>)>;
+    static REGISTRY: RwLock<Map> = RwLock::new(BTreeMap::new());
+
+    /// Registers code at `[start, start + len)`.
+    pub fn register(start: usize, len: usize, info: Arc<CodeInfo>) {
+        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(start + len.max(1), (start, info));
+    }
+
+    /// Removes the registration made for code starting at `start`.
+    pub fn unregister(start: usize, len: usize) {
+        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).remove(&(start + len.max(1)));
+    }
+
+    /// Finds the code containing `pc`: its info and `pc`'s offset in it.
+    ///
+    /// Called from the signal handler: it takes only a read lock, and a thread
+    /// running wasm never holds the write lock, so it cannot deadlock.
+    pub fn lookup(pc: usize) -> Option<(Arc<CodeInfo>, u32)> {
+        let map = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+        let (_, (start, info)) = map.range(pc + 1..).next()?;
+        (pc >= *start).then(|| (info.clone(), (pc - start) as u32))
+    }
+}

@@ -1,0 +1,95 @@
+//! Host functions as wasm sees them: a context whose first word is the entry
+//! shim a wasm-to-host trampoline calls, followed by the function's `VMFuncRef`.
+//!
+//! The shim rebuilds the store from the caller's vmctx, runs the closure under
+//! `catch_unwind`, and on an error or panic unwinds the wasm frames with `raise`
+//! after everything it owned has been moved out or dropped.
+
+use super::instance::VMInstance;
+use super::traphandlers::{host_exit_backtrace, raise, Unwind};
+use super::vmcontext::{VMContext, VMFuncRef, ValRaw};
+use crate::func::HostFn;
+use crate::store::StoreInner;
+use crate::Caller;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+type Entry = unsafe extern "C" fn(*mut HostFuncCtx, *mut VMContext, *mut ValRaw, u64);
+
+/// A host function's context; boxed so that its funcref's address is stable.
+#[repr(C)]
+pub struct HostFuncCtx {
+    entry: Entry,
+    funcref: VMFuncRef,
+    func: Box<dyn Any + Send + Sync>,
+}
+
+const _: () = assert!(std::mem::offset_of!(HostFuncCtx, entry) == tern_environ::HOSTCTX_ENTRY as usize);
+
+impl std::fmt::Debug for HostFuncCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostFuncCtx").field("funcref", &self.funcref).finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the context moves between threads only with its store; the closure is
+// Send + Sync.
+unsafe impl Send for HostFuncCtx {}
+// SAFETY: as above.
+unsafe impl Sync for HostFuncCtx {}
+
+impl HostFuncCtx {
+    /// Wraps `func` for stores of data type `T`; `wasm_call` is the wasm-to-host
+    /// trampoline for its signature and `type_id` the signature's engine id.
+    pub fn new<T: 'static>(func: Arc<HostFn<T>>, wasm_call: *const u8, type_id: u32) -> Box<Self> {
+        let mut ctx = Box::new(Self {
+            entry: host_entry::<T>,
+            funcref: VMFuncRef { wasm_call, vmctx: std::ptr::null_mut(), type_id },
+            func: Box::new(func),
+        });
+        ctx.funcref.vmctx = (&mut *ctx as *mut HostFuncCtx).cast();
+        ctx
+    }
+
+    /// The funcref wasm calls this function through.
+    pub fn funcref(&self) -> *const VMFuncRef {
+        &self.funcref
+    }
+
+    /// The closure, if this function was made for stores of type `T`.
+    pub fn func<T: 'static>(&self) -> Option<Arc<HostFn<T>>> {
+        self.func.downcast_ref::<Arc<HostFn<T>>>().cloned()
+    }
+}
+
+unsafe extern "C" fn host_entry<T: 'static>(
+    ctx: *mut HostFuncCtx,
+    caller_vmctx: *mut VMContext,
+    values: *mut ValRaw,
+    len: u64,
+) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the trampoline passes the context this entry was stored in.
+        let ctx = unsafe { &*ctx };
+        let func = ctx.func.downcast_ref::<Arc<HostFn<T>>>().expect("host function of another store type");
+        // SAFETY: a wasm caller's vmctx is an instance vmctx whose store field points
+        // at the `StoreInner<T>` that owns it; that store is borrowed by the
+        // `Func::call` that entered wasm, which is suspended while we run.
+        let (store, caller) = unsafe {
+            let store = *(caller_vmctx.cast::<u8>().add(16) as *const *mut StoreInner<T>);
+            (&mut *store, VMInstance::from_vmctx(caller_vmctx, 24).store_index)
+        };
+        // SAFETY: the trampoline passes a stack array of `len` slots.
+        let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
+        func(Caller::new(store, Some(caller)), values)
+    }));
+    let unwind = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => Unwind::Error { error, pcs: host_exit_backtrace() },
+        Err(panic) => Unwind::Panic(panic),
+    };
+    // SAFETY: we are called from wasm inside `catch_traps`, and this frame now
+    // owns nothing but `unwind`, which moves into the trap state.
+    unsafe { raise(unwind) }
+}

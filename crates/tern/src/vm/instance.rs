@@ -1,0 +1,140 @@
+//! The runtime record of an instance: its `VMContext` allocation, laid out by
+//! `VMOffsets`, and the pointers to the memories and tables it uses.
+//!
+//! A `VMInstance` is always boxed and owned by its store, so the vmctx's back
+//! pointer (`+24`) to it stays valid for the store's lifetime; libcalls use that
+//! pointer to find the memory or table an instruction names.
+
+use super::memory::Memory;
+use super::table::Table;
+use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMRuntimeLimits};
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use tern_environ::VMOffsets;
+
+/// An instance's vmctx plus what libcalls need to reach from it.
+#[derive(Debug)]
+pub struct VMInstance {
+    vmctx: NonNull<u8>,
+    layout: Layout,
+    offsets: VMOffsets,
+    memories: Vec<*mut Memory>,
+    tables: Vec<*mut Table>,
+    /// Index of this instance in its store.
+    pub store_index: usize,
+}
+
+// SAFETY: a VMInstance moves between threads only together with the store that
+// owns it and everything its pointers refer to.
+unsafe impl Send for VMInstance {}
+// SAFETY: shared access only reads.
+unsafe impl Sync for VMInstance {}
+
+impl VMInstance {
+    /// Allocates a zeroed vmctx laid out by `offsets` and fills its header.
+    pub fn new(
+        offsets: VMOffsets,
+        limits: *const VMRuntimeLimits,
+        store: *mut u8,
+        store_index: usize,
+    ) -> Box<Self> {
+        let layout = Layout::from_size_align(offsets.size().max(16) as usize, 16).expect("valid vmctx layout");
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        let vmctx = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let mut this = Box::new(Self { vmctx, layout, offsets, memories: Vec::new(), tables: Vec::new(), store_index });
+        let self_ptr: *mut VMInstance = &mut *this;
+        let (o_limits, o_builtins, o_store, o_instance) =
+            (this.offsets.runtime_limits(), this.offsets.builtins(), this.offsets.store(), this.offsets.instance());
+        this.write(o_limits, limits as usize);
+        this.write(o_builtins, super::libcalls::builtins_table() as usize);
+        this.write(o_store, store as usize);
+        this.write(o_instance, self_ptr as usize);
+        this
+    }
+
+    fn write<V: Copy>(&mut self, offset: u32, value: V) {
+        assert!(offset as usize + std::mem::size_of::<V>() <= self.layout.size());
+        // SAFETY: in bounds of our allocation (checked above); every field is
+        // naturally aligned by VMOffsets.
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<V>().write(value) }
+    }
+
+    /// The vmctx pointer compiled code receives.
+    pub fn vmctx(&self) -> *mut VMContext {
+        self.vmctx.as_ptr().cast()
+    }
+
+    /// Sets the engine signature id of type `index`.
+    pub fn set_type_id(&mut self, index: u32, id: u32) {
+        self.write(self.offsets.type_id(index), id);
+    }
+
+    /// Points memory slot `index` at `memory`, which must outlive this instance.
+    pub fn push_memory(&mut self, memory: *mut Memory) {
+        let index = self.memories.len() as u32;
+        // SAFETY: the store keeps `memory` alive as long as this instance.
+        let def = unsafe { (*memory).definition() };
+        self.write(self.offsets.memory(index), def as usize);
+        self.memories.push(memory);
+    }
+
+    /// Points table slot `index` at `table`, which must outlive this instance.
+    pub fn push_table(&mut self, table: *mut Table) {
+        let index = self.tables.len() as u32;
+        // SAFETY: the store keeps `table` alive as long as this instance.
+        let def = unsafe { (*table).definition() };
+        self.write(self.offsets.table(index), def as usize);
+        self.tables.push(table);
+    }
+
+    /// Points imported global `index` at `def`.
+    pub fn set_imported_global(&mut self, index: u32, def: *mut VMGlobalDefinition) {
+        self.write(self.offsets.imported_global(index), def as usize);
+    }
+
+    /// The storage of defined global `defined_index`.
+    pub fn defined_global(&self, defined_index: u32) -> *mut VMGlobalDefinition {
+        let offset = self.offsets.defined_global(defined_index) as usize;
+        // SAFETY: the offset lies inside the vmctx allocation.
+        unsafe { self.vmctx.as_ptr().add(offset).cast() }
+    }
+
+    /// Writes the funcref of function `index`.
+    pub fn set_funcref(&mut self, index: u32, funcref: VMFuncRef) {
+        self.write(self.offsets.funcref(index), funcref);
+    }
+
+    /// The funcref of function `index`; lives as long as this instance.
+    pub fn funcref(&self, index: u32) -> *const VMFuncRef {
+        let offset = self.offsets.funcref(index) as usize;
+        // SAFETY: the offset lies inside the vmctx allocation.
+        unsafe { self.vmctx.as_ptr().add(offset).cast() }
+    }
+
+    /// The memory in slot `index`.
+    pub fn memory(&self, index: u32) -> *mut Memory {
+        self.memories[index as usize]
+    }
+
+    /// The table in slot `index`.
+    pub fn table(&self, index: u32) -> *mut Table {
+        self.tables[index as usize]
+    }
+
+    /// The instance whose vmctx is `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be the vmctx of a live `VMInstance` (not a host function context).
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext, offsets_instance: u32) -> &'a mut VMInstance {
+        // SAFETY: guaranteed by the caller; the back pointer was written in `new`.
+        unsafe { &mut *(*(vmctx.cast::<u8>().add(offsets_instance as usize) as *const *mut VMInstance)) }
+    }
+}
+
+impl Drop for VMInstance {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), self.layout) }
+    }
+}

@@ -1,0 +1,256 @@
+//! Trap handling: how a trap in wasm becomes an `Err` at the host call that
+//! entered wasm, without ever crashing the host.
+//!
+//! Every host→wasm entry goes through [`catch_traps`], which records a `setjmp`
+//! landing pad (via the C helper) in a thread-local [`CallThreadState`], linked to
+//! the previous one for nested entries (wasm → host → wasm).
+//!
+//! * A trap instruction (`ud2`), an integer-division fault or a guard-page access
+//!   raises a signal. [`trap_handler`] checks that the faulting PC is a trap site
+//!   in registered wasm code; if so it records the trap kind and a backtrace and
+//!   `longjmp`s to the innermost landing pad. Signals from anywhere else go to the
+//!   handler that was installed before ours.
+//! * A host function's error or panic is caught in its entry shim (no Rust frame
+//!   with live values is skipped), stored in the state, and the shim then
+//!   `longjmp`s over the wasm frames with [`raise`].
+//!
+//! Only Cranelift frames and frames with nothing left to drop are ever jumped
+//! over; the landing pad returns normally into Rust and the error (or panic) is
+//! re-raised there.
+
+use super::code_memory::registry;
+use super::vmcontext::VMRuntimeLimits;
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::Once;
+use tern_environ::TrapKind;
+
+extern "C" {
+    fn tern_setjmp_call(jmp_buf_out: *mut *mut c_void, body: extern "C" fn(*mut c_void), payload: *mut c_void) -> i32;
+    fn tern_longjmp(jmp_buf: *mut c_void) -> !;
+}
+
+/// Why wasm execution ended early.
+pub enum Unwind {
+    /// Compiled code trapped.
+    Trap {
+        /// The trap.
+        kind: TrapKind,
+        /// Program counters of the wasm frames, innermost first.
+        pcs: Vec<usize>,
+    },
+    /// A host function returned an error.
+    Error {
+        /// The host's error.
+        error: anyhow::Error,
+        /// Program counters of the wasm frames, innermost first.
+        pcs: Vec<usize>,
+    },
+    /// A host function panicked.
+    Panic(Box<dyn Any + Send>),
+}
+
+/// One host→wasm activation on this thread.
+pub struct CallThreadState {
+    jmp_buf: Cell<*mut c_void>,
+    unwind: UnsafeCell<Option<Unwind>>,
+    limits: *const VMRuntimeLimits,
+    prev: *const CallThreadState,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` (which calls into wasm) with a landing pad for traps.
+///
+/// `limits` is the calling store's runtime limits; on the outermost entry its
+/// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
+///
+/// # Errors
+/// Returns how execution unwound when it did not return normally.
+pub fn catch_traps<F: FnOnce()>(limits: &VMRuntimeLimits, max_wasm_stack: usize, f: F) -> Result<(), Unwind> {
+    init_signal_handlers();
+    let here = ptr::addr_of!(f) as usize;
+    // SAFETY: the limits cells are only touched by this thread's wasm and by this
+    // function, which restores them before returning.
+    let (saved_limit, saved_exit_fp) = unsafe { (*limits.stack_limit.get(), *limits.last_wasm_exit_fp.get()) };
+    if saved_limit == usize::MAX {
+        // SAFETY: as above.
+        unsafe { *limits.stack_limit.get() = here.saturating_sub(max_wasm_stack) };
+    }
+    let state = CallThreadState {
+        jmp_buf: Cell::new(ptr::null_mut()),
+        unwind: UnsafeCell::new(None),
+        limits,
+        prev: CURRENT.with(|c| c.get()),
+    };
+    CURRENT.with(|c| c.set(&state));
+
+    extern "C" fn call_once<F: FnOnce()>(payload: *mut c_void) {
+        // SAFETY: payload is the `Option<F>` below, alive for the whole call.
+        let f = unsafe { &mut *(payload as *mut Option<F>) };
+        if let Some(f) = f.take() {
+            f();
+        }
+    }
+    let mut f = Some(f);
+    // SAFETY: the jump buffer slot outlives the call; `call_once::<F>` matches the
+    // payload type. A longjmp back skips only Cranelift frames and host shims
+    // that hold nothing to drop (see module docs); `f` itself, if not yet taken,
+    // is dropped normally below.
+    let returned = unsafe {
+        tern_setjmp_call(state.jmp_buf.as_ptr(), call_once::<F>, (&mut f as *mut Option<F>).cast())
+    };
+    CURRENT.with(|c| c.set(state.prev));
+    // SAFETY: restoring what we saved above, on the same thread.
+    unsafe {
+        *limits.stack_limit.get() = saved_limit;
+        *limits.last_wasm_exit_fp.get() = saved_exit_fp;
+    }
+    if returned == 1 {
+        return Ok(());
+    }
+    Err(state.unwind.into_inner().unwrap_or(Unwind::Trap { kind: TrapKind::UnreachableCodeReached, pcs: vec![] }))
+}
+
+/// Unwinds from a host function (called by wasm) to the innermost [`catch_traps`].
+///
+/// # Safety
+/// Must be called on a thread inside `catch_traps`, from a host entry shim whose
+/// own frame holds nothing that needs dropping.
+pub unsafe fn raise(unwind: Unwind) -> ! {
+    let state = CURRENT.with(|c| c.get());
+    assert!(!state.is_null(), "host function called from wasm outside of catch_traps");
+    // SAFETY: state points to the live CallThreadState of the innermost entry.
+    unsafe {
+        *(*state).unwind.get() = Some(unwind);
+        tern_longjmp((*state).jmp_buf.get())
+    }
+}
+
+/// The wasm frames below the most recent wasm-to-host trampoline, for a host
+/// error's backtrace.
+pub fn host_exit_backtrace() -> Vec<usize> {
+    let state = CURRENT.with(|c| c.get());
+    if state.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: the state is live, and its limits belong to the running store.
+    let fp = unsafe { *(*(*state).limits).last_wasm_exit_fp.get() };
+    // SAFETY: fp is the frame pointer of a wasm-to-host trampoline that is still
+    // on the stack (we are inside the host call it made).
+    unsafe { walk_frames(None, fp) }
+}
+
+/// Collects the wasm PCs of the frame chain starting at `fp`.
+///
+/// # Safety
+/// `fp` must be 0 or the frame pointer of a live Cranelift frame whose callers,
+/// up to the first non-wasm frame, all keep frame pointers.
+unsafe fn walk_frames(first_pc: Option<usize>, mut fp: usize) -> Vec<usize> {
+    let mut pcs = Vec::new();
+    if let Some(pc) = first_pc {
+        pcs.push(pc);
+    }
+    while fp != 0 && pcs.len() < 10_000 {
+        // SAFETY: fp is a live frame: [fp] is the caller's fp and [fp + 8] the return address.
+        let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if registry::lookup(ret.wrapping_sub(1)).is_none() {
+            break;
+        }
+        pcs.push(ret);
+        fp = next_fp;
+    }
+    pcs
+}
+
+static mut PREVIOUS: [libc::sigaction; 4] = [const_zeroed_sigaction(); 4];
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+
+const fn const_zeroed_sigaction() -> libc::sigaction {
+    // SAFETY: sigaction is a plain C struct for which all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
+fn init_signal_handlers() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        for (i, sig) in SIGNALS.iter().enumerate() {
+            // SAFETY: installing a handler with a zeroed-then-filled sigaction;
+            // PREVIOUS is written only here, once, before any handler can run.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = trap_handler as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut action.sa_mask);
+                let prev = ptr::addr_of_mut!(PREVIOUS[i]);
+                if libc::sigaction(*sig, &action, prev) != 0 {
+                    panic!("failed to install the signal handler for signal {sig}");
+                }
+            }
+        }
+    });
+}
+
+/// The program counter and frame pointer at the signal.
+///
+/// # Safety
+/// `ctx` must be the `ucontext_t` the kernel passed to the handler.
+unsafe fn pc_and_fp(ctx: *mut c_void) -> (usize, usize) {
+    // SAFETY: guaranteed by the caller.
+    let uc = unsafe { &*(ctx as *const libc::ucontext_t) };
+    #[cfg(target_arch = "x86_64")]
+    {
+        (uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize, uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize)
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        (uc.uc_mcontext.pc as usize, uc.uc_mcontext.regs[29] as usize)
+    }
+}
+
+unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+    let state = CURRENT.with(|c| c.get());
+    if !state.is_null() {
+        // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
+        let (pc, fp) = unsafe { pc_and_fp(ctx) };
+        let kind = registry::lookup(pc).and_then(|(info, offset)| info.trap_at(offset));
+        if let Some(kind) = kind {
+            // SAFETY: the faulting frame is a wasm frame with a frame pointer.
+            let pcs = unsafe { walk_frames(Some(pc), fp) };
+            // SAFETY: state is the live innermost activation; everything between
+            // here and its landing pad is wasm code or this handler, which holds
+            // nothing that needs dropping at this point.
+            unsafe {
+                *(*state).unwind.get() = Some(Unwind::Trap { kind, pcs });
+                tern_longjmp((*state).jmp_buf.get());
+            }
+        }
+    }
+    // Not a wasm trap: hand the signal to whoever handled it before us.
+    let index = SIGNALS.iter().position(|s| *s == signum).unwrap_or(0);
+    // SAFETY: PREVIOUS was filled before our handler was installed and is never
+    // written again.
+    let prev = unsafe { &*ptr::addr_of!(PREVIOUS[index]) };
+    if prev.sa_sigaction == libc::SIG_DFL || prev.sa_sigaction == libc::SIG_IGN {
+        // Restore the default disposition; returning re-executes the faulting
+        // instruction, which then takes the default action.
+        // SAFETY: reinstalling a previously valid sigaction.
+        unsafe { libc::sigaction(signum, prev, ptr::null_mut()) };
+    } else if prev.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: the previous handler was installed with this signature.
+        unsafe {
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) = std::mem::transmute(prev.sa_sigaction);
+            f(signum, info, ctx);
+        }
+    } else {
+        // SAFETY: the previous handler was installed with this signature.
+        unsafe {
+            let f: extern "C" fn(libc::c_int) = std::mem::transmute(prev.sa_sigaction);
+            f(signum);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The `#[repr(C)]` structs compiled code reads and writes directly.
+//!
+//! Their layouts must match the offsets in `tern_environ::vmoffsets`; the
+//! compile-time assertions at the bottom of this file keep them in step.
+
+use std::cell::UnsafeCell;
+use tern_environ as env;
+
+/// An opaque instance or host-function context, as compiled code sees it.
+#[repr(C)]
+pub struct VMContext {
+    _opaque: [u8; 0],
+}
+
+/// A callable function: what tables, `ref.func` and imports hold.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Native code with the wasm calling convention.
+    pub wasm_call: *const u8,
+    /// Callee context: an instance's vmctx or a host function's context.
+    pub vmctx: *mut VMContext,
+    /// Engine-wide signature id.
+    pub type_id: u32,
+}
+
+/// A table's storage as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// First element (each a `*const VMFuncRef` or an externref pointer; 0 is null).
+    pub base: *mut usize,
+    /// Number of elements.
+    pub current_elements: u64,
+}
+
+/// A linear memory as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Start of the memory.
+    pub base: *mut u8,
+    /// Accessible length in bytes.
+    pub current_length: u64,
+}
+
+/// Storage of one global: 16 bytes so that any value type fits.
+#[repr(C, align(16))]
+#[derive(Debug, Default)]
+pub struct VMGlobalDefinition {
+    pub(crate) storage: UnsafeCell<[u8; 16]>,
+}
+
+/// Per-store state compiled code reads on every call.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMRuntimeLimits {
+    /// Lowest stack address wasm may grow to; `usize::MAX` when no wasm is running.
+    pub stack_limit: UnsafeCell<usize>,
+    /// Frame pointer of the most recent wasm-to-host trampoline.
+    pub last_wasm_exit_fp: UnsafeCell<usize>,
+    /// Unused slot kept for the layout (exit pc is derived from the frame).
+    pub last_wasm_exit_pc: UnsafeCell<usize>,
+}
+
+impl Default for VMRuntimeLimits {
+    fn default() -> Self {
+        Self {
+            stack_limit: UnsafeCell::new(usize::MAX),
+            last_wasm_exit_fp: UnsafeCell::new(0),
+            last_wasm_exit_pc: UnsafeCell::new(0),
+        }
+    }
+}
+
+/// A host value in a `ValRaw` or global: 16 bytes, little-endian, with the value
+/// in the low bytes. This is the array calling convention's slot.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValRaw([u8; 16]);
+
+impl std::fmt::Debug for ValRaw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValRaw({:#034x})", u128::from_le_bytes(self.0))
+    }
+}
+
+impl ValRaw {
+    /// An i32 slot.
+    pub fn i32(v: i32) -> Self {
+        Self::u64(v as u32 as u64)
+    }
+    /// An i64 slot.
+    pub fn i64(v: i64) -> Self {
+        Self::u64(v as u64)
+    }
+    /// A slot holding raw 64 bits.
+    pub fn u64(v: u64) -> Self {
+        Self((v as u128).to_le_bytes())
+    }
+    /// An f32 slot from its bits.
+    pub fn f32(bits: u32) -> Self {
+        Self::u64(u64::from(bits))
+    }
+    /// An f64 slot from its bits.
+    pub fn f64(bits: u64) -> Self {
+        Self::u64(bits)
+    }
+    /// A v128 slot.
+    pub fn v128(v: u128) -> Self {
+        Self(v.to_le_bytes())
+    }
+    /// The slot as i32.
+    pub fn get_i32(&self) -> i32 {
+        self.get_u64() as u32 as i32
+    }
+    /// The slot as i64.
+    pub fn get_i64(&self) -> i64 {
+        self.get_u64() as i64
+    }
+    /// The low 64 bits.
+    pub fn get_u64(&self) -> u64 {
+        u128::from_le_bytes(self.0) as u64
+    }
+    /// The slot as f32 bits.
+    pub fn get_f32(&self) -> u32 {
+        self.get_u64() as u32
+    }
+    /// The slot as f64 bits.
+    pub fn get_f64(&self) -> u64 {
+        self.get_u64()
+    }
+    /// The slot as v128.
+    pub fn get_v128(&self) -> u128 {
+        u128::from_le_bytes(self.0)
+    }
+}
+
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(offset_of!(VMFuncRef, wasm_call) == env::VMFUNCREF_WASM_CALL as usize);
+    assert!(offset_of!(VMFuncRef, vmctx) == env::VMFUNCREF_VMCTX as usize);
+    assert!(offset_of!(VMFuncRef, type_id) == env::VMFUNCREF_TYPE_ID as usize);
+    assert!(size_of::<VMFuncRef>() == env::VMFUNCREF_SIZE as usize);
+    assert!(offset_of!(VMTableDefinition, base) == env::VMTABLE_BASE as usize);
+    assert!(offset_of!(VMTableDefinition, current_elements) == env::VMTABLE_LENGTH as usize);
+    assert!(offset_of!(VMMemoryDefinition, base) == env::VMMEMORY_BASE as usize);
+    assert!(offset_of!(VMMemoryDefinition, current_length) == env::VMMEMORY_LENGTH as usize);
+    assert!(size_of::<VMGlobalDefinition>() == env::VMGLOBAL_SIZE as usize);
+    assert!(offset_of!(VMRuntimeLimits, stack_limit) == env::VMLIMITS_STACK_LIMIT as usize);
+    assert!(offset_of!(VMRuntimeLimits, last_wasm_exit_fp) == env::VMLIMITS_LAST_EXIT_FP as usize);
+    assert!(offset_of!(VMRuntimeLimits, last_wasm_exit_pc) == env::VMLIMITS_LAST_EXIT_PC as usize);
+    assert!(size_of::<ValRaw>() == env::VALRAW_SIZE as usize);
+    assert!(size_of::<usize>() == 8, "Tern supports 64-bit hosts only");
+};
