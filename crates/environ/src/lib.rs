@@ -12,6 +12,7 @@
 
 mod const_expr;
 mod module;
+mod strict_leb;
 mod translate;
 mod trap;
 mod types;

@@ -103,6 +103,9 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                 }
             }
             Payload::MemorySection(reader) => {
+                let range = reader.range();
+                let (start, end) = (range.start as usize, range.end as usize);
+                crate::strict_leb::check_limits_section(&bytes[start..end], start)?;
                 for memory in reader {
                     module.memories.push(memory_plan(&memory?));
                 }

@@ -38,7 +38,8 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::MULTI_VALUE)
-    .union(WasmFeatures::FLOATS);
+    .union(WasmFeatures::FLOATS)
+    .union(WasmFeatures::GC_TYPES);
 
 impl Config {
     /// The default configuration: optimised code, a 512 KiB wasm stack, and the

@@ -1,1 +1,259 @@
-//! placeholder
+//! Runs WebAssembly `.wast` scripts (the format of the official spec tests)
+//! against Tern, directive by directive, and counts what passed.
+//!
+//! Used by the spec-test integration test, by `tern wast`, and later by fuzzing.
+//! Every directive kind of the core format is executed: `module` (text, binary,
+//! quoted), module definitions and instances, `register`, `invoke`, `get`,
+//! `assert_return` (with NaN patterns), `assert_trap`, `assert_exhaustion`,
+//! `assert_invalid`, `assert_malformed`, `assert_unlinkable`. Trap messages are
+//! compared as the spec's own runner does: the expected text must occur in ours.
+//! Validation and parse errors only need to be errors: their wording is the
+//! parser's, not the spec interpreter's.
+
+mod spectest;
+mod values;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use tern::{Config, Engine, Instance, Linker, Module, Store, Trap};
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke};
+
+/// The outcome of one directive that did not pass.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// `file:line:column` of the directive.
+    pub location: String,
+    /// 1-based line of the directive, for ledger matching.
+    pub line: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Counts for one script.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Directives that behaved as expected.
+    pub passed: usize,
+    /// Directives that did not.
+    pub failures: Vec<Failure>,
+}
+
+impl Summary {
+    /// Number of failed directives.
+    pub fn failed(&self) -> usize {
+        self.failures.len()
+    }
+}
+
+/// The state of one script run: a store, a linker with `spectest` and every
+/// registered instance, and the named modules and instances seen so far.
+pub struct WastContext {
+    engine: Engine,
+    store: Store<()>,
+    linker: Linker<()>,
+    current: Option<Instance>,
+    instances: HashMap<String, Instance>,
+    definitions: HashMap<String, Module>,
+}
+
+impl WastContext {
+    /// A fresh context whose engine is built from `config`.
+    ///
+    /// # Errors
+    /// Fails when the configuration is invalid.
+    pub fn new(config: &Config) -> Result<Self> {
+        let engine = Engine::new(config)?;
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker.allow_shadowing(true);
+        spectest::define(&mut linker, &mut store)?;
+        Ok(Self { engine, store, linker, current: None, instances: HashMap::new(), definitions: HashMap::new() })
+    }
+
+    /// Runs the script in `path`.
+    ///
+    /// # Errors
+    /// Fails when the file cannot be read or parsed; directive failures are counted
+    /// in the summary instead.
+    pub fn run_file(&mut self, path: &Path) -> Result<Summary> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        self.run_buffer(&path.display().to_string(), &text)
+    }
+
+    /// Runs a script given as text; `name` labels failures.
+    ///
+    /// # Errors
+    /// Fails when the script cannot be parsed.
+    pub fn run_buffer(&mut self, name: &str, text: &str) -> Result<Summary> {
+        let mut lexer = wast::lexer::Lexer::new(text);
+        // The spec's names.wast deliberately uses bidirectional-override characters.
+        lexer.allow_confusing_unicode(true);
+        let buf = ParseBuffer::new_with_lexer(lexer).map_err(|mut e| {
+            e.set_path(Path::new(name));
+            e.set_text(text);
+            anyhow!(e)
+        })?;
+        let ast = parser::parse::<Wast>(&buf).map_err(|mut e| {
+            e.set_path(Path::new(name));
+            e.set_text(text);
+            anyhow!(e)
+        })?;
+        let mut summary = Summary::default();
+        for directive in ast.directives {
+            let (line, col) = directive.span().linecol_in(text);
+            let outcome = catch_unwind(AssertUnwindSafe(|| self.run_directive(directive)))
+                .unwrap_or_else(|p| Err(anyhow!("panicked: {}", panic_message(&p))));
+            match outcome {
+                Ok(()) => summary.passed += 1,
+                Err(e) => summary.failures.push(Failure {
+                    location: format!("{name}:{}:{}", line + 1, col + 1),
+                    line: line + 1,
+                    message: format!("{e:#}"),
+                }),
+            }
+        }
+        Ok(summary)
+    }
+
+    fn compile(&self, mut module: QuoteWat<'_>) -> Result<Module> {
+        let bytes = module.encode()?;
+        Module::new(&self.engine, bytes)
+    }
+
+    fn instantiate(&mut self, module: &Module) -> Result<Instance> {
+        self.linker.instantiate(&mut self.store, module)
+    }
+
+    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance> {
+        match id {
+            Some(id) => self.instances.get(id.name()).copied().with_context(|| format!("no module named `{}`", id.name())),
+            None => self.current.context("no module instantiated yet"),
+        }
+    }
+
+    fn run_directive(&mut self, directive: WastDirective<'_>) -> Result<()> {
+        match directive {
+            WastDirective::Module(module) => {
+                let name = module.name().map(|n| n.name().to_string());
+                let module = self.compile(module)?;
+                let instance = self.instantiate(&module)?;
+                self.current = Some(instance);
+                if let Some(name) = name {
+                    self.instances.insert(name, instance);
+                }
+            }
+            WastDirective::ModuleDefinition(module) => {
+                let name = module.name().map(|n| n.name().to_string());
+                let module = self.compile(module)?;
+                if let Some(name) = name {
+                    self.definitions.insert(name, module);
+                }
+            }
+            WastDirective::ModuleInstance { instance, module, .. } => {
+                let def = module.context("module instance without a module name")?;
+                let module = self.definitions.get(def.name()).cloned().with_context(|| format!("no module definition `{}`", def.name()))?;
+                let inst = self.instantiate(&module)?;
+                self.current = Some(inst);
+                if let Some(name) = instance {
+                    self.instances.insert(name.name().to_string(), inst);
+                }
+            }
+            WastDirective::Register { name, module, .. } => {
+                let instance = self.instance(module)?;
+                self.linker.instance(&mut self.store, name, instance)?;
+            }
+            WastDirective::Invoke(invoke) => {
+                self.invoke(invoke)?;
+            }
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let actual = self.execute(exec)?;
+                values::match_results(&actual, &results)?;
+            }
+            WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
+                Ok(values) => bail!("expected trap `{message}`, got {values:?}"),
+                Err(e) => expect_trap(&e, message)?,
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(call) {
+                Ok(values) => bail!("expected exhaustion `{message}`, got {values:?}"),
+                Err(e) => expect_trap(&e, message)?,
+            },
+            WastDirective::AssertInvalid { module, message, .. }
+            | WastDirective::AssertMalformed { module, message, .. } => {
+                if let Ok(_) = self.compile(module) {
+                    bail!("expected module to be rejected with `{message}`, but it compiled");
+                }
+            }
+            WastDirective::AssertUnlinkable { module, message, .. } => {
+                let module = self.compile(QuoteWat::Wat(module)).context("module failed to compile")?;
+                if self.instantiate(&module).is_ok() {
+                    bail!("expected module to fail to link with `{message}`");
+                }
+            }
+            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+                // Custom-section checks are about optional sections Tern ignores.
+            }
+            other => bail!("unsupported directive: {other:?}"),
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, exec: WastExecute<'_>) -> Result<Vec<tern::Val>> {
+        match exec {
+            WastExecute::Invoke(invoke) => self.invoke(invoke),
+            WastExecute::Wat(module) => {
+                let module = self.compile(QuoteWat::Wat(module))?;
+                self.instantiate(&module)?;
+                Ok(vec![])
+            }
+            WastExecute::Get { module, global, .. } => {
+                let instance = self.instance(module)?;
+                let global = instance
+                    .get_global(&mut self.store, global)
+                    .with_context(|| format!("no global export `{global}`"))?;
+                Ok(vec![global.get(&mut self.store)])
+            }
+        }
+    }
+
+    fn invoke(&mut self, invoke: WastInvoke<'_>) -> Result<Vec<tern::Val>> {
+        let instance = self.instance(invoke.module)?;
+        let func = instance
+            .get_func(&mut self.store, invoke.name)
+            .with_context(|| format!("no function export `{}`", invoke.name))?;
+        let args = invoke.args.iter().map(values::arg).collect::<Result<Vec<_>>>()?;
+        let ty = func.ty(&self.store);
+        let mut results = ty.results().map(|t| tern::Val::default_for_ty(t).expect("numeric or funcref")).collect::<Vec<_>>();
+        func.call(&mut self.store, &args, &mut results)?;
+        Ok(results)
+    }
+
+    /// The linker, to define more imports before running a script.
+    pub fn linker(&mut self) -> (&mut Linker<()>, &mut Store<()>) {
+        (&mut self.linker, &mut self.store)
+    }
+}
+
+/// Checks that `error` is a trap whose message contains `expected`.
+///
+/// The reference interpreter appends the offending index to some messages
+/// (`uninitialized element 7`); Tern's trap codes carry no operand, so an
+/// expected message that extends Tern's own message also matches.
+fn expect_trap(error: &anyhow::Error, expected: &str) -> Result<()> {
+    let Some(trap) = error.downcast_ref::<Trap>() else {
+        bail!("expected trap `{expected}`, got error: {error:#}");
+    };
+    let actual = trap.to_string();
+    let core = actual.strip_prefix("wasm trap: ").unwrap_or(&actual);
+    let with_operand = expected.strip_prefix(core).is_some_and(|rest| rest.starts_with(' '));
+    if !actual.contains(expected) && !with_operand {
+        bail!("expected trap `{expected}`, got `{actual}`");
+    }
+    Ok(())
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+}

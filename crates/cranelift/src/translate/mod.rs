@@ -46,6 +46,7 @@ pub(crate) struct FuncState<'a, 'f> {
     /// Whether the code being translated can execute.
     pub(crate) reachable: bool,
     pub(crate) locals: Vec<Variable>,
+    vmctx: Value,
     pub(crate) direct_calls: HashMap<u32, ir::FuncRef>,
     pub(crate) signatures: HashMap<u32, ir::SigRef>,
 }
@@ -100,6 +101,7 @@ impl<'a> FuncTranslator<'a> {
         reader.set_features(*validator.features());
         validator.read_locals(&mut reader)?;
         let mut locals = Vec::new();
+        let params_vmctx = builder.block_params(entry)[0];
         let params: Vec<Value> = builder.block_params(entry)[2..].to_vec();
         for (i, p) in params.iter().enumerate() {
             let var = builder.declare_var(ir_type(ty.params[i]));
@@ -125,6 +127,7 @@ impl<'a> FuncTranslator<'a> {
             control: Vec::new(),
             reachable: true,
             locals,
+            vmctx: params_vmctx,
             direct_calls: HashMap::new(),
             signatures: HashMap::new(),
         };
@@ -159,8 +162,7 @@ pub(crate) fn zero_value(builder: &mut FunctionBuilder<'_>, ty: ir::Type) -> Val
 impl FuncState<'_, '_> {
     /// The callee vmctx parameter of the function being compiled.
     pub(crate) fn vmctx(&mut self) -> Value {
-        let entry = self.builder.func.layout.entry_block().expect("entry block");
-        self.builder.func.dfg.block_params(entry)[0]
+        self.vmctx
     }
 
     pub(crate) fn pop(&mut self) -> Value {

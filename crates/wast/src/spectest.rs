@@ -1,0 +1,31 @@
+//! The `spectest` module the official tests import from: print functions, a
+//! table, a memory and four globals with the values the suite expects.
+
+use anyhow::Result;
+use tern::{Global, GlobalType, Linker, Memory, MemoryType, Mutability, Store, Table, TableType, Val, ValType};
+
+/// Defines `spectest` in `linker`.
+pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<()> {
+    linker.func_wrap("spectest", "print", || {})?;
+    linker.func_wrap("spectest", "print_i32", |_: i32| {})?;
+    linker.func_wrap("spectest", "print_i64", |_: i64| {})?;
+    linker.func_wrap("spectest", "print_f32", |_: f32| {})?;
+    linker.func_wrap("spectest", "print_f64", |_: f64| {})?;
+    linker.func_wrap("spectest", "print_i32_f32", |_: i32, _: f32| {})?;
+    linker.func_wrap("spectest", "print_f64_f64", |_: f64, _: f64| {})?;
+    let globals = [
+        ("global_i32", Val::I32(666)),
+        ("global_i64", Val::I64(666)),
+        ("global_f32", Val::F32(666.6f32.to_bits())),
+        ("global_f64", Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, val) in globals {
+        let g = Global::new(&mut *store, GlobalType::new(val.ty(), Mutability::Const), val)?;
+        linker.define(&*store, "spectest", name, g)?;
+    }
+    let table = Table::new(&mut *store, TableType::new(ValType::FuncRef, 10, Some(20)), Val::FuncRef(None))?;
+    linker.define(&*store, "spectest", "table", table)?;
+    let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
+    linker.define(&*store, "spectest", "memory", memory)?;
+    Ok(())
+}

