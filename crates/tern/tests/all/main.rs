@@ -1,0 +1,5 @@
+//! Integration tests of Tern's public API, one binary with a module per topic.
+
+mod api;
+mod errors;
+mod traps;
