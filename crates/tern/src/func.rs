@@ -35,6 +35,8 @@ pub(crate) struct FuncData {
     pub(crate) funcref: FuncRefPtr,
     pub(crate) ty: WasmFuncType,
     pub(crate) kind: FuncKind,
+    /// The array-to-wasm trampoline for `ty`, looked up on the first call.
+    pub(crate) trampoline: Option<ArrayTrampoline>,
 }
 
 /// The store as seen by a host function, plus the instance that called it.
@@ -66,8 +68,9 @@ impl<'a, T> Caller<'a, T> {
     /// An export of the calling instance (`None` when called from the host or
     /// when there is no such export).
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
-        let instance = &self.store.opaque.instances[self.caller?];
-        instance.exports.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone())
+        let instance = self.caller?;
+        let export = self.store.opaque.instances[instance].module.inner.export_index(name)?;
+        Some(self.store.opaque.instance_export(instance, export))
     }
 }
 
@@ -119,7 +122,7 @@ impl Func {
         let funcref = FuncRefPtr(ctx.funcref());
         store.host_funcs.push(ctx);
         let index = store.host_funcs.len() - 1;
-        store.push_func(FuncData { funcref, ty, kind: FuncKind::Host(index) })
+        store.push_func(FuncData { funcref, ty, kind: FuncKind::Host(index), trampoline: None })
     }
 
     pub(crate) fn comes_from_same_store(&self, store: &StoreOpaque) -> bool {
@@ -170,7 +173,14 @@ impl Func {
         match data.kind {
             FuncKind::Wasm => {
                 let funcref = data.funcref;
-                let trampoline: ArrayTrampoline = store.opaque.engine.array_trampoline(&data.ty)?;
+                let trampoline = match data.trampoline {
+                    Some(t) => t,
+                    None => {
+                        let t = store.opaque.engine.array_trampoline(&data.ty)?;
+                        store.opaque.funcs[self.0.index].trampoline = Some(t);
+                        t
+                    }
+                };
                 let max_stack = store.opaque.engine.config().max_wasm_stack;
                 vm::call_wasm(store.opaque.limits(), max_stack, trampoline, funcref, raw).map_err(unwind_to_error)
             }

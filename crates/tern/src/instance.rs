@@ -35,26 +35,37 @@ impl Instance {
         Ok(instance)
     }
 
-    fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {
-        assert_eq!(self.0.store_id, store.id(), "instance used with the wrong store");
-        &store.instances[self.0.index]
-    }
-
     /// The export called `name`.
+    ///
+    /// # Panics
+    /// Panics if `store` is not the instance's store.
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
-        let store = &store.as_context_mut().0.opaque;
-        self.data(store).exports.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone())
+        let store = &mut store.as_context_mut().0.opaque;
+        assert_eq!(self.0.store_id, store.id(), "instance used with the wrong store");
+        let export = store.instances[self.0.index].module.inner.export_index(name)?;
+        Some(store.instance_export(self.0.index, export))
     }
 
     /// All exports, in the module's order.
-    pub fn exports<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> impl ExactSizeIterator<Item = (&'a str, Extern)> + 'a {
+    ///
+    /// # Panics
+    /// Panics if `store` is not the instance's store.
+    pub fn exports<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> impl ExactSizeIterator<Item = (&'a str, Extern)> + 'a {
         let store = store.into().0;
-        let data: &'a InstanceData = {
-            let opaque: &'a StoreOpaque = &store.opaque;
-            assert_eq!(self.0.store_id, opaque.id(), "instance used with the wrong store");
-            &opaque.instances[self.0.index]
-        };
-        data.exports.iter().map(|(n, e)| (n.as_str(), e.clone()))
+        let opaque: &'a mut StoreOpaque = &mut store.opaque;
+        assert_eq!(self.0.store_id, opaque.id(), "instance used with the wrong store");
+        let index = self.0.index;
+        for e in 0..opaque.instances[index].exports.len() {
+            opaque.instance_export(index, e);
+        }
+        let opaque: &'a StoreOpaque = opaque;
+        let data = &opaque.instances[index];
+        data.module.inner.env.exports.iter().zip(&data.exports).map(|(export, item)| {
+            (export.name.as_str(), item.clone().expect("materialised above"))
+        })
     }
 
     /// The exported function `name`.
@@ -241,30 +252,24 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     }
 
     let self_handle = Instance(store.stored(instance_index));
-    store.instances.push(InstanceData { vm: vmi, module: module.clone(), exports: Vec::new(), funcs: Vec::new() });
-
-    // Exports.
-    let mut exports = Vec::with_capacity(env.exports.len());
-    for export in &env.exports {
-        let item = match export.index {
-            EntityIndex::Function(f) => Extern::Func(instance_func_resolved(store, &resolved, module, &import_externs, f)),
-            EntityIndex::Table(t) => match imported(&import_externs, export.index) {
-                Some(e) => e,
-                None => Extern::Table(Table(store.stored(first_table + (t - env.num_imported_tables) as usize))),
-            },
-            EntityIndex::Memory(m) => match imported(&import_externs, export.index) {
-                Some(e) => e,
-                None => Extern::Memory(Memory(store.stored(first_memory + (m - env.num_imported_memories) as usize))),
-            },
-            EntityIndex::Global(g) => match imported(&import_externs, export.index) {
-                Some(e) => e,
-                None => Extern::Global(Global(store.stored(first_global + (g - env.num_imported_globals) as usize))),
-            },
-        };
-        exports.push((export.name.clone(), item));
-    }
-    store.instances[instance_index].exports = exports;
-    store.instances[instance_index].funcs = resolved.funcs.clone();
+    let store_id = store.id();
+    let handles = |imported: &dyn Fn(&Extern) -> Option<Stored>, count: u32, first: usize, num_imported: u32| {
+        let mut out: Vec<Stored> = import_externs.iter().filter_map(|(_, e)| imported(e)).collect();
+        out.extend((0..count - num_imported).map(|i| store_id_stored(store_id, first + i as usize)));
+        out
+    };
+    let memories = handles(&|e| e.clone().into_memory().map(|m| m.0), env.memories.len() as u32, first_memory, env.num_imported_memories);
+    let tables = handles(&|e| e.clone().into_table().map(|t| t.0), env.tables.len() as u32, first_table, env.num_imported_tables);
+    let globals = handles(&|e| e.clone().into_global().map(|g| g.0), env.globals.len() as u32, first_global, env.num_imported_globals);
+    store.instances.push(InstanceData {
+        vm: vmi,
+        module: module.clone(),
+        exports: vec![None; env.exports.len()],
+        funcs: resolved.funcs.clone(),
+        memories: memories.into_iter().map(Memory).collect(),
+        tables: tables.into_iter().map(Table).collect(),
+        globals: globals.into_iter().map(Global).collect(),
+    });
 
     // Element segments, then data segments, in order.
     for elem in &env.elems {
@@ -309,26 +314,8 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     Ok(self_handle)
 }
 
-fn imported(imports: &[(EntityIndex, Extern)], index: EntityIndex) -> Option<Extern> {
-    imports.iter().find(|(i, _)| *i == index).map(|(_, e)| e.clone())
-}
-
-fn instance_func_resolved(
-    store: &mut StoreOpaque,
-    resolved: &Resolved,
-    module: &Module,
-    imports: &[(EntityIndex, Extern)],
-    index: u32,
-) -> Func {
-    if let Some(Extern::Func(f)) = imported(imports, EntityIndex::Function(index)) {
-        return f;
-    }
-    let funcref = resolved.funcs[index as usize];
-    if let Some(f) = store.func_by_ref(funcref) {
-        return f;
-    }
-    let ty = module.inner.env.func_type(index).clone();
-    store.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm })
+fn store_id_stored(store_id: u64, index: usize) -> Stored {
+    Stored { store_id, index }
 }
 
 /// The `Func` for function `index` of an instance.
@@ -339,7 +326,7 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
     }
     let module = store.instances[instance.0.index].module.clone();
     let ty = module.inner.env.func_type(index).clone();
-    store.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm })
+    store.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm, trampoline: None })
 }
 
 /// Evaluates a constant expression.

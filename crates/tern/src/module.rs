@@ -35,6 +35,15 @@ pub(crate) struct ModuleInner {
     pub(crate) funcs: Vec<FuncLoc>,
     /// Engine signature id of each type in the type section.
     pub(crate) type_ids: Vec<u32>,
+    /// Export name → position in `env.exports`.
+    pub(crate) export_names: std::collections::HashMap<String, usize>,
+}
+
+impl ModuleInner {
+    /// Position of export `name` in the module's export list.
+    pub(crate) fn export_index(&self, name: &str) -> Option<usize> {
+        self.export_names.get(name).copied()
+    }
 }
 
 impl Drop for ModuleInner {
@@ -96,8 +105,9 @@ impl Module {
         registry::register(code.base(), code.len(), Arc::new(info));
         let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
         let offsets = VMOffsets::new(&env);
+        let export_names = env.exports.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
         Ok(Self {
-            inner: Arc::new(ModuleInner { engine: engine.clone(), env, offsets, code, funcs: image.funcs, type_ids }),
+            inner: Arc::new(ModuleInner { engine: engine.clone(), env, offsets, code, funcs: image.funcs, type_ids, export_names }),
         })
     }
 

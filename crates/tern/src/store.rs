@@ -52,9 +52,15 @@ pub struct StoreInner<T> {
 pub(crate) struct InstanceData {
     pub(crate) vm: Box<VMInstance>,
     pub(crate) module: Module,
-    pub(crate) exports: Vec<(String, Extern)>,
+    /// Exports materialised so far, parallel to the module's export list
+    /// (functions get a `Func` handle only when first asked for).
+    pub(crate) exports: Vec<Option<Extern>>,
     /// The funcref of every function in the instance's index space.
     pub(crate) funcs: Vec<FuncRefPtr>,
+    /// Handles for every memory, table and global in its index spaces.
+    pub(crate) memories: Vec<crate::Memory>,
+    pub(crate) tables: Vec<crate::Table>,
+    pub(crate) globals: Vec<crate::Global>,
 }
 
 pub(crate) struct GlobalData {
@@ -170,7 +176,33 @@ impl StoreOpaque {
         }
         // A funcref the store has not handed out yet: one of its instances' own.
         let ty = self.engine.signature(ptr.type_id()).expect("registered signature");
-        Some(self.push_func(FuncData { funcref: ptr, ty, kind: FuncKind::Wasm }))
+        Some(self.push_func(FuncData { funcref: ptr, ty, kind: FuncKind::Wasm, trampoline: None }))
+    }
+
+    /// Export number `export` of instance `instance`, creating its handle on first use.
+    pub(crate) fn instance_export(&mut self, instance: usize, export: usize) -> Extern {
+        if let Some(e) = &self.instances[instance].exports[export] {
+            return e.clone();
+        }
+        let data = &self.instances[instance];
+        let index = data.module.inner.env.exports[export].index;
+        let item = match index {
+            tern_environ::EntityIndex::Function(f) => {
+                let funcref = data.funcs[f as usize];
+                match self.func_by_ref(funcref) {
+                    Some(func) => Extern::Func(func),
+                    None => {
+                        let ty = data.module.inner.env.func_type(f).clone();
+                        Extern::Func(self.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm, trampoline: None }))
+                    }
+                }
+            }
+            tern_environ::EntityIndex::Memory(m) => Extern::Memory(data.memories[m as usize]),
+            tern_environ::EntityIndex::Table(t) => Extern::Table(data.tables[t as usize]),
+            tern_environ::EntityIndex::Global(g) => Extern::Global(data.globals[g as usize]),
+        };
+        self.instances[instance].exports[export] = Some(item.clone());
+        item
     }
 
     /// The handle already given out for `funcref`, if any.

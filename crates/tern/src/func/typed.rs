@@ -62,6 +62,8 @@ impl WasmTy for Option<Func> {
 pub trait WasmParams: Send + Sized {
     /// The wasm types, in order.
     fn valtypes() -> Vec<ValType>;
+    /// How many values (without allocating).
+    fn count() -> usize;
     #[doc(hidden)]
     fn store_raw(self, store: &StoreOpaque, raw: &mut [ValRaw]) -> Result<()>;
 }
@@ -75,6 +77,9 @@ pub trait WasmResults: WasmParams {
 impl<T: WasmTy> WasmParams for T {
     fn valtypes() -> Vec<ValType> {
         vec![T::valtype()]
+    }
+    fn count() -> usize {
+        1
     }
     fn store_raw(self, store: &StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
         raw[0] = self.to_raw(store)?;
@@ -93,6 +98,9 @@ macro_rules! tuple_lists {
         impl<$($t: WasmTy),*> WasmParams for ($($t,)*) {
             fn valtypes() -> Vec<ValType> {
                 vec![$($t::valtype()),*]
+            }
+            fn count() -> usize {
+                $n
             }
             #[allow(unused_variables, reason = "empty tuple")]
             fn store_raw(self, store: &StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
@@ -196,7 +204,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
         store.opaque.check(self.func.0)?;
         let mut buf = [ValRaw::default(); 16];
         let mut heap;
-        let n = Params::valtypes().len().max(Results::valtypes().len());
+        let n = Params::count().max(Results::count());
         let raw: &mut [ValRaw] = if n <= buf.len() {
             &mut buf[..n]
         } else {
