@@ -77,5 +77,7 @@ fn format_val(v: &Val) -> String {
         Val::V128(x) => format!("{x:#034x}"),
         Val::FuncRef(None) => "null".to_string(),
         Val::FuncRef(Some(_)) => "<funcref>".to_string(),
+        Val::ExternRef(None) => "null".to_string(),
+        Val::ExternRef(Some(_)) => "<externref>".to_string(),
     }
 }

@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 
 /// One operator of a constant expression.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ConstOp {
     /// Push an i32.
     I32Const(i32),
@@ -37,7 +37,7 @@ pub enum ConstOp {
 }
 
 /// A validated constant expression: a short stack program producing one value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConstExpr {
     /// The operators, in order.
     pub ops: Vec<ConstOp>,

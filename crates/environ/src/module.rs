@@ -8,7 +8,7 @@ use crate::{ConstExpr, MemoryPlan, TablePlan, WasmFuncType, WasmValType};
 use std::collections::HashMap;
 
 /// An index into one of the module's index spaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntityIndex {
     /// A function index.
     Function(u32),
@@ -21,7 +21,7 @@ pub enum EntityIndex {
 }
 
 /// One import of the module.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     /// The module name.
     pub module: String,
@@ -32,7 +32,7 @@ pub struct Import {
 }
 
 /// One export of the module.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Export {
     /// The export's name.
     pub name: String,
@@ -41,7 +41,7 @@ pub struct Export {
 }
 
 /// A global's type and initialiser.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Global {
     /// Value type.
     pub ty: WasmValType,
@@ -52,7 +52,7 @@ pub struct Global {
 }
 
 /// When a segment is applied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SegmentMode {
     /// Copied into a table/memory at instantiation.
     Active {
@@ -68,7 +68,7 @@ pub enum SegmentMode {
 }
 
 /// Items of an element segment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ElemItems {
     /// Function indices.
     Functions(Vec<u32>),
@@ -92,7 +92,7 @@ impl ElemItems {
 }
 
 /// An element segment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ElemSegment {
     /// When it applies.
     pub mode: SegmentMode,
@@ -103,7 +103,7 @@ pub struct ElemSegment {
 }
 
 /// A data segment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DataSegment {
     /// When it applies.
     pub mode: SegmentMode,
@@ -112,7 +112,7 @@ pub struct DataSegment {
 }
 
 /// A module's description, independent of any compiler.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Module {
     /// The module's name from the name section.
     pub name: Option<String>,
@@ -144,8 +144,13 @@ pub struct Module {
     pub elems: Vec<ElemSegment>,
     /// Data segments.
     pub data: Vec<DataSegment>,
-    /// Function names from the name section.
+    /// Function names from the name section (serialized sorted, so artifacts are reproducible).
+    #[serde(serialize_with = "serialize_sorted")]
     pub func_names: HashMap<u32, String>,
+}
+
+fn serialize_sorted<S: serde::Serializer>(map: &HashMap<u32, String>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().collect::<std::collections::BTreeMap<_, _>>())
 }
 
 impl Module {

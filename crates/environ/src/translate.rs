@@ -174,6 +174,7 @@ fn table_plan(t: &wasmparser::TableType) -> Result<TablePlan> {
             .context("unsupported table element type")?,
         minimum: t.initial,
         maximum: t.maximum,
+        table64: t.table64,
     })
 }
 

@@ -2,7 +2,7 @@
 //! them as Cranelift trap codes) and the runtime (which reports them).
 
 /// Why a WebAssembly computation stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum TrapKind {
     /// The wasm stack exceeded `Config::max_wasm_stack`.

@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// A WebAssembly value type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WasmValType {
     /// 32-bit integer.
     I32,
@@ -61,7 +61,7 @@ impl fmt::Display for WasmValType {
 }
 
 /// A function signature.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct WasmFuncType {
     /// Parameter types.
     pub params: Box<[WasmValType]>,
@@ -101,7 +101,7 @@ impl fmt::Display for WasmFuncType {
 }
 
 /// A table's declared type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TablePlan {
     /// Element type (`FuncRef` or `ExternRef`).
     pub element: WasmValType,
@@ -109,10 +109,12 @@ pub struct TablePlan {
     pub minimum: u64,
     /// Maximum number of elements, if bounded.
     pub maximum: Option<u64>,
+    /// Whether the table is indexed with 64-bit values (memory64 proposal).
+    pub table64: bool,
 }
 
 /// A linear memory's declared type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MemoryPlan {
     /// Initial size in 64 KiB pages.
     pub minimum: u64,

@@ -17,6 +17,8 @@
 //!        [*mut VMGlobalDefinition; num_imported_globals]
 //!        [VMGlobalDefinition; num_defined_globals]  (16 bytes each, 16-aligned)
 //!        [VMFuncRef; num_functions]               (imported and defined)
+//!        [*const VMFuncRef; num_imported_functions]  the exporters' own funcrefs,
+//!                                                   which `ref.func` of an import returns
 //! ```
 
 use crate::Module;
@@ -66,12 +68,14 @@ pub struct VMOffsets {
     num_imported_globals: u32,
     num_defined_globals: u32,
     num_funcs: u32,
+    num_imported_funcs: u32,
     type_ids: u32,
     tables: u32,
     memories: u32,
     imported_globals: u32,
     defined_globals: u32,
     funcrefs: u32,
+    imported_funcref_ptrs: u32,
     size: u32,
 }
 
@@ -91,7 +95,9 @@ impl VMOffsets {
         let imported_globals = memories + 8 * num_memories;
         let defined_globals = align(imported_globals + 8 * num_imported_globals, 16);
         let funcrefs = defined_globals + VMGLOBAL_SIZE * num_defined_globals;
-        let size = align(funcrefs + VMFUNCREF_SIZE * num_funcs, 16);
+        let num_imported_funcs = module.num_imported_funcs;
+        let imported_funcref_ptrs = align(funcrefs + VMFUNCREF_SIZE * num_funcs, 8);
+        let size = align(imported_funcref_ptrs + 8 * num_imported_funcs, 16);
         Self {
             num_types,
             num_tables,
@@ -99,12 +105,14 @@ impl VMOffsets {
             num_imported_globals,
             num_defined_globals,
             num_funcs,
+            num_imported_funcs,
             type_ids,
             tables,
             memories,
             imported_globals,
             defined_globals,
             funcrefs,
+            imported_funcref_ptrs,
             size,
         }
     }
@@ -155,6 +163,11 @@ impl VMOffsets {
         assert!(index < self.num_funcs);
         self.funcrefs + VMFUNCREF_SIZE * index
     }
+    /// Offset of the pointer to imported function `index`'s original funcref.
+    pub fn imported_funcref_ptr(&self, index: u32) -> u32 {
+        assert!(index < self.num_imported_funcs);
+        self.imported_funcref_ptrs + 8 * index
+    }
     /// Total size of the `VMContext` in bytes.
     pub fn size(&self) -> u32 {
         self.size
@@ -162,11 +175,33 @@ impl VMOffsets {
 }
 
 /// The libcalls compiled code reaches through the `VMBuiltins` table, in table order.
+///
+/// Those that can fail return a `u32` status: 0 for success, anything else means
+/// the access was out of bounds, and compiled code then traps with the right code
+/// (so the trap gets a proper backtrace).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Builtin {
-    /// `memory_grow(vmctx, delta_pages: u64, memory_index: u32) -> u64` (old size or `u64::MAX`).
+    /// `memory_grow(vmctx, delta_pages: u64, memory: u32) -> u64` (old size or `u64::MAX`).
     MemoryGrow = 0,
+    /// `memory_copy(vmctx, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32`.
+    MemoryCopy,
+    /// `memory_fill(vmctx, mem: u32, dst: u64, byte: u32, len: u64) -> u32`.
+    MemoryFill,
+    /// `memory_init(vmctx, mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32`.
+    MemoryInit,
+    /// `data_drop(vmctx, data: u32)`.
+    DataDrop,
+    /// `table_copy(vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32`.
+    TableCopy,
+    /// `table_init(vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32`.
+    TableInit,
+    /// `elem_drop(vmctx, elem: u32)`.
+    ElemDrop,
+    /// `table_grow(vmctx, table: u32, init: u64, delta: u64) -> u64` (old size or `u64::MAX`).
+    TableGrow,
+    /// `table_fill(vmctx, table: u32, dst: u64, value: u64, len: u64) -> u32`.
+    TableFill,
 }
 
 impl Builtin {

@@ -39,12 +39,14 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::MULTI_VALUE)
     .union(WasmFeatures::FLOATS)
-    .union(WasmFeatures::GC_TYPES);
+    .union(WasmFeatures::GC_TYPES)
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::REFERENCE_TYPES);
 
 impl Config {
     /// The default configuration: optimised code, a 512 KiB wasm stack, and the
     /// WebAssembly features Tern implements (MVP, mutable globals, sign extension,
-    /// saturating float-to-int conversions, multi-value).
+    /// saturating float-to-int conversions, multi-value, bulk memory, reference types).
     pub fn new() -> Self {
         Self {
             opt_level: OptLevel::Speed,
@@ -105,12 +107,12 @@ impl Config {
         self.feature(WasmFeatures::SATURATING_FLOAT_TO_INT, enable)
     }
 
-    /// The bulk-memory proposal. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// The bulk-memory proposal (on by default).
     pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::BULK_MEMORY, enable)
     }
 
-    /// The reference-types proposal. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// The reference-types proposal (on by default).
     pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::REFERENCE_TYPES, enable)
     }

@@ -158,7 +158,7 @@ impl Func {
             if p.ty().to_wasm() != *t {
                 bail!("argument type mismatch at index {i}: expected {t}, found {}", p.ty());
             }
-            raw[i] = p.to_raw(&store.opaque)?;
+            raw[i] = p.to_raw(&mut store.opaque)?;
         }
         self.call_raw(store, &mut raw)?;
         for (i, t) in ty.results.iter().enumerate() {
@@ -230,7 +230,7 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
             if val.ty().to_wasm() != *ty {
                 bail!("function attempted to return an incompatible value: result {i} is {} but the signature says {ty}", val.ty());
             }
-            raw[i] = val.to_raw(&store.opaque)?;
+            raw[i] = val.to_raw(&mut store.opaque)?;
         }
         Ok(())
     })

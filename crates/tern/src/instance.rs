@@ -193,7 +193,9 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
             Extern::Func(f) => {
                 let funcref = store.funcs[f.0.index].funcref;
                 let (vmctx, wasm_call) = (funcref.vmctx(), funcref.wasm_call());
-                vmi.set_funcref(resolved.funcs.len() as u32, VMFuncRef { wasm_call, vmctx: vmctx as *mut _, type_id: funcref.type_id() });
+                let index = resolved.funcs.len() as u32;
+                vmi.set_funcref(index, VMFuncRef { wasm_call, vmctx: vmctx as *mut _, type_id: funcref.type_id() });
+                vmi.set_imported_funcref_ptr(index, funcref.0);
                 resolved.funcs.push(funcref);
             }
             Extern::Table(t) => vmi.push_table(&mut *store.tables[t.0.index].table),
@@ -251,6 +253,20 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
         });
     }
 
+    // Passive segments, for memory.init / table.init; active and declared ones
+    // count as dropped once instantiation is done.
+    let data: Vec<&[u8]> = env
+        .data
+        .iter()
+        .map(|d| if matches!(d.mode, SegmentMode::Passive) { d.data.as_slice() } else { &[] })
+        .collect();
+    vmi.set_data_segments(&data);
+    let mut elems = Vec::with_capacity(env.elems.len());
+    for elem in &env.elems {
+        elems.push(if matches!(elem.mode, SegmentMode::Passive) { elem_values(&elem.items, &resolved)? } else { Vec::new() });
+    }
+    vmi.set_elem_segments(elems);
+
     let self_handle = Instance(store.stored(instance_index));
     let store_id = store.id();
     let handles = |imported: &dyn Fn(&Extern) -> Option<Stored>, count: u32, first: usize, num_imported: u32| {
@@ -274,14 +290,10 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     // Element segments, then data segments, in order.
     for elem in &env.elems {
         let SegmentMode::Active { index, offset } = &elem.mode else { continue };
-        let offset = eval_const(offset, &resolved)?.get_i32() as u32 as u64;
-        let refs: Vec<*const VMFuncRef> = match &elem.items {
-            ElemItems::Functions(fs) => fs.iter().map(|f| resolved.funcs[*f as usize].0).collect(),
-            ElemItems::Expressions(es) => es
-                .iter()
-                .map(|e| eval_const(e, &resolved).map(|v| v.get_u64() as usize as *const VMFuncRef))
-                .collect::<Result<_>>()?,
-        };
+        let offset = eval_const(offset, &resolved)?;
+        let offset = if env.tables[*index as usize].table64 { offset.get_u64() } else { offset.get_i32() as u32 as u64 };
+        let refs: Vec<*const VMFuncRef> =
+            elem_values(&elem.items, &resolved)?.into_iter().map(|v| v as *const VMFuncRef).collect();
         let table = store.instances[instance_index].vm.table(*index);
         let tables = &mut store.tables;
         let table = tables
@@ -298,7 +310,11 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     }
     for data in &env.data {
         let SegmentMode::Active { index, offset } = &data.mode else { continue };
-        let offset = eval_const(offset, &resolved)?.get_i32() as u32 as usize;
+        let offset = eval_const(offset, &resolved)?;
+        let offset = if env.memories[*index as usize].memory64 { offset.get_u64() } else { offset.get_i32() as u32 as u64 };
+        let Ok(offset) = usize::try_from(offset) else {
+            return Err(anyhow::Error::new(Trap::MemoryOutOfBounds));
+        };
         let memory = store.instances[instance_index].vm.memory(*index);
         let memory = store
             .memories
@@ -312,6 +328,16 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
         dst.copy_from_slice(&data.data);
     }
     Ok(self_handle)
+}
+
+/// The reference values of an element segment's items.
+fn elem_values(items: &ElemItems, resolved: &Resolved) -> Result<Vec<usize>> {
+    Ok(match items {
+        ElemItems::Functions(fs) => fs.iter().map(|f| resolved.funcs[*f as usize].0 as usize).collect(),
+        ElemItems::Expressions(es) => {
+            es.iter().map(|e| eval_const(e, resolved).map(|v| v.get_u64() as usize)).collect::<Result<_>>()?
+        }
+    })
 }
 
 fn store_id_stored(store_id: u64, index: usize) -> Stored {

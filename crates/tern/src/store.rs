@@ -86,6 +86,8 @@ pub struct StoreOpaque {
     pub(crate) globals: Vec<GlobalData>,
     pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,
     pub(crate) host_funcs: Vec<Box<HostFuncCtx>>,
+    /// Every host reference passed to wasm, by the raw pointer wasm holds.
+    externrefs: HashMap<usize, crate::ExternRef>,
 }
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -107,6 +109,7 @@ impl<T> Store<T> {
                     globals: Vec::new(),
                     host_globals: Vec::new(),
                     host_funcs: Vec::new(),
+                    externrefs: HashMap::new(),
                 },
                 data,
             }),
@@ -203,6 +206,18 @@ impl StoreOpaque {
         };
         self.instances[instance].exports[export] = Some(item.clone());
         item
+    }
+
+    /// Keeps `r` alive for the store's lifetime and returns the raw value wasm holds.
+    pub(crate) fn register_externref(&mut self, r: &crate::ExternRef) -> usize {
+        let raw = r.as_raw();
+        self.externrefs.entry(raw).or_insert_with(|| r.clone());
+        raw
+    }
+
+    /// The host reference behind a raw value read from wasm (0 is null).
+    pub(crate) fn externref_from_raw(&self, raw: usize) -> Option<crate::ExternRef> {
+        self.externrefs.get(&raw).cloned()
     }
 
     /// The handle already given out for `funcref`, if any.

@@ -194,7 +194,7 @@ pub struct TableType {
 impl TableType {
     /// A table of `element` references with `min` initial and `max` maximum elements.
     pub fn new(element: ValType, min: u32, max: Option<u32>) -> Self {
-        Self { plan: TablePlan { element: element.to_wasm(), minimum: u64::from(min), maximum: max.map(u64::from) } }
+        Self { plan: TablePlan { element: element.to_wasm(), minimum: u64::from(min), maximum: max.map(u64::from), table64: false } }
     }
     /// The element type.
     pub fn element(&self) -> ValType {

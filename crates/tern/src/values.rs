@@ -4,6 +4,50 @@
 use crate::store::StoreOpaque;
 use crate::{Func, ValType};
 use anyhow::{bail, Result};
+use std::any::Any;
+use std::sync::Arc;
+
+/// A reference to a host value that wasm can hold (`externref`) but not inspect.
+///
+/// Cheap to clone. A store keeps every `ExternRef` passed into it alive until
+/// the store is dropped, so wasm never holds a dangling reference and nothing
+/// outlives the store.
+#[derive(Clone)]
+pub struct ExternRef {
+    inner: Arc<ExternData>,
+}
+
+struct ExternData {
+    value: Box<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for ExternRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternRef").finish_non_exhaustive()
+    }
+}
+
+impl ExternRef {
+    /// Wraps `value`.
+    pub fn new<T: Any + Send + Sync>(value: T) -> Self {
+        Self { inner: Arc::new(ExternData { value: Box::new(value) }) }
+    }
+
+    /// The wrapped value, to downcast.
+    pub fn data(&self) -> &(dyn Any + Send + Sync) {
+        &*self.inner.value
+    }
+
+    /// Whether two references point to the same value.
+    pub fn ptr_eq(&self, other: &ExternRef) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The raw pointer wasm holds for this reference.
+    pub(crate) fn as_raw(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+}
 
 pub use crate::vm::ValRaw;
 
@@ -22,6 +66,8 @@ pub enum Val {
     V128(u128),
     /// A function reference (`None` is null).
     FuncRef(Option<Func>),
+    /// A host reference (`None` is null).
+    ExternRef(Option<ExternRef>),
 }
 
 impl Val {
@@ -34,6 +80,7 @@ impl Val {
             Self::F64(_) => ValType::F64,
             Self::V128(_) => ValType::V128,
             Self::FuncRef(_) => ValType::FuncRef,
+            Self::ExternRef(_) => ValType::ExternRef,
         }
     }
 
@@ -46,7 +93,7 @@ impl Val {
             ValType::F64 => Self::F64(0),
             ValType::V128 => Self::V128(0),
             ValType::FuncRef => Self::FuncRef(None),
-            ValType::ExternRef => return None,
+            ValType::ExternRef => Self::ExternRef(None),
         })
     }
 
@@ -87,8 +134,13 @@ impl Val {
         if let Self::FuncRef(f) = self { Some(f.as_ref()) } else { None }
     }
 
+    /// The host reference, if this is one.
+    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+        if let Self::ExternRef(r) = self { Some(r.as_ref()) } else { None }
+    }
+
     /// Converts to a raw slot, checking the store of references.
-    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<ValRaw> {
+    pub(crate) fn to_raw(&self, store: &mut StoreOpaque) -> Result<ValRaw> {
         Ok(match self {
             Self::I32(v) => ValRaw::i32(*v),
             Self::I64(v) => ValRaw::i64(*v),
@@ -102,6 +154,8 @@ impl Val {
                 }
                 ValRaw::u64(store.func_data(f).funcref.0 as u64)
             }
+            Self::ExternRef(None) => ValRaw::u64(0),
+            Self::ExternRef(Some(r)) => ValRaw::u64(store.register_externref(r) as u64),
         })
     }
 
@@ -113,9 +167,8 @@ impl Val {
             ValType::F32 => Self::F32(raw.get_f32()),
             ValType::F64 => Self::F64(raw.get_f64()),
             ValType::V128 => Self::V128(raw.get_v128()),
-            ValType::FuncRef | ValType::ExternRef => {
-                Self::FuncRef(store.func_from_raw(raw.get_u64() as usize))
-            }
+            ValType::FuncRef => Self::FuncRef(store.func_from_raw(raw.get_u64() as usize)),
+            ValType::ExternRef => Self::ExternRef(store.externref_from_raw(raw.get_u64() as usize)),
         }
     }
 }
@@ -138,6 +191,11 @@ impl From<f32> for Val {
 impl From<f64> for Val {
     fn from(v: f64) -> Self {
         Self::F64(v.to_bits())
+    }
+}
+impl From<ExternRef> for Val {
+    fn from(r: ExternRef) -> Self {
+        Self::ExternRef(Some(r))
     }
 }
 impl From<Func> for Val {

@@ -13,7 +13,11 @@ pub(crate) fn arg(arg: &WastArg<'_>) -> Result<Val> {
         WastArg::Core(WastArgCore::I64(v)) => Val::I64(*v),
         WastArg::Core(WastArgCore::F32(v)) => Val::F32(v.bits),
         WastArg::Core(WastArgCore::F64(v)) => Val::F64(v.bits),
-        WastArg::Core(WastArgCore::RefNull(_)) => Val::FuncRef(None),
+        WastArg::Core(WastArgCore::RefNull(heap)) => match heap {
+            wast::core::HeapType::Abstract { ty: wast::core::AbstractHeapType::Extern, .. } => Val::ExternRef(None),
+            _ => Val::FuncRef(None),
+        },
+        WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(tern::ExternRef::new(*n))),
         other => bail!("unsupported argument {other:?}"),
     })
 }
@@ -48,6 +52,12 @@ fn matches_one(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
         },
         (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
+        (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
+        (Val::ExternRef(r), WastRetCore::RefExtern(expected)) => match (r, expected) {
+            (Some(r), Some(n)) => r.data().downcast_ref::<u32>() == Some(n),
+            (Some(_), None) => true,
+            (None, _) => false,
+        },
         _ => false,
     })
 }

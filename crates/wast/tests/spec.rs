@@ -75,3 +75,12 @@ fn wasm_v1() {
     let (passed, failures) = run_suite("wasm-v1", files, config);
     check("wasm-v1", passed, failures);
 }
+
+#[test]
+fn wasm_v2() {
+    let files = spec(SpecVersion::V2).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM2.difference(WasmFeatures::SIMD));
+    let (passed, failures) = run_suite("wasm-v2", files, config);
+    check("wasm-v2", passed, failures);
+}

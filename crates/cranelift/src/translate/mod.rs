@@ -11,6 +11,7 @@
 mod control;
 mod memory;
 mod numeric;
+mod tables;
 
 use crate::compiler::Compiler;
 use crate::signature::{ir_type, wasm_signature};
@@ -218,6 +219,9 @@ impl FuncState<'_, '_> {
             return Ok(());
         }
         if self.translate_memory(op)? {
+            return Ok(());
+        }
+        if self.translate_tables(op)? {
             return Ok(());
         }
         self.translate_numeric(op)

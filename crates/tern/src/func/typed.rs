@@ -16,7 +16,7 @@ pub trait WasmTy: Send + Sized + 'static {
     /// The wasm type.
     fn valtype() -> ValType;
     #[doc(hidden)]
-    fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw>;
+    fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw>;
     #[doc(hidden)]
     fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self;
 }
@@ -27,7 +27,7 @@ macro_rules! numeric_wasm_ty {
             fn valtype() -> ValType {
                 ValType::$vt
             }
-            fn to_raw(self, _: &StoreOpaque) -> Result<ValRaw> {
+            fn to_raw(self, _: &mut StoreOpaque) -> Result<ValRaw> {
                 Ok(($to)(self))
             }
             fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
@@ -46,11 +46,23 @@ numeric_wasm_ty! {
     f64 => F64, |v: f64| ValRaw::f64(v.to_bits()), |r: ValRaw| f64::from_bits(r.get_f64());
 }
 
+impl WasmTy for Option<crate::ExternRef> {
+    fn valtype() -> ValType {
+        ValType::ExternRef
+    }
+    fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
+        crate::Val::ExternRef(self).to_raw(store)
+    }
+    fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+        store.externref_from_raw(raw.get_u64() as usize)
+    }
+}
+
 impl WasmTy for Option<Func> {
     fn valtype() -> ValType {
         ValType::FuncRef
     }
-    fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+    fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
         crate::Val::FuncRef(self).to_raw(store)
     }
     fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
@@ -65,7 +77,7 @@ pub trait WasmParams: Send + Sized {
     /// How many values (without allocating).
     fn count() -> usize;
     #[doc(hidden)]
-    fn store_raw(self, store: &StoreOpaque, raw: &mut [ValRaw]) -> Result<()>;
+    fn store_raw(self, store: &mut StoreOpaque, raw: &mut [ValRaw]) -> Result<()>;
 }
 
 /// A list of wasm values returned as results.
@@ -81,7 +93,7 @@ impl<T: WasmTy> WasmParams for T {
     fn count() -> usize {
         1
     }
-    fn store_raw(self, store: &StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
+    fn store_raw(self, store: &mut StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
         raw[0] = self.to_raw(store)?;
         Ok(())
     }
@@ -103,7 +115,7 @@ macro_rules! tuple_lists {
                 $n
             }
             #[allow(unused_variables, reason = "empty tuple")]
-            fn store_raw(self, store: &StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
+            fn store_raw(self, store: &mut StoreOpaque, raw: &mut [ValRaw]) -> Result<()> {
                 $(raw[$i] = self.$i.to_raw(store)?;)*
                 Ok(())
             }
@@ -211,7 +223,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
             heap = vec![ValRaw::default(); n];
             &mut heap
         };
-        params.store_raw(&store.opaque, raw)?;
+        params.store_raw(&mut store.opaque, raw)?;
         self.func.call_raw(store, raw)?;
         Ok(Results::load_raw(&mut store.opaque, raw))
     }
@@ -237,7 +249,7 @@ macro_rules! into_func {
                 let f = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
                     $(let $a = $a::from_raw(&mut caller.store.opaque, raw[$i]);)*
                     let results = (self)($($a),*).into_result()?;
-                    results.store_raw(&caller.store.opaque, raw)
+                    results.store_raw(&mut caller.store.opaque, raw)
                 };
                 (ty, Arc::new(f))
             }
@@ -255,7 +267,7 @@ macro_rules! into_func {
                     let Caller { store, caller } = caller;
                     $(let $a = $a::from_raw(&mut store.opaque, raw[$i]);)*
                     let results = (self)(Caller::new(&mut *store, caller), $($a),*).into_result()?;
-                    results.store_raw(&store.opaque, raw)
+                    results.store_raw(&mut store.opaque, raw)
                 };
                 (ty, Arc::new(f))
             }

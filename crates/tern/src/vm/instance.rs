@@ -20,6 +20,11 @@ pub struct VMInstance {
     offsets: VMOffsets,
     memories: Vec<*mut Memory>,
     tables: Vec<*mut Table>,
+    /// Passive data segments as (address, length) into the module's data, which
+    /// the store keeps alive with the instance; length 0 once dropped.
+    data: Vec<(*const u8, usize)>,
+    /// Passive element segments, resolved to reference values; empty once dropped.
+    elems: Vec<Vec<usize>>,
     /// Index of this instance in its store.
     pub store_index: usize,
 }
@@ -42,7 +47,16 @@ impl VMInstance {
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
         let vmctx = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-        let mut this = Box::new(Self { vmctx, layout, offsets, memories: Vec::new(), tables: Vec::new(), store_index });
+        let mut this = Box::new(Self {
+            vmctx,
+            layout,
+            offsets,
+            memories: Vec::new(),
+            tables: Vec::new(),
+            data: Vec::new(),
+            elems: Vec::new(),
+            store_index,
+        });
         let self_ptr: *mut VMInstance = &mut *this;
         let (o_limits, o_builtins, o_store, o_instance) =
             (this.offsets.runtime_limits(), this.offsets.builtins(), this.offsets.store(), this.offsets.instance());
@@ -110,6 +124,47 @@ impl VMInstance {
         let offset = self.offsets.funcref(index) as usize;
         // SAFETY: the offset lies inside the vmctx allocation.
         unsafe { self.vmctx.as_ptr().add(offset).cast() }
+    }
+
+    /// Records the original funcref of imported function `index` (for `ref.func`).
+    pub fn set_imported_funcref_ptr(&mut self, index: u32, funcref: *const VMFuncRef) {
+        self.write(self.offsets.imported_funcref_ptr(index), funcref as usize);
+    }
+
+    /// Sets the passive data segments. Each slice must outlive this instance
+    /// (the store keeps the module that owns them alive as long as the instance).
+    pub fn set_data_segments(&mut self, data: &[&[u8]]) {
+        self.data = data.iter().map(|d| (d.as_ptr(), d.len())).collect();
+    }
+
+    /// Sets the passive element segments, already resolved to reference values.
+    pub fn set_elem_segments(&mut self, elems: Vec<Vec<usize>>) {
+        self.elems = elems;
+    }
+
+    /// Passive data segment `index` (empty once dropped).
+    pub fn data_segment(&self, index: u32) -> &[u8] {
+        let (ptr, len) = self.data[index as usize];
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: see `set_data_segments`: the bytes outlive the instance.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+
+    /// Drops data segment `index`.
+    pub fn drop_data(&mut self, index: u32) {
+        self.data[index as usize].1 = 0;
+    }
+
+    /// Passive element segment `index` (empty once dropped).
+    pub fn elem_segment(&self, index: u32) -> &[usize] {
+        &self.elems[index as usize]
+    }
+
+    /// Drops element segment `index`.
+    pub fn drop_elem(&mut self, index: u32) {
+        self.elems[index as usize] = Vec::new();
     }
 
     /// The memory in slot `index`.

@@ -1,8 +1,10 @@
 //! Functions compiled code calls through the `VMBuiltins` table for work too
-//! large or too stateful to inline: growing memory, and later tables and bulk ops.
+//! large or too stateful to inline: growing memories and tables, and the bulk
+//! memory and table operations.
 //!
-//! Each is `extern "C"` with the vmctx first. A libcall that must trap does so by
-//! `raise`, after dropping everything it owns.
+//! Each is `extern "C"` with the vmctx first. Those that can go out of bounds
+//! return a status (0 = done, 1 = out of bounds, nothing written) and the
+//! compiled caller traps; none of them unwinds by itself.
 
 use super::instance::VMInstance;
 use super::vmcontext::VMContext;
@@ -11,26 +13,179 @@ use tern_environ::Builtin;
 /// Offset of the instance back pointer in every vmctx (see `VMOffsets::instance`).
 const INSTANCE_OFFSET: u32 = 24;
 
+const OK: u32 = 0;
+const OUT_OF_BOUNDS: u32 = 1;
+
+/// The instance whose vmctx compiled code passed.
+///
+/// # Safety
+/// `vmctx` must be a live instance vmctx.
+unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a mut VMInstance {
+    // SAFETY: guaranteed by the caller.
+    unsafe { VMInstance::from_vmctx(vmctx, INSTANCE_OFFSET) }
+}
+
+/// Whether `[start, start + len)` fits in `size`.
+fn in_bounds(start: u64, len: u64, size: u64) -> bool {
+    start.checked_add(len).is_some_and(|end| end <= size)
+}
+
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) -> u64 {
-    // SAFETY: compiled code passes its own instance's vmctx.
-    let instance = unsafe { VMInstance::from_vmctx(vmctx, INSTANCE_OFFSET) };
-    let memory = instance.memory(index);
-    // SAFETY: the store keeps the memory alive; no Rust reference to it is live
-    // while wasm runs, because running wasm borrows the whole store.
-    match unsafe { (*memory).grow(delta) } {
+    // SAFETY: compiled code passes its own instance's vmctx; the store keeps the
+    // memory alive and no Rust reference to it is live while wasm runs, because
+    // running wasm borrows the whole store.
+    match unsafe { (*instance(vmctx).memory(index)).grow(delta) } {
         Ok(Some(old)) => old,
         _ => u64::MAX,
     }
 }
 
+unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32 {
+    // SAFETY: as in `memory_grow`.
+    let inst = unsafe { instance(vmctx) };
+    let (dm, sm) = (inst.memory(dst_mem), inst.memory(src_mem));
+    // SAFETY: both memories are live (see above).
+    let (dsize, ssize) = unsafe { ((*dm).byte_size() as u64, (*sm).byte_size() as u64) };
+    if !in_bounds(dst, len, dsize) || !in_bounds(src, len, ssize) {
+        return OUT_OF_BOUNDS;
+    }
+    // SAFETY: both ranges were checked to lie in accessible memory; `copy` allows overlap.
+    unsafe { std::ptr::copy((*sm).base().add(src as usize), (*dm).base().add(dst as usize), len as usize) };
+    OK
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u64, byte: u32, len: u64) -> u32 {
+    // SAFETY: as in `memory_grow`.
+    let m = unsafe { instance(vmctx).memory(mem) };
+    // SAFETY: the memory is live.
+    let size = unsafe { (*m).byte_size() as u64 };
+    if !in_bounds(dst, len, size) {
+        return OUT_OF_BOUNDS;
+    }
+    // SAFETY: the range was checked to lie in accessible memory.
+    unsafe { std::ptr::write_bytes((*m).base().add(dst as usize), byte as u8, len as usize) };
+    OK
+}
+
+unsafe extern "C" fn memory_init(vmctx: *mut VMContext, mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+    // SAFETY: as in `memory_grow`.
+    let inst = unsafe { instance(vmctx) };
+    let m = inst.memory(mem);
+    let segment = inst.data_segment(data);
+    // SAFETY: the memory is live.
+    let size = unsafe { (*m).byte_size() as u64 };
+    if !in_bounds(dst, u64::from(len), size) || !in_bounds(u64::from(src), u64::from(len), segment.len() as u64) {
+        return OUT_OF_BOUNDS;
+    }
+    let bytes = &segment[src as usize..(src + len) as usize];
+    // SAFETY: the destination was checked to lie in accessible memory, and the
+    // segment (module data) never overlaps linear memory.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), (*m).base().add(dst as usize), bytes.len()) };
+    OK
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
+    // SAFETY: as in `memory_grow`.
+    unsafe { instance(vmctx).drop_data(data) }
+}
+
+unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32 {
+    // SAFETY: as in `memory_grow`.
+    let inst = unsafe { instance(vmctx) };
+    let (dt, st) = (inst.table(dst_table), inst.table(src_table));
+    // SAFETY: both tables are live and not otherwise borrowed while wasm runs.
+    let (dsize, ssize) = unsafe { ((*dt).size(), (*st).size()) };
+    if !in_bounds(dst, len, dsize) || !in_bounds(src, len, ssize) {
+        return OUT_OF_BOUNDS;
+    }
+    // SAFETY: both ranges are in bounds of their tables' element vectors, which do
+    // not reallocate during the copy; `copy` allows overlap (same table).
+    unsafe {
+        let from = (*st).elements().as_ptr().add(src as usize);
+        let to = (*dt).elements_mut().as_mut_ptr().add(dst as usize);
+        std::ptr::copy(from, to, len as usize);
+    }
+    OK
+}
+
+unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32 {
+    // SAFETY: as in `memory_grow`.
+    let inst = unsafe { instance(vmctx) };
+    let t = inst.table(table);
+    let segment = inst.elem_segment(elem);
+    // SAFETY: the table is live.
+    let size = unsafe { (*t).size() };
+    if !in_bounds(dst, u64::from(len), size) || !in_bounds(u64::from(src), u64::from(len), segment.len() as u64) {
+        return OUT_OF_BOUNDS;
+    }
+    let items = &segment[src as usize..(src + len) as usize];
+    // SAFETY: the table is live and not otherwise borrowed; the range is in bounds.
+    unsafe { (*t).elements_mut()[dst as usize..dst as usize + items.len()].copy_from_slice(items) };
+    OK
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
+    // SAFETY: as in `memory_grow`.
+    unsafe { instance(vmctx).drop_elem(elem) }
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u64) -> u64 {
+    // SAFETY: as in `memory_grow`; the table's definition is updated by `grow`.
+    unsafe { (*instance(vmctx).table(table)).grow(delta, init as usize as *const _) }.unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) -> u32 {
+    // SAFETY: as in `memory_grow`.
+    let t = unsafe { instance(vmctx).table(table) };
+    // SAFETY: the table is live and not otherwise borrowed while wasm runs.
+    let elements = unsafe { (*t).elements_mut() };
+    if !in_bounds(dst, len, elements.len() as u64) {
+        return OUT_OF_BOUNDS;
+    }
+    elements[dst as usize..(dst + len) as usize].fill(value as usize);
+    OK
+}
+
 #[repr(C)]
 struct Builtins {
     memory_grow: unsafe extern "C" fn(*mut VMContext, u64, u32) -> u64,
+    memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64) -> u32,
+    memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64) -> u32,
+    memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u32,
+    data_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64) -> u32,
+    table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u32,
+    elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
+    table_grow: unsafe extern "C" fn(*mut VMContext, u32, u64, u64) -> u64,
+    table_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u64, u64) -> u32,
 }
 
-static BUILTINS: Builtins = Builtins { memory_grow };
+static BUILTINS: Builtins = Builtins {
+    memory_grow,
+    memory_copy,
+    memory_fill,
+    memory_init,
+    data_drop,
+    table_copy,
+    table_init,
+    elem_drop,
+    table_grow,
+    table_fill,
+};
 
-const _: () = assert!(std::mem::offset_of!(Builtins, memory_grow) == Builtin::MemoryGrow as usize * 8);
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(Builtins, memory_grow) == Builtin::MemoryGrow as usize * 8);
+    assert!(offset_of!(Builtins, memory_copy) == Builtin::MemoryCopy as usize * 8);
+    assert!(offset_of!(Builtins, memory_fill) == Builtin::MemoryFill as usize * 8);
+    assert!(offset_of!(Builtins, memory_init) == Builtin::MemoryInit as usize * 8);
+    assert!(offset_of!(Builtins, data_drop) == Builtin::DataDrop as usize * 8);
+    assert!(offset_of!(Builtins, table_copy) == Builtin::TableCopy as usize * 8);
+    assert!(offset_of!(Builtins, table_init) == Builtin::TableInit as usize * 8);
+    assert!(offset_of!(Builtins, elem_drop) == Builtin::ElemDrop as usize * 8);
+    assert!(offset_of!(Builtins, table_grow) == Builtin::TableGrow as usize * 8);
+    assert!(offset_of!(Builtins, table_fill) == Builtin::TableFill as usize * 8);
+};
 
 /// The table every vmctx points to.
 pub fn builtins_table() -> *const u8 {

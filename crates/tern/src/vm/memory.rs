@@ -80,6 +80,11 @@ impl Memory {
         Ok(Some(old))
     }
 
+    /// The first byte of the memory.
+    pub fn base(&self) -> *mut u8 {
+        self.mmap.as_ptr()
+    }
+
     /// The definition compiled code reads.
     pub fn definition(&self) -> *mut VMMemoryDefinition {
         self.def.get()

@@ -66,6 +66,16 @@ impl Table {
         Some(old)
     }
 
+    /// The elements, mutably.
+    pub fn elements_mut(&mut self) -> &mut [usize] {
+        &mut self.elements
+    }
+
+    /// The elements.
+    pub fn elements(&self) -> &[usize] {
+        &self.elements
+    }
+
     /// The definition compiled code reads.
     pub fn definition(&self) -> *mut VMTableDefinition {
         self.def.get()

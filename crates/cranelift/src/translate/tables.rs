@@ -1,0 +1,171 @@
+//! Reference types and bulk operations: `ref.*`, `table.*`, `elem.drop`,
+//! `memory.copy/fill/init` and `data.drop`.
+//!
+//! Table element access is inline (bounds check, load or store); operations over
+//! ranges go through libcalls, which return a status that compiled code turns
+//! into a trap here, so the trap has a precise location and backtrace.
+
+use super::FuncState;
+use crate::trap_codes::trap_code;
+use anyhow::Result;
+use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
+use tern_environ::{Builtin, TrapKind, VMTABLE_BASE, VMTABLE_LENGTH};
+use wasmparser::Operator;
+
+impl FuncState<'_, '_> {
+    /// Widens an i32 index/length to i64 (64-bit ones pass through).
+    fn to_i64(&mut self, v: Value) -> Value {
+        if self.builder.func.dfg.value_type(v) == types::I64 {
+            v
+        } else {
+            self.builder.ins().uextend(types::I64, v)
+        }
+    }
+
+    fn table_def(&mut self, table: u32) -> Value {
+        let vmctx = self.vmctx();
+        self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, self.offsets.table(table) as i32)
+    }
+
+    /// The address of element `index` of `table`, trapping when out of bounds.
+    fn table_slot(&mut self, table: u32, index: Value) -> Value {
+        let def = self.table_def(table);
+        let len = self.builder.ins().load(types::I64, Self::trusted_flags(), def, VMTABLE_LENGTH as i32);
+        let index = self.to_i64(index);
+        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.trap_if(oob, TrapKind::TableOutOfBounds);
+        let base = self.builder.ins().load(types::I64, Self::trusted_flags(), def, VMTABLE_BASE as i32);
+        let offset = self.builder.ins().ishl_imm_u(index, 3);
+        self.builder.ins().iadd(base, offset)
+    }
+
+    fn is_table64(&self, table: u32) -> bool {
+        self.module.tables[table as usize].table64
+    }
+
+    fn status_trap(&mut self, status: Value, kind: TrapKind) {
+        self.builder.ins().trapnz(status, trap_code(kind));
+    }
+
+    fn u32_const(&mut self, v: u32) -> Value {
+        self.builder.ins().iconst(types::I32, i64::from(v))
+    }
+
+    /// Translates reference and bulk operators; returns false for other operators.
+    pub(crate) fn translate_tables(&mut self, op: &Operator<'_>) -> Result<bool> {
+        use types::{I32, I64};
+        match op {
+            Operator::RefNull { .. } => {
+                let v = self.builder.ins().iconst(I64, 0);
+                self.push(v);
+            }
+            Operator::RefIsNull => {
+                let r = self.pop();
+                let c = self.builder.ins().icmp_imm_u(IntCC::Equal, r, 0);
+                let v = self.builder.ins().uextend(I32, c);
+                self.push(v);
+            }
+            Operator::RefFunc { function_index } => {
+                let vmctx = self.vmctx();
+                let v = if self.module.is_imported_func(*function_index) {
+                    let at = self.offsets.imported_funcref_ptr(*function_index) as i32;
+                    self.builder.ins().load(I64, Self::readonly_flags(), vmctx, at)
+                } else {
+                    self.builder.ins().iadd_imm_s(vmctx, i64::from(self.offsets.funcref(*function_index)))
+                };
+                self.push(v);
+            }
+            Operator::TableGet { table } => {
+                let index = self.pop();
+                let slot = self.table_slot(*table, index);
+                let v = self.builder.ins().load(I64, Self::trusted_flags(), slot, 0);
+                self.push(v);
+            }
+            Operator::TableSet { table } => {
+                let value = self.pop();
+                let index = self.pop();
+                let slot = self.table_slot(*table, index);
+                self.builder.ins().store(Self::trusted_flags(), value, slot, 0);
+            }
+            Operator::TableSize { table } => {
+                let def = self.table_def(*table);
+                let len = self.builder.ins().load(I64, Self::trusted_flags(), def, VMTABLE_LENGTH as i32);
+                let v = if self.is_table64(*table) { len } else { self.builder.ins().ireduce(I32, len) };
+                self.push(v);
+            }
+            Operator::TableGrow { table } => {
+                let delta = self.pop();
+                let init = self.pop();
+                let delta = self.to_i64(delta);
+                let t = self.u32_const(*table);
+                let old = self.call_builtin(Builtin::TableGrow, &[I32, I64, I64], &[I64], &[t, init, delta])[0];
+                let v = if self.is_table64(*table) { old } else { self.builder.ins().ireduce(I32, old) };
+                self.push(v);
+            }
+            Operator::TableFill { table } => {
+                let len = self.pop();
+                let value = self.pop();
+                let dst = self.pop();
+                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let t = self.u32_const(*table);
+                let s = self.call_builtin(Builtin::TableFill, &[I32, I64, I64, I64], &[I32], &[t, dst, value, len])[0];
+                self.status_trap(s, TrapKind::TableOutOfBounds);
+            }
+            Operator::TableCopy { dst_table, src_table } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (d, s) = (self.u32_const(*dst_table), self.u32_const(*src_table));
+                let st = self.call_builtin(Builtin::TableCopy, &[I32, I32, I64, I64, I64], &[I32], &[d, s, dst, src, len])[0];
+                self.status_trap(st, TrapKind::TableOutOfBounds);
+            }
+            Operator::TableInit { elem_index, table } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let dst = self.to_i64(dst);
+                let (t, e) = (self.u32_const(*table), self.u32_const(*elem_index));
+                let st = self.call_builtin(Builtin::TableInit, &[I32, I32, I64, I32, I32], &[I32], &[t, e, dst, src, len])[0];
+                self.status_trap(st, TrapKind::TableOutOfBounds);
+            }
+            Operator::ElemDrop { elem_index } => {
+                let e = self.u32_const(*elem_index);
+                self.call_builtin(Builtin::ElemDrop, &[I32], &[], &[e]);
+            }
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (d, s) = (self.u32_const(*dst_mem), self.u32_const(*src_mem));
+                let st = self.call_builtin(Builtin::MemoryCopy, &[I32, I32, I64, I64, I64], &[I32], &[d, s, dst, src, len])[0];
+                self.status_trap(st, TrapKind::MemoryOutOfBounds);
+            }
+            Operator::MemoryFill { mem } => {
+                let len = self.pop();
+                let value = self.pop();
+                let dst = self.pop();
+                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let m = self.u32_const(*mem);
+                let st = self.call_builtin(Builtin::MemoryFill, &[I32, I64, I32, I64], &[I32], &[m, dst, value, len])[0];
+                self.status_trap(st, TrapKind::MemoryOutOfBounds);
+            }
+            Operator::MemoryInit { data_index, mem } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                let dst = self.to_i64(dst);
+                let (m, d) = (self.u32_const(*mem), self.u32_const(*data_index));
+                let st = self.call_builtin(Builtin::MemoryInit, &[I32, I32, I64, I32, I32], &[I32], &[m, d, dst, src, len])[0];
+                self.status_trap(st, TrapKind::MemoryOutOfBounds);
+            }
+            Operator::DataDrop { data_index } => {
+                let d = self.u32_const(*data_index);
+                self.call_builtin(Builtin::DataDrop, &[I32], &[], &[d]);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
