@@ -1,0 +1,424 @@
+//! [`WasiCtx`], a guest's whole WASI world (arguments, environment, standard
+//! streams, preopened directories, clocks, randomness), and
+//! [`WasiCtxBuilder`], the only way to make one.
+//!
+//! The context lives in the embedder's store data; the host functions reach it
+//! through the accessor given to [`crate::add_to_linker`]. Its state sits in a
+//! box that each WASI call takes out for the duration of the call (see
+//! `linker.rs` for why), so the public struct is a thin shell.
+
+use crate::pipe::{ReadPipe, Stream, WritePipe};
+use crate::table::{Desc, Dir, Kind, Table};
+use crate::types::{filetype, rights};
+use anyhow::{bail, Context as _, Result};
+use std::fs::File;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// What a guest may do with a preopened directory itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirPerms {
+    read: bool,
+    mutate: bool,
+}
+
+impl DirPerms {
+    /// List, stat and open entries.
+    pub const READ: DirPerms = DirPerms { read: true, mutate: false };
+    /// Create, rename and remove entries (implies nothing about reading).
+    pub const MUTATE: DirPerms = DirPerms { read: false, mutate: true };
+    /// Both permissions together.
+    pub const fn all_perms() -> DirPerms {
+        DirPerms { read: true, mutate: true }
+    }
+
+    /// The union of two permission sets.
+    pub const fn union(self, other: DirPerms) -> DirPerms {
+        DirPerms { read: self.read || other.read, mutate: self.mutate || other.mutate }
+    }
+
+    fn rights(self) -> u64 {
+        (if self.read { rights::DIR_READ } else { 0 }) | (if self.mutate { rights::DIR_MUTATE } else { 0 })
+    }
+}
+
+/// What a guest may do with the files under a preopened directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilePerms {
+    read: bool,
+    write: bool,
+}
+
+impl FilePerms {
+    /// Read files.
+    pub const READ: FilePerms = FilePerms { read: true, write: false };
+    /// Write files.
+    pub const WRITE: FilePerms = FilePerms { read: false, write: true };
+
+    /// Both permissions together.
+    pub const fn all_perms() -> FilePerms {
+        FilePerms { read: true, write: true }
+    }
+
+    /// The union of two permission sets.
+    pub const fn union(self, other: FilePerms) -> FilePerms {
+        FilePerms { read: self.read || other.read, write: self.write || other.write }
+    }
+
+    fn rights(self) -> u64 {
+        (if self.read { rights::FILE_READ } else { 0 }) | (if self.write { rights::FILE_WRITE } else { 0 })
+    }
+}
+
+/// The wall clock a guest reads with `clock_time_get(realtime)`.
+pub trait WasiWallClock: Send {
+    /// Time since the Unix epoch.
+    fn now(&self) -> Duration;
+    /// The clock's resolution.
+    fn resolution(&self) -> Duration;
+}
+
+/// The monotonic clock a guest reads with `clock_time_get(monotonic)` and
+/// sleeps on with `poll_oneoff`.
+pub trait WasiMonotonicClock: Send {
+    /// Nanoseconds since an arbitrary fixed point.
+    fn now(&self) -> u64;
+    /// The clock's resolution.
+    fn resolution(&self) -> Duration;
+}
+
+/// Where `random_get` takes its bytes.
+pub trait WasiRandom: Send {
+    /// Fills `buf` with random bytes.
+    ///
+    /// # Errors
+    /// Fails when the source is exhausted or unavailable; the guest sees `EIO`.
+    fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<()>;
+}
+
+/// The host's real-time clock.
+struct SystemWallClock;
+
+impl WasiWallClock for SystemWallClock {
+    fn now(&self) -> Duration {
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
+    }
+    fn resolution(&self) -> Duration {
+        timespec_duration(rustix::time::clock_getres(rustix::time::ClockId::Realtime))
+    }
+}
+
+/// The host's monotonic clock.
+struct SystemMonotonicClock;
+
+impl WasiMonotonicClock for SystemMonotonicClock {
+    fn now(&self) -> u64 {
+        timespec_nanos(rustix::time::clock_gettime(rustix::time::ClockId::Monotonic))
+    }
+    fn resolution(&self) -> Duration {
+        timespec_duration(rustix::time::clock_getres(rustix::time::ClockId::Monotonic))
+    }
+}
+
+/// The operating system's cryptographic random source.
+struct SystemRandom;
+
+impl WasiRandom for SystemRandom {
+    fn fill(&mut self, mut buf: &mut [u8]) -> std::io::Result<()> {
+        while !buf.is_empty() {
+            let n = rustix::rand::getrandom(&mut *buf, rustix::rand::GetRandomFlags::empty())?;
+            buf = &mut buf[n..];
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn timespec_nanos(t: rustix::time::Timespec) -> u64 {
+    (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64)
+}
+
+fn timespec_duration(t: rustix::time::Timespec) -> Duration {
+    Duration::from_nanos(timespec_nanos(t).max(1))
+}
+
+/// Everything a running guest's WASI calls read and change.
+pub(crate) struct State {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) table: Table,
+    pub(crate) wall_clock: Box<dyn WasiWallClock>,
+    pub(crate) monotonic_clock: Box<dyn WasiMonotonicClock>,
+    pub(crate) random: Box<dyn WasiRandom>,
+}
+
+/// A guest's WASI state; put it in the store data and give
+/// [`crate::add_to_linker`] a way to reach it.
+pub struct WasiCtx {
+    pub(crate) state: Option<Box<State>>,
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtx").finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`WasiCtx`]. Nothing is inherited unless asked: no arguments, no
+/// environment, empty standard input, discarded output, no directories.
+pub struct WasiCtxBuilder {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<Stream>,
+    stdout: Option<Stream>,
+    stderr: Option<Stream>,
+    preopens: Vec<(String, File, DirPerms, FilePerms)>,
+    wall_clock: Option<Box<dyn WasiWallClock>>,
+    monotonic_clock: Option<Box<dyn WasiMonotonicClock>>,
+    random: Option<Box<dyn WasiRandom>>,
+    built: bool,
+}
+
+impl Default for WasiCtxBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for WasiCtxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtxBuilder").field("args", &self.args).finish_non_exhaustive()
+    }
+}
+
+fn check_no_nul(what: &str, s: &str) -> Result<()> {
+    if s.contains('\0') {
+        bail!("{what} `{}` contains a NUL byte, which WASI cannot pass", s.escape_debug());
+    }
+    Ok(())
+}
+
+impl WasiCtxBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self {
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            preopens: Vec::new(),
+            wall_clock: None,
+            monotonic_clock: None,
+            random: None,
+            built: false,
+        }
+    }
+
+    /// Appends one argument (the first is the program's name, `argv[0]`).
+    ///
+    /// # Errors
+    /// Fails when `arg` contains a NUL byte.
+    pub fn arg(&mut self, arg: &str) -> Result<&mut Self> {
+        check_no_nul("argument", arg)?;
+        self.args.push(arg.to_string());
+        Ok(self)
+    }
+
+    /// Appends arguments.
+    ///
+    /// # Errors
+    /// Fails when an argument contains a NUL byte.
+    pub fn args(&mut self, args: &[String]) -> Result<&mut Self> {
+        for a in args {
+            self.arg(a)?;
+        }
+        Ok(self)
+    }
+
+    /// Appends the host process's own arguments.
+    ///
+    /// # Errors
+    /// Fails when an argument is not UTF-8.
+    pub fn inherit_args(&mut self) -> Result<&mut Self> {
+        for a in std::env::args_os() {
+            let a = a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))?;
+            self.arg(&a)?;
+        }
+        Ok(self)
+    }
+
+    /// Sets one environment variable.
+    ///
+    /// # Errors
+    /// Fails when the name is empty or contains `=` or NUL, or the value NUL.
+    pub fn env(&mut self, name: &str, value: &str) -> Result<&mut Self> {
+        if name.is_empty() || name.contains('=') {
+            bail!("environment variable name `{}` is empty or contains `=`", name.escape_debug());
+        }
+        check_no_nul("environment variable name", name)?;
+        check_no_nul("environment variable value", value)?;
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_string(), value.to_string()));
+        Ok(self)
+    }
+
+    /// Sets environment variables.
+    ///
+    /// # Errors
+    /// As [`WasiCtxBuilder::env`].
+    pub fn envs(&mut self, env: &[(String, String)]) -> Result<&mut Self> {
+        for (n, v) in env {
+            self.env(n, v)?;
+        }
+        Ok(self)
+    }
+
+    /// Passes the host process's environment (variables that are not UTF-8
+    /// are skipped).
+    ///
+    /// # Errors
+    /// Fails when a variable cannot be passed (contains NUL).
+    pub fn inherit_env(&mut self) -> Result<&mut Self> {
+        for (n, v) in std::env::vars_os() {
+            if let (Some(n), Some(v)) = (n.to_str(), v.to_str()) {
+                self.env(n, v)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Standard input from `pipe`.
+    pub fn stdin(&mut self, pipe: ReadPipe) -> &mut Self {
+        self.stdin = Some(Stream::Input(pipe));
+        self
+    }
+
+    /// Standard output to `pipe`.
+    pub fn stdout(&mut self, pipe: WritePipe) -> &mut Self {
+        self.stdout = Some(Stream::Output(pipe));
+        self
+    }
+
+    /// Standard error to `pipe`.
+    pub fn stderr(&mut self, pipe: WritePipe) -> &mut Self {
+        self.stderr = Some(Stream::Output(pipe));
+        self
+    }
+
+    /// The host's standard input.
+    ///
+    /// # Errors
+    /// Fails when the host descriptor cannot be duplicated.
+    pub fn inherit_stdin(&mut self) -> Result<&mut Self> {
+        self.stdin = Some(Stream::host_stdin()?);
+        Ok(self)
+    }
+
+    /// The host's standard output.
+    ///
+    /// # Errors
+    /// Fails when the host descriptor cannot be duplicated.
+    pub fn inherit_stdout(&mut self) -> Result<&mut Self> {
+        self.stdout = Some(Stream::host_stdout()?);
+        Ok(self)
+    }
+
+    /// The host's standard error.
+    ///
+    /// # Errors
+    /// Fails when the host descriptor cannot be duplicated.
+    pub fn inherit_stderr(&mut self) -> Result<&mut Self> {
+        self.stderr = Some(Stream::host_stderr()?);
+        Ok(self)
+    }
+
+    /// The host's standard input, output and error.
+    ///
+    /// # Errors
+    /// Fails when a host descriptor cannot be duplicated.
+    pub fn inherit_stdio(&mut self) -> Result<&mut Self> {
+        self.inherit_stdin()?.inherit_stdout()?.inherit_stderr()
+    }
+
+    /// Gives the guest the host directory `host_path` under the name
+    /// `guest_path`: paths the guest resolves through it can reach what lies
+    /// below it and nothing else. Preopens get descriptors 3, 4, … in the
+    /// order they are added.
+    ///
+    /// # Errors
+    /// Fails when `host_path` cannot be opened as a directory.
+    pub fn preopened_dir(
+        &mut self,
+        host_path: impl AsRef<Path>,
+        guest_path: &str,
+        dir_perms: DirPerms,
+        file_perms: FilePerms,
+    ) -> Result<&mut Self> {
+        let host_path = host_path.as_ref();
+        check_no_nul("preopened directory name", guest_path)?;
+        let fd = rustix::fs::open(
+            host_path,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .with_context(|| format!("failed to open directory `{}`", host_path.display()))?;
+        self.preopens.push((guest_path.to_string(), File::from(fd), dir_perms, file_perms));
+        Ok(self)
+    }
+
+    /// Replaces the wall clock (for reproducible runs).
+    pub fn wall_clock(&mut self, clock: impl WasiWallClock + 'static) -> &mut Self {
+        self.wall_clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Replaces the monotonic clock.
+    pub fn monotonic_clock(&mut self, clock: impl WasiMonotonicClock + 'static) -> &mut Self {
+        self.monotonic_clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Replaces the random source (for reproducible runs).
+    pub fn secure_random(&mut self, random: impl WasiRandom + 'static) -> &mut Self {
+        self.random = Some(Box::new(random));
+        self
+    }
+
+    /// The context.
+    ///
+    /// # Panics
+    /// Panics when called twice on the same builder (as wasmtime's does): the
+    /// preopened descriptors belong to the first context.
+    pub fn build(&mut self) -> WasiCtx {
+        assert!(!self.built, "WasiCtxBuilder::build called twice");
+        self.built = true;
+        let mut table = Table::default();
+        for stream in [self.stdin.take(), self.stdout.take(), self.stderr.take()] {
+            let stream = stream.unwrap_or(Stream::Null);
+            let filetype = match &stream {
+                Stream::Host(f) => crate::host::fs::filetype_of(f),
+                _ => filetype::UNKNOWN,
+            };
+            let desc = Desc { kind: Kind::Stream(stream), base: rights::STDIO, inheriting: 0, flags: 0, filetype };
+            // Cannot fail: the table is empty and grows by one.
+            let _ = table.push(desc);
+        }
+        for (guest, file, dir_perms, file_perms) in self.preopens.drain(..) {
+            let base = dir_perms.rights();
+            let inheriting = base | file_perms.rights();
+            let dir = Dir { file, preopen: Some(guest), listing: None };
+            let desc = Desc { kind: Kind::Dir(dir), base, inheriting, flags: 0, filetype: filetype::DIRECTORY };
+            let _ = table.push(desc);
+        }
+        WasiCtx {
+            state: Some(Box::new(State {
+                args: std::mem::take(&mut self.args),
+                env: std::mem::take(&mut self.env),
+                table,
+                wall_clock: self.wall_clock.take().unwrap_or_else(|| Box::new(SystemWallClock)),
+                monotonic_clock: self.monotonic_clock.take().unwrap_or_else(|| Box::new(SystemMonotonicClock)),
+                random: self.random.take().unwrap_or_else(|| Box::new(SystemRandom)),
+            })),
+        }
+    }
+}

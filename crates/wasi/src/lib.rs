@@ -1,0 +1,67 @@
+//! `tern-wasi`: WASI preview 1 (`wasi_snapshot_preview1`) for Tern, written
+//! only against Tern's public embedding API.
+//!
+//! ```no_run
+//! use tern::{Engine, Linker, Module, Store};
+//! use tern_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder};
+//!
+//! struct Host { wasi: WasiCtx }
+//!
+//! fn main() -> anyhow::Result<()> {
+//!     let engine = Engine::default();
+//!     let module = Module::from_file(&engine, "program.wasm")?;
+//!     let mut linker = Linker::new(&engine);
+//!     tern_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
+//!     let wasi = WasiCtxBuilder::new()
+//!         .arg("program")?
+//!         .inherit_stdio()?
+//!         .preopened_dir("data", "/data", DirPerms::READ, FilePerms::READ)?
+//!         .build();
+//!     let mut store = Store::new(&engine, Host { wasi });
+//!     let instance = linker.instantiate(&mut store, &module)?;
+//!     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+//!     match start.call(&mut store, ()) {
+//!         Ok(()) => Ok(()),
+//!         Err(e) => match e.downcast_ref::<tern_wasi::I32Exit>() {
+//!             Some(exit) => std::process::exit(exit.0),
+//!             None => Err(e),
+//!         },
+//!     }
+//! }
+//! ```
+//!
+//! Layout: `ctx.rs` (the context and its builder), `table.rs` (descriptors),
+//! `sandbox.rs` (path resolution confined to a preopened directory — read its
+//! note before touching any path code), `host/` (the function bodies),
+//! `memory.rs` (bounds-checked guest memory), `linker.rs` (the glue),
+//! `types.rs` (the ABI's numbers and layouts), `pipe.rs` (standard streams).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod ctx;
+mod error;
+mod host;
+mod linker;
+mod memory;
+mod pipe;
+mod sandbox;
+mod table;
+mod types;
+
+pub use ctx::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiMonotonicClock, WasiRandom, WasiWallClock};
+pub use linker::add_to_linker;
+pub use pipe::{ReadPipe, WritePipe};
+pub use types::Errno;
+
+/// The error a guest's `proc_exit(code)` ends its call with: downcast the
+/// error from `Func::call` to find the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct I32Exit(pub i32);
+
+impl std::fmt::Display for I32Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exited with i32 exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for I32Exit {}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Rebuilds the committed WebAssembly test programs (tests/programs/wasm/*.wasm)
+# from their sources in tests/programs/rust, for the wasm32-wasip1 target
+# (`rustup target add wasm32-wasip1`). Debug info is left out and the name
+# section kept, so traps show function names and the files stay small.
+# With --check, builds into a scratch directory and fails if a committed file
+# differs from the fresh build (what the up-to-date test runs).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+out="$root/tests/programs/wasm"
+target_dir="${TERN_PROGRAMS_TARGET_DIR:-$root/target/wasm-programs}"
+programs=(wc wasi-demo fsbench)
+
+CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=debuginfo \
+CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_INCREMENTAL=false \
+    cargo build --quiet --release --target wasm32-wasip1 -p tern-test-programs \
+    --manifest-path "$root/Cargo.toml" --target-dir "$target_dir"
+
+status=0
+for p in "${programs[@]}"; do
+    built="$target_dir/wasm32-wasip1/release/$p.wasm"
+    if [[ "${1:-}" == "--check" ]]; then
+        if ! cmp -s "$built" "$out/$p.wasm"; then
+            echo "tests/programs/wasm/$p.wasm is out of date: run tests/programs/build.sh" >&2
+            status=1
+        fi
+    else
+        cp "$built" "$out/$p.wasm"
+        echo "built tests/programs/wasm/$p.wasm ($(wc -c < "$out/$p.wasm") bytes)"
+    fi
+done
+exit $status
