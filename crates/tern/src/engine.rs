@@ -82,6 +82,31 @@ impl Engine {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
 
+    /// Every setting that changes the machine code or the `VMContext` layout this
+    /// engine produces, as `(name, value)` pairs: the fingerprint written into
+    /// precompiled artifacts and compared by `Module::deserialize` (a mismatch
+    /// names the pair), and what [`Engine::precompile_compatibility_hash`] hashes.
+    ///
+    /// Adding a code-affecting `Config` setting means adding one line here.
+    /// WebAssembly features are listed one by one from `WasmFeatures`' bits, so
+    /// a new feature flag is covered without an edit.
+    pub(crate) fn code_affecting_settings(&self) -> Vec<(String, String)> {
+        let config = &self.inner.config;
+        let compiler = &self.inner.compiler;
+        let mut settings = vec![
+            ("tern version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("artifact format".to_string(), crate::artifact::FORMAT_VERSION.to_string()),
+            ("target".to_string(), compiler.triple()),
+            ("cpu features".to_string(), compiler.isa_flags()),
+            ("opt level".to_string(), format!("{:?}", config.opt_level)),
+            ("memory guard size".to_string(), MEMORY_GUARD_SIZE.to_string()),
+        ];
+        for (name, flag) in tern_environ::WasmFeatures::all().iter_names() {
+            settings.push((format!("wasm feature {name}"), config.features.contains(flag).to_string()));
+        }
+        settings
+    }
+
     /// The engine-wide id of signature `ty`, registering it on first use.
     pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
         if let Some(id) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).ids.get(ty) {

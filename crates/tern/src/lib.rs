@@ -34,6 +34,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod artifact;
 mod config;
 mod engine;
 mod externals;
@@ -49,6 +50,7 @@ mod values;
 mod vm;
 
 pub use anyhow::{Error, Result};
+pub use artifact::{CompatibilityHash, Precompiled};
 pub use config::{Config, OptLevel};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};

@@ -5,15 +5,21 @@
 //! (sections validated) → `Compiler::compile_module` (bodies validated and compiled in
 //! parallel) → `tern_cranelift::link` → executable `CodeMemory`, registered for trap
 //! lookup under a `CodeInfo`.
+//!
+//! A module can also be written out as a precompiled artifact
+//! ([`Module::serialize`]) and rebuilt from one without compiling
+//! ([`Module::deserialize`], [`Module::deserialize_file`]); the format and its
+//! checks live in `crate::artifact`. Both paths end in `Module::from_parts`.
 
 use crate::types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType};
+use crate::vm::mmap::Mmap;
 use crate::vm::{registry, CodeInfo, CodeMemory};
 use crate::{Engine, Mutability, ValType};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::sync::Arc;
-use tern_cranelift::FuncLoc;
-use tern_environ::{EntityIndex, VMOffsets};
+use tern_cranelift::{CodeImage, FuncLoc};
+use tern_environ::{EntityIndex, TrapKind, VMOffsets};
 
 /// A compiled WebAssembly module.
 #[derive(Clone)]
@@ -32,6 +38,8 @@ pub(crate) struct ModuleInner {
     pub(crate) env: tern_environ::Module,
     pub(crate) offsets: VMOffsets,
     code: CodeMemory,
+    /// What the trap handler knows about `code` (also the trap table `serialize` writes).
+    info: Arc<CodeInfo>,
     pub(crate) funcs: Vec<FuncLoc>,
     /// Engine signature id of each type in the type section.
     pub(crate) type_ids: Vec<u32>,
@@ -83,32 +91,116 @@ impl Module {
     /// # Errors
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
-        let translation = tern_environ::translate_module(binary, engine.config().features)?;
-        let compiler = &engine.inner.compiler;
-        let num_imported = translation.module.num_imported_funcs;
-        let (env, compiled) = if engine.config().parallel_compilation {
-            compiler.compile_module(translation)?
-        } else {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
-                .build()?
-                .install(|| compiler.compile_module(translation))?
-        };
-        let image = tern_cranelift::link(&compiled, num_imported)?;
+        let Compiled { env, image } = compile(engine, binary)?;
         let code = CodeMemory::new(&image.text)?;
-        let info = CodeInfo {
-            funcs: image.funcs.iter().enumerate().map(|(i, f)| (f.start, f.len, num_imported + i as u32)).collect(),
-            traps: image.traps.clone(),
+        Ok(Self::from_parts(engine, env, code, image.funcs, image.traps))
+    }
+
+    /// Builds the module around code that is already executable: registers the
+    /// code for trap lookup and computes what is derived from `env`.
+    fn from_parts(
+        engine: &Engine,
+        env: tern_environ::Module,
+        code: CodeMemory,
+        funcs: Vec<FuncLoc>,
+        traps: Vec<(u32, TrapKind)>,
+    ) -> Self {
+        let num_imported = env.num_imported_funcs;
+        let info = Arc::new(CodeInfo {
+            funcs: funcs.iter().enumerate().map(|(i, f)| (f.start, f.len, num_imported + i as u32)).collect(),
+            traps,
             func_names: env.func_names.clone(),
             module_name: env.name.clone(),
-        };
-        registry::register(code.base(), code.len(), Arc::new(info));
+        });
+        registry::register(code.base(), code.len(), info.clone());
         let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
         let offsets = VMOffsets::new(&env);
         let export_names = env.exports.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
-        Ok(Self {
-            inner: Arc::new(ModuleInner { engine: engine.clone(), env, offsets, code, funcs: image.funcs, type_ids, export_names }),
-        })
+        Self {
+            inner: Arc::new(ModuleInner { engine: engine.clone(), env, offsets, code, info, funcs, type_ids, export_names }),
+        }
+    }
+
+    /// Writes this module as a precompiled artifact, to be loaded later with
+    /// [`Module::deserialize`] or [`Module::deserialize_file`] by an engine with
+    /// the same code-affecting settings (see
+    /// [`Engine::precompile_compatibility_hash`]). The output is deterministic:
+    /// the same module and settings always give the same bytes.
+    ///
+    /// # Errors
+    /// Fails only if encoding the artifact fails.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let inner = &self.inner;
+        let meta = crate::artifact::ModuleMetadataRef {
+            env: &inner.env,
+            code_len: inner.code.len() as u64,
+            funcs: inner.funcs.iter().map(|f| (f.start, f.len)).collect(),
+            traps: &inner.info.traps,
+        };
+        crate::artifact::write_module(&inner.engine, inner.code.code(), &meta)
+    }
+
+    /// Rebuilds a module from an artifact made by [`Module::serialize`] or
+    /// [`Engine::precompile_module`], without compiling. The code is copied into
+    /// fresh executable memory; [`Module::deserialize_file`] maps a file instead.
+    ///
+    /// # Safety
+    /// The artifact contains machine code that will run in this process with no
+    /// further checks, so `bytes` must be exactly what `Module::serialize` or
+    /// `Engine::precompile_module` of this Tern wrote, read back from storage
+    /// that nobody untrusted could write. Tern refuses, with an error, bytes that
+    /// are not an artifact, an artifact that is truncated or corrupted outside
+    /// its code (a checksum covers the header, metadata and ELF structure), and
+    /// one whose version, target, CPU features or code-affecting settings differ
+    /// from `engine`'s; but it cannot tell deliberately crafted or altered machine
+    /// code from real code. Passing such bytes is undefined behaviour: arbitrary
+    /// code execution, memory corruption or a crash.
+    ///
+    /// # Errors
+    /// Fails, naming the problem, for bytes that are not an intact Tern artifact,
+    /// for a component artifact, and for an artifact from an incompatible engine
+    /// (the message says `compiled with X=a, this engine has X=b` for each
+    /// difference).
+    #[allow(unsafe_code, reason = "the API is unsafe; the body only calls safe vm functions")]
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Self> {
+        let bytes = bytes.as_ref();
+        let loaded = crate::artifact::load_module(engine, bytes)?;
+        let code = CodeMemory::new(&bytes[loaded.code])?;
+        Ok(Self::from_loaded(engine, loaded.meta, code))
+    }
+
+    /// Like [`Module::deserialize`], but maps the artifact file at `path`
+    /// privately instead of reading it into the heap, and makes its code pages
+    /// executable in place (or, where the OS refuses that, for example on a
+    /// `noexec` mount, copies the code). Loading costs little more than the
+    /// `mmap` plus decoding the metadata; the code pages are only read when run.
+    ///
+    /// # Safety
+    /// Everything [`Module::deserialize`] requires of the bytes holds for the
+    /// file's contents; in addition, the file must not be modified or truncated
+    /// while the module (or any instance of it) is alive, since its pages are
+    /// the module's code and metadata: a truncated file makes access fault with
+    /// `SIGBUS`, a rewritten one swaps the code under running instances.
+    ///
+    /// # Errors
+    /// Fails if the file cannot be opened or mapped, and as
+    /// [`Module::deserialize`] does; messages name the file.
+    #[allow(unsafe_code, reason = "the API is unsafe; the body only calls safe vm functions")]
+    pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let load = || -> Result<Self> {
+            let file = std::fs::File::open(path)?;
+            let map = Mmap::map_file(&file)?;
+            let loaded = crate::artifact::load_module(engine, map.as_slice())?;
+            let code = CodeMemory::from_file_mapping(map, loaded.code.start, loaded.code.len())?;
+            Ok(Self::from_loaded(engine, loaded.meta, code))
+        };
+        load().with_context(|| format!("failed to load precompiled module `{}`", path.display()))
+    }
+
+    fn from_loaded(engine: &Engine, meta: crate::artifact::ModuleMetadata, code: CodeMemory) -> Self {
+        let funcs = meta.funcs.iter().map(|&(start, len)| FuncLoc { start, len }).collect();
+        Self::from_parts(engine, meta.env, code, funcs, meta.traps)
     }
 
     /// Checks that `bytes` is a valid module for `engine` without compiling it.
@@ -170,4 +262,28 @@ impl Module {
     pub(crate) fn func_code(&self, defined_index: u32) -> *const u8 {
         (self.inner.code.base() + self.inner.funcs[defined_index as usize].start as usize) as *const u8
     }
+}
+
+/// A module compiled and linked but not yet made executable.
+pub(crate) struct Compiled {
+    pub(crate) env: tern_environ::Module,
+    pub(crate) image: CodeImage,
+}
+
+/// Translates, compiles (in parallel unless the config says otherwise) and links
+/// the wasm binary `binary`.
+///
+/// # Errors
+/// Fails on invalid or unsupported wasm, naming the problem.
+pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
+    let translation = tern_environ::translate_module(binary, engine.config().features)?;
+    let compiler = &engine.inner.compiler;
+    let num_imported = translation.module.num_imported_funcs;
+    let (env, compiled) = if engine.config().parallel_compilation {
+        compiler.compile_module(translation)?
+    } else {
+        rayon::ThreadPoolBuilder::new().num_threads(1).build()?.install(|| compiler.compile_module(translation))?
+    };
+    let image = tern_cranelift::link(&compiled, num_imported)?;
+    Ok(Compiled { env, image })
 }

@@ -2,7 +2,10 @@
 //! wasm code lives.
 //!
 //! [`CodeMemory`] maps a text section read-write, copies the code in, then flips
-//! it to read-execute (never both writable and executable). Module code is also
+//! it to read-execute (never both writable and executable); or, for a
+//! precompiled artifact loaded from a file, it keeps the file's private mapping
+//! and flips the page-aligned text range to read-execute in place, so loading
+//! copies nothing. Module code is also
 //! registered in [`registry`], which the signal handler and the backtrace walker
 //! consult to decide whether a program counter belongs to wasm and what it means.
 
@@ -16,6 +19,8 @@ use tern_environ::TrapKind;
 #[derive(Debug)]
 pub struct CodeMemory {
     mmap: Mmap,
+    /// Offset of the code in the mapping (non-zero for a mapped artifact file).
+    start: usize,
     len: usize,
 }
 
@@ -29,12 +34,34 @@ impl CodeMemory {
         mmap.make_accessible(0, code.len().max(1))?;
         mmap.as_mut_slice()[..code.len()].copy_from_slice(code);
         mmap.make_executable()?;
-        Ok(Self { mmap, len: code.len() })
+        Ok(Self { mmap, start: 0, len: code.len() })
+    }
+
+    /// Turns `[start, start + len)` of a file mapping (see [`Mmap::map_file`])
+    /// into the executable code, in place. Where that is impossible (a `start`
+    /// that is not page-aligned on this host, or an OS that refuses, as on a
+    /// `noexec` mount) the code is copied into fresh memory as by [`CodeMemory::new`].
+    ///
+    /// # Errors
+    /// Fails when the range lies outside the mapping, or when copying fails.
+    pub fn from_file_mapping(mut mmap: Mmap, start: usize, len: usize) -> Result<Self> {
+        if start.checked_add(len).is_none_or(|end| end > mmap.as_slice().len()) {
+            anyhow::bail!("code range {start:#x}+{len:#x} lies outside the mapped file");
+        }
+        if start % super::mmap::page_size() == 0 && mmap.make_range_executable(start, len).is_ok() {
+            return Ok(Self { mmap, start, len });
+        }
+        Self::new(&mmap.as_slice()[start..start + len])
     }
 
     /// Address of the first byte.
     pub fn base(&self) -> usize {
-        self.mmap.as_ptr() as usize
+        self.mmap.as_ptr() as usize + self.start
+    }
+
+    /// The machine code, for writing it into an artifact.
+    pub fn code(&self) -> &[u8] {
+        &self.mmap.as_slice()[self.start..self.start + self.len]
     }
 
     /// Length of the code.

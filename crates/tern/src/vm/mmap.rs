@@ -1,5 +1,8 @@
 //! A page-aligned anonymous mapping that starts inaccessible and is opened up
 //! piece by piece: the building block of linear memories and code memory.
+//!
+//! [`Mmap::map_file`] is the other kind: a private read-only mapping of a whole
+//! precompiled artifact, whose text range is then turned read-execute in place.
 
 use anyhow::{bail, Result};
 use std::ptr::NonNull;
@@ -90,6 +93,63 @@ impl Mmap {
             bail!("mprotect failed: {}", std::io::Error::last_os_error());
         }
         Ok(())
+    }
+
+    /// Maps the whole of `file` privately and read-only; [`Mmap::as_slice`] then
+    /// covers the file's bytes.
+    ///
+    /// Sound only while nobody truncates or rewrites the file as long as the
+    /// mapping lives (a truncated file turns reads into `SIGBUS`, a rewritten
+    /// one changes the bytes under shared borrows). The only caller is
+    /// `Module::deserialize_file`, whose `# Safety` section makes the embedder
+    /// promise exactly that.
+    ///
+    /// # Errors
+    /// Fails for an empty file, or when the OS refuses the mapping.
+    pub fn map_file(file: &std::fs::File) -> Result<Self> {
+        use std::os::fd::AsRawFd;
+        let len = file.metadata()?.len();
+        let Ok(len) = usize::try_from(len) else { bail!("file of {len} bytes is too large to map") };
+        if len == 0 {
+            bail!("the file is empty");
+        }
+        // SAFETY: a new private read-only mapping with no address hint touches
+        // no existing memory; `file` is an open descriptor for the whole call.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0)
+        };
+        if ptr == libc::MAP_FAILED {
+            bail!("failed to map {len} bytes of the file: {}", std::io::Error::last_os_error());
+        }
+        Ok(Self { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"), len, accessible: len })
+    }
+
+    /// Makes `[start, start + len)` read-execute; `start` must be page-aligned
+    /// and the range (rounded up to whole pages) inside the mapping.
+    ///
+    /// # Errors
+    /// Fails on a misaligned or out-of-bounds range, or when the OS refuses
+    /// (for example for a file on a `noexec` mount).
+    pub fn make_range_executable(&mut self, start: usize, len: usize) -> Result<()> {
+        let page = page_size();
+        let end = start.checked_add(len.max(1)).map(|e| round_up(e, page));
+        let Some(end) = end.filter(|e| start % page == 0 && *e <= round_up(self.len, page)) else {
+            bail!("code range {start:#x}+{len:#x} is not page-aligned inside the mapping");
+        };
+        // SAFETY: [start, end) lies inside this mapping, which we own.
+        let r = unsafe { libc::mprotect(self.ptr.as_ptr().add(start).cast(), end - start, libc::PROT_READ | libc::PROT_EXEC) };
+        if r != 0 {
+            bail!("mprotect failed: {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// The readable prefix: everything made accessible so far, or the file's
+    /// bytes for a file mapping.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: [0, accessible) is mapped readable (read-write, read-only or
+        // read-execute) and owned by self; nothing writes through a shared borrow.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.accessible) }
     }
 
     /// Start of the mapping.

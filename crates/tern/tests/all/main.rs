@@ -1,5 +1,6 @@
 //! Integration tests of Tern's public API, one binary with a module per topic.
 
 mod api;
+mod artifact;
 mod errors;
 mod traps;

@@ -1,0 +1,267 @@
+//! Precompiled artifacts: what `Module::serialize` writes and `Module::deserialize`
+//! reads, the engine fingerprint they carry, and the compatibility check.
+//!
+//! An artifact is one ELF file (see `elf.rs` for the container): the module's
+//! linked text section, a header naming the kind of artifact and every
+//! code-affecting setting of the engine that made it
+//! (`Engine::code_affecting_settings`), and the metadata needed to rebuild the
+//! `Module` without compiling (`ModuleMetadata`). Loading an artifact is:
+//! container check (structure + checksum) → compatibility check (kind, then every
+//! setting, each mismatch named) → metadata decode → consistency check of the
+//! metadata against itself and the text → map the code (`module.rs`).
+//!
+//! Nothing here runs or maps code; what a caller must promise about the bytes is
+//! stated once, on `Module::deserialize`.
+
+pub(crate) mod elf;
+#[cfg(test)]
+mod tests;
+
+use crate::Engine;
+use anyhow::{bail, Context as _, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, TrapKind};
+
+/// Version of the metadata encoding. Bump it whenever a type serialized into
+/// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
+/// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// What kind of precompiled artifact some bytes hold, as reported by
+/// [`Engine::detect_precompiled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Precompiled {
+    /// A core module, made by [`crate::Module::serialize`] or [`Engine::precompile_module`].
+    Module,
+    /// A component (reserved: Tern does not compile components yet).
+    Component,
+}
+
+/// The `.tern.header` payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Header {
+    /// What the artifact holds.
+    pub kind: Precompiled,
+    /// The code-affecting settings of the engine that wrote it.
+    pub settings: Vec<(String, String)>,
+}
+
+/// The `.tern.meta` payload of a module artifact: everything `Module` holds except
+/// the code itself and what is recomputed cheaply at load (the `VMContext`
+/// layout, engine signature ids, the export-name index).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ModuleMetadata {
+    /// The module's description.
+    pub env: tern_environ::Module,
+    /// Bytes of real code at the start of the (padded) text section.
+    pub code_len: u64,
+    /// (start, length) of each defined function's code.
+    pub funcs: Vec<(u32, u32)>,
+    /// Trap sites, sorted by text offset.
+    pub traps: Vec<(u32, TrapKind)>,
+}
+
+/// The borrowing twin of [`ModuleMetadata`], for writing without cloning.
+#[derive(Serialize)]
+pub(crate) struct ModuleMetadataRef<'a> {
+    pub env: &'a tern_environ::Module,
+    pub code_len: u64,
+    pub funcs: Vec<(u32, u32)>,
+    pub traps: &'a [(u32, TrapKind)],
+}
+
+/// A checked module artifact: its metadata and where its code lies in the bytes.
+pub(crate) struct LoadedModule {
+    pub meta: ModuleMetadata,
+    /// The code's byte range in the artifact (page-aligned start).
+    pub code: Range<usize>,
+}
+
+/// Fingerprint entries of `engine`, with the CPU feature string split into one
+/// entry per flag so that a mismatch names the flag.
+fn fingerprint(engine: &Engine) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (key, value) in engine.code_affecting_settings() {
+        if key == "cpu features" {
+            for flag in value.split_whitespace() {
+                let (name, v) = flag.split_once('=').unwrap_or((flag, ""));
+                out.push((format!("cpu feature {name}"), v.to_string()));
+            }
+        } else {
+            out.push((key, value));
+        }
+    }
+    out
+}
+
+/// Writes a module artifact for `engine`.
+///
+/// # Errors
+/// Fails only if encoding or writing the ELF file fails.
+pub(crate) fn write_module(engine: &Engine, code: &[u8], meta: &ModuleMetadataRef<'_>) -> Result<Vec<u8>> {
+    let header = Header { kind: Precompiled::Module, settings: fingerprint(engine) };
+    let meta = postcard::to_allocvec(meta).context("failed to encode the module's metadata")?;
+    elf::write(code, &header, &meta)
+}
+
+/// Checks `bytes` as a module artifact for `engine` and decodes its metadata.
+///
+/// # Errors
+/// Fails, naming the problem, on a damaged artifact, an artifact of another kind,
+/// or one made by an engine with different code-affecting settings.
+pub(crate) fn load_module(engine: &Engine, bytes: &[u8]) -> Result<LoadedModule> {
+    let parsed = elf::parse(bytes)?;
+    check_compatible(engine, &parsed.header, Precompiled::Module)?;
+    let (meta, rest): (ModuleMetadata, _) =
+        postcard::take_from_bytes(parsed.meta).context("corrupt artifact: undecodable module metadata")?;
+    if !rest.is_empty() {
+        bail!("corrupt artifact: {} stray bytes after the module metadata", rest.len());
+    }
+    let text_len = parsed.text.len() as u64;
+    validate(&meta, text_len).context("corrupt artifact: inconsistent module metadata")?;
+    let code = parsed.text.start..parsed.text.start + meta.code_len as usize;
+    Ok(LoadedModule { meta, code })
+}
+
+/// Compares an artifact's header with what `engine` would write.
+fn check_compatible(engine: &Engine, header: &Header, expected: Precompiled) -> Result<()> {
+    if header.kind != expected {
+        let name = |k| match k {
+            Precompiled::Module => "a core module",
+            Precompiled::Component => "a component",
+        };
+        bail!("the precompiled artifact holds {}, not {}", name(header.kind), name(expected));
+    }
+    let theirs: BTreeMap<&str, &str> = header.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let ours = fingerprint(engine);
+    let mut problems = Vec::new();
+    for (key, value) in &ours {
+        match theirs.get(key.as_str()) {
+            Some(v) if v == value => {}
+            Some(v) => problems.push(format!("compiled with {key}={v}, this engine has {key}={value}")),
+            None => problems.push(format!("compiled without a `{key}` setting, this engine has {key}={value}")),
+        }
+    }
+    for (key, value) in &header.settings {
+        if !ours.iter().any(|(k, _)| k == key) {
+            problems.push(format!("compiled with {key}={value}, this engine has no `{key}` setting"));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("the precompiled module is incompatible with this engine: {}", problems.join("; "));
+    }
+    Ok(())
+}
+
+/// Checks that the metadata is consistent with itself and with a text section of
+/// `text_len` bytes, so that the rest of Tern may index with it freely.
+fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
+    let env = &meta.env;
+    let funcs = env.functions.len() as u64;
+    let (tables, memories, globals) = (env.tables.len() as u64, env.memories.len() as u64, env.globals.len() as u64);
+    if u64::from(env.num_imported_funcs) > funcs
+        || u64::from(env.num_imported_tables) > tables
+        || u64::from(env.num_imported_memories) > memories
+        || u64::from(env.num_imported_globals) > globals
+    {
+        bail!("more imports than entities");
+    }
+    if meta.code_len > text_len || meta.code_len > u64::from(u32::MAX) {
+        bail!("code length {} exceeds the text section ({text_len} bytes)", meta.code_len);
+    }
+    if meta.funcs.len() as u64 != funcs - u64::from(env.num_imported_funcs) {
+        bail!("{} function bodies for {} defined functions", meta.funcs.len(), funcs - u64::from(env.num_imported_funcs));
+    }
+    if meta.funcs.iter().any(|(start, len)| u64::from(*start) + u64::from(*len) > meta.code_len) {
+        bail!("a function lies outside the code");
+    }
+    if meta.traps.iter().any(|(off, _)| u64::from(*off) >= meta.code_len) || !meta.traps.is_sorted_by_key(|t| t.0) {
+        bail!("bad trap table");
+    }
+    if env.functions.iter().any(|t| *t as usize >= env.types.len()) {
+        bail!("a function has an out-of-range type index");
+    }
+    let in_range = |index: EntityIndex, imported: bool| {
+        let (i, n, imports) = match index {
+            EntityIndex::Function(i) => (i, funcs, env.num_imported_funcs),
+            EntityIndex::Table(i) => (i, tables, env.num_imported_tables),
+            EntityIndex::Memory(i) => (i, memories, env.num_imported_memories),
+            EntityIndex::Global(i) => (i, globals, env.num_imported_globals),
+        };
+        u64::from(i) < n && (!imported || i < imports)
+    };
+    if !env.imports.iter().all(|i| in_range(i.index, true)) || !env.exports.iter().all(|e| in_range(e.index, false)) {
+        bail!("an import or export refers to a missing entity");
+    }
+    if env.start.is_some_and(|s| u64::from(s) >= funcs) {
+        bail!("the start function does not exist");
+    }
+    let expr_ok = |e: &ConstExpr| {
+        e.ops.iter().all(|op| match op {
+            ConstOp::GlobalGet(g) => u64::from(*g) < globals,
+            ConstOp::RefFunc(f) => u64::from(*f) < funcs,
+            _ => true,
+        })
+    };
+    let mode_ok = |mode: &SegmentMode, n: u64| match mode {
+        SegmentMode::Active { index, offset } => u64::from(*index) < n && expr_ok(offset),
+        SegmentMode::Passive | SegmentMode::Declared => true,
+    };
+    let elems_ok = env.elems.iter().all(|e| {
+        mode_ok(&e.mode, tables)
+            && match &e.items {
+                ElemItems::Functions(f) => f.iter().all(|f| u64::from(*f) < funcs),
+                ElemItems::Expressions(x) => x.iter().all(expr_ok),
+            }
+    });
+    let globals_ok = env.globals.iter().all(|g| g.init.as_ref().is_none_or(expr_ok));
+    if !elems_ok || !globals_ok || !env.data.iter().all(|d| mode_ok(&d.mode, memories)) {
+        bail!("a segment or initializer refers to a missing entity");
+    }
+    Ok(())
+}
+
+/// A value that hashes the settings deciding whether an artifact fits an engine;
+/// see [`Engine::precompile_compatibility_hash`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CompatibilityHash(Vec<(String, String)>);
+
+impl Engine {
+    /// Compiles `bytes` (a wasm binary, or WAT text) into a precompiled artifact
+    /// without creating a [`crate::Module`]; the result is what
+    /// [`crate::Module::serialize`] would return for the same input.
+    ///
+    /// # Errors
+    /// Fails as [`crate::Module::new`] does for bad input, or if writing the artifact fails.
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        let wasm = wat::parse_bytes(bytes)?;
+        let compiled = crate::module::compile(self, &wasm)?;
+        let funcs = compiled.image.funcs.iter().map(|f| (f.start, f.len)).collect();
+        let meta = ModuleMetadataRef {
+            env: &compiled.env,
+            code_len: compiled.image.text.len() as u64,
+            funcs,
+            traps: &compiled.image.traps,
+        };
+        write_module(self, &compiled.image.text, &meta)
+    }
+
+    /// Whether `bytes` look like a Tern precompiled artifact, and of which kind.
+    ///
+    /// This is a cheap structural test (an ELF file with Tern's header), meant to
+    /// tell artifacts from wasm or WAT input; it does not check the artifact's
+    /// integrity or compatibility with this engine, which `deserialize` does.
+    pub fn detect_precompiled(&self, bytes: &[u8]) -> Option<Precompiled> {
+        elf::peek_header(bytes).map(|h| h.kind)
+    }
+
+    /// A value whose hash is equal for two engines exactly when an artifact made
+    /// by one can be loaded by the other: the Tern version, the target, the CPU
+    /// features and every code-affecting `Config` setting. Use it to key a cache
+    /// of precompiled artifacts.
+    pub fn precompile_compatibility_hash(&self) -> CompatibilityHash {
+        CompatibilityHash(fingerprint(self))
+    }
+}
