@@ -1,11 +1,21 @@
 //! `tern run`: instantiate a module and call `_start` or the function named by
 //! `--invoke`, printing its results one per line.
+//!
+//! Every module gets WASI preview 1 (`run/wasi.rs` builds its context): the
+//! arguments after the module are the guest's `argv[1..]` (and, with
+//! `--invoke`, also the function's parameters), `--dir` and `--env` give it
+//! directories and variables, and standard streams are inherited. A guest's
+//! `proc_exit(code)` becomes the process's exit code; a trap prints the wasm
+//! backtrace and exits with 134 (128 + SIGABRT), as wasmtime does.
+
+mod wasi;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tern::{Engine, Linker, Module, Store, Trap, Val, ValType};
+use tern_wasi::I32Exit;
 
 /// Arguments of `tern run`.
 #[derive(Args)]
@@ -13,6 +23,12 @@ pub struct RunCommand {
     /// Call this exported function instead of `_start`.
     #[arg(long)]
     invoke: Option<String>,
+    /// Give the guest a host directory, as `HOST` or `HOST::GUEST`.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the guest (`NAME=VALUE`, or `NAME` to pass the host's).
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
     /// The module to run (`.wasm` or `.wat`).
     file: PathBuf,
     /// Arguments for the invoked function.
@@ -25,25 +41,33 @@ impl RunCommand {
     pub fn execute(self) -> Result<ExitCode> {
         let engine = Engine::default();
         let module = Module::from_file(&engine, &self.file)?;
-        let mut store = Store::new(&engine, ());
-        let linker: Linker<()> = Linker::new(&engine);
+        let wasi = wasi::context(&self.file, &self.args, &self.dirs, &self.envs)?;
+        let mut store = Store::new(&engine, wasi::Host { wasi });
+        let mut linker: Linker<wasi::Host> = Linker::new(&engine);
+        tern_wasi::add_to_linker(&mut linker, |h| &mut h.wasi)?;
         let instance = linker.instantiate(&mut store, &module)?;
         let name = self.invoke.as_deref().unwrap_or("_start");
         let func = instance
             .get_func(&mut store, name)
             .with_context(|| format!("module `{}` does not export a function `{name}`", self.file.display()))?;
         let ty = func.ty(&store);
-        if self.args.len() != ty.params().len() {
-            bail!("`{name}` takes {} arguments ({ty}), {} given", ty.params().len(), self.args.len());
+        // Without `--invoke`, the arguments are the program's (`argv`), not `_start`'s.
+        let args: &[String] = if self.invoke.is_some() { &self.args } else { &[] };
+        if args.len() != ty.params().len() {
+            bail!("`{name}` takes {} arguments ({ty}), {} given", ty.params().len(), args.len());
         }
         let params = ty
             .params()
-            .zip(&self.args)
+            .zip(args)
             .map(|(t, a)| parse_arg(t, a))
             .collect::<Result<Vec<_>>>()?;
         let mut results: Vec<Val> = ty.results().map(|t| Val::default_for_ty(t).unwrap_or(Val::FuncRef(None))).collect();
         match func.call(&mut store, &params, &mut results) {
             Ok(()) => {}
+            Err(e) if e.downcast_ref::<I32Exit>().is_some() => {
+                let code = e.downcast_ref::<I32Exit>().map_or(1, |exit| exit.0);
+                return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+            }
             Err(e) if e.downcast_ref::<Trap>().is_some() => {
                 eprintln!("Error: failed to run `{name}`: {e:?}");
                 return Ok(ExitCode::from(134));

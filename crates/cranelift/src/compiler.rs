@@ -119,8 +119,15 @@ impl Compiler {
         self.isa.isa_flags().iter().map(|f| format!("{}={} ", f.name, f.value_string())).collect()
     }
 
+    /// The host's C calling convention: trampolines' host side and libcalls.
     pub(crate) fn call_conv(&self) -> CallConv {
         self.isa.default_call_conv()
+    }
+
+    /// The convention of wasm functions: Cranelift's `tail`, so that
+    /// `return_call` can reuse the caller's frame.
+    pub(crate) fn wasm_call_conv(&self) -> CallConv {
+        CallConv::Tail
     }
 
     pub(crate) fn isa(&self) -> &dyn cranelift_codegen::isa::TargetIsa {

@@ -53,7 +53,7 @@ impl Compiler {
                 for (i, t) in ty.params.iter().enumerate() {
                     args.push(b.ins().load(ir_type(*t), flags, values, (i as u32 * VALRAW_SIZE) as i32));
                 }
-                let sig = b.import_signature(wasm_signature(call_conv, ty));
+                let sig = b.import_signature(wasm_signature(self.wasm_call_conv(), ty));
                 let call = b.ins().call_indirect(sig, func, &args);
                 let results = b.inst_results(call).to_vec();
                 for (i, r) in results.into_iter().enumerate() {
@@ -63,7 +63,7 @@ impl Compiler {
                 b.finalize(self.isa().frontend_config());
             }
             TrampolineKind::WasmToHost => {
-                ctx.func.signature = wasm_signature(call_conv, ty);
+                ctx.func.signature = wasm_signature(self.wasm_call_conv(), ty);
                 ctx.func.name = UserFuncName::user(1, 1);
                 let slots = ty.params.len().max(ty.results.len()).max(1) as u32;
                 let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);

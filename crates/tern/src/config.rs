@@ -41,7 +41,20 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::FLOATS)
     .union(WasmFeatures::GC_TYPES)
     .union(WasmFeatures::BULK_MEMORY)
-    .union(WasmFeatures::REFERENCE_TYPES);
+    .union(WasmFeatures::REFERENCE_TYPES)
+    .union(WasmFeatures::SIMD)
+    .union(WasmFeatures::RELAXED_SIMD)
+    .union(WasmFeatures::MULTI_MEMORY)
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::EXTENDED_CONST);
+
+/// The supported proposals that are off by default, as in wasmtime 12.
+const OFF_BY_DEFAULT: WasmFeatures = WasmFeatures::RELAXED_SIMD
+    .union(WasmFeatures::MULTI_MEMORY)
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::EXTENDED_CONST);
 
 impl Config {
     /// The default configuration: optimised code, a 512 KiB wasm stack, and the
@@ -51,7 +64,7 @@ impl Config {
         Self {
             opt_level: OptLevel::Speed,
             max_wasm_stack: 512 * 1024,
-            features: SUPPORTED_FEATURES,
+            features: SUPPORTED_FEATURES.difference(OFF_BY_DEFAULT),
             debug_verifier: false,
             parallel_compilation: true,
         }
@@ -117,32 +130,34 @@ impl Config {
         self.feature(WasmFeatures::REFERENCE_TYPES, enable)
     }
 
-    /// 128-bit SIMD. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// 128-bit SIMD (on by default).
     pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::SIMD, enable)
     }
 
-    /// Relaxed SIMD. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// Relaxed SIMD (off by default, as in wasmtime). Tern computes every
+    /// relaxed operation deterministically, the same way on every host.
     pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }
 
-    /// Several memories per module. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// Several memories per module (off by default).
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
     }
 
-    /// Tail calls. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// Tail calls: `return_call`, `return_call_indirect` (off by default).
     pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::TAIL_CALL, enable)
     }
 
-    /// 64-bit memories. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// 64-bit memories and tables (off by default). Memories are still limited
+    /// to 4 GiB: growing past that fails as if the maximum were reached.
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
     }
 
-    /// Extended constant expressions. Not implemented yet: enabling it makes `Engine::new` fail.
+    /// Extended constant expressions (off by default).
     pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }

@@ -81,10 +81,7 @@ impl Memory {
     /// Fails if the type is too large or the OS refuses the reservation.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
-        if ty.is_64() {
-            bail!("64-bit memories are not supported yet");
-        }
-        let memory = vm::Memory::new(ty.minimum(), ty.maximum(), crate::engine::MEMORY_GUARD_SIZE)?;
+        let memory = vm::Memory::new(ty.minimum(), ty.maximum(), ty.is_64(), crate::engine::MEMORY_GUARD_SIZE)?;
         store.memories.push(Box::new(memory));
         Ok(Memory(store.stored(store.memories.len() - 1)))
     }
@@ -97,10 +94,7 @@ impl Memory {
     /// The memory's type (with its current maximum).
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
         let m = self.get(&store.as_context().0.opaque);
-        let mut ty = MemoryType::new(0, None);
-        ty.plan.minimum = m.pages();
-        ty.plan.maximum = (m.maximum_pages() < tern_environ::WASM32_MAX_PAGES).then_some(m.maximum_pages());
-        ty
+        m.ty()
     }
 
     /// The memory's bytes.

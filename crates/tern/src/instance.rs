@@ -10,7 +10,7 @@ use crate::func::{FuncData, FuncKind};
 use crate::store::{GlobalData, InstanceData, Stored, StoreOpaque, TableData};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
 use crate::{AsContextMut, ExternType, Func, Module, Trap, TypedFunc, WasmParams, WasmResults};
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode};
 
 /// An instantiated module.
@@ -118,6 +118,7 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         (ExternType::Global(e), ExternType::Global(a)) => e == a,
         (ExternType::Table(e), ExternType::Table(a)) => {
             e.plan.element == a.plan.element
+                && e.plan.table64 == a.plan.table64
                 && limits(e.plan.minimum, e.plan.maximum, a.plan.minimum, a.plan.maximum)
         }
         (ExternType::Memory(e), ExternType::Memory(a)) => {
@@ -145,13 +146,7 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
             ty.plan.minimum = store.tables[t.0.index].table.size();
             ExternType::Table(ty)
         }
-        Extern::Memory(m) => {
-            let mem = &store.memories[m.0.index];
-            let mut ty = crate::MemoryType::new(0, None);
-            ty.plan.minimum = mem.pages();
-            ty.plan.maximum = (mem.maximum_pages() < tern_environ::WASM32_MAX_PAGES).then_some(mem.maximum_pages());
-            ExternType::Memory(ty)
-        }
+        Extern::Memory(m) => ExternType::Memory(store.memories[m.0.index].ty()),
     })
 }
 
@@ -212,10 +207,10 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     // Defined memories and tables.
     let first_memory = store.memories.len();
     for plan in &env.memories[env.num_imported_memories as usize..] {
-        if plan.memory64 || plan.shared {
-            bail!("64-bit and shared memories are not supported yet");
+        if plan.shared {
+            bail!("shared memories are not supported yet");
         }
-        let memory = vm::Memory::new(plan.minimum, plan.maximum, crate::engine::MEMORY_GUARD_SIZE)?;
+        let memory = vm::Memory::new(plan.minimum, plan.maximum, plan.memory64, crate::engine::MEMORY_GUARD_SIZE)?;
         store.memories.push(Box::new(memory));
         let m = store.memories.last_mut().expect("just pushed");
         vmi.push_memory(&mut **m);
@@ -287,47 +282,56 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
         globals: globals.into_iter().map(Global).collect(),
     });
 
-    // Element segments, then data segments, in order.
+    apply_segments(store, instance_index, module, &resolved)?;
+    Ok(self_handle)
+}
+
+/// Writes the active element segments, then the active data segments, in order.
+///
+/// As the current spec says, a segment out of bounds traps and what was already
+/// written stays (WebAssembly 1.0 checked every segment first; the official
+/// suite's `wasm-v1` copy already expects the current rule).
+fn apply_segments(store: &mut StoreOpaque, instance: usize, module: &Module, resolved: &Resolved) -> Result<()> {
+    let env = &module.inner.env;
+    let mut elems = Vec::new();
     for elem in &env.elems {
         let SegmentMode::Active { index, offset } = &elem.mode else { continue };
-        let offset = eval_const(offset, &resolved)?;
+        let offset = eval_const(offset, resolved)?;
         let offset = if env.tables[*index as usize].table64 { offset.get_u64() } else { offset.get_i32() as u32 as u64 };
-        let refs: Vec<*const VMFuncRef> =
-            elem_values(&elem.items, &resolved)?.into_iter().map(|v| v as *const VMFuncRef).collect();
-        let table = store.instances[instance_index].vm.table(*index);
-        let tables = &mut store.tables;
-        let table = tables
-            .iter_mut()
-            .find(|t| std::ptr::eq(&*t.table, table))
-            .ok_or_else(|| anyhow!("table not owned by this store"))?;
-        let end = offset.checked_add(refs.len() as u64);
-        if end.is_none_or(|end| end > table.table.size()) {
+        let table = store.instances[instance].tables[*index as usize].0.index;
+        elems.push((table, offset, elem_values(&elem.items, resolved)?));
+    }
+    let mut data = Vec::new();
+    for segment in &env.data {
+        let SegmentMode::Active { index, offset } = &segment.mode else { continue };
+        let offset = eval_const(offset, resolved)?;
+        let offset = if env.memories[*index as usize].memory64 { offset.get_u64() } else { offset.get_i32() as u32 as u64 };
+        let memory = store.instances[instance].memories[*index as usize].0.index;
+        data.push((memory, offset, segment.data.as_slice()));
+    }
+    let elem_fits = |store: &StoreOpaque, (table, offset, items): &(usize, u64, Vec<usize>)| {
+        offset.checked_add(items.len() as u64).is_some_and(|end| end <= store.tables[*table].table.size())
+    };
+    let data_fits = |store: &StoreOpaque, (memory, offset, bytes): &(usize, u64, &[u8])| {
+        offset.checked_add(bytes.len() as u64).is_some_and(|end| end <= store.memories[*memory].byte_size() as u64)
+    };
+    for e in &elems {
+        if !elem_fits(store, e) {
             return Err(anyhow::Error::new(Trap::TableOutOfBounds));
         }
-        for (i, r) in refs.into_iter().enumerate() {
-            table.table.set(offset + i as u64, r);
+        let (table, offset, items) = e;
+        let elements = store.tables[*table].table.elements_mut();
+        elements[*offset as usize..*offset as usize + items.len()].copy_from_slice(items);
+    }
+    for d in &data {
+        if !data_fits(store, d) {
+            return Err(anyhow::Error::new(Trap::MemoryOutOfBounds));
         }
+        let (memory, offset, bytes) = d;
+        let dst = &mut store.memories[*memory].data_mut()[*offset as usize..*offset as usize + bytes.len()];
+        dst.copy_from_slice(bytes);
     }
-    for data in &env.data {
-        let SegmentMode::Active { index, offset } = &data.mode else { continue };
-        let offset = eval_const(offset, &resolved)?;
-        let offset = if env.memories[*index as usize].memory64 { offset.get_u64() } else { offset.get_i32() as u32 as u64 };
-        let Ok(offset) = usize::try_from(offset) else {
-            return Err(anyhow::Error::new(Trap::MemoryOutOfBounds));
-        };
-        let memory = store.instances[instance_index].vm.memory(*index);
-        let memory = store
-            .memories
-            .iter_mut()
-            .find(|m| std::ptr::eq(&***m, memory))
-            .ok_or_else(|| anyhow!("memory not owned by this store"))?;
-        let bytes = memory.data_mut();
-        let Some(dst) = offset.checked_add(data.data.len()).and_then(|end| bytes.get_mut(offset..end)) else {
-            return Err(anyhow::Error::new(Trap::MemoryOutOfBounds));
-        };
-        dst.copy_from_slice(&data.data);
-    }
-    Ok(self_handle)
+    Ok(())
 }
 
 /// The reference values of an element segment's items.

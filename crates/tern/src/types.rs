@@ -161,6 +161,11 @@ impl MemoryType {
             },
         }
     }
+    /// A 64-bit memory (memory64 proposal) of `minimum` pages, growable to `maximum`.
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
+        Self { plan: MemoryPlan { minimum, maximum, memory64: true, shared: false } }
+    }
+
     /// Initial size in pages.
     pub fn minimum(&self) -> u64 {
         self.plan.minimum

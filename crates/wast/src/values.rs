@@ -17,6 +17,7 @@ pub(crate) fn arg(arg: &WastArg<'_>) -> Result<Val> {
             wast::core::HeapType::Abstract { ty: wast::core::AbstractHeapType::Extern, .. } => Val::ExternRef(None),
             _ => Val::FuncRef(None),
         },
+        WastArg::Core(WastArgCore::V128(v)) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(tern::ExternRef::new(*n))),
         other => bail!("unsupported argument {other:?}"),
     })
@@ -35,21 +36,55 @@ pub(crate) fn match_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<
     Ok(())
 }
 
+fn f32_matches(a: u32, p: &NanPattern<wast::token::F32>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
+        NanPattern::Value(v) => a == v.bits,
+    }
+}
+
+fn f64_matches(a: u64, p: &NanPattern<wast::token::F64>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        NanPattern::Value(v) => a == v.bits,
+    }
+}
+
+fn v128_matches(a: u128, p: &wast::core::V128Pattern) -> bool {
+    use wast::core::V128Pattern as P;
+    let bytes = a.to_le_bytes();
+    match p {
+        P::I8x16(e) => e.iter().zip(bytes).all(|(e, b)| *e as u8 == b),
+        P::I16x8(e) => e.iter().enumerate().all(|(i, e)| *e as u16 == u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])),
+        P::I32x4(e) => e.iter().enumerate().all(|(i, e)| *e as u32 == u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap())),
+        P::I64x2(e) => e.iter().enumerate().all(|(i, e)| *e as u64 == u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap())),
+        P::F32x4(e) => e.iter().enumerate().all(|(i, p)| f32_matches(u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap()), p)),
+        P::F64x2(e) => e.iter().enumerate().all(|(i, p)| f64_matches(u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap()), p)),
+    }
+}
+
 fn matches_one(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
     let WastRet::Core(expected) = expected else { bail!("component results are not supported") };
+    matches_core(actual, expected)
+}
+
+fn matches_core(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
+    if let WastRetCore::Either(options) = expected {
+        for option in options {
+            if matches_core(actual, option)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
     Ok(match (actual, expected) {
         (Val::I32(a), WastRetCore::I32(e)) => a == e,
         (Val::I64(a), WastRetCore::I64(e)) => a == e,
-        (Val::F32(a), WastRetCore::F32(p)) => match p {
-            NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
-            NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
-            NanPattern::Value(v) => *a == v.bits,
-        },
-        (Val::F64(a), WastRetCore::F64(p)) => match p {
-            NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-            NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-            NanPattern::Value(v) => *a == v.bits,
-        },
+        (Val::F32(a), WastRetCore::F32(p)) => f32_matches(*a, p),
+        (Val::F64(a), WastRetCore::F64(p)) => f64_matches(*a, p),
+        (Val::V128(a), WastRetCore::V128(p)) => v128_matches(*a, p),
         (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),

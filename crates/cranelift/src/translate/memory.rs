@@ -43,7 +43,7 @@ impl FuncState<'_, '_> {
 
     /// Pops the address operand and returns the native address and static offset
     /// to access `size` bytes at, with whatever bounds check is needed.
-    fn memory_address(&mut self, memarg: &MemArg, size: u32) -> (Value, i32) {
+    pub(crate) fn memory_address(&mut self, memarg: &MemArg, size: u32) -> (Value, i32) {
         let mem = Self::memory_index(memarg);
         let plan = self.module.memories[mem as usize];
         let index = self.pop();
@@ -71,7 +71,7 @@ impl FuncState<'_, '_> {
         }
     }
 
-    fn heap_flags() -> MemFlagsData {
+    pub(crate) fn heap_flags() -> MemFlagsData {
         MemFlagsData::new()
             .with_endianness(Endianness::Little)
             .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))

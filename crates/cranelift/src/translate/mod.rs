@@ -11,6 +11,7 @@
 mod control;
 mod memory;
 mod numeric;
+mod simd;
 mod tables;
 
 use crate::compiler::Compiler;
@@ -71,7 +72,7 @@ impl<'a> FuncTranslator<'a> {
         validator: &mut FuncValidator<ValidatorResources>,
     ) -> Result<()> {
         let ty = self.module.func_type(func_index);
-        func.signature = wasm_signature(self.compiler.call_conv(), ty);
+        func.signature = wasm_signature(self.compiler.wasm_call_conv(), ty);
         func.name = UserFuncName::user(0, func_index);
 
         // The stack limit is `*(*(vmctx + runtime_limits) + stack_limit)`.
@@ -222,6 +223,9 @@ impl FuncState<'_, '_> {
             return Ok(());
         }
         if self.translate_tables(op)? {
+            return Ok(());
+        }
+        if self.translate_simd(op)? {
             return Ok(());
         }
         self.translate_numeric(op)

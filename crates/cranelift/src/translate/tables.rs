@@ -14,7 +14,7 @@ use wasmparser::Operator;
 
 impl FuncState<'_, '_> {
     /// Widens an i32 index/length to i64 (64-bit ones pass through).
-    fn to_i64(&mut self, v: Value) -> Value {
+    pub(crate) fn to_i64(&mut self, v: Value) -> Value {
         if self.builder.func.dfg.value_type(v) == types::I64 {
             v
         } else {

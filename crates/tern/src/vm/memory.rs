@@ -18,6 +18,8 @@ pub struct Memory {
     mmap: Mmap,
     def: Box<UnsafeCell<VMMemoryDefinition>>,
     maximum_pages: u64,
+    declared_maximum: Option<u64>,
+    memory64: bool,
 }
 
 // SAFETY: the definition is only written through `&mut self` (grow) or by
@@ -28,11 +30,12 @@ unsafe impl Sync for Memory {}
 
 impl Memory {
     /// Creates a memory of `minimum` pages that may grow to `maximum` pages,
-    /// reserving 4 GiB plus `guard_size` bytes of address space.
+    /// reserving 4 GiB plus `guard_size` bytes of address space. A 64-bit
+    /// (`memory64`) memory is limited to 4 GiB as well.
     ///
     /// # Errors
     /// Fails if the sizes are beyond 4 GiB or the OS refuses the reservation.
-    pub fn new(minimum: u64, maximum: Option<u64>, guard_size: u64) -> Result<Self> {
+    pub fn new(minimum: u64, maximum: Option<u64>, memory64: bool, guard_size: u64) -> Result<Self> {
         let maximum_pages = maximum.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
         if minimum > maximum_pages {
             bail!("memory minimum size of {minimum} pages exceeds memory limits");
@@ -45,7 +48,7 @@ impl Memory {
             base: mmap.as_ptr(),
             current_length: initial as u64,
         }));
-        Ok(Self { mmap, def, maximum_pages })
+        Ok(Self { mmap, def, maximum_pages, declared_maximum: maximum, memory64 })
     }
 
     /// Current size in pages.
@@ -63,6 +66,11 @@ impl Memory {
     /// The maximum number of pages.
     pub fn maximum_pages(&self) -> u64 {
         self.maximum_pages
+    }
+
+    /// Whether this is a 64-bit memory.
+    pub fn is_64(&self) -> bool {
+        self.memory64
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` when the
@@ -103,5 +111,17 @@ impl Memory {
         let len = self.byte_size();
         // SAFETY: as in `data`, and the exclusive borrow excludes other access.
         unsafe { std::slice::from_raw_parts_mut(self.mmap.as_ptr(), len) }
+    }
+}
+
+impl Memory {
+    /// The memory's current type: its size as minimum and its maximum.
+    pub fn ty(&self) -> crate::MemoryType {
+        let maximum = self.declared_maximum;
+        if self.memory64 {
+            crate::MemoryType::new64(self.pages(), maximum)
+        } else {
+            crate::MemoryType::new(self.pages() as u32, maximum.map(|m| m as u32))
+        }
     }
 }

@@ -23,12 +23,16 @@ fn malformed_and_invalid_modules_name_the_problem() {
 #[test]
 fn disabled_features_are_rejected_with_the_feature_named() {
     let engine = Engine::default();
-    let m = message(Module::new(&engine, "(module (func (drop (v128.const i32x4 0 0 0 0))))"));
+    let m = message(Module::new(&engine, "(module (func $f (return_call $f)))"));
+    assert!(m.contains("tail call"), "{m}");
+    let mut config = Config::new();
+    config.wasm_simd(false);
+    let m = message(Module::new(&Engine::new(&config).unwrap(), "(module (func (drop (v128.const i32x4 0 0 0 0))))"));
     assert!(m.to_lowercase().contains("simd"), "{m}");
     let mut config = Config::new();
-    config.wasm_simd(true);
+    config.wasm_threads(true);
     let m = message(Engine::new(&config));
-    assert!(m.contains("SIMD"), "{m}");
+    assert!(m.contains("THREADS"), "{m}");
 }
 
 #[test]
