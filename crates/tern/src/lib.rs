@@ -63,5 +63,5 @@ pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, TableType, ValType,
 };
-pub use values::{ExternRef, Val, ValRaw};
+pub use values::{ExternRef, Val, ValRaw, V128};
 pub use tern_environ::WasmFeatures;

@@ -51,6 +51,29 @@ impl ExternRef {
 
 pub use crate::vm::ValRaw;
 
+/// A 128-bit SIMD value, for typed calls (`TypedFunc<V128, V128>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct V128(u128);
+
+impl V128 {
+    /// The value as an integer (lane 0 in the low bits).
+    pub fn as_u128(&self) -> u128 {
+        self.0
+    }
+}
+
+impl From<u128> for V128 {
+    fn from(v: u128) -> Self {
+        Self(v)
+    }
+}
+
+impl From<V128> for u128 {
+    fn from(v: V128) -> Self {
+        v.0
+    }
+}
+
 /// A WebAssembly value.
 #[derive(Debug, Clone)]
 pub enum Val {

@@ -46,6 +46,18 @@ numeric_wasm_ty! {
     f64 => F64, |v: f64| ValRaw::f64(v.to_bits()), |r: ValRaw| f64::from_bits(r.get_f64());
 }
 
+impl WasmTy for crate::V128 {
+    fn valtype() -> ValType {
+        ValType::V128
+    }
+    fn to_raw(self, _: &mut StoreOpaque) -> Result<ValRaw> {
+        Ok(ValRaw::v128(self.as_u128()))
+    }
+    fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+        crate::V128::from(raw.get_v128())
+    }
+}
+
 impl WasmTy for Option<crate::ExternRef> {
     fn valtype() -> ValType {
         ValType::ExternRef

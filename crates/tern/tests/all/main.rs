@@ -3,4 +3,5 @@
 mod api;
 mod artifact;
 mod errors;
+mod proposals;
 mod traps;
