@@ -96,6 +96,14 @@ fn deserialize_file_maps_the_artifact_and_runs_it() -> Result<()> {
     std::fs::write(&path, engine.precompile_module(RICH.as_bytes())?)?;
     // SAFETY: the file was just written by `precompile_module` and is not modified.
     let loaded = unsafe { Module::deserialize_file(&engine, &path) };
+    // The code runs from the file's own pages, mapped read-execute, not from a copy.
+    #[cfg(target_os = "linux")]
+    {
+        let maps = std::fs::read_to_string("/proc/self/maps")?;
+        let name = path.to_str().unwrap();
+        let code_maps = maps.lines().filter(|l| l.ends_with(name) && l.split_whitespace().nth(1) == Some("r-xp"));
+        assert_eq!(code_maps.count(), 1, "one read-execute mapping of the artifact file:\n{maps}");
+    }
     // The mapping stays valid after the name is removed.
     std::fs::remove_file(&path)?;
     exercise(&engine, &loaded?)?;
