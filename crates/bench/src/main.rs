@@ -108,5 +108,37 @@ fn main() -> Result<()> {
     let mandel = instance.get_typed_func::<i32, i32>(&mut store, "mandel")?;
     let (r, d) = best_of(5, || mandel.call(&mut store, 600).unwrap());
     println!("mandel(600) = {r} iterations: {:.1} ms", d.as_secs_f64() * 1e3);
+
+    simd_versus_scalar(&engine)
+}
+
+/// The same dot products with and without SIMD, and the speed-up.
+fn simd_versus_scalar(engine: &Engine) -> Result<()> {
+    let module = Module::from_file(engine, concat!(env!("CARGO_MANIFEST_DIR"), "/simd.wat"))?;
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    const N: i32 = 1 << 20;
+    instance.get_typed_func::<i32, ()>(&mut store, "fill")?.call(&mut store, N)?;
+    let i16_scalar = instance.get_typed_func::<i32, i32>(&mut store, "dot_i16_scalar")?;
+    let i16_simd = instance.get_typed_func::<i32, i32>(&mut store, "dot_i16_simd")?;
+    let (a, ds) = best_of(20, || i16_scalar.call(&mut store, N).unwrap());
+    let (b, dv) = best_of(20, || i16_simd.call(&mut store, N).unwrap());
+    assert_eq!(a, b, "SIMD and scalar dot products agree");
+    println!(
+        "dot product, 2^20 x i16: scalar {:.0} us, SIMD {:.0} us: {:.1}x",
+        ds.as_secs_f64() * 1e6,
+        dv.as_secs_f64() * 1e6,
+        ds.as_secs_f64() / dv.as_secs_f64()
+    );
+    let f32_scalar = instance.get_typed_func::<i32, f32>(&mut store, "dot_f32_scalar")?;
+    let f32_simd = instance.get_typed_func::<i32, f32>(&mut store, "dot_f32_simd")?;
+    let (a, ds) = best_of(20, || f32_scalar.call(&mut store, N).unwrap());
+    let (b, dv) = best_of(20, || f32_simd.call(&mut store, N).unwrap());
+    println!(
+        "dot product, 2^20 x f32: scalar {:.0} us ({a}), SIMD {:.0} us ({b}): {:.1}x",
+        ds.as_secs_f64() * 1e6,
+        dv.as_secs_f64() * 1e6,
+        ds.as_secs_f64() / dv.as_secs_f64()
+    );
     Ok(())
 }

@@ -50,6 +50,8 @@ pub struct StoreInner<T> {
 }
 
 pub(crate) struct InstanceData {
+    /// Owns the vmctx that compiled code and funcrefs point into.
+    #[allow(dead_code, reason = "held for ownership: dropping it frees the vmctx")]
     pub(crate) vm: Box<VMInstance>,
     pub(crate) module: Module,
     /// Exports materialised so far, parallel to the module's export list

@@ -63,15 +63,6 @@ impl Memory {
         unsafe { (*self.def.get()).current_length as usize }
     }
 
-    /// The maximum number of pages.
-    pub fn maximum_pages(&self) -> u64 {
-        self.maximum_pages
-    }
-
-    /// Whether this is a 64-bit memory.
-    pub fn is_64(&self) -> bool {
-        self.memory64
-    }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` when the
     /// memory cannot grow that far.
