@@ -114,9 +114,15 @@ impl State {
         Ok(())
     }
 
-    /// `proc_exit`: unwinds the guest with [`I32Exit`].
+    /// `proc_exit`: unwinds the guest with [`I32Exit`]. As in wasmtime, a
+    /// status of 126 or more (which shells reserve for "not executable", "not
+    /// found" and signals) is refused with an error instead.
     pub(crate) fn proc_exit(&mut self, code: u32) -> WasiResult<()> {
-        Err(Error::Trap(anyhow::Error::new(I32Exit(code as i32))))
+        if code < 126 {
+            Err(Error::Trap(anyhow::Error::new(I32Exit(code as i32))))
+        } else {
+            Err(Error::Trap(anyhow::anyhow!("exit with invalid exit status outside of [0..126): {}", code as i32)))
+        }
     }
 
     /// `proc_raise`: signals are not part of Tern's WASI.

@@ -1,0 +1,43 @@
+//! The WASI side of `tern run`: the store data holding the guest's
+//! [`WasiCtx`], and the context `tern run` builds from its command line
+//! (arguments, `--env`, `--dir`, the terminal's standard streams).
+
+use anyhow::{bail, Context as _, Result};
+use std::path::Path;
+use tern_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder};
+
+/// What a store of `tern run` holds.
+pub struct Host {
+    /// The guest's WASI state.
+    pub wasi: WasiCtx,
+}
+
+/// The WASI context for running `program` with `args` as `argv[1..]`.
+///
+/// `dirs` are `HOST[::GUEST]` (guest name defaults to the host path, as in
+/// wasmtime), each preopened with every permission; `envs` are `NAME=VALUE`
+/// (or `NAME` alone to pass the host's value).
+///
+/// # Errors
+/// Fails on a directory that cannot be opened or a malformed `--env`.
+pub fn context(program: &Path, args: &[String], dirs: &[String], envs: &[String]) -> Result<WasiCtx> {
+    let mut b = WasiCtxBuilder::new();
+    b.arg(&program.to_string_lossy())?;
+    b.args(args)?;
+    b.inherit_stdio()?;
+    for env in envs {
+        match env.split_once('=') {
+            Some((name, value)) => b.env(name, value)?,
+            None => match std::env::var(env) {
+                Ok(value) => b.env(env, &value)?,
+                Err(_) => bail!("--env {env}: no `=VALUE` given and the host has no such variable"),
+            },
+        };
+    }
+    for dir in dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir.as_str(), dir.as_str()));
+        b.preopened_dir(host, guest, DirPerms::all_perms(), FilePerms::all_perms())
+            .with_context(|| format!("--dir {dir}"))?;
+    }
+    Ok(b.build())
+}
