@@ -9,6 +9,10 @@
 //! compared as the spec's own runner does: the expected text must occur in ours.
 //! Validation and parse errors only need to be errors: their wording is the
 //! parser's, not the spec interpreter's.
+//!
+//! A [`CompileMode`] can route every module through a precompiled artifact
+//! (serialize, then deserialize from bytes or from a mapped file), so that the
+//! same scripts test Tern's artifacts.
 
 mod spectest;
 mod values;
@@ -17,6 +21,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tern::{Config, Engine, Instance, Linker, Module, Store, Trap};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke};
@@ -48,10 +53,25 @@ impl Summary {
     }
 }
 
+/// How a [`WastContext`] turns each module of a script into a [`Module`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompileMode {
+    /// `Module::new`.
+    #[default]
+    Direct,
+    /// Compile, `Module::serialize`, then `Module::deserialize` the bytes, so
+    /// every directive runs on code loaded from an artifact.
+    SerializeRoundTrip,
+    /// Compile, serialize into a temporary file, then `Module::deserialize_file`
+    /// it, so every directive runs on code mapped from the file.
+    FileRoundTrip,
+}
+
 /// The state of one script run: a store, a linker with `spectest` and every
 /// registered instance, and the named modules and instances seen so far.
 pub struct WastContext {
     engine: Engine,
+    mode: CompileMode,
     store: Store<()>,
     linker: Linker<()>,
     current: Option<Instance>,
@@ -70,7 +90,20 @@ impl WastContext {
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
         spectest::define(&mut linker, &mut store)?;
-        Ok(Self { engine, store, linker, current: None, instances: HashMap::new(), definitions: HashMap::new() })
+        Ok(Self {
+            engine,
+            mode: CompileMode::Direct,
+            store,
+            linker,
+            current: None,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+        })
+    }
+
+    /// Chooses how modules are compiled (by default [`CompileMode::Direct`]).
+    pub fn set_compile_mode(&mut self, mode: CompileMode) {
+        self.mode = mode;
     }
 
     /// Runs the script in `path`.
@@ -120,7 +153,26 @@ impl WastContext {
 
     fn compile(&self, mut module: QuoteWat<'_>) -> Result<Module> {
         let bytes = module.encode()?;
-        Module::new(&self.engine, bytes)
+        let module = Module::new(&self.engine, bytes)?;
+        match self.mode {
+            CompileMode::Direct => Ok(module),
+            CompileMode::SerializeRoundTrip => {
+                let artifact = module.serialize()?;
+                // SAFETY: the bytes were just written by `serialize` in this process.
+                unsafe { Module::deserialize(&self.engine, &artifact) }
+            }
+            CompileMode::FileRoundTrip => {
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                let path = std::env::temp_dir().join(format!("tern-wast-{}-{n}.cwasm", std::process::id()));
+                std::fs::write(&path, module.serialize()?)?;
+                // SAFETY: the file was just written by `serialize`, and nothing
+                // modifies it; removing its name below leaves the mapping intact.
+                let loaded = unsafe { Module::deserialize_file(&self.engine, &path) };
+                std::fs::remove_file(&path)?;
+                loaded
+            }
+        }
     }
 
     fn instantiate(&mut self, module: &Module) -> Result<Instance> {

