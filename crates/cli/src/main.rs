@@ -1,9 +1,10 @@
-//! The `tern` command line: run a module's function or `_start`, and run `.wast`
-//! scripts.
+//! The `tern` command line: run a module's function or `_start`, compile a
+//! module ahead of time, and run `.wast` scripts.
 //!
 //! Each subcommand lives in its own module; this file only parses arguments and
 //! maps errors to exit codes.
 
+mod compile;
 mod run;
 mod wast;
 
@@ -20,8 +21,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a WebAssembly module (`.wasm` or `.wat`).
+    /// Runs a WebAssembly module (`.wasm`, `.wat`, or with `--allow-precompiled` a `.cwasm`).
     Run(run::RunCommand),
+    /// Compiles a module ahead of time into a precompiled artifact (`.cwasm`).
+    Compile(compile::CompileCommand),
     /// Runs `.wast` scripts and prints `N passed, M failed`.
     Wast(wast::WastCommand),
 }
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(cmd) => cmd.execute(),
+        Command::Compile(cmd) => cmd.execute(),
         Command::Wast(cmd) => cmd.execute(),
     };
     match result {

@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tern::{Engine, Linker, Module, Store, Trap, Val, ValType};
+use tern::{Engine, Linker, Store, Trap, Val, ValType};
 use tern_wasi::I32Exit;
 
 /// Arguments of `tern run`.
@@ -29,7 +29,11 @@ pub struct RunCommand {
     /// Set an environment variable for the guest (`NAME=VALUE`, or `NAME` to pass the host's).
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     envs: Vec<String>,
-    /// The module to run (`.wasm` or `.wat`).
+    /// Accept a precompiled artifact from `tern compile` as the module. Its
+    /// machine code runs unchecked: only pass files you trust.
+    #[arg(long)]
+    allow_precompiled: bool,
+    /// The module to run (`.wasm`, `.wat`, or a `.cwasm` artifact with `--allow-precompiled`).
     file: PathBuf,
     /// Arguments for the invoked function.
     #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
@@ -40,7 +44,7 @@ impl RunCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let engine = Engine::default();
-        let module = Module::from_file(&engine, &self.file)?;
+        let module = crate::compile::load_module(&engine, &self.file, self.allow_precompiled)?;
         let wasi = wasi::context(&self.file, &self.args, &self.dirs, &self.envs)?;
         let mut store = Store::new(&engine, wasi::Host { wasi });
         let mut linker: Linker<wasi::Host> = Linker::new(&engine);

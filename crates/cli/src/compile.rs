@@ -1,0 +1,74 @@
+//! `tern compile IN -o OUT.cwasm`: compile a module ahead of time into a
+//! precompiled artifact; and the loader `tern run` uses to accept such an
+//! artifact only when `--allow-precompiled` says so.
+//!
+//! Both commands build their engine with the default configuration, so an
+//! artifact from `tern compile` always matches `tern run` of the same Tern.
+//! An artifact is machine code that runs without checks, which is why running
+//! one must be asked for explicitly, as with wasmtime.
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tern::{Engine, Module};
+
+/// Arguments of `tern compile`.
+#[derive(Args)]
+pub struct CompileCommand {
+    /// The module to compile (`.wasm` or `.wat`).
+    file: PathBuf,
+    /// Where to write the artifact (default: the input's name with `.cwasm`).
+    #[arg(short, long, value_name = "OUT.cwasm")]
+    output: Option<PathBuf>,
+}
+
+impl CompileCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let engine = Engine::default();
+        let input = std::fs::read(&self.file).with_context(|| format!("failed to read `{}`", self.file.display()))?;
+        if is_precompiled(&input) {
+            bail!("`{}` is already a precompiled artifact", self.file.display());
+        }
+        let artifact =
+            engine.precompile_module(&input).with_context(|| format!("failed to compile `{}`", self.file.display()))?;
+        let output = self.output.unwrap_or_else(|| self.file.with_extension("cwasm"));
+        std::fs::write(&output, artifact).with_context(|| format!("failed to write `{}`", output.display()))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Whether `bytes` start like an artifact (an ELF file). A wasm binary starts
+/// with `\0asm` and WAT with text, so the first bytes settle it; the full
+/// check is `Module::deserialize_file`'s.
+fn is_precompiled(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// Loads the module `tern run` was given: wasm or WAT is compiled; a
+/// precompiled artifact is mapped, but only with `allow_precompiled`.
+///
+/// # Errors
+/// Fails when the file cannot be read, does not hold a valid module, is an
+/// artifact while `allow_precompiled` is off, or is an artifact this Tern
+/// cannot load (the message names the mismatch).
+pub fn load_module(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let n = file.read(&mut head).with_context(|| format!("failed to read `{}`", path.display()))?;
+    if !is_precompiled(&head[..n]) {
+        return Module::from_file(engine, path);
+    }
+    if !allow_precompiled {
+        bail!(
+            "`{}` is a precompiled artifact: running it runs its machine code unchecked; \
+             pass `--allow-precompiled` if you trust where it came from",
+            path.display()
+        );
+    }
+    // SAFETY: the user vouched for the file with `--allow-precompiled`, and
+    // `tern` does not modify it while the module lives.
+    unsafe { Module::deserialize_file(engine, path) }
+}
