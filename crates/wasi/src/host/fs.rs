@@ -533,7 +533,10 @@ impl State {
         let read = granted_base & rights::WANTS_READ != 0;
         let write = granted_base & rights::WANTS_WRITE != 0;
         let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        flags |= match (read, write) {
+        // A directory is never opened for writing (the host would refuse with
+        // EISDIR); its rights still say what may be done under it.
+        let wants_dir = oflags & oflags::DIRECTORY != 0 || r.must_be_dir;
+        flags |= match (read, write && !wants_dir) {
             (_, false) => OFlags::RDONLY,
             (false, true) => OFlags::WRONLY,
             (true, true) => OFlags::RDWR,
@@ -547,7 +550,7 @@ impl State {
         if oflags & oflags::TRUNC != 0 {
             flags |= OFlags::TRUNC;
         }
-        if oflags & oflags::DIRECTORY != 0 || r.must_be_dir {
+        if wants_dir {
             flags |= OFlags::DIRECTORY;
         }
         if fdflags & fdflags::APPEND != 0 {

@@ -1,0 +1,8 @@
+//! Integration tests of `tern-wasi`, one binary: a generated guest that calls
+//! each WASI function directly (`harness.rs`), the sandbox's escape attempts,
+//! every function's behaviour, and bad guest pointers.
+
+mod api;
+mod harness;
+mod memory_safety;
+mod sandbox;
