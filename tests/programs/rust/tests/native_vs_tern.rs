@@ -1,0 +1,140 @@
+//! The test programs under Tern give exactly what their native builds give.
+//!
+//! For every case of `tests/programs/cases.txt`, the program built natively
+//! by this package and its committed `.wasm` run by Tern (through the
+//! embedding API and `tern-wasi`, standard streams captured) must print the
+//! same standard output, equal to `expected/NAME.stdout`, and exit with the
+//! same code. A last test rebuilds the `.wasm` files, when the wasm32-wasip1
+//! target is installed, and checks the committed ones are up to date.
+
+#[path = "../../cases.rs"]
+mod cases;
+
+use cases::{Case, Scratch};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use tern::{Engine, Linker, Module, Store};
+use tern_wasi::{DirPerms, FilePerms, I32Exit, ReadPipe, WasiCtx, WasiCtxBuilder, WritePipe};
+
+fn native_binary(program: &str) -> std::path::PathBuf {
+    match program {
+        "wasi-demo" => env!("CARGO_BIN_EXE_wasi-demo").into(),
+        "wc" => env!("CARGO_BIN_EXE_wc").into(),
+        "fsbench" => env!("CARGO_BIN_EXE_fsbench").into(),
+        "cdemo" => native_c_program("cdemo"),
+        other => panic!("unknown program {other}"),
+    }
+}
+
+/// `tests/programs/c/NAME.c` compiled for the host with `cc` (once per run).
+fn native_c_program(name: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("native-{name}"));
+    let mut built = BUILT.lock().unwrap();
+    if !built.iter().any(|b| b == name) {
+        let src = cases::programs_dir().join("c").join(format!("{name}.c"));
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+        let status = Command::new(&cc).args(["-O2", "-o"]).arg(&out).arg(&src).status().expect("a C compiler (cc) runs");
+        assert!(status.success(), "{cc} failed on {}", src.display());
+        built.push(name.to_string());
+    }
+    out
+}
+
+fn run_native(case: &Case) -> (Vec<u8>, i32) {
+    let scratch = Scratch::new("native");
+    let mut child = Command::new(native_binary(&case.program))
+        .args(cases::args_with_dir(case, scratch.path_str()))
+        .current_dir(cases::fixtures_dir())
+        .env_clear()
+        .envs(case.env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("native program starts");
+    child.stdin.take().expect("stdin").write_all(&cases::stdin_bytes(case)).expect("stdin written");
+    let out = child.wait_with_output().expect("native program ends");
+    (out.stdout, out.status.code().unwrap_or(-1))
+}
+
+struct Host {
+    wasi: WasiCtx,
+}
+
+fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
+    let scratch = Scratch::new("tern");
+    let module = Module::from_file(engine, cases::wasm_path(&case.program)).expect("the committed wasm compiles");
+    let stdout = WritePipe::new_in_memory();
+    let wasi = WasiCtxBuilder::new()
+        .arg(&case.program)
+        .unwrap()
+        .args(&cases::args_with_dir(case, cases::GUEST_SCRATCH))
+        .unwrap()
+        .envs(&case.env)
+        .unwrap()
+        .stdin(ReadPipe::from_bytes(cases::stdin_bytes(case)))
+        .stdout(stdout.clone())
+        .stderr(WritePipe::new_in_memory())
+        .preopened_dir(cases::fixtures_dir(), ".", DirPerms::READ, FilePerms::READ)
+        .unwrap()
+        .preopened_dir(&scratch.0, cases::GUEST_SCRATCH, DirPerms::all_perms(), FilePerms::all_perms())
+        .unwrap()
+        .build();
+    let mut linker = Linker::new(engine);
+    tern_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).unwrap();
+    let mut store = Store::new(engine, Host { wasi });
+    let instance = linker.instantiate(&mut store, &module).expect("instantiates");
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start").expect("_start");
+    let code = match start.call(&mut store, ()) {
+        Ok(()) => 0,
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => exit.0,
+            None => panic!("case {} failed under Tern: {e:?}", case.name),
+        },
+    };
+    (stdout.contents(), code)
+}
+
+#[test]
+fn every_case_prints_the_same_under_tern_as_natively() {
+    let engine = Engine::default();
+    let all = cases::cases();
+    assert!(all.len() >= 10, "cases.txt lists the runs");
+    for case in &all {
+        let (native_out, native_code) = run_native(case);
+        let (tern_out, tern_code) = run_tern(&engine, case);
+        let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(show(&tern_out), show(&native_out), "case {}: Tern and native stdout differ", case.name);
+        assert_eq!(show(&native_out), show(&cases::expected_stdout(case)), "case {}: expected output", case.name);
+        assert_eq!((tern_code, native_code), (case.exit, case.exit), "case {}: exit codes", case.name);
+    }
+}
+
+/// Whether `rustc` has the wasm32-wasip1 standard library installed.
+fn wasip1_installed() -> bool {
+    let out = Command::new("rustc").args(["--print", "target-libdir", "--target", "wasm32-wasip1"]).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn committed_wasm_files_are_up_to_date() {
+    if !wasip1_installed() {
+        eprintln!("wasm32-wasip1 is not installed: not rebuilding the test programs");
+        return;
+    }
+    let script = cases::programs_dir().join("build.sh");
+    let out = Command::new("bash").arg(&script).arg("--check").output().expect("build.sh runs");
+    assert!(
+        out.status.success(),
+        "tests/programs/build.sh --check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
