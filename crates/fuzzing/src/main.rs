@@ -1,0 +1,386 @@
+//! `tern-fuzz`: long fuzzing campaigns against Tern.
+//!
+//! ```text
+//! tern-fuzz --seconds 600             differential campaign against wasmi (default command)
+//! tern-fuzz --seeds 300 --start 0     the same, for a fixed range of seeds
+//! tern-fuzz check FILE [--variant V]  one .wasm/.wat file, differentially
+//! tern-fuzz reduce FILE --variant V   shrink a diverging file to a small .wat
+//! tern-fuzz generate SEED             print the module generated for a seed
+//! tern-fuzz determinism --count N     compile generated modules twice, compare bytes
+//! tern-fuzz malformed --count N       mutated modules: no crash, hang or panic
+//! ```
+//!
+//! The differential campaign ends with the line `N executions, M divergences`;
+//! each divergence's module is saved under `--out` (default `fuzz-out/`) as
+//! `div-SEED.wasm` and, reduced, `div-SEED.wat` (a regression test candidate:
+//! copy it into `crates/fuzzing/tests/regressions/`).
+//!
+//! The malformed campaign runs its inputs in a child process (the same binary
+//! with `--worker`), so that a crash or a hang is observed, attributed to its
+//! input, saved, and the campaign resumes after it.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tern_fuzz::differential::{Differential, Stats};
+use tern_fuzz::malformed::{self, Summary};
+use tern_fuzz::{determinism, generate, reduce, with_big_stack};
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "tern-fuzz", about = "Fuzzing campaigns against Tern")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    campaign: CampaignArgs,
+}
+
+/// Arguments of the differential campaign (the default command).
+#[derive(clap::Args, Debug, Clone)]
+struct CampaignArgs {
+    /// Stop after this many seconds.
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// Stop after this many seeds (modules).
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    start: u64,
+    /// Argument sets (fresh instances) per module.
+    #[arg(long, default_value_t = 4)]
+    arg_sets: u32,
+    /// Where diverging modules are saved.
+    #[arg(long, default_value = "fuzz-out")]
+    out: PathBuf,
+    /// Do not reduce diverging modules.
+    #[arg(long)]
+    no_reduce: bool,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum Cmd {
+    /// Runs one module (.wasm or .wat) on Tern and the oracle and compares.
+    Check {
+        /// The module.
+        file: PathBuf,
+        /// Variant (optimisation level and argument seed); default: the file's
+        /// `;; variant:` header, or 0.
+        #[arg(long)]
+        variant: Option<u64>,
+        /// Argument sets.
+        #[arg(long, default_value_t = 4)]
+        arg_sets: u32,
+    },
+    /// Shrinks a diverging module and prints it as a regression .wat.
+    Reduce {
+        /// The module.
+        file: PathBuf,
+        /// Variant it diverges under.
+        #[arg(long)]
+        variant: Option<u64>,
+        /// Argument sets.
+        #[arg(long, default_value_t = 4)]
+        arg_sets: u32,
+        /// Unsuccessful shrink attempts before stopping.
+        #[arg(long, default_value_t = 2000)]
+        attempts: u32,
+    },
+    /// Prints the module generated for a seed, as text.
+    Generate {
+        /// The seed.
+        seed: u64,
+    },
+    /// Compiles generated modules twice and compares the serialized artifacts.
+    Determinism {
+        /// Number of modules.
+        #[arg(long, default_value_t = 200)]
+        count: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+    },
+    /// Feeds mutated modules to Module::new and instantiation.
+    Malformed {
+        /// Number of inputs.
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        /// Campaign seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First input index.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Seconds without progress after which an input counts as a hang.
+        #[arg(long, default_value_t = 60)]
+        hang_secs: u64,
+        /// Where crashing or hanging inputs are saved.
+        #[arg(long, default_value = "fuzz-out")]
+        out: PathBuf,
+        /// Run the inputs in this process and report progress on stdout (used
+        /// by the supervising process).
+        #[arg(long, hide = true)]
+        worker: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command.clone() {
+        None => with_big_stack(move || campaign(&cli.campaign)),
+        Some(Cmd::Check { file, variant, arg_sets }) => with_big_stack(move || check(&file, variant, arg_sets)),
+        Some(Cmd::Reduce { file, variant, arg_sets, attempts }) => {
+            with_big_stack(move || reduce_file(&file, variant, arg_sets, attempts))
+        }
+        Some(Cmd::Generate { seed }) => {
+            print!("{}", wasmprinter::print_bytes(generate::module(seed)?)?);
+            Ok(())
+        }
+        Some(Cmd::Determinism { count, start }) => determinism_campaign(start, count),
+        Some(Cmd::Malformed { count, seed, start, hang_secs, out, worker }) => {
+            if worker {
+                malformed_worker(seed, start, count)
+            } else {
+                malformed_supervisor(seed, start, count, hang_secs, &out)
+            }
+        }
+    }
+}
+
+fn campaign(args: &CampaignArgs) -> Result<()> {
+    if args.seconds.is_none() && args.seeds.is_none() {
+        bail!("give --seconds N or --seeds N");
+    }
+    let diff = Differential::new(args.arg_sets)?;
+    let started = Instant::now();
+    let deadline = args.seconds.map(|s| started + Duration::from_secs(s));
+    let mut stats = Stats::default();
+    let mut generation_failures = 0u64;
+    let mut last_report = Instant::now();
+    let mut seed = args.start;
+    quiet_tern_panics();
+    loop {
+        if args.seeds.is_some_and(|n| seed >= args.start + n) || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let Ok(wasm) = generate::module(seed) else {
+            generation_failures += 1;
+            seed += 1;
+            continue;
+        };
+        if let Some(div) = diff.check(&wasm, seed, &mut stats) {
+            eprintln!("seed {seed}: {div}");
+            std::fs::create_dir_all(&args.out)?;
+            let path = args.out.join(format!("div-{seed}.wasm"));
+            std::fs::write(&path, &wasm)?;
+            eprintln!("  saved {}", path.display());
+            if !args.no_reduce {
+                match reduce::reduce(&diff, &wasm, seed, div.kind, 1000) {
+                    Ok(small) => {
+                        let wat = reduce::regression_wat(&small, seed, &div)?;
+                        let path = args.out.join(format!("div-{seed}.wat"));
+                        std::fs::write(&path, &wat)?;
+                        eprintln!("  reduced to {} bytes: {}", small.len(), path.display());
+                    }
+                    Err(e) => eprintln!("  reduction failed: {e:#}"),
+                }
+            }
+        }
+        seed += 1;
+        if last_report.elapsed() >= Duration::from_secs(30) {
+            eprintln!("[{:>6.0}s] seed {seed}: {stats}", started.elapsed().as_secs_f64());
+            last_report = Instant::now();
+        }
+    }
+    println!(
+        "seeds {}..{seed} in {:.0}s: {stats}; {generation_failures} seeds wasm-smith could not use",
+        args.start,
+        started.elapsed().as_secs_f64()
+    );
+    println!("traps by kind: {:?}", stats.trap_kinds);
+    println!("{} executions, {} divergences", stats.executions, stats.divergences);
+    Ok(())
+}
+
+/// Reads a .wasm or .wat file as binary wasm.
+fn read_module(file: &Path) -> Result<(Vec<u8>, Option<u64>)> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let header = std::str::from_utf8(&bytes).ok().and_then(reduce::variant_of);
+    Ok((wat::parse_bytes(&bytes)?.into_owned(), header))
+}
+
+fn check(file: &Path, variant: Option<u64>, arg_sets: u32) -> Result<()> {
+    let (wasm, header) = read_module(file)?;
+    let variant = variant.or(header).unwrap_or(0);
+    let diff = Differential::new(arg_sets)?;
+    let mut stats = Stats::default();
+    let div = diff.check(&wasm, variant, &mut stats);
+    println!("{stats}");
+    match div {
+        Some(d) => bail!("{d}"),
+        None => Ok(()),
+    }
+}
+
+fn reduce_file(file: &Path, variant: Option<u64>, arg_sets: u32, attempts: u32) -> Result<()> {
+    let (wasm, header) = read_module(file)?;
+    let variant = variant.or(header).unwrap_or(0);
+    let diff = Differential::new(arg_sets)?;
+    let Some(div) = diff.check(&wasm, variant, &mut Stats::default()) else {
+        bail!("{} does not diverge under variant {variant}", file.display());
+    };
+    eprintln!("{div}");
+    let small = reduce::reduce(&diff, &wasm, variant, div.kind, attempts)?;
+    let div = diff.check(&small, variant, &mut Stats::default()).unwrap_or(div);
+    print!("{}", reduce::regression_wat(&small, variant, &div)?);
+    Ok(())
+}
+
+fn determinism_campaign(start: u64, count: u64) -> Result<()> {
+    let engine = tern_fuzz::tern_side::engine(tern::OptLevel::Speed, true)?;
+    let (mut same, mut differ, mut skipped) = (0u64, 0u64, 0u64);
+    for seed in start..start + count {
+        let Ok(wasm) = generate::module(seed) else {
+            skipped += 1;
+            continue;
+        };
+        match determinism::first_difference(&engine, &wasm)? {
+            None => same += 1,
+            Some(offset) => {
+                differ += 1;
+                eprintln!("seed {seed}: artifacts differ at byte {offset}");
+            }
+        }
+    }
+    println!("{same} modules compiled identically twice, {differ} differed, {skipped} seeds skipped");
+    if differ > 0 {
+        bail!("non-deterministic compilation");
+    }
+    Ok(())
+}
+
+fn quiet_tern_panics() {
+    malformed::quiet_panics();
+}
+
+fn malformed_worker(seed: u64, start: u64, count: u64) -> Result<()> {
+    quiet_tern_panics();
+    let engine = malformed::engine()?;
+    let stdout = std::io::stdout();
+    let summary = malformed::run_range(&engine, seed, start, count, |index| {
+        let mut out = stdout.lock();
+        let _ = writeln!(out, "case {index}");
+        let _ = out.flush();
+    });
+    let mut out = stdout.lock();
+    for f in &summary.findings {
+        writeln!(out, "finding {f}")?;
+    }
+    writeln!(out, "summary {}", summary.to_line())?;
+    Ok(())
+}
+
+enum WorkerEvent {
+    Line(String),
+    Closed,
+}
+
+fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: &Path) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let mut total = Summary::default();
+    let (mut crashes, mut hangs) = (Vec::new(), Vec::new());
+    let end = start + count;
+    let mut next = start;
+    let mut last_report = Instant::now();
+    while next < end {
+        let mut child = Command::new(&exe)
+            .args(["malformed", "--worker", "--seed", &seed.to_string(), "--start", &next.to_string()])
+            .args(["--count", &(end - next).to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting a malformed-input worker")?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(WorkerEvent::Line(line)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(WorkerEvent::Closed);
+        });
+        let mut current: Option<u64> = None;
+        let mut finished = false;
+        let mut hung = false;
+        loop {
+            match rx.recv_timeout(Duration::from_secs(hang_secs)) {
+                Ok(WorkerEvent::Line(line)) => {
+                    if let Some(i) = line.strip_prefix("case ") {
+                        current = i.parse().ok();
+                        if last_report.elapsed() >= Duration::from_secs(30) {
+                            eprintln!("[{:>6.0}s] input {}", started.elapsed().as_secs_f64(), current.unwrap_or(0));
+                            last_report = Instant::now();
+                        }
+                    } else if let Some(f) = line.strip_prefix("finding ") {
+                        total.findings.push(f.to_string());
+                    } else if let Some(s) = line.strip_prefix("summary ") {
+                        if let Some(s) = Summary::from_line(s) {
+                            total.add(&s);
+                            finished = true;
+                        }
+                    }
+                }
+                Ok(WorkerEvent::Closed) => break,
+                Err(_) => {
+                    hung = true;
+                    let _ = child.kill();
+                    break;
+                }
+            }
+        }
+        let status = child.wait()?;
+        let _ = reader.join();
+        if finished && status.success() {
+            break;
+        }
+        // The worker died or hung on input `current`: count the inputs it
+        // finished, record the culprit, and resume after it.
+        let culprit = current.unwrap_or(next);
+        let done_before = culprit - next;
+        total.inputs += done_before + 1;
+        let bytes = malformed::input(seed, culprit);
+        std::fs::create_dir_all(out)?;
+        let kind = if hung { "hang" } else { "crash" };
+        let path = out.join(format!("malformed-{kind}-{seed}-{culprit}.wasm"));
+        std::fs::write(&path, &bytes)?;
+        eprintln!("input {culprit}: {kind} ({status}); saved {}", path.display());
+        if hung {
+            hangs.push(culprit);
+        } else {
+            crashes.push(culprit);
+        }
+        next = culprit + 1;
+    }
+    for f in &total.findings {
+        eprintln!("finding: {f}");
+    }
+    println!("{total}; {} crashes, {} hangs, in {:.0}s", crashes.len(), hangs.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} inputs, {} crashes, {} hangs, {} panics",
+        total.inputs,
+        crashes.len(),
+        hangs.len(),
+        total.panics
+    );
+    if !crashes.is_empty() || !hangs.is_empty() || total.bugs() > 0 {
+        bail!("malformed-input campaign found problems");
+    }
+    Ok(())
+}
