@@ -79,8 +79,8 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
     c.bulk_memory_enabled = rng.chance(3, 4);
     c.multi_value_enabled = rng.chance(3, 4);
     c.extended_const_enabled = rng.chance(1, 2);
-    c.disallow_traps = rng.chance(1, 4);
-    c.max_instructions = *rng.pick(&[20, 60, 150, 300]);
+    c.disallow_traps = rng.chance(1, 2);
+    c.max_instructions = *rng.pick(&[20, 100, 300, 1000]);
     c.min_funcs = rng.range(2, 8) as usize;
     c
 }

@@ -153,7 +153,7 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
         return;
     }
     let len = bytes.len() as u64;
-    match rng.below(9) {
+    match rng.below(11) {
         0 | 1 => {
             for _ in 0..rng.range(1, 4) {
                 let i = rng.below(len) as usize;

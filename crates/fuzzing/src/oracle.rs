@@ -54,7 +54,20 @@ pub fn outcome_of_error(error: &wasmi::Error) -> Outcome {
     use tern::Trap;
     use wasmi::TrapCode as C;
     let Some(code) = error.as_trap_code() else {
-        return Outcome::Error(error.to_string());
+        // wasmi reports some out-of-bounds bulk operations (for example
+        // `table.copy` on a 64-bit table) as table or memory errors rather
+        // than trap codes; they are traps all the same.
+        use wasmi::errors::{ErrorKind, MemoryError, TableError};
+        return match error.kind() {
+            ErrorKind::Table(
+                TableError::InitOutOfBounds
+                | TableError::FillOutOfBounds
+                | TableError::SetOutOfBounds
+                | TableError::CopyOutOfBounds,
+            ) => Outcome::Trap(Trap::TableOutOfBounds),
+            ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => Outcome::Trap(Trap::MemoryOutOfBounds),
+            _ => Outcome::Error(error.to_string()),
+        };
     };
     Outcome::Trap(match code {
         C::UnreachableCodeReached => Trap::UnreachableCodeReached,
