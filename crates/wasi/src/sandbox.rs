@@ -173,10 +173,10 @@ fn expand(target: &str, queue: &mut Vec<String>, links: &mut usize) -> WasiResul
         return Err(Errno::Noent.into());
     }
     let (comps, trailing) = components(target)?;
-    // `comps` is last-first; the queue pops from its end, so the target's
-    // first component must end up last.
-    queue.extend(comps.into_iter().rev().collect::<Vec<_>>().into_iter().rev());
-    Ok(trailing && queue.len() == 0 || trailing)
+    // Both are last-first: the queue pops from its end, so the target's
+    // components go on top, its first component last.
+    queue.extend(comps);
+    Ok(trailing)
 }
 
 /// Whether a symbolic link created `depth` directories below a preopen with

@@ -32,9 +32,15 @@ fn filetype_of_mode(mode: u32) -> u8 {
     }
 }
 
+/// A stat's `st_mode`, whose integer type differs between targets.
+#[allow(clippy::unnecessary_cast, reason = "st_mode is u32 on some targets, u16 on others")]
+fn mode(s: &rustix::fs::Stat) -> u32 {
+    s.st_mode as u32
+}
+
 /// The WASI file type of an open host file.
 pub(crate) fn filetype_of(file: &File) -> u8 {
-    rustix::fs::fstat(file).map_or(filetype::UNKNOWN, |s| filetype_of_mode(s.st_mode as u32))
+    rustix::fs::fstat(file).map_or(filetype::UNKNOWN, |s| filetype_of_mode(mode(&s)))
 }
 
 fn nanos(sec: i64, nsec: i64) -> u64 {
@@ -46,7 +52,7 @@ fn filestat(s: &rustix::fs::Stat) -> Filestat {
     Filestat {
         dev: s.st_dev as u64,
         ino: s.st_ino as u64,
-        filetype: filetype_of_mode(s.st_mode as u32),
+        filetype: filetype_of_mode(mode(s)),
         nlink: s.st_nlink as u64,
         size: s.st_size as u64,
         atim: nanos(s.st_atime as i64, s.st_atime_nsec as i64),
@@ -441,7 +447,7 @@ impl State {
         let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
         let r = self.resolve(fd, rights::PATH_FILESTAT_GET, path, follow)?;
         let stat = rustix::fs::statat(&r.parent, r.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
-        if r.must_be_dir && filetype_of_mode(stat.st_mode as u32) != filetype::DIRECTORY {
+        if r.must_be_dir && filetype_of_mode(mode(&stat)) != filetype::DIRECTORY {
             return Err(Errno::Notdir.into());
         }
         mem.write(out, &filestat(&stat).encode())
@@ -640,7 +646,7 @@ impl State {
         let new = sandbox::resolve(new_base, new_path, false)?;
         if old.must_be_dir || new.must_be_dir {
             let stat = rustix::fs::statat(&old.parent, old.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
-            if filetype_of_mode(stat.st_mode as u32) != filetype::DIRECTORY {
+            if filetype_of_mode(mode(&stat)) != filetype::DIRECTORY {
                 return Err(Errno::Notdir.into());
             }
         }
@@ -678,7 +684,7 @@ impl State {
         let r = self.resolve(fd, rights::PATH_UNLINK_FILE, path, false)?;
         if r.must_be_dir {
             let stat = rustix::fs::statat(&r.parent, r.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
-            return Err(if filetype_of_mode(stat.st_mode as u32) == filetype::DIRECTORY {
+            return Err(if filetype_of_mode(mode(&stat)) == filetype::DIRECTORY {
                 Errno::Isdir
             } else {
                 Errno::Notdir

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// Writes `strings` the way `args_get`/`environ_get` lay them out: an array of
 /// pointers at `ptrs`, NUL-terminated bytes from `buf`.
-fn write_strings<'s>(
+fn write_strings(
     mem: &mut GuestMemory<'_>,
     strings: impl Iterator<Item = Vec<u8>>,
     ptrs: u32,
