@@ -20,7 +20,7 @@ use crate::generate::{FUEL_EXPORT, TERMINATION_FUEL};
 use crate::oracle::{self, OracleInstance};
 use crate::rng::Rng;
 use crate::tern_side::{self, ExportKind, TernInstance, OPT_LEVELS};
-use crate::value::{arbitrary_value, Outcome};
+use crate::value::{arbitrary_value, Outcome, Snapshot};
 use anyhow::Result;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -112,12 +112,18 @@ impl fmt::Display for Divergence {
     }
 }
 
+/// A deliberate corruption of Tern's side of a call (its outcome and the
+/// snapshot taken after it), to test that the harness notices and reduces.
+pub type Fault = fn(&mut Outcome, &mut Snapshot);
+
 /// The two engines, configured once.
 pub struct Differential {
     tern: Vec<tern::Engine>,
     oracle: wasmi::Engine,
     /// Argument sets (fresh instances) per module.
     pub arg_sets: u32,
+    /// Applied to every Tern call's outcome and snapshot; `None` in real runs.
+    pub fault: Option<Fault>,
 }
 
 impl Differential {
@@ -128,7 +134,7 @@ impl Differential {
     /// Fails only if Tern refuses the configuration.
     pub fn new(arg_sets: u32) -> Result<Self> {
         let tern = OPT_LEVELS.iter().map(|&opt| tern_side::engine(opt, false)).collect::<Result<_>>()?;
-        Ok(Self { tern, oracle: oracle::engine(), arg_sets })
+        Ok(Self { tern, oracle: oracle::engine(), arg_sets, fault: None })
     }
 
     /// Checks `wasm`; `variant` picks Tern's optimisation level and seeds the
@@ -244,7 +250,11 @@ impl Differential {
                     stats.skipped_calls += 1;
                     break;
                 }
-                let b = t.call(name, &args, *results);
+                let mut b = t.call(name, &args, *results);
+                let mut snap_t = t.snapshot(&exports);
+                if let Some(fault) = self.fault {
+                    fault(&mut b, &mut snap_t);
+                }
                 if a.is_exhausted() || b.is_exhausted() {
                     stats.exhausted += 1;
                     break;
@@ -264,7 +274,6 @@ impl Differential {
                     *stats.trap_kinds.entry(format!("{trap:?}")).or_default() += 1;
                 }
                 let snap_o = o.snapshot(&exports);
-                let snap_t = t.snapshot(&exports);
                 if let Some(diff) = snap_o.first_difference(&snap_t) {
                     return Some(Divergence {
                         kind: DivergenceKind::State,

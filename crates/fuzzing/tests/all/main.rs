@@ -6,5 +6,6 @@
 
 mod determinism;
 mod differential;
+mod harness;
 mod malformed;
 mod regressions;
