@@ -82,6 +82,18 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
     c.disallow_traps = rng.chance(1, 2);
     c.max_instructions = *rng.pick(&[20, 100, 300, 1000]);
     c.min_funcs = rng.range(2, 8) as usize;
+    if rng.chance(1, 3) {
+        // Instruction swarm: a third of the modules draw from a random subset
+        // of instruction kinds (always with locals and control flow).
+        use wasm_smith::InstructionKind as K;
+        let mut kinds = vec![K::Variable, K::Control];
+        for kind in [K::Numeric, K::Vector, K::Reference, K::Parametric, K::Table, K::Memory] {
+            if rng.chance(1, 2) {
+                kinds.push(kind);
+            }
+        }
+        c.allowed_instructions = wasm_smith::InstructionKinds::new(&kinds);
+    }
     c
 }
 

@@ -125,6 +125,12 @@ enum Cmd {
         /// by the supervising process).
         #[arg(long, hide = true)]
         worker: bool,
+        /// Testing the supervisor: the worker aborts when it reaches this input.
+        #[arg(long, hide = true)]
+        simulate_crash_at: Option<u64>,
+        /// Testing the supervisor: the worker stops making progress at this input.
+        #[arg(long, hide = true)]
+        simulate_hang_at: Option<u64>,
     },
 }
 
@@ -141,11 +147,12 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some(Cmd::Determinism { count, start }) => determinism_campaign(start, count),
-        Some(Cmd::Malformed { count, seed, start, hang_secs, out, worker }) => {
+        Some(Cmd::Malformed { count, seed, start, hang_secs, out, worker, simulate_crash_at, simulate_hang_at }) => {
+            let simulate = Simulate { crash_at: simulate_crash_at, hang_at: simulate_hang_at };
             if worker {
-                malformed_worker(seed, start, count)
+                malformed_worker(seed, start, count, simulate)
             } else {
-                malformed_supervisor(seed, start, count, hang_secs, &out)
+                malformed_supervisor(seed, start, count, hang_secs, &out, simulate)
             }
         }
     }
@@ -267,7 +274,27 @@ fn quiet_tern_panics() {
     malformed::quiet_panics();
 }
 
-fn malformed_worker(seed: u64, start: u64, count: u64) -> Result<()> {
+/// Faults a worker simulates, to test that the supervisor observes them.
+#[derive(Debug, Clone, Copy)]
+struct Simulate {
+    crash_at: Option<u64>,
+    hang_at: Option<u64>,
+}
+
+impl Simulate {
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(i) = self.crash_at {
+            args.extend(["--simulate-crash-at".to_string(), i.to_string()]);
+        }
+        if let Some(i) = self.hang_at {
+            args.extend(["--simulate-hang-at".to_string(), i.to_string()]);
+        }
+        args
+    }
+}
+
+fn malformed_worker(seed: u64, start: u64, count: u64, simulate: Simulate) -> Result<()> {
     quiet_tern_panics();
     let engine = malformed::engine()?;
     let stdout = std::io::stdout();
@@ -275,6 +302,14 @@ fn malformed_worker(seed: u64, start: u64, count: u64) -> Result<()> {
         let mut out = stdout.lock();
         let _ = writeln!(out, "case {index}");
         let _ = out.flush();
+        if simulate.crash_at == Some(index) {
+            std::process::abort();
+        }
+        if simulate.hang_at == Some(index) {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
     });
     let mut out = stdout.lock();
     for f in &summary.findings {
@@ -289,7 +324,7 @@ enum WorkerEvent {
     Closed,
 }
 
-fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: &Path) -> Result<()> {
+fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: &Path, simulate: Simulate) -> Result<()> {
     let exe = std::env::current_exe()?;
     let started = Instant::now();
     let mut total = Summary::default();
@@ -301,6 +336,7 @@ fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: 
         let mut child = Command::new(&exe)
             .args(["malformed", "--worker", "--seed", &seed.to_string(), "--start", &next.to_string()])
             .args(["--count", &(end - next).to_string()])
+            .args(simulate.args())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

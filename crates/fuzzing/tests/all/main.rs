@@ -9,3 +9,4 @@ mod differential;
 mod harness;
 mod malformed;
 mod regressions;
+mod supervisor;
