@@ -10,6 +10,7 @@
 //! It never touches raw pointers and knows nothing of Cranelift.
 #![forbid(unsafe_code)]
 
+pub mod component;
 mod const_expr;
 mod module;
 mod strict_leb;

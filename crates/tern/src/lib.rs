@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod artifact;
+pub mod component;
 mod config;
 mod engine;
 mod externals;
@@ -42,6 +43,7 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+mod resources;
 mod store;
 mod trap;
 mod types;
@@ -58,6 +60,7 @@ pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmR
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
+pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{

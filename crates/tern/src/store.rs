@@ -90,6 +90,8 @@ pub struct StoreOpaque {
     pub(crate) host_funcs: Vec<Box<HostFuncCtx>>,
     /// Every host reference passed to wasm, by the raw pointer wasm holds.
     externrefs: HashMap<usize, crate::ExternRef>,
+    /// Component instances and functions (see `crate::component`).
+    pub(crate) components: crate::component::ComponentStoreData,
 }
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -112,6 +114,7 @@ impl<T> Store<T> {
                     host_globals: Vec::new(),
                     host_funcs: Vec::new(),
                     externrefs: HashMap::new(),
+                    components: Default::default(),
                 },
                 data,
             }),

@@ -14,6 +14,7 @@
 //! (serialize, then deserialize from bytes or from a mapped file), so that the
 //! same scripts test Tern's artifacts.
 
+mod component;
 mod spectest;
 mod values;
 
@@ -77,6 +78,7 @@ pub struct WastContext {
     current: Option<Instance>,
     instances: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
+    components: component::ComponentState,
 }
 
 impl WastContext {
@@ -86,6 +88,7 @@ impl WastContext {
     /// Fails when the configuration is invalid.
     pub fn new(config: &Config) -> Result<Self> {
         let engine = Engine::new(config)?;
+        let components = component::ComponentState::new(config)?;
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
@@ -98,6 +101,7 @@ impl WastContext {
             current: None,
             instances: HashMap::new(),
             definitions: HashMap::new(),
+            components,
         })
     }
 
@@ -187,6 +191,9 @@ impl WastContext {
     }
 
     fn run_directive(&mut self, directive: WastDirective<'_>) -> Result<()> {
+        let Some(directive) = self.components.run(directive)? else {
+            return Ok(());
+        };
         match directive {
             WastDirective::Module(module) => {
                 let name = module.name().map(|n| n.name().to_string());

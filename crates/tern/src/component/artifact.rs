@@ -1,0 +1,2 @@
+//! Precompiled component artifacts (`Component::serialize` /
+//! `Component::deserialize`): not written yet.

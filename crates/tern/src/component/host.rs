@@ -1,0 +1,282 @@
+//! Calls out of a component: the core function made for each `canon lower`.
+//!
+//! A lowered function is a core host function whose closure knows its
+//! [`LowerSite`] (the caller's memory, realloc, string encoding and the
+//! component function type) and its target: a host function from the
+//! [`super::Linker`] ([`HostFunc`], typed or dynamic), or a function lifted by
+//! another inlined component instance, which is called by lifting the
+//! arguments from the caller into `Val`s and lowering them into the callee
+//! ("fused" here in Rust rather than in generated adapter code). Either way
+//! the caller's `may_leave` flag is checked first.
+
+use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
+use super::abi::{bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, Guest, LiftContext, LowerContext, Mode};
+use super::func::{call_lifted, lift_val, lower_vals, memory_bytes};
+use super::instance::ResolvedOptions;
+use super::{trap, Component, ComponentTrapKind, Val};
+use crate::func::HostFn;
+use crate::store::StoreInner;
+use crate::{Caller, StoreContextMut, ValRaw};
+use anyhow::{bail, Context as _, Result};
+use std::sync::Arc;
+use tern_environ::component::{ComponentTypes, InterfaceType, StringEncoding, MAX_FLAT_PARAMS};
+use tern_environ::WasmFuncType;
+
+/// A store plus one side's memory and `realloc`: where values are lowered to.
+pub(crate) struct StoreGuest<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    pub(crate) memory: Option<crate::Memory>,
+    pub(crate) realloc: Option<crate::Func>,
+}
+
+impl<T: 'static> Guest for StoreGuest<'_, T> {
+    fn memory(&mut self) -> &mut [u8] {
+        match self.memory {
+            Some(m) => self.store.opaque.memories[m.0.index].data_mut(),
+            None => &mut [],
+        }
+    }
+
+    fn realloc(&mut self, old: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
+        let f = self.realloc.context("lowering needs a `realloc` option the component did not give")?;
+        let mut raw = [ValRaw::i32(old as i32), ValRaw::i32(old_size as i32), ValRaw::i32(align as i32), ValRaw::i32(new_size as i32)];
+        f.call_raw(self.store, &mut raw)?;
+        Ok(raw[0].get_i32() as u32)
+    }
+}
+
+/// Everything a lowered function knows about its caller.
+pub(crate) struct LowerSite {
+    pub(crate) types: Arc<ComponentTypes>,
+    pub(crate) ty: u32,
+    pub(crate) core_ty: WasmFuncType,
+    pub(crate) encoding: StringEncoding,
+    pub(crate) memory: Option<crate::Memory>,
+    pub(crate) realloc: Option<crate::Func>,
+    /// Whether parameters arrive flat (else as a pointer to a tuple).
+    pub(crate) params_flat: bool,
+    /// Whether the result goes back flat (else through a return pointer).
+    pub(crate) result_flat: bool,
+    /// The component instance (in the store) and the inlined instance.
+    pub(crate) ci: usize,
+    pub(crate) runtime_instance: u32,
+}
+
+impl LowerSite {
+    pub(crate) fn new(
+        component: &Component,
+        ty: u32,
+        core_ty: WasmFuncType,
+        encoding: StringEncoding,
+        resolved: ResolvedOptions,
+        ci: usize,
+        runtime_instance: u32,
+    ) -> Result<Self> {
+        let types = component.inner.types.clone();
+        let f = types.func(ty);
+        let params_flat = types.flat_list(f.params.iter().map(|(_, t)| *t), MAX_FLAT_PARAMS).is_some();
+        let result_flat = f.result.is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
+        Ok(Self {
+            types,
+            ty,
+            core_ty,
+            encoding,
+            memory: resolved.memory,
+            realloc: resolved.realloc,
+            params_flat,
+            result_flat,
+            ci,
+            runtime_instance,
+        })
+    }
+
+    /// The parameter types.
+    pub(crate) fn param_types(&self) -> Vec<InterfaceType> {
+        self.types.func(self.ty).params.iter().map(|(_, t)| *t).collect()
+    }
+
+    /// The result type.
+    pub(crate) fn result_type(&self) -> Option<InterfaceType> {
+        self.types.func(self.ty).result
+    }
+
+    /// The core arguments as bits.
+    pub(crate) fn args(&self, raw: &[ValRaw]) -> Vec<u64> {
+        self.core_ty.params.iter().zip(raw).map(|(t, r)| raw_to_bits(*r, *t)).collect()
+    }
+
+    /// A lift context over the caller's memory.
+    pub(crate) fn lift_cx<'a, T>(&'a self, store: &'a StoreInner<T>, mode: Mode) -> LiftContext<'a> {
+        LiftContext { memory: memory_bytes(store, self.memory), types: &self.types, encoding: self.encoding, mode, memory_handle: self.memory }
+    }
+
+    /// Where the parameters are: `Ok(None)` flat in `args`, `Ok(Some(offset))`
+    /// in the caller's memory (checked).
+    pub(crate) fn params_offset(&self, cx: &LiftContext<'_>, args: &[u64]) -> Result<Option<usize>> {
+        if self.params_flat {
+            return Ok(None);
+        }
+        let ptr = args.first().copied().context("missing parameter pointer")? as u32;
+        let (size, align, _) = self.types.tuple_layout(self.param_types());
+        Ok(Some(cx.check(ptr, u64::from(size), align, Content::Tuple)?))
+    }
+
+    /// Lifts the parameters as `Val`s.
+    pub(crate) fn lift_params(&self, cx: &LiftContext<'_>, args: &[u64]) -> Result<Vec<Val>> {
+        let tys = self.param_types();
+        let mut out = Vec::with_capacity(tys.len());
+        match self.params_offset(cx, args)? {
+            None => {
+                let mut src = FlatSrc::new(args);
+                for t in tys {
+                    out.push(lift_flat(cx, t, &mut src)?);
+                }
+            }
+            Some(base) => {
+                let (_, _, offsets) = self.types.tuple_layout(tys.iter().copied());
+                for (t, off) in tys.into_iter().zip(offsets) {
+                    out.push(load(cx, t, base + off as usize)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lowers `result` back into the caller (flat into `raw`, or through the
+    /// return pointer that is the caller's last argument).
+    pub(crate) fn lower_result<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        mode: Mode,
+        args: &[u64],
+        raw: &mut [ValRaw],
+        result: Option<&Val>,
+    ) -> Result<()> {
+        let Some(rty) = self.result_type() else { return Ok(()) };
+        let v = result.context("missing result value")?;
+        let mut guest = StoreGuest { store, memory: self.memory, realloc: self.realloc };
+        let mut cx = LowerContext { guest: &mut guest, types: &self.types, encoding: self.encoding, mode };
+        self.lower_result_with(&mut cx, args, raw, |cx, dst| match dst {
+            Ok(flat) => lower_flat(cx, rty, v, flat),
+            Err(offset) => store_val(cx, rty, v, offset),
+        })
+    }
+
+    /// Lowers a result with `lower`, given `Ok(flat)` or `Err(offset)` of the
+    /// checked return pointer.
+    pub(crate) fn lower_result_with(
+        &self,
+        cx: &mut LowerContext<'_>,
+        args: &[u64],
+        raw: &mut [ValRaw],
+        mut lower: impl FnMut(&mut LowerContext<'_>, Result<&mut FlatDst, usize>) -> Result<()>,
+    ) -> Result<()> {
+        let Some(rty) = self.result_type() else { return Ok(()) };
+        if self.result_flat {
+            let mut dst = FlatDst::default();
+            lower(cx, Ok(&mut dst))?;
+            if let (Some(bits), Some(t), Some(slot)) = (dst.vals.first(), self.core_ty.results.first(), raw.first_mut()) {
+                *slot = bits_to_raw(*bits, *t);
+            }
+        } else {
+            let retptr = args.last().copied().context("missing return pointer")? as u32;
+            let (size, align) = self.types.size_align(rty);
+            let offset = cx.check(retptr, u64::from(size), align, Content::Tuple)?;
+            lower(cx, Err(offset))?;
+        }
+        Ok(())
+    }
+}
+
+/// The raw entry of a host function: lift from the site, call, lower back.
+pub(crate) type HostEntry<T> = dyn Fn(&mut StoreInner<T>, &LowerSite, &mut [ValRaw]) -> Result<()> + Send + Sync;
+
+/// A host function defined in a [`super::Linker`].
+pub(crate) struct HostFunc<T> {
+    pub(crate) entry: Box<HostEntry<T>>,
+    /// Checks the host function against a component function type.
+    pub(crate) typecheck: Box<dyn Fn(&ComponentTypes, u32) -> Result<()> + Send + Sync>,
+}
+
+/// A dynamic host closure (`Linker::func_new`).
+pub(crate) type DynHostFn<T> = dyn Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+
+impl<T: 'static> HostFunc<T> {
+    /// Wraps a dynamic closure: parameters are lifted as `Val`s, results are
+    /// checked against the import's type and lowered.
+    pub(crate) fn dynamic(f: Arc<DynHostFn<T>>) -> Self {
+        Self {
+            entry: Box::new(move |store, site, raw| {
+                let args = site.args(raw);
+                let params = site.lift_params(&site.lift_cx(store, Mode::Host), &args)?;
+                let rty = site.result_type();
+                let mut results: Vec<Val> = rty.iter().map(|_| Val::Bool(false)).collect();
+                f(StoreContextMut(store), &params, &mut results)?;
+                if let Some(rty) = rty {
+                    check(&site.types, rty, &results[0]).map_err(|e| within(e, || "results[0]".to_string()))?;
+                }
+                site.lower_result(store, Mode::Host, &args, raw, results.first())
+            }),
+            typecheck: Box::new(|_, _| Ok(())),
+        }
+    }
+
+    /// A function that traps when called (`define_unknown_imports_as_traps`).
+    pub(crate) fn trapping(name: String) -> Self {
+        Self {
+            entry: Box::new(move |_, _, _| {
+                trap(ComponentTrapKind::Unsupported, format!("unknown import `{name}` was called: it was defined to trap"))
+            }),
+            typecheck: Box::new(|_, _| Ok(())),
+        }
+    }
+}
+
+/// What a lowered function calls.
+pub(crate) enum LowerTarget<T> {
+    /// A host function.
+    Host(Arc<HostFunc<T>>),
+    /// A function lifted by this component (another inlined instance).
+    Lifted(u32),
+}
+
+/// Makes the core function for a `canon lower`.
+pub(crate) fn lowered_func<T: 'static>(store: &mut StoreInner<T>, site: LowerSite, target: LowerTarget<T>) -> crate::Func {
+    let core_ty = site.core_ty.clone();
+    let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+        let store = caller.store;
+        let state = &store.opaque.components.instances[site.ci].states[site.runtime_instance as usize];
+        if !state.may_leave {
+            return trap(ComponentTrapKind::CannotLeave, "cannot leave component instance");
+        }
+        match &target {
+            LowerTarget::Host(h) => (h.entry)(store, &site, raw),
+            LowerTarget::Lifted(l) => fused(store, &site, *l, raw),
+        }
+    });
+    crate::Func::from_host_fn(&mut store.opaque, core_ty, host)
+}
+
+/// A component-to-component call: lift from the caller, call the callee as
+/// the host would, lower the result back into the caller.
+fn fused<T: 'static>(store: &mut StoreInner<T>, site: &LowerSite, lifted: u32, raw: &mut [ValRaw]) -> Result<()> {
+    let args = site.args(raw);
+    let params = site.lift_params(&site.lift_cx(store, Mode::Adapter), &args)?;
+    let data = &store.opaque.components.instances[site.ci];
+    let callee_ty = data.lifted.get(lifted as usize).context("lifted function not created yet")?.ty;
+    let fty = site.types.func(callee_ty).clone();
+    if fty.params.len() != params.len() {
+        bail!("caller and callee disagree on the number of parameters");
+    }
+    let tys: Vec<InterfaceType> = fty.params.iter().map(|(_, t)| *t).collect();
+    let result = call_lifted(
+        store,
+        site.ci,
+        lifted,
+        Mode::Adapter,
+        &mut |cx, dst| lower_vals(cx, &tys, &params, dst),
+        &mut |cx, src| lift_val(cx, fty.result, src),
+        false,
+    )?;
+    site.lower_result(store, Mode::Adapter, &args, raw, result.as_ref())
+}

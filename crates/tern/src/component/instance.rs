@@ -1,0 +1,290 @@
+//! [`Instance`]: an instantiated component, and the instantiation walk.
+//!
+//! Instantiation runs the component's initializers in order (see
+//! `tern_environ::component::Initializer`): instantiate a core module with
+//! items resolved from earlier steps, make a core function for each lowered
+//! import (`host.rs`), record each lifted function with its resolved options,
+//! make each built-in (`builtins.rs`). Everything lives in the store's
+//! [`ComponentStoreData`]; handles are indices tagged with the store's id.
+
+use super::func::{FuncData, Lifted};
+use super::host::{lowered_func, LowerSite, LowerTarget};
+use super::linker::{Definition, ResolvedImports};
+use super::{Component, Func, TypedFunc};
+use crate::store::{StoreInner, Stored};
+use crate::{AsContextMut, Extern, Module, StoreContextMut};
+use anyhow::{bail, Context as _, Result};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tern_environ::component::{CanonOptions, CoreDef, Export, FuncDef, Initializer, ModuleDef};
+
+/// An instantiated component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instance(pub(crate) Stored);
+
+/// The state the ABI keeps per inlined component instance.
+#[derive(Debug, Clone)]
+pub(crate) struct RuntimeState {
+    /// False while a post-return function runs: calling out traps.
+    pub(crate) may_leave: bool,
+    /// False while the instance runs (or after it trapped): entering traps.
+    pub(crate) may_enter: bool,
+    /// `context.get`/`context.set` slots.
+    pub(crate) context: [u32; 2],
+    /// `backpressure.inc`/`dec` counter.
+    pub(crate) backpressure: u32,
+    /// The resource handle table: `(resource number, rep)`, `None` when
+    /// free. Index 0 is never used, as in the ABI.
+    pub(crate) handles: Vec<Option<(u32, u32)>>,
+    /// Free handle indices, most recently freed last.
+    pub(crate) free: Vec<u32>,
+}
+
+impl Default for RuntimeState {
+    fn default() -> Self {
+        Self { may_leave: true, may_enter: true, context: [0; 2], backpressure: 0, handles: vec![None], free: Vec::new() }
+    }
+}
+
+/// A post-return call deferred until `post_return` or the next call.
+pub(crate) struct PendingPostReturn {
+    pub(crate) func: crate::Func,
+    pub(crate) args: Vec<crate::ValRaw>,
+    pub(crate) runtime_instance: u32,
+}
+
+/// One instantiated component, in its store.
+pub(crate) struct InstanceData {
+    pub(crate) component: Component,
+    pub(crate) core_instances: Vec<crate::Instance>,
+    pub(crate) lowered: Vec<crate::Func>,
+    pub(crate) builtins: Vec<crate::Func>,
+    pub(crate) lifted: Vec<Lifted>,
+    pub(crate) states: Vec<RuntimeState>,
+    pub(crate) pending: Option<PendingPostReturn>,
+    /// Component `Func` handles already given out, by lifted index.
+    pub(crate) func_handles: HashMap<u32, usize>,
+    /// Core modules imported from the linker, by root import index.
+    pub(crate) imported_modules: HashMap<u32, Module>,
+}
+
+/// Every component instance and function handle of a store.
+#[derive(Default)]
+pub struct ComponentStoreData {
+    pub(crate) instances: Vec<InstanceData>,
+    pub(crate) funcs: Vec<FuncData>,
+}
+
+impl std::fmt::Debug for ComponentStoreData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentStoreData").field("instances", &self.instances.len()).finish_non_exhaustive()
+    }
+}
+
+/// A component whose imports are resolved, ready to instantiate in any store
+/// of its engine (wasmtime's `InstancePre`).
+pub struct InstancePre<T> {
+    pub(crate) component: Component,
+    pub(crate) imports: Arc<ResolvedImports<T>>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        Self { component: self.component.clone(), imports: self.imports.clone() }
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The component.
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
+    /// Instantiates the component in `store`.
+    ///
+    /// # Errors
+    /// Fails when a core module's instantiation fails (a segment does not fit,
+    /// a start function traps) or the store belongs to another engine.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let store = store.as_context_mut().0;
+        if !crate::Engine::same(&store.opaque.engine, self.component.engine()) {
+            bail!("cross-`Engine` instantiation is not supported");
+        }
+        instantiate(store, &self.component, &self.imports)
+    }
+}
+
+pub(crate) fn resolve_core(store: &mut StoreInner<impl Sized + 'static>, ci: usize, def: &CoreDef) -> Result<Extern> {
+    let data = &store.opaque.components.instances[ci];
+    Ok(match def {
+        CoreDef::Export { instance, name } => {
+            let inst = *data.core_instances.get(*instance as usize).context("core instance not created yet")?;
+            inst.get_export(StoreContextMut(store), name)
+                .with_context(|| format!("core instance {instance} has no export `{name}`"))?
+        }
+        CoreDef::Lowered(i) => Extern::Func(*data.lowered.get(*i as usize).context("lowered function not created yet")?),
+        CoreDef::Builtin(i) => Extern::Func(*data.builtins.get(*i as usize).context("built-in not created yet")?),
+    })
+}
+
+/// The memory, realloc and post-return functions named by `options`.
+pub(crate) struct ResolvedOptions {
+    pub(crate) memory: Option<crate::Memory>,
+    pub(crate) realloc: Option<crate::Func>,
+    pub(crate) post_return: Option<crate::Func>,
+}
+
+fn resolve_options(store: &mut StoreInner<impl Sized + 'static>, ci: usize, options: &CanonOptions) -> Result<ResolvedOptions> {
+    let func = |store: &mut StoreInner<_>, d: &Option<CoreDef>| -> Result<Option<crate::Func>> {
+        d.as_ref().map(|d| resolve_core(store, ci, d)?.into_func().context("option is not a function")).transpose()
+    };
+    let memory = match &options.memory {
+        Some(d) => Some(resolve_core(store, ci, d)?.into_memory().context("memory option is not a memory")?),
+        None => None,
+    };
+    Ok(ResolvedOptions { memory, realloc: func(store, &options.realloc)?, post_return: func(store, &options.post_return)? })
+}
+
+/// Runs the component's initializers in `store`.
+pub(crate) fn instantiate<T: 'static>(
+    store: &mut StoreInner<T>,
+    component: &Component,
+    imports: &ResolvedImports<T>,
+) -> Result<Instance> {
+    let info = &component.inner.info;
+    let ci = store.opaque.components.instances.len();
+    let mut imported_modules = HashMap::new();
+    for (i, def) in imports.items.iter().enumerate() {
+        if let Definition::Module(m) = def {
+            imported_modules.insert(i as u32, m.clone());
+        }
+    }
+    store.opaque.components.instances.push(InstanceData {
+        component: component.clone(),
+        core_instances: Vec::with_capacity(info.num_core_instances as usize),
+        lowered: Vec::with_capacity(info.num_lowered as usize),
+        builtins: Vec::with_capacity(info.num_builtins as usize),
+        lifted: Vec::with_capacity(info.num_lifted as usize),
+        states: vec![RuntimeState::default(); info.num_runtime_instances as usize],
+        pending: None,
+        func_handles: HashMap::new(),
+        imported_modules,
+    });
+    for init in &info.initializers {
+        match init {
+            Initializer::InstantiateModule { module, args } => {
+                let module = match module {
+                    ModuleDef::Static(i) => component.inner.modules[*i as usize].clone(),
+                    ModuleDef::Import(path) => match imports.lookup(path)? {
+                        Definition::Module(m) => m.clone(),
+                        _ => bail!("import `{}` is not a module", imports.describe(path)),
+                    },
+                };
+                let by_name: HashMap<(&str, &str), &CoreDef> =
+                    args.iter().map(|(m, n, d)| ((m.as_str(), n.as_str()), d)).collect();
+                let mut externs = Vec::new();
+                for import in module.imports() {
+                    let def = by_name
+                        .get(&(import.module(), import.name()))
+                        .with_context(|| format!("no item for core import `{}::{}`", import.module(), import.name()))?;
+                    externs.push(resolve_core(store, ci, def)?);
+                }
+                let instance = crate::Instance::new(StoreContextMut(store), &module, &externs)?;
+                store.opaque.components.instances[ci].core_instances.push(instance);
+            }
+            Initializer::Lower { index: _, callee, options, ty, core_ty, instance } => {
+                let resolved = resolve_options(store, ci, options)?;
+                let site = LowerSite::new(component, *ty, core_ty.clone(), options.string_encoding, resolved, ci, *instance)?;
+                let target = match callee {
+                    FuncDef::Import(path) => match imports.lookup(path)? {
+                        Definition::Func(f) => LowerTarget::Host(f.clone()),
+                        _ => bail!("import `{}` is not a function", imports.describe(path)),
+                    },
+                    FuncDef::Lifted(l) => LowerTarget::Lifted(*l),
+                };
+                let func = lowered_func(store, site, target);
+                store.opaque.components.instances[ci].lowered.push(func);
+            }
+            Initializer::Lift { index, func, options, ty, instance } => {
+                let core = resolve_core(store, ci, func)?.into_func().context("lifted item is not a function")?;
+                let resolved = resolve_options(store, ci, options)?;
+                let lifted = Lifted::new(store, component, *index, core, resolved, options, *ty, *instance)?;
+                store.opaque.components.instances[ci].lifted.push(lifted);
+            }
+            Initializer::Builtin { index: _, kind, core_ty, instance } => {
+                let func = super::builtins::make(store, ci, *instance, kind, core_ty.clone());
+                store.opaque.components.instances[ci].builtins.push(func);
+            }
+        }
+    }
+    Ok(Instance(store.opaque.stored(ci)))
+}
+
+impl Instance {
+    fn data<'a, T>(&self, store: &'a StoreInner<T>) -> &'a InstanceData {
+        assert_eq!(self.0.store_id, store.opaque.id(), "component instance used with the wrong store");
+        &store.opaque.components.instances[self.0.index]
+    }
+
+    /// The root export `name` as a function.
+    ///
+    /// # Panics
+    /// Panics if `store` is not the instance's store.
+    pub fn get_func(&self, mut store: impl AsContextMut, name: &str) -> Option<Func> {
+        let store = store.as_context_mut().0;
+        let export = self.data(store).component.inner.info.exports.iter().find(|(n, _)| n == name)?.1.clone();
+        self.func_for(store, &export)
+    }
+
+    /// The function at `path` in the export tree: `["wasi:cli/run", "run"]`
+    /// is function `run` of exported instance `wasi:cli/run`.
+    ///
+    /// # Panics
+    /// Panics if `store` is not the instance's store.
+    pub fn get_func_at(&self, mut store: impl AsContextMut, path: &[&str]) -> Option<Func> {
+        let store = store.as_context_mut().0;
+        let (first, rest) = path.split_first()?;
+        let mut export = self.data(store).component.inner.info.exports.iter().find(|(n, _)| n == first)?.1.clone();
+        for name in rest {
+            let Export::Instance(items) = export else { return None };
+            export = items.into_iter().find(|(n, _)| n == name)?.1;
+        }
+        self.func_for(store, &export)
+    }
+
+    fn func_for<T>(&self, store: &mut StoreInner<T>, export: &Export) -> Option<Func> {
+        let Export::Func(FuncDef::Lifted(l), _) = export else { return None };
+        if let Some(h) = store.opaque.components.instances[self.0.index].func_handles.get(l).copied() {
+            return Some(Func(store.opaque.stored(h)));
+        }
+        let handle = store.opaque.components.funcs.len();
+        store.opaque.components.funcs.push(FuncData { instance: self.0.index, lifted: *l });
+        store.opaque.components.instances[self.0.index].func_handles.insert(*l, handle);
+        Some(Func(store.opaque.stored(handle)))
+    }
+
+    /// The root export `name` as a function with static types.
+    ///
+    /// # Errors
+    /// Fails when there is no such function, or its type is not
+    /// `Params -> Results` (the message names both types).
+    pub fn get_typed_func<Params, Results>(&self, mut store: impl AsContextMut, name: &str) -> Result<TypedFunc<Params, Results>>
+    where
+        Params: super::ComponentNamedList + super::Lower,
+        Results: super::ComponentNamedList + super::Lift,
+    {
+        let func = self.get_func(&mut store, name).with_context(|| format!("failed to find function export `{name}`"))?;
+        func.typed::<Params, Results>(&store).with_context(|| format!("failed to convert function `{name}` to given type"))
+    }
+
+    /// The root export `name` as a core module.
+    pub fn get_module(&self, mut store: impl AsContextMut, name: &str) -> Option<Module> {
+        let store = store.as_context_mut().0;
+        let data = self.data(store);
+        let Export::Module(m) = &data.component.inner.info.exports.iter().find(|(n, _)| n == name)?.1 else { return None };
+        match m {
+            ModuleDef::Static(i) => data.component.inner.modules.get(*i as usize).cloned(),
+            ModuleDef::Import(path) => data.imported_modules.get(&path.import).cloned(),
+        }
+    }
+}
