@@ -109,6 +109,13 @@ pub enum BuiltinKind {
     BackpressureInc,
     /// `backpressure.dec`.
     BackpressureDec,
+    /// `task.return`: delivers the result of the running async-lifted export.
+    TaskReturn {
+        /// The result type.
+        result: Option<InterfaceType>,
+        /// Its options (memory and string encoding the result is read with).
+        options: CanonOptions,
+    },
     /// An async/threads built-in Tern validates but does not run (named).
     Unsupported(String),
 }

@@ -440,6 +440,18 @@ impl<'a, 'data> Inliner<'a, 'data> {
         }
     }
 
+    /// The type a section refers to by value type (a primitive or a type index).
+    fn reader_val(&mut self, f: &Frame<'_, '_>, ty: wasmparser::ComponentValType) -> Result<super::InterfaceType> {
+        use wasmparser::component_types::ComponentValType as V;
+        match ty {
+            wasmparser::ComponentValType::Primitive(p) => self.conv.val(V::Primitive(p)),
+            wasmparser::ComponentValType::Type(index) => match f.types.as_ref().component_any_type_at(index) {
+                ComponentAnyTypeId::Defined(d) => self.conv.val(V::Type(d)),
+                _ => bail!("type {index} is not a value type"),
+            },
+        }
+    }
+
     fn resource(&mut self, f: &Frame<'_, '_>, type_index: u32) -> Result<(u32, Option<CoreDef>)> {
         let ComponentAnyTypeId::Resource(r) = f.types.as_ref().component_any_type_at(type_index) else {
             bail!("type {type_index} is not a resource");
@@ -487,6 +499,10 @@ impl<'a, 'data> Inliner<'a, 'data> {
             C::ContextSet { slot, .. } => BuiltinKind::ContextSet(*slot),
             C::BackpressureInc => BuiltinKind::BackpressureInc,
             C::BackpressureDec => BuiltinKind::BackpressureDec,
+            C::TaskReturn { result, options } => BuiltinKind::TaskReturn {
+                result: result.map(|r| self.reader_val(f, r)).transpose()?,
+                options: Self::options(f, options)?,
+            },
             other => BuiltinKind::Unsupported(builtin_name(other).to_string()),
         };
         let core_ty = self.next_core_func_type(f)?;

@@ -21,7 +21,7 @@ pub use info::{
 };
 pub use types::{
     align_to, discriminant_size, flags_size, ComponentItemType, ComponentTypes, CoreModuleType, FlatType, FuncType,
-    InterfaceType, Layout, TypeDef, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    InterfaceType, Layout, TypeDef, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
 
 use anyhow::Result;
@@ -42,8 +42,46 @@ pub struct ComponentTranslation<'data> {
 /// invalid input, when `bytes` is a core module, and on component features
 /// Tern does not support (values, start functions, GC options, instantiating
 /// imported components).
+///
+/// Component-level core type definitions are validated with the GC proposal's
+/// type syntax allowed (the component model's current text assumes a
+/// WebAssembly 3.0 core): a component may declare such types, but every core
+/// module it contains is still compiled with the engine's own features, so a
+/// module that uses GC is refused as before.
+///
+/// One legacy encoding is accepted: the `cancellable` immediate byte of
+/// `waitable-set.wait`/`poll` and the `thread.yield` family, which the
+/// component-model reference tests still use and wasmparser 0.263 refuses.
+/// Tern runs none of those built-ins, so the flag changes nothing: the byte
+/// is cleared in a private copy and validation is retried.
 pub fn translate_component(bytes: &[u8], features: WasmFeatures) -> Result<ComponentTranslation<'_>> {
-    let parsed = parse::parse(bytes, features)?;
-    let info = inline::Inliner::new(&parsed)?.run()?;
-    Ok(ComponentTranslation { info, modules: parsed.modules })
+    let features = features | WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES;
+    let mut patched: Option<Vec<u8>> = None;
+    for _ in 0..64 {
+        let buf = patched.as_deref().unwrap_or(bytes);
+        let error = match parse::parse(buf, features) {
+            Ok(parsed) => {
+                let info = inline::Inliner::new(&parsed)?.run()?;
+                // Patches never touch core modules, so their bytes are the input's.
+                let modules = parsed.modules.iter().map(|r| &bytes[r.clone()]).collect();
+                return Ok(ComponentTranslation { info, modules });
+            }
+            Err(e) => e,
+        };
+        match legacy_cancellable_byte(&error, buf) {
+            Some(offset) => patched.get_or_insert_with(|| bytes.to_vec())[offset] = 0,
+            None => return Err(error),
+        }
+    }
+    anyhow::bail!("too many legacy `cancellable` immediates")
+}
+
+/// The offset of a legacy `cancellable` byte that `error` complains about.
+fn legacy_cancellable_byte(error: &anyhow::Error, bytes: &[u8]) -> Option<usize> {
+    let e = error.downcast_ref::<wasmparser::BinaryReaderError>()?;
+    if !e.message().contains("historically accepted as `cancellable`") {
+        return None;
+    }
+    let offset = usize::try_from(e.offset()).ok()?;
+    (bytes.get(offset) == Some(&1)).then_some(offset)
 }

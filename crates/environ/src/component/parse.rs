@@ -45,11 +45,12 @@ pub(crate) struct ParsedComponent<'data> {
 }
 
 /// The parse of a whole component binary.
+#[derive(Default)]
 pub(crate) struct Parsed<'data> {
     /// Every component; the root is number 0.
     pub(crate) components: Vec<ParsedComponent<'data>>,
-    /// The bytes of every static core module.
-    pub(crate) modules: Vec<&'data [u8]>,
+    /// Where each static core module lies in the input.
+    pub(crate) modules: Vec<std::ops::Range<usize>>,
 }
 
 enum Open {
@@ -98,8 +99,8 @@ pub(crate) fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>> 
         match payload {
             Payload::ModuleSection { unchecked_range, .. } => {
                 let range = unchecked_range.start as usize..unchecked_range.end as usize;
-                let module = bytes.get(range).context("core module extends past the end of the component")?;
-                parsed.modules.push(module);
+                bytes.get(range.clone()).context("core module extends past the end of the component")?;
+                parsed.modules.push(range);
                 let index = parsed.modules.len() as u32 - 1;
                 parsed.components[current].items.push(Item::Module(index));
                 stack.push(Open::Module);

@@ -16,6 +16,8 @@ use std::fmt;
 pub const MAX_FLAT_PARAMS: usize = 16;
 /// At most this many core results are returned flat; more go through memory.
 pub const MAX_FLAT_RESULTS: usize = 1;
+/// At most this many core parameters are passed flat to an async-lowered function.
+pub const MAX_FLAT_ASYNC_PARAMS: usize = 4;
 
 /// A component value type: a primitive, or an index into [`ComponentTypes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,24 +7,79 @@
 //! `resource.drop` and the async ones) check the instance's `may_leave` flag
 //! first, as the ABI says.
 
+use super::abi::val::{lift_flat, load};
+use super::abi::{raw_to_bits, Content, FlatSrc, LiftContext, Mode};
+use super::func::memory_bytes;
 use super::{trap, ComponentTrapKind};
 use crate::func::HostFn;
 use crate::store::StoreInner;
 use crate::{Caller, ValRaw};
 use anyhow::Result;
 use std::sync::Arc;
-use tern_environ::component::BuiltinKind;
-use tern_environ::WasmFuncType;
+use tern_environ::component::{BuiltinKind, CanonOptions, InterfaceType};
+use tern_environ::{WasmFuncType, WasmValType};
 
 fn unknown_handle<T>(h: u32) -> Result<T> {
     trap(ComponentTrapKind::BadHandle, format!("unknown handle index {h}"))
 }
 
+/// `task.return`: lifts the result from the arguments and hands it to the
+/// running async call of this instance.
+fn task_return<T: 'static>(
+    store: &mut StoreInner<T>,
+    ci: usize,
+    rt: u32,
+    result: Option<InterfaceType>,
+    options: &CanonOptions,
+    params: &[WasmValType],
+    raw: &mut [ValRaw],
+) -> Result<()> {
+    if !store.opaque.components.instances[ci].states[rt as usize].may_leave {
+        return trap(ComponentTrapKind::CannotLeave, "cannot leave component instance");
+    }
+    match store.opaque.components.tasks.last() {
+        Some(t) if t.ci == ci && t.runtime_instance == rt && t.result.is_none() => {}
+        _ => return trap(ComponentTrapKind::Unsupported, "`task.return` called with no async call of this instance to return from"),
+    }
+    let value = match result {
+        None => None,
+        Some(ty) => {
+            let resolved = super::instance::resolve_options(store, ci, options)?;
+            let types = store.opaque.components.instances[ci].component.inner.types.clone();
+            let args: Vec<u64> = params.iter().zip(raw.iter()).map(|(t, r)| raw_to_bits(*r, *t)).collect();
+            let cx = LiftContext {
+                memory: memory_bytes(store, resolved.memory),
+                types: &types,
+                encoding: options.string_encoding,
+                mode: Mode::Adapter,
+                memory_handle: resolved.memory,
+            };
+            Some(match types.flat(ty) {
+                Some(_) => lift_flat(&cx, ty, &mut FlatSrc::new(&args))?,
+                None => {
+                    let ptr = args.first().copied().unwrap_or(0) as u32;
+                    let (size, align) = types.size_align(ty);
+                    let offset = cx.check(ptr, u64::from(size), align, Content::Tuple)?;
+                    load(&cx, ty, offset)?
+                }
+            })
+        }
+    };
+    if let Some(task) = store.opaque.components.tasks.last_mut() {
+        task.result = Some(value);
+    }
+    Ok(())
+}
+
 /// Makes the core function for built-in `kind` of inlined instance `rt`.
 pub(crate) fn make<T: 'static>(store: &mut StoreInner<T>, ci: usize, rt: u32, kind: &BuiltinKind, ty: WasmFuncType) -> crate::Func {
     let kind = kind.clone();
+    let params = ty.params.clone();
     let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
         let store = caller.store;
+        if let BuiltinKind::TaskReturn { result, options } = &kind {
+            return task_return(store, ci, rt, *result, options, &params, raw);
+        }
         let checks_may_leave =
             matches!(kind, BuiltinKind::ResourceNew(_) | BuiltinKind::ResourceDrop(..) | BuiltinKind::Unsupported(_));
         let state = &mut store.opaque.components.instances[ci].states[rt as usize];
@@ -85,6 +140,7 @@ pub(crate) fn make<T: 'static>(store: &mut StoreInner<T>, ci: usize, rt: u32, ki
             }
             BuiltinKind::BackpressureInc => state.backpressure = state.backpressure.saturating_add(1),
             BuiltinKind::BackpressureDec => state.backpressure = state.backpressure.saturating_sub(1),
+            BuiltinKind::TaskReturn { .. } => {}
             BuiltinKind::Unsupported(name) => {
                 return trap(ComponentTrapKind::Unsupported, format!("the `{name}` built-in is not supported by Tern yet"))
             }

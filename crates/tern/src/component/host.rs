@@ -19,7 +19,7 @@ use crate::store::StoreInner;
 use crate::{Caller, StoreContextMut, ValRaw};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
-use tern_environ::component::{ComponentTypes, InterfaceType, StringEncoding, MAX_FLAT_PARAMS};
+use tern_environ::component::{ComponentTypes, InterfaceType, StringEncoding, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS};
 use tern_environ::WasmFuncType;
 
 /// A store plus one side's memory and `realloc`: where values are lowered to.
@@ -60,9 +60,16 @@ pub(crate) struct LowerSite {
     /// The component instance (in the store) and the inlined instance.
     pub(crate) ci: usize,
     pub(crate) runtime_instance: u32,
+    /// An `async` lower: at most 4 flat parameters, the result always through
+    /// a pointer, and the core function returns the subtask state.
+    pub(crate) is_async: bool,
 }
 
+/// The subtask state an async-lowered call returns when the callee finished.
+const SUBTASK_RETURNED: i32 = 2;
+
 impl LowerSite {
+    #[allow(clippy::too_many_arguments, reason = "one call site, mirrors the initializer's fields")]
     pub(crate) fn new(
         component: &Component,
         ty: u32,
@@ -71,11 +78,13 @@ impl LowerSite {
         resolved: ResolvedOptions,
         ci: usize,
         runtime_instance: u32,
+        is_async: bool,
     ) -> Result<Self> {
         let types = component.inner.types.clone();
         let f = types.func(ty);
-        let params_flat = types.flat_list(f.params.iter().map(|(_, t)| *t), MAX_FLAT_PARAMS).is_some();
-        let result_flat = f.result.is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
+        let max_params = if is_async { MAX_FLAT_ASYNC_PARAMS } else { MAX_FLAT_PARAMS };
+        let params_flat = types.flat_list(f.params.iter().map(|(_, t)| *t), max_params).is_some();
+        let result_flat = !is_async && f.result.is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
         Ok(Self {
             types,
             ty,
@@ -87,6 +96,7 @@ impl LowerSite {
             result_flat,
             ci,
             runtime_instance,
+            is_async,
         })
     }
 
@@ -250,9 +260,14 @@ pub(crate) fn lowered_func<T: 'static>(store: &mut StoreInner<T>, site: LowerSit
             return trap(ComponentTrapKind::CannotLeave, "cannot leave component instance");
         }
         match &target {
-            LowerTarget::Host(h) => (h.entry)(store, &site, raw),
-            LowerTarget::Lifted(l) => fused(store, &site, *l, raw),
+            LowerTarget::Host(h) => (h.entry)(store, &site, raw)?,
+            LowerTarget::Lifted(l) => fused(store, &site, *l, raw)?,
         }
+        if site.is_async {
+            // The callee ran to completion: no subtask to wait for.
+            raw[0] = ValRaw::i32(SUBTASK_RETURNED);
+        }
+        Ok(())
     });
     crate::Func::from_host_fn(&mut store.opaque, core_ty, host)
 }

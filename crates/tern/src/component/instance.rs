@@ -68,11 +68,21 @@ pub(crate) struct InstanceData {
     pub(crate) imported_modules: HashMap<u32, Module>,
 }
 
+/// A call of an async-lifted export that is running.
+pub(crate) struct Task {
+    pub(crate) ci: usize,
+    pub(crate) runtime_instance: u32,
+    /// What `task.return` delivered (`Some(None)` for no result).
+    pub(crate) result: Option<Option<super::Val>>,
+}
+
 /// Every component instance and function handle of a store.
 #[derive(Default)]
 pub struct ComponentStoreData {
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
+    /// Running async-lifted calls, innermost last.
+    pub(crate) tasks: Vec<Task>,
 }
 
 impl std::fmt::Debug for ComponentStoreData {
@@ -134,7 +144,7 @@ pub(crate) struct ResolvedOptions {
     pub(crate) post_return: Option<crate::Func>,
 }
 
-fn resolve_options(store: &mut StoreInner<impl Sized + 'static>, ci: usize, options: &CanonOptions) -> Result<ResolvedOptions> {
+pub(crate) fn resolve_options(store: &mut StoreInner<impl Sized + 'static>, ci: usize, options: &CanonOptions) -> Result<ResolvedOptions> {
     let func = |store: &mut StoreInner<_>, d: &Option<CoreDef>| -> Result<Option<crate::Func>> {
         d.as_ref().map(|d| resolve_core(store, ci, d)?.into_func().context("option is not a function")).transpose()
     };
@@ -194,7 +204,7 @@ pub(crate) fn instantiate<T: 'static>(
             }
             Initializer::Lower { index: _, callee, options, ty, core_ty, instance } => {
                 let resolved = resolve_options(store, ci, options)?;
-                let site = LowerSite::new(component, *ty, core_ty.clone(), options.string_encoding, resolved, ci, *instance)?;
+                let site = LowerSite::new(component, *ty, core_ty.clone(), options.string_encoding, resolved, ci, *instance, options.is_async)?;
                 let target = match callee {
                     FuncDef::Import(path) => match imports.lookup(path)? {
                         Definition::Func(f) => LowerTarget::Host(f.clone()),

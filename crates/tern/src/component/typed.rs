@@ -201,6 +201,7 @@ where
                 ResultSrc::None => Results::lift_list(cx, &[], &mut FlatSrc::new(&[])),
                 ResultSrc::Flat(mut s) => Results::lift_list(cx, &rtys, &mut s),
                 ResultSrc::Memory(off) => Results::load_list(cx, &rtys, off),
+                ResultSrc::Val(_) => bail!("typed calls of async-lifted functions are not supported yet; use `Func::call`"),
             },
             Results::BORROWS,
         )
