@@ -65,3 +65,10 @@ impl std::fmt::Display for I32Exit {
 }
 
 impl std::error::Error for I32Exit {}
+
+/// A `WasiCtx` moves between threads with its store.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<WasiCtx>();
+    send::<WasiCtxBuilder>();
+};
