@@ -9,11 +9,13 @@
  *   cdemo cat            standard input to standard output, lines numbered
  *   cdemo files DIR      stdio and POSIX file calls under DIR/cdemo
  *   cdemo clock          a nanosleep measured with clock_gettime
+ *   cdemo poll           poll(2) on standard input, then its first line
  *   cdemo exit CODE      exit(CODE) after flushing
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +88,7 @@ static int files(const char *root) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: cdemo args|env|cat|files|clock|exit\n"); return 2; }
+    if (argc < 2) { fprintf(stderr, "usage: cdemo args|env|cat|files|clock|poll|exit\n"); return 2; }
     const char *cmd = argv[1];
     if (strcmp(cmd, "args") == 0) {
         printf("%d arguments\n", argc - 2);
@@ -112,6 +114,12 @@ int main(int argc, char **argv) {
         struct timespec r;
         clock_gettime(CLOCK_REALTIME, &r);
         printf("after 2020: %d\n", r.tv_sec > 1577836800);
+    } else if (strcmp(cmd, "poll") == 0) {
+        struct pollfd p = {0, POLLIN, 0};
+        int n = poll(&p, 1, 5000);
+        printf("poll: %d ready, readable %d\n", n, (p.revents & POLLIN) != 0);
+        char buf[256];
+        if (fgets(buf, sizeof buf, stdin)) printf("first line: %s", buf);
     } else if (strcmp(cmd, "exit") == 0) {
         printf("exiting\n");
         exit(argc > 2 ? atoi(argv[2]) : 1);

@@ -5,8 +5,12 @@
 use crate::ctx::{timespec_nanos, State};
 use crate::error::{Error, WasiResult};
 use crate::memory::GuestMemory;
+use crate::pipe::Stream;
+use crate::table::{Desc, Kind};
 use crate::types::{clockid, poll, Errno};
 use crate::I32Exit;
+use rustix::event::{PollFd, PollFlags};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 /// Writes `strings` the way `args_get`/`environ_get` lay them out: an array of
@@ -137,9 +141,10 @@ impl State {
         Err(Errno::Notsock.into())
     }
 
-    /// `poll_oneoff`: clock subscriptions sleep; descriptor subscriptions are
-    /// reported ready at once (files always are; a standard stream may then
-    /// block in `fd_read`, as a blocking descriptor does).
+    /// `poll_oneoff`: waits until a subscription is ready. A descriptor that
+    /// is a host stream (inherited standard input, output, error) is polled
+    /// with `poll(2)`; files, directories and in-memory pipes are always
+    /// ready; clock subscriptions (relative or absolute) bound the wait.
     pub(crate) fn poll_oneoff(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -163,6 +168,7 @@ impl State {
         }
         let mut ready = Vec::new();
         let mut clocks = Vec::new();
+        let mut waits: Vec<(u64, u8, std::os::fd::BorrowedFd<'_>)> = Vec::new();
         let mono_now = self.monotonic_clock.now();
         for i in 0..count {
             let s = subs + i * poll::SUBSCRIPTION_SIZE;
@@ -175,9 +181,7 @@ impl State {
                     let flags = mem.read_u16(s + 40)?;
                     let abs = flags & poll::SUBCLOCKFLAGS_ABSTIME != 0;
                     let deadline = match (id, abs) {
-                        (clockid::MONOTONIC, false) | (clockid::REALTIME, false) => {
-                            Ok(mono_now.saturating_add(timeout))
-                        }
+                        (clockid::MONOTONIC | clockid::REALTIME, false) => Ok(mono_now.saturating_add(timeout)),
                         (clockid::MONOTONIC, true) => Ok(timeout),
                         (clockid::REALTIME, true) => {
                             let real_now = self.now(clockid::REALTIME)?;
@@ -192,21 +196,52 @@ impl State {
                 }
                 poll::EVENTTYPE_FD_READ | poll::EVENTTYPE_FD_WRITE => {
                     let fd = mem.read_u32(s + 16)?;
-                    let error = match self.table.get(fd) {
-                        Ok(_) => Errno::Success,
-                        Err(_) => Errno::Badf,
-                    };
-                    ready.push(Event { userdata, error, kind });
+                    match self.table.get_ref(fd) {
+                        Ok(Desc { kind: Kind::Stream(Stream::Host(f)), .. }) => waits.push((userdata, kind, f.as_fd())),
+                        Ok(_) => ready.push(Event { userdata, error: Errno::Success, kind }),
+                        Err(_) => ready.push(Event { userdata, error: Errno::Badf, kind }),
+                    }
                 }
                 _ => return Err(Errno::Inval.into()),
             }
         }
-        if ready.is_empty() {
-            if let Some(earliest) = clocks.iter().map(|&(_, d)| d).min() {
-                let now = self.monotonic_clock.now();
-                if earliest > now {
-                    std::thread::sleep(Duration::from_nanos(earliest - now));
+
+        let earliest = clocks.iter().map(|&(_, d)| d).min();
+        // How long to wait: not at all when something is ready, until the
+        // earliest deadline otherwise, forever with neither.
+        let wait_ns = if ready.is_empty() { earliest.map(|d| d.saturating_sub(self.monotonic_clock.now())) } else { Some(0) };
+        if waits.is_empty() {
+            if let Some(ns) = wait_ns.filter(|&ns| ns > 0) {
+                std::thread::sleep(Duration::from_nanos(ns));
+            }
+        } else {
+            let mut fds: Vec<PollFd<'_>> = waits
+                .iter()
+                .map(|&(_, kind, fd)| {
+                    let flags = if kind == poll::EVENTTYPE_FD_READ { PollFlags::IN } else { PollFlags::OUT };
+                    PollFd::from_borrowed_fd(fd, flags)
+                })
+                .collect();
+            let timeout = wait_ns.map(|ns| rustix::event::Timespec {
+                tv_sec: (ns / 1_000_000_000) as _,
+                tv_nsec: (ns % 1_000_000_000) as _,
+            });
+            loop {
+                match rustix::event::poll(&mut fds, timeout.as_ref()) {
+                    Ok(_) => break,
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(e.into()),
                 }
+            }
+            for (&(userdata, kind, _), pfd) in waits.iter().zip(&fds) {
+                if !pfd.revents().is_empty() {
+                    ready.push(Event { userdata, error: Errno::Success, kind });
+                }
+            }
+        }
+        if ready.is_empty() {
+            if let Some(earliest) = earliest {
+                // Nothing else woke us: the earliest timer has fired.
                 let now = self.monotonic_clock.now().max(earliest);
                 for &(userdata, d) in &clocks {
                     if d <= now {
