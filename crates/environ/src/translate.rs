@@ -39,6 +39,9 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
             ValidPayload::Parser(_) => bail!("nested modules are not supported"),
         }
         match payload {
+            Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
+                bail!("expected a core module, found a component (use `component::Component` for components)")
+            }
             Payload::TypeSection(reader) => {
                 for group in reader {
                     for sub in group?.into_types() {

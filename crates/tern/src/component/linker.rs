@@ -231,17 +231,18 @@ impl<T: 'static> Linker<T> {
             bail!("cross-`Engine` instantiation is not supported");
         }
         let info = &component.inner.info;
+        let types = &component.inner.types;
         let mut items = Vec::new();
         let mut names = Vec::new();
         for (name, ty) in &info.imports {
             names.push(name.clone());
             match self.root.get(name) {
                 Some(def) => {
-                    typecheck(def, ty, &info.types, name)?;
+                    typecheck(def, ty, types, name)?;
                     items.push(def.clone());
                 }
                 None if !needs_definition(ty) => items.push(Definition::Instance(BTreeMap::new())),
-                None => bail!("import `{name}` has not been defined (expected {})", describe_item(&info.types, ty)),
+                None => bail!("import `{name}` has not been defined (expected {})", describe_item(types, ty)),
             }
         }
         Ok(InstancePre { component: component.clone(), imports: Arc::new(ResolvedImports { items, names }) })

@@ -2,6 +2,10 @@
 
 mod api;
 mod artifact;
+mod component;
+mod component_abi;
+mod component_fuzz;
+mod component_gen;
 mod errors;
 mod proposals;
 mod traps;

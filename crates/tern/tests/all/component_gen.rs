@@ -1,0 +1,358 @@
+//! Test support for components: a model of component value types ([`Ty`])
+//! that writes itself as component text, flattens itself by the canonical
+//! ABI's rules (an independent re-statement of them, so the tests check the
+//! runtime against it), and makes random types and values from a seed; and
+//! the "relay" component every value test uses.
+//!
+//! The relay component for a type `T` exports `run: func(x: T) -> T`, whose
+//! core code passes its arguments straight to a lowered host import
+//! `h: func(x: T) -> T` and returns what `h` returned. A host call of `run`
+//! therefore crosses the boundary four times — host lowers `x` into the
+//! component, the component's call to `h` lifts it back to the host, the host
+//! lowers `h`'s result into the component, and the host lifts `run`'s result —
+//! with a string encoding chosen for each side.
+
+use tern::component::Val;
+
+/// A component value type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ty {
+    Bool,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+    Char,
+    String,
+    List(Box<Ty>),
+    Record(Vec<(String, Ty)>),
+    Tuple(Vec<Ty>),
+    Variant(Vec<(String, Option<Ty>)>),
+    Enum(Vec<String>),
+    Option(Box<Ty>),
+    Result(Option<Box<Ty>>, Option<Box<Ty>>),
+    Flags(Vec<String>),
+}
+
+/// A core type a value flattens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flat {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl Flat {
+    pub fn wat(self) -> &'static str {
+        match self {
+            Flat::I32 => "i32",
+            Flat::I64 => "i64",
+            Flat::F32 => "f32",
+            Flat::F64 => "f64",
+        }
+    }
+
+    fn join(a: Flat, b: Flat) -> Flat {
+        match (a, b) {
+            _ if a == b => a,
+            (Flat::I32, Flat::F32) | (Flat::F32, Flat::I32) => Flat::I32,
+            _ => Flat::I64,
+        }
+    }
+}
+
+impl Ty {
+    /// The canonical ABI's `flatten_type`.
+    pub fn flat(&self) -> Vec<Flat> {
+        match self {
+            Ty::Bool | Ty::S8 | Ty::U8 | Ty::S16 | Ty::U16 | Ty::S32 | Ty::U32 | Ty::Char | Ty::Enum(_) => vec![Flat::I32],
+            Ty::S64 | Ty::U64 => vec![Flat::I64],
+            Ty::F32 => vec![Flat::F32],
+            Ty::F64 => vec![Flat::F64],
+            Ty::String | Ty::List(_) => vec![Flat::I32, Flat::I32],
+            Ty::Record(fields) => fields.iter().flat_map(|(_, t)| t.flat()).collect(),
+            Ty::Tuple(tys) => tys.iter().flat_map(Ty::flat).collect(),
+            Ty::Flags(names) => vec![Flat::I32; names.len().div_ceil(32)],
+            Ty::Variant(_) | Ty::Option(_) | Ty::Result(..) => {
+                let mut joined: Vec<Flat> = Vec::new();
+                for case in self.cases().into_iter().flatten() {
+                    for (i, f) in case.flat().into_iter().enumerate() {
+                        match joined.get_mut(i) {
+                            Some(slot) => *slot = Flat::join(*slot, f),
+                            None => joined.push(f),
+                        }
+                    }
+                }
+                let mut out = vec![Flat::I32];
+                out.extend(joined);
+                out
+            }
+        }
+    }
+
+    fn cases(&self) -> Vec<Option<Ty>> {
+        match self {
+            Ty::Variant(cases) => cases.iter().map(|(_, t)| t.clone()).collect(),
+            Ty::Option(t) => vec![None, Some((**t).clone())],
+            Ty::Result(ok, err) => vec![ok.as_deref().cloned(), err.as_deref().cloned()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The type in component text; records, variants, enums and flags are
+    /// defined in `defs` and imported by name (an exported function's types
+    /// must be named).
+    pub fn wat(&self, defs: &mut Vec<String>) -> String {
+        let named = |defs: &mut Vec<String>, body: String| {
+            let n = defs.len();
+            defs.push(format!("(type $t{n}' {body}) (import \"t{n}\" (type $t{n} (eq $t{n}')))"));
+            format!("$t{n}")
+        };
+        match self {
+            Ty::Bool => "bool".into(),
+            Ty::S8 => "s8".into(),
+            Ty::U8 => "u8".into(),
+            Ty::S16 => "s16".into(),
+            Ty::U16 => "u16".into(),
+            Ty::S32 => "s32".into(),
+            Ty::U32 => "u32".into(),
+            Ty::S64 => "s64".into(),
+            Ty::U64 => "u64".into(),
+            Ty::F32 => "f32".into(),
+            Ty::F64 => "f64".into(),
+            Ty::Char => "char".into(),
+            Ty::String => "string".into(),
+            Ty::List(t) => format!("(list {})", t.wat(defs)),
+            Ty::Tuple(tys) => {
+                let parts: Vec<String> = tys.iter().map(|t| t.wat(defs)).collect();
+                format!("(tuple {})", parts.join(" "))
+            }
+            Ty::Option(t) => format!("(option {})", t.wat(defs)),
+            Ty::Result(ok, err) => {
+                let ok = ok.as_ref().map(|t| format!(" {}", t.wat(defs))).unwrap_or_default();
+                let err = err.as_ref().map(|t| format!(" (error {})", t.wat(defs))).unwrap_or_default();
+                format!("(result{ok}{err})")
+            }
+            Ty::Record(fields) => {
+                let parts: Vec<String> = fields.iter().map(|(n, t)| format!("(field \"{n}\" {})", t.wat(defs))).collect();
+                named(defs, format!("(record {})", parts.join(" ")))
+            }
+            Ty::Variant(cases) => {
+                let parts: Vec<String> = cases
+                    .iter()
+                    .map(|(n, t)| match t {
+                        Some(t) => format!("(case \"{n}\" {})", t.wat(defs)),
+                        None => format!("(case \"{n}\")"),
+                    })
+                    .collect();
+                named(defs, format!("(variant {})", parts.join(" ")))
+            }
+            Ty::Enum(names) => {
+                let parts: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                named(defs, format!("(enum {})", parts.join(" ")))
+            }
+            Ty::Flags(names) => {
+                let parts: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                named(defs, format!("(flags {})", parts.join(" ")))
+            }
+        }
+    }
+}
+
+/// String encodings, as written in `canon` options.
+pub const ENCODINGS: [&str; 3] = ["string-encoding=utf8", "string-encoding=utf16", "string-encoding=latin1+utf16"];
+
+/// The relay component for `ty` (see the module docs): the import `h` is
+/// lowered with `lower_enc`, the export `run` lifted with `lift_enc`.
+pub fn relay_component(ty: &Ty, lower_enc: &str, lift_enc: &str) -> String {
+    let mut defs = Vec::new();
+    let t = ty.wat(&mut defs);
+    let flat = ty.flat();
+    let params: Vec<Flat> = if flat.len() > 16 { vec![Flat::I32] } else { flat.clone() };
+    let spilled_result = flat.len() > 1;
+    let param_wat: String = params.iter().map(|f| format!(" {}", f.wat())).collect();
+    let (h_sig, run_sig) = if spilled_result {
+        (format!("(param{param_wat} i32)"), format!("(param{param_wat}) (result i32)"))
+    } else {
+        (format!("(param{param_wat}) (result {})", flat[0].wat()), format!("(param{param_wat}) (result {})", flat[0].wat()))
+    };
+    let gets: String = (0..params.len()).map(|i| format!(" (local.get {i})")).collect();
+    let body = if spilled_result {
+        format!("{gets} (i32.const 16) (call $h) (i32.const 16)")
+    } else {
+        format!("{gets} (call $h)")
+    };
+    format!(
+        r#"(component
+  {defs}
+  (import "h" (func $h (param "x" {t}) (result {t})))
+  (core module $Mem
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 16384))
+    (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $new i32) (result i32)
+      (local $r i32)
+      (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+      (global.set $next (i32.add (local.get $r) (local.get $new)))
+      (if (i32.gt_u (global.get $next) (i32.mul (memory.size) (i32.const 65536)))
+        (then (drop (memory.grow (i32.add (i32.shr_u (i32.sub (global.get $next) (i32.mul (memory.size) (i32.const 65536))) (i32.const 16)) (i32.const 1))))))
+      (if (local.get $old) (then (memory.copy (local.get $r) (local.get $old) (local.get $old_size))))
+      (local.get $r)))
+  (core instance $mem (instantiate $Mem))
+  (core func $h' (canon lower (func $h) (memory (core memory $mem "mem")) (realloc (core func $mem "realloc")) {lower_enc}))
+  (core module $M
+    (import "" "h" (func $h {h_sig}))
+    (func (export "run") {run_sig} {body}))
+  (core instance $m (instantiate $M (with "" (instance (export "h" (func $h'))))))
+  (func (export "run") (param "x" {t}) (result {t})
+    (canon lift (core func $m "run") (memory (core memory $mem "mem")) (realloc (core func $mem "realloc")) {lift_enc}))
+)"#,
+        defs = defs.join("\n  ")
+    )
+}
+
+/// A small seeded generator (xorshift64*), so failures reproduce from the seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn names(&mut self, prefix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    /// A random type, at most `depth` levels deep.
+    pub fn ty(&mut self, depth: u32) -> Ty {
+        let leaf = depth == 0 || self.chance(40);
+        if leaf {
+            return match self.below(13) {
+                0 => Ty::Bool,
+                1 => Ty::S8,
+                2 => Ty::U8,
+                3 => Ty::S16,
+                4 => Ty::U16,
+                5 => Ty::S32,
+                6 => Ty::U32,
+                7 => Ty::S64,
+                8 => Ty::U64,
+                9 => Ty::F32,
+                10 => Ty::F64,
+                11 => Ty::Char,
+                _ => Ty::String,
+            };
+        }
+        let d = depth - 1;
+        match self.below(9) {
+            0 => Ty::List(Box::new(self.ty(d))),
+            1 => {
+                let n = 1 + self.below(4) as usize;
+                Ty::Record(self.names("f", n).into_iter().map(|name| (name, self.ty(d))).collect())
+            }
+            2 => Ty::Tuple((0..1 + self.below(4)).map(|_| self.ty(d)).collect()),
+            3 => {
+                let n = 1 + self.below(4) as usize;
+                Ty::Variant(self.names("c", n).into_iter().map(|name| (name, self.chance(70).then(|| self.ty(d)))).collect())
+            }
+            4 => {
+                let n = 1 + self.below(5) as usize;
+                Ty::Enum(self.names("e", n))
+            }
+            5 => Ty::Option(Box::new(self.ty(d))),
+            6 => Ty::Result(self.chance(70).then(|| Box::new(self.ty(d))), self.chance(70).then(|| Box::new(self.ty(d)))),
+            7 => {
+                let n = 1 + self.below(32) as usize;
+                Ty::Flags(self.names("g", n))
+            }
+            _ => Ty::Tuple((0..17 + self.below(3)).map(|_| Ty::U8).collect()),
+        }
+    }
+
+    fn string(&mut self) -> String {
+        const PIECES: [&str; 8] = ["a", "Z", "é", "ÿ", "☃", "🍰", "\u{0}", "ok"];
+        (0..self.below(6)).map(|_| PIECES[self.below(PIECES.len() as u64) as usize]).collect()
+    }
+
+    /// A random value of type `ty`.
+    pub fn val(&mut self, ty: &Ty) -> Val {
+        match ty {
+            Ty::Bool => Val::Bool(self.chance(50)),
+            Ty::S8 => Val::S8(self.next() as i8),
+            Ty::U8 => Val::U8(self.next() as u8),
+            Ty::S16 => Val::S16(self.next() as i16),
+            Ty::U16 => Val::U16(self.next() as u16),
+            Ty::S32 => Val::S32(self.next() as i32),
+            Ty::U32 => Val::U32(self.next() as u32),
+            Ty::S64 => Val::S64(self.next() as i64),
+            Ty::U64 => Val::U64(self.next()),
+            Ty::F32 => Val::Float32(f32::from_bits(self.next() as u32)),
+            Ty::F64 => Val::Float64(f64::from_bits(self.next())),
+            Ty::Char => Val::Char(char::from_u32(self.below(0x11_0000) as u32).unwrap_or('x')),
+            Ty::String => Val::String(self.string()),
+            Ty::List(t) => Val::List((0..self.below(4)).map(|_| self.val(t)).collect()),
+            Ty::Record(fields) => Val::Record(fields.iter().map(|(n, t)| (n.clone(), self.val(t))).collect()),
+            Ty::Tuple(tys) => Val::Tuple(tys.iter().map(|t| self.val(t)).collect()),
+            Ty::Variant(cases) => {
+                let (name, t) = &cases[self.below(cases.len() as u64) as usize];
+                Val::Variant(name.clone(), t.as_ref().map(|t| Box::new(self.val(t))))
+            }
+            Ty::Enum(names) => Val::Enum(names[self.below(names.len() as u64) as usize].clone()),
+            Ty::Option(t) => Val::Option(self.chance(50).then(|| Box::new(self.val(t)))),
+            Ty::Result(ok, err) => {
+                if self.chance(50) {
+                    Val::Result(Ok(ok.as_ref().map(|t| Box::new(self.val(t)))))
+                } else {
+                    Val::Result(Err(err.as_ref().map(|t| Box::new(self.val(t)))))
+                }
+            }
+            Ty::Flags(names) => Val::Flags(names.iter().filter(|_| self.chance(50)).cloned().collect()),
+        }
+    }
+}
+
+/// Value equality where floats compare by bits (so NaNs compare).
+pub fn same(a: &Val, b: &Val) -> bool {
+    match (a, b) {
+        (Val::Float32(a), Val::Float32(b)) => a.to_bits() == b.to_bits(),
+        (Val::Float64(a), Val::Float64(b)) => a.to_bits() == b.to_bits(),
+        (Val::List(a), Val::List(b)) | (Val::Tuple(a), Val::Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b)),
+        (Val::Record(a), Val::Record(b)) => a.len() == b.len() && a.iter().zip(b).all(|((n, a), (m, b))| n == m && same(a, b)),
+        (Val::Variant(n, a), Val::Variant(m, b)) => n == m && same_opt(a, b),
+        (Val::Option(a), Val::Option(b)) => same_opt(a, b),
+        (Val::Result(Ok(a)), Val::Result(Ok(b))) | (Val::Result(Err(a)), Val::Result(Err(b))) => same_opt(a, b),
+        (a, b) => a == b,
+    }
+}
+
+fn same_opt(a: &Option<Box<Val>>, b: &Option<Box<Val>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
