@@ -28,7 +28,7 @@ impl DirPerms {
     /// Create, rename and remove entries (implies nothing about reading).
     pub const MUTATE: DirPerms = DirPerms { read: false, mutate: true };
     /// Both permissions together.
-    pub const fn all_perms() -> DirPerms {
+    pub const fn all() -> DirPerms {
         DirPerms { read: true, mutate: true }
     }
 
@@ -56,7 +56,7 @@ impl FilePerms {
     pub const WRITE: FilePerms = FilePerms { read: false, write: true };
 
     /// Both permissions together.
-    pub const fn all_perms() -> FilePerms {
+    pub const fn all() -> FilePerms {
         FilePerms { read: true, write: true }
     }
 

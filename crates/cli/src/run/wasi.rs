@@ -36,7 +36,7 @@ pub fn context(program: &Path, args: &[String], dirs: &[String], envs: &[String]
     }
     for dir in dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir.as_str(), dir.as_str()));
-        b.preopened_dir(host, guest, DirPerms::all_perms(), FilePerms::all_perms())
+        b.preopened_dir(host, guest, DirPerms::all(), FilePerms::all())
             .with_context(|| format!("--dir {dir}"))?;
     }
     Ok(b.build())

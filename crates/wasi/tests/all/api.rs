@@ -10,7 +10,7 @@ const DIR: u32 = 3;
 
 fn dir_guest(tmp: &TempDir) -> Guest {
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "/d", DirPerms::all_perms(), FilePerms::all_perms())
+        .preopened_dir(tmp.path(), "/d", DirPerms::all(), FilePerms::all())
         .unwrap()
         .build();
     Guest::new(ctx)

@@ -14,7 +14,7 @@ fn out_of_bounds_pointers_are_efault() {
     let ctx = WasiCtxBuilder::new()
         .args(&["a".into(), "b".into()])
         .unwrap()
-        .preopened_dir(tmp.path(), "d", DirPerms::all_perms(), FilePerms::all_perms())
+        .preopened_dir(tmp.path(), "d", DirPerms::all(), FilePerms::all())
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);
@@ -67,7 +67,7 @@ fn out_of_bounds_pointers_are_efault() {
 fn paths_that_are_not_utf8_are_eilseq() {
     let tmp = TempDir::new("eilseq");
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "d", DirPerms::all_perms(), FilePerms::all_perms())
+        .preopened_dir(tmp.path(), "d", DirPerms::all(), FilePerms::all())
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);
@@ -91,7 +91,7 @@ fn a_guest_without_memory_gets_efault_not_a_crash() {
 fn bad_descriptors_and_flags_are_errors() {
     let tmp = TempDir::new("badfd");
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "d", DirPerms::all_perms(), FilePerms::all_perms())
+        .preopened_dir(tmp.path(), "d", DirPerms::all(), FilePerms::all())
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);

@@ -27,7 +27,7 @@ impl World {
         symlink("../outside", sandbox.join("link_out")).unwrap();
         symlink(outside.join("secret.txt"), sandbox.join("abs_link")).unwrap();
         let ctx = WasiCtxBuilder::new()
-            .preopened_dir(&sandbox, "/sandbox", DirPerms::all_perms(), FilePerms::all_perms())
+            .preopened_dir(&sandbox, "/sandbox", DirPerms::all(), FilePerms::all())
             .unwrap()
             .build();
         World { guest: Guest::new(ctx), tmp }
@@ -230,7 +230,7 @@ fn read_only_preopens_refuse_changes() {
 fn preopens_are_listed_and_nothing_else() {
     let tmp = TempDir::new("prestat");
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "/data", DirPerms::all_perms(), FilePerms::all_perms())
+        .preopened_dir(tmp.path(), "/data", DirPerms::all(), FilePerms::all())
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);

@@ -78,7 +78,7 @@ fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
         .stderr(WritePipe::new_in_memory())
         .preopened_dir(cases::fixtures_dir(), ".", DirPerms::READ, FilePerms::READ)
         .unwrap()
-        .preopened_dir(&scratch.0, cases::GUEST_SCRATCH, DirPerms::all_perms(), FilePerms::all_perms())
+        .preopened_dir(&scratch.0, cases::GUEST_SCRATCH, DirPerms::all(), FilePerms::all())
         .unwrap()
         .build();
     let mut linker = Linker::new(engine);
