@@ -38,6 +38,7 @@ pub use func::Func;
 pub use instance::{Instance, InstancePre};
 pub use linker::{Linker, LinkerInstance};
 pub use typed::{ComponentNamedList, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmStr};
+pub use tern_component_macro::{flags, ComponentType, Lift, Lower};
 pub use values::Val;
 
 /// Support for `#[derive(ComponentType, Lift, Lower)]` and `flags!` from
@@ -46,8 +47,8 @@ pub use values::Val;
 pub mod __internal {
     pub use super::abi::{FlatDst, FlatSrc, LiftContext, LowerContext};
     pub use super::typed::{
-        flags_lift, flags_load, flags_lower, flags_store, record_layout, typecheck_enum, typecheck_flags,
-        typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
+        bad_case, field_offset, field_type, flags_lift, flags_load, flags_lower, flags_store, record_layout,
+        typecheck_enum, typecheck_flags, typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
     };
     pub use anyhow;
     pub use tern_environ::component::{ComponentTypes, InterfaceType, TypeDef};

@@ -29,8 +29,8 @@ use tern_environ::component::{discriminant_size, ComponentTypes, InterfaceType, 
 
 mod impls;
 pub use impls::{
-    flags_lift, flags_load, flags_lower, flags_store, record_layout, typecheck_enum, typecheck_flags, typecheck_record,
-    typecheck_variant, TypecheckFn, VariantInfo,
+    bad_case, field_offset, field_type, flags_lift, flags_load, flags_lower, flags_store, record_layout, typecheck_enum,
+    typecheck_flags, typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
 };
 
 /// A Rust type that has a component type.

@@ -4,6 +4,7 @@ mod api;
 mod artifact;
 mod component;
 mod component_abi;
+mod component_derive;
 mod component_fuzz;
 mod component_gen;
 mod errors;

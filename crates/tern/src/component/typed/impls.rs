@@ -699,6 +699,31 @@ pub fn record_layout(types: &ComponentTypes, ty: InterfaceType) -> Result<(Vec<I
     Ok((tys, offsets))
 }
 
+/// Field `i` of a record's field types (derived code indexes through this
+/// rather than panicking when used without a type check).
+///
+/// # Errors
+/// Fails when the record has fewer fields.
+pub fn field_type(tys: &[InterfaceType], i: usize) -> Result<InterfaceType> {
+    tys.get(i).copied().with_context(|| format!("record has no field {i}"))
+}
+
+/// The offset of field `i`, as [`field_type`].
+///
+/// # Errors
+/// Fails when the record has fewer fields.
+pub fn field_offset(offsets: &[u32], i: usize) -> Result<usize> {
+    offsets.get(i).map(|o| *o as usize).with_context(|| format!("record has no field {i}"))
+}
+
+/// The error for a case number a derived variant does not have.
+///
+/// # Errors
+/// Always.
+pub fn bad_case<T>(disc: usize) -> Result<T> {
+    bail!("variant case {disc} has no Rust counterpart")
+}
+
 /// Lowers flags given as 32-bit words.
 ///
 /// # Errors
