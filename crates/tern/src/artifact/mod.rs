@@ -81,7 +81,7 @@ pub(crate) struct LoadedModule {
 
 /// Fingerprint entries of `engine`, with the CPU feature string split into one
 /// entry per flag so that a mismatch names the flag.
-fn fingerprint(engine: &Engine) -> Vec<(String, String)> {
+pub(crate) fn fingerprint(engine: &Engine) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (key, value) in engine.code_affecting_settings() {
         if key == "cpu features" {
@@ -126,7 +126,7 @@ pub(crate) fn load_module(engine: &Engine, bytes: &[u8]) -> Result<LoadedModule>
 }
 
 /// Compares an artifact's header with what `engine` would write.
-fn check_compatible(engine: &Engine, header: &Header, expected: Precompiled) -> Result<()> {
+pub(crate) fn check_compatible(engine: &Engine, header: &Header, expected: Precompiled) -> Result<()> {
     if header.kind != expected {
         let name = |k| match k {
             Precompiled::Module => "a core module",

@@ -309,3 +309,42 @@ fn strings_are_transcoded_between_components() {
         }
     }
 }
+
+#[test]
+#[allow(unsafe_code, reason = "deserializing artifacts this test just wrote")]
+fn components_serialize_and_load_back() {
+    let engine = engine();
+    let component = Component::new(&engine, GREETER).unwrap();
+    let bytes = component.serialize().unwrap();
+    assert_eq!(engine.detect_precompiled(&bytes), Some(tern::Precompiled::Component));
+    assert_eq!(engine.precompile_component(GREETER.as_bytes()).unwrap(), bytes, "artifacts are deterministic");
+    // SAFETY: written just above by this process.
+    let loaded = unsafe { Component::deserialize(&engine, &bytes) }.unwrap();
+    let path = std::env::temp_dir().join(format!("tern-component-{}.cwasm", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    // SAFETY: written just above by this process and not modified.
+    let from_file = unsafe { Component::deserialize_file(&engine, &path) }.unwrap();
+    std::fs::remove_file(&path).unwrap();
+    for c in [loaded, from_file] {
+        let mut store = Store::new(&engine, Vec::new());
+        let instance = greeter_linker(&engine).instantiate(&mut store, &c).unwrap();
+        let greet = instance.get_typed_func::<(&str,), (String,)>(&mut store, "greet").unwrap();
+        assert_eq!(greet.call(&mut store, ("q",)).unwrap().0, "hello");
+        assert_eq!(store.data(), &["q"]);
+    }
+    // A component artifact is not a module artifact, nor the reverse.
+    // SAFETY: both are artifacts this process wrote; the kind check refuses them.
+    let err = unsafe { Module::deserialize(&engine, &bytes) }.unwrap_err();
+    assert!(format!("{err:#}").contains("holds a component"), "{err:#}");
+    let module = Module::new(&engine, "(module)").unwrap().serialize().unwrap();
+    // SAFETY: as above.
+    let err = unsafe { Component::deserialize(&engine, &module) }.unwrap_err();
+    assert!(format!("{err:#}").contains("holds a core module, not a component"), "{err:#}");
+    // Another engine's settings are named.
+    let mut config = Config::new();
+    config.wasm_component_model(true).cranelift_opt_level(tern::OptLevel::None);
+    let other = Engine::new(&config).unwrap();
+    // SAFETY: as above.
+    let err = unsafe { Component::deserialize(&other, &bytes) }.unwrap_err();
+    assert!(format!("{err:#}").contains("opt level"), "{err:#}");
+}
