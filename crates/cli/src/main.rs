@@ -5,6 +5,7 @@
 //! maps errors to exit codes.
 
 mod compile;
+mod component;
 mod run;
 mod wast;
 

@@ -43,6 +43,9 @@ pub struct RunCommand {
 impl RunCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
+        if crate::component::is_component_file(&self.file)? {
+            return crate::component::run(&self.file, self.invoke.as_deref(), &self.args, self.allow_precompiled);
+        }
         let engine = Engine::default();
         let module = crate::compile::load_module(&engine, &self.file, self.allow_precompiled)?;
         let wasi = wasi::context(&self.file, &self.args, &self.dirs, &self.envs)?;

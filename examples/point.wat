@@ -1,0 +1,21 @@
+;; A small component for `tern run --invoke`.
+(component
+  (type $point' (record (field "x" s32) (field "y" s32)))
+  (export $point "point" (type $point'))
+  (core module $M
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $r i32) (local.set $r (global.get $next))
+      (global.set $next (i32.add (global.get $next) (local.get 3))) (local.get $r))
+    (func (export "add") (param i32 i32 i32 i32) (result i32)
+      (i32.store (i32.const 0) (i32.add (local.get 0) (local.get 2)))
+      (i32.store (i32.const 4) (i32.add (local.get 1) (local.get 3)))
+      (i32.const 0))
+    (func (export "len") (param i32 i32) (result i32) (local.get 1)))
+  (core instance $m (instantiate $M))
+  (func (export "add") (param "a" $point) (param "b" $point) (result $point)
+    (canon lift (core func $m "add") (memory (core memory $m "mem"))))
+  (func (export "len") (param "s" string) (result u32)
+    (canon lift (core func $m "len") (memory (core memory $m "mem")) (realloc (core func $m "realloc"))))
+)
