@@ -158,13 +158,17 @@ fn expand_inner(input: &DeriveInput, which: Trait) -> syn::Result<TokenStream> {
             let idx: Vec<usize> = (0..parts.len()).collect();
             quote! {
                 fn lower(&self, cx: &mut #i::LowerContext<'_>, ty: #i::InterfaceType, dst: &mut #i::FlatDst) -> #i::anyhow::Result<()> {
-                    let (tys, _) = #i::record_layout(cx.types(), ty)?;
-                    #(#c::Lower::lower(&self.#idents, cx, #i::field_type(&tys, #idx)?, dst)?;)*
+                    #({
+                        let (t, _) = #i::field(cx.types(), ty, #idx)?;
+                        #c::Lower::lower(&self.#idents, cx, t, dst)?;
+                    })*
                     ::std::result::Result::Ok(())
                 }
                 fn store(&self, cx: &mut #i::LowerContext<'_>, ty: #i::InterfaceType, offset: usize) -> #i::anyhow::Result<()> {
-                    let (tys, offsets) = #i::record_layout(cx.types(), ty)?;
-                    #(#c::Lower::store(&self.#idents, cx, #i::field_type(&tys, #idx)?, offset + #i::field_offset(&offsets, #idx)?)?;)*
+                    #({
+                        let (t, at) = #i::field(cx.types(), ty, #idx)?;
+                        #c::Lower::store(&self.#idents, cx, t, offset + at)?;
+                    })*
                     ::std::result::Result::Ok(())
                 }
             }
@@ -176,13 +180,14 @@ fn expand_inner(input: &DeriveInput, which: Trait) -> syn::Result<TokenStream> {
             quote! {
                 const BORROWS: bool = false #(|| <#tys as #c::Lift>::BORROWS)*;
                 fn lift(cx: &#i::LiftContext<'_>, ty: #i::InterfaceType, src: &mut #i::FlatSrc<'_>) -> #i::anyhow::Result<Self> {
-                    let (tys, _) = #i::record_layout(cx.types(), ty)?;
-                    ::std::result::Result::Ok(Self { #(#idents: #c::Lift::lift(cx, #i::field_type(&tys, #idx)?, src)?,)* })
+                    ::std::result::Result::Ok(Self { #(#idents: #c::Lift::lift(cx, #i::field(cx.types(), ty, #idx)?.0, src)?,)* })
                 }
                 fn load(cx: &#i::LiftContext<'_>, ty: #i::InterfaceType, offset: usize) -> #i::anyhow::Result<Self> {
-                    let (tys, offsets) = #i::record_layout(cx.types(), ty)?;
                     ::std::result::Result::Ok(Self {
-                        #(#idents: #c::Lift::load(cx, #i::field_type(&tys, #idx)?, offset + #i::field_offset(&offsets, #idx)?)?,)*
+                        #(#idents: {
+                            let (t, at) = #i::field(cx.types(), ty, #idx)?;
+                            #c::Lift::load(cx, t, offset + at)?
+                        },)*
                     })
                 }
             }
@@ -218,14 +223,14 @@ fn expand_inner(input: &DeriveInput, which: Trait) -> syn::Result<TokenStream> {
             let lift_arms = parts.iter().enumerate().map(|(n, p)| {
                 let id = &p.ident;
                 match &p.ty {
-                    Some(_) => quote!(#n => Self::#id(#c::Lift::lift(cx, info.payload(#n)?, &mut payload)?)),
+                    Some(_) => quote!(#n => Self::#id(#c::Lift::lift(cx, info.payload(cx.types(), #n)?, &mut payload)?)),
                     None => quote!(#n => Self::#id),
                 }
             });
             let load_arms = parts.iter().enumerate().map(|(n, p)| {
                 let id = &p.ident;
                 match &p.ty {
-                    Some(_) => quote!(#n => Self::#id(#c::Lift::load(cx, info.payload(#n)?, at)?)),
+                    Some(_) => quote!(#n => Self::#id(#c::Lift::load(cx, info.payload(cx.types(), #n)?, at)?)),
                     None => quote!(#n => Self::#id),
                 }
             });

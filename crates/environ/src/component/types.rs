@@ -126,6 +126,13 @@ pub struct Layout {
     /// Its flattened core types, or `None` when there are more than
     /// [`MAX_FLAT_PARAMS`] (such a value is never passed flat).
     pub flat: Option<Vec<FlatType>>,
+    /// Records and tuples: each field's type and offset; maps: the key's and
+    /// the value's within an entry. Empty otherwise.
+    pub fields: Vec<(InterfaceType, u32)>,
+    /// Variants, enums, options, results: each case's payload type.
+    pub cases: Vec<Option<InterfaceType>>,
+    /// Variant-likes: the payload's offset from the discriminant.
+    pub payload_offset: u32,
 }
 
 /// A component function type.
@@ -373,37 +380,80 @@ impl ComponentTypes {
         })
     }
 
+    /// The fields of a record or tuple (the key and value of a map entry):
+    /// types and offsets.
+    #[inline]
+    pub fn fields(&self, ty: InterfaceType) -> &[(InterfaceType, u32)] {
+        match ty {
+            InterfaceType::Defined(i) => self.layouts.get(i as usize).map_or(&[], |l| &l.fields),
+            _ => &[],
+        }
+    }
+
+    /// The case payload types of a variant-like type (empty for others).
+    pub fn case_types(&self, ty: InterfaceType) -> &[Option<InterfaceType>] {
+        match ty {
+            InterfaceType::Defined(i) => self.layouts.get(i as usize).map_or(&[], |l| &l.cases),
+            _ => &[],
+        }
+    }
+
+    /// The payload offset of a variant-like type.
+    pub fn payload_offset(&self, ty: InterfaceType) -> u32 {
+        match ty {
+            InterfaceType::Defined(i) => self.layouts.get(i as usize).map_or(0, |l| l.payload_offset),
+            _ => 0,
+        }
+    }
+
+    fn fields_of(&self, tys: impl Iterator<Item = InterfaceType> + Clone) -> Vec<(InterfaceType, u32)> {
+        let (_, _, offsets) = self.tuple_layout(tys.clone());
+        tys.zip(offsets).collect()
+    }
+
     fn compute_layout(&self, def: &TypeDef) -> Layout {
+        let base = |size: u32, align: u32, flat: Option<Vec<FlatType>>| Layout {
+            size,
+            align,
+            flat,
+            fields: Vec::new(),
+            cases: Vec::new(),
+            payload_offset: 0,
+        };
         let i32s = |n: usize| Some(vec![FlatType::I32; n]);
         match def {
-            TypeDef::List(_) | TypeDef::Map(..) => Layout { size: 8, align: 4, flat: i32s(2) },
+            TypeDef::List(_) => base(8, 4, i32s(2)),
+            TypeDef::Map(k, v) => Layout { fields: self.fields_of([*k, *v].into_iter()), ..base(8, 4, i32s(2)) },
             TypeDef::FixedList(elem, n) => {
                 let (s, a) = self.size_align(*elem);
                 let flat = self.flat(*elem).and_then(|f| {
                     let total = f.len().checked_mul(*n as usize)?;
                     (total <= MAX_FLAT_PARAMS).then(|| f.repeat(*n as usize))
                 });
-                Layout { size: s.saturating_mul(*n), align: a, flat }
+                base(s.saturating_mul(*n), a, flat)
             }
             TypeDef::Record(fields) => {
-                let (size, align, _) = self.tuple_layout(fields.iter().map(|(_, t)| *t));
-                Layout { size, align, flat: self.flat_list(fields.iter().map(|(_, t)| *t), MAX_FLAT_PARAMS) }
+                let tys = fields.iter().map(|(_, t)| *t);
+                let (size, align, _) = self.tuple_layout(tys.clone());
+                Layout { fields: self.fields_of(tys.clone()), ..base(size, align, self.flat_list(tys, MAX_FLAT_PARAMS)) }
             }
             TypeDef::Tuple(tys) => {
-                let (size, align, _) = self.tuple_layout(tys.iter().copied());
-                Layout { size, align, flat: self.flat_list(tys.iter().copied(), MAX_FLAT_PARAMS) }
+                let tys = tys.iter().copied();
+                let (size, align, _) = self.tuple_layout(tys.clone());
+                Layout { fields: self.fields_of(tys.clone()), ..base(size, align, self.flat_list(tys, MAX_FLAT_PARAMS)) }
             }
             TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. } => {
                 let cases = self.cases(def).unwrap_or_default();
-                let (size, align, _) = self.variant_layout(&cases);
-                Layout { size, align, flat: self.variant_flat(&cases) }
+                let (size, align, payload_offset) = self.variant_layout(&cases);
+                let flat = self.variant_flat(&cases);
+                Layout { cases, payload_offset, ..base(size, align, flat) }
             }
             TypeDef::Flags(names) => {
                 let size = flags_size(names.len());
-                Layout { size, align: size.clamp(1, 4), flat: i32s(names.len().div_ceil(32)) }
+                base(size, size.clamp(1, 4), i32s(names.len().div_ceil(32)))
             }
             TypeDef::Own(_) | TypeDef::Borrow(_) | TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext => {
-                Layout { size: 4, align: 4, flat: i32s(1) }
+                base(4, 4, i32s(1))
             }
         }
     }

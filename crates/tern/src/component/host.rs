@@ -30,6 +30,7 @@ pub(crate) struct StoreGuest<'a, T> {
 }
 
 impl<T: 'static> Guest for StoreGuest<'_, T> {
+    #[inline]
     fn memory(&mut self) -> &mut [u8] {
         match self.memory {
             Some(m) => self.store.opaque.memories[m.0.index].data_mut(),

@@ -47,7 +47,7 @@ pub use values::Val;
 pub mod __internal {
     pub use super::abi::{FlatDst, FlatSrc, LiftContext, LowerContext};
     pub use super::typed::{
-        bad_case, field_offset, field_type, flags_lift, flags_load, flags_lower, flags_store, record_layout,
+        bad_case, field, flags_lift, flags_load, flags_lower, flags_store,
         typecheck_enum, typecheck_flags, typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
     };
     pub use anyhow;

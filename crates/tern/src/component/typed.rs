@@ -29,7 +29,7 @@ use tern_environ::component::{discriminant_size, ComponentTypes, InterfaceType, 
 
 mod impls;
 pub use impls::{
-    bad_case, field_offset, field_type, flags_lift, flags_load, flags_lower, flags_store, record_layout, typecheck_enum,
+    bad_case, field, flags_lift, flags_load, flags_lower, flags_store, typecheck_enum,
     typecheck_flags, typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
 };
 

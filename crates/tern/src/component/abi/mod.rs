@@ -183,6 +183,7 @@ impl LowerContext<'_> {
     }
 
     /// Writes `bytes` at `offset`, which an earlier check put in bounds.
+    #[inline]
     pub fn write(&mut self, offset: usize, bytes: &[u8]) -> Result<()> {
         let mode = self.mode;
         match self.guest.memory().get_mut(offset..offset.saturating_add(bytes.len())) {

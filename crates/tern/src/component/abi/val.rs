@@ -275,7 +275,7 @@ fn lower_flat_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, dst
         }
         (TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. }, _) => {
             let (disc, payload) = variant_parts(def, v)?;
-            let cases = types.cases(def).unwrap_or_default();
+            let cases = types.case_types(ty);
             let total = types.flat(ty).map_or(0, |f| f.len());
             let start = dst.len();
             dst.push_u32(disc);
@@ -365,16 +365,14 @@ fn store_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, offset: 
                 store(cx, *elem, item, offset + i * size)?;
             }
         }
-        (TypeDef::Record(fields), Val::Record(vals)) => {
-            let (_, _, offsets) = types.tuple_layout(fields.iter().map(|(_, t)| *t));
-            for (((_, fty), (_, value)), off) in fields.iter().zip(vals).zip(offsets) {
-                store(cx, *fty, value, offset + off as usize)?;
+        (TypeDef::Record(_), Val::Record(vals)) => {
+            for ((_, value), (fty, off)) in vals.iter().zip(types.fields(ty)) {
+                store(cx, *fty, value, offset + *off as usize)?;
             }
         }
-        (TypeDef::Tuple(tys), Val::Tuple(vals)) => {
-            let (_, _, offsets) = types.tuple_layout(tys.iter().copied());
-            for ((t, value), off) in tys.iter().zip(vals).zip(offsets) {
-                store(cx, *t, value, offset + off as usize)?;
+        (TypeDef::Tuple(_), Val::Tuple(vals)) => {
+            for (value, (t, off)) in vals.iter().zip(types.fields(ty)) {
+                store(cx, *t, value, offset + *off as usize)?;
             }
         }
         (TypeDef::Flags(names), Val::Flags(set)) => {
@@ -392,8 +390,8 @@ fn store_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, offset: 
         }
         (TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. }, _) => {
             let (disc, payload) = variant_parts(def, v)?;
-            let cases = types.cases(def).unwrap_or_default();
-            let (_, _, payload_offset) = types.variant_layout(&cases);
+            let cases = types.case_types(ty);
+            let payload_offset = types.payload_offset(ty);
             store_discriminant(cx, offset, discriminant_size(cases.len()), disc)?;
             if let (Some(Some(case_ty)), Some(payload)) = (cases.get(disc as usize), payload) {
                 store(cx, *case_ty, payload, offset + payload_offset as usize)?;
@@ -469,7 +467,7 @@ fn lift_flat_defined(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatSrc<
             flags_from_words(names, &words)
         }
         TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. } => {
-            let cases = types.cases(def).unwrap_or_default();
+            let cases = types.case_types(ty);
             let total = types.flat(ty).map_or(1, |f| f.len());
             let disc = check_discriminant(src.next_u32()?, cases.len())?;
             let mut payload_src = src.take(total - 1)?;
@@ -571,18 +569,16 @@ fn load_defined(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Resul
             Val::List(items)
         }
         TypeDef::Record(fields) => {
-            let (_, _, offsets) = types.tuple_layout(fields.iter().map(|(_, t)| *t));
             let mut out = Vec::with_capacity(fields.len());
-            for ((name, fty), off) in fields.iter().zip(offsets) {
-                out.push((name.clone(), load(cx, *fty, offset + off as usize)?));
+            for ((name, _), (fty, off)) in fields.iter().zip(types.fields(ty)) {
+                out.push((name.clone(), load(cx, *fty, offset + *off as usize)?));
             }
             Val::Record(out)
         }
         TypeDef::Tuple(tys) => {
-            let (_, _, offsets) = types.tuple_layout(tys.iter().copied());
             let mut out = Vec::with_capacity(tys.len());
-            for (t, off) in tys.iter().zip(offsets) {
-                out.push(load(cx, *t, offset + off as usize)?);
+            for (t, off) in types.fields(ty) {
+                out.push(load(cx, *t, offset + *off as usize)?);
             }
             Val::Tuple(out)
         }
@@ -596,8 +592,8 @@ fn load_defined(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Resul
             flags_from_words(names, &words)
         }
         TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. } => {
-            let cases = types.cases(def).unwrap_or_default();
-            let (_, _, payload_offset) = types.variant_layout(&cases);
+            let cases = types.case_types(ty);
+            let payload_offset = types.payload_offset(ty);
             let disc = load_discriminant(cx, offset, discriminant_size(cases.len()))?;
             let disc = check_discriminant(disc, cases.len())?;
             let payload = match cases[disc] {

@@ -304,10 +304,12 @@ impl<T: Lift> Lift for Vec<T> {
     }
 }
 
-/// The cases and layout of a variant-like type (variant, enum, option,
-/// result), for lifting and lowering it case by case.
+/// The layout of a variant-like type (variant, enum, option, result), for
+/// lifting and lowering it case by case without allocating.
+#[derive(Debug, Clone, Copy)]
 pub struct VariantInfo {
-    cases: Vec<Option<InterfaceType>>,
+    ty: InterfaceType,
+    cases: usize,
     flat_len: usize,
     payload_offset: u32,
 }
@@ -318,19 +320,20 @@ impl VariantInfo {
     /// # Errors
     /// Fails when `ty` is not variant-like.
     pub fn new(types: &ComponentTypes, ty: InterfaceType) -> Result<Self> {
-        let def = types.def(ty).context("not a variant type")?;
-        let cases = types.cases(def).context("not a variant type")?;
+        let cases = types.case_types(ty).len();
+        if cases == 0 {
+            bail!("`{}` is not a variant type", types.display(ty));
+        }
         let flat_len = types.flat(ty).map_or(0, |f| f.len());
-        let (_, _, payload_offset) = types.variant_layout(&cases);
-        Ok(Self { cases, flat_len, payload_offset })
+        Ok(Self { ty, cases, flat_len, payload_offset: types.payload_offset(ty) })
     }
 
     /// The payload type of case `disc`, which must have one.
     ///
     /// # Errors
     /// Fails when the case has no payload.
-    pub fn payload(&self, disc: usize) -> Result<InterfaceType> {
-        self.cases.get(disc).copied().flatten().context("variant case has no payload")
+    pub fn payload(&self, types: &ComponentTypes, disc: usize) -> Result<InterfaceType> {
+        types.case_types(self.ty).get(disc).copied().flatten().context("variant case has no payload")
     }
 
     /// Lowers case `disc`; `payload` lowers the payload when the case has one.
@@ -346,8 +349,9 @@ impl VariantInfo {
     ) -> Result<()> {
         let start = dst.len();
         dst.push_u32(disc);
-        if let Some(Some(t)) = self.cases.get(disc as usize) {
-            payload(cx, *t, dst)?;
+        let ty = cx.types().case_types(self.ty).get(disc as usize).copied().flatten();
+        if let Some(t) = ty {
+            payload(cx, t, dst)?;
         }
         dst.pad_to(start + self.flat_len);
         Ok(())
@@ -364,9 +368,10 @@ impl VariantInfo {
         disc: u32,
         payload: impl FnOnce(&mut LowerContext<'_>, InterfaceType, usize) -> Result<()>,
     ) -> Result<()> {
-        disc_store(cx, offset, self.cases.len(), disc)?;
-        if let Some(Some(t)) = self.cases.get(disc as usize) {
-            payload(cx, *t, offset + self.payload_offset as usize)?;
+        disc_store(cx, offset, self.cases, disc)?;
+        let ty = cx.types().case_types(self.ty).get(disc as usize).copied().flatten();
+        if let Some(t) = ty {
+            payload(cx, t, offset + self.payload_offset as usize)?;
         }
         Ok(())
     }
@@ -376,7 +381,7 @@ impl VariantInfo {
     /// # Errors
     /// Traps on a discriminant out of range.
     pub fn lift_case<'a>(&self, src: &mut FlatSrc<'a>) -> Result<(usize, FlatSrc<'a>)> {
-        let disc = disc_check(src.next_u32()?, self.cases.len())?;
+        let disc = disc_check(src.next_u32()?, self.cases)?;
         let payload = src.take(self.flat_len.saturating_sub(1))?;
         Ok((disc, payload))
     }
@@ -386,7 +391,7 @@ impl VariantInfo {
     /// # Errors
     /// Traps on a discriminant out of range.
     pub fn load_case(&self, cx: &LiftContext<'_>, offset: usize) -> Result<(usize, usize)> {
-        let disc = disc_check(disc_load(cx, offset, self.cases.len())?, self.cases.len())?;
+        let disc = disc_check(disc_load(cx, offset, self.cases)?, self.cases)?;
         Ok((disc, offset + self.payload_offset as usize))
     }
 }
@@ -425,12 +430,12 @@ impl<T: Lift> Lift for Option<T> {
     fn lift(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Self> {
         let info = VariantInfo::new(cx.types(), ty)?;
         let (disc, mut p) = info.lift_case(src)?;
-        Ok(if disc == 0 { None } else { Some(T::lift(cx, info.payload(1)?, &mut p)?) })
+        Ok(if disc == 0 { None } else { Some(T::lift(cx, info.payload(cx.types(), 1)?, &mut p)?) })
     }
     fn load(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Result<Self> {
         let info = VariantInfo::new(cx.types(), ty)?;
         let (disc, at) = info.load_case(cx, offset)?;
-        Ok(if disc == 0 { None } else { Some(T::load(cx, info.payload(1)?, at)?) })
+        Ok(if disc == 0 { None } else { Some(T::load(cx, info.payload(cx.types(), 1)?, at)?) })
     }
 }
 
@@ -480,14 +485,14 @@ fn lift_payload<T: Lift>(cx: &LiftContext<'_>, info: &VariantInfo, disc: usize, 
     if T::IS_UNIT {
         return T::lift_list(cx, &[], src);
     }
-    T::lift(cx, info.payload(disc)?, src)
+    T::lift(cx, info.payload(cx.types(), disc)?, src)
 }
 
 fn load_payload<T: Lift>(cx: &LiftContext<'_>, info: &VariantInfo, disc: usize, at: usize) -> Result<T> {
     if T::IS_UNIT {
         return T::lift_list(cx, &[], &mut FlatSrc::new(&[]));
     }
-    T::load(cx, info.payload(disc)?, at)
+    T::load(cx, info.payload(cx.types(), disc)?, at)
 }
 
 impl<T: Lift, E: Lift> Lift for Result<T, E> {
@@ -548,8 +553,12 @@ macro_rules! tuples {
                 self.lower_list(cx, &tys, dst)
             }
             fn store(&self, cx: &mut LowerContext<'_>, ty: InterfaceType, offset: usize) -> Result<()> {
-                let tys = tuple_types(ty, cx.types(), "tuple")?;
-                self.store_list(cx, &tys, offset)
+                if cx.types().fields(ty).len() != $n {
+                    return Err(type_error(cx.types(), ty, "tuple"));
+                }
+                $(let (t, off) = cx.types().fields(ty)[$i];
+                self.$i.store(cx, t, offset + off as usize)?;)*
+                Ok(())
             }
             fn lower_list(&self, cx: &mut LowerContext<'_>, tys: &[InterfaceType], dst: &mut FlatDst) -> Result<()> {
                 if tys.len() != $n {
@@ -576,8 +585,11 @@ macro_rules! tuples {
                 Self::lift_list(cx, &tys, src)
             }
             fn load(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Result<Self> {
-                let tys = tuple_types(ty, cx.types(), "tuple")?;
-                Self::load_list(cx, &tys, offset)
+                let fields = cx.types().fields(ty);
+                if fields.len() != $n {
+                    return Err(type_error(cx.types(), ty, "tuple"));
+                }
+                Ok(($($t::load(cx, fields[$i].0, offset + fields[$i].1 as usize)?,)*))
             }
             fn lift_list(cx: &LiftContext<'_>, tys: &[InterfaceType], src: &mut FlatSrc<'_>) -> Result<Self> {
                 if tys.len() != $n {
@@ -688,32 +700,22 @@ pub fn typecheck_flags(ty: InterfaceType, types: &ComponentTypes, names: &[&str]
     }
 }
 
-/// The field types and offsets of record type `ty`.
+/// Field `i` of record (or tuple) type `ty`: its type and offset.
 ///
 /// # Errors
-/// Fails when `ty` is not a record.
-pub fn record_layout(types: &ComponentTypes, ty: InterfaceType) -> Result<(Vec<InterfaceType>, Vec<u32>)> {
-    let Some(TypeDef::Record(fields)) = types.def(ty) else { bail!("not a record type") };
-    let tys: Vec<InterfaceType> = fields.iter().map(|(_, t)| *t).collect();
-    let (_, _, offsets) = types.tuple_layout(tys.iter().copied());
-    Ok((tys, offsets))
-}
-
-/// Field `i` of a record's field types (derived code indexes through this
+/// Fails when the type has no such field (derived code indexes through this
 /// rather than panicking when used without a type check).
-///
-/// # Errors
-/// Fails when the record has fewer fields.
-pub fn field_type(tys: &[InterfaceType], i: usize) -> Result<InterfaceType> {
-    tys.get(i).copied().with_context(|| format!("record has no field {i}"))
+#[inline]
+pub fn field(types: &ComponentTypes, ty: InterfaceType, i: usize) -> Result<(InterfaceType, usize)> {
+    match types.fields(ty).get(i) {
+        Some((t, o)) => Ok((*t, *o as usize)),
+        None => Err(no_field(types, ty, i)),
+    }
 }
 
-/// The offset of field `i`, as [`field_type`].
-///
-/// # Errors
-/// Fails when the record has fewer fields.
-pub fn field_offset(offsets: &[u32], i: usize) -> Result<usize> {
-    offsets.get(i).map(|o| *o as usize).with_context(|| format!("record has no field {i}"))
+#[cold]
+fn no_field(types: &ComponentTypes, ty: InterfaceType, i: usize) -> anyhow::Error {
+    anyhow::anyhow!("`{}` has no field {i}", types.display(ty))
 }
 
 /// The error for a case number a derived variant does not have.
