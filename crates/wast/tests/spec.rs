@@ -191,12 +191,16 @@ fn memory64() {
     proposal_suite("memory64", WasmFeatures::MEMORY64);
 }
 
-/// The Component Model reference tests, kept beside the repository in
+/// Tern's own component scripts (`tests/component/`, always run) and the
+/// Component Model reference tests, kept beside the repository in
 /// `../shared/component-model-tests` (or where `TERN_COMPONENT_MODEL_TESTS`
 /// points). `values/`, `validation/` and `binary/` must pass (ledger aside);
 /// `resources/` and `linking/` are counted but not required yet.
 #[test]
 fn component_model() {
+    let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/component");
+    let (passed, failures) = run_suite("component-model/tern", wast_files(&own), Config::new());
+    check("component-model/tern", passed, failures);
     let dir = std::env::var_os("TERN_COMPONENT_MODEL_TESTS")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/component-model-tests"));
@@ -205,21 +209,25 @@ fn component_model() {
         return;
     }
     for (folder, required) in [("values", true), ("validation", true), ("binary", true), ("resources", false), ("linking", false)] {
-        let mut files = Vec::new();
-        let entries = std::fs::read_dir(dir.join(folder)).expect("readable test folder");
-        for entry in entries {
-            let path = entry.expect("directory entry").path();
-            if path.extension().is_some_and(|e| e == "wast") {
-                let name = path.file_name().expect("file name").to_string_lossy().to_string();
-                files.push((name, std::fs::read_to_string(&path).expect("readable test file")));
-            }
-        }
         let suite = format!("component-model/{folder}");
-        let (passed, failures) = run_suite(&suite, files, Config::new());
+        let (passed, failures) = run_suite(&suite, wast_files(&dir.join(folder)), Config::new());
         if required {
             check(&suite, passed, failures);
         } else {
             println!("{suite}: {passed} passed, {} failed (not required yet)", failures.len());
         }
     }
+}
+
+/// Every `.wast` file in `dir`, as (name, text).
+fn wast_files(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable test folder") {
+        let path = entry.expect("directory entry").path();
+        if path.extension().is_some_and(|e| e == "wast") {
+            let name = path.file_name().expect("file name").to_string_lossy().to_string();
+            files.push((name, std::fs::read_to_string(&path).expect("readable test file")));
+        }
+    }
+    files
 }

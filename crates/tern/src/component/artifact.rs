@@ -22,9 +22,15 @@ use tern_environ::component::{
     ModuleDef, TypeDef,
 };
 
+/// Version of the component metadata encoding; bump it when
+/// `ComponentInfo` or anything it holds changes shape.
+const COMPONENT_FORMAT_VERSION: u32 = 1;
+
 /// The metadata of a component artifact.
 #[derive(Serialize, Deserialize)]
 struct ComponentMetadata {
+    /// [`COMPONENT_FORMAT_VERSION`] of the Tern that wrote it.
+    version: u32,
     info: ComponentInfo,
     /// Each static core module as a module artifact.
     modules: Vec<Vec<u8>>,
@@ -41,7 +47,7 @@ impl Component {
         let mut info = self.inner.info.clone();
         info.types = (*self.inner.types).clone();
         let modules = self.inner.modules.iter().map(Module::serialize).collect::<Result<Vec<_>>>()?;
-        let meta = postcard::to_allocvec(&ComponentMetadata { info, modules }).context("failed to encode the component's metadata")?;
+        let meta = postcard::to_allocvec(&ComponentMetadata { version: COMPONENT_FORMAT_VERSION, info, modules }).context("failed to encode the component's metadata")?;
         let header = Header { kind: Precompiled::Component, settings: fingerprint(&self.inner.engine) };
         elf::write(&[], &header, &meta)
     }
@@ -63,6 +69,10 @@ impl Component {
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Component> {
         let parsed = elf::parse(bytes.as_ref())?;
         check_compatible(engine, &parsed.header, Precompiled::Component)?;
+        let version: (u32, _) = postcard::take_from_bytes(parsed.meta).context("corrupt artifact: no component metadata")?;
+        if version.0 != COMPONENT_FORMAT_VERSION {
+            bail!("component artifact format {} is not this Tern's ({COMPONENT_FORMAT_VERSION})", version.0);
+        }
         let (meta, rest): (ComponentMetadata, _) =
             postcard::take_from_bytes(parsed.meta).context("corrupt artifact: undecodable component metadata")?;
         if !rest.is_empty() {

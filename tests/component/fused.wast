@@ -1,0 +1,123 @@
+;; Component-to-component calls: values lifted from the caller's memory and
+;; lowered into the callee's, and back, for compound types, spilled
+;; parameters and results, and every pair of string encodings.
+
+(component definition $Pair
+  (component $C
+    (core module $Libc
+      (memory (export "mem") 1)
+      (global $next (mut i32) (i32.const 1024))
+      (func (export "realloc") (param $old i32) (param $osize i32) (param $align i32) (param $n i32) (result i32)
+        (local $r i32)
+        (local.set $r (i32.and (i32.add (global.get $next) (i32.const 7)) (i32.const -8)))
+        (global.set $next (i32.add (local.get $r) (local.get $n)))
+        (if (local.get $old) (then (memory.copy (local.get $r) (local.get $old) (local.get $osize))))
+        (local.get $r)))
+    (core instance $libc (instantiate $Libc))
+    (core module $M
+      (import "" "mem" (memory 1))
+      ;; list<string> -> u32: total length in code units/bytes of every string
+      (func (export "total") (param $p i32) (param $n i32) (result i32)
+        (local $acc i32)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $acc (i32.add (local.get $acc) (i32.load offset=4 (local.get $p))))
+          (local.set $p (i32.add (local.get $p) (i32.const 8)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (local.get $acc))
+      ;; 17 u32 params arrive spilled: return their sum
+      (func (export "sum17") (param $p i32) (result i32)
+        (local $i i32) (local $acc i32)
+        (block $done (loop $l
+          (br_if $done (i32.eq (local.get $i) (i32.const 17)))
+          (local.set $acc (i32.add (local.get $acc) (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+        (local.get $acc))
+      ;; (u8, string) -> option<tuple<u8, string>>: echo as some
+      (func (export "wrap") (param i32 i32 i32) (result i32)
+        (i32.store8 (i32.const 32) (i32.const 1))
+        (i32.store8 (i32.const 36) (local.get 0))
+        (i32.store (i32.const 40) (local.get 1))
+        (i32.store (i32.const 44) (local.get 2))
+        (i32.const 32)))
+    (core instance $m (instantiate $M (with "" (instance (export "mem" (memory $libc "mem"))))))
+    (func (export "total") (param "xs" (list string)) (result u32)
+      (canon lift (core func $m "total") string-encoding=utf16
+        (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+    (func (export "sum17") (param "a" u32) (param "b" u32) (param "c" u32) (param "d" u32) (param "e" u32)
+        (param "f" u32) (param "g" u32) (param "h" u32) (param "i" u32) (param "j" u32) (param "k" u32)
+        (param "l" u32) (param "m" u32) (param "n" u32) (param "o" u32) (param "p" u32) (param "q" u32) (result u32)
+      (canon lift (core func $m "sum17") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+    (func (export "wrap") (param "n" u8) (param "s" string) (result (option (tuple u8 string)))
+      (canon lift (core func $m "wrap") string-encoding=latin1+utf16
+        (memory (core memory $libc "mem")) (realloc (core func $libc "realloc")))))
+  (component $D
+    (import "total" (func $total (param "xs" (list string)) (result u32)))
+    (import "sum17" (func $sum17 (param "a" u32) (param "b" u32) (param "c" u32) (param "d" u32) (param "e" u32)
+        (param "f" u32) (param "g" u32) (param "h" u32) (param "i" u32) (param "j" u32) (param "k" u32)
+        (param "l" u32) (param "m" u32) (param "n" u32) (param "o" u32) (param "p" u32) (param "q" u32) (result u32)))
+    (import "wrap" (func $wrap (param "n" u8) (param "s" string) (result (option (tuple u8 string)))))
+    (core module $Libc
+      (memory (export "mem") 1)
+      (global $next (mut i32) (i32.const 4096))
+      (func (export "realloc") (param $old i32) (param $osize i32) (param $align i32) (param $n i32) (result i32)
+        (local $r i32)
+        (local.set $r (i32.and (i32.add (global.get $next) (i32.const 7)) (i32.const -8)))
+        (global.set $next (i32.add (local.get $r) (local.get $n)))
+        (local.get $r)))
+    (core instance $libc (instantiate $Libc))
+    (core func $total' (canon lower (func $total) (memory (core memory $libc "mem"))))
+    (core func $sum17' (canon lower (func $sum17) (memory (core memory $libc "mem"))))
+    (core func $wrap' (canon lower (func $wrap) (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+    (core module $Main
+      (import "" "mem" (memory 1))
+      (import "" "total" (func $total (param i32 i32) (result i32)))
+      (import "" "sum17" (func $sum17 (param i32) (result i32)))
+      (import "" "wrap" (func $wrap (param i32 i32 i32 i32)))
+      ;; "ab" at 100, "☃" (3 bytes) at 104, list of 2 strings at 112
+      (data (i32.const 100) "ab")
+      (data (i32.const 104) "\e2\98\83")
+      (data (i32.const 112) "\64\00\00\00\02\00\00\00\68\00\00\00\03\00\00\00")
+      (func (export "total") (result i32) (call $total (i32.const 112) (i32.const 2)))
+      (func (export "sum17") (result i32)
+        (local $i i32)
+        (block $done (loop $l
+          (br_if $done (i32.eq (local.get $i) (i32.const 17)))
+          (i32.store (i32.add (i32.const 512) (i32.shl (local.get $i) (i32.const 2))) (i32.add (local.get $i) (i32.const 1)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+        (call $sum17 (i32.const 512)))
+      ;; wrap(7, "☃") and check the result written at 256: some((7, "☃"))
+      (func (export "wrap") (result i32)
+        (call $wrap (i32.const 7) (i32.const 104) (i32.const 3) (i32.const 256))
+        (if (i32.ne (i32.load8_u (i32.const 256)) (i32.const 1)) (then unreachable))
+        (if (i32.ne (i32.load8_u (i32.const 260)) (i32.const 7)) (then unreachable))
+        (if (i32.ne (i32.load (i32.const 268)) (i32.const 3)) (then unreachable))
+        (i32.load8_u offset=2 (i32.load (i32.const 264)))))
+    (core instance $main (instantiate $Main (with "" (instance
+      (export "mem" (memory $libc "mem"))
+      (export "total" (func $total'))
+      (export "sum17" (func $sum17'))
+      (export "wrap" (func $wrap'))))))
+    (func (export "total") (result u32) (canon lift (core func $main "total")))
+    (func (export "sum17") (result u32) (canon lift (core func $main "sum17")))
+    (func (export "wrap") (result u32) (canon lift (core func $main "wrap"))))
+  (instance $c (instantiate $C))
+  (instance $d (instantiate $D (with "total" (func $c "total")) (with "sum17" (func $c "sum17")) (with "wrap" (func $c "wrap"))))
+  (export "total" (func $d "total"))
+  (export "sum17" (func $d "sum17"))
+  (export "wrap" (func $d "wrap"))
+  (export "c-total" (func $c "total"))
+  (export "c-wrap" (func $c "wrap"))
+)
+(component instance $p $Pair)
+;; utf8 "ab" and "☃" arrive in utf16 as 2 + 1 code units
+(assert_return (invoke "total") (u32.const 3))
+(assert_return (invoke "sum17") (u32.const 153))
+;; the last byte of "☃" in utf8 is 0x83
+(assert_return (invoke "wrap") (u32.const 0x83))
+(assert_return (invoke "c-total" (list.const (str.const "é") (str.const "🍰🍰"))) (u32.const 5))
+(assert_return (invoke "c-wrap" (u8.const 9) (str.const "ÿ"))
+  (option.some (tuple.const (u8.const 9) (str.const "ÿ"))))
