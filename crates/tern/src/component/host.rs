@@ -202,11 +202,13 @@ impl LowerSite {
 /// The raw entry of a host function: lift from the site, call, lower back.
 pub(crate) type HostEntry<T> = dyn Fn(&mut StoreInner<T>, &LowerSite, &mut [ValRaw]) -> Result<()> + Send + Sync;
 
+/// Checks a host function against a component function type.
+pub(crate) type Typecheck = dyn Fn(&ComponentTypes, u32) -> Result<()> + Send + Sync;
+
 /// A host function defined in a [`super::Linker`].
 pub(crate) struct HostFunc<T> {
     pub(crate) entry: Box<HostEntry<T>>,
-    /// Checks the host function against a component function type.
-    pub(crate) typecheck: Box<dyn Fn(&ComponentTypes, u32) -> Result<()> + Send + Sync>,
+    pub(crate) typecheck: Box<Typecheck>,
 }
 
 /// A dynamic host closure (`Linker::func_new`).

@@ -43,8 +43,17 @@ fn core_const(rng: &mut Rng, f: Flat) -> String {
     match f {
         Flat::I32 => format!("(i32.const {})", bits as u32 as i32),
         Flat::I64 => format!("(i64.const {})", bits as i64),
-        Flat::F32 => format!("(f32.const {})", f32::from_bits(bits as u32).max(-1e30).min(1e30)),
-        Flat::F64 => format!("(f64.const {})", f64::from_bits(bits).max(-1e300).min(1e300)),
+        Flat::F32 => format!("(f32.const {})", finite(f64::from(f32::from_bits(bits as u32))) as f32),
+        Flat::F64 => format!("(f64.const {})", finite(f64::from_bits(bits))),
+    }
+}
+
+/// `v` as a finite float that WAT can spell (NaN becomes 0).
+fn finite(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-1e30, 1e30)
     }
 }
 

@@ -85,7 +85,7 @@ impl Mode {
 
 /// Checks that `[ptr, ptr + size)` is an aligned range inside `memory_len`.
 pub(crate) fn check_range(mode: Mode, memory_len: usize, ptr: u32, size: u64, align: u32, what: Content) -> Result<usize> {
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(mode.unaligned());
     }
     if u64::from(ptr) + size > memory_len as u64 {
@@ -167,7 +167,7 @@ impl LowerContext<'_> {
             return trap(ComponentTrapKind::LengthOverflow, "allocation size does not fit in 32 bits");
         };
         let ptr = self.guest.realloc(0, 0, align, size32)?;
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(self.mode.realloc_unaligned());
         }
         if u64::from(ptr) + size > self.guest.memory().len() as u64 {
@@ -208,7 +208,7 @@ impl<'a> FlatSrc<'a> {
     }
 
     /// The next value's bits.
-    pub fn next(&mut self) -> Result<u64> {
+    pub fn bits(&mut self) -> Result<u64> {
         let v = self.vals.get(self.pos).copied();
         self.pos += 1;
         v.ok_or_else(|| anyhow::anyhow!("too few flat values for the type (a Tern bug)"))
@@ -216,7 +216,7 @@ impl<'a> FlatSrc<'a> {
 
     /// The next value as an `i32` slot (truncating an `i64` join slot).
     pub fn next_u32(&mut self) -> Result<u32> {
-        Ok(self.next()? as u32)
+        Ok(self.bits()? as u32)
     }
 
     /// A sub-source over the next `n` values, which this source skips.

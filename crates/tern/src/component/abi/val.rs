@@ -413,10 +413,10 @@ pub(crate) fn lift_flat(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatS
         I::U16 => Val::U16(src.next_u32()? as u16),
         I::S32 => Val::S32(src.next_u32()? as i32),
         I::U32 => Val::U32(src.next_u32()?),
-        I::S64 => Val::S64(src.next()? as i64),
-        I::U64 => Val::U64(src.next()?),
+        I::S64 => Val::S64(src.bits()? as i64),
+        I::U64 => Val::U64(src.bits()?),
         I::Float32 => Val::Float32(f32::from_bits(src.next_u32()?)),
-        I::Float64 => Val::Float64(f64::from_bits(src.next()?)),
+        I::Float64 => Val::Float64(f64::from_bits(src.bits()?)),
         I::Char => Val::Char(lift_char(src.next_u32()?)?),
         I::String => {
             let (ptr, len) = (src.next_u32()?, src.next_u32()?);

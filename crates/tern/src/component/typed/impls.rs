@@ -32,7 +32,7 @@ macro_rules! primitive {
         }
         impl Lift for $t {
             fn lift(_: &LiftContext<'_>, _: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Self> {
-                let $b = src.next()?;
+                let $b = src.bits()?;
                 Ok($lift)
             }
             fn load(cx: &LiftContext<'_>, _: InterfaceType, offset: usize) -> Result<Self> {
@@ -82,7 +82,7 @@ impl Lower for u8 {
 
 impl Lift for u8 {
     fn lift(_: &LiftContext<'_>, _: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Self> {
-        Ok(src.next()? as u8)
+        Ok(src.bits()? as u8)
     }
     fn load(cx: &LiftContext<'_>, _: InterfaceType, offset: usize) -> Result<Self> {
         Ok(cx.load::<1>(offset)?[0])
