@@ -35,6 +35,8 @@ impl std::fmt::Debug for Module {
 
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
+    /// The module's description. Its `func_names` is empty: the names live in
+    /// `info`, where backtraces look them up.
     pub(crate) env: tern_environ::Module,
     pub(crate) offsets: VMOffsets,
     code: CodeMemory,
@@ -43,15 +45,32 @@ pub(crate) struct ModuleInner {
     pub(crate) funcs: Vec<FuncLoc>,
     /// Engine signature id of each type in the type section.
     pub(crate) type_ids: Vec<u32>,
-    /// Export name → position in `env.exports`.
-    pub(crate) export_names: std::collections::HashMap<String, usize>,
+    /// Positions in `env.exports`, ordered by export name, for lookups by name
+    /// (written into artifacts, so loading does not sort or hash the names).
+    pub(crate) exports_by_name: Vec<u32>,
 }
 
 impl ModuleInner {
     /// Position of export `name` in the module's export list.
     pub(crate) fn export_index(&self, name: &str) -> Option<usize> {
-        self.export_names.get(name).copied()
+        let exports = &self.env.exports;
+        let i = self.exports_by_name.binary_search_by(|e| exports[*e as usize].name.as_str().cmp(name)).ok()?;
+        Some(self.exports_by_name[i] as usize)
     }
+}
+
+/// Positions of `exports`, ordered by name.
+pub(crate) fn exports_by_name(exports: &[tern_environ::Export]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..exports.len() as u32).collect();
+    order.sort_unstable_by(|a, b| exports[*a as usize].name.cmp(&exports[*b as usize].name));
+    order
+}
+
+/// The name section's function names, sorted by function index.
+pub(crate) fn sorted_names(names: std::collections::HashMap<u32, String>) -> Vec<(u32, String)> {
+    let mut names: Vec<(u32, String)> = names.into_iter().collect();
+    names.sort_unstable_by_key(|(i, _)| *i);
+    names
 }
 
 impl Drop for ModuleInner {
@@ -91,33 +110,29 @@ impl Module {
     /// # Errors
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
-        let Compiled { env, image } = compile(engine, binary)?;
+        let Compiled { mut env, image } = compile(engine, binary)?;
         let code = CodeMemory::new(&image.text)?;
-        Ok(Self::from_parts(engine, env, code, image.funcs, image.traps))
+        let names = sorted_names(std::mem::take(&mut env.func_names));
+        let exports_by_name = exports_by_name(&env.exports);
+        Ok(Self::from_parts(engine, env, code, Parts { funcs: image.funcs, traps: image.traps, names, exports_by_name }))
     }
 
     /// Builds the module around code that is already executable: registers the
     /// code for trap lookup and computes what is derived from `env`.
-    fn from_parts(
-        engine: &Engine,
-        env: tern_environ::Module,
-        code: CodeMemory,
-        funcs: Vec<FuncLoc>,
-        traps: Vec<(u32, TrapKind)>,
-    ) -> Self {
+    fn from_parts(engine: &Engine, env: tern_environ::Module, code: CodeMemory, parts: Parts) -> Self {
+        let Parts { funcs, traps, names, exports_by_name } = parts;
         let num_imported = env.num_imported_funcs;
         let info = Arc::new(CodeInfo {
             funcs: funcs.iter().enumerate().map(|(i, f)| (f.start, f.len, num_imported + i as u32)).collect(),
             traps,
-            func_names: env.func_names.clone(),
+            func_names: names,
             module_name: env.name.clone(),
         });
         registry::register(code.base(), code.len(), info.clone());
         let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
         let offsets = VMOffsets::new(&env);
-        let export_names = env.exports.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
         Self {
-            inner: Arc::new(ModuleInner { engine: engine.clone(), env, offsets, code, info, funcs, type_ids, export_names }),
+            inner: Arc::new(ModuleInner { engine: engine.clone(), env, offsets, code, info, funcs, type_ids, exports_by_name }),
         }
     }
 
@@ -136,6 +151,8 @@ impl Module {
             code_len: inner.code.len() as u64,
             funcs: inner.funcs.iter().map(|f| (f.start, f.len)).collect(),
             traps: &inner.info.traps,
+            func_names: &inner.info.func_names,
+            exports_by_name: &inner.exports_by_name,
         };
         crate::artifact::write_module(&inner.engine, inner.code.code(), &meta)
     }
@@ -200,7 +217,8 @@ impl Module {
 
     fn from_loaded(engine: &Engine, meta: crate::artifact::ModuleMetadata, code: CodeMemory) -> Self {
         let funcs = meta.funcs.iter().map(|&(start, len)| FuncLoc { start, len }).collect();
-        Self::from_parts(engine, meta.env, code, funcs, meta.traps)
+        let parts = Parts { funcs, traps: meta.traps, names: meta.func_names, exports_by_name: meta.exports_by_name };
+        Self::from_parts(engine, meta.env, code, parts)
     }
 
     /// Checks that `bytes` is a valid module for `engine` without compiling it.
@@ -239,7 +257,8 @@ impl Module {
 
     /// The type of export `name`, if it exists.
     pub fn get_export(&self, name: &str) -> Option<ExternType> {
-        self.inner.env.export(name).map(|i| self.entity_type(i))
+        let index = self.inner.export_index(name)?;
+        Some(self.entity_type(self.inner.env.exports[index].index))
     }
 
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
@@ -262,6 +281,18 @@ impl Module {
     pub(crate) fn func_code(&self, defined_index: u32) -> *const u8 {
         (self.inner.code.base() + self.inner.funcs[defined_index as usize].start as usize) as *const u8
     }
+}
+
+/// What `Module::from_parts` needs besides the description and the code.
+struct Parts {
+    /// Location of each defined function in the code.
+    funcs: Vec<FuncLoc>,
+    /// Trap sites, sorted by code offset.
+    traps: Vec<(u32, TrapKind)>,
+    /// Function names, sorted by function index.
+    names: Vec<(u32, String)>,
+    /// Export positions ordered by name.
+    exports_by_name: Vec<u32>,
 }
 
 /// A module compiled and linked but not yet made executable.

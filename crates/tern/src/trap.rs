@@ -130,7 +130,7 @@ impl WasmBacktrace {
                 Some(FrameInfo {
                     module_name: info.module_name.clone(),
                     func_index,
-                    func_name: info.func_names.get(&func_index).cloned(),
+                    func_name: info.func_name(func_index).map(str::to_string),
                 })
             })
             .collect();

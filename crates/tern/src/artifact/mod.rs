@@ -27,7 +27,7 @@ use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, Trap
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -50,10 +50,12 @@ pub(crate) struct Header {
 
 /// The `.tern.meta` payload of a module artifact: everything `Module` holds except
 /// the code itself and what is recomputed cheaply at load (the `VMContext`
-/// layout, engine signature ids, the export-name index).
+/// layout, engine signature ids). Lookup tables are stored in the form the
+/// runtime uses (sorted vectors), so loading only decodes: it neither hashes
+/// nor sorts.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ModuleMetadata {
-    /// The module's description.
+    /// The module's description (with `func_names` empty: see `func_names`).
     pub env: tern_environ::Module,
     /// Bytes of real code at the start of the (padded) text section.
     pub code_len: u64,
@@ -61,6 +63,10 @@ pub(crate) struct ModuleMetadata {
     pub funcs: Vec<(u32, u32)>,
     /// Trap sites, sorted by text offset.
     pub traps: Vec<(u32, TrapKind)>,
+    /// Function names from the name section, sorted by function index.
+    pub func_names: Vec<(u32, String)>,
+    /// Positions in `env.exports`, ordered by export name.
+    pub exports_by_name: Vec<u32>,
 }
 
 /// The borrowing twin of [`ModuleMetadata`], for writing without cloning.
@@ -70,6 +76,8 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub code_len: u64,
     pub funcs: Vec<(u32, u32)>,
     pub traps: &'a [(u32, TrapKind)],
+    pub func_names: &'a [(u32, String)],
+    pub exports_by_name: &'a [u32],
 }
 
 /// A checked module artifact: its metadata and where its code lies in the bytes.
@@ -180,6 +188,17 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     if meta.traps.iter().any(|(off, _)| u64::from(*off) >= meta.code_len) || !meta.traps.is_sorted_by_key(|t| t.0) {
         bail!("bad trap table");
     }
+    if !env.func_names.is_empty() || !meta.func_names.is_sorted_by(|a, b| a.0 < b.0) {
+        bail!("bad function name table");
+    }
+    let by_name = &meta.exports_by_name;
+    let name = |i: u32| env.exports.get(i as usize).map(|e| e.name.as_str());
+    if by_name.len() != env.exports.len()
+        || by_name.iter().any(|i| name(*i).is_none())
+        || !by_name.is_sorted_by(|a, b| name(*a) < name(*b))
+    {
+        bail!("bad export index");
+    }
     if env.functions.iter().any(|t| *t as usize >= env.types.len()) {
         bail!("a function has an out-of-range type index");
     }
@@ -237,13 +256,16 @@ impl Engine {
     /// Fails as [`crate::Module::new`] does for bad input, or if writing the artifact fails.
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         let wasm = wat::parse_bytes(bytes)?;
-        let compiled = crate::module::compile(self, &wasm)?;
+        let mut compiled = crate::module::compile(self, &wasm)?;
         let funcs = compiled.image.funcs.iter().map(|f| (f.start, f.len)).collect();
+        let func_names = crate::module::sorted_names(std::mem::take(&mut compiled.env.func_names));
         let meta = ModuleMetadataRef {
             env: &compiled.env,
             code_len: compiled.image.text.len() as u64,
             funcs,
             traps: &compiled.image.traps,
+            func_names: &func_names,
+            exports_by_name: &crate::module::exports_by_name(&compiled.env.exports),
         };
         write_module(self, &compiled.image.text, &meta)
     }

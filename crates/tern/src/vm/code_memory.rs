@@ -77,8 +77,8 @@ pub struct CodeInfo {
     pub funcs: Vec<(u32, u32, u32)>,
     /// Trap sites sorted by offset.
     pub traps: Vec<(u32, TrapKind)>,
-    /// Function names from the name section.
-    pub func_names: std::collections::HashMap<u32, String>,
+    /// Function names from the name section, sorted by function index.
+    pub func_names: Vec<(u32, String)>,
     /// The module's name.
     pub module_name: Option<String>,
 }
@@ -89,6 +89,12 @@ impl CodeInfo {
         let i = self.funcs.partition_point(|(start, _, _)| *start <= offset).checked_sub(1)?;
         let (start, len, index) = self.funcs[i];
         (offset < start + len).then_some(index)
+    }
+
+    /// The name of function `index` from the name section.
+    pub fn func_name(&self, index: u32) -> Option<&str> {
+        let i = self.func_names.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        Some(&self.func_names[i].1)
     }
 
     /// The trap kind of the instruction at `offset`, if it is a trap site.
