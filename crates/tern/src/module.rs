@@ -13,6 +13,7 @@
 
 use crate::types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType};
 use crate::vm::mmap::Mmap;
+use crate::vm::code_memory::FuncNames;
 use crate::vm::{registry, CodeInfo, CodeMemory};
 use crate::{Engine, Mutability, ValType};
 use anyhow::{Context, Result};
@@ -66,12 +67,6 @@ pub(crate) fn exports_by_name(exports: &[tern_environ::Export]) -> Vec<u32> {
     order
 }
 
-/// The name section's function names, sorted by function index.
-pub(crate) fn sorted_names(names: std::collections::HashMap<u32, String>) -> Vec<(u32, String)> {
-    let mut names: Vec<(u32, String)> = names.into_iter().collect();
-    names.sort_unstable_by_key(|(i, _)| *i);
-    names
-}
 
 impl Drop for ModuleInner {
     fn drop(&mut self) {
@@ -112,7 +107,7 @@ impl Module {
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         let Compiled { mut env, image } = compile(engine, binary)?;
         let code = CodeMemory::new(&image.text)?;
-        let names = sorted_names(std::mem::take(&mut env.func_names));
+        let names = FuncNames::new(std::mem::take(&mut env.func_names));
         let exports_by_name = exports_by_name(&env.exports);
         Ok(Self::from_parts(engine, env, code, Parts { funcs: image.funcs, traps: image.traps, names, exports_by_name }))
     }
@@ -289,8 +284,8 @@ struct Parts {
     funcs: Vec<FuncLoc>,
     /// Trap sites, sorted by code offset.
     traps: Vec<(u32, TrapKind)>,
-    /// Function names, sorted by function index.
-    names: Vec<(u32, String)>,
+    /// Function names.
+    names: FuncNames,
     /// Export positions ordered by name.
     exports_by_name: Vec<u32>,
 }

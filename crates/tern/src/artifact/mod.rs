@@ -17,6 +17,7 @@ pub(crate) mod elf;
 #[cfg(test)]
 mod tests;
 
+use crate::vm::code_memory::FuncNames;
 use crate::Engine;
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, Trap
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -63,8 +64,8 @@ pub(crate) struct ModuleMetadata {
     pub funcs: Vec<(u32, u32)>,
     /// Trap sites, sorted by text offset.
     pub traps: Vec<(u32, TrapKind)>,
-    /// Function names from the name section, sorted by function index.
-    pub func_names: Vec<(u32, String)>,
+    /// Function names from the name section.
+    pub func_names: FuncNames,
     /// Positions in `env.exports`, ordered by export name.
     pub exports_by_name: Vec<u32>,
 }
@@ -76,7 +77,7 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub code_len: u64,
     pub funcs: Vec<(u32, u32)>,
     pub traps: &'a [(u32, TrapKind)],
-    pub func_names: &'a [(u32, String)],
+    pub func_names: &'a FuncNames,
     pub exports_by_name: &'a [u32],
 }
 
@@ -188,7 +189,7 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     if meta.traps.iter().any(|(off, _)| u64::from(*off) >= meta.code_len) || !meta.traps.is_sorted_by_key(|t| t.0) {
         bail!("bad trap table");
     }
-    if !env.func_names.is_empty() || !meta.func_names.is_sorted_by(|a, b| a.0 < b.0) {
+    if !env.func_names.is_empty() || !meta.func_names.is_valid() {
         bail!("bad function name table");
     }
     let by_name = &meta.exports_by_name;
@@ -258,7 +259,7 @@ impl Engine {
         let wasm = wat::parse_bytes(bytes)?;
         let mut compiled = crate::module::compile(self, &wasm)?;
         let funcs = compiled.image.funcs.iter().map(|f| (f.start, f.len)).collect();
-        let func_names = crate::module::sorted_names(std::mem::take(&mut compiled.env.func_names));
+        let func_names = FuncNames::new(std::mem::take(&mut compiled.env.func_names));
         let meta = ModuleMetadataRef {
             env: &compiled.env,
             code_len: compiled.image.text.len() as u64,

@@ -5,6 +5,7 @@
 #![allow(unsafe_code, reason = "the tests call the unsafe `Module::deserialize` API on artifacts they made")]
 
 use super::*;
+use crate::vm::code_memory::FuncNames;
 use crate::Module;
 use tern_environ::{DataSegment, ElemSegment, Export, Global, Import, MemoryPlan, TablePlan, WasmFuncType, WasmValType};
 
@@ -181,7 +182,7 @@ fn representative() -> ModuleMetadata {
         func_names: [(1, "f".to_string()), (0, "i".to_string())].into_iter().collect(),
     };
     let traps = TrapKind::ALL.iter().enumerate().map(|(i, k)| (i as u32, *k)).collect();
-    let func_names = vec![(0, "i".to_string()), (1, "f".to_string())];
+    let func_names = FuncNames::new([(0, "i".to_string()), (1, "f".to_string())].into_iter().collect());
     ModuleMetadata { env, code_len: 16, funcs: vec![(0, 16)], traps, func_names, exports_by_name: vec![2, 1, 0] }
 }
 
@@ -191,20 +192,20 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (2, expected),
+        (3, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 2.
+/// The encoding of `representative()` for `FORMAT_VERSION` 3.
 #[rustfmt::skip]
-const PINNED: [u8; 149] = [
+const PINNED: [u8; 150] = [
     1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 6, 2, 0, 0, 1, 5, 1, 1, 2, 1, 1, 1,
     0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6, 7, 1, 8,
     9, 10, 11, 12, 13, 1, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 3, 1, 116, 1, 0, 1, 109, 2,
     0, 1, 103, 3, 0, 1, 1, 3, 0, 0, 1, 0, 0, 5, 0, 1, 1, 1, 5, 1, 0, 2, 5, 0,
     0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 12, 0, 0, 1, 1, 2, 2,
-    3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 2, 0, 1, 105, 1, 1,
-    102, 3, 2, 1, 0,
+    3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 2, 105, 102, 2, 0, 1,
+    1, 2, 3, 2, 1, 0,
 ];

@@ -77,8 +77,8 @@ pub struct CodeInfo {
     pub funcs: Vec<(u32, u32, u32)>,
     /// Trap sites sorted by offset.
     pub traps: Vec<(u32, TrapKind)>,
-    /// Function names from the name section, sorted by function index.
-    pub func_names: Vec<(u32, String)>,
+    /// Function names from the name section.
+    pub func_names: FuncNames,
     /// The module's name.
     pub module_name: Option<String>,
 }
@@ -93,13 +93,52 @@ impl CodeInfo {
 
     /// The name of function `index` from the name section.
     pub fn func_name(&self, index: u32) -> Option<&str> {
-        let i = self.func_names.binary_search_by_key(&index, |(i, _)| *i).ok()?;
-        Some(&self.func_names[i].1)
+        self.func_names.get(index)
     }
 
     /// The trap kind of the instruction at `offset`, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<TrapKind> {
         self.traps.binary_search_by_key(&offset, |(o, _)| *o).ok().map(|i| self.traps[i].1)
+    }
+}
+
+/// A module's function names packed into one string, so that a module with
+/// many names costs two allocations, not one per name (it is also how they
+/// are stored in artifacts).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct FuncNames {
+    /// Every name, one after the other.
+    text: String,
+    /// (function index, end of its name in `text`), sorted by index; a name
+    /// starts where the previous one ends.
+    entries: Vec<(u32, u32)>,
+}
+
+impl FuncNames {
+    /// Packs `names` (function index → name).
+    pub fn new(names: std::collections::HashMap<u32, String>) -> Self {
+        let mut sorted: Vec<(u32, String)> = names.into_iter().collect();
+        sorted.sort_unstable_by_key(|(i, _)| *i);
+        let mut packed = Self::default();
+        for (index, name) in sorted {
+            packed.text.push_str(&name);
+            packed.entries.push((index, packed.text.len() as u32));
+        }
+        packed
+    }
+
+    /// The name of function `index`.
+    pub fn get(&self, index: u32) -> Option<&str> {
+        let i = self.entries.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        let start = if i == 0 { 0 } else { self.entries[i - 1].1 };
+        self.text.get(start as usize..self.entries[i].1 as usize)
+    }
+
+    /// Whether the table is well formed: indices strictly increasing, names
+    /// ending in order inside the text on character boundaries.
+    pub fn is_valid(&self) -> bool {
+        self.entries.is_sorted_by(|a, b| a.0 < b.0 && a.1 <= b.1)
+            && self.entries.iter().all(|(_, end)| self.text.is_char_boundary(*end as usize))
     }
 }
 
