@@ -84,3 +84,14 @@ fn trap_kinds_map_to_the_same_tern_trap() {
     let (o, t) = with_big_stack(move || both(wat, "recurse", &[], 0));
     assert_eq!((o, t), (Outcome::Exhausted, Outcome::Exhausted));
 }
+
+/// wasmi 1.0.9 reports an out-of-bounds `table.copy` on a 64-bit table as a
+/// table error, not a trap code; the oracle maps it to the trap it is.
+#[test]
+fn oracle_maps_table_errors_to_traps() {
+    let wat = r#"(module (table i64 0 13 funcref)
+        (func (export "copy") (table.copy (i64.const 1) (i64.const 0) (i64.const 0))))"#;
+    let (o, t) = both(wat, "copy", &[], 0);
+    assert_eq!(o, Outcome::Trap(tern::Trap::TableOutOfBounds));
+    assert_eq!(t, o);
+}
