@@ -21,13 +21,14 @@ $WASMTIME compile $GEN -o $DIR/gen10k.wasmtime.cwasm
 $TERN compile $ZSTD -o $DIR/zstd.tern.cwasm
 $WASMTIME compile $ZSTD -o $DIR/zstd.wasmtime.cwasm
 ls -l $DIR/*.cwasm
-run() { hyperfine -N -w 3 -r "$RUNS" --export-markdown - "$@"; }
-run -r 3 -n "tern compile 10k" "$TERN compile $GEN -o $DIR/x.cwasm" \
+# run RUNS hyperfine-arguments...
+run() { local runs=$1; shift; hyperfine -N -w 2 -r "$runs" --export-markdown - "$@"; }
+run 3 -n "tern compile 10k" "$TERN compile $GEN -o $DIR/x.cwasm" \
     -n "wasmtime compile 10k" "$WASMTIME compile $GEN -o $DIR/y.cwasm"
-run -n "tern run precompiled 10k" "$TERN run --allow-precompiled $DIR/gen10k.tern.cwasm --invoke f0 0 0" \
+run "$RUNS" -n "tern run precompiled 10k" "$TERN run --allow-precompiled $DIR/gen10k.tern.cwasm --invoke f0 0 0" \
     -n "wasmtime run precompiled 10k" "$WASMTIME run --allow-precompiled --invoke f0 $DIR/gen10k.wasmtime.cwasm 0 0"
-run -r 3 -n "tern compile zstd" "$TERN compile $ZSTD -o $DIR/x.cwasm" \
+run 3 -n "tern compile zstd" "$TERN compile $ZSTD -o $DIR/x.cwasm" \
     -n "wasmtime compile zstd" "$WASMTIME compile $ZSTD -o $DIR/y.cwasm"
 # zstd.wasm's argument is the buffer size: 1000 bytes keeps the run itself tiny.
-run -n "tern run precompiled zstd" "$TERN run --allow-precompiled $DIR/zstd.tern.cwasm 1000" \
+run "$RUNS" -n "tern run precompiled zstd" "$TERN run --allow-precompiled $DIR/zstd.tern.cwasm 1000" \
     -n "wasmtime run precompiled zstd" "$WASMTIME run --allow-precompiled $DIR/zstd.wasmtime.cwasm 1000"
