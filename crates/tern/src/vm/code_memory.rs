@@ -48,7 +48,7 @@ impl CodeMemory {
         if start.checked_add(len).is_none_or(|end| end > mmap.as_slice().len()) {
             anyhow::bail!("code range {start:#x}+{len:#x} lies outside the mapped file");
         }
-        if start % super::mmap::page_size() == 0 && mmap.make_range_executable(start, len).is_ok() {
+        if start.is_multiple_of(super::mmap::page_size()) && mmap.make_range_executable(start, len).is_ok() {
             return Ok(Self { mmap, start, len });
         }
         Self::new(&mmap.as_slice()[start..start + len])

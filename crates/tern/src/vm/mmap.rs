@@ -133,7 +133,7 @@ impl Mmap {
     pub fn make_range_executable(&mut self, start: usize, len: usize) -> Result<()> {
         let page = page_size();
         let end = start.checked_add(len.max(1)).map(|e| round_up(e, page));
-        let Some(end) = end.filter(|e| start % page == 0 && *e <= round_up(self.len, page)) else {
+        let Some(end) = end.filter(|e| start.is_multiple_of(page) && *e <= round_up(self.len, page)) else {
             bail!("code range {start:#x}+{len:#x} is not page-aligned inside the mapping");
         };
         // SAFETY: [start, end) lies inside this mapping, which we own.
@@ -150,6 +150,11 @@ impl Mmap {
         // SAFETY: [0, accessible) is mapped readable (read-write, read-only or
         // read-execute) and owned by self; nothing writes through a shared borrow.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.accessible) }
+    }
+
+    /// Size of the whole reservation in bytes.
+    pub fn reservation(&self) -> usize {
+        self.len
     }
 
     /// Start of the mapping.
