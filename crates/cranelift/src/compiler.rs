@@ -27,9 +27,8 @@ pub struct CompilerSettings {
     pub opt_level: OptLevel,
     /// Run Cranelift's IR verifier on every function (slow; for debugging).
     pub verify: bool,
-    /// Bytes of guard region after each 32-bit linear memory's 4 GiB reservation;
-    /// accesses whose static offset fits in it need no explicit bounds check.
-    pub memory_guard_size: u64,
+    /// Memory layout, fuel and epoch settings the runtime also follows.
+    pub tunables: tern_environ::Tunables,
 }
 
 /// What a relocation in a compiled function refers to.

@@ -16,6 +16,7 @@ mod module;
 mod strict_leb;
 mod translate;
 mod trap;
+mod tunables;
 mod types;
 mod vmoffsets;
 
@@ -26,11 +27,13 @@ pub use module::{
 };
 pub use translate::{translate_module, WasmFeatures};
 pub use trap::TrapKind;
+pub use tunables::{MemoryStyle, Tunables};
 pub use types::{MemoryPlan, TablePlan, WasmFuncType, WasmValType};
 pub use vmoffsets::{
     Builtin,
     VMOffsets, VMFUNCREF_SIZE, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL,
-    VMGLOBAL_SIZE, VMLIMITS_LAST_EXIT_FP, VMLIMITS_LAST_EXIT_PC, VMLIMITS_STACK_LIMIT,
+    VMGLOBAL_SIZE, VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED, VMLIMITS_LAST_EXIT_FP,
+    VMLIMITS_LAST_EXIT_PC, VMLIMITS_STACK_LIMIT,
     VMMEMORY_BASE, VMMEMORY_LENGTH, VMTABLE_BASE, VMTABLE_LENGTH, VALRAW_SIZE,
     HOSTCTX_ENTRY,
 };

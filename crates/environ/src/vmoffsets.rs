@@ -54,6 +54,13 @@ pub const VMLIMITS_STACK_LIMIT: u32 = 0;
 pub const VMLIMITS_LAST_EXIT_FP: u32 = 8;
 /// `VMRuntimeLimits.last_wasm_exit_pc`: return address into wasm of that trampoline.
 pub const VMLIMITS_LAST_EXIT_PC: u32 = 16;
+/// `VMRuntimeLimits.fuel_consumed` (i64): minus the fuel left; code traps when it
+/// becomes positive.
+pub const VMLIMITS_FUEL_CONSUMED: u32 = 24;
+/// `VMRuntimeLimits.epoch_deadline` (u64): the engine epoch at which code traps.
+pub const VMLIMITS_EPOCH_DEADLINE: u32 = 32;
+/// `VMRuntimeLimits.epoch_ptr`: address of the engine's epoch counter (u64).
+pub const VMLIMITS_EPOCH_PTR: u32 = 40;
 
 /// Offset of the host entry function pointer in a host function's context, which
 /// is what a `VMFuncRef.vmctx` points to when the callee is a host function.

@@ -25,6 +25,7 @@ pub struct Config {
     pub(crate) features: WasmFeatures,
     pub(crate) debug_verifier: bool,
     pub(crate) parallel_compilation: bool,
+    pub(crate) tunables: tern_environ::Tunables,
 }
 
 impl Default for Config {
@@ -84,6 +85,7 @@ impl Config {
             features: SUPPORTED_FEATURES.difference(OFF_BY_DEFAULT),
             debug_verifier: false,
             parallel_compilation: true,
+            tunables: tern_environ::Tunables::default(),
         }
     }
 
@@ -103,6 +105,47 @@ impl Config {
     /// Must be non-zero; the default is 512 KiB.
     pub fn max_wasm_stack(&mut self, size: usize) -> &mut Self {
         self.max_wasm_stack = size;
+        self
+    }
+
+    /// Makes compiled code count fuel (one unit per operator, charged per basic
+    /// block) and trap with `Trap::OutOfFuel` when the store has none left. Set
+    /// the fuel with `Store::set_fuel`. Default: off.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.tunables.consume_fuel = enable;
+        self
+    }
+
+    /// Makes compiled code check, at function entries and loop headers, whether
+    /// the engine's epoch (`Engine::increment_epoch`) reached the store's
+    /// deadline (`Store::set_epoch_deadline`), and trap with `Trap::Interrupt`
+    /// if so. Default: off.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.tunables.epoch_interruption = enable;
+        self
+    }
+
+    /// Memories whose maximum size is at most `bytes` are reserved in full up
+    /// front and never move; others are "dynamic" (reserved as they grow, moved
+    /// when needed, every access bounds-checked). With the default (4 GiB),
+    /// every 32-bit memory is static and, with the default guard, unchecked.
+    /// `0` makes every memory dynamic.
+    pub fn static_memory_maximum_size(&mut self, bytes: u64) -> &mut Self {
+        self.tunables.static_memory_maximum_size = bytes;
+        self
+    }
+
+    /// Inaccessible bytes after each static memory (default 2 GiB). Accesses
+    /// whose constant offset fits in the guard need no bounds check when the
+    /// reservation covers the whole 32-bit index space.
+    pub fn static_memory_guard_size(&mut self, bytes: u64) -> &mut Self {
+        self.tunables.static_memory_guard_size = bytes;
+        self
+    }
+
+    /// Inaccessible bytes after each dynamic memory (default 64 KiB).
+    pub fn dynamic_memory_guard_size(&mut self, bytes: u64) -> &mut Self {
+        self.tunables.dynamic_memory_guard_size = bytes;
         self
     }
 

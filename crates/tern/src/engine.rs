@@ -11,8 +11,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings, TrampolineKind};
 use tern_environ::WasmFuncType;
 
-/// Guard region after each 32-bit memory's 4 GiB reservation.
-pub(crate) const MEMORY_GUARD_SIZE: u64 = 2 << 30;
 
 /// A compilation environment shared by modules and stores; cheap to clone.
 #[derive(Clone)]
@@ -30,6 +28,8 @@ pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Compiler,
     signatures: RwLock<SignatureRegistry>,
+    /// The epoch counter compiled code compares with each store's deadline.
+    pub(crate) epoch: std::sync::atomic::AtomicU64,
     trampolines: Mutex<HashMap<WasmFuncType, [Option<Arc<CodeMemory>>; 2]>>,
 }
 
@@ -60,16 +60,29 @@ impl Engine {
                 crate::OptLevel::SpeedAndSize => tern_cranelift::OptLevel::SpeedAndSize,
             },
             verify: config.debug_verifier,
-            memory_guard_size: MEMORY_GUARD_SIZE,
+            tunables: config.tunables.clone(),
         })?;
         Ok(Self {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 compiler,
                 signatures: RwLock::default(),
+                epoch: std::sync::atomic::AtomicU64::new(0),
                 trampolines: Mutex::default(),
             }),
         })
+    }
+
+    /// Advances the epoch by one. Stores whose deadline it reaches trap with
+    /// `Trap::Interrupt` at the next function entry or loop header (with
+    /// `Config::epoch_interruption`). Safe to call from any thread, e.g. a timer.
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The tunables compiled code and the runtime share.
+    pub(crate) fn tunables(&self) -> &tern_environ::Tunables {
+        &self.inner.config.tunables
     }
 
     /// The configuration this engine was made with.
@@ -99,7 +112,11 @@ impl Engine {
             ("target".to_string(), compiler.triple()),
             ("cpu features".to_string(), compiler.isa_flags()),
             ("opt level".to_string(), format!("{:?}", config.opt_level)),
-            ("memory guard size".to_string(), MEMORY_GUARD_SIZE.to_string()),
+            ("static memory maximum size".to_string(), config.tunables.static_memory_maximum_size.to_string()),
+            ("static memory guard size".to_string(), config.tunables.static_memory_guard_size.to_string()),
+            ("dynamic memory guard size".to_string(), config.tunables.dynamic_memory_guard_size.to_string()),
+            ("consume fuel".to_string(), config.tunables.consume_fuel.to_string()),
+            ("epoch interruption".to_string(), config.tunables.epoch_interruption.to_string()),
         ];
         for (name, flag) in tern_environ::WasmFeatures::all().iter_names() {
             settings.push((format!("wasm feature {name}"), config.features.contains(flag).to_string()));

@@ -81,7 +81,9 @@ impl Memory {
     /// Fails if the type is too large or the OS refuses the reservation.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
-        let memory = vm::Memory::new(ty.minimum(), ty.maximum(), ty.is_64(), crate::engine::MEMORY_GUARD_SIZE)?;
+        store.check_new_memory(ty.minimum(), ty.maximum())?;
+        let style = tern_environ::MemoryStyle::for_plan(&ty.plan, store.engine().tunables());
+        let memory = vm::Memory::new(ty.minimum(), ty.maximum(), ty.is_64(), style)?;
         store.memories.push(Box::new(memory));
         Ok(Memory(store.stored(store.memories.len() - 1)))
     }
@@ -113,6 +115,15 @@ impl Memory {
         store.0.opaque.memories[self.0.index].data_mut()
     }
 
+    /// The memory's bytes and the store's data at once, for host functions that
+    /// need both (wasmtime's `data_and_store_mut`).
+    pub fn data_and_store_mut<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> (&'a mut [u8], &'a mut T) {
+        let store = store.into().0;
+        assert_eq!(self.0.store_id, store.opaque.id(), "memory used with the wrong store");
+        let memory = store.opaque.memories[self.0.index].data_mut();
+        (memory, &mut store.data)
+    }
+
     /// Size in bytes.
     pub fn data_size(&self, store: impl AsContext) -> usize {
         self.get(&store.as_context().0.opaque).byte_size()
@@ -130,7 +141,7 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
-        store.memories[self.0.index].grow(delta)?.context("failed to grow memory: the maximum size would be exceeded")
+        store.grow_memory(self.0.index, delta)?.context("failed to grow memory: the maximum size or a resource limit would be exceeded")
     }
 
     /// Copies `buffer.len()` bytes at `offset` into `buffer`.
@@ -267,6 +278,7 @@ impl Table {
         if init.ty() != ty.element() {
             bail!("initial value of type {} does not match table element type {}", init.ty(), ty.element());
         }
+        store.check_new_table(ty.plan.minimum, ty.plan.maximum)?;
         let raw = init.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
         let mut table = vm::Table::new(0, ty.plan.maximum)?;
         table.grow(ty.plan.minimum, raw).context("table minimum exceeds its maximum")?;
@@ -324,7 +336,7 @@ impl Table {
         if init.ty() != store.tables[self.0.index].ty.element() {
             bail!("value of type {} does not match the table's element type", init.ty());
         }
-        let raw = init.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
-        store.tables[self.0.index].table.grow(delta, raw).context("failed to grow table")
+        let raw = init.to_raw(store)?.get_u64() as usize;
+        store.grow_table(self.0.index, delta, raw)?.context("failed to grow table: the maximum size or a resource limit would be exceeded")
     }
 }

@@ -176,6 +176,16 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
         }
     }
 
+    let defined_memories = &env.memories[env.num_imported_memories as usize..];
+    let defined_tables = &env.tables[env.num_imported_tables as usize..];
+    store.check_instance_limits(defined_memories.len(), defined_tables.len())?;
+    for plan in defined_memories {
+        store.check_new_memory(plan.minimum, plan.maximum)?;
+    }
+    for plan in defined_tables {
+        store.check_new_table(plan.minimum, plan.maximum)?;
+    }
+
     let instance_index = store.instances.len();
     let mut vmi = VMInstance::new(module.inner.offsets.clone(), store.limits(), store_ptr, instance_index);
     for (i, id) in module.inner.type_ids.iter().enumerate() {
@@ -210,7 +220,8 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
         if plan.shared {
             bail!("shared memories are not supported yet");
         }
-        let memory = vm::Memory::new(plan.minimum, plan.maximum, plan.memory64, crate::engine::MEMORY_GUARD_SIZE)?;
+        let style = tern_environ::MemoryStyle::for_plan(plan, store.engine().tunables());
+        let memory = vm::Memory::new(plan.minimum, plan.maximum, plan.memory64, style)?;
         store.memories.push(Box::new(memory));
         let m = store.memories.last_mut().expect("just pushed");
         vmi.push_memory(&mut **m);

@@ -20,6 +20,7 @@ use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, HostFuncCtx, VMGlobalDefinition, VMInstance, VMRuntimeLimits};
 use crate::{Engine, Func, GlobalType, Module, TableType};
+use crate::limits::ResourceLimiter;
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +48,11 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Store<T> {
 pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
+    pub(crate) limiter: Option<Box<LimiterFn<T>>>,
 }
+
+/// What `Store::limiter` installs: finds the limiter inside the store's data.
+pub(crate) type LimiterFn<T> = dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync;
 
 pub(crate) struct InstanceData {
     /// Owns the vmctx that compiled code and funcrefs point into.
@@ -92,6 +97,8 @@ pub struct StoreOpaque {
     externrefs: HashMap<usize, crate::ExternRef>,
     /// Component instances and functions (see `crate::component`).
     pub(crate) components: crate::component::ComponentStoreData,
+    /// Recovers the typed store's limiter (see `vm::store_cast::limiter_of`).
+    limiter_hook: Option<fn(&mut StoreOpaque) -> Option<&mut dyn ResourceLimiter>>,
 }
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -99,7 +106,7 @@ static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 impl<T> Store<T> {
     /// Creates a store for `engine` holding `data`.
     pub fn new(engine: &Engine, data: T) -> Self {
-        Self {
+        let mut store = Self {
             inner: Box::new(StoreInner {
                 opaque: StoreOpaque {
                     id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
@@ -115,11 +122,65 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     externrefs: HashMap::new(),
                     components: Default::default(),
+                    limiter_hook: None,
                 },
                 data,
+                limiter: None,
             }),
-        }
+        };
+        store.inner.opaque.limits.set_epoch_counter(&engine.inner.epoch);
+        store
     }
+
+    /// Installs a resource limiter: `limiter` finds it in the store's data.
+    pub fn limiter(
+        &mut self,
+        limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync + 'static,
+    ) where
+        T: 'static,
+    {
+        self.inner.limiter = Some(Box::new(limiter));
+        self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
+    }
+
+    /// Sets the fuel left (needs `Config::consume_fuel`). This is the fuel API
+    /// of wasmtime 17 and later, which replaced `add_fuel`/`fuel_consumed`.
+    ///
+    /// # Errors
+    /// Fails when fuel consumption is not enabled.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.check_fuel_enabled()?;
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        self.inner.opaque.limits.set_fuel_consumed(-fuel);
+        Ok(())
+    }
+
+    /// The fuel left.
+    ///
+    /// # Errors
+    /// Fails when fuel consumption is not enabled.
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.check_fuel_enabled()?;
+        Ok((-self.inner.opaque.limits.fuel_consumed()).max(0) as u64)
+    }
+
+    fn check_fuel_enabled(&self) -> Result<()> {
+        if !self.engine().tunables().consume_fuel {
+            bail!("fuel is not enabled in this store's engine: use `Config::consume_fuel`");
+        }
+        Ok(())
+    }
+
+    /// Wasm traps with `Trap::Interrupt` once the engine's epoch is `ticks`
+    /// beyond its current value (needs `Config::epoch_interruption`).
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let now = self.engine().inner.epoch.load(std::sync::atomic::Ordering::Relaxed);
+        self.inner.opaque.limits.set_epoch_deadline(now.saturating_add(ticks));
+    }
+
+    /// Reaching the epoch deadline traps (the only behaviour Tern has, and the
+    /// default; kept for wasmtime compatibility).
+    pub fn epoch_deadline_trap(&mut self) {}
 
     /// The embedder's data.
     pub fn data(&self) -> &T {
@@ -232,6 +293,115 @@ impl StoreOpaque {
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The store's resource limiter, if one is installed.
+    pub(crate) fn limiter(&mut self) -> Option<&mut dyn ResourceLimiter> {
+        let hook = self.limiter_hook?;
+        hook(self)
+    }
+
+    /// Checks the limiter before an instance with `memories` memories and
+    /// `tables` tables is created.
+    pub(crate) fn check_instance_limits(&mut self, memories: usize, tables: usize) -> Result<()> {
+        let (instances, total_memories, total_tables) = (self.instances.len(), self.memories.len(), self.tables.len());
+        let Some(limiter) = self.limiter() else { return Ok(()) };
+        if instances + 1 > limiter.instances() {
+            bail!("resource limit exceeded: instance count too high at {}", instances + 1);
+        }
+        if total_memories + memories > limiter.memories() {
+            bail!("resource limit exceeded: memory count too high at {}", total_memories + memories);
+        }
+        if total_tables + tables > limiter.tables() {
+            bail!("resource limit exceeded: table count too high at {}", total_tables + tables);
+        }
+        Ok(())
+    }
+
+    /// Asks the limiter whether a new memory of `minimum` pages may be created.
+    pub(crate) fn check_new_memory(&mut self, minimum: u64, maximum: Option<u64>) -> Result<()> {
+        let bytes = minimum.saturating_mul(tern_environ::WASM_PAGE_SIZE);
+        let max = maximum.map(|m| m.saturating_mul(tern_environ::WASM_PAGE_SIZE) as usize);
+        if let Some(limiter) = self.limiter() {
+            if !limiter.memory_growing(0, bytes as usize, max)? {
+                bail!("memory minimum size of {minimum} pages exceeds memory limits");
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the limiter whether a new table of `minimum` elements may be created.
+    pub(crate) fn check_new_table(&mut self, minimum: u64, maximum: Option<u64>) -> Result<()> {
+        let min = u32::try_from(minimum).unwrap_or(u32::MAX);
+        let max = maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+        if let Some(limiter) = self.limiter() {
+            if !limiter.table_growing(0, min, max)? {
+                bail!("table minimum size of {minimum} elements exceeds table limits");
+            }
+        }
+        Ok(())
+    }
+
+    /// Grows store memory `index` by `delta` pages, asking the limiter first.
+    /// `Ok(None)` means refused or impossible (wasm sees -1).
+    ///
+    /// # Errors
+    /// The limiter's error, which traps the wasm that asked.
+    pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Result<Option<u64>> {
+        let memory = &self.memories[index];
+        let current = memory.byte_size();
+        let maximum = memory.declared_maximum().map(|m| m.saturating_mul(tern_environ::WASM_PAGE_SIZE) as usize);
+        let desired = delta
+            .checked_mul(tern_environ::WASM_PAGE_SIZE)
+            .and_then(|d| d.checked_add(current as u64))
+            .map_or(usize::MAX, |d| usize::try_from(d).unwrap_or(usize::MAX));
+        if let Some(limiter) = self.limiter() {
+            if !limiter.memory_growing(current, desired, maximum)? {
+                return Ok(None);
+            }
+        }
+        let grown = self.memories[index].grow(delta)?;
+        if grown.is_none() {
+            if let Some(limiter) = self.limiter() {
+                limiter.memory_grow_failed(&anyhow::anyhow!("failed to grow memory by {delta} pages"))?;
+            }
+        }
+        Ok(grown)
+    }
+
+    /// Grows memory `memory` of instance `instance` (its own index space).
+    pub(crate) fn grow_instance_memory(&mut self, instance: usize, memory: u32, delta: u64) -> Result<Option<u64>> {
+        let index = self.instances[instance].memories[memory as usize].0.index;
+        self.grow_memory(index, delta)
+    }
+
+    /// Grows store table `index` by `delta` elements set to `init`, asking the limiter first.
+    ///
+    /// # Errors
+    /// The limiter's error, which traps the wasm that asked.
+    pub(crate) fn grow_table(&mut self, index: usize, delta: u64, init: usize) -> Result<Option<u64>> {
+        let table = &self.tables[index];
+        let current = table.table.size();
+        let maximum = table.ty.plan.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+        let desired = u32::try_from(current.saturating_add(delta)).unwrap_or(u32::MAX);
+        if let Some(limiter) = self.limiter() {
+            if !limiter.table_growing(current as u32, desired, maximum)? {
+                return Ok(None);
+            }
+        }
+        let grown = self.tables[index].table.grow(delta, init as *const vm::VMFuncRef);
+        if grown.is_none() {
+            if let Some(limiter) = self.limiter() {
+                limiter.table_grow_failed(&anyhow::anyhow!("failed to grow table by {delta} elements"))?;
+            }
+        }
+        Ok(grown)
+    }
+
+    /// Grows table `table` of instance `instance` (its own index space).
+    pub(crate) fn grow_instance_table(&mut self, instance: usize, table: u32, delta: u64, init: usize) -> Result<Option<u64>> {
+        let index = self.instances[instance].tables[table as usize].0.index;
+        self.grow_table(index, delta, init)
     }
 
     pub(crate) fn limits(&self) -> &VMRuntimeLimits {

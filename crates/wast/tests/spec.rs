@@ -231,3 +231,24 @@ fn wast_files(dir: &std::path::Path) -> Vec<(String, String)> {
     }
     files
 }
+
+/// The suites that exercise memory, with every memory dynamic (explicit bounds
+/// checks, memories that move when they grow) instead of guard-page static.
+#[test]
+fn dynamic_memories() {
+    let suites: [(&str, Vec<(String, String)>, WasmFeatures); 3] = [
+        ("wasm-v1", spec(SpecVersion::V1).map(|t| (t.name().to_string(), t.raw().to_string())).collect(), WasmFeatures::WASM1),
+        ("wasm-v2", spec(SpecVersion::V2).map(|t| (t.name().to_string(), t.raw().to_string())).collect(), WasmFeatures::WASM2),
+        (
+            "proposals/simd",
+            proposal(Proposal::Simd).map(|t| (t.name().to_string(), t.raw().to_string())).collect(),
+            WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY,
+        ),
+    ];
+    for (suite, files, features) in suites {
+        let mut config = Config::new();
+        config.wasm_features(features).static_memory_maximum_size(0);
+        let (passed, failures) = run_suite(suite, files, config);
+        check(suite, passed, failures);
+    }
+}

@@ -14,7 +14,7 @@ use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value,
 };
 use cranelift_codegen::ir::{Endianness, TrapCode};
-use tern_environ::{Builtin, TrapKind, VMMEMORY_BASE, VMMEMORY_LENGTH};
+use tern_environ::{Builtin, MemoryStyle, TrapKind, VMMEMORY_BASE, VMMEMORY_LENGTH};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
 impl FuncState<'_, '_> {
@@ -25,12 +25,17 @@ impl FuncState<'_, '_> {
         }
     }
 
-    /// Memory `index`'s base address. Memories never move (they are reservations),
-    /// so the loads are read-only and movable: Cranelift hoists and merges them.
+    fn memory_style(&self, index: u32) -> MemoryStyle {
+        MemoryStyle::for_plan(&self.module.memories[index as usize], &self.compiler.settings().tunables)
+    }
+
+    /// Memory `index`'s base address. Static memories never move, so their base
+    /// loads are read-only and movable (Cranelift hoists and merges them); a
+    /// dynamic memory's base is reloaded, since a call may have grown it.
     fn memory_base(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
-        let flags = Self::readonly_flags();
-        let def = self.builder.ins().load(types::I64, flags, vmctx, self.offsets.memory(index) as i32);
+        let def = self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, self.offsets.memory(index) as i32);
+        let flags = if self.memory_style(index).base_moves() { Self::trusted_flags() } else { Self::readonly_flags() };
         self.builder.ins().load(types::I64, flags, def, VMMEMORY_BASE as i32)
     }
 
@@ -49,10 +54,9 @@ impl FuncState<'_, '_> {
         let index = self.pop();
         let index = if plan.memory64 { index } else { self.builder.ins().uextend(types::I64, index) };
         let base = self.memory_base(mem);
-        let guard = self.compiler.settings().memory_guard_size;
         let end = memarg.offset.checked_add(u64::from(size));
         match end {
-            Some(end) if !plan.memory64 && end <= guard && memarg.offset <= i32::MAX as u64 => {
+            _ if self.memory_style(mem).elides_check(plan.memory64, memarg.offset, u64::from(size)) => {
                 (self.builder.ins().iadd(base, index), memarg.offset as i32)
             }
             _ => {

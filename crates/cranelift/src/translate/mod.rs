@@ -9,6 +9,7 @@
 //! `numeric` (everything that only touches the operand stack).
 
 mod control;
+mod interrupts;
 mod memory;
 mod numeric;
 mod simd;
@@ -49,6 +50,8 @@ pub(crate) struct FuncState<'a, 'f> {
     pub(crate) reachable: bool,
     pub(crate) locals: Vec<Variable>,
     vmctx: Value,
+    /// Fuel accumulated since the last charge (see `interrupts`).
+    pub(crate) pending_fuel: i64,
     pub(crate) direct_calls: HashMap<u32, ir::FuncRef>,
     pub(crate) signatures: HashMap<u32, ir::SigRef>,
 }
@@ -130,10 +133,12 @@ impl<'a> FuncTranslator<'a> {
             reachable: true,
             locals,
             vmctx: params_vmctx,
+            pending_fuel: 0,
             direct_calls: HashMap::new(),
             signatures: HashMap::new(),
         };
         state.push_function_frame(&ty.results);
+        state.check_epoch();
 
         let mut ops = wasmparser::OperatorsReader::new(reader);
         while !ops.eof() {
@@ -216,7 +221,11 @@ impl FuncState<'_, '_> {
             self.translate_unreachable(op);
             return Ok(());
         }
+        self.meter(op);
         if self.translate_control(op, validator)? {
+            if matches!(op, wasmparser::Operator::Loop { .. }) {
+                self.check_epoch();
+            }
             return Ok(());
         }
         if self.translate_memory(op)? {

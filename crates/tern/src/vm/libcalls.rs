@@ -4,9 +4,12 @@
 //!
 //! Each is `extern "C"` with the vmctx first. Those that can go out of bounds
 //! return a status (0 = done, 1 = out of bounds, nothing written) and the
-//! compiled caller traps; none of them unwinds by itself.
+//! compiled caller traps. Only the growth libcalls unwind by themselves, when
+//! the store's resource limiter answers with an error.
 
 use super::instance::VMInstance;
+use super::store_cast::store_from_vmctx;
+use super::traphandlers::{raise, Unwind};
 use super::vmcontext::VMContext;
 use tern_environ::Builtin;
 
@@ -30,13 +33,26 @@ fn in_bounds(start: u64, len: u64, size: u64) -> bool {
     start.checked_add(len).is_some_and(|end| end <= size)
 }
 
+/// Turns a limiter's error into a trap of the calling wasm.
+///
+/// # Safety
+/// Must be called from a libcall invoked by wasm, with nothing left to drop.
+unsafe fn trap_with(error: anyhow::Error) -> ! {
+    // SAFETY: guaranteed by the caller; libcalls run inside `catch_traps`.
+    unsafe { raise(Unwind::Error { error, pcs: Vec::new() }) }
+}
+
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) -> u64 {
-    // SAFETY: compiled code passes its own instance's vmctx; the store keeps the
-    // memory alive and no Rust reference to it is live while wasm runs, because
-    // running wasm borrows the whole store.
-    match unsafe { (*instance(vmctx).memory(index)).grow(delta) } {
+    // SAFETY: compiled code passes its own instance's vmctx.
+    let instance_index = unsafe { instance(vmctx).store_index };
+    // SAFETY: no other reference into the store is held here (the instance
+    // reference above was only used to copy an index).
+    let store = unsafe { store_from_vmctx(vmctx) };
+    match store.grow_instance_memory(instance_index, index, delta) {
         Ok(Some(old)) => old,
-        _ => u64::MAX,
+        Ok(None) => u64::MAX,
+        // SAFETY: called by wasm; the error moves into the trap state.
+        Err(error) => unsafe { trap_with(error) },
     }
 }
 
@@ -130,8 +146,16 @@ unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u64) -> u64 {
-    // SAFETY: as in `memory_grow`; the table's definition is updated by `grow`.
-    unsafe { (*instance(vmctx).table(table)).grow(delta, init as usize as *const _) }.unwrap_or(u64::MAX)
+    // SAFETY: as in `memory_grow`.
+    let instance_index = unsafe { instance(vmctx).store_index };
+    // SAFETY: as in `memory_grow`.
+    let store = unsafe { store_from_vmctx(vmctx) };
+    match store.grow_instance_table(instance_index, table, delta, init as usize) {
+        Ok(Some(old)) => old,
+        Ok(None) => u64::MAX,
+        // SAFETY: called by wasm; the error moves into the trap state.
+        Err(error) => unsafe { trap_with(error) },
+    }
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) -> u32 {

@@ -1,16 +1,20 @@
-//! Linear memories: a fixed reservation of 4 GiB plus a guard region per 32-bit
-//! memory, of which the first `size` bytes are accessible.
+//! Linear memories, in the two layouts `tern_environ::MemoryStyle` chooses.
 //!
-//! Because the base never moves and everything past the current size up to the
-//! end of the guard is inaccessible, compiled code needs no bounds check for
-//! accesses whose static offset fits in the guard: they fault instead, and the
-//! signal handler turns the fault into a `MemoryOutOfBounds` trap.
+//! * Static: the whole reservation (at least the maximum size) plus a guard is
+//!   reserved once; the base never moves. With the default 4 GiB reservation and
+//!   2 GiB guard, compiled code needs no bounds checks: an out-of-bounds access
+//!   faults and the signal handler turns the fault into `MemoryOutOfBounds`.
+//! * Dynamic: only the current size plus a small guard is reserved; growing past
+//!   the reservation moves the memory to a larger one (compiled code reloads the
+//!   base and checks every access against the current length).
+//!
+//! Everything is returned to the OS when the memory is dropped (with its store).
 
 use super::mmap::Mmap;
 use super::vmcontext::VMMemoryDefinition;
 use anyhow::{bail, Result};
 use std::cell::UnsafeCell;
-use tern_environ::{WASM32_MAX_PAGES, WASM_PAGE_SIZE};
+use tern_environ::{MemoryStyle, WASM32_MAX_PAGES, WASM_PAGE_SIZE};
 
 /// A linear memory owned by a store.
 #[derive(Debug)]
@@ -20,6 +24,7 @@ pub struct Memory {
     maximum_pages: u64,
     declared_maximum: Option<u64>,
     memory64: bool,
+    style: MemoryStyle,
 }
 
 // SAFETY: the definition is only written through `&mut self` (grow) or by
@@ -29,26 +34,25 @@ unsafe impl Send for Memory {}
 unsafe impl Sync for Memory {}
 
 impl Memory {
-    /// Creates a memory of `minimum` pages that may grow to `maximum` pages,
-    /// reserving 4 GiB plus `guard_size` bytes of address space. A 64-bit
-    /// (`memory64`) memory is limited to 4 GiB as well.
+    /// Creates a memory of `minimum` pages that may grow to `maximum` pages (at
+    /// most 4 GiB, also for 64-bit memories), laid out in `style`.
     ///
     /// # Errors
-    /// Fails if the sizes are beyond 4 GiB or the OS refuses the reservation.
-    pub fn new(minimum: u64, maximum: Option<u64>, memory64: bool, guard_size: u64) -> Result<Self> {
+    /// Fails if the minimum exceeds the limits or the OS refuses the reservation.
+    pub fn new(minimum: u64, maximum: Option<u64>, memory64: bool, style: MemoryStyle) -> Result<Self> {
         let maximum_pages = maximum.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
         if minimum > maximum_pages {
             bail!("memory minimum size of {minimum} pages exceeds memory limits");
         }
-        let reservation = WASM32_MAX_PAGES * WASM_PAGE_SIZE + guard_size;
-        let mut mmap = Mmap::reserve(reservation as usize)?;
         let initial = (minimum * WASM_PAGE_SIZE) as usize;
+        let reservation = match style {
+            MemoryStyle::Static { reservation, guard } => reservation + guard,
+            MemoryStyle::Dynamic { guard } => initial as u64 + guard,
+        };
+        let mut mmap = Mmap::reserve(reservation as usize)?;
         mmap.make_accessible(0, initial)?;
-        let def = Box::new(UnsafeCell::new(VMMemoryDefinition {
-            base: mmap.as_ptr(),
-            current_length: initial as u64,
-        }));
-        Ok(Self { mmap, def, maximum_pages, declared_maximum: maximum, memory64 })
+        let def = Box::new(UnsafeCell::new(VMMemoryDefinition { base: mmap.as_ptr(), current_length: initial as u64 }));
+        Ok(Self { mmap, def, maximum_pages, declared_maximum: maximum, memory64, style })
     }
 
     /// Current size in pages.
@@ -63,23 +67,41 @@ impl Memory {
         unsafe { (*self.def.get()).current_length as usize }
     }
 
+    /// The declared maximum in pages, if any.
+    pub fn declared_maximum(&self) -> Option<u64> {
+        self.declared_maximum
+    }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` when the
     /// memory cannot grow that far.
     ///
     /// # Errors
-    /// Fails only if the OS refuses to make the pages accessible.
+    /// Fails only if the OS refuses to provide the pages.
     pub fn grow(&mut self, delta: u64) -> Result<Option<u64>> {
         let old = self.pages();
         let Some(new) = old.checked_add(delta).filter(|n| *n <= self.maximum_pages) else {
             return Ok(None);
         };
-        self.mmap.make_accessible(0, (new * WASM_PAGE_SIZE) as usize)?;
-        self.def.get_mut().current_length = new * WASM_PAGE_SIZE;
+        let new_bytes = (new * WASM_PAGE_SIZE) as usize;
+        if let MemoryStyle::Dynamic { guard } = self.style {
+            let old_bytes = self.byte_size();
+            let fits = new_bytes as u64 + guard <= self.mmap.reservation() as u64;
+            if !fits {
+                // Move to a reservation with room to grow again before the next move.
+                let room = (new_bytes as u64).max(2 * old_bytes as u64).min(WASM32_MAX_PAGES * WASM_PAGE_SIZE);
+                let mut bigger = Mmap::reserve((room + guard) as usize)?;
+                bigger.make_accessible(0, new_bytes)?;
+                bigger.as_mut_slice()[..old_bytes].copy_from_slice(&self.mmap.as_mut_slice()[..old_bytes]);
+                self.mmap = bigger;
+                self.def.get_mut().base = self.mmap.as_ptr();
+            }
+        }
+        self.mmap.make_accessible(0, new_bytes)?;
+        self.def.get_mut().current_length = new_bytes as u64;
         Ok(Some(old))
     }
 
-    /// The first byte of the memory.
+    /// The first byte of the memory (moves when a dynamic memory grows).
     pub fn base(&self) -> *mut u8 {
         self.mmap.as_ptr()
     }
@@ -103,16 +125,13 @@ impl Memory {
         // SAFETY: as in `data`, and the exclusive borrow excludes other access.
         unsafe { std::slice::from_raw_parts_mut(self.mmap.as_ptr(), len) }
     }
-}
 
-impl Memory {
-    /// The memory's current type: its size as minimum and its maximum.
+    /// The memory's current type: its size as minimum and its declared maximum.
     pub fn ty(&self) -> crate::MemoryType {
-        let maximum = self.declared_maximum;
         if self.memory64 {
-            crate::MemoryType::new64(self.pages(), maximum)
+            crate::MemoryType::new64(self.pages(), self.declared_maximum)
         } else {
-            crate::MemoryType::new(self.pages() as u32, maximum.map(|m| m as u32))
+            crate::MemoryType::new(self.pages() as u32, self.declared_maximum.map(|m| m as u32))
         }
     }
 }

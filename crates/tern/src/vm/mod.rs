@@ -22,6 +22,7 @@ pub mod instance;
 pub mod libcalls;
 pub mod memory;
 pub mod mmap;
+pub mod store_cast;
 pub mod table;
 pub mod traphandlers;
 pub mod vmcontext;

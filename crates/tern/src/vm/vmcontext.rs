@@ -61,6 +61,41 @@ pub struct VMRuntimeLimits {
     pub last_wasm_exit_fp: UnsafeCell<usize>,
     /// Unused slot kept for the layout (exit pc is derived from the frame).
     pub last_wasm_exit_pc: UnsafeCell<usize>,
+    /// Minus the fuel left; compiled code traps once it is positive.
+    pub fuel_consumed: UnsafeCell<i64>,
+    /// The engine epoch at which compiled code traps.
+    pub epoch_deadline: UnsafeCell<u64>,
+    /// Address of the engine's epoch counter.
+    pub epoch_ptr: UnsafeCell<*const u64>,
+}
+
+// SAFETY: the limits belong to one store and are only touched by the thread that
+// currently owns the store (and its wasm); the epoch pointer targets an atomic.
+unsafe impl Send for VMRuntimeLimits {}
+// SAFETY: as above; shared references never write.
+unsafe impl Sync for VMRuntimeLimits {}
+
+impl VMRuntimeLimits {
+    /// Minus the fuel left.
+    pub fn fuel_consumed(&self) -> i64 {
+        // SAFETY: see the Send impl: no concurrent access.
+        unsafe { *self.fuel_consumed.get() }
+    }
+
+    /// Sets minus the fuel left.
+    pub fn set_fuel_consumed(&mut self, v: i64) {
+        *self.fuel_consumed.get_mut() = v;
+    }
+
+    /// Sets the epoch deadline.
+    pub fn set_epoch_deadline(&mut self, deadline: u64) {
+        *self.epoch_deadline.get_mut() = deadline;
+    }
+
+    /// Points the limits at the engine's epoch counter.
+    pub fn set_epoch_counter(&mut self, counter: &std::sync::atomic::AtomicU64) {
+        *self.epoch_ptr.get_mut() = counter.as_ptr().cast_const();
+    }
 }
 
 impl Default for VMRuntimeLimits {
@@ -69,6 +104,9 @@ impl Default for VMRuntimeLimits {
             stack_limit: UnsafeCell::new(usize::MAX),
             last_wasm_exit_fp: UnsafeCell::new(0),
             last_wasm_exit_pc: UnsafeCell::new(0),
+            fuel_consumed: UnsafeCell::new(0),
+            epoch_deadline: UnsafeCell::new(u64::MAX),
+            epoch_ptr: UnsafeCell::new(std::ptr::null()),
         }
     }
 }
@@ -150,6 +188,9 @@ const _: () = {
     assert!(offset_of!(VMRuntimeLimits, stack_limit) == env::VMLIMITS_STACK_LIMIT as usize);
     assert!(offset_of!(VMRuntimeLimits, last_wasm_exit_fp) == env::VMLIMITS_LAST_EXIT_FP as usize);
     assert!(offset_of!(VMRuntimeLimits, last_wasm_exit_pc) == env::VMLIMITS_LAST_EXIT_PC as usize);
+    assert!(offset_of!(VMRuntimeLimits, fuel_consumed) == env::VMLIMITS_FUEL_CONSUMED as usize);
+    assert!(offset_of!(VMRuntimeLimits, epoch_deadline) == env::VMLIMITS_EPOCH_DEADLINE as usize);
+    assert!(offset_of!(VMRuntimeLimits, epoch_ptr) == env::VMLIMITS_EPOCH_PTR as usize);
     assert!(size_of::<ValRaw>() == env::VALRAW_SIZE as usize);
     assert!(size_of::<usize>() == 8, "Tern supports 64-bit hosts only");
 };

@@ -8,5 +8,6 @@ mod component_derive;
 mod component_fuzz;
 mod component_gen;
 mod errors;
+mod limits;
 mod proposals;
 mod traps;
