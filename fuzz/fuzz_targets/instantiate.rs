@@ -8,8 +8,8 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use tern_fuzz::malformed;
 
-fn engine() -> &'static tern::Engine {
-    static ENGINE: OnceLock<tern::Engine> = OnceLock::new();
+fn engine() -> &'static malformed::Engines {
+    static ENGINE: OnceLock<malformed::Engines> = OnceLock::new();
     ENGINE.get_or_init(|| malformed::engine().expect("engine"))
 }
 

@@ -19,7 +19,7 @@
 use crate::generate::{FUEL_EXPORT, TERMINATION_FUEL};
 use crate::oracle::{self, OracleInstance};
 use crate::rng::Rng;
-use crate::tern_side::{self, ExportKind, TernInstance, OPT_LEVELS};
+use crate::tern_side::{self, ExportKind, TernInstance, MEMORY_STRATEGIES, OPT_LEVELS};
 use crate::value::{arbitrary_value, Outcome, Snapshot};
 use anyhow::Result;
 use std::fmt;
@@ -133,12 +133,19 @@ impl Differential {
     /// # Errors
     /// Fails only if Tern refuses the configuration.
     pub fn new(arg_sets: u32) -> Result<Self> {
-        let tern = OPT_LEVELS.iter().map(|&opt| tern_side::engine(opt, false)).collect::<Result<_>>()?;
+        let mut tern = Vec::new();
+        // Variant v runs under opt level v % 3 and memory strategy v % 4: every
+        // combination occurs (3 and 4 are coprime).
+        for memory in MEMORY_STRATEGIES {
+            for opt in OPT_LEVELS {
+                tern.push(tern_side::engine_with(opt, false, memory)?);
+            }
+        }
         Ok(Self { tern, oracle: oracle::engine(), arg_sets, fault: None })
     }
 
-    /// Checks `wasm`; `variant` picks Tern's optimisation level and seeds the
-    /// arguments. Returns the first divergence, counting into `stats`. A Tern
+    /// Checks `wasm`; `variant` picks Tern's optimisation level and memory
+    /// strategy and seeds the arguments. Returns the first divergence, counting into `stats`. A Tern
     /// panic is caught and reported as a divergence.
     pub fn check(&self, wasm: &[u8], variant: u64, stats: &mut Stats) -> Option<Divergence> {
         let mut local = Stats::default();
@@ -169,7 +176,8 @@ impl Differential {
                 return None;
             }
         };
-        let engine = &self.tern[(variant % self.tern.len() as u64) as usize];
+        let (opt, memory) = ((variant % OPT_LEVELS.len() as u64) as usize, (variant % MEMORY_STRATEGIES.len() as u64) as usize);
+        let engine = &self.tern[memory * OPT_LEVELS.len() + opt];
         let module = match tern::Module::from_binary(engine, wasm) {
             Ok(m) => m,
             Err(e) => {

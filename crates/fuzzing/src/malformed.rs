@@ -9,9 +9,11 @@
 //!
 //! Instantiation supplies a host definition for every import (functions
 //! returning zeros, fresh memories, tables and globals of the imported types).
-//! Modules with a start function are compiled but not instantiated: mutation
-//! can break the termination counter of the base module, so a start function
-//! might legitimately run forever ([`Summary::start_skipped`]).
+//! A module with a start function (mutation can add one, and can break the
+//! base module's termination counter, so it might legitimately run forever)
+//! is compiled again by an engine with fuel metering and instantiated with
+//! [`START_FUEL`], so it ends with `Trap::OutOfFuel` at worst
+//! ([`Summary::start_runs`]).
 //!
 //! Every input is a pure function of `(seed, index)` ([`input`]), so any case
 //! a campaign reports is replayed with `--seed S --start I --count 1`.
@@ -37,8 +39,9 @@ pub struct Summary {
     pub instantiated: u64,
     /// Compiled modules whose instantiation failed with an error.
     pub instantiation_errors: u64,
-    /// Compiled modules not instantiated because they have a start function.
-    pub start_skipped: u64,
+    /// Of the instantiated or failed ones, modules with a start function
+    /// (run under fuel).
+    pub start_runs: u64,
     /// Inputs that made Tern panic (a bug; indices in `findings`).
     pub panics: u64,
     /// Inputs `Module::validate` accepts but `Module::new` rejects (a bug).
@@ -57,7 +60,7 @@ impl Summary {
         self.compiled += other.compiled;
         self.instantiated += other.instantiated;
         self.instantiation_errors += other.instantiation_errors;
-        self.start_skipped += other.start_skipped;
+        self.start_runs += other.start_runs;
         self.panics += other.panics;
         self.valid_but_rejected += other.valid_but_rejected;
         self.invalid_but_accepted += other.invalid_but_accepted;
@@ -78,7 +81,7 @@ impl Summary {
             self.compiled,
             self.instantiated,
             self.instantiation_errors,
-            self.start_skipped,
+            self.start_runs,
             self.panics,
             self.valid_but_rejected,
             self.invalid_but_accepted
@@ -88,7 +91,7 @@ impl Summary {
     /// Parses [`Summary::to_line`]'s output (findings are not carried).
     pub fn from_line(line: &str) -> Option<Summary> {
         let n: Vec<u64> = line.split_whitespace().map(|w| w.parse().ok()).collect::<Option<_>>()?;
-        let [inputs, rejected, compiled, instantiated, instantiation_errors, start_skipped, panics, vbr, iba] = n[..] else {
+        let [inputs, rejected, compiled, instantiated, instantiation_errors, start_runs, panics, vbr, iba] = n[..] else {
             return None;
         };
         Some(Summary {
@@ -97,7 +100,7 @@ impl Summary {
             compiled,
             instantiated,
             instantiation_errors,
-            start_skipped,
+            start_runs,
             panics,
             valid_but_rejected: vbr,
             invalid_but_accepted: iba,
@@ -110,13 +113,13 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} malformed inputs: {} rejected, {} compiled ({} instantiated, {} failed to instantiate, {} with a start function not instantiated); {} panics, {} valid-but-rejected, {} invalid-but-accepted",
+            "{} malformed inputs: {} rejected, {} compiled ({} instantiated, {} failed to instantiate, {} of them with a start function run under fuel); {} panics, {} valid-but-rejected, {} invalid-but-accepted",
             self.inputs,
             self.rejected,
             self.compiled,
             self.instantiated,
             self.instantiation_errors,
-            self.start_skipped,
+            self.start_runs,
             self.panics,
             self.valid_but_rejected,
             self.invalid_but_accepted
@@ -124,13 +127,28 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// The engine malformed inputs are compiled with: every feature the
-/// generator uses, so mutations reach deep into the compiler.
+/// Fuel for a start function of a mutated module.
+pub const START_FUEL: u64 = 100_000;
+
+/// The engines malformed inputs are compiled with: every feature the
+/// generator uses, so mutations reach deep into the compiler; and the same
+/// with fuel metering, for modules whose start function runs.
+pub struct Engines {
+    /// The engine every input is compiled with.
+    pub plain: Engine,
+    /// The engine that compiles modules with a start function again, with fuel.
+    pub fueled: Engine,
+}
+
+/// The [`Engines`] for malformed inputs.
 ///
 /// # Errors
 /// Fails only if Tern refuses the configuration.
-pub fn engine() -> anyhow::Result<Engine> {
-    crate::tern_side::engine(tern::OptLevel::Speed, false)
+pub fn engine() -> anyhow::Result<Engines> {
+    let plain = crate::tern_side::engine(tern::OptLevel::Speed, false)?;
+    let mut config = plain.config().clone();
+    config.consume_fuel(true);
+    Ok(Engines { plain, fueled: Engine::new(&config)? })
 }
 
 /// Input `index` of the campaign seeded `seed`: a base module (one per
@@ -140,7 +158,10 @@ pub fn input(seed: u64, index: u64) -> Vec<u8> {
     let base = generate::base_module(base_seed).unwrap_or_else(|_| b"\0asm\x01\0\0\0".to_vec());
     let mut rng = Rng::derive(seed, index);
     let mut bytes = base;
-    for _ in 0..rng.range(1, 3) {
+    // Mostly one mutation, so that a fair share of inputs stays valid (or
+    // nearly) and reaches the compiler rather than the validator.
+    let mutations = *rng.pick(&[1, 1, 1, 1, 2, 2, 3]);
+    for _ in 0..mutations {
         mutate(&mut rng, &mut bytes);
     }
     bytes
@@ -252,7 +273,8 @@ fn dummy_imports(store: &mut Store<()>, module: &Module) -> anyhow::Result<Vec<E
 
 /// Feeds one input to Tern, counting what happened into `summary`
 /// (`index` only labels findings).
-pub fn run_one(engine: &Engine, bytes: &[u8], index: u64, summary: &mut Summary) {
+pub fn run_one(engines: &Engines, bytes: &[u8], index: u64, summary: &mut Summary) {
+    let engine = &engines.plain;
     summary.inputs += 1;
     let result = catch_unwind(AssertUnwindSafe(|| {
         let valid = Module::validate(engine, bytes).is_ok();
@@ -274,11 +296,23 @@ pub fn run_one(engine: &Engine, bytes: &[u8], index: u64, summary: &mut Summary)
             summary.invalid_but_accepted += 1;
             summary.findings.push(format!("input {index}: invalid but accepted"));
         }
-        if has_start(bytes) {
-            summary.start_skipped += 1;
-            return;
-        }
-        let mut store = Store::new(engine, ());
+        let (module, mut store) = if has_start(bytes) {
+            summary.start_runs += 1;
+            let module = match Module::new(&engines.fueled, bytes) {
+                Ok(m) => m,
+                Err(e) => {
+                    summary.valid_but_rejected += 1;
+                    summary.findings.push(format!("input {index}: compiles without fuel, not with: {e:#}"));
+                    return;
+                }
+            };
+            let mut store = Store::new(&engines.fueled, ());
+            store.set_fuel(START_FUEL).expect("fuel is enabled");
+            (module, store)
+        } else {
+            let store = Store::new(engine, ());
+            (module, store)
+        };
         let instantiated = dummy_imports(&mut store, &module).and_then(|imports| Instance::new(&mut store, &module, &imports));
         match instantiated {
             Ok(_) => summary.instantiated += 1,
@@ -298,12 +332,12 @@ pub fn run_one(engine: &Engine, bytes: &[u8], index: u64, summary: &mut Summary)
 
 /// Runs inputs `start..start + count` of campaign `seed` in this process,
 /// calling `before` with each index first (the worker reports progress there).
-pub fn run_range(engine: &Engine, seed: u64, start: u64, count: u64, mut before: impl FnMut(u64)) -> Summary {
+pub fn run_range(engines: &Engines, seed: u64, start: u64, count: u64, mut before: impl FnMut(u64)) -> Summary {
     let mut summary = Summary::default();
     for index in start..start + count {
         before(index);
         let bytes = input(seed, index);
-        run_one(engine, &bytes, index, &mut summary);
+        run_one(engines, &bytes, index, &mut summary);
     }
     summary
 }

@@ -19,7 +19,48 @@ pub const THREAD_STACK: usize = 64 << 20;
 /// # Errors
 /// Fails only if Tern refuses the configuration.
 pub fn engine(opt: OptLevel, parallel: bool) -> Result<Engine> {
+    engine_with(opt, parallel, MemoryStrategy::Static)
+}
+
+/// How Tern lays out linear memories, which decides how accesses are
+/// bounds-checked: each strategy compiles loads and stores differently, so a
+/// campaign runs every module under one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryStrategy {
+    /// The default: 4 GiB reserved plus a 2 GiB guard; 32-bit accesses need
+    /// no explicit check.
+    Static,
+    /// Static, but without a guard region: every access whose offset could
+    /// pass the reservation is checked explicitly.
+    StaticNoGuard,
+    /// Every memory dynamic (reserved as it grows), with the default 64 KiB guard.
+    Dynamic,
+    /// Every memory dynamic and no guard: every access checked in full.
+    DynamicNoGuard,
+}
+
+/// Every [`MemoryStrategy`], in the order campaigns cycle through them.
+pub const MEMORY_STRATEGIES: [MemoryStrategy; 4] =
+    [MemoryStrategy::Static, MemoryStrategy::Dynamic, MemoryStrategy::DynamicNoGuard, MemoryStrategy::StaticNoGuard];
+
+/// Like [`engine`], with the memory strategy `memory`.
+///
+/// # Errors
+/// Fails only if Tern refuses the configuration.
+pub fn engine_with(opt: OptLevel, parallel: bool, memory: MemoryStrategy) -> Result<Engine> {
     let mut config = tern::Config::new();
+    match memory {
+        MemoryStrategy::Static => {}
+        MemoryStrategy::StaticNoGuard => {
+            config.static_memory_guard_size(0);
+        }
+        MemoryStrategy::Dynamic => {
+            config.static_memory_maximum_size(0);
+        }
+        MemoryStrategy::DynamicNoGuard => {
+            config.static_memory_maximum_size(0).dynamic_memory_guard_size(0);
+        }
+    }
     config
         .cranelift_opt_level(opt)
         .wasm_simd(true)

@@ -18,4 +18,5 @@ fn mutated_modules_are_rejected_or_run_cleanly() {
     assert!(summary.rejected > COUNT / 10, "{summary}");
     assert!(summary.compiled > COUNT / 20, "{summary}");
     assert!(summary.instantiated > COUNT / 20, "{summary}");
+    assert!(summary.start_runs > 0, "{summary}");
 }
