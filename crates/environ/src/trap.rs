@@ -1,5 +1,6 @@
 //! The reasons compiled code can trap, shared by the code generator (which encodes
-//! them as Cranelift trap codes) and the runtime (which reports them).
+//! them as Cranelift trap codes) and the runtime, which reports them as this very
+//! type (`tern::Trap` is a re-export): one list, no mirror to keep in step.
 
 /// Why a WebAssembly computation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -76,3 +77,11 @@ impl TrapKind {
         }
     }
 }
+
+impl std::fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "wasm trap: {}", self.message())
+    }
+}
+
+impl std::error::Error for TrapKind {}

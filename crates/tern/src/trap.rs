@@ -7,81 +7,9 @@
 
 use crate::vm::{registry, Unwind};
 use std::fmt;
-use tern_environ::TrapKind;
 
-/// Why wasm code trapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Trap {
-    /// The wasm stack exceeded `Config::max_wasm_stack`.
-    StackOverflow,
-    /// Out-of-bounds linear memory access.
-    MemoryOutOfBounds,
-    /// Out-of-bounds table access.
-    TableOutOfBounds,
-    /// `call_indirect` of a null entry.
-    IndirectCallToNull,
-    /// `call_indirect` with the wrong signature.
-    BadSignature,
-    /// Integer overflow (division, or float-to-int conversion).
-    IntegerOverflow,
-    /// Integer division by zero.
-    IntegerDivisionByZero,
-    /// NaN converted to an integer.
-    BadConversionToInteger,
-    /// `unreachable` executed.
-    UnreachableCodeReached,
-    /// Interrupted by an epoch deadline.
-    Interrupt,
-    /// Out of fuel.
-    OutOfFuel,
-    /// Null reference dereferenced.
-    NullReference,
-}
-
-impl Trap {
-    pub(crate) fn from_kind(kind: TrapKind) -> Self {
-        match kind {
-            TrapKind::StackOverflow => Self::StackOverflow,
-            TrapKind::MemoryOutOfBounds => Self::MemoryOutOfBounds,
-            TrapKind::TableOutOfBounds => Self::TableOutOfBounds,
-            TrapKind::IndirectCallToNull => Self::IndirectCallToNull,
-            TrapKind::BadSignature => Self::BadSignature,
-            TrapKind::IntegerOverflow => Self::IntegerOverflow,
-            TrapKind::IntegerDivisionByZero => Self::IntegerDivisionByZero,
-            TrapKind::BadConversionToInteger => Self::BadConversionToInteger,
-            TrapKind::UnreachableCodeReached => Self::UnreachableCodeReached,
-            TrapKind::Interrupt => Self::Interrupt,
-            TrapKind::OutOfFuel => Self::OutOfFuel,
-            TrapKind::NullReference => Self::NullReference,
-        }
-    }
-
-    fn kind(self) -> TrapKind {
-        match self {
-            Self::StackOverflow => TrapKind::StackOverflow,
-            Self::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
-            Self::TableOutOfBounds => TrapKind::TableOutOfBounds,
-            Self::IndirectCallToNull => TrapKind::IndirectCallToNull,
-            Self::BadSignature => TrapKind::BadSignature,
-            Self::IntegerOverflow => TrapKind::IntegerOverflow,
-            Self::IntegerDivisionByZero => TrapKind::IntegerDivisionByZero,
-            Self::BadConversionToInteger => TrapKind::BadConversionToInteger,
-            Self::UnreachableCodeReached => TrapKind::UnreachableCodeReached,
-            Self::Interrupt => TrapKind::Interrupt,
-            Self::OutOfFuel => TrapKind::OutOfFuel,
-            Self::NullReference => TrapKind::NullReference,
-        }
-    }
-}
-
-impl fmt::Display for Trap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {}", self.kind().message())
-    }
-}
-
-impl std::error::Error for Trap {}
+/// Why wasm code trapped: the trap codes compiled code raises.
+pub use tern_environ::TrapKind as Trap;
 
 /// One wasm frame of a backtrace.
 #[derive(Debug, Clone)]
@@ -160,7 +88,7 @@ impl fmt::Display for WasmBacktrace {
 pub(crate) fn unwind_to_error(unwind: Unwind) -> anyhow::Error {
     match unwind {
         Unwind::Trap { kind, pcs } => {
-            anyhow::Error::new(Trap::from_kind(kind)).context(WasmBacktrace::from_pcs(&pcs))
+            anyhow::Error::new(kind).context(WasmBacktrace::from_pcs(&pcs))
         }
         Unwind::Error { error, pcs } => {
             if pcs.is_empty() || error.downcast_ref::<WasmBacktrace>().is_some() {
