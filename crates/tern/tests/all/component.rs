@@ -348,3 +348,15 @@ fn components_serialize_and_load_back() {
     let err = unsafe { Component::deserialize(&other, &bytes) }.unwrap_err();
     assert!(format!("{err:#}").contains("opt level"), "{err:#}");
 }
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Component>();
+    send_sync::<Linker<()>>();
+    send_sync::<tern::component::InstancePre<()>>();
+    send_sync::<tern::component::Func>();
+    send_sync::<tern::component::TypedFunc<(u32,), (String,)>>();
+    send_sync::<Val>();
+    send_sync::<tern::component::types::Type>();
+}
