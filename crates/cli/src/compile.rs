@@ -32,8 +32,12 @@ impl CompileCommand {
         if is_precompiled(&input) {
             bail!("`{}` is already a precompiled artifact", self.file.display());
         }
-        let artifact =
-            engine.precompile_module(&input).with_context(|| format!("failed to compile `{}`", self.file.display()))?;
+        let artifact = if crate::component::is_component(&input)? {
+            crate::component::precompile(&input)
+        } else {
+            engine.precompile_module(&input)
+        };
+        let artifact = artifact.with_context(|| format!("failed to compile `{}`", self.file.display()))?;
         let output = self.output.unwrap_or_else(|| self.file.with_extension("cwasm"));
         std::fs::write(&output, artifact).with_context(|| format!("failed to write `{}`", output.display()))?;
         Ok(ExitCode::SUCCESS)

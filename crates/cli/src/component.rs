@@ -24,19 +24,35 @@ use tern::{Config, Engine, Store};
 /// Fails when the file cannot be read.
 pub fn is_component_file(path: &Path) -> Result<bool> {
     let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    is_component(&bytes)
+}
+
+/// Whether `bytes` hold a component (binary, text, or precompiled).
+///
+/// # Errors
+/// Fails only if the engine for components cannot be made.
+pub fn is_component(bytes: &[u8]) -> Result<bool> {
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes.get(4..8) == Some(&[0x0d, 0x00, 0x01, 0x00]));
     }
     if bytes.starts_with(b"\x7fELF") {
         let engine = engine()?;
-        return Ok(engine.detect_precompiled(&bytes) == Some(tern::Precompiled::Component));
+        return Ok(engine.detect_precompiled(bytes) == Some(tern::Precompiled::Component));
     }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     let mut rest = text.trim_start();
     while let Some(comment) = rest.strip_prefix(";;") {
         rest = comment.split_once('\n').map_or("", |(_, r)| r).trim_start();
     }
     Ok(rest.starts_with("(component"))
+}
+
+/// Compiles a component (binary or text) into an artifact for `tern run`.
+///
+/// # Errors
+/// As `Component::new`.
+pub fn precompile(bytes: &[u8]) -> Result<Vec<u8>> {
+    engine()?.precompile_component(bytes)
 }
 
 fn engine() -> Result<Engine> {

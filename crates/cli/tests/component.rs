@@ -46,3 +46,17 @@ fn wast_runs_component_scripts() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "3 passed, 0 failed\n", "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn compile_then_run_a_precompiled_component() {
+    let dir = std::env::temp_dir().join(format!("tern-cli-cwasm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("point.cwasm");
+    let status = tern().arg("compile").arg(example()).arg("-o").arg(&out).status().unwrap();
+    assert!(status.success());
+    let refused = tern().arg("run").arg(&out).arg("--invoke").arg("len(\"ab\")").output().unwrap();
+    assert!(!refused.status.success());
+    let ran = tern().arg("run").arg("--allow-precompiled").arg(&out).arg("--invoke").arg("len(\"ab\")").output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "2\n", "{}", String::from_utf8_lossy(&ran.stderr));
+}
