@@ -288,6 +288,11 @@ pub(crate) fn check_params(types: &ComponentTypes, tys: &[InterfaceType], params
 }
 
 impl Func {
+    /// Fails when `store` is not this function's store.
+    pub(crate) fn check_store<T>(&self, store: &StoreInner<T>) -> Result<()> {
+        store.opaque.check(self.0).context("cannot call a component function from another store")
+    }
+
     pub(crate) fn data<T>(&self, store: &StoreInner<T>) -> (usize, u32) {
         assert_eq!(self.0.store_id, store.opaque.id(), "component function used with the wrong store");
         let d = &store.opaque.components.funcs[self.0.index];
@@ -309,10 +314,12 @@ impl Func {
     ///
     /// # Errors
     /// Fails when an argument does not have its parameter's type (naming the
-    /// path to the mismatch), when wasm traps, or when a canonical-ABI check
-    /// fails (a [`super::ComponentTrap`]).
+    /// path to the mismatch), when wasm traps, when a canonical-ABI check
+    /// fails (a [`super::ComponentTrap`]), or when `store` is not the
+    /// function's store.
     pub fn call(&self, mut store: impl AsContextMut<Data: 'static>, params: &[Val], results: &mut [Val]) -> Result<()> {
         let store = store.as_context_mut().0;
+        self.check_store(store)?;
         let (ci, lifted) = self.data(store);
         let (types, ty) = self.ty(store);
         let fty = types.func(ty).clone();
@@ -345,6 +352,7 @@ impl Func {
     /// Fails when the post-return function traps.
     pub fn post_return(&self, mut store: impl AsContextMut<Data: 'static>) -> Result<()> {
         let store = store.as_context_mut().0;
+        self.check_store(store)?;
         let (ci, _) = self.data(store);
         run_pending_post_return(store, ci)
     }

@@ -35,9 +35,9 @@ impl<T> Clone for Definition<T> {
 impl<T> Definition<T> {
     fn desc(&self) -> &'static str {
         match self {
-            Self::Func(_) => "function",
-            Self::Instance(_) => "instance",
-            Self::Module(_) => "module",
+            Self::Func(_) => "a function",
+            Self::Instance(_) => "an instance",
+            Self::Module(_) => "a module",
         }
     }
 }
@@ -154,7 +154,7 @@ fn typecheck<T>(def: &Definition<T>, ty: &ComponentItemType, types: &ComponentTy
             }
             Ok(())
         }
-        (def, ty) => bail!("import `{name}` expected {}, but the linker defines a {}", describe_item(types, ty), def.desc()),
+        (def, ty) => bail!("import `{name}` expected {}, but the linker defines {}", describe_item(types, ty), def.desc()),
     }
 }
 
@@ -327,7 +327,7 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         let entry = self.map.entry(name.to_string()).or_insert_with(|| Definition::Instance(BTreeMap::new()));
         match entry {
             Definition::Instance(map) => Ok(LinkerInstance { map, path, allow_shadowing: self.allow_shadowing }),
-            other => bail!("`{path}` is already defined as a {}", other.desc()),
+            other => bail!("`{path}` is already defined as {}", other.desc()),
         }
     }
 
@@ -337,7 +337,7 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         let entry = self.map.entry(name.to_string()).or_insert_with(|| Definition::Instance(BTreeMap::new()));
         match entry {
             Definition::Instance(map) => Ok(LinkerInstance { map, path, allow_shadowing }),
-            other => bail!("`{path}` is already defined as a {}", other.desc()),
+            other => bail!("`{path}` is already defined as {}", other.desc()),
         }
     }
 }

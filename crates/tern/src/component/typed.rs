@@ -180,9 +180,11 @@ where
     /// into the same instance.
     ///
     /// # Errors
-    /// Fails when wasm traps or a canonical-ABI check fails.
+    /// Fails when wasm traps, a canonical-ABI check fails, or `store` is not
+    /// the function's store.
     pub fn call(&self, mut store: impl AsContextMut<Data: 'static>, params: Params) -> Result<Results> {
         let store = store.as_context_mut().0;
+        self.func.check_store(store)?;
         let (ci, lifted) = self.func.data(store);
         let (types, ty) = self.func.ty(store);
         let f = types.func(ty);
@@ -214,6 +216,7 @@ where
     /// Fails when the post-return function traps.
     pub fn post_return(&self, mut store: impl AsContextMut<Data: 'static>) -> Result<()> {
         let store = store.as_context_mut().0;
+        self.func.check_store(store)?;
         let (ci, _) = self.func.data(store);
         run_pending_post_return(store, ci)
     }

@@ -360,3 +360,21 @@ fn handles_are_send_and_sync() {
     send_sync::<Val>();
     send_sync::<tern::component::types::Type>();
 }
+
+#[test]
+fn functions_refuse_other_stores() {
+    let engine = engine();
+    let component = Component::new(&engine, GREETER).unwrap();
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = greeter_linker(&engine).instantiate(&mut store, &component).unwrap();
+    let posts = instance.get_func(&mut store, "posts").unwrap();
+    let mut other = Store::new(&engine, Vec::<String>::new());
+    let err = posts.call(&mut other, &[], &mut [Val::U32(0)]).unwrap_err();
+    assert!(format!("{err:#}").contains("another store"), "{err:#}");
+    // A kind mismatch between the linker and the import is named too.
+    let mut linker = greeter_linker(&engine);
+    linker.allow_shadowing(true);
+    linker.root().func_wrap("cfg", |_, (): ()| Ok(())).unwrap();
+    let msg = format!("{:#}", linker.instantiate(&mut store, &component).unwrap_err());
+    assert!(msg.contains("import `cfg` expected instance { level }, but the linker defines a function"), "{msg}");
+}
