@@ -35,6 +35,10 @@ use wasmparser::{
 /// The most initializers a component may expand to (nested instantiation can
 /// multiply; this bounds compile time and memory on hostile input).
 const MAX_INITIALIZERS: usize = 1_000_000;
+/// The most component instances inlining may create, for the same reason.
+const MAX_RUNTIME_INSTANCES: u32 = 100_000;
+/// How deeply component instantiations may nest (inlining recurses per level).
+const MAX_NESTING: u32 = 100;
 
 #[derive(Clone)]
 enum CoreInstanceDef {
@@ -96,6 +100,7 @@ pub(crate) struct Inliner<'a, 'data> {
     conv: TypeConverter<'a>,
     info: ComponentInfo,
     runtime_resources: HashMap<(u32, ResourceId), u32>,
+    depth: u32,
 }
 
 fn item_kind(item: &ItemDef) -> &'static str {
@@ -120,6 +125,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
             conv: TypeConverter::new(root_types),
             info: ComponentInfo::default(),
             runtime_resources: HashMap::new(),
+            depth: 0,
         })
     }
 
@@ -185,6 +191,12 @@ impl<'a, 'data> Inliner<'a, 'data> {
         closure: Option<Rc<Closure>>,
     ) -> Result<Frame<'a, 'data>> {
         let types = comp.types.as_ref().context("nested component has no type information")?;
+        if self.depth >= MAX_NESTING {
+            bail!("component instantiations nest deeper than Tern's limit of {MAX_NESTING}");
+        }
+        if self.info.num_runtime_instances >= MAX_RUNTIME_INSTANCES {
+            bail!("component expands to more than {MAX_RUNTIME_INSTANCES} component instances");
+        }
         let instance = self.info.num_runtime_instances;
         self.info.num_runtime_instances += 1;
         let mut f = Frame {
@@ -207,9 +219,10 @@ impl<'a, 'data> Inliner<'a, 'data> {
             exports: Vec::new(),
         };
         let comp = f.comp;
-        for item in &comp.items {
-            self.item(&mut f, item)?;
-        }
+        self.depth += 1;
+        let result = comp.items.iter().try_for_each(|item| self.item(&mut f, item));
+        self.depth -= 1;
+        result?;
         Ok(f)
     }
 

@@ -378,3 +378,22 @@ fn functions_refuse_other_stores() {
     let msg = format!("{:#}", linker.instantiate(&mut store, &component).unwrap_err());
     assert!(msg.contains("import `cfg` expected instance { level }, but the linker defines a function"), "{msg}");
 }
+
+#[test]
+fn hostile_nesting_is_refused_not_a_crash() {
+    let engine = engine();
+    // 30 levels, each instantiating the previous twice: 2^30 instances.
+    let mut wat = String::from("(component $c0)");
+    for i in 1..=30 {
+        wat = format!("(component $c{i} {wat} (instance (instantiate $c{})) (instance (instantiate $c{})))", i - 1, i - 1);
+    }
+    let err = Component::new(&engine, &wat).unwrap_err();
+    assert!(format!("{err:#}").contains("component instances"), "{err:#}");
+    // 150 levels of nesting: refused (by the text parser, or by Tern's limit
+    // of 100 nested instantiations for binaries), not a stack overflow.
+    let mut wat = String::from("(component $c0)");
+    for i in 1..=150 {
+        wat = format!("(component $c{i} {wat} (instance (instantiate $c{})))", i - 1);
+    }
+    assert!(Component::new(&engine, &wat).is_err());
+}
