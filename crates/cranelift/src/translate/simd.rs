@@ -143,14 +143,14 @@ impl FuncState<'_, '_> {
         self.builder.ins().store(Self::heap_flags(), x, addr, offset);
     }
 
-    /// `a < b ? a : b` lane-wise (pmin), or `a < b ? b : a` (pmax), as wasm defines them.
+    /// Lane-wise `pmin(a, b) = b < a ? b : a` and `pmax(a, b) = a < b ? b : a`,
+    /// as wasm defines them: both pick `b` where the comparison holds.
     fn pminmax(&mut self, ty: Type, max: bool) {
         self.vbin(ty, |s, a, b| {
             let (x, y) = if max { (a, b) } else { (b, a) };
-            // pmin(a, b) = b < a ? b : a;  pmax(a, b) = a < b ? b : a.
             let mask = s.builder.ins().fcmp(FloatCC::LessThan, x, y);
             let mask = s.as_vector(mask, ty);
-            if max { s.builder.ins().bitselect(mask, b, a) } else { s.builder.ins().bitselect(mask, b, a) }
+            s.builder.ins().bitselect(mask, b, a)
         });
     }
 
