@@ -3,5 +3,8 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=src/vm/helpers.c");
-    cc::Build::new().file("src/vm/helpers.c").warnings(true).compile("tern-helpers");
+    cc::Build::new()
+        .file("src/vm/helpers.c")
+        .warnings(true)
+        .compile("tern-helpers");
 }

@@ -25,7 +25,11 @@ pub fn programs_dir() -> PathBuf {
         if candidate.join("cases.txt").is_file() {
             return candidate;
         }
-        assert!(dir.pop(), "tests/programs/cases.txt not found above {}", env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            dir.pop(),
+            "tests/programs/cases.txt not found above {}",
+            env!("CARGO_MANIFEST_DIR")
+        );
     }
 }
 
@@ -68,13 +72,17 @@ pub fn cases() -> Vec<Case> {
 
 /// The expected standard output of `case`.
 pub fn expected_stdout(case: &Case) -> Vec<u8> {
-    let path = programs_dir().join("expected").join(format!("{}.stdout", case.name));
+    let path = programs_dir()
+        .join("expected")
+        .join(format!("{}.stdout", case.name));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The case's standard input.
 pub fn stdin_bytes(case: &Case) -> Vec<u8> {
-    case.stdin.as_ref().map_or_else(Vec::new, |f| std::fs::read(fixtures_dir().join(f)).expect("stdin fixture"))
+    case.stdin.as_ref().map_or_else(Vec::new, |f| {
+        std::fs::read(fixtures_dir().join(f)).expect("stdin fixture")
+    })
 }
 
 /// The case's arguments with `{dir}` replaced.
@@ -93,7 +101,8 @@ impl Scratch {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("tern-programs-{tag}-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("tern-programs-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)

@@ -102,7 +102,13 @@ fn main() -> Result<()> {
     });
     println!("host->component, 1 KiB string in:        typed {typed:7.0} ns/call   Val {dynamic:7.0} ns/call");
 
-    let recs: Vec<Rec> = (0..1000).map(|i| Rec { id: i, weight: f64::from(i) / 3.0, tag: i as u8 }).collect();
+    let recs: Vec<Rec> = (0..1000)
+        .map(|i| Rec {
+            id: i,
+            weight: f64::from(i) / 3.0,
+            tag: i as u8,
+        })
+        .collect();
     let sum = instance.get_typed_func::<(&[Rec],), (u32,)>(&mut store, "sum")?;
     assert_eq!(sum.call(&mut store, (&recs,))?.0, (0..1000).sum::<u32>());
     let typed = per_call(10_000, || {

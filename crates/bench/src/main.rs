@@ -56,7 +56,11 @@ fn main() -> Result<()> {
     std::fs::write(std::env::temp_dir().join("tern-bench-10k.wasm"), &wasm)?;
     let (module, compile) = best_of(3, || Module::new(&engine, &wasm));
     let module = module?;
-    println!("compile 10,000-function module ({} KiB): {:.1} ms", wasm.len() / 1024, compile.as_secs_f64() * 1e3);
+    println!(
+        "compile 10,000-function module ({} KiB): {:.1} ms",
+        wasm.len() / 1024,
+        compile.as_secs_f64() * 1e3
+    );
 
     let mut store = Store::new(&engine, ());
     let (_, inst) = best_of(100, || Instance::new(&mut store, &module, &[]).map(|_| ()));
@@ -64,8 +68,13 @@ fn main() -> Result<()> {
 
     let kernels = Module::from_file(&engine, concat!(env!("CARGO_MANIFEST_DIR"), "/kernels.wat"))?;
     let mut store = Store::new(&engine, ());
-    let (_, small_inst) = best_of(1000, || Instance::new(&mut store, &kernels, &[]).map(|_| ()));
-    println!("instantiate kernels module (10 MiB memory): {:.2} us", small_inst.as_secs_f64() * 1e6);
+    let (_, small_inst) = best_of(1000, || {
+        Instance::new(&mut store, &kernels, &[]).map(|_| ())
+    });
+    println!(
+        "instantiate kernels module (10 MiB memory): {:.2} us",
+        small_inst.as_secs_f64() * 1e6
+    );
     let instance = Instance::new(&mut store, &kernels, &[])?;
 
     let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
@@ -75,14 +84,20 @@ fn main() -> Result<()> {
             nop.call(&mut store, ()).unwrap();
         }
     });
-    println!("host->wasm call (TypedFunc, nop): {:.1} ns", d.as_secs_f64() * 1e9 / f64::from(CALLS));
+    println!(
+        "host->wasm call (TypedFunc, nop): {:.1} ns",
+        d.as_secs_f64() * 1e9 / f64::from(CALLS)
+    );
     let nop_untyped = instance.get_func(&mut store, "nop").unwrap();
     let (_, d) = best_of(3, || {
         for _ in 0..CALLS {
             nop_untyped.call(&mut store, &[], &mut []).unwrap();
         }
     });
-    println!("host->wasm call (Func::call, nop): {:.1} ns", d.as_secs_f64() * 1e9 / f64::from(CALLS));
+    println!(
+        "host->wasm call (Func::call, nop): {:.1} ns",
+        d.as_secs_f64() * 1e9 / f64::from(CALLS)
+    );
 
     let caller = Module::new(
         &engine,
@@ -97,17 +112,26 @@ fn main() -> Result<()> {
     let ci = Instance::new(&mut store, &caller, &[host.into()])?;
     let lp = ci.get_typed_func::<i32, i32>(&mut store, "loop")?;
     let (_, d) = best_of(3, || lp.call(&mut store, CALLS as i32).unwrap());
-    println!("wasm->host call (Func::wrap, i32 -> i32): {:.1} ns", d.as_secs_f64() * 1e9 / f64::from(CALLS));
+    println!(
+        "wasm->host call (Func::wrap, i32 -> i32): {:.1} ns",
+        d.as_secs_f64() * 1e9 / f64::from(CALLS)
+    );
 
     let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib")?;
     let (r, d) = best_of(5, || fib.call(&mut store, 30).unwrap());
     println!("fib(30) = {r}: {:.1} ms", d.as_secs_f64() * 1e3);
     let sieve = instance.get_typed_func::<i32, i32>(&mut store, "sieve")?;
     let (r, d) = best_of(5, || sieve.call(&mut store, 10_000_000).unwrap());
-    println!("sieve(10,000,000) = {r} primes: {:.1} ms", d.as_secs_f64() * 1e3);
+    println!(
+        "sieve(10,000,000) = {r} primes: {:.1} ms",
+        d.as_secs_f64() * 1e3
+    );
     let mandel = instance.get_typed_func::<i32, i32>(&mut store, "mandel")?;
     let (r, d) = best_of(5, || mandel.call(&mut store, 600).unwrap());
-    println!("mandel(600) = {r} iterations: {:.1} ms", d.as_secs_f64() * 1e3);
+    println!(
+        "mandel(600) = {r} iterations: {:.1} ms",
+        d.as_secs_f64() * 1e3
+    );
 
     simd_versus_scalar(&engine)
 }
@@ -118,7 +142,9 @@ fn simd_versus_scalar(engine: &Engine) -> Result<()> {
     let mut store = Store::new(engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
     const N: i32 = 1 << 20;
-    instance.get_typed_func::<i32, ()>(&mut store, "fill")?.call(&mut store, N)?;
+    instance
+        .get_typed_func::<i32, ()>(&mut store, "fill")?
+        .call(&mut store, N)?;
     let i16_scalar = instance.get_typed_func::<i32, i32>(&mut store, "dot_i16_scalar")?;
     let i16_simd = instance.get_typed_func::<i32, i32>(&mut store, "dot_i16_simd")?;
     let (a, ds) = best_of(20, || i16_scalar.call(&mut store, N).unwrap());

@@ -28,18 +28,26 @@ impl CompileCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let engine = Engine::default();
-        let input = std::fs::read(&self.file).with_context(|| format!("failed to read `{}`", self.file.display()))?;
+        let input = std::fs::read(&self.file)
+            .with_context(|| format!("failed to read `{}`", self.file.display()))?;
         if is_precompiled(&input) {
-            bail!("`{}` is already a precompiled artifact", self.file.display());
+            bail!(
+                "`{}` is already a precompiled artifact",
+                self.file.display()
+            );
         }
         let artifact = if crate::component::is_component(&input)? {
             crate::component::precompile(&input)
         } else {
             engine.precompile_module(&input)
         };
-        let artifact = artifact.with_context(|| format!("failed to compile `{}`", self.file.display()))?;
-        let output = self.output.unwrap_or_else(|| self.file.with_extension("cwasm"));
-        std::fs::write(&output, artifact).with_context(|| format!("failed to write `{}`", output.display()))?;
+        let artifact =
+            artifact.with_context(|| format!("failed to compile `{}`", self.file.display()))?;
+        let output = self
+            .output
+            .unwrap_or_else(|| self.file.with_extension("cwasm"));
+        std::fs::write(&output, artifact)
+            .with_context(|| format!("failed to write `{}`", output.display()))?;
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -60,8 +68,11 @@ fn is_precompiled(bytes: &[u8]) -> bool {
 /// cannot load (the message names the mismatch).
 pub fn load_module(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
     let mut head = [0u8; 4];
-    let mut file = std::fs::File::open(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-    let n = file.read(&mut head).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let mut file = std::fs::File::open(path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    let n = file
+        .read(&mut head)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
     if !is_precompiled(&head[..n]) {
         return Module::from_file(engine, path);
     }

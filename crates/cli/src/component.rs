@@ -23,7 +23,8 @@ use tern::{Config, Engine, Store};
 /// # Errors
 /// Fails when the file cannot be read.
 pub fn is_component_file(path: &Path) -> Result<bool> {
-    let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
     is_component(&bytes)
 }
 
@@ -66,12 +67,21 @@ fn engine() -> Result<Engine> {
 /// # Errors
 /// Fails when the component cannot be loaded or instantiated, when the
 /// function or its arguments are wrong; a trap prints and exits with 134.
-pub fn run(path: &Path, call: Option<&str>, args: &[String], allow_precompiled: bool) -> Result<ExitCode> {
+pub fn run(
+    path: &Path,
+    call: Option<&str>,
+    args: &[String],
+    allow_precompiled: bool,
+) -> Result<ExitCode> {
     let engine = engine()?;
-    let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
     let component = if bytes.starts_with(b"\x7fELF") {
         if !allow_precompiled {
-            bail!("`{}` is a precompiled artifact; pass `--allow-precompiled` if you trust it", path.display());
+            bail!(
+                "`{}` is a precompiled artifact; pass `--allow-precompiled` if you trust it",
+                path.display()
+            );
         }
         // SAFETY: the user vouched for the file with `--allow-precompiled`.
         #[allow(unsafe_code, reason = "loading an artifact the user vouched for")]
@@ -81,7 +91,9 @@ pub fn run(path: &Path, call: Option<&str>, args: &[String], allow_precompiled: 
     } else {
         Component::from_file(&engine, path)?
     };
-    let Some(call) = call else { bail!("a component needs `--invoke 'name(args)'`: it has no `_start`") };
+    let Some(call) = call else {
+        bail!("a component needs `--invoke 'name(args)'`: it has no `_start`")
+    };
     let (name, mut texts) = split_call(call)?;
     texts.extend(args.iter().cloned());
     let mut store = Store::new(&engine, ());
@@ -91,20 +103,36 @@ pub fn run(path: &Path, call: Option<&str>, args: &[String], allow_precompiled: 
     let path_parts: Vec<&str> = name.split('#').collect();
     let func = instance
         .get_func_at(&mut store, &path_parts)
-        .with_context(|| format!("component `{}` does not export a function `{name}`", path.display()))?;
+        .with_context(|| {
+            format!(
+                "component `{}` does not export a function `{name}`",
+                path.display()
+            )
+        })?;
     let types = func.params(&store);
     if types.len() != texts.len() {
-        bail!("`{name}` takes {} arguments, {} given", types.len(), texts.len());
+        bail!(
+            "`{name}` takes {} arguments, {} given",
+            types.len(),
+            texts.len()
+        );
     }
     let params = types
         .iter()
         .zip(&texts)
-        .map(|(ty, text)| parse_value(ty, text).with_context(|| format!("cannot parse `{text}` as {ty}")))
+        .map(|(ty, text)| {
+            parse_value(ty, text).with_context(|| format!("cannot parse `{text}` as {ty}"))
+        })
         .collect::<Result<Vec<_>>>()?;
-    let mut results: Vec<Val> = func.results(&store).iter().map(|_| Val::Bool(false)).collect();
+    let mut results: Vec<Val> = func
+        .results(&store)
+        .iter()
+        .map(|_| Val::Bool(false))
+        .collect();
     if let Err(e) = func.call(&mut store, &params, &mut results) {
         let trap = e.chain().any(|c| {
-            c.downcast_ref::<tern::Trap>().is_some() || c.downcast_ref::<tern::component::ComponentTrap>().is_some()
+            c.downcast_ref::<tern::Trap>().is_some()
+                || c.downcast_ref::<tern::component::ComponentTrap>().is_some()
         });
         if trap {
             eprintln!("Error: failed to run `{name}`: {e:?}");
@@ -121,8 +149,12 @@ pub fn run(path: &Path, call: Option<&str>, args: &[String], allow_precompiled: 
 /// Splits `name(a, b)` into the name and the argument texts.
 fn split_call(call: &str) -> Result<(String, Vec<String>)> {
     let call = call.trim();
-    let Some(open) = call.find('(') else { return Ok((call.to_string(), Vec::new())) };
-    let Some(inner) = call[open + 1..].strip_suffix(')') else { bail!("`{call}`: missing `)`") };
+    let Some(open) = call.find('(') else {
+        return Ok((call.to_string(), Vec::new()));
+    };
+    let Some(inner) = call[open + 1..].strip_suffix(')') else {
+        bail!("`{call}`: missing `)`")
+    };
     let mut p = Parser { s: inner, pos: 0 };
     let mut args = Vec::new();
     p.ws();
@@ -197,7 +229,10 @@ impl Parser<'_> {
     /// A bare word: letters, digits, `-`, `.`, `+`, `_`.
     fn word(&mut self) -> &str {
         let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_alphanumeric() || "-.+_".contains(c)) {
+        while self
+            .peek()
+            .is_some_and(|c| c.is_alphanumeric() || "-.+_".contains(c))
+        {
             self.pos += self.peek().map_or(1, char::len_utf8);
         }
         &self.s[start..self.pos]
@@ -235,12 +270,16 @@ impl Parser<'_> {
         self.expect(quote)?;
         let mut out = String::new();
         loop {
-            let Some(c) = self.peek() else { bail!("unterminated {quote}") };
+            let Some(c) = self.peek() else {
+                bail!("unterminated {quote}")
+            };
             self.pos += c.len_utf8();
             match c {
                 c if c == quote => return Ok(out),
                 '\\' => {
-                    let Some(e) = self.peek() else { bail!("unterminated escape") };
+                    let Some(e) = self.peek() else {
+                        bail!("unterminated escape")
+                    };
                     self.pos += e.len_utf8();
                     out.push(match e {
                         'n' => '\n',
@@ -251,8 +290,10 @@ impl Parser<'_> {
                             self.expect('{')?;
                             let hex = self.word().to_string();
                             self.expect('}')?;
-                            let code = u32::from_str_radix(&hex, 16).with_context(|| format!("bad escape `\\u{{{hex}}}`"))?;
-                            char::from_u32(code).with_context(|| format!("`\\u{{{hex}}}` is not a character"))?
+                            let code = u32::from_str_radix(&hex, 16)
+                                .with_context(|| format!("bad escape `\\u{{{hex}}}`"))?;
+                            char::from_u32(code)
+                                .with_context(|| format!("`\\u{{{hex}}}` is not a character"))?
                         }
                         other => bail!("unknown escape `\\{other}`"),
                     });
@@ -262,7 +303,12 @@ impl Parser<'_> {
         }
     }
 
-    fn list<T>(&mut self, open: char, close: char, mut item: impl FnMut(&mut Self, usize) -> Result<T>) -> Result<Vec<T>> {
+    fn list<T>(
+        &mut self,
+        open: char,
+        close: char,
+        mut item: impl FnMut(&mut Self, usize) -> Result<T>,
+    ) -> Result<Vec<T>> {
         self.expect(open)?;
         let mut out = Vec::new();
         self.ws();
@@ -286,7 +332,8 @@ impl Parser<'_> {
 
     fn number<N: std::str::FromStr>(&mut self) -> Result<N> {
         let w = self.word().to_string();
-        w.parse().map_err(|_| anyhow::anyhow!("`{w}` is not a number of this type"))
+        w.parse()
+            .map_err(|_| anyhow::anyhow!("`{w}` is not a number of this type"))
     }
 
     fn float(&mut self) -> Result<f64> {
@@ -295,7 +342,9 @@ impl Parser<'_> {
             "nan" => f64::NAN,
             "inf" => f64::INFINITY,
             "-inf" => f64::NEG_INFINITY,
-            _ => w.parse().map_err(|_| anyhow::anyhow!("`{w}` is not a number"))?,
+            _ => w
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{w}` is not a number"))?,
         })
     }
 
@@ -374,7 +423,11 @@ impl Parser<'_> {
                     None => bail!("too many tuple elements"),
                 })?;
                 if vals.len() != tys.len() {
-                    bail!("expected {} tuple elements, found {}", tys.len(), vals.len());
+                    bail!(
+                        "expected {} tuple elements, found {}",
+                        tys.len(),
+                        vals.len()
+                    );
                 }
                 Val::Tuple(vals)
             }
@@ -383,12 +436,16 @@ impl Parser<'_> {
                 let mut given: Vec<(String, Val)> = self.list('{', '}', |p, _| {
                     let name = p.word().to_string();
                     p.expect(':')?;
-                    let Some(f) = fields.iter().find(|f| f.name == name) else { bail!("no field `{name}`") };
+                    let Some(f) = fields.iter().find(|f| f.name == name) else {
+                        bail!("no field `{name}`")
+                    };
                     Ok((name, p.value(&f.ty)?))
                 })?;
                 let mut out = Vec::new();
                 for f in &fields {
-                    let Some(i) = given.iter().position(|(n, _)| *n == f.name) else { bail!("missing field `{}`", f.name) };
+                    let Some(i) = given.iter().position(|(n, _)| *n == f.name) else {
+                        bail!("missing field `{}`", f.name)
+                    };
                     out.push(given.remove(i));
                 }
                 Val::Record(out)
@@ -397,7 +454,9 @@ impl Parser<'_> {
             Type::Enum(_) => Val::Enum(self.case()?.0),
             Type::Variant(v) => {
                 let (name, has) = self.case()?;
-                let Some(case) = v.cases().find(|c| c.name == name) else { bail!("no case `{name}`") };
+                let Some(case) = v.cases().find(|c| c.name == name) else {
+                    bail!("no case `{name}`")
+                };
                 Val::Variant(name, self.payload(case.ty, has)?)
             }
             Type::Option(o) => match self.case()? {

@@ -44,7 +44,12 @@ impl RunCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         if crate::component::is_component_file(&self.file)? {
-            return crate::component::run(&self.file, self.invoke.as_deref(), &self.args, self.allow_precompiled);
+            return crate::component::run(
+                &self.file,
+                self.invoke.as_deref(),
+                &self.args,
+                self.allow_precompiled,
+            );
         }
         let engine = Engine::default();
         let module = crate::compile::load_module(&engine, &self.file, self.allow_precompiled)?;
@@ -54,21 +59,35 @@ impl RunCommand {
         tern_wasi::add_to_linker(&mut linker, |h| &mut h.wasi)?;
         let instance = linker.instantiate(&mut store, &module)?;
         let name = self.invoke.as_deref().unwrap_or("_start");
-        let func = instance
-            .get_func(&mut store, name)
-            .with_context(|| format!("module `{}` does not export a function `{name}`", self.file.display()))?;
+        let func = instance.get_func(&mut store, name).with_context(|| {
+            format!(
+                "module `{}` does not export a function `{name}`",
+                self.file.display()
+            )
+        })?;
         let ty = func.ty(&store);
         // Without `--invoke`, the arguments are the program's (`argv`), not `_start`'s.
-        let args: &[String] = if self.invoke.is_some() { &self.args } else { &[] };
+        let args: &[String] = if self.invoke.is_some() {
+            &self.args
+        } else {
+            &[]
+        };
         if args.len() != ty.params().len() {
-            bail!("`{name}` takes {} arguments ({ty}), {} given", ty.params().len(), args.len());
+            bail!(
+                "`{name}` takes {} arguments ({ty}), {} given",
+                ty.params().len(),
+                args.len()
+            );
         }
         let params = ty
             .params()
             .zip(args)
             .map(|(t, a)| parse_arg(t, a))
             .collect::<Result<Vec<_>>>()?;
-        let mut results: Vec<Val> = ty.results().map(|t| Val::default_for_ty(t).unwrap_or(Val::FuncRef(None))).collect();
+        let mut results: Vec<Val> = ty
+            .results()
+            .map(|t| Val::default_for_ty(t).unwrap_or(Val::FuncRef(None)))
+            .collect();
         match func.call(&mut store, &params, &mut results) {
             Ok(()) => {}
             Err(e) if e.downcast_ref::<I32Exit>().is_some() => {
@@ -91,8 +110,16 @@ impl RunCommand {
 fn parse_arg(ty: ValType, arg: &str) -> Result<Val> {
     let bad = || format!("cannot parse `{arg}` as {ty}");
     Ok(match ty {
-        ValType::I32 => Val::I32(arg.parse::<i32>().or_else(|_| arg.parse::<u32>().map(|v| v as i32)).with_context(bad)?),
-        ValType::I64 => Val::I64(arg.parse::<i64>().or_else(|_| arg.parse::<u64>().map(|v| v as i64)).with_context(bad)?),
+        ValType::I32 => Val::I32(
+            arg.parse::<i32>()
+                .or_else(|_| arg.parse::<u32>().map(|v| v as i32))
+                .with_context(bad)?,
+        ),
+        ValType::I64 => Val::I64(
+            arg.parse::<i64>()
+                .or_else(|_| arg.parse::<u64>().map(|v| v as i64))
+                .with_context(bad)?,
+        ),
         ValType::F32 => Val::from(arg.parse::<f32>().with_context(bad)?),
         ValType::F64 => Val::from(arg.parse::<f64>().with_context(bad)?),
         other => bail!("cannot pass a {other} argument from the command line"),

@@ -37,6 +37,10 @@ impl WastCommand {
             failed += summary.failed();
         }
         println!("{passed} passed, {failed} failed");
-        Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }

@@ -12,18 +12,35 @@ fn example() -> std::path::PathBuf {
 }
 
 fn run(call: &str) -> (bool, String, String) {
-    let out = tern().arg("run").arg(example()).arg("--invoke").arg(call).env("RUST_BACKTRACE", "0").output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = tern()
+        .arg("run")
+        .arg(example())
+        .arg("--invoke")
+        .arg(call)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn invoke_with_wave_values() {
-    assert_eq!(run("add({x: 1, y: 2}, {x: 10, y: -20})"), (true, "{x: 11, y: -18}\n".to_string(), String::new()));
+    assert_eq!(
+        run("add({x: 1, y: 2}, {x: 10, y: -20})"),
+        (true, "{x: 11, y: -18}\n".to_string(), String::new())
+    );
     assert_eq!(run(r#"len("h\u{e9}llo ☃")"#).1, "10\n");
     let (ok, _, err) = run("len(5)");
     assert!(!ok && err.contains("cannot parse `5` as string"), "{err}");
     let (ok, _, err) = run("nope()");
-    assert!(!ok && err.contains("does not export a function `nope`"), "{err}");
+    assert!(
+        !ok && err.contains("does not export a function `nope`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -44,7 +61,12 @@ fn wast_runs_component_scripts() {
     .unwrap();
     let out = tern().arg("wast").arg(&script).output().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "3 passed, 0 failed\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3 passed, 0 failed\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -52,11 +74,35 @@ fn compile_then_run_a_precompiled_component() {
     let dir = std::env::temp_dir().join(format!("tern-cli-cwasm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("point.cwasm");
-    let status = tern().arg("compile").arg(example()).arg("-o").arg(&out).status().unwrap();
+    let status = tern()
+        .arg("compile")
+        .arg(example())
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(status.success());
-    let refused = tern().arg("run").arg(&out).arg("--invoke").arg("len(\"ab\")").output().unwrap();
+    let refused = tern()
+        .arg("run")
+        .arg(&out)
+        .arg("--invoke")
+        .arg("len(\"ab\")")
+        .output()
+        .unwrap();
     assert!(!refused.status.success());
-    let ran = tern().arg("run").arg("--allow-precompiled").arg(&out).arg("--invoke").arg("len(\"ab\")").output().unwrap();
+    let ran = tern()
+        .arg("run")
+        .arg("--allow-precompiled")
+        .arg(&out)
+        .arg("--invoke")
+        .arg("len(\"ab\")")
+        .output()
+        .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(String::from_utf8_lossy(&ran.stdout), "2\n", "{}", String::from_utf8_lossy(&ran.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        "2\n",
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
 }

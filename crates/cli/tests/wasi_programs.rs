@@ -20,7 +20,12 @@ fn tern(args: &[String], env: &[(String, String)], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tern starts");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("stdin written");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("stdin written");
     child.wait_with_output().expect("tern ends")
 }
 
@@ -42,11 +47,28 @@ fn every_program_case_prints_its_expected_output() {
             args.push("--env".into());
             args.push(format!("{k}={v}"));
         }
-        args.push(cases::wasm_path(&case.program).to_str().unwrap().to_string());
+        args.push(
+            cases::wasm_path(&case.program)
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
         args.extend(cases::args_with_dir(&case, cases::GUEST_SCRATCH));
         let out = tern(&args, &[], &cases::stdin_bytes(&case));
-        assert_eq!(text(&out.stdout), text(&cases::expected_stdout(&case)), "case {}: {}", case.name, text(&out.stderr));
-        assert_eq!(out.status.code(), Some(case.exit), "case {}: {}", case.name, text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            text(&cases::expected_stdout(&case)),
+            "case {}: {}",
+            case.name,
+            text(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(case.exit),
+            "case {}: {}",
+            case.name,
+            text(&out.stderr)
+        );
     }
 }
 
@@ -55,11 +77,18 @@ fn a_trap_exits_134_with_a_wasm_backtrace() {
     let wasm = cases::wasm_path("wasi-demo");
     let out = tern(&s(&["run", wasm.to_str().unwrap(), "trap"]), &[], b"");
     assert_eq!(out.status.code(), Some(134));
-    assert_eq!(text(&out.stdout), "about to abort\n", "output before the trap is not lost");
+    assert_eq!(
+        text(&out.stdout),
+        "about to abort\n",
+        "output before the trap is not lost"
+    );
     let err = text(&out.stderr);
     assert!(err.contains("wasm backtrace"), "{err}");
     assert!(err.contains("unreachable"), "{err}");
-    assert!(err.contains("wasi_demo") && err.contains("main"), "frames name the functions: {err}");
+    assert!(
+        err.contains("wasi_demo") && err.contains("main"),
+        "frames name the functions: {err}"
+    );
 }
 
 #[test]
@@ -67,21 +96,57 @@ fn exit_codes_pass_through_and_invalid_ones_are_errors() {
     let wasm = cases::wasm_path("wasi-demo");
     for code in ["0", "1", "42", "125"] {
         let out = tern(&s(&["run", wasm.to_str().unwrap(), "exit", code]), &[], b"");
-        assert_eq!(out.status.code(), Some(code.parse().unwrap()), "{}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code.parse().unwrap()),
+            "{}",
+            text(&out.stderr)
+        );
     }
-    let out = tern(&s(&["run", wasm.to_str().unwrap(), "exit", "200"]), &[], b"");
+    let out = tern(
+        &s(&["run", wasm.to_str().unwrap(), "exit", "200"]),
+        &[],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("invalid exit status"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("invalid exit status"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn env_flags_set_and_pass_through_variables() {
     let wasm = cases::wasm_path("wasi-demo");
     let env = [("TERN_TEST_HOST_VAR".to_string(), "from host".to_string())];
-    let args = s(&["run", "--env", "X=1", "--env", "TERN_TEST_HOST_VAR", wasm.to_str().unwrap(), "env"]);
+    let args = s(&[
+        "run",
+        "--env",
+        "X=1",
+        "--env",
+        "TERN_TEST_HOST_VAR",
+        wasm.to_str().unwrap(),
+        "env",
+    ]);
     let out = tern(&args, &env, b"");
-    assert_eq!(text(&out.stdout), "TERN_TEST_HOST_VAR=from host\nX=1\n", "{}", text(&out.stderr));
-    let out = tern(&s(&["run", "--env", "TERN_NO_SUCH_VAR_ANYWHERE", wasm.to_str().unwrap(), "env"]), &[], b"");
+    assert_eq!(
+        text(&out.stdout),
+        "TERN_TEST_HOST_VAR=from host\nX=1\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tern(
+        &s(&[
+            "run",
+            "--env",
+            "TERN_NO_SUCH_VAR_ANYWHERE",
+            wasm.to_str().unwrap(),
+            "env",
+        ]),
+        &[],
+        b"",
+    );
     assert!(!out.status.success());
 }
 
@@ -91,11 +156,29 @@ fn directories_are_only_reachable_when_given() {
     // Without --dir the guest sees no files at all.
     let out = tern(&s(&["run", wasm.to_str().unwrap(), "poem.txt"]), &[], b"");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("poem.txt"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("poem.txt"),
+        "{}",
+        text(&out.stderr)
+    );
     // A missing host directory is reported before anything runs.
-    let out = tern(&s(&["run", "--dir", "/no/such/dir::/x", wasm.to_str().unwrap(), "a"]), &[], b"");
+    let out = tern(
+        &s(&[
+            "run",
+            "--dir",
+            "/no/such/dir::/x",
+            wasm.to_str().unwrap(),
+            "a",
+        ]),
+        &[],
+        b"",
+    );
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("/no/such/dir"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("/no/such/dir"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -103,7 +186,14 @@ fn readme_main_command_counts_words_of_repository_files() {
     // README: cargo run --release -- run --dir . tests/programs/wasm/wc.wasm README.md docs/STATUS.md
     let root = cases::programs_dir().join("../..");
     let out = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["run", "--dir", ".", "tests/programs/wasm/wc.wasm", "README.md", "docs/STATUS.md"])
+        .args([
+            "run",
+            "--dir",
+            ".",
+            "tests/programs/wasm/wc.wasm",
+            "README.md",
+            "docs/STATUS.md",
+        ])
         .current_dir(&root)
         .output()
         .expect("tern runs");
@@ -112,17 +202,29 @@ fn readme_main_command_counts_words_of_repository_files() {
     let mut total = (0, 0, 0);
     for f in ["README.md", "docs/STATUS.md"] {
         let b = std::fs::read(root.join(f)).unwrap();
-        let (l, w) = (b.iter().filter(|&&c| c == b'\n').count(), b.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty()).count());
+        let (l, w) = (
+            b.iter().filter(|&&c| c == b'\n').count(),
+            b.split(u8::is_ascii_whitespace)
+                .filter(|w| !w.is_empty())
+                .count(),
+        );
         expected.push_str(&format!("{l:>7} {w:>7} {:>8} {f}\n", b.len()));
         total = (total.0 + l, total.1 + w, total.2 + b.len());
     }
-    expected.push_str(&format!("{:>7} {:>7} {:>8} total\n", total.0, total.1, total.2));
+    expected.push_str(&format!(
+        "{:>7} {:>7} {:>8} total\n",
+        total.0, total.1, total.2
+    ));
     assert_eq!(text(&out.stdout), expected);
 }
 
 #[test]
 fn invoke_still_calls_a_function_with_wasi_linked() {
     let fib = cases::programs_dir().join("../../examples/fib.wat");
-    let out = tern(&s(&["run", "--invoke", "fib", fib.to_str().unwrap(), "20"]), &[], b"");
+    let out = tern(
+        &s(&["run", "--invoke", "fib", fib.to_str().unwrap(), "20"]),
+        &[],
+        b"",
+    );
     assert_eq!(text(&out.stdout), "6765\n", "{}", text(&out.stderr));
 }

@@ -23,7 +23,11 @@ enum Kind {
 
 fn kind(input: &DeriveInput) -> syn::Result<Kind> {
     let mut kind = None;
-    for attr in input.attrs.iter().filter(|a| a.path().is_ident("component")) {
+    for attr in input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("component"))
+    {
         attr.parse_nested_meta(|meta| {
             kind = Some(if meta.path.is_ident("record") {
                 Kind::Record
@@ -37,7 +41,12 @@ fn kind(input: &DeriveInput) -> syn::Result<Kind> {
             Ok(())
         })?;
     }
-    kind.ok_or_else(|| syn::Error::new_spanned(&input.ident, "add `#[component(record)]`, `#[component(variant)]` or `#[component(enum)]`"))
+    kind.ok_or_else(|| {
+        syn::Error::new_spanned(
+            &input.ident,
+            "add `#[component(record)]`, `#[component(variant)]` or `#[component(enum)]`",
+        )
+    })
 }
 
 pub(crate) fn expand(input: proc_macro::TokenStream, which: Trait) -> proc_macro::TokenStream {
@@ -60,12 +69,19 @@ fn parts(input: &DeriveInput, kind: &Kind) -> syn::Result<Vec<Part>> {
     match (&input.data, kind) {
         (Data::Struct(s), Kind::Record) => {
             let Fields::Named(fields) = &s.fields else {
-                return Err(syn::Error::new_spanned(&input.ident, "a record must be a struct with named fields"));
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "a record must be a struct with named fields",
+                ));
             };
             for f in &fields.named {
                 let ident = f.ident.clone().expect("named field");
                 let name = name_attr(&f.attrs)?.unwrap_or_else(|| kebab(&ident.to_string()));
-                out.push(Part { name, ident, ty: Some(f.ty.clone()) });
+                out.push(Part {
+                    name,
+                    ident,
+                    ty: Some(f.ty.clone()),
+                });
             }
         }
         (Data::Enum(e), Kind::Variant | Kind::Enum) => {
@@ -77,17 +93,33 @@ fn parts(input: &DeriveInput, kind: &Kind) -> syn::Result<Vec<Part>> {
                         Some(f.unnamed[0].ty.clone())
                     }
                     _ => {
-                        let what = if matches!(kind, Kind::Enum) { "an enum case has no payload" } else { "a variant case has at most one unnamed field" };
+                        let what = if matches!(kind, Kind::Enum) {
+                            "an enum case has no payload"
+                        } else {
+                            "a variant case has at most one unnamed field"
+                        };
                         return Err(syn::Error::new_spanned(&v.ident, what));
                     }
                 };
-                out.push(Part { name, ident: v.ident.clone(), ty });
+                out.push(Part {
+                    name,
+                    ident: v.ident.clone(),
+                    ty,
+                });
             }
             if out.is_empty() {
-                return Err(syn::Error::new_spanned(&input.ident, "needs at least one case"));
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "needs at least one case",
+                ));
             }
         }
-        _ => return Err(syn::Error::new_spanned(&input.ident, "`record` goes on structs, `variant` and `enum` on enums")),
+        _ => {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "`record` goes on structs, `variant` and `enum` on enums",
+            ))
+        }
     }
     Ok(out)
 }
@@ -131,7 +163,9 @@ fn expand_inner(input: &DeriveInput, which: Trait) -> syn::Result<TokenStream> {
             let descs = parts.iter().map(|p| {
                 let n = &p.name;
                 match &p.ty {
-                    Some(t) => quote!(::std::format!("{}({})", #n, <#t as #c::ComponentType>::describe())),
+                    Some(t) => {
+                        quote!(::std::format!("{}({})", #n, <#t as #c::ComponentType>::describe()))
+                    }
                     None => quote!(::std::string::String::from(#n)),
                 }
             });

@@ -33,11 +33,17 @@ impl Parse for Flags {
             let ident: Ident = body.parse()?;
             body.parse::<Token![;]>()?;
             let name = name_attr(&all)?.unwrap_or_else(|| kebab(&ident.to_string()));
-            let attrs = all.into_iter().filter(|a| !a.path().is_ident("component")).collect();
+            let attrs = all
+                .into_iter()
+                .filter(|a| !a.path().is_ident("component"))
+                .collect();
             flags.push(Flag { attrs, ident, name });
         }
         if flags.is_empty() {
-            return Err(syn::Error::new(name.span(), "a flags type needs at least one flag"));
+            return Err(syn::Error::new(
+                name.span(),
+                "a flags type needs at least one flag",
+            ));
         }
         Ok(Flags { vis, name, flags })
     }
@@ -71,10 +77,16 @@ fn generate(f: &Flags) -> TokenStream {
             };
         }
     });
-    let all_bits: Vec<u32> = (0..words).map(|w| {
-        let in_word = (n - w * 32).min(32);
-        if in_word == 32 { u32::MAX } else { (1u32 << in_word) - 1 }
-    }).collect();
+    let all_bits: Vec<u32> = (0..words)
+        .map(|w| {
+            let in_word = (n - w * 32).min(32);
+            if in_word == 32 {
+                u32::MAX
+            } else {
+                (1u32 << in_word) - 1
+            }
+        })
+        .collect();
     let doc = format!("A component `flags` type with {n} flags.");
     quote! {
         #[doc = #doc]

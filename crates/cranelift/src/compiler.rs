@@ -83,14 +83,24 @@ impl Compiler {
     pub fn new(settings: CompilerSettings) -> Result<Self> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
-            flags.set(k, v).map_err(|e| anyhow!("cranelift setting {k}={v}: {e}"))
+            flags
+                .set(k, v)
+                .map_err(|e| anyhow!("cranelift setting {k}={v}: {e}"))
         };
-        set(&mut flags, "opt_level", match settings.opt_level {
-            OptLevel::None => "none",
-            OptLevel::Speed => "speed",
-            OptLevel::SpeedAndSize => "speed_and_size",
-        })?;
-        set(&mut flags, "enable_verifier", if settings.verify { "true" } else { "false" })?;
+        set(
+            &mut flags,
+            "opt_level",
+            match settings.opt_level {
+                OptLevel::None => "none",
+                OptLevel::Speed => "speed",
+                OptLevel::SpeedAndSize => "speed_and_size",
+            },
+        )?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if settings.verify { "true" } else { "false" },
+        )?;
         set(&mut flags, "preserve_frame_pointers", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
@@ -115,7 +125,11 @@ impl Compiler {
 
     /// The ISA flags (CPU features) in effect, as text, for artifact compatibility checks.
     pub fn isa_flags(&self) -> String {
-        self.isa.isa_flags().iter().map(|f| format!("{}={} ", f.name, f.value_string())).collect()
+        self.isa
+            .isa_flags()
+            .iter()
+            .map(|f| format!("{}={} ", f.name, f.value_string()))
+            .collect()
     }
 
     /// The host's C calling convention: trampolines' host side and libcalls.
@@ -139,21 +153,35 @@ impl Compiler {
     /// # Errors
     /// Fails with the validator's message (naming the byte offset) on an invalid
     /// body, or when Cranelift rejects the generated code.
-    pub fn compile_module(&self, translation: ModuleTranslation<'_>) -> Result<(tern_environ::Module, Vec<CompiledFunction>)> {
+    pub fn compile_module(
+        &self,
+        translation: ModuleTranslation<'_>,
+    ) -> Result<(tern_environ::Module, Vec<CompiledFunction>)> {
         let ModuleTranslation { module, bodies } = translation;
         let offsets = VMOffsets::new(&module);
         let compiled = bodies
             .into_par_iter()
             .map_init(
-                || (Context::new(), cranelift_frontend::FunctionBuilderContext::new(), wasmparser::FuncValidatorAllocations::default()),
+                || {
+                    (
+                        Context::new(),
+                        cranelift_frontend::FunctionBuilderContext::new(),
+                        wasmparser::FuncValidatorAllocations::default(),
+                    )
+                },
                 |(ctx, fctx, allocs), body| {
                     let func_index = body.func_index;
                     let mut validator = body.validator.into_validator(std::mem::take(allocs));
                     ctx.clear();
-                    FuncTranslator::new(self, &module, &offsets, fctx)
-                        .translate(&mut ctx.func, func_index, &body.body, &mut validator)?;
+                    FuncTranslator::new(self, &module, &offsets, fctx).translate(
+                        &mut ctx.func,
+                        func_index,
+                        &body.body,
+                        &mut validator,
+                    )?;
                     *allocs = validator.into_allocations();
-                    self.finish(ctx).with_context(|| format!("failed to compile wasm function {func_index}"))
+                    self.finish(ctx)
+                        .with_context(|| format!("failed to compile wasm function {func_index}"))
                 },
             )
             .collect::<Result<Vec<_>>>()?;
@@ -171,18 +199,28 @@ impl Compiler {
         for r in buffer.relocs() {
             let target = match &r.target {
                 FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
-                    let name = ctx.func.params.user_named_funcs()[UserExternalNameRef::from(*name)].clone();
+                    let name = ctx.func.params.user_named_funcs()[UserExternalNameRef::from(*name)]
+                        .clone();
                     RelocTarget::Func(name.index)
                 }
                 other => bail!("unsupported relocation target in generated code: {other:?}"),
             };
-            relocs.push(Reloc { offset: r.offset, kind: r.kind, target, addend: r.addend });
+            relocs.push(Reloc {
+                offset: r.offset,
+                kind: r.kind,
+                target,
+                addend: r.addend,
+            });
         }
         let traps = buffer
             .traps()
             .iter()
             .filter_map(|t| crate::trap_codes::trap_kind(t.code).map(|k| (t.offset, k)))
             .collect();
-        Ok(CompiledFunction { code: buffer.data().to_vec(), relocs, traps })
+        Ok(CompiledFunction {
+            code: buffer.data().to_vec(),
+            relocs,
+            traps,
+        })
     }
 }

@@ -42,8 +42,13 @@ pub fn link(funcs: &[CompiledFunction], num_imported_funcs: u32) -> Result<CodeI
         }
         let start = image.text.len() as u32;
         image.text.extend_from_slice(&f.code);
-        image.funcs.push(FuncLoc { start, len: f.code.len() as u32 });
-        image.traps.extend(f.traps.iter().map(|(off, kind)| (start + off, *kind)));
+        image.funcs.push(FuncLoc {
+            start,
+            len: f.code.len() as u32,
+        });
+        image
+            .traps
+            .extend(f.traps.iter().map(|(off, kind)| (start + off, *kind)));
     }
     for (f, loc) in funcs.iter().zip(image.funcs.clone()) {
         for r in &f.relocs {

@@ -22,10 +22,13 @@ pub(crate) fn ir_type(ty: WasmValType) -> Type {
 /// The signature of a compiled wasm function (or a wasm-to-host trampoline) of type `ty`.
 pub(crate) fn wasm_signature(call_conv: CallConv, ty: &WasmFuncType) -> Signature {
     let mut sig = Signature::new(call_conv);
-    sig.params.push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(types::I64));
-    sig.params.extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
-    sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
     sig
 }
 

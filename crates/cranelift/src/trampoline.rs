@@ -34,7 +34,11 @@ impl Compiler {
     ///
     /// # Errors
     /// Fails only if Cranelift rejects the generated code.
-    pub fn compile_trampoline(&self, kind: TrampolineKind, ty: &WasmFuncType) -> Result<CompiledFunction> {
+    pub fn compile_trampoline(
+        &self,
+        kind: TrampolineKind,
+        ty: &WasmFuncType,
+    ) -> Result<CompiledFunction> {
         let mut ctx = Context::new();
         let mut fctx = FunctionBuilderContext::new();
         let call_conv = self.call_conv();
@@ -48,16 +52,23 @@ impl Compiler {
                 b.append_block_params_for_function_params(entry);
                 b.switch_to_block(entry);
                 b.seal_block(entry);
-                let [callee_vmctx, caller_vmctx, values, func] = b.block_params(entry).try_into().unwrap();
+                let [callee_vmctx, caller_vmctx, values, func] =
+                    b.block_params(entry).try_into().unwrap();
                 let mut args = vec![callee_vmctx, caller_vmctx];
                 for (i, t) in ty.params.iter().enumerate() {
-                    args.push(b.ins().load(ir_type(*t), flags, values, (i as u32 * VALRAW_SIZE) as i32));
+                    args.push(b.ins().load(
+                        ir_type(*t),
+                        flags,
+                        values,
+                        (i as u32 * VALRAW_SIZE) as i32,
+                    ));
                 }
                 let sig = b.import_signature(wasm_signature(self.wasm_call_conv(), ty));
                 let call = b.ins().call_indirect(sig, func, &args);
                 let results = b.inst_results(call).to_vec();
                 for (i, r) in results.into_iter().enumerate() {
-                    b.ins().store(flags, r, values, (i as u32 * VALRAW_SIZE) as i32);
+                    b.ins()
+                        .store(flags, r, values, (i as u32 * VALRAW_SIZE) as i32);
                 }
                 b.ins().return_(&[]);
                 b.finalize(self.isa().frontend_config());
@@ -80,21 +91,29 @@ impl Compiler {
                 let (host_ctx, caller_vmctx) = (params[0], params[1]);
                 let values = b.ins().stack_addr(types::I64, slot, 0);
                 for (i, p) in params[2..].iter().enumerate() {
-                    b.ins().store(flags, *p, values, (i as u32 * VALRAW_SIZE) as i32);
+                    b.ins()
+                        .store(flags, *p, values, (i as u32 * VALRAW_SIZE) as i32);
                 }
                 // Record where wasm left off, for backtraces of host errors.
                 let limits = b.ins().load(types::I64, flags, caller_vmctx, 0);
                 let fp = b.ins().get_frame_pointer(types::I64);
-                b.ins().store(flags, fp, limits, VMLIMITS_LAST_EXIT_FP as i32);
-                let host_entry = b.ins().load(types::I64, flags, host_ctx, HOSTCTX_ENTRY as i32);
+                b.ins()
+                    .store(flags, fp, limits, VMLIMITS_LAST_EXIT_FP as i32);
+                let host_entry = b
+                    .ins()
+                    .load(types::I64, flags, host_ctx, HOSTCTX_ENTRY as i32);
                 let len = b.ins().iconst(types::I64, i64::from(slots));
                 let sig = b.import_signature(host_entry_signature(call_conv));
-                b.ins().call_indirect(sig, host_entry, &[host_ctx, caller_vmctx, values, len]);
+                b.ins()
+                    .call_indirect(sig, host_entry, &[host_ctx, caller_vmctx, values, len]);
                 let results: Vec<_> = ty
                     .results
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| b.ins().load(ir_type(*t), flags, values, (i as u32 * VALRAW_SIZE) as i32))
+                    .map(|(i, t)| {
+                        b.ins()
+                            .load(ir_type(*t), flags, values, (i as u32 * VALRAW_SIZE) as i32)
+                    })
                     .collect();
                 b.ins().return_(&results);
                 b.finalize(self.isa().frontend_config());

@@ -149,7 +149,10 @@ pub struct Module {
     pub func_names: HashMap<u32, String>,
 }
 
-fn serialize_sorted<S: serde::Serializer>(map: &HashMap<u32, String>, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_sorted<S: serde::Serializer>(
+    map: &HashMap<u32, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_map(map.iter().collect::<std::collections::BTreeMap<_, _>>())
 }
 
@@ -176,7 +179,10 @@ impl Module {
 
     /// Looks up an export by name.
     pub fn export(&self, name: &str) -> Option<EntityIndex> {
-        self.exports.iter().find(|e| e.name == name).map(|e| e.index)
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.index)
     }
 }
 

@@ -16,7 +16,9 @@ pub(crate) fn check_limits_section(data: &[u8], base: usize) -> Result<()> {
     let mut pos = 0;
     let count = leb(data, &mut pos, 5, base)?;
     for _ in 0..count {
-        let Some(&flags) = data.get(pos) else { return Ok(()) };
+        let Some(&flags) = data.get(pos) else {
+            return Ok(());
+        };
         pos += 1;
         let max_bytes = if flags & 0x04 != 0 { 10 } else { 5 };
         leb(data, &mut pos, max_bytes, base)?;
@@ -36,12 +38,17 @@ pub(crate) fn check_limits_section(data: &[u8], base: usize) -> Result<()> {
 fn leb(data: &[u8], pos: &mut usize, max_bytes: usize, base: usize) -> Result<u64> {
     let mut value = 0u64;
     for i in 0..max_bytes {
-        let Some(&byte) = data.get(*pos) else { return Ok(value) };
+        let Some(&byte) = data.get(*pos) else {
+            return Ok(value);
+        };
         *pos += 1;
         value |= u64::from(byte & 0x7f) << (7 * i).min(63);
         if byte & 0x80 == 0 {
             return Ok(value);
         }
     }
-    bail!("integer representation too long (at offset {:#x})", base + *pos)
+    bail!(
+        "integer representation too long (at offset {:#x})",
+        base + *pos
+    )
 }

@@ -32,14 +32,21 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
             ValidPayload::Func(validator, body) => {
                 let func_index = module.num_imported_funcs + defined_func_cursor;
                 defined_func_cursor += 1;
-                bodies.push(FunctionBody { func_index, body, validator });
+                bodies.push(FunctionBody {
+                    func_index,
+                    body,
+                    validator,
+                });
                 continue;
             }
             ValidPayload::End(_) => break,
             ValidPayload::Parser(_) => bail!("nested modules are not supported"),
         }
         match payload {
-            Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
+            Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                ..
+            } => {
                 bail!("expected a core module, found a component (use `component::Component` for components)")
             }
             Payload::TypeSection(reader) => {
@@ -135,7 +142,10 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                         wasmparser::ExternalKind::Global => EntityIndex::Global(export.index),
                         wasmparser::ExternalKind::Tag => bail!("exception tags are not supported"),
                     };
-                    module.exports.push(Export { name: export.name.to_string(), index });
+                    module.exports.push(Export {
+                        name: export.name.to_string(),
+                        index,
+                    });
                 }
             }
             Payload::StartSection { func, .. } => module.start = Some(func),
@@ -149,14 +159,18 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                     let data = data?;
                     let mode = match data.kind {
                         wasmparser::DataKind::Passive => SegmentMode::Passive,
-                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
-                            SegmentMode::Active {
-                                index: memory_index,
-                                offset: ConstExpr::from_wasmparser(&offset_expr)?,
-                            }
-                        }
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: memory_index,
+                            offset: ConstExpr::from_wasmparser(&offset_expr)?,
+                        },
                     };
-                    module.data.push(DataSegment { mode, data: data.data.to_vec() });
+                    module.data.push(DataSegment {
+                        mode,
+                        data: data.data.to_vec(),
+                    });
                 }
             }
             Payload::CustomSection(section) => {
@@ -182,22 +196,31 @@ fn table_plan(t: &wasmparser::TableType) -> Result<TablePlan> {
 }
 
 fn memory_plan(m: &wasmparser::MemoryType) -> MemoryPlan {
-    MemoryPlan { minimum: m.initial, maximum: m.maximum, memory64: m.memory64, shared: m.shared }
+    MemoryPlan {
+        minimum: m.initial,
+        maximum: m.maximum,
+        memory64: m.memory64,
+        shared: m.shared,
+    }
 }
 
 fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
     let mode = match elem.kind {
         wasmparser::ElementKind::Passive => SegmentMode::Passive,
         wasmparser::ElementKind::Declared => SegmentMode::Declared,
-        wasmparser::ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+        wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => SegmentMode::Active {
             index: table_index.unwrap_or(0),
             offset: ConstExpr::from_wasmparser(&offset_expr)?,
         },
     };
     let (ty, items) = match elem.items {
-        wasmparser::ElementItems::Functions(funcs) => {
-            (WasmValType::FuncRef, ElemItems::Functions(funcs.into_iter().collect::<Result<_, _>>()?))
-        }
+        wasmparser::ElementItems::Functions(funcs) => (
+            WasmValType::FuncRef,
+            ElemItems::Functions(funcs.into_iter().collect::<Result<_, _>>()?),
+        ),
         wasmparser::ElementItems::Expressions(ty, exprs) => {
             let ty = WasmValType::from_wasmparser(wasmparser::ValType::Ref(ty))?;
             let mut items = Vec::new();
@@ -217,7 +240,9 @@ fn read_names(module: &mut Module, names: wasmparser::NameSectionReader<'_>) -> 
             wasmparser::Name::Function(map) => {
                 for naming in map {
                     let naming = naming?;
-                    module.func_names.insert(naming.index, naming.name.to_string());
+                    module
+                        .func_names
+                        .insert(naming.index, naming.name.to_string());
                 }
             }
             _ => {}

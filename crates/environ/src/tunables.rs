@@ -63,9 +63,14 @@ impl MemoryStyle {
         if !plan.memory64 && maximum_bytes <= tunables.static_memory_maximum_size {
             // A 32-bit index can reach 4 GiB whatever the maximum, so checks are
             // only elided when the reservation covers all of it.
-            Self::Static { reservation: tunables.static_memory_maximum_size.max(maximum_bytes), guard: tunables.static_memory_guard_size }
+            Self::Static {
+                reservation: tunables.static_memory_maximum_size.max(maximum_bytes),
+                guard: tunables.static_memory_guard_size,
+            }
         } else {
-            Self::Dynamic { guard: tunables.dynamic_memory_guard_size }
+            Self::Dynamic {
+                guard: tunables.dynamic_memory_guard_size,
+            }
         }
     }
 
@@ -95,7 +100,12 @@ mod tests {
     use super::*;
 
     fn plan(maximum: Option<u64>, memory64: bool) -> MemoryPlan {
-        MemoryPlan { minimum: 1, maximum, memory64, shared: false }
+        MemoryPlan {
+            minimum: 1,
+            maximum,
+            memory64,
+            shared: false,
+        }
     }
 
     #[test]
@@ -105,12 +115,18 @@ mod tests {
         assert!(matches!(style, MemoryStyle::Static { .. }));
         assert!(style.elides_check(false, 16, 8));
         assert!(!style.elides_check(false, 3 << 30, 8));
-        assert!(matches!(MemoryStyle::for_plan(&plan(None, true), &t), MemoryStyle::Dynamic { .. }));
+        assert!(matches!(
+            MemoryStyle::for_plan(&plan(None, true), &t),
+            MemoryStyle::Dynamic { .. }
+        ));
     }
 
     #[test]
     fn a_zero_static_maximum_makes_every_memory_dynamic() {
-        let t = Tunables { static_memory_maximum_size: 0, ..Tunables::default() };
+        let t = Tunables {
+            static_memory_maximum_size: 0,
+            ..Tunables::default()
+        };
         let style = MemoryStyle::for_plan(&plan(Some(1), false), &t);
         assert!(matches!(style, MemoryStyle::Dynamic { .. }));
         assert!(!style.elides_check(false, 0, 1));

@@ -73,8 +73,16 @@ impl WasmFuncType {
     /// Converts a wasmparser function type.
     pub fn from_wasmparser(ty: &wasmparser::FuncType) -> anyhow::Result<Self> {
         Ok(Self {
-            params: ty.params().iter().map(|t| WasmValType::from_wasmparser(*t)).collect::<anyhow::Result<_>>()?,
-            results: ty.results().iter().map(|t| WasmValType::from_wasmparser(*t)).collect::<anyhow::Result<_>>()?,
+            params: ty
+                .params()
+                .iter()
+                .map(|t| WasmValType::from_wasmparser(*t))
+                .collect::<anyhow::Result<_>>()?,
+            results: ty
+                .results()
+                .iter()
+                .map(|t| WasmValType::from_wasmparser(*t))
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 }

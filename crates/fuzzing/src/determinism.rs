@@ -17,5 +17,10 @@ pub fn first_difference(engine: &tern::Engine, wasm: &[u8]) -> Result<Option<usi
     if a == b {
         return Ok(None);
     }
-    Ok(Some(a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))))
+    Ok(Some(
+        a.iter()
+            .zip(&b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len())),
+    ))
 }

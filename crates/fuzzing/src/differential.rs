@@ -141,7 +141,12 @@ impl Differential {
                 tern.push(tern_side::engine_with(opt, false, memory)?);
             }
         }
-        Ok(Self { tern, oracle: oracle::engine(), arg_sets, fault: None })
+        Ok(Self {
+            tern,
+            oracle: oracle::engine(),
+            arg_sets,
+            fault: None,
+        })
     }
 
     /// Checks `wasm`; `variant` picks Tern's optimisation level and memory
@@ -149,7 +154,9 @@ impl Differential {
     /// panic is caught and reported as a divergence.
     pub fn check(&self, wasm: &[u8], variant: u64, stats: &mut Stats) -> Option<Divergence> {
         let mut local = Stats::default();
-        let result = catch_unwind(AssertUnwindSafe(|| self.check_inner(wasm, variant, &mut local)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.check_inner(wasm, variant, &mut local)
+        }));
         let found = match result {
             Ok(found) => found,
             Err(payload) => {
@@ -158,7 +165,10 @@ impl Differential {
                     .cloned()
                     .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                Some(Divergence { kind: DivergenceKind::Panic, detail: format!("panic: {msg}") })
+                Some(Divergence {
+                    kind: DivergenceKind::Panic,
+                    detail: format!("panic: {msg}"),
+                })
             }
         };
         if found.is_some() {
@@ -176,7 +186,10 @@ impl Differential {
                 return None;
             }
         };
-        let (opt, memory) = ((variant % OPT_LEVELS.len() as u64) as usize, (variant % MEMORY_STRATEGIES.len() as u64) as usize);
+        let (opt, memory) = (
+            (variant % OPT_LEVELS.len() as u64) as usize,
+            (variant % MEMORY_STRATEGIES.len() as u64) as usize,
+        );
         let engine = &self.tern[memory * OPT_LEVELS.len() + opt];
         let module = match tern::Module::from_binary(engine, wasm) {
             Ok(m) => m,
@@ -248,8 +261,13 @@ impl Differential {
                 });
             }
             for (name, kind) in &exports {
-                let ExportKind::Func { params, results } = kind else { continue };
-                let args: Vec<_> = params.iter().map(|&k| arbitrary_value(&mut rng, k)).collect();
+                let ExportKind::Func { params, results } = kind else {
+                    continue;
+                };
+                let args: Vec<_> = params
+                    .iter()
+                    .map(|&k| arbitrary_value(&mut rng, k))
+                    .collect();
                 let fuel = TERMINATION_FUEL as i32;
                 o.set_global(FUEL_EXPORT, fuel);
                 t.set_global(FUEL_EXPORT, fuel);
@@ -285,7 +303,9 @@ impl Differential {
                 if let Some(diff) = snap_o.first_difference(&snap_t) {
                     return Some(Divergence {
                         kind: DivergenceKind::State,
-                        detail: format!("set {set}, after export `{name}`{args:?}, oracle vs Tern: {diff}"),
+                        detail: format!(
+                            "set {set}, after export `{name}`{args:?}, oracle vs Tern: {diff}"
+                        ),
                     });
                 }
             }

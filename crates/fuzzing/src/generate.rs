@@ -87,7 +87,14 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         // of instruction kinds (always with locals and control flow).
         use wasm_smith::InstructionKind as K;
         let mut kinds = vec![K::Variable, K::Control];
-        for kind in [K::Numeric, K::Vector, K::Reference, K::Parametric, K::Table, K::Memory] {
+        for kind in [
+            K::Numeric,
+            K::Vector,
+            K::Reference,
+            K::Parametric,
+            K::Table,
+            K::Memory,
+        ] {
             if rng.chance(1, 2) {
                 kinds.push(kind);
             }
@@ -151,7 +158,9 @@ fn write_leb(out: &mut Vec<u8>, mut v: u64) {
 fn read_leb(bytes: &[u8], pos: &mut usize) -> Result<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
-        let Some(&b) = bytes.get(*pos) else { anyhow::bail!("truncated LEB128") };
+        let Some(&b) = bytes.get(*pos) else {
+            anyhow::bail!("truncated LEB128")
+        };
         *pos += 1;
         v |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
@@ -184,7 +193,10 @@ pub fn export_global(wasm: &[u8], name: &str, index: u32) -> Result<Vec<u8>> {
         out.extend_from_slice(&body);
         out
     };
-    anyhow::ensure!(wasm.len() >= 8 && wasm.starts_with(b"\0asm"), "not a wasm module");
+    anyhow::ensure!(
+        wasm.len() >= 8 && wasm.starts_with(b"\0asm"),
+        "not a wasm module"
+    );
     let mut out = wasm[..8].to_vec();
     let mut pos = 8;
     let mut done = false;
@@ -193,7 +205,9 @@ pub fn export_global(wasm: &[u8], name: &str, index: u32) -> Result<Vec<u8>> {
         let id = wasm[pos];
         pos += 1;
         let size = read_leb(wasm, &mut pos)? as usize;
-        let body = wasm.get(pos..pos + size).ok_or_else(|| anyhow::anyhow!("truncated section"))?;
+        let body = wasm
+            .get(pos..pos + size)
+            .ok_or_else(|| anyhow::anyhow!("truncated section"))?;
         pos += size;
         // Sections that come after the export section in the binary order:
         // start, element, data count, code, data.
@@ -239,7 +253,8 @@ mod tests {
     #[test]
     fn generated_modules_are_valid_and_export_their_fuel() {
         let mut features = wasmparser::WasmFeatures::default();
-        features.insert(wasmparser::WasmFeatures::MEMORY64 | wasmparser::WasmFeatures::MULTI_MEMORY);
+        features
+            .insert(wasmparser::WasmFeatures::MEMORY64 | wasmparser::WasmFeatures::MULTI_MEMORY);
         for seed in 0..60 {
             let wasm = module(seed).unwrap();
             let mut validator = wasmparser::Validator::new_with_features(features);
@@ -254,12 +269,20 @@ mod tests {
                     m.ensure_termination(TERMINATION_FUEL).unwrap();
                     m.to_bytes()
                 };
-                panic!("seed {seed}: {e}\nraw: {:02x?}\nours: {:02x?}", &raw[..raw.len().min(64)], &wasm[..wasm.len().min(64)]);
+                panic!(
+                    "seed {seed}: {e}\nraw: {:02x?}\nours: {:02x?}",
+                    &raw[..raw.len().min(64)],
+                    &wasm[..wasm.len().min(64)]
+                );
             }
-            let exported = wasmparser::Parser::new(0).parse_all(&wasm).any(|p| match p {
-                Ok(wasmparser::Payload::ExportSection(r)) => r.into_iter().any(|e| e.unwrap().name == FUEL_EXPORT),
-                _ => false,
-            });
+            let exported = wasmparser::Parser::new(0)
+                .parse_all(&wasm)
+                .any(|p| match p {
+                    Ok(wasmparser::Payload::ExportSection(r)) => {
+                        r.into_iter().any(|e| e.unwrap().name == FUEL_EXPORT)
+                    }
+                    _ => false,
+                });
             assert!(exported, "seed {seed}");
         }
     }

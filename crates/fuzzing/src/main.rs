@@ -138,17 +138,36 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command.clone() {
         None => with_big_stack(move || campaign(&cli.campaign)),
-        Some(Cmd::Check { file, variant, arg_sets }) => with_big_stack(move || check(&file, variant, arg_sets)),
-        Some(Cmd::Reduce { file, variant, arg_sets, attempts }) => {
-            with_big_stack(move || reduce_file(&file, variant, arg_sets, attempts))
-        }
+        Some(Cmd::Check {
+            file,
+            variant,
+            arg_sets,
+        }) => with_big_stack(move || check(&file, variant, arg_sets)),
+        Some(Cmd::Reduce {
+            file,
+            variant,
+            arg_sets,
+            attempts,
+        }) => with_big_stack(move || reduce_file(&file, variant, arg_sets, attempts)),
         Some(Cmd::Generate { seed }) => {
             print!("{}", wasmprinter::print_bytes(generate::module(seed)?)?);
             Ok(())
         }
         Some(Cmd::Determinism { count, start }) => determinism_campaign(start, count),
-        Some(Cmd::Malformed { count, seed, start, hang_secs, out, worker, simulate_crash_at, simulate_hang_at }) => {
-            let simulate = Simulate { crash_at: simulate_crash_at, hang_at: simulate_hang_at };
+        Some(Cmd::Malformed {
+            count,
+            seed,
+            start,
+            hang_secs,
+            out,
+            worker,
+            simulate_crash_at,
+            simulate_hang_at,
+        }) => {
+            let simulate = Simulate {
+                crash_at: simulate_crash_at,
+                hang_at: simulate_hang_at,
+            };
             if worker {
                 malformed_worker(seed, start, count, simulate)
             } else {
@@ -171,7 +190,9 @@ fn campaign(args: &CampaignArgs) -> Result<()> {
     let mut seed = args.start;
     quiet_tern_panics();
     loop {
-        if args.seeds.is_some_and(|n| seed >= args.start + n) || deadline.is_some_and(|d| Instant::now() >= d) {
+        if args.seeds.is_some_and(|n| seed >= args.start + n)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+        {
             break;
         }
         let Ok(wasm) = generate::module(seed) else {
@@ -199,7 +220,10 @@ fn campaign(args: &CampaignArgs) -> Result<()> {
         }
         seed += 1;
         if last_report.elapsed() >= Duration::from_secs(30) {
-            eprintln!("[{:>6.0}s] seed {seed}: {stats}", started.elapsed().as_secs_f64());
+            eprintln!(
+                "[{:>6.0}s] seed {seed}: {stats}",
+                started.elapsed().as_secs_f64()
+            );
             last_report = Instant::now();
         }
     }
@@ -209,14 +233,19 @@ fn campaign(args: &CampaignArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!("traps by kind: {:?}", stats.trap_kinds);
-    println!("{} executions, {} divergences", stats.executions, stats.divergences);
+    println!(
+        "{} executions, {} divergences",
+        stats.executions, stats.divergences
+    );
     Ok(())
 }
 
 /// Reads a .wasm or .wat file as binary wasm.
 fn read_module(file: &Path) -> Result<(Vec<u8>, Option<u64>)> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let header = std::str::from_utf8(&bytes).ok().and_then(reduce::variant_of);
+    let header = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(reduce::variant_of);
     Ok((wat::parse_bytes(&bytes)?.into_owned(), header))
 }
 
@@ -238,11 +267,16 @@ fn reduce_file(file: &Path, variant: Option<u64>, arg_sets: u32, attempts: u32) 
     let variant = variant.or(header).unwrap_or(0);
     let diff = Differential::new(arg_sets)?;
     let Some(div) = diff.check(&wasm, variant, &mut Stats::default()) else {
-        bail!("{} does not diverge under variant {variant}", file.display());
+        bail!(
+            "{} does not diverge under variant {variant}",
+            file.display()
+        );
     };
     eprintln!("{div}");
     let small = reduce::reduce(&diff, &wasm, variant, div.kind, attempts)?;
-    let div = diff.check(&small, variant, &mut Stats::default()).unwrap_or(div);
+    let div = diff
+        .check(&small, variant, &mut Stats::default())
+        .unwrap_or(div);
     print!("{}", reduce::regression_wat(&small, variant, &div)?);
     Ok(())
 }
@@ -263,7 +297,9 @@ fn determinism_campaign(start: u64, count: u64) -> Result<()> {
             }
         }
     }
-    println!("{same} modules compiled identically twice, {differ} differed, {skipped} seeds skipped");
+    println!(
+        "{same} modules compiled identically twice, {differ} differed, {skipped} seeds skipped"
+    );
     if differ > 0 {
         bail!("non-deterministic compilation");
     }
@@ -324,7 +360,14 @@ enum WorkerEvent {
     Closed,
 }
 
-fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: &Path, simulate: Simulate) -> Result<()> {
+fn malformed_supervisor(
+    seed: u64,
+    start: u64,
+    count: u64,
+    hang_secs: u64,
+    out: &Path,
+    simulate: Simulate,
+) -> Result<()> {
     let exe = std::env::current_exe()?;
     let started = Instant::now();
     let mut total = Summary::default();
@@ -334,7 +377,14 @@ fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: 
     let mut last_report = Instant::now();
     while next < end {
         let mut child = Command::new(&exe)
-            .args(["malformed", "--worker", "--seed", &seed.to_string(), "--start", &next.to_string()])
+            .args([
+                "malformed",
+                "--worker",
+                "--seed",
+                &seed.to_string(),
+                "--start",
+                &next.to_string(),
+            ])
             .args(["--count", &(end - next).to_string()])
             .args(simulate.args())
             .stdout(Stdio::piped())
@@ -361,7 +411,11 @@ fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: 
                     if let Some(i) = line.strip_prefix("case ") {
                         current = i.parse().ok();
                         if last_report.elapsed() >= Duration::from_secs(30) {
-                            eprintln!("[{:>6.0}s] input {}", started.elapsed().as_secs_f64(), current.unwrap_or(0));
+                            eprintln!(
+                                "[{:>6.0}s] input {}",
+                                started.elapsed().as_secs_f64(),
+                                current.unwrap_or(0)
+                            );
                             last_report = Instant::now();
                         }
                     } else if let Some(f) = line.strip_prefix("finding ") {
@@ -396,7 +450,10 @@ fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: 
         let kind = if hung { "hang" } else { "crash" };
         let path = out.join(format!("malformed-{kind}-{seed}-{culprit}.wasm"));
         std::fs::write(&path, &bytes)?;
-        eprintln!("input {culprit}: {kind} ({status}); saved {}", path.display());
+        eprintln!(
+            "input {culprit}: {kind} ({status}); saved {}",
+            path.display()
+        );
         if hung {
             hangs.push(culprit);
         } else {
@@ -407,7 +464,12 @@ fn malformed_supervisor(seed: u64, start: u64, count: u64, hang_secs: u64, out: 
     for f in &total.findings {
         eprintln!("finding: {f}");
     }
-    println!("{total}; {} crashes, {} hangs, in {:.0}s", crashes.len(), hangs.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{total}; {} crashes, {} hangs, in {:.0}s",
+        crashes.len(),
+        hangs.len(),
+        started.elapsed().as_secs_f64()
+    );
     println!(
         "{} inputs, {} crashes, {} hangs, {} panics",
         total.inputs,

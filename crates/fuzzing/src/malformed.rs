@@ -90,8 +90,13 @@ impl Summary {
 
     /// Parses [`Summary::to_line`]'s output (findings are not carried).
     pub fn from_line(line: &str) -> Option<Summary> {
-        let n: Vec<u64> = line.split_whitespace().map(|w| w.parse().ok()).collect::<Option<_>>()?;
-        let [inputs, rejected, compiled, instantiated, instantiation_errors, start_runs, panics, vbr, iba] = n[..] else {
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .map(|w| w.parse().ok())
+            .collect::<Option<_>>()?;
+        let [inputs, rejected, compiled, instantiated, instantiation_errors, start_runs, panics, vbr, iba] =
+            n[..]
+        else {
             return None;
         };
         Some(Summary {
@@ -148,7 +153,10 @@ pub fn engine() -> anyhow::Result<Engines> {
     let plain = crate::tern_side::engine(tern::OptLevel::Speed, false)?;
     let mut config = plain.config().clone();
     config.consume_fuel(true);
-    Ok(Engines { plain, fueled: Engine::new(&config)? })
+    Ok(Engines {
+        plain,
+        fueled: Engine::new(&config)?,
+    })
 }
 
 /// Input `index` of the campaign seeded `seed`: a base module (one per
@@ -256,10 +264,13 @@ fn dummy_imports(store: &mut Store<()>, module: &Module) -> anyhow::Result<Vec<E
     let mut out = Vec::new();
     for import in module.imports() {
         out.push(match import.ty() {
-            tern::ExternType::Func(ty) => Extern::Func(Func::new(&mut *store, ty, |_, _, _| Ok(()))),
+            tern::ExternType::Func(ty) => {
+                Extern::Func(Func::new(&mut *store, ty, |_, _, _| Ok(())))
+            }
             tern::ExternType::Memory(ty) => Extern::Memory(Memory::new(&mut *store, ty)?),
             tern::ExternType::Table(ty) => {
-                let init = Val::default_for_ty(ty.element()).expect("reference types have a default");
+                let init =
+                    Val::default_for_ty(ty.element()).expect("reference types have a default");
                 Extern::Table(Table::new(&mut *store, ty, init)?)
             }
             tern::ExternType::Global(ty) => {
@@ -284,7 +295,9 @@ pub fn run_one(engines: &Engines, bytes: &[u8], index: u64, summary: &mut Summar
                 summary.rejected += 1;
                 if valid {
                     summary.valid_but_rejected += 1;
-                    summary.findings.push(format!("input {index}: valid but rejected: {e:#}"));
+                    summary
+                        .findings
+                        .push(format!("input {index}: valid but rejected: {e:#}"));
                 }
                 return;
             }
@@ -294,7 +307,9 @@ pub fn run_one(engines: &Engines, bytes: &[u8], index: u64, summary: &mut Summar
         // the binary validator.
         if !valid && bytes.starts_with(b"\0asm") {
             summary.invalid_but_accepted += 1;
-            summary.findings.push(format!("input {index}: invalid but accepted"));
+            summary
+                .findings
+                .push(format!("input {index}: invalid but accepted"));
         }
         let (module, mut store) = if has_start(bytes) {
             summary.start_runs += 1;
@@ -302,7 +317,9 @@ pub fn run_one(engines: &Engines, bytes: &[u8], index: u64, summary: &mut Summar
                 Ok(m) => m,
                 Err(e) => {
                     summary.valid_but_rejected += 1;
-                    summary.findings.push(format!("input {index}: compiles without fuel, not with: {e:#}"));
+                    summary.findings.push(format!(
+                        "input {index}: compiles without fuel, not with: {e:#}"
+                    ));
                     return;
                 }
             };
@@ -313,7 +330,8 @@ pub fn run_one(engines: &Engines, bytes: &[u8], index: u64, summary: &mut Summar
             let store = Store::new(engine, ());
             (module, store)
         };
-        let instantiated = dummy_imports(&mut store, &module).and_then(|imports| Instance::new(&mut store, &module, &imports));
+        let instantiated = dummy_imports(&mut store, &module)
+            .and_then(|imports| Instance::new(&mut store, &module, &imports));
         match instantiated {
             Ok(_) => summary.instantiated += 1,
             Err(_) => summary.instantiation_errors += 1,
@@ -326,13 +344,21 @@ pub fn run_one(engines: &Engines, bytes: &[u8], index: u64, summary: &mut Summar
             .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
         summary.panics += 1;
-        summary.findings.push(format!("input {index}: panic: {msg}"));
+        summary
+            .findings
+            .push(format!("input {index}: panic: {msg}"));
     }
 }
 
 /// Runs inputs `start..start + count` of campaign `seed` in this process,
 /// calling `before` with each index first (the worker reports progress there).
-pub fn run_range(engines: &Engines, seed: u64, start: u64, count: u64, mut before: impl FnMut(u64)) -> Summary {
+pub fn run_range(
+    engines: &Engines,
+    seed: u64,
+    start: u64,
+    count: u64,
+    mut before: impl FnMut(u64),
+) -> Summary {
     let mut summary = Summary::default();
     for index in start..start + count {
         before(index);

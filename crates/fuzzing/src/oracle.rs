@@ -65,7 +65,9 @@ pub fn outcome_of_error(error: &wasmi::Error) -> Outcome {
                 | TableError::SetOutOfBounds
                 | TableError::CopyOutOfBounds,
             ) => Outcome::Trap(Trap::TableOutOfBounds),
-            ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => Outcome::Trap(Trap::MemoryOutOfBounds),
+            ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => {
+                Outcome::Trap(Trap::MemoryOutOfBounds)
+            }
             _ => Outcome::Error(error.to_string()),
         };
     };
@@ -103,8 +105,12 @@ fn from_val(v: &Val) -> Value {
         Val::F32(x) => Value::F32(x.to_bits()),
         Val::F64(x) => Value::F64(x.to_bits()),
         Val::V128(x) => Value::V128(x.as_u128()),
-        Val::FuncRef(f) => Value::FuncRef { null: matches!(f, wasmi::Ref::Null) },
-        Val::ExternRef(r) => Value::ExternRef { null: matches!(r, wasmi::Ref::Null) },
+        Val::FuncRef(f) => Value::FuncRef {
+            null: matches!(f, wasmi::Ref::Null),
+        },
+        Val::ExternRef(r) => Value::ExternRef {
+            null: matches!(r, wasmi::Ref::Null),
+        },
     }
 }
 
@@ -122,7 +128,9 @@ impl OracleInstance {
     /// The instantiation's [`Outcome`] when it fails.
     pub fn new(engine: &Engine, module: &Module) -> Result<Self, Outcome> {
         let mut store = Store::new(engine, ());
-        store.set_fuel(ORACLE_FUEL).map_err(|e| Outcome::Error(e.to_string()))?;
+        store
+            .set_fuel(ORACLE_FUEL)
+            .map_err(|e| Outcome::Error(e.to_string()))?;
         match Instance::new(&mut store, module, &[]) {
             Ok(instance) => Ok(Self { store, instance }),
             Err(e) => Err(outcome_of_error(&e)),
@@ -157,19 +165,26 @@ impl OracleInstance {
                 ExportKind::Func { .. } => {}
                 ExportKind::Global => {
                     if let Some(g) = self.instance.get_global(&self.store, name) {
-                        snap.globals.push((name.clone(), from_val(&g.get(&self.store))));
+                        snap.globals
+                            .push((name.clone(), from_val(&g.get(&self.store))));
                     }
                 }
                 ExportKind::Memory => {
                     if let Some(m) = self.instance.get_memory(&self.store, name) {
-                        snap.memories.push((name.clone(), m.data(&self.store).to_vec()));
+                        snap.memories
+                            .push((name.clone(), m.data(&self.store).to_vec()));
                     }
                 }
                 ExportKind::Table => {
                     if let Some(t) = self.instance.get_table(&self.store, name) {
                         let size = t.size(&self.store);
                         let entries = (0..size)
-                            .map(|i| t.get(&self.store, i).is_none_or(|v| from_val(&v) == Value::FuncRef { null: true } || from_val(&v) == Value::ExternRef { null: true }))
+                            .map(|i| {
+                                t.get(&self.store, i).is_none_or(|v| {
+                                    from_val(&v) == Value::FuncRef { null: true }
+                                        || from_val(&v) == Value::ExternRef { null: true }
+                                })
+                            })
                             .collect();
                         snap.tables.push((name.clone(), entries));
                     }

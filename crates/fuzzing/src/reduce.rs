@@ -14,11 +14,22 @@ use anyhow::Result;
 ///
 /// # Errors
 /// Fails if the input does not diverge to begin with.
-pub fn reduce(diff: &Differential, wasm: &[u8], variant: u64, kind: DivergenceKind, attempts: u32) -> Result<Vec<u8>> {
-    let info = wasm_shrink::WasmShrink::default().attempts(attempts).seed(variant).run(wasm.to_vec(), |candidate| {
-        let mut stats = Stats::default();
-        Ok(diff.check(candidate, variant, &mut stats).is_some_and(|d| d.kind == kind))
-    })?;
+pub fn reduce(
+    diff: &Differential,
+    wasm: &[u8],
+    variant: u64,
+    kind: DivergenceKind,
+    attempts: u32,
+) -> Result<Vec<u8>> {
+    let info = wasm_shrink::WasmShrink::default()
+        .attempts(attempts)
+        .seed(variant)
+        .run(wasm.to_vec(), |candidate| {
+            let mut stats = Stats::default();
+            Ok(diff
+                .check(candidate, variant, &mut stats)
+                .is_some_and(|d| d.kind == kind))
+        })?;
     Ok(info.output)
 }
 
@@ -30,10 +41,14 @@ pub fn reduce(diff: &Differential, wasm: &[u8], variant: u64, kind: DivergenceKi
 pub fn regression_wat(wasm: &[u8], variant: u64, divergence: &Divergence) -> Result<String> {
     let text = wasmprinter::print_bytes(wasm)?;
     let detail = divergence.to_string().replace('\n', " ");
-    Ok(format!(";; tern-fuzz regression. Found as: {detail}\n;; variant: {variant}\n{text}\n"))
+    Ok(format!(
+        ";; tern-fuzz regression. Found as: {detail}\n;; variant: {variant}\n{text}\n"
+    ))
 }
 
 /// The variant recorded in a regression test's header (`;; variant: N`).
 pub fn variant_of(wat: &str) -> Option<u64> {
-    wat.lines().find_map(|l| l.trim().strip_prefix(";; variant:")).and_then(|v| v.trim().parse().ok())
+    wat.lines()
+        .find_map(|l| l.trim().strip_prefix(";; variant:"))
+        .and_then(|v| v.trim().parse().ok())
 }

@@ -40,8 +40,12 @@ pub enum MemoryStrategy {
 }
 
 /// Every [`MemoryStrategy`], in the order campaigns cycle through them.
-pub const MEMORY_STRATEGIES: [MemoryStrategy; 4] =
-    [MemoryStrategy::Static, MemoryStrategy::Dynamic, MemoryStrategy::DynamicNoGuard, MemoryStrategy::StaticNoGuard];
+pub const MEMORY_STRATEGIES: [MemoryStrategy; 4] = [
+    MemoryStrategy::Static,
+    MemoryStrategy::Dynamic,
+    MemoryStrategy::DynamicNoGuard,
+    MemoryStrategy::StaticNoGuard,
+];
 
 /// Like [`engine`], with the memory strategy `memory`.
 ///
@@ -58,7 +62,9 @@ pub fn engine_with(opt: OptLevel, parallel: bool, memory: MemoryStrategy) -> Res
             config.static_memory_maximum_size(0);
         }
         MemoryStrategy::DynamicNoGuard => {
-            config.static_memory_maximum_size(0).dynamic_memory_guard_size(0);
+            config
+                .static_memory_maximum_size(0)
+                .dynamic_memory_guard_size(0);
         }
     }
     config
@@ -194,12 +200,14 @@ impl TernInstance {
                 ExportKind::Func { .. } => {}
                 ExportKind::Global => {
                     if let Some(g) = self.instance.get_global(&mut self.store, name) {
-                        snap.globals.push((name.clone(), from_val(&g.get(&mut self.store))));
+                        snap.globals
+                            .push((name.clone(), from_val(&g.get(&mut self.store))));
                     }
                 }
                 ExportKind::Memory => {
                     if let Some(m) = self.instance.get_memory(&mut self.store, name) {
-                        snap.memories.push((name.clone(), m.data(&self.store).to_vec()));
+                        snap.memories
+                            .push((name.clone(), m.data(&self.store).to_vec()));
                     }
                 }
                 ExportKind::Table => {

@@ -117,18 +117,34 @@ impl Snapshot {
         }
         for (a, b) in self.memories.iter().zip(&other.memories) {
             if a.1.len() != b.1.len() {
-                return Some(format!("memory `{}`: {} bytes vs {} bytes", a.0, a.1.len(), b.1.len()));
+                return Some(format!(
+                    "memory `{}`: {} bytes vs {} bytes",
+                    a.0,
+                    a.1.len(),
+                    b.1.len()
+                ));
             }
             if let Some(i) = a.1.iter().zip(&b.1).position(|(x, y)| x != y) {
-                return Some(format!("memory `{}` byte {i}: {:#04x} vs {:#04x}", a.0, a.1[i], b.1[i]));
+                return Some(format!(
+                    "memory `{}` byte {i}: {:#04x} vs {:#04x}",
+                    a.0, a.1[i], b.1[i]
+                ));
             }
         }
         for (a, b) in self.tables.iter().zip(&other.tables) {
             if a.1.len() != b.1.len() {
-                return Some(format!("table `{}`: {} entries vs {}", a.0, a.1.len(), b.1.len()));
+                return Some(format!(
+                    "table `{}`: {} entries vs {}",
+                    a.0,
+                    a.1.len(),
+                    b.1.len()
+                ));
             }
             if let Some(i) = a.1.iter().zip(&b.1).position(|(x, y)| x != y) {
-                return Some(format!("table `{}` entry {i}: null={} vs null={}", a.0, a.1[i], b.1[i]));
+                return Some(format!(
+                    "table `{}` entry {i}: null={} vs null={}",
+                    a.0, a.1[i], b.1[i]
+                ));
             }
         }
         Some("exported state differs in shape".to_string())
@@ -141,14 +157,42 @@ pub fn arbitrary_value(rng: &mut Rng, kind: Kind) -> Value {
     let edgy = rng.chance(1, 2);
     match kind {
         Kind::I32 => Value::I32(if edgy {
-            *rng.pick(&[0, 1, -1, 2, 7, 31, 32, 63, 64, 255, 65535, 65536, i32::MIN, i32::MAX, i32::MIN + 1])
+            *rng.pick(&[
+                0,
+                1,
+                -1,
+                2,
+                7,
+                31,
+                32,
+                63,
+                64,
+                255,
+                65535,
+                65536,
+                i32::MIN,
+                i32::MAX,
+                i32::MIN + 1,
+            ])
         } else if rng.chance(1, 2) {
             rng.range(0, 256) as i32 - 128
         } else {
             rng.next_u64() as i32
         }),
         Kind::I64 => Value::I64(if edgy {
-            *rng.pick(&[0, 1, -1, 2, 63, 64, 65536, i64::from(i32::MIN), i64::from(u32::MAX), i64::MIN, i64::MAX])
+            *rng.pick(&[
+                0,
+                1,
+                -1,
+                2,
+                63,
+                64,
+                65536,
+                i64::from(i32::MIN),
+                i64::from(u32::MAX),
+                i64::MIN,
+                i64::MAX,
+            ])
         } else if rng.chance(1, 2) {
             rng.range(0, 256) as i64 - 128
         } else {
@@ -197,7 +241,13 @@ pub fn arbitrary_value(rng: &mut Rng, kind: Kind) -> Value {
             rng.next_u64()
         }),
         Kind::V128 => Value::V128(if edgy {
-            *rng.pick(&[0, u128::MAX, 1, 0x8000_0000_8000_0000_8000_0000_8000_0000, 0x7fc0_0000_3f80_0000_0000_0000_bf80_0000])
+            *rng.pick(&[
+                0,
+                u128::MAX,
+                1,
+                0x8000_0000_8000_0000_8000_0000_8000_0000,
+                0x7fc0_0000_3f80_0000_0000_0000_bf80_0000,
+            ])
         } else {
             (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())
         }),

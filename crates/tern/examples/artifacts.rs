@@ -56,8 +56,12 @@ fn instantiate(engine: &Engine, module: &Module) -> Result<()> {
     let mut store = Store::new(engine, ());
     let mut linker = Linker::new(engine);
     for import in module.imports() {
-        let ExternType::Func(ty) = import.ty() else { return Err(anyhow!("non-function import")) };
-        linker.func_new(import.module(), import.name(), ty, |_, _, _| Err(anyhow!("not provided by the benchmark")))?;
+        let ExternType::Func(ty) = import.ty() else {
+            return Err(anyhow!("non-function import"));
+        };
+        linker.func_new(import.module(), import.name(), ty, |_, _, _| {
+            Err(anyhow!("not provided by the benchmark"))
+        })?;
     }
     linker.instantiate(&mut store, module).map(drop)
 }
@@ -79,10 +83,23 @@ fn measure(engine: &Engine, label: &str, wasm: &[u8], dir: &Path) -> Result<()> 
     r?;
     let (r, inst_mapped) = best_of(50, || instantiate(engine, &mapped));
     r?;
-    println!("{label}: {} KiB wasm, {} exports, artifact {} KiB", wasm.len() / 1024, module.exports().len(), artifact.len() / 1024);
+    println!(
+        "{label}: {} KiB wasm, {} exports, artifact {} KiB",
+        wasm.len() / 1024,
+        module.exports().len(),
+        artifact.len() / 1024
+    );
     println!("  compile               {:9.3} ms", ms(compile));
-    println!("  deserialize (bytes)   {:9.3} ms  ({:.0}x faster than compiling)", ms(bytes), ms(compile) / ms(bytes));
-    println!("  deserialize_file      {:9.3} ms  ({:.0}x faster than compiling)", ms(file), ms(compile) / ms(file));
+    println!(
+        "  deserialize (bytes)   {:9.3} ms  ({:.0}x faster than compiling)",
+        ms(bytes),
+        ms(compile) / ms(bytes)
+    );
+    println!(
+        "  deserialize_file      {:9.3} ms  ({:.0}x faster than compiling)",
+        ms(file),
+        ms(compile) / ms(file)
+    );
     println!("  instantiate compiled  {:9.3} ms", ms(inst_compiled));
     println!("  instantiate mapped    {:9.3} ms", ms(inst_mapped));
     println!("  artifact: {}", path.display());
@@ -96,12 +113,19 @@ fn main() -> Result<()> {
     let generated = wat::parse_str(generated_module(10_000))?;
     std::fs::write(dir.join("gen10k.wasm"), &generated)?;
     measure(&engine, "gen10k", &generated, &dir)?;
-    let zstd = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../benches/programs/zstd.wasm"));
+    let zstd = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../benches/programs/zstd.wasm"
+    ));
     let mut files = vec![zstd];
     files.extend(std::env::args_os().skip(1).map(PathBuf::from));
     for file in files {
         let wasm = std::fs::read(&file).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-        let label = file.file_stem().and_then(|s| s.to_str()).unwrap_or("file").to_string();
+        let label = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("file")
+            .to_string();
         measure(&engine, &label, &wasm, &dir)?;
     }
     Ok(())

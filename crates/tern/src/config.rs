@@ -226,7 +226,10 @@ impl Config {
     /// `component::Component` compile components. Also turns on `map` types and
     /// `(implements …)` names, which the current component-model text assumes.
     pub fn wasm_component_model(&mut self, enable: bool) -> &mut Self {
-        self.feature(WasmFeatures::COMPONENT_MODEL | WasmFeatures::CM_MAP | WasmFeatures::CM_IMPLEMENTS, enable)
+        self.feature(
+            WasmFeatures::COMPONENT_MODEL | WasmFeatures::CM_MAP | WasmFeatures::CM_IMPLEMENTS,
+            enable,
+        )
     }
 
     /// Fixed-length lists (`list<T, N>`) in component types (off by default).

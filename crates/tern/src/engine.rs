@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings, TrampolineKind};
 use tern_environ::WasmFuncType;
 
-
 /// A compilation environment shared by modules and stores; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -20,7 +19,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,7 +78,9 @@ impl Engine {
     /// `Trap::Interrupt` at the next function entry or loop header (with
     /// `Config::epoch_interruption`). Safe to call from any thread, e.g. a timer.
     pub fn increment_epoch(&self) {
-        self.inner.epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The tunables compiled code and the runtime share.
@@ -107,29 +110,64 @@ impl Engine {
         let config = &self.inner.config;
         let compiler = &self.inner.compiler;
         let mut settings = vec![
-            ("tern version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-            ("artifact format".to_string(), crate::artifact::FORMAT_VERSION.to_string()),
+            (
+                "tern version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+            (
+                "artifact format".to_string(),
+                crate::artifact::FORMAT_VERSION.to_string(),
+            ),
             ("target".to_string(), compiler.triple()),
             ("cpu features".to_string(), compiler.isa_flags()),
             ("opt level".to_string(), format!("{:?}", config.opt_level)),
-            ("static memory maximum size".to_string(), config.tunables.static_memory_maximum_size.to_string()),
-            ("static memory guard size".to_string(), config.tunables.static_memory_guard_size.to_string()),
-            ("dynamic memory guard size".to_string(), config.tunables.dynamic_memory_guard_size.to_string()),
-            ("consume fuel".to_string(), config.tunables.consume_fuel.to_string()),
-            ("epoch interruption".to_string(), config.tunables.epoch_interruption.to_string()),
+            (
+                "static memory maximum size".to_string(),
+                config.tunables.static_memory_maximum_size.to_string(),
+            ),
+            (
+                "static memory guard size".to_string(),
+                config.tunables.static_memory_guard_size.to_string(),
+            ),
+            (
+                "dynamic memory guard size".to_string(),
+                config.tunables.dynamic_memory_guard_size.to_string(),
+            ),
+            (
+                "consume fuel".to_string(),
+                config.tunables.consume_fuel.to_string(),
+            ),
+            (
+                "epoch interruption".to_string(),
+                config.tunables.epoch_interruption.to_string(),
+            ),
         ];
         for (name, flag) in tern_environ::WasmFeatures::all().iter_names() {
-            settings.push((format!("wasm feature {name}"), config.features.contains(flag).to_string()));
+            settings.push((
+                format!("wasm feature {name}"),
+                config.features.contains(flag).to_string(),
+            ));
         }
         settings
     }
 
     /// The engine-wide id of signature `ty`, registering it on first use.
     pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
-        if let Some(id) = self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).ids.get(ty) {
+        if let Some(id) = self
+            .inner
+            .signatures
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .ids
+            .get(ty)
+        {
             return *id;
         }
-        let mut reg = self.inner.signatures.write().unwrap_or_else(|e| e.into_inner());
+        let mut reg = self
+            .inner
+            .signatures
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(id) = reg.ids.get(ty) {
             return *id;
         }
@@ -141,7 +179,13 @@ impl Engine {
 
     /// The signature registered under `id`.
     pub(crate) fn signature(&self, id: u32) -> Option<WasmFuncType> {
-        self.inner.signatures.read().unwrap_or_else(|e| e.into_inner()).types.get(id as usize).cloned()
+        self.inner
+            .signatures
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .types
+            .get(id as usize)
+            .cloned()
     }
 
     fn trampoline(&self, kind: TrampolineKind, ty: &WasmFuncType) -> Result<*const u8> {
@@ -149,12 +193,19 @@ impl Engine {
             TrampolineKind::ArrayToWasm => 0,
             TrampolineKind::WasmToHost => 1,
         };
-        let mut cache = self.inner.trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self
+            .inner
+            .trampolines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(Some(code)) = cache.get(ty).map(|t| &t[slot]) {
             return Ok(code.base() as *const u8);
         }
         let compiled = self.inner.compiler.compile_trampoline(kind, ty)?;
-        assert!(!compiled.has_relocations(), "trampolines are self-contained");
+        assert!(
+            !compiled.has_relocations(),
+            "trampolines are self-contained"
+        );
         let code = Arc::new(CodeMemory::new(compiled.code())?);
         let ptr = code.base() as *const u8;
         cache.entry(ty.clone()).or_default()[slot] = Some(code);
@@ -163,7 +214,9 @@ impl Engine {
 
     /// The host-to-wasm trampoline for `ty`, compiled on first use.
     pub(crate) fn array_trampoline(&self, ty: &WasmFuncType) -> Result<ArrayTrampoline> {
-        Ok(ArrayTrampoline(self.trampoline(TrampolineKind::ArrayToWasm, ty)?))
+        Ok(ArrayTrampoline(
+            self.trampoline(TrampolineKind::ArrayToWasm, ty)?,
+        ))
     }
 
     /// The wasm-to-host trampoline for `ty`, compiled on first use.

@@ -3,7 +3,9 @@
 
 use crate::store::{GlobalData, Stored, TableData};
 use crate::vm::{self, GlobalPtr};
-use crate::{AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableType, Val};
+use crate::{
+    AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableType, Val,
+};
 use anyhow::{bail, Context as _, Result};
 
 /// An external item: what an import needs or an export provides.
@@ -22,19 +24,35 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Self::Func(f) = self { Some(f) } else { None }
+        if let Self::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Self::Global(g) = self { Some(g) } else { None }
+        if let Self::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Self::Table(t) = self { Some(t) } else { None }
+        if let Self::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Self::Memory(m) = self { Some(m) } else { None }
+        if let Self::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
 
     /// The item's type.
@@ -89,7 +107,11 @@ impl Memory {
     }
 
     fn get<'a>(&self, store: &'a crate::store::StoreOpaque) -> &'a vm::Memory {
-        assert_eq!(self.0.store_id, store.id(), "memory used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.id(),
+            "memory used with the wrong store"
+        );
         &store.memories[self.0.index]
     }
 
@@ -109,17 +131,31 @@ impl Memory {
     }
 
     /// The memory's bytes, mutably.
-    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> &'a mut [u8] {
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> &'a mut [u8] {
         let store = store.into();
-        assert_eq!(self.0.store_id, store.0.opaque.id(), "memory used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.0.opaque.id(),
+            "memory used with the wrong store"
+        );
         store.0.opaque.memories[self.0.index].data_mut()
     }
 
     /// The memory's bytes and the store's data at once, for host functions that
     /// need both (wasmtime's `data_and_store_mut`).
-    pub fn data_and_store_mut<'a, T: 'a>(&self, store: impl Into<crate::StoreContextMut<'a, T>>) -> (&'a mut [u8], &'a mut T) {
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
         let store = store.into().0;
-        assert_eq!(self.0.store_id, store.opaque.id(), "memory used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.opaque.id(),
+            "memory used with the wrong store"
+        );
         let memory = store.opaque.memories[self.0.index].data_mut();
         (memory, &mut store.data)
     }
@@ -141,7 +177,9 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
-        store.grow_memory(self.0.index, delta)?.context("failed to grow memory: the maximum size or a resource limit would be exceeded")
+        store.grow_memory(self.0.index, delta)?.context(
+            "failed to grow memory: the maximum size or a resource limit would be exceeded",
+        )
     }
 
     /// Copies `buffer.len()` bytes at `offset` into `buffer`.
@@ -151,7 +189,9 @@ impl Memory {
     pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
         let store = store.as_context();
         let data = self.get(&store.0.opaque).data();
-        let src = offset.checked_add(buffer.len()).and_then(|end| data.get(offset..end));
+        let src = offset
+            .checked_add(buffer.len())
+            .and_then(|end| data.get(offset..end));
         buffer.copy_from_slice(src.context("out of bounds memory access")?);
         Ok(())
     }
@@ -164,8 +204,11 @@ impl Memory {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
         let data = store.memories[self.0.index].data_mut();
-        let dst = offset.checked_add(buffer.len()).and_then(|end| data.get_mut(offset..end));
-        dst.context("out of bounds memory access")?.copy_from_slice(buffer);
+        let dst = offset
+            .checked_add(buffer.len())
+            .and_then(|end| data.get_mut(offset..end));
+        dst.context("out of bounds memory access")?
+            .copy_from_slice(buffer);
         Ok(())
     }
 }
@@ -218,11 +261,16 @@ impl Global {
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
         if val.ty() != *ty.content() {
-            bail!("value of type {} does not match global type {}", val.ty(), ty.content());
+            bail!(
+                "value of type {} does not match global type {}",
+                val.ty(),
+                ty.content()
+            );
         }
         let raw = val.to_raw(store)?;
         let storage = vm::global::new_host_global(raw);
-        let ptr = GlobalPtr(&*storage as *const vm::VMGlobalDefinition as *mut vm::VMGlobalDefinition);
+        let ptr =
+            GlobalPtr(&*storage as *const vm::VMGlobalDefinition as *mut vm::VMGlobalDefinition);
         store.host_globals.push(storage);
         store.globals.push(GlobalData { ptr, ty });
         Ok(Global(store.stored(store.globals.len() - 1)))
@@ -231,14 +279,22 @@ impl Global {
     /// The global's type.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
         let store = store.as_context();
-        assert_eq!(self.0.store_id, store.0.opaque.id(), "global used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.0.opaque.id(),
+            "global used with the wrong store"
+        );
         store.0.opaque.globals[self.0.index].ty.clone()
     }
 
     /// The current value.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = &mut store.as_context_mut().0.opaque;
-        assert_eq!(self.0.store_id, store.id(), "global used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.id(),
+            "global used with the wrong store"
+        );
         let g = &store.globals[self.0.index];
         let (raw, ty) = (g.ptr.get(), *g.ty.content());
         Val::from_raw(store, raw, ty)
@@ -256,7 +312,11 @@ impl Global {
             bail!("immutable global cannot be set");
         }
         if val.ty() != *g.ty.content() {
-            bail!("global of type {} cannot be set to a {}", g.ty.content(), val.ty());
+            bail!(
+                "global of type {} cannot be set to a {}",
+                g.ty.content(),
+                val.ty()
+            );
         }
         let ptr = g.ptr;
         ptr.set(val.to_raw(store)?);
@@ -276,20 +336,33 @@ impl Table {
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().0.opaque;
         if init.ty() != ty.element() {
-            bail!("initial value of type {} does not match table element type {}", init.ty(), ty.element());
+            bail!(
+                "initial value of type {} does not match table element type {}",
+                init.ty(),
+                ty.element()
+            );
         }
         store.check_new_table(ty.plan.minimum, ty.plan.maximum)?;
         let raw = init.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
         let mut table = vm::Table::new(0, ty.plan.maximum)?;
-        table.grow(ty.plan.minimum, raw).context("table minimum exceeds its maximum")?;
-        store.tables.push(TableData { table: Box::new(table), ty });
+        table
+            .grow(ty.plan.minimum, raw)
+            .context("table minimum exceeds its maximum")?;
+        store.tables.push(TableData {
+            table: Box::new(table),
+            ty,
+        });
         Ok(Table(store.stored(store.tables.len() - 1)))
     }
 
     /// The table's type (with its current size as minimum).
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let store = store.as_context();
-        assert_eq!(self.0.store_id, store.0.opaque.id(), "table used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.0.opaque.id(),
+            "table used with the wrong store"
+        );
         let t = &store.0.opaque.tables[self.0.index];
         let mut ty = t.ty.clone();
         ty.plan.minimum = t.table.size();
@@ -317,7 +390,10 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
         if val.ty() != store.tables[self.0.index].ty.element() {
-            bail!("value of type {} does not match the table's element type", val.ty());
+            bail!(
+                "value of type {} does not match the table's element type",
+                val.ty()
+            );
         }
         let raw = val.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
         if !store.tables[self.0.index].table.set(index, raw) {
@@ -334,9 +410,14 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
         if init.ty() != store.tables[self.0.index].ty.element() {
-            bail!("value of type {} does not match the table's element type", init.ty());
+            bail!(
+                "value of type {} does not match the table's element type",
+                init.ty()
+            );
         }
         let raw = init.to_raw(store)?.get_u64() as usize;
-        store.grow_table(self.0.index, delta, raw)?.context("failed to grow table: the maximum size or a resource limit would be exceeded")
+        store
+            .grow_table(self.0.index, delta, raw)?
+            .context("failed to grow table: the maximum size or a resource limit would be exceeded")
     }
 }

@@ -18,7 +18,8 @@ use tern_environ::WasmFuncType;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
 /// A host closure over raw argument/result slots.
-pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static;
+pub(crate) type HostFn<T> =
+    dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static;
 
 /// A WebAssembly function (exported by an instance, or defined by the host).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,7 +70,10 @@ impl<'a, T> Caller<'a, T> {
     /// when there is no such export).
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.caller?;
-        let export = self.store.opaque.instances[instance].module.inner.export_index(name)?;
+        let export = self.store.opaque.instances[instance]
+            .module
+            .inner
+            .export_index(name)?;
         Some(self.store.opaque.instance_export(instance, export))
     }
 }
@@ -112,7 +116,11 @@ impl Func {
         Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
     }
 
-    pub(crate) fn from_host_fn<T: 'static>(store: &mut StoreOpaque, ty: WasmFuncType, host: Arc<HostFn<T>>) -> Func {
+    pub(crate) fn from_host_fn<T: 'static>(
+        store: &mut StoreOpaque,
+        ty: WasmFuncType,
+        host: Arc<HostFn<T>>,
+    ) -> Func {
         let trampoline = store
             .engine
             .host_trampoline(&ty)
@@ -122,7 +130,12 @@ impl Func {
         let funcref = FuncRefPtr(ctx.funcref());
         store.host_funcs.push(ctx);
         let index = store.host_funcs.len() - 1;
-        store.push_func(FuncData { funcref, ty, kind: FuncKind::Host(index), trampoline: None })
+        store.push_func(FuncData {
+            funcref,
+            ty,
+            kind: FuncKind::Host(index),
+            trampoline: None,
+        })
     }
 
     pub(crate) fn comes_from_same_store(&self, store: &StoreOpaque) -> bool {
@@ -143,20 +156,39 @@ impl Func {
     /// Fails if the arguments do not match the signature, if wasm traps (the
     /// error downcasts to [`crate::Trap`]) or if a host function returns an error
     /// (which is passed through). A host function's panic resumes here.
-    pub fn call(&self, mut store: impl AsContextMut<Data: 'static>, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut<Data: 'static>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         let store = store.as_context_mut().0;
-        store.opaque.check(self.0).context("cannot call a function from another store")?;
+        store
+            .opaque
+            .check(self.0)
+            .context("cannot call a function from another store")?;
         let ty = store.opaque.funcs[self.0.index].ty.clone();
         if params.len() != ty.params.len() {
-            bail!("expected {} arguments, got {}", ty.params.len(), params.len());
+            bail!(
+                "expected {} arguments, got {}",
+                ty.params.len(),
+                params.len()
+            );
         }
         if results.len() != ty.results.len() {
-            bail!("expected {} results, got {}", ty.results.len(), results.len());
+            bail!(
+                "expected {} results, got {}",
+                ty.results.len(),
+                results.len()
+            );
         }
         let mut raw = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {
             if p.ty().to_wasm() != *t {
-                bail!("argument type mismatch at index {i}: expected {t}, found {}", p.ty());
+                bail!(
+                    "argument type mismatch at index {i}: expected {t}, found {}",
+                    p.ty()
+                );
             }
             raw[i] = p.to_raw(&mut store.opaque)?;
         }
@@ -168,7 +200,11 @@ impl Func {
     }
 
     /// Calls with arguments and results in `raw`, already type-checked.
-    pub(crate) fn call_raw<T: 'static>(&self, store: &mut StoreInner<T>, raw: &mut [ValRaw]) -> Result<()> {
+    pub(crate) fn call_raw<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        raw: &mut [ValRaw],
+    ) -> Result<()> {
         let data = &store.opaque.funcs[self.0.index];
         match data.kind {
             FuncKind::Wasm => {
@@ -182,7 +218,8 @@ impl Func {
                     }
                 };
                 let max_stack = store.opaque.engine.config().max_wasm_stack;
-                vm::call_wasm(store.opaque.limits(), max_stack, trampoline, funcref, raw).map_err(unwind_to_error)
+                vm::call_wasm(store.opaque.limits(), max_stack, trampoline, funcref, raw)
+                    .map_err(unwind_to_error)
             }
             FuncKind::Host(index) => {
                 let Some(host) = store.opaque.host_funcs[index].func::<T>() else {
@@ -212,26 +249,39 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
     wasm_ty: WasmFuncType,
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> Arc<HostFn<T>> {
-    Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-        let Caller { store, caller } = caller;
-        let params: Vec<Val> = wasm_ty
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Val::from_raw(&mut store.opaque, raw[i], crate::ValType::from_wasm(*t)))
-            .collect();
-        let mut results: Vec<Val> = wasm_ty
-            .results
-            .iter()
-            .map(|t| Val::default_for_ty(crate::ValType::from_wasm(*t)).unwrap_or(Val::FuncRef(None)))
-            .collect();
-        func(Caller { store: &mut *store, caller }, &params, &mut results)?;
-        for (i, (val, ty)) in results.iter().zip(wasm_ty.results.iter()).enumerate() {
-            if val.ty().to_wasm() != *ty {
-                bail!("function attempted to return an incompatible value: result {i} is {} but the signature says {ty}", val.ty());
+    Arc::new(
+        move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+            let Caller { store, caller } = caller;
+            let params: Vec<Val> = wasm_ty
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    Val::from_raw(&mut store.opaque, raw[i], crate::ValType::from_wasm(*t))
+                })
+                .collect();
+            let mut results: Vec<Val> = wasm_ty
+                .results
+                .iter()
+                .map(|t| {
+                    Val::default_for_ty(crate::ValType::from_wasm(*t)).unwrap_or(Val::FuncRef(None))
+                })
+                .collect();
+            func(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                &params,
+                &mut results,
+            )?;
+            for (i, (val, ty)) in results.iter().zip(wasm_ty.results.iter()).enumerate() {
+                if val.ty().to_wasm() != *ty {
+                    bail!("function attempted to return an incompatible value: result {i} is {} but the signature says {ty}", val.ty());
+                }
+                raw[i] = val.to_raw(&mut store.opaque)?;
             }
-            raw[i] = val.to_raw(&mut store.opaque)?;
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }

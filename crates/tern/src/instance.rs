@@ -7,7 +7,7 @@
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
-use crate::store::{GlobalData, InstanceData, Stored, StoreOpaque, TableData};
+use crate::store::{GlobalData, InstanceData, StoreOpaque, Stored, TableData};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
 use crate::{AsContextMut, ExternType, Func, Module, Trap, TypedFunc, WasmParams, WasmResults};
 use anyhow::{bail, Context as _, Result};
@@ -23,7 +23,11 @@ impl Instance {
     /// # Errors
     /// Fails when the imports do not match in number or type (naming the import),
     /// when a segment does not fit (a [`Trap`]), or when the start function traps.
-    pub fn new(mut store: impl AsContextMut<Data: 'static>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new(
+        mut store: impl AsContextMut<Data: 'static>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         let store = store.as_context_mut().0;
         let store_ptr: *mut u8 = (&mut *store as *mut crate::store::StoreInner<_>).cast();
         let instance = instantiate(&mut store.opaque, store_ptr, module, imports)?;
@@ -41,8 +45,15 @@ impl Instance {
     /// Panics if `store` is not the instance's store.
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
         let store = &mut store.as_context_mut().0.opaque;
-        assert_eq!(self.0.store_id, store.id(), "instance used with the wrong store");
-        let export = store.instances[self.0.index].module.inner.export_index(name)?;
+        assert_eq!(
+            self.0.store_id,
+            store.id(),
+            "instance used with the wrong store"
+        );
+        let export = store.instances[self.0.index]
+            .module
+            .inner
+            .export_index(name)?;
         Some(store.instance_export(self.0.index, export))
     }
 
@@ -56,16 +67,29 @@ impl Instance {
     ) -> impl ExactSizeIterator<Item = (&'a str, Extern)> + 'a {
         let store = store.into().0;
         let opaque: &'a mut StoreOpaque = &mut store.opaque;
-        assert_eq!(self.0.store_id, opaque.id(), "instance used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            opaque.id(),
+            "instance used with the wrong store"
+        );
         let index = self.0.index;
         for e in 0..opaque.instances[index].exports.len() {
             opaque.instance_export(index, e);
         }
         let opaque: &'a StoreOpaque = opaque;
         let data = &opaque.instances[index];
-        data.module.inner.env.exports.iter().zip(&data.exports).map(|(export, item)| {
-            (export.name.as_str(), item.clone().expect("materialised above"))
-        })
+        data.module
+            .inner
+            .env
+            .exports
+            .iter()
+            .zip(&data.exports)
+            .map(|(export, item)| {
+                (
+                    export.name.as_str(),
+                    item.clone().expect("materialised above"),
+                )
+            })
     }
 
     /// The exported function `name`.
@@ -85,7 +109,8 @@ impl Instance {
         let func = self
             .get_func(&mut store, name)
             .with_context(|| format!("failed to find function export `{name}`"))?;
-        func.typed(&store).with_context(|| format!("failed to convert function `{name}` to given type"))
+        func.typed(&store)
+            .with_context(|| format!("failed to convert function `{name}` to given type"))
     }
 
     /// The exported memory `name`.
@@ -107,11 +132,12 @@ impl Instance {
 /// Whether an item of type `actual` may satisfy an import of type `expected`.
 fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
     let limits = |emin: u64, emax: Option<u64>, amin: u64, amax: Option<u64>| {
-        amin >= emin && match (emax, amax) {
-            (None, _) => true,
-            (Some(e), Some(a)) => a <= e,
-            (Some(_), None) => false,
-        }
+        amin >= emin
+            && match (emax, amax) {
+                (None, _) => true,
+                (Some(e), Some(a)) => a <= e,
+                (Some(_), None) => false,
+            }
     };
     match (expected, actual) {
         (ExternType::Func(e), ExternType::Func(a)) => e == a,
@@ -119,12 +145,22 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         (ExternType::Table(e), ExternType::Table(a)) => {
             e.plan.element == a.plan.element
                 && e.plan.table64 == a.plan.table64
-                && limits(e.plan.minimum, e.plan.maximum, a.plan.minimum, a.plan.maximum)
+                && limits(
+                    e.plan.minimum,
+                    e.plan.maximum,
+                    a.plan.minimum,
+                    a.plan.maximum,
+                )
         }
         (ExternType::Memory(e), ExternType::Memory(a)) => {
             e.plan.memory64 == a.plan.memory64
                 && e.plan.shared == a.plan.shared
-                && limits(e.plan.minimum, e.plan.maximum, a.plan.minimum, a.plan.maximum)
+                && limits(
+                    e.plan.minimum,
+                    e.plan.maximum,
+                    a.plan.minimum,
+                    a.plan.maximum,
+                )
         }
         _ => false,
     }
@@ -137,9 +173,13 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
         Extern::Table(t) => t.0,
         Extern::Memory(m) => m.0,
     };
-    store.check(stored).context("cross-`Store` instantiation is not supported")?;
+    store
+        .check(stored)
+        .context("cross-`Store` instantiation is not supported")?;
     Ok(match item {
-        Extern::Func(f) => ExternType::Func(crate::FuncType::from_wasm(store.funcs[f.0.index].ty.clone())),
+        Extern::Func(f) => ExternType::Func(crate::FuncType::from_wasm(
+            store.funcs[f.0.index].ty.clone(),
+        )),
         Extern::Global(g) => ExternType::Global(store.globals[g.0.index].ty.clone()),
         Extern::Table(t) => {
             let mut ty = store.tables[t.0.index].ty.clone();
@@ -156,13 +196,22 @@ struct Resolved {
     globals: Vec<GlobalPtr>,
 }
 
-fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imports: &[Extern]) -> Result<Instance> {
+fn instantiate(
+    store: &mut StoreOpaque,
+    store_ptr: *mut u8,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
     if !crate::Engine::same(store.engine(), module.engine()) {
         bail!("cross-`Engine` instantiation is not supported");
     }
     let env = &module.inner.env;
     if imports.len() != env.imports.len() {
-        bail!("expected {} imports, found {}", env.imports.len(), imports.len());
+        bail!(
+            "expected {} imports, found {}",
+            env.imports.len(),
+            imports.len()
+        );
     }
     for (import, item) in env.imports.iter().zip(imports) {
         let expected = module.entity_type(import.index);
@@ -187,11 +236,19 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     }
 
     let instance_index = store.instances.len();
-    let mut vmi = VMInstance::new(module.inner.offsets.clone(), store.limits(), store_ptr, instance_index);
+    let mut vmi = VMInstance::new(
+        module.inner.offsets.clone(),
+        store.limits(),
+        store_ptr,
+        instance_index,
+    );
     for (i, id) in module.inner.type_ids.iter().enumerate() {
         vmi.set_type_id(i as u32, *id);
     }
-    let mut resolved = Resolved { funcs: Vec::new(), globals: Vec::new() };
+    let mut resolved = Resolved {
+        funcs: Vec::new(),
+        globals: Vec::new(),
+    };
     let mut import_externs: Vec<(EntityIndex, Extern)> = Vec::new();
     for (import, item) in env.imports.iter().zip(imports) {
         match item {
@@ -199,7 +256,14 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
                 let funcref = store.funcs[f.0.index].funcref;
                 let (vmctx, wasm_call) = (funcref.vmctx(), funcref.wasm_call());
                 let index = resolved.funcs.len() as u32;
-                vmi.set_funcref(index, VMFuncRef { wasm_call, vmctx: vmctx as *mut _, type_id: funcref.type_id() });
+                vmi.set_funcref(
+                    index,
+                    VMFuncRef {
+                        wasm_call,
+                        vmctx: vmctx as *mut _,
+                        type_id: funcref.type_id(),
+                    },
+                );
                 vmi.set_imported_funcref_ptr(index, funcref.0);
                 resolved.funcs.push(funcref);
             }
@@ -229,7 +293,10 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     let first_table = store.tables.len();
     for plan in &env.tables[env.num_imported_tables as usize..] {
         let table = vm::Table::new(plan.minimum, plan.maximum)?;
-        store.tables.push(TableData { table: Box::new(table), ty: crate::TableType { plan: *plan } });
+        store.tables.push(TableData {
+            table: Box::new(table),
+            ty: crate::TableType { plan: *plan },
+        });
         let t = store.tables.last_mut().expect("just pushed");
         vmi.push_table(&mut *t.table);
     }
@@ -238,14 +305,27 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     for defined in 0..env.num_defined_funcs() {
         let index = env.num_imported_funcs + defined;
         let type_id = module.inner.type_ids[env.functions[index as usize] as usize];
-        vmi.set_funcref(index, VMFuncRef { wasm_call: module.func_code(defined), vmctx: vmi.vmctx(), type_id });
+        vmi.set_funcref(
+            index,
+            VMFuncRef {
+                wasm_call: module.func_code(defined),
+                vmctx: vmi.vmctx(),
+                type_id,
+            },
+        );
         resolved.funcs.push(FuncRefPtr(vmi.funcref(index)));
     }
 
     // Defined globals.
     let first_global = store.globals.len();
-    for (defined, global) in env.globals[env.num_imported_globals as usize..].iter().enumerate() {
-        let init = global.init.as_ref().expect("defined globals have initialisers");
+    for (defined, global) in env.globals[env.num_imported_globals as usize..]
+        .iter()
+        .enumerate()
+    {
+        let init = global
+            .init
+            .as_ref()
+            .expect("defined globals have initialisers");
         let value = eval_const(init, &resolved)?;
         let ptr = GlobalPtr(vmi.defined_global(defined as u32));
         ptr.set(value);
@@ -254,7 +334,11 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
             ptr,
             ty: crate::GlobalType::new(
                 crate::ValType::from_wasm(global.ty),
-                if global.mutable { crate::Mutability::Var } else { crate::Mutability::Const },
+                if global.mutable {
+                    crate::Mutability::Var
+                } else {
+                    crate::Mutability::Const
+                },
             ),
         });
     }
@@ -264,25 +348,58 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
     let data: Vec<&[u8]> = env
         .data
         .iter()
-        .map(|d| if matches!(d.mode, SegmentMode::Passive) { d.data.as_slice() } else { &[] })
+        .map(|d| {
+            if matches!(d.mode, SegmentMode::Passive) {
+                d.data.as_slice()
+            } else {
+                &[]
+            }
+        })
         .collect();
     vmi.set_data_segments(&data);
     let mut elems = Vec::with_capacity(env.elems.len());
     for elem in &env.elems {
-        elems.push(if matches!(elem.mode, SegmentMode::Passive) { elem_values(&elem.items, &resolved)? } else { Vec::new() });
+        elems.push(if matches!(elem.mode, SegmentMode::Passive) {
+            elem_values(&elem.items, &resolved)?
+        } else {
+            Vec::new()
+        });
     }
     vmi.set_elem_segments(elems);
 
     let self_handle = Instance(store.stored(instance_index));
     let store_id = store.id();
-    let handles = |imported: &dyn Fn(&Extern) -> Option<Stored>, count: u32, first: usize, num_imported: u32| {
-        let mut out: Vec<Stored> = import_externs.iter().filter_map(|(_, e)| imported(e)).collect();
-        out.extend((0..count - num_imported).map(|i| store_id_stored(store_id, first + i as usize)));
+    let handles = |imported: &dyn Fn(&Extern) -> Option<Stored>,
+                   count: u32,
+                   first: usize,
+                   num_imported: u32| {
+        let mut out: Vec<Stored> = import_externs
+            .iter()
+            .filter_map(|(_, e)| imported(e))
+            .collect();
+        out.extend(
+            (0..count - num_imported).map(|i| store_id_stored(store_id, first + i as usize)),
+        );
         out
     };
-    let memories = handles(&|e| e.clone().into_memory().map(|m| m.0), env.memories.len() as u32, first_memory, env.num_imported_memories);
-    let tables = handles(&|e| e.clone().into_table().map(|t| t.0), env.tables.len() as u32, first_table, env.num_imported_tables);
-    let globals = handles(&|e| e.clone().into_global().map(|g| g.0), env.globals.len() as u32, first_global, env.num_imported_globals);
+    let memories = handles(
+        &|e| e.clone().into_memory().map(|m| m.0),
+        env.memories.len() as u32,
+        first_memory,
+        env.num_imported_memories,
+    );
+    let tables = handles(
+        &|e| e.clone().into_table().map(|t| t.0),
+        env.tables.len() as u32,
+        first_table,
+        env.num_imported_tables,
+    );
+    let globals = handles(
+        &|e| e.clone().into_global().map(|g| g.0),
+        env.globals.len() as u32,
+        first_global,
+        env.num_imported_globals,
+    );
     store.instances.push(InstanceData {
         vm: vmi,
         module: module.clone(),
@@ -302,29 +419,50 @@ fn instantiate(store: &mut StoreOpaque, store_ptr: *mut u8, module: &Module, imp
 /// As the current spec says, a segment out of bounds traps and what was already
 /// written stays (WebAssembly 1.0 checked every segment first; the official
 /// suite's `wasm-v1` copy already expects the current rule).
-fn apply_segments(store: &mut StoreOpaque, instance: usize, module: &Module, resolved: &Resolved) -> Result<()> {
+fn apply_segments(
+    store: &mut StoreOpaque,
+    instance: usize,
+    module: &Module,
+    resolved: &Resolved,
+) -> Result<()> {
     let env = &module.inner.env;
     let mut elems = Vec::new();
     for elem in &env.elems {
-        let SegmentMode::Active { index, offset } = &elem.mode else { continue };
+        let SegmentMode::Active { index, offset } = &elem.mode else {
+            continue;
+        };
         let offset = eval_const(offset, resolved)?;
-        let offset = if env.tables[*index as usize].table64 { offset.get_u64() } else { offset.get_i32() as u32 as u64 };
+        let offset = if env.tables[*index as usize].table64 {
+            offset.get_u64()
+        } else {
+            offset.get_i32() as u32 as u64
+        };
         let table = store.instances[instance].tables[*index as usize].0.index;
         elems.push((table, offset, elem_values(&elem.items, resolved)?));
     }
     let mut data = Vec::new();
     for segment in &env.data {
-        let SegmentMode::Active { index, offset } = &segment.mode else { continue };
+        let SegmentMode::Active { index, offset } = &segment.mode else {
+            continue;
+        };
         let offset = eval_const(offset, resolved)?;
-        let offset = if env.memories[*index as usize].memory64 { offset.get_u64() } else { offset.get_i32() as u32 as u64 };
+        let offset = if env.memories[*index as usize].memory64 {
+            offset.get_u64()
+        } else {
+            offset.get_i32() as u32 as u64
+        };
         let memory = store.instances[instance].memories[*index as usize].0.index;
         data.push((memory, offset, segment.data.as_slice()));
     }
     let elem_fits = |store: &StoreOpaque, (table, offset, items): &(usize, u64, Vec<usize>)| {
-        offset.checked_add(items.len() as u64).is_some_and(|end| end <= store.tables[*table].table.size())
+        offset
+            .checked_add(items.len() as u64)
+            .is_some_and(|end| end <= store.tables[*table].table.size())
     };
     let data_fits = |store: &StoreOpaque, (memory, offset, bytes): &(usize, u64, &[u8])| {
-        offset.checked_add(bytes.len() as u64).is_some_and(|end| end <= store.memories[*memory].byte_size() as u64)
+        offset
+            .checked_add(bytes.len() as u64)
+            .is_some_and(|end| end <= store.memories[*memory].byte_size() as u64)
     };
     for e in &elems {
         if !elem_fits(store, e) {
@@ -339,7 +477,8 @@ fn apply_segments(store: &mut StoreOpaque, instance: usize, module: &Module, res
             return Err(anyhow::Error::new(Trap::MemoryOutOfBounds));
         }
         let (memory, offset, bytes) = d;
-        let dst = &mut store.memories[*memory].data_mut()[*offset as usize..*offset as usize + bytes.len()];
+        let dst = &mut store.memories[*memory].data_mut()
+            [*offset as usize..*offset as usize + bytes.len()];
         dst.copy_from_slice(bytes);
     }
     Ok(())
@@ -348,10 +487,14 @@ fn apply_segments(store: &mut StoreOpaque, instance: usize, module: &Module, res
 /// The reference values of an element segment's items.
 fn elem_values(items: &ElemItems, resolved: &Resolved) -> Result<Vec<usize>> {
     Ok(match items {
-        ElemItems::Functions(fs) => fs.iter().map(|f| resolved.funcs[*f as usize].0 as usize).collect(),
-        ElemItems::Expressions(es) => {
-            es.iter().map(|e| eval_const(e, resolved).map(|v| v.get_u64() as usize)).collect::<Result<_>>()?
-        }
+        ElemItems::Functions(fs) => fs
+            .iter()
+            .map(|f| resolved.funcs[*f as usize].0 as usize)
+            .collect(),
+        ElemItems::Expressions(es) => es
+            .iter()
+            .map(|e| eval_const(e, resolved).map(|v| v.get_u64() as usize))
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -367,7 +510,12 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
     }
     let module = store.instances[instance.0.index].module.clone();
     let ty = module.inner.env.func_type(index).clone();
-    store.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm, trampoline: None })
+    store.push_func(FuncData {
+        funcref,
+        ty,
+        kind: FuncKind::Wasm,
+        trampoline: None,
+    })
 }
 
 /// Evaluates a constant expression.
@@ -385,7 +533,9 @@ fn eval_const(expr: &ConstExpr, resolved: &Resolved) -> Result<ValRaw> {
             ConstOp::RefFunc(f) => ValRaw::u64(resolved.funcs[f as usize].0 as u64),
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                 let (b, a) = (stack.pop(), stack.pop());
-                let (Some(a), Some(b)) = (a, b) else { bail!("malformed constant expression") };
+                let (Some(a), Some(b)) = (a, b) else {
+                    bail!("malformed constant expression")
+                };
                 let (a, b) = (a.get_i32(), b.get_i32());
                 ValRaw::i32(match op {
                     ConstOp::I32Add => a.wrapping_add(b),
@@ -395,7 +545,9 @@ fn eval_const(expr: &ConstExpr, resolved: &Resolved) -> Result<ValRaw> {
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
                 let (b, a) = (stack.pop(), stack.pop());
-                let (Some(a), Some(b)) = (a, b) else { bail!("malformed constant expression") };
+                let (Some(a), Some(b)) = (a, b) else {
+                    bail!("malformed constant expression")
+                };
                 let (a, b) = (a.get_i64(), b.get_i64());
                 ValRaw::i64(match op {
                     ConstOp::I64Add => a.wrapping_add(b),
@@ -408,4 +560,3 @@ fn eval_const(expr: &ConstExpr, resolved: &Resolved) -> Result<ValRaw> {
     }
     stack.pop().context("empty constant expression")
 }
-

@@ -24,7 +24,12 @@ pub trait ResourceLimiter {
     ///
     /// # Errors
     /// An error traps the wasm that asked to grow.
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> Result<bool>;
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool>;
 
     /// A memory growth that was allowed failed anyway (e.g. past its maximum).
     ///
@@ -143,7 +148,12 @@ impl StoreLimitsBuilder {
 }
 
 impl ResourceLimiter for StoreLimits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> Result<bool> {
         match self.memory_size {
             Some(limit) if desired > limit => {
                 if self.trap_on_grow_failure {
@@ -162,7 +172,12 @@ impl ResourceLimiter for StoreLimits {
         Ok(())
     }
 
-    fn table_growing(&mut self, _current: u32, desired: u32, _maximum: Option<u32>) -> Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: u32,
+        desired: u32,
+        _maximum: Option<u32>,
+    ) -> Result<bool> {
         match self.table_elements {
             Some(limit) if desired > limit => {
                 if self.trap_on_grow_failure {

@@ -5,7 +5,10 @@
 //! independent and become a `Func` in the store being instantiated into.
 
 use crate::func::{dynamic_host_fn, HostFn};
-use crate::{AsContext, AsContextMut, Caller, Engine, Extern, Func, FuncType, Instance, IntoFunc, Module, Val};
+use crate::{
+    AsContext, AsContextMut, Caller, Engine, Extern, Func, FuncType, Instance, IntoFunc, Module,
+    Val,
+};
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,20 +36,30 @@ pub struct Linker<T> {
 
 impl<T> Clone for Linker<T> {
     fn clone(&self) -> Self {
-        Self { engine: self.engine.clone(), map: self.map.clone(), allow_shadowing: self.allow_shadowing }
+        Self {
+            engine: self.engine.clone(),
+            map: self.map.clone(),
+            allow_shadowing: self.allow_shadowing,
+        }
     }
 }
 
 impl<T> std::fmt::Debug for Linker<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Linker").field("definitions", &self.map.len()).finish_non_exhaustive()
+        f.debug_struct("Linker")
+            .field("definitions", &self.map.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl<T: 'static> Linker<T> {
     /// An empty linker for `engine`.
     pub fn new(engine: &Engine) -> Self {
-        Self { engine: engine.clone(), map: HashMap::new(), allow_shadowing: false }
+        Self {
+            engine: engine.clone(),
+            map: HashMap::new(),
+            allow_shadowing: false,
+        }
     }
 
     /// The linker's engine.
@@ -126,8 +139,10 @@ impl<T: 'static> Linker<T> {
         module_name: &str,
         instance: Instance,
     ) -> Result<&mut Self> {
-        let exports: Vec<(String, Extern)> =
-            instance.exports(store.as_context_mut()).map(|(n, e)| (n.to_string(), e)).collect();
+        let exports: Vec<(String, Extern)> = instance
+            .exports(store.as_context_mut())
+            .map(|(n, e)| (n.to_string(), e))
+            .collect();
         for (name, item) in exports {
             self.insert(module_name, &name, Definition::Extern(item))?;
         }
@@ -150,7 +165,12 @@ impl<T: 'static> Linker<T> {
     }
 
     /// The definition of `module::name`, as an item of `store`.
-    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
         let def = self.map.get(&(module.to_string(), name.to_string()))?;
         Some(self.materialize(&mut store, def))
     }
@@ -158,9 +178,11 @@ impl<T: 'static> Linker<T> {
     fn materialize(&self, mut store: impl AsContextMut<Data = T>, def: &Definition<T>) -> Extern {
         match def {
             Definition::Extern(e) => e.clone(),
-            Definition::HostFunc(ty, host) => {
-                Extern::Func(Func::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty.clone(), host.clone()))
-            }
+            Definition::HostFunc(ty, host) => Extern::Func(Func::from_host_fn(
+                &mut store.as_context_mut().0.opaque,
+                ty.ty.clone(),
+                host.clone(),
+            )),
         }
     }
 
@@ -168,11 +190,18 @@ impl<T: 'static> Linker<T> {
     ///
     /// # Errors
     /// Fails listing every import that is not defined, or as [`Instance::new`].
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
         let mut missing = Vec::new();
         let mut imports = Vec::new();
         for import in module.imports() {
-            match self.map.get(&(import.module().to_string(), import.name().to_string())) {
+            match self
+                .map
+                .get(&(import.module().to_string(), import.name().to_string()))
+            {
                 Some(def) => imports.push(self.materialize(&mut store, def)),
                 None => missing.push(format!(
                     "unknown import: `{}::{}` has not been defined (expected {})",

@@ -11,9 +11,11 @@
 //! ([`Module::deserialize`], [`Module::deserialize_file`]); the format and its
 //! checks live in `crate::artifact`. Both paths end in `Module::from_parts`.
 
-use crate::types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType};
-use crate::vm::mmap::Mmap;
+use crate::types::{
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
+};
 use crate::vm::code_memory::FuncNames;
+use crate::vm::mmap::Mmap;
 use crate::vm::{registry, CodeInfo, CodeMemory};
 use crate::{Engine, Mutability, ValType};
 use anyhow::{Context, Result};
@@ -30,7 +32,9 @@ pub struct Module {
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("name", &self.name()).finish_non_exhaustive()
+        f.debug_struct("Module")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,7 +59,10 @@ impl ModuleInner {
     /// Position of export `name` in the module's export list.
     pub(crate) fn export_index(&self, name: &str) -> Option<usize> {
         let exports = &self.env.exports;
-        let i = self.exports_by_name.binary_search_by(|e| exports[*e as usize].name.as_str().cmp(name)).ok()?;
+        let i = self
+            .exports_by_name
+            .binary_search_by(|e| exports[*e as usize].name.as_str().cmp(name))
+            .ok()?;
         Some(self.exports_by_name[i] as usize)
     }
 }
@@ -66,7 +73,6 @@ pub(crate) fn exports_by_name(exports: &[tern_environ::Export]) -> Vec<u32> {
     order.sort_unstable_by(|a, b| exports[*a as usize].name.cmp(&exports[*b as usize].name));
     order
 }
-
 
 impl Drop for ModuleInner {
     fn drop(&mut self) {
@@ -92,12 +98,14 @@ impl Module {
     /// message names the file.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         let mut wasm = wat::parse_bytes(&bytes).map_err(|mut e| {
             e.set_path(path);
             anyhow::Error::new(e)
         })?;
-        Self::from_binary(engine, wasm.to_mut()).with_context(|| format!("failed to compile `{}`", path.display()))
+        Self::from_binary(engine, wasm.to_mut())
+            .with_context(|| format!("failed to compile `{}`", path.display()))
     }
 
     /// Compiles a module from its binary form.
@@ -109,16 +117,40 @@ impl Module {
         let code = CodeMemory::new(&image.text)?;
         let names = FuncNames::new(std::mem::take(&mut env.func_names));
         let exports_by_name = exports_by_name(&env.exports);
-        Ok(Self::from_parts(engine, env, code, Parts { funcs: image.funcs, traps: image.traps, names, exports_by_name }))
+        Ok(Self::from_parts(
+            engine,
+            env,
+            code,
+            Parts {
+                funcs: image.funcs,
+                traps: image.traps,
+                names,
+                exports_by_name,
+            },
+        ))
     }
 
     /// Builds the module around code that is already executable: registers the
     /// code for trap lookup and computes what is derived from `env`.
-    fn from_parts(engine: &Engine, env: tern_environ::Module, code: CodeMemory, parts: Parts) -> Self {
-        let Parts { funcs, traps, names, exports_by_name } = parts;
+    fn from_parts(
+        engine: &Engine,
+        env: tern_environ::Module,
+        code: CodeMemory,
+        parts: Parts,
+    ) -> Self {
+        let Parts {
+            funcs,
+            traps,
+            names,
+            exports_by_name,
+        } = parts;
         let num_imported = env.num_imported_funcs;
         let info = Arc::new(CodeInfo {
-            funcs: funcs.iter().enumerate().map(|(i, f)| (f.start, f.len, num_imported + i as u32)).collect(),
+            funcs: funcs
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.start, f.len, num_imported + i as u32))
+                .collect(),
             traps,
             func_names: names,
             module_name: env.name.clone(),
@@ -127,7 +159,16 @@ impl Module {
         let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
         let offsets = VMOffsets::new(&env);
         Self {
-            inner: Arc::new(ModuleInner { engine: engine.clone(), env, offsets, code, info, funcs, type_ids, exports_by_name }),
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                env,
+                offsets,
+                code,
+                info,
+                funcs,
+                type_ids,
+                exports_by_name,
+            }),
         }
     }
 
@@ -173,7 +214,10 @@ impl Module {
     /// for a component artifact, and for an artifact from an incompatible engine
     /// (the message says `compiled with X=a, this engine has X=b` for each
     /// difference).
-    #[allow(unsafe_code, reason = "the API is unsafe; the body only calls safe vm functions")]
+    #[allow(
+        unsafe_code,
+        reason = "the API is unsafe; the body only calls safe vm functions"
+    )]
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Self> {
         let bytes = bytes.as_ref();
         let loaded = crate::artifact::load_module(engine, bytes)?;
@@ -197,7 +241,10 @@ impl Module {
     /// # Errors
     /// Fails if the file cannot be opened or mapped, and as
     /// [`Module::deserialize`] does; messages name the file.
-    #[allow(unsafe_code, reason = "the API is unsafe; the body only calls safe vm functions")]
+    #[allow(
+        unsafe_code,
+        reason = "the API is unsafe; the body only calls safe vm functions"
+    )]
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let load = || -> Result<Self> {
@@ -210,9 +257,22 @@ impl Module {
         load().with_context(|| format!("failed to load precompiled module `{}`", path.display()))
     }
 
-    fn from_loaded(engine: &Engine, meta: crate::artifact::ModuleMetadata, code: CodeMemory) -> Self {
-        let funcs = meta.funcs.iter().map(|&(start, len)| FuncLoc { start, len }).collect();
-        let parts = Parts { funcs, traps: meta.traps, names: meta.func_names, exports_by_name: meta.exports_by_name };
+    fn from_loaded(
+        engine: &Engine,
+        meta: crate::artifact::ModuleMetadata,
+        code: CodeMemory,
+    ) -> Self {
+        let funcs = meta
+            .funcs
+            .iter()
+            .map(|&(start, len)| FuncLoc { start, len })
+            .collect();
+        let parts = Parts {
+            funcs,
+            traps: meta.traps,
+            names: meta.func_names,
+            exports_by_name: meta.exports_by_name,
+        };
         Self::from_parts(engine, meta.env, code, parts)
     }
 
@@ -247,7 +307,10 @@ impl Module {
 
     /// The module's exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
-        self.inner.env.exports.iter().map(|e| ExportType { name: &e.name, ty: self.entity_type(e.index) })
+        self.inner.env.exports.iter().map(|e| ExportType {
+            name: &e.name,
+            ty: self.entity_type(e.index),
+        })
     }
 
     /// The type of export `name`, if it exists.
@@ -259,14 +322,24 @@ impl Module {
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
         let env = &self.inner.env;
         match index {
-            EntityIndex::Function(f) => ExternType::Func(FuncType::from_wasm(env.func_type(f).clone())),
-            EntityIndex::Table(t) => ExternType::Table(TableType { plan: env.tables[t as usize] }),
-            EntityIndex::Memory(m) => ExternType::Memory(MemoryType { plan: env.memories[m as usize] }),
+            EntityIndex::Function(f) => {
+                ExternType::Func(FuncType::from_wasm(env.func_type(f).clone()))
+            }
+            EntityIndex::Table(t) => ExternType::Table(TableType {
+                plan: env.tables[t as usize],
+            }),
+            EntityIndex::Memory(m) => ExternType::Memory(MemoryType {
+                plan: env.memories[m as usize],
+            }),
             EntityIndex::Global(g) => {
                 let g = &env.globals[g as usize];
                 ExternType::Global(GlobalType::new(
                     ValType::from_wasm(g.ty),
-                    if g.mutable { Mutability::Var } else { Mutability::Const },
+                    if g.mutable {
+                        Mutability::Var
+                    } else {
+                        Mutability::Const
+                    },
                 ))
             }
         }
@@ -274,7 +347,8 @@ impl Module {
 
     /// Address of defined function `defined_index`'s code.
     pub(crate) fn func_code(&self, defined_index: u32) -> *const u8 {
-        (self.inner.code.base() + self.inner.funcs[defined_index as usize].start as usize) as *const u8
+        (self.inner.code.base() + self.inner.funcs[defined_index as usize].start as usize)
+            as *const u8
     }
 }
 
@@ -308,7 +382,10 @@ pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
     let (env, compiled) = if engine.config().parallel_compilation {
         compiler.compile_module(translation)?
     } else {
-        rayon::ThreadPoolBuilder::new().num_threads(1).build()?.install(|| compiler.compile_module(translation))?
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()?
+            .install(|| compiler.compile_module(translation))?
     };
     let image = tern_cranelift::link(&compiled, num_imported)?;
     Ok(Compiled { env, image })

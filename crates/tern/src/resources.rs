@@ -26,7 +26,10 @@ impl ResourcesRequired {
         };
         ResourcesRequired {
             num_memories: self.num_memories + other.num_memories,
-            max_initial_memory_size: max(self.max_initial_memory_size, other.max_initial_memory_size),
+            max_initial_memory_size: max(
+                self.max_initial_memory_size,
+                other.max_initial_memory_size,
+            ),
             num_tables: self.num_tables + other.num_tables,
             max_initial_table_size: max(self.max_initial_table_size, other.max_initial_table_size),
         }

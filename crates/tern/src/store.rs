@@ -18,9 +18,11 @@
 
 use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
-use crate::vm::{self, FuncRefPtr, GlobalPtr, HostFuncCtx, VMGlobalDefinition, VMInstance, VMRuntimeLimits};
-use crate::{Engine, Func, GlobalType, Module, TableType};
 use crate::limits::ResourceLimiter;
+use crate::vm::{
+    self, FuncRefPtr, GlobalPtr, HostFuncCtx, VMGlobalDefinition, VMInstance, VMRuntimeLimits,
+};
+use crate::{Engine, Func, GlobalType, Module, TableType};
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +41,9 @@ pub struct Store<T> {
 
 impl<T: std::fmt::Debug> std::fmt::Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("data", &self.inner.data).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("data", &self.inner.data)
+            .finish_non_exhaustive()
     }
 }
 
@@ -128,7 +132,11 @@ impl<T> Store<T> {
                 limiter: None,
             }),
         };
-        store.inner.opaque.limits.set_epoch_counter(&engine.inner.epoch);
+        store
+            .inner
+            .opaque
+            .limits
+            .set_epoch_counter(&engine.inner.epoch);
         store
     }
 
@@ -174,8 +182,15 @@ impl<T> Store<T> {
     /// Wasm traps with `Trap::Interrupt` once the engine's epoch is `ticks`
     /// beyond its current value (needs `Config::epoch_interruption`).
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
-        let now = self.engine().inner.epoch.load(std::sync::atomic::Ordering::Relaxed);
-        self.inner.opaque.limits.set_epoch_deadline(now.saturating_add(ticks));
+        let now = self
+            .engine()
+            .inner
+            .epoch
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .opaque
+            .limits
+            .set_epoch_deadline(now.saturating_add(ticks));
     }
 
     /// Reaching the epoch deadline traps (the only behaviour Tern has, and the
@@ -210,7 +225,10 @@ impl StoreOpaque {
     }
 
     pub(crate) fn stored(&self, index: usize) -> Stored {
-        Stored { store_id: self.id, index }
+        Stored {
+            store_id: self.id,
+            index,
+        }
     }
 
     /// Checks that `s` belongs to this store.
@@ -244,8 +262,16 @@ impl StoreOpaque {
             return Some(Func(self.stored(*index)));
         }
         // A funcref the store has not handed out yet: one of its instances' own.
-        let ty = self.engine.signature(ptr.type_id()).expect("registered signature");
-        Some(self.push_func(FuncData { funcref: ptr, ty, kind: FuncKind::Wasm, trampoline: None }))
+        let ty = self
+            .engine
+            .signature(ptr.type_id())
+            .expect("registered signature");
+        Some(self.push_func(FuncData {
+            funcref: ptr,
+            ty,
+            kind: FuncKind::Wasm,
+            trampoline: None,
+        }))
     }
 
     /// Export number `export` of instance `instance`, creating its handle on first use.
@@ -262,7 +288,12 @@ impl StoreOpaque {
                     Some(func) => Extern::Func(func),
                     None => {
                         let ty = data.module.inner.env.func_type(f).clone();
-                        Extern::Func(self.push_func(FuncData { funcref, ty, kind: FuncKind::Wasm, trampoline: None }))
+                        Extern::Func(self.push_func(FuncData {
+                            funcref,
+                            ty,
+                            kind: FuncKind::Wasm,
+                            trampoline: None,
+                        }))
                     }
                 }
             }
@@ -288,7 +319,9 @@ impl StoreOpaque {
 
     /// The handle already given out for `funcref`, if any.
     pub(crate) fn func_by_ref(&self, funcref: FuncRefPtr) -> Option<Func> {
-        self.funcs_by_ref.get(&funcref).map(|i| Func(self.stored(*i)))
+        self.funcs_by_ref
+            .get(&funcref)
+            .map(|i| Func(self.stored(*i)))
     }
 
     pub(crate) fn engine(&self) -> &Engine {
@@ -304,16 +337,28 @@ impl StoreOpaque {
     /// Checks the limiter before an instance with `memories` memories and
     /// `tables` tables is created.
     pub(crate) fn check_instance_limits(&mut self, memories: usize, tables: usize) -> Result<()> {
-        let (instances, total_memories, total_tables) = (self.instances.len(), self.memories.len(), self.tables.len());
-        let Some(limiter) = self.limiter() else { return Ok(()) };
+        let (instances, total_memories, total_tables) =
+            (self.instances.len(), self.memories.len(), self.tables.len());
+        let Some(limiter) = self.limiter() else {
+            return Ok(());
+        };
         if instances + 1 > limiter.instances() {
-            bail!("resource limit exceeded: instance count too high at {}", instances + 1);
+            bail!(
+                "resource limit exceeded: instance count too high at {}",
+                instances + 1
+            );
         }
         if total_memories + memories > limiter.memories() {
-            bail!("resource limit exceeded: memory count too high at {}", total_memories + memories);
+            bail!(
+                "resource limit exceeded: memory count too high at {}",
+                total_memories + memories
+            );
         }
         if total_tables + tables > limiter.tables() {
-            bail!("resource limit exceeded: table count too high at {}", total_tables + tables);
+            bail!(
+                "resource limit exceeded: table count too high at {}",
+                total_tables + tables
+            );
         }
         Ok(())
     }
@@ -350,7 +395,9 @@ impl StoreOpaque {
     pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Result<Option<u64>> {
         let memory = &self.memories[index];
         let current = memory.byte_size();
-        let maximum = memory.declared_maximum().map(|m| m.saturating_mul(tern_environ::WASM_PAGE_SIZE) as usize);
+        let maximum = memory
+            .declared_maximum()
+            .map(|m| m.saturating_mul(tern_environ::WASM_PAGE_SIZE) as usize);
         let desired = delta
             .checked_mul(tern_environ::WASM_PAGE_SIZE)
             .and_then(|d| d.checked_add(current as u64))
@@ -363,14 +410,21 @@ impl StoreOpaque {
         let grown = self.memories[index].grow(delta)?;
         if grown.is_none() {
             if let Some(limiter) = self.limiter() {
-                limiter.memory_grow_failed(&anyhow::anyhow!("failed to grow memory by {delta} pages"))?;
+                limiter.memory_grow_failed(&anyhow::anyhow!(
+                    "failed to grow memory by {delta} pages"
+                ))?;
             }
         }
         Ok(grown)
     }
 
     /// Grows memory `memory` of instance `instance` (its own index space).
-    pub(crate) fn grow_instance_memory(&mut self, instance: usize, memory: u32, delta: u64) -> Result<Option<u64>> {
+    pub(crate) fn grow_instance_memory(
+        &mut self,
+        instance: usize,
+        memory: u32,
+        delta: u64,
+    ) -> Result<Option<u64>> {
         let index = self.instances[instance].memories[memory as usize].0.index;
         self.grow_memory(index, delta)
     }
@@ -379,27 +433,46 @@ impl StoreOpaque {
     ///
     /// # Errors
     /// The limiter's error, which traps the wasm that asked.
-    pub(crate) fn grow_table(&mut self, index: usize, delta: u64, init: usize) -> Result<Option<u64>> {
+    pub(crate) fn grow_table(
+        &mut self,
+        index: usize,
+        delta: u64,
+        init: usize,
+    ) -> Result<Option<u64>> {
         let table = &self.tables[index];
         let current = table.table.size();
-        let maximum = table.ty.plan.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+        let maximum = table
+            .ty
+            .plan
+            .maximum
+            .map(|m| u32::try_from(m).unwrap_or(u32::MAX));
         let desired = u32::try_from(current.saturating_add(delta)).unwrap_or(u32::MAX);
         if let Some(limiter) = self.limiter() {
             if !limiter.table_growing(current as u32, desired, maximum)? {
                 return Ok(None);
             }
         }
-        let grown = self.tables[index].table.grow(delta, init as *const vm::VMFuncRef);
+        let grown = self.tables[index]
+            .table
+            .grow(delta, init as *const vm::VMFuncRef);
         if grown.is_none() {
             if let Some(limiter) = self.limiter() {
-                limiter.table_grow_failed(&anyhow::anyhow!("failed to grow table by {delta} elements"))?;
+                limiter.table_grow_failed(&anyhow::anyhow!(
+                    "failed to grow table by {delta} elements"
+                ))?;
             }
         }
         Ok(grown)
     }
 
     /// Grows table `table` of instance `instance` (its own index space).
-    pub(crate) fn grow_instance_table(&mut self, instance: usize, table: u32, delta: u64, init: usize) -> Result<Option<u64>> {
+    pub(crate) fn grow_instance_table(
+        &mut self,
+        instance: usize,
+        table: u32,
+        delta: u64,
+        init: usize,
+    ) -> Result<Option<u64>> {
         let index = self.instances[instance].tables[table as usize].0.index;
         self.grow_table(index, delta, init)
     }

@@ -73,8 +73,16 @@ impl fmt::Display for WasmBacktrace {
             let module = frame.module_name.as_deref().unwrap_or("<unknown>");
             match &frame.func_name {
                 // `{:#}` drops the hash suffix of Rust symbols.
-                Some(name) => write!(f, "    {i:>2}: {module}!{:#}", rustc_demangle::demangle(name))?,
-                None => write!(f, "    {i:>2}: {module}!<wasm function {}>", frame.func_index)?,
+                Some(name) => write!(
+                    f,
+                    "    {i:>2}: {module}!{:#}",
+                    rustc_demangle::demangle(name)
+                )?,
+                None => write!(
+                    f,
+                    "    {i:>2}: {module}!<wasm function {}>",
+                    frame.func_index
+                )?,
             }
             if i + 1 < self.frames.len() {
                 writeln!(f)?;

@@ -73,7 +73,10 @@ pub struct FuncType {
 
 impl FuncType {
     /// A signature with these parameters and results.
-    pub fn new(params: impl IntoIterator<Item = ValType>, results: impl IntoIterator<Item = ValType>) -> Self {
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
         Self {
             ty: WasmFuncType {
                 params: params.into_iter().map(ValType::to_wasm).collect(),
@@ -122,7 +125,10 @@ pub struct GlobalType {
 impl GlobalType {
     /// A global type.
     pub fn new(content: ValType, mutability: Mutability) -> Self {
-        Self { content, mutability }
+        Self {
+            content,
+            mutability,
+        }
     }
     /// The value type.
     pub fn content(&self) -> &ValType {
@@ -163,7 +169,14 @@ impl MemoryType {
     }
     /// A 64-bit memory (memory64 proposal) of `minimum` pages, growable to `maximum`.
     pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
-        Self { plan: MemoryPlan { minimum, maximum, memory64: true, shared: false } }
+        Self {
+            plan: MemoryPlan {
+                minimum,
+                maximum,
+                memory64: true,
+                shared: false,
+            },
+        }
     }
 
     /// Initial size in pages.
@@ -199,7 +212,14 @@ pub struct TableType {
 impl TableType {
     /// A table of `element` references with `min` initial and `max` maximum elements.
     pub fn new(element: ValType, min: u32, max: Option<u32>) -> Self {
-        Self { plan: TablePlan { element: element.to_wasm(), minimum: u64::from(min), maximum: max.map(u64::from), table64: false } }
+        Self {
+            plan: TablePlan {
+                element: element.to_wasm(),
+                minimum: u64::from(min),
+                maximum: max.map(u64::from),
+                table64: false,
+            },
+        }
     }
     /// The element type.
     pub fn element(&self) -> ValType {

@@ -30,7 +30,11 @@ impl std::fmt::Debug for ExternRef {
 impl ExternRef {
     /// Wraps `value`.
     pub fn new<T: Any + Send + Sync>(value: T) -> Self {
-        Self { inner: Arc::new(ExternData { value: Box::new(value) }) }
+        Self {
+            inner: Arc::new(ExternData {
+                value: Box::new(value),
+            }),
+        }
     }
 
     /// The wrapped value, to downcast.
@@ -122,19 +126,35 @@ impl Val {
 
     /// The i32, if this is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Self::I32(v) = self { Some(*v) } else { None }
+        if let Self::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     /// The i64, if this is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Self::I64(v) = self { Some(*v) } else { None }
+        if let Self::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     /// The f32, if this is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Self::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Self::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
     /// The f64, if this is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Self::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Self::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
     /// The i32; panics on another type.
     pub fn unwrap_i32(&self) -> i32 {
@@ -154,12 +174,20 @@ impl Val {
     }
     /// The function reference, if this is one.
     pub fn funcref(&self) -> Option<Option<&Func>> {
-        if let Self::FuncRef(f) = self { Some(f.as_ref()) } else { None }
+        if let Self::FuncRef(f) = self {
+            Some(f.as_ref())
+        } else {
+            None
+        }
     }
 
     /// The host reference, if this is one.
     pub fn externref(&self) -> Option<Option<&ExternRef>> {
-        if let Self::ExternRef(r) = self { Some(r.as_ref()) } else { None }
+        if let Self::ExternRef(r) = self {
+            Some(r.as_ref())
+        } else {
+            None
+        }
     }
 
     /// Converts to a raw slot, checking the store of references.

@@ -24,21 +24,34 @@ pub struct DirPerms {
 
 impl DirPerms {
     /// List, stat and open entries.
-    pub const READ: DirPerms = DirPerms { read: true, mutate: false };
+    pub const READ: DirPerms = DirPerms {
+        read: true,
+        mutate: false,
+    };
     /// Create, rename and remove entries (implies nothing about reading).
-    pub const MUTATE: DirPerms = DirPerms { read: false, mutate: true };
+    pub const MUTATE: DirPerms = DirPerms {
+        read: false,
+        mutate: true,
+    };
     /// Both permissions together.
     pub const fn all() -> DirPerms {
-        DirPerms { read: true, mutate: true }
+        DirPerms {
+            read: true,
+            mutate: true,
+        }
     }
 
     /// The union of two permission sets.
     pub const fn union(self, other: DirPerms) -> DirPerms {
-        DirPerms { read: self.read || other.read, mutate: self.mutate || other.mutate }
+        DirPerms {
+            read: self.read || other.read,
+            mutate: self.mutate || other.mutate,
+        }
     }
 
     fn rights(self) -> u64 {
-        (if self.read { rights::DIR_READ } else { 0 }) | (if self.mutate { rights::DIR_MUTATE } else { 0 })
+        (if self.read { rights::DIR_READ } else { 0 })
+            | (if self.mutate { rights::DIR_MUTATE } else { 0 })
     }
 }
 
@@ -51,22 +64,35 @@ pub struct FilePerms {
 
 impl FilePerms {
     /// Read files.
-    pub const READ: FilePerms = FilePerms { read: true, write: false };
+    pub const READ: FilePerms = FilePerms {
+        read: true,
+        write: false,
+    };
     /// Write files.
-    pub const WRITE: FilePerms = FilePerms { read: false, write: true };
+    pub const WRITE: FilePerms = FilePerms {
+        read: false,
+        write: true,
+    };
 
     /// Both permissions together.
     pub const fn all() -> FilePerms {
-        FilePerms { read: true, write: true }
+        FilePerms {
+            read: true,
+            write: true,
+        }
     }
 
     /// The union of two permission sets.
     pub const fn union(self, other: FilePerms) -> FilePerms {
-        FilePerms { read: self.read || other.read, write: self.write || other.write }
+        FilePerms {
+            read: self.read || other.read,
+            write: self.write || other.write,
+        }
     }
 
     fn rights(self) -> u64 {
-        (if self.read { rights::FILE_READ } else { 0 }) | (if self.write { rights::FILE_WRITE } else { 0 })
+        (if self.read { rights::FILE_READ } else { 0 })
+            | (if self.write { rights::FILE_WRITE } else { 0 })
     }
 }
 
@@ -101,7 +127,9 @@ struct SystemWallClock;
 
 impl WasiWallClock for SystemWallClock {
     fn now(&self) -> Duration {
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
     }
     fn resolution(&self) -> Duration {
         timespec_duration(rustix::time::clock_getres(rustix::time::ClockId::Realtime))
@@ -113,7 +141,9 @@ struct SystemMonotonicClock;
 
 impl WasiMonotonicClock for SystemMonotonicClock {
     fn now(&self) -> u64 {
-        timespec_nanos(rustix::time::clock_gettime(rustix::time::ClockId::Monotonic))
+        timespec_nanos(rustix::time::clock_gettime(
+            rustix::time::ClockId::Monotonic,
+        ))
     }
     fn resolution(&self) -> Duration {
         timespec_duration(rustix::time::clock_getres(rustix::time::ClockId::Monotonic))
@@ -134,7 +164,9 @@ impl WasiRandom for SystemRandom {
 }
 
 pub(crate) fn timespec_nanos(t: rustix::time::Timespec) -> u64 {
-    (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64)
+    (t.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.tv_nsec as u64)
 }
 
 fn timespec_duration(t: rustix::time::Timespec) -> Duration {
@@ -186,13 +218,18 @@ impl Default for WasiCtxBuilder {
 
 impl std::fmt::Debug for WasiCtxBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasiCtxBuilder").field("args", &self.args).finish_non_exhaustive()
+        f.debug_struct("WasiCtxBuilder")
+            .field("args", &self.args)
+            .finish_non_exhaustive()
     }
 }
 
 fn check_no_nul(what: &str, s: &str) -> Result<()> {
     if s.contains('\0') {
-        bail!("{what} `{}` contains a NUL byte, which WASI cannot pass", s.escape_debug());
+        bail!(
+            "{what} `{}` contains a NUL byte, which WASI cannot pass",
+            s.escape_debug()
+        );
     }
     Ok(())
 }
@@ -241,7 +278,9 @@ impl WasiCtxBuilder {
     /// Fails when an argument is not UTF-8.
     pub fn inherit_args(&mut self) -> Result<&mut Self> {
         for a in std::env::args_os() {
-            let a = a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))?;
+            let a = a
+                .into_string()
+                .map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))?;
             self.arg(&a)?;
         }
         Ok(self)
@@ -253,7 +292,10 @@ impl WasiCtxBuilder {
     /// Fails when the name is empty or contains `=` or NUL, or the value NUL.
     pub fn env(&mut self, name: &str, value: &str) -> Result<&mut Self> {
         if name.is_empty() || name.contains('=') {
-            bail!("environment variable name `{}` is empty or contains `=`", name.escape_debug());
+            bail!(
+                "environment variable name `{}` is empty or contains `=`",
+                name.escape_debug()
+            );
         }
         check_no_nul("environment variable name", name)?;
         check_no_nul("environment variable value", value)?;
@@ -358,11 +400,18 @@ impl WasiCtxBuilder {
         check_no_nul("preopened directory name", guest_path)?;
         let fd = rustix::fs::open(
             host_path,
-            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
         )
         .with_context(|| format!("failed to open directory `{}`", host_path.display()))?;
-        self.preopens.push((guest_path.to_string(), File::from(fd), dir_perms, file_perms));
+        self.preopens.push((
+            guest_path.to_string(),
+            File::from(fd),
+            dir_perms,
+            file_perms,
+        ));
         Ok(self)
     }
 
@@ -399,15 +448,31 @@ impl WasiCtxBuilder {
                 Stream::Host(f) => crate::host::fs::filetype_of(f),
                 _ => filetype::UNKNOWN,
             };
-            let desc = Desc { kind: Kind::Stream(stream), base: rights::STDIO, inheriting: 0, flags: 0, filetype };
+            let desc = Desc {
+                kind: Kind::Stream(stream),
+                base: rights::STDIO,
+                inheriting: 0,
+                flags: 0,
+                filetype,
+            };
             // Cannot fail: the table is empty and grows by one.
             let _ = table.push(desc);
         }
         for (guest, file, dir_perms, file_perms) in self.preopens.drain(..) {
             let base = dir_perms.rights();
             let inheriting = base | file_perms.rights();
-            let dir = Dir { file, preopen: Some(guest), listing: None };
-            let desc = Desc { kind: Kind::Dir(dir), base, inheriting, flags: 0, filetype: filetype::DIRECTORY };
+            let dir = Dir {
+                file,
+                preopen: Some(guest),
+                listing: None,
+            };
+            let desc = Desc {
+                kind: Kind::Dir(dir),
+                base,
+                inheriting,
+                flags: 0,
+                filetype: filetype::DIRECTORY,
+            };
             let _ = table.push(desc);
         }
         WasiCtx {
@@ -415,8 +480,14 @@ impl WasiCtxBuilder {
                 args: std::mem::take(&mut self.args),
                 env: std::mem::take(&mut self.env),
                 table,
-                wall_clock: self.wall_clock.take().unwrap_or_else(|| Box::new(SystemWallClock)),
-                monotonic_clock: self.monotonic_clock.take().unwrap_or_else(|| Box::new(SystemMonotonicClock)),
+                wall_clock: self
+                    .wall_clock
+                    .take()
+                    .unwrap_or_else(|| Box::new(SystemWallClock)),
+                monotonic_clock: self
+                    .monotonic_clock
+                    .take()
+                    .unwrap_or_else(|| Box::new(SystemMonotonicClock)),
                 random: self.random.take().unwrap_or_else(|| Box::new(SystemRandom)),
             })),
         }

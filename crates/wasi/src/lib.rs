@@ -48,7 +48,9 @@ mod sandbox;
 mod table;
 mod types;
 
-pub use ctx::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiMonotonicClock, WasiRandom, WasiWallClock};
+pub use ctx::{
+    DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiMonotonicClock, WasiRandom, WasiWallClock,
+};
 pub use linker::add_to_linker;
 pub use pipe::{ReadPipe, WritePipe};
 pub use types::Errno;

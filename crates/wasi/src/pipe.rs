@@ -18,7 +18,9 @@ pub struct ReadPipe {
 impl ReadPipe {
     /// Reads from any reader.
     pub fn new(reader: impl Read + Send + 'static) -> Self {
-        Self { reader: Box::new(reader) }
+        Self {
+            reader: Box::new(reader),
+        }
     }
 
     /// Serves `bytes`, then end of file.
@@ -48,12 +50,16 @@ pub struct WritePipe {
 impl WritePipe {
     /// Collects everything written in memory; read it with [`WritePipe::contents`].
     pub fn new_in_memory() -> Self {
-        Self { sink: Arc::new(Mutex::new(Sink::Memory(Vec::new()))) }
+        Self {
+            sink: Arc::new(Mutex::new(Sink::Memory(Vec::new()))),
+        }
     }
 
     /// Writes to any writer.
     pub fn new(writer: impl Write + Send + 'static) -> Self {
-        Self { sink: Arc::new(Mutex::new(Sink::Writer(Box::new(writer)))) }
+        Self {
+            sink: Arc::new(Mutex::new(Sink::Writer(Box::new(writer)))),
+        }
     }
 
     /// What was written so far (empty for a pipe made with [`WritePipe::new`]).
@@ -119,7 +125,9 @@ impl Stream {
         match self {
             Stream::Host(f) => f.read(buf),
             Stream::Input(p) => p.reader.read(buf),
-            Stream::Output(_) => Err(io::Error::from_raw_os_error(rustix::io::Errno::BADF.raw_os_error())),
+            Stream::Output(_) => Err(io::Error::from_raw_os_error(
+                rustix::io::Errno::BADF.raw_os_error(),
+            )),
             Stream::Null => Ok(0),
         }
     }
@@ -132,7 +140,9 @@ impl Stream {
                 Stream::Host(f) => f.write_all(b)?,
                 Stream::Output(p) => p.write_all(b)?,
                 Stream::Input(_) => {
-                    return Err(io::Error::from_raw_os_error(rustix::io::Errno::BADF.raw_os_error()))
+                    return Err(io::Error::from_raw_os_error(
+                        rustix::io::Errno::BADF.raw_os_error(),
+                    ))
                 }
                 Stream::Null => {}
             }

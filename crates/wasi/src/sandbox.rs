@@ -68,7 +68,12 @@ fn components(path: &str) -> WasiResult<(Vec<String>, bool)> {
         return Err(Errno::Ilseq.into());
     }
     let trailing_slash = path.ends_with('/');
-    let comps = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string).collect();
+    let comps = path
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(str::to_string)
+        .collect();
     Ok((comps, trailing_slash))
 }
 
@@ -90,7 +95,11 @@ fn step_flags() -> OFlags {
 /// whose target does either), `ELOOP` past [`MAX_SYMLINKS`], `ENOENT` for an
 /// empty path, and whatever the host reports for a missing or non-directory
 /// component.
-pub(crate) fn resolve<'a>(base: BorrowedFd<'a>, path: &str, follow: bool) -> WasiResult<Resolved<'a>> {
+pub(crate) fn resolve<'a>(
+    base: BorrowedFd<'a>,
+    path: &str,
+    follow: bool,
+) -> WasiResult<Resolved<'a>> {
     if path.is_empty() {
         return Err(Errno::Noent.into());
     }
@@ -153,13 +162,23 @@ fn current<'s>(base: BorrowedFd<'s>, stack: &'s [OwnedFd]) -> BorrowedFd<'s> {
     stack.last().map_or(base, |fd| fd.as_fd())
 }
 
-fn finish(base: BorrowedFd<'_>, mut stack: Vec<OwnedFd>, name: String, must_be_dir: bool) -> Resolved<'_> {
+fn finish(
+    base: BorrowedFd<'_>,
+    mut stack: Vec<OwnedFd>,
+    name: String,
+    must_be_dir: bool,
+) -> Resolved<'_> {
     let depth = stack.len();
     let parent = match stack.pop() {
         Some(fd) => Parent::Opened(fd),
         None => Parent::Base(base),
     };
-    Resolved { parent, name, depth, must_be_dir }
+    Resolved {
+        parent,
+        name,
+        depth,
+        must_be_dir,
+    }
 }
 
 /// Queues a symlink's target in place of the link; returns whether the target

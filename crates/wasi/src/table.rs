@@ -103,12 +103,18 @@ pub(crate) struct Table {
 impl Table {
     /// The descriptor `fd`, or `EBADF`.
     pub(crate) fn get(&mut self, fd: u32) -> WasiResult<&mut Desc> {
-        self.slots.get_mut(fd as usize).and_then(Option::as_mut).ok_or_else(|| Errno::Badf.into())
+        self.slots
+            .get_mut(fd as usize)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| Errno::Badf.into())
     }
 
     /// The descriptor `fd`, shared, or `EBADF`.
     pub(crate) fn get_ref(&self, fd: u32) -> WasiResult<&Desc> {
-        self.slots.get(fd as usize).and_then(Option::as_ref).ok_or_else(|| Errno::Badf.into())
+        self.slots
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| Errno::Badf.into())
     }
 
     /// Inserts at the lowest free number.
@@ -127,7 +133,10 @@ impl Table {
 
     /// Removes `fd`, returning it (`EBADF` if not open).
     pub(crate) fn remove(&mut self, fd: u32) -> WasiResult<Desc> {
-        self.slots.get_mut(fd as usize).and_then(Option::take).ok_or_else(|| Errno::Badf.into())
+        self.slots
+            .get_mut(fd as usize)
+            .and_then(Option::take)
+            .ok_or_else(|| Errno::Badf.into())
     }
 
     /// Moves `from` to number `to`, closing what `to` was (`fd_renumber`).

@@ -9,7 +9,10 @@
 /// A WASI error number (`errno`, a `u16` in the ABI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
-#[allow(missing_docs, reason = "the variants are the specification's errno names, documented there")]
+#[allow(
+    missing_docs,
+    reason = "the variants are the specification's errno names, documented there"
+)]
 pub enum Errno {
     Success = 0,
     TooBig = 1,
@@ -125,9 +128,13 @@ pub mod rights {
     pub const SOCK_ACCEPT: u64 = 1 << 29;
 
     /// Rights that only make sense on a directory and that only read it.
-    pub const DIR_READ: u64 =
-        PATH_OPEN | FD_READDIR | PATH_READLINK | PATH_FILESTAT_GET | FD_FILESTAT_GET | PATH_LINK_SOURCE
-            | PATH_RENAME_SOURCE;
+    pub const DIR_READ: u64 = PATH_OPEN
+        | FD_READDIR
+        | PATH_READLINK
+        | PATH_FILESTAT_GET
+        | FD_FILESTAT_GET
+        | PATH_LINK_SOURCE
+        | PATH_RENAME_SOURCE;
     /// Rights that change a directory's contents.
     pub const DIR_MUTATE: u64 = PATH_CREATE_DIRECTORY
         | PATH_CREATE_FILE
@@ -140,17 +147,27 @@ pub mod rights {
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE;
     /// Rights of a file that only read it.
-    pub const FILE_READ: u64 =
-        FD_READ | FD_SEEK | FD_TELL | FD_ADVISE | FD_FILESTAT_GET | POLL_FD_READWRITE | FD_FDSTAT_SET_FLAGS;
+    pub const FILE_READ: u64 = FD_READ
+        | FD_SEEK
+        | FD_TELL
+        | FD_ADVISE
+        | FD_FILESTAT_GET
+        | POLL_FD_READWRITE
+        | FD_FDSTAT_SET_FLAGS;
     /// Rights of a file that write it.
-    pub const FILE_WRITE: u64 =
-        FD_WRITE | FD_DATASYNC | FD_SYNC | FD_ALLOCATE | FD_FILESTAT_SET_SIZE | FD_FILESTAT_SET_TIMES;
+    pub const FILE_WRITE: u64 = FD_WRITE
+        | FD_DATASYNC
+        | FD_SYNC
+        | FD_ALLOCATE
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES;
     /// Rights that ask for the host file to be opened for reading.
     pub const WANTS_READ: u64 = FD_READ | FD_READDIR;
     /// Rights that ask for the host file to be opened for writing.
     pub const WANTS_WRITE: u64 = FD_WRITE | FD_DATASYNC | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;
     /// Rights of standard input, output and error.
-    pub const STDIO: u64 = FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
+    pub const STDIO: u64 =
+        FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
 }
 
 /// File types (`filetype`, a `u8`).

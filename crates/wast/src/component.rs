@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use tern::component::{Component, ComponentTrap, Instance, Linker, Val};
 use tern::{Config, Engine, Store, Trap};
 use wast::component::WastVal;
-use wast::{QuoteWat, Wat, WastDirective, WastExecute, WastInvoke, WastRet};
+use wast::{QuoteWat, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
 /// `config` plus every feature the component-model reference tests use.
 pub(crate) fn with_component_features(config: &Config) -> Config {
@@ -44,7 +44,10 @@ pub(crate) struct ComponentState {
 }
 
 fn is_component(module: &QuoteWat<'_>) -> bool {
-    matches!(module, QuoteWat::Wat(Wat::Component(_)) | QuoteWat::QuoteComponent(..))
+    matches!(
+        module,
+        QuoteWat::Wat(Wat::Component(_)) | QuoteWat::QuoteComponent(..)
+    )
 }
 
 impl ComponentState {
@@ -57,7 +60,14 @@ impl ComponentState {
         let store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
-        Ok(Self { engine, store, linker, instances: HashMap::new(), definitions: HashMap::new(), current: None })
+        Ok(Self {
+            engine,
+            store,
+            linker,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+            current: None,
+        })
     }
 
     fn compile(engine: &Engine, mut module: QuoteWat<'_>) -> Result<Component> {
@@ -79,7 +89,10 @@ impl ComponentState {
     }
 
     /// Runs `directive` if it concerns components; otherwise gives it back.
-    pub(crate) fn run<'a>(&mut self, directive: WastDirective<'a>) -> Result<Option<WastDirective<'a>>> {
+    pub(crate) fn run<'a>(
+        &mut self,
+        directive: WastDirective<'a>,
+    ) -> Result<Option<WastDirective<'a>>> {
         let engine = &self.engine.clone();
         match directive {
             WastDirective::Module(module) if is_component(&module) => {
@@ -102,9 +115,11 @@ impl ComponentState {
                     self.definitions.insert(name, component);
                 }
             }
-            WastDirective::ModuleInstance { instance, module, span }
-                if module.is_some_and(|m| self.definitions.contains_key(m.name())) =>
-            {
+            WastDirective::ModuleInstance {
+                instance,
+                module,
+                span,
+            } if module.is_some_and(|m| self.definitions.contains_key(m.name())) => {
                 let def = module.context("component instance without a definition name")?;
                 let _ = span;
                 let component = self.definitions[def.name()].clone();
@@ -114,15 +129,23 @@ impl ComponentState {
                     self.instances.insert(name.name().to_string(), inst);
                 }
             }
-            WastDirective::AssertInvalid { module, message, .. } | WastDirective::AssertMalformed { module, message, .. }
-                if is_component(&module) =>
-            {
+            WastDirective::AssertInvalid {
+                module, message, ..
+            }
+            | WastDirective::AssertMalformed {
+                module, message, ..
+            } if is_component(&module) => {
                 if Self::compile(engine, module).is_ok() {
                     bail!("expected component to be rejected with `{message}`, but it compiled");
                 }
             }
-            WastDirective::AssertUnlinkable { module: Wat::Component(c), message, .. } => {
-                let component = Self::compile(engine, QuoteWat::Wat(Wat::Component(c))).context("component failed to compile")?;
+            WastDirective::AssertUnlinkable {
+                module: Wat::Component(c),
+                message,
+                ..
+            } => {
+                let component = Self::compile(engine, QuoteWat::Wat(Wat::Component(c)))
+                    .context("component failed to compile")?;
                 if self.linker.instantiate(&mut self.store, &component).is_ok() {
                     bail!("expected component to fail to link with `{message}`");
                 }
@@ -130,17 +153,27 @@ impl ComponentState {
             WastDirective::Invoke(invoke) if self.addresses(&invoke)? => {
                 self.invoke(invoke)?;
             }
-            WastDirective::AssertReturn { exec: WastExecute::Invoke(invoke), results, .. } if self.addresses(&invoke)? => {
+            WastDirective::AssertReturn {
+                exec: WastExecute::Invoke(invoke),
+                results,
+                ..
+            } if self.addresses(&invoke)? => {
                 let actual = self.invoke(invoke)?;
                 match_results(&actual, &results)?;
             }
-            WastDirective::AssertTrap { exec: WastExecute::Invoke(invoke), message, .. } if self.addresses(&invoke)? => {
-                match self.invoke(invoke) {
-                    Ok(values) => bail!("expected trap `{message}`, got {values:?}"),
-                    Err(e) => expect_trap(&e, message)?,
-                }
-            }
-            WastDirective::AssertTrap { exec: WastExecute::Wat(Wat::Component(c)), message, .. } => {
+            WastDirective::AssertTrap {
+                exec: WastExecute::Invoke(invoke),
+                message,
+                ..
+            } if self.addresses(&invoke)? => match self.invoke(invoke) {
+                Ok(values) => bail!("expected trap `{message}`, got {values:?}"),
+                Err(e) => expect_trap(&e, message)?,
+            },
+            WastDirective::AssertTrap {
+                exec: WastExecute::Wat(Wat::Component(c)),
+                message,
+                ..
+            } => {
                 let component = Self::compile(engine, QuoteWat::Wat(Wat::Component(c)))?;
                 match self.instantiate(&component) {
                     Ok(_) => bail!("expected instantiation to trap with `{message}`"),
@@ -158,7 +191,9 @@ impl ComponentState {
     }
 
     fn invoke(&mut self, invoke: WastInvoke<'_>) -> Result<Vec<Val>> {
-        let instance = self.instance(invoke.module)?.context("no component instance")?;
+        let instance = self
+            .instance(invoke.module)?
+            .context("no component instance")?;
         let store = &mut self.store;
         let func = instance
             .get_func(&mut *store, invoke.name)
@@ -170,7 +205,11 @@ impl ComponentState {
                 other => bail!("unsupported argument to a component function: {other:?}"),
             }
         }
-        let mut results: Vec<Val> = func.results(&*store).iter().map(|_| Val::Bool(false)).collect();
+        let mut results: Vec<Val> = func
+            .results(&*store)
+            .iter()
+            .map(|_| Val::Bool(false))
+            .collect();
         func.call(&mut *store, &args, &mut results)?;
         func.post_return(&mut *store)?;
         Ok(results)
@@ -197,8 +236,18 @@ pub(crate) fn val(v: &WastVal<'_>) -> Result<Val> {
         WastVal::Char(c) => Val::Char(*c),
         WastVal::String(s) => Val::String(s.to_string()),
         WastVal::List(items) => Val::List(items.iter().map(val).collect::<Result<_>>()?),
-        WastVal::Map(entries) => Val::Map(entries.iter().map(|(k, v)| Ok((val(k)?, val(v)?))).collect::<Result<_>>()?),
-        WastVal::Record(fields) => Val::Record(fields.iter().map(|(n, v)| Ok((n.to_string(), val(v)?))).collect::<Result<_>>()?),
+        WastVal::Map(entries) => Val::Map(
+            entries
+                .iter()
+                .map(|(k, v)| Ok((val(k)?, val(v)?)))
+                .collect::<Result<_>>()?,
+        ),
+        WastVal::Record(fields) => Val::Record(
+            fields
+                .iter()
+                .map(|(n, v)| Ok((n.to_string(), val(v)?)))
+                .collect::<Result<_>>()?,
+        ),
         WastVal::Tuple(items) => Val::Tuple(items.iter().map(val).collect::<Result<_>>()?),
         WastVal::Variant(name, payload) => Val::Variant(name.to_string(), boxed(payload)?),
         WastVal::Enum(name) => Val::Enum(name.to_string()),
@@ -212,20 +261,32 @@ pub(crate) fn val(v: &WastVal<'_>) -> Result<Val> {
 /// Whether `actual` is the value `expected` (floats compare by bits, any NaN matches any NaN).
 fn matches(actual: &Val, expected: &Val) -> bool {
     match (actual, expected) {
-        (Val::Float32(a), Val::Float32(e)) => (a.is_nan() && e.is_nan()) || a.to_bits() == e.to_bits(),
-        (Val::Float64(a), Val::Float64(e)) => (a.is_nan() && e.is_nan()) || a.to_bits() == e.to_bits(),
+        (Val::Float32(a), Val::Float32(e)) => {
+            (a.is_nan() && e.is_nan()) || a.to_bits() == e.to_bits()
+        }
+        (Val::Float64(a), Val::Float64(e)) => {
+            (a.is_nan() && e.is_nan()) || a.to_bits() == e.to_bits()
+        }
         (Val::List(a), Val::List(e)) | (Val::Tuple(a), Val::Tuple(e)) => {
             a.len() == e.len() && a.iter().zip(e).all(|(a, e)| matches(a, e))
         }
         (Val::Record(a), Val::Record(e)) => {
-            a.len() == e.len() && a.iter().zip(e).all(|((an, a), (en, e))| an == en && matches(a, e))
+            a.len() == e.len()
+                && a.iter()
+                    .zip(e)
+                    .all(|((an, a), (en, e))| an == en && matches(a, e))
         }
         (Val::Map(a), Val::Map(e)) => {
-            a.len() == e.len() && a.iter().zip(e).all(|((ak, av), (ek, ev))| matches(ak, ek) && matches(av, ev))
+            a.len() == e.len()
+                && a.iter()
+                    .zip(e)
+                    .all(|((ak, av), (ek, ev))| matches(ak, ek) && matches(av, ev))
         }
         (Val::Variant(an, a), Val::Variant(en, e)) => an == en && opt_matches(a, e),
         (Val::Option(a), Val::Option(e)) => opt_matches(a, e),
-        (Val::Result(Ok(a)), Val::Result(Ok(e))) | (Val::Result(Err(a)), Val::Result(Err(e))) => opt_matches(a, e),
+        (Val::Result(Ok(a)), Val::Result(Ok(e))) | (Val::Result(Err(a)), Val::Result(Err(e))) => {
+            opt_matches(a, e)
+        }
         (Val::Flags(a), Val::Flags(e)) => {
             let (mut a, mut e) = (a.clone(), e.clone());
             a.sort();
@@ -249,7 +310,9 @@ fn match_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
         bail!("expected {} results, got {}", expected.len(), actual.len());
     }
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        let WastRet::Component(e) = e else { bail!("expected a core value from a component function") };
+        let WastRet::Component(e) = e else {
+            bail!("expected a core value from a component function")
+        };
         let e = val(e)?;
         if !matches(a, &e) {
             bail!("result {i}: expected {e}, got {a}");

@@ -116,7 +116,8 @@ impl WastContext {
     /// Fails when the file cannot be read or parsed; directive failures are counted
     /// in the summary instead.
     pub fn run_file(&mut self, path: &Path) -> Result<Summary> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
         self.run_buffer(&path.display().to_string(), &text)
     }
 
@@ -168,7 +169,8 @@ impl WastContext {
             CompileMode::FileRoundTrip => {
                 static NEXT: AtomicU64 = AtomicU64::new(0);
                 let n = NEXT.fetch_add(1, Ordering::Relaxed);
-                let path = std::env::temp_dir().join(format!("tern-wast-{}-{n}.cwasm", std::process::id()));
+                let path = std::env::temp_dir()
+                    .join(format!("tern-wast-{}-{n}.cwasm", std::process::id()));
                 std::fs::write(&path, module.serialize()?)?;
                 // SAFETY: the file was just written by `serialize`, and nothing
                 // modifies it; removing its name below leaves the mapping intact.
@@ -185,7 +187,11 @@ impl WastContext {
 
     fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance> {
         match id {
-            Some(id) => self.instances.get(id.name()).copied().with_context(|| format!("no module named `{}`", id.name())),
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .copied()
+                .with_context(|| format!("no module named `{}`", id.name())),
             None => self.current.context("no module instantiated yet"),
         }
     }
@@ -211,9 +217,15 @@ impl WastContext {
                     self.definitions.insert(name, module);
                 }
             }
-            WastDirective::ModuleInstance { instance, module, .. } => {
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
                 let def = module.context("module instance without a module name")?;
-                let module = self.definitions.get(def.name()).cloned().with_context(|| format!("no module definition `{}`", def.name()))?;
+                let module = self
+                    .definitions
+                    .get(def.name())
+                    .cloned()
+                    .with_context(|| format!("no module definition `{}`", def.name()))?;
                 let inst = self.instantiate(&module)?;
                 self.current = Some(inst);
                 if let Some(name) = instance {
@@ -239,19 +251,28 @@ impl WastContext {
                 Ok(values) => bail!("expected exhaustion `{message}`, got {values:?}"),
                 Err(e) => expect_trap(&e, message)?,
             },
-            WastDirective::AssertInvalid { module, message, .. }
-            | WastDirective::AssertMalformed { module, message, .. } => {
+            WastDirective::AssertInvalid {
+                module, message, ..
+            }
+            | WastDirective::AssertMalformed {
+                module, message, ..
+            } => {
                 if let Ok(_) = self.compile(module) {
                     bail!("expected module to be rejected with `{message}`, but it compiled");
                 }
             }
-            WastDirective::AssertUnlinkable { module, message, .. } => {
-                let module = self.compile(QuoteWat::Wat(module)).context("module failed to compile")?;
+            WastDirective::AssertUnlinkable {
+                module, message, ..
+            } => {
+                let module = self
+                    .compile(QuoteWat::Wat(module))
+                    .context("module failed to compile")?;
                 if self.instantiate(&module).is_ok() {
                     bail!("expected module to fail to link with `{message}`");
                 }
             }
-            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+            WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => {
                 // Custom-section checks are about optional sections Tern ignores.
             }
             other => bail!("unsupported directive: {other:?}"),
@@ -282,9 +303,16 @@ impl WastContext {
         let func = instance
             .get_func(&mut self.store, invoke.name)
             .with_context(|| format!("no function export `{}`", invoke.name))?;
-        let args = invoke.args.iter().map(values::arg).collect::<Result<Vec<_>>>()?;
+        let args = invoke
+            .args
+            .iter()
+            .map(values::arg)
+            .collect::<Result<Vec<_>>>()?;
         let ty = func.ty(&self.store);
-        let mut results = ty.results().map(|t| tern::Val::default_for_ty(t).expect("numeric or funcref")).collect::<Vec<_>>();
+        let mut results = ty
+            .results()
+            .map(|t| tern::Val::default_for_ty(t).expect("numeric or funcref"))
+            .collect::<Vec<_>>();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
     }
@@ -306,7 +334,9 @@ fn expect_trap(error: &anyhow::Error, expected: &str) -> Result<()> {
     };
     let actual = trap.to_string();
     let core = actual.strip_prefix("wasm trap: ").unwrap_or(&actual);
-    let with_operand = expected.strip_prefix(core).is_some_and(|rest| rest.starts_with(' '));
+    let with_operand = expected
+        .strip_prefix(core)
+        .is_some_and(|rest| rest.starts_with(' '));
     if !actual.contains(expected) && !with_operand {
         bail!("expected trap `{expected}`, got `{actual}`");
     }
@@ -314,5 +344,8 @@ fn expect_trap(error: &anyhow::Error, expected: &str) -> Result<()> {
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }

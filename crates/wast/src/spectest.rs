@@ -2,7 +2,10 @@
 //! table, a memory and four globals with the values the suite expects.
 
 use anyhow::Result;
-use tern::{Global, GlobalType, Linker, Memory, MemoryType, Mutability, Store, Table, TableType, Val, ValType};
+use tern::{
+    Global, GlobalType, Linker, Memory, MemoryType, Mutability, Store, Table, TableType, Val,
+    ValType,
+};
 
 /// Defines `spectest` in `linker`.
 pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<()> {
@@ -20,10 +23,18 @@ pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(
         ("global_f64", Val::F64(666.6f64.to_bits())),
     ];
     for (name, val) in globals {
-        let g = Global::new(&mut *store, GlobalType::new(val.ty(), Mutability::Const), val)?;
+        let g = Global::new(
+            &mut *store,
+            GlobalType::new(val.ty(), Mutability::Const),
+            val,
+        )?;
         linker.define(&*store, "spectest", name, g)?;
     }
-    let table = Table::new(&mut *store, TableType::new(ValType::FuncRef, 10, Some(20)), Val::FuncRef(None))?;
+    let table = Table::new(
+        &mut *store,
+        TableType::new(ValType::FuncRef, 10, Some(20)),
+        Val::FuncRef(None),
+    )?;
     linker.define(&*store, "spectest", "table", table)?;
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&*store, "spectest", "memory", memory)?;

@@ -14,7 +14,10 @@ pub(crate) fn arg(arg: &WastArg<'_>) -> Result<Val> {
         WastArg::Core(WastArgCore::F32(v)) => Val::F32(v.bits),
         WastArg::Core(WastArgCore::F64(v)) => Val::F64(v.bits),
         WastArg::Core(WastArgCore::RefNull(heap)) => match heap {
-            wast::core::HeapType::Abstract { ty: wast::core::AbstractHeapType::Extern, .. } => Val::ExternRef(None),
+            wast::core::HeapType::Abstract {
+                ty: wast::core::AbstractHeapType::Extern,
+                ..
+            } => Val::ExternRef(None),
             _ => Val::FuncRef(None),
         },
         WastArg::Core(WastArgCore::V128(v)) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
@@ -57,16 +60,35 @@ fn v128_matches(a: u128, p: &wast::core::V128Pattern) -> bool {
     let bytes = a.to_le_bytes();
     match p {
         P::I8x16(e) => e.iter().zip(bytes).all(|(e, b)| *e as u8 == b),
-        P::I16x8(e) => e.iter().enumerate().all(|(i, e)| *e as u16 == u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])),
-        P::I32x4(e) => e.iter().enumerate().all(|(i, e)| *e as u32 == u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap())),
-        P::I64x2(e) => e.iter().enumerate().all(|(i, e)| *e as u64 == u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap())),
-        P::F32x4(e) => e.iter().enumerate().all(|(i, p)| f32_matches(u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap()), p)),
-        P::F64x2(e) => e.iter().enumerate().all(|(i, p)| f64_matches(u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap()), p)),
+        P::I16x8(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| *e as u16 == u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])),
+        P::I32x4(e) => e.iter().enumerate().all(|(i, e)| {
+            *e as u32 == u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap())
+        }),
+        P::I64x2(e) => e.iter().enumerate().all(|(i, e)| {
+            *e as u64 == u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap())
+        }),
+        P::F32x4(e) => e.iter().enumerate().all(|(i, p)| {
+            f32_matches(
+                u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap()),
+                p,
+            )
+        }),
+        P::F64x2(e) => e.iter().enumerate().all(|(i, p)| {
+            f64_matches(
+                u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap()),
+                p,
+            )
+        }),
     }
 }
 
 fn matches_one(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
-    let WastRet::Core(expected) = expected else { bail!("component results are not supported") };
+    let WastRet::Core(expected) = expected else {
+        bail!("component results are not supported")
+    };
     matches_core(actual, expected)
 }
 

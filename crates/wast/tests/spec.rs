@@ -24,7 +24,12 @@ fn run_suite(suite: &str, files: Vec<(String, String)>, config: Config) -> (usiz
 }
 
 /// [`run_suite`], compiling every module as `mode` says.
-fn run_suite_in_mode(suite: &str, files: Vec<(String, String)>, config: Config, mode: CompileMode) -> (usize, Vec<String>) {
+fn run_suite_in_mode(
+    suite: &str,
+    files: Vec<(String, String)>,
+    config: Config,
+    mode: CompileMode,
+) -> (usize, Vec<String>) {
     let queue = Mutex::new(files);
     let results = Mutex::new((0usize, Vec::new()));
     std::thread::scope(|s| {
@@ -32,14 +37,20 @@ fn run_suite_in_mode(suite: &str, files: Vec<(String, String)>, config: Config, 
             std::thread::Builder::new()
                 .stack_size(16 << 20)
                 .spawn_scoped(s, || loop {
-                    let Some((name, text)) = queue.lock().unwrap().pop() else { break };
+                    let Some((name, text)) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
                     let mut ctx = WastContext::new(&config).expect("valid config");
                     ctx.set_compile_mode(mode);
                     let label = format!("{suite}/{name}");
                     let summary = match ctx.run_buffer(&label, &text) {
                         Ok(s) => s,
                         Err(e) => {
-                            results.lock().unwrap().1.push(format!("{label}:0 failed to parse: {e:#}"));
+                            results
+                                .lock()
+                                .unwrap()
+                                .1
+                                .push(format!("{label}:0 failed to parse: {e:#}"));
                             continue;
                         }
                     };
@@ -57,25 +68,40 @@ fn run_suite_in_mode(suite: &str, files: Vec<(String, String)>, config: Config, 
 
 fn check(suite: &str, passed: usize, failures: Vec<String>) {
     let ledger = ledger();
-    let failed_keys: BTreeSet<String> =
-        failures.iter().map(|f| f.split_whitespace().next().unwrap_or_default().to_string()).collect();
-    let unexpected: Vec<&String> =
-        failures.iter().filter(|f| !ledger.contains(f.split_whitespace().next().unwrap_or_default())).collect();
-    let fixed: Vec<&String> =
-        ledger.iter().filter(|k| k.starts_with(&format!("{suite}/")) && !failed_keys.contains(*k)).collect();
-    println!("{suite}: {passed} passed, {} failed ({} in the ledger)", failures.len(), failures.len() - unexpected.len());
+    let failed_keys: BTreeSet<String> = failures
+        .iter()
+        .map(|f| f.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    let unexpected: Vec<&String> = failures
+        .iter()
+        .filter(|f| !ledger.contains(f.split_whitespace().next().unwrap_or_default()))
+        .collect();
+    let fixed: Vec<&String> = ledger
+        .iter()
+        .filter(|k| k.starts_with(&format!("{suite}/")) && !failed_keys.contains(*k))
+        .collect();
+    println!(
+        "{suite}: {passed} passed, {} failed ({} in the ledger)",
+        failures.len(),
+        failures.len() - unexpected.len()
+    );
     for f in &unexpected {
         println!("  UNEXPECTED {f}");
     }
     for f in &fixed {
         println!("  NOW PASSES (remove from ledger) {f}");
     }
-    assert!(unexpected.is_empty() && fixed.is_empty(), "{suite}: spec results differ from the ledger");
+    assert!(
+        unexpected.is_empty() && fixed.is_empty(),
+        "{suite}: spec results differ from the ledger"
+    );
 }
 
 #[test]
 fn wasm_v1() {
-    let files = spec(SpecVersion::V1).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let files = spec(SpecVersion::V1)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::WASM1);
     let (passed, failures) = run_suite("wasm-v1", files, config);
@@ -86,10 +112,13 @@ fn wasm_v1() {
 /// a file and loaded back with `Module::deserialize_file` before it runs.
 #[test]
 fn wasm_v1_from_precompiled_artifacts() {
-    let files = spec(SpecVersion::V1).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let files = spec(SpecVersion::V1)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::WASM1);
-    let (passed, failures) = run_suite_in_mode("wasm-v1", files, config, CompileMode::FileRoundTrip);
+    let (passed, failures) =
+        run_suite_in_mode("wasm-v1", files, config, CompileMode::FileRoundTrip);
     check("wasm-v1", passed, failures);
 }
 
@@ -97,16 +126,21 @@ fn wasm_v1_from_precompiled_artifacts() {
 /// with `Module::deserialize` before it runs.
 #[test]
 fn wasm_v2_from_precompiled_artifacts() {
-    let files = spec(SpecVersion::V2).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let files = spec(SpecVersion::V2)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::WASM2);
-    let (passed, failures) = run_suite_in_mode("wasm-v2", files, config, CompileMode::SerializeRoundTrip);
+    let (passed, failures) =
+        run_suite_in_mode("wasm-v2", files, config, CompileMode::SerializeRoundTrip);
     check("wasm-v2", passed, failures);
 }
 
 #[test]
 fn wasm_v2() {
-    let files = spec(SpecVersion::V2).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let files = spec(SpecVersion::V2)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::WASM2);
     let (passed, failures) = run_suite("wasm-v2", files, config);
@@ -154,7 +188,9 @@ fn multi_value() {
 #[test]
 fn mutable_global() {
     // This proposal predates WebAssembly 2.0, so it runs with the 1.0 features.
-    let files = proposal(Proposal::MutableGlobal).map(|t| (t.name().to_string(), t.raw().to_string())).collect();
+    let files = proposal(Proposal::MutableGlobal)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::WASM1);
     let (passed, failures) = run_suite("proposals/mutable-global", files, config);
@@ -168,7 +204,10 @@ fn sign_extension_ops() {
 
 #[test]
 fn nontrapping_float_to_int_conversions() {
-    proposal_suite("nontrapping-float-to-int-conversions", WasmFeatures::empty());
+    proposal_suite(
+        "nontrapping-float-to-int-conversions",
+        WasmFeatures::empty(),
+    );
 }
 
 #[test]
@@ -203,18 +242,33 @@ fn component_model() {
     check("component-model/tern", passed, failures);
     let dir = std::env::var_os("TERN_COMPONENT_MODEL_TESTS")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/component-model-tests"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/component-model-tests")
+        });
     if !dir.is_dir() {
-        println!("component-model: reference tests not found at {}; skipped", dir.display());
+        println!(
+            "component-model: reference tests not found at {}; skipped",
+            dir.display()
+        );
         return;
     }
-    for (folder, required) in [("values", true), ("validation", true), ("binary", true), ("resources", false), ("linking", false)] {
+    for (folder, required) in [
+        ("values", true),
+        ("validation", true),
+        ("binary", true),
+        ("resources", false),
+        ("linking", false),
+    ] {
         let suite = format!("component-model/{folder}");
         let (passed, failures) = run_suite(&suite, wast_files(&dir.join(folder)), Config::new());
         if required {
             check(&suite, passed, failures);
         } else {
-            println!("{suite}: {passed} passed, {} failed (not required yet)", failures.len());
+            println!(
+                "{suite}: {passed} passed, {} failed (not required yet)",
+                failures.len()
+            );
         }
     }
 }
@@ -225,8 +279,15 @@ fn wast_files(dir: &std::path::Path) -> Vec<(String, String)> {
     for entry in std::fs::read_dir(dir).expect("readable test folder") {
         let path = entry.expect("directory entry").path();
         if path.extension().is_some_and(|e| e == "wast") {
-            let name = path.file_name().expect("file name").to_string_lossy().to_string();
-            files.push((name, std::fs::read_to_string(&path).expect("readable test file")));
+            let name = path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .to_string();
+            files.push((
+                name,
+                std::fs::read_to_string(&path).expect("readable test file"),
+            ));
         }
     }
     files
@@ -237,11 +298,25 @@ fn wast_files(dir: &std::path::Path) -> Vec<(String, String)> {
 #[test]
 fn dynamic_memories() {
     let suites: [(&str, Vec<(String, String)>, WasmFeatures); 3] = [
-        ("wasm-v1", spec(SpecVersion::V1).map(|t| (t.name().to_string(), t.raw().to_string())).collect(), WasmFeatures::WASM1),
-        ("wasm-v2", spec(SpecVersion::V2).map(|t| (t.name().to_string(), t.raw().to_string())).collect(), WasmFeatures::WASM2),
+        (
+            "wasm-v1",
+            spec(SpecVersion::V1)
+                .map(|t| (t.name().to_string(), t.raw().to_string()))
+                .collect(),
+            WasmFeatures::WASM1,
+        ),
+        (
+            "wasm-v2",
+            spec(SpecVersion::V2)
+                .map(|t| (t.name().to_string(), t.raw().to_string()))
+                .collect(),
+            WasmFeatures::WASM2,
+        ),
         (
             "proposals/simd",
-            proposal(Proposal::Simd).map(|t| (t.name().to_string(), t.raw().to_string())).collect(),
+            proposal(Proposal::Simd)
+                .map(|t| (t.name().to_string(), t.raw().to_string()))
+                .collect(),
             WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY,
         ),
     ];

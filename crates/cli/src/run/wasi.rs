@@ -20,7 +20,12 @@ pub struct Host {
 ///
 /// # Errors
 /// Fails on a directory that cannot be opened or a malformed `--env`.
-pub fn context(program: &Path, args: &[String], dirs: &[String], envs: &[String]) -> Result<WasiCtx> {
+pub fn context(
+    program: &Path,
+    args: &[String],
+    dirs: &[String],
+    envs: &[String],
+) -> Result<WasiCtx> {
     let mut b = WasiCtxBuilder::new();
     b.arg(&program.to_string_lossy())?;
     b.args(args)?;

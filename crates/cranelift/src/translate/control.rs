@@ -8,7 +8,9 @@ use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, BlockCall, ExtFuncData, ExternalName, InstBuilder,
     JumpTableData, UserExternalName, Value,
 };
-use tern_environ::{TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMTABLE_BASE, VMTABLE_LENGTH};
+use tern_environ::{
+    TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMTABLE_BASE, VMTABLE_LENGTH,
+};
 use wasmparser::{BlockType, FuncValidator, Operator, ValidatorResources};
 
 /// What kind of structure a control frame is.
@@ -20,7 +22,10 @@ pub(crate) enum FrameKind {
     /// `loop`; branches go back to `header`.
     Loop { header: ir::Block },
     /// `if`; `else_block` receives the parameters when the condition is false.
-    If { else_block: ir::Block, else_seen: bool },
+    If {
+        else_block: ir::Block,
+        else_seen: bool,
+    },
     /// A structure opened in unreachable code: no IR exists for it.
     Dead,
 }
@@ -38,11 +43,13 @@ pub(crate) struct ControlFrame {
     pub(crate) exit_reachable: bool,
 }
 
-
 impl FuncState<'_, '_> {
     /// Branch arguments for `values`, with vectors in their canonical shape.
     fn block_args(&mut self, values: &[Value]) -> Vec<BlockArg> {
-        values.iter().map(|v| BlockArg::Value(self.canonical(*v))).collect()
+        values
+            .iter()
+            .map(|v| BlockArg::Value(self.canonical(*v)))
+            .collect()
     }
 
     /// `values` with vectors in their canonical shape (for calls and returns).
@@ -125,7 +132,10 @@ impl FuncState<'_, '_> {
     fn translate_else(&mut self) {
         let frame = self.control.last_mut().expect("validated if");
         let (else_block, num_results, next, base) = match &mut frame.kind {
-            FrameKind::If { else_block, else_seen } => {
+            FrameKind::If {
+                else_block,
+                else_seen,
+            } => {
                 *else_seen = true;
                 (*else_block, frame.num_results, frame.next, frame.stack_base)
             }
@@ -153,7 +163,11 @@ impl FuncState<'_, '_> {
             self.builder.ins().jump(frame.next, &results_args);
             frame.exit_reachable = true;
         }
-        if let FrameKind::If { else_block, else_seen: false } = frame.kind {
+        if let FrameKind::If {
+            else_block,
+            else_seen: false,
+        } = frame.kind
+        {
             // No `else`: the false branch passes the parameters through.
             self.builder.switch_to_block(else_block);
             let params = self.builder.block_params(else_block).to_vec();
@@ -246,13 +260,18 @@ impl FuncState<'_, '_> {
                 let next = self.new_block_with(&results);
                 let args = self.stack[self.stack.len() - params.len()..].to_vec();
                 let args_args = self.block_args(&args);
-                self.builder.ins().brif(cond, then_block, &[], else_block, &args_args);
+                self.builder
+                    .ins()
+                    .brif(cond, then_block, &[], else_block, &args_args);
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
                 let stack_base = self.stack.len() - params.len();
                 self.control.push(ControlFrame {
-                    kind: FrameKind::If { else_block, else_seen: false },
+                    kind: FrameKind::If {
+                        else_block,
+                        else_seen: false,
+                    },
                     next,
                     num_params: params.len(),
                     num_results: results.len(),
@@ -294,9 +313,13 @@ impl FuncState<'_, '_> {
                 let args = self.block_args(&top);
                 let pool = &mut self.builder.func.dfg.value_lists;
                 let default = BlockCall::new(default, args.iter().copied(), pool);
-                let calls: Vec<BlockCall> =
-                    calls.into_iter().map(|b| BlockCall::new(b, args.iter().copied(), pool)).collect();
-                let jt = self.builder.create_jump_table(JumpTableData::new(default, &calls));
+                let calls: Vec<BlockCall> = calls
+                    .into_iter()
+                    .map(|b| BlockCall::new(b, args.iter().copied(), pool))
+                    .collect();
+                let jt = self
+                    .builder
+                    .create_jump_table(JumpTableData::new(default, &calls));
                 self.builder.ins().br_table(index, jt);
                 self.reachable = false;
             }
@@ -332,14 +355,18 @@ impl FuncState<'_, '_> {
                 self.builder.def_var(self.locals[*local_index as usize], v);
             }
             Operator::Call { function_index } => self.translate_call(*function_index, false),
-            Operator::CallIndirect { type_index, table_index } => {
-                self.translate_call_indirect(*type_index, *table_index, false)
-            }
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(*type_index, *table_index, false),
             Operator::ReturnCall { function_index } => {
                 self.translate_call(*function_index, true);
                 self.reachable = false;
             }
-            Operator::ReturnCallIndirect { type_index, table_index } => {
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
                 self.translate_call_indirect(*type_index, *table_index, true);
                 self.reachable = false;
             }
@@ -352,7 +379,10 @@ impl FuncState<'_, '_> {
         if let Some(s) = self.signatures.get(&type_index) {
             return *s;
         }
-        let sig = wasm_signature(self.compiler.wasm_call_conv(), &self.module.types[type_index as usize]);
+        let sig = wasm_signature(
+            self.compiler.wasm_call_conv(),
+            &self.module.types[type_index as usize],
+        );
         let s = self.builder.import_signature(sig);
         self.signatures.insert(type_index, s);
         s
@@ -369,8 +399,14 @@ impl FuncState<'_, '_> {
             let sig = self.signature_for_type(type_index);
             let at = self.offsets.funcref(func_index) as i32;
             let flags = Self::readonly_flags();
-            let code = self.builder.ins().load(types::I64, flags, vmctx, at + VMFUNCREF_WASM_CALL as i32);
-            let callee_vmctx = self.builder.ins().load(types::I64, flags, vmctx, at + VMFUNCREF_VMCTX as i32);
+            let code =
+                self.builder
+                    .ins()
+                    .load(types::I64, flags, vmctx, at + VMFUNCREF_WASM_CALL as i32);
+            let callee_vmctx =
+                self.builder
+                    .ins()
+                    .load(types::I64, flags, vmctx, at + VMFUNCREF_VMCTX as i32);
             let mut all = vec![callee_vmctx, vmctx];
             all.extend(args);
             if tail {
@@ -383,10 +419,13 @@ impl FuncState<'_, '_> {
                 Some(f) => *f,
                 None => {
                     let sig = self.signature_for_type(type_index);
-                    let name = self.builder.func.declare_imported_user_function(UserExternalName {
-                        namespace: 0,
-                        index: func_index,
-                    });
+                    let name = self
+                        .builder
+                        .func
+                        .declare_imported_user_function(UserExternalName {
+                            namespace: 0,
+                            index: func_index,
+                        });
                     let f = self.builder.import_function(ExtFuncData {
                         name: ExternalName::user(name),
                         signature: sig,
@@ -418,12 +457,26 @@ impl FuncState<'_, '_> {
         let vmctx = self.vmctx();
         let ro = Self::readonly_flags();
         let mutable = Self::trusted_flags();
-        let table = self.builder.ins().load(types::I64, ro, vmctx, self.offsets.table(table_index) as i32);
-        let len = self.builder.ins().load(types::I64, mutable, table, VMTABLE_LENGTH as i32);
+        let table = self.builder.ins().load(
+            types::I64,
+            ro,
+            vmctx,
+            self.offsets.table(table_index) as i32,
+        );
+        let len = self
+            .builder
+            .ins()
+            .load(types::I64, mutable, table, VMTABLE_LENGTH as i32);
         let index = self.to_i64(index);
-        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.trap_if(oob, TrapKind::TableOutOfBounds);
-        let base = self.builder.ins().load(types::I64, mutable, table, VMTABLE_BASE as i32);
+        let base = self
+            .builder
+            .ins()
+            .load(types::I64, mutable, table, VMTABLE_BASE as i32);
         let offset = self.builder.ins().ishl_imm_u(index, 3);
         let slot = self.builder.ins().iadd(base, offset);
         let funcref = self.builder.ins().load(types::I64, mutable, slot, 0);
@@ -431,12 +484,26 @@ impl FuncState<'_, '_> {
         self.trap_if(is_null, TrapKind::IndirectCallToNull);
         // The funcref is known non-null only below the check: these loads must not move.
         let fixed = ir::MemFlagsData::trusted().with_readonly();
-        let actual = self.builder.ins().load(types::I32, fixed, funcref, VMFUNCREF_TYPE_ID as i32);
-        let expected = self.builder.ins().load(types::I32, ro, vmctx, self.offsets.type_id(type_index) as i32);
+        let actual = self
+            .builder
+            .ins()
+            .load(types::I32, fixed, funcref, VMFUNCREF_TYPE_ID as i32);
+        let expected = self.builder.ins().load(
+            types::I32,
+            ro,
+            vmctx,
+            self.offsets.type_id(type_index) as i32,
+        );
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trap_if(mismatch, TrapKind::BadSignature);
-        let code = self.builder.ins().load(types::I64, fixed, funcref, VMFUNCREF_WASM_CALL as i32);
-        let callee_vmctx = self.builder.ins().load(types::I64, fixed, funcref, VMFUNCREF_VMCTX as i32);
+        let code = self
+            .builder
+            .ins()
+            .load(types::I64, fixed, funcref, VMFUNCREF_WASM_CALL as i32);
+        let callee_vmctx =
+            self.builder
+                .ins()
+                .load(types::I64, fixed, funcref, VMFUNCREF_VMCTX as i32);
         let sig = self.signature_for_type(type_index);
         let mut all = vec![callee_vmctx, vmctx];
         all.extend(args);

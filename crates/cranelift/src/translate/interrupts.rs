@@ -26,7 +26,12 @@ impl FuncState<'_, '_> {
 
     fn limits_ptr(&mut self) -> cranelift_codegen::ir::Value {
         let vmctx = self.vmctx();
-        self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, self.offsets.runtime_limits() as i32)
+        self.builder.ins().load(
+            types::I64,
+            Self::readonly_flags(),
+            vmctx,
+            self.offsets.runtime_limits() as i32,
+        )
     }
 
     /// Accounts for `op` and, before an operator that ends a straight-line run,
@@ -37,7 +42,12 @@ impl FuncState<'_, '_> {
         }
         let free = matches!(
             op,
-            Operator::Nop | Operator::Drop | Operator::Block { .. } | Operator::Loop { .. } | Operator::End | Operator::Else
+            Operator::Nop
+                | Operator::Drop
+                | Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::End
+                | Operator::Else
         );
         if !free {
             self.pending_fuel += 1;
@@ -62,10 +72,18 @@ impl FuncState<'_, '_> {
             let cost = std::mem::take(&mut self.pending_fuel);
             let limits = self.limits_ptr();
             let flags = MemFlagsData::trusted();
-            let consumed = self.builder.ins().load(types::I64, flags, limits, VMLIMITS_FUEL_CONSUMED as i32);
+            let consumed =
+                self.builder
+                    .ins()
+                    .load(types::I64, flags, limits, VMLIMITS_FUEL_CONSUMED as i32);
             let consumed = self.builder.ins().iadd_imm_s(consumed, cost);
-            self.builder.ins().store(flags, consumed, limits, VMLIMITS_FUEL_CONSUMED as i32);
-            let out = self.builder.ins().icmp_imm_s(IntCC::SignedGreaterThan, consumed, 0);
+            self.builder
+                .ins()
+                .store(flags, consumed, limits, VMLIMITS_FUEL_CONSUMED as i32);
+            let out = self
+                .builder
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThan, consumed, 0);
             self.trap_if(out, TrapKind::OutOfFuel);
         }
     }
@@ -76,13 +94,29 @@ impl FuncState<'_, '_> {
             return;
         }
         let limits = self.limits_ptr();
-        let epoch_ptr = self.builder.ins().load(types::I64, MemFlagsData::trusted().with_readonly(), limits, VMLIMITS_EPOCH_PTR as i32);
+        let epoch_ptr = self.builder.ins().load(
+            types::I64,
+            MemFlagsData::trusted().with_readonly(),
+            limits,
+            VMLIMITS_EPOCH_PTR as i32,
+        );
         // Another thread increments the counter: an atomic load, which Cranelift
         // never merges with an earlier load of the same address (a plain load
         // in a loop header would be, as nothing in the loop stores to it).
-        let epoch = self.builder.ins().atomic_load(types::I64, MemFlagsData::trusted(), epoch_ptr);
-        let deadline = self.builder.ins().load(types::I64, MemFlagsData::trusted(), limits, VMLIMITS_EPOCH_DEADLINE as i32);
-        let due = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        let epoch = self
+            .builder
+            .ins()
+            .atomic_load(types::I64, MemFlagsData::trusted(), epoch_ptr);
+        let deadline = self.builder.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            limits,
+            VMLIMITS_EPOCH_DEADLINE as i32,
+        );
+        let due = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
         self.trap_if(due, TrapKind::Interrupt);
     }
 }

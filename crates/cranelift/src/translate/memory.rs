@@ -10,9 +10,7 @@
 use super::FuncState;
 use crate::signature::ir_type;
 use anyhow::Result;
-use cranelift_codegen::ir::{
-    self, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value,
-};
+use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use cranelift_codegen::ir::{Endianness, TrapCode};
 use tern_environ::{Builtin, MemoryStyle, TrapKind, VMMEMORY_BASE, VMMEMORY_LENGTH};
 use wasmparser::{MemArg, MemArgTarget, Operator};
@@ -26,7 +24,10 @@ impl FuncState<'_, '_> {
     }
 
     fn memory_style(&self, index: u32) -> MemoryStyle {
-        MemoryStyle::for_plan(&self.module.memories[index as usize], &self.compiler.settings().tunables)
+        MemoryStyle::for_plan(
+            &self.module.memories[index as usize],
+            &self.compiler.settings().tunables,
+        )
     }
 
     /// Memory `index`'s base address. Static memories never move, so their base
@@ -34,16 +35,37 @@ impl FuncState<'_, '_> {
     /// dynamic memory's base is reloaded, since a call may have grown it.
     fn memory_base(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
-        let def = self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, self.offsets.memory(index) as i32);
-        let flags = if self.memory_style(index).base_moves() { Self::trusted_flags() } else { Self::readonly_flags() };
-        self.builder.ins().load(types::I64, flags, def, VMMEMORY_BASE as i32)
+        let def = self.builder.ins().load(
+            types::I64,
+            Self::readonly_flags(),
+            vmctx,
+            self.offsets.memory(index) as i32,
+        );
+        let flags = if self.memory_style(index).base_moves() {
+            Self::trusted_flags()
+        } else {
+            Self::readonly_flags()
+        };
+        self.builder
+            .ins()
+            .load(types::I64, flags, def, VMMEMORY_BASE as i32)
     }
 
     /// Memory `index`'s current length in bytes.
     fn memory_length(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
-        let def = self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, self.offsets.memory(index) as i32);
-        self.builder.ins().load(types::I64, Self::trusted_flags(), def, VMMEMORY_LENGTH as i32)
+        let def = self.builder.ins().load(
+            types::I64,
+            Self::readonly_flags(),
+            vmctx,
+            self.offsets.memory(index) as i32,
+        );
+        self.builder.ins().load(
+            types::I64,
+            Self::trusted_flags(),
+            def,
+            VMMEMORY_LENGTH as i32,
+        )
     }
 
     /// Pops the address operand and returns the native address and static offset
@@ -52,11 +74,20 @@ impl FuncState<'_, '_> {
         let mem = Self::memory_index(memarg);
         let plan = self.module.memories[mem as usize];
         let index = self.pop();
-        let index = if plan.memory64 { index } else { self.builder.ins().uextend(types::I64, index) };
+        let index = if plan.memory64 {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        };
         let base = self.memory_base(mem);
         let end = memarg.offset.checked_add(u64::from(size));
         match end {
-            _ if self.memory_style(mem).elides_check(plan.memory64, memarg.offset, u64::from(size)) => {
+            _ if self.memory_style(mem).elides_check(
+                plan.memory64,
+                memarg.offset,
+                u64::from(size),
+            ) =>
+            {
                 (self.builder.ins().iadd(base, index), memarg.offset as i32)
             }
             _ => {
@@ -64,9 +95,15 @@ impl FuncState<'_, '_> {
                 let end = end.unwrap_or(u64::MAX);
                 let end_const = self.builder.ins().iconst(types::I64, end as i64);
                 let code = crate::trap_codes::trap_code(TrapKind::MemoryOutOfBounds);
-                let last = self.builder.ins().uadd_overflow_trap(index, end_const, code);
+                let last = self
+                    .builder
+                    .ins()
+                    .uadd_overflow_trap(index, end_const, code);
                 let len = self.memory_length(mem);
-                let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, last, len);
+                let oob = self
+                    .builder
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThan, last, len);
                 self.trap_if(oob, TrapKind::MemoryOutOfBounds);
                 let addr = self.builder.ins().iadd(base, index);
                 let offset = self.builder.ins().iconst(types::I64, memarg.offset as i64);
@@ -81,13 +118,23 @@ impl FuncState<'_, '_> {
             .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
     }
 
-    fn load(&mut self, memarg: &MemArg, size: u32, f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value) {
+    fn load(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+        f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value,
+    ) {
         let (addr, offset) = self.memory_address(memarg, size);
         let v = f(self, Self::heap_flags(), addr, offset);
         self.push(v);
     }
 
-    fn store(&mut self, memarg: &MemArg, size: u32, f: impl FnOnce(&mut Self, MemFlagsData, Value, Value, i32)) {
+    fn store(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+        f: impl FnOnce(&mut Self, MemFlagsData, Value, Value, i32),
+    ) {
         let value = self.pop();
         let (addr, offset) = self.memory_address(memarg, size);
         f(self, Self::heap_flags(), value, addr, offset);
@@ -98,7 +145,10 @@ impl FuncState<'_, '_> {
         let vmctx = self.vmctx();
         if self.module.is_imported_global(index) {
             let at = self.offsets.imported_global(index) as i32;
-            let ptr = self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, at);
+            let ptr = self
+                .builder
+                .ins()
+                .load(types::I64, Self::readonly_flags(), vmctx, at);
             (ptr, 0)
         } else {
             let defined = index - self.module.num_imported_globals;
@@ -107,15 +157,33 @@ impl FuncState<'_, '_> {
     }
 
     /// Calls a builtin libcall through the vmctx's builtin table.
-    pub(crate) fn call_builtin(&mut self, builtin: Builtin, params: &[ir::Type], returns: &[ir::Type], args: &[Value]) -> Vec<Value> {
+    pub(crate) fn call_builtin(
+        &mut self,
+        builtin: Builtin,
+        params: &[ir::Type],
+        returns: &[ir::Type],
+        args: &[Value],
+    ) -> Vec<Value> {
         let mut sig = ir::Signature::new(self.compiler.call_conv());
         sig.params.push(ir::AbiParam::new(types::I64));
-        sig.params.extend(params.iter().map(|t| ir::AbiParam::new(*t)));
-        sig.returns.extend(returns.iter().map(|t| ir::AbiParam::new(*t)));
+        sig.params
+            .extend(params.iter().map(|t| ir::AbiParam::new(*t)));
+        sig.returns
+            .extend(returns.iter().map(|t| ir::AbiParam::new(*t)));
         let sig = self.builder.import_signature(sig);
         let vmctx = self.vmctx();
-        let table = self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, self.offsets.builtins() as i32);
-        let f = self.builder.ins().load(types::I64, Self::readonly_flags(), table, builtin.offset() as i32);
+        let table = self.builder.ins().load(
+            types::I64,
+            Self::readonly_flags(),
+            vmctx,
+            self.offsets.builtins() as i32,
+        );
+        let f = self.builder.ins().load(
+            types::I64,
+            Self::readonly_flags(),
+            table,
+            builtin.offset() as i32,
+        );
         let mut all = vec![vmctx];
         all.extend_from_slice(args);
         let call = self.builder.ins().call_indirect(sig, f, &all);
@@ -126,35 +194,71 @@ impl FuncState<'_, '_> {
     pub(crate) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
         use types::{F32, F64, I32, I64};
         match op {
-            Operator::I32Load { memarg } => self.load(memarg, 4, |s, f, a, o| s.builder.ins().load(I32, f, a, o)),
-            Operator::I64Load { memarg } => self.load(memarg, 8, |s, f, a, o| s.builder.ins().load(I64, f, a, o)),
-            Operator::F32Load { memarg } => self.load(memarg, 4, |s, f, a, o| s.builder.ins().load(F32, f, a, o)),
-            Operator::F64Load { memarg } => self.load(memarg, 8, |s, f, a, o| s.builder.ins().load(F64, f, a, o)),
-            Operator::I32Load8S { memarg } => self.load(memarg, 1, |s, f, a, o| s.builder.ins().sload8(I32, f, a, o)),
-            Operator::I32Load8U { memarg } => self.load(memarg, 1, |s, f, a, o| s.builder.ins().uload8(I32, f, a, o)),
-            Operator::I32Load16S { memarg } => self.load(memarg, 2, |s, f, a, o| s.builder.ins().sload16(I32, f, a, o)),
-            Operator::I32Load16U { memarg } => self.load(memarg, 2, |s, f, a, o| s.builder.ins().uload16(I32, f, a, o)),
-            Operator::I64Load8S { memarg } => self.load(memarg, 1, |s, f, a, o| s.builder.ins().sload8(I64, f, a, o)),
-            Operator::I64Load8U { memarg } => self.load(memarg, 1, |s, f, a, o| s.builder.ins().uload8(I64, f, a, o)),
-            Operator::I64Load16S { memarg } => self.load(memarg, 2, |s, f, a, o| s.builder.ins().sload16(I64, f, a, o)),
-            Operator::I64Load16U { memarg } => self.load(memarg, 2, |s, f, a, o| s.builder.ins().uload16(I64, f, a, o)),
-            Operator::I64Load32S { memarg } => self.load(memarg, 4, |s, f, a, o| s.builder.ins().sload32(f, a, o)),
-            Operator::I64Load32U { memarg } => self.load(memarg, 4, |s, f, a, o| s.builder.ins().uload32(f, a, o)),
+            Operator::I32Load { memarg } => {
+                self.load(memarg, 4, |s, f, a, o| s.builder.ins().load(I32, f, a, o))
+            }
+            Operator::I64Load { memarg } => {
+                self.load(memarg, 8, |s, f, a, o| s.builder.ins().load(I64, f, a, o))
+            }
+            Operator::F32Load { memarg } => {
+                self.load(memarg, 4, |s, f, a, o| s.builder.ins().load(F32, f, a, o))
+            }
+            Operator::F64Load { memarg } => {
+                self.load(memarg, 8, |s, f, a, o| s.builder.ins().load(F64, f, a, o))
+            }
+            Operator::I32Load8S { memarg } => {
+                self.load(memarg, 1, |s, f, a, o| s.builder.ins().sload8(I32, f, a, o))
+            }
+            Operator::I32Load8U { memarg } => {
+                self.load(memarg, 1, |s, f, a, o| s.builder.ins().uload8(I32, f, a, o))
+            }
+            Operator::I32Load16S { memarg } => self.load(memarg, 2, |s, f, a, o| {
+                s.builder.ins().sload16(I32, f, a, o)
+            }),
+            Operator::I32Load16U { memarg } => self.load(memarg, 2, |s, f, a, o| {
+                s.builder.ins().uload16(I32, f, a, o)
+            }),
+            Operator::I64Load8S { memarg } => {
+                self.load(memarg, 1, |s, f, a, o| s.builder.ins().sload8(I64, f, a, o))
+            }
+            Operator::I64Load8U { memarg } => {
+                self.load(memarg, 1, |s, f, a, o| s.builder.ins().uload8(I64, f, a, o))
+            }
+            Operator::I64Load16S { memarg } => self.load(memarg, 2, |s, f, a, o| {
+                s.builder.ins().sload16(I64, f, a, o)
+            }),
+            Operator::I64Load16U { memarg } => self.load(memarg, 2, |s, f, a, o| {
+                s.builder.ins().uload16(I64, f, a, o)
+            }),
+            Operator::I64Load32S { memarg } => {
+                self.load(memarg, 4, |s, f, a, o| s.builder.ins().sload32(f, a, o))
+            }
+            Operator::I64Load32U { memarg } => {
+                self.load(memarg, 4, |s, f, a, o| s.builder.ins().uload32(f, a, o))
+            }
             Operator::I32Store { memarg } | Operator::F32Store { memarg } => {
-                self.store(memarg, 4, |s, f, v, a, o| { s.builder.ins().store(f, v, a, o); })
+                self.store(memarg, 4, |s, f, v, a, o| {
+                    s.builder.ins().store(f, v, a, o);
+                })
             }
             Operator::I64Store { memarg } | Operator::F64Store { memarg } => {
-                self.store(memarg, 8, |s, f, v, a, o| { s.builder.ins().store(f, v, a, o); })
+                self.store(memarg, 8, |s, f, v, a, o| {
+                    s.builder.ins().store(f, v, a, o);
+                })
             }
             Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
-                self.store(memarg, 1, |s, f, v, a, o| { s.builder.ins().istore8(f, v, a, o); })
+                self.store(memarg, 1, |s, f, v, a, o| {
+                    s.builder.ins().istore8(f, v, a, o);
+                })
             }
             Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
-                self.store(memarg, 2, |s, f, v, a, o| { s.builder.ins().istore16(f, v, a, o); })
+                self.store(memarg, 2, |s, f, v, a, o| {
+                    s.builder.ins().istore16(f, v, a, o);
+                })
             }
-            Operator::I64Store32 { memarg } => {
-                self.store(memarg, 4, |s, f, v, a, o| { s.builder.ins().istore32(f, v, a, o); })
-            }
+            Operator::I64Store32 { memarg } => self.store(memarg, 4, |s, f, v, a, o| {
+                s.builder.ins().istore32(f, v, a, o);
+            }),
             Operator::MemorySize { mem } => {
                 let len = self.memory_length(*mem);
                 let pages = self.builder.ins().ushr_imm_u(len, 16);
@@ -168,22 +272,36 @@ impl FuncState<'_, '_> {
             Operator::MemoryGrow { mem } => {
                 let memory64 = self.module.memories[*mem as usize].memory64;
                 let delta = self.pop();
-                let delta = if memory64 { delta } else { self.builder.ins().uextend(I64, delta) };
+                let delta = if memory64 {
+                    delta
+                } else {
+                    self.builder.ins().uextend(I64, delta)
+                };
                 let index = self.builder.ins().iconst(I32, i64::from(*mem));
-                let old = self.call_builtin(Builtin::MemoryGrow, &[I64, I32], &[I64], &[delta, index])[0];
-                let v = if memory64 { old } else { self.builder.ins().ireduce(I32, old) };
+                let old =
+                    self.call_builtin(Builtin::MemoryGrow, &[I64, I32], &[I64], &[delta, index])[0];
+                let v = if memory64 {
+                    old
+                } else {
+                    self.builder.ins().ireduce(I32, old)
+                };
                 self.push(v);
             }
             Operator::GlobalGet { global_index } => {
                 let ty = ir_type(self.module.globals[*global_index as usize].ty);
                 let (addr, offset) = self.global_address(*global_index);
-                let v = self.builder.ins().load(ty, Self::trusted_flags(), addr, offset);
+                let v = self
+                    .builder
+                    .ins()
+                    .load(ty, Self::trusted_flags(), addr, offset);
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
                 let v = self.pop();
                 let (addr, offset) = self.global_address(*global_index);
-                self.builder.ins().store(Self::trusted_flags(), v, addr, offset);
+                self.builder
+                    .ins()
+                    .store(Self::trusted_flags(), v, addr, offset);
             }
             _ => return Ok(false),
         }

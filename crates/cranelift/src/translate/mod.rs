@@ -63,7 +63,12 @@ impl<'a> FuncTranslator<'a> {
         offsets: &'a VMOffsets,
         fctx: &'a mut FunctionBuilderContext,
     ) -> Self {
-        Self { compiler, module, offsets, fctx }
+        Self {
+            compiler,
+            module,
+            offsets,
+            fctx,
+        }
     }
 
     /// Translates `body` of function `func_index` into `func`, validating it on the way.
@@ -80,14 +85,22 @@ impl<'a> FuncTranslator<'a> {
 
         // The stack limit is `*(*(vmctx + runtime_limits) + stack_limit)`.
         let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
-        let flags = func.dfg.mem_flags.insert(MemFlagsData::trusted().with_readonly()).expect("few mem flags");
+        let flags = func
+            .dfg
+            .mem_flags
+            .insert(MemFlagsData::trusted().with_readonly())
+            .expect("few mem flags");
         let limits_gv = func.create_global_value(GlobalValueData::Load {
             base: vmctx_gv,
             offset: (self.offsets.runtime_limits() as i32).into(),
             global_type: types::I64,
             flags,
         });
-        let stack_flags = func.dfg.mem_flags.insert(MemFlagsData::trusted()).expect("few mem flags");
+        let stack_flags = func
+            .dfg
+            .mem_flags
+            .insert(MemFlagsData::trusted())
+            .expect("few mem flags");
         let stack_limit = func.create_global_value(GlobalValueData::Load {
             base: limits_gv,
             offset: (VMLIMITS_STACK_LIMIT as i32).into(),
@@ -148,7 +161,9 @@ impl<'a> FuncTranslator<'a> {
         }
         ops.finish()?;
         state.builder.seal_all_blocks();
-        state.builder.finalize(self.compiler.isa().frontend_config());
+        state
+            .builder
+            .finalize(self.compiler.isa().frontend_config());
         Ok(())
     }
 }

@@ -99,29 +99,49 @@ impl FuncState<'_, '_> {
 
             Operator::I32Clz | Operator::I64Clz => self.unop(|s, a| s.builder.ins().clz(a)),
             Operator::I32Ctz | Operator::I64Ctz => self.unop(|s, a| s.builder.ins().ctz(a)),
-            Operator::I32Popcnt | Operator::I64Popcnt => self.unop(|s, a| s.builder.ins().popcnt(a)),
+            Operator::I32Popcnt | Operator::I64Popcnt => {
+                self.unop(|s, a| s.builder.ins().popcnt(a))
+            }
             Operator::I32Add | Operator::I64Add => self.binop(|s, a, b| s.builder.ins().iadd(a, b)),
             Operator::I32Sub | Operator::I64Sub => self.binop(|s, a, b| s.builder.ins().isub(a, b)),
             Operator::I32Mul | Operator::I64Mul => self.binop(|s, a, b| s.builder.ins().imul(a, b)),
-            Operator::I32DivS | Operator::I64DivS => self.binop(|s, a, b| s.builder.ins().sdiv(a, b)),
-            Operator::I32DivU | Operator::I64DivU => self.binop(|s, a, b| s.builder.ins().udiv(a, b)),
-            Operator::I32RemS | Operator::I64RemS => self.binop(|s, a, b| s.builder.ins().srem(a, b)),
-            Operator::I32RemU | Operator::I64RemU => self.binop(|s, a, b| s.builder.ins().urem(a, b)),
+            Operator::I32DivS | Operator::I64DivS => {
+                self.binop(|s, a, b| s.builder.ins().sdiv(a, b))
+            }
+            Operator::I32DivU | Operator::I64DivU => {
+                self.binop(|s, a, b| s.builder.ins().udiv(a, b))
+            }
+            Operator::I32RemS | Operator::I64RemS => {
+                self.binop(|s, a, b| s.builder.ins().srem(a, b))
+            }
+            Operator::I32RemU | Operator::I64RemU => {
+                self.binop(|s, a, b| s.builder.ins().urem(a, b))
+            }
             Operator::I32And | Operator::I64And => self.binop(|s, a, b| s.builder.ins().band(a, b)),
             Operator::I32Or | Operator::I64Or => self.binop(|s, a, b| s.builder.ins().bor(a, b)),
             Operator::I32Xor | Operator::I64Xor => self.binop(|s, a, b| s.builder.ins().bxor(a, b)),
             Operator::I32Shl | Operator::I64Shl => self.binop(|s, a, b| s.builder.ins().ishl(a, b)),
-            Operator::I32ShrS | Operator::I64ShrS => self.binop(|s, a, b| s.builder.ins().sshr(a, b)),
-            Operator::I32ShrU | Operator::I64ShrU => self.binop(|s, a, b| s.builder.ins().ushr(a, b)),
-            Operator::I32Rotl | Operator::I64Rotl => self.binop(|s, a, b| s.builder.ins().rotl(a, b)),
-            Operator::I32Rotr | Operator::I64Rotr => self.binop(|s, a, b| s.builder.ins().rotr(a, b)),
+            Operator::I32ShrS | Operator::I64ShrS => {
+                self.binop(|s, a, b| s.builder.ins().sshr(a, b))
+            }
+            Operator::I32ShrU | Operator::I64ShrU => {
+                self.binop(|s, a, b| s.builder.ins().ushr(a, b))
+            }
+            Operator::I32Rotl | Operator::I64Rotl => {
+                self.binop(|s, a, b| s.builder.ins().rotl(a, b))
+            }
+            Operator::I32Rotr | Operator::I64Rotr => {
+                self.binop(|s, a, b| s.builder.ins().rotr(a, b))
+            }
 
             Operator::F32Abs | Operator::F64Abs => self.unop(|s, a| s.builder.ins().fabs(a)),
             Operator::F32Neg | Operator::F64Neg => self.unop(|s, a| s.builder.ins().fneg(a)),
             Operator::F32Ceil | Operator::F64Ceil => self.unop(|s, a| s.builder.ins().ceil(a)),
             Operator::F32Floor | Operator::F64Floor => self.unop(|s, a| s.builder.ins().floor(a)),
             Operator::F32Trunc | Operator::F64Trunc => self.unop(|s, a| s.builder.ins().trunc(a)),
-            Operator::F32Nearest | Operator::F64Nearest => self.unop(|s, a| s.builder.ins().nearest(a)),
+            Operator::F32Nearest | Operator::F64Nearest => {
+                self.unop(|s, a| s.builder.ins().nearest(a))
+            }
             Operator::F32Sqrt | Operator::F64Sqrt => self.unop(|s, a| s.builder.ins().sqrt(a)),
             Operator::F32Add | Operator::F64Add => self.binop(|s, a, b| s.builder.ins().fadd(a, b)),
             Operator::F32Sub | Operator::F64Sub => self.binop(|s, a, b| s.builder.ins().fsub(a, b)),
@@ -174,10 +194,18 @@ impl FuncState<'_, '_> {
             }
             Operator::F32DemoteF64 => self.unop(|s, a| s.builder.ins().fdemote(F32, a)),
             Operator::F64PromoteF32 => self.unop(|s, a| s.builder.ins().fpromote(F64, a)),
-            Operator::I32ReinterpretF32 => self.unop(|s, a| s.builder.ins().bitcast(I32, MemFlagsData::new(), a)),
-            Operator::I64ReinterpretF64 => self.unop(|s, a| s.builder.ins().bitcast(I64, MemFlagsData::new(), a)),
-            Operator::F32ReinterpretI32 => self.unop(|s, a| s.builder.ins().bitcast(F32, MemFlagsData::new(), a)),
-            Operator::F64ReinterpretI64 => self.unop(|s, a| s.builder.ins().bitcast(F64, MemFlagsData::new(), a)),
+            Operator::I32ReinterpretF32 => {
+                self.unop(|s, a| s.builder.ins().bitcast(I32, MemFlagsData::new(), a))
+            }
+            Operator::I64ReinterpretF64 => {
+                self.unop(|s, a| s.builder.ins().bitcast(I64, MemFlagsData::new(), a))
+            }
+            Operator::F32ReinterpretI32 => {
+                self.unop(|s, a| s.builder.ins().bitcast(F32, MemFlagsData::new(), a))
+            }
+            Operator::F64ReinterpretI64 => {
+                self.unop(|s, a| s.builder.ins().bitcast(F64, MemFlagsData::new(), a))
+            }
 
             Operator::I32Extend8S => self.extend_s(I32, I8),
             Operator::I32Extend16S => self.extend_s(I32, I16),

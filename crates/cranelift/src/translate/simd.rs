@@ -84,7 +84,11 @@ impl FuncState<'_, '_> {
     fn splat(&mut self, ty: Type) {
         let x = self.pop();
         let lane = ty.lane_type();
-        let x = if lane == I8 || lane == I16 { self.builder.ins().ireduce(lane, x) } else { x };
+        let x = if lane == I8 || lane == I16 {
+            self.builder.ins().ireduce(lane, x)
+        } else {
+            x
+        };
         let v = self.builder.ins().splat(ty, x);
         self.push(v);
     }
@@ -104,18 +108,32 @@ impl FuncState<'_, '_> {
         let x = self.pop();
         let v = self.pop_vec(ty);
         let l = ty.lane_type();
-        let x = if l == I8 || l == I16 { self.builder.ins().ireduce(l, x) } else { x };
+        let x = if l == I8 || l == I16 {
+            self.builder.ins().ireduce(l, x)
+        } else {
+            x
+        };
         let r = self.builder.ins().insertlane(v, x, lane);
         self.push(r);
     }
 
     fn zeros(&mut self, ty: Type) -> Value {
-        let c = self.builder.func.dfg.constants.insert(ConstantData::from(vec![0u8; 16]));
+        let c = self
+            .builder
+            .func
+            .dfg
+            .constants
+            .insert(ConstantData::from(vec![0u8; 16]));
         let z = self.builder.ins().vconst(I8X16, c);
         self.as_vector(z, ty)
     }
 
-    fn vload(&mut self, memarg: &MemArg, size: u32, f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value) {
+    fn vload(
+        &mut self,
+        memarg: &MemArg,
+        size: u32,
+        f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value,
+    ) {
         let (addr, offset) = self.memory_address(memarg, size);
         let v = f(self, Self::heap_flags(), addr, offset);
         self.push(v);
@@ -131,7 +149,10 @@ impl FuncState<'_, '_> {
     fn load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) {
         let v = self.pop_vec(ty);
         let (addr, offset) = self.memory_address(memarg, ty.lane_type().bytes());
-        let x = self.builder.ins().load(ty.lane_type(), Self::heap_flags(), addr, offset);
+        let x = self
+            .builder
+            .ins()
+            .load(ty.lane_type(), Self::heap_flags(), addr, offset);
         let r = self.builder.ins().insertlane(v, x, lane);
         self.push(r);
     }
@@ -140,7 +161,9 @@ impl FuncState<'_, '_> {
         let v = self.pop_vec(ty);
         let (addr, offset) = self.memory_address(memarg, ty.lane_type().bytes());
         let x = self.builder.ins().extractlane(v, lane);
-        self.builder.ins().store(Self::heap_flags(), x, addr, offset);
+        self.builder
+            .ins()
+            .store(Self::heap_flags(), x, addr, offset);
     }
 
     /// Lane-wise `pmin(a, b) = b < a ? b : a` and `pmax(a, b) = a < b ? b : a`,
@@ -158,9 +181,15 @@ impl FuncState<'_, '_> {
         self.vbin(from, |s, a, b| {
             let (a, b) = match (high, signed) {
                 (false, true) => (s.builder.ins().swiden_low(a), s.builder.ins().swiden_low(b)),
-                (true, true) => (s.builder.ins().swiden_high(a), s.builder.ins().swiden_high(b)),
+                (true, true) => (
+                    s.builder.ins().swiden_high(a),
+                    s.builder.ins().swiden_high(b),
+                ),
                 (false, false) => (s.builder.ins().uwiden_low(a), s.builder.ins().uwiden_low(b)),
-                (true, false) => (s.builder.ins().uwiden_high(a), s.builder.ins().uwiden_high(b)),
+                (true, false) => (
+                    s.builder.ins().uwiden_high(a),
+                    s.builder.ins().uwiden_high(b),
+                ),
             };
             s.builder.ins().imul(a, b)
         });
@@ -169,9 +198,15 @@ impl FuncState<'_, '_> {
     fn ext_add_pairwise(&mut self, from: Type, signed: bool) {
         self.vun(from, |s, a| {
             let (lo, hi) = if signed {
-                (s.builder.ins().swiden_low(a), s.builder.ins().swiden_high(a))
+                (
+                    s.builder.ins().swiden_low(a),
+                    s.builder.ins().swiden_high(a),
+                )
             } else {
-                (s.builder.ins().uwiden_low(a), s.builder.ins().uwiden_high(a))
+                (
+                    s.builder.ins().uwiden_low(a),
+                    s.builder.ins().uwiden_high(a),
+                )
             };
             s.builder.ins().iadd_pairwise(lo, hi)
         });
@@ -204,7 +239,12 @@ impl FuncState<'_, '_> {
         let bits = self.as_vector(bits, I8X16);
         let zeros = self.zeros(I8X16);
         let mask: Vec<u8> = vec![0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 16, 17, 18, 19];
-        let mask = self.builder.func.dfg.immediates.push(ConstantData::from(mask));
+        let mask = self
+            .builder
+            .func
+            .dfg
+            .immediates
+            .push(ConstantData::from(mask));
         let v = self.builder.ins().shuffle(bits, zeros, mask);
         self.push(v);
     }
@@ -212,11 +252,17 @@ impl FuncState<'_, '_> {
     /// Signed 8-bit dot products summed in pairs into `i16x8` lanes.
     fn dot_i8x16(&mut self, a: Value, b: Value) -> Value {
         let lo = {
-            let (x, y) = (self.builder.ins().swiden_low(a), self.builder.ins().swiden_low(b));
+            let (x, y) = (
+                self.builder.ins().swiden_low(a),
+                self.builder.ins().swiden_low(b),
+            );
             self.builder.ins().imul(x, y)
         };
         let hi = {
-            let (x, y) = (self.builder.ins().swiden_high(a), self.builder.ins().swiden_high(b));
+            let (x, y) = (
+                self.builder.ins().swiden_high(a),
+                self.builder.ins().swiden_high(b),
+            );
             self.builder.ins().imul(x, y)
         };
         self.builder.ins().iadd_pairwise(lo, hi)
@@ -225,13 +271,27 @@ impl FuncState<'_, '_> {
     /// Translates SIMD operators; returns false for other operators.
     pub(crate) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<bool> {
         match op {
-            Operator::V128Load { memarg } => self.vload(memarg, 16, |s, f, a, o| s.builder.ins().load(I8X16, f, a, o)),
-            Operator::V128Load8x8S { memarg } => self.vload(memarg, 8, |s, f, a, o| s.builder.ins().sload8x8(f, a, o)),
-            Operator::V128Load8x8U { memarg } => self.vload(memarg, 8, |s, f, a, o| s.builder.ins().uload8x8(f, a, o)),
-            Operator::V128Load16x4S { memarg } => self.vload(memarg, 8, |s, f, a, o| s.builder.ins().sload16x4(f, a, o)),
-            Operator::V128Load16x4U { memarg } => self.vload(memarg, 8, |s, f, a, o| s.builder.ins().uload16x4(f, a, o)),
-            Operator::V128Load32x2S { memarg } => self.vload(memarg, 8, |s, f, a, o| s.builder.ins().sload32x2(f, a, o)),
-            Operator::V128Load32x2U { memarg } => self.vload(memarg, 8, |s, f, a, o| s.builder.ins().uload32x2(f, a, o)),
+            Operator::V128Load { memarg } => self.vload(memarg, 16, |s, f, a, o| {
+                s.builder.ins().load(I8X16, f, a, o)
+            }),
+            Operator::V128Load8x8S { memarg } => {
+                self.vload(memarg, 8, |s, f, a, o| s.builder.ins().sload8x8(f, a, o))
+            }
+            Operator::V128Load8x8U { memarg } => {
+                self.vload(memarg, 8, |s, f, a, o| s.builder.ins().uload8x8(f, a, o))
+            }
+            Operator::V128Load16x4S { memarg } => {
+                self.vload(memarg, 8, |s, f, a, o| s.builder.ins().sload16x4(f, a, o))
+            }
+            Operator::V128Load16x4U { memarg } => {
+                self.vload(memarg, 8, |s, f, a, o| s.builder.ins().uload16x4(f, a, o))
+            }
+            Operator::V128Load32x2S { memarg } => {
+                self.vload(memarg, 8, |s, f, a, o| s.builder.ins().sload32x2(f, a, o))
+            }
+            Operator::V128Load32x2U { memarg } => {
+                self.vload(memarg, 8, |s, f, a, o| s.builder.ins().uload32x2(f, a, o))
+            }
             Operator::V128Load8Splat { memarg } => self.load_splat(memarg, I8, I8X16),
             Operator::V128Load16Splat { memarg } => self.load_splat(memarg, I16, I16X8),
             Operator::V128Load32Splat { memarg } => self.load_splat(memarg, I32, I32X4),
@@ -247,7 +307,9 @@ impl FuncState<'_, '_> {
             Operator::V128Store { memarg } => {
                 let v = self.pop();
                 let (addr, offset) = self.memory_address(memarg, 16);
-                self.builder.ins().store(Self::heap_flags(), v, addr, offset);
+                self.builder
+                    .ins()
+                    .store(Self::heap_flags(), v, addr, offset);
             }
             Operator::V128Load8Lane { memarg, lane } => self.load_lane(memarg, I8X16, *lane),
             Operator::V128Load16Lane { memarg, lane } => self.load_lane(memarg, I16X8, *lane),
@@ -259,14 +321,24 @@ impl FuncState<'_, '_> {
             Operator::V128Store64Lane { memarg, lane } => self.store_lane(memarg, I64X2, *lane),
 
             Operator::V128Const { value } => {
-                let c = self.builder.func.dfg.constants.insert(ConstantData::from(value.bytes().to_vec()));
+                let c = self
+                    .builder
+                    .func
+                    .dfg
+                    .constants
+                    .insert(ConstantData::from(value.bytes().to_vec()));
                 let v = self.builder.ins().vconst(I8X16, c);
                 self.push(v);
             }
             Operator::I8x16Shuffle { lanes } => {
                 let b = self.pop_vec(I8X16);
                 let a = self.pop_vec(I8X16);
-                let mask = self.builder.func.dfg.immediates.push(ConstantData::from(lanes.to_vec()));
+                let mask = self
+                    .builder
+                    .func
+                    .dfg
+                    .immediates
+                    .push(ConstantData::from(lanes.to_vec()));
                 let v = self.builder.ins().shuffle(a, b, mask);
                 self.push(v);
             }
@@ -365,7 +437,10 @@ impl FuncState<'_, '_> {
                 self.push_bool(b);
             }
 
-            Operator::I8x16AllTrue | Operator::I16x8AllTrue | Operator::I32x4AllTrue | Operator::I64x2AllTrue => {
+            Operator::I8x16AllTrue
+            | Operator::I16x8AllTrue
+            | Operator::I32x4AllTrue
+            | Operator::I64x2AllTrue => {
                 let ty = match op {
                     Operator::I8x16AllTrue => I8X16,
                     Operator::I16x8AllTrue => I16X8,
@@ -376,7 +451,10 @@ impl FuncState<'_, '_> {
                 let b = self.builder.ins().vall_true(v);
                 self.push_bool(b);
             }
-            Operator::I8x16Bitmask | Operator::I16x8Bitmask | Operator::I32x4Bitmask | Operator::I64x2Bitmask => {
+            Operator::I8x16Bitmask
+            | Operator::I16x8Bitmask
+            | Operator::I32x4Bitmask
+            | Operator::I64x2Bitmask => {
                 let ty = match op {
                     Operator::I8x16Bitmask => I8X16,
                     Operator::I16x8Bitmask => I16X8,
@@ -397,10 +475,18 @@ impl FuncState<'_, '_> {
             Operator::I32x4Neg => self.vun(I32X4, |s, a| s.builder.ins().ineg(a)),
             Operator::I64x2Neg => self.vun(I64X2, |s, a| s.builder.ins().ineg(a)),
             Operator::I8x16Popcnt => self.vun(I8X16, |s, a| s.builder.ins().popcnt(a)),
-            Operator::I8x16NarrowI16x8S => self.vbin(I16X8, |s, a, b| s.builder.ins().snarrow(a, b)),
-            Operator::I8x16NarrowI16x8U => self.vbin(I16X8, |s, a, b| s.builder.ins().unarrow(a, b)),
-            Operator::I16x8NarrowI32x4S => self.vbin(I32X4, |s, a, b| s.builder.ins().snarrow(a, b)),
-            Operator::I16x8NarrowI32x4U => self.vbin(I32X4, |s, a, b| s.builder.ins().unarrow(a, b)),
+            Operator::I8x16NarrowI16x8S => {
+                self.vbin(I16X8, |s, a, b| s.builder.ins().snarrow(a, b))
+            }
+            Operator::I8x16NarrowI16x8U => {
+                self.vbin(I16X8, |s, a, b| s.builder.ins().unarrow(a, b))
+            }
+            Operator::I16x8NarrowI32x4S => {
+                self.vbin(I32X4, |s, a, b| s.builder.ins().snarrow(a, b))
+            }
+            Operator::I16x8NarrowI32x4U => {
+                self.vbin(I32X4, |s, a, b| s.builder.ins().unarrow(a, b))
+            }
 
             Operator::I8x16Shl => self.vshift(I8X16, |s, v, n| s.builder.ins().ishl(v, n)),
             Operator::I8x16ShrS => self.vshift(I8X16, |s, v, n| s.builder.ins().sshr(v, n)),
@@ -457,17 +543,29 @@ impl FuncState<'_, '_> {
             Operator::I32x4ExtAddPairwiseI16x8S => self.ext_add_pairwise(I16X8, true),
             Operator::I32x4ExtAddPairwiseI16x8U => self.ext_add_pairwise(I16X8, false),
             Operator::I16x8ExtendLowI8x16S => self.vun(I8X16, |s, a| s.builder.ins().swiden_low(a)),
-            Operator::I16x8ExtendHighI8x16S => self.vun(I8X16, |s, a| s.builder.ins().swiden_high(a)),
+            Operator::I16x8ExtendHighI8x16S => {
+                self.vun(I8X16, |s, a| s.builder.ins().swiden_high(a))
+            }
             Operator::I16x8ExtendLowI8x16U => self.vun(I8X16, |s, a| s.builder.ins().uwiden_low(a)),
-            Operator::I16x8ExtendHighI8x16U => self.vun(I8X16, |s, a| s.builder.ins().uwiden_high(a)),
+            Operator::I16x8ExtendHighI8x16U => {
+                self.vun(I8X16, |s, a| s.builder.ins().uwiden_high(a))
+            }
             Operator::I32x4ExtendLowI16x8S => self.vun(I16X8, |s, a| s.builder.ins().swiden_low(a)),
-            Operator::I32x4ExtendHighI16x8S => self.vun(I16X8, |s, a| s.builder.ins().swiden_high(a)),
+            Operator::I32x4ExtendHighI16x8S => {
+                self.vun(I16X8, |s, a| s.builder.ins().swiden_high(a))
+            }
             Operator::I32x4ExtendLowI16x8U => self.vun(I16X8, |s, a| s.builder.ins().uwiden_low(a)),
-            Operator::I32x4ExtendHighI16x8U => self.vun(I16X8, |s, a| s.builder.ins().uwiden_high(a)),
+            Operator::I32x4ExtendHighI16x8U => {
+                self.vun(I16X8, |s, a| s.builder.ins().uwiden_high(a))
+            }
             Operator::I64x2ExtendLowI32x4S => self.vun(I32X4, |s, a| s.builder.ins().swiden_low(a)),
-            Operator::I64x2ExtendHighI32x4S => self.vun(I32X4, |s, a| s.builder.ins().swiden_high(a)),
+            Operator::I64x2ExtendHighI32x4S => {
+                self.vun(I32X4, |s, a| s.builder.ins().swiden_high(a))
+            }
             Operator::I64x2ExtendLowI32x4U => self.vun(I32X4, |s, a| s.builder.ins().uwiden_low(a)),
-            Operator::I64x2ExtendHighI32x4U => self.vun(I32X4, |s, a| s.builder.ins().uwiden_high(a)),
+            Operator::I64x2ExtendHighI32x4U => {
+                self.vun(I32X4, |s, a| s.builder.ins().uwiden_high(a))
+            }
             Operator::I16x8ExtMulLowI8x16S => self.widen_mul(I8X16, false, true),
             Operator::I16x8ExtMulHighI8x16S => self.widen_mul(I8X16, true, true),
             Operator::I16x8ExtMulLowI8x16U => self.widen_mul(I8X16, false, false),
@@ -486,7 +584,10 @@ impl FuncState<'_, '_> {
                     s.builder.ins().imul(x, y)
                 };
                 let hi = {
-                    let (x, y) = (s.builder.ins().swiden_high(a), s.builder.ins().swiden_high(b));
+                    let (x, y) = (
+                        s.builder.ins().swiden_high(a),
+                        s.builder.ins().swiden_high(b),
+                    );
                     s.builder.ins().imul(x, y)
                 };
                 s.builder.ins().iadd_pairwise(lo, hi)
@@ -497,7 +598,10 @@ impl FuncState<'_, '_> {
                 let b = self.pop_vec(I8X16);
                 let a = self.pop_vec(I8X16);
                 let d = self.dot_i8x16(a, b);
-                let (lo, hi) = (self.builder.ins().swiden_low(d), self.builder.ins().swiden_high(d));
+                let (lo, hi) = (
+                    self.builder.ins().swiden_low(d),
+                    self.builder.ins().swiden_high(d),
+                );
                 let sum = self.builder.ins().iadd_pairwise(lo, hi);
                 let v = self.builder.ins().iadd(sum, c);
                 self.push(v);
@@ -514,8 +618,12 @@ impl FuncState<'_, '_> {
             Operator::F32x4Sub => self.vbin(F32X4, |s, a, b| s.builder.ins().fsub(a, b)),
             Operator::F32x4Mul => self.vbin(F32X4, |s, a, b| s.builder.ins().fmul(a, b)),
             Operator::F32x4Div => self.vbin(F32X4, |s, a, b| s.builder.ins().fdiv(a, b)),
-            Operator::F32x4Min | Operator::F32x4RelaxedMin => self.vbin(F32X4, |s, a, b| s.builder.ins().fmin(a, b)),
-            Operator::F32x4Max | Operator::F32x4RelaxedMax => self.vbin(F32X4, |s, a, b| s.builder.ins().fmax(a, b)),
+            Operator::F32x4Min | Operator::F32x4RelaxedMin => {
+                self.vbin(F32X4, |s, a, b| s.builder.ins().fmin(a, b))
+            }
+            Operator::F32x4Max | Operator::F32x4RelaxedMax => {
+                self.vbin(F32X4, |s, a, b| s.builder.ins().fmax(a, b))
+            }
             Operator::F32x4PMin => self.pminmax(F32X4, false),
             Operator::F32x4PMax => self.pminmax(F32X4, true),
             Operator::F64x2Ceil => self.vun(F64X2, |s, a| s.builder.ins().ceil(a)),
@@ -529,16 +637,30 @@ impl FuncState<'_, '_> {
             Operator::F64x2Sub => self.vbin(F64X2, |s, a, b| s.builder.ins().fsub(a, b)),
             Operator::F64x2Mul => self.vbin(F64X2, |s, a, b| s.builder.ins().fmul(a, b)),
             Operator::F64x2Div => self.vbin(F64X2, |s, a, b| s.builder.ins().fdiv(a, b)),
-            Operator::F64x2Min | Operator::F64x2RelaxedMin => self.vbin(F64X2, |s, a, b| s.builder.ins().fmin(a, b)),
-            Operator::F64x2Max | Operator::F64x2RelaxedMax => self.vbin(F64X2, |s, a, b| s.builder.ins().fmax(a, b)),
+            Operator::F64x2Min | Operator::F64x2RelaxedMin => {
+                self.vbin(F64X2, |s, a, b| s.builder.ins().fmin(a, b))
+            }
+            Operator::F64x2Max | Operator::F64x2RelaxedMax => {
+                self.vbin(F64X2, |s, a, b| s.builder.ins().fmax(a, b))
+            }
             Operator::F64x2PMin => self.pminmax(F64X2, false),
             Operator::F64x2PMax => self.pminmax(F64X2, true),
-            Operator::F32x4RelaxedMadd | Operator::F32x4RelaxedNmadd | Operator::F64x2RelaxedMadd | Operator::F64x2RelaxedNmadd => {
-                let ty = if matches!(op, Operator::F32x4RelaxedMadd | Operator::F32x4RelaxedNmadd) { F32X4 } else { F64X2 };
+            Operator::F32x4RelaxedMadd
+            | Operator::F32x4RelaxedNmadd
+            | Operator::F64x2RelaxedMadd
+            | Operator::F64x2RelaxedNmadd => {
+                let ty = if matches!(op, Operator::F32x4RelaxedMadd | Operator::F32x4RelaxedNmadd) {
+                    F32X4
+                } else {
+                    F64X2
+                };
                 let c = self.pop_vec(ty);
                 let b = self.pop_vec(ty);
                 let a = self.pop_vec(ty);
-                let a = if matches!(op, Operator::F32x4RelaxedNmadd | Operator::F64x2RelaxedNmadd) {
+                let a = if matches!(
+                    op,
+                    Operator::F32x4RelaxedNmadd | Operator::F64x2RelaxedNmadd
+                ) {
                     self.builder.ins().fneg(a)
                 } else {
                     a
@@ -553,8 +675,12 @@ impl FuncState<'_, '_> {
             Operator::I32x4TruncSatF32x4U | Operator::I32x4RelaxedTruncF32x4U => {
                 self.vun(F32X4, |s, a| s.builder.ins().fcvt_to_uint_sat(I32X4, a))
             }
-            Operator::F32x4ConvertI32x4S => self.vun(I32X4, |s, a| s.builder.ins().fcvt_from_sint(F32X4, a)),
-            Operator::F32x4ConvertI32x4U => self.vun(I32X4, |s, a| s.builder.ins().fcvt_from_uint(F32X4, a)),
+            Operator::F32x4ConvertI32x4S => {
+                self.vun(I32X4, |s, a| s.builder.ins().fcvt_from_sint(F32X4, a))
+            }
+            Operator::F32x4ConvertI32x4U => {
+                self.vun(I32X4, |s, a| s.builder.ins().fcvt_from_uint(F32X4, a))
+            }
             Operator::I32x4TruncSatF64x2SZero | Operator::I32x4RelaxedTruncF64x2SZero => {
                 self.trunc_sat_f64x2_zero(true)
             }
@@ -570,10 +696,11 @@ impl FuncState<'_, '_> {
                 s.builder.ins().fcvt_from_uint(F64X2, w)
             }),
             Operator::F32x4DemoteF64x2Zero => self.vun(F64X2, |s, a| s.builder.ins().fvdemote(a)),
-            Operator::F64x2PromoteLowF32x4 => self.vun(F32X4, |s, a| s.builder.ins().fvpromote_low(a)),
+            Operator::F64x2PromoteLowF32x4 => {
+                self.vun(F32X4, |s, a| s.builder.ins().fvpromote_low(a))
+            }
             _ => return Ok(false),
         }
         Ok(true)
     }
 }
-

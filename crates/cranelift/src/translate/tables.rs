@@ -24,17 +24,33 @@ impl FuncState<'_, '_> {
 
     fn table_def(&mut self, table: u32) -> Value {
         let vmctx = self.vmctx();
-        self.builder.ins().load(types::I64, Self::readonly_flags(), vmctx, self.offsets.table(table) as i32)
+        self.builder.ins().load(
+            types::I64,
+            Self::readonly_flags(),
+            vmctx,
+            self.offsets.table(table) as i32,
+        )
     }
 
     /// The address of element `index` of `table`, trapping when out of bounds.
     fn table_slot(&mut self, table: u32, index: Value) -> Value {
         let def = self.table_def(table);
-        let len = self.builder.ins().load(types::I64, Self::trusted_flags(), def, VMTABLE_LENGTH as i32);
+        let len = self.builder.ins().load(
+            types::I64,
+            Self::trusted_flags(),
+            def,
+            VMTABLE_LENGTH as i32,
+        );
         let index = self.to_i64(index);
-        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.trap_if(oob, TrapKind::TableOutOfBounds);
-        let base = self.builder.ins().load(types::I64, Self::trusted_flags(), def, VMTABLE_BASE as i32);
+        let base =
+            self.builder
+                .ins()
+                .load(types::I64, Self::trusted_flags(), def, VMTABLE_BASE as i32);
         let offset = self.builder.ins().ishl_imm_u(index, 3);
         self.builder.ins().iadd(base, offset)
     }
@@ -69,9 +85,13 @@ impl FuncState<'_, '_> {
                 let vmctx = self.vmctx();
                 let v = if self.module.is_imported_func(*function_index) {
                     let at = self.offsets.imported_funcref_ptr(*function_index) as i32;
-                    self.builder.ins().load(I64, Self::readonly_flags(), vmctx, at)
+                    self.builder
+                        .ins()
+                        .load(I64, Self::readonly_flags(), vmctx, at)
                 } else {
-                    self.builder.ins().iadd_imm_s(vmctx, i64::from(self.offsets.funcref(*function_index)))
+                    self.builder
+                        .ins()
+                        .iadd_imm_s(vmctx, i64::from(self.offsets.funcref(*function_index)))
                 };
                 self.push(v);
             }
@@ -85,12 +105,21 @@ impl FuncState<'_, '_> {
                 let value = self.pop();
                 let index = self.pop();
                 let slot = self.table_slot(*table, index);
-                self.builder.ins().store(Self::trusted_flags(), value, slot, 0);
+                self.builder
+                    .ins()
+                    .store(Self::trusted_flags(), value, slot, 0);
             }
             Operator::TableSize { table } => {
                 let def = self.table_def(*table);
-                let len = self.builder.ins().load(I64, Self::trusted_flags(), def, VMTABLE_LENGTH as i32);
-                let v = if self.is_table64(*table) { len } else { self.builder.ins().ireduce(I32, len) };
+                let len =
+                    self.builder
+                        .ins()
+                        .load(I64, Self::trusted_flags(), def, VMTABLE_LENGTH as i32);
+                let v = if self.is_table64(*table) {
+                    len
+                } else {
+                    self.builder.ins().ireduce(I32, len)
+                };
                 self.push(v);
             }
             Operator::TableGrow { table } => {
@@ -98,8 +127,17 @@ impl FuncState<'_, '_> {
                 let init = self.pop();
                 let delta = self.to_i64(delta);
                 let t = self.u32_const(*table);
-                let old = self.call_builtin(Builtin::TableGrow, &[I32, I64, I64], &[I64], &[t, init, delta])[0];
-                let v = if self.is_table64(*table) { old } else { self.builder.ins().ireduce(I32, old) };
+                let old = self.call_builtin(
+                    Builtin::TableGrow,
+                    &[I32, I64, I64],
+                    &[I64],
+                    &[t, init, delta],
+                )[0];
+                let v = if self.is_table64(*table) {
+                    old
+                } else {
+                    self.builder.ins().ireduce(I32, old)
+                };
                 self.push(v);
             }
             Operator::TableFill { table } => {
@@ -108,16 +146,29 @@ impl FuncState<'_, '_> {
                 let dst = self.pop();
                 let (len, dst) = (self.to_i64(len), self.to_i64(dst));
                 let t = self.u32_const(*table);
-                let s = self.call_builtin(Builtin::TableFill, &[I32, I64, I64, I64], &[I32], &[t, dst, value, len])[0];
+                let s = self.call_builtin(
+                    Builtin::TableFill,
+                    &[I32, I64, I64, I64],
+                    &[I32],
+                    &[t, dst, value, len],
+                )[0];
                 self.status_trap(s, TrapKind::TableOutOfBounds);
             }
-            Operator::TableCopy { dst_table, src_table } => {
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
                 let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
                 let (d, s) = (self.u32_const(*dst_table), self.u32_const(*src_table));
-                let st = self.call_builtin(Builtin::TableCopy, &[I32, I32, I64, I64, I64], &[I32], &[d, s, dst, src, len])[0];
+                let st = self.call_builtin(
+                    Builtin::TableCopy,
+                    &[I32, I32, I64, I64, I64],
+                    &[I32],
+                    &[d, s, dst, src, len],
+                )[0];
                 self.status_trap(st, TrapKind::TableOutOfBounds);
             }
             Operator::TableInit { elem_index, table } => {
@@ -126,7 +177,12 @@ impl FuncState<'_, '_> {
                 let dst = self.pop();
                 let dst = self.to_i64(dst);
                 let (t, e) = (self.u32_const(*table), self.u32_const(*elem_index));
-                let st = self.call_builtin(Builtin::TableInit, &[I32, I32, I64, I32, I32], &[I32], &[t, e, dst, src, len])[0];
+                let st = self.call_builtin(
+                    Builtin::TableInit,
+                    &[I32, I32, I64, I32, I32],
+                    &[I32],
+                    &[t, e, dst, src, len],
+                )[0];
                 self.status_trap(st, TrapKind::TableOutOfBounds);
             }
             Operator::ElemDrop { elem_index } => {
@@ -139,7 +195,12 @@ impl FuncState<'_, '_> {
                 let dst = self.pop();
                 let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
                 let (d, s) = (self.u32_const(*dst_mem), self.u32_const(*src_mem));
-                let st = self.call_builtin(Builtin::MemoryCopy, &[I32, I32, I64, I64, I64], &[I32], &[d, s, dst, src, len])[0];
+                let st = self.call_builtin(
+                    Builtin::MemoryCopy,
+                    &[I32, I32, I64, I64, I64],
+                    &[I32],
+                    &[d, s, dst, src, len],
+                )[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
             }
             Operator::MemoryFill { mem } => {
@@ -148,7 +209,12 @@ impl FuncState<'_, '_> {
                 let dst = self.pop();
                 let (len, dst) = (self.to_i64(len), self.to_i64(dst));
                 let m = self.u32_const(*mem);
-                let st = self.call_builtin(Builtin::MemoryFill, &[I32, I64, I32, I64], &[I32], &[m, dst, value, len])[0];
+                let st = self.call_builtin(
+                    Builtin::MemoryFill,
+                    &[I32, I64, I32, I64],
+                    &[I32],
+                    &[m, dst, value, len],
+                )[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
             }
             Operator::MemoryInit { data_index, mem } => {
@@ -157,7 +223,12 @@ impl FuncState<'_, '_> {
                 let dst = self.pop();
                 let dst = self.to_i64(dst);
                 let (m, d) = (self.u32_const(*mem), self.u32_const(*data_index));
-                let st = self.call_builtin(Builtin::MemoryInit, &[I32, I32, I64, I32, I32], &[I32], &[m, d, dst, src, len])[0];
+                let st = self.call_builtin(
+                    Builtin::MemoryInit,
+                    &[I32, I32, I64, I32, I32],
+                    &[I32],
+                    &[m, d, dst, src, len],
+                )[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
             }
             Operator::DataDrop { data_index } => {

@@ -4,12 +4,14 @@
 //! Conversion is recursive over the type structure; a depth limit turns a
 //! pathologically nested type into an error instead of a stack overflow.
 
-use super::types::{ComponentItemType, ComponentTypes, CoreModuleType, FuncType, InterfaceType, TypeDef};
+use super::types::{
+    ComponentItemType, ComponentTypes, CoreModuleType, FuncType, InterfaceType, TypeDef,
+};
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use wasmparser::component_types::{
-    ComponentAnyTypeId, ComponentDefinedType, ComponentDefinedTypeId, ComponentEntityType, ComponentFuncTypeId,
-    ComponentValType, ResourceId,
+    ComponentAnyTypeId, ComponentDefinedType, ComponentDefinedTypeId, ComponentEntityType,
+    ComponentFuncTypeId, ComponentValType, ResourceId,
 };
 use wasmparser::types::{EntityType, Types};
 use wasmparser::PrimitiveValType;
@@ -27,7 +29,13 @@ pub(crate) struct TypeConverter<'a> {
 
 impl<'a> TypeConverter<'a> {
     pub(crate) fn new(types: &'a Types) -> Self {
-        Self { types, out: ComponentTypes::default(), defined: HashMap::new(), funcs: HashMap::new(), resources: HashMap::new() }
+        Self {
+            types,
+            out: ComponentTypes::default(),
+            defined: HashMap::new(),
+            funcs: HashMap::new(),
+            resources: HashMap::new(),
+        }
     }
 
     fn resource(&mut self, id: ResourceId) -> u32 {
@@ -83,10 +91,12 @@ impl<'a> TypeConverter<'a> {
                 TypeDef::Variant(cases)
             }
             ComponentDefinedType::List { element, .. } => TypeDef::List(self.val_at(*element, d)?),
-            ComponentDefinedType::Map { key, value, .. } => TypeDef::Map(self.val_at(*key, d)?, self.val_at(*value, d)?),
-            ComponentDefinedType::FixedLengthList { element, length, .. } => {
-                TypeDef::FixedList(self.val_at(*element, d)?, *length)
+            ComponentDefinedType::Map { key, value, .. } => {
+                TypeDef::Map(self.val_at(*key, d)?, self.val_at(*value, d)?)
             }
+            ComponentDefinedType::FixedLengthList {
+                element, length, ..
+            } => TypeDef::FixedList(self.val_at(*element, d)?, *length),
             ComponentDefinedType::Tuple(t) => {
                 let mut tys = Vec::new();
                 for ty in t.types.iter() {
@@ -94,10 +104,17 @@ impl<'a> TypeConverter<'a> {
                 }
                 TypeDef::Tuple(tys)
             }
-            ComponentDefinedType::Flags(names) => TypeDef::Flags(names.iter().map(|n| n.as_str().to_string()).collect()),
-            ComponentDefinedType::Enum(names) => TypeDef::Enum(names.iter().map(|n| n.as_str().to_string()).collect()),
+            ComponentDefinedType::Flags(names) => {
+                TypeDef::Flags(names.iter().map(|n| n.as_str().to_string()).collect())
+            }
+            ComponentDefinedType::Enum(names) => {
+                TypeDef::Enum(names.iter().map(|n| n.as_str().to_string()).collect())
+            }
             ComponentDefinedType::Option { ty, .. } => TypeDef::Option(self.val_at(*ty, d)?),
-            ComponentDefinedType::Result { ok, err, .. } => TypeDef::Result { ok: self.opt(*ok, d)?, err: self.opt(*err, d)? },
+            ComponentDefinedType::Result { ok, err, .. } => TypeDef::Result {
+                ok: self.opt(*ok, d)?,
+                err: self.opt(*err, d)?,
+            },
             ComponentDefinedType::Own(r) => TypeDef::Own(self.resource(r.resource())),
             ComponentDefinedType::Borrow(r) => TypeDef::Borrow(self.resource(r.resource())),
             ComponentDefinedType::Future { ty, .. } => TypeDef::Future(self.opt(*ty, d)?),
@@ -119,18 +136,26 @@ impl<'a> TypeConverter<'a> {
             params.push((name.as_str().to_string(), self.val(*ty)?));
         }
         let result = raw_result.map(|r| self.val(r)).transpose()?;
-        let index = self.out.intern_func(FuncType { params, result, is_async });
+        let index = self.out.intern_func(FuncType {
+            params,
+            result,
+            is_async,
+        });
         self.funcs.insert(id, index);
         Ok(index)
     }
 
     pub(crate) fn any(&mut self, id: ComponentAnyTypeId) -> Result<ComponentItemType> {
         Ok(match id {
-            ComponentAnyTypeId::Resource(r) => ComponentItemType::Resource(self.resource(r.resource())),
+            ComponentAnyTypeId::Resource(r) => {
+                ComponentItemType::Resource(self.resource(r.resource()))
+            }
             ComponentAnyTypeId::Defined(d) => ComponentItemType::Type(self.defined(d, 0)?),
             ComponentAnyTypeId::Func(f) => ComponentItemType::Func(self.func(f)?),
             ComponentAnyTypeId::Instance(i) => self.entity(ComponentEntityType::Instance(i), 0)?,
-            ComponentAnyTypeId::Component(c) => self.entity(ComponentEntityType::Component(c), 0)?,
+            ComponentAnyTypeId::Component(c) => {
+                self.entity(ComponentEntityType::Component(c), 0)?
+            }
         })
     }
 
@@ -167,8 +192,16 @@ impl<'a> TypeConverter<'a> {
             ComponentEntityType::Module(m) => {
                 let m = &types[m];
                 ComponentItemType::Module(CoreModuleType {
-                    imports: m.imports.iter().map(|((a, b), t)| (a.clone(), b.clone(), entity_kind(t).to_string())).collect(),
-                    exports: m.exports.iter().map(|(a, t)| (a.clone(), entity_kind(t).to_string())).collect(),
+                    imports: m
+                        .imports
+                        .iter()
+                        .map(|((a, b), t)| (a.clone(), b.clone(), entity_kind(t).to_string()))
+                        .collect(),
+                    exports: m
+                        .exports
+                        .iter()
+                        .map(|(a, t)| (a.clone(), entity_kind(t).to_string()))
+                        .collect(),
                 })
             }
         })

@@ -223,6 +223,11 @@ impl ComponentInfo {
 
     /// The types of a function's params, for convenience.
     pub fn param_types(&self, func_ty: u32) -> Vec<InterfaceType> {
-        self.types.func(func_ty).params.iter().map(|(_, t)| *t).collect()
+        self.types
+            .func(func_ty)
+            .params
+            .iter()
+            .map(|(_, t)| *t)
+            .collect()
     }
 }

@@ -16,8 +16,8 @@
 
 use super::convert::TypeConverter;
 use super::info::{
-    BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, ImportPath, Initializer, ModuleDef,
-    StringEncoding,
+    BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, ImportPath, Initializer,
+    ModuleDef, StringEncoding,
 };
 use super::parse::{Item, Parsed, ParsedComponent};
 use super::types::ComponentItemType;
@@ -28,8 +28,8 @@ use std::rc::Rc;
 use wasmparser::component_types::{ComponentAnyTypeId, ResourceId};
 use wasmparser::types::Types;
 use wasmparser::{
-    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind,
-    ComponentTypeRef, ExternalKind, Instance, InstantiationArgKind,
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind,
+    ComponentOuterAliasKind, ComponentTypeRef, ExternalKind, Instance, InstantiationArgKind,
 };
 
 /// The most initializers a component may expand to (nested instantiation can
@@ -114,12 +114,18 @@ fn item_kind(item: &ItemDef) -> &'static str {
 }
 
 fn get<T: Clone>(space: &[T], index: u32, what: &str) -> Result<T> {
-    space.get(index as usize).cloned().with_context(|| format!("{what} index {index} out of bounds"))
+    space
+        .get(index as usize)
+        .cloned()
+        .with_context(|| format!("{what} index {index} out of bounds"))
 }
 
 impl<'a, 'data> Inliner<'a, 'data> {
     pub(crate) fn new(parsed: &'a Parsed<'data>) -> Result<Self> {
-        let root_types = parsed.components[0].types.as_ref().context("component has no type information")?;
+        let root_types = parsed.components[0]
+            .types
+            .as_ref()
+            .context("component has no type information")?;
         Ok(Self {
             parsed,
             conv: TypeConverter::new(root_types),
@@ -130,14 +136,20 @@ impl<'a, 'data> Inliner<'a, 'data> {
     }
 
     fn root_types(&self) -> Result<&'a Types> {
-        self.parsed.components[0].types.as_ref().context("component has no type information")
+        self.parsed.components[0]
+            .types
+            .as_ref()
+            .context("component has no type information")
     }
 
     /// Inlines the root component and returns the translation.
     pub(crate) fn run(mut self) -> Result<ComponentInfo> {
         let root = &self.parsed.components[0];
         let frame = self.instantiate(root, None, None)?;
-        let root_types = root.types.as_ref().context("component has no type information")?;
+        let root_types = root
+            .types
+            .as_ref()
+            .context("component has no type information")?;
         for (name, item) in &frame.exports {
             let ty = match root_types.component_item_for_export(name) {
                 Some(i) => self.conv.item(i.ty)?,
@@ -190,7 +202,10 @@ impl<'a, 'data> Inliner<'a, 'data> {
         args: Option<HashMap<String, ItemDef>>,
         closure: Option<Rc<Closure>>,
     ) -> Result<Frame<'a, 'data>> {
-        let types = comp.types.as_ref().context("nested component has no type information")?;
+        let types = comp
+            .types
+            .as_ref()
+            .context("nested component has no type information")?;
         if self.depth >= MAX_NESTING {
             bail!("component instantiations nest deeper than Tern's limit of {MAX_NESTING}");
         }
@@ -220,7 +235,10 @@ impl<'a, 'data> Inliner<'a, 'data> {
         };
         let comp = f.comp;
         self.depth += 1;
-        let result = comp.items.iter().try_for_each(|item| self.item(&mut f, item));
+        let result = comp
+            .items
+            .iter()
+            .try_for_each(|item| self.item(&mut f, item));
         self.depth -= 1;
         result?;
         Ok(f)
@@ -239,9 +257,13 @@ impl<'a, 'data> Inliner<'a, 'data> {
     fn space_item(f: &Frame<'_, '_>, kind: ComponentExternalKind, index: u32) -> Result<ItemDef> {
         Ok(match kind {
             ComponentExternalKind::Func => ItemDef::Func(get(&f.funcs, index, "function")?),
-            ComponentExternalKind::Instance => ItemDef::Instance(get(&f.instances, index, "instance")?),
+            ComponentExternalKind::Instance => {
+                ItemDef::Instance(get(&f.instances, index, "instance")?)
+            }
             ComponentExternalKind::Module => ItemDef::Module(get(&f.modules, index, "module")?),
-            ComponentExternalKind::Component => ItemDef::Component(get(&f.components, index, "component")?),
+            ComponentExternalKind::Component => {
+                ItemDef::Component(get(&f.components, index, "component")?)
+            }
             ComponentExternalKind::Type => ItemDef::Type,
             ComponentExternalKind::Value => bail!("component values are not supported"),
         })
@@ -263,7 +285,9 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 if let Some(dtor) = resource {
                     let id = f.types.as_ref().component_any_type_at(f.num_types);
                     if let ComponentAnyTypeId::Resource(r) = id {
-                        let dtor = dtor.map(|d| get(&f.core_funcs, d, "core function")).transpose()?;
+                        let dtor = dtor
+                            .map(|d| get(&f.core_funcs, d, "core function"))
+                            .transpose()?;
                         f.resource_dtors.insert(r.resource(), dtor);
                     }
                 }
@@ -272,20 +296,30 @@ impl<'a, 'data> Inliner<'a, 'data> {
             Item::Import(import) => {
                 let name = import.name.name;
                 let def = match &f.args {
-                    Some(args) => args.get(name).cloned().with_context(|| format!("missing argument for import `{name}`"))?,
+                    Some(args) => args
+                        .get(name)
+                        .cloned()
+                        .with_context(|| format!("missing argument for import `{name}`"))?,
                     None => {
                         let root_types = f.types;
                         let ty = root_types
                             .component_item_for_import(name)
                             .with_context(|| format!("import `{name}` has no type"))?;
                         let ty = self.conv.item(ty.ty)?;
-                        let path = ImportPath { import: self.info.imports.len() as u32, path: Vec::new() };
+                        let path = ImportPath {
+                            import: self.info.imports.len() as u32,
+                            path: Vec::new(),
+                        };
                         self.info.imports.push((name.to_string(), ty));
                         match import.ty {
                             ComponentTypeRef::Func(_) => ItemDef::Func(FuncDef::Import(path)),
-                            ComponentTypeRef::Instance(_) => ItemDef::Instance(InstanceDef::Import(path)),
+                            ComponentTypeRef::Instance(_) => {
+                                ItemDef::Instance(InstanceDef::Import(path))
+                            }
                             ComponentTypeRef::Module(_) => ItemDef::Module(ModuleDef::Import(path)),
-                            ComponentTypeRef::Component(_) => ItemDef::Component(ComponentDef::Import(path)),
+                            ComponentTypeRef::Component(_) => {
+                                ItemDef::Component(ComponentDef::Import(path))
+                            }
                             ComponentTypeRef::Type(_) => ItemDef::Type,
                             ComponentTypeRef::Value(_) => bail!("value imports are not supported"),
                         }
@@ -304,24 +338,37 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 let mut by_name: HashMap<&str, CoreInstanceDef> = HashMap::new();
                 for arg in args.iter() {
                     let InstantiationArgKind::Instance = arg.kind;
-                    by_name.insert(arg.name, get(&f.core_instances, arg.index, "core instance")?);
+                    by_name.insert(
+                        arg.name,
+                        get(&f.core_instances, arg.index, "core instance")?,
+                    );
                 }
                 let mut resolved = Vec::new();
                 for (module_name, field) in self.root_types()?[ty].imports.keys() {
-                    let instance = by_name
-                        .get(module_name.as_str())
-                        .with_context(|| format!("no instance given for import module `{module_name}`"))?;
-                    resolved.push((module_name.clone(), field.clone(), core_export(instance, field)?));
+                    let instance = by_name.get(module_name.as_str()).with_context(|| {
+                        format!("no instance given for import module `{module_name}`")
+                    })?;
+                    resolved.push((
+                        module_name.clone(),
+                        field.clone(),
+                        core_export(instance, field)?,
+                    ));
                 }
-                self.push(Initializer::InstantiateModule { module, args: resolved })?;
-                f.core_instances.push(CoreInstanceDef::Runtime(self.info.num_core_instances));
+                self.push(Initializer::InstantiateModule {
+                    module,
+                    args: resolved,
+                })?;
+                f.core_instances
+                    .push(CoreInstanceDef::Runtime(self.info.num_core_instances));
                 self.info.num_core_instances += 1;
             }
             Item::CoreInstance(Instance::FromExports(exports)) => {
                 let mut map = HashMap::new();
                 for e in exports.iter() {
                     let def = match e.kind {
-                        ExternalKind::Func | ExternalKind::FuncExact => get(&f.core_funcs, e.index, "core function")?,
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            get(&f.core_funcs, e.index, "core function")?
+                        }
                         ExternalKind::Memory => get(&f.core_memories, e.index, "core memory")?,
                         ExternalKind::Table => get(&f.core_tables, e.index, "core table")?,
                         ExternalKind::Global => get(&f.core_globals, e.index, "core global")?,
@@ -329,28 +376,45 @@ impl<'a, 'data> Inliner<'a, 'data> {
                     };
                     map.insert(e.name.to_string(), def);
                 }
-                f.core_instances.push(CoreInstanceDef::Synthetic(Rc::new(map)));
+                f.core_instances
+                    .push(CoreInstanceDef::Synthetic(Rc::new(map)));
             }
-            Item::Instance(wasmparser::ComponentInstance::Instantiate { component_index, args }) => {
+            Item::Instance(wasmparser::ComponentInstance::Instantiate {
+                component_index,
+                args,
+            }) => {
                 let component = get(&f.components, *component_index, "component")?;
                 let mut bound = HashMap::new();
                 for arg in args.iter() {
-                    bound.insert(arg.name.to_string(), Self::space_item(f, arg.kind, arg.index)?);
+                    bound.insert(
+                        arg.name.to_string(),
+                        Self::space_item(f, arg.kind, arg.index)?,
+                    );
                 }
                 let (index, closure) = match component {
                     ComponentDef::Static(index, closure) => (index, closure),
                     ComponentDef::Import(path) => {
-                        bail!("instantiating an imported component (import {}) is not supported", path.import)
+                        bail!(
+                            "instantiating an imported component (import {}) is not supported",
+                            path.import
+                        )
                     }
                 };
-                let comp = self.parsed.components.get(index as usize).context("component index out of bounds")?;
+                let comp = self
+                    .parsed
+                    .components
+                    .get(index as usize)
+                    .context("component index out of bounds")?;
                 let child = self.instantiate(comp, Some(bound), closure)?;
                 f.instances.push(InstanceDef::Items(Rc::new(child.exports)));
             }
             Item::Instance(wasmparser::ComponentInstance::FromExports(exports)) => {
                 let mut items = Vec::new();
                 for e in exports.iter() {
-                    items.push((e.name.name.to_string(), Self::space_item(f, e.kind, e.index)?));
+                    items.push((
+                        e.name.name.to_string(),
+                        Self::space_item(f, e.kind, e.index)?,
+                    ));
                 }
                 f.instances.push(InstanceDef::Items(Rc::new(items)));
             }
@@ -362,7 +426,11 @@ impl<'a, 'data> Inliner<'a, 'data> {
 
     fn alias(&mut self, f: &mut Frame<'_, 'data>, alias: &ComponentAlias<'data>) -> Result<()> {
         match alias {
-            ComponentAlias::InstanceExport { kind, instance_index, name } => {
+            ComponentAlias::InstanceExport {
+                kind,
+                instance_index,
+                name,
+            } => {
                 let instance = get(&f.instances, *instance_index, "instance")?;
                 let item = match instance {
                     InstanceDef::Items(items) => items
@@ -374,17 +442,29 @@ impl<'a, 'data> Inliner<'a, 'data> {
                         path.path.push(name.to_string());
                         match kind {
                             ComponentExternalKind::Func => ItemDef::Func(FuncDef::Import(path)),
-                            ComponentExternalKind::Instance => ItemDef::Instance(InstanceDef::Import(path)),
-                            ComponentExternalKind::Module => ItemDef::Module(ModuleDef::Import(path)),
-                            ComponentExternalKind::Component => ItemDef::Component(ComponentDef::Import(path)),
+                            ComponentExternalKind::Instance => {
+                                ItemDef::Instance(InstanceDef::Import(path))
+                            }
+                            ComponentExternalKind::Module => {
+                                ItemDef::Module(ModuleDef::Import(path))
+                            }
+                            ComponentExternalKind::Component => {
+                                ItemDef::Component(ComponentDef::Import(path))
+                            }
                             ComponentExternalKind::Type => ItemDef::Type,
-                            ComponentExternalKind::Value => bail!("component values are not supported"),
+                            ComponentExternalKind::Value => {
+                                bail!("component values are not supported")
+                            }
                         }
                     }
                 };
                 Self::push_item(f, item);
             }
-            ComponentAlias::CoreInstanceExport { kind, instance_index, name } => {
+            ComponentAlias::CoreInstanceExport {
+                kind,
+                instance_index,
+                name,
+            } => {
                 let instance = get(&f.core_instances, *instance_index, "core instance")?;
                 let def = core_export(&instance, name)?;
                 match kind {
@@ -401,7 +481,9 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 ComponentOuterAliasKind::CoreModule | ComponentOuterAliasKind::Component => {
                     let item = if *count == 0 {
                         match kind {
-                            ComponentOuterAliasKind::CoreModule => ItemDef::Module(get(&f.modules, *index, "module")?),
+                            ComponentOuterAliasKind::CoreModule => {
+                                ItemDef::Module(get(&f.modules, *index, "module")?)
+                            }
                             _ => ItemDef::Component(get(&f.components, *index, "component")?),
                         }
                     } else {
@@ -411,7 +493,9 @@ impl<'a, 'data> Inliner<'a, 'data> {
                         }
                         let scope = scope.context("outer alias count out of bounds")?;
                         match kind {
-                            ComponentOuterAliasKind::CoreModule => ItemDef::Module(get(&scope.modules, *index, "module")?),
+                            ComponentOuterAliasKind::CoreModule => {
+                                ItemDef::Module(get(&scope.modules, *index, "module")?)
+                            }
                             _ => ItemDef::Component(get(&scope.components, *index, "component")?),
                         }
                     };
@@ -429,12 +513,22 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 CanonicalOption::UTF8 => out.string_encoding = StringEncoding::Utf8,
                 CanonicalOption::UTF16 => out.string_encoding = StringEncoding::Utf16,
                 CanonicalOption::CompactUTF16 => out.string_encoding = StringEncoding::CompactUtf16,
-                CanonicalOption::Memory(m) => out.memory = Some(get(&f.core_memories, *m, "core memory")?),
-                CanonicalOption::Realloc(r) => out.realloc = Some(get(&f.core_funcs, *r, "core function")?),
-                CanonicalOption::PostReturn(p) => out.post_return = Some(get(&f.core_funcs, *p, "core function")?),
+                CanonicalOption::Memory(m) => {
+                    out.memory = Some(get(&f.core_memories, *m, "core memory")?)
+                }
+                CanonicalOption::Realloc(r) => {
+                    out.realloc = Some(get(&f.core_funcs, *r, "core function")?)
+                }
+                CanonicalOption::PostReturn(p) => {
+                    out.post_return = Some(get(&f.core_funcs, *p, "core function")?)
+                }
                 CanonicalOption::Async => out.is_async = true,
-                CanonicalOption::Callback(c) => out.callback = Some(get(&f.core_funcs, *c, "core function")?),
-                CanonicalOption::CoreType(_) | CanonicalOption::Gc => bail!("the GC canonical options are not supported"),
+                CanonicalOption::Callback(c) => {
+                    out.callback = Some(get(&f.core_funcs, *c, "core function")?)
+                }
+                CanonicalOption::CoreType(_) | CanonicalOption::Gc => {
+                    bail!("the GC canonical options are not supported")
+                }
             }
         }
         Ok(out)
@@ -454,19 +548,26 @@ impl<'a, 'data> Inliner<'a, 'data> {
     }
 
     /// The type a section refers to by value type (a primitive or a type index).
-    fn reader_val(&mut self, f: &Frame<'_, '_>, ty: wasmparser::ComponentValType) -> Result<super::InterfaceType> {
+    fn reader_val(
+        &mut self,
+        f: &Frame<'_, '_>,
+        ty: wasmparser::ComponentValType,
+    ) -> Result<super::InterfaceType> {
         use wasmparser::component_types::ComponentValType as V;
         match ty {
             wasmparser::ComponentValType::Primitive(p) => self.conv.val(V::Primitive(p)),
-            wasmparser::ComponentValType::Type(index) => match f.types.as_ref().component_any_type_at(index) {
-                ComponentAnyTypeId::Defined(d) => self.conv.val(V::Type(d)),
-                _ => bail!("type {index} is not a value type"),
-            },
+            wasmparser::ComponentValType::Type(index) => {
+                match f.types.as_ref().component_any_type_at(index) {
+                    ComponentAnyTypeId::Defined(d) => self.conv.val(V::Type(d)),
+                    _ => bail!("type {index} is not a value type"),
+                }
+            }
         }
     }
 
     fn resource(&mut self, f: &Frame<'_, '_>, type_index: u32) -> Result<(u32, Option<CoreDef>)> {
-        let ComponentAnyTypeId::Resource(r) = f.types.as_ref().component_any_type_at(type_index) else {
+        let ComponentAnyTypeId::Resource(r) = f.types.as_ref().component_any_type_at(type_index)
+        else {
             bail!("type {type_index} is not a resource");
         };
         let key = (f.instance, r.resource());
@@ -478,27 +579,51 @@ impl<'a, 'data> Inliner<'a, 'data> {
     fn canon(&mut self, f: &mut Frame<'_, 'data>, canon: &CanonicalFunction) -> Result<()> {
         use CanonicalFunction as C;
         let builtin = match canon {
-            C::Lift { core_func_index, type_index, options } => {
+            C::Lift {
+                core_func_index,
+                type_index,
+                options,
+            } => {
                 let func = get(&f.core_funcs, *core_func_index, "core function")?;
-                let ComponentAnyTypeId::Func(id) = f.types.as_ref().component_any_type_at(*type_index) else {
+                let ComponentAnyTypeId::Func(id) =
+                    f.types.as_ref().component_any_type_at(*type_index)
+                else {
                     bail!("type {type_index} of a lift is not a function type");
                 };
                 let ty = self.conv.func(id)?;
                 let options = Self::options(f, options)?;
                 let index = self.info.num_lifted;
                 self.info.num_lifted += 1;
-                self.push(Initializer::Lift { index, func, options, ty, instance: f.instance })?;
+                self.push(Initializer::Lift {
+                    index,
+                    func,
+                    options,
+                    ty,
+                    instance: f.instance,
+                })?;
                 f.funcs.push(FuncDef::Lifted(index));
                 return Ok(());
             }
-            C::Lower { func_index, options } => {
+            C::Lower {
+                func_index,
+                options,
+            } => {
                 let callee = get(&f.funcs, *func_index, "function")?;
-                let ty = self.conv.func(f.types.as_ref().component_function_at(*func_index))?;
+                let ty = self
+                    .conv
+                    .func(f.types.as_ref().component_function_at(*func_index))?;
                 let options = Self::options(f, options)?;
                 let core_ty = self.next_core_func_type(f)?;
                 let index = self.info.num_lowered;
                 self.info.num_lowered += 1;
-                self.push(Initializer::Lower { index, callee, options, ty, core_ty, instance: f.instance })?;
+                self.push(Initializer::Lower {
+                    index,
+                    callee,
+                    options,
+                    ty,
+                    core_ty,
+                    instance: f.instance,
+                })?;
                 f.core_funcs.push(CoreDef::Lowered(index));
                 return Ok(());
             }
@@ -521,7 +646,12 @@ impl<'a, 'data> Inliner<'a, 'data> {
         let core_ty = self.next_core_func_type(f)?;
         let index = self.info.num_builtins;
         self.info.num_builtins += 1;
-        self.push(Initializer::Builtin { index, kind: builtin, core_ty, instance: f.instance })?;
+        self.push(Initializer::Builtin {
+            index,
+            kind: builtin,
+            core_ty,
+            instance: f.instance,
+        })?;
         f.core_funcs.push(CoreDef::Builtin(index));
         Ok(())
     }
@@ -542,10 +672,14 @@ fn import_item(path: &ImportPath, name: &str, ty: &ComponentItemType) -> ItemDef
 
 fn core_export(instance: &CoreInstanceDef, name: &str) -> Result<CoreDef> {
     Ok(match instance {
-        CoreInstanceDef::Runtime(i) => CoreDef::Export { instance: *i, name: name.to_string() },
-        CoreInstanceDef::Synthetic(map) => {
-            map.get(name).cloned().with_context(|| format!("core instance has no export `{name}`"))?
-        }
+        CoreInstanceDef::Runtime(i) => CoreDef::Export {
+            instance: *i,
+            name: name.to_string(),
+        },
+        CoreInstanceDef::Synthetic(map) => map
+            .get(name)
+            .cloned()
+            .with_context(|| format!("core instance has no export `{name}`"))?,
     })
 }
 

@@ -16,12 +16,13 @@ mod types;
 
 pub use convert::MAX_TYPE_DEPTH;
 pub use info::{
-    BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, ImportPath, Initializer, ModuleDef,
-    StringEncoding,
+    BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, ImportPath, Initializer,
+    ModuleDef, StringEncoding,
 };
 pub use types::{
-    align_to, discriminant_size, flags_size, ComponentItemType, ComponentTypes, CoreModuleType, FlatType, FuncType,
-    InterfaceType, Layout, TypeDef, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    align_to, discriminant_size, flags_size, ComponentItemType, ComponentTypes, CoreModuleType,
+    FlatType, FuncType, InterfaceType, Layout, TypeDef, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS,
+    MAX_FLAT_RESULTS,
 };
 
 use anyhow::Result;
@@ -54,7 +55,10 @@ pub struct ComponentTranslation<'data> {
 /// component-model reference tests still use and wasmparser 0.263 refuses.
 /// Tern runs none of those built-ins, so the flag changes nothing: the byte
 /// is cleared in a private copy and validation is retried.
-pub fn translate_component(bytes: &[u8], features: WasmFeatures) -> Result<ComponentTranslation<'_>> {
+pub fn translate_component(
+    bytes: &[u8],
+    features: WasmFeatures,
+) -> Result<ComponentTranslation<'_>> {
     let features = features | WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES;
     let mut patched: Option<Vec<u8>> = None;
     for _ in 0..64 {
@@ -79,7 +83,10 @@ pub fn translate_component(bytes: &[u8], features: WasmFeatures) -> Result<Compo
 /// The offset of a legacy `cancellable` byte that `error` complains about.
 fn legacy_cancellable_byte(error: &anyhow::Error, bytes: &[u8]) -> Option<usize> {
     let e = error.downcast_ref::<wasmparser::BinaryReaderError>()?;
-    if !e.message().contains("historically accepted as `cancellable`") {
+    if !e
+        .message()
+        .contains("historically accepted as `cancellable`")
+    {
         return None;
     }
     let offset = usize::try_from(e.offset()).ok()?;

@@ -10,8 +10,8 @@
 use anyhow::{bail, Context as _, Result};
 use wasmparser::types::Types;
 use wasmparser::{
-    CanonicalFunction, ComponentAlias, ComponentExport, ComponentImport, ComponentInstance, ComponentType, Encoding,
-    Instance, Parser, Payload, ValidPayload, Validator, WasmFeatures,
+    CanonicalFunction, ComponentAlias, ComponentExport, ComponentImport, ComponentInstance,
+    ComponentType, Encoding, Instance, Parser, Payload, ValidPayload, Validator, WasmFeatures,
 };
 
 /// One definition of a component, in section order.
@@ -65,7 +65,10 @@ enum Open {
 /// invalid input, and when `bytes` is a core module rather than a component.
 pub(crate) fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>> {
     let mut validator = Validator::new_with_features(features);
-    let mut parsed = Parsed { components: Vec::new(), modules: Vec::new() };
+    let mut parsed = Parsed {
+        components: Vec::new(),
+        modules: Vec::new(),
+    };
     let mut stack: Vec<Open> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
@@ -73,9 +76,14 @@ pub(crate) fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>> 
         if let Payload::Version { encoding, .. } = &payload {
             if stack.is_empty() {
                 if *encoding != Encoding::Component {
-                    bail!("expected a component, found a core module (use `Module` for core modules)");
+                    bail!(
+                        "expected a component, found a core module (use `Module` for core modules)"
+                    );
                 }
-                parsed.components.push(ParsedComponent { items: Vec::new(), types: None });
+                parsed.components.push(ParsedComponent {
+                    items: Vec::new(),
+                    types: None,
+                });
                 stack.push(Open::Component(0));
             }
             continue;
@@ -97,9 +105,13 @@ pub(crate) fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>> 
         };
         let current = *current;
         match payload {
-            Payload::ModuleSection { unchecked_range, .. } => {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
                 let range = unchecked_range.start as usize..unchecked_range.end as usize;
-                bytes.get(range.clone()).context("core module extends past the end of the component")?;
+                bytes
+                    .get(range.clone())
+                    .context("core module extends past the end of the component")?;
                 parsed.modules.push(range);
                 let index = parsed.modules.len() as u32 - 1;
                 parsed.components[current].items.push(Item::Module(index));
@@ -107,13 +119,20 @@ pub(crate) fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>> 
             }
             Payload::ComponentSection { .. } => {
                 let index = parsed.components.len();
-                parsed.components.push(ParsedComponent { items: Vec::new(), types: None });
-                parsed.components[current].items.push(Item::Component(index as u32));
+                parsed.components.push(ParsedComponent {
+                    items: Vec::new(),
+                    types: None,
+                });
+                parsed.components[current]
+                    .items
+                    .push(Item::Component(index as u32));
                 stack.push(Open::Component(index));
             }
             Payload::InstanceSection(reader) => {
                 for i in reader {
-                    parsed.components[current].items.push(Item::CoreInstance(i?));
+                    parsed.components[current]
+                        .items
+                        .push(Item::CoreInstance(i?));
                 }
             }
             Payload::CoreTypeSection(reader) => {

@@ -253,8 +253,18 @@ impl ComponentTypes {
 
     /// Rebuilds the interning maps after deserialization.
     pub fn rebuild_index(&mut self) {
-        self.def_index = self.defs.iter().enumerate().map(|(i, d)| (d.clone(), i as u32)).collect();
-        self.func_index = self.funcs.iter().enumerate().map(|(i, f)| (f.clone(), i as u32)).collect();
+        self.def_index = self
+            .defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.clone(), i as u32))
+            .collect();
+        self.func_index = self
+            .funcs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.clone(), i as u32))
+            .collect();
     }
 
     /// The definition behind a defined type, or `None` for a primitive.
@@ -312,7 +322,11 @@ impl ComponentTypes {
     }
 
     /// The flattened core types of a list of types, or `None` past `max`.
-    pub fn flat_list(&self, tys: impl IntoIterator<Item = InterfaceType>, max: usize) -> Option<Vec<FlatType>> {
+    pub fn flat_list(
+        &self,
+        tys: impl IntoIterator<Item = InterfaceType>,
+        max: usize,
+    ) -> Option<Vec<FlatType>> {
         let mut out = Vec::new();
         for ty in tys {
             out.extend_from_slice(self.flat(ty)?);
@@ -325,7 +339,10 @@ impl ComponentTypes {
 
     /// `(size, alignment)` of the tuple of `tys` (how spilled params and
     /// results are laid out), with the offset of each element.
-    pub fn tuple_layout(&self, tys: impl IntoIterator<Item = InterfaceType>) -> (u32, u32, Vec<u32>) {
+    pub fn tuple_layout(
+        &self,
+        tys: impl IntoIterator<Item = InterfaceType>,
+    ) -> (u32, u32, Vec<u32>) {
         let mut offsets = Vec::new();
         let (mut size, mut align) = (0u32, 1u32);
         for ty in tys {
@@ -401,12 +418,17 @@ impl ComponentTypes {
     /// The payload offset of a variant-like type.
     pub fn payload_offset(&self, ty: InterfaceType) -> u32 {
         match ty {
-            InterfaceType::Defined(i) => self.layouts.get(i as usize).map_or(0, |l| l.payload_offset),
+            InterfaceType::Defined(i) => {
+                self.layouts.get(i as usize).map_or(0, |l| l.payload_offset)
+            }
             _ => 0,
         }
     }
 
-    fn fields_of(&self, tys: impl Iterator<Item = InterfaceType> + Clone) -> Vec<(InterfaceType, u32)> {
+    fn fields_of(
+        &self,
+        tys: impl Iterator<Item = InterfaceType> + Clone,
+    ) -> Vec<(InterfaceType, u32)> {
         let (_, _, offsets) = self.tuple_layout(tys.clone());
         tys.zip(offsets).collect()
     }
@@ -423,7 +445,10 @@ impl ComponentTypes {
         let i32s = |n: usize| Some(vec![FlatType::I32; n]);
         match def {
             TypeDef::List(_) => base(8, 4, i32s(2)),
-            TypeDef::Map(k, v) => Layout { fields: self.fields_of([*k, *v].into_iter()), ..base(8, 4, i32s(2)) },
+            TypeDef::Map(k, v) => Layout {
+                fields: self.fields_of([*k, *v].into_iter()),
+                ..base(8, 4, i32s(2))
+            },
             TypeDef::FixedList(elem, n) => {
                 let (s, a) = self.size_align(*elem);
                 let flat = self.flat(*elem).and_then(|f| {
@@ -435,41 +460,65 @@ impl ComponentTypes {
             TypeDef::Record(fields) => {
                 let tys = fields.iter().map(|(_, t)| *t);
                 let (size, align, _) = self.tuple_layout(tys.clone());
-                Layout { fields: self.fields_of(tys.clone()), ..base(size, align, self.flat_list(tys, MAX_FLAT_PARAMS)) }
+                Layout {
+                    fields: self.fields_of(tys.clone()),
+                    ..base(size, align, self.flat_list(tys, MAX_FLAT_PARAMS))
+                }
             }
             TypeDef::Tuple(tys) => {
                 let tys = tys.iter().copied();
                 let (size, align, _) = self.tuple_layout(tys.clone());
-                Layout { fields: self.fields_of(tys.clone()), ..base(size, align, self.flat_list(tys, MAX_FLAT_PARAMS)) }
+                Layout {
+                    fields: self.fields_of(tys.clone()),
+                    ..base(size, align, self.flat_list(tys, MAX_FLAT_PARAMS))
+                }
             }
-            TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. } => {
+            TypeDef::Variant(_)
+            | TypeDef::Enum(_)
+            | TypeDef::Option(_)
+            | TypeDef::Result { .. } => {
                 let cases = self.cases(def).unwrap_or_default();
                 let (size, align, payload_offset) = self.variant_layout(&cases);
                 let flat = self.variant_flat(&cases);
-                Layout { cases, payload_offset, ..base(size, align, flat) }
+                Layout {
+                    cases,
+                    payload_offset,
+                    ..base(size, align, flat)
+                }
             }
             TypeDef::Flags(names) => {
                 let size = flags_size(names.len());
                 base(size, size.clamp(1, 4), i32s(names.len().div_ceil(32)))
             }
-            TypeDef::Own(_) | TypeDef::Borrow(_) | TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext => {
-                base(4, 4, i32s(1))
-            }
+            TypeDef::Own(_)
+            | TypeDef::Borrow(_)
+            | TypeDef::Future(_)
+            | TypeDef::Stream(_)
+            | TypeDef::ErrorContext => base(4, 4, i32s(1)),
         }
     }
 
     /// Writes `ty` in WIT-like syntax (`list<record { a: u32 }>`).
     pub fn display(&self, ty: InterfaceType) -> String {
         let mut s = String::new();
-        self.write_type(&mut s, ty, 0).expect("writing to a String cannot fail");
+        self.write_type(&mut s, ty, 0)
+            .expect("writing to a String cannot fail");
         s
     }
 
     /// Writes a function type in WIT-like syntax (`func(x: u32) -> string`).
     pub fn display_func(&self, index: u32) -> String {
         let f = self.func(index);
-        let params: Vec<String> = f.params.iter().map(|(n, t)| format!("{n}: {}", self.display(*t))).collect();
-        let mut s = format!("{}func({})", if f.is_async { "async " } else { "" }, params.join(", "));
+        let params: Vec<String> = f
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", self.display(*t)))
+            .collect();
+        let mut s = format!(
+            "{}func({})",
+            if f.is_async { "async " } else { "" },
+            params.join(", ")
+        );
         if let Some(r) = f.result {
             s.push_str(" -> ");
             s.push_str(&self.display(r));
@@ -499,7 +548,9 @@ impl ComponentTypes {
         if !name.is_empty() {
             return f.write_str(name);
         }
-        let Some(def) = self.def(ty) else { return f.write_str("<unknown type>") };
+        let Some(def) = self.def(ty) else {
+            return f.write_str("<unknown type>");
+        };
         if depth > 32 {
             return f.write_str("…");
         }
@@ -584,7 +635,11 @@ impl ComponentTypes {
             TypeDef::Own(r) => write!(f, "own<{}>", self.resource_name(*r)),
             TypeDef::Borrow(r) => write!(f, "borrow<{}>", self.resource_name(*r)),
             TypeDef::Future(t) | TypeDef::Stream(t) => {
-                f.write_str(if matches!(def, TypeDef::Future(_)) { "future" } else { "stream" })?;
+                f.write_str(if matches!(def, TypeDef::Future(_)) {
+                    "future"
+                } else {
+                    "stream"
+                })?;
                 if let Some(t) = t {
                     f.write_str("<")?;
                     self.write_type(f, *t, d)?;
@@ -597,7 +652,10 @@ impl ComponentTypes {
     }
 
     fn resource_name(&self, r: u32) -> &str {
-        self.resources.get(r as usize).map(String::as_str).unwrap_or("resource")
+        self.resources
+            .get(r as usize)
+            .map(String::as_str)
+            .unwrap_or("resource")
     }
 }
 
@@ -608,12 +666,18 @@ mod tests {
     #[test]
     fn layouts_follow_the_canonical_abi() {
         let mut t = ComponentTypes::default();
-        let rec = t.intern(TypeDef::Record(vec![("a".into(), InterfaceType::U8), ("b".into(), InterfaceType::U32)]));
+        let rec = t.intern(TypeDef::Record(vec![
+            ("a".into(), InterfaceType::U8),
+            ("b".into(), InterfaceType::U32),
+        ]));
         assert_eq!(t.size_align(rec), (8, 4));
         let opt = t.intern(TypeDef::Option(InterfaceType::U64));
         assert_eq!(t.size_align(opt), (16, 8));
         assert_eq!(t.flat(opt), Some(&[FlatType::I32, FlatType::I64][..]));
-        let mix = t.intern(TypeDef::Variant(vec![("f".into(), Some(InterfaceType::Float32)), ("i".into(), Some(InterfaceType::U32))]));
+        let mix = t.intern(TypeDef::Variant(vec![
+            ("f".into(), Some(InterfaceType::Float32)),
+            ("i".into(), Some(InterfaceType::U32)),
+        ]));
         assert_eq!(t.flat(mix), Some(&[FlatType::I32, FlatType::I32][..]));
         let flags = t.intern(TypeDef::Flags((0..40).map(|i| format!("f{i}")).collect()));
         assert_eq!(t.size_align(flags), (8, 4));

@@ -9,9 +9,14 @@ fn generated_modules_compile_to_identical_bytes_twice() {
     let engine = tern_side::engine(tern::OptLevel::Speed, true).unwrap();
     let mut compared = 0;
     for seed in 0..150 {
-        let Ok(wasm) = generate::module(seed) else { continue };
+        let Ok(wasm) = generate::module(seed) else {
+            continue;
+        };
         let diff = determinism::first_difference(&engine, &wasm).unwrap();
-        assert_eq!(diff, None, "seed {seed}: artifacts differ (`tern-fuzz determinism --start {seed} --count 1`)");
+        assert_eq!(
+            diff, None,
+            "seed {seed}: artifacts differ (`tern-fuzz determinism --start {seed} --count 1`)"
+        );
         compared += 1;
     }
     assert!(compared >= 140);

@@ -17,20 +17,33 @@ fn fixed_seeds_agree_with_the_oracle() {
         let mut stats = Stats::default();
         let mut failures = Vec::new();
         for seed in 0..SEEDS {
-            let Ok(wasm) = generate::module(seed) else { continue };
+            let Ok(wasm) = generate::module(seed) else {
+                continue;
+            };
             if let Some(d) = diff.check(&wasm, seed, &mut stats) {
                 failures.push(format!("seed {seed}: {d}"));
             }
         }
-        assert!(failures.is_empty(), "divergences (reproduce with `tern-fuzz --seeds 1 --start SEED`):\n{}", failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "divergences (reproduce with `tern-fuzz --seeds 1 --start SEED`):\n{}",
+            failures.join("\n")
+        );
         stats
     });
     println!("{stats}");
     // The campaign must actually exercise both engines, not skip everything.
     assert!(stats.modules >= SEEDS * 9 / 10, "{stats}");
     assert!(stats.executions >= SEEDS * 5, "{stats}");
-    assert!(stats.executions > stats.traps * 3 / 2, "most calls should return: {stats}");
-    assert!(stats.trap_kinds.len() >= 5, "trap kinds seen: {:?}", stats.trap_kinds);
+    assert!(
+        stats.executions > stats.traps * 3 / 2,
+        "most calls should return: {stats}"
+    );
+    assert!(
+        stats.trap_kinds.len() >= 5,
+        "trap kinds seen: {:?}",
+        stats.trap_kinds
+    );
 }
 
 fn both(wat: &str, name: &str, args: &[Value], results: usize) -> (Outcome, Outcome) {
@@ -72,8 +85,16 @@ fn trap_kinds_map_to_the_same_tern_trap() {
         ("load", vec![Value::I32(65535)], Trap::MemoryOutOfBounds),
         ("null", vec![], Trap::IndirectCallToNull),
         ("unreachable", vec![], Trap::UnreachableCodeReached),
-        ("trunc", vec![Value::F32(f32::NAN.to_bits())], Trap::BadConversionToInteger),
-        ("trunc", vec![Value::F32(3e9f32.to_bits())], Trap::IntegerOverflow),
+        (
+            "trunc",
+            vec![Value::F32(f32::NAN.to_bits())],
+            Trap::BadConversionToInteger,
+        ),
+        (
+            "trunc",
+            vec![Value::F32(3e9f32.to_bits())],
+            Trap::IntegerOverflow,
+        ),
     ] {
         let results = usize::from(name != "null" && name != "unreachable");
         let (o, t) = both(wat, name, &args, results);

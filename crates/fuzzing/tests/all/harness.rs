@@ -43,14 +43,24 @@ fn injected_faults_are_detected_and_reduced() {
                 first.get_or_insert((seed, wasm, d));
             }
         }
-        assert!(stats.divergences >= 10, "a wrong integer should show often: {stats}");
+        assert!(
+            stats.divergences >= 10,
+            "a wrong integer should show often: {stats}"
+        );
         let (seed, wasm, div) = first.unwrap();
         let small = reduce::reduce(&diff, &wasm, seed, div.kind, 300).unwrap();
-        assert!(small.len() < wasm.len(), "{} -> {} bytes", wasm.len(), small.len());
+        assert!(
+            small.len() < wasm.len(),
+            "{} -> {} bytes",
+            wasm.len(),
+            small.len()
+        );
         let text = reduce::regression_wat(&small, seed, &div).unwrap();
         assert_eq!(reduce::variant_of(&text), Some(seed));
         let reparsed = wat::parse_str(&text).unwrap();
-        let again = diff.check(&reparsed, seed, &mut Stats::default()).expect("the reduced module still diverges");
+        let again = diff
+            .check(&reparsed, seed, &mut Stats::default())
+            .expect("the reduced module still diverges");
         assert_eq!(again.kind, DivergenceKind::Call);
         // Without the fault, the reduced module agrees.
         diff.fault = None;
@@ -62,6 +72,9 @@ fn injected_faults_are_detected_and_reduced() {
             .filter_map(|seed| diff.check(&generate::module(seed).unwrap(), seed, &mut stats))
             .map(|d| d.kind)
             .collect();
-        assert!(kinds.len() >= 10 && kinds.iter().all(|k| *k == DivergenceKind::State), "{kinds:?}");
+        assert!(
+            kinds.len() >= 10 && kinds.iter().all(|k| *k == DivergenceKind::State),
+            "{kinds:?}"
+        );
     });
 }

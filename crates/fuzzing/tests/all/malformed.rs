@@ -13,7 +13,12 @@ fn mutated_modules_are_rejected_or_run_cleanly() {
     let summary = malformed::run_range(&engine, 7, 0, COUNT, |_| {});
     println!("{summary}");
     assert_eq!(summary.inputs, COUNT);
-    assert_eq!(summary.bugs(), 0, "{summary}\n{}", summary.findings.join("\n"));
+    assert_eq!(
+        summary.bugs(),
+        0,
+        "{summary}\n{}",
+        summary.findings.join("\n")
+    );
     // The mutations must reach every stage, not only the header check.
     assert!(summary.rejected > COUNT / 10, "{summary}");
     assert!(summary.compiled > COUNT / 20, "{summary}");

@@ -13,7 +13,11 @@ fn regression_modules_agree_with_the_oracle() {
         .filter(|p| p.extension().is_some_and(|e| e == "wat"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no regression modules in {}", dir.display());
+    assert!(
+        !files.is_empty(),
+        "no regression modules in {}",
+        dir.display()
+    );
     with_big_stack(move || {
         let diff = Differential::new(4).unwrap();
         for file in files {
@@ -23,8 +27,17 @@ fn regression_modules_agree_with_the_oracle() {
             let mut stats = Stats::default();
             let div = diff.check(&wasm, variant, &mut stats);
             assert!(div.is_none(), "{}: {}", file.display(), div.unwrap());
-            assert_eq!(stats.modules, 1, "{}: the oracle must accept it: {stats}", file.display());
-            assert!(stats.executions + stats.instantiations > 0, "{}: nothing ran: {stats}", file.display());
+            assert_eq!(
+                stats.modules,
+                1,
+                "{}: the oracle must accept it: {stats}",
+                file.display()
+            );
+            assert!(
+                stats.executions + stats.instantiations > 0,
+                "{}: nothing ran: {stats}",
+                file.display()
+            );
         }
     });
 }

@@ -5,21 +5,32 @@
 use std::process::Command;
 
 fn run(extra: &[&str]) -> (bool, String, std::path::PathBuf) {
-    let out = std::env::temp_dir().join(format!("tern-fuzz-supervisor-{}-{}", std::process::id(), extra.join("_")));
+    let out = std::env::temp_dir().join(format!(
+        "tern-fuzz-supervisor-{}-{}",
+        std::process::id(),
+        extra.join("_")
+    ));
     let output = Command::new(env!("CARGO_BIN_EXE_tern-fuzz"))
         .args(["malformed", "--seed", "3", "--count", "12", "--out"])
         .arg(&out)
         .args(extra)
         .output()
         .unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), out)
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        out,
+    )
 }
 
 #[test]
 fn a_clean_run_succeeds() {
     let (ok, stdout, _) = run(&[]);
     assert!(ok, "{stdout}");
-    assert!(stdout.contains("12 inputs, 0 crashes, 0 hangs, 0 panics"), "{stdout}");
+    assert!(
+        stdout.contains("12 inputs, 0 crashes, 0 hangs, 0 panics"),
+        "{stdout}"
+    );
 }
 
 #[test]

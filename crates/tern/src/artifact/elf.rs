@@ -36,7 +36,11 @@ const META_SECTION: &str = ".tern.meta";
 
 /// Alignment of the text section in the file: the largest page size of the
 /// target, so the text can be mapped executable on its own pages.
-pub(crate) const TEXT_ALIGN: usize = if cfg!(target_arch = "x86_64") { 0x1000 } else { 0x10000 };
+pub(crate) const TEXT_ALIGN: usize = if cfg!(target_arch = "x86_64") {
+    0x1000
+} else {
+    0x10000
+};
 
 /// The parts of a checked artifact.
 pub(crate) struct Parsed<'a> {
@@ -68,7 +72,11 @@ fn host_architecture() -> Result<Architecture> {
 /// Fails when the header cannot be encoded or `object` refuses to write the file.
 pub(crate) fn write(text: &[u8], header: &Header, meta: &[u8]) -> Result<Vec<u8>> {
     let mut obj = Object::new(BinaryFormat::Elf, host_architecture()?, Endianness::Little);
-    let text_id = obj.add_section(Vec::new(), TEXT_SECTION.as_bytes().to_vec(), SectionKind::Text);
+    let text_id = obj.add_section(
+        Vec::new(),
+        TEXT_SECTION.as_bytes().to_vec(),
+        SectionKind::Text,
+    );
     let mut padded = Vec::with_capacity(text.len().next_multiple_of(TEXT_ALIGN).max(TEXT_ALIGN));
     padded.extend_from_slice(text);
     padded.resize(text.len().next_multiple_of(TEXT_ALIGN).max(TEXT_ALIGN), 0);
@@ -76,13 +84,25 @@ pub(crate) fn write(text: &[u8], header: &Header, meta: &[u8]) -> Result<Vec<u8>
 
     let mut header_bytes = MAGIC.to_vec();
     header_bytes.extend_from_slice(&[0; 8]);
-    header_bytes.extend_from_slice(&postcard::to_allocvec(header).context("failed to encode the artifact header")?);
-    let header_id = obj.add_section(Vec::new(), HEADER_SECTION.as_bytes().to_vec(), SectionKind::ReadOnlyData);
+    header_bytes.extend_from_slice(
+        &postcard::to_allocvec(header).context("failed to encode the artifact header")?,
+    );
+    let header_id = obj.add_section(
+        Vec::new(),
+        HEADER_SECTION.as_bytes().to_vec(),
+        SectionKind::ReadOnlyData,
+    );
     obj.append_section_data(header_id, &header_bytes, 8);
-    let meta_id = obj.add_section(Vec::new(), META_SECTION.as_bytes().to_vec(), SectionKind::ReadOnlyData);
+    let meta_id = obj.add_section(
+        Vec::new(),
+        META_SECTION.as_bytes().to_vec(),
+        SectionKind::ReadOnlyData,
+    );
     obj.append_section_data(meta_id, meta, 8);
 
-    let mut bytes = obj.write().map_err(|e| anyhow!("failed to write the artifact: {e}"))?;
+    let mut bytes = obj
+        .write()
+        .map_err(|e| anyhow!("failed to write the artifact: {e}"))?;
     let (text_range, header_range, _) = sections(&bytes)?;
     if text_range.start % TEXT_ALIGN != 0 {
         bail!("internal error: the artifact's text section is not page-aligned");
@@ -98,7 +118,9 @@ pub(crate) fn write(text: &[u8], header: &Header, meta: &[u8]) -> Result<Vec<u8>
 pub(crate) fn peek_header(bytes: &[u8]) -> Option<Header> {
     let (_, header, _) = sections(bytes).ok()?;
     let data = &bytes[header];
-    (data.get(..MAGIC.len())? == MAGIC).then(|| postcard::from_bytes(&data[16..]).ok()).flatten()
+    (data.get(..MAGIC.len())? == MAGIC)
+        .then(|| postcard::from_bytes(&data[16..]).ok())
+        .flatten()
 }
 
 /// Checks that `bytes` is an intact artifact and splits it into its parts.
@@ -130,27 +152,47 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         bail!("corrupt artifact: the text section is not aligned to {TEXT_ALIGN:#x} bytes");
     }
     let sum_at = header_range.start + MAGIC.len();
-    let stored = u64::from_le_bytes(header_data[8..16].try_into().expect("16 bytes checked above"));
+    let stored = u64::from_le_bytes(
+        header_data[8..16]
+            .try_into()
+            .expect("16 bytes checked above"),
+    );
     if checksum(bytes, &text, sum_at)? != stored {
         bail!("corrupt artifact: checksum mismatch (the file is truncated or damaged)");
     }
-    let header = postcard::from_bytes(&header_data[16..]).context("corrupt artifact: undecodable header")?;
-    Ok(Parsed { header, text, meta: &bytes[meta_range] })
+    let header =
+        postcard::from_bytes(&header_data[16..]).context("corrupt artifact: undecodable header")?;
+    Ok(Parsed {
+        header,
+        text,
+        meta: &bytes[meta_range],
+    })
 }
 
 /// The file ranges of the text, header and metadata sections, bounds-checked.
 fn sections(bytes: &[u8]) -> Result<(Range<usize>, Range<usize>, Range<usize>)> {
-    let file = ElfFile64::<Endianness, &[u8]>::parse(bytes).map_err(|e| anyhow!("malformed artifact: {e}"))?;
+    let file = ElfFile64::<Endianness, &[u8]>::parse(bytes)
+        .map_err(|e| anyhow!("malformed artifact: {e}"))?;
     let range = |name: &str| -> Result<Range<usize>> {
-        let section = file.section_by_name(name).with_context(|| format!("malformed artifact: no `{name}` section"))?;
-        let (offset, size) =
-            section.file_range().with_context(|| format!("malformed artifact: `{name}` has no file data"))?;
+        let section = file
+            .section_by_name(name)
+            .with_context(|| format!("malformed artifact: no `{name}` section"))?;
+        let (offset, size) = section
+            .file_range()
+            .with_context(|| format!("malformed artifact: `{name}` has no file data"))?;
         let start = usize::try_from(offset)?;
-        let end = start.checked_add(usize::try_from(size)?).filter(|end| *end <= bytes.len());
-        let end = end.with_context(|| format!("malformed artifact: `{name}` lies outside the file"))?;
+        let end = start
+            .checked_add(usize::try_from(size)?)
+            .filter(|end| *end <= bytes.len());
+        let end =
+            end.with_context(|| format!("malformed artifact: `{name}` lies outside the file"))?;
         Ok(start..end)
     };
-    Ok((range(TEXT_SECTION)?, range(HEADER_SECTION)?, range(META_SECTION)?))
+    Ok((
+        range(TEXT_SECTION)?,
+        range(HEADER_SECTION)?,
+        range(META_SECTION)?,
+    ))
 }
 
 /// A 64-bit running checksum. Each step is a bijection of the state for a fixed
@@ -160,7 +202,9 @@ struct Checksum(u64);
 
 impl Checksum {
     fn word(&mut self, w: u64) {
-        self.0 = (self.0 ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        self.0 = (self.0 ^ w)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
     }
 
     fn update(&mut self, bytes: &[u8]) {
@@ -179,7 +223,11 @@ impl Checksum {
 /// The checksum of `bytes` without the `text` range and the 8 bytes at `sum_at`.
 fn checksum(bytes: &[u8], text: &Range<usize>, sum_at: usize) -> Result<u64> {
     let sum = sum_at..sum_at + 8;
-    let (first, second) = if text.start <= sum.start { (text, &sum) } else { (&sum, text) };
+    let (first, second) = if text.start <= sum.start {
+        (text, &sum)
+    } else {
+        (&sum, text)
+    };
     if first.end > second.start || second.end > bytes.len() {
         bail!("malformed artifact: overlapping sections");
     }

@@ -109,8 +109,15 @@ pub(crate) fn fingerprint(engine: &Engine) -> Vec<(String, String)> {
 ///
 /// # Errors
 /// Fails only if encoding or writing the ELF file fails.
-pub(crate) fn write_module(engine: &Engine, code: &[u8], meta: &ModuleMetadataRef<'_>) -> Result<Vec<u8>> {
-    let header = Header { kind: Precompiled::Module, settings: fingerprint(engine) };
+pub(crate) fn write_module(
+    engine: &Engine,
+    code: &[u8],
+    meta: &ModuleMetadataRef<'_>,
+) -> Result<Vec<u8>> {
+    let header = Header {
+        kind: Precompiled::Module,
+        settings: fingerprint(engine),
+    };
     let meta = postcard::to_allocvec(meta).context("failed to encode the module's metadata")?;
     elf::write(code, &header, &meta)
 }
@@ -123,10 +130,13 @@ pub(crate) fn write_module(engine: &Engine, code: &[u8], meta: &ModuleMetadataRe
 pub(crate) fn load_module(engine: &Engine, bytes: &[u8]) -> Result<LoadedModule> {
     let parsed = elf::parse(bytes)?;
     check_compatible(engine, &parsed.header, Precompiled::Module)?;
-    let (meta, rest): (ModuleMetadata, _) =
-        postcard::take_from_bytes(parsed.meta).context("corrupt artifact: undecodable module metadata")?;
+    let (meta, rest): (ModuleMetadata, _) = postcard::take_from_bytes(parsed.meta)
+        .context("corrupt artifact: undecodable module metadata")?;
     if !rest.is_empty() {
-        bail!("corrupt artifact: {} stray bytes after the module metadata", rest.len());
+        bail!(
+            "corrupt artifact: {} stray bytes after the module metadata",
+            rest.len()
+        );
     }
     let text_len = parsed.text.len() as u64;
     validate(&meta, text_len).context("corrupt artifact: inconsistent module metadata")?;
@@ -135,31 +145,52 @@ pub(crate) fn load_module(engine: &Engine, bytes: &[u8]) -> Result<LoadedModule>
 }
 
 /// Compares an artifact's header with what `engine` would write.
-pub(crate) fn check_compatible(engine: &Engine, header: &Header, expected: Precompiled) -> Result<()> {
+pub(crate) fn check_compatible(
+    engine: &Engine,
+    header: &Header,
+    expected: Precompiled,
+) -> Result<()> {
     if header.kind != expected {
         let name = |k| match k {
             Precompiled::Module => "a core module",
             Precompiled::Component => "a component",
         };
-        bail!("the precompiled artifact holds {}, not {}", name(header.kind), name(expected));
+        bail!(
+            "the precompiled artifact holds {}, not {}",
+            name(header.kind),
+            name(expected)
+        );
     }
-    let theirs: BTreeMap<&str, &str> = header.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let theirs: BTreeMap<&str, &str> = header
+        .settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let ours = fingerprint(engine);
     let mut problems = Vec::new();
     for (key, value) in &ours {
         match theirs.get(key.as_str()) {
             Some(v) if v == value => {}
-            Some(v) => problems.push(format!("compiled with {key}={v}, this engine has {key}={value}")),
-            None => problems.push(format!("compiled without a `{key}` setting, this engine has {key}={value}")),
+            Some(v) => problems.push(format!(
+                "compiled with {key}={v}, this engine has {key}={value}"
+            )),
+            None => problems.push(format!(
+                "compiled without a `{key}` setting, this engine has {key}={value}"
+            )),
         }
     }
     for (key, value) in &header.settings {
         if !ours.iter().any(|(k, _)| k == key) {
-            problems.push(format!("compiled with {key}={value}, this engine has no `{key}` setting"));
+            problems.push(format!(
+                "compiled with {key}={value}, this engine has no `{key}` setting"
+            ));
         }
     }
     if !problems.is_empty() {
-        bail!("the precompiled module is incompatible with this engine: {}", problems.join("; "));
+        bail!(
+            "the precompiled module is incompatible with this engine: {}",
+            problems.join("; ")
+        );
     }
     Ok(())
 }
@@ -169,7 +200,11 @@ pub(crate) fn check_compatible(engine: &Engine, header: &Header, expected: Preco
 fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     let env = &meta.env;
     let funcs = env.functions.len() as u64;
-    let (tables, memories, globals) = (env.tables.len() as u64, env.memories.len() as u64, env.globals.len() as u64);
+    let (tables, memories, globals) = (
+        env.tables.len() as u64,
+        env.memories.len() as u64,
+        env.globals.len() as u64,
+    );
     if u64::from(env.num_imported_funcs) > funcs
         || u64::from(env.num_imported_tables) > tables
         || u64::from(env.num_imported_memories) > memories
@@ -178,15 +213,31 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
         bail!("more imports than entities");
     }
     if meta.code_len > text_len || meta.code_len > u64::from(u32::MAX) {
-        bail!("code length {} exceeds the text section ({text_len} bytes)", meta.code_len);
+        bail!(
+            "code length {} exceeds the text section ({text_len} bytes)",
+            meta.code_len
+        );
     }
     if meta.funcs.len() as u64 != funcs - u64::from(env.num_imported_funcs) {
-        bail!("{} function bodies for {} defined functions", meta.funcs.len(), funcs - u64::from(env.num_imported_funcs));
+        bail!(
+            "{} function bodies for {} defined functions",
+            meta.funcs.len(),
+            funcs - u64::from(env.num_imported_funcs)
+        );
     }
-    if meta.funcs.iter().any(|(start, len)| u64::from(*start) + u64::from(*len) > meta.code_len) {
+    if meta
+        .funcs
+        .iter()
+        .any(|(start, len)| u64::from(*start) + u64::from(*len) > meta.code_len)
+    {
         bail!("a function lies outside the code");
     }
-    if meta.traps.iter().any(|(off, _)| u64::from(*off) >= meta.code_len) || !meta.traps.is_sorted_by_key(|t| t.0) {
+    if meta
+        .traps
+        .iter()
+        .any(|(off, _)| u64::from(*off) >= meta.code_len)
+        || !meta.traps.is_sorted_by_key(|t| t.0)
+    {
         bail!("bad trap table");
     }
     if !env.func_names.is_empty() || !meta.func_names.is_valid() {
@@ -212,7 +263,9 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
         };
         u64::from(i) < n && (!imported || i < imports)
     };
-    if !env.imports.iter().all(|i| in_range(i.index, true)) || !env.exports.iter().all(|e| in_range(e.index, false)) {
+    if !env.imports.iter().all(|i| in_range(i.index, true))
+        || !env.exports.iter().all(|e| in_range(e.index, false))
+    {
         bail!("an import or export refers to a missing entity");
     }
     if env.start.is_some_and(|s| u64::from(s) >= funcs) {
@@ -236,7 +289,10 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
                 ElemItems::Expressions(x) => x.iter().all(expr_ok),
             }
     });
-    let globals_ok = env.globals.iter().all(|g| g.init.as_ref().is_none_or(expr_ok));
+    let globals_ok = env
+        .globals
+        .iter()
+        .all(|g| g.init.as_ref().is_none_or(expr_ok));
     if !elems_ok || !globals_ok || !env.data.iter().all(|d| mode_ok(&d.mode, memories)) {
         bail!("a segment or initializer refers to a missing entity");
     }
@@ -258,7 +314,12 @@ impl Engine {
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         let wasm = wat::parse_bytes(bytes)?;
         let mut compiled = crate::module::compile(self, &wasm)?;
-        let funcs = compiled.image.funcs.iter().map(|f| (f.start, f.len)).collect();
+        let funcs = compiled
+            .image
+            .funcs
+            .iter()
+            .map(|f| (f.start, f.len))
+            .collect();
         let func_names = FuncNames::new(std::mem::take(&mut compiled.env.func_names));
         let meta = ModuleMetadataRef {
             env: &compiled.env,

@@ -2,12 +2,18 @@
 //! produce (another Tern version, another target or CPU, another memory layout,
 //! a component), made by rewriting a real artifact's header; and the pin on the
 //! metadata encoding that reminds whoever changes it to bump `FORMAT_VERSION`.
-#![allow(unsafe_code, reason = "the tests call the unsafe `Module::deserialize` API on artifacts they made")]
+#![allow(
+    unsafe_code,
+    reason = "the tests call the unsafe `Module::deserialize` API on artifacts they made"
+)]
 
 use super::*;
 use crate::vm::code_memory::FuncNames;
 use crate::Module;
-use tern_environ::{DataSegment, ElemSegment, Export, Global, Import, MemoryPlan, TablePlan, WasmFuncType, WasmValType};
+use tern_environ::{
+    DataSegment, ElemSegment, Export, Global, Import, MemoryPlan, TablePlan, WasmFuncType,
+    WasmValType,
+};
 
 const WAT: &str = r#"(module (func (export "answer") (result i32) (i32.const 42)))"#;
 
@@ -23,7 +29,11 @@ fn with_header(edit: impl FnOnce(&mut Header)) -> (Engine, Vec<u8>) {
 }
 
 fn set(header: &mut Header, key: &str, value: &str) {
-    let entry = header.settings.iter_mut().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no `{key}` setting"));
+    let entry = header
+        .settings
+        .iter_mut()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no `{key}` setting"));
     entry.1 = value.to_string();
 }
 
@@ -40,7 +50,9 @@ fn an_unchanged_rewrite_still_loads_and_runs() {
     let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
     let mut store = crate::Store::new(&engine, ());
     let instance = crate::Instance::new(&mut store, &module, &[]).unwrap();
-    let answer = instance.get_typed_func::<(), i32>(&mut store, "answer").unwrap();
+    let answer = instance
+        .get_typed_func::<(), i32>(&mut store, "answer")
+        .unwrap();
     assert_eq!(answer.call(&mut store, ()).unwrap(), 42);
 }
 
@@ -48,7 +60,10 @@ fn an_unchanged_rewrite_still_loads_and_runs() {
 fn another_tern_version_is_named() {
     let (engine, bytes) = with_header(|h| set(h, "tern version", "0.0.1"));
     let msg = load_error(&engine, &bytes);
-    let expected = format!("compiled with tern version=0.0.1, this engine has tern version={}", env!("CARGO_PKG_VERSION"));
+    let expected = format!(
+        "compiled with tern version=0.0.1, this engine has tern version={}",
+        env!("CARGO_PKG_VERSION")
+    );
     assert!(msg.contains(&expected), "{msg}");
 }
 
@@ -57,50 +72,92 @@ fn another_target_is_named() {
     let (engine, bytes) = with_header(|h| set(h, "target", "riscv64gc-unknown-linux-gnu"));
     let msg = load_error(&engine, &bytes);
     let ours = engine.inner.compiler.triple();
-    assert!(msg.contains(&format!("compiled with target=riscv64gc-unknown-linux-gnu, this engine has target={ours}")), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "compiled with target=riscv64gc-unknown-linux-gnu, this engine has target={ours}"
+        )),
+        "{msg}"
+    );
 }
 
 #[test]
 fn other_cpu_features_are_named_one_by_one() {
     let mut flipped = None;
     let (engine, bytes) = with_header(|h| {
-        let (key, value) = h.settings.iter_mut().find(|(k, _)| k.starts_with("cpu feature ")).expect("a CPU flag");
-        *value = if value == "true" { "false".into() } else { "true".into() };
+        let (key, value) = h
+            .settings
+            .iter_mut()
+            .find(|(k, _)| k.starts_with("cpu feature "))
+            .expect("a CPU flag");
+        *value = if value == "true" {
+            "false".into()
+        } else {
+            "true".into()
+        };
         flipped = Some((key.clone(), value.clone()));
     });
     let (key, value) = flipped.unwrap();
     let msg = load_error(&engine, &bytes);
-    assert!(msg.contains(&format!("compiled with {key}={value}, this engine has {key}=")), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "compiled with {key}={value}, this engine has {key}="
+        )),
+        "{msg}"
+    );
 }
 
 #[test]
 fn another_memory_layout_is_named() {
     let mut key = String::new();
     let (engine, bytes) = with_header(|h| {
-        let (k, v) = h.settings.iter_mut().find(|(k, _)| k.contains("guard size")).expect("a guard size setting");
+        let (k, v) = h
+            .settings
+            .iter_mut()
+            .find(|(k, _)| k.contains("guard size"))
+            .expect("a guard size setting");
         (key, *v) = (k.clone(), "65536".into());
     });
     let msg = load_error(&engine, &bytes);
-    assert!(msg.contains(&format!("compiled with {key}=65536, this engine has {key}=")), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "compiled with {key}=65536, this engine has {key}="
+        )),
+        "{msg}"
+    );
 }
 
 #[test]
 fn missing_and_unknown_settings_are_named() {
     let (engine, bytes) = with_header(|h| {
         h.settings.retain(|(k, _)| k != "opt level");
-        h.settings.push(("stack strategy".into(), "segmented".into()));
+        h.settings
+            .push(("stack strategy".into(), "segmented".into()));
     });
     let msg = load_error(&engine, &bytes);
-    assert!(msg.contains("compiled without a `opt level` setting, this engine has opt level=Speed"), "{msg}");
-    assert!(msg.contains("compiled with stack strategy=segmented, this engine has no `stack strategy` setting"), "{msg}");
+    assert!(
+        msg.contains("compiled without a `opt level` setting, this engine has opt level=Speed"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(
+            "compiled with stack strategy=segmented, this engine has no `stack strategy` setting"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]
 fn a_component_artifact_is_not_a_module() {
     let (engine, bytes) = with_header(|h| h.kind = Precompiled::Component);
-    assert_eq!(engine.detect_precompiled(&bytes), Some(Precompiled::Component));
+    assert_eq!(
+        engine.detect_precompiled(&bytes),
+        Some(Precompiled::Component)
+    );
     let msg = load_error(&engine, &bytes);
-    assert!(msg.contains("the precompiled artifact holds a component, not a core module"), "{msg}");
+    assert!(
+        msg.contains("the precompiled artifact holds a component, not a core module"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -110,7 +167,10 @@ fn another_container_format_is_named() {
     let at = bytes.windows(7).position(|w| w == b"TERNAOT").unwrap();
     bytes[at + 7] = 9;
     let msg = load_error(&engine, &bytes);
-    assert!(msg.contains("the artifact uses container format 9, this version of Tern reads format 1"), "{msg}");
+    assert!(
+        msg.contains("the artifact uses container format 9, this version of Tern reads format 1"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -120,9 +180,17 @@ fn inconsistent_metadata_is_refused() {
     let parsed = elf::parse(&bytes).unwrap();
     let mut meta: ModuleMetadata = postcard::from_bytes(parsed.meta).unwrap();
     meta.funcs[0].1 = u32::MAX;
-    let rewritten = elf::write(&bytes[parsed.text.clone()], &parsed.header, &postcard::to_allocvec(&meta).unwrap()).unwrap();
+    let rewritten = elf::write(
+        &bytes[parsed.text.clone()],
+        &parsed.header,
+        &postcard::to_allocvec(&meta).unwrap(),
+    )
+    .unwrap();
     let msg = load_error(&engine, &rewritten);
-    assert!(msg.contains("inconsistent module metadata: a function lies outside the code"), "{msg}");
+    assert!(
+        msg.contains("inconsistent module metadata: a function lies outside the code"),
+        "{msg}"
+    );
 }
 
 /// A module using every type and variant that goes into `.tern.meta`. Written
@@ -132,12 +200,33 @@ fn representative() -> ModuleMetadata {
     let env = tern_environ::Module {
         name: Some("m".into()),
         types: vec![WasmFuncType {
-            params: vec![WasmValType::I32, WasmValType::I64, WasmValType::F32, WasmValType::F64].into(),
-            results: vec![WasmValType::V128, WasmValType::FuncRef, WasmValType::ExternRef].into(),
+            params: vec![
+                WasmValType::I32,
+                WasmValType::I64,
+                WasmValType::F32,
+                WasmValType::F64,
+            ]
+            .into(),
+            results: vec![
+                WasmValType::V128,
+                WasmValType::FuncRef,
+                WasmValType::ExternRef,
+            ]
+            .into(),
         }],
         functions: vec![0, 0],
-        tables: vec![TablePlan { element: WasmValType::FuncRef, minimum: 1, maximum: Some(2), table64: true }],
-        memories: vec![MemoryPlan { minimum: 1, maximum: None, memory64: false, shared: true }],
+        tables: vec![TablePlan {
+            element: WasmValType::FuncRef,
+            minimum: 1,
+            maximum: Some(2),
+            table64: true,
+        }],
+        memories: vec![MemoryPlan {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: true,
+        }],
         globals: vec![Global {
             ty: WasmValType::I64,
             mutable: true,
@@ -162,28 +251,72 @@ fn representative() -> ModuleMetadata {
         num_imported_tables: 0,
         num_imported_memories: 0,
         num_imported_globals: 0,
-        imports: vec![Import { module: "a".into(), field: "b".into(), index: EntityIndex::Function(0) }],
+        imports: vec![Import {
+            module: "a".into(),
+            field: "b".into(),
+            index: EntityIndex::Function(0),
+        }],
         exports: vec![
-            Export { name: "t".into(), index: EntityIndex::Table(0) },
-            Export { name: "m".into(), index: EntityIndex::Memory(0) },
-            Export { name: "g".into(), index: EntityIndex::Global(0) },
+            Export {
+                name: "t".into(),
+                index: EntityIndex::Table(0),
+            },
+            Export {
+                name: "m".into(),
+                index: EntityIndex::Memory(0),
+            },
+            Export {
+                name: "g".into(),
+                index: EntityIndex::Global(0),
+            },
         ],
         start: Some(1),
         elems: vec![
             ElemSegment {
-                mode: SegmentMode::Active { index: 0, offset: expr(vec![ConstOp::I32Const(0)]) },
+                mode: SegmentMode::Active {
+                    index: 0,
+                    offset: expr(vec![ConstOp::I32Const(0)]),
+                },
                 ty: WasmValType::FuncRef,
                 items: ElemItems::Functions(vec![1]),
             },
-            ElemSegment { mode: SegmentMode::Passive, ty: WasmValType::FuncRef, items: ElemItems::Expressions(vec![]) },
-            ElemSegment { mode: SegmentMode::Declared, ty: WasmValType::FuncRef, items: ElemItems::Functions(vec![]) },
+            ElemSegment {
+                mode: SegmentMode::Passive,
+                ty: WasmValType::FuncRef,
+                items: ElemItems::Expressions(vec![]),
+            },
+            ElemSegment {
+                mode: SegmentMode::Declared,
+                ty: WasmValType::FuncRef,
+                items: ElemItems::Functions(vec![]),
+            },
         ],
-        data: vec![DataSegment { mode: SegmentMode::Passive, data: vec![1, 2] }],
-        func_names: [(1, "f".to_string()), (0, "i".to_string())].into_iter().collect(),
+        data: vec![DataSegment {
+            mode: SegmentMode::Passive,
+            data: vec![1, 2],
+        }],
+        func_names: [(1, "f".to_string()), (0, "i".to_string())]
+            .into_iter()
+            .collect(),
     };
-    let traps = TrapKind::ALL.iter().enumerate().map(|(i, k)| (i as u32, *k)).collect();
-    let func_names = FuncNames::new([(0, "i".to_string()), (1, "f".to_string())].into_iter().collect());
-    ModuleMetadata { env, code_len: 16, funcs: vec![(0, 16)], traps, func_names, exports_by_name: vec![2, 1, 0] }
+    let traps = TrapKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (i as u32, *k))
+        .collect();
+    let func_names = FuncNames::new(
+        [(0, "i".to_string()), (1, "f".to_string())]
+            .into_iter()
+            .collect(),
+    );
+    ModuleMetadata {
+        env,
+        code_len: 16,
+        funcs: vec![(0, 16)],
+        traps,
+        func_names,
+        exports_by_name: vec![2, 1, 0],
+    }
 }
 
 #[test]

@@ -18,8 +18,8 @@ use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tern_environ::component::{
-    CanonOptions, ComponentInfo, ComponentItemType, CoreDef, Export, FuncDef, Initializer, InterfaceType,
-    ModuleDef, TypeDef,
+    CanonOptions, ComponentInfo, ComponentItemType, CoreDef, Export, FuncDef, Initializer,
+    InterfaceType, ModuleDef, TypeDef,
 };
 
 /// Version of the component metadata encoding; bump it when
@@ -46,9 +46,22 @@ impl Component {
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let mut info = self.inner.info.clone();
         info.types = (*self.inner.types).clone();
-        let modules = self.inner.modules.iter().map(Module::serialize).collect::<Result<Vec<_>>>()?;
-        let meta = postcard::to_allocvec(&ComponentMetadata { version: COMPONENT_FORMAT_VERSION, info, modules }).context("failed to encode the component's metadata")?;
-        let header = Header { kind: Precompiled::Component, settings: fingerprint(&self.inner.engine) };
+        let modules = self
+            .inner
+            .modules
+            .iter()
+            .map(Module::serialize)
+            .collect::<Result<Vec<_>>>()?;
+        let meta = postcard::to_allocvec(&ComponentMetadata {
+            version: COMPONENT_FORMAT_VERSION,
+            info,
+            modules,
+        })
+        .context("failed to encode the component's metadata")?;
+        let header = Header {
+            kind: Precompiled::Component,
+            settings: fingerprint(&self.inner.engine),
+        };
         elf::write(&[], &header, &meta)
     }
 
@@ -65,20 +78,31 @@ impl Component {
     ///
     /// # Errors
     /// Fails, naming the problem, as described above.
-    #[allow(unsafe_code, reason = "the API is unsafe; the body only calls safe functions and Module::deserialize")]
+    #[allow(
+        unsafe_code,
+        reason = "the API is unsafe; the body only calls safe functions and Module::deserialize"
+    )]
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Component> {
         let parsed = elf::parse(bytes.as_ref())?;
         check_compatible(engine, &parsed.header, Precompiled::Component)?;
-        let version: (u32, _) = postcard::take_from_bytes(parsed.meta).context("corrupt artifact: no component metadata")?;
+        let version: (u32, _) = postcard::take_from_bytes(parsed.meta)
+            .context("corrupt artifact: no component metadata")?;
         if version.0 != COMPONENT_FORMAT_VERSION {
-            bail!("component artifact format {} is not this Tern's ({COMPONENT_FORMAT_VERSION})", version.0);
+            bail!(
+                "component artifact format {} is not this Tern's ({COMPONENT_FORMAT_VERSION})",
+                version.0
+            );
         }
-        let (meta, rest): (ComponentMetadata, _) =
-            postcard::take_from_bytes(parsed.meta).context("corrupt artifact: undecodable component metadata")?;
+        let (meta, rest): (ComponentMetadata, _) = postcard::take_from_bytes(parsed.meta)
+            .context("corrupt artifact: undecodable component metadata")?;
         if !rest.is_empty() {
-            bail!("corrupt artifact: {} stray bytes after the component metadata", rest.len());
+            bail!(
+                "corrupt artifact: {} stray bytes after the component metadata",
+                rest.len()
+            );
         }
-        validate(&meta.info, meta.modules.len()).context("corrupt artifact: inconsistent component metadata")?;
+        validate(&meta.info, meta.modules.len())
+            .context("corrupt artifact: inconsistent component metadata")?;
         let mut modules = Vec::with_capacity(meta.modules.len());
         for (i, artifact) in meta.modules.iter().enumerate() {
             // SAFETY: the caller promises the whole artifact, and therefore each
@@ -102,9 +126,11 @@ impl Component {
     #[allow(unsafe_code, reason = "the API is unsafe; it forwards to deserialize")]
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Component> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         // SAFETY: forwarded to the caller, who vouches for the file.
-        unsafe { Component::deserialize(engine, &bytes) }.with_context(|| format!("failed to load `{}`", path.display()))
+        unsafe { Component::deserialize(engine, &bytes) }
+            .with_context(|| format!("failed to load `{}`", path.display()))
     }
 }
 
@@ -139,7 +165,11 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
             TypeDef::Variant(c) => c.iter().all(|(_, t)| opt_ok(t)),
             TypeDef::Result { ok, err } => opt_ok(ok) && opt_ok(err),
             TypeDef::Future(t) | TypeDef::Stream(t) => opt_ok(t),
-            TypeDef::Enum(_) | TypeDef::Flags(_) | TypeDef::Own(_) | TypeDef::Borrow(_) | TypeDef::ErrorContext => true,
+            TypeDef::Enum(_)
+            | TypeDef::Flags(_)
+            | TypeDef::Own(_)
+            | TypeDef::Borrow(_)
+            | TypeDef::ErrorContext => true,
         };
         if !ok {
             bail!("a type refers to a missing type");
@@ -159,7 +189,9 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
         CoreDef::Builtin(i) => *i < bu,
     };
     let options_ok = |o: &CanonOptions, ci, lo, bu| {
-        [&o.memory, &o.realloc, &o.post_return, &o.callback].iter().all(|d| d.as_ref().is_none_or(|d| core_ok(d, ci, lo, bu)))
+        [&o.memory, &o.realloc, &o.post_return, &o.callback]
+            .iter()
+            .all(|d| d.as_ref().is_none_or(|d| core_ok(d, ci, lo, bu)))
     };
     let module_ok = |m: &ModuleDef| match m {
         ModuleDef::Static(i) => (*i as usize) < num_modules,
@@ -168,11 +200,21 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
     for init in &info.initializers {
         let ok = match init {
             Initializer::InstantiateModule { module, args } => {
-                let ok = module_ok(module) && args.iter().all(|(_, _, d)| core_ok(d, core_instances, lowered, builtins));
+                let ok = module_ok(module)
+                    && args
+                        .iter()
+                        .all(|(_, _, d)| core_ok(d, core_instances, lowered, builtins));
                 core_instances += 1;
                 ok
             }
-            Initializer::Lower { index, callee, options, ty, instance, .. } => {
+            Initializer::Lower {
+                index,
+                callee,
+                options,
+                ty,
+                instance,
+                ..
+            } => {
                 let callee_ok = match callee {
                     FuncDef::Import(p) => p.import < imports,
                     FuncDef::Lifted(l) => *l < lifted,
@@ -185,7 +227,13 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
                 lowered += 1;
                 ok
             }
-            Initializer::Lift { index, func, options, ty, instance } => {
+            Initializer::Lift {
+                index,
+                func,
+                options,
+                ty,
+                instance,
+            } => {
                 let ok = *index == lifted
                     && core_ok(func, core_instances, lowered, builtins)
                     && func_ok(*ty)
@@ -194,7 +242,9 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
                 lifted += 1;
                 ok
             }
-            Initializer::Builtin { index, instance, .. } => {
+            Initializer::Builtin {
+                index, instance, ..
+            } => {
                 let ok = *index == builtins && *instance < info.num_runtime_instances;
                 builtins += 1;
                 ok
@@ -205,7 +255,12 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
         }
     }
     if (core_instances, lowered, lifted, builtins)
-        != (info.num_core_instances, info.num_lowered, info.num_lifted, info.num_builtins)
+        != (
+            info.num_core_instances,
+            info.num_lowered,
+            info.num_lifted,
+            info.num_builtins,
+        )
     {
         bail!("initializer counts do not match");
     }
@@ -213,14 +268,19 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
         match e {
             Export::Func(FuncDef::Lifted(l), ty) => *l < lifted && (*ty as usize) < funcs,
             Export::Func(FuncDef::Import(p), ty) => p.import < imports && (*ty as usize) < funcs,
-            Export::Instance(items) => items.iter().all(|(_, e)| export_ok(e, lifted, imports, funcs, modules)),
+            Export::Instance(items) => items
+                .iter()
+                .all(|(_, e)| export_ok(e, lifted, imports, funcs, modules)),
             Export::Module(ModuleDef::Static(i)) => (*i as usize) < modules,
             Export::Module(ModuleDef::Import(p)) => p.import < imports,
             Export::Type(_) | Export::Component => true,
         }
     }
     if info.exports.len() != info.export_types.len()
-        || !info.exports.iter().all(|(_, e)| export_ok(e, lifted, imports, types.funcs.len(), num_modules))
+        || !info
+            .exports
+            .iter()
+            .all(|(_, e)| export_ok(e, lifted, imports, types.funcs.len(), num_modules))
     {
         bail!("an export refers to a missing item");
     }
@@ -228,13 +288,20 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
         match t {
             ComponentItemType::Func(f) => (*f as usize) < funcs,
             ComponentItemType::Instance(items) => items.iter().all(|(_, t)| item_ok(t, funcs)),
-            ComponentItemType::Component { imports, exports } => {
-                imports.iter().chain(exports).all(|(_, t)| item_ok(t, funcs))
-            }
+            ComponentItemType::Component { imports, exports } => imports
+                .iter()
+                .chain(exports)
+                .all(|(_, t)| item_ok(t, funcs)),
             _ => true,
         }
     }
-    if !info.imports.iter().map(|(_, t)| t).chain(&info.export_types).all(|t| item_ok(t, types.funcs.len())) {
+    if !info
+        .imports
+        .iter()
+        .map(|(_, t)| t)
+        .chain(&info.export_types)
+        .all(|t| item_ok(t, types.funcs.len()))
+    {
         bail!("an import or export type refers to a missing function type");
     }
     Ok(())

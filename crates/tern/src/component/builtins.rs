@@ -20,7 +20,10 @@ use tern_environ::component::{BuiltinKind, CanonOptions, InterfaceType};
 use tern_environ::{WasmFuncType, WasmValType};
 
 fn unknown_handle<T>(h: u32) -> Result<T> {
-    trap(ComponentTrapKind::BadHandle, format!("unknown handle index {h}"))
+    trap(
+        ComponentTrapKind::BadHandle,
+        format!("unknown handle index {h}"),
+    )
 }
 
 /// `task.return`: lifts the result from the arguments and hands it to the
@@ -35,18 +38,34 @@ fn task_return<T: 'static>(
     raw: &mut [ValRaw],
 ) -> Result<()> {
     if !store.opaque.components.instances[ci].states[rt as usize].may_leave {
-        return trap(ComponentTrapKind::CannotLeave, "cannot leave component instance");
+        return trap(
+            ComponentTrapKind::CannotLeave,
+            "cannot leave component instance",
+        );
     }
     match store.opaque.components.tasks.last() {
         Some(t) if t.ci == ci && t.runtime_instance == rt && t.result.is_none() => {}
-        _ => return trap(ComponentTrapKind::Unsupported, "`task.return` called with no async call of this instance to return from"),
+        _ => {
+            return trap(
+                ComponentTrapKind::Unsupported,
+                "`task.return` called with no async call of this instance to return from",
+            )
+        }
     }
     let value = match result {
         None => None,
         Some(ty) => {
             let resolved = super::instance::resolve_options(store, ci, options)?;
-            let types = store.opaque.components.instances[ci].component.inner.types.clone();
-            let args: Vec<u64> = params.iter().zip(raw.iter()).map(|(t, r)| raw_to_bits(*r, *t)).collect();
+            let types = store.opaque.components.instances[ci]
+                .component
+                .inner
+                .types
+                .clone();
+            let args: Vec<u64> = params
+                .iter()
+                .zip(raw.iter())
+                .map(|(t, r)| raw_to_bits(*r, *t))
+                .collect();
             let cx = LiftContext {
                 memory: memory_bytes(store, resolved.memory),
                 types: &types,
@@ -72,80 +91,110 @@ fn task_return<T: 'static>(
 }
 
 /// Makes the core function for built-in `kind` of inlined instance `rt`.
-pub(crate) fn make<T: 'static>(store: &mut StoreInner<T>, ci: usize, rt: u32, kind: &BuiltinKind, ty: WasmFuncType) -> crate::Func {
+pub(crate) fn make<T: 'static>(
+    store: &mut StoreInner<T>,
+    ci: usize,
+    rt: u32,
+    kind: &BuiltinKind,
+    ty: WasmFuncType,
+) -> crate::Func {
     let kind = kind.clone();
     let params = ty.params.clone();
-    let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-        let store = caller.store;
-        if let BuiltinKind::TaskReturn { result, options } = &kind {
-            return task_return(store, ci, rt, *result, options, &params, raw);
-        }
-        let checks_may_leave =
-            matches!(kind, BuiltinKind::ResourceNew(_) | BuiltinKind::ResourceDrop(..) | BuiltinKind::Unsupported(_));
-        let state = &mut store.opaque.components.instances[ci].states[rt as usize];
-        if checks_may_leave && !state.may_leave {
-            return trap(ComponentTrapKind::CannotLeave, "cannot leave component instance");
-        }
-        match &kind {
-            BuiltinKind::ResourceNew(r) => {
-                let rep = raw[0].get_i32() as u32;
-                let index = match state.free.pop() {
-                    Some(i) => {
-                        state.handles[i as usize] = Some((*r, rep));
-                        i
-                    }
-                    None => {
-                        state.handles.push(Some((*r, rep)));
-                        state.handles.len() as u32 - 1
-                    }
-                };
-                raw[0] = ValRaw::i32(index as i32);
+    let host: Arc<HostFn<T>> = Arc::new(
+        move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+            let store = caller.store;
+            if let BuiltinKind::TaskReturn { result, options } = &kind {
+                return task_return(store, ci, rt, *result, options, &params, raw);
             }
-            BuiltinKind::ResourceRep(r) => {
-                let h = raw[0].get_i32() as u32;
-                match state.handles.get(h as usize).copied().flatten() {
-                    Some((res, rep)) if res == *r => raw[0] = ValRaw::i32(rep as i32),
-                    Some(_) => {
-                        return trap(ComponentTrapKind::BadHandle, format!("handle index {h} used with the wrong type"))
+            let checks_may_leave = matches!(
+                kind,
+                BuiltinKind::ResourceNew(_)
+                    | BuiltinKind::ResourceDrop(..)
+                    | BuiltinKind::Unsupported(_)
+            );
+            let state = &mut store.opaque.components.instances[ci].states[rt as usize];
+            if checks_may_leave && !state.may_leave {
+                return trap(
+                    ComponentTrapKind::CannotLeave,
+                    "cannot leave component instance",
+                );
+            }
+            match &kind {
+                BuiltinKind::ResourceNew(r) => {
+                    let rep = raw[0].get_i32() as u32;
+                    let index = match state.free.pop() {
+                        Some(i) => {
+                            state.handles[i as usize] = Some((*r, rep));
+                            i
+                        }
+                        None => {
+                            state.handles.push(Some((*r, rep)));
+                            state.handles.len() as u32 - 1
+                        }
+                    };
+                    raw[0] = ValRaw::i32(index as i32);
+                }
+                BuiltinKind::ResourceRep(r) => {
+                    let h = raw[0].get_i32() as u32;
+                    match state.handles.get(h as usize).copied().flatten() {
+                        Some((res, rep)) if res == *r => raw[0] = ValRaw::i32(rep as i32),
+                        Some(_) => {
+                            return trap(
+                                ComponentTrapKind::BadHandle,
+                                format!("handle index {h} used with the wrong type"),
+                            )
+                        }
+                        None => return unknown_handle(h),
                     }
-                    None => return unknown_handle(h),
+                }
+                BuiltinKind::ResourceDrop(r, dtor) => {
+                    let h = raw[0].get_i32() as u32;
+                    let rep = match state.handles.get(h as usize).copied().flatten() {
+                        Some((res, rep)) if res == *r => rep,
+                        Some(_) => {
+                            return trap(
+                                ComponentTrapKind::BadHandle,
+                                format!("handle index {h} used with the wrong type"),
+                            )
+                        }
+                        None => return unknown_handle(h),
+                    };
+                    state.handles[h as usize] = None;
+                    state.free.push(h);
+                    if let Some(dtor) = dtor {
+                        let f = super::instance::resolve_core(store, ci, dtor)?.into_func();
+                        let Some(f) = f else {
+                            anyhow::bail!("resource destructor is not a function")
+                        };
+                        f.call_raw(store, &mut [ValRaw::i32(rep as i32)])?;
+                    }
+                }
+                BuiltinKind::ContextGet(slot) => {
+                    let v = state.context.get(*slot as usize).copied().unwrap_or(0);
+                    raw[0] = ValRaw::i32(v as i32);
+                }
+                BuiltinKind::ContextSet(slot) => {
+                    let v = raw[0].get_i32() as u32;
+                    if let Some(s) = state.context.get_mut(*slot as usize) {
+                        *s = v;
+                    }
+                }
+                BuiltinKind::BackpressureInc => {
+                    state.backpressure = state.backpressure.saturating_add(1)
+                }
+                BuiltinKind::BackpressureDec => {
+                    state.backpressure = state.backpressure.saturating_sub(1)
+                }
+                BuiltinKind::TaskReturn { .. } => {}
+                BuiltinKind::Unsupported(name) => {
+                    return trap(
+                        ComponentTrapKind::Unsupported,
+                        format!("the `{name}` built-in is not supported by Tern yet"),
+                    )
                 }
             }
-            BuiltinKind::ResourceDrop(r, dtor) => {
-                let h = raw[0].get_i32() as u32;
-                let rep = match state.handles.get(h as usize).copied().flatten() {
-                    Some((res, rep)) if res == *r => rep,
-                    Some(_) => {
-                        return trap(ComponentTrapKind::BadHandle, format!("handle index {h} used with the wrong type"))
-                    }
-                    None => return unknown_handle(h),
-                };
-                state.handles[h as usize] = None;
-                state.free.push(h);
-                if let Some(dtor) = dtor {
-                    let f = super::instance::resolve_core(store, ci, dtor)?.into_func();
-                    let Some(f) = f else { anyhow::bail!("resource destructor is not a function") };
-                    f.call_raw(store, &mut [ValRaw::i32(rep as i32)])?;
-                }
-            }
-            BuiltinKind::ContextGet(slot) => {
-                let v = state.context.get(*slot as usize).copied().unwrap_or(0);
-                raw[0] = ValRaw::i32(v as i32);
-            }
-            BuiltinKind::ContextSet(slot) => {
-                let v = raw[0].get_i32() as u32;
-                if let Some(s) = state.context.get_mut(*slot as usize) {
-                    *s = v;
-                }
-            }
-            BuiltinKind::BackpressureInc => state.backpressure = state.backpressure.saturating_add(1),
-            BuiltinKind::BackpressureDec => state.backpressure = state.backpressure.saturating_sub(1),
-            BuiltinKind::TaskReturn { .. } => {}
-            BuiltinKind::Unsupported(name) => {
-                return trap(ComponentTrapKind::Unsupported, format!("the `{name}` built-in is not supported by Tern yet"))
-            }
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     crate::Func::from_host_fn(&mut store.opaque, ty, host)
 }

@@ -41,7 +41,11 @@ impl std::fmt::Debug for Component {
 }
 
 fn check_enabled(engine: &Engine) -> Result<()> {
-    if !engine.config().features.contains(WasmFeatures::COMPONENT_MODEL) {
+    if !engine
+        .config()
+        .features
+        .contains(WasmFeatures::COMPONENT_MODEL)
+    {
         bail!("cannot compile a component: the component model is disabled (enable `Config::wasm_component_model`)");
     }
     Ok(())
@@ -68,12 +72,14 @@ impl Component {
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Self> {
         check_enabled(engine)?;
         let path = path.as_ref();
-        let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         let wasm = wat::parse_bytes(&bytes).map_err(|mut e| {
             e.set_path(path);
             anyhow::Error::new(e)
         })?;
-        Self::from_binary(engine, &wasm).with_context(|| format!("failed to compile `{}`", path.display()))
+        Self::from_binary(engine, &wasm)
+            .with_context(|| format!("failed to compile `{}`", path.display()))
     }
 
     /// Compiles a component from its binary form.
@@ -82,13 +88,15 @@ impl Component {
     /// As [`Component::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         check_enabled(engine)?;
-        let translation = tern_environ::component::translate_component(binary, engine.config().features)?;
+        let translation =
+            tern_environ::component::translate_component(binary, engine.config().features)?;
         // One parallel pass: every static core module, and the wasm-to-host
         // trampoline of every lowered function's and built-in's signature
         // (cached by the engine, so instantiation finds them compiled).
         let mut signatures: Vec<&WasmFuncType> = Vec::new();
         for init in &translation.info.initializers {
-            if let Initializer::Lower { core_ty, .. } | Initializer::Builtin { core_ty, .. } = init {
+            if let Initializer::Lower { core_ty, .. } | Initializer::Builtin { core_ty, .. } = init
+            {
                 if !signatures.contains(&core_ty) {
                     signatures.push(core_ty);
                 }
@@ -122,10 +130,21 @@ impl Component {
         Ok(Self::from_parts(engine, translation.info, modules))
     }
 
-    pub(crate) fn from_parts(engine: &Engine, mut info: ComponentInfo, modules: Vec<Module>) -> Self {
+    pub(crate) fn from_parts(
+        engine: &Engine,
+        mut info: ComponentInfo,
+        modules: Vec<Module>,
+    ) -> Self {
         let mut types = std::mem::take(&mut info.types);
         types.rebuild_index();
-        Self { inner: Arc::new(ComponentInner { engine: engine.clone(), info, types: Arc::new(types), modules }) }
+        Self {
+            inner: Arc::new(ComponentInner {
+                engine: engine.clone(),
+                info,
+                types: Arc::new(types),
+                modules,
+            }),
+        }
     }
 
     /// The engine the component was compiled for.
@@ -135,13 +154,20 @@ impl Component {
 
     /// The component's imports: names and types, in order.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, ComponentItem)> + '_ {
-        self.inner.info.imports.iter().map(|(n, t)| (n.as_str(), ComponentItem::new(&self.inner.types, t)))
+        self.inner
+            .info
+            .imports
+            .iter()
+            .map(|(n, t)| (n.as_str(), ComponentItem::new(&self.inner.types, t)))
     }
 
     /// The component's exports: names and types, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ComponentItem)> + '_ {
         let info = &self.inner.info;
-        info.exports.iter().zip(&info.export_types).map(|((n, _), t)| (n.as_str(), ComponentItem::new(&self.inner.types, t)))
+        info.exports
+            .iter()
+            .zip(&info.export_types)
+            .map(|((n, _), t)| (n.as_str(), ComponentItem::new(&self.inner.types, t)))
     }
 
     /// What instantiating the component allocates, summed over every core
@@ -152,7 +178,9 @@ impl Component {
         let mut total = ResourcesRequired::default();
         for init in &self.inner.info.initializers {
             if let Initializer::InstantiateModule { module, .. } = init {
-                let ModuleDef::Static(i) = module else { return None };
+                let ModuleDef::Static(i) = module else {
+                    return None;
+                };
                 total = total.add(&self.inner.modules.get(*i as usize)?.resources_required());
             }
         }

@@ -11,7 +11,9 @@
 //! when the lifted result still points into the callee's memory.
 
 use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
-use super::abi::{bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, LiftContext, LowerContext, Mode};
+use super::abi::{
+    bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, LiftContext, LowerContext, Mode,
+};
 use super::host::StoreGuest;
 use super::instance::{PendingPostReturn, ResolvedOptions};
 use super::types::Type;
@@ -20,7 +22,9 @@ use crate::store::{StoreInner, Stored};
 use crate::{AsContext, AsContextMut, ValRaw};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
-use tern_environ::component::{CanonOptions, ComponentTypes, InterfaceType, StringEncoding, MAX_FLAT_PARAMS};
+use tern_environ::component::{
+    CanonOptions, ComponentTypes, InterfaceType, StringEncoding, MAX_FLAT_PARAMS,
+};
 use tern_environ::WasmValType;
 
 /// A function exported by a component instance.
@@ -55,7 +59,10 @@ pub(crate) struct Lifted {
 }
 
 impl Lifted {
-    #[allow(clippy::too_many_arguments, reason = "one call site, mirrors the initializer's fields")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site, mirrors the initializer's fields"
+    )]
     pub(crate) fn new<T>(
         store: &StoreInner<T>,
         component: &Component,
@@ -68,8 +75,12 @@ impl Lifted {
     ) -> Result<Self> {
         let types = &component.inner.types;
         let f = types.func(ty);
-        let params_flat = types.flat_list(f.params.iter().map(|(_, t)| *t), MAX_FLAT_PARAMS).is_some();
-        let result_flat = f.result.is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
+        let params_flat = types
+            .flat_list(f.params.iter().map(|(_, t)| *t), MAX_FLAT_PARAMS)
+            .is_some();
+        let result_flat = f
+            .result
+            .is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
         let core = store.opaque.func_data(&func).ty.clone();
         Ok(Self {
             func,
@@ -118,8 +129,13 @@ pub(crate) fn memory_bytes<T>(store: &StoreInner<T>, memory: Option<crate::Memor
 }
 
 /// Runs the deferred post-return of component instance `ci`, if any.
-pub(crate) fn run_pending_post_return<T: 'static>(store: &mut StoreInner<T>, ci: usize) -> Result<()> {
-    let Some(p) = store.opaque.components.instances[ci].pending.take() else { return Ok(()) };
+pub(crate) fn run_pending_post_return<T: 'static>(
+    store: &mut StoreInner<T>,
+    ci: usize,
+) -> Result<()> {
+    let Some(p) = store.opaque.components.instances[ci].pending.take() else {
+        return Ok(());
+    };
     run_post_return(store, ci, Some(p.func), p.args, p.runtime_instance)
 }
 
@@ -155,20 +171,36 @@ pub(crate) fn call_lifted<T: 'static, R>(
 ) -> Result<R> {
     run_pending_post_return(store, ci)?;
     let data = &store.opaque.components.instances[ci];
-    let l = data.lifted.get(lifted as usize).context("lifted function not created yet")?.clone();
+    let l = data
+        .lifted
+        .get(lifted as usize)
+        .context("lifted function not created yet")?
+        .clone();
     let types = data.component.inner.types.clone();
     let rt = l.runtime_instance as usize;
     let state = &mut store.opaque.components.instances[ci].states[rt];
     if !state.may_enter {
-        return trap(ComponentTrapKind::CannotEnter, "cannot enter component instance");
+        return trap(
+            ComponentTrapKind::CannotEnter,
+            "cannot enter component instance",
+        );
     }
     state.may_enter = false;
     let fty = types.func(l.ty);
 
     let mut dst = FlatDst::default();
     {
-        let mut guest = StoreGuest { store: &mut *store, memory: l.memory, realloc: l.realloc };
-        let mut cx = LowerContext { guest: &mut guest, types: &types, encoding: l.encoding, mode };
+        let mut guest = StoreGuest {
+            store: &mut *store,
+            memory: l.memory,
+            realloc: l.realloc,
+        };
+        let mut cx = LowerContext {
+            guest: &mut guest,
+            types: &types,
+            encoding: l.encoding,
+            mode,
+        };
         if l.params_flat {
             lower(&mut cx, ParamsDst::Flat(&mut dst))?;
         } else {
@@ -179,7 +211,11 @@ pub(crate) fn call_lifted<T: 'static, R>(
         }
     }
     if dst.vals.len() != l.core_params.len() {
-        bail!("lowered {} core values for a core function taking {} (a Tern bug)", dst.vals.len(), l.core_params.len());
+        bail!(
+            "lowered {} core values for a core function taking {} (a Tern bug)",
+            dst.vals.len(),
+            l.core_params.len()
+        );
     }
     let mut raw = vec![ValRaw::default(); l.core_params.len().max(l.core_results.len())];
     for (i, (bits, t)) in dst.vals.iter().zip(l.core_params.iter()).enumerate() {
@@ -188,10 +224,24 @@ pub(crate) fn call_lifted<T: 'static, R>(
     if l.is_async {
         let value = call_async(store, ci, &l, &types, &mut raw)?;
         store.opaque.components.instances[ci].states[rt].may_enter = true;
-        return lift(&LiftContext { memory: &[], types: &types, encoding: l.encoding, mode, memory_handle: None }, ResultSrc::Val(value));
+        return lift(
+            &LiftContext {
+                memory: &[],
+                types: &types,
+                encoding: l.encoding,
+                mode,
+                memory_handle: None,
+            },
+            ResultSrc::Val(value),
+        );
     }
     l.func.call_raw(store, &mut raw)?;
-    let results: Vec<u64> = l.core_results.iter().enumerate().map(|(i, t)| raw_to_bits(raw[i], *t)).collect();
+    let results: Vec<u64> = l
+        .core_results
+        .iter()
+        .enumerate()
+        .map(|(i, t)| raw_to_bits(raw[i], *t))
+        .collect();
 
     let value = {
         let cx = LiftContext {
@@ -215,8 +265,11 @@ pub(crate) fn call_lifted<T: 'static, R>(
     let args = raw[..l.core_results.len()].to_vec();
     match l.post_return {
         Some(func) if defer_post_return => {
-            store.opaque.components.instances[ci].pending =
-                Some(PendingPostReturn { func, args, runtime_instance: l.runtime_instance });
+            store.opaque.components.instances[ci].pending = Some(PendingPostReturn {
+                func,
+                args,
+                runtime_instance: l.runtime_instance,
+            });
         }
         post_return => run_post_return(store, ci, post_return, args, l.runtime_instance)?,
     }
@@ -234,22 +287,37 @@ fn call_async<T: 'static>(
     raw: &mut [ValRaw],
 ) -> Result<Option<Val>> {
     let result_ty = types.func(l.ty).result;
-    store.opaque.components.tasks.push(super::instance::Task { ci, runtime_instance: l.runtime_instance, result: None });
+    store.opaque.components.tasks.push(super::instance::Task {
+        ci,
+        runtime_instance: l.runtime_instance,
+        result: None,
+    });
     let outcome = l.func.call_raw(store, raw);
     let task = store.opaque.components.tasks.pop();
     outcome?;
     if l.callback && raw.first().is_some_and(|code| code.get_i32() != 0) {
-        return trap(ComponentTrapKind::Unsupported, "an async export asked to wait or yield: Tern has no async event loop yet");
+        return trap(
+            ComponentTrapKind::Unsupported,
+            "an async export asked to wait or yield: Tern has no async event loop yet",
+        );
     }
     match (task.and_then(|t| t.result), result_ty) {
         (Some(v), _) => Ok(v),
         (None, None) => Ok(None),
-        (None, Some(_)) => trap(ComponentTrapKind::Unsupported, "async export returned without calling `task.return`"),
+        (None, Some(_)) => trap(
+            ComponentTrapKind::Unsupported,
+            "async export returned without calling `task.return`",
+        ),
     }
 }
 
 /// Lowers `params` (already type-checked) for `call_lifted`.
-pub(crate) fn lower_vals(cx: &mut LowerContext<'_>, tys: &[InterfaceType], params: &[Val], dst: ParamsDst<'_>) -> Result<()> {
+pub(crate) fn lower_vals(
+    cx: &mut LowerContext<'_>,
+    tys: &[InterfaceType],
+    params: &[Val],
+    dst: ParamsDst<'_>,
+) -> Result<()> {
     match dst {
         ParamsDst::Flat(dst) => {
             for (ty, v) in tys.iter().zip(params) {
@@ -267,7 +335,11 @@ pub(crate) fn lower_vals(cx: &mut LowerContext<'_>, tys: &[InterfaceType], param
 }
 
 /// Lifts the result of `call_lifted` as a `Val`.
-pub(crate) fn lift_val(cx: &LiftContext<'_>, ty: Option<InterfaceType>, src: ResultSrc<'_>) -> Result<Option<Val>> {
+pub(crate) fn lift_val(
+    cx: &LiftContext<'_>,
+    ty: Option<InterfaceType>,
+    src: ResultSrc<'_>,
+) -> Result<Option<Val>> {
     Ok(match (ty, src) {
         (_, ResultSrc::Val(v)) => v,
         (Some(ty), ResultSrc::Flat(mut src)) => Some(lift_flat(cx, ty, &mut src)?),
@@ -277,7 +349,11 @@ pub(crate) fn lift_val(cx: &LiftContext<'_>, ty: Option<InterfaceType>, src: Res
 }
 
 /// Type-checks `params` against `tys`, naming the first mismatching path.
-pub(crate) fn check_params(types: &ComponentTypes, tys: &[InterfaceType], params: &[Val]) -> Result<()> {
+pub(crate) fn check_params(
+    types: &ComponentTypes,
+    tys: &[InterfaceType],
+    params: &[Val],
+) -> Result<()> {
     if tys.len() != params.len() {
         bail!("expected {} arguments, got {}", tys.len(), params.len());
     }
@@ -290,11 +366,18 @@ pub(crate) fn check_params(types: &ComponentTypes, tys: &[InterfaceType], params
 impl Func {
     /// Fails when `store` is not this function's store.
     pub(crate) fn check_store<T>(&self, store: &StoreInner<T>) -> Result<()> {
-        store.opaque.check(self.0).context("cannot call a component function from another store")
+        store
+            .opaque
+            .check(self.0)
+            .context("cannot call a component function from another store")
     }
 
     pub(crate) fn data<T>(&self, store: &StoreInner<T>) -> (usize, u32) {
-        assert_eq!(self.0.store_id, store.opaque.id(), "component function used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.opaque.id(),
+            "component function used with the wrong store"
+        );
         let d = &store.opaque.components.funcs[self.0.index];
         (d.instance, d.lifted)
     }
@@ -303,7 +386,10 @@ impl Func {
     pub(crate) fn ty<T>(&self, store: &StoreInner<T>) -> (Arc<ComponentTypes>, u32) {
         let (ci, l) = self.data(store);
         let data = &store.opaque.components.instances[ci];
-        (data.component.inner.types.clone(), data.lifted[l as usize].ty)
+        (
+            data.component.inner.types.clone(),
+            data.lifted[l as usize].ty,
+        )
     }
 
     /// Calls the function with dynamically typed arguments; `results` must
@@ -317,7 +403,12 @@ impl Func {
     /// path to the mismatch), when wasm traps, when a canonical-ABI check
     /// fails (a [`super::ComponentTrap`]), or when `store` is not the
     /// function's store.
-    pub fn call(&self, mut store: impl AsContextMut<Data: 'static>, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut<Data: 'static>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         let store = store.as_context_mut().0;
         self.check_store(store)?;
         let (ci, lifted) = self.data(store);
@@ -375,7 +466,12 @@ impl Func {
     pub fn param_names(&self, store: impl AsContext) -> Box<[String]> {
         let store = store.as_context().0;
         let (types, ty) = self.ty(store);
-        types.func(ty).params.iter().map(|(n, _)| n.clone()).collect()
+        types
+            .func(ty)
+            .params
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     /// The result types (none or one).
@@ -385,7 +481,12 @@ impl Func {
     pub fn results(&self, store: impl AsContext) -> Box<[Type]> {
         let store = store.as_context().0;
         let (types, ty) = self.ty(store);
-        types.func(ty).result.map(|t| Type::new(&types, t)).into_iter().collect()
+        types
+            .func(ty)
+            .result
+            .map(|t| Type::new(&types, t))
+            .into_iter()
+            .collect()
     }
 
     /// A statically typed view of this function.
@@ -393,7 +494,10 @@ impl Func {
     /// # Errors
     /// Fails when `Params`/`Results` do not match the function's type; the
     /// message names both.
-    pub fn typed<Params, Results>(&self, store: impl AsContext) -> Result<super::TypedFunc<Params, Results>>
+    pub fn typed<Params, Results>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<super::TypedFunc<Params, Results>>
     where
         Params: super::ComponentNamedList + super::Lower,
         Results: super::ComponentNamedList + super::Lift,

@@ -10,7 +10,9 @@
 //! the caller's `may_leave` flag is checked first.
 
 use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
-use super::abi::{bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, Guest, LiftContext, LowerContext, Mode};
+use super::abi::{
+    bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, Guest, LiftContext, LowerContext, Mode,
+};
 use super::func::{call_lifted, lift_val, lower_vals, memory_bytes};
 use super::instance::ResolvedOptions;
 use super::{trap, Component, ComponentTrapKind, Val};
@@ -19,7 +21,9 @@ use crate::store::StoreInner;
 use crate::{Caller, StoreContextMut, ValRaw};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
-use tern_environ::component::{ComponentTypes, InterfaceType, StringEncoding, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS};
+use tern_environ::component::{
+    ComponentTypes, InterfaceType, StringEncoding, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS,
+};
 use tern_environ::WasmFuncType;
 
 /// A store plus one side's memory and `realloc`: where values are lowered to.
@@ -39,8 +43,15 @@ impl<T: 'static> Guest for StoreGuest<'_, T> {
     }
 
     fn realloc(&mut self, old: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
-        let f = self.realloc.context("lowering needs a `realloc` option the component did not give")?;
-        let mut raw = [ValRaw::i32(old as i32), ValRaw::i32(old_size as i32), ValRaw::i32(align as i32), ValRaw::i32(new_size as i32)];
+        let f = self
+            .realloc
+            .context("lowering needs a `realloc` option the component did not give")?;
+        let mut raw = [
+            ValRaw::i32(old as i32),
+            ValRaw::i32(old_size as i32),
+            ValRaw::i32(align as i32),
+            ValRaw::i32(new_size as i32),
+        ];
         f.call_raw(self.store, &mut raw)?;
         Ok(raw[0].get_i32() as u32)
     }
@@ -70,7 +81,10 @@ pub(crate) struct LowerSite {
 const SUBTASK_RETURNED: i32 = 2;
 
 impl LowerSite {
-    #[allow(clippy::too_many_arguments, reason = "one call site, mirrors the initializer's fields")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site, mirrors the initializer's fields"
+    )]
     pub(crate) fn new(
         component: &Component,
         ty: u32,
@@ -83,9 +97,17 @@ impl LowerSite {
     ) -> Result<Self> {
         let types = component.inner.types.clone();
         let f = types.func(ty);
-        let max_params = if is_async { MAX_FLAT_ASYNC_PARAMS } else { MAX_FLAT_PARAMS };
-        let params_flat = types.flat_list(f.params.iter().map(|(_, t)| *t), max_params).is_some();
-        let result_flat = !is_async && f.result.is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
+        let max_params = if is_async {
+            MAX_FLAT_ASYNC_PARAMS
+        } else {
+            MAX_FLAT_PARAMS
+        };
+        let params_flat = types
+            .flat_list(f.params.iter().map(|(_, t)| *t), max_params)
+            .is_some();
+        let result_flat = !is_async
+            && f.result
+                .is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
         Ok(Self {
             types,
             ty,
@@ -103,7 +125,12 @@ impl LowerSite {
 
     /// The parameter types.
     pub(crate) fn param_types(&self) -> Vec<InterfaceType> {
-        self.types.func(self.ty).params.iter().map(|(_, t)| *t).collect()
+        self.types
+            .func(self.ty)
+            .params
+            .iter()
+            .map(|(_, t)| *t)
+            .collect()
     }
 
     /// The result type.
@@ -113,23 +140,47 @@ impl LowerSite {
 
     /// The core arguments as bits.
     pub(crate) fn args(&self, raw: &[ValRaw]) -> Vec<u64> {
-        self.core_ty.params.iter().zip(raw).map(|(t, r)| raw_to_bits(*r, *t)).collect()
+        self.core_ty
+            .params
+            .iter()
+            .zip(raw)
+            .map(|(t, r)| raw_to_bits(*r, *t))
+            .collect()
     }
 
     /// A lift context over the caller's memory.
-    pub(crate) fn lift_cx<'a, T>(&'a self, store: &'a StoreInner<T>, mode: Mode) -> LiftContext<'a> {
-        LiftContext { memory: memory_bytes(store, self.memory), types: &self.types, encoding: self.encoding, mode, memory_handle: self.memory }
+    pub(crate) fn lift_cx<'a, T>(
+        &'a self,
+        store: &'a StoreInner<T>,
+        mode: Mode,
+    ) -> LiftContext<'a> {
+        LiftContext {
+            memory: memory_bytes(store, self.memory),
+            types: &self.types,
+            encoding: self.encoding,
+            mode,
+            memory_handle: self.memory,
+        }
     }
 
     /// Where the parameters are: `Ok(None)` flat in `args`, `Ok(Some(offset))`
     /// in the caller's memory (checked).
-    pub(crate) fn params_offset(&self, cx: &LiftContext<'_>, args: &[u64]) -> Result<Option<usize>> {
+    pub(crate) fn params_offset(
+        &self,
+        cx: &LiftContext<'_>,
+        args: &[u64],
+    ) -> Result<Option<usize>> {
         if self.params_flat {
             return Ok(None);
         }
         let ptr = args.first().copied().context("missing parameter pointer")? as u32;
         let (size, align, _) = self.types.tuple_layout(self.param_types());
-        Ok(Some(cx.check(ptr, u64::from(size), align, Content::Tuple)?))
+        Ok(Some(cx.check(
+            ptr,
+            u64::from(size),
+            align,
+            Content::Tuple,
+        )?))
     }
 
     /// Lifts the parameters as `Val`s.
@@ -163,10 +214,21 @@ impl LowerSite {
         raw: &mut [ValRaw],
         result: Option<&Val>,
     ) -> Result<()> {
-        let Some(rty) = self.result_type() else { return Ok(()) };
+        let Some(rty) = self.result_type() else {
+            return Ok(());
+        };
         let v = result.context("missing result value")?;
-        let mut guest = StoreGuest { store, memory: self.memory, realloc: self.realloc };
-        let mut cx = LowerContext { guest: &mut guest, types: &self.types, encoding: self.encoding, mode };
+        let mut guest = StoreGuest {
+            store,
+            memory: self.memory,
+            realloc: self.realloc,
+        };
+        let mut cx = LowerContext {
+            guest: &mut guest,
+            types: &self.types,
+            encoding: self.encoding,
+            mode,
+        };
         self.lower_result_with(&mut cx, args, raw, |cx, dst| match dst {
             Ok(flat) => lower_flat(cx, rty, v, flat),
             Err(offset) => store_val(cx, rty, v, offset),
@@ -182,11 +244,17 @@ impl LowerSite {
         raw: &mut [ValRaw],
         mut lower: impl FnMut(&mut LowerContext<'_>, Result<&mut FlatDst, usize>) -> Result<()>,
     ) -> Result<()> {
-        let Some(rty) = self.result_type() else { return Ok(()) };
+        let Some(rty) = self.result_type() else {
+            return Ok(());
+        };
         if self.result_flat {
             let mut dst = FlatDst::default();
             lower(cx, Ok(&mut dst))?;
-            if let (Some(bits), Some(t), Some(slot)) = (dst.vals.first(), self.core_ty.results.first(), raw.first_mut()) {
+            if let (Some(bits), Some(t), Some(slot)) = (
+                dst.vals.first(),
+                self.core_ty.results.first(),
+                raw.first_mut(),
+            ) {
                 *slot = bits_to_raw(*bits, *t);
             }
         } else {
@@ -200,7 +268,8 @@ impl LowerSite {
 }
 
 /// The raw entry of a host function: lift from the site, call, lower back.
-pub(crate) type HostEntry<T> = dyn Fn(&mut StoreInner<T>, &LowerSite, &mut [ValRaw]) -> Result<()> + Send + Sync;
+pub(crate) type HostEntry<T> =
+    dyn Fn(&mut StoreInner<T>, &LowerSite, &mut [ValRaw]) -> Result<()> + Send + Sync;
 
 /// Checks a host function against a component function type.
 pub(crate) type Typecheck = dyn Fn(&ComponentTypes, u32) -> Result<()> + Send + Sync;
@@ -212,7 +281,8 @@ pub(crate) struct HostFunc<T> {
 }
 
 /// A dynamic host closure (`Linker::func_new`).
-pub(crate) type DynHostFn<T> = dyn Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+pub(crate) type DynHostFn<T> =
+    dyn Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
 
 impl<T: 'static> HostFunc<T> {
     /// Wraps a dynamic closure: parameters are lifted as `Val`s, results are
@@ -226,7 +296,8 @@ impl<T: 'static> HostFunc<T> {
                 let mut results: Vec<Val> = rty.iter().map(|_| Val::Bool(false)).collect();
                 f(StoreContextMut(store), &params, &mut results)?;
                 if let Some(rty) = rty {
-                    check(&site.types, rty, &results[0]).map_err(|e| within(e, || "results[0]".to_string()))?;
+                    check(&site.types, rty, &results[0])
+                        .map_err(|e| within(e, || "results[0]".to_string()))?;
                 }
                 site.lower_result(store, Mode::Host, &args, raw, results.first())
             }),
@@ -238,7 +309,10 @@ impl<T: 'static> HostFunc<T> {
     pub(crate) fn trapping(name: String) -> Self {
         Self {
             entry: Box::new(move |_, _, _| {
-                trap(ComponentTrapKind::Unsupported, format!("unknown import `{name}` was called: it was defined to trap"))
+                trap(
+                    ComponentTrapKind::Unsupported,
+                    format!("unknown import `{name}` was called: it was defined to trap"),
+                )
             }),
             typecheck: Box::new(|_, _| Ok(())),
         }
@@ -254,34 +328,53 @@ pub(crate) enum LowerTarget<T> {
 }
 
 /// Makes the core function for a `canon lower`.
-pub(crate) fn lowered_func<T: 'static>(store: &mut StoreInner<T>, site: LowerSite, target: LowerTarget<T>) -> crate::Func {
+pub(crate) fn lowered_func<T: 'static>(
+    store: &mut StoreInner<T>,
+    site: LowerSite,
+    target: LowerTarget<T>,
+) -> crate::Func {
     let core_ty = site.core_ty.clone();
-    let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-        let store = caller.store;
-        let state = &store.opaque.components.instances[site.ci].states[site.runtime_instance as usize];
-        if !state.may_leave {
-            return trap(ComponentTrapKind::CannotLeave, "cannot leave component instance");
-        }
-        match &target {
-            LowerTarget::Host(h) => (h.entry)(store, &site, raw)?,
-            LowerTarget::Lifted(l) => fused(store, &site, *l, raw)?,
-        }
-        if site.is_async {
-            // The callee ran to completion: no subtask to wait for.
-            raw[0] = ValRaw::i32(SUBTASK_RETURNED);
-        }
-        Ok(())
-    });
+    let host: Arc<HostFn<T>> = Arc::new(
+        move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+            let store = caller.store;
+            let state =
+                &store.opaque.components.instances[site.ci].states[site.runtime_instance as usize];
+            if !state.may_leave {
+                return trap(
+                    ComponentTrapKind::CannotLeave,
+                    "cannot leave component instance",
+                );
+            }
+            match &target {
+                LowerTarget::Host(h) => (h.entry)(store, &site, raw)?,
+                LowerTarget::Lifted(l) => fused(store, &site, *l, raw)?,
+            }
+            if site.is_async {
+                // The callee ran to completion: no subtask to wait for.
+                raw[0] = ValRaw::i32(SUBTASK_RETURNED);
+            }
+            Ok(())
+        },
+    );
     crate::Func::from_host_fn(&mut store.opaque, core_ty, host)
 }
 
 /// A component-to-component call: lift from the caller, call the callee as
 /// the host would, lower the result back into the caller.
-fn fused<T: 'static>(store: &mut StoreInner<T>, site: &LowerSite, lifted: u32, raw: &mut [ValRaw]) -> Result<()> {
+fn fused<T: 'static>(
+    store: &mut StoreInner<T>,
+    site: &LowerSite,
+    lifted: u32,
+    raw: &mut [ValRaw],
+) -> Result<()> {
     let args = site.args(raw);
     let params = site.lift_params(&site.lift_cx(store, Mode::Adapter), &args)?;
     let data = &store.opaque.components.instances[site.ci];
-    let callee_ty = data.lifted.get(lifted as usize).context("lifted function not created yet")?.ty;
+    let callee_ty = data
+        .lifted
+        .get(lifted as usize)
+        .context("lifted function not created yet")?
+        .ty;
     let fty = site.types.func(callee_ty).clone();
     if fty.params.len() != params.len() {
         bail!("caller and callee disagree on the number of parameters");

@@ -42,7 +42,14 @@ pub(crate) struct RuntimeState {
 
 impl Default for RuntimeState {
     fn default() -> Self {
-        Self { may_leave: true, may_enter: true, context: [0; 2], backpressure: 0, handles: vec![None], free: Vec::new() }
+        Self {
+            may_leave: true,
+            may_enter: true,
+            context: [0; 2],
+            backpressure: 0,
+            handles: vec![None],
+            free: Vec::new(),
+        }
     }
 }
 
@@ -87,7 +94,9 @@ pub struct ComponentStoreData {
 
 impl std::fmt::Debug for ComponentStoreData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ComponentStoreData").field("instances", &self.instances.len()).finish_non_exhaustive()
+        f.debug_struct("ComponentStoreData")
+            .field("instances", &self.instances.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -100,7 +109,10 @@ pub struct InstancePre<T> {
 
 impl<T> Clone for InstancePre<T> {
     fn clone(&self) -> Self {
-        Self { component: self.component.clone(), imports: self.imports.clone() }
+        Self {
+            component: self.component.clone(),
+            imports: self.imports.clone(),
+        }
     }
 }
 
@@ -124,16 +136,33 @@ impl<T: 'static> InstancePre<T> {
     }
 }
 
-pub(crate) fn resolve_core(store: &mut StoreInner<impl Sized + 'static>, ci: usize, def: &CoreDef) -> Result<Extern> {
+pub(crate) fn resolve_core(
+    store: &mut StoreInner<impl Sized + 'static>,
+    ci: usize,
+    def: &CoreDef,
+) -> Result<Extern> {
     let data = &store.opaque.components.instances[ci];
     Ok(match def {
         CoreDef::Export { instance, name } => {
-            let inst = *data.core_instances.get(*instance as usize).context("core instance not created yet")?;
+            let inst = *data
+                .core_instances
+                .get(*instance as usize)
+                .context("core instance not created yet")?;
             inst.get_export(StoreContextMut(store), name)
                 .with_context(|| format!("core instance {instance} has no export `{name}`"))?
         }
-        CoreDef::Lowered(i) => Extern::Func(*data.lowered.get(*i as usize).context("lowered function not created yet")?),
-        CoreDef::Builtin(i) => Extern::Func(*data.builtins.get(*i as usize).context("built-in not created yet")?),
+        CoreDef::Lowered(i) => Extern::Func(
+            *data
+                .lowered
+                .get(*i as usize)
+                .context("lowered function not created yet")?,
+        ),
+        CoreDef::Builtin(i) => Extern::Func(
+            *data
+                .builtins
+                .get(*i as usize)
+                .context("built-in not created yet")?,
+        ),
     })
 }
 
@@ -144,15 +173,33 @@ pub(crate) struct ResolvedOptions {
     pub(crate) post_return: Option<crate::Func>,
 }
 
-pub(crate) fn resolve_options(store: &mut StoreInner<impl Sized + 'static>, ci: usize, options: &CanonOptions) -> Result<ResolvedOptions> {
+pub(crate) fn resolve_options(
+    store: &mut StoreInner<impl Sized + 'static>,
+    ci: usize,
+    options: &CanonOptions,
+) -> Result<ResolvedOptions> {
     let func = |store: &mut StoreInner<_>, d: &Option<CoreDef>| -> Result<Option<crate::Func>> {
-        d.as_ref().map(|d| resolve_core(store, ci, d)?.into_func().context("option is not a function")).transpose()
+        d.as_ref()
+            .map(|d| {
+                resolve_core(store, ci, d)?
+                    .into_func()
+                    .context("option is not a function")
+            })
+            .transpose()
     };
     let memory = match &options.memory {
-        Some(d) => Some(resolve_core(store, ci, d)?.into_memory().context("memory option is not a memory")?),
+        Some(d) => Some(
+            resolve_core(store, ci, d)?
+                .into_memory()
+                .context("memory option is not a memory")?,
+        ),
         None => None,
     };
-    Ok(ResolvedOptions { memory, realloc: func(store, &options.realloc)?, post_return: func(store, &options.post_return)? })
+    Ok(ResolvedOptions {
+        memory,
+        realloc: func(store, &options.realloc)?,
+        post_return: func(store, &options.post_return)?,
+    })
 }
 
 /// Runs the component's initializers in `store`.
@@ -190,21 +237,47 @@ pub(crate) fn instantiate<T: 'static>(
                         _ => bail!("import `{}` is not a module", imports.describe(path)),
                     },
                 };
-                let by_name: HashMap<(&str, &str), &CoreDef> =
-                    args.iter().map(|(m, n, d)| ((m.as_str(), n.as_str()), d)).collect();
+                let by_name: HashMap<(&str, &str), &CoreDef> = args
+                    .iter()
+                    .map(|(m, n, d)| ((m.as_str(), n.as_str()), d))
+                    .collect();
                 let mut externs = Vec::new();
                 for import in module.imports() {
                     let def = by_name
                         .get(&(import.module(), import.name()))
-                        .with_context(|| format!("no item for core import `{}::{}`", import.module(), import.name()))?;
+                        .with_context(|| {
+                            format!(
+                                "no item for core import `{}::{}`",
+                                import.module(),
+                                import.name()
+                            )
+                        })?;
                     externs.push(resolve_core(store, ci, def)?);
                 }
                 let instance = crate::Instance::new(StoreContextMut(store), &module, &externs)?;
-                store.opaque.components.instances[ci].core_instances.push(instance);
+                store.opaque.components.instances[ci]
+                    .core_instances
+                    .push(instance);
             }
-            Initializer::Lower { index: _, callee, options, ty, core_ty, instance } => {
+            Initializer::Lower {
+                index: _,
+                callee,
+                options,
+                ty,
+                core_ty,
+                instance,
+            } => {
                 let resolved = resolve_options(store, ci, options)?;
-                let site = LowerSite::new(component, *ty, core_ty.clone(), options.string_encoding, resolved, ci, *instance, options.is_async)?;
+                let site = LowerSite::new(
+                    component,
+                    *ty,
+                    core_ty.clone(),
+                    options.string_encoding,
+                    resolved,
+                    ci,
+                    *instance,
+                    options.is_async,
+                )?;
                 let target = match callee {
                     FuncDef::Import(path) => match imports.lookup(path)? {
                         Definition::Func(f) => LowerTarget::Host(f.clone()),
@@ -215,13 +288,28 @@ pub(crate) fn instantiate<T: 'static>(
                 let func = lowered_func(store, site, target);
                 store.opaque.components.instances[ci].lowered.push(func);
             }
-            Initializer::Lift { index, func, options, ty, instance } => {
-                let core = resolve_core(store, ci, func)?.into_func().context("lifted item is not a function")?;
+            Initializer::Lift {
+                index,
+                func,
+                options,
+                ty,
+                instance,
+            } => {
+                let core = resolve_core(store, ci, func)?
+                    .into_func()
+                    .context("lifted item is not a function")?;
                 let resolved = resolve_options(store, ci, options)?;
-                let lifted = Lifted::new(store, component, *index, core, resolved, options, *ty, *instance)?;
+                let lifted = Lifted::new(
+                    store, component, *index, core, resolved, options, *ty, *instance,
+                )?;
                 store.opaque.components.instances[ci].lifted.push(lifted);
             }
-            Initializer::Builtin { index: _, kind, core_ty, instance } => {
+            Initializer::Builtin {
+                index: _,
+                kind,
+                core_ty,
+                instance,
+            } => {
                 let func = super::builtins::make(store, ci, *instance, kind, core_ty.clone());
                 store.opaque.components.instances[ci].builtins.push(func);
             }
@@ -232,7 +320,11 @@ pub(crate) fn instantiate<T: 'static>(
 
 impl Instance {
     fn data<'a, T>(&self, store: &'a StoreInner<T>) -> &'a InstanceData {
-        assert_eq!(self.0.store_id, store.opaque.id(), "component instance used with the wrong store");
+        assert_eq!(
+            self.0.store_id,
+            store.opaque.id(),
+            "component instance used with the wrong store"
+        );
         &store.opaque.components.instances[self.0.index]
     }
 
@@ -242,7 +334,16 @@ impl Instance {
     /// Panics if `store` is not the instance's store.
     pub fn get_func(&self, mut store: impl AsContextMut, name: &str) -> Option<Func> {
         let store = store.as_context_mut().0;
-        let export = self.data(store).component.inner.info.exports.iter().find(|(n, _)| n == name)?.1.clone();
+        let export = self
+            .data(store)
+            .component
+            .inner
+            .info
+            .exports
+            .iter()
+            .find(|(n, _)| n == name)?
+            .1
+            .clone();
         self.func_for(store, &export)
     }
 
@@ -254,22 +355,44 @@ impl Instance {
     pub fn get_func_at(&self, mut store: impl AsContextMut, path: &[&str]) -> Option<Func> {
         let store = store.as_context_mut().0;
         let (first, rest) = path.split_first()?;
-        let mut export = self.data(store).component.inner.info.exports.iter().find(|(n, _)| n == first)?.1.clone();
+        let mut export = self
+            .data(store)
+            .component
+            .inner
+            .info
+            .exports
+            .iter()
+            .find(|(n, _)| n == first)?
+            .1
+            .clone();
         for name in rest {
-            let Export::Instance(items) = export else { return None };
+            let Export::Instance(items) = export else {
+                return None;
+            };
             export = items.into_iter().find(|(n, _)| n == name)?.1;
         }
         self.func_for(store, &export)
     }
 
     fn func_for<T>(&self, store: &mut StoreInner<T>, export: &Export) -> Option<Func> {
-        let Export::Func(FuncDef::Lifted(l), _) = export else { return None };
-        if let Some(h) = store.opaque.components.instances[self.0.index].func_handles.get(l).copied() {
+        let Export::Func(FuncDef::Lifted(l), _) = export else {
+            return None;
+        };
+        if let Some(h) = store.opaque.components.instances[self.0.index]
+            .func_handles
+            .get(l)
+            .copied()
+        {
             return Some(Func(store.opaque.stored(h)));
         }
         let handle = store.opaque.components.funcs.len();
-        store.opaque.components.funcs.push(FuncData { instance: self.0.index, lifted: *l });
-        store.opaque.components.instances[self.0.index].func_handles.insert(*l, handle);
+        store.opaque.components.funcs.push(FuncData {
+            instance: self.0.index,
+            lifted: *l,
+        });
+        store.opaque.components.instances[self.0.index]
+            .func_handles
+            .insert(*l, handle);
         Some(Func(store.opaque.stored(handle)))
     }
 
@@ -278,20 +401,37 @@ impl Instance {
     /// # Errors
     /// Fails when there is no such function, or its type is not
     /// `Params -> Results` (the message names both types).
-    pub fn get_typed_func<Params, Results>(&self, mut store: impl AsContextMut, name: &str) -> Result<TypedFunc<Params, Results>>
+    pub fn get_typed_func<Params, Results>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>>
     where
         Params: super::ComponentNamedList + super::Lower,
         Results: super::ComponentNamedList + super::Lift,
     {
-        let func = self.get_func(&mut store, name).with_context(|| format!("failed to find function export `{name}`"))?;
-        func.typed::<Params, Results>(&store).with_context(|| format!("failed to convert function `{name}` to given type"))
+        let func = self
+            .get_func(&mut store, name)
+            .with_context(|| format!("failed to find function export `{name}`"))?;
+        func.typed::<Params, Results>(&store)
+            .with_context(|| format!("failed to convert function `{name}` to given type"))
     }
 
     /// The root export `name` as a core module.
     pub fn get_module(&self, mut store: impl AsContextMut, name: &str) -> Option<Module> {
         let store = store.as_context_mut().0;
         let data = self.data(store);
-        let Export::Module(m) = &data.component.inner.info.exports.iter().find(|(n, _)| n == name)?.1 else { return None };
+        let Export::Module(m) = &data
+            .component
+            .inner
+            .info
+            .exports
+            .iter()
+            .find(|(n, _)| n == name)?
+            .1
+        else {
+            return None;
+        };
         match m {
             ModuleDef::Static(i) => data.component.inner.modules.get(*i as usize).cloned(),
             ModuleDef::Import(path) => data.imported_modules.get(&path.import).cloned(),

@@ -51,13 +51,19 @@ pub struct Linker<T> {
 
 impl<T> Clone for Linker<T> {
     fn clone(&self) -> Self {
-        Self { engine: self.engine.clone(), root: self.root.clone(), allow_shadowing: self.allow_shadowing }
+        Self {
+            engine: self.engine.clone(),
+            root: self.root.clone(),
+            allow_shadowing: self.allow_shadowing,
+        }
     }
 }
 
 impl<T> std::fmt::Debug for Linker<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("component::Linker").field("definitions", &self.root.len()).finish_non_exhaustive()
+        f.debug_struct("component::Linker")
+            .field("definitions", &self.root.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,17 +84,28 @@ pub(crate) struct ResolvedImports<T> {
 impl<T> ResolvedImports<T> {
     /// The definition at `path`.
     pub(crate) fn lookup(&self, path: &ImportPath) -> Result<&Definition<T>> {
-        let mut def = self.items.get(path.import as usize).context("import index out of bounds")?;
+        let mut def = self
+            .items
+            .get(path.import as usize)
+            .context("import index out of bounds")?;
         for name in &path.path {
-            let Definition::Instance(map) = def else { bail!("import `{}` is not an instance", self.describe(path)) };
-            def = map.get(name).with_context(|| format!("import `{}` has not been defined", self.describe(path)))?;
+            let Definition::Instance(map) = def else {
+                bail!("import `{}` is not an instance", self.describe(path))
+            };
+            def = map.get(name).with_context(|| {
+                format!("import `{}` has not been defined", self.describe(path))
+            })?;
         }
         Ok(def)
     }
 
     /// `name/export/…` for messages.
     pub(crate) fn describe(&self, path: &ImportPath) -> String {
-        let mut s = self.names.get(path.import as usize).cloned().unwrap_or_default();
+        let mut s = self
+            .names
+            .get(path.import as usize)
+            .cloned()
+            .unwrap_or_default();
         for p in &path.path {
             s.push('#');
             s.push_str(p);
@@ -113,14 +130,21 @@ fn describe_item(types: &ComponentTypes, ty: &ComponentItemType) -> String {
 
 /// Whether an import of this type needs a definition at runtime.
 fn needs_definition(ty: &ComponentItemType) -> bool {
-    !matches!(ty, ComponentItemType::Type(_) | ComponentItemType::Resource(_))
+    !matches!(
+        ty,
+        ComponentItemType::Type(_) | ComponentItemType::Resource(_)
+    )
 }
 
-fn typecheck<T>(def: &Definition<T>, ty: &ComponentItemType, types: &ComponentTypes, name: &str) -> Result<()> {
+fn typecheck<T>(
+    def: &Definition<T>,
+    ty: &ComponentItemType,
+    types: &ComponentTypes,
+    name: &str,
+) -> Result<()> {
     match (def, ty) {
-        (Definition::Func(f), ComponentItemType::Func(idx)) => {
-            (f.typecheck)(types, *idx).with_context(|| format!("import `{name}` has the wrong type"))
-        }
+        (Definition::Func(f), ComponentItemType::Func(idx)) => (f.typecheck)(types, *idx)
+            .with_context(|| format!("import `{name}` has the wrong type")),
         (Definition::Instance(map), ComponentItemType::Instance(items)) => {
             for (n, t) in items {
                 if !needs_definition(t) {
@@ -129,14 +153,19 @@ fn typecheck<T>(def: &Definition<T>, ty: &ComponentItemType, types: &ComponentTy
                 let inner = format!("{name}#{n}");
                 match map.get(n) {
                     Some(d) => typecheck(d, t, types, &inner)?,
-                    None => bail!("import `{inner}` has not been defined (expected {})", describe_item(types, t)),
+                    None => bail!(
+                        "import `{inner}` has not been defined (expected {})",
+                        describe_item(types, t)
+                    ),
                 }
             }
             Ok(())
         }
         (Definition::Module(m), ComponentItemType::Module(mt)) => {
             for (n, kind) in &mt.exports {
-                let Some(actual) = m.get_export(n) else { bail!("module import `{name}` lacks export `{n}` ({kind})") };
+                let Some(actual) = m.get_export(n) else {
+                    bail!("module import `{name}` lacks export `{n}` ({kind})")
+                };
                 let actual_kind = match actual {
                     crate::ExternType::Func(_) => "func",
                     crate::ExternType::Table(_) => "table",
@@ -148,20 +177,32 @@ fn typecheck<T>(def: &Definition<T>, ty: &ComponentItemType, types: &ComponentTy
                 }
             }
             for import in m.imports() {
-                if !mt.imports.iter().any(|(a, b, _)| a == import.module() && b == import.name()) {
+                if !mt
+                    .imports
+                    .iter()
+                    .any(|(a, b, _)| a == import.module() && b == import.name())
+                {
                     bail!("module import `{name}` imports `{}::{}`, which the component does not provide", import.module(), import.name());
                 }
             }
             Ok(())
         }
-        (def, ty) => bail!("import `{name}` expected {}, but the linker defines {}", describe_item(types, ty), def.desc()),
+        (def, ty) => bail!(
+            "import `{name}` expected {}, but the linker defines {}",
+            describe_item(types, ty),
+            def.desc()
+        ),
     }
 }
 
 impl<T: 'static> Linker<T> {
     /// An empty linker for `engine`.
     pub fn new(engine: &Engine) -> Self {
-        Self { engine: engine.clone(), root: BTreeMap::new(), allow_shadowing: false }
+        Self {
+            engine: engine.clone(),
+            root: BTreeMap::new(),
+            allow_shadowing: false,
+        }
     }
 
     /// The linker's engine.
@@ -178,7 +219,11 @@ impl<T: 'static> Linker<T> {
 
     /// The root namespace, where a component's top-level imports are defined.
     pub fn root(&mut self) -> LinkerInstance<'_, T> {
-        LinkerInstance { map: &mut self.root, path: String::new(), allow_shadowing: self.allow_shadowing }
+        LinkerInstance {
+            map: &mut self.root,
+            path: String::new(),
+            allow_shadowing: self.allow_shadowing,
+        }
     }
 
     /// The nested instance `name` of the root namespace, created if needed.
@@ -187,7 +232,12 @@ impl<T: 'static> Linker<T> {
     /// Fails when `name` is already defined as something else.
     pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
         let allow_shadowing = self.allow_shadowing;
-        LinkerInstance { map: &mut self.root, path: String::new(), allow_shadowing }.into_instance(name)
+        LinkerInstance {
+            map: &mut self.root,
+            path: String::new(),
+            allow_shadowing,
+        }
+        .into_instance(name)
     }
 
     /// Defines every import of `component` that is not defined yet so that
@@ -197,14 +247,26 @@ impl<T: 'static> Linker<T> {
     /// # Errors
     /// Fails when an existing definition has the wrong kind for its import.
     pub fn define_unknown_imports_as_traps(&mut self, component: &Component) -> Result<()> {
-        fn fill<T: 'static>(map: &mut BTreeMap<String, Definition<T>>, name: &str, ty: &ComponentItemType, path: &str) {
-            let full = if path.is_empty() { name.to_string() } else { format!("{path}#{name}") };
+        fn fill<T: 'static>(
+            map: &mut BTreeMap<String, Definition<T>>,
+            name: &str,
+            ty: &ComponentItemType,
+            path: &str,
+        ) {
+            let full = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}#{name}")
+            };
             match ty {
                 ComponentItemType::Func(_) => {
-                    map.entry(name.to_string()).or_insert_with(|| Definition::Func(Arc::new(HostFunc::trapping(full))));
+                    map.entry(name.to_string())
+                        .or_insert_with(|| Definition::Func(Arc::new(HostFunc::trapping(full))));
                 }
                 ComponentItemType::Instance(items) => {
-                    let entry = map.entry(name.to_string()).or_insert_with(|| Definition::Instance(BTreeMap::new()));
+                    let entry = map
+                        .entry(name.to_string())
+                        .or_insert_with(|| Definition::Instance(BTreeMap::new()));
                     if let Definition::Instance(inner) = entry {
                         for (n, t) in items {
                             fill(inner, n, t, &full);
@@ -242,17 +304,27 @@ impl<T: 'static> Linker<T> {
                     items.push(def.clone());
                 }
                 None if !needs_definition(ty) => items.push(Definition::Instance(BTreeMap::new())),
-                None => bail!("import `{name}` has not been defined (expected {})", describe_item(types, ty)),
+                None => bail!(
+                    "import `{name}` has not been defined (expected {})",
+                    describe_item(types, ty)
+                ),
             }
         }
-        Ok(InstancePre { component: component.clone(), imports: Arc::new(ResolvedImports { items, names }) })
+        Ok(InstancePre {
+            component: component.clone(),
+            imports: Arc::new(ResolvedImports { items, names }),
+        })
     }
 
     /// Instantiates `component` in `store`.
     ///
     /// # Errors
     /// As [`Linker::instantiate_pre`] and [`InstancePre::instantiate`].
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, component: &Component) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        component: &Component,
+    ) -> Result<Instance> {
         let pre = self.instantiate_pre(component)?;
         let store = store.as_context_mut().0;
         if !Engine::same(&store.opaque.engine, component.engine()) {
@@ -324,9 +396,16 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
     /// Fails when `name` is already defined as something else.
     pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
         let path = format!("{}{name}", self.prefix());
-        let entry = self.map.entry(name.to_string()).or_insert_with(|| Definition::Instance(BTreeMap::new()));
+        let entry = self
+            .map
+            .entry(name.to_string())
+            .or_insert_with(|| Definition::Instance(BTreeMap::new()));
         match entry {
-            Definition::Instance(map) => Ok(LinkerInstance { map, path, allow_shadowing: self.allow_shadowing }),
+            Definition::Instance(map) => Ok(LinkerInstance {
+                map,
+                path,
+                allow_shadowing: self.allow_shadowing,
+            }),
             other => bail!("`{path}` is already defined as {}", other.desc()),
         }
     }
@@ -334,9 +413,16 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
     fn into_instance(self, name: &str) -> Result<LinkerInstance<'a, T>> {
         let path = format!("{}{name}", self.prefix());
         let allow_shadowing = self.allow_shadowing;
-        let entry = self.map.entry(name.to_string()).or_insert_with(|| Definition::Instance(BTreeMap::new()));
+        let entry = self
+            .map
+            .entry(name.to_string())
+            .or_insert_with(|| Definition::Instance(BTreeMap::new()));
         match entry {
-            Definition::Instance(map) => Ok(LinkerInstance { map, path, allow_shadowing }),
+            Definition::Instance(map) => Ok(LinkerInstance {
+                map,
+                path,
+                allow_shadowing,
+            }),
             other => bail!("`{path}` is already defined as {}", other.desc()),
         }
     }

@@ -23,7 +23,10 @@
 mod abi;
 mod artifact;
 mod builtins;
-#[allow(clippy::module_inception, reason = "component::component holds `Component`, as module::Module")]
+#[allow(
+    clippy::module_inception,
+    reason = "component::component holds `Component`, as module::Module"
+)]
 mod component;
 mod func;
 mod host;
@@ -37,8 +40,8 @@ pub use component::Component;
 pub use func::Func;
 pub use instance::{Instance, InstancePre};
 pub use linker::{Linker, LinkerInstance};
-pub use typed::{ComponentNamedList, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmStr};
 pub use tern_component_macro::{flags, ComponentType, Lift, Lower};
+pub use typed::{ComponentNamedList, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmStr};
 pub use values::Val;
 
 /// Support for `#[derive(ComponentType, Lift, Lower)]` and `flags!` from
@@ -47,8 +50,8 @@ pub use values::Val;
 pub mod __internal {
     pub use super::abi::{FlatDst, FlatSrc, LiftContext, LowerContext};
     pub use super::typed::{
-        bad_case, field, flags_lift, flags_load, flags_lower, flags_store,
-        typecheck_enum, typecheck_flags, typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
+        bad_case, field, flags_lift, flags_load, flags_lower, flags_store, typecheck_enum,
+        typecheck_flags, typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
     };
     pub use anyhow;
     pub use tern_environ::component::{ComponentTypes, InterfaceType, TypeDef};
@@ -98,7 +101,10 @@ pub struct ComponentTrap {
 
 impl ComponentTrap {
     pub(crate) fn new(kind: ComponentTrapKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// What kind of rule was broken.

@@ -11,11 +11,13 @@
 //! flat slots are read from the component's type table. The trait methods
 //! are hidden: they are how generated code plugs in, not an API.
 
-use super::abi::string::{check_string, decode, decode_bytes, lift_string, lower_string, StringRange};
+use super::abi::string::{
+    check_string, decode, decode_bytes, lift_string, lower_string, StringRange,
+};
 use super::abi::val::guard_zero_sized;
 use super::abi::{
-    check_discriminant, lift_char, load_discriminant, store_discriminant, Content, FlatDst, FlatSrc, LiftContext,
-    LowerContext, Mode,
+    check_discriminant, lift_char, load_discriminant, store_discriminant, Content, FlatDst,
+    FlatSrc, LiftContext, LowerContext, Mode,
 };
 use super::func::{call_lifted, run_pending_post_return, ParamsDst, ResultSrc};
 use super::host::{HostFunc, StoreGuest};
@@ -25,7 +27,9 @@ use anyhow::{bail, Context as _, Result};
 use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use tern_environ::component::{discriminant_size, ComponentTypes, InterfaceType, StringEncoding, TypeDef};
+use tern_environ::component::{
+    discriminant_size, ComponentTypes, InterfaceType, StringEncoding, TypeDef,
+};
 
 mod impls;
 pub use impls::{
@@ -56,7 +60,12 @@ pub trait Lower: ComponentType {
     fn store(&self, cx: &mut LowerContext<'_>, ty: InterfaceType, offset: usize) -> Result<()>;
     /// Writes a run of elements (a list's contents); `u8` overrides it with a copy.
     #[doc(hidden)]
-    fn store_many(items: &[Self], cx: &mut LowerContext<'_>, ty: InterfaceType, offset: usize) -> Result<()>
+    fn store_many(
+        items: &[Self],
+        cx: &mut LowerContext<'_>,
+        ty: InterfaceType,
+        offset: usize,
+    ) -> Result<()>
     where
         Self: Sized,
     {
@@ -68,12 +77,22 @@ pub trait Lower: ComponentType {
     }
     /// Lowers a parameter or result list (tuples only).
     #[doc(hidden)]
-    fn lower_list(&self, _cx: &mut LowerContext<'_>, _tys: &[InterfaceType], _dst: &mut FlatDst) -> Result<()> {
+    fn lower_list(
+        &self,
+        _cx: &mut LowerContext<'_>,
+        _tys: &[InterfaceType],
+        _dst: &mut FlatDst,
+    ) -> Result<()> {
         bail!("`{}` is not a parameter list", Self::describe())
     }
     /// Writes a parameter or result list as a tuple at `offset` (tuples only).
     #[doc(hidden)]
-    fn store_list(&self, _cx: &mut LowerContext<'_>, _tys: &[InterfaceType], _offset: usize) -> Result<()> {
+    fn store_list(
+        &self,
+        _cx: &mut LowerContext<'_>,
+        _tys: &[InterfaceType],
+        _offset: usize,
+    ) -> Result<()> {
         bail!("`{}` is not a parameter list", Self::describe())
     }
 }
@@ -92,13 +111,24 @@ pub trait Lift: ComponentType + Sized {
     fn load(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Result<Self>;
     /// Reads `len` elements (a list's contents); `u8` overrides it with a copy.
     #[doc(hidden)]
-    fn load_many(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize, len: usize) -> Result<Vec<Self>> {
+    fn load_many(
+        cx: &LiftContext<'_>,
+        ty: InterfaceType,
+        offset: usize,
+        len: usize,
+    ) -> Result<Vec<Self>> {
         let size = cx.types().size(ty) as usize;
-        (0..len).map(|i| Self::load(cx, ty, offset + i * size)).collect()
+        (0..len)
+            .map(|i| Self::load(cx, ty, offset + i * size))
+            .collect()
     }
     /// Lifts a parameter or result list (tuples only).
     #[doc(hidden)]
-    fn lift_list(_cx: &LiftContext<'_>, _tys: &[InterfaceType], _src: &mut FlatSrc<'_>) -> Result<Self> {
+    fn lift_list(
+        _cx: &LiftContext<'_>,
+        _tys: &[InterfaceType],
+        _src: &mut FlatSrc<'_>,
+    ) -> Result<Self> {
         bail!("`{}` is not a parameter list", Self::describe())
     }
     /// Reads a parameter or result list stored as a tuple (tuples only).
@@ -120,15 +150,22 @@ pub trait ComponentNamedList: ComponentType {
 
 /// The message for a Rust type that does not stand for `ty`.
 pub(crate) fn type_error(types: &ComponentTypes, ty: InterfaceType, rust: &str) -> anyhow::Error {
-    anyhow::anyhow!("type mismatch: component has `{}`, Rust type stands for `{rust}`", types.display(ty))
+    anyhow::anyhow!(
+        "type mismatch: component has `{}`, Rust type stands for `{rust}`",
+        types.display(ty)
+    )
 }
 
 /// Checks `Params -> Results` against function type `ty`, naming both on failure.
-pub(crate) fn check_func<Params: ComponentNamedList, Results: ComponentNamedList>(types: &ComponentTypes, ty: u32) -> Result<()> {
+pub(crate) fn check_func<Params: ComponentNamedList, Results: ComponentNamedList>(
+    types: &ComponentTypes,
+    ty: u32,
+) -> Result<()> {
     let f = types.func(ty);
     let params: Vec<InterfaceType> = f.params.iter().map(|(_, t)| *t).collect();
     let results: Vec<InterfaceType> = f.result.into_iter().collect();
-    let check = Params::typecheck_list(&params, types).and_then(|()| Results::typecheck_list(&results, types));
+    let check = Params::typecheck_list(&params, types)
+        .and_then(|()| Results::typecheck_list(&results, types));
     check.with_context(|| {
         format!(
             "expected `{}`, found Rust signature `func{} -> {}`",
@@ -154,7 +191,9 @@ impl<P, R> Copy for TypedFunc<P, R> {}
 
 impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedFunc").field("func", &self.func).finish()
+        f.debug_struct("TypedFunc")
+            .field("func", &self.func)
+            .finish()
     }
 }
 
@@ -164,7 +203,10 @@ where
     Results: ComponentNamedList + Lift,
 {
     pub(crate) fn new(func: Func) -> Self {
-        Self { func, _marker: PhantomData }
+        Self {
+            func,
+            _marker: PhantomData,
+        }
     }
 
     /// The untyped function.
@@ -182,7 +224,11 @@ where
     /// # Errors
     /// Fails when wasm traps, a canonical-ABI check fails, or `store` is not
     /// the function's store.
-    pub fn call(&self, mut store: impl AsContextMut<Data: 'static>, params: Params) -> Result<Results> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut<Data: 'static>,
+        params: Params,
+    ) -> Result<Results> {
         let store = store.as_context_mut().0;
         self.func.check_store(store)?;
         let (ci, lifted) = self.func.data(store);
@@ -203,7 +249,9 @@ where
                 ResultSrc::None => Results::lift_list(cx, &[], &mut FlatSrc::new(&[])),
                 ResultSrc::Flat(mut s) => Results::lift_list(cx, &rtys, &mut s),
                 ResultSrc::Memory(off) => Results::load_list(cx, &rtys, off),
-                ResultSrc::Val(_) => bail!("typed calls of async-lifted functions are not supported yet; use `Func::call`"),
+                ResultSrc::Val(_) => bail!(
+                    "typed calls of async-lifted functions are not supported yet; use `Func::call`"
+                ),
             },
             Results::BORROWS,
         )
@@ -243,8 +291,17 @@ where
             };
             let ret = f(StoreContextMut(&mut *store), params)?;
             let rtys: Vec<InterfaceType> = site.result_type().into_iter().collect();
-            let mut guest = StoreGuest { store, memory: site.memory, realloc: site.realloc };
-            let mut cx = LowerContext { guest: &mut guest, types: &site.types, encoding: site.encoding, mode: Mode::Host };
+            let mut guest = StoreGuest {
+                store,
+                memory: site.memory,
+                realloc: site.realloc,
+            };
+            let mut cx = LowerContext {
+                guest: &mut guest,
+                types: &site.types,
+                encoding: site.encoding,
+                mode: Mode::Host,
+            };
             site.lower_result_with(&mut cx, &args, raw, |cx, dst| match dst {
                 Ok(flat) => ret.lower_list(cx, &rtys, flat),
                 Err(off) => ret.store_list(cx, &rtys, off),
@@ -265,7 +322,9 @@ pub struct WasmStr {
 impl WasmStr {
     fn new(cx: &LiftContext<'_>, ptr: u32, len: u32) -> Result<Self> {
         let range = check_string(cx, ptr, len)?;
-        let memory = cx.memory_handle.context("lifting a string needs a memory")?;
+        let memory = cx
+            .memory_handle
+            .context("lifting a string needs a memory")?;
         Ok(Self { range, memory })
     }
 
@@ -274,9 +333,14 @@ impl WasmStr {
     /// # Errors
     /// Fails when the bytes are not valid in the string's encoding, or the
     /// memory shrank (it cannot) so that the string is out of bounds.
-    pub fn to_str<'a, T: 'a>(&self, store: impl Into<crate::StoreContext<'a, T>>) -> Result<Cow<'a, str>> {
+    pub fn to_str<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContext<'a, T>>,
+    ) -> Result<Cow<'a, str>> {
         let bytes = self.memory.data(store);
-        let b = bytes.get(self.range.offset..self.range.offset + self.range.byte_len).context("string out of bounds")?;
+        let b = bytes
+            .get(self.range.offset..self.range.offset + self.range.byte_len)
+            .context("string out of bounds")?;
         if !self.range.utf16 && !self.range.latin1 {
             return match std::str::from_utf8(b) {
                 Ok(s) => Ok(Cow::Borrowed(s)),
@@ -320,13 +384,18 @@ pub struct WasmList<T> {
 
 impl<T> std::fmt::Debug for WasmList<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasmList").field("offset", &self.offset).field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("WasmList")
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
 impl<T: Lift> WasmList<T> {
     fn new(cx: &LiftContext<'_>, ty: InterfaceType, ptr: u32, len: u32) -> Result<Self> {
-        let Some(TypeDef::List(elem)) = cx.types().def(ty) else { bail!("not a list type") };
+        let Some(TypeDef::List(elem)) = cx.types().def(ty) else {
+            bail!("not a list type")
+        };
         let (size, align) = cx.types().size_align(*elem);
         let offset = cx.check(ptr, u64::from(size) * u64::from(len), align, Content::List)?;
         guard_zero_sized(size, len)?;
@@ -356,11 +425,21 @@ impl<T: Lift> WasmList<T> {
             Some(m) => m.data(store),
             None => &[],
         };
-        LiftContext { memory, types: &self.types, encoding: self.encoding, mode: Mode::Host, memory_handle: self.memory }
+        LiftContext {
+            memory,
+            types: &self.types,
+            encoding: self.encoding,
+            mode: Mode::Host,
+            memory_handle: self.memory,
+        }
     }
 
     /// Lifts element `index`, or `None` past the end.
-    pub fn get<'a, S: 'a>(&'a self, store: impl Into<crate::StoreContext<'a, S>>, index: usize) -> Option<Result<T>> {
+    pub fn get<'a, S: 'a>(
+        &'a self,
+        store: impl Into<crate::StoreContext<'a, S>>,
+        index: usize,
+    ) -> Option<Result<T>> {
         if index >= self.len {
             return None;
         }
@@ -373,7 +452,10 @@ impl<T: Lift> WasmList<T> {
     ///
     /// # Errors
     /// Fails on the first element that does not lift.
-    pub fn to_vec<'a, S: 'a>(&'a self, store: impl Into<crate::StoreContext<'a, S>>) -> Result<Vec<T>> {
+    pub fn to_vec<'a, S: 'a>(
+        &'a self,
+        store: impl Into<crate::StoreContext<'a, S>>,
+    ) -> Result<Vec<T>> {
         let cx = self.cx(store);
         T::load_many(&cx, self.elem, self.offset, self.len)
     }
@@ -383,7 +465,10 @@ impl WasmList<u8> {
     /// The bytes, borrowed from memory.
     pub fn as_le_slice<'a, S: 'a>(&self, store: impl Into<crate::StoreContext<'a, S>>) -> &'a [u8] {
         match self.memory {
-            Some(m) => m.data(store).get(self.offset..self.offset + self.len).unwrap_or(&[]),
+            Some(m) => m
+                .data(store)
+                .get(self.offset..self.offset + self.len)
+                .unwrap_or(&[]),
             None => &[],
         }
     }
@@ -435,6 +520,11 @@ pub(crate) fn disc_load(cx: &LiftContext<'_>, offset: usize, cases: usize) -> Re
     load_discriminant(cx, offset, discriminant_size(cases))
 }
 
-pub(crate) fn disc_store(cx: &mut LowerContext<'_>, offset: usize, cases: usize, disc: u32) -> Result<()> {
+pub(crate) fn disc_store(
+    cx: &mut LowerContext<'_>,
+    offset: usize,
+    cases: usize,
+    disc: u32,
+) -> Result<()> {
     store_discriminant(cx, offset, discriminant_size(cases), disc)
 }

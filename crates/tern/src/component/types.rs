@@ -124,7 +124,10 @@ impl Record {
             Some(TypeDef::Record(f)) => f,
             _ => &[],
         };
-        fields.iter().map(|(n, t)| Field { name: n.clone(), ty: self.0.ty(*t) })
+        fields.iter().map(|(n, t)| Field {
+            name: n.clone(),
+            ty: self.0.ty(*t),
+        })
     }
 }
 
@@ -146,7 +149,10 @@ impl Variant {
             Some(TypeDef::Variant(c)) => c,
             _ => &[],
         };
-        cases.iter().map(|(n, t)| Case { name: n.clone(), ty: t.map(|t| self.0.ty(t)) })
+        cases.iter().map(|(n, t)| Case {
+            name: n.clone(),
+            ty: t.map(|t| self.0.ty(t)),
+        })
     }
 }
 
@@ -202,7 +208,10 @@ impl ResultType {
 
 /// A component value type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(missing_docs, reason = "the variants are the WIT types of the same names")]
+#[allow(
+    missing_docs,
+    reason = "the variants are the WIT types of the same names"
+)]
 pub enum Type {
     Bool,
     S8,
@@ -234,7 +243,10 @@ pub enum Type {
 impl Type {
     pub(crate) fn new(types: &Arc<ComponentTypes>, ty: InterfaceType) -> Type {
         use InterfaceType as I;
-        let h = || Handle { types: types.clone(), ty };
+        let h = || Handle {
+            types: types.clone(),
+            ty,
+        };
         match ty {
             I::Bool => Type::Bool,
             I::S8 => Type::S8,
@@ -281,7 +293,9 @@ impl Type {
             | Type::Own(ResourceType(h))
             | Type::Borrow(ResourceType(h))
             | Type::Async(AsyncType(h)) => h.types.display(h.ty),
-            primitive => format!("{primitive:?}").to_lowercase().replace("float", "f"),
+            primitive => format!("{primitive:?}")
+                .to_lowercase()
+                .replace("float", "f"),
         }
     }
 }
@@ -302,12 +316,20 @@ pub struct ComponentFunc {
 impl ComponentFunc {
     /// The parameters: names and types.
     pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, Type)> + '_ {
-        self.types.func(self.index).params.iter().map(|(n, t)| (n.as_str(), Type::new(&self.types, *t)))
+        self.types
+            .func(self.index)
+            .params
+            .iter()
+            .map(|(n, t)| (n.as_str(), Type::new(&self.types, *t)))
     }
 
     /// The results (none or one).
     pub fn results(&self) -> impl ExactSizeIterator<Item = Type> + '_ {
-        self.types.func(self.index).result.into_iter().map(|t| Type::new(&self.types, t))
+        self.types
+            .func(self.index)
+            .result
+            .into_iter()
+            .map(|t| Type::new(&self.types, t))
     }
 
     /// Whether the function is `async`.
@@ -352,16 +374,28 @@ pub enum ComponentItem {
 impl ComponentItem {
     pub(crate) fn new(types: &Arc<ComponentTypes>, ty: &ComponentItemType) -> Self {
         let list = |items: &[(String, ComponentItemType)]| -> Vec<(String, ComponentItem)> {
-            items.iter().map(|(n, t)| (n.clone(), ComponentItem::new(types, t))).collect()
+            items
+                .iter()
+                .map(|(n, t)| (n.clone(), ComponentItem::new(types, t)))
+                .collect()
         };
         match ty {
-            ComponentItemType::Func(index) => ComponentItem::ComponentFunc(ComponentFunc { types: types.clone(), index: *index }),
+            ComponentItemType::Func(index) => ComponentItem::ComponentFunc(ComponentFunc {
+                types: types.clone(),
+                index: *index,
+            }),
             ComponentItemType::Instance(items) => ComponentItem::ComponentInstance(list(items)),
-            ComponentItemType::Module(m) => ComponentItem::Module { imports: m.imports.clone(), exports: m.exports.clone() },
-            ComponentItemType::Component { imports, exports } => {
-                ComponentItem::Component { imports: list(imports), exports: list(exports) }
+            ComponentItemType::Module(m) => ComponentItem::Module {
+                imports: m.imports.clone(),
+                exports: m.exports.clone(),
+            },
+            ComponentItemType::Component { imports, exports } => ComponentItem::Component {
+                imports: list(imports),
+                exports: list(exports),
+            },
+            ComponentItemType::Type(t) | ComponentItemType::Value(t) => {
+                ComponentItem::Type(Type::new(types, *t))
             }
-            ComponentItemType::Type(t) | ComponentItemType::Value(t) => ComponentItem::Type(Type::new(types, *t)),
             ComponentItemType::Resource(_) => ComponentItem::Resource,
         }
     }

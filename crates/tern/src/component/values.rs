@@ -115,7 +115,12 @@ fn write_str_lit(f: &mut fmt::Formatter<'_>, s: &str, quote: char) -> fmt::Resul
     f.write_char(quote)
 }
 
-fn write_list<'a>(f: &mut fmt::Formatter<'_>, open: &str, items: impl Iterator<Item = &'a Val>, close: &str) -> fmt::Result {
+fn write_list<'a>(
+    f: &mut fmt::Formatter<'_>,
+    open: &str,
+    items: impl Iterator<Item = &'a Val>,
+    close: &str,
+) -> fmt::Result {
     f.write_str(open)?;
     for (i, v) in items.enumerate() {
         if i > 0 {
@@ -145,7 +150,11 @@ impl fmt::Display for Val {
             Val::Char(c) => write_str_lit(f, &c.to_string(), '\''),
             Val::String(s) => write_str_lit(f, s, '"'),
             Val::List(items) | Val::Tuple(items) => {
-                let (open, close) = if matches!(self, Val::List(_)) { ("[", "]") } else { ("(", ")") };
+                let (open, close) = if matches!(self, Val::List(_)) {
+                    ("[", "]")
+                } else {
+                    ("(", ")")
+                };
                 write_list(f, open, items.iter(), close)
             }
             Val::Record(fields) => {

@@ -184,9 +184,17 @@ impl<R: WasmResults> WasmRet for Result<R> {
 }
 
 /// Checks that `ty` is exactly `Params -> Results`.
-pub(crate) fn check_signature<Params: WasmParams, Results: WasmResults>(ty: &WasmFuncType) -> Result<()> {
-    let params: Vec<_> = Params::valtypes().into_iter().map(ValType::to_wasm).collect();
-    let results: Vec<_> = Results::valtypes().into_iter().map(ValType::to_wasm).collect();
+pub(crate) fn check_signature<Params: WasmParams, Results: WasmResults>(
+    ty: &WasmFuncType,
+) -> Result<()> {
+    let params: Vec<_> = Params::valtypes()
+        .into_iter()
+        .map(ValType::to_wasm)
+        .collect();
+    let results: Vec<_> = Results::valtypes()
+        .into_iter()
+        .map(ValType::to_wasm)
+        .collect();
     if *ty.params != *params {
         bail!("type mismatch with parameters: function has {ty}, asked for params {params:?}");
     }
@@ -211,13 +219,18 @@ impl<P, R> Copy for TypedFunc<P, R> {}
 
 impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedFunc").field("func", &self.func).finish()
+        f.debug_struct("TypedFunc")
+            .field("func", &self.func)
+            .finish()
     }
 }
 
 impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     pub(crate) fn new(func: Func) -> Self {
-        Self { func, _marker: PhantomData }
+        Self {
+            func,
+            _marker: PhantomData,
+        }
     }
 
     /// The untyped function.
@@ -229,7 +242,11 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     ///
     /// # Errors
     /// Fails when wasm traps or a host function fails, as `Func::call`.
-    pub fn call(&self, mut store: impl AsContextMut<Data: 'static>, params: Params) -> Result<Results> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut<Data: 'static>,
+        params: Params,
+    ) -> Result<Results> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.0)?;
         let mut buf = [ValRaw::default(); 16];

@@ -34,7 +34,11 @@ impl CodeMemory {
         mmap.make_accessible(0, code.len().max(1))?;
         mmap.as_mut_slice()[..code.len()].copy_from_slice(code);
         mmap.make_executable()?;
-        Ok(Self { mmap, start: 0, len: code.len() })
+        Ok(Self {
+            mmap,
+            start: 0,
+            len: code.len(),
+        })
     }
 
     /// Turns `[start, start + len)` of a file mapping (see [`Mmap::map_file`])
@@ -45,10 +49,15 @@ impl CodeMemory {
     /// # Errors
     /// Fails when the range lies outside the mapping, or when copying fails.
     pub fn from_file_mapping(mut mmap: Mmap, start: usize, len: usize) -> Result<Self> {
-        if start.checked_add(len).is_none_or(|end| end > mmap.as_slice().len()) {
+        if start
+            .checked_add(len)
+            .is_none_or(|end| end > mmap.as_slice().len())
+        {
             anyhow::bail!("code range {start:#x}+{len:#x} lies outside the mapped file");
         }
-        if start.is_multiple_of(super::mmap::page_size()) && mmap.make_range_executable(start, len).is_ok() {
+        if start.is_multiple_of(super::mmap::page_size())
+            && mmap.make_range_executable(start, len).is_ok()
+        {
             return Ok(Self { mmap, start, len });
         }
         Self::new(&mmap.as_slice()[start..start + len])
@@ -86,7 +95,10 @@ pub struct CodeInfo {
 impl CodeInfo {
     /// The function index containing text offset `offset`.
     pub fn func_at(&self, offset: u32) -> Option<u32> {
-        let i = self.funcs.partition_point(|(start, _, _)| *start <= offset).checked_sub(1)?;
+        let i = self
+            .funcs
+            .partition_point(|(start, _, _)| *start <= offset)
+            .checked_sub(1)?;
         let (start, len, index) = self.funcs[i];
         (offset < start + len).then_some(index)
     }
@@ -98,7 +110,10 @@ impl CodeInfo {
 
     /// The trap kind of the instruction at `offset`, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<TrapKind> {
-        self.traps.binary_search_by_key(&offset, |(o, _)| *o).ok().map(|i| self.traps[i].1)
+        self.traps
+            .binary_search_by_key(&offset, |(o, _)| *o)
+            .ok()
+            .map(|i| self.traps[i].1)
     }
 }
 
@@ -129,7 +144,10 @@ impl FuncNames {
 
     /// The name of function `index`.
     pub fn get(&self, index: u32) -> Option<&str> {
-        let i = self.entries.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        let i = self
+            .entries
+            .binary_search_by_key(&index, |(i, _)| *i)
+            .ok()?;
         let start = if i == 0 { 0 } else { self.entries[i - 1].1 };
         self.text.get(start as usize..self.entries[i].1 as usize)
     }
@@ -138,7 +156,10 @@ impl FuncNames {
     /// ending in order inside the text on character boundaries.
     pub fn is_valid(&self) -> bool {
         self.entries.is_sorted_by(|a, b| a.0 < b.0 && a.1 <= b.1)
-            && self.entries.iter().all(|(_, end)| self.text.is_char_boundary(*end as usize))
+            && self
+                .entries
+                .iter()
+                .all(|(_, end)| self.text.is_char_boundary(*end as usize))
     }
 }
 
@@ -151,12 +172,18 @@ pub mod registry {
 
     /// Registers code at `[start, start + len)`.
     pub fn register(start: usize, len: usize, info: Arc<CodeInfo>) {
-        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).insert(start + len.max(1), (start, info));
+        REGISTRY
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(start + len.max(1), (start, info));
     }
 
     /// Removes the registration made for code starting at `start`.
     pub fn unregister(start: usize, len: usize) {
-        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).remove(&(start + len.max(1)));
+        REGISTRY
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(start + len.max(1)));
     }
 
     /// Finds the code containing `pc`: its info and `pc`'s offset in it.

@@ -25,11 +25,14 @@ pub struct HostFuncCtx {
     func: Box<dyn Any + Send + Sync>,
 }
 
-const _: () = assert!(std::mem::offset_of!(HostFuncCtx, entry) == tern_environ::HOSTCTX_ENTRY as usize);
+const _: () =
+    assert!(std::mem::offset_of!(HostFuncCtx, entry) == tern_environ::HOSTCTX_ENTRY as usize);
 
 impl std::fmt::Debug for HostFuncCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostFuncCtx").field("funcref", &self.funcref).finish_non_exhaustive()
+        f.debug_struct("HostFuncCtx")
+            .field("funcref", &self.funcref)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,7 +48,11 @@ impl HostFuncCtx {
     pub fn new<T: 'static>(func: Arc<HostFn<T>>, wasm_call: *const u8, type_id: u32) -> Box<Self> {
         let mut ctx = Box::new(Self {
             entry: host_entry::<T>,
-            funcref: VMFuncRef { wasm_call, vmctx: std::ptr::null_mut(), type_id },
+            funcref: VMFuncRef {
+                wasm_call,
+                vmctx: std::ptr::null_mut(),
+                type_id,
+            },
             func: Box::new(func),
         });
         ctx.funcref.vmctx = (&mut *ctx as *mut HostFuncCtx).cast();
@@ -72,13 +79,18 @@ unsafe extern "C" fn host_entry<T: 'static>(
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the trampoline passes the context this entry was stored in.
         let ctx = unsafe { &*ctx };
-        let func = ctx.func.downcast_ref::<Arc<HostFn<T>>>().expect("host function of another store type");
-        // SAFETY: a wasm caller's vmctx is an instance vmctx whose store field points
-        // at the `StoreInner<T>` that owns it; that store is borrowed by the
-        // `Func::call` that entered wasm, which is suspended while we run.
+        let func = ctx
+            .func
+            .downcast_ref::<Arc<HostFn<T>>>()
+            .expect("host function of another store type");
+        // The store is borrowed by the `Func::call` that entered wasm, suspended while we run.
+        // SAFETY: a wasm caller's vmctx's store field points at its `StoreInner<T>`.
         let (store, caller) = unsafe {
             let store = *(caller_vmctx.cast::<u8>().add(16) as *const *mut StoreInner<T>);
-            (&mut *store, VMInstance::from_vmctx(caller_vmctx, 24).store_index)
+            (
+                &mut *store,
+                VMInstance::from_vmctx(caller_vmctx, 24).store_index,
+            )
         };
         // SAFETY: the trampoline passes a stack array of `len` slots.
         let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
@@ -86,7 +98,10 @@ unsafe extern "C" fn host_entry<T: 'static>(
     }));
     let unwind = match outcome {
         Ok(Ok(())) => return,
-        Ok(Err(error)) => Unwind::Error { error, pcs: host_exit_backtrace() },
+        Ok(Err(error)) => Unwind::Error {
+            error,
+            pcs: host_exit_backtrace(),
+        },
         Err(panic) => Unwind::Panic(panic),
     };
     // SAFETY: we are called from wasm inside `catch_traps`, and this frame now

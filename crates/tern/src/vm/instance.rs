@@ -43,7 +43,8 @@ impl VMInstance {
         store: *mut u8,
         store_index: usize,
     ) -> Box<Self> {
-        let layout = Layout::from_size_align(offsets.size().max(16) as usize, 16).expect("valid vmctx layout");
+        let layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
+            .expect("valid vmctx layout");
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
         let vmctx = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
@@ -58,8 +59,12 @@ impl VMInstance {
             store_index,
         });
         let self_ptr: *mut VMInstance = &mut *this;
-        let (o_limits, o_builtins, o_store, o_instance) =
-            (this.offsets.runtime_limits(), this.offsets.builtins(), this.offsets.store(), this.offsets.instance());
+        let (o_limits, o_builtins, o_store, o_instance) = (
+            this.offsets.runtime_limits(),
+            this.offsets.builtins(),
+            this.offsets.store(),
+            this.offsets.instance(),
+        );
         this.write(o_limits, limits as usize);
         this.write(o_builtins, super::libcalls::builtins_table() as usize);
         this.write(o_store, store as usize);
@@ -71,7 +76,13 @@ impl VMInstance {
         assert!(offset as usize + std::mem::size_of::<V>() <= self.layout.size());
         // SAFETY: in bounds of our allocation (checked above); every field is
         // naturally aligned by VMOffsets.
-        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<V>().write(value) }
+        unsafe {
+            self.vmctx
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<V>()
+                .write(value)
+        }
     }
 
     /// The vmctx pointer compiled code receives.
@@ -181,9 +192,14 @@ impl VMInstance {
     ///
     /// # Safety
     /// `vmctx` must be the vmctx of a live `VMInstance` (not a host function context).
-    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext, offsets_instance: u32) -> &'a mut VMInstance {
+    pub unsafe fn from_vmctx<'a>(
+        vmctx: *mut VMContext,
+        offsets_instance: u32,
+    ) -> &'a mut VMInstance {
         // SAFETY: guaranteed by the caller; the back pointer was written in `new`.
-        unsafe { &mut *(*(vmctx.cast::<u8>().add(offsets_instance as usize) as *const *mut VMInstance)) }
+        unsafe {
+            &mut *(*(vmctx.cast::<u8>().add(offsets_instance as usize) as *const *mut VMInstance))
+        }
     }
 }
 

@@ -39,7 +39,12 @@ fn in_bounds(start: u64, len: u64, size: u64) -> bool {
 /// Must be called from a libcall invoked by wasm, with nothing left to drop.
 unsafe fn trap_with(error: anyhow::Error) -> ! {
     // SAFETY: guaranteed by the caller; libcalls run inside `catch_traps`.
-    unsafe { raise(Unwind::Error { error, pcs: Vec::new() }) }
+    unsafe {
+        raise(Unwind::Error {
+            error,
+            pcs: Vec::new(),
+        })
+    }
 }
 
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) -> u64 {
@@ -56,7 +61,14 @@ unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) 
     }
 }
 
-unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32 {
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     let (dm, sm) = (inst.memory(dst_mem), inst.memory(src_mem));
@@ -66,11 +78,23 @@ unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, src_mem: u
         return OUT_OF_BOUNDS;
     }
     // SAFETY: both ranges were checked to lie in accessible memory; `copy` allows overlap.
-    unsafe { std::ptr::copy((*sm).base().add(src as usize), (*dm).base().add(dst as usize), len as usize) };
+    unsafe {
+        std::ptr::copy(
+            (*sm).base().add(src as usize),
+            (*dm).base().add(dst as usize),
+            len as usize,
+        )
+    };
     OK
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u64, byte: u32, len: u64) -> u32 {
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut VMContext,
+    mem: u32,
+    dst: u64,
+    byte: u32,
+    len: u64,
+) -> u32 {
     // SAFETY: as in `memory_grow`.
     let m = unsafe { instance(vmctx).memory(mem) };
     // SAFETY: the memory is live.
@@ -83,20 +107,31 @@ unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u64, byte
     OK
 }
 
-unsafe extern "C" fn memory_init(vmctx: *mut VMContext, mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn memory_init(
+    vmctx: *mut VMContext,
+    mem: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     let m = inst.memory(mem);
     let segment = inst.data_segment(data);
     // SAFETY: the memory is live.
     let size = unsafe { (*m).byte_size() as u64 };
-    if !in_bounds(dst, u64::from(len), size) || !in_bounds(u64::from(src), u64::from(len), segment.len() as u64) {
+    if !in_bounds(dst, u64::from(len), size)
+        || !in_bounds(u64::from(src), u64::from(len), segment.len() as u64)
+    {
         return OUT_OF_BOUNDS;
     }
     let bytes = &segment[src as usize..(src + len) as usize];
     // SAFETY: the destination was checked to lie in accessible memory, and the
     // segment (module data) never overlaps linear memory.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), (*m).base().add(dst as usize), bytes.len()) };
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), (*m).base().add(dst as usize), bytes.len())
+    };
     OK
 }
 
@@ -105,7 +140,14 @@ unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
     unsafe { instance(vmctx).drop_data(data) }
 }
 
-unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32 {
+unsafe extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     let (dt, st) = (inst.table(dst_table), inst.table(src_table));
@@ -124,14 +166,23 @@ unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_table: u32, src_table
     OK
 }
 
-unsafe extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn table_init(
+    vmctx: *mut VMContext,
+    table: u32,
+    elem: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: as in `memory_grow`.
     let inst = unsafe { instance(vmctx) };
     let t = inst.table(table);
     let segment = inst.elem_segment(elem);
     // SAFETY: the table is live.
     let size = unsafe { (*t).size() };
-    if !in_bounds(dst, u64::from(len), size) || !in_bounds(u64::from(src), u64::from(len), segment.len() as u64) {
+    if !in_bounds(dst, u64::from(len), size)
+        || !in_bounds(u64::from(src), u64::from(len), segment.len() as u64)
+    {
         return OUT_OF_BOUNDS;
     }
     let items = &segment[src as usize..(src + len) as usize];
@@ -158,7 +209,13 @@ unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, de
     }
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) -> u32 {
+unsafe extern "C" fn table_fill(
+    vmctx: *mut VMContext,
+    table: u32,
+    dst: u64,
+    value: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: as in `memory_grow`.
     let t = unsafe { instance(vmctx).table(table) };
     // SAFETY: the table is live and not otherwise borrowed while wasm runs.

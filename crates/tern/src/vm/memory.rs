@@ -39,7 +39,12 @@ impl Memory {
     ///
     /// # Errors
     /// Fails if the minimum exceeds the limits or the OS refuses the reservation.
-    pub fn new(minimum: u64, maximum: Option<u64>, memory64: bool, style: MemoryStyle) -> Result<Self> {
+    pub fn new(
+        minimum: u64,
+        maximum: Option<u64>,
+        memory64: bool,
+        style: MemoryStyle,
+    ) -> Result<Self> {
         let maximum_pages = maximum.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
         if minimum > maximum_pages {
             bail!("memory minimum size of {minimum} pages exceeds memory limits");
@@ -51,8 +56,18 @@ impl Memory {
         };
         let mut mmap = Mmap::reserve(reservation as usize)?;
         mmap.make_accessible(0, initial)?;
-        let def = Box::new(UnsafeCell::new(VMMemoryDefinition { base: mmap.as_ptr(), current_length: initial as u64 }));
-        Ok(Self { mmap, def, maximum_pages, declared_maximum: maximum, memory64, style })
+        let def = Box::new(UnsafeCell::new(VMMemoryDefinition {
+            base: mmap.as_ptr(),
+            current_length: initial as u64,
+        }));
+        Ok(Self {
+            mmap,
+            def,
+            maximum_pages,
+            declared_maximum: maximum,
+            memory64,
+            style,
+        })
     }
 
     /// Current size in pages.
@@ -88,10 +103,13 @@ impl Memory {
             let fits = new_bytes as u64 + guard <= self.mmap.reservation() as u64;
             if !fits {
                 // Move to a reservation with room to grow again before the next move.
-                let room = (new_bytes as u64).max(2 * old_bytes as u64).min(WASM32_MAX_PAGES * WASM_PAGE_SIZE);
+                let room = (new_bytes as u64)
+                    .max(2 * old_bytes as u64)
+                    .min(WASM32_MAX_PAGES * WASM_PAGE_SIZE);
                 let mut bigger = Mmap::reserve((room + guard) as usize)?;
                 bigger.make_accessible(0, new_bytes)?;
-                bigger.as_mut_slice()[..old_bytes].copy_from_slice(&self.mmap.as_mut_slice()[..old_bytes]);
+                bigger.as_mut_slice()[..old_bytes]
+                    .copy_from_slice(&self.mmap.as_mut_slice()[..old_bytes]);
                 self.mmap = bigger;
                 self.def.get_mut().base = self.mmap.as_ptr();
             }
@@ -113,9 +131,9 @@ impl Memory {
 
     /// The memory's contents.
     pub fn data(&self) -> &[u8] {
-        // SAFETY: [base, base + current_length) is mapped read-write for as long as
-        // self lives; wasm cannot write it while this shared borrow exists because
+        // Wasm cannot write the memory while this shared borrow exists, because
         // running wasm needs the store mutably.
+        // SAFETY: [base, base + current_length) is mapped read-write while self lives.
         unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.byte_size()) }
     }
 

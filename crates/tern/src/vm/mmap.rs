@@ -53,9 +53,16 @@ impl Mmap {
             )
         };
         if ptr == libc::MAP_FAILED {
-            bail!("failed to reserve {len} bytes of address space: {}", std::io::Error::last_os_error());
+            bail!(
+                "failed to reserve {len} bytes of address space: {}",
+                std::io::Error::last_os_error()
+            );
         }
-        Ok(Self { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"), len, accessible: 0 })
+        Ok(Self {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"),
+            len,
+            accessible: 0,
+        })
     }
 
     /// Makes `[0, end)` readable and writable, where `end` grows monotonically.
@@ -64,14 +71,20 @@ impl Mmap {
     /// Fails if `end` exceeds the reservation or the OS refuses.
     pub fn make_accessible(&mut self, start: usize, len: usize) -> Result<()> {
         let end = start.checked_add(len).filter(|e| *e <= self.len);
-        let Some(end) = end else { bail!("mapping range out of bounds") };
+        let Some(end) = end else {
+            bail!("mapping range out of bounds")
+        };
         let page = page_size();
         let from = start / page * page;
         let to = round_up(end, page);
         if to > from {
             // SAFETY: [from, to) lies inside this reservation, which we own.
             let r = unsafe {
-                libc::mprotect(self.ptr.as_ptr().add(from).cast(), to - from, libc::PROT_READ | libc::PROT_WRITE)
+                libc::mprotect(
+                    self.ptr.as_ptr().add(from).cast(),
+                    to - from,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
             };
             if r != 0 {
                 bail!("mprotect failed: {}", std::io::Error::last_os_error());
@@ -88,7 +101,13 @@ impl Mmap {
     pub fn make_executable(&mut self) -> Result<()> {
         let len = round_up(self.accessible.max(1), page_size()).min(self.len);
         // SAFETY: [0, len) lies inside this reservation, which we own.
-        let r = unsafe { libc::mprotect(self.ptr.as_ptr().cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
+        let r = unsafe {
+            libc::mprotect(
+                self.ptr.as_ptr().cast(),
+                len,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
+        };
         if r != 0 {
             bail!("mprotect failed: {}", std::io::Error::last_os_error());
         }
@@ -109,19 +128,35 @@ impl Mmap {
     pub fn map_file(file: &std::fs::File) -> Result<Self> {
         use std::os::fd::AsRawFd;
         let len = file.metadata()?.len();
-        let Ok(len) = usize::try_from(len) else { bail!("file of {len} bytes is too large to map") };
+        let Ok(len) = usize::try_from(len) else {
+            bail!("file of {len} bytes is too large to map")
+        };
         if len == 0 {
             bail!("the file is empty");
         }
         // SAFETY: a new private read-only mapping with no address hint touches
         // no existing memory; `file` is an open descriptor for the whole call.
         let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
         };
         if ptr == libc::MAP_FAILED {
-            bail!("failed to map {len} bytes of the file: {}", std::io::Error::last_os_error());
+            bail!(
+                "failed to map {len} bytes of the file: {}",
+                std::io::Error::last_os_error()
+            );
         }
-        Ok(Self { ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"), len, accessible: len })
+        Ok(Self {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"),
+            len,
+            accessible: len,
+        })
     }
 
     /// Makes `[start, start + len)` read-execute; `start` must be page-aligned
@@ -133,11 +168,19 @@ impl Mmap {
     pub fn make_range_executable(&mut self, start: usize, len: usize) -> Result<()> {
         let page = page_size();
         let end = start.checked_add(len.max(1)).map(|e| round_up(e, page));
-        let Some(end) = end.filter(|e| start.is_multiple_of(page) && *e <= round_up(self.len, page)) else {
+        let Some(end) =
+            end.filter(|e| start.is_multiple_of(page) && *e <= round_up(self.len, page))
+        else {
             bail!("code range {start:#x}+{len:#x} is not page-aligned inside the mapping");
         };
         // SAFETY: [start, end) lies inside this mapping, which we own.
-        let r = unsafe { libc::mprotect(self.ptr.as_ptr().add(start).cast(), end - start, libc::PROT_READ | libc::PROT_EXEC) };
+        let r = unsafe {
+            libc::mprotect(
+                self.ptr.as_ptr().add(start).cast(),
+                end - start,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
+        };
         if r != 0 {
             bail!("mprotect failed: {}", std::io::Error::last_os_error());
         }

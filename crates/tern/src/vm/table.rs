@@ -22,13 +22,19 @@ impl Table {
     /// A table of `minimum` null elements that may grow to `maximum`.
     pub fn new(minimum: u64, maximum: Option<u64>) -> anyhow::Result<Self> {
         let n = usize::try_from(minimum).ok().filter(|n| *n <= 10_000_000);
-        let Some(n) = n else { anyhow::bail!("table minimum size of {minimum} elements exceeds table limits") };
+        let Some(n) = n else {
+            anyhow::bail!("table minimum size of {minimum} elements exceeds table limits")
+        };
         let mut elements = vec![0usize; n];
         let def = Box::new(UnsafeCell::new(VMTableDefinition {
             base: elements.as_mut_ptr(),
             current_elements: minimum,
         }));
-        Ok(Self { elements, def, maximum })
+        Ok(Self {
+            elements,
+            def,
+            maximum,
+        })
     }
 
     /// Number of elements.
@@ -38,12 +44,17 @@ impl Table {
 
     /// Element `index` as a raw pointer (0 for null), or `None` out of bounds.
     pub fn get(&self, index: u64) -> Option<*const VMFuncRef> {
-        self.elements.get(usize::try_from(index).ok()?).map(|p| *p as *const VMFuncRef)
+        self.elements
+            .get(usize::try_from(index).ok()?)
+            .map(|p| *p as *const VMFuncRef)
     }
 
     /// Sets element `index`; returns false out of bounds.
     pub fn set(&mut self, index: u64, value: *const VMFuncRef) -> bool {
-        match usize::try_from(index).ok().and_then(|i| self.elements.get_mut(i)) {
+        match usize::try_from(index)
+            .ok()
+            .and_then(|i| self.elements.get_mut(i))
+        {
             Some(slot) => {
                 *slot = value as usize;
                 true

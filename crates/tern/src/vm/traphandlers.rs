@@ -28,7 +28,11 @@ use std::sync::Once;
 use tern_environ::TrapKind;
 
 extern "C" {
-    fn tern_setjmp_call(jmp_buf_out: *mut *mut c_void, body: extern "C" fn(*mut c_void), payload: *mut c_void) -> i32;
+    fn tern_setjmp_call(
+        jmp_buf_out: *mut *mut c_void,
+        body: extern "C" fn(*mut c_void),
+        payload: *mut c_void,
+    ) -> i32;
     fn tern_longjmp(jmp_buf: *mut c_void) -> !;
 }
 
@@ -71,12 +75,16 @@ thread_local! {
 ///
 /// # Errors
 /// Returns how execution unwound when it did not return normally.
-pub fn catch_traps<F: FnOnce()>(limits: &VMRuntimeLimits, max_wasm_stack: usize, f: F) -> Result<(), Unwind> {
+pub fn catch_traps<F: FnOnce()>(
+    limits: &VMRuntimeLimits,
+    max_wasm_stack: usize,
+    f: F,
+) -> Result<(), Unwind> {
     init_signal_handlers();
     let here = ptr::addr_of!(f) as usize;
-    // SAFETY: the limits cells are only touched by this thread's wasm and by this
-    // function, which restores them before returning.
-    let (saved_limit, saved_exit_fp) = unsafe { (*limits.stack_limit.get(), *limits.last_wasm_exit_fp.get()) };
+    let (saved_limit, saved_exit_fp) =
+        // SAFETY: only this thread's wasm and this function (which restores them) touch these.
+        unsafe { (*limits.stack_limit.get(), *limits.last_wasm_exit_fp.get()) };
     if saved_limit == usize::MAX {
         // SAFETY: as above.
         unsafe { *limits.stack_limit.get() = here.saturating_sub(max_wasm_stack) };
@@ -97,12 +105,15 @@ pub fn catch_traps<F: FnOnce()>(limits: &VMRuntimeLimits, max_wasm_stack: usize,
         }
     }
     let mut f = Some(f);
-    // SAFETY: the jump buffer slot outlives the call; `call_once::<F>` matches the
-    // payload type. A longjmp back skips only Cranelift frames and host shims
-    // that hold nothing to drop (see module docs); `f` itself, if not yet taken,
-    // is dropped normally below.
+    // A longjmp back skips only Cranelift frames and host shims that hold nothing
+    // to drop (see module docs); `f`, if not yet taken, is dropped normally below.
+    // SAFETY: the jump buffer slot outlives the call; `call_once::<F>` matches the payload.
     let returned = unsafe {
-        tern_setjmp_call(state.jmp_buf.as_ptr(), call_once::<F>, (&mut f as *mut Option<F>).cast())
+        tern_setjmp_call(
+            state.jmp_buf.as_ptr(),
+            call_once::<F>,
+            (&mut f as *mut Option<F>).cast(),
+        )
     };
     CURRENT.with(|c| c.set(state.prev));
     // SAFETY: restoring what we saved above, on the same thread.
@@ -113,7 +124,10 @@ pub fn catch_traps<F: FnOnce()>(limits: &VMRuntimeLimits, max_wasm_stack: usize,
     if returned == 1 {
         return Ok(());
     }
-    Err(state.unwind.into_inner().unwrap_or(Unwind::Trap { kind: TrapKind::UnreachableCodeReached, pcs: vec![] }))
+    Err(state.unwind.into_inner().unwrap_or(Unwind::Trap {
+        kind: TrapKind::UnreachableCodeReached,
+        pcs: vec![],
+    }))
 }
 
 /// Unwinds from a host function (called by wasm) to the innermost [`catch_traps`].
@@ -123,7 +137,10 @@ pub fn catch_traps<F: FnOnce()>(limits: &VMRuntimeLimits, max_wasm_stack: usize,
 /// own frame holds nothing that needs dropping.
 pub unsafe fn raise(unwind: Unwind) -> ! {
     let state = CURRENT.with(|c| c.get());
-    assert!(!state.is_null(), "host function called from wasm outside of catch_traps");
+    assert!(
+        !state.is_null(),
+        "host function called from wasm outside of catch_traps"
+    );
     // SAFETY: state points to the live CallThreadState of the innermost entry.
     unsafe {
         *(*state).unwind.get() = Some(unwind);
@@ -204,7 +221,10 @@ unsafe fn pc_and_fp(ctx: *mut c_void) -> (usize, usize) {
     let uc = unsafe { &*(ctx as *const libc::ucontext_t) };
     #[cfg(target_arch = "x86_64")]
     {
-        (uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize, uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize)
+        (
+            uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
+            uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize,
+        )
     }
     #[cfg(target_arch = "aarch64")]
     {
@@ -212,7 +232,11 @@ unsafe fn pc_and_fp(ctx: *mut c_void) -> (usize, usize) {
     }
 }
 
-unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+unsafe extern "C" fn trap_handler(
+    signum: libc::c_int,
+    info: *mut libc::siginfo_t,
+    ctx: *mut c_void,
+) {
     let state = CURRENT.with(|c| c.get());
     if !state.is_null() {
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
@@ -221,9 +245,8 @@ unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_
         if let Some(kind) = kind {
             // SAFETY: the faulting frame is a wasm frame with a frame pointer.
             let pcs = unsafe { walk_frames(Some(pc), fp) };
-            // SAFETY: state is the live innermost activation; everything between
-            // here and its landing pad is wasm code or this handler, which holds
-            // nothing that needs dropping at this point.
+            // Between here and the landing pad there is only wasm code and this handler.
+            // SAFETY: state is the live innermost activation; nothing here needs dropping.
             unsafe {
                 *(*state).unwind.get() = Some(Unwind::Trap { kind, pcs });
                 tern_longjmp((*state).jmp_buf.get());
@@ -243,7 +266,8 @@ unsafe extern "C" fn trap_handler(signum: libc::c_int, info: *mut libc::siginfo_
     } else if prev.sa_flags & libc::SA_SIGINFO != 0 {
         // SAFETY: the previous handler was installed with this signature.
         unsafe {
-            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) = std::mem::transmute(prev.sa_sigaction);
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
+                std::mem::transmute(prev.sa_sigaction);
             f(signum, info, ctx);
         }
     } else {

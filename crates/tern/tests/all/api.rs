@@ -15,10 +15,14 @@ fn wasm_calls_host_and_host_calls_wasm_with_every_value_type() -> Result<()> {
     )?;
     let mut store = Store::new(&engine, 0u32);
     let mut linker = Linker::new(&engine);
-    linker.func_wrap("h", "mix", |mut c: Caller<'_, u32>, a: i32, b: i64, x: f32, y: f64| {
-        *c.data_mut() += 1;
-        f64::from(a) + b as f64 + f64::from(x) + y
-    })?;
+    linker.func_wrap(
+        "h",
+        "mix",
+        |mut c: Caller<'_, u32>, a: i32, b: i64, x: f32, y: f64| {
+            *c.data_mut() += 1;
+            f64::from(a) + b as f64 + f64::from(x) + y
+        },
+    )?;
     let instance = linker.instantiate(&mut store, &module)?;
     let go = instance.get_typed_func::<(i32, i64, f32, f64), f64>(&mut store, "go")?;
     assert_eq!(go.call(&mut store, (1, -2, 0.5, 0.25))?, -0.25);
@@ -26,7 +30,12 @@ fn wasm_calls_host_and_host_calls_wasm_with_every_value_type() -> Result<()> {
     let mut out = [Val::F64(0)];
     instance.get_func(&mut store, "go").unwrap().call(
         &mut store,
-        &[Val::I32(10), Val::I64(20), Val::from(1.5f32), Val::from(2.5f64)],
+        &[
+            Val::I32(10),
+            Val::I64(20),
+            Val::from(1.5f32),
+            Val::from(2.5f64),
+        ],
         &mut out,
     )?;
     assert_eq!(out[0].unwrap_f64(), 34.0);
@@ -89,17 +98,27 @@ fn memory_globals_and_tables_from_both_sides() -> Result<()> {
     assert_eq!(mem.data_size(&store), 3 * 65536);
 
     let g = instance.get_global(&mut store, "g").unwrap();
-    instance.get_typed_func::<(), ()>(&mut store, "bump")?.call(&mut store, ())?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, "bump")?
+        .call(&mut store, ())?;
     assert_eq!(g.get(&mut store).unwrap_i32(), 6);
     g.set(&mut store, Val::I32(40))?;
-    instance.get_typed_func::<(), ()>(&mut store, "bump")?.call(&mut store, ())?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, "bump")?
+        .call(&mut store, ())?;
     assert_eq!(g.get(&mut store).unwrap_i32(), 41);
     assert!(g.set(&mut store, Val::I64(1)).is_err());
 
     let t = instance.get_table(&mut store, "t").unwrap();
     assert_eq!(t.size(&store), 2);
     assert!(t.get(&mut store, 0).unwrap().funcref().unwrap().is_none());
-    let seven = t.get(&mut store, 1).unwrap().funcref().unwrap().copied().unwrap();
+    let seven = t
+        .get(&mut store, 1)
+        .unwrap()
+        .funcref()
+        .unwrap()
+        .copied()
+        .unwrap();
     assert_eq!(seven.typed::<(), i32>(&store)?.call(&mut store, ())?, 7);
     assert!(t.get(&mut store, 2).is_none());
     Ok(())
@@ -117,11 +136,21 @@ fn host_functions_in_tables_are_callable_from_wasm() -> Result<()> {
     )?;
     let mut store = Store::new(&engine, ());
     let triple = Func::wrap(&mut store, |x: i32| x * 3);
-    let table = Table::new(&mut store, TableType::new(ValType::FuncRef, 1, None), Val::FuncRef(Some(triple)))?;
+    let table = Table::new(
+        &mut store,
+        TableType::new(ValType::FuncRef, 1, None),
+        Val::FuncRef(Some(triple)),
+    )?;
     let instance = Instance::new(&mut store, &module, &[table.into()])?;
     let call = instance.get_typed_func::<i32, i32>(&mut store, "call")?;
     assert_eq!(call.call(&mut store, 5)?, 15);
-    let back = table.get(&mut store, 0).unwrap().funcref().unwrap().copied().unwrap();
+    let back = table
+        .get(&mut store, 0)
+        .unwrap()
+        .funcref()
+        .unwrap()
+        .copied()
+        .unwrap();
     assert_eq!(back, triple);
     Ok(())
 }
@@ -129,7 +158,10 @@ fn host_functions_in_tables_are_callable_from_wasm() -> Result<()> {
 #[test]
 fn linker_modules_instances_and_shadowing() -> Result<()> {
     let engine = Engine::default();
-    let lib = Module::new(&engine, r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#)?;
+    let lib = Module::new(
+        &engine,
+        r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#,
+    )?;
     let app = Module::new(
         &engine,
         r#"(module (import "lib" "add" (func $add (param i32 i32) (result i32)))
@@ -139,12 +171,24 @@ fn linker_modules_instances_and_shadowing() -> Result<()> {
     let mut linker = Linker::new(&engine);
     linker.module(&mut store, "lib", &lib)?;
     let instance = linker.instantiate(&mut store, &app)?;
-    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "go")?.call(&mut store, ())?, 5);
-    assert!(linker.func_wrap("lib", "add", |a: i32, b: i32| a * b).is_err());
+    assert_eq!(
+        instance
+            .get_typed_func::<(), i32>(&mut store, "go")?
+            .call(&mut store, ())?,
+        5
+    );
+    assert!(linker
+        .func_wrap("lib", "add", |a: i32, b: i32| a * b)
+        .is_err());
     linker.allow_shadowing(true);
     linker.func_wrap("lib", "add", |a: i32, b: i32| a * b)?;
     let instance = linker.instantiate(&mut store, &app)?;
-    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "go")?.call(&mut store, ())?, 6);
+    assert_eq!(
+        instance
+            .get_typed_func::<(), i32>(&mut store, "go")?
+            .call(&mut store, ())?,
+        6
+    );
     assert!(linker.get(&mut store, "lib", "add").is_some());
     assert_eq!(app.imports().len(), 1);
     assert_eq!(app.exports().next().unwrap().name(), "go");

@@ -35,7 +35,10 @@ const RICH: &str = r#"(module $rich
 fn temp_path(tag: &str) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("tern-artifact-test-{}-{n}-{tag}.cwasm", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "tern-artifact-test-{}-{n}-{tag}.cwasm",
+        std::process::id()
+    ))
 }
 
 /// Instantiates `module` and checks every behaviour of `RICH`.
@@ -43,32 +46,84 @@ fn exercise(engine: &Engine, module: &Module) -> Result<()> {
     let mut store = Store::new(engine, ());
     let mut linker = Linker::new(engine);
     linker.func_wrap("host", "add", |a: i32, b: i32| a + b)?;
-    let g = Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Const), Val::I32(7))?;
+    let g = Global::new(
+        &mut store,
+        GlobalType::new(ValType::I32, Mutability::Const),
+        Val::I32(7),
+    )?;
     linker.define(&mut store, "host", "g", g)?;
     let instance = linker.instantiate(&mut store, module)?;
     let dispatch = instance.get_typed_func::<(i32, i32), i32>(&mut store, "dispatch")?;
     assert_eq!(dispatch.call(&mut store, (1, 21))?, 42);
     let trap = dispatch.call(&mut store, (2, 5)).unwrap_err();
-    assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::IntegerDivisionByZero), "{trap:?}");
+    assert_eq!(
+        trap.downcast_ref::<Trap>(),
+        Some(&Trap::IntegerDivisionByZero),
+        "{trap:?}"
+    );
     let trap = dispatch.call(&mut store, (0, 5)).unwrap_err();
-    assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::IndirectCallToNull), "{trap:?}");
-    assert_eq!(instance.get_typed_func::<(i32, i32), i32>(&mut store, "sum")?.call(&mut store, (40, 2))?, 42);
-    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "counter")?.call(&mut store, ())?, 8);
+    assert_eq!(
+        trap.downcast_ref::<Trap>(),
+        Some(&Trap::IndirectCallToNull),
+        "{trap:?}"
+    );
+    assert_eq!(
+        instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "sum")?
+            .call(&mut store, (40, 2))?,
+        42
+    );
+    assert_eq!(
+        instance
+            .get_typed_func::<(), i32>(&mut store, "counter")?
+            .call(&mut store, ())?,
+        8
+    );
     let load = instance.get_typed_func::<i32, i32>(&mut store, "load")?;
     assert_eq!(load.call(&mut store, 16)?, i32::from(b't'));
     let trap = load.call(&mut store, 65536).unwrap_err();
-    assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds), "{trap:?}");
-    let trap = instance.get_typed_func::<i32, i32>(&mut store, "deep")?.call(&mut store, 3).unwrap_err();
-    assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached));
-    let trace = trap.downcast_ref::<WasmBacktrace>().expect("a trap carries a backtrace");
-    let names: Vec<_> = trace.frames().iter().map(|f| f.func_name().unwrap_or("?").to_string()).collect();
-    assert_eq!(names, ["deep"; 4], "backtrace of the deserialized code: {trace:?}");
-    assert_eq!(instance.get_global(&mut store, "seven").unwrap().get(&mut store).unwrap_i32(), 7);
+    assert_eq!(
+        trap.downcast_ref::<Trap>(),
+        Some(&Trap::MemoryOutOfBounds),
+        "{trap:?}"
+    );
+    let trap = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")?
+        .call(&mut store, 3)
+        .unwrap_err();
+    assert_eq!(
+        trap.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
+    let trace = trap
+        .downcast_ref::<WasmBacktrace>()
+        .expect("a trap carries a backtrace");
+    let names: Vec<_> = trace
+        .frames()
+        .iter()
+        .map(|f| f.func_name().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(
+        names, ["deep"; 4],
+        "backtrace of the deserialized code: {trace:?}"
+    );
+    assert_eq!(
+        instance
+            .get_global(&mut store, "seven")
+            .unwrap()
+            .get(&mut store)
+            .unwrap_i32(),
+        7
+    );
     assert_eq!(module.name(), Some("rich"));
     assert_eq!(module.imports().len(), 2);
-    assert_eq!(module.exports().map(|e| e.name().to_string()).collect::<Vec<_>>(), [
-        "mem", "seven", "dispatch", "sum", "counter", "load", "deep"
-    ]);
+    assert_eq!(
+        module
+            .exports()
+            .map(|e| e.name().to_string())
+            .collect::<Vec<_>>(),
+        ["mem", "seven", "dispatch", "sum", "counter", "load", "deep"]
+    );
     Ok(())
 }
 
@@ -101,15 +156,24 @@ fn deserialize_file_maps_the_artifact_and_runs_it() -> Result<()> {
     {
         let maps = std::fs::read_to_string("/proc/self/maps")?;
         let name = path.to_str().unwrap();
-        let code_maps = maps.lines().filter(|l| l.ends_with(name) && l.split_whitespace().nth(1) == Some("r-xp"));
-        assert_eq!(code_maps.count(), 1, "one read-execute mapping of the artifact file:\n{maps}");
+        let code_maps = maps
+            .lines()
+            .filter(|l| l.ends_with(name) && l.split_whitespace().nth(1) == Some("r-xp"));
+        assert_eq!(
+            code_maps.count(),
+            1,
+            "one read-execute mapping of the artifact file:\n{maps}"
+        );
     }
     // The mapping stays valid after the name is removed.
     std::fs::remove_file(&path)?;
     exercise(&engine, &loaded?)?;
     // SAFETY: no file, nothing is mapped.
     let missing = unsafe { Module::deserialize_file(&engine, &path) }.unwrap_err();
-    assert!(format!("{missing:#}").contains("tern-artifact-test"), "{missing:#}");
+    assert!(
+        format!("{missing:#}").contains("tern-artifact-test"),
+        "{missing:#}"
+    );
     Ok(())
 }
 
@@ -118,11 +182,19 @@ fn artifacts_are_deterministic_and_precompile_matches_serialize() -> Result<()> 
     let engine = Engine::default();
     let module = Module::new(&engine, RICH)?;
     let a = module.serialize()?;
-    assert_eq!(a, Module::new(&engine, RICH)?.serialize()?, "two compilations give the same artifact");
+    assert_eq!(
+        a,
+        Module::new(&engine, RICH)?.serialize()?,
+        "two compilations give the same artifact"
+    );
     assert_eq!(a, engine.precompile_module(RICH.as_bytes())?);
     // SAFETY: the bytes come from `serialize`.
     let loaded = unsafe { Module::deserialize(&engine, &a)? };
-    assert_eq!(a, loaded.serialize()?, "re-serializing a loaded module gives the same bytes");
+    assert_eq!(
+        a,
+        loaded.serialize()?,
+        "re-serializing a loaded module gives the same bytes"
+    );
     let path = temp_path("reserialize");
     std::fs::write(&path, &a)?;
     // SAFETY: the file holds bytes from `serialize` and is not modified.
@@ -136,7 +208,10 @@ fn artifacts_are_deterministic_and_precompile_matches_serialize() -> Result<()> 
 fn detect_precompiled_tells_artifacts_from_other_input() -> Result<()> {
     let engine = Engine::default();
     let artifact = engine.precompile_module(b"(module (func (export \"f\")))")?;
-    assert_eq!(engine.detect_precompiled(&artifact), Some(Precompiled::Module));
+    assert_eq!(
+        engine.detect_precompiled(&artifact),
+        Some(Precompiled::Module)
+    );
     let wasm = wat::parse_str("(module)")?;
     assert_eq!(engine.detect_precompiled(&wasm), None);
     assert_eq!(engine.detect_precompiled(b"(module)"), None);
@@ -154,27 +229,44 @@ fn deserialize_refuses_what_is_not_an_artifact() {
     let wasm = wat::parse_str("(module)").unwrap();
     // SAFETY: deserialize refuses non-artifacts before trusting anything.
     let err = unsafe { Module::deserialize(&engine, &wasm) }.unwrap_err();
-    assert!(err.to_string().contains("WebAssembly binary, not a precompiled artifact"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("WebAssembly binary, not a precompiled artifact"),
+        "{err}"
+    );
     // SAFETY: as above.
     let err = unsafe { Module::deserialize(&engine, b"hello") }.unwrap_err();
-    assert!(err.to_string().contains("not a precompiled Tern artifact"), "{err}");
+    assert!(
+        err.to_string().contains("not a precompiled Tern artifact"),
+        "{err}"
+    );
     // SAFETY: as above.
     let err = unsafe { Module::deserialize(&engine, []) }.unwrap_err();
-    assert!(err.to_string().contains("not a precompiled Tern artifact"), "{err}");
+    assert!(
+        err.to_string().contains("not a precompiled Tern artifact"),
+        "{err}"
+    );
 }
 
 /// Compiles with `made_by`, loads with `loaded_by`, and returns the error text.
 fn mismatch(made_by: &Config, loaded_by: &Config) -> String {
-    let bytes = Engine::new(made_by).unwrap().precompile_module(RICH.as_bytes()).unwrap();
+    let bytes = Engine::new(made_by)
+        .unwrap()
+        .precompile_module(RICH.as_bytes())
+        .unwrap();
     let engine = Engine::new(loaded_by).unwrap();
     // SAFETY: the bytes come from `precompile_module`; the check refuses them.
     let err = unsafe { Module::deserialize(&engine, &bytes) }.expect_err("settings differ");
     let path = temp_path("mismatch");
     std::fs::write(&path, &bytes).unwrap();
     // SAFETY: as above, through a file.
-    let file_err = unsafe { Module::deserialize_file(&engine, &path) }.expect_err("settings differ");
+    let file_err =
+        unsafe { Module::deserialize_file(&engine, &path) }.expect_err("settings differ");
     std::fs::remove_file(&path).unwrap();
-    assert!(format!("{file_err:#}").contains(&err.to_string()), "{file_err:#}");
+    assert!(
+        format!("{file_err:#}").contains(&err.to_string()),
+        "{file_err:#}"
+    );
     err.to_string()
 }
 
@@ -183,9 +275,18 @@ fn another_opt_level_is_refused_by_name() {
     let mut none = Config::new();
     none.cranelift_opt_level(OptLevel::None);
     let msg = mismatch(&Config::new(), &none);
-    assert!(msg.contains("compiled with opt level=Speed, this engine has opt level=None"), "{msg}");
-    let msg = mismatch(&none, Config::new().cranelift_opt_level(OptLevel::SpeedAndSize));
-    assert!(msg.contains("compiled with opt level=None, this engine has opt level=SpeedAndSize"), "{msg}");
+    assert!(
+        msg.contains("compiled with opt level=Speed, this engine has opt level=None"),
+        "{msg}"
+    );
+    let msg = mismatch(
+        &none,
+        Config::new().cranelift_opt_level(OptLevel::SpeedAndSize),
+    );
+    assert!(
+        msg.contains("compiled with opt level=None, this engine has opt level=SpeedAndSize"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -195,9 +296,19 @@ fn simd_off_versus_on_is_refused_by_name() {
     let mut on = Config::new();
     on.wasm_simd(true);
     let msg = mismatch(&off, &on);
-    assert!(msg.contains("compiled with wasm feature SIMD=false, this engine has wasm feature SIMD=true"), "{msg}");
+    assert!(
+        msg.contains(
+            "compiled with wasm feature SIMD=false, this engine has wasm feature SIMD=true"
+        ),
+        "{msg}"
+    );
     let msg = mismatch(&on, &off);
-    assert!(msg.contains("compiled with wasm feature SIMD=true, this engine has wasm feature SIMD=false"), "{msg}");
+    assert!(
+        msg.contains(
+            "compiled with wasm feature SIMD=true, this engine has wasm feature SIMD=false"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -206,14 +317,20 @@ fn another_feature_set_is_refused_by_name() {
     no_multi_value.wasm_multi_value(false);
     let msg = mismatch(&Config::new(), &no_multi_value);
     assert!(msg.contains("compiled with wasm feature MULTI_VALUE=true, this engine has wasm feature MULTI_VALUE=false"), "{msg}");
-    assert!(!msg.contains("opt level"), "only the differing setting is named: {msg}");
+    assert!(
+        !msg.contains("opt level"),
+        "only the differing setting is named: {msg}"
+    );
 }
 
 #[test]
 fn settings_that_do_not_change_code_do_not_matter() -> Result<()> {
     let bytes = Engine::default().precompile_module(RICH.as_bytes())?;
     let mut config = Config::new();
-    config.max_wasm_stack(64 * 1024).parallel_compilation(false).cranelift_debug_verifier(true);
+    config
+        .max_wasm_stack(64 * 1024)
+        .parallel_compilation(false)
+        .cranelift_debug_verifier(true);
     let engine = Engine::new(&config)?;
     // SAFETY: the bytes come from `precompile_module`.
     let module = unsafe { Module::deserialize(&engine, &bytes)? };
@@ -228,7 +345,10 @@ fn compatibility_hash_follows_code_affecting_settings() {
     let default = hash(&Config::new());
     assert_eq!(default, hash(&Config::new()));
     assert_eq!(default, hash(Config::new().max_wasm_stack(1 << 20)));
-    assert_ne!(default, hash(Config::new().cranelift_opt_level(OptLevel::None)));
+    assert_ne!(
+        default,
+        hash(Config::new().cranelift_opt_level(OptLevel::None))
+    );
     assert_ne!(default, hash(Config::new().wasm_multi_value(false)));
 }
 
@@ -254,7 +374,8 @@ fn text_range(elf: &[u8]) -> std::ops::Range<usize> {
     let u16_at = |o: usize| usize::from(u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()));
     let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
     let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap()) as usize;
-    let (shoff, shentsize, shnum, shstrndx) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
     let strtab = u64_at(shoff + shstrndx * shentsize + 0x18);
     (0..shnum)
         .map(|i| shoff + i * shentsize)
@@ -270,25 +391,37 @@ fn truncated_or_bit_flipped_artifacts_are_refused_never_crash() -> Result<()> {
     let artifacts = [
         engine.precompile_module(RICH.as_bytes())?,
         engine.precompile_module(b"(module)")?,
-        engine.precompile_module(br#"(module (memory 1) (data (i32.const 0) "0123456789abcdef0123456789abcdef")
-            (func (export "f") (result i32) (i32.const 1)))"#)?,
+        engine.precompile_module(
+            br#"(module (memory 1) (data (i32.const 0) "0123456789abcdef0123456789abcdef")
+            (func (export "f") (result i32) (i32.const 1)))"#,
+        )?,
     ];
     let (mut refused, mut code_flips) = (0, 0);
     for bytes in &artifacts {
         let text = text_range(bytes);
         // Truncations: every length up to the end of the text, then every length.
-        let lengths: Vec<usize> = (0..bytes.len()).filter(|n| *n >= text.end || n % 61 == 0).collect();
+        let lengths: Vec<usize> = (0..bytes.len())
+            .filter(|n| *n >= text.end || n % 61 == 0)
+            .collect();
         for len in lengths {
             // SAFETY: deserialize must refuse damaged artifacts without trusting them.
             let r = unsafe { Module::deserialize(&engine, &bytes[..len]) };
-            assert!(r.is_err(), "a truncation to {len} of {} bytes was accepted", bytes.len());
+            assert!(
+                r.is_err(),
+                "a truncation to {len} of {} bytes was accepted",
+                bytes.len()
+            );
             refused += 1;
         }
         // Bit flips: one random bit, anywhere outside the code.
         for _ in 0..800 {
             let mut damaged = bytes.clone();
             let at = rng.below(damaged.len() - text.len());
-            let at = if at >= text.start { at + text.len() } else { at };
+            let at = if at >= text.start {
+                at + text.len()
+            } else {
+                at
+            };
             damaged[at] ^= 1 << rng.below(8);
             // SAFETY: as above.
             let r = unsafe { Module::deserialize(&engine, &damaged) };
@@ -302,7 +435,9 @@ fn truncated_or_bit_flipped_artifacts_are_refused_never_crash() -> Result<()> {
                 let at = rng.below(damaged.len());
                 damaged[at] = rng.next() as u8;
             }
-            if damaged[..text.start] == bytes[..text.start] && damaged[text.end..] == bytes[text.end..] {
+            if damaged[..text.start] == bytes[..text.start]
+                && damaged[text.end..] == bytes[text.end..]
+            {
                 code_flips += 1;
                 continue;
             }

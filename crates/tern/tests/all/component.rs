@@ -8,7 +8,10 @@ use tern::{Config, Engine, Module, Store};
 #[test]
 fn components_need_the_config_toggle() {
     let err = Component::new(&Engine::default(), "(component)").unwrap_err();
-    assert!(format!("{err:#}").contains("wasm_component_model"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("wasm_component_model"),
+        "{err:#}"
+    );
     Component::new(&engine(), "(component)").unwrap();
 }
 
@@ -16,7 +19,10 @@ fn components_need_the_config_toggle() {
 fn modules_and_components_are_not_interchangeable() {
     let engine = engine();
     let err = Component::new(&engine, "(module)").unwrap_err();
-    assert!(format!("{err:#}").contains("expected a component"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("expected a component"),
+        "{err:#}"
+    );
     assert!(Module::new(&engine, "(component)").is_err());
 }
 
@@ -62,9 +68,21 @@ fn resources_required_counts_every_instantiation() {
     assert_eq!(r.max_initial_memory_size, Some(6));
     assert_eq!(r.num_tables, 0);
     assert_eq!(r.max_initial_table_size, None);
-    let module = Module::new(&engine, "(module (memory 2) (table 10 funcref) (table 3 funcref))").unwrap();
+    let module = Module::new(
+        &engine,
+        "(module (memory 2) (table 10 funcref) (table 3 funcref))",
+    )
+    .unwrap();
     let r = module.resources_required();
-    assert_eq!((r.num_memories, r.max_initial_memory_size, r.num_tables, r.max_initial_table_size), (1, Some(2), 2, Some(10)));
+    assert_eq!(
+        (
+            r.num_memories,
+            r.max_initial_memory_size,
+            r.num_tables,
+            r.max_initial_table_size
+        ),
+        (1, Some(2), 2, Some(10))
+    );
 }
 
 const GREETER: &str = r#"(component
@@ -107,12 +125,21 @@ const GREETER: &str = r#"(component
 
 fn greeter_linker(engine: &Engine) -> Linker<Vec<String>> {
     let mut linker = Linker::new(engine);
-    linker.root().func_wrap("log", |mut cx: tern::StoreContextMut<'_, Vec<String>>, (msg,): (String,)| {
-        cx.data_mut().push(msg);
-        Ok(())
-    })
-    .unwrap();
-    linker.instance("cfg").unwrap().func_wrap("level", |_, (): ()| Ok((0u32,))).unwrap();
+    linker
+        .root()
+        .func_wrap(
+            "log",
+            |mut cx: tern::StoreContextMut<'_, Vec<String>>, (msg,): (String,)| {
+                cx.data_mut().push(msg);
+                Ok(())
+            },
+        )
+        .unwrap();
+    linker
+        .instance("cfg")
+        .unwrap()
+        .func_wrap("level", |_, (): ()| Ok((0u32,)))
+        .unwrap();
     linker
 }
 
@@ -121,9 +148,15 @@ fn post_return_runs_once_owned_results_are_lifted() {
     let engine = engine();
     let component = Component::new(&engine, GREETER).unwrap();
     let mut store = Store::new(&engine, Vec::new());
-    let instance = greeter_linker(&engine).instantiate(&mut store, &component).unwrap();
-    let greet = instance.get_typed_func::<(&str,), (String,)>(&mut store, "greet").unwrap();
-    let posts = instance.get_typed_func::<(), (u32,)>(&mut store, "posts").unwrap();
+    let instance = greeter_linker(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let greet = instance
+        .get_typed_func::<(&str,), (String,)>(&mut store, "greet")
+        .unwrap();
+    let posts = instance
+        .get_typed_func::<(), (u32,)>(&mut store, "posts")
+        .unwrap();
     assert_eq!(greet.call(&mut store, ("ann",)).unwrap().0, "hello");
     assert_eq!(store.data(), &["ann"]);
     // The result was an owned String: post-return already ran, and an
@@ -133,8 +166,13 @@ fn post_return_runs_once_owned_results_are_lifted() {
     // The same through `Func::call` with `Val`s.
     let func = instance.get_func(&mut store, "greet").unwrap();
     let mut out = [Val::Bool(false)];
-    func.call(&mut store, &[Val::String("bo".into())], &mut out).unwrap();
-    assert_eq!(out[0], Val::String("Jello".into()), "the guest scribbled before returning the second time");
+    func.call(&mut store, &[Val::String("bo".into())], &mut out)
+        .unwrap();
+    assert_eq!(
+        out[0],
+        Val::String("Jello".into()),
+        "the guest scribbled before returning the second time"
+    );
     assert_eq!(posts.call(&mut store, ()).unwrap().0, 2);
 }
 
@@ -143,14 +181,24 @@ fn borrowed_results_keep_post_return_pending() {
     let engine = engine();
     let component = Component::new(&engine, GREETER).unwrap();
     let mut store = Store::new(&engine, Vec::new());
-    let instance = greeter_linker(&engine).instantiate(&mut store, &component).unwrap();
-    let greet = instance.get_typed_func::<(&str,), (tern::component::WasmStr,)>(&mut store, "greet").unwrap();
-    let posts = instance.get_typed_func::<(), (u32,)>(&mut store, "posts").unwrap();
+    let instance = greeter_linker(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let greet = instance
+        .get_typed_func::<(&str,), (tern::component::WasmStr,)>(&mut store, "greet")
+        .unwrap();
+    let posts = instance
+        .get_typed_func::<(), (u32,)>(&mut store, "posts")
+        .unwrap();
     let (s,) = greet.call(&mut store, ("x",)).unwrap();
     // Post-return has not run: the string is still intact in guest memory.
     assert_eq!(s.to_str(&store).unwrap(), "hello");
     greet.post_return(&mut store).unwrap();
-    assert_eq!(s.to_str(&store).unwrap(), "Jello", "post-return ran and reused the memory");
+    assert_eq!(
+        s.to_str(&store).unwrap(),
+        "Jello",
+        "post-return ran and reused the memory"
+    );
     assert_eq!(posts.call(&mut store, ()).unwrap().0, 1);
     // Without an explicit post_return, the next call runs it first.
     let _ = greet.call(&mut store, ("y",)).unwrap();
@@ -162,22 +210,43 @@ fn missing_and_mistyped_imports_are_named() {
     let engine = engine();
     let component = Component::new(&engine, GREETER).unwrap();
     let mut store = Store::new(&engine, Vec::<String>::new());
-    let err = Linker::<Vec<String>>::new(&engine).instantiate(&mut store, &component).unwrap_err();
+    let err = Linker::<Vec<String>>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("import `log` has not been defined") && msg.contains("func(msg: string)"), "{msg}");
+    assert!(
+        msg.contains("import `log` has not been defined") && msg.contains("func(msg: string)"),
+        "{msg}"
+    );
 
     let mut linker = Linker::new(&engine);
-    linker.root().func_wrap("log", |_, (_x,): (u32,)| Ok(())).unwrap();
+    linker
+        .root()
+        .func_wrap("log", |_, (_x,): (u32,)| Ok(()))
+        .unwrap();
     let err = linker.instantiate(&mut store, &component).unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("import `log` has the wrong type"), "{msg}");
-    assert!(msg.contains("func(msg: string)") && msg.contains("func(u32) -> ()"), "{msg}");
+    assert!(
+        msg.contains("func(msg: string)") && msg.contains("func(u32) -> ()"),
+        "{msg}"
+    );
 
     let mut linker = greeter_linker(&engine);
     linker.allow_shadowing(true);
-    linker.instance("cfg").unwrap().func_wrap("level", |_, (): ()| Ok(("loud".to_string(),))).unwrap();
-    let msg = format!("{:#}", linker.instantiate(&mut store, &component).unwrap_err());
-    assert!(msg.contains("cfg#level") && msg.contains("func() -> u32"), "{msg}");
+    linker
+        .instance("cfg")
+        .unwrap()
+        .func_wrap("level", |_, (): ()| Ok(("loud".to_string(),)))
+        .unwrap();
+    let msg = format!(
+        "{:#}",
+        linker.instantiate(&mut store, &component).unwrap_err()
+    );
+    assert!(
+        msg.contains("cfg#level") && msg.contains("func() -> u32"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -189,8 +258,17 @@ fn unknown_imports_can_be_defined_as_traps() {
     linker.define_unknown_imports_as_traps(&component).unwrap();
     let instance = linker.instantiate(&mut store, &component).unwrap();
     let greet = instance.get_func(&mut store, "greet").unwrap();
-    let err = greet.call(&mut store, &[Val::String("z".into())], &mut [Val::Bool(false)]).unwrap_err();
-    assert!(format!("{err:#}").contains("unknown import `log`"), "{err:#}");
+    let err = greet
+        .call(
+            &mut store,
+            &[Val::String("z".into())],
+            &mut [Val::Bool(false)],
+        )
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("unknown import `log`"),
+        "{err:#}"
+    );
 }
 
 #[test]
@@ -201,7 +279,9 @@ fn instance_pre_instantiates_in_many_stores() {
     for name in ["a", "b"] {
         let mut store = Store::new(&engine, Vec::new());
         let instance = pre.instantiate(&mut store).unwrap();
-        let greet = instance.get_typed_func::<(&str,), (String,)>(&mut store, "greet").unwrap();
+        let greet = instance
+            .get_typed_func::<(&str,), (String,)>(&mut store, "greet")
+            .unwrap();
         greet.call(&mut store, (name,)).unwrap();
         assert_eq!(store.data(), &[name]);
     }
@@ -216,19 +296,37 @@ fn reflection_lists_imports_exports_and_signatures() {
     let exports: Vec<(String, String)> = component
         .exports()
         .map(|(n, item)| match item {
-            tern::component::types::ComponentItem::ComponentFunc(f) => (n.to_string(), f.to_string()),
+            tern::component::types::ComponentItem::ComponentFunc(f) => {
+                (n.to_string(), f.to_string())
+            }
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(exports, [("greet".to_string(), "func(name: string) -> string".to_string()), ("posts".into(), "func() -> u32".into())]);
+    assert_eq!(
+        exports,
+        [
+            (
+                "greet".to_string(),
+                "func(name: string) -> string".to_string()
+            ),
+            ("posts".into(), "func() -> u32".into())
+        ]
+    );
     let mut store = Store::new(&engine, Vec::new());
-    let instance = greeter_linker(&engine).instantiate(&mut store, &component).unwrap();
+    let instance = greeter_linker(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
     let greet = instance.get_func(&mut store, "greet").unwrap();
     assert_eq!(greet.params(&store).len(), 1);
-    assert_eq!(greet.params(&store)[0], tern::component::types::Type::String);
+    assert_eq!(
+        greet.params(&store)[0],
+        tern::component::types::Type::String
+    );
     assert_eq!(greet.results(&store)[0].to_string(), "string");
     assert!(instance.get_func(&mut store, "missing").is_none());
-    assert!(instance.get_typed_func::<(u32,), (String,)>(&mut store, "greet").is_err());
+    assert!(instance
+        .get_typed_func::<(u32,), (String,)>(&mut store, "greet")
+        .is_err());
 }
 
 #[test]
@@ -240,16 +338,34 @@ fn reentering_a_running_instance_traps() {
     linker.allow_shadowing(true);
     let slot: std::sync::Arc<std::sync::Mutex<Option<tern::component::Func>>> = Default::default();
     let inner = slot.clone();
-    linker.root().func_wrap("log", move |mut cx: tern::StoreContextMut<'_, Vec<String>>, (_msg,): (String,)| {
-        let f = inner.lock().unwrap().expect("set");
-        f.call(&mut cx, &[Val::String("again".into())], &mut [Val::Bool(false)])
-    })
-    .unwrap();
+    linker
+        .root()
+        .func_wrap(
+            "log",
+            move |mut cx: tern::StoreContextMut<'_, Vec<String>>, (_msg,): (String,)| {
+                let f = inner.lock().unwrap().expect("set");
+                f.call(
+                    &mut cx,
+                    &[Val::String("again".into())],
+                    &mut [Val::Bool(false)],
+                )
+            },
+        )
+        .unwrap();
     let instance = linker.instantiate(&mut store, &component).unwrap();
     let greet = instance.get_func(&mut store, "greet").unwrap();
     *slot.lock().unwrap() = Some(greet);
-    let err = greet.call(&mut store, &[Val::String("x".into())], &mut [Val::Bool(false)]).unwrap_err();
-    assert!(format!("{err:#}").contains("cannot enter component instance"), "{err:#}");
+    let err = greet
+        .call(
+            &mut store,
+            &[Val::String("x".into())],
+            &mut [Val::Bool(false)],
+        )
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("cannot enter component instance"),
+        "{err:#}"
+    );
 }
 
 /// Two components linked together, caller and callee each with its own string
@@ -299,12 +415,21 @@ fn strings_are_transcoded_between_components() {
   (instance $d (instantiate $D (with "id" (func $c "id"))))
   (func (export "run") (alias export $d "run")))"#
             );
-            let component = Component::new(&engine, &wat).unwrap_or_else(|e| panic!("{caller}->{callee}: {e:#}"));
+            let component = Component::new(&engine, &wat)
+                .unwrap_or_else(|e| panic!("{caller}->{callee}: {e:#}"));
             let mut store = Store::new(&engine, ());
-            let instance = Linker::new(&engine).instantiate(&mut store, &component).unwrap();
-            let run = instance.get_typed_func::<(&str,), (String,)>(&mut store, "run").unwrap();
+            let instance = Linker::new(&engine)
+                .instantiate(&mut store, &component)
+                .unwrap();
+            let run = instance
+                .get_typed_func::<(&str,), (String,)>(&mut store, "run")
+                .unwrap();
             for s in ["", "plain", "é and ÿ", "snow ☃ and 🍰"] {
-                assert_eq!(run.call(&mut store, (s,)).unwrap().0, s, "{caller} -> {callee}");
+                assert_eq!(
+                    run.call(&mut store, (s,)).unwrap().0,
+                    s,
+                    "{caller} -> {callee}"
+                );
             }
         }
     }
@@ -316,8 +441,15 @@ fn components_serialize_and_load_back() {
     let engine = engine();
     let component = Component::new(&engine, GREETER).unwrap();
     let bytes = component.serialize().unwrap();
-    assert_eq!(engine.detect_precompiled(&bytes), Some(tern::Precompiled::Component));
-    assert_eq!(engine.precompile_component(GREETER.as_bytes()).unwrap(), bytes, "artifacts are deterministic");
+    assert_eq!(
+        engine.detect_precompiled(&bytes),
+        Some(tern::Precompiled::Component)
+    );
+    assert_eq!(
+        engine.precompile_component(GREETER.as_bytes()).unwrap(),
+        bytes,
+        "artifacts are deterministic"
+    );
     // SAFETY: written just above by this process.
     let loaded = unsafe { Component::deserialize(&engine, &bytes) }.unwrap();
     let path = std::env::temp_dir().join(format!("tern-component-{}.cwasm", std::process::id()));
@@ -328,7 +460,9 @@ fn components_serialize_and_load_back() {
     for c in [loaded, from_file] {
         let mut store = Store::new(&engine, Vec::new());
         let instance = greeter_linker(&engine).instantiate(&mut store, &c).unwrap();
-        let greet = instance.get_typed_func::<(&str,), (String,)>(&mut store, "greet").unwrap();
+        let greet = instance
+            .get_typed_func::<(&str,), (String,)>(&mut store, "greet")
+            .unwrap();
         assert_eq!(greet.call(&mut store, ("q",)).unwrap().0, "hello");
         assert_eq!(store.data(), &["q"]);
     }
@@ -336,13 +470,21 @@ fn components_serialize_and_load_back() {
     // SAFETY: both are artifacts this process wrote; the kind check refuses them.
     let err = unsafe { Module::deserialize(&engine, &bytes) }.unwrap_err();
     assert!(format!("{err:#}").contains("holds a component"), "{err:#}");
-    let module = Module::new(&engine, "(module)").unwrap().serialize().unwrap();
+    let module = Module::new(&engine, "(module)")
+        .unwrap()
+        .serialize()
+        .unwrap();
     // SAFETY: as above.
     let err = unsafe { Component::deserialize(&engine, &module) }.unwrap_err();
-    assert!(format!("{err:#}").contains("holds a core module, not a component"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("holds a core module, not a component"),
+        "{err:#}"
+    );
     // Another engine's settings are named.
     let mut config = Config::new();
-    config.wasm_component_model(true).cranelift_opt_level(tern::OptLevel::None);
+    config
+        .wasm_component_model(true)
+        .cranelift_opt_level(tern::OptLevel::None);
     let other = Engine::new(&config).unwrap();
     // SAFETY: as above.
     let err = unsafe { Component::deserialize(&other, &bytes) }.unwrap_err();
@@ -366,7 +508,9 @@ fn functions_refuse_other_stores() {
     let engine = engine();
     let component = Component::new(&engine, GREETER).unwrap();
     let mut store = Store::new(&engine, Vec::new());
-    let instance = greeter_linker(&engine).instantiate(&mut store, &component).unwrap();
+    let instance = greeter_linker(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
     let posts = instance.get_func(&mut store, "posts").unwrap();
     let mut other = Store::new(&engine, Vec::<String>::new());
     let err = posts.call(&mut other, &[], &mut [Val::U32(0)]).unwrap_err();
@@ -375,8 +519,14 @@ fn functions_refuse_other_stores() {
     let mut linker = greeter_linker(&engine);
     linker.allow_shadowing(true);
     linker.root().func_wrap("cfg", |_, (): ()| Ok(())).unwrap();
-    let msg = format!("{:#}", linker.instantiate(&mut store, &component).unwrap_err());
-    assert!(msg.contains("import `cfg` expected instance { level }, but the linker defines a function"), "{msg}");
+    let msg = format!(
+        "{:#}",
+        linker.instantiate(&mut store, &component).unwrap_err()
+    );
+    assert!(
+        msg.contains("import `cfg` expected instance { level }, but the linker defines a function"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -385,15 +535,25 @@ fn hostile_nesting_is_refused_not_a_crash() {
     // 30 levels, each instantiating the previous twice: 2^30 instances.
     let mut wat = String::from("(component $c0)");
     for i in 1..=30 {
-        wat = format!("(component $c{i} {wat} (instance (instantiate $c{})) (instance (instantiate $c{})))", i - 1, i - 1);
+        wat = format!(
+            "(component $c{i} {wat} (instance (instantiate $c{})) (instance (instantiate $c{})))",
+            i - 1,
+            i - 1
+        );
     }
     let err = Component::new(&engine, &wat).unwrap_err();
-    assert!(format!("{err:#}").contains("component instances"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("component instances"),
+        "{err:#}"
+    );
     // 150 levels of nesting: refused (by the text parser, or by Tern's limit
     // of 100 nested instantiations for binaries), not a stack overflow.
     let mut wat = String::from("(component $c0)");
     for i in 1..=150 {
-        wat = format!("(component $c{i} {wat} (instance (instantiate $c{})))", i - 1);
+        wat = format!(
+            "(component $c{i} {wat} (instance (instantiate $c{})))",
+            i - 1
+        );
     }
     assert!(Component::new(&engine, &wat).is_err());
 }

@@ -42,7 +42,11 @@ flags! {
 }
 
 fn point_ty() -> Ty {
-    Ty::Record(vec![("x".into(), Ty::S32), ("y".into(), Ty::F64), ("label".into(), Ty::String)])
+    Ty::Record(vec![
+        ("x".into(), Ty::S32),
+        ("y".into(), Ty::F64),
+        ("label".into(), Ty::String),
+    ])
 }
 
 fn round_trip<T>(ty: &Ty, v: T) -> T
@@ -50,30 +54,50 @@ where
     T: ComponentType + Lift + Lower + Clone + Send + Sync + 'static,
 {
     let engine = engine();
-    let component = Component::new(&engine, relay_component(ty, ENCODINGS[0], ENCODINGS[0])).unwrap();
+    let component =
+        Component::new(&engine, relay_component(ty, ENCODINGS[0], ENCODINGS[0])).unwrap();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
-    linker.root().func_wrap("h", |_, (x,): (T,)| Ok((x,))).unwrap();
+    linker
+        .root()
+        .func_wrap("h", |_, (x,): (T,)| Ok((x,)))
+        .unwrap();
     let instance = linker.instantiate(&mut store, &component).unwrap();
-    let run = instance.get_typed_func::<(T,), (T,)>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<(T,), (T,)>(&mut store, "run")
+        .unwrap();
     run.call(&mut store, (v,)).unwrap().0
 }
 
 #[test]
 fn derived_records_variants_enums() {
-    let p = Point { x: -3, why: 2.5, label: "p☃".into() };
+    let p = Point {
+        x: -3,
+        why: 2.5,
+        label: "p☃".into(),
+    };
     assert_eq!(round_trip(&point_ty(), p.clone()), p);
     let shape = Ty::Variant(vec![
         ("circle".into(), Some(Ty::F32)),
         ("poly".into(), Some(Ty::List(Box::new(point_ty())))),
         ("nothing".into(), None),
     ]);
-    for s in [Shape::Circle(1.5), Shape::Poly(vec![p.clone(), p.clone()]), Shape::Empty] {
+    for s in [
+        Shape::Circle(1.5),
+        Shape::Poly(vec![p.clone(), p.clone()]),
+        Shape::Empty,
+    ] {
         assert_eq!(round_trip(&shape, s.clone()), s);
     }
     let color = Ty::Enum(vec!["red".into(), "dark-green".into()]);
     assert_eq!(round_trip(&color, Color::DarkGreen), Color::DarkGreen);
-    assert_eq!(round_trip(&Ty::List(Box::new(color)), vec![Color::Red, Color::DarkGreen]), vec![Color::Red, Color::DarkGreen]);
+    assert_eq!(
+        round_trip(
+            &Ty::List(Box::new(color)),
+            vec![Color::Red, Color::DarkGreen]
+        ),
+        vec![Color::Red, Color::DarkGreen]
+    );
 }
 
 #[test]
@@ -90,12 +114,30 @@ fn flags_macro() {
 #[test]
 fn a_mismatched_derived_type_is_refused() {
     let engine = engine();
-    let other = Ty::Record(vec![("x".into(), Ty::S32), ("z".into(), Ty::F64), ("label".into(), Ty::String)]);
-    let component = Component::new(&engine, relay_component(&other, ENCODINGS[0], ENCODINGS[0])).unwrap();
+    let other = Ty::Record(vec![
+        ("x".into(), Ty::S32),
+        ("z".into(), Ty::F64),
+        ("label".into(), Ty::String),
+    ]);
+    let component =
+        Component::new(&engine, relay_component(&other, ENCODINGS[0], ENCODINGS[0])).unwrap();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
-    linker.root().func_wrap("h", |_, (x,): (Point,)| Ok((x,))).unwrap();
-    let msg = format!("{:#}", linker.instantiate(&mut store, &component).unwrap_err());
-    assert!(msg.contains("expected record field `y`, component has `z`"), "{msg}");
-    assert!(msg.contains("record { x: s32, z: f64, label: string }") && msg.contains("record { x: s32, y: f64, label: string }"), "{msg}");
+    linker
+        .root()
+        .func_wrap("h", |_, (x,): (Point,)| Ok((x,)))
+        .unwrap();
+    let msg = format!(
+        "{:#}",
+        linker.instantiate(&mut store, &component).unwrap_err()
+    );
+    assert!(
+        msg.contains("expected record field `y`, component has `z`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("record { x: s32, z: f64, label: string }")
+            && msg.contains("record { x: s32, y: f64, label: string }"),
+        "{msg}"
+    );
 }

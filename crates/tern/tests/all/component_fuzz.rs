@@ -12,7 +12,10 @@ use tern::component::{Component, ComponentTrap, Linker, Val};
 use tern::{Store, Trap};
 
 fn seeds(default: u64) -> u64 {
-    std::env::var("TERN_COMPONENT_FUZZ_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::var("TERN_COMPONENT_FUZZ_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -24,9 +27,13 @@ fn random_values_round_trip() {
         let enc = ENCODINGS[rng.below(3) as usize];
         for _ in 0..3 {
             let v = rng.val(&ty);
-            let (out, seen) = relay_dynamic(&engine, &ty, &v, enc, enc).unwrap_or_else(|e| panic!("seed {seed}: {ty:?} {v}: {e:?}"));
+            let (out, seen) = relay_dynamic(&engine, &ty, &v, enc, enc)
+                .unwrap_or_else(|e| panic!("seed {seed}: {ty:?} {v}: {e:?}"));
             assert!(same(&out, &v), "seed {seed}: {ty:?}: sent {v}, got {out}");
-            assert!(same(&seen, &v), "seed {seed}: {ty:?}: sent {v}, the import saw {seen}");
+            assert!(
+                same(&seen, &v),
+                "seed {seed}: {ty:?}: sent {v}, the import saw {seen}"
+            );
         }
     }
 }
@@ -43,7 +50,10 @@ fn core_const(rng: &mut Rng, f: Flat) -> String {
     match f {
         Flat::I32 => format!("(i32.const {})", bits as u32 as i32),
         Flat::I64 => format!("(i64.const {})", bits as i64),
-        Flat::F32 => format!("(f32.const {})", finite(f64::from(f32::from_bits(bits as u32))) as f32),
+        Flat::F32 => format!(
+            "(f32.const {})",
+            finite(f64::from(f32::from_bits(bits as u32))) as f32
+        ),
         Flat::F64 => format!("(f64.const {})", finite(f64::from_bits(bits))),
     }
 }
@@ -72,7 +82,8 @@ fn random_data(rng: &mut Rng) -> String {
 }
 
 fn is_trap(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<ComponentTrap>().is_some() || c.downcast_ref::<Trap>().is_some())
+    e.chain()
+        .any(|c| c.downcast_ref::<ComponentTrap>().is_some() || c.downcast_ref::<Trap>().is_some())
 }
 
 #[test]
@@ -92,9 +103,17 @@ fn random_invalid_values_trap_or_lift() {
         } else {
             (flat[0].wat().to_string(), core_const(&mut rng, flat[0]))
         };
-        let params: Vec<Flat> = if flat.len() > 16 { vec![Flat::I32] } else { flat.clone() };
+        let params: Vec<Flat> = if flat.len() > 16 {
+            vec![Flat::I32]
+        } else {
+            flat.clone()
+        };
         let h_params: String = params.iter().map(|f| format!(" {}", f.wat())).collect();
-        let args: String = params.iter().map(|f| core_const(&mut rng, *f)).collect::<Vec<_>>().join(" ");
+        let args: String = params
+            .iter()
+            .map(|f| core_const(&mut rng, *f))
+            .collect::<Vec<_>>()
+            .join(" ");
         let wat = format!(
             r#"(component
   {defs}
@@ -116,14 +135,17 @@ fn random_invalid_values_trap_or_lift() {
 )"#,
             defs = defs.join("\n  ")
         );
-        let component = Component::new(&engine, &wat).unwrap_or_else(|e| panic!("seed {seed}: {e:?}\n{wat}"));
+        let component =
+            Component::new(&engine, &wat).unwrap_or_else(|e| panic!("seed {seed}: {e:?}\n{wat}"));
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
-        linker.root().func_new("h", |_, params, _| {
-            assert_eq!(params.len(), 1);
-            Ok(())
-        })
-        .unwrap();
+        linker
+            .root()
+            .func_new("h", |_, params, _| {
+                assert_eq!(params.len(), 1);
+                Ok(())
+            })
+            .unwrap();
         let instance = linker.instantiate(&mut store, &component).unwrap();
         let bad = instance.get_func(&mut store, "bad").unwrap();
         let mut out = [Val::Bool(false)];
@@ -143,7 +165,10 @@ fn random_invalid_values_trap_or_lift() {
     }
     println!("random invalid values: {lifted} lifted, {trapped} trapped");
     // Both outcomes must actually occur, or the generator tests nothing.
-    assert!(lifted > 10 && trapped > 10, "lifted {lifted}, trapped {trapped}");
+    assert!(
+        lifted > 10 && trapped > 10,
+        "lifted {lifted}, trapped {trapped}"
+    );
 }
 
 #[test]

@@ -72,7 +72,15 @@ impl Ty {
     /// The canonical ABI's `flatten_type`.
     pub fn flat(&self) -> Vec<Flat> {
         match self {
-            Ty::Bool | Ty::S8 | Ty::U8 | Ty::S16 | Ty::U16 | Ty::S32 | Ty::U32 | Ty::Char | Ty::Enum(_) => vec![Flat::I32],
+            Ty::Bool
+            | Ty::S8
+            | Ty::U8
+            | Ty::S16
+            | Ty::U16
+            | Ty::S32
+            | Ty::U32
+            | Ty::Char
+            | Ty::Enum(_) => vec![Flat::I32],
             Ty::S64 | Ty::U64 => vec![Flat::I64],
             Ty::F32 => vec![Flat::F32],
             Ty::F64 => vec![Flat::F64],
@@ -112,7 +120,9 @@ impl Ty {
     pub fn wat(&self, defs: &mut Vec<String>) -> String {
         let named = |defs: &mut Vec<String>, body: String| {
             let n = defs.len();
-            defs.push(format!("(type $t{n}' {body}) (import \"t{n}\" (type $t{n} (eq $t{n}')))"));
+            defs.push(format!(
+                "(type $t{n}' {body}) (import \"t{n}\" (type $t{n} (eq $t{n}')))"
+            ));
             format!("$t{n}")
         };
         match self {
@@ -136,12 +146,21 @@ impl Ty {
             }
             Ty::Option(t) => format!("(option {})", t.wat(defs)),
             Ty::Result(ok, err) => {
-                let ok = ok.as_ref().map(|t| format!(" {}", t.wat(defs))).unwrap_or_default();
-                let err = err.as_ref().map(|t| format!(" (error {})", t.wat(defs))).unwrap_or_default();
+                let ok = ok
+                    .as_ref()
+                    .map(|t| format!(" {}", t.wat(defs)))
+                    .unwrap_or_default();
+                let err = err
+                    .as_ref()
+                    .map(|t| format!(" (error {})", t.wat(defs)))
+                    .unwrap_or_default();
                 format!("(result{ok}{err})")
             }
             Ty::Record(fields) => {
-                let parts: Vec<String> = fields.iter().map(|(n, t)| format!("(field \"{n}\" {})", t.wat(defs))).collect();
+                let parts: Vec<String> = fields
+                    .iter()
+                    .map(|(n, t)| format!("(field \"{n}\" {})", t.wat(defs)))
+                    .collect();
                 named(defs, format!("(record {})", parts.join(" ")))
             }
             Ty::Variant(cases) => {
@@ -167,7 +186,11 @@ impl Ty {
 }
 
 /// String encodings, as written in `canon` options.
-pub const ENCODINGS: [&str; 3] = ["string-encoding=utf8", "string-encoding=utf16", "string-encoding=latin1+utf16"];
+pub const ENCODINGS: [&str; 3] = [
+    "string-encoding=utf8",
+    "string-encoding=utf16",
+    "string-encoding=latin1+utf16",
+];
 
 /// The relay component for `ty` (see the module docs): the import `h` is
 /// lowered with `lower_enc`, the export `run` lifted with `lift_enc`.
@@ -175,15 +198,27 @@ pub fn relay_component(ty: &Ty, lower_enc: &str, lift_enc: &str) -> String {
     let mut defs = Vec::new();
     let t = ty.wat(&mut defs);
     let flat = ty.flat();
-    let params: Vec<Flat> = if flat.len() > 16 { vec![Flat::I32] } else { flat.clone() };
+    let params: Vec<Flat> = if flat.len() > 16 {
+        vec![Flat::I32]
+    } else {
+        flat.clone()
+    };
     let spilled_result = flat.len() > 1;
     let param_wat: String = params.iter().map(|f| format!(" {}", f.wat())).collect();
     let (h_sig, run_sig) = if spilled_result {
-        (format!("(param{param_wat} i32)"), format!("(param{param_wat}) (result i32)"))
+        (
+            format!("(param{param_wat} i32)"),
+            format!("(param{param_wat}) (result i32)"),
+        )
     } else {
-        (format!("(param{param_wat}) (result {})", flat[0].wat()), format!("(param{param_wat}) (result {})", flat[0].wat()))
+        (
+            format!("(param{param_wat}) (result {})", flat[0].wat()),
+            format!("(param{param_wat}) (result {})", flat[0].wat()),
+        )
     };
-    let gets: String = (0..params.len()).map(|i| format!(" (local.get {i})")).collect();
+    let gets: String = (0..params.len())
+        .map(|i| format!(" (local.get {i})"))
+        .collect();
     let body = if spilled_result {
         format!("{gets} (i32.const 16) (call $h) (i32.const 16)")
     } else {
@@ -272,19 +307,32 @@ impl Rng {
             0 => Ty::List(Box::new(self.ty(d))),
             1 => {
                 let n = 1 + self.below(4) as usize;
-                Ty::Record(self.names("f", n).into_iter().map(|name| (name, self.ty(d))).collect())
+                Ty::Record(
+                    self.names("f", n)
+                        .into_iter()
+                        .map(|name| (name, self.ty(d)))
+                        .collect(),
+                )
             }
             2 => Ty::Tuple((0..1 + self.below(4)).map(|_| self.ty(d)).collect()),
             3 => {
                 let n = 1 + self.below(4) as usize;
-                Ty::Variant(self.names("c", n).into_iter().map(|name| (name, self.chance(70).then(|| self.ty(d)))).collect())
+                Ty::Variant(
+                    self.names("c", n)
+                        .into_iter()
+                        .map(|name| (name, self.chance(70).then(|| self.ty(d))))
+                        .collect(),
+                )
             }
             4 => {
                 let n = 1 + self.below(5) as usize;
                 Ty::Enum(self.names("e", n))
             }
             5 => Ty::Option(Box::new(self.ty(d))),
-            6 => Ty::Result(self.chance(70).then(|| Box::new(self.ty(d))), self.chance(70).then(|| Box::new(self.ty(d)))),
+            6 => Ty::Result(
+                self.chance(70).then(|| Box::new(self.ty(d))),
+                self.chance(70).then(|| Box::new(self.ty(d))),
+            ),
             7 => {
                 let n = 1 + self.below(32) as usize;
                 Ty::Flags(self.names("g", n))
@@ -295,7 +343,9 @@ impl Rng {
 
     fn string(&mut self) -> String {
         const PIECES: [&str; 8] = ["a", "Z", "é", "ÿ", "☃", "🍰", "\u{0}", "ok"];
-        (0..self.below(6)).map(|_| PIECES[self.below(PIECES.len() as u64) as usize]).collect()
+        (0..self.below(6))
+            .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+            .collect()
     }
 
     /// A random value of type `ty`.
@@ -315,7 +365,12 @@ impl Rng {
             Ty::Char => Val::Char(char::from_u32(self.below(0x11_0000) as u32).unwrap_or('x')),
             Ty::String => Val::String(self.string()),
             Ty::List(t) => Val::List((0..self.below(4)).map(|_| self.val(t)).collect()),
-            Ty::Record(fields) => Val::Record(fields.iter().map(|(n, t)| (n.clone(), self.val(t))).collect()),
+            Ty::Record(fields) => Val::Record(
+                fields
+                    .iter()
+                    .map(|(n, t)| (n.clone(), self.val(t)))
+                    .collect(),
+            ),
             Ty::Tuple(tys) => Val::Tuple(tys.iter().map(|t| self.val(t)).collect()),
             Ty::Variant(cases) => {
                 let (name, t) = &cases[self.below(cases.len() as u64) as usize];
@@ -330,7 +385,9 @@ impl Rng {
                     Val::Result(Err(err.as_ref().map(|t| Box::new(self.val(t)))))
                 }
             }
-            Ty::Flags(names) => Val::Flags(names.iter().filter(|_| self.chance(50)).cloned().collect()),
+            Ty::Flags(names) => {
+                Val::Flags(names.iter().filter(|_| self.chance(50)).cloned().collect())
+            }
         }
     }
 }
@@ -340,11 +397,17 @@ pub fn same(a: &Val, b: &Val) -> bool {
     match (a, b) {
         (Val::Float32(a), Val::Float32(b)) => a.to_bits() == b.to_bits(),
         (Val::Float64(a), Val::Float64(b)) => a.to_bits() == b.to_bits(),
-        (Val::List(a), Val::List(b)) | (Val::Tuple(a), Val::Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b)),
-        (Val::Record(a), Val::Record(b)) => a.len() == b.len() && a.iter().zip(b).all(|((n, a), (m, b))| n == m && same(a, b)),
+        (Val::List(a), Val::List(b)) | (Val::Tuple(a), Val::Tuple(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b))
+        }
+        (Val::Record(a), Val::Record(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|((n, a), (m, b))| n == m && same(a, b))
+        }
         (Val::Variant(n, a), Val::Variant(m, b)) => n == m && same_opt(a, b),
         (Val::Option(a), Val::Option(b)) => same_opt(a, b),
-        (Val::Result(Ok(a)), Val::Result(Ok(b))) | (Val::Result(Err(a)), Val::Result(Err(b))) => same_opt(a, b),
+        (Val::Result(Ok(a)), Val::Result(Ok(b))) | (Val::Result(Err(a)), Val::Result(Err(b))) => {
+            same_opt(a, b)
+        }
         (a, b) => a == b,
     }
 }

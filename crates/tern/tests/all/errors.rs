@@ -12,9 +12,15 @@ fn malformed_and_invalid_modules_name_the_problem() {
     let engine = Engine::default();
     let m = message(Module::new(&engine, b"\0asm\x01\0\0\0\x01\x05"));
     assert!(m.contains("offset"), "{m}");
-    let m = message(Module::new(&engine, "(module (func (result i32) (i64.const 1)))"));
+    let m = message(Module::new(
+        &engine,
+        "(module (func (result i32) (i64.const 1)))",
+    ));
     assert!(m.contains("type mismatch"), "{m}");
-    let m = message(Module::new(&engine, "(module (func (result i32) (i32.const 1))"));
+    let m = message(Module::new(
+        &engine,
+        "(module (func (result i32) (i32.const 1))",
+    ));
     assert!(m.contains("line 1") || m.contains(":1:"), "{m}");
     let m = message(Module::new(&engine, b"not wasm at all \x00\x01"));
     assert!(!m.is_empty());
@@ -27,7 +33,10 @@ fn disabled_features_are_rejected_with_the_feature_named() {
     assert!(m.contains("tail call"), "{m}");
     let mut config = Config::new();
     config.wasm_simd(false);
-    let m = message(Module::new(&Engine::new(&config).unwrap(), "(module (func (drop (v128.const i32x4 0 0 0 0))))"));
+    let m = message(Module::new(
+        &Engine::new(&config).unwrap(),
+        "(module (func (drop (v128.const i32x4 0 0 0 0))))",
+    ));
     assert!(m.to_lowercase().contains("simd"), "{m}");
     let mut config = Config::new();
     config.wasm_threads(true);
@@ -45,12 +54,17 @@ fn missing_file_names_the_file() {
 #[test]
 fn mistyped_calls_are_errors() -> Result<()> {
     let engine = Engine::default();
-    let module = Module::new(&engine, r#"(module (func (export "f") (param i32) (result i64) (i64.extend_i32_s (local.get 0))))"#)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "f") (param i32) (result i64) (i64.extend_i32_s (local.get 0))))"#,
+    )?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
     let f = instance.get_func(&mut store, "f").unwrap();
     let mut out = [Val::I64(0)];
-    assert!(message(f.call(&mut store, &[Val::I64(1)], &mut out)).contains("argument type mismatch"));
+    assert!(
+        message(f.call(&mut store, &[Val::I64(1)], &mut out)).contains("argument type mismatch")
+    );
     assert!(message(f.call(&mut store, &[], &mut out)).contains("expected 1 arguments"));
     assert!(message(f.call(&mut store, &[Val::I32(1)], &mut [])).contains("expected 1 results"));
     assert!(message(f.typed::<i64, i64>(&store)).contains("type mismatch with parameters"));
@@ -71,15 +85,27 @@ fn missing_and_mistyped_imports_are_named() -> Result<()> {
     let mut store = Store::new(&engine, ());
     let linker = Linker::new(&engine);
     let m = message(linker.instantiate(&mut store, &module));
-    assert!(m.contains("`env::a`") && m.contains("`env::b`") && m.contains("`env::c`"), "{m}");
+    assert!(
+        m.contains("`env::a`") && m.contains("`env::b`") && m.contains("`env::c`"),
+        "{m}"
+    );
     let mut linker = Linker::new(&engine);
     linker.func_wrap("env", "a", |_: i64| {})?;
-    let g = Global::new(&mut store, GlobalType::new(ValType::I32, Mutability::Const), Val::I32(1))?;
+    let g = Global::new(
+        &mut store,
+        GlobalType::new(ValType::I32, Mutability::Const),
+        Val::I32(1),
+    )?;
     linker.define(&store, "env", "b", g)?;
     let mem = Memory::new(&mut store, MemoryType::new(1, None))?;
     linker.define(&store, "env", "c", mem)?;
     let m = message(linker.instantiate(&mut store, &module));
-    assert!(m.contains("incompatible import type for `env::a`") && m.contains("i64") && m.contains("i32"), "{m}");
+    assert!(
+        m.contains("incompatible import type for `env::a`")
+            && m.contains("i64")
+            && m.contains("i32"),
+        "{m}"
+    );
     let m = message(Instance::new(&mut store, &module, &[]));
     assert!(m.contains("expected 3 imports"), "{m}");
     Ok(())

@@ -26,12 +26,22 @@ const MEMORY_BOMB: &str = r#"(module
 fn memory_bomb_stops_at_the_limit() -> Result<()> {
     let engine = Engine::default();
     let module = Module::new(&engine, MEMORY_BOMB)?;
-    let mut store = limited_store(&engine, StoreLimitsBuilder::new().memory_size(10 << 20).build());
+    let mut store = limited_store(
+        &engine,
+        StoreLimitsBuilder::new().memory_size(10 << 20).build(),
+    );
     let instance = Instance::new(&mut store, &module, &[])?;
     let bomb = instance.get_typed_func::<(), i32>(&mut store, "bomb")?;
-    assert_eq!(bomb.call(&mut store, ())?, 160, "10 MiB = 160 pages, then memory.grow returns -1");
+    assert_eq!(
+        bomb.call(&mut store, ())?,
+        160,
+        "10 MiB = 160 pages, then memory.grow returns -1"
+    );
     let mem = instance.get_memory(&mut store, "mem").unwrap();
-    assert!(mem.grow(&mut store, 1).is_err(), "the API obeys the limiter too");
+    assert!(
+        mem.grow(&mut store, 1).is_err(),
+        "the API obeys the limiter too"
+    );
     Ok(())
 }
 
@@ -39,11 +49,20 @@ fn memory_bomb_stops_at_the_limit() -> Result<()> {
 fn trap_on_grow_failure_turns_refusal_into_a_trap() -> Result<()> {
     let engine = Engine::default();
     let module = Module::new(&engine, MEMORY_BOMB)?;
-    let limits = StoreLimitsBuilder::new().memory_size(2 << 20).trap_on_grow_failure(true).build();
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(2 << 20)
+        .trap_on_grow_failure(true)
+        .build();
     let mut store = limited_store(&engine, limits);
     let instance = Instance::new(&mut store, &module, &[])?;
-    let err = instance.get_typed_func::<(), i32>(&mut store, "bomb")?.call(&mut store, ()).unwrap_err();
-    assert!(format!("{err:?}").contains("forcing trap when growing memory"), "{err:?}");
+    let err = instance
+        .get_typed_func::<(), i32>(&mut store, "bomb")?
+        .call(&mut store, ())
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("forcing trap when growing memory"),
+        "{err:?}"
+    );
     Ok(())
 }
 
@@ -59,9 +78,17 @@ fn table_bomb_stops_at_the_limit() -> Result<()> {
                 (br $l)))
               (table.size)))"#,
     )?;
-    let mut store = limited_store(&engine, StoreLimitsBuilder::new().table_elements(5000).build());
+    let mut store = limited_store(
+        &engine,
+        StoreLimitsBuilder::new().table_elements(5000).build(),
+    );
     let instance = Instance::new(&mut store, &module, &[])?;
-    assert_eq!(instance.get_typed_func::<(), i32>(&mut store, "bomb")?.call(&mut store, ())?, 5000);
+    assert_eq!(
+        instance
+            .get_typed_func::<(), i32>(&mut store, "bomb")?
+            .call(&mut store, ())?,
+        5000
+    );
     Ok(())
 }
 
@@ -77,14 +104,23 @@ fn instantiating_past_a_limit_is_an_error() -> Result<()> {
 
     let mut store = limited_store(&engine, StoreLimitsBuilder::new().memories(1).build());
     Instance::new(&mut store, &module, &[])?;
-    assert!(Instance::new(&mut store, &module, &[]).unwrap_err().to_string().contains("memory count"));
+    assert!(Instance::new(&mut store, &module, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("memory count"));
 
     let mut store = limited_store(&engine, StoreLimitsBuilder::new().tables(1).build());
     Instance::new(&mut store, &module, &[])?;
-    assert!(Instance::new(&mut store, &module, &[]).unwrap_err().to_string().contains("table count"));
+    assert!(Instance::new(&mut store, &module, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("table count"));
 
     let huge = Module::new(&engine, "(module (memory 65536))")?;
-    let mut store = limited_store(&engine, StoreLimitsBuilder::new().memory_size(1 << 20).build());
+    let mut store = limited_store(
+        &engine,
+        StoreLimitsBuilder::new().memory_size(1 << 20).build(),
+    );
     let err = Instance::new(&mut store, &huge, &[]).unwrap_err();
     assert!(err.to_string().contains("exceeds memory limits"), "{err}");
     Ok(())
@@ -94,12 +130,20 @@ fn instantiating_past_a_limit_is_an_error() -> Result<()> {
 fn huge_data_segments_trap_instead_of_writing_out_of_bounds() -> Result<()> {
     let engine = Engine::default();
     let big = "\\00".repeat(200);
-    let module = Module::new(&engine, format!(r#"(module (memory 1) (data (i32.const 65500) "{big}"))"#))?;
+    let module = Module::new(
+        &engine,
+        format!(r#"(module (memory 1) (data (i32.const 65500) "{big}"))"#),
+    )?;
     let mut store = Store::new(&engine, ());
     let err = Instance::new(&mut store, &module, &[]).unwrap_err();
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
     let module = Module::new(&engine, r#"(module (memory 1) (data (i32.const -1) "x"))"#)?;
-    assert_eq!(Instance::new(&mut store, &module, &[]).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+    assert_eq!(
+        Instance::new(&mut store, &module, &[])
+            .unwrap_err()
+            .downcast_ref::<Trap>(),
+        Some(&Trap::MemoryOutOfBounds)
+    );
     Ok(())
 }
 
@@ -112,17 +156,29 @@ fn fuel_engine() -> Engine {
 #[test]
 fn an_infinite_loop_terminates_under_fuel() -> Result<()> {
     let engine = fuel_engine();
-    let module = Module::new(&engine, r#"(module (func (export "spin") (loop $l (br $l))))"#)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "spin") (loop $l (br $l))))"#,
+    )?;
     let mut store = Store::new(&engine, ());
     store.set_fuel(100_000)?;
     let instance = Instance::new(&mut store, &module, &[])?;
     let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
     let err = spin.call(&mut store, ()).unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel),
+        "{err:?}"
+    );
     assert_eq!(store.get_fuel()?, 0);
     // Refuelled, the store works again.
     store.set_fuel(10)?;
-    assert_eq!(spin.call(&mut store, ()).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::OutOfFuel));
+    assert_eq!(
+        spin.call(&mut store, ())
+            .unwrap_err()
+            .downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel)
+    );
     Ok(())
 }
 
@@ -152,7 +208,10 @@ fn fuel_is_charged_per_operator() -> Result<()> {
     // local.get x2, i32.add, local.set, local.get, i32.const, i32.sub, local.set, br.
     assert_eq!(used_200 - used_100, 100 * 12, "{used_100} {used_200}");
     let mut plain = Store::new(&Engine::default(), ());
-    assert!(plain.set_fuel(1).is_err(), "fuel needs Config::consume_fuel");
+    assert!(
+        plain.set_fuel(1).is_err(),
+        "fuel needs Config::consume_fuel"
+    );
     Ok(())
 }
 
@@ -178,7 +237,11 @@ fn epoch_deadline_interrupts_a_busy_loop_from_another_thread() -> Result<()> {
         })
     };
     let err = spin.call(&mut store, ()).unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Interrupt), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::Interrupt),
+        "{err:?}"
+    );
     ticker.join().unwrap();
     // A new deadline lets it run again until the next tick.
     store.set_epoch_deadline(1);
@@ -187,7 +250,12 @@ fn epoch_deadline_interrupts_a_busy_loop_from_another_thread() -> Result<()> {
         std::thread::sleep(Duration::from_millis(5));
         engine2.increment_epoch();
     });
-    assert_eq!(spin.call(&mut store, ()).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::Interrupt));
+    assert_eq!(
+        spin.call(&mut store, ())
+            .unwrap_err()
+            .downcast_ref::<Trap>(),
+        Some(&Trap::Interrupt)
+    );
     t.join().unwrap();
     Ok(())
 }
@@ -195,7 +263,9 @@ fn epoch_deadline_interrupts_a_busy_loop_from_another_thread() -> Result<()> {
 #[test]
 fn dynamic_memories_move_when_they_grow_and_keep_their_contents() -> Result<()> {
     let mut config = Config::new();
-    config.static_memory_maximum_size(0).dynamic_memory_guard_size(0);
+    config
+        .static_memory_maximum_size(0)
+        .dynamic_memory_guard_size(0);
     let engine = Engine::new(&config)?;
     let module = Module::new(
         &engine,
@@ -210,21 +280,39 @@ fn dynamic_memories_move_when_they_grow_and_keep_their_contents() -> Result<()> 
     let load = instance.get_typed_func::<i32, i32>(&mut store, "load")?;
     let put = instance.get_typed_func::<(i32, i32), ()>(&mut store, "store")?;
     put.call(&mut store, (65535, 42))?;
-    assert_eq!(load.call(&mut store, 65536).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+    assert_eq!(
+        load.call(&mut store, 65536)
+            .unwrap_err()
+            .downcast_ref::<Trap>(),
+        Some(&Trap::MemoryOutOfBounds)
+    );
     for i in 0..20 {
         assert_eq!(grow.call(&mut store, 3)?, 1 + 3 * i);
-        assert_eq!(load.call(&mut store, 65535)?, 42, "contents survive the move");
+        assert_eq!(
+            load.call(&mut store, 65535)?,
+            42,
+            "contents survive the move"
+        );
     }
     let size = 61 * 65536;
     put.call(&mut store, (size - 1, 7))?;
     assert_eq!(load.call(&mut store, size - 1)?, 7);
-    assert_eq!(load.call(&mut store, size).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+    assert_eq!(
+        load.call(&mut store, size)
+            .unwrap_err()
+            .downcast_ref::<Trap>(),
+        Some(&Trap::MemoryOutOfBounds)
+    );
     Ok(())
 }
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -232,15 +320,24 @@ fn resident_bytes() -> u64 {
 fn dropping_stores_returns_their_memory_to_the_os() -> Result<()> {
     let engine = Engine::default();
     // 16 pages = 1 MiB, every page written so it is resident.
-    let module = Module::new(&engine, r#"(module (memory 16) (func (export "touch") (memory.fill (i32.const 0) (i32.const 1) (i32.const 1048576))))"#)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 16) (func (export "touch") (memory.fill (i32.const 0) (i32.const 1) (i32.const 1048576))))"#,
+    )?;
     let before = resident_bytes();
     for _ in 0..10_000 {
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
-        instance.get_typed_func::<(), ()>(&mut store, "touch")?.call(&mut store, ())?;
+        instance
+            .get_typed_func::<(), ()>(&mut store, "touch")?
+            .call(&mut store, ())?;
     }
     let growth = resident_bytes().saturating_sub(before);
     // 10,000 leaked memories would be 10 GiB; allow generous allocator noise.
-    assert!(growth < 256 << 20, "resident memory grew by {} MiB", growth >> 20);
+    assert!(
+        growth < 256 << 20,
+        "resident memory grew by {} MiB",
+        growth >> 20
+    );
     Ok(())
 }

@@ -44,17 +44,38 @@ fn v128_crosses_the_boundary_typed_and_untyped() -> Result<()> {
     )?;
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
-    let lanes = |l: [u32; 4]| -> u128 { l.iter().rev().fold(0u128, |acc, x| (acc << 32) | u128::from(*x)) };
+    let lanes = |l: [u32; 4]| -> u128 {
+        l.iter()
+            .rev()
+            .fold(0u128, |acc, x| (acc << 32) | u128::from(*x))
+    };
     let add = instance.get_typed_func::<(V128, V128), V128>(&mut store, "add")?;
-    let r = add.call(&mut store, (lanes([1, 2, 3, u32::MAX]).into(), lanes([10, 20, 30, 2]).into()))?;
+    let r = add.call(
+        &mut store,
+        (
+            lanes([1, 2, 3, u32::MAX]).into(),
+            lanes([10, 20, 30, 2]).into(),
+        ),
+    )?;
     assert_eq!(r.as_u128(), lanes([11, 22, 33, 1]));
     let f = instance.get_func(&mut store, "add").unwrap();
     let mut out = [Val::V128(0)];
-    f.call(&mut store, &[Val::V128(lanes([5, 0, 0, 0])), Val::V128(lanes([0, 0, 0, 7]))], &mut out)?;
+    f.call(
+        &mut store,
+        &[
+            Val::V128(lanes([5, 0, 0, 0])),
+            Val::V128(lanes([0, 0, 0, 7])),
+        ],
+        &mut out,
+    )?;
     assert!(matches!(out[0], Val::V128(v) if v == lanes([5, 0, 0, 7])));
-    let err = f.call(&mut store, &[Val::I64(1), Val::V128(0)], &mut out).unwrap_err();
+    let err = f
+        .call(&mut store, &[Val::I64(1), Val::V128(0)], &mut out)
+        .unwrap_err();
     assert!(err.to_string().contains("argument type mismatch"), "{err}");
-    assert!(instance.get_typed_func::<(i64, V128), V128>(&mut store, "add").is_err());
+    assert!(instance
+        .get_typed_func::<(i64, V128), V128>(&mut store, "add")
+        .is_err());
     Ok(())
 }
 
@@ -117,8 +138,15 @@ fn funcref_tables_from_the_host() -> Result<()> {
     t.grow(&mut store, 1, Val::FuncRef(Some(four)))?;
     assert_eq!(call.call(&mut store, 2)?, 4);
     t.set(&mut store, 0, Val::FuncRef(None))?;
-    assert_eq!(call.call(&mut store, 0).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::IndirectCallToNull));
-    let ext = Table::new(&mut store, TableType::new(ValType::ExternRef, 1, None), Val::ExternRef(None))?;
+    assert_eq!(
+        call.call(&mut store, 0).unwrap_err().downcast_ref::<Trap>(),
+        Some(&Trap::IndirectCallToNull)
+    );
+    let ext = Table::new(
+        &mut store,
+        TableType::new(ValType::ExternRef, 1, None),
+        Val::ExternRef(None),
+    )?;
     assert!(ext.set(&mut store, 0, Val::FuncRef(None)).is_err());
     Ok(())
 }

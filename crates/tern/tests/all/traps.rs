@@ -20,7 +20,11 @@ fn unbounded_recursion_is_stack_overflow_and_store_stays_usable() -> Result<()> 
     let lp = instance.get_typed_func::<i32, i32>(&mut store, "loop")?;
     for _ in 0..3 {
         let err = lp.call(&mut store, 0).unwrap_err();
-        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow), "{err:?}");
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::StackOverflow),
+            "{err:?}"
+        );
     }
     let ok = instance.get_typed_func::<(), i32>(&mut store, "ok")?;
     assert_eq!(ok.call(&mut store, ())?, 7);
@@ -45,13 +49,21 @@ fn max_wasm_stack_bounds_recursion_depth() -> Result<()> {
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[])?;
         let r = instance.get_typed_func::<(), ()>(&mut store, "r")?;
-        assert_eq!(r.call(&mut store, ()).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::StackOverflow));
-        instance.get_typed_func::<(), i32>(&mut store, "depth")?.call(&mut store, ())
+        assert_eq!(
+            r.call(&mut store, ()).unwrap_err().downcast_ref::<Trap>(),
+            Some(&Trap::StackOverflow)
+        );
+        instance
+            .get_typed_func::<(), i32>(&mut store, "depth")?
+            .call(&mut store, ())
     };
     let small = depth(64 * 1024)?;
     let large = depth(1024 * 1024)?;
     assert!(small > 100, "some recursion fits in 64 KiB: {small}");
-    assert!(large > 8 * small, "16x the stack allows much deeper recursion: {small} vs {large}");
+    assert!(
+        large > 8 * small,
+        "16x the stack allows much deeper recursion: {small} vs {large}"
+    );
     Ok(())
 }
 
@@ -66,17 +78,27 @@ fn trap_in_nested_wasm_unwinds_to_the_outermost_call() -> Result<()> {
             (func (export "inner") (unreachable)))"#,
     )?;
     let mut store = Store::new(&engine, None::<Func>);
-    let reenter = Func::wrap(&mut store, |mut caller: Caller<'_, Option<Func>>| -> Result<()> {
-        let inner = caller.data().expect("inner set");
-        let err = inner.call(&mut caller, &[], &mut []).unwrap_err();
-        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached));
-        Err(err)
-    });
+    let reenter = Func::wrap(
+        &mut store,
+        |mut caller: Caller<'_, Option<Func>>| -> Result<()> {
+            let inner = caller.data().expect("inner set");
+            let err = inner.call(&mut caller, &[], &mut []).unwrap_err();
+            assert_eq!(
+                err.downcast_ref::<Trap>(),
+                Some(&Trap::UnreachableCodeReached)
+            );
+            Err(err)
+        },
+    );
     let instance = Instance::new(&mut store, &module, &[reenter.into()])?;
     *store.data_mut() = instance.get_func(&mut store, "inner");
     let outer = instance.get_func(&mut store, "outer").unwrap();
     let err = outer.call(&mut store, &[], &mut []).unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached),
+        "{err:?}"
+    );
     // The store is still usable and a second round behaves the same.
     assert!(outer.call(&mut store, &[], &mut []).is_err());
     Ok(())
@@ -102,13 +124,17 @@ fn host_error_reaches_the_caller_with_its_type() -> Result<()> {
     )?;
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
-    linker.func_wrap("host", "fail", |x: i32| -> Result<()> { Err(MyError(x as u32).into()) })?;
+    linker.func_wrap("host", "fail", |x: i32| -> Result<()> {
+        Err(MyError(x as u32).into())
+    })?;
     let instance = linker.instantiate(&mut store, &module)?;
     let run = instance.get_typed_func::<i32, ()>(&mut store, "run")?;
     let err = run.call(&mut store, 42).unwrap_err();
     assert_eq!(err.downcast_ref::<MyError>(), Some(&MyError(42)), "{err:?}");
     assert!(err.downcast_ref::<Trap>().is_none());
-    let bt = err.downcast_ref::<WasmBacktrace>().expect("backtrace attached");
+    let bt = err
+        .downcast_ref::<WasmBacktrace>()
+        .expect("backtrace attached");
     assert_eq!(bt.frames().len(), 1);
     assert_eq!(bt.frames()[0].func_index(), 1);
     Ok(())
@@ -134,7 +160,8 @@ fn host_panic_propagates_after_unwinding_wasm() -> Result<()> {
     });
     let instance = Instance::new(&mut store, &module, &[boom.into()])?;
     let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, ())));
+    let caught =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, ())));
     let payload = caught.expect_err("the panic must reach the caller");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"host panic payload"));
     assert_eq!(CALLS.load(Ordering::SeqCst), 1);
@@ -170,13 +197,25 @@ fn every_trap_has_a_code_and_a_named_backtrace() -> Result<()> {
         assert_eq!(err.downcast_ref::<Trap>(), Some(&trap), "{name}: {err:?}");
         err
     };
-    let err = expect(&mut store, "outer", &[Val::I32(0)], Trap::IntegerDivisionByZero);
+    let err = expect(
+        &mut store,
+        "outer",
+        &[Val::I32(0)],
+        Trap::IntegerDivisionByZero,
+    );
     let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
-    let names: Vec<_> = bt.frames().iter().map(|f| f.func_name().unwrap_or("?")).collect();
+    let names: Vec<_> = bt
+        .frames()
+        .iter()
+        .map(|f| f.func_name().unwrap_or("?"))
+        .collect();
     assert_eq!(names, ["div", "outer"]);
     assert_eq!(bt.frames()[0].module_name(), Some("m"));
     let text = format!("{err:?}");
-    assert!(text.contains("m!div") && text.contains("integer divide by zero"), "{text}");
+    assert!(
+        text.contains("m!div") && text.contains("integer divide by zero"),
+        "{text}"
+    );
     expect(&mut store, "overflow", &[], Trap::IntegerOverflow);
     expect(&mut store, "oob", &[], Trap::MemoryOutOfBounds);
     expect(&mut store, "conv", &[], Trap::BadConversionToInteger);
@@ -189,7 +228,10 @@ fn every_trap_has_a_code_and_a_named_backtrace() -> Result<()> {
 #[test]
 fn traps_on_other_threads_are_independent() -> Result<()> {
     let engine = Engine::default();
-    let module = Module::new(&engine, r#"(module (func (export "t") (param i32) (result i32) (i32.div_u (i32.const 10) (local.get 0))))"#)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "t") (param i32) (result i32) (i32.div_u (i32.const 10) (local.get 0))))"#,
+    )?;
     let handles: Vec<_> = (0..4)
         .map(|i| {
             let (engine, module) = (engine.clone(), module.clone());
@@ -198,7 +240,10 @@ fn traps_on_other_threads_are_independent() -> Result<()> {
                 let instance = Instance::new(&mut store, &module, &[])?;
                 let t = instance.get_typed_func::<i32, i32>(&mut store, "t")?;
                 for _ in 0..200 {
-                    assert_eq!(t.call(&mut store, 0).unwrap_err().downcast_ref::<Trap>(), Some(&Trap::IntegerDivisionByZero));
+                    assert_eq!(
+                        t.call(&mut store, 0).unwrap_err().downcast_ref::<Trap>(),
+                        Some(&Trap::IntegerDivisionByZero)
+                    );
                     assert_eq!(t.call(&mut store, i + 1)?, 10 / (i + 1));
                 }
                 Ok(())

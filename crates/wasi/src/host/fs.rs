@@ -10,8 +10,8 @@ use crate::memory::GuestMemory;
 use crate::sandbox::{self, Resolved};
 use crate::table::{Desc, Dir, DirEntry, Kind};
 use crate::types::{
-    encode_dirent, encode_fdstat, fdflags, filetype, fstflags, lookupflags, oflags, rights, size, whence, Errno,
-    Filestat, ADVICE_MAX, PREOPENTYPE_DIR,
+    encode_dirent, encode_fdstat, fdflags, filetype, fstflags, lookupflags, oflags, rights, size,
+    whence, Errno, Filestat, ADVICE_MAX, PREOPENTYPE_DIR,
 };
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 use std::fs::File;
@@ -33,7 +33,10 @@ fn filetype_of_mode(mode: u32) -> u8 {
 }
 
 /// A stat's `st_mode`, whose integer type differs between targets.
-#[allow(clippy::unnecessary_cast, reason = "st_mode is u32 on some targets, u16 on others")]
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "st_mode is u32 on some targets, u16 on others"
+)]
 fn mode(s: &rustix::fs::Stat) -> u32 {
     s.st_mode as u32
 }
@@ -44,10 +47,15 @@ pub(crate) fn filetype_of(file: &File) -> u8 {
 }
 
 fn nanos(sec: i64, nsec: i64) -> u64 {
-    (sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(nsec.max(0) as u64)
+    (sec.max(0) as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nsec.max(0) as u64)
 }
 
-#[allow(clippy::unnecessary_cast, reason = "field types differ between targets")]
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "field types differ between targets"
+)]
 fn filestat(s: &rustix::fs::Stat) -> Filestat {
     Filestat {
         dev: s.st_dev as u64,
@@ -66,9 +74,18 @@ fn timestamps(atim: u64, mtim: u64, flags: u16) -> WasiResult<Timestamps> {
     let one = |t: u64, set: u16, now: u16| -> WasiResult<Timespec> {
         match (flags & set != 0, flags & now != 0) {
             (true, true) => Err(Errno::Inval.into()),
-            (true, false) => Ok(Timespec { tv_sec: (t / 1_000_000_000) as _, tv_nsec: (t % 1_000_000_000) as _ }),
-            (false, true) => Ok(Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_NOW }),
-            (false, false) => Ok(Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_OMIT }),
+            (true, false) => Ok(Timespec {
+                tv_sec: (t / 1_000_000_000) as _,
+                tv_nsec: (t % 1_000_000_000) as _,
+            }),
+            (false, true) => Ok(Timespec {
+                tv_sec: 0,
+                tv_nsec: rustix::fs::UTIME_NOW,
+            }),
+            (false, false) => Ok(Timespec {
+                tv_sec: 0,
+                tv_nsec: rustix::fs::UTIME_OMIT,
+            }),
         }
     };
     if flags & !(fstflags::ATIM | fstflags::ATIM_NOW | fstflags::MTIM | fstflags::MTIM_NOW) != 0 {
@@ -94,7 +111,11 @@ fn read_listing(dir: &File) -> WasiResult<Vec<DirEntry>> {
             rustix::fs::FileType::Socket => filetype::SOCKET_STREAM,
             _ => filetype::UNKNOWN,
         };
-        out.push(DirEntry { ino: entry.ino(), filetype, name: entry.file_name().to_bytes().to_vec() });
+        out.push(DirEntry {
+            ino: entry.ino(),
+            filetype,
+            name: entry.file_name().to_bytes().to_vec(),
+        });
     }
     Ok(out)
 }
@@ -111,14 +132,26 @@ impl State {
     }
 
     /// Resolves `path` under directory descriptor `fd` (checked for `needed`).
-    fn resolve<'s>(&'s mut self, fd: u32, needed: u64, path: &str, follow: bool) -> WasiResult<Resolved<'s>> {
+    fn resolve<'s>(
+        &'s mut self,
+        fd: u32,
+        needed: u64,
+        path: &str,
+        follow: bool,
+    ) -> WasiResult<Resolved<'s>> {
         let desc = self.dir_fd(fd, needed)?;
         let dir = desc.dir()?;
         sandbox::resolve(dir.file.as_fd(), path, follow)
     }
 
     /// `fd_advise`: validated, then ignored (advice is only a hint).
-    pub(crate) fn fd_advise(&mut self, fd: u32, _offset: u64, _len: u64, advice: u32) -> WasiResult<()> {
+    pub(crate) fn fd_advise(
+        &mut self,
+        fd: u32,
+        _offset: u64,
+        _len: u64,
+        advice: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_ADVISE)?;
         if advice > u32::from(ADVICE_MAX) {
@@ -135,8 +168,13 @@ impl State {
     pub(crate) fn fd_allocate(&mut self, fd: u32, offset: u64, len: u64) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_ALLOCATE)?;
-        let Kind::File(f) = &desc.kind else { return Err(Errno::Badf.into()) };
-        let end = offset.checked_add(len).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::Fbig)?;
+        let Kind::File(f) = &desc.kind else {
+            return Err(Errno::Badf.into());
+        };
+        let end = offset
+            .checked_add(len)
+            .filter(|&e| e <= i64::MAX as u64)
+            .ok_or(Errno::Fbig)?;
         if f.metadata()?.len() < end {
             f.set_len(end)?;
         }
@@ -165,9 +203,17 @@ impl State {
     }
 
     /// `fd_fdstat_get`.
-    pub(crate) fn fd_fdstat_get(&mut self, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+    pub(crate) fn fd_fdstat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        out: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
-        mem.write(out, &encode_fdstat(desc.filetype, desc.flags, desc.base, desc.inheriting))
+        mem.write(
+            out,
+            &encode_fdstat(desc.filetype, desc.flags, desc.base, desc.inheriting),
+        )
     }
 
     /// `fd_fdstat_set_flags`: `APPEND` and `NONBLOCK` may change; the
@@ -175,7 +221,10 @@ impl State {
     pub(crate) fn fd_fdstat_set_flags(&mut self, fd: u32, flags: u32) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_FDSTAT_SET_FLAGS)?;
-        let flags = u16::try_from(flags).ok().filter(|f| f & !fdflags::ALL == 0).ok_or(Errno::Inval)?;
+        let flags = u16::try_from(flags)
+            .ok()
+            .filter(|f| f & !fdflags::ALL == 0)
+            .ok_or(Errno::Inval)?;
         let sync = fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC;
         if flags & sync != desc.flags & sync {
             return Err(Errno::Notsup.into());
@@ -191,7 +240,12 @@ impl State {
     }
 
     /// `fd_fdstat_set_rights`: rights may only be dropped.
-    pub(crate) fn fd_fdstat_set_rights(&mut self, fd: u32, base: u64, inheriting: u64) -> WasiResult<()> {
+    pub(crate) fn fd_fdstat_set_rights(
+        &mut self,
+        fd: u32,
+        base: u64,
+        inheriting: u64,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         if base & !desc.base != 0 || inheriting & !desc.inheriting != 0 {
             return Err(Errno::Notcapable.into());
@@ -202,12 +256,20 @@ impl State {
     }
 
     /// `fd_filestat_get`.
-    pub(crate) fn fd_filestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+    pub(crate) fn fd_filestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        out: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_FILESTAT_GET)?;
         let stat = match desc.host_file() {
             Ok(f) => filestat(&rustix::fs::fstat(f)?),
-            Err(_) => Filestat { filetype: desc.filetype, ..Filestat::default() },
+            Err(_) => Filestat {
+                filetype: desc.filetype,
+                ..Filestat::default()
+            },
         };
         mem.write(out, &stat.encode())
     }
@@ -216,7 +278,9 @@ impl State {
     pub(crate) fn fd_filestat_set_size(&mut self, fd: u32, size: u64) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_FILESTAT_SET_SIZE)?;
-        let Kind::File(f) = &desc.kind else { return Err(Errno::Badf.into()) };
+        let Kind::File(f) = &desc.kind else {
+            return Err(Errno::Badf.into());
+        };
         if size > i64::MAX as u64 {
             return Err(Errno::Fbig.into());
         }
@@ -225,7 +289,13 @@ impl State {
     }
 
     /// `fd_filestat_set_times`.
-    pub(crate) fn fd_filestat_set_times(&mut self, fd: u32, atim: u64, mtim: u64, flags: u32) -> WasiResult<()> {
+    pub(crate) fn fd_filestat_set_times(
+        &mut self,
+        fd: u32,
+        atim: u64,
+        mtim: u64,
+        flags: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_FILESTAT_SET_TIMES)?;
         let ts = timestamps(atim, mtim, u16::try_from(flags).map_err(|_| Errno::Inval)?)?;
@@ -236,7 +306,14 @@ impl State {
     /// `fd_read`: fills the buffers in order, stopping at a short read; from a
     /// standard stream, only the first non-empty buffer (so it never blocks
     /// waiting for more than one read's worth).
-    pub(crate) fn fd_read(&mut self, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, n: u32, nread: u32) -> WasiResult<()> {
+    pub(crate) fn fd_read(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        iovs: u32,
+        n: u32,
+        nread: u32,
+    ) -> WasiResult<()> {
         let iovs = mem.iovecs(iovs, n)?;
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_READ)?;
@@ -287,7 +364,14 @@ impl State {
     }
 
     /// `fd_write`: writes every buffer whole.
-    pub(crate) fn fd_write(&mut self, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, n: u32, nwritten: u32) -> WasiResult<()> {
+    pub(crate) fn fd_write(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        iovs: u32,
+        n: u32,
+        nwritten: u32,
+    ) -> WasiResult<()> {
         let iovs = mem.iovecs(iovs, n)?;
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_WRITE)?;
@@ -334,9 +418,20 @@ impl State {
     }
 
     /// `fd_seek`.
-    pub(crate) fn fd_seek(&mut self, mem: &mut GuestMemory<'_>, fd: u32, offset: i64, wh: u32, out: u32) -> WasiResult<()> {
+    pub(crate) fn fd_seek(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        offset: i64,
+        wh: u32,
+        out: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
-        let needed = if offset == 0 && wh == u32::from(whence::CUR) { rights::FD_TELL } else { rights::FD_SEEK };
+        let needed = if offset == 0 && wh == u32::from(whence::CUR) {
+            rights::FD_TELL
+        } else {
+            rights::FD_SEEK
+        };
         desc.require(needed)?;
         let pos = match u8::try_from(wh).map_err(|_| Errno::Inval)? {
             whence::SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
@@ -353,7 +448,12 @@ impl State {
     }
 
     /// `fd_tell`.
-    pub(crate) fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+    pub(crate) fn fd_tell(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        out: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
         desc.require(rights::FD_TELL)?;
         let pos = match &mut desc.kind {
@@ -401,9 +501,20 @@ impl State {
 
     /// `fd_prestat_get`: `EBADF` for anything but a preopened directory (the
     /// guest's libc stops scanning descriptors at the first `EBADF`).
-    pub(crate) fn fd_prestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+    pub(crate) fn fd_prestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        out: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
-        let Kind::Dir(Dir { preopen: Some(name), .. }) = &desc.kind else { return Err(Errno::Badf.into()) };
+        let Kind::Dir(Dir {
+            preopen: Some(name),
+            ..
+        }) = &desc.kind
+        else {
+            return Err(Errno::Badf.into());
+        };
         let mut b = [0u8; size::PRESTAT];
         b[0] = PREOPENTYPE_DIR;
         b[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
@@ -411,9 +522,21 @@ impl State {
     }
 
     /// `fd_prestat_dir_name`.
-    pub(crate) fn fd_prestat_dir_name(&mut self, mem: &mut GuestMemory<'_>, fd: u32, path: u32, len: u32) -> WasiResult<()> {
+    pub(crate) fn fd_prestat_dir_name(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        path: u32,
+        len: u32,
+    ) -> WasiResult<()> {
         let desc = self.table.get(fd)?;
-        let Kind::Dir(Dir { preopen: Some(name), .. }) = &desc.kind else { return Err(Errno::Badf.into()) };
+        let Kind::Dir(Dir {
+            preopen: Some(name),
+            ..
+        }) = &desc.kind
+        else {
+            return Err(Errno::Badf.into());
+        };
         if (len as usize) < name.len() {
             return Err(Errno::Nametoolong.into());
         }
@@ -426,7 +549,13 @@ impl State {
     }
 
     /// `path_create_directory`.
-    pub(crate) fn path_create_directory(&mut self, mem: &mut GuestMemory<'_>, fd: u32, path: u32, len: u32) -> WasiResult<()> {
+    pub(crate) fn path_create_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        path: u32,
+        len: u32,
+    ) -> WasiResult<()> {
         let path = mem.str(path, len)?;
         let r = self.resolve(fd, rights::PATH_CREATE_DIRECTORY, path, false)?;
         rustix::fs::mkdirat(&r.parent, r.name.as_str(), Mode::from_bits_truncate(0o777))?;
@@ -500,7 +629,13 @@ impl State {
         if new.must_be_dir {
             return Err(Errno::Noent.into());
         }
-        rustix::fs::linkat(&old.parent, old.name.as_str(), &new.parent, new.name.as_str(), AtFlags::empty())?;
+        rustix::fs::linkat(
+            &old.parent,
+            old.name.as_str(),
+            &new.parent,
+            new.name.as_str(),
+            AtFlags::empty(),
+        )?;
         Ok(())
     }
 
@@ -521,8 +656,14 @@ impl State {
     ) -> WasiResult<()> {
         let path = mem.str(path, len)?;
         mem.slice(out, 4)?;
-        let oflags = u16::try_from(oflags).ok().filter(|f| f & !oflags::ALL == 0).ok_or(Errno::Inval)?;
-        let fdflags = u16::try_from(fdflags).ok().filter(|f| f & !fdflags::ALL == 0).ok_or(Errno::Inval)?;
+        let oflags = u16::try_from(oflags)
+            .ok()
+            .filter(|f| f & !oflags::ALL == 0)
+            .ok_or(Errno::Inval)?;
+        let fdflags = u16::try_from(fdflags)
+            .ok()
+            .filter(|f| f & !fdflags::ALL == 0)
+            .ok_or(Errno::Inval)?;
         let mut needed = rights::PATH_OPEN;
         if oflags & oflags::CREAT != 0 {
             needed |= rights::PATH_CREATE_FILE;
@@ -578,19 +719,34 @@ impl State {
         if (oflags & oflags::CREAT != 0) && r.name == "." {
             return Err(Errno::Isdir.into());
         }
-        let host = rustix::fs::openat(&r.parent, r.name.as_str(), flags, Mode::from_bits_truncate(0o666))?;
+        let host = rustix::fs::openat(
+            &r.parent,
+            r.name.as_str(),
+            flags,
+            Mode::from_bits_truncate(0o666),
+        )?;
         drop(r);
         let file = File::from(host);
         let ft = filetype_of(&file);
         let kind = if ft == filetype::DIRECTORY {
-            Kind::Dir(Dir { file, preopen: None, listing: None })
+            Kind::Dir(Dir {
+                file,
+                preopen: None,
+                listing: None,
+            })
         } else {
             if oflags & oflags::DIRECTORY != 0 {
                 return Err(Errno::Notdir.into());
             }
             Kind::File(file)
         };
-        let desc = Desc { kind, base: granted_base, inheriting: granted_inheriting, flags: fdflags, filetype: ft };
+        let desc = Desc {
+            kind,
+            base: granted_base,
+            inheriting: granted_inheriting,
+            flags: fdflags,
+            filetype: ft,
+        };
         let new_fd = self.table.push(desc)?;
         mem.write_u32(out, new_fd)
     }
@@ -617,7 +773,13 @@ impl State {
     }
 
     /// `path_remove_directory`.
-    pub(crate) fn path_remove_directory(&mut self, mem: &mut GuestMemory<'_>, fd: u32, path: u32, len: u32) -> WasiResult<()> {
+    pub(crate) fn path_remove_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        path: u32,
+        len: u32,
+    ) -> WasiResult<()> {
         let path = mem.str(path, len)?;
         let r = self.resolve(fd, rights::PATH_REMOVE_DIRECTORY, path, false)?;
         rustix::fs::unlinkat(&r.parent, r.name.as_str(), AtFlags::REMOVEDIR)?;
@@ -645,12 +807,18 @@ impl State {
         let old = sandbox::resolve(old_base, old_path, false)?;
         let new = sandbox::resolve(new_base, new_path, false)?;
         if old.must_be_dir || new.must_be_dir {
-            let stat = rustix::fs::statat(&old.parent, old.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+            let stat =
+                rustix::fs::statat(&old.parent, old.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
             if filetype_of_mode(mode(&stat)) != filetype::DIRECTORY {
                 return Err(Errno::Notdir.into());
             }
         }
-        rustix::fs::renameat(&old.parent, old.name.as_str(), &new.parent, new.name.as_str())?;
+        rustix::fs::renameat(
+            &old.parent,
+            old.name.as_str(),
+            &new.parent,
+            new.name.as_str(),
+        )?;
         Ok(())
     }
 
@@ -679,7 +847,13 @@ impl State {
     }
 
     /// `path_unlink_file`.
-    pub(crate) fn path_unlink_file(&mut self, mem: &mut GuestMemory<'_>, fd: u32, path: u32, len: u32) -> WasiResult<()> {
+    pub(crate) fn path_unlink_file(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        path: u32,
+        len: u32,
+    ) -> WasiResult<()> {
         let path = mem.str(path, len)?;
         let r = self.resolve(fd, rights::PATH_UNLINK_FILE, path, false)?;
         if r.must_be_dir {

@@ -24,7 +24,9 @@ fn write_strings(
     let mut offset = buf;
     for (i, mut s) in strings.enumerate() {
         s.push(0);
-        let slot = ptrs.checked_add((i as u32).checked_mul(4).ok_or(Errno::Fault)?).ok_or(Errno::Fault)?;
+        let slot = ptrs
+            .checked_add((i as u32).checked_mul(4).ok_or(Errno::Fault)?)
+            .ok_or(Errno::Fault)?;
         mem.write_u32(slot, offset)?;
         mem.write(offset, &s)?;
         offset = offset.checked_add(s.len() as u32).ok_or(Errno::Fault)?;
@@ -32,11 +34,18 @@ fn write_strings(
     Ok(())
 }
 
-fn sizes(mem: &mut GuestMemory<'_>, lens: impl Iterator<Item = usize>, count_ptr: u32, size_ptr: u32) -> WasiResult<()> {
+fn sizes(
+    mem: &mut GuestMemory<'_>,
+    lens: impl Iterator<Item = usize>,
+    count_ptr: u32,
+    size_ptr: u32,
+) -> WasiResult<()> {
     let (mut count, mut size) = (0u32, 0u32);
     for l in lens {
         count = count.checked_add(1).ok_or(Errno::Overflow)?;
-        size = size.checked_add(u32::try_from(l + 1).map_err(|_| Errno::Overflow)?).ok_or(Errno::Overflow)?;
+        size = size
+            .checked_add(u32::try_from(l + 1).map_err(|_| Errno::Overflow)?)
+            .ok_or(Errno::Overflow)?;
     }
     mem.write_u32(count_ptr, count)?;
     mem.write_u32(size_ptr, size)
@@ -44,41 +53,73 @@ fn sizes(mem: &mut GuestMemory<'_>, lens: impl Iterator<Item = usize>, count_ptr
 
 impl State {
     fn env_strings(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
-        self.env.iter().map(|(n, v)| format!("{n}={v}").into_bytes())
+        self.env
+            .iter()
+            .map(|(n, v)| format!("{n}={v}").into_bytes())
     }
 
     /// `args_sizes_get`.
-    pub(crate) fn args_sizes_get(&mut self, mem: &mut GuestMemory<'_>, argc: u32, size: u32) -> WasiResult<()> {
+    pub(crate) fn args_sizes_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        argc: u32,
+        size: u32,
+    ) -> WasiResult<()> {
         sizes(mem, self.args.iter().map(String::len), argc, size)
     }
 
     /// `args_get`.
-    pub(crate) fn args_get(&mut self, mem: &mut GuestMemory<'_>, argv: u32, buf: u32) -> WasiResult<()> {
-        write_strings(mem, self.args.iter().map(|a| a.clone().into_bytes()), argv, buf)
+    pub(crate) fn args_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        argv: u32,
+        buf: u32,
+    ) -> WasiResult<()> {
+        write_strings(
+            mem,
+            self.args.iter().map(|a| a.clone().into_bytes()),
+            argv,
+            buf,
+        )
     }
 
     /// `environ_sizes_get`.
-    pub(crate) fn environ_sizes_get(&mut self, mem: &mut GuestMemory<'_>, count: u32, size: u32) -> WasiResult<()> {
+    pub(crate) fn environ_sizes_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        count: u32,
+        size: u32,
+    ) -> WasiResult<()> {
         sizes(mem, self.env_strings().map(|s| s.len()), count, size)
     }
 
     /// `environ_get`.
-    pub(crate) fn environ_get(&mut self, mem: &mut GuestMemory<'_>, environ: u32, buf: u32) -> WasiResult<()> {
+    pub(crate) fn environ_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        environ: u32,
+        buf: u32,
+    ) -> WasiResult<()> {
         let strings: Vec<Vec<u8>> = self.env_strings().collect();
         write_strings(mem, strings.into_iter(), environ, buf)
     }
 
     /// `clock_res_get`.
-    pub(crate) fn clock_res_get(&mut self, mem: &mut GuestMemory<'_>, id: u32, out: u32) -> WasiResult<()> {
+    pub(crate) fn clock_res_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        id: u32,
+        out: u32,
+    ) -> WasiResult<()> {
         let res = match id {
             clockid::REALTIME => self.wall_clock.resolution().as_nanos() as u64,
             clockid::MONOTONIC => self.monotonic_clock.resolution().as_nanos() as u64,
-            clockid::PROCESS_CPUTIME_ID => {
-                timespec_nanos(rustix::time::clock_getres(rustix::time::ClockId::ProcessCPUTime))
-            }
-            clockid::THREAD_CPUTIME_ID => {
-                timespec_nanos(rustix::time::clock_getres(rustix::time::ClockId::ThreadCPUTime))
-            }
+            clockid::PROCESS_CPUTIME_ID => timespec_nanos(rustix::time::clock_getres(
+                rustix::time::ClockId::ProcessCPUTime,
+            )),
+            clockid::THREAD_CPUTIME_ID => timespec_nanos(rustix::time::clock_getres(
+                rustix::time::ClockId::ThreadCPUTime,
+            )),
             _ => return Err(Errno::Inval.into()),
         };
         mem.write_u64(out, res.max(1))
@@ -89,24 +130,35 @@ impl State {
         Ok(match id {
             clockid::REALTIME => self.wall_clock.now().as_nanos().min(u64::MAX as u128) as u64,
             clockid::MONOTONIC => self.monotonic_clock.now(),
-            clockid::PROCESS_CPUTIME_ID => {
-                timespec_nanos(rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime))
-            }
-            clockid::THREAD_CPUTIME_ID => {
-                timespec_nanos(rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime))
-            }
+            clockid::PROCESS_CPUTIME_ID => timespec_nanos(rustix::time::clock_gettime(
+                rustix::time::ClockId::ProcessCPUTime,
+            )),
+            clockid::THREAD_CPUTIME_ID => timespec_nanos(rustix::time::clock_gettime(
+                rustix::time::ClockId::ThreadCPUTime,
+            )),
             _ => return Err(Errno::Inval.into()),
         })
     }
 
     /// `clock_time_get` (the precision hint is ignored).
-    pub(crate) fn clock_time_get(&mut self, mem: &mut GuestMemory<'_>, id: u32, _precision: u64, out: u32) -> WasiResult<()> {
+    pub(crate) fn clock_time_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        id: u32,
+        _precision: u64,
+        out: u32,
+    ) -> WasiResult<()> {
         let now = self.now(id)?;
         mem.write_u64(out, now)
     }
 
     /// `random_get`.
-    pub(crate) fn random_get(&mut self, mem: &mut GuestMemory<'_>, buf: u32, len: u32) -> WasiResult<()> {
+    pub(crate) fn random_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        buf: u32,
+        len: u32,
+    ) -> WasiResult<()> {
         let buf = mem.slice_mut(buf, len)?;
         self.random.fill(buf).map_err(|_| Errno::Io)?;
         Ok(())
@@ -125,7 +177,10 @@ impl State {
         if code < 126 {
             Err(Error::Trap(anyhow::Error::new(I32Exit(code as i32))))
         } else {
-            Err(Error::Trap(anyhow::anyhow!("exit with invalid exit status outside of [0..126): {}", code as i32)))
+            Err(Error::Trap(anyhow::anyhow!(
+                "exit with invalid exit status outside of [0..126): {}",
+                code as i32
+            )))
         }
     }
 
@@ -157,8 +212,16 @@ impl State {
             return Err(Errno::Inval.into());
         }
         // Check both arrays up front: no partial results on a bad pointer.
-        mem.slice(subs, count.checked_mul(poll::SUBSCRIPTION_SIZE).ok_or(Errno::Fault)?)?;
-        mem.slice(events, count.checked_mul(poll::EVENT_SIZE).ok_or(Errno::Fault)?)?;
+        mem.slice(
+            subs,
+            count
+                .checked_mul(poll::SUBSCRIPTION_SIZE)
+                .ok_or(Errno::Fault)?,
+        )?;
+        mem.slice(
+            events,
+            count.checked_mul(poll::EVENT_SIZE).ok_or(Errno::Fault)?,
+        )?;
         mem.slice(nevents, 4)?;
 
         struct Event {
@@ -181,7 +244,9 @@ impl State {
                     let flags = mem.read_u16(s + 40)?;
                     let abs = flags & poll::SUBCLOCKFLAGS_ABSTIME != 0;
                     let deadline = match (id, abs) {
-                        (clockid::MONOTONIC | clockid::REALTIME, false) => Ok(mono_now.saturating_add(timeout)),
+                        (clockid::MONOTONIC | clockid::REALTIME, false) => {
+                            Ok(mono_now.saturating_add(timeout))
+                        }
                         (clockid::MONOTONIC, true) => Ok(timeout),
                         (clockid::REALTIME, true) => {
                             let real_now = self.now(clockid::REALTIME)?;
@@ -191,15 +256,30 @@ impl State {
                     };
                     match deadline {
                         Ok(d) => clocks.push((userdata, d)),
-                        Err(e) => ready.push(Event { userdata, error: e, kind }),
+                        Err(e) => ready.push(Event {
+                            userdata,
+                            error: e,
+                            kind,
+                        }),
                     }
                 }
                 poll::EVENTTYPE_FD_READ | poll::EVENTTYPE_FD_WRITE => {
                     let fd = mem.read_u32(s + 16)?;
                     match self.table.get_ref(fd) {
-                        Ok(Desc { kind: Kind::Stream(Stream::Host(f)), .. }) => waits.push((userdata, kind, f.as_fd())),
-                        Ok(_) => ready.push(Event { userdata, error: Errno::Success, kind }),
-                        Err(_) => ready.push(Event { userdata, error: Errno::Badf, kind }),
+                        Ok(Desc {
+                            kind: Kind::Stream(Stream::Host(f)),
+                            ..
+                        }) => waits.push((userdata, kind, f.as_fd())),
+                        Ok(_) => ready.push(Event {
+                            userdata,
+                            error: Errno::Success,
+                            kind,
+                        }),
+                        Err(_) => ready.push(Event {
+                            userdata,
+                            error: Errno::Badf,
+                            kind,
+                        }),
                     }
                 }
                 _ => return Err(Errno::Inval.into()),
@@ -209,7 +289,11 @@ impl State {
         let earliest = clocks.iter().map(|&(_, d)| d).min();
         // How long to wait: not at all when something is ready, until the
         // earliest deadline otherwise, forever with neither.
-        let wait_ns = if ready.is_empty() { earliest.map(|d| d.saturating_sub(self.monotonic_clock.now())) } else { Some(0) };
+        let wait_ns = if ready.is_empty() {
+            earliest.map(|d| d.saturating_sub(self.monotonic_clock.now()))
+        } else {
+            Some(0)
+        };
         if waits.is_empty() {
             if let Some(ns) = wait_ns.filter(|&ns| ns > 0) {
                 std::thread::sleep(Duration::from_nanos(ns));
@@ -218,7 +302,11 @@ impl State {
             let mut fds: Vec<PollFd<'_>> = waits
                 .iter()
                 .map(|&(_, kind, fd)| {
-                    let flags = if kind == poll::EVENTTYPE_FD_READ { PollFlags::IN } else { PollFlags::OUT };
+                    let flags = if kind == poll::EVENTTYPE_FD_READ {
+                        PollFlags::IN
+                    } else {
+                        PollFlags::OUT
+                    };
                     PollFd::from_borrowed_fd(fd, flags)
                 })
                 .collect();
@@ -235,7 +323,11 @@ impl State {
             }
             for (&(userdata, kind, _), pfd) in waits.iter().zip(&fds) {
                 if !pfd.revents().is_empty() {
-                    ready.push(Event { userdata, error: Errno::Success, kind });
+                    ready.push(Event {
+                        userdata,
+                        error: Errno::Success,
+                        kind,
+                    });
                 }
             }
         }
@@ -245,7 +337,11 @@ impl State {
                 let now = self.monotonic_clock.now().max(earliest);
                 for &(userdata, d) in &clocks {
                     if d <= now {
-                        ready.push(Event { userdata, error: Errno::Success, kind: poll::EVENTTYPE_CLOCK });
+                        ready.push(Event {
+                            userdata,
+                            error: Errno::Success,
+                            kind: poll::EVENTTYPE_CLOCK,
+                        });
                     }
                 }
             }

@@ -49,7 +49,9 @@ fn builder_refuses_what_wasi_cannot_carry() {
     assert!(WasiCtxBuilder::new().env("A=B", "c").is_err());
     assert!(WasiCtxBuilder::new().env("", "c").is_err());
     let missing = std::env::temp_dir().join("tern-wasi-no-such-dir");
-    assert!(WasiCtxBuilder::new().preopened_dir(&missing, "x", DirPerms::READ, FilePerms::READ).is_err());
+    assert!(WasiCtxBuilder::new()
+        .preopened_dir(&missing, "x", DirPerms::READ, FilePerms::READ)
+        .is_err());
 }
 
 #[test]
@@ -76,7 +78,17 @@ fn captured_standard_streams() {
     // Gathered write of several buffers.
     let (a, al) = g.put(b"ab");
     let (c, cl) = g.put(b"cde");
-    let iovs = g.put(&[(a as u32).to_le_bytes(), (al as u32).to_le_bytes(), (c as u32).to_le_bytes(), (cl as u32).to_le_bytes()].concat()).0;
+    let iovs = g
+        .put(
+            &[
+                (a as u32).to_le_bytes(),
+                (al as u32).to_le_bytes(),
+                (c as u32).to_le_bytes(),
+                (cl as u32).to_le_bytes(),
+            ]
+            .concat(),
+        )
+        .0;
     let n = i64::from(g.alloc(4));
     assert_eq!(g.errno("fd_write", &[1, iovs, 2, n]), 0);
     assert_eq!(g.u32_at(n), 5);
@@ -92,7 +104,10 @@ fn files_read_write_seek_and_stat() {
     let tmp = TempDir::new("files");
     let mut g = dir_guest(&tmp);
     let fd = g.open(DIR, "f.txt", 0, 1 | 4, RIGHTS_ALL, 0).unwrap(); // CREAT | EXCL
-    assert_eq!(g.open(DIR, "f.txt", 0, 1 | 4, RIGHTS_ALL, 0), Err(errno::EXIST));
+    assert_eq!(
+        g.open(DIR, "f.txt", 0, 1 | 4, RIGHTS_ALL, 0),
+        Err(errno::EXIST)
+    );
     assert_eq!(g.write(fd, b"hello world"), Ok(11));
     let pos = i64::from(g.alloc(8));
     assert_eq!(g.errno("fd_tell", &[fd.into(), pos]), 0);
@@ -107,7 +122,9 @@ fn files_read_write_seek_and_stat() {
 
     // pread/pwrite leave the position alone.
     let (b, bl) = g.put(b"HELLO");
-    let iov = g.put(&[(b as u32).to_le_bytes(), (bl as u32).to_le_bytes()].concat()).0;
+    let iov = g
+        .put(&[(b as u32).to_le_bytes(), (bl as u32).to_le_bytes()].concat())
+        .0;
     let n = i64::from(g.alloc(4));
     assert_eq!(g.errno("fd_pwrite", &[fd.into(), iov, 1, 0, n]), 0);
     assert_eq!(g.u32_at(n), 5);
@@ -117,7 +134,10 @@ fn files_read_write_seek_and_stat() {
     assert_eq!(g.get(buf.into(), g.u32_at(n) as usize), b"LO w");
     assert_eq!(g.errno("fd_tell", &[fd.into(), pos]), 0);
     assert_eq!(g.u64_at(pos), 6);
-    assert_eq!(fs::read_to_string(tmp.path().join("f.txt")).unwrap(), "HELLO world");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("f.txt")).unwrap(),
+        "HELLO world"
+    );
 
     // Stat, truncate, extend, times.
     let st = i64::from(g.alloc(64));
@@ -126,17 +146,32 @@ fn files_read_write_seek_and_stat() {
     assert_eq!(g.u64_at(st + 32), 11, "size");
     assert_eq!(g.u64_at(st + 24), 1, "nlink");
     assert_eq!(g.errno("fd_filestat_set_size", &[fd.into(), 5]), 0);
-    assert_eq!(fs::read_to_string(tmp.path().join("f.txt")).unwrap(), "HELLO");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("f.txt")).unwrap(),
+        "HELLO"
+    );
     assert_eq!(g.errno("fd_allocate", &[fd.into(), 0, 100]), 0);
     assert_eq!(fs::metadata(tmp.path().join("f.txt")).unwrap().len(), 100);
     let t = 1_600_000_000_123_456_789i64;
-    assert_eq!(g.errno("fd_filestat_set_times", &[fd.into(), t, t, 1 | 4]), 0);
+    assert_eq!(
+        g.errno("fd_filestat_set_times", &[fd.into(), t, t, 1 | 4]),
+        0
+    );
     assert_eq!(g.errno("fd_filestat_get", &[fd.into(), st]), 0);
     assert_eq!(g.u64_at(st + 48), t as u64, "mtim");
     assert_eq!(g.u64_at(st + 40), t as u64, "atim");
-    assert_eq!(g.errno("fd_filestat_set_times", &[fd.into(), t, t, 1 | 2]), errno::INVAL);
+    assert_eq!(
+        g.errno("fd_filestat_set_times", &[fd.into(), t, t, 1 | 2]),
+        errno::INVAL
+    );
     let (p, l) = g.put(b"f.txt");
-    assert_eq!(g.errno("path_filestat_set_times", &[3, 0, p, l, 0, t + 1_000_000_000, 4]), 0);
+    assert_eq!(
+        g.errno(
+            "path_filestat_set_times",
+            &[3, 0, p, l, 0, t + 1_000_000_000, 4]
+        ),
+        0
+    );
     assert_eq!(g.errno("path_filestat_get", &[3, 0, p, l, st]), 0);
     assert_eq!(g.u64_at(st + 48), (t + 1_000_000_000) as u64);
 
@@ -166,18 +201,31 @@ fn append_flag_and_rights() {
     let pos = i64::from(g.alloc(8));
     assert_eq!(g.errno("fd_seek", &[fd.into(), 0, 0, pos]), 0);
     assert_eq!(g.write(fd, b"two\n"), Ok(4));
-    assert_eq!(fs::read_to_string(tmp.path().join("log")).unwrap(), "one\ntwo\n");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("log")).unwrap(),
+        "one\ntwo\n"
+    );
     // Clear APPEND: writes land at the position again.
     assert_eq!(g.errno("fd_fdstat_set_flags", &[fd.into(), 0]), 0);
     assert_eq!(g.errno("fd_seek", &[fd.into(), 0, 0, pos]), 0);
     assert_eq!(g.write(fd, b"ONE"), Ok(3));
-    assert_eq!(fs::read_to_string(tmp.path().join("log")).unwrap(), "ONE\ntwo\n");
-    assert_eq!(g.errno("fd_fdstat_set_flags", &[fd.into(), 16]), 58, "SYNC cannot be set later: ENOTSUP");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("log")).unwrap(),
+        "ONE\ntwo\n"
+    );
+    assert_eq!(
+        g.errno("fd_fdstat_set_flags", &[fd.into(), 16]),
+        58,
+        "SYNC cannot be set later: ENOTSUP"
+    );
     // Rights only shrink, and shrunk rights are enforced.
     const FD_READ: i64 = 1 << 1;
     assert_eq!(g.errno("fd_fdstat_set_rights", &[fd.into(), FD_READ, 0]), 0);
     assert_eq!(g.write(fd, b"x"), Err(errno::NOTCAPABLE));
-    assert_eq!(g.errno("fd_fdstat_set_rights", &[fd.into(), FD_READ | (1 << 6), 0]), errno::NOTCAPABLE);
+    assert_eq!(
+        g.errno("fd_fdstat_set_rights", &[fd.into(), FD_READ | (1 << 6), 0]),
+        errno::NOTCAPABLE
+    );
     let fdstat = i64::from(g.alloc(24));
     assert_eq!(g.errno("fd_fdstat_get", &[fd.into(), fdstat]), 0);
     assert_eq!(g.u64_at(fdstat + 8), FD_READ as u64);
@@ -191,7 +239,9 @@ fn directories_create_list_rename_remove() {
     assert_eq!(g.path_op("path_create_directory", DIR, "a"), errno::EXIST);
     assert_eq!(g.path_op("path_create_directory", DIR, "a/b/"), 0);
     assert!(tmp.path().join("a/b").is_dir());
-    let names: Vec<String> = (0..40).map(|i| format!("file-with-a-longer-name-{i:02}")).collect();
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("file-with-a-longer-name-{i:02}"))
+        .collect();
     for n in &names {
         let fd = g.open(DIR, &format!("a/{n}"), 0, 1, RIGHTS_ALL, 0).unwrap();
         assert_eq!(g.errno("fd_close", &[fd.into()]), 0);
@@ -203,7 +253,13 @@ fn directories_create_list_rename_remove() {
     let buf = g.alloc(256);
     let used = i64::from(g.alloc(4));
     loop {
-        assert_eq!(g.errno("fd_readdir", &[dfd.into(), buf.into(), 256, cookie as i64, used]), 0);
+        assert_eq!(
+            g.errno(
+                "fd_readdir",
+                &[dfd.into(), buf.into(), 256, cookie as i64, used]
+            ),
+            0
+        );
         let n = g.u32_at(used) as usize;
         let bytes = g.get(buf.into(), n);
         let mut off = 0;
@@ -214,7 +270,10 @@ fn directories_create_list_rename_remove() {
             if off + 24 + namlen > n {
                 break;
             }
-            seen.push((String::from_utf8(bytes[off + 24..off + 24 + namlen].to_vec()).unwrap(), bytes[off + 20]));
+            seen.push((
+                String::from_utf8(bytes[off + 24..off + 24 + namlen].to_vec()).unwrap(),
+                bytes[off + 20],
+            ));
             cookie = next;
             progressed = true;
             off += 24 + namlen;
@@ -224,26 +283,46 @@ fn directories_create_list_rename_remove() {
         }
         assert!(progressed, "a 256-byte buffer holds at least one entry");
     }
-    let mut files: Vec<_> = seen.iter().filter(|(n, _)| n != "." && n != "..").cloned().collect();
+    let mut files: Vec<_> = seen
+        .iter()
+        .filter(|(n, _)| n != "." && n != "..")
+        .cloned()
+        .collect();
     files.sort();
-    let mut expected: Vec<_> = names.iter().map(|n| (n.clone(), 4u8)).chain([("b".to_string(), 3u8)]).collect();
+    let mut expected: Vec<_> = names
+        .iter()
+        .map(|n| (n.clone(), 4u8))
+        .chain([("b".to_string(), 3u8)])
+        .collect();
     expected.sort();
     assert_eq!(files, expected);
     assert!(seen.iter().any(|(n, t)| n == "." && *t == 3));
 
     // Rename a file across directories and a directory; remove.
-    assert_eq!(g.rename(DIR, "a/file-with-a-longer-name-00", "a/b/moved"), 0);
+    assert_eq!(
+        g.rename(DIR, "a/file-with-a-longer-name-00", "a/b/moved"),
+        0
+    );
     assert!(tmp.path().join("a/b/moved").is_file());
     assert_eq!(g.rename(DIR, "a/b", "c"), 0);
     assert!(tmp.path().join("c/moved").is_file());
-    assert_eq!(g.path_op("path_remove_directory", DIR, "c"), errno::NOTEMPTY);
+    assert_eq!(
+        g.path_op("path_remove_directory", DIR, "c"),
+        errno::NOTEMPTY
+    );
     assert_eq!(g.path_op("path_unlink_file", DIR, "c"), errno::ISDIR);
-    assert_eq!(g.path_op("path_unlink_file", DIR, "c/moved/"), errno::NOTDIR);
+    assert_eq!(
+        g.path_op("path_unlink_file", DIR, "c/moved/"),
+        errno::NOTDIR
+    );
     assert_eq!(g.path_op("path_unlink_file", DIR, "c/moved"), 0);
     assert_eq!(g.path_op("path_remove_directory", DIR, "c"), 0);
     assert_eq!(g.path_op("path_remove_directory", DIR, "c"), errno::NOENT);
     assert!(!tmp.path().join("c").exists());
-    assert_eq!(g.open(DIR, "a/file-with-a-longer-name-01", 0, 2, RIGHTS_ALL, 0), Err(errno::NOTDIR));
+    assert_eq!(
+        g.open(DIR, "a/file-with-a-longer-name-01", 0, 2, RIGHTS_ALL, 0),
+        Err(errno::NOTDIR)
+    );
     assert_eq!(g.read(dfd, 10), Err(errno::ISDIR));
     assert_eq!(g.open(DIR, "", 0, 0, RIGHTS_ALL, 0), Err(errno::NOENT));
 }
@@ -266,9 +345,16 @@ fn symlinks_and_hard_links_inside() {
     let (o, ol) = g.put(b"t.txt");
     let (n, nl) = g.put(b"hard");
     assert_eq!(g.errno("path_link", &[3, 0, o, ol, 3, n, nl]), 0);
-    assert_eq!(fs::read_to_string(tmp.path().join("hard")).unwrap(), "target");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("hard")).unwrap(),
+        "target"
+    );
     let (p, l) = g.put(b"t.txt");
-    assert_eq!(g.errno("path_readlink", &[3, p, l, buf, 32, used]), errno::INVAL, "not a link");
+    assert_eq!(
+        g.errno("path_readlink", &[3, p, l, buf, 32, used]),
+        errno::INVAL,
+        "not a link"
+    );
 }
 
 #[test]
@@ -292,13 +378,22 @@ fn clocks() {
     let out = i64::from(g.alloc(8));
     for id in 0..4 {
         assert_eq!(g.errno("clock_res_get", &[id, out]), 0);
-        assert!(g.u64_at(out) > 0 && g.u64_at(out) <= 1_000_000, "clock {id} resolution");
+        assert!(
+            g.u64_at(out) > 0 && g.u64_at(out) <= 1_000_000,
+            "clock {id} resolution"
+        );
     }
     assert_eq!(g.errno("clock_res_get", &[9, out]), errno::INVAL);
     assert_eq!(g.errno("clock_time_get", &[9, 0, out]), errno::INVAL);
     assert_eq!(g.errno("clock_time_get", &[0, 0, out]), 0);
-    let host = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    assert!(host.abs_diff(g.u64_at(out)) < 5_000_000_000, "realtime close to the host's");
+    let host = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        host.abs_diff(g.u64_at(out)) < 5_000_000_000,
+        "realtime close to the host's"
+    );
     assert_eq!(g.errno("clock_time_get", &[1, 0, out]), 0);
     let t0 = g.u64_at(out);
     std::thread::sleep(Duration::from_millis(5));
@@ -319,13 +414,24 @@ fn clock_subscription(userdata: u64, id: u32, timeout: u64, flags: u16) -> Vec<u
 #[test]
 fn poll_oneoff_sleeps_and_reports() {
     let mut g = Guest::empty();
-    let subs = g.put(&[clock_subscription(7, 1, 30_000_000, 0), clock_subscription(8, 1, 5_000_000_000, 0)].concat()).0;
+    let subs = g
+        .put(
+            &[
+                clock_subscription(7, 1, 30_000_000, 0),
+                clock_subscription(8, 1, 5_000_000_000, 0),
+            ]
+            .concat(),
+        )
+        .0;
     let events = i64::from(g.alloc(64));
     let n = i64::from(g.alloc(4));
     let start = Instant::now();
     assert_eq!(g.errno("poll_oneoff", &[subs, events, 2, n]), 0);
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(30) && took < Duration::from_secs(4), "slept {took:?}");
+    assert!(
+        took >= Duration::from_millis(30) && took < Duration::from_secs(4),
+        "slept {took:?}"
+    );
     assert_eq!(g.u32_at(n), 1, "only the first timer fired");
     assert_eq!(g.u64_at(events), 7);
     assert_eq!(g.get(events + 8, 3), [0, 0, 0], "no error, clock event");
@@ -345,14 +451,19 @@ fn poll_oneoff_sleeps_and_reports() {
     let mut bad_sub = fd_sub.clone();
     bad_sub[0] = 4;
     bad_sub[16] = 99;
-    let subs = g.put(&[fd_sub, bad_sub, clock_subscription(5, 1, 10_000_000_000, 0)].concat()).0;
+    let subs = g
+        .put(&[fd_sub, bad_sub, clock_subscription(5, 1, 10_000_000_000, 0)].concat())
+        .0;
     let events = i64::from(g.alloc(96));
     let start = Instant::now();
     assert_eq!(g.errno("poll_oneoff", &[subs, events, 3, n]), 0);
     assert!(start.elapsed() < Duration::from_secs(1));
     assert_eq!(g.u32_at(n), 2);
     assert_eq!((g.u64_at(events), g.get(events + 8, 2)), (3, vec![0, 0]));
-    assert_eq!((g.u64_at(events + 32), g.get(events + 40, 2)), (4, vec![errno::BADF as u8, 0]));
+    assert_eq!(
+        (g.u64_at(events + 32), g.get(events + 40, 2)),
+        (4, vec![errno::BADF as u8, 0])
+    );
 
     assert_eq!(g.errno("poll_oneoff", &[subs, events, 0, n]), errno::INVAL);
     let bad_clock = g.put(&clock_subscription(1, 42, 0, 0)).0;
@@ -382,7 +493,11 @@ fn random_get_fills_from_the_source() {
     let (a, b) = (i64::from(g.alloc(32)), i64::from(g.alloc(32)));
     assert_eq!(g.errno("random_get", &[a, 32]), 0);
     assert_eq!(g.errno("random_get", &[b, 32]), 0);
-    assert_ne!(g.get(a, 32), g.get(b, 32), "the system source gives fresh bytes");
+    assert_ne!(
+        g.get(a, 32),
+        g.get(b, 32),
+        "the system source gives fresh bytes"
+    );
     assert_eq!(g.errno("random_get", &[a, 0]), 0);
 }
 
@@ -395,7 +510,10 @@ fn proc_exit_unwinds_with_the_code() {
     assert_eq!(g.errno("sched_yield", &[]), 0);
     let err = g.call("proc_exit", &[tern::Val::I32(200)]).unwrap_err();
     assert!(err.downcast_ref::<I32Exit>().is_none());
-    assert!(format!("{err:?}").contains("invalid exit status"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("invalid exit status"),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -70,17 +70,31 @@ pub fn guest_wat(with_memory: bool) -> String {
     let mut imports = String::new();
     let mut wrappers = String::new();
     for (name, params, result) in FUNCTIONS {
-        let ps: Vec<&str> = params.chars().map(|c| if c == 'I' { "i64" } else { "i32" }).collect();
+        let ps: Vec<&str> = params
+            .chars()
+            .map(|c| if c == 'I' { "i64" } else { "i32" })
+            .collect();
         let sig = format!(
             "(param {}){}",
             ps.join(" "),
             if *result { " (result i32)" } else { "" }
         );
-        imports.push_str(&format!("  (import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} {sig}))\n"));
-        let gets: String = (0..ps.len()).map(|i| format!("(local.get {i})")).collect::<Vec<_>>().join(" ");
-        wrappers.push_str(&format!("  (func (export \"{name}\") {sig} (call ${name} {gets}))\n"));
+        imports.push_str(&format!(
+            "  (import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} {sig}))\n"
+        ));
+        let gets: String = (0..ps.len())
+            .map(|i| format!("(local.get {i})"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        wrappers.push_str(&format!(
+            "  (func (export \"{name}\") {sig} (call ${name} {gets}))\n"
+        ));
     }
-    let memory = if with_memory { "  (memory (export \"memory\") 4)\n" } else { "" };
+    let memory = if with_memory {
+        "  (memory (export \"memory\") 4)\n"
+    } else {
+        ""
+    };
     format!("(module\n{imports}{memory}{wrappers})")
 }
 
@@ -108,13 +122,21 @@ impl Guest {
 
     fn build(ctx: WasiCtx, with_memory: bool) -> Guest {
         let engine = Engine::default();
-        let module = Module::new(&engine, guest_wat(with_memory)).expect("the generated guest compiles");
+        let module =
+            Module::new(&engine, guest_wat(with_memory)).expect("the generated guest compiles");
         let mut linker = Linker::new(&engine);
         tern_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).expect("WASI links");
         let mut store = Store::new(&engine, Host { wasi: ctx });
-        let instance = linker.instantiate(&mut store, &module).expect("the guest instantiates");
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .expect("the guest instantiates");
         let memory = instance.get_memory(&mut store, "memory");
-        Guest { store, instance, memory, next: SCRATCH }
+        Guest {
+            store,
+            instance,
+            memory,
+            next: SCRATCH,
+        }
     }
 
     /// A guest with an empty context.
@@ -124,7 +146,10 @@ impl Guest {
 
     /// Calls `name`, returning its errno.
     pub fn call(&mut self, name: &str, args: &[Val]) -> anyhow::Result<i32> {
-        let func = self.instance.get_func(&mut self.store, name).expect("the wrapper exists");
+        let func = self
+            .instance
+            .get_func(&mut self.store, name)
+            .expect("the wrapper exists");
         let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
         func.call(&mut self.store, args, &mut results)?;
         Ok(results.first().and_then(Val::i32).unwrap_or(0))
@@ -132,14 +157,24 @@ impl Guest {
 
     /// Calls `name` with `i32`/`i64` arguments given as `i64`, typed by the signature.
     pub fn errno(&mut self, name: &str, args: &[i64]) -> i32 {
-        let (_, params, _) = FUNCTIONS.iter().find(|(n, _, _)| *n == name).expect("known function");
+        let (_, params, _) = FUNCTIONS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .expect("known function");
         assert_eq!(params.len(), args.len(), "argument count of {name}");
         let vals: Vec<Val> = params
             .chars()
             .zip(args)
-            .map(|(c, &a)| if c == 'I' { Val::I64(a) } else { Val::I32(a as i32) })
+            .map(|(c, &a)| {
+                if c == 'I' {
+                    Val::I64(a)
+                } else {
+                    Val::I32(a as i32)
+                }
+            })
             .collect();
-        self.call(name, &vals).unwrap_or_else(|e| panic!("{name} trapped: {e:?}"))
+        self.call(name, &vals)
+            .unwrap_or_else(|e| panic!("{name} trapped: {e:?}"))
     }
 
     /// Reserves `len` bytes of scratch memory (8-aligned).
@@ -157,14 +192,19 @@ impl Guest {
     pub fn put(&mut self, bytes: &[u8]) -> (i64, i64) {
         let p = self.alloc(bytes.len() as u32);
         let memory = self.memory.expect("guest has memory");
-        memory.write(&mut self.store, p as usize, bytes).expect("scratch in bounds");
+        memory
+            .write(&mut self.store, p as usize, bytes)
+            .expect("scratch in bounds");
         (i64::from(p), bytes.len() as i64)
     }
 
     /// Reads `len` bytes at `ptr`.
     pub fn get(&self, ptr: i64, len: usize) -> Vec<u8> {
         let mut b = vec![0; len];
-        self.memory.expect("guest has memory").read(&self.store, ptr as usize, &mut b).expect("in bounds");
+        self.memory
+            .expect("guest has memory")
+            .read(&self.store, ptr as usize, &mut b)
+            .expect("in bounds");
         b
     }
 
@@ -177,14 +217,36 @@ impl Guest {
     }
 
     /// `path_open`: the new descriptor or the errno.
-    pub fn open(&mut self, dir: u32, path: &str, lookup: u32, oflags: u32, rights: u64, fdflags: u32) -> Result<u32, i32> {
+    pub fn open(
+        &mut self,
+        dir: u32,
+        path: &str,
+        lookup: u32,
+        oflags: u32,
+        rights: u64,
+        fdflags: u32,
+    ) -> Result<u32, i32> {
         let (p, l) = self.put(path.as_bytes());
         let out = i64::from(self.alloc(4));
         let e = self.errno(
             "path_open",
-            &[dir.into(), lookup.into(), p, l, oflags.into(), rights as i64, rights as i64, fdflags.into(), out],
+            &[
+                dir.into(),
+                lookup.into(),
+                p,
+                l,
+                oflags.into(),
+                rights as i64,
+                rights as i64,
+                fdflags.into(),
+                out,
+            ],
         );
-        if e == 0 { Ok(self.u32_at(out)) } else { Err(e) }
+        if e == 0 {
+            Ok(self.u32_at(out))
+        } else {
+            Err(e)
+        }
     }
 
     /// `fd_read` of up to `max` bytes into one buffer.
@@ -193,16 +255,26 @@ impl Guest {
         let iov = self.put(&[buf.to_le_bytes(), max.to_le_bytes()].concat()).0;
         let nread = i64::from(self.alloc(4));
         let e = self.errno("fd_read", &[fd.into(), iov, 1, nread]);
-        if e == 0 { Ok(self.get(buf.into(), self.u32_at(nread) as usize)) } else { Err(e) }
+        if e == 0 {
+            Ok(self.get(buf.into(), self.u32_at(nread) as usize))
+        } else {
+            Err(e)
+        }
     }
 
     /// `fd_write` of `data` in one buffer; the count written or the errno.
     pub fn write(&mut self, fd: u32, data: &[u8]) -> Result<u32, i32> {
         let (buf, len) = self.put(data);
-        let iov = self.put(&[(buf as u32).to_le_bytes(), (len as u32).to_le_bytes()].concat()).0;
+        let iov = self
+            .put(&[(buf as u32).to_le_bytes(), (len as u32).to_le_bytes()].concat())
+            .0;
         let n = i64::from(self.alloc(4));
         let e = self.errno("fd_write", &[fd.into(), iov, 1, n]);
-        if e == 0 { Ok(self.u32_at(n)) } else { Err(e) }
+        if e == 0 {
+            Ok(self.u32_at(n))
+        } else {
+            Err(e)
+        }
     }
 
     /// A path call taking `(fd, path_ptr, path_len)`.
@@ -215,8 +287,15 @@ impl Guest {
     pub fn stat_type(&mut self, dir: u32, path: &str, follow: bool) -> Result<u8, i32> {
         let (p, l) = self.put(path.as_bytes());
         let out = i64::from(self.alloc(64));
-        let e = self.errno("path_filestat_get", &[dir.into(), i64::from(follow), p, l, out]);
-        if e == 0 { Ok(self.get(out + 16, 1)[0]) } else { Err(e) }
+        let e = self.errno(
+            "path_filestat_get",
+            &[dir.into(), i64::from(follow), p, l, out],
+        );
+        if e == 0 {
+            Ok(self.get(out + 16, 1)[0])
+        } else {
+            Err(e)
+        }
     }
 
     /// `path_symlink(target, dir, link)`.

@@ -36,8 +36,14 @@ fn out_of_bounds_pointers_are_efault() {
         ("fd_prestat_dir_name", vec![3, END, 1]),
         ("fd_readdir", vec![3, END - 10, 100, 0, ok]),
         ("fd_readdir", vec![3, ok, 64, 0, huge]),
-        ("path_open", vec![3, 0, huge, 10, 0, RIGHTS_ALL as i64, 0, 0, ok]),
-        ("path_open", vec![3, 0, ok, 0x7FFF_FFFF, 0, RIGHTS_ALL as i64, 0, 0, ok]),
+        (
+            "path_open",
+            vec![3, 0, huge, 10, 0, RIGHTS_ALL as i64, 0, 0, ok],
+        ),
+        (
+            "path_open",
+            vec![3, 0, ok, 0x7FFF_FFFF, 0, RIGHTS_ALL as i64, 0, 0, ok],
+        ),
         ("path_create_directory", vec![3, END - 1, 2]),
         ("path_filestat_get", vec![3, 0, huge, 1, ok]),
         ("path_readlink", vec![3, huge, 1, ok, 10, ok]),
@@ -53,11 +59,16 @@ fn out_of_bounds_pointers_are_efault() {
         assert_eq!(g.errno(name, args), errno::FAULT, "{name}{args:?}");
     }
     // An iovec whose buffer lies outside memory.
-    let iov = g.put(&[(END as u32 - 2).to_le_bytes(), 4u32.to_le_bytes()].concat()).0;
+    let iov = g
+        .put(&[(END as u32 - 2).to_le_bytes(), 4u32.to_le_bytes()].concat())
+        .0;
     assert_eq!(g.errno("fd_write", &[1, iov, 1, ok]), errno::FAULT);
     // The result pointer of path_open is checked before anything is created.
     let (p, l) = g.put(b"created");
-    assert_eq!(g.errno("path_open", &[3, 0, p, l, 1, RIGHTS_ALL as i64, 0, 0, huge]), errno::FAULT);
+    assert_eq!(
+        g.errno("path_open", &[3, 0, p, l, 1, RIGHTS_ALL as i64, 0, 0, huge]),
+        errno::FAULT
+    );
     assert!(!tmp.path().join("created").exists());
     // Still alive and well.
     assert_eq!(g.read_file(3, "f").unwrap(), b"data");
@@ -98,12 +109,27 @@ fn bad_descriptors_and_flags_are_errors() {
     for fd in [-1i64, 4, 1000, i32::MAX as i64] {
         assert_eq!(g.errno("fd_close", &[fd]), errno::BADF);
         assert_eq!(g.errno("fd_sync", &[fd]), errno::BADF);
-        assert_eq!(g.path_op("path_create_directory", fd as u32, "x"), errno::BADF);
+        assert_eq!(
+            g.path_op("path_create_directory", fd as u32, "x"),
+            errno::BADF
+        );
     }
     assert_eq!(g.path_op("path_create_directory", 1, "x"), errno::NOTDIR);
     let (p, l) = g.put(b"x");
     let ok = i64::from(g.alloc(8));
-    assert_eq!(g.errno("path_open", &[3, 0, p, l, 0x100, RIGHTS_ALL as i64, 0, 0, ok]), errno::INVAL);
-    assert_eq!(g.errno("path_open", &[3, 0, p, l, 0, RIGHTS_ALL as i64, 0, 0x100, ok]), errno::INVAL);
+    assert_eq!(
+        g.errno(
+            "path_open",
+            &[3, 0, p, l, 0x100, RIGHTS_ALL as i64, 0, 0, ok]
+        ),
+        errno::INVAL
+    );
+    assert_eq!(
+        g.errno(
+            "path_open",
+            &[3, 0, p, l, 0, RIGHTS_ALL as i64, 0, 0x100, ok]
+        ),
+        errno::INVAL
+    );
     assert_eq!(g.errno("fd_fdstat_set_flags", &[1, 0x100]), errno::INVAL);
 }

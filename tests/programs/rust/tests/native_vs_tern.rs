@@ -34,7 +34,12 @@ fn native_c_program(name: &str) -> std::path::PathBuf {
     if !built.iter().any(|b| b == name) {
         let src = cases::programs_dir().join("c").join(format!("{name}.c"));
         let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-        let status = Command::new(&cc).args(["-O2", "-o"]).arg(&out).arg(&src).status().expect("a C compiler (cc) runs");
+        let status = Command::new(&cc)
+            .args(["-O2", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("a C compiler (cc) runs");
         assert!(status.success(), "{cc} failed on {}", src.display());
         built.push(name.to_string());
     }
@@ -53,7 +58,12 @@ fn run_native(case: &Case) -> (Vec<u8>, i32) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("native program starts");
-    child.stdin.take().expect("stdin").write_all(&cases::stdin_bytes(case)).expect("stdin written");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&cases::stdin_bytes(case))
+        .expect("stdin written");
     let out = child.wait_with_output().expect("native program ends");
     (out.stdout, out.status.code().unwrap_or(-1))
 }
@@ -64,7 +74,8 @@ struct Host {
 
 fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
     let scratch = Scratch::new("tern");
-    let module = Module::from_file(engine, cases::wasm_path(&case.program)).expect("the committed wasm compiles");
+    let module = Module::from_file(engine, cases::wasm_path(&case.program))
+        .expect("the committed wasm compiles");
     let stdout = WritePipe::new_in_memory();
     let wasi = WasiCtxBuilder::new()
         .arg(&case.program)
@@ -78,14 +89,23 @@ fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
         .stderr(WritePipe::new_in_memory())
         .preopened_dir(cases::fixtures_dir(), ".", DirPerms::READ, FilePerms::READ)
         .unwrap()
-        .preopened_dir(&scratch.0, cases::GUEST_SCRATCH, DirPerms::all(), FilePerms::all())
+        .preopened_dir(
+            &scratch.0,
+            cases::GUEST_SCRATCH,
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     let mut linker = Linker::new(engine);
     tern_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).unwrap();
     let mut store = Store::new(engine, Host { wasi });
-    let instance = linker.instantiate(&mut store, &module).expect("instantiates");
-    let start = instance.get_typed_func::<(), ()>(&mut store, "_start").expect("_start");
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .expect("_start");
     let code = match start.call(&mut store, ()) {
         Ok(()) => 0,
         Err(e) => match e.downcast_ref::<I32Exit>() {
@@ -105,19 +125,38 @@ fn every_case_prints_the_same_under_tern_as_natively() {
         let (native_out, native_code) = run_native(case);
         let (tern_out, tern_code) = run_tern(&engine, case);
         let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        assert_eq!(show(&tern_out), show(&native_out), "case {}: Tern and native stdout differ", case.name);
-        assert_eq!(show(&native_out), show(&cases::expected_stdout(case)), "case {}: expected output", case.name);
-        assert_eq!((tern_code, native_code), (case.exit, case.exit), "case {}: exit codes", case.name);
+        assert_eq!(
+            show(&tern_out),
+            show(&native_out),
+            "case {}: Tern and native stdout differ",
+            case.name
+        );
+        assert_eq!(
+            show(&native_out),
+            show(&cases::expected_stdout(case)),
+            "case {}: expected output",
+            case.name
+        );
+        assert_eq!(
+            (tern_code, native_code),
+            (case.exit, case.exit),
+            "case {}: exit codes",
+            case.name
+        );
     }
 }
 
 /// Whether `rustc` has the wasm32-wasip1 standard library installed.
 fn wasip1_installed() -> bool {
-    let out = Command::new("rustc").args(["--print", "target-libdir", "--target", "wasm32-wasip1"]).output();
+    let out = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", "wasm32-wasip1"])
+        .output();
     match out {
         Ok(o) if o.status.success() => {
             let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false)
+            std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
         }
         _ => false,
     }
@@ -130,7 +169,11 @@ fn committed_wasm_files_are_up_to_date() {
         return;
     }
     let script = cases::programs_dir().join("build.sh");
-    let out = Command::new("bash").arg(&script).arg("--check").output().expect("build.sh runs");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("--check")
+        .output()
+        .expect("build.sh runs");
     assert!(
         out.status.success(),
         "tests/programs/build.sh --check failed:\n{}{}",

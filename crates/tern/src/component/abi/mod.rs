@@ -64,14 +64,25 @@ impl Mode {
 
     fn realloc_unaligned(self) -> anyhow::Error {
         match self {
-            Mode::Host => super::ComponentTrap::new(ComponentTrapKind::ReallocUnaligned, "realloc return: result not aligned").into(),
-            Mode::Adapter => super::ComponentTrap::new(ComponentTrapKind::ReallocUnaligned, "unaligned pointer").into(),
+            Mode::Host => super::ComponentTrap::new(
+                ComponentTrapKind::ReallocUnaligned,
+                "realloc return: result not aligned",
+            )
+            .into(),
+            Mode::Adapter => {
+                super::ComponentTrap::new(ComponentTrapKind::ReallocUnaligned, "unaligned pointer")
+                    .into()
+            }
         }
     }
 
     fn realloc_out_of_bounds(self, what: Content) -> anyhow::Error {
         match self {
-            Mode::Host => super::ComponentTrap::new(ComponentTrapKind::ReallocOutOfBounds, "realloc return: beyond end of memory").into(),
+            Mode::Host => super::ComponentTrap::new(
+                ComponentTrapKind::ReallocOutOfBounds,
+                "realloc return: beyond end of memory",
+            )
+            .into(),
             Mode::Adapter => {
                 let mut e = self.out_of_bounds(what);
                 if let Some(t) = e.downcast_mut::<super::ComponentTrap>() {
@@ -84,7 +95,14 @@ impl Mode {
 }
 
 /// Checks that `[ptr, ptr + size)` is an aligned range inside `memory_len`.
-pub(crate) fn check_range(mode: Mode, memory_len: usize, ptr: u32, size: u64, align: u32, what: Content) -> Result<usize> {
+pub(crate) fn check_range(
+    mode: Mode,
+    memory_len: usize,
+    ptr: u32,
+    size: u64,
+    align: u32,
+    what: Content,
+) -> Result<usize> {
     if !ptr.is_multiple_of(align) {
         return Err(mode.unaligned());
     }
@@ -164,7 +182,10 @@ impl LowerContext<'_> {
     /// and checks the result before anything is written through it.
     pub(crate) fn alloc(&mut self, align: u32, size: u64, what: Content) -> Result<u32> {
         let Ok(size32) = u32::try_from(size) else {
-            return trap(ComponentTrapKind::LengthOverflow, "allocation size does not fit in 32 bits");
+            return trap(
+                ComponentTrapKind::LengthOverflow,
+                "allocation size does not fit in 32 bits",
+            );
         };
         let ptr = self.guest.realloc(0, 0, align, size32)?;
         if !ptr.is_multiple_of(align) {
@@ -177,7 +198,13 @@ impl LowerContext<'_> {
     }
 
     /// Checks a `(ptr, size)` range of the receiving memory (a return pointer).
-    pub(crate) fn check(&mut self, ptr: u32, size: u64, align: u32, what: Content) -> Result<usize> {
+    pub(crate) fn check(
+        &mut self,
+        ptr: u32,
+        size: u64,
+        align: u32,
+        what: Content,
+    ) -> Result<usize> {
         let len = self.guest.memory().len();
         check_range(self.mode, len, ptr, size, align, what)
     }
@@ -186,7 +213,11 @@ impl LowerContext<'_> {
     #[inline]
     pub fn write(&mut self, offset: usize, bytes: &[u8]) -> Result<()> {
         let mode = self.mode;
-        match self.guest.memory().get_mut(offset..offset.saturating_add(bytes.len())) {
+        match self
+            .guest
+            .memory()
+            .get_mut(offset..offset.saturating_add(bytes.len()))
+        {
             Some(dst) => {
                 dst.copy_from_slice(bytes);
                 Ok(())
@@ -222,7 +253,10 @@ impl<'a> FlatSrc<'a> {
     /// A sub-source over the next `n` values, which this source skips.
     pub(crate) fn take(&mut self, n: usize) -> Result<FlatSrc<'a>> {
         let end = self.pos + n;
-        let vals = self.vals.get(self.pos..end).ok_or_else(|| anyhow::anyhow!("too few flat values (a Tern bug)"))?;
+        let vals = self
+            .vals
+            .get(self.pos..end)
+            .ok_or_else(|| anyhow::anyhow!("too few flat values (a Tern bug)"))?;
         self.pos = end;
         Ok(FlatSrc { vals, pos: 0 })
     }
@@ -282,7 +316,10 @@ pub(crate) fn check_discriminant(disc: u32, cases: usize) -> Result<usize> {
     if (disc as usize) < cases {
         Ok(disc as usize)
     } else {
-        trap(ComponentTrapKind::InvalidDiscriminant, format!("invalid variant discriminant {disc} (there are {cases} cases)"))
+        trap(
+            ComponentTrapKind::InvalidDiscriminant,
+            format!("invalid variant discriminant {disc} (there are {cases} cases)"),
+        )
     }
 }
 
@@ -296,7 +333,12 @@ pub(crate) fn load_discriminant(cx: &LiftContext<'_>, offset: usize, size: u32) 
 }
 
 /// Writes a discriminant of `size` bytes at `offset`.
-pub(crate) fn store_discriminant(cx: &mut LowerContext<'_>, offset: usize, size: u32, disc: u32) -> Result<()> {
+pub(crate) fn store_discriminant(
+    cx: &mut LowerContext<'_>,
+    offset: usize,
+    size: u32,
+    disc: u32,
+) -> Result<()> {
     match size {
         1 => cx.write(offset, &[disc as u8]),
         2 => cx.write(offset, &(disc as u16).to_le_bytes()),
@@ -308,6 +350,9 @@ pub(crate) fn store_discriminant(cx: &mut LowerContext<'_>, offset: usize, size:
 pub(crate) fn lift_char(bits: u32) -> Result<char> {
     match char::from_u32(bits) {
         Some(c) => Ok(c),
-        None => trap(ComponentTrapKind::InvalidChar, format!("invalid `char` bit pattern: {bits:#x}")),
+        None => trap(
+            ComponentTrapKind::InvalidChar,
+            format!("invalid `char` bit pattern: {bits:#x}"),
+        ),
     }
 }

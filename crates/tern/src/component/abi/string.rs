@@ -31,11 +31,18 @@ pub(crate) fn check_string(cx: &LiftContext<'_>, ptr: u32, len: u32) -> Result<S
     let (align, byte_len, utf16, latin1) = match cx.encoding {
         StringEncoding::Utf8 => (1, u64::from(len), false, false),
         StringEncoding::Utf16 => (2, 2 * u64::from(len), true, false),
-        StringEncoding::CompactUtf16 if len & UTF16_TAG != 0 => (2, 2 * u64::from(len ^ UTF16_TAG), true, false),
+        StringEncoding::CompactUtf16 if len & UTF16_TAG != 0 => {
+            (2, 2 * u64::from(len ^ UTF16_TAG), true, false)
+        }
         StringEncoding::CompactUtf16 => (2, u64::from(len), false, true),
     };
     let offset = cx.check(ptr, byte_len, align, Content::String)?;
-    Ok(StringRange { offset, byte_len: byte_len as usize, utf16, latin1 })
+    Ok(StringRange {
+        offset,
+        byte_len: byte_len as usize,
+        utf16,
+        latin1,
+    })
 }
 
 /// Decodes the string at `range`.
@@ -47,13 +54,21 @@ pub(crate) fn decode(cx: &LiftContext<'_>, range: StringRange) -> Result<String>
 /// Decodes string bytes laid out as `range` says.
 pub(crate) fn decode_bytes(bytes: &[u8], range: StringRange) -> Result<String> {
     if range.utf16 {
-        let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+        let units = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]));
         let mut out = String::with_capacity(range.byte_len / 2);
         for c in char::decode_utf16(units) {
             match c {
                 Ok(c) => out.push(c),
                 Err(e) => {
-                    return trap(ComponentTrapKind::InvalidString, format!("invalid utf-16: unpaired surrogate {:#x}", e.unpaired_surrogate()))
+                    return trap(
+                        ComponentTrapKind::InvalidString,
+                        format!(
+                            "invalid utf-16: unpaired surrogate {:#x}",
+                            e.unpaired_surrogate()
+                        ),
+                    )
                 }
             }
         }
@@ -75,7 +90,10 @@ pub(crate) fn lift_string(cx: &LiftContext<'_>, ptr: u32, len: u32) -> Result<St
 }
 
 fn too_long<T>(bytes: u64) -> Result<T> {
-    trap(ComponentTrapKind::LengthOverflow, format!("string of {bytes} bytes is longer than the canonical ABI allows"))
+    trap(
+        ComponentTrapKind::LengthOverflow,
+        format!("string of {bytes} bytes is longer than the canonical ABI allows"),
+    )
 }
 
 /// Lowers `s` into the receiver's memory and returns `(ptr, len)`.

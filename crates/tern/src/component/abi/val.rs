@@ -7,13 +7,15 @@
 
 use super::string::{lift_string, lower_string};
 use super::{
-    check_discriminant, lift_char, load_discriminant, store_discriminant, trap, Content, FlatDst, FlatSrc,
-    LiftContext, LowerContext,
+    check_discriminant, lift_char, load_discriminant, store_discriminant, trap, Content, FlatDst,
+    FlatSrc, LiftContext, LowerContext,
 };
 use crate::component::{ComponentTrapKind, Val};
 use anyhow::{bail, Result};
 use std::fmt;
-use tern_environ::component::{discriminant_size, flags_size, ComponentTypes, InterfaceType, TypeDef};
+use tern_environ::component::{
+    discriminant_size, flags_size, ComponentTypes, InterfaceType, TypeDef,
+};
 
 /// A value that does not have the type it is used at.
 #[derive(Debug, Clone)]
@@ -29,7 +31,12 @@ impl fmt::Display for TypeMismatch {
             return f.write_str(&self.message);
         }
         let path: String = self.path.iter().rev().map(String::as_str).collect();
-        write!(f, "type mismatch at `{}`: {}", path.trim_start_matches('.'), self.message)
+        write!(
+            f,
+            "type mismatch at `{}`: {}",
+            path.trim_start_matches('.'),
+            self.message
+        )
     }
 }
 
@@ -44,15 +51,29 @@ pub(crate) fn within(mut e: anyhow::Error, segment: impl FnOnce() -> String) -> 
 }
 
 fn mismatch(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> anyhow::Error {
-    TypeMismatch { path: Vec::new(), message: format!("expected {}, found {}", types.display(ty), v.desc()) }.into()
+    TypeMismatch {
+        path: Vec::new(),
+        message: format!("expected {}, found {}", types.display(ty), v.desc()),
+    }
+    .into()
 }
 
 fn mismatch_msg(message: String) -> anyhow::Error {
-    TypeMismatch { path: Vec::new(), message }.into()
+    TypeMismatch {
+        path: Vec::new(),
+        message,
+    }
+    .into()
 }
 
 fn unsupported<T>(types: &ComponentTypes, ty: InterfaceType) -> Result<T> {
-    trap(ComponentTrapKind::Unsupported, format!("values of type `{}` are not supported by Tern yet", types.display(ty)))
+    trap(
+        ComponentTrapKind::Unsupported,
+        format!(
+            "values of type `{}` are not supported by Tern yet",
+            types.display(ty)
+        ),
+    )
 }
 
 /// Checks that `v` has type `ty`.
@@ -83,7 +104,9 @@ pub(crate) fn check(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> Resul
 }
 
 fn check_defined(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> Result<()> {
-    let Some(def) = types.def(ty) else { bail!("unknown type") };
+    let Some(def) = types.def(ty) else {
+        bail!("unknown type")
+    };
     match (def, v) {
         (TypeDef::List(elem), Val::List(items)) => {
             for (i, item) in items.iter().enumerate() {
@@ -92,7 +115,10 @@ fn check_defined(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> Result<(
         }
         (TypeDef::FixedList(elem, n), Val::List(items)) => {
             if items.len() != *n as usize {
-                return Err(mismatch_msg(format!("expected a list of {n} elements, found {}", items.len())));
+                return Err(mismatch_msg(format!(
+                    "expected a list of {n} elements, found {}",
+                    items.len()
+                )));
             }
             for (i, item) in items.iter().enumerate() {
                 check(types, *elem, item).map_err(|e| within(e, || format!("[{i}]")))?;
@@ -106,18 +132,28 @@ fn check_defined(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> Result<(
         }
         (TypeDef::Record(fields), Val::Record(vals)) => {
             if fields.len() != vals.len() {
-                return Err(mismatch_msg(format!("expected a record of {} fields, found {}", fields.len(), vals.len())));
+                return Err(mismatch_msg(format!(
+                    "expected a record of {} fields, found {}",
+                    fields.len(),
+                    vals.len()
+                )));
             }
             for ((name, fty), (vname, value)) in fields.iter().zip(vals) {
                 if name != vname {
-                    return Err(mismatch_msg(format!("expected field `{name}`, found `{vname}`")));
+                    return Err(mismatch_msg(format!(
+                        "expected field `{name}`, found `{vname}`"
+                    )));
                 }
                 check(types, *fty, value).map_err(|e| within(e, || format!(".{name}")))?;
             }
         }
         (TypeDef::Tuple(tys), Val::Tuple(vals)) => {
             if tys.len() != vals.len() {
-                return Err(mismatch_msg(format!("expected a tuple of {} elements, found {}", tys.len(), vals.len())));
+                return Err(mismatch_msg(format!(
+                    "expected a tuple of {} elements, found {}",
+                    tys.len(),
+                    vals.len()
+                )));
             }
             for (i, (t, value)) in tys.iter().zip(vals).enumerate() {
                 check(types, *t, value).map_err(|e| within(e, || format!(".{i}")))?;
@@ -125,13 +161,20 @@ fn check_defined(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> Result<(
         }
         (TypeDef::Variant(cases), Val::Variant(name, payload)) => {
             let Some((_, case_ty)) = cases.iter().find(|(n, _)| n == name) else {
-                return Err(mismatch_msg(format!("`{name}` is not a case of {}", types.display(ty))));
+                return Err(mismatch_msg(format!(
+                    "`{name}` is not a case of {}",
+                    types.display(ty)
+                )));
             };
-            check_payload(types, *case_ty, payload.as_deref()).map_err(|e| within(e, || format!(".{name}")))?;
+            check_payload(types, *case_ty, payload.as_deref())
+                .map_err(|e| within(e, || format!(".{name}")))?;
         }
         (TypeDef::Enum(names), Val::Enum(name)) => {
             if !names.contains(name) {
-                return Err(mismatch_msg(format!("`{name}` is not a case of {}", types.display(ty))));
+                return Err(mismatch_msg(format!(
+                    "`{name}` is not a case of {}",
+                    types.display(ty)
+                )));
             }
         }
         (TypeDef::Option(t), Val::Option(v)) => {
@@ -140,19 +183,29 @@ fn check_defined(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> Result<(
             }
         }
         (TypeDef::Result { ok, err }, Val::Result(r)) => match r {
-            Ok(v) => check_payload(types, *ok, v.as_deref()).map_err(|e| within(e, || ".ok".to_string()))?,
-            Err(v) => check_payload(types, *err, v.as_deref()).map_err(|e| within(e, || ".err".to_string()))?,
+            Ok(v) => check_payload(types, *ok, v.as_deref())
+                .map_err(|e| within(e, || ".ok".to_string()))?,
+            Err(v) => check_payload(types, *err, v.as_deref())
+                .map_err(|e| within(e, || ".err".to_string()))?,
         },
         (TypeDef::Flags(names), Val::Flags(set)) => {
             for name in set {
                 if !names.contains(name) {
-                    return Err(mismatch_msg(format!("`{name}` is not a flag of {}", types.display(ty))));
+                    return Err(mismatch_msg(format!(
+                        "`{name}` is not a flag of {}",
+                        types.display(ty)
+                    )));
                 }
             }
         }
-        (TypeDef::Own(_) | TypeDef::Borrow(_) | TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext, _) => {
-            return unsupported(types, ty)
-        }
+        (
+            TypeDef::Own(_)
+            | TypeDef::Borrow(_)
+            | TypeDef::Future(_)
+            | TypeDef::Stream(_)
+            | TypeDef::ErrorContext,
+            _,
+        ) => return unsupported(types, ty),
         _ => return Err(mismatch(types, ty, v)),
     }
     Ok(())
@@ -163,7 +216,10 @@ fn check_payload(types: &ComponentTypes, ty: Option<InterfaceType>, v: Option<&V
         (None, None) => Ok(()),
         (Some(t), Some(v)) => check(types, t, v),
         (None, Some(_)) => Err(mismatch_msg("expected no payload, found one".to_string())),
-        (Some(t), None) => Err(mismatch_msg(format!("expected a payload of type {}, found none", types.display(t)))),
+        (Some(t), None) => Err(mismatch_msg(format!(
+            "expected a payload of type {}, found none",
+            types.display(t)
+        ))),
     }
 }
 
@@ -179,14 +235,20 @@ fn case_index(names: impl Iterator<Item = impl AsRef<str>>, name: &str) -> Resul
 /// The case index and payload of a variant-like value of definition `def`.
 fn variant_parts<'v>(def: &TypeDef, v: &'v Val) -> Result<(u32, Option<&'v Val>)> {
     Ok(match (def, v) {
-        (TypeDef::Variant(cases), Val::Variant(name, payload)) => {
-            (case_index(cases.iter().map(|(n, _)| n), name)?, payload.as_deref())
-        }
+        (TypeDef::Variant(cases), Val::Variant(name, payload)) => (
+            case_index(cases.iter().map(|(n, _)| n), name)?,
+            payload.as_deref(),
+        ),
         (TypeDef::Enum(names), Val::Enum(name)) => (case_index(names.iter(), name)?, None),
         (TypeDef::Option(_), Val::Option(v)) => (u32::from(v.is_some()), v.as_deref()),
         (TypeDef::Result { .. }, Val::Result(Ok(v))) => (0, v.as_deref()),
         (TypeDef::Result { .. }, Val::Result(Err(v))) => (1, v.as_deref()),
-        _ => return Err(mismatch_msg(format!("expected a variant-like value, found {}", v.desc()))),
+        _ => {
+            return Err(mismatch_msg(format!(
+                "expected a variant-like value, found {}",
+                v.desc()
+            )))
+        }
     })
 }
 
@@ -211,7 +273,12 @@ fn flags_from_words(names: &[String], words: &[u32]) -> Val {
 }
 
 /// Lowers `v` of type `ty` to flat core values.
-pub(crate) fn lower_flat(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, dst: &mut FlatDst) -> Result<()> {
+pub(crate) fn lower_flat(
+    cx: &mut LowerContext<'_>,
+    ty: InterfaceType,
+    v: &Val,
+    dst: &mut FlatDst,
+) -> Result<()> {
     use InterfaceType as I;
     let bits = match (ty, v) {
         (I::Bool, Val::Bool(b)) => u64::from(*b),
@@ -239,9 +306,16 @@ pub(crate) fn lower_flat(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, 
     Ok(())
 }
 
-fn lower_flat_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, dst: &mut FlatDst) -> Result<()> {
+fn lower_flat_defined(
+    cx: &mut LowerContext<'_>,
+    ty: InterfaceType,
+    v: &Val,
+    dst: &mut FlatDst,
+) -> Result<()> {
     let types = cx.types.clone();
-    let Some(def) = types.def(ty) else { bail!("unknown type") };
+    let Some(def) = types.def(ty) else {
+        bail!("unknown type")
+    };
     match (def, v) {
         (TypeDef::List(elem), Val::List(items)) => {
             let (ptr, len) = store_list(cx, *elem, items)?;
@@ -273,7 +347,10 @@ fn lower_flat_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, dst
                 dst.push_u32(w);
             }
         }
-        (TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. }, _) => {
+        (
+            TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. },
+            _,
+        ) => {
             let (disc, payload) = variant_parts(def, v)?;
             let cases = types.case_types(ty);
             let total = types.flat(ty).map_or(0, |f| f.len());
@@ -289,11 +366,18 @@ fn lower_flat_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, dst
     Ok(())
 }
 
-fn unsupported_or_mismatch(types: &ComponentTypes, ty: InterfaceType, def: &TypeDef, v: &Val) -> Result<()> {
+fn unsupported_or_mismatch(
+    types: &ComponentTypes,
+    ty: InterfaceType,
+    def: &TypeDef,
+    v: &Val,
+) -> Result<()> {
     match def {
-        TypeDef::Own(_) | TypeDef::Borrow(_) | TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext => {
-            unsupported(types, ty)
-        }
+        TypeDef::Own(_)
+        | TypeDef::Borrow(_)
+        | TypeDef::Future(_)
+        | TypeDef::Stream(_)
+        | TypeDef::ErrorContext => unsupported(types, ty),
         _ => Err(mismatch(types, ty, v)),
     }
 }
@@ -308,7 +392,12 @@ fn store_list(cx: &mut LowerContext<'_>, elem: InterfaceType, items: &[Val]) -> 
     Ok((ptr, items.len() as u32))
 }
 
-fn store_map(cx: &mut LowerContext<'_>, k: InterfaceType, v: InterfaceType, entries: &[(Val, Val)]) -> Result<(u32, u32)> {
+fn store_map(
+    cx: &mut LowerContext<'_>,
+    k: InterfaceType,
+    v: InterfaceType,
+    entries: &[(Val, Val)],
+) -> Result<(u32, u32)> {
     let (size, align, offsets) = cx.types.tuple_layout([k, v]);
     let ptr = cx.alloc(align, u64::from(size) * entries.len() as u64, Content::List)?;
     for (i, (key, value)) in entries.iter().enumerate() {
@@ -320,7 +409,12 @@ fn store_map(cx: &mut LowerContext<'_>, k: InterfaceType, v: InterfaceType, entr
 }
 
 /// Writes `v` of type `ty` at `offset` of the receiver's memory.
-pub(crate) fn store(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, offset: usize) -> Result<()> {
+pub(crate) fn store(
+    cx: &mut LowerContext<'_>,
+    ty: InterfaceType,
+    v: &Val,
+    offset: usize,
+) -> Result<()> {
     use InterfaceType as I;
     match (ty, v) {
         (I::Bool, Val::Bool(b)) => cx.write(offset, &[u8::from(*b)]),
@@ -345,9 +439,16 @@ pub(crate) fn store(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, offse
     }
 }
 
-fn store_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, offset: usize) -> Result<()> {
+fn store_defined(
+    cx: &mut LowerContext<'_>,
+    ty: InterfaceType,
+    v: &Val,
+    offset: usize,
+) -> Result<()> {
     let types = cx.types.clone();
-    let Some(def) = types.def(ty) else { bail!("unknown type") };
+    let Some(def) = types.def(ty) else {
+        bail!("unknown type")
+    };
     match (def, v) {
         (TypeDef::List(elem), Val::List(items)) => {
             let (ptr, len) = store_list(cx, *elem, items)?;
@@ -388,7 +489,10 @@ fn store_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, offset: 
                 }
             }
         }
-        (TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. }, _) => {
+        (
+            TypeDef::Variant(_) | TypeDef::Enum(_) | TypeDef::Option(_) | TypeDef::Result { .. },
+            _,
+        ) => {
             let (disc, payload) = variant_parts(def, v)?;
             let cases = types.case_types(ty);
             let payload_offset = types.payload_offset(ty);
@@ -403,7 +507,11 @@ fn store_defined(cx: &mut LowerContext<'_>, ty: InterfaceType, v: &Val, offset: 
 }
 
 /// Lifts a value of type `ty` from flat core values.
-pub(crate) fn lift_flat(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Val> {
+pub(crate) fn lift_flat(
+    cx: &LiftContext<'_>,
+    ty: InterfaceType,
+    src: &mut FlatSrc<'_>,
+) -> Result<Val> {
     use InterfaceType as I;
     Ok(match ty {
         I::Bool => Val::Bool(src.next_u32()? != 0),
@@ -426,9 +534,15 @@ pub(crate) fn lift_flat(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatS
     })
 }
 
-fn lift_flat_defined(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Val> {
+fn lift_flat_defined(
+    cx: &LiftContext<'_>,
+    ty: InterfaceType,
+    src: &mut FlatSrc<'_>,
+) -> Result<Val> {
     let types = cx.types;
-    let Some(def) = types.def(ty) else { bail!("unknown type") };
+    let Some(def) = types.def(ty) else {
+        bail!("unknown type")
+    };
     Ok(match def {
         TypeDef::List(elem) => {
             let (ptr, len) = (src.next_u32()?, src.next_u32()?);
@@ -503,14 +617,23 @@ fn load_list(cx: &LiftContext<'_>, elem: InterfaceType, ptr: u32, len: u32) -> R
     Ok(items)
 }
 
-fn load_map(cx: &LiftContext<'_>, k: InterfaceType, v: InterfaceType, ptr: u32, len: u32) -> Result<Vec<(Val, Val)>> {
+fn load_map(
+    cx: &LiftContext<'_>,
+    k: InterfaceType,
+    v: InterfaceType,
+    ptr: u32,
+    len: u32,
+) -> Result<Vec<(Val, Val)>> {
     let (size, align, offsets) = cx.types.tuple_layout([k, v]);
     let base = cx.check(ptr, u64::from(size) * u64::from(len), align, Content::List)?;
     guard_zero_sized(size, len)?;
     let mut entries = Vec::with_capacity(len as usize);
     for i in 0..len as usize {
         let at = base + i * size as usize;
-        entries.push((load(cx, k, at + offsets[0] as usize)?, load(cx, v, at + offsets[1] as usize)?));
+        entries.push((
+            load(cx, k, at + offsets[0] as usize)?,
+            load(cx, v, at + offsets[1] as usize)?,
+        ));
     }
     Ok(entries)
 }
@@ -519,7 +642,10 @@ fn load_map(cx: &LiftContext<'_>, k: InterfaceType, v: InterfaceType, ptr: u32, 
 /// bound it here so a hostile length cannot make the host allocate without end.
 pub(crate) fn guard_zero_sized(size: u32, len: u32) -> Result<()> {
     if size == 0 && len > 1 << 20 {
-        return trap(ComponentTrapKind::LengthOverflow, format!("list of {len} zero-sized elements is too long"));
+        return trap(
+            ComponentTrapKind::LengthOverflow,
+            format!("list of {len} zero-sized elements is too long"),
+        );
     }
     Ok(())
 }
@@ -550,7 +676,9 @@ pub(crate) fn load(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Re
 
 fn load_defined(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Result<Val> {
     let types = cx.types;
-    let Some(def) = types.def(ty) else { bail!("unknown type") };
+    let Some(def) = types.def(ty) else {
+        bail!("unknown type")
+    };
     Ok(match def {
         TypeDef::List(elem) => {
             let (ptr, len) = (cx.load_u32(offset)?, cx.load_u32(offset + 4)?);
@@ -587,7 +715,9 @@ fn load_defined(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Resul
                 0 => Vec::new(),
                 1 => vec![u32::from(cx.load::<1>(offset)?[0])],
                 2 => vec![u32::from(u16::from_le_bytes(cx.load(offset)?))],
-                n => (0..n as usize / 4).map(|i| cx.load_u32(offset + 4 * i)).collect::<Result<_>>()?,
+                n => (0..n as usize / 4)
+                    .map(|i| cx.load_u32(offset + 4 * i))
+                    .collect::<Result<_>>()?,
             };
             flags_from_words(names, &words)
         }

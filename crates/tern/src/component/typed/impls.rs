@@ -2,8 +2,8 @@
 //! helpers that `#[derive]`d records, variants, enums and `flags!` types call.
 
 use super::{
-    decode_str, disc_check, disc_load, disc_store, lift_char_bits, lift_str, lower_str, type_error, ComponentNamedList,
-    ComponentType, Lift, Lower,
+    decode_str, disc_check, disc_load, disc_store, lift_char_bits, lift_str, lower_str, type_error,
+    ComponentNamedList, ComponentType, Lift, Lower,
 };
 use crate::component::abi::val::guard_zero_sized;
 use crate::component::abi::{Content, FlatDst, FlatSrc, LiftContext, LowerContext};
@@ -75,7 +75,12 @@ impl Lower for u8 {
     fn store(&self, cx: &mut LowerContext<'_>, _: InterfaceType, offset: usize) -> Result<()> {
         cx.write(offset, &[*self])
     }
-    fn store_many(items: &[Self], cx: &mut LowerContext<'_>, _: InterfaceType, offset: usize) -> Result<()> {
+    fn store_many(
+        items: &[Self],
+        cx: &mut LowerContext<'_>,
+        _: InterfaceType,
+        offset: usize,
+    ) -> Result<()> {
         cx.write(offset, items)
     }
 }
@@ -87,7 +92,12 @@ impl Lift for u8 {
     fn load(cx: &LiftContext<'_>, _: InterfaceType, offset: usize) -> Result<Self> {
         Ok(cx.load::<1>(offset)?[0])
     }
-    fn load_many(cx: &LiftContext<'_>, _: InterfaceType, offset: usize, len: usize) -> Result<Vec<Self>> {
+    fn load_many(
+        cx: &LiftContext<'_>,
+        _: InterfaceType,
+        offset: usize,
+        len: usize,
+    ) -> Result<Vec<Self>> {
         Ok(cx.bytes(offset, len)?.to_vec())
     }
 }
@@ -249,7 +259,11 @@ fn list_typecheck<T: ComponentType>(ty: InterfaceType, types: &ComponentTypes) -
     T::typecheck(elem, types).context("in a list element")
 }
 
-fn store_slice<T: Lower>(cx: &mut LowerContext<'_>, ty: InterfaceType, items: &[T]) -> Result<(u32, u32)> {
+fn store_slice<T: Lower>(
+    cx: &mut LowerContext<'_>,
+    ty: InterfaceType,
+    items: &[T],
+) -> Result<(u32, u32)> {
     let elem = list_elem(ty, cx.types(), "list")?;
     let (size, align) = cx.types().size_align(elem);
     let ptr = cx.alloc(align, u64::from(size) * items.len() as u64, Content::List)?;
@@ -257,7 +271,12 @@ fn store_slice<T: Lower>(cx: &mut LowerContext<'_>, ty: InterfaceType, items: &[
     Ok((ptr, items.len() as u32))
 }
 
-fn load_vec<T: Lift>(cx: &LiftContext<'_>, ty: InterfaceType, ptr: u32, len: u32) -> Result<Vec<T>> {
+fn load_vec<T: Lift>(
+    cx: &LiftContext<'_>,
+    ty: InterfaceType,
+    ptr: u32,
+    len: u32,
+) -> Result<Vec<T>> {
     let elem = list_elem(ty, cx.types(), "list")?;
     let (size, align) = cx.types().size_align(elem);
     let offset = cx.check(ptr, u64::from(size) * u64::from(len), align, Content::List)?;
@@ -325,7 +344,12 @@ impl VariantInfo {
             bail!("`{}` is not a variant type", types.display(ty));
         }
         let flat_len = types.flat(ty).map_or(0, |f| f.len());
-        Ok(Self { ty, cases, flat_len, payload_offset: types.payload_offset(ty) })
+        Ok(Self {
+            ty,
+            cases,
+            flat_len,
+            payload_offset: types.payload_offset(ty),
+        })
     }
 
     /// The payload type of case `disc`, which must have one.
@@ -333,7 +357,12 @@ impl VariantInfo {
     /// # Errors
     /// Fails when the case has no payload.
     pub fn payload(&self, types: &ComponentTypes, disc: usize) -> Result<InterfaceType> {
-        types.case_types(self.ty).get(disc).copied().flatten().context("variant case has no payload")
+        types
+            .case_types(self.ty)
+            .get(disc)
+            .copied()
+            .flatten()
+            .context("variant case has no payload")
     }
 
     /// Lowers case `disc`; `payload` lowers the payload when the case has one.
@@ -349,7 +378,12 @@ impl VariantInfo {
     ) -> Result<()> {
         let start = dst.len();
         dst.push_u32(disc);
-        let ty = cx.types().case_types(self.ty).get(disc as usize).copied().flatten();
+        let ty = cx
+            .types()
+            .case_types(self.ty)
+            .get(disc as usize)
+            .copied()
+            .flatten();
         if let Some(t) = ty {
             payload(cx, t, dst)?;
         }
@@ -369,7 +403,12 @@ impl VariantInfo {
         payload: impl FnOnce(&mut LowerContext<'_>, InterfaceType, usize) -> Result<()>,
     ) -> Result<()> {
         disc_store(cx, offset, self.cases, disc)?;
-        let ty = cx.types().case_types(self.ty).get(disc as usize).copied().flatten();
+        let ty = cx
+            .types()
+            .case_types(self.ty)
+            .get(disc as usize)
+            .copied()
+            .flatten();
         if let Some(t) = ty {
             payload(cx, t, offset + self.payload_offset as usize)?;
         }
@@ -430,21 +469,35 @@ impl<T: Lift> Lift for Option<T> {
     fn lift(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Self> {
         let info = VariantInfo::new(cx.types(), ty)?;
         let (disc, mut p) = info.lift_case(src)?;
-        Ok(if disc == 0 { None } else { Some(T::lift(cx, info.payload(cx.types(), 1)?, &mut p)?) })
+        Ok(if disc == 0 {
+            None
+        } else {
+            Some(T::lift(cx, info.payload(cx.types(), 1)?, &mut p)?)
+        })
     }
     fn load(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Result<Self> {
         let info = VariantInfo::new(cx.types(), ty)?;
         let (disc, at) = info.load_case(cx, offset)?;
-        Ok(if disc == 0 { None } else { Some(T::load(cx, info.payload(cx.types(), 1)?, at)?) })
+        Ok(if disc == 0 {
+            None
+        } else {
+            Some(T::load(cx, info.payload(cx.types(), 1)?, at)?)
+        })
     }
 }
 
-fn payload_typecheck<T: ComponentType>(ty: Option<InterfaceType>, types: &ComponentTypes) -> Result<()> {
+fn payload_typecheck<T: ComponentType>(
+    ty: Option<InterfaceType>,
+    types: &ComponentTypes,
+) -> Result<()> {
     match (ty, T::IS_UNIT) {
         (None, true) => Ok(()),
         (Some(t), false) => T::typecheck(t, types),
         (None, false) => bail!("expected no payload, Rust type has `{}`", T::describe()),
-        (Some(t), true) => bail!("expected payload `{}`, Rust type has none", types.display(t)),
+        (Some(t), true) => bail!(
+            "expected payload `{}`, Rust type has none",
+            types.display(t)
+        ),
     }
 }
 
@@ -460,7 +513,11 @@ impl<T: ComponentType, E: ComponentType> ComponentType for Result<T, E> {
     }
     fn describe() -> String {
         let part = |unit: bool, d: String| if unit { "_".to_string() } else { d };
-        format!("result<{}, {}>", part(T::IS_UNIT, T::describe()), part(E::IS_UNIT, E::describe()))
+        format!(
+            "result<{}, {}>",
+            part(T::IS_UNIT, T::describe()),
+            part(E::IS_UNIT, E::describe())
+        )
     }
 }
 
@@ -481,14 +538,24 @@ impl<T: Lower, E: Lower> Lower for Result<T, E> {
     }
 }
 
-fn lift_payload<T: Lift>(cx: &LiftContext<'_>, info: &VariantInfo, disc: usize, src: &mut FlatSrc<'_>) -> Result<T> {
+fn lift_payload<T: Lift>(
+    cx: &LiftContext<'_>,
+    info: &VariantInfo,
+    disc: usize,
+    src: &mut FlatSrc<'_>,
+) -> Result<T> {
     if T::IS_UNIT {
         return T::lift_list(cx, &[], src);
     }
     T::lift(cx, info.payload(cx.types(), disc)?, src)
 }
 
-fn load_payload<T: Lift>(cx: &LiftContext<'_>, info: &VariantInfo, disc: usize, at: usize) -> Result<T> {
+fn load_payload<T: Lift>(
+    cx: &LiftContext<'_>,
+    info: &VariantInfo,
+    disc: usize,
+    at: usize,
+) -> Result<T> {
     if T::IS_UNIT {
         return T::lift_list(cx, &[], &mut FlatSrc::new(&[]));
     }
@@ -500,16 +567,28 @@ impl<T: Lift, E: Lift> Lift for Result<T, E> {
     fn lift(cx: &LiftContext<'_>, ty: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Self> {
         let info = VariantInfo::new(cx.types(), ty)?;
         let (disc, mut p) = info.lift_case(src)?;
-        Ok(if disc == 0 { Ok(lift_payload(cx, &info, 0, &mut p)?) } else { Err(lift_payload(cx, &info, 1, &mut p)?) })
+        Ok(if disc == 0 {
+            Ok(lift_payload(cx, &info, 0, &mut p)?)
+        } else {
+            Err(lift_payload(cx, &info, 1, &mut p)?)
+        })
     }
     fn load(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Result<Self> {
         let info = VariantInfo::new(cx.types(), ty)?;
         let (disc, at) = info.load_case(cx, offset)?;
-        Ok(if disc == 0 { Ok(load_payload(cx, &info, 0, at)?) } else { Err(load_payload(cx, &info, 1, at)?) })
+        Ok(if disc == 0 {
+            Ok(load_payload(cx, &info, 0, at)?)
+        } else {
+            Err(load_payload(cx, &info, 1, at)?)
+        })
     }
 }
 
-fn tuple_types(ty: InterfaceType, types: &ComponentTypes, rust: &str) -> Result<Vec<InterfaceType>> {
+fn tuple_types(
+    ty: InterfaceType,
+    types: &ComponentTypes,
+    rust: &str,
+) -> Result<Vec<InterfaceType>> {
     match types.def(ty) {
         Some(TypeDef::Tuple(tys)) => Ok(tys.clone()),
         _ => Err(type_error(types, ty, rust)),
@@ -637,12 +716,20 @@ pub type TypecheckFn = fn(InterfaceType, &ComponentTypes) -> Result<()>;
 ///
 /// # Errors
 /// Names the first difference.
-pub fn typecheck_record(ty: InterfaceType, types: &ComponentTypes, fields: &[(&str, TypecheckFn)]) -> Result<()> {
+pub fn typecheck_record(
+    ty: InterfaceType,
+    types: &ComponentTypes,
+    fields: &[(&str, TypecheckFn)],
+) -> Result<()> {
     let Some(TypeDef::Record(actual)) = types.def(ty) else {
         bail!("expected a record, component has `{}`", types.display(ty));
     };
     if actual.len() != fields.len() {
-        bail!("expected a record of {} fields, component's has {}", fields.len(), actual.len());
+        bail!(
+            "expected a record of {} fields, component's has {}",
+            fields.len(),
+            actual.len()
+        );
     }
     for ((name, check), (aname, aty)) in fields.iter().zip(actual) {
         if name != aname {
@@ -658,12 +745,20 @@ pub fn typecheck_record(ty: InterfaceType, types: &ComponentTypes, fields: &[(&s
 ///
 /// # Errors
 /// Names the first difference.
-pub fn typecheck_variant(ty: InterfaceType, types: &ComponentTypes, cases: &[(&str, Option<TypecheckFn>)]) -> Result<()> {
+pub fn typecheck_variant(
+    ty: InterfaceType,
+    types: &ComponentTypes,
+    cases: &[(&str, Option<TypecheckFn>)],
+) -> Result<()> {
     let Some(TypeDef::Variant(actual)) = types.def(ty) else {
         bail!("expected a variant, component has `{}`", types.display(ty));
     };
     if actual.len() != cases.len() {
-        bail!("expected a variant of {} cases, component's has {}", cases.len(), actual.len());
+        bail!(
+            "expected a variant of {} cases, component's has {}",
+            cases.len(),
+            actual.len()
+        );
     }
     for ((name, check), (aname, aty)) in cases.iter().zip(actual) {
         if name != aname {
@@ -671,7 +766,9 @@ pub fn typecheck_variant(ty: InterfaceType, types: &ComponentTypes, cases: &[(&s
         }
         match (check, aty) {
             (None, None) => {}
-            (Some(check), Some(t)) => check(*t, types).with_context(|| format!("in variant case `{name}`"))?,
+            (Some(check), Some(t)) => {
+                check(*t, types).with_context(|| format!("in variant case `{name}`"))?
+            }
             _ => bail!("variant case `{name}` has a payload on one side only"),
         }
     }
@@ -684,8 +781,16 @@ pub fn typecheck_variant(ty: InterfaceType, types: &ComponentTypes, cases: &[(&s
 /// Names the first difference.
 pub fn typecheck_enum(ty: InterfaceType, types: &ComponentTypes, names: &[&str]) -> Result<()> {
     match types.def(ty) {
-        Some(TypeDef::Enum(actual)) if actual.iter().map(String::as_str).eq(names.iter().copied()) => Ok(()),
-        _ => bail!("expected `enum {{ {} }}`, component has `{}`", names.join(", "), types.display(ty)),
+        Some(TypeDef::Enum(actual))
+            if actual.iter().map(String::as_str).eq(names.iter().copied()) =>
+        {
+            Ok(())
+        }
+        _ => bail!(
+            "expected `enum {{ {} }}`, component has `{}`",
+            names.join(", "),
+            types.display(ty)
+        ),
     }
 }
 
@@ -695,8 +800,16 @@ pub fn typecheck_enum(ty: InterfaceType, types: &ComponentTypes, names: &[&str])
 /// Names both types.
 pub fn typecheck_flags(ty: InterfaceType, types: &ComponentTypes, names: &[&str]) -> Result<()> {
     match types.def(ty) {
-        Some(TypeDef::Flags(actual)) if actual.iter().map(String::as_str).eq(names.iter().copied()) => Ok(()),
-        _ => bail!("expected `flags {{ {} }}`, component has `{}`", names.join(", "), types.display(ty)),
+        Some(TypeDef::Flags(actual))
+            if actual.iter().map(String::as_str).eq(names.iter().copied()) =>
+        {
+            Ok(())
+        }
+        _ => bail!(
+            "expected `flags {{ {} }}`, component has `{}`",
+            names.join(", "),
+            types.display(ty)
+        ),
     }
 }
 
@@ -706,7 +819,11 @@ pub fn typecheck_flags(ty: InterfaceType, types: &ComponentTypes, names: &[&str]
 /// Fails when the type has no such field (derived code indexes through this
 /// rather than panicking when used without a type check).
 #[inline]
-pub fn field(types: &ComponentTypes, ty: InterfaceType, i: usize) -> Result<(InterfaceType, usize)> {
+pub fn field(
+    types: &ComponentTypes,
+    ty: InterfaceType,
+    i: usize,
+) -> Result<(InterfaceType, usize)> {
     match types.fields(ty).get(i) {
         Some((t, o)) => Ok((*t, *o as usize)),
         None => Err(no_field(types, ty, i)),
@@ -741,7 +858,12 @@ pub fn flags_lower(words: &[u32], dst: &mut FlatDst) -> Result<()> {
 ///
 /// # Errors
 /// Fails only when `offset` is out of bounds.
-pub fn flags_store(words: &[u32], n: usize, cx: &mut LowerContext<'_>, offset: usize) -> Result<()> {
+pub fn flags_store(
+    words: &[u32],
+    n: usize,
+    cx: &mut LowerContext<'_>,
+    offset: usize,
+) -> Result<()> {
     match flags_size(n) {
         0 => Ok(()),
         1 => cx.write(offset, &[words[0] as u8]),
@@ -769,7 +891,9 @@ fn mask(words: &mut [u32], n: usize) {
 /// # Errors
 /// Fails only on an internal inconsistency.
 pub fn flags_lift(n: usize, src: &mut FlatSrc<'_>) -> Result<Vec<u32>> {
-    let mut words = (0..n.div_ceil(32)).map(|_| src.next_u32()).collect::<Result<Vec<_>>>()?;
+    let mut words = (0..n.div_ceil(32))
+        .map(|_| src.next_u32())
+        .collect::<Result<Vec<_>>>()?;
     mask(&mut words, n);
     Ok(words)
 }
@@ -783,7 +907,9 @@ pub fn flags_load(n: usize, cx: &LiftContext<'_>, offset: usize) -> Result<Vec<u
         0 => Vec::new(),
         1 => vec![u32::from(cx.load::<1>(offset)?[0])],
         2 => vec![u32::from(u16::from_le_bytes(cx.load(offset)?))],
-        size => (0..size as usize / 4).map(|i| cx.load_u32(offset + 4 * i)).collect::<Result<_>>()?,
+        size => (0..size as usize / 4)
+            .map(|i| cx.load_u32(offset + 4 * i))
+            .collect::<Result<_>>()?,
     };
     mask(&mut words, n);
     Ok(words)

@@ -33,11 +33,14 @@ fn main() -> std::io::Result<()> {
         f.seek(SeekFrom::Start(0))?;
         let mut all = Vec::new();
         f.read_to_end(&mut all)?;
-        checksum = all.iter().fold(checksum, |c, &b| c.wrapping_mul(131).wrapping_add(u64::from(b)));
+        checksum = all.iter().fold(checksum, |c, &b| {
+            c.wrapping_mul(131).wrapping_add(u64::from(b))
+        });
         checksum = checksum.wrapping_add(std::fs::metadata(&path)?.len());
     }
-    let mut names: Vec<String> =
-        std::fs::read_dir(&dir)?.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect::<Result<_, _>>()?;
+    let mut names: Vec<String> = std::fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
     names.sort();
     for (i, name) in names.iter().enumerate() {
         std::fs::rename(dir.join(name), dir.join(format!("r{i}.dat")))?;

@@ -49,13 +49,20 @@ fn main() {
             let start = Instant::now();
             std::thread::sleep(Duration::from_millis(20));
             let slept = start.elapsed();
-            println!("slept at least 20ms: {}", slept >= Duration::from_millis(20));
-            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+            println!(
+                "slept at least 20ms: {}",
+                slept >= Duration::from_millis(20)
+            );
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
             println!("wall clock after 2020: {}", now.as_secs() > 1_577_836_800);
             Ok(())
         }
         "random" => {
-            let values: HashSet<u64> = (0..8).map(|i: u64| RandomState::new().hash_one(i)).collect();
+            let values: HashSet<u64> = (0..8)
+                .map(|i: u64| RandomState::new().hash_one(i))
+                .collect();
             println!("distinct random hashes: {}", values.len());
             Ok(())
         }
@@ -106,7 +113,10 @@ fn list(dir: &Path) -> std::io::Result<Vec<String>> {
 }
 
 /// `std::fs::soft_link` is the one stable symlink call on both WASI and Unix.
-#[allow(deprecated, reason = "std::os::wasi::fs::symlink_path is unstable; soft_link is the stable call")]
+#[allow(
+    deprecated,
+    reason = "std::os::wasi::fs::symlink_path is unstable; soft_link is the stable call"
+)]
 fn symlink(target: &str, link: &Path) -> std::io::Result<()> {
     fs::soft_link(target, link)
 }
@@ -117,17 +127,27 @@ fn files(root: &Path) -> std::io::Result<()> {
     fs::create_dir(&d)?;
     fs::create_dir_all(d.join("sub/deeper"))?;
     fs::write(d.join("hello.txt"), "hello\n")?;
-    let mut f = fs::OpenOptions::new().append(true).open(d.join("hello.txt"))?;
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("hello.txt"))?;
     f.write_all(b"world\n")?;
     drop(f);
     println!("read back: {:?}", fs::read_to_string(d.join("hello.txt"))?);
 
-    let mut f = fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(d.join("data.bin"))?;
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(d.join("data.bin"))?;
     f.write_all(&(0u8..=255).collect::<Vec<_>>())?;
     f.seek(SeekFrom::Start(100))?;
     let mut four = [0u8; 4];
     f.read_exact(&mut four)?;
-    println!("bytes at 100: {four:?}, position now {}", f.stream_position()?);
+    println!(
+        "bytes at 100: {four:?}, position now {}",
+        f.stream_position()?
+    );
     f.seek(SeekFrom::End(-1))?;
     f.read_exact(&mut four[..1])?;
     println!("last byte: {}", four[0]);
@@ -136,9 +156,19 @@ fn files(root: &Path) -> std::io::Result<()> {
     drop(f);
 
     let meta = fs::metadata(d.join("hello.txt"))?;
-    println!("hello.txt: file={} dir={} len={}", meta.is_file(), meta.is_dir(), meta.len());
+    println!(
+        "hello.txt: file={} dir={} len={}",
+        meta.is_file(),
+        meta.is_dir(),
+        meta.len()
+    );
     println!("sub is dir: {}", fs::metadata(d.join("sub"))?.is_dir());
-    println!("modified is recent: {}", meta.modified()?.elapsed().map_or(true, |e| e < Duration::from_secs(3600)));
+    println!(
+        "modified is recent: {}",
+        meta.modified()?
+            .elapsed()
+            .map_or(true, |e| e < Duration::from_secs(3600))
+    );
 
     fs::rename(d.join("hello.txt"), d.join("sub/moved.txt"))?;
     println!("after rename: {:?}", list(&d)?);
@@ -147,7 +177,12 @@ fn files(root: &Path) -> std::io::Result<()> {
     symlink("sub/moved.txt", &d.join("link"))?;
     println!("link target: {:?}", fs::read_link(d.join("link"))?);
     println!("through link: {:?}", fs::read_to_string(d.join("link"))?);
-    println!("link is symlink: {}", fs::symlink_metadata(d.join("link"))?.file_type().is_symlink());
+    println!(
+        "link is symlink: {}",
+        fs::symlink_metadata(d.join("link"))?
+            .file_type()
+            .is_symlink()
+    );
 
     match fs::read_to_string(d.join("missing.txt")) {
         Ok(_) => println!("missing.txt exists?"),
@@ -167,7 +202,12 @@ fn files(root: &Path) -> std::io::Result<()> {
         fs::write(d.join("sub/deeper").join(format!("n{i:02}")), i.to_string())?;
     }
     let entries = list(&d.join("sub/deeper"))?;
-    println!("deeper has {} entries, first {:?}, last {:?}", entries.len(), entries.first(), entries.last());
+    println!(
+        "deeper has {} entries, first {:?}, last {:?}",
+        entries.len(),
+        entries.first(),
+        entries.last()
+    );
 
     fs::remove_file(d.join("link"))?;
     fs::remove_dir_all(&d)?;

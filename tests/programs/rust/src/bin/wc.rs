@@ -9,7 +9,10 @@ use std::process::ExitCode;
 
 fn count(bytes: &[u8]) -> (usize, usize, usize) {
     let lines = bytes.iter().filter(|&&b| b == b'\n').count();
-    let words = bytes.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).count();
+    let words = bytes
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .count();
     (lines, words, bytes.len())
 }
 
@@ -37,5 +40,9 @@ fn main() -> ExitCode {
     if files.len() > 1 {
         println!("{:>7} {:>7} {:>8} total", total.0, total.1, total.2);
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
