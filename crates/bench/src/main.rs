@@ -76,6 +76,7 @@ fn main() -> Result<()> {
         small_inst.as_secs_f64() * 1e6
     );
     let instance = Instance::new(&mut store, &kernels, &[])?;
+    first_call_after_deserialize(&kernels)?;
 
     let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
     const CALLS: u32 = 1_000_000;
@@ -134,6 +135,31 @@ fn main() -> Result<()> {
     );
 
     simd_versus_scalar(&engine)
+}
+
+/// Loads `module`'s artifact into a fresh engine and times the first call of an
+/// export: the path that must not compile anything (one shot, not a best-of,
+/// since only the first call is measured).
+fn first_call_after_deserialize(module: &Module) -> Result<()> {
+    let bytes = module.serialize()?;
+    let engine = Engine::default();
+    // SAFETY: the bytes were just written by `Module::serialize` of this Tern.
+    let (module, load) = time(|| unsafe { Module::deserialize(&engine, &bytes) });
+    let module = module?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib")?;
+    let (r, first) = time(|| fib.call(&mut store, 1));
+    r?;
+    let (r, second) = time(|| fib.call(&mut store, 1));
+    r?;
+    println!(
+        "deserialize kernels artifact: {:.1} us; first call of an export: {:.1} us (second: {:.1} us)",
+        load.as_secs_f64() * 1e6,
+        first.as_secs_f64() * 1e6,
+        second.as_secs_f64() * 1e6
+    );
+    Ok(())
 }
 
 /// The same dot products with and without SIMD, and the speed-up.

@@ -1,5 +1,6 @@
 //! The [`Compiler`]: a configured Cranelift ISA plus the per-function compile step.
 
+use crate::trampoline::{needed_trampolines, TrampolineSpec};
 use crate::translate::FuncTranslator;
 use anyhow::{anyhow, bail, Context as _, Result};
 use cranelift_codegen::ir::{ExternalName, UserExternalNameRef};
@@ -7,7 +8,8 @@ use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use rayon::prelude::*;
-use tern_environ::{ModuleTranslation, TrapKind, VMOffsets};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tern_environ::{FunctionBody, ModuleTranslation, TrapKind, VMOffsets};
 
 /// How hard Cranelift optimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,10 +71,24 @@ impl CompiledFunction {
     }
 }
 
+/// Everything compiled for one module, before linking.
+#[derive(Debug)]
+pub struct CompiledModule {
+    /// The module's description.
+    pub module: tern_environ::Module,
+    /// Every function body, by defined-function index.
+    pub funcs: Vec<CompiledFunction>,
+    /// Every trampoline the module needs (see [`needed_trampolines`]), each
+    /// with what it was compiled for; all relocation-free.
+    pub trampolines: Vec<(TrampolineSpec, CompiledFunction)>,
+}
+
 /// A Cranelift code generator for the host machine.
 pub struct Compiler {
     isa: OwnedTargetIsa,
     settings: CompilerSettings,
+    /// How many functions Cranelift has compiled (see [`Compiler::compiled_function_count`]).
+    compiled: AtomicU64,
 }
 
 impl Compiler {
@@ -110,7 +126,11 @@ impl Compiler {
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .context("failed to configure Cranelift for this host")?;
-        Ok(Self { isa, settings })
+        Ok(Self {
+            isa,
+            settings,
+            compiled: AtomicU64::new(0),
+        })
     }
 
     /// The settings this compiler was built with.
@@ -147,19 +167,35 @@ impl Compiler {
         &*self.isa
     }
 
-    /// Translates, validates and compiles every function body of `translation`,
-    /// in parallel. The result is indexed by defined-function index.
+    /// How many functions (wasm bodies and trampolines) this compiler has run
+    /// Cranelift on. Tests use it to check that loading a precompiled artifact
+    /// and running it compiles nothing.
+    pub fn compiled_function_count(&self) -> u64 {
+        self.compiled.load(Ordering::Relaxed)
+    }
+
+    /// Translates, validates and compiles every function body of `translation`
+    /// and every trampoline the module needs ([`needed_trampolines`]), all in
+    /// one parallel pass.
     ///
     /// # Errors
     /// Fails with the validator's message (naming the byte offset) on an invalid
     /// body, or when Cranelift rejects the generated code.
-    pub fn compile_module(
-        &self,
-        translation: ModuleTranslation<'_>,
-    ) -> Result<(tern_environ::Module, Vec<CompiledFunction>)> {
+    pub fn compile_module(&self, translation: ModuleTranslation<'_>) -> Result<CompiledModule> {
+        enum Job<'a> {
+            Body(FunctionBody<'a>),
+            Trampoline(TrampolineSpec),
+        }
         let ModuleTranslation { module, bodies } = translation;
         let offsets = VMOffsets::new(&module);
-        let compiled = bodies
+        let num_bodies = bodies.len();
+        let specs = needed_trampolines(&module);
+        let jobs: Vec<Job<'_>> = bodies
+            .into_iter()
+            .map(Job::Body)
+            .chain(specs.iter().copied().map(Job::Trampoline))
+            .collect();
+        let mut compiled = jobs
             .into_par_iter()
             .map_init(
                 || {
@@ -169,7 +205,16 @@ impl Compiler {
                         wasmparser::FuncValidatorAllocations::default(),
                     )
                 },
-                |(ctx, fctx, allocs), body| {
+                |(ctx, fctx, allocs), job| {
+                    let body = match job {
+                        Job::Body(body) => body,
+                        Job::Trampoline(spec) => {
+                            let ty = &module.types[spec.type_index as usize];
+                            return self.compile_trampoline(spec.kind, ty).with_context(|| {
+                                format!("failed to compile the {:?} trampoline for {ty}", spec.kind)
+                            });
+                        }
+                    };
                     let func_index = body.func_index;
                     let mut validator = body.validator.into_validator(std::mem::take(allocs));
                     ctx.clear();
@@ -185,7 +230,15 @@ impl Compiler {
                 },
             )
             .collect::<Result<Vec<_>>>()?;
-        Ok((module, compiled))
+        let trampolines = specs
+            .into_iter()
+            .zip(compiled.split_off(num_bodies))
+            .collect();
+        Ok(CompiledModule {
+            module,
+            funcs: compiled,
+            trampolines,
+        })
     }
 
     /// Runs Cranelift over the function in `ctx` and collects its code, traps and relocations.
@@ -194,6 +247,7 @@ impl Compiler {
         let compiled = ctx
             .compile(&*self.isa, &mut ctrl)
             .map_err(|e| anyhow!("cranelift compilation failed: {:?}", e.inner))?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
         let buffer = compiled.buffer.clone();
         let mut relocs = Vec::new();
         for r in buffer.relocs() {

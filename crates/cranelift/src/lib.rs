@@ -5,8 +5,9 @@
 //! [`tern_environ::ModuleTranslation`] → [`Compiler::compile_module`] translates and
 //! validates every body in parallel into [`CompiledFunction`]s → [`link`] lays them
 //! out in one text section with direct calls resolved → a [`CodeImage`] the runtime
-//! maps executable. Trampolines (host↔wasm) are compiled per signature by
-//! [`Compiler::compile_trampoline`].
+//! maps executable. The trampolines (host↔wasm) a module needs
+//! ([`needed_trampolines`]) are compiled in the same pass and linked after the
+//! functions, so nothing is compiled once a module is loaded.
 //!
 //! This crate never touches raw pointers; it only produces bytes and tables.
 #![forbid(unsafe_code)]
@@ -18,6 +19,8 @@ mod trampoline;
 mod translate;
 mod trap_codes;
 
-pub use compiler::{CompiledFunction, Compiler, CompilerSettings, OptLevel, RelocTarget};
+pub use compiler::{
+    CompiledFunction, CompiledModule, Compiler, CompilerSettings, OptLevel, RelocTarget,
+};
 pub use link::{link, CodeImage, FuncLoc};
-pub use trampoline::TrampolineKind;
+pub use trampoline::{needed_trampolines, TrampolineKind, TrampolineSpec};

@@ -1,5 +1,6 @@
-//! Lays compiled functions out in one text section and resolves the direct calls
-//! between them, producing a relocation-free [`CodeImage`].
+//! Lays compiled functions, then the module's trampolines, out in one text
+//! section and resolves the direct calls between functions, producing a
+//! relocation-free [`CodeImage`].
 
 use crate::compiler::{CompiledFunction, RelocTarget};
 use anyhow::{bail, Result};
@@ -22,33 +23,54 @@ pub struct CodeImage {
     pub text: Vec<u8>,
     /// Location of each defined function, by defined-function index.
     pub funcs: Vec<FuncLoc>,
+    /// Location of each trampoline, in the order they were given to [`link`].
+    pub trampolines: Vec<FuncLoc>,
     /// Trap sites sorted by text offset.
     pub traps: Vec<(u32, TrapKind)>,
 }
 
 const FUNC_ALIGN: usize = 16;
 
+/// Appends `f` to `image`'s text, aligned, and records its trap sites.
+fn place(image: &mut CodeImage, f: &CompiledFunction) -> Result<FuncLoc> {
+    while image.text.len() % FUNC_ALIGN != 0 {
+        image.text.push(0);
+    }
+    let start = u32::try_from(image.text.len())?;
+    image.text.extend_from_slice(&f.code);
+    image
+        .traps
+        .extend(f.traps.iter().map(|(off, kind)| (start + off, *kind)));
+    Ok(FuncLoc {
+        start,
+        len: u32::try_from(f.code.len())?,
+    })
+}
+
 /// Concatenates `funcs` (indexed by defined-function index; wasm function index =
-/// `num_imported_funcs` + position) and patches every call between them.
+/// `num_imported_funcs` + position), then `trampolines`, and patches every call
+/// between the functions.
 ///
 /// # Errors
-/// Fails on a relocation kind Tern does not know how to apply, or a call to an
-/// imported function (those must go through the vmctx, never a direct call).
-pub fn link(funcs: &[CompiledFunction], num_imported_funcs: u32) -> Result<CodeImage> {
+/// Fails on a relocation kind Tern does not know how to apply, a call to an
+/// imported function (those must go through the vmctx, never a direct call), a
+/// trampoline with relocations, or a text section over 4 GiB.
+pub fn link(
+    funcs: &[CompiledFunction],
+    trampolines: &[CompiledFunction],
+    num_imported_funcs: u32,
+) -> Result<CodeImage> {
     let mut image = CodeImage::default();
     for f in funcs {
-        while image.text.len() % FUNC_ALIGN != 0 {
-            image.text.push(0);
+        let loc = place(&mut image, f)?;
+        image.funcs.push(loc);
+    }
+    for t in trampolines {
+        if t.has_relocations() {
+            bail!("a trampoline has relocations");
         }
-        let start = image.text.len() as u32;
-        image.text.extend_from_slice(&f.code);
-        image.funcs.push(FuncLoc {
-            start,
-            len: f.code.len() as u32,
-        });
-        image
-            .traps
-            .extend(f.traps.iter().map(|(off, kind)| (start + off, *kind)));
+        let loc = place(&mut image, t)?;
+        image.trampolines.push(loc);
     }
     for (f, loc) in funcs.iter().zip(image.funcs.clone()) {
         for r in &f.relocs {

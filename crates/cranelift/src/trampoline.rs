@@ -1,4 +1,7 @@
-//! Trampolines between the host and wasm, one per function signature.
+//! Trampolines between the host and wasm, one per function signature, compiled
+//! with the module that needs them ([`needed_trampolines`]) and linked into its
+//! text section, so that running a module, freshly compiled or loaded from an
+//! artifact, never needs the compiler.
 //!
 //! * Array-to-wasm: `extern "C" fn(callee_vmctx, caller_vmctx, values, func)`.
 //!   The host stores the arguments as 16-byte `ValRaw` slots; the trampoline loads
@@ -18,7 +21,11 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use tern_environ::{WasmFuncType, HOSTCTX_ENTRY, VALRAW_SIZE, VMLIMITS_LAST_EXIT_FP};
+use std::collections::HashSet;
+use tern_environ::{
+    ConstOp, ElemItems, EntityIndex, Module, WasmFuncType, HOSTCTX_ENTRY, VALRAW_SIZE,
+    VMLIMITS_LAST_EXIT_FP,
+};
 
 /// Which direction a trampoline crosses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,12 +36,93 @@ pub enum TrampolineKind {
     WasmToHost,
 }
 
+/// One trampoline a module carries: its direction and its signature, as an
+/// index into the module's type section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TrampolineSpec {
+    /// The direction.
+    pub kind: TrampolineKind,
+    /// The signature's index in the module's type section.
+    pub type_index: u32,
+}
+
+/// The trampolines `module` needs, each signature once per kind (the first type
+/// index of equal types stands for all of them):
+///
+/// * **wasm-to-host** for every function type of the type section. Wasm can
+///   only call a function through a signature its own module declares (an
+///   import's type, a `call_indirect` or `call_ref` type), so the caller's module
+///   always carries the trampoline a host function needs to be called with it,
+///   whether the host function came in as an import, through a table or global,
+///   or as an argument.
+/// * **array-to-wasm** for the signature of every defined function that can
+///   reach the host: exported, in an element segment (tables, and the
+///   declarations `ref.func` needs), or in a global's initializer. A function
+///   the host can call was defined by a module that carries its trampoline.
+pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
+    let mut specs = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, ty) in module.types.iter().enumerate() {
+        if seen.insert(ty) {
+            specs.push(TrampolineSpec {
+                kind: TrampolineKind::WasmToHost,
+                type_index: index as u32,
+            });
+        }
+    }
+    let mut escaping: Vec<u32> = module
+        .exports
+        .iter()
+        .filter_map(|e| match e.index {
+            EntityIndex::Function(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    let ref_funcs = |ops: &[ConstOp], out: &mut Vec<u32>| {
+        out.extend(ops.iter().filter_map(|op| match op {
+            ConstOp::RefFunc(f) => Some(*f),
+            _ => None,
+        }));
+    };
+    for elem in &module.elems {
+        match &elem.items {
+            ElemItems::Functions(fs) => escaping.extend_from_slice(fs),
+            ElemItems::Expressions(es) => {
+                for e in es {
+                    ref_funcs(&e.ops, &mut escaping);
+                }
+            }
+        }
+    }
+    for global in &module.globals {
+        if let Some(init) = &global.init {
+            ref_funcs(&init.ops, &mut escaping);
+        }
+    }
+    let mut seen = HashSet::new();
+    for func in escaping {
+        if module.is_imported_func(func) {
+            continue;
+        }
+        let Some(&type_index) = module.functions.get(func as usize) else {
+            continue;
+        };
+        if seen.insert(&module.types[type_index as usize]) {
+            specs.push(TrampolineSpec {
+                kind: TrampolineKind::ArrayToWasm,
+                type_index,
+            });
+        }
+    }
+    specs
+}
+
 impl Compiler {
     /// Compiles a trampoline of `kind` for signature `ty`. The code has no relocations.
     ///
     /// # Errors
     /// Fails only if Cranelift rejects the generated code.
-    pub fn compile_trampoline(
+    pub(crate) fn compile_trampoline(
         &self,
         kind: TrampolineKind,
         ty: &WasmFuncType,

@@ -1,14 +1,15 @@
 //! [`Engine`]: the frozen configuration, the compiler, and what is shared by every
 //! module and store made with it: the signature registry (engine-wide ids that
-//! `call_indirect` compares) and the trampolines compiled per signature.
+//! `call_indirect` compares). Trampolines are not here: each module carries the
+//! ones it needs in its own code (see `func/trampolines.rs`), so nothing compiles
+//! after a module is loaded.
 
 use crate::config::SUPPORTED_FEATURES;
-use crate::vm::{ArrayTrampoline, CodeMemory};
 use crate::Config;
 use anyhow::{bail, Result};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
-use tern_cranelift::{Compiler, CompilerSettings, TrampolineKind};
+use std::sync::{Arc, RwLock};
+use tern_cranelift::{Compiler, CompilerSettings};
 use tern_environ::WasmFuncType;
 
 /// A compilation environment shared by modules and stores; cheap to clone.
@@ -31,7 +32,6 @@ pub(crate) struct EngineInner {
     signatures: RwLock<SignatureRegistry>,
     /// The epoch counter compiled code compares with each store's deadline.
     pub(crate) epoch: std::sync::atomic::AtomicU64,
-    trampolines: Mutex<HashMap<WasmFuncType, [Option<Arc<CodeMemory>>; 2]>>,
 }
 
 #[derive(Default)]
@@ -69,7 +69,6 @@ impl Engine {
                 compiler,
                 signatures: RwLock::default(),
                 epoch: std::sync::atomic::AtomicU64::new(0),
-                trampolines: Mutex::default(),
             }),
         })
     }
@@ -188,40 +187,12 @@ impl Engine {
             .cloned()
     }
 
-    fn trampoline(&self, kind: TrampolineKind, ty: &WasmFuncType) -> Result<*const u8> {
-        let slot = match kind {
-            TrampolineKind::ArrayToWasm => 0,
-            TrampolineKind::WasmToHost => 1,
-        };
-        let mut cache = self
-            .inner
-            .trampolines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(Some(code)) = cache.get(ty).map(|t| &t[slot]) {
-            return Ok(code.base() as *const u8);
-        }
-        let compiled = self.inner.compiler.compile_trampoline(kind, ty)?;
-        assert!(
-            !compiled.has_relocations(),
-            "trampolines are self-contained"
-        );
-        let code = Arc::new(CodeMemory::new(compiled.code())?);
-        let ptr = code.base() as *const u8;
-        cache.entry(ty.clone()).or_default()[slot] = Some(code);
-        Ok(ptr)
-    }
-
-    /// The host-to-wasm trampoline for `ty`, compiled on first use.
-    pub(crate) fn array_trampoline(&self, ty: &WasmFuncType) -> Result<ArrayTrampoline> {
-        Ok(ArrayTrampoline(
-            self.trampoline(TrampolineKind::ArrayToWasm, ty)?,
-        ))
-    }
-
-    /// The wasm-to-host trampoline for `ty`, compiled on first use.
-    pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<*const u8> {
-        self.trampoline(TrampolineKind::WasmToHost, ty)
+    /// How many functions (wasm bodies and trampolines) this engine has
+    /// compiled with Cranelift so far. Not part of the stable API: tests use it
+    /// to check that loading and running precompiled artifacts compiles nothing.
+    #[doc(hidden)]
+    pub fn compiled_function_count(&self) -> u64 {
+        self.inner.compiler.compiled_function_count()
     }
 }
 

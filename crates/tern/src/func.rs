@@ -3,9 +3,13 @@
 //!
 //! Every call, typed or not, goes through the array calling convention: arguments
 //! and results live in a slice of 16-byte [`ValRaw`] slots. Host→wasm calls use
-//! the engine's array-to-wasm trampoline for the signature; host functions are
-//! closures over that slice (see `func/typed.rs` for the statically typed layer).
+//! the array-to-wasm trampoline the function's module compiled for its
+//! signature; host functions are closures over that slice, called directly by
+//! the host and through the calling module's wasm-to-host trampoline by wasm
+//! (see `func/trampolines.rs`; `func/typed.rs` is the statically typed layer).
+//! Nothing here compiles code.
 
+mod trampolines;
 pub(crate) mod typed;
 
 use crate::store::{StoreInner, StoreOpaque};
@@ -15,6 +19,7 @@ use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
 use tern_environ::WasmFuncType;
+pub(crate) use trampolines::StoreTrampolines;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
 /// A host closure over raw argument/result slots.
@@ -36,7 +41,7 @@ pub(crate) struct FuncData {
     pub(crate) funcref: FuncRefPtr,
     pub(crate) ty: WasmFuncType,
     pub(crate) kind: FuncKind,
-    /// The array-to-wasm trampoline for `ty`, looked up on the first call.
+    /// The array-to-wasm trampoline for `ty`, looked up in the store on the first call.
     pub(crate) trampoline: Option<ArrayTrampoline>,
 }
 
@@ -121,15 +126,15 @@ impl Func {
         ty: WasmFuncType,
         host: Arc<HostFn<T>>,
     ) -> Func {
-        let trampoline = store
-            .engine
-            .host_trampoline(&ty)
-            .expect("compiling a wasm-to-host trampoline cannot fail for a valid signature");
         let type_id = store.engine.signature_id(&ty);
-        let ctx = HostFuncCtx::new::<T>(host, trampoline, type_id);
+        let wasm_call = store.trampolines.host(type_id);
+        let ctx = HostFuncCtx::new::<T>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
         let funcref = FuncRefPtr(ctx.funcref());
         store.host_funcs.push(ctx);
         let index = store.host_funcs.len() - 1;
+        if wasm_call.is_none() {
+            store.trampolines.wait_for_host_trampoline(index);
+        }
         store.push_func(FuncData {
             funcref,
             ty,
@@ -212,7 +217,12 @@ impl Func {
                 let trampoline = match data.trampoline {
                     Some(t) => t,
                     None => {
-                        let t = store.opaque.engine.array_trampoline(&data.ty)?;
+                        let Some(t) = store.opaque.trampolines.array(funcref.type_id()) else {
+                            bail!(
+                                "no module in this store has an array-call trampoline for {}",
+                                data.ty
+                            );
+                        };
                         store.opaque.funcs[self.0.index].trampoline = Some(t);
                         t
                     }

@@ -205,6 +205,8 @@ fn instantiate(
     if !crate::Engine::same(store.engine(), module.engine()) {
         bail!("cross-`Engine` instantiation is not supported");
     }
+    // Before any import's funcref is copied or any code runs.
+    store.register_module_trampolines(module);
     let env = &module.inner.env;
     if imports.len() != env.imports.len() {
         bail!(

@@ -6,6 +6,12 @@
 //! parallel) → `tern_cranelift::link` → executable `CodeMemory`, registered for trap
 //! lookup under a `CodeInfo`.
 //!
+//! The text section also holds the module's trampolines
+//! (`tern_cranelift::needed_trampolines`): array-to-wasm ones for the signatures
+//! of functions the host can reach, wasm-to-host ones for every signature of the
+//! type section. Stores register them when they instantiate the module (see
+//! `func/trampolines.rs`), so no call ever compiles anything.
+//!
 //! A module can also be written out as a precompiled artifact
 //! ([`Module::serialize`]) and rebuilt from one without compiling
 //! ([`Module::deserialize`], [`Module::deserialize_file`]); the format and its
@@ -16,12 +22,12 @@ use crate::types::{
 };
 use crate::vm::code_memory::FuncNames;
 use crate::vm::mmap::Mmap;
-use crate::vm::{registry, CodeInfo, CodeMemory};
+use crate::vm::{registry, ArrayTrampoline, CodeInfo, CodeMemory};
 use crate::{Engine, Mutability, ValType};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::sync::Arc;
-use tern_cranelift::{CodeImage, FuncLoc};
+use tern_cranelift::{CodeImage, FuncLoc, TrampolineKind};
 use tern_environ::{EntityIndex, TrapKind, VMOffsets};
 
 /// A compiled WebAssembly module.
@@ -48,6 +54,8 @@ pub(crate) struct ModuleInner {
     /// What the trap handler knows about `code` (also the trap table `serialize` writes).
     info: Arc<CodeInfo>,
     pub(crate) funcs: Vec<FuncLoc>,
+    /// The compiled trampolines, with the type-section index of their signature.
+    pub(crate) trampolines: Trampolines,
     /// Engine signature id of each type in the type section.
     pub(crate) type_ids: Vec<u32>,
     /// Positions in `env.exports`, ordered by export name, for lookups by name
@@ -113,7 +121,11 @@ impl Module {
     /// # Errors
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
-        let Compiled { mut env, image } = compile(engine, binary)?;
+        let Compiled {
+            mut env,
+            image,
+            trampolines,
+        } = compile(engine, binary)?;
         let code = CodeMemory::new(&image.text)?;
         let names = FuncNames::new(std::mem::take(&mut env.func_names));
         let exports_by_name = exports_by_name(&env.exports);
@@ -123,6 +135,7 @@ impl Module {
             code,
             Parts {
                 funcs: image.funcs,
+                trampolines,
                 traps: image.traps,
                 names,
                 exports_by_name,
@@ -140,6 +153,7 @@ impl Module {
     ) -> Self {
         let Parts {
             funcs,
+            trampolines,
             traps,
             names,
             exports_by_name,
@@ -166,6 +180,7 @@ impl Module {
                 code,
                 info,
                 funcs,
+                trampolines,
                 type_ids,
                 exports_by_name,
             }),
@@ -186,6 +201,8 @@ impl Module {
             env: &inner.env,
             code_len: inner.code.len() as u64,
             funcs: inner.funcs.iter().map(|f| (f.start, f.len)).collect(),
+            array_trampolines: inner.trampolines.array.iter().map(locate).collect(),
+            host_trampolines: inner.trampolines.host.iter().map(locate).collect(),
             traps: &inner.info.traps,
             func_names: &inner.info.func_names,
             exports_by_name: &inner.exports_by_name,
@@ -267,8 +284,14 @@ impl Module {
             .iter()
             .map(|&(start, len)| FuncLoc { start, len })
             .collect();
+        let unlocate =
+            |&(type_index, start, len): &(u32, u32, u32)| (type_index, FuncLoc { start, len });
         let parts = Parts {
             funcs,
+            trampolines: Trampolines {
+                array: meta.array_trampolines.iter().map(unlocate).collect(),
+                host: meta.host_trampolines.iter().map(unlocate).collect(),
+            },
             traps: meta.traps,
             names: meta.func_names,
             exports_by_name: meta.exports_by_name,
@@ -345,6 +368,27 @@ impl Module {
         }
     }
 
+    /// The array-to-wasm trampolines this module carries, by engine signature id.
+    pub(crate) fn array_trampolines(&self) -> impl Iterator<Item = (u32, ArrayTrampoline)> + '_ {
+        let inner = &self.inner;
+        inner.trampolines.array.iter().map(|(ty, loc)| {
+            let code = (inner.code.base() + loc.start as usize) as *const u8;
+            (inner.type_ids[*ty as usize], ArrayTrampoline(code))
+        })
+    }
+
+    /// The wasm-to-host trampolines this module carries, as (engine signature
+    /// id, code address).
+    pub(crate) fn host_trampolines(&self) -> impl Iterator<Item = (u32, usize)> + '_ {
+        let inner = &self.inner;
+        inner.trampolines.host.iter().map(|(ty, loc)| {
+            (
+                inner.type_ids[*ty as usize],
+                inner.code.base() + loc.start as usize,
+            )
+        })
+    }
+
     /// Address of defined function `defined_index`'s code.
     pub(crate) fn func_code(&self, defined_index: u32) -> *const u8 {
         (self.inner.code.base() + self.inner.funcs[defined_index as usize].start as usize)
@@ -352,10 +396,27 @@ impl Module {
     }
 }
 
+/// A module's trampolines: (type-section index of the signature, location in
+/// the code), per direction.
+#[derive(Debug, Default)]
+pub(crate) struct Trampolines {
+    /// Host calls wasm.
+    pub(crate) array: Vec<(u32, FuncLoc)>,
+    /// Wasm calls the host.
+    pub(crate) host: Vec<(u32, FuncLoc)>,
+}
+
+/// The artifact form of a trampoline: (type index, start, length).
+fn locate(&(type_index, loc): &(u32, FuncLoc)) -> (u32, u32, u32) {
+    (type_index, loc.start, loc.len)
+}
+
 /// What `Module::from_parts` needs besides the description and the code.
 struct Parts {
     /// Location of each defined function in the code.
     funcs: Vec<FuncLoc>,
+    /// The trampolines.
+    trampolines: Trampolines,
     /// Trap sites, sorted by code offset.
     traps: Vec<(u32, TrapKind)>,
     /// Function names.
@@ -368,6 +429,7 @@ struct Parts {
 pub(crate) struct Compiled {
     pub(crate) env: tern_environ::Module,
     pub(crate) image: CodeImage,
+    pub(crate) trampolines: Trampolines,
 }
 
 /// Translates, compiles (in parallel unless the config says otherwise) and links
@@ -379,7 +441,7 @@ pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
     let translation = tern_environ::translate_module(binary, engine.config().features)?;
     let compiler = &engine.inner.compiler;
     let num_imported = translation.module.num_imported_funcs;
-    let (env, compiled) = if engine.config().parallel_compilation {
+    let compiled = if engine.config().parallel_compilation {
         compiler.compile_module(translation)?
     } else {
         rayon::ThreadPoolBuilder::new()
@@ -387,6 +449,19 @@ pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
             .build()?
             .install(|| compiler.compile_module(translation))?
     };
-    let image = tern_cranelift::link(&compiled, num_imported)?;
-    Ok(Compiled { env, image })
+    let (specs, code): (Vec<_>, Vec<_>) = compiled.trampolines.into_iter().unzip();
+    let image = tern_cranelift::link(&compiled.funcs, &code, num_imported)?;
+    let mut trampolines = Trampolines::default();
+    for (spec, loc) in specs.iter().zip(&image.trampolines) {
+        let list = match spec.kind {
+            TrampolineKind::ArrayToWasm => &mut trampolines.array,
+            TrampolineKind::WasmToHost => &mut trampolines.host,
+        };
+        list.push((spec.type_index, *loc));
+    }
+    Ok(Compiled {
+        env: compiled.module,
+        image,
+        trampolines,
+    })
 }

@@ -97,6 +97,8 @@ pub struct StoreOpaque {
     pub(crate) globals: Vec<GlobalData>,
     pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,
     pub(crate) host_funcs: Vec<Box<HostFuncCtx>>,
+    /// The trampolines of the modules instantiated here (`func/trampolines.rs`).
+    pub(crate) trampolines: crate::func::StoreTrampolines,
     /// Every host reference passed to wasm, by the raw pointer wasm holds.
     externrefs: HashMap<usize, crate::ExternRef>,
     /// Component instances and functions (see `crate::component`).
@@ -124,6 +126,7 @@ impl<T> Store<T> {
                     globals: Vec::new(),
                     host_globals: Vec::new(),
                     host_funcs: Vec::new(),
+                    trampolines: Default::default(),
                     externrefs: HashMap::new(),
                     components: Default::default(),
                     limiter_hook: None,

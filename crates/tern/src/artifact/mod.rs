@@ -28,7 +28,7 @@ use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, Trap
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 3;
+pub(crate) const FORMAT_VERSION: u32 = 4;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -62,6 +62,10 @@ pub(crate) struct ModuleMetadata {
     pub code_len: u64,
     /// (start, length) of each defined function's code.
     pub funcs: Vec<(u32, u32)>,
+    /// (type index, start, length) of each array-to-wasm trampoline.
+    pub array_trampolines: Vec<(u32, u32, u32)>,
+    /// (type index, start, length) of each wasm-to-host trampoline.
+    pub host_trampolines: Vec<(u32, u32, u32)>,
     /// Trap sites, sorted by text offset.
     pub traps: Vec<(u32, TrapKind)>,
     /// Function names from the name section.
@@ -76,6 +80,8 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub env: &'a tern_environ::Module,
     pub code_len: u64,
     pub funcs: Vec<(u32, u32)>,
+    pub array_trampolines: Vec<(u32, u32, u32)>,
+    pub host_trampolines: Vec<(u32, u32, u32)>,
     pub traps: &'a [(u32, TrapKind)],
     pub func_names: &'a FuncNames,
     pub exports_by_name: &'a [u32],
@@ -233,6 +239,16 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
         bail!("a function lies outside the code");
     }
     if meta
+        .array_trampolines
+        .iter()
+        .chain(&meta.host_trampolines)
+        .any(|(ty, start, len)| {
+            *ty as usize >= env.types.len() || u64::from(*start) + u64::from(*len) > meta.code_len
+        })
+    {
+        bail!("a trampoline lies outside the code or has an unknown signature");
+    }
+    if meta
         .traps
         .iter()
         .any(|(off, _)| u64::from(*off) >= meta.code_len)
@@ -321,10 +337,17 @@ impl Engine {
             .map(|f| (f.start, f.len))
             .collect();
         let func_names = FuncNames::new(std::mem::take(&mut compiled.env.func_names));
+        let locate = |list: &[(u32, tern_cranelift::FuncLoc)]| {
+            list.iter()
+                .map(|(ty, loc)| (*ty, loc.start, loc.len))
+                .collect()
+        };
         let meta = ModuleMetadataRef {
             env: &compiled.env,
             code_len: compiled.image.text.len() as u64,
             funcs,
+            array_trampolines: locate(&compiled.trampolines.array),
+            host_trampolines: locate(&compiled.trampolines.host),
             traps: &compiled.image.traps,
             func_names: &func_names,
             exports_by_name: &crate::module::exports_by_name(&compiled.env.exports),

@@ -313,6 +313,8 @@ fn representative() -> ModuleMetadata {
         env,
         code_len: 16,
         funcs: vec![(0, 16)],
+        array_trampolines: vec![(0, 0, 8)],
+        host_trampolines: vec![(1, 8, 8)],
         traps,
         func_names,
         exports_by_name: vec![2, 1, 0],

@@ -4,7 +4,10 @@
 //! Compiling is: bytes (or WAT) → `tern_environ::component::translate_component`
 //! (validation, then inlining into static core modules plus initializers) →
 //! one parallel pass compiling every static core module (each as a
-//! [`Module`]) and the trampolines of every lowered function's signature.
+//! [`Module`], with its trampolines). Lowered functions and built-ins are host
+//! functions, entered through the wasm-to-host trampoline of the core module
+//! that imports them, which carries one for every signature it declares, so a
+//! component needs no trampolines of its own.
 
 use super::types::ComponentItem;
 use crate::{Engine, Module, ResourcesRequired, WasmFeatures};
@@ -13,7 +16,6 @@ use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 use tern_environ::component::{ComponentInfo, ComponentTypes, Initializer, ModuleDef};
-use tern_environ::WasmFuncType;
 
 /// A compiled WebAssembly component.
 #[derive(Clone)]
@@ -90,43 +92,26 @@ impl Component {
         check_enabled(engine)?;
         let translation =
             tern_environ::component::translate_component(binary, engine.config().features)?;
-        // One parallel pass: every static core module, and the wasm-to-host
-        // trampoline of every lowered function's and built-in's signature
-        // (cached by the engine, so instantiation finds them compiled).
-        let mut signatures: Vec<&WasmFuncType> = Vec::new();
-        for init in &translation.info.initializers {
-            if let Initializer::Lower { core_ty, .. } | Initializer::Builtin { core_ty, .. } = init
-            {
-                if !signatures.contains(&core_ty) {
-                    signatures.push(core_ty);
-                }
-            }
-        }
-        enum Job<'a> {
-            Module(usize, &'a [u8]),
-            Trampoline(&'a WasmFuncType),
-        }
-        let jobs: Vec<Job<'_>> = translation
-            .modules
-            .iter()
-            .enumerate()
-            .map(|(i, b)| Job::Module(i, b))
-            .chain(signatures.into_iter().map(Job::Trampoline))
-            .collect();
-        let run = |job: &Job<'_>| -> Result<Option<Module>> {
-            match job {
-                Job::Module(i, bytes) => Module::from_binary(engine, bytes)
-                    .map(Some)
-                    .with_context(|| format!("failed to compile core module {i} of the component")),
-                Job::Trampoline(ty) => engine.host_trampoline(ty).map(|_| None),
-            }
+        // One parallel pass over every static core module.
+        let run = |(i, bytes): (usize, &&[u8])| -> Result<Module> {
+            Module::from_binary(engine, bytes)
+                .with_context(|| format!("failed to compile core module {i} of the component"))
         };
-        let done: Vec<Option<Module>> = if engine.config().parallel_compilation {
-            jobs.par_iter().map(run).collect::<Result<_>>()?
+        let modules: Vec<Module> = if engine.config().parallel_compilation {
+            translation
+                .modules
+                .par_iter()
+                .enumerate()
+                .map(run)
+                .collect::<Result<_>>()?
         } else {
-            jobs.iter().map(run).collect::<Result<_>>()?
+            translation
+                .modules
+                .iter()
+                .enumerate()
+                .map(run)
+                .collect::<Result<_>>()?
         };
-        let modules = done.into_iter().flatten().collect();
         Ok(Self::from_parts(engine, translation.info, modules))
     }
 

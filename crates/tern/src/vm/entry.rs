@@ -4,7 +4,7 @@
 //! The functions here are safe to call because their pointer arguments come in
 //! types that only the store and engine construct, for objects they keep alive:
 //! [`FuncRefPtr`] (a live funcref owned by a store) and [`ArrayTrampoline`]
-//! (compiled code for one exact signature, owned by the engine).
+//! (compiled code for one exact signature, in a module the store keeps alive).
 
 use super::traphandlers::{catch_traps, Unwind};
 use super::vmcontext::{VMFuncRef, VMRuntimeLimits, ValRaw};
@@ -38,8 +38,8 @@ impl FuncRefPtr {
     }
 }
 
-/// The address of an array-to-wasm trampoline for one signature, kept alive by
-/// the engine that compiled it.
+/// The address of an array-to-wasm trampoline for one signature, in the code of
+/// a module the store keeps alive (`func/trampolines.rs`).
 #[derive(Debug, Clone, Copy)]
 pub struct ArrayTrampoline(pub *const u8);
 

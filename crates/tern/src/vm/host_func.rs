@@ -44,7 +44,8 @@ unsafe impl Sync for HostFuncCtx {}
 
 impl HostFuncCtx {
     /// Wraps `func` for stores of data type `T`; `wasm_call` is the wasm-to-host
-    /// trampoline for its signature and `type_id` the signature's engine id.
+    /// trampoline for its signature (null until the store has one: see
+    /// [`HostFuncCtx::set_wasm_call`]) and `type_id` the signature's engine id.
     pub fn new<T: 'static>(func: Arc<HostFn<T>>, wasm_call: *const u8, type_id: u32) -> Box<Self> {
         let mut ctx = Box::new(Self {
             entry: host_entry::<T>,
@@ -57,6 +58,21 @@ impl HostFuncCtx {
         });
         ctx.funcref.vmctx = (&mut *ctx as *mut HostFuncCtx).cast();
         ctx
+    }
+
+    /// The signature's engine id.
+    pub fn type_id(&self) -> u32 {
+        self.funcref.type_id
+    }
+
+    /// Sets the wasm-to-host trampoline wasm enters this function through: code
+    /// for exactly this function's signature that stays mapped while the store
+    /// lives (the store's registry of module trampolines guarantees both). Wasm
+    /// can reach a funcref only through a signature its module declares, and
+    /// modules are registered before their code runs, so a null `wasm_call` is
+    /// never called.
+    pub fn set_wasm_call(&mut self, wasm_call: *const u8) {
+        self.funcref.wasm_call = wasm_call;
     }
 
     /// The funcref wasm calls this function through.

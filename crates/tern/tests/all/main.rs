@@ -9,5 +9,6 @@ mod component_fuzz;
 mod component_gen;
 mod errors;
 mod limits;
+mod precompiled;
 mod proposals;
 mod traps;
