@@ -55,10 +55,11 @@ pub struct TrampolineSpec {
 ///   always carries the trampoline a host function needs to be called with it,
 ///   whether the host function came in as an import, through a table or global,
 ///   or as an argument.
-/// * **array-to-wasm** for the signature of every defined function that can
-///   reach the host: exported, in an element segment (tables, and the
-///   declarations `ref.func` needs), or in a global's initializer. A function
-///   the host can call was defined by a module that carries its trampoline.
+/// * **array-to-wasm** for the signature of every defined function the host
+///   can call: the start function, and every function that escapes: exported,
+///   in an element segment (tables, and the declarations `ref.func` needs), or
+///   in a global's initializer. A function the host can call was defined by a
+///   module that carries its trampoline.
 pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
     let mut specs = Vec::new();
     let mut seen = HashSet::new();
@@ -77,6 +78,7 @@ pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
             EntityIndex::Function(f) => Some(f),
             _ => None,
         })
+        .chain(module.start)
         .collect();
     let ref_funcs = |ops: &[ConstOp], out: &mut Vec<u32>| {
         out.extend(ops.iter().filter_map(|op| match op {
