@@ -33,7 +33,7 @@ const FUNC_ALIGN: usize = 16;
 
 /// Appends `f` to `image`'s text, aligned, and records its trap sites.
 fn place(image: &mut CodeImage, f: &CompiledFunction) -> Result<FuncLoc> {
-    while image.text.len() % FUNC_ALIGN != 0 {
+    while !image.text.len().is_multiple_of(FUNC_ALIGN) {
         image.text.push(0);
     }
     let start = u32::try_from(image.text.len())?;
