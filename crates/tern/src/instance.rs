@@ -205,8 +205,6 @@ fn instantiate(
     if !crate::Engine::same(store.engine(), module.engine()) {
         bail!("cross-`Engine` instantiation is not supported");
     }
-    // Before any import's funcref is copied or any code runs.
-    store.register_module_trampolines(module);
     let env = &module.inner.env;
     if imports.len() != env.imports.len() {
         bail!(
@@ -237,6 +235,9 @@ fn instantiate(
         store.check_new_table(plan.minimum, plan.maximum)?;
     }
 
+    // Before any import's funcref is copied or any code runs: host functions
+    // waiting for a wasm-to-host trampoline get this module's.
+    store.register_module_trampolines(module);
     let instance_index = store.instances.len();
     let mut vmi = VMInstance::new(
         module.inner.offsets.clone(),
