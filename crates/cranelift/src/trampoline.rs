@@ -142,8 +142,9 @@ impl Compiler {
                 b.append_block_params_for_function_params(entry);
                 b.switch_to_block(entry);
                 b.seal_block(entry);
-                let [callee_vmctx, caller_vmctx, values, func] =
-                    b.block_params(entry).try_into().unwrap();
+                let &[callee_vmctx, caller_vmctx, values, func] = b.block_params(entry) else {
+                    anyhow::bail!("the array-call entry signature has four parameters");
+                };
                 let mut args = vec![callee_vmctx, caller_vmctx];
                 for (i, t) in ty.params.iter().enumerate() {
                     args.push(b.ins().load(
