@@ -109,7 +109,7 @@ impl Memory {
                 let mut bigger = Mmap::reserve((room + guard) as usize)?;
                 bigger.make_accessible(0, new_bytes)?;
                 bigger.as_mut_slice()[..old_bytes]
-                    .copy_from_slice(&self.mmap.as_mut_slice()[..old_bytes]);
+                    .copy_from_slice(&self.mmap.as_slice()[..old_bytes]);
                 self.mmap = bigger;
                 self.def.get_mut().base = self.mmap.as_ptr();
             }

@@ -1,7 +1,11 @@
 //! The only place in Tern with `unsafe` code: everything that touches raw
 //! memory, machine code, signals or the `VMContext`.
 //!
-//! * `mmap`, `code_memory`: address-space reservations and executable code.
+//! * `mmap`, `code_memory`: address-space reservations (typed by protection)
+//!   and executable code.
+//! * `registry`: the lock-free map from code addresses to module info that the
+//!   signal handler reads.
+//! * `thread_stack`: each thread's alternate signal stack and trace buffer.
 //! * `vmcontext`: the `#[repr(C)]` structs compiled code reads.
 //! * `instance`, `memory`, `table`: the runtime objects behind the public handles.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
@@ -12,7 +16,7 @@
 //! Each module exposes safe functions whose preconditions are upheld by the
 //! store's ownership of every object (see `store.rs`); each `unsafe` block says
 //! why it holds.
-#![warn(clippy::undocumented_unsafe_blocks)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod code_memory;
 pub mod entry;
@@ -22,12 +26,14 @@ pub mod instance;
 pub mod libcalls;
 pub mod memory;
 pub mod mmap;
+pub mod registry;
 pub mod store_cast;
 pub mod table;
+pub mod thread_stack;
 pub mod traphandlers;
 pub mod vmcontext;
 
-pub use code_memory::{registry, CodeInfo, CodeMemory};
+pub use code_memory::{CodeInfo, CodeMemory};
 pub use entry::{call_wasm, ArrayTrampoline, FuncRefPtr};
 pub use global::GlobalPtr;
 pub use host_func::HostFuncCtx;

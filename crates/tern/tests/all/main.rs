@@ -10,4 +10,5 @@ mod component_gen;
 mod errors;
 mod limits;
 mod proposals;
+mod signals;
 mod traps;
