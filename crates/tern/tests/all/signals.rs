@@ -237,3 +237,39 @@ fn traps_inside_nested_host_calls_on_a_fresh_thread() -> Result<()> {
     );
     Ok(())
 }
+
+/// The permissions (`rwxp` column of `/proc/self/maps`) of the page holding `addr`.
+fn page_permissions(addr: usize) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|line| {
+        let (range, rest) = line.split_once(' ')?;
+        let (start, end) = range.split_once('-')?;
+        let start = usize::from_str_radix(start, 16).ok()?;
+        let end = usize::from_str_radix(end, 16).ok()?;
+        (start <= addr && addr < end).then(|| rest.split(' ').next().unwrap_or("").to_string())
+    })
+}
+
+#[test]
+fn entering_wasm_installs_a_large_guarded_signal_stack() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, TRAPPING)?;
+    let mut trapper = Trapper::new(&engine, &module)?;
+    std::thread::spawn(move || -> Result<()> {
+        trapper.trap_all(0)?;
+        // SAFETY: an all-zero `stack_t` is a valid out-value for the query.
+        let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
+        // SAFETY: querying this thread's alternate stack only.
+        assert_eq!(unsafe { libc::sigaltstack(std::ptr::null(), &mut current) }, 0);
+        assert_eq!(current.ss_flags & libc::SS_DISABLE, 0, "no alternate stack");
+        assert!(current.ss_size >= 64 * 1024, "size {}", current.ss_size);
+        let bottom = current.ss_sp as usize;
+        let perms = page_permissions(bottom - 1).expect("the page below is mapped");
+        assert!(perms.starts_with("---"), "guard page below the stack: {perms}");
+        let perms = page_permissions(bottom).expect("the stack is mapped");
+        assert!(perms.starts_with("rw"), "stack is read-write: {perms}");
+        Ok(())
+    })
+    .join()
+    .expect("thread panicked")
+}
