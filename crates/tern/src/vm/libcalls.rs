@@ -190,12 +190,23 @@ unsafe extern "C" fn table_copy(
     if !in_bounds(dst, len, dsize) || !in_bounds(src, len, ssize) {
         return OUT_OF_BOUNDS;
     }
-    // SAFETY: both ranges are in bounds of their tables' element vectors, which do
-    // not reallocate during the copy; `copy` allows overlap (same table).
+    // SAFETY: both tables are live and not otherwise borrowed; the destination
+    // pointer is taken first, and for a copy within one table the source is
+    // derived from it (not from an earlier shared borrow that the `&mut` would
+    // invalidate); both ranges are in bounds (checked above), the vectors do not
+    // reallocate during the copy, and `copy` allows overlap.
     unsafe {
-        let from = (*st).elements().as_ptr().add(src as usize);
-        let to = (*dt).elements_mut().as_mut_ptr().add(dst as usize);
-        std::ptr::copy(from, to, len as usize);
+        let to_base = (*dt).elements_mut().as_mut_ptr();
+        let from_base = if std::ptr::eq(dt, st) {
+            to_base.cast_const()
+        } else {
+            (*st).elements().as_ptr()
+        };
+        std::ptr::copy(
+            from_base.add(src as usize),
+            to_base.add(dst as usize),
+            len as usize,
+        );
     }
     OK
 }

@@ -260,12 +260,18 @@ fn entering_wasm_installs_a_large_guarded_signal_stack() -> Result<()> {
         // SAFETY: an all-zero `stack_t` is a valid out-value for the query.
         let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
         // SAFETY: querying this thread's alternate stack only.
-        assert_eq!(unsafe { libc::sigaltstack(std::ptr::null(), &mut current) }, 0);
+        assert_eq!(
+            unsafe { libc::sigaltstack(std::ptr::null(), &mut current) },
+            0
+        );
         assert_eq!(current.ss_flags & libc::SS_DISABLE, 0, "no alternate stack");
         assert!(current.ss_size >= 64 * 1024, "size {}", current.ss_size);
         let bottom = current.ss_sp as usize;
         let perms = page_permissions(bottom - 1).expect("the page below is mapped");
-        assert!(perms.starts_with("---"), "guard page below the stack: {perms}");
+        assert!(
+            perms.starts_with("---"),
+            "guard page below the stack: {perms}"
+        );
         let perms = page_permissions(bottom).expect("the stack is mapped");
         assert!(perms.starts_with("rw"), "stack is read-write: {perms}");
         Ok(())
