@@ -143,3 +143,83 @@ pub fn with_code_at<R>(pc: usize, f: impl FnOnce(&Arc<CodeInfo>, u32) -> R) -> O
 pub fn lookup(pc: usize) -> Option<(Arc<CodeInfo>, u32)> {
     with_code_at(pc, |info, offset| (info.clone(), offset))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vm::code_memory::FuncNames;
+    use std::sync::atomic::AtomicBool;
+
+    fn info(name: &str) -> Arc<CodeInfo> {
+        Arc::new(CodeInfo {
+            funcs: vec![(0, 16, 0)],
+            traps: vec![(4, tern_environ::TrapKind::UnreachableCodeReached)],
+            func_names: FuncNames::default(),
+            module_name: Some(name.to_string()),
+        })
+    }
+
+    /// Addresses far from any real mapping, distinct per test.
+    const BASE: usize = 0x7e00_0000_0000;
+
+    #[test]
+    fn lookup_finds_exactly_the_registered_range() {
+        let start = BASE + 0x10_0000;
+        register(start, 32, info("a"));
+        assert!(with_code_at(start - 1, |_, _| ()).is_none());
+        assert_eq!(lookup(start).map(|(_, o)| o), Some(0));
+        let (found, offset) = lookup(start + 31).expect("last byte is inside");
+        assert_eq!((found.module_name.as_deref(), offset), (Some("a"), 31));
+        assert!(with_code_at(start + 32, |_, _| ()).is_none());
+        assert_eq!(
+            with_code_at(start + 4, |i, o| i.trap_at(o)).flatten(),
+            Some(tern_environ::TrapKind::UnreachableCodeReached)
+        );
+        unregister(start, 32);
+        assert!(lookup(start).is_none());
+    }
+
+    #[test]
+    fn a_registration_stays_visible_while_others_come_and_go() {
+        let stable = BASE + 0x20_0000;
+        register(stable, 64, info("stable"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut reads = 0usize;
+                    while !stop.load(SeqCst) || reads < 1000 {
+                        let name = with_code_at(stable + 8, |i, o| {
+                            assert_eq!(o, 8);
+                            i.module_name.clone()
+                        });
+                        assert_eq!(name.flatten().as_deref(), Some("stable"));
+                        reads += 1;
+                    }
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                std::thread::spawn(move || {
+                    for i in 0..500 {
+                        let start = BASE + 0x30_0000 + (w * 1000 + i) * 0x100;
+                        register(start, 0x80, info("churn"));
+                        assert!(lookup(start + 0x7f).is_some());
+                        unregister(start, 0x80);
+                        assert!(lookup(start).is_none());
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer panicked");
+        }
+        stop.store(true, SeqCst);
+        for r in readers {
+            r.join().expect("reader panicked");
+        }
+        unregister(stable, 64);
+    }
+}
