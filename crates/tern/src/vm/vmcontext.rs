@@ -102,7 +102,10 @@ pub struct VMRuntimeLimits {
 // SAFETY: the limits belong to one store and are only touched by the thread that
 // currently owns the store (and its wasm); the epoch pointer targets an atomic.
 unsafe impl Send for VMRuntimeLimits {}
-// SAFETY: as above; shared references never write.
+// SAFETY: a `&VMRuntimeLimits` is only reachable through a borrow of its store.
+// The cells are written (by `catch_traps` and compiled code) only while the
+// store is mutably borrowed by the thread running its wasm, so no other thread
+// can hold a reference to read them at that time.
 unsafe impl Sync for VMRuntimeLimits {}
 
 impl VMRuntimeLimits {
