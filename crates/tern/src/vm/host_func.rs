@@ -97,7 +97,13 @@ unsafe extern "C" fn host_entry<T: 'static>(
         let store = current_store().cast::<StoreInner<T>>();
         // SAFETY: the caller's vmctx is a live instance vmctx.
         let header = unsafe { VMContextHeader::of(caller_vmctx) };
-        debug_assert_eq!(store.cast::<u8>(), header.store);
+        // Checked in every build: one comparison per host call, and a panic here
+        // is caught below like any host panic.
+        assert_eq!(
+            store.cast::<u8>(),
+            header.store,
+            "the innermost wasm entry is not the calling instance's store"
+        );
         // SAFETY: `header.instance` is the caller's live instance record; only
         // its index is copied.
         let caller = unsafe { (*header.instance).store_index };
