@@ -16,6 +16,14 @@
 //!
 //! Pages are committed only when touched, so a thread pays for the address
 //! space of ~150 KiB and for the few pages it uses.
+//!
+//! At thread exit Rust's runtime switches the alternate stack off when the
+//! thread's main function returns (whoever installed it), and this module's
+//! thread-local destructor unmaps the mapping afterwards, switching the stack
+//! off first if it is still ours. Wasm entered from a later thread-local
+//! destructor gets an error once the mapping is gone; before that it runs with
+//! no alternate stack, which only matters for a fault on an exhausted thread
+//! stack (wasm's own recursion is stopped earlier by the stack-limit check).
 
 use std::cell::RefCell;
 
