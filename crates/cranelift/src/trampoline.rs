@@ -24,7 +24,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use std::collections::HashSet;
 use tern_environ::{
     ConstOp, ElemItems, EntityIndex, Module, WasmFuncType, HOSTCTX_ENTRY, VALRAW_SIZE,
-    VMLIMITS_LAST_EXIT_FP,
+    VMCTX_RUNTIME_LIMITS, VMLIMITS_LAST_EXIT_FP,
 };
 
 /// Which direction a trampoline crosses.
@@ -186,7 +186,9 @@ impl Compiler {
                         .store(flags, *p, values, (i as u32 * VALRAW_SIZE) as i32);
                 }
                 // Record where wasm left off, for backtraces of host errors.
-                let limits = b.ins().load(types::I64, flags, caller_vmctx, 0);
+                let limits =
+                    b.ins()
+                        .load(types::I64, flags, caller_vmctx, VMCTX_RUNTIME_LIMITS as i32);
                 let fp = b.ins().get_frame_pointer(types::I64);
                 b.ins()
                     .store(flags, fp, limits, VMLIMITS_LAST_EXIT_FP as i32);

@@ -7,11 +7,13 @@
 //!
 //! ```text
 //! VMContext of an instance
-//!   +0   *mut VMRuntimeLimits     (per store: stack limit, fuel, epoch, last exit fp/pc)
-//!   +8   *const VMBuiltins        (table of libcall function pointers)
-//!   +16  *mut StoreOpaque         (the owning store, for host calls and libcalls)
-//!   +24  *mut Instance            (the runtime's instance record, for libcalls)
+//!   +0   *mut VMRuntimeLimits     VMCTX_RUNTIME_LIMITS (per store: stack limit, fuel, epoch, last exit fp)
+//!   +8   *const VMBuiltins        VMCTX_BUILTINS (table of libcall function pointers)
+//!   +16  *mut StoreInner<T>       VMCTX_STORE (the owning store; the runtime checks it against
+//!                                 the pointer the entering call recorded, see `vm/traphandlers.rs`)
+//!   +24  *mut VMInstance          VMCTX_INSTANCE (the runtime's instance record, for libcalls)
 //!   +32  [u32; num_types]         engine-wide signature ids of the module's types
+//!                                 (VMCTX_HEADER_SIZE: from here on the layout depends on the module)
 //!        [*mut VMTableDefinition; num_tables]    imported and defined tables
 //!        [*mut VMMemoryDefinition; num_memories] imported and defined memories
 //!        [*mut VMGlobalDefinition; num_imported_globals]
@@ -62,9 +64,24 @@ pub const VMLIMITS_EPOCH_DEADLINE: u32 = 32;
 /// `VMRuntimeLimits.epoch_ptr`: address of the engine's epoch counter (u64).
 pub const VMLIMITS_EPOCH_PTR: u32 = 40;
 
+/// The fixed header every instance `VMContext` starts with, the same for every
+/// module (so code that has no `Module` at hand, such as trampolines and the
+/// runtime's libcalls, can use it): the `*mut VMRuntimeLimits` field.
+pub const VMCTX_RUNTIME_LIMITS: u32 = 0;
+/// Header field: the `*const VMBuiltins` libcall table.
+pub const VMCTX_BUILTINS: u32 = 8;
+/// Header field: the owning store (`*mut StoreInner<T>`, whose head is the `StoreOpaque`).
+pub const VMCTX_STORE: u32 = 16;
+/// Header field: the runtime's `*mut VMInstance` record.
+pub const VMCTX_INSTANCE: u32 = 24;
+/// Size of the fixed header; the module-dependent part starts here.
+pub const VMCTX_HEADER_SIZE: u32 = 32;
+
 /// Offset of the host entry function pointer in a host function's context, which
 /// is what a `VMFuncRef.vmctx` points to when the callee is a host function.
 pub const HOSTCTX_ENTRY: u32 = 0;
+/// Offset of the host function's own `VMFuncRef` in its context (after the entry).
+pub const HOSTCTX_FUNCREF: u32 = 8;
 
 /// Offsets of one module's `VMContext` fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +113,7 @@ impl VMOffsets {
         let num_defined_globals = module.globals.len() as u32 - num_imported_globals;
         let num_funcs = module.functions.len() as u32;
         let align = |x: u32, a: u32| x.div_ceil(a) * a;
-        let type_ids = 32;
+        let type_ids = VMCTX_HEADER_SIZE;
         let tables = align(type_ids + 4 * num_types, 8);
         let memories = tables + 8 * num_tables;
         let imported_globals = memories + 8 * num_memories;
@@ -126,19 +143,19 @@ impl VMOffsets {
 
     /// Offset of the `*mut VMRuntimeLimits` field.
     pub fn runtime_limits(&self) -> u32 {
-        0
+        VMCTX_RUNTIME_LIMITS
     }
     /// Offset of the `*const VMBuiltins` field.
     pub fn builtins(&self) -> u32 {
-        8
+        VMCTX_BUILTINS
     }
     /// Offset of the store pointer.
     pub fn store(&self) -> u32 {
-        16
+        VMCTX_STORE
     }
     /// Offset of the instance pointer.
     pub fn instance(&self) -> u32 {
-        24
+        VMCTX_INSTANCE
     }
     /// Offset of the signature id of type `index`.
     pub fn type_id(&self, index: u32) -> u32 {

@@ -227,9 +227,9 @@ impl Func {
                         t
                     }
                 };
-                let max_stack = store.opaque.engine.config().max_wasm_stack;
-                vm::call_wasm(store.opaque.limits(), max_stack, trampoline, funcref, raw)
-                    .map_err(unwind_to_error)
+                // `call_wasm` takes the whole store so that it alone decides how the
+                // store is reached while wasm runs (through one raw pointer).
+                vm::call_wasm(store, trampoline, funcref, raw).map_err(unwind_to_error)
             }
             FuncKind::Host(index) => {
                 let Some(host) = store.opaque.host_funcs[index].func::<T>() else {

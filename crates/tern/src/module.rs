@@ -21,7 +21,7 @@ use crate::types::{
     ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
 };
 use crate::vm::code_memory::FuncNames;
-use crate::vm::mmap::Mmap;
+use crate::vm::mmap::ReadOnlyMmap;
 use crate::vm::{registry, ArrayTrampoline, CodeInfo, CodeMemory};
 use crate::{Engine, Mutability, ValType};
 use anyhow::{Context, Result};
@@ -266,7 +266,7 @@ impl Module {
         let path = path.as_ref();
         let load = || -> Result<Self> {
             let file = std::fs::File::open(path)?;
-            let map = Mmap::map_file(&file)?;
+            let map = ReadOnlyMmap::map_file(&file)?;
             let loaded = crate::artifact::load_module(engine, map.as_slice())?;
             let code = CodeMemory::from_file_mapping(map, loaded.code.start, loaded.code.len())?;
             Ok(Self::from_loaded(engine, loaded.meta, code))

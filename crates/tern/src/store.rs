@@ -13,8 +13,8 @@
 //!
 //! There are three store types: `Store<T>` (owned, what embedders create),
 //! `StoreInner<T>` (the boxed body: `StoreOpaque` first, then `T`, `repr(C)` so
-//! that a vmctx's untyped store pointer can be cast back by host functions that
-//! know `T`), and `StoreOpaque` (everything that does not depend on `T`).
+//! that the untyped store pointer `vm::call_wasm` records when wasm is entered
+//! can be cast back by host functions that know `T`), and `StoreOpaque` (everything that does not depend on `T`).
 
 use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};

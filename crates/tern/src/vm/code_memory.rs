@@ -1,24 +1,23 @@
-//! Executable memory for compiled code, and the process-wide registry of where
-//! wasm code lives.
+//! Executable memory for compiled code, and what the runtime knows about it
+//! (trap sites, function ranges and names).
 //!
 //! [`CodeMemory`] maps a text section read-write, copies the code in, then flips
 //! it to read-execute (never both writable and executable); or, for a
 //! precompiled artifact loaded from a file, it keeps the file's private mapping
 //! and flips the page-aligned text range to read-execute in place, so loading
 //! copies nothing. Module code is also
-//! registered in [`registry`], which the signal handler and the backtrace walker
-//! consult to decide whether a program counter belongs to wasm and what it means.
+//! registered with its [`CodeInfo`] in `vm::registry`, which the signal handler
+//! and the backtrace walker consult to decide whether a program counter belongs
+//! to wasm and what it means.
 
-use super::mmap::Mmap;
+use super::mmap::{Mmap, ReadOnlyMmap};
 use anyhow::Result;
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
 use tern_environ::TrapKind;
 
 /// A read-execute mapping holding machine code.
 #[derive(Debug)]
 pub struct CodeMemory {
-    mmap: Mmap,
+    mmap: ReadOnlyMmap,
     /// Offset of the code in the mapping (non-zero for a mapped artifact file).
     start: usize,
     len: usize,
@@ -33,7 +32,7 @@ impl CodeMemory {
         let mut mmap = Mmap::reserve(code.len().max(1))?;
         mmap.make_accessible(0, code.len().max(1))?;
         mmap.as_mut_slice()[..code.len()].copy_from_slice(code);
-        mmap.make_executable()?;
+        let mmap = mmap.make_executable()?;
         Ok(Self {
             mmap,
             start: 0,
@@ -41,14 +40,14 @@ impl CodeMemory {
         })
     }
 
-    /// Turns `[start, start + len)` of a file mapping (see [`Mmap::map_file`])
+    /// Turns `[start, start + len)` of a file mapping (see [`ReadOnlyMmap::map_file`])
     /// into the executable code, in place. Where that is impossible (a `start`
     /// that is not page-aligned on this host, or an OS that refuses, as on a
     /// `noexec` mount) the code is copied into fresh memory as by [`CodeMemory::new`].
     ///
     /// # Errors
     /// Fails when the range lies outside the mapping, or when copying fails.
-    pub fn from_file_mapping(mut mmap: Mmap, start: usize, len: usize) -> Result<Self> {
+    pub fn from_file_mapping(mut mmap: ReadOnlyMmap, start: usize, len: usize) -> Result<Self> {
         if start
             .checked_add(len)
             .is_none_or(|end| end > mmap.as_slice().len())
@@ -160,39 +159,5 @@ impl FuncNames {
                 .entries
                 .iter()
                 .all(|(_, end)| self.text.is_char_boundary(*end as usize))
-    }
-}
-
-/// The process-wide map from code address ranges to their [`CodeInfo`].
-pub mod registry {
-    use super::*;
-
-    type Map = BTreeMap<usize, (usize, Arc<CodeInfo>)>;
-    static REGISTRY: RwLock<Map> = RwLock::new(BTreeMap::new());
-
-    /// Registers code at `[start, start + len)`.
-    pub fn register(start: usize, len: usize, info: Arc<CodeInfo>) {
-        REGISTRY
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(start + len.max(1), (start, info));
-    }
-
-    /// Removes the registration made for code starting at `start`.
-    pub fn unregister(start: usize, len: usize) {
-        REGISTRY
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(start + len.max(1)));
-    }
-
-    /// Finds the code containing `pc`: its info and `pc`'s offset in it.
-    ///
-    /// Called from the signal handler: it takes only a read lock, and a thread
-    /// running wasm never holds the write lock, so it cannot deadlock.
-    pub fn lookup(pc: usize) -> Option<(Arc<CodeInfo>, u32)> {
-        let map = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-        let (_, (start, info)) = map.range(pc + 1..).next()?;
-        (pc >= *start).then(|| (info.clone(), (pc - start) as u32))
     }
 }

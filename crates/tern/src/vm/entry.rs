@@ -8,6 +8,7 @@
 
 use super::traphandlers::{catch_traps, Unwind};
 use super::vmcontext::{VMFuncRef, VMRuntimeLimits, ValRaw};
+use crate::store::StoreInner;
 
 /// A pointer to a live `VMFuncRef` owned by a store (or null for a null reference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,26 +51,46 @@ unsafe impl Sync for ArrayTrampoline {}
 
 type ArrayEntry = unsafe extern "C" fn(*mut u8, *mut u8, *mut ValRaw, *const u8);
 
-/// Calls the wasm function `funcref` with arguments in `values` (results are
-/// written back into it) through `trampoline`.
+/// Calls the wasm function `funcref` of `store` with arguments in `values`
+/// (results are written back into it) through `trampoline`.
 ///
-/// The caller (in this crate) guarantees that `funcref` is a wasm function of the
-/// store whose `limits` are given, that `trampoline` was compiled for its exact
-/// signature, and that `values` has a slot for every parameter and result.
-pub fn call_wasm(
-    limits: &VMRuntimeLimits,
-    max_wasm_stack: usize,
+/// The caller (in this crate) guarantees that `funcref` is a wasm function of
+/// `store`, that `trampoline` was compiled for its exact signature, and that
+/// `values` has a slot for every parameter and result; the types of the
+/// arguments carry those invariants (see the module docs).
+///
+/// From the moment it is called until wasm returns, the store is reached only
+/// through one raw pointer derived from `store`: host functions and libcalls
+/// that wasm calls rebuild their `&mut` from that pointer (see
+/// `traphandlers::current_store`), so no two live `&mut StoreInner` alias.
+///
+/// # Errors
+/// Returns how execution unwound when wasm did not return normally.
+pub fn call_wasm<T>(
+    store: &mut StoreInner<T>,
     trampoline: ArrayTrampoline,
     funcref: FuncRefPtr,
     values: &mut [ValRaw],
 ) -> Result<(), Unwind> {
-    // SAFETY: FuncRefPtr's invariant.
+    let max_wasm_stack = store.opaque.engine.config().max_wasm_stack;
+    // From here on, only raw pointers derived from `store`.
+    let store: *mut StoreInner<T> = store;
+    // SAFETY: `store` is valid (it comes from a live `&mut`); the limits live in
+    // their own allocation owned by the store.
+    let limits: *const VMRuntimeLimits = unsafe { &raw const *(*store).opaque.limits };
+    // SAFETY: FuncRefPtr's invariant: the funcref is live.
     let (vmctx, wasm_call) = unsafe { ((*funcref.0).vmctx.cast::<u8>(), (*funcref.0).wasm_call) };
     // SAFETY: ArrayTrampoline's invariant: compiled code with the `ArrayEntry` ABI.
     let entry: ArrayEntry = unsafe { std::mem::transmute(trampoline.0) };
     let values = values.as_mut_ptr();
-    catch_traps(limits, max_wasm_stack, || {
-        // SAFETY: see the function's contract; traps are caught by catch_traps.
+    let enter = move || {
+        // SAFETY: the contract above: a trampoline for this funcref's exact
+        // signature, a live vmctx and enough value slots; traps are caught by
+        // catch_traps.
         unsafe { entry(vmctx, vmctx, values, wasm_call) }
-    })
+    };
+    // SAFETY: `enter` captures only raw pointers (nothing to drop) and calls
+    // compiled code through its trampoline; `limits` and `store` belong to the
+    // store whose wasm it runs, and `store` is not used until this returns.
+    unsafe { catch_traps(store.cast(), limits, max_wasm_stack, enter) }
 }

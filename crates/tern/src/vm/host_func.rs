@@ -5,9 +5,8 @@
 //! `catch_unwind`, and on an error or panic unwinds the wasm frames with `raise`
 //! after everything it owned has been moved out or dropped.
 
-use super::instance::VMInstance;
-use super::traphandlers::{host_exit_backtrace, raise, Unwind};
-use super::vmcontext::{VMContext, VMFuncRef, ValRaw};
+use super::traphandlers::{current_store, host_exit_backtrace, raise, Unwind};
+use super::vmcontext::{VMContext, VMContextHeader, VMFuncRef, ValRaw};
 use crate::func::HostFn;
 use crate::store::StoreInner;
 use crate::Caller;
@@ -25,8 +24,11 @@ pub struct HostFuncCtx {
     func: Box<dyn Any + Send + Sync>,
 }
 
-const _: () =
-    assert!(std::mem::offset_of!(HostFuncCtx, entry) == tern_environ::HOSTCTX_ENTRY as usize);
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(HostFuncCtx, entry) == tern_environ::HOSTCTX_ENTRY as usize);
+    assert!(offset_of!(HostFuncCtx, funcref) == tern_environ::HOSTCTX_FUNCREF as usize);
+};
 
 impl std::fmt::Debug for HostFuncCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,6 +88,12 @@ impl HostFuncCtx {
     }
 }
 
+/// The entry shim of a host function made for `Store<T>`s.
+///
+/// # Safety
+/// Only a wasm-to-host trampoline calls it, inside `catch_traps`, with the
+/// context it was stored in, the calling instance's vmctx, and a stack array
+/// of `len` value slots.
 unsafe extern "C" fn host_entry<T: 'static>(
     ctx: *mut HostFuncCtx,
     caller_vmctx: *mut VMContext,
@@ -99,15 +107,26 @@ unsafe extern "C" fn host_entry<T: 'static>(
             .func
             .downcast_ref::<Arc<HostFn<T>>>()
             .expect("host function of another store type");
-        // The store is borrowed by the `Func::call` that entered wasm, suspended while we run.
-        // SAFETY: a wasm caller's vmctx's store field points at its `StoreInner<T>`.
-        let (store, caller) = unsafe {
-            let store = *(caller_vmctx.cast::<u8>().add(16) as *const *mut StoreInner<T>);
-            (
-                &mut *store,
-                VMInstance::from_vmctx(caller_vmctx, 24).store_index,
-            )
-        };
+        // The store is borrowed by the `Func::call` that entered wasm, suspended
+        // while we run; we reach it through the raw pointer that call derived
+        // from its borrow (`current_store`), never through an older one.
+        let store = current_store().cast::<StoreInner<T>>();
+        // SAFETY: the caller's vmctx is a live instance vmctx.
+        let header = unsafe { VMContextHeader::of(caller_vmctx) };
+        // Checked in every build: one comparison per host call, and a panic here
+        // is caught below like any host panic.
+        assert_eq!(
+            store.cast::<u8>(),
+            header.store,
+            "the innermost wasm entry is not the calling instance's store"
+        );
+        // SAFETY: `header.instance` is the caller's live instance record; only
+        // its index is copied.
+        let caller = unsafe { (*header.instance).store_index };
+        // SAFETY: the innermost entry's store is the calling wasm's store, a
+        // `StoreInner<T>` (this entry is only stored in `Store<T>`s); nothing
+        // else uses it until we return.
+        let store = unsafe { &mut *store };
         // SAFETY: the trampoline passes a stack array of `len` slots.
         let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
         func(Caller::new(store, Some(caller)), values)

@@ -2,12 +2,14 @@
 //! `VMOffsets`, and the pointers to the memories and tables it uses.
 //!
 //! A `VMInstance` is always boxed and owned by its store, so the vmctx's back
-//! pointer (`+24`) to it stays valid for the store's lifetime; libcalls use that
+//! pointer to it (`VMContextHeader::instance`) stays valid for the store's lifetime; libcalls use that
 //! pointer to find the memory or table an instruction names.
 
 use super::memory::Memory;
 use super::table::Table;
-use super::vmcontext::{VMContext, VMFuncRef, VMGlobalDefinition, VMRuntimeLimits};
+use super::vmcontext::{
+    VMContext, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMRuntimeLimits,
+};
 use std::alloc::Layout;
 use std::ptr::NonNull;
 use tern_environ::VMOffsets;
@@ -58,17 +60,14 @@ impl VMInstance {
             elems: Vec::new(),
             store_index,
         });
-        let self_ptr: *mut VMInstance = &mut *this;
-        let (o_limits, o_builtins, o_store, o_instance) = (
-            this.offsets.runtime_limits(),
-            this.offsets.builtins(),
-            this.offsets.store(),
-            this.offsets.instance(),
-        );
-        this.write(o_limits, limits as usize);
-        this.write(o_builtins, super::libcalls::builtins_table() as usize);
-        this.write(o_store, store as usize);
-        this.write(o_instance, self_ptr as usize);
+        let instance: *mut VMInstance = &mut *this;
+        let header = VMContextHeader {
+            runtime_limits: limits,
+            builtins: super::libcalls::builtins_table().cast(),
+            store,
+            instance,
+        };
+        this.write(0, header);
         this
     }
 
@@ -191,15 +190,13 @@ impl VMInstance {
     /// The instance whose vmctx is `vmctx`.
     ///
     /// # Safety
-    /// `vmctx` must be the vmctx of a live `VMInstance` (not a host function context).
-    pub unsafe fn from_vmctx<'a>(
-        vmctx: *mut VMContext,
-        offsets_instance: u32,
-    ) -> &'a mut VMInstance {
-        // SAFETY: guaranteed by the caller; the back pointer was written in `new`.
-        unsafe {
-            &mut *(*(vmctx.cast::<u8>().add(offsets_instance as usize) as *const *mut VMInstance))
-        }
+    /// `vmctx` must be the vmctx of a live `VMInstance` (not a host function
+    /// context), and no other reference to that `VMInstance` may be used while
+    /// the returned one is.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut VMInstance {
+        // SAFETY: by the caller's promise, the header is that of a live
+        // instance, whose back pointer `new` wrote; exclusivity is promised too.
+        unsafe { &mut *VMContextHeader::of(vmctx).instance }
     }
 }
 

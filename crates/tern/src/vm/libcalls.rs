@@ -13,19 +13,17 @@ use super::traphandlers::{raise, Unwind};
 use super::vmcontext::VMContext;
 use tern_environ::Builtin;
 
-/// Offset of the instance back pointer in every vmctx (see `VMOffsets::instance`).
-const INSTANCE_OFFSET: u32 = 24;
-
 const OK: u32 = 0;
 const OUT_OF_BOUNDS: u32 = 1;
 
 /// The instance whose vmctx compiled code passed.
 ///
 /// # Safety
-/// `vmctx` must be a live instance vmctx.
+/// `vmctx` must be a live instance vmctx, and no other reference to its
+/// `VMInstance` may be used while the result is.
 unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a mut VMInstance {
     // SAFETY: guaranteed by the caller.
-    unsafe { VMInstance::from_vmctx(vmctx, INSTANCE_OFFSET) }
+    unsafe { VMInstance::from_vmctx(vmctx) }
 }
 
 /// Whether `[start, start + len)` fits in `size`.
@@ -47,6 +45,12 @@ unsafe fn trap_with(error: anyhow::Error) -> ! {
     }
 }
 
+/// The `memory_grow` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) -> u64 {
     // SAFETY: compiled code passes its own instance's vmctx.
     let instance_index = unsafe { instance(vmctx).store_index };
@@ -61,6 +65,12 @@ unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) 
     }
 }
 
+/// The `memory_copy` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn memory_copy(
     vmctx: *mut VMContext,
     dst_mem: u32,
@@ -88,6 +98,12 @@ unsafe extern "C" fn memory_copy(
     OK
 }
 
+/// The `memory_fill` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn memory_fill(
     vmctx: *mut VMContext,
     mem: u32,
@@ -107,6 +123,12 @@ unsafe extern "C" fn memory_fill(
     OK
 }
 
+/// The `memory_init` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn memory_init(
     vmctx: *mut VMContext,
     mem: u32,
@@ -135,11 +157,23 @@ unsafe extern "C" fn memory_init(
     OK
 }
 
+/// The `data_drop` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
     // SAFETY: as in `memory_grow`.
     unsafe { instance(vmctx).drop_data(data) }
 }
 
+/// The `table_copy` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn table_copy(
     vmctx: *mut VMContext,
     dst_table: u32,
@@ -156,16 +190,33 @@ unsafe extern "C" fn table_copy(
     if !in_bounds(dst, len, dsize) || !in_bounds(src, len, ssize) {
         return OUT_OF_BOUNDS;
     }
-    // SAFETY: both ranges are in bounds of their tables' element vectors, which do
-    // not reallocate during the copy; `copy` allows overlap (same table).
+    // SAFETY: both tables are live and not otherwise borrowed; the destination
+    // pointer is taken first, and for a copy within one table the source is
+    // derived from it (not from an earlier shared borrow that the `&mut` would
+    // invalidate); both ranges are in bounds (checked above), the vectors do not
+    // reallocate during the copy, and `copy` allows overlap.
     unsafe {
-        let from = (*st).elements().as_ptr().add(src as usize);
-        let to = (*dt).elements_mut().as_mut_ptr().add(dst as usize);
-        std::ptr::copy(from, to, len as usize);
+        let to_base = (*dt).elements_mut().as_mut_ptr();
+        let from_base = if std::ptr::eq(dt, st) {
+            to_base.cast_const()
+        } else {
+            (*st).elements().as_ptr()
+        };
+        std::ptr::copy(
+            from_base.add(src as usize),
+            to_base.add(dst as usize),
+            len as usize,
+        );
     }
     OK
 }
 
+/// The `table_init` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn table_init(
     vmctx: *mut VMContext,
     table: u32,
@@ -191,11 +242,23 @@ unsafe extern "C" fn table_init(
     OK
 }
 
+/// The `elem_drop` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     // SAFETY: as in `memory_grow`.
     unsafe { instance(vmctx).drop_elem(elem) }
 }
 
+/// The `table_grow` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u64) -> u64 {
     // SAFETY: as in `memory_grow`.
     let instance_index = unsafe { instance(vmctx).store_index };
@@ -209,6 +272,12 @@ unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, de
     }
 }
 
+/// The `table_fill` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
+/// live instance vmctx, from inside `catch_traps`, with the store suspended in
+/// the call that entered wasm.
 unsafe extern "C" fn table_fill(
     vmctx: *mut VMContext,
     table: u32,
@@ -271,13 +340,4 @@ const _: () = {
 /// The table every vmctx points to.
 pub fn builtins_table() -> *const u8 {
     (&BUILTINS as *const Builtins).cast()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn instance_offset_matches_vmoffsets() {
-        let offsets = tern_environ::VMOffsets::new(&tern_environ::Module::default());
-        assert_eq!(offsets.instance(), super::INSTANCE_OFFSET);
-    }
 }

@@ -109,7 +109,7 @@ impl Memory {
                 let mut bigger = Mmap::reserve((room + guard) as usize)?;
                 bigger.make_accessible(0, new_bytes)?;
                 bigger.as_mut_slice()[..old_bytes]
-                    .copy_from_slice(&self.mmap.as_mut_slice()[..old_bytes]);
+                    .copy_from_slice(&self.mmap.as_slice()[..old_bytes]);
                 self.mmap = bigger;
                 self.def.get_mut().base = self.mmap.as_ptr();
             }
@@ -132,16 +132,15 @@ impl Memory {
     /// The memory's contents.
     pub fn data(&self) -> &[u8] {
         // Wasm cannot write the memory while this shared borrow exists, because
-        // running wasm needs the store mutably.
-        // SAFETY: [base, base + current_length) is mapped read-write while self lives.
-        unsafe { std::slice::from_raw_parts(self.mmap.as_ptr(), self.byte_size()) }
+        // running wasm needs the store mutably. The mapping's accessible prefix
+        // is exactly the current length (`new` and `grow` keep them equal).
+        &self.mmap.as_slice()[..self.byte_size()]
     }
 
     /// The memory's contents, mutably.
     pub fn data_mut(&mut self) -> &mut [u8] {
         let len = self.byte_size();
-        // SAFETY: as in `data`, and the exclusive borrow excludes other access.
-        unsafe { std::slice::from_raw_parts_mut(self.mmap.as_ptr(), len) }
+        &mut self.mmap.as_mut_slice()[..len]
     }
 
     /// The memory's current type: its size as minimum and its declared maximum.

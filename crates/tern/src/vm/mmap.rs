@@ -1,26 +1,103 @@
-//! A page-aligned anonymous mapping that starts inaccessible and is opened up
-//! piece by piece: the building block of linear memories and code memory.
+//! Owned `mmap` regions whose *type* says what their pages allow, so a slice
+//! is only ever handed out for memory that really has that protection.
 //!
-//! [`Mmap::map_file`] is the other kind: a private read-only mapping of a whole
-//! precompiled artifact, whose text range is then turned read-execute in place.
+//! * [`Mmap`]: an anonymous reservation that starts inaccessible and is opened
+//!   up read-write piece by piece: the building block of linear memories, and
+//!   the staging area for code. Only it hands out `&mut [u8]`.
+//! * [`ReadOnlyMmap`]: a mapping with no writable page: code after
+//!   [`Mmap::make_executable`] (which consumes the writable `Mmap`, so no
+//!   mutable slice can outlive the switch), or a precompiled artifact file
+//!   mapped by [`ReadOnlyMmap::map_file`] whose text range is then made
+//!   read-execute in place. It hands out `&[u8]` only.
 
 use anyhow::{bail, Result};
 use std::ptr::NonNull;
 
-/// An owned `mmap` region, unmapped on drop.
+/// The address range of one mapping, unmapped on drop. The kernel maps whole
+/// pages, so `[ptr, round_up(len, page))` is all ours.
 #[derive(Debug)]
-pub struct Mmap {
+struct Region {
     ptr: NonNull<u8>,
     len: usize,
-    /// Bytes from the start that are readable and writable.
-    accessible: usize,
 }
 
 // SAFETY: the mapping is plain memory owned by this value; moving the owner to
 // another thread moves nothing but the address.
-unsafe impl Send for Mmap {}
-// SAFETY: shared access only reads the address and length.
-unsafe impl Sync for Mmap {}
+unsafe impl Send for Region {}
+// SAFETY: `Region` itself only exposes its address and length; the types that
+// wrap it decide (by their protection) what access they hand out.
+unsafe impl Sync for Region {}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: we own exactly this mapping, and every borrow handed out by the
+        // wrapping type has ended (they borrow the wrapper).
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
+
+impl Region {
+    /// Maps `len` bytes with `prot`, anonymous or from `fd`.
+    fn map(len: usize, prot: libc::c_int, flags: libc::c_int, fd: libc::c_int) -> Result<Self> {
+        // SAFETY: a new mapping with no address hint (no MAP_FIXED) touches no
+        // existing memory; `fd` is -1 or an open descriptor owned by the caller.
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, 0) };
+        if ptr == libc::MAP_FAILED {
+            bail!(
+                "failed to map {len} bytes: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        let Some(ptr) = NonNull::new(ptr.cast()) else {
+            bail!("mmap returned a null mapping");
+        };
+        Ok(Self { ptr, len })
+    }
+
+    /// Sets the protection of `[from, to)`, which must be page-aligned and lie
+    /// inside the region (checked).
+    fn protect(&self, from: usize, to: usize, prot: libc::c_int) -> Result<()> {
+        let page = page_size();
+        if !(from.is_multiple_of(page)
+            && to.is_multiple_of(page)
+            && from <= to
+            && to <= round_up(self.len, page))
+        {
+            bail!("protection range {from:#x}..{to:#x} is not page-aligned inside the mapping");
+        }
+        if from == to {
+            return Ok(());
+        }
+        // SAFETY: [from, to) is page-aligned and lies inside this region, which
+        // we own; the callers hold `&mut` of the wrapper (or consume it), so no
+        // slice into the pages changes protection under a live borrow except to
+        // add rights.
+        let r = unsafe { libc::mprotect(self.ptr.as_ptr().add(from).cast(), to - from, prot) };
+        if r != 0 {
+            bail!("mprotect failed: {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// An anonymous reservation whose prefix `[0, accessible)` is read-write and
+/// the rest inaccessible. Never executable.
+#[derive(Debug)]
+pub struct Mmap {
+    region: Region,
+    /// Bytes from the start that are readable and writable.
+    accessible: usize,
+}
+
+/// A mapping with no writable page: read-only, with read-execute ranges.
+#[derive(Debug)]
+pub struct ReadOnlyMmap {
+    region: Region,
+    /// Bytes from the start that are readable (read-only or read-execute).
+    readable: usize,
+}
 
 /// The host page size.
 pub fn page_size() -> usize {
@@ -40,82 +117,86 @@ impl Mmap {
     /// Fails when the OS has no address space for it.
     pub fn reserve(len: usize) -> Result<Self> {
         let len = round_up(len.max(1), page_size());
-        // SAFETY: an anonymous private mapping with no address hint touches no
-        // existing memory.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            bail!(
-                "failed to reserve {len} bytes of address space: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(Self {
-            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"),
+        let region = Region::map(
             len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+        )?;
+        Ok(Self {
+            region,
             accessible: 0,
         })
     }
 
-    /// Makes `[0, end)` readable and writable, where `end` grows monotonically.
+    /// Makes `[start, start + len)` (widened to pages) readable and writable;
+    /// the accessible prefix grows to `start + len` when that is further.
+    /// Callers open memory from the start, so the prefix stays contiguous.
     ///
     /// # Errors
-    /// Fails if `end` exceeds the reservation or the OS refuses.
+    /// Fails if the range exceeds the reservation or the OS refuses.
     pub fn make_accessible(&mut self, start: usize, len: usize) -> Result<()> {
-        let end = start.checked_add(len).filter(|e| *e <= self.len);
+        let end = start.checked_add(len).filter(|e| *e <= self.region.len);
         let Some(end) = end else {
             bail!("mapping range out of bounds")
         };
-        let page = page_size();
-        let from = start / page * page;
-        let to = round_up(end, page);
-        if to > from {
-            // SAFETY: [from, to) lies inside this reservation, which we own.
-            let r = unsafe {
-                libc::mprotect(
-                    self.ptr.as_ptr().add(from).cast(),
-                    to - from,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            };
-            if r != 0 {
-                bail!("mprotect failed: {}", std::io::Error::last_os_error());
-            }
+        if start > self.accessible {
+            bail!("accessible memory must stay one prefix of the reservation");
         }
+        let page = page_size();
+        let (from, to) = (start / page * page, round_up(end, page));
+        self.region
+            .protect(from, to, libc::PROT_READ | libc::PROT_WRITE)?;
         self.accessible = self.accessible.max(end);
         Ok(())
     }
 
-    /// Turns the accessible part into read-execute code.
+    /// Turns the accessible part into read-execute code. Consumes the writable
+    /// mapping, so no mutable slice into it can outlive the switch.
     ///
     /// # Errors
-    /// Fails if the OS refuses.
-    pub fn make_executable(&mut self) -> Result<()> {
-        let len = round_up(self.accessible.max(1), page_size()).min(self.len);
-        // SAFETY: [0, len) lies inside this reservation, which we own.
-        let r = unsafe {
-            libc::mprotect(
-                self.ptr.as_ptr().cast(),
-                len,
-                libc::PROT_READ | libc::PROT_EXEC,
-            )
-        };
-        if r != 0 {
-            bail!("mprotect failed: {}", std::io::Error::last_os_error());
-        }
-        Ok(())
+    /// Fails if the OS refuses (the mapping is then unmapped).
+    pub fn make_executable(self) -> Result<ReadOnlyMmap> {
+        let len = round_up(self.accessible.max(1), page_size()).min(self.region.len);
+        self.region
+            .protect(0, len, libc::PROT_READ | libc::PROT_EXEC)?;
+        Ok(ReadOnlyMmap {
+            readable: self.accessible,
+            region: self.region,
+        })
     }
 
-    /// Maps the whole of `file` privately and read-only; [`Mmap::as_slice`] then
-    /// covers the file's bytes.
+    /// The accessible (read-write) prefix.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: [0, accessible) is mapped read-write (this type never holds
+        // other protections there) and owned by self; writes go only through
+        // `as_mut_slice`, which needs `&mut self`.
+        unsafe { std::slice::from_raw_parts(self.region.ptr.as_ptr(), self.accessible) }
+    }
+
+    /// The accessible prefix, for writing.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: [0, accessible) is mapped read-write: only `make_accessible`
+        // changes protection while this type exists, and only to read-write
+        // (`make_executable` consumes it). The exclusive borrow of self
+        // excludes other access through this value.
+        unsafe { std::slice::from_raw_parts_mut(self.region.ptr.as_ptr(), self.accessible) }
+    }
+
+    /// Size of the whole reservation in bytes.
+    pub fn reservation(&self) -> usize {
+        self.region.len
+    }
+
+    /// Start of the mapping, for compiled code that addresses it directly.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.region.ptr.as_ptr()
+    }
+}
+
+impl ReadOnlyMmap {
+    /// Maps the whole of `file` privately and read-only; [`ReadOnlyMmap::as_slice`]
+    /// then covers the file's bytes.
     ///
     /// Sound only while nobody truncates or rewrites the file as long as the
     /// mapping lives (a truncated file turns reads into `SIGBUS`, a rewritten
@@ -134,28 +215,10 @@ impl Mmap {
         if len == 0 {
             bail!("the file is empty");
         }
-        // SAFETY: a new private read-only mapping with no address hint touches
-        // no existing memory; `file` is an open descriptor for the whole call.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            bail!(
-                "failed to map {len} bytes of the file: {}",
-                std::io::Error::last_os_error()
-            );
-        }
+        let region = Region::map(len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd())?;
         Ok(Self {
-            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"),
-            len,
-            accessible: len,
+            region,
+            readable: len,
         })
     }
 
@@ -168,56 +231,24 @@ impl Mmap {
     pub fn make_range_executable(&mut self, start: usize, len: usize) -> Result<()> {
         let page = page_size();
         let end = start.checked_add(len.max(1)).map(|e| round_up(e, page));
-        let Some(end) =
-            end.filter(|e| start.is_multiple_of(page) && *e <= round_up(self.len, page))
-        else {
-            bail!("code range {start:#x}+{len:#x} is not page-aligned inside the mapping");
+        let Some(end) = end.filter(|e| *e <= round_up(self.region.len, page)) else {
+            bail!("code range {start:#x}+{len:#x} lies outside the mapping");
         };
-        // SAFETY: [start, end) lies inside this mapping, which we own.
-        let r = unsafe {
-            libc::mprotect(
-                self.ptr.as_ptr().add(start).cast(),
-                end - start,
-                libc::PROT_READ | libc::PROT_EXEC,
-            )
-        };
-        if r != 0 {
-            bail!("mprotect failed: {}", std::io::Error::last_os_error());
-        }
-        Ok(())
+        self.region
+            .protect(start, end, libc::PROT_READ | libc::PROT_EXEC)
     }
 
-    /// The readable prefix: everything made accessible so far, or the file's
-    /// bytes for a file mapping.
+    /// The readable bytes: the code, or the file's bytes for a file mapping.
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: [0, accessible) is mapped readable (read-write, read-only or
-        // read-execute) and owned by self; nothing writes through a shared borrow.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.accessible) }
-    }
-
-    /// Size of the whole reservation in bytes.
-    pub fn reservation(&self) -> usize {
-        self.len
+        // SAFETY: [0, readable) is mapped read-only or read-execute (this type
+        // never makes a page writable) and owned by self, so the bytes cannot
+        // change under the shared borrow (a file mapping relies on the promise
+        // documented at `map_file`).
+        unsafe { std::slice::from_raw_parts(self.region.ptr.as_ptr(), self.readable) }
     }
 
     /// Start of the mapping.
-    pub fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
-    }
-
-    /// The accessible prefix, for writing.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: [0, accessible) is mapped read-write and owned by self; the
-        // exclusive borrow of self excludes other access through this value.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.accessible) }
-    }
-}
-
-impl Drop for Mmap {
-    fn drop(&mut self) {
-        // SAFETY: we own exactly this mapping and nothing refers to it any more.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr().cast(), self.len);
-        }
+    pub fn as_ptr(&self) -> *const u8 {
+        self.region.ptr.as_ptr()
     }
 }

@@ -1,7 +1,11 @@
 //! The only place in Tern with `unsafe` code: everything that touches raw
 //! memory, machine code, signals or the `VMContext`.
 //!
-//! * `mmap`, `code_memory`: address-space reservations and executable code.
+//! * `mmap`, `code_memory`: address-space reservations (typed by protection)
+//!   and executable code.
+//! * `registry`: the lock-free map from code addresses to module info that the
+//!   signal handler reads.
+//! * `thread_stack`: each thread's alternate signal stack and trace buffer.
 //! * `vmcontext`: the `#[repr(C)]` structs compiled code reads.
 //! * `instance`, `memory`, `table`: the runtime objects behind the public handles.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
@@ -11,8 +15,33 @@
 //!
 //! Each module exposes safe functions whose preconditions are upheld by the
 //! store's ownership of every object (see `store.rs`); each `unsafe` block says
-//! why it holds.
-#![warn(clippy::undocumented_unsafe_blocks)]
+//! why it holds (`clippy::undocumented_unsafe_blocks` is denied here), and each
+//! `unsafe fn` has a `# Safety` section saying what its caller promises.
+//!
+//! # Facts the rest of Tern relies on
+//! * **One layout.** Every offset compiled code uses comes from
+//!   `tern_environ::vmoffsets`: the fixed `VMContext` header (`VMCTX_*`: limits
+//!   +0, builtins +8, store +16, instance +24) needs no module, the rest is
+//!   `VMOffsets`. The runtime mirrors them in `#[repr(C)]` structs
+//!   (`VMContextHeader`, `VMFuncRef`, `VMRuntimeLimits`, `HostFuncCtx`, …) that
+//!   `offset_of!` assertions check at compile time; no offset is a literal.
+//! * **One path to the store while wasm runs.** `call_wasm` takes the store's
+//!   `&mut`, turns it into one raw pointer and records it in the thread's
+//!   `CallThreadState`; host functions and libcalls rebuild their `&mut` from
+//!   that pointer (`traphandlers::current_store`), never from the vmctx's store
+//!   field (written at instantiation from an older borrow), so two live
+//!   `&mut StoreInner` never alias.
+//! * **Signals are async-signal-safe.** The trap handler takes no lock and
+//!   neither allocates nor frees: the code registry is an atomically published
+//!   snapshot (`registry`), the backtrace goes into a per-thread buffer
+//!   (`thread_stack`), and it runs on Tern's own guarded alternate signal stack,
+//!   installed the first time a thread enters wasm and freed at thread exit.
+//! * **Protection is in the types.** `Mmap` (read-write prefix) is the only
+//!   mapping that hands out `&mut [u8]`; making it executable consumes it into a
+//!   `ReadOnlyMmap`, which is also what a mapped artifact file is.
+//! * **`catch_traps` is `unsafe`.** Its callers promise that the frames a trap
+//!   jumps over own nothing; `call_wasm` is the one caller.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod code_memory;
 pub mod entry;
@@ -22,12 +51,14 @@ pub mod instance;
 pub mod libcalls;
 pub mod memory;
 pub mod mmap;
+pub mod registry;
 pub mod store_cast;
 pub mod table;
+pub mod thread_stack;
 pub mod traphandlers;
 pub mod vmcontext;
 
-pub use code_memory::{registry, CodeInfo, CodeMemory};
+pub use code_memory::{CodeInfo, CodeMemory};
 pub use entry::{call_wasm, ArrayTrampoline, FuncRefPtr};
 pub use global::GlobalPtr;
 pub use host_func::HostFuncCtx;

@@ -1,23 +1,31 @@
 //! The two places the runtime turns an untyped store pointer back into a typed
-//! one: libcalls finding their store from a vmctx, and the limiter hook
-//! recovering `StoreInner<T>` from a `StoreOpaque`.
+//! one: libcalls finding their store, and the limiter hook recovering
+//! `StoreInner<T>` from a `StoreOpaque`.
 
-use super::vmcontext::VMContext;
+use super::traphandlers::current_store;
+use super::vmcontext::{VMContext, VMContextHeader};
 use crate::limits::ResourceLimiter;
 use crate::store::{StoreInner, StoreOpaque};
 
-/// Offset of the store pointer in every vmctx (see `VMOffsets::store`).
-const STORE_OFFSET: usize = 16;
-
 /// The store that owns the instance whose vmctx compiled code passed.
 ///
+/// It is the pointer the entering `call_wasm` derived from its exclusive
+/// borrow (not the vmctx's store field, which was written at instantiation
+/// from an older borrow); debug builds check that both name the same store.
+///
 /// # Safety
-/// `vmctx` must be a live instance vmctx, called from its wasm (so the store is
-/// borrowed only by the suspended `Func::call` that entered wasm), and the caller
-/// must not hold any other reference into the store while using the result.
+/// `vmctx` must be a live instance vmctx, called from its wasm inside
+/// `catch_traps` (so the store is borrowed only by the suspended call that
+/// entered wasm), and the caller must not hold any other reference into the
+/// store while using the result.
 pub unsafe fn store_from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut StoreOpaque {
-    // SAFETY: guaranteed by the caller; the field was written at instantiation.
-    unsafe { &mut *(*(vmctx.cast::<u8>().add(STORE_OFFSET) as *const *mut StoreOpaque)) }
+    let store = current_store();
+    // SAFETY: the caller promises a live instance vmctx.
+    debug_assert_eq!(store, unsafe { VMContextHeader::of(vmctx) }.store);
+    // SAFETY: the innermost entry's store is the running wasm's store, a
+    // `StoreInner<T>` (`repr(C)`, `StoreOpaque` first) whose borrow is
+    // suspended; the caller promises no other reference is used meanwhile.
+    unsafe { &mut *store.cast::<StoreOpaque>() }
 }
 
 /// The limiter of a `Store<T>`; installed as the store's limiter hook by
@@ -28,13 +36,4 @@ pub fn limiter_of<T: 'static>(opaque: &mut StoreOpaque) -> Option<&mut dyn Resou
     let inner = unsafe { &mut *(opaque as *mut StoreOpaque as *mut StoreInner<T>) };
     let limiter = inner.limiter.as_mut()?;
     Some(limiter(&mut inner.data))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn store_offset_matches_vmoffsets() {
-        let offsets = tern_environ::VMOffsets::new(&tern_environ::Module::default());
-        assert_eq!(offsets.store() as usize, super::STORE_OFFSET);
-    }
 }

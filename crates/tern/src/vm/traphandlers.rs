@@ -17,8 +17,41 @@
 //! Only Cranelift frames and frames with nothing left to drop are ever jumped
 //! over; the landing pad returns normally into Rust and the error (or panic) is
 //! re-raised there.
+//!
+//! # The signal handler is async-signal-safe
+//! On the trap path the handler only reads a `const` thread-local (`CURRENT`,
+//! no lazy initialisation, no destructor), reads the `ucontext`, searches the
+//! code registry (lock-free, no allocation: see `vm/registry.rs`), writes the
+//! backtrace into this thread's preallocated trace buffer (see
+//! `vm/thread_stack.rs`), stores plain words into the `CallThreadState` and
+//! `longjmp`s. It never allocates, frees, locks or touches `Unwind` (which owns
+//! heap data): the landing pad builds the `Unwind::Trap` after the jump. It runs
+//! on Tern's own alternate signal stack (with a guard page), set up the first
+//! time a thread enters wasm.
+//!
+//! # What unwinding relies on
+//! * Cranelift `preserve_frame_pointers = true` (set in `tern-cranelift`'s
+//!   compiler): every wasm function and trampoline keeps a frame-pointer chain,
+//!   `[fp]` = caller's fp and `[fp + 8]` = return address (x86-64 and aarch64),
+//!   which [`walk_frames`] follows from the faulting frame (or the last
+//!   wasm-to-host trampoline) until the first return address outside
+//!   registered wasm code. `unwind_info = false` is fine because nothing uses
+//!   DWARF/SEH unwinding through wasm frames.
+//! * `enable_probestack = false` together with the prologue stack-limit check
+//!   against `VMRuntimeLimits::stack_limit` (set here on the outermost entry to
+//!   `max_wasm_stack` below the entry's stack pointer): deep recursion traps
+//!   with a trap code at a registered trap site instead of faulting on the
+//!   thread's guard page, so the handler runs with the thread stack intact.
+//! * Every trap site compiled code can fault at is in the module's trap table
+//!   (`CodeInfo::trap_at`); a fault anywhere else, even in wasm code, is not a
+//!   wasm trap and is passed on to the previous handler.
+//! * `longjmp` skips only frames that own nothing: Cranelift frames, the
+//!   handler's, and host entry shims / libcalls that have moved everything they
+//!   owned into the `Unwind` before calling [`raise`]; [`catch_traps`]'s
+//!   `# Safety` makes its callers promise the same for the closure.
 
-use super::code_memory::registry;
+use super::registry;
+use super::thread_stack::{self, TraceBuffer};
 use super::vmcontext::VMRuntimeLimits;
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
@@ -59,8 +92,16 @@ pub enum Unwind {
 /// One host→wasm activation on this thread.
 pub struct CallThreadState {
     jmp_buf: Cell<*mut c_void>,
+    /// Set by [`raise`] (ordinary code, may own heap data).
     unwind: UnsafeCell<Option<Unwind>>,
+    /// Set by the signal handler: the trap kind and how many frames it wrote
+    /// into `trace` (plain words, so the handler never drops or allocates).
+    trap: Cell<Option<(TrapKind, usize)>>,
+    trace: TraceBuffer,
     limits: *const VMRuntimeLimits,
+    /// The store of the entering call (`*mut StoreInner<T>`), derived from its
+    /// exclusive borrow; host calls and libcalls reach the store through it.
+    store: *mut u8,
     prev: *const CallThreadState,
 }
 
@@ -72,42 +113,77 @@ thread_local! {
 ///
 /// `limits` is the calling store's runtime limits; on the outermost entry its
 /// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
+/// `store` is the entering call's store, returned by [`current_store`] while
+/// `f` runs.
 ///
 /// # Errors
-/// Returns how execution unwound when it did not return normally.
-pub fn catch_traps<F: FnOnce()>(
-    limits: &VMRuntimeLimits,
+/// Returns how execution unwound when it did not return normally, and an
+/// `Unwind::Error` when this thread's signal stack cannot be set up.
+///
+/// # Safety
+/// A trap or a host error `longjmp`s from inside `f` back to this function,
+/// skipping every frame in between without running destructors. The caller
+/// promises that this is harmless:
+/// * `f` (its body, and whatever it calls before reaching compiled code) holds
+///   nothing that needs dropping while compiled code runs (`F: Copy` already
+///   rules out captured values with destructors);
+/// * the code `f` calls is compiled wasm entered through a trampoline, whose
+///   host calls and libcalls follow the same rule (see the module docs);
+/// * `limits` points to the live runtime limits of the store whose wasm `f`
+///   runs, and `store` is that store's `StoreInner<T>`, derived from an
+///   exclusive borrow the caller does not use until this returns.
+pub unsafe fn catch_traps<F: FnOnce() + Copy>(
+    store: *mut u8,
+    limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
     f: F,
 ) -> Result<(), Unwind> {
     init_signal_handlers();
+    let trace = match thread_stack::trace_buffer() {
+        Ok(trace) => trace,
+        Err(error) => {
+            return Err(Unwind::Error {
+                error,
+                pcs: Vec::new(),
+            })
+        }
+    };
     let here = ptr::addr_of!(f) as usize;
-    let (saved_limit, saved_exit_fp) =
-        // SAFETY: only this thread's wasm and this function (which restores them) touch these.
-        unsafe { (*limits.stack_limit.get(), *limits.last_wasm_exit_fp.get()) };
+    // SAFETY: the caller promises `limits` is live; only this thread's wasm and
+    // this function (which restores them) touch these fields meanwhile.
+    let (saved_limit, saved_exit_fp) = unsafe {
+        (
+            *(*limits).stack_limit.get(),
+            *(*limits).last_wasm_exit_fp.get(),
+        )
+    };
     if saved_limit == usize::MAX {
         // SAFETY: as above.
-        unsafe { *limits.stack_limit.get() = here.saturating_sub(max_wasm_stack) };
+        unsafe { *(*limits).stack_limit.get() = here.saturating_sub(max_wasm_stack) };
     }
     let state = CallThreadState {
         jmp_buf: Cell::new(ptr::null_mut()),
         unwind: UnsafeCell::new(None),
+        trap: Cell::new(None),
+        trace,
         limits,
+        store,
         prev: CURRENT.with(|c| c.get()),
     };
     CURRENT.with(|c| c.set(&state));
 
     extern "C" fn call_once<F: FnOnce()>(payload: *mut c_void) {
-        // SAFETY: payload is the `Option<F>` below, alive for the whole call.
+        // SAFETY: payload is the `Option<F>` below, alive for the whole call and
+        // not otherwise used until `tern_setjmp_call` returns.
         let f = unsafe { &mut *(payload as *mut Option<F>) };
         if let Some(f) = f.take() {
             f();
         }
     }
     let mut f = Some(f);
-    // A longjmp back skips only Cranelift frames and host shims that hold nothing
-    // to drop (see module docs); `f`, if not yet taken, is dropped normally below.
-    // SAFETY: the jump buffer slot outlives the call; `call_once::<F>` matches the payload.
+    // SAFETY: the jump buffer slot outlives the call; `call_once::<F>` matches the
+    // payload type; a longjmp back skips only frames that own nothing (this
+    // function's `# Safety`), and `F: Copy` has no destructor to skip.
     let returned = unsafe {
         tern_setjmp_call(
             state.jmp_buf.as_ptr(),
@@ -118,16 +194,36 @@ pub fn catch_traps<F: FnOnce()>(
     CURRENT.with(|c| c.set(state.prev));
     // SAFETY: restoring what we saved above, on the same thread.
     unsafe {
-        *limits.stack_limit.get() = saved_limit;
-        *limits.last_wasm_exit_fp.get() = saved_exit_fp;
+        *(*limits).stack_limit.get() = saved_limit;
+        *(*limits).last_wasm_exit_fp.get() = saved_exit_fp;
     }
     if returned == 1 {
         return Ok(());
+    }
+    if let Some((kind, frames)) = state.trap.get() {
+        // SAFETY: the handler wrote `frames` (≤ cap) slots of this thread's trace
+        // buffer before jumping here, and nothing has run wasm on this thread since.
+        let pcs = unsafe { std::slice::from_raw_parts(state.trace.ptr, frames) }.to_vec();
+        return Err(Unwind::Trap { kind, pcs });
     }
     Err(state.unwind.into_inner().unwrap_or(Unwind::Trap {
         kind: TrapKind::UnreachableCodeReached,
         pcs: vec![],
     }))
+}
+
+/// The store (`*mut StoreInner<T>`) of the innermost wasm entry on this
+/// thread, or null outside wasm. It is the store of the wasm running now:
+/// wasm only calls functions of its own store, and an entry into another
+/// store's wasm pushes its own state.
+pub fn current_store() -> *mut u8 {
+    let state = CURRENT.with(|c| c.get());
+    if state.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: a non-null CURRENT is the live state of an activation on this
+    // thread's stack (it is reset before `catch_traps` returns).
+    unsafe { (*state).store }
 }
 
 /// Unwinds from a host function (called by wasm) to the innermost [`catch_traps`].
@@ -141,7 +237,9 @@ pub unsafe fn raise(unwind: Unwind) -> ! {
         !state.is_null(),
         "host function called from wasm outside of catch_traps"
     );
-    // SAFETY: state points to the live CallThreadState of the innermost entry.
+    // SAFETY: state points to the live CallThreadState of the innermost entry;
+    // by the caller's promise nothing between here and its landing pad needs
+    // dropping (`unwind` moves into the state first).
     unsafe {
         *(*state).unwind.get() = Some(unwind);
         tern_longjmp((*state).jmp_buf.get())
@@ -157,31 +255,38 @@ pub fn host_exit_backtrace() -> Vec<usize> {
     }
     // SAFETY: the state is live, and its limits belong to the running store.
     let fp = unsafe { *(*(*state).limits).last_wasm_exit_fp.get() };
+    let mut pcs = Vec::new();
     // SAFETY: fp is the frame pointer of a wasm-to-host trampoline that is still
     // on the stack (we are inside the host call it made).
-    unsafe { walk_frames(None, fp) }
+    unsafe {
+        walk_frames(fp, |pc| {
+            pcs.push(pc);
+            pcs.len() < thread_stack::MAX_FRAMES
+        })
+    };
+    pcs
 }
 
-/// Collects the wasm PCs of the frame chain starting at `fp`.
+/// Calls `visit` with the return address of each wasm frame of the chain
+/// starting at `fp`, innermost first, until it returns `false` or the chain
+/// leaves wasm. Allocates nothing (the signal handler uses it).
 ///
 /// # Safety
 /// `fp` must be 0 or the frame pointer of a live Cranelift frame whose callers,
 /// up to the first non-wasm frame, all keep frame pointers.
-unsafe fn walk_frames(first_pc: Option<usize>, mut fp: usize) -> Vec<usize> {
-    let mut pcs = Vec::new();
-    if let Some(pc) = first_pc {
-        pcs.push(pc);
-    }
-    while fp != 0 && pcs.len() < 10_000 {
-        // SAFETY: fp is a live frame: [fp] is the caller's fp and [fp + 8] the return address.
+unsafe fn walk_frames(mut fp: usize, mut visit: impl FnMut(usize) -> bool) {
+    while fp != 0 {
+        // SAFETY: fp is a live frame (the caller's promise, then the loop's
+        // invariant): [fp] is the caller's fp and [fp + 8] the return address.
         let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        if registry::lookup(ret.wrapping_sub(1)).is_none() {
+        if registry::with_code_at(ret.wrapping_sub(1), |_, _| ()).is_none() {
             break;
         }
-        pcs.push(ret);
+        if !visit(ret) {
+            break;
+        }
         fp = next_fp;
     }
-    pcs
 }
 
 static mut PREVIOUS: [libc::sigaction; 4] = [const_zeroed_sigaction(); 4];
@@ -197,7 +302,9 @@ fn init_signal_handlers() {
     INIT.call_once(|| {
         for (i, sig) in SIGNALS.iter().enumerate() {
             // SAFETY: installing a handler with a zeroed-then-filled sigaction;
-            // PREVIOUS is written only here, once, before any handler can run.
+            // PREVIOUS[i] is written only here, once (under `Once`), by the same
+            // call that installs our handler for `sig`, so before that handler
+            // can read it.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = trap_handler as *const () as usize;
@@ -232,6 +339,12 @@ unsafe fn pc_and_fp(ctx: *mut c_void) -> (usize, usize) {
     }
 }
 
+/// The handler for the signals a wasm trap raises (see the module docs for why
+/// it is async-signal-safe).
+///
+/// # Safety
+/// Only the kernel calls it, as an `SA_SIGINFO` handler, with the signal's
+/// `siginfo_t` and `ucontext_t`.
 unsafe extern "C" fn trap_handler(
     signum: libc::c_int,
     info: *mut libc::siginfo_t,
@@ -241,22 +354,38 @@ unsafe extern "C" fn trap_handler(
     if !state.is_null() {
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
         let (pc, fp) = unsafe { pc_and_fp(ctx) };
-        let kind = registry::lookup(pc).and_then(|(info, offset)| info.trap_at(offset));
+        let kind = registry::with_code_at(pc, |info, offset| info.trap_at(offset)).flatten();
         if let Some(kind) = kind {
-            // SAFETY: the faulting frame is a wasm frame with a frame pointer.
-            let pcs = unsafe { walk_frames(Some(pc), fp) };
-            // Between here and the landing pad there is only wasm code and this handler.
-            // SAFETY: state is the live innermost activation; nothing here needs dropping.
-            unsafe {
-                *(*state).unwind.get() = Some(Unwind::Trap { kind, pcs });
-                tern_longjmp((*state).jmp_buf.get());
-            }
+            // SAFETY: a non-null CURRENT is the live state of the innermost
+            // activation on this thread, and the faulting PC is wasm it called.
+            let state = unsafe { &*state };
+            let trace = state.trace;
+            let mut frames = 0;
+            let mut record = |pc: usize| {
+                if frames == trace.cap {
+                    return false;
+                }
+                // SAFETY: `frames < cap` slots of this thread's trace buffer,
+                // which nothing else uses while this thread runs wasm.
+                unsafe { trace.ptr.add(frames).write(pc) };
+                frames += 1;
+                true
+            };
+            record(pc);
+            // SAFETY: the faulting frame is a wasm frame (its PC is a registered
+            // trap site), and Cranelift keeps frame pointers (module docs).
+            unsafe { walk_frames(fp, &mut record) };
+            state.trap.set(Some((kind, frames)));
+            // SAFETY: between here and the landing pad there are only this
+            // handler's frame (nothing to drop) and wasm frames entered under
+            // `catch_traps`'s contract.
+            unsafe { tern_longjmp(state.jmp_buf.get()) }
         }
     }
     // Not a wasm trap: hand the signal to whoever handled it before us.
     let index = SIGNALS.iter().position(|s| *s == signum).unwrap_or(0);
-    // SAFETY: PREVIOUS was filled before our handler was installed and is never
-    // written again.
+    // SAFETY: PREVIOUS[index] was filled by the very `sigaction` call that
+    // installed this handler for `signum`, and is never written again.
     let prev = unsafe { &*ptr::addr_of!(PREVIOUS[index]) };
     if prev.sa_sigaction == libc::SIG_DFL || prev.sa_sigaction == libc::SIG_IGN {
         // Restore the default disposition; returning re-executes the faulting

@@ -3,6 +3,7 @@
 //! Their layouts must match the offsets in `tern_environ::vmoffsets`; the
 //! compile-time assertions at the bottom of this file keep them in step.
 
+use super::instance::VMInstance;
 use std::cell::UnsafeCell;
 use tern_environ as env;
 
@@ -10,6 +11,35 @@ use tern_environ as env;
 #[repr(C)]
 pub struct VMContext {
     _opaque: [u8; 0],
+}
+
+/// The fixed header at the start of every instance `VMContext`, the same for
+/// every module (`tern_environ::VMCTX_*`); the module-dependent fields follow
+/// at `VMCTX_HEADER_SIZE`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMContextHeader {
+    /// The owning store's runtime limits.
+    pub runtime_limits: *const VMRuntimeLimits,
+    /// The libcall table (`libcalls::builtins_table`).
+    pub builtins: *const u8,
+    /// The owning `StoreInner<T>` (whose head is its `StoreOpaque`).
+    pub store: *mut u8,
+    /// The runtime's record of this instance.
+    pub instance: *mut VMInstance,
+}
+
+impl VMContextHeader {
+    /// Reads the header of `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must point to a live instance vmctx (not a host function's
+    /// context), whose header `VMInstance::new` wrote.
+    pub unsafe fn of(vmctx: *const VMContext) -> Self {
+        // SAFETY: by the caller's promise the vmctx starts with this header,
+        // allocated 16-aligned by `VMInstance::new`.
+        unsafe { vmctx.cast::<Self>().read() }
+    }
 }
 
 /// A callable function: what tables, `ref.func` and imports hold.
@@ -72,7 +102,10 @@ pub struct VMRuntimeLimits {
 // SAFETY: the limits belong to one store and are only touched by the thread that
 // currently owns the store (and its wasm); the epoch pointer targets an atomic.
 unsafe impl Send for VMRuntimeLimits {}
-// SAFETY: as above; shared references never write.
+// SAFETY: a `&VMRuntimeLimits` is only reachable through a borrow of its store.
+// The cells are written (by `catch_traps` and compiled code) only while the
+// store is mutably borrowed by the thread running its wasm, so no other thread
+// can hold a reference to read them at that time.
 unsafe impl Sync for VMRuntimeLimits {}
 
 impl VMRuntimeLimits {
@@ -176,6 +209,11 @@ impl ValRaw {
 
 const _: () = {
     use std::mem::{offset_of, size_of};
+    assert!(offset_of!(VMContextHeader, runtime_limits) == env::VMCTX_RUNTIME_LIMITS as usize);
+    assert!(offset_of!(VMContextHeader, builtins) == env::VMCTX_BUILTINS as usize);
+    assert!(offset_of!(VMContextHeader, store) == env::VMCTX_STORE as usize);
+    assert!(offset_of!(VMContextHeader, instance) == env::VMCTX_INSTANCE as usize);
+    assert!(size_of::<VMContextHeader>() == env::VMCTX_HEADER_SIZE as usize);
     assert!(offset_of!(VMFuncRef, wasm_call) == env::VMFUNCREF_WASM_CALL as usize);
     assert!(offset_of!(VMFuncRef, vmctx) == env::VMFUNCREF_VMCTX as usize);
     assert!(offset_of!(VMFuncRef, type_id) == env::VMFUNCREF_TYPE_ID as usize);

@@ -11,4 +11,5 @@ mod errors;
 mod limits;
 mod precompiled;
 mod proposals;
+mod signals;
 mod traps;
