@@ -38,13 +38,22 @@ impl<'a> TypeConverter<'a> {
         }
     }
 
-    fn resource(&mut self, id: ResourceId) -> u32 {
-        let next = self.resources.len() as u32;
-        let n = *self.resources.entry(id).or_insert(next);
-        if n as usize == self.out.resources.len() {
-            self.out.resources.push(format!("resource{n}"));
+    /// The number of resource `id`: its own, or the one it was aliased to.
+    pub(crate) fn resource(&mut self, id: ResourceId) -> u32 {
+        if let Some(n) = self.resources.get(&id) {
+            return *n;
         }
+        let n = self.out.resources.len() as u32;
+        self.out.resources.push(format!("resource{n}"));
+        self.resources.insert(id, n);
         n
+    }
+
+    /// Makes `id` another name of resource number `n` (the same resource seen
+    /// through an import, an alias or an export of another component), unless
+    /// `id` already has a number.
+    pub(crate) fn alias_resource(&mut self, id: ResourceId, n: u32) {
+        self.resources.entry(id).or_insert(n);
     }
 
     pub(crate) fn val(&mut self, ty: ComponentValType) -> Result<InterfaceType> {

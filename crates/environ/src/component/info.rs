@@ -91,6 +91,27 @@ pub struct CanonOptions {
     pub callback: Option<CoreDef>,
 }
 
+/// Where a resource type comes from. A component's resource types are
+/// numbered once (the numbers in [`super::TypeDef::Own`]/`Borrow` and in
+/// [`BuiltinKind`]); every instantiation of the component makes a fresh
+/// runtime type for each `Defined` one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResourceDef {
+    /// Defined by inlined component instance `instance`, with its destructor.
+    Defined {
+        /// The runtime component instance that implements it.
+        instance: u32,
+        /// The destructor `(func (param i32))`, if any.
+        dtor: Option<CoreDef>,
+    },
+    /// Supplied by the embedder through a root import.
+    Imported(ImportPath),
+    /// Only mentioned in a type (an import's type that nothing provides, or
+    /// an abstract resource of a nested component's type): values of it
+    /// cannot exist at run time.
+    Abstract,
+}
+
 /// A canonical built-in that needs runtime support (every `canon` other than
 /// `lift` and `lower`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -99,8 +120,8 @@ pub enum BuiltinKind {
     ResourceNew(u32),
     /// `resource.rep`.
     ResourceRep(u32),
-    /// `resource.drop`, with the resource's destructor if it has one.
-    ResourceDrop(u32, Option<CoreDef>),
+    /// `resource.drop` (the destructor is in [`ComponentInfo::resources`]).
+    ResourceDrop(u32),
     /// `context.get i32 slot`.
     ContextGet(u32),
     /// `context.set i32 slot`.
@@ -202,6 +223,8 @@ pub struct ComponentInfo {
     /// How many runtime component instances inlining produced (the root and
     /// every nested instantiation): each has its own flags and handle table.
     pub num_runtime_instances: u32,
+    /// Every resource type, by number.
+    pub resources: Vec<ResourceDef>,
     /// How many runtime core instances instantiation creates.
     pub num_core_instances: u32,
     /// How many functions are lowered, lifted, and built in.

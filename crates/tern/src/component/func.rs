@@ -15,7 +15,8 @@ use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, LiftContext, LowerContext, Mode,
 };
 use super::host::StoreGuest;
-use super::instance::{PendingPostReturn, ResolvedOptions};
+use super::instance::{resource_cx, PendingPostReturn, ResolvedOptions};
+use super::resources::poisoned;
 use super::types::Type;
 use super::{trap, Component, ComponentTrapKind, Val};
 use crate::store::{StoreInner, Stored};
@@ -186,6 +187,51 @@ pub(crate) fn call_lifted<T: 'static, R>(
         );
     }
     state.may_enter = false;
+    let depth = store
+        .opaque
+        .components
+        .handles
+        .get_mut()
+        .map_err(poisoned)?
+        .open_scope();
+    let result = call_entered(
+        store,
+        ci,
+        &l,
+        &types,
+        mode,
+        lower,
+        lift,
+        defer_post_return,
+        depth,
+    );
+    if result.is_err() {
+        if let Ok(h) = store.opaque.components.handles.get_mut() {
+            // The trap is reported; the scope's lends are released.
+            let _ = h.close_scope(depth, false);
+        }
+    }
+    result
+}
+
+/// The body of [`call_lifted`] once the callee is entered and its scope open.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the state of one call, split from its error handling"
+)]
+fn call_entered<T: 'static, R>(
+    store: &mut StoreInner<T>,
+    ci: usize,
+    l: &Lifted,
+    types: &Arc<ComponentTypes>,
+    mode: Mode,
+    lower: &mut dyn FnMut(&mut LowerContext<'_>, ParamsDst<'_>) -> Result<()>,
+    lift: &mut dyn FnMut(&LiftContext<'_>, ResultSrc<'_>) -> Result<R>,
+    defer_post_return: bool,
+    depth: usize,
+) -> Result<R> {
+    let rt = l.runtime_instance as usize;
+    let resources = resource_cx(store, ci, l.runtime_instance);
     let fty = types.func(l.ty);
 
     let mut dst = FlatDst::default();
@@ -197,9 +243,10 @@ pub(crate) fn call_lifted<T: 'static, R>(
         };
         let mut cx = LowerContext {
             guest: &mut guest,
-            types: &types,
+            types,
             encoding: l.encoding,
             mode,
+            resources: resources.clone(),
         };
         if l.params_flat {
             lower(&mut cx, ParamsDst::Flat(&mut dst))?;
@@ -222,18 +269,22 @@ pub(crate) fn call_lifted<T: 'static, R>(
         raw[i] = bits_to_raw(*bits, *t);
     }
     if l.is_async {
-        let value = call_async(store, ci, &l, &types, &mut raw)?;
+        let value = call_async(store, ci, l, types, &mut raw)?;
         store.opaque.components.instances[ci].states[rt].may_enter = true;
-        return lift(
+        let out = lift(
             &LiftContext {
                 memory: &[],
-                types: &types,
+                types,
                 encoding: l.encoding,
                 mode,
                 memory_handle: None,
+                handles: &store.opaque.components.handles,
+                resources,
             },
             ResultSrc::Val(value),
-        );
+        )?;
+        close_scope(store, depth)?;
+        return Ok(out);
     }
     l.func.call_raw(store, &mut raw)?;
     let results: Vec<u64> = l
@@ -246,10 +297,12 @@ pub(crate) fn call_lifted<T: 'static, R>(
     let value = {
         let cx = LiftContext {
             memory: memory_bytes(store, l.memory),
-            types: &types,
+            types,
             encoding: l.encoding,
             mode,
             memory_handle: l.memory,
+            handles: &store.opaque.components.handles,
+            resources,
         };
         let src = match fty.result {
             None => ResultSrc::None,
@@ -262,6 +315,7 @@ pub(crate) fn call_lifted<T: 'static, R>(
         };
         lift(&cx, src)?
     };
+    close_scope(store, depth)?;
     let args = raw[..l.core_results.len()].to_vec();
     match l.post_return {
         Some(func) if defer_post_return => {
@@ -274,6 +328,17 @@ pub(crate) fn call_lifted<T: 'static, R>(
         post_return => run_post_return(store, ci, post_return, args, l.runtime_instance)?,
     }
     Ok(value)
+}
+
+/// Closes the scope of a call that returned, checking its borrows.
+pub(crate) fn close_scope<T>(store: &mut StoreInner<T>, depth: usize) -> Result<()> {
+    store
+        .opaque
+        .components
+        .handles
+        .get_mut()
+        .map_err(poisoned)?
+        .close_scope(depth, true)
 }
 
 /// An async export that runs to completion without waiting: pushes a task,

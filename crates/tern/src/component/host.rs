@@ -14,7 +14,9 @@ use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, Guest, LiftContext, LowerContext, Mode,
 };
 use super::func::{call_lifted, lift_val, lower_vals, memory_bytes};
-use super::instance::ResolvedOptions;
+use super::handles::HandleState;
+use super::instance::{resource_cx, ResolvedOptions};
+use super::resources::poisoned;
 use super::{trap, Component, ComponentTrapKind, Val};
 use crate::func::HostFn;
 use crate::store::StoreInner;
@@ -54,6 +56,15 @@ impl<T: 'static> Guest for StoreGuest<'_, T> {
         ];
         f.call_raw(self.store, &mut raw)?;
         Ok(raw[0].get_i32() as u32)
+    }
+
+    fn handles(&mut self) -> Result<&mut HandleState> {
+        self.store
+            .opaque
+            .components
+            .handles
+            .get_mut()
+            .map_err(poisoned)
     }
 }
 
@@ -160,6 +171,8 @@ impl LowerSite {
             encoding: self.encoding,
             mode,
             memory_handle: self.memory,
+            handles: &store.opaque.components.handles,
+            resources: resource_cx(store, self.ci, self.runtime_instance),
         }
     }
 
@@ -218,6 +231,7 @@ impl LowerSite {
             return Ok(());
         };
         let v = result.context("missing result value")?;
+        let resources = resource_cx(store, self.ci, self.runtime_instance);
         let mut guest = StoreGuest {
             store,
             memory: self.memory,
@@ -228,6 +242,7 @@ impl LowerSite {
             types: &self.types,
             encoding: self.encoding,
             mode,
+            resources,
         };
         self.lower_result_with(&mut cx, args, raw, |cx, dst| match dst {
             Ok(flat) => lower_flat(cx, rty, v, flat),
@@ -345,10 +360,25 @@ pub(crate) fn lowered_func<T: 'static>(
                     "cannot leave component instance",
                 );
             }
-            match &target {
-                LowerTarget::Host(h) => (h.entry)(store, &site, raw)?,
-                LowerTarget::Lifted(l) => fused(store, &site, *l, raw)?,
-            }
+            let depth = store
+                .opaque
+                .components
+                .handles
+                .get_mut()
+                .map_err(poisoned)?
+                .open_scope();
+            let outcome = match &target {
+                LowerTarget::Host(h) => (h.entry)(store, &site, raw),
+                LowerTarget::Lifted(l) => fused(store, &site, *l, raw),
+            };
+            let handles = store
+                .opaque
+                .components
+                .handles
+                .get_mut()
+                .map_err(poisoned)?;
+            handles.close_scope(depth, outcome.is_ok())?;
+            outcome?;
             if site.is_async {
                 // The callee ran to completion: no subtask to wait for.
                 raw[0] = ValRaw::i32(SUBTASK_RETURNED);

@@ -18,8 +18,11 @@ pub(crate) mod val;
 
 use super::{trap, ComponentTrapKind};
 use anyhow::Result;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tern_environ::component::{ComponentTypes, StringEncoding};
+
+use super::handles::{HandleState, TableId};
+use super::resources::ResourceType;
 use tern_environ::WasmValType;
 
 use crate::ValRaw;
@@ -121,6 +124,19 @@ pub struct LiftContext<'a> {
     pub(crate) mode: Mode,
     /// The memory handle, for values that keep pointing into it (`WasmStr`).
     pub(crate) memory_handle: Option<crate::Memory>,
+    /// The store's handle tables (handles move out of this side's table).
+    pub(crate) handles: &'a Mutex<HandleState>,
+    /// This side's handle table and resource types.
+    pub(crate) resources: ResourceCx,
+}
+
+/// The side of a call that handles move into or out of: its table, the
+/// runtime type of each of its component's resource numbers, and the store.
+#[derive(Clone)]
+pub(crate) struct ResourceCx {
+    pub(crate) table: TableId,
+    pub(crate) types: Arc<[ResourceType]>,
+    pub(crate) store: u64,
 }
 
 impl<'a> LiftContext<'a> {
@@ -162,6 +178,8 @@ pub(crate) trait Guest {
     fn memory(&mut self) -> &mut [u8];
     /// Calls the side's `realloc`.
     fn realloc(&mut self, old: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32>;
+    /// The store's handle tables.
+    fn handles(&mut self) -> Result<&mut HandleState>;
 }
 
 /// Where lowered values go: the receiving side's memory and allocator.
@@ -170,6 +188,8 @@ pub struct LowerContext<'a> {
     pub(crate) types: &'a Arc<ComponentTypes>,
     pub(crate) encoding: StringEncoding,
     pub(crate) mode: Mode,
+    /// This side's handle table and resource types.
+    pub(crate) resources: ResourceCx,
 }
 
 impl LowerContext<'_> {
