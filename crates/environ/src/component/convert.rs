@@ -49,13 +49,6 @@ impl<'a> TypeConverter<'a> {
         n
     }
 
-    /// Makes `id` another name of resource number `n` (the same resource seen
-    /// through an import, an alias or an export of another component), unless
-    /// `id` already has a number.
-    pub(crate) fn alias_resource(&mut self, id: ResourceId, n: u32) {
-        self.resources.entry(id).or_insert(n);
-    }
-
     pub(crate) fn val(&mut self, ty: ComponentValType) -> Result<InterfaceType> {
         self.val_at(ty, 0)
     }

@@ -91,10 +91,12 @@ pub struct CanonOptions {
     pub callback: Option<CoreDef>,
 }
 
-/// Where a resource type comes from. A component's resource types are
-/// numbered once (the numbers in [`super::TypeDef::Own`]/`Borrow` and in
-/// [`BuiltinKind`]); every instantiation of the component makes a fresh
-/// runtime type for each `Defined` one.
+/// Where a runtime resource comes from. Inlining numbers the resources that
+/// exist at run time (every definition in every inlined instance, every
+/// imported one); each inlined instance maps the resource type numbers of
+/// its types ([`super::TypeDef::Own`]/`Borrow`) to them
+/// ([`ComponentInfo::instance_resources`]). Every instantiation of the
+/// component makes a fresh runtime type for each `Defined` one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ResourceDef {
     /// Defined by inlined component instance `instance`, with its destructor.
@@ -106,17 +108,13 @@ pub enum ResourceDef {
     },
     /// Supplied by the embedder through a root import.
     Imported(ImportPath),
-    /// Only mentioned in a type (an import's type that nothing provides, or
-    /// an abstract resource of a nested component's type): values of it
-    /// cannot exist at run time.
-    Abstract,
 }
 
 /// A canonical built-in that needs runtime support (every `canon` other than
 /// `lift` and `lower`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BuiltinKind {
-    /// `resource.new` of resource number `0`.
+    /// `resource.new` of runtime resource `0` (see [`ResourceDef`]).
     ResourceNew(u32),
     /// `resource.rep`.
     ResourceRep(u32),
@@ -223,8 +221,11 @@ pub struct ComponentInfo {
     /// How many runtime component instances inlining produced (the root and
     /// every nested instantiation): each has its own flags and handle table.
     pub num_runtime_instances: u32,
-    /// Every resource type, by number.
+    /// Every runtime resource.
     pub resources: Vec<ResourceDef>,
+    /// Per runtime component instance: `(resource type number, runtime
+    /// resource)` for each resource its types mention, sorted.
+    pub instance_resources: Vec<Vec<(u32, u32)>>,
     /// How many runtime core instances instantiation creates.
     pub num_core_instances: u32,
     /// How many functions are lowered, lifted, and built in.

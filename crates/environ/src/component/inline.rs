@@ -99,6 +99,9 @@ pub(crate) struct Inliner<'a, 'data> {
     parsed: &'a Parsed<'data>,
     conv: TypeConverter<'a>,
     info: ComponentInfo,
+    /// Per runtime component instance: its resource type numbers (as in
+    /// `TypeDef::Own`) → the runtime resource (index of `info.resources`).
+    frame_resources: Vec<HashMap<u32, u32>>,
     depth: u32,
 }
 
@@ -129,6 +132,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
             parsed,
             conv: TypeConverter::new(root_types),
             info: ComponentInfo::default(),
+            frame_resources: Vec::new(),
             depth: 0,
         })
     }
@@ -158,16 +162,15 @@ impl<'a, 'data> Inliner<'a, 'data> {
             self.info.export_types.push(ty);
         }
         self.info.types = std::mem::take(&mut self.conv.out);
-        self.info
-            .resources
-            .resize(self.info.types.resources.len(), ResourceDef::Abstract);
-        for (i, (_, ty)) in self.info.imports.iter().enumerate() {
-            let path = ImportPath {
-                import: i as u32,
-                path: Vec::new(),
-            };
-            mark_imported(&mut self.info.resources, ty, path);
-        }
+        self.info.instance_resources = self
+            .frame_resources
+            .iter()
+            .map(|m| {
+                let mut v: Vec<(u32, u32)> = m.iter().map(|(n, c)| (*n, *c)).collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
         Ok(self.info)
     }
 
@@ -222,6 +225,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
         }
         let instance = self.info.num_runtime_instances;
         self.info.num_runtime_instances += 1;
+        self.frame_resources.push(HashMap::new());
         let mut f = Frame {
             comp,
             types,
@@ -273,23 +277,68 @@ impl<'a, 'data> Inliner<'a, 'data> {
         }
     }
 
-    /// The number of the resource behind type `index` of `f`, if it is one.
+    /// The runtime resource behind type `index` of `f`, if it is one.
     fn type_item(&mut self, f: &Frame<'_, '_>, index: u32) -> ItemDef {
-        ItemDef::Type(Self::resource_id(f, index).map(|r| self.conv.resource(r)))
+        let runtime = Self::resource_id(f, index).and_then(|r| {
+            let n = self.conv.resource(r);
+            self.frame_resources[f.instance as usize].get(&n).copied()
+        });
+        ItemDef::Type(runtime)
+    }
+
+    /// Makes resource type number `n` of frame `instance` runtime resource `c`
+    /// (unless it already is one).
+    fn bind_resource(&mut self, instance: u32, n: u32, c: u32) {
+        self.frame_resources[instance as usize]
+            .entry(n)
+            .or_insert(c);
+    }
+
+    /// A new runtime resource.
+    fn new_resource(&mut self, def: ResourceDef) -> Result<u32> {
+        if self.info.resources.len() >= MAX_INITIALIZERS {
+            bail!("component defines more than {MAX_INITIALIZERS} resources");
+        }
+        self.info.resources.push(def);
+        Ok(self.info.resources.len() as u32 - 1)
     }
 
     /// Records that type `index` of `f` (about to be defined) is `item`: when
-    /// `item` is a resource, `index` names the same resource.
+    /// `item` is a resource, `index` names the same runtime resource.
     fn bind_type(&mut self, f: &Frame<'_, '_>, index: u32, item: &ItemDef) {
-        if let (ItemDef::Type(Some(n)), Some(r)) = (item, Self::resource_id(f, index)) {
-            self.conv.alias_resource(r, *n);
+        if let (ItemDef::Type(Some(c)), Some(r)) = (item, Self::resource_id(f, index)) {
+            let n = self.conv.resource(r);
+            self.bind_resource(f.instance, n, *c);
         }
+    }
+
+    /// Gives every resource in root import type `ty` (at `path`) a runtime
+    /// resource supplied by the embedder.
+    fn import_resources(&mut self, ty: &ComponentItemType, path: ImportPath) -> Result<()> {
+        match ty {
+            ComponentItemType::Resource(n) => {
+                if !self.frame_resources[0].contains_key(n) {
+                    let c = self.new_resource(ResourceDef::Imported(path))?;
+                    self.bind_resource(0, *n, c);
+                }
+            }
+            ComponentItemType::Instance(items) => {
+                for (name, ty) in items {
+                    let mut p = path.clone();
+                    p.path.push(name.clone());
+                    self.import_resources(ty, p)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Binds the resources exported by instance type `ty` (an import of `f`)
     /// to the resources of the argument `arg`.
     fn bind_instance_resources(
         &mut self,
+        instance: u32,
         ty: wasmparser::component_types::ComponentInstanceTypeId,
         arg: &InstanceDef,
     ) {
@@ -310,13 +359,14 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 },
                 InstanceDef::Import(path) => self.imported_resource(path, name),
             };
-            if let Some(n) = n {
-                self.conv.alias_resource(r.resource(), n);
+            if let Some(c) = n {
+                let n = self.conv.resource(r.resource());
+                self.bind_resource(instance, n, c);
             }
         }
     }
 
-    /// The resource number of export `name` of the root import at `path`.
+    /// The runtime resource of export `name` of the root import at `path`.
     fn imported_resource(&self, path: &ImportPath, name: &str) -> Option<u32> {
         let mut ty = &self.info.imports.get(path.import as usize)?.1;
         for segment in path.path.iter().map(String::as_str).chain([name]) {
@@ -326,7 +376,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
             ty = &items.iter().find(|(n, _)| n == segment)?.1;
         }
         match ty {
-            ComponentItemType::Resource(n) => Some(*n),
+            ComponentItemType::Resource(n) => self.frame_resources[0].get(n).copied(),
             _ => None,
         }
     }
@@ -369,15 +419,12 @@ impl<'a, 'data> Inliner<'a, 'data> {
                         let dtor = dtor
                             .map(|d| get(&f.core_funcs, d, "core function"))
                             .transpose()?;
-                        let n = self.conv.resource(r) as usize;
-                        let defs = &mut self.info.resources;
-                        if defs.len() <= n {
-                            defs.resize(n + 1, ResourceDef::Abstract);
-                        }
-                        defs[n] = ResourceDef::Defined {
+                        let n = self.conv.resource(r);
+                        let c = self.new_resource(ResourceDef::Defined {
                             instance: f.instance,
                             dtor,
-                        };
+                        })?;
+                        self.frame_resources[f.instance as usize].insert(n, c);
                     }
                 }
                 f.num_types += 1;
@@ -400,7 +447,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                                     ..
                                 }) = ty
                                 {
-                                    self.bind_instance_resources(*id, arg);
+                                    self.bind_instance_resources(f.instance, *id, arg);
                                 }
                             }
                             _ => {}
@@ -417,6 +464,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                             import: self.info.imports.len() as u32,
                             path: Vec::new(),
                         };
+                        self.import_resources(&ty, path.clone())?;
                         self.info.imports.push((name.to_string(), ty));
                         match import.ty {
                             ComponentTypeRef::Func(_) => ItemDef::Func(FuncDef::Import(path)),
@@ -681,10 +729,11 @@ impl<'a, 'data> Inliner<'a, 'data> {
         }
     }
 
+    /// The runtime resource behind type `type_index` of `f`.
     fn resource(&mut self, f: &Frame<'_, '_>, type_index: u32) -> Result<u32> {
-        match Self::resource_id(f, type_index) {
-            Some(r) => Ok(self.conv.resource(r)),
-            None => bail!("type {type_index} is not a resource"),
+        match self.type_item(f, type_index) {
+            ItemDef::Type(Some(c)) => Ok(c),
+            _ => bail!("type {type_index} is not a resource with a definition"),
         }
     }
 
@@ -763,25 +812,6 @@ impl<'a, 'data> Inliner<'a, 'data> {
         })?;
         f.core_funcs.push(CoreDef::Builtin(index));
         Ok(())
-    }
-}
-
-/// Marks every resource in the type of the root import at `path` as imported.
-fn mark_imported(defs: &mut [ResourceDef], ty: &ComponentItemType, path: ImportPath) {
-    match ty {
-        ComponentItemType::Resource(n) => {
-            if let Some(d @ ResourceDef::Abstract) = defs.get_mut(*n as usize) {
-                *d = ResourceDef::Imported(path);
-            }
-        }
-        ComponentItemType::Instance(items) => {
-            for (name, ty) in items {
-                let mut p = path.clone();
-                p.path.push(name.clone());
-                mark_imported(defs, ty, p);
-            }
-        }
-        _ => {}
     }
 }
 

@@ -30,12 +30,16 @@ use tern_environ::{WasmFuncType, WasmValType};
 pub(crate) fn resource_cx<T>(store: &StoreInner<T>, ci: usize, rt: u32) -> ResourceCx {
     ResourceCx {
         table: TableId::Guest { ci, rt },
-        types: store.opaque.components.instances[ci].resource_types.clone(),
+        types: store.opaque.components.instances[ci]
+            .frame_types
+            .get(rt as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::new([])),
         store: store.opaque.id(),
     }
 }
 
-/// Gives every resource number of `component` its runtime type in instance
+/// Gives every runtime resource of `component` its runtime type in instance
 /// `ci`: a fresh type for each defined one, the linker's for imported ones.
 /// Returns the guest destructors still to resolve (their core instances do
 /// not exist yet).
@@ -105,7 +109,6 @@ fn resource_types<T: 'static>(
                 }
                 _ => bail!("import `{}` is not a resource", imports.describe(path)),
             },
-            ResourceDef::Abstract => guest,
         };
         types.push(ty);
     }
@@ -184,8 +187,11 @@ pub(crate) struct InstanceData {
     pub(crate) builtins: Vec<crate::Func>,
     pub(crate) lifted: Vec<Lifted>,
     pub(crate) states: Vec<RuntimeState>,
-    /// The runtime type of each of the component's resource numbers.
+    /// The runtime type of each runtime resource of the component.
     pub(crate) resource_types: Arc<[ResourceType]>,
+    /// Per inlined instance: the runtime type of each resource type number
+    /// its types use (`None` for numbers it does not use).
+    pub(crate) frame_types: Vec<Arc<[Option<ResourceType>]>>,
     pub(crate) pending: Option<PendingPostReturn>,
     /// Component `Func` handles already given out, by lifted index.
     pub(crate) func_handles: HashMap<u32, usize>,
@@ -344,12 +350,27 @@ pub(crate) fn instantiate<T: 'static>(
         lifted: Vec::with_capacity(info.num_lifted as usize),
         states: vec![RuntimeState::default(); info.num_runtime_instances as usize],
         resource_types: Arc::new([]),
+        frame_types: Vec::new(),
         pending: None,
         func_handles: HashMap::new(),
         imported_modules,
     });
     let (types, mut dtors) = resource_types(store, component, imports, ci)?;
-    store.opaque.components.instances[ci].resource_types = types.into();
+    let frame_types = info
+        .instance_resources
+        .iter()
+        .map(|pairs| {
+            let len = pairs.last().map_or(0, |(n, _)| *n as usize + 1);
+            let mut v = vec![None; len];
+            for (n, c) in pairs {
+                v[*n as usize] = types.get(*c as usize).copied();
+            }
+            v.into()
+        })
+        .collect();
+    let data = &mut store.opaque.components.instances[ci];
+    data.resource_types = types.into();
+    data.frame_types = frame_types;
     for init in &info.initializers {
         resolve_dtors(store, ci, &mut dtors)?;
         match init {

@@ -199,7 +199,7 @@ impl LiftContext<'_> {
     fn resource_side(&self, ty: InterfaceType) -> Result<(bool, ResourceType)> {
         let (own, r) = handle_kind(self.types, ty)
             .ok_or_else(|| anyhow::anyhow!("type `{}` is not a handle", self.types.display(ty)))?;
-        let rt = self.resources.types.get(r as usize).copied();
+        let rt = self.resources.types.get(r as usize).copied().flatten();
         let rt = rt.ok_or_else(|| anyhow::anyhow!("resource {r} has no runtime type"))?;
         Ok((own, rt))
     }
@@ -251,7 +251,7 @@ impl LowerContext<'_> {
     fn resource_side(&self, ty: InterfaceType) -> Result<(bool, ResourceType)> {
         let (own, r) = handle_kind(self.types, ty)
             .ok_or_else(|| anyhow::anyhow!("type `{}` is not a handle", self.types.display(ty)))?;
-        let rt = self.resources.types.get(r as usize).copied();
+        let rt = self.resources.types.get(r as usize).copied().flatten();
         let rt = rt.ok_or_else(|| anyhow::anyhow!("resource {r} has no runtime type"))?;
         Ok((own, rt))
     }

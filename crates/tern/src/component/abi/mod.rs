@@ -131,11 +131,11 @@ pub struct LiftContext<'a> {
 }
 
 /// The side of a call that handles move into or out of: its table, the
-/// runtime type of each of its component's resource numbers, and the store.
+/// runtime type of each resource type number its types use, and the store.
 #[derive(Clone)]
 pub(crate) struct ResourceCx {
     pub(crate) table: TableId,
-    pub(crate) types: Arc<[ResourceType]>,
+    pub(crate) types: Arc<[Option<ResourceType>]>,
     pub(crate) store: u64,
 }
 
