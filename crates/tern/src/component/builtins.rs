@@ -58,22 +58,7 @@ fn resource_builtin<T: 'static>(
             let Some(dropped) = handles.remove(table, arg, ty)? else {
                 return Ok(());
             };
-            let Some(TableId::Guest { ci: ici, rt: irt }) = implementer else {
-                return run_dtor(store, dropped.dtor, dropped.rep);
-            };
-            if ici == ci && irt == rt {
-                return run_dtor(store, dropped.dtor, dropped.rep);
-            }
-            let state = &mut store.opaque.components.instances[ici].states[irt as usize];
-            if !state.may_enter {
-                return trap(
-                    ComponentTrapKind::CannotEnter,
-                    "cannot enter component instance",
-                );
-            }
-            state.may_enter = false;
-            run_dtor(store, dropped.dtor, dropped.rep)?;
-            store.opaque.components.instances[ici].states[irt as usize].may_enter = true;
+            run_dtor(store, implementer, table, dropped.dtor, dropped.rep)?;
         }
     }
     Ok(())

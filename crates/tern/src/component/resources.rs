@@ -108,6 +108,36 @@ impl<T: 'static> Resource<T> {
     pub fn owned(&self) -> bool {
         self.owned
     }
+
+    /// This resource as a [`ResourceAny`] of `store` (a handle in its host
+    /// table), for the dynamic API ([`super::Val::Resource`]). A borrowed one
+    /// is valid until the current host call returns.
+    ///
+    /// # Errors
+    /// Fails when the store's host table is full.
+    pub fn try_into_resource_any(self, mut store: impl AsContextMut) -> Result<ResourceAny> {
+        let store = store.as_context_mut().0;
+        let id = store.opaque.id();
+        let handles = store
+            .opaque
+            .components
+            .handles
+            .get_mut()
+            .map_err(poisoned)?;
+        let ty = ResourceType::host::<T>();
+        let (index, generation) = if self.owned {
+            handles.new_host_own(ty, self.rep)?
+        } else {
+            handles.new_host_borrow(ty, self.rep)?
+        };
+        Ok(ResourceAny {
+            store: id,
+            index,
+            generation,
+            ty,
+            owned: self.owned,
+        })
+    }
 }
 
 impl<T> fmt::Debug for Resource<T> {
@@ -142,6 +172,39 @@ impl ResourceAny {
         self.owned
     }
 
+    /// This resource as a typed [`Resource<T>`]; an owned one leaves the host
+    /// table (its destructor does not run: the host now owns the rep).
+    ///
+    /// # Errors
+    /// Fails when the resource is not of host type `T`, when the handle is
+    /// stale or lent out, or when `store` is not the resource's store.
+    pub fn try_into_resource<T: 'static>(
+        self,
+        mut store: impl AsContextMut,
+    ) -> Result<Resource<T>> {
+        let store = store.as_context_mut().0;
+        if store.opaque.id() != self.store {
+            bail!("resource used with the wrong store");
+        }
+        if self.ty != ResourceType::host::<T>() {
+            bail!("resource is not of the requested host type");
+        }
+        let handles = store
+            .opaque
+            .components
+            .handles
+            .get_mut()
+            .map_err(poisoned)?;
+        handles.host_slot(self.index, self.generation)?;
+        if self.owned {
+            let rep = handles.lift_own(TableId::Host, self.index, self.ty)?;
+            Ok(Resource::new_own(rep))
+        } else {
+            let rep = handles.rep(TableId::Host, self.index, self.ty)?;
+            Ok(Resource::new_borrow(rep))
+        }
+    }
+
     /// Drops the resource: an owned one runs its destructor (a guest's
     /// `dtor`, or the host destructor given to
     /// [`super::LinkerInstance::resource`]); a borrowed one just ends.
@@ -162,22 +225,45 @@ impl ResourceAny {
             .get_mut()
             .map_err(poisoned)?;
         handles.host_slot(self.index, self.generation)?;
+        let implementer = handles.types.get(&self.ty).and_then(|t| t.implementer);
         let dropped = handles.remove(TableId::Host, self.index, self.ty)?;
         if let Some(d) = dropped {
-            run_dtor(store, d.dtor, d.rep)?;
+            run_dtor(store, implementer, TableId::Host, d.dtor, d.rep)?;
         }
         Ok(())
     }
 }
 
-/// Calls a destructor with `rep`.
+/// Calls a destructor with `rep` on behalf of `caller`. A guest destructor
+/// called from outside its implementing instance is a call into it: the
+/// instance must be enterable, and is not while the destructor runs.
 pub(crate) fn run_dtor<T: 'static>(
     store: &mut StoreInner<T>,
+    implementer: Option<TableId>,
+    caller: TableId,
     dtor: Option<crate::Func>,
     rep: u32,
 ) -> Result<()> {
-    if let Some(f) = dtor {
-        f.call_raw(store, &mut [ValRaw::i32(rep as i32)])?;
+    let Some(f) = dtor else {
+        return Ok(());
+    };
+    let enter = match implementer {
+        Some(TableId::Guest { ci, rt }) if implementer != Some(caller) => Some((ci, rt as usize)),
+        _ => None,
+    };
+    if let Some((ci, rt)) = enter {
+        let state = &mut store.opaque.components.instances[ci].states[rt];
+        if !state.may_enter {
+            return trap(
+                ComponentTrapKind::CannotEnter,
+                "cannot enter component instance",
+            );
+        }
+        state.may_enter = false;
+    }
+    f.call_raw(store, &mut [ValRaw::i32(rep as i32)])?;
+    if let Some((ci, rt)) = enter {
+        store.opaque.components.instances[ci].states[rt].may_enter = true;
     }
     Ok(())
 }
