@@ -148,6 +148,9 @@ pub enum Initializer {
         module: ModuleDef,
         /// `(module, name, item)` for every import the module's type declares.
         args: Vec<(String, String, CoreDef)>,
+        /// The runtime component instance it belongs to (which cannot be
+        /// entered while the module's start function runs).
+        instance: u32,
     },
     /// Makes the core function [`CoreDef::Lowered`] `index`.
     Lower {

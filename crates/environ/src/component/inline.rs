@@ -515,6 +515,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 self.push(Initializer::InstantiateModule {
                     module,
                     args: resolved,
+                    instance: f.instance,
                 })?;
                 f.core_instances
                     .push(CoreInstanceDef::Runtime(self.info.num_core_instances));

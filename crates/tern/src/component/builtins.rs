@@ -179,12 +179,21 @@ pub(crate) fn make<T: 'static>(
                         *s = v;
                     }
                 }
-                BuiltinKind::BackpressureInc => {
-                    state.backpressure = state.backpressure.saturating_add(1)
-                }
-                BuiltinKind::BackpressureDec => {
-                    state.backpressure = state.backpressure.saturating_sub(1)
-                }
+                BuiltinKind::BackpressureInc => match state.backpressure.checked_add(1) {
+                    Some(n) => state.backpressure = n,
+                    None => {
+                        return trap(ComponentTrapKind::TaskRule, "backpressure counter overflow")
+                    }
+                },
+                BuiltinKind::BackpressureDec => match state.backpressure.checked_sub(1) {
+                    Some(n) => state.backpressure = n,
+                    None => {
+                        return trap(
+                            ComponentTrapKind::TaskRule,
+                            "backpressure counter underflow",
+                        )
+                    }
+                },
                 BuiltinKind::TaskReturn { .. } => {}
                 BuiltinKind::Unsupported(name) => {
                     return trap(

@@ -187,6 +187,9 @@ pub(crate) fn call_lifted<T: 'static, R>(
         );
     }
     state.may_enter = false;
+    // Each call is a new task: its `context.get`/`set` slots start at zero
+    // (the instance cannot be re-entered while a task of it runs).
+    state.context = [0; 2];
     let depth = store
         .opaque
         .components
@@ -269,7 +272,7 @@ fn call_entered<T: 'static, R>(
         raw[i] = bits_to_raw(*bits, *t);
     }
     if l.is_async {
-        let value = call_async(store, ci, l, types, &mut raw)?;
+        let value = call_async(store, ci, l, &mut raw)?;
         store.opaque.components.instances[ci].states[rt].may_enter = true;
         let out = lift(
             &LiftContext {
@@ -348,10 +351,8 @@ fn call_async<T: 'static>(
     store: &mut StoreInner<T>,
     ci: usize,
     l: &Lifted,
-    types: &ComponentTypes,
     raw: &mut [ValRaw],
 ) -> Result<Option<Val>> {
-    let result_ty = types.func(l.ty).result;
     store.opaque.components.tasks.push(super::instance::Task {
         ci,
         runtime_instance: l.runtime_instance,
@@ -366,12 +367,11 @@ fn call_async<T: 'static>(
             "an async export asked to wait or yield: Tern has no async event loop yet",
         );
     }
-    match (task.and_then(|t| t.result), result_ty) {
-        (Some(v), _) => Ok(v),
-        (None, None) => Ok(None),
-        (None, Some(_)) => trap(
-            ComponentTrapKind::Unsupported,
-            "async export returned without calling `task.return`",
+    match task.and_then(|t| t.result) {
+        Some(v) => Ok(v),
+        None => trap(
+            ComponentTrapKind::TaskRule,
+            "async-lifted export failed to produce a result",
         ),
     }
 }

@@ -374,7 +374,11 @@ pub(crate) fn instantiate<T: 'static>(
     for init in &info.initializers {
         resolve_dtors(store, ci, &mut dtors)?;
         match init {
-            Initializer::InstantiateModule { module, args } => {
+            Initializer::InstantiateModule {
+                module,
+                args,
+                instance: rt,
+            } => {
                 let module = match module {
                     ModuleDef::Static(i) => component.inner.modules[*i as usize].clone(),
                     ModuleDef::Import(path) => match imports.lookup(path)? {
@@ -399,7 +403,13 @@ pub(crate) fn instantiate<T: 'static>(
                         })?;
                     externs.push(resolve_core(store, ci, def)?);
                 }
-                let instance = crate::Instance::new(StoreContextMut(store), &module, &externs)?;
+                // The instance is being instantiated: a start function that
+                // calls back into it (through a lifted export) cannot enter.
+                let states = &mut store.opaque.components.instances[ci].states;
+                let was = std::mem::replace(&mut states[*rt as usize].may_enter, false);
+                let instance = crate::Instance::new(StoreContextMut(store), &module, &externs);
+                store.opaque.components.instances[ci].states[*rt as usize].may_enter = was;
+                let instance = instance?;
                 store.opaque.components.instances[ci]
                     .core_instances
                     .push(instance);

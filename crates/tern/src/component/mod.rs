@@ -95,6 +95,9 @@ pub enum ComponentTrapKind {
     /// An owned resource removed while lent out, or a borrow handle still
     /// held by a callee when its call returns.
     ResourceBorrowed,
+    /// A rule of the async ABI broken: an async-lifted export returned
+    /// without `task.return`, or the backpressure counter over/underflowed.
+    TaskRule,
     /// A construct Tern validates but does not run (async, threads).
     Unsupported,
 }
