@@ -223,6 +223,7 @@ impl LowerSite {
         &self,
         store: &mut StoreInner<T>,
         mode: Mode,
+        src_encoding: StringEncoding,
         args: &[u64],
         raw: &mut [ValRaw],
         result: Option<&Val>,
@@ -241,6 +242,7 @@ impl LowerSite {
             guest: &mut guest,
             types: &self.types,
             encoding: self.encoding,
+            src_encoding,
             mode,
             resources,
         };
@@ -314,7 +316,14 @@ impl<T: 'static> HostFunc<T> {
                     check(&site.types, rty, &results[0])
                         .map_err(|e| within(e, || "results[0]".to_string()))?;
                 }
-                site.lower_result(store, Mode::Host, &args, raw, results.first())
+                site.lower_result(
+                    store,
+                    Mode::Host,
+                    StringEncoding::Utf8,
+                    &args,
+                    raw,
+                    results.first(),
+                )
             }),
             typecheck: Box::new(|_, _| Ok(())),
         }
@@ -400,11 +409,11 @@ fn fused<T: 'static>(
     let args = site.args(raw);
     let params = site.lift_params(&site.lift_cx(store, Mode::Adapter), &args)?;
     let data = &store.opaque.components.instances[site.ci];
-    let callee_ty = data
+    let callee = data
         .lifted
         .get(lifted as usize)
-        .context("lifted function not created yet")?
-        .ty;
+        .context("lifted function not created yet")?;
+    let (callee_ty, callee_encoding) = (callee.ty, callee.encoding);
     let fty = site.types.func(callee_ty).clone();
     if fty.params.len() != params.len() {
         bail!("caller and callee disagree on the number of parameters");
@@ -415,9 +424,17 @@ fn fused<T: 'static>(
         site.ci,
         lifted,
         Mode::Adapter,
+        site.encoding,
         &mut |cx, dst| lower_vals(cx, &tys, &params, dst),
         &mut |cx, src| lift_val(cx, fty.result, src),
         false,
     )?;
-    site.lower_result(store, Mode::Adapter, &args, raw, result.as_ref())
+    site.lower_result(
+        store,
+        Mode::Adapter,
+        callee_encoding,
+        &args,
+        raw,
+        result.as_ref(),
+    )
 }

@@ -244,6 +244,7 @@ where
             ci,
             lifted,
             Mode::Host,
+            StringEncoding::Utf8,
             &mut |cx, dst| match dst {
                 ParamsDst::Flat(d) => params.lower_list(cx, &ptys, d),
                 ParamsDst::Memory(off) => params.store_list(cx, &ptys, off),
@@ -304,6 +305,7 @@ where
                 guest: &mut guest,
                 types: &site.types,
                 encoding: site.encoding,
+                src_encoding: StringEncoding::Utf8,
                 mode: Mode::Host,
                 resources,
             };

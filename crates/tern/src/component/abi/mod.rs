@@ -187,6 +187,9 @@ pub struct LowerContext<'a> {
     pub(crate) guest: &'a mut dyn Guest,
     pub(crate) types: &'a Arc<ComponentTypes>,
     pub(crate) encoding: StringEncoding,
+    /// The string encoding of the side the values come from (UTF-8 for the
+    /// host), which decides the canonical ABI's `realloc` sequence.
+    pub(crate) src_encoding: StringEncoding,
     pub(crate) mode: Mode,
     /// This side's handle table and resource types.
     pub(crate) resources: ResourceCx,
@@ -201,13 +204,26 @@ impl LowerContext<'_> {
     /// Allocates `size` bytes aligned to `align` with the side's `realloc`
     /// and checks the result before anything is written through it.
     pub(crate) fn alloc(&mut self, align: u32, size: u64, what: Content) -> Result<u32> {
-        let Ok(size32) = u32::try_from(size) else {
+        self.realloc(0, 0, align, size, what)
+    }
+
+    /// Calls the side's `realloc(old, old_size, align, size)` and checks the
+    /// result (aligned, in bounds) before anything is written through it.
+    pub(crate) fn realloc(
+        &mut self,
+        old: u32,
+        old_size: u64,
+        align: u32,
+        size: u64,
+        what: Content,
+    ) -> Result<u32> {
+        let (Ok(size32), Ok(old32)) = (u32::try_from(size), u32::try_from(old_size)) else {
             return trap(
                 ComponentTrapKind::LengthOverflow,
                 "allocation size does not fit in 32 bits",
             );
         };
-        let ptr = self.guest.realloc(0, 0, align, size32)?;
+        let ptr = self.guest.realloc(old, old32, align, size32)?;
         if !ptr.is_multiple_of(align) {
             return Err(self.mode.realloc_unaligned());
         }
