@@ -316,11 +316,9 @@ impl<'a, 'data> Inliner<'a, 'data> {
     /// resource supplied by the embedder.
     fn import_resources(&mut self, ty: &ComponentItemType, path: ImportPath) -> Result<()> {
         match ty {
-            ComponentItemType::Resource(n) => {
-                if !self.frame_resources[0].contains_key(n) {
-                    let c = self.new_resource(ResourceDef::Imported(path))?;
-                    self.bind_resource(0, *n, c);
-                }
+            ComponentItemType::Resource(n) if !self.frame_resources[0].contains_key(n) => {
+                let c = self.new_resource(ResourceDef::Imported(path))?;
+                self.bind_resource(0, *n, c);
             }
             ComponentItemType::Instance(items) => {
                 for (name, ty) in items {

@@ -39,6 +39,9 @@ pub(crate) fn resource_cx<T>(store: &StoreInner<T>, ci: usize, rt: u32) -> Resou
     }
 }
 
+/// Guest destructors not resolved yet, by resource type.
+type PendingDtors = Vec<(ResourceType, CoreDef)>;
+
 /// Gives every runtime resource of `component` its runtime type in instance
 /// `ci`: a fresh type for each defined one, the linker's for imported ones.
 /// Returns the guest destructors still to resolve (their core instances do
@@ -48,7 +51,7 @@ fn resource_types<T: 'static>(
     component: &Component,
     imports: &ResolvedImports<T>,
     ci: usize,
-) -> Result<(Vec<ResourceType>, Vec<(ResourceType, CoreDef)>)> {
+) -> Result<(Vec<ResourceType>, PendingDtors)> {
     let store_id = store.opaque.id();
     let mut types = Vec::new();
     let mut dtors = Vec::new();
@@ -119,7 +122,7 @@ fn resource_types<T: 'static>(
 fn resolve_dtors<T: 'static>(
     store: &mut StoreInner<T>,
     ci: usize,
-    pending: &mut Vec<(ResourceType, CoreDef)>,
+    pending: &mut PendingDtors,
 ) -> Result<()> {
     let mut i = 0;
     while i < pending.len() {

@@ -243,8 +243,7 @@ where
             store,
             ci,
             lifted,
-            Mode::Host,
-            StringEncoding::Utf8,
+            (Mode::Host, StringEncoding::Utf8),
             &mut |cx, dst| match dst {
                 ParamsDst::Flat(d) => params.lower_list(cx, &ptys, d),
                 ParamsDst::Memory(off) => params.store_list(cx, &ptys, off),
