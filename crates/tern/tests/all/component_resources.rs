@@ -520,3 +520,30 @@ fn resource_table_parents_outlive_children() {
         ResourceTableError::NotPresent
     );
 }
+
+#[test]
+fn resources_survive_a_precompiled_round_trip() {
+    let engine = engine();
+    let bytes = Component::new(&engine, GUEST_DEFINER)
+        .unwrap()
+        .serialize()
+        .unwrap();
+    // SAFETY: serialized just above by this process.
+    let component = unsafe { Component::deserialize(&engine, &bytes) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let Val::Resource(a) = call_u32(&mut store, &instance, "make", &[Val::U32(3)]).unwrap() else {
+        panic!("make returns a resource")
+    };
+    assert_eq!(
+        call_u32(&mut store, &instance, "rep", &[Val::Resource(a)]).unwrap(),
+        Val::U32(3)
+    );
+    a.resource_drop(&mut store).unwrap();
+    assert_eq!(
+        call_u32(&mut store, &instance, "last", &[]).unwrap(),
+        Val::U32(3)
+    );
+}
