@@ -119,8 +119,45 @@ enum Simple {
     Latin1,
 }
 
-fn utf16_bytes(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+/// How many bytes a transcoded string is written in at a time, so the host
+/// never holds a second full copy of a large string.
+const CHUNK: usize = 64 * 1024;
+
+/// Writes `s` as UTF-16 at `offset`, a chunk at a time; returns the bytes written.
+fn write_utf16(cx: &mut LowerContext<'_>, offset: usize, s: &str) -> Result<u64> {
+    let mut buf = Vec::with_capacity(CHUNK.min(2 * s.len()));
+    let mut at = offset;
+    for unit in s.encode_utf16() {
+        buf.extend_from_slice(&unit.to_le_bytes());
+        if buf.len() >= CHUNK {
+            cx.write(at, &buf)?;
+            at += buf.len();
+            buf.clear();
+        }
+    }
+    cx.write(at, &buf)?;
+    Ok((at + buf.len() - offset) as u64)
+}
+
+/// Writes `s`, whose characters all fit in Latin-1, as Latin-1 at `offset`,
+/// a chunk at a time; returns the bytes written.
+fn write_latin1(cx: &mut LowerContext<'_>, offset: usize, s: &str) -> Result<u64> {
+    let mut buf = Vec::with_capacity(CHUNK.min(s.len()));
+    let mut at = offset;
+    for c in s.chars() {
+        buf.push(u32::from(c) as u8);
+        if buf.len() >= CHUNK {
+            cx.write(at, &buf)?;
+            at += buf.len();
+            buf.clear();
+        }
+    }
+    cx.write(at, &buf)?;
+    Ok((at + buf.len() - offset) as u64)
+}
+
+fn is_latin1(s: &str) -> bool {
+    s.chars().all(|c| u32::from(c) <= 0xff)
 }
 
 fn check_len(n: u64) -> Result<()> {
@@ -142,10 +179,9 @@ pub(crate) fn lower_string(cx: &mut LowerContext<'_>, s: &str) -> Result<(u32, u
         (StringEncoding::Utf8, Simple::Utf16) => to_utf8(cx, s, units, 3 * units),
         (StringEncoding::Utf8, Simple::Latin1) => to_utf8(cx, s, units, 2 * units),
         (StringEncoding::Utf16, Simple::Utf8) => utf8_to_utf16(cx, s, units),
-        (StringEncoding::Utf16, _) => copy(cx, &utf16_bytes(s), 2, units),
+        (StringEncoding::Utf16, _) => copy_with(cx, 2 * units, 2, units, write_utf16, s),
         (StringEncoding::CompactUtf16, Simple::Latin1) => {
-            let bytes: Vec<u8> = s.chars().map(|c| u32::from(c) as u8).collect();
-            copy(cx, &bytes, 2, units)
+            copy_with(cx, units, 2, units, write_latin1, s)
         }
         (StringEncoding::CompactUtf16, Simple::Utf16)
             if cx.src_encoding == StringEncoding::CompactUtf16 =>
@@ -162,6 +198,21 @@ fn copy(cx: &mut LowerContext<'_>, bytes: &[u8], align: u32, units: u64) -> Resu
     check_len(n)?;
     let ptr = cx.alloc(align, n, Content::String)?;
     cx.write(ptr as usize, bytes)?;
+    Ok((ptr, units as u32))
+}
+
+/// `store_string_copy` into an encoding `write` produces in `size` bytes.
+fn copy_with(
+    cx: &mut LowerContext<'_>,
+    size: u64,
+    align: u32,
+    units: u64,
+    write: fn(&mut LowerContext<'_>, usize, &str) -> Result<u64>,
+    s: &str,
+) -> Result<(u32, u32)> {
+    check_len(size)?;
+    let ptr = cx.alloc(align, size, Content::String)?;
+    write(cx, ptr as usize, s)?;
     Ok((ptr, units as u32))
 }
 
@@ -190,9 +241,7 @@ fn utf8_to_utf16(cx: &mut LowerContext<'_>, s: &str, units: u64) -> Result<(u32,
     let worst = 2 * units;
     check_len(worst)?;
     let mut ptr = cx.alloc(2, worst, Content::String)?;
-    let encoded = utf16_bytes(s);
-    let n = encoded.len() as u64;
-    cx.write(ptr as usize, &encoded)?;
+    let n = write_utf16(cx, ptr as usize, s)?;
     if n < worst {
         ptr = cx.realloc(ptr, worst, 2, n, Content::String)?;
     }
@@ -205,10 +254,8 @@ fn utf8_to_utf16(cx: &mut LowerContext<'_>, s: &str, units: u64) -> Result<(u32,
 fn to_latin1_or_utf16(cx: &mut LowerContext<'_>, s: &str, units: u64) -> Result<(u32, u32)> {
     check_len(units)?;
     let mut ptr = cx.alloc(2, units, Content::String)?;
-    if s.chars().all(|c| u32::from(c) <= 0xff) {
-        let bytes: Vec<u8> = s.chars().map(|c| u32::from(c) as u8).collect();
-        cx.write(ptr as usize, &bytes)?;
-        let n = bytes.len() as u64;
+    if is_latin1(s) {
+        let n = write_latin1(cx, ptr as usize, s)?;
         if n < units {
             ptr = cx.realloc(ptr, units, 2, n, Content::String)?;
         }
@@ -217,9 +264,7 @@ fn to_latin1_or_utf16(cx: &mut LowerContext<'_>, s: &str, units: u64) -> Result<
     let worst = 2 * units;
     check_len(worst)?;
     ptr = cx.realloc(ptr, units, 2, worst, Content::String)?;
-    let encoded = utf16_bytes(s);
-    let n = encoded.len() as u64;
-    cx.write(ptr as usize, &encoded)?;
+    let n = write_utf16(cx, ptr as usize, s)?;
     if worst > n {
         ptr = cx.realloc(ptr, worst, 2, n, Content::String)?;
     }
@@ -232,14 +277,11 @@ fn probably_utf16_to_compact(cx: &mut LowerContext<'_>, s: &str, units: u64) -> 
     let size = 2 * units;
     check_len(size)?;
     let mut ptr = cx.alloc(2, size, Content::String)?;
-    let encoded = utf16_bytes(s);
-    cx.write(ptr as usize, &encoded)?;
-    if s.chars().any(|c| u32::from(c) > 0xff) {
-        return Ok((ptr, (encoded.len() / 2) as u32 | UTF16_TAG));
+    let written = write_utf16(cx, ptr as usize, s)?;
+    if !is_latin1(s) {
+        return Ok((ptr, (written / 2) as u32 | UTF16_TAG));
     }
-    let latin1: Vec<u8> = s.chars().map(|c| u32::from(c) as u8).collect();
-    cx.write(ptr as usize, &latin1)?;
-    let n = latin1.len() as u64;
+    let n = write_latin1(cx, ptr as usize, s)?;
     ptr = cx.realloc(ptr, size, 1, n, Content::String)?;
     Ok((ptr, n as u32))
 }
