@@ -7,6 +7,7 @@ mod component_abi;
 mod component_derive;
 mod component_fuzz;
 mod component_gen;
+mod component_resources;
 mod errors;
 mod limits;
 mod precompiled;
