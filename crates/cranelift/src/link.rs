@@ -4,7 +4,7 @@
 use crate::compiler::{CompiledFunction, RelocTarget};
 use anyhow::{bail, Result};
 use cranelift_codegen::binemit::Reloc;
-use tern_environ::TrapKind;
+use tern_environ::{AddressMap, TrapKind};
 
 /// Where one function lives in the text section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub struct CodeImage {
     pub funcs: Vec<FuncLoc>,
     /// Trap sites sorted by text offset.
     pub traps: Vec<(u32, TrapKind)>,
+    /// Text offsets back to wasm offsets, for backtraces.
+    pub address_map: AddressMap,
 }
 
 const FUNC_ALIGN: usize = 16;
@@ -49,6 +51,11 @@ pub fn link(funcs: &[CompiledFunction], num_imported_funcs: u32) -> Result<CodeI
         image
             .traps
             .extend(f.traps.iter().map(|(off, kind)| (start + off, *kind)));
+        image.address_map.func_starts.push(f.wasm_start);
+        image
+            .address_map
+            .sites
+            .extend(f.srclocs.iter().map(|(off, wasm)| (start + off, *wasm)));
     }
     for (f, loc) in funcs.iter().zip(image.funcs.clone()) {
         for r in &f.relocs {

@@ -124,6 +124,7 @@ impl Module {
             Parts {
                 funcs: image.funcs,
                 traps: image.traps,
+                address_map: image.address_map,
                 names,
                 exports_by_name,
             },
@@ -141,6 +142,7 @@ impl Module {
         let Parts {
             funcs,
             traps,
+            address_map,
             names,
             exports_by_name,
         } = parts;
@@ -154,6 +156,7 @@ impl Module {
             traps,
             func_names: names,
             module_name: env.name.clone(),
+            address_map,
         });
         registry::register(code.base(), code.len(), info.clone());
         let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
@@ -187,6 +190,7 @@ impl Module {
             code_len: inner.code.len() as u64,
             funcs: inner.funcs.iter().map(|f| (f.start, f.len)).collect(),
             traps: &inner.info.traps,
+            address_map: &inner.info.address_map,
             func_names: &inner.info.func_names,
             exports_by_name: &inner.exports_by_name,
         };
@@ -270,6 +274,7 @@ impl Module {
         let parts = Parts {
             funcs,
             traps: meta.traps,
+            address_map: meta.address_map,
             names: meta.func_names,
             exports_by_name: meta.exports_by_name,
         };
@@ -358,6 +363,8 @@ struct Parts {
     funcs: Vec<FuncLoc>,
     /// Trap sites, sorted by code offset.
     traps: Vec<(u32, TrapKind)>,
+    /// Code offsets back to wasm offsets.
+    address_map: tern_environ::AddressMap,
     /// Function names.
     names: FuncNames,
     /// Export positions ordered by name.

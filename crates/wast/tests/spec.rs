@@ -233,7 +233,7 @@ fn memory64() {
 /// Tern's own component scripts (`tests/component/`, always run) and the
 /// Component Model reference tests, kept beside the repository in
 /// `../shared/component-model-tests` (or where `TERN_COMPONENT_MODEL_TESTS`
-/// points). `values/`, `validation/` and `binary/` must pass (ledger aside);
+/// points); under `CI=true` a missing folder fails the test. `values/`, `validation/` and `binary/` must pass (ledger aside);
 /// `resources/` and `linking/` are counted but not required yet.
 #[test]
 fn component_model() {
@@ -247,8 +247,16 @@ fn component_model() {
                 .join("../../../shared/component-model-tests")
         });
     if !dir.is_dir() {
+        // In CI a missing suite is a broken checkout, not a reason to pass.
+        assert!(
+            !running_in_ci(),
+            "component-model: reference tests not found at {} (CI=true): check them out \
+             beside the repository as `../shared/component-model-tests`, or set \
+             TERN_COMPONENT_MODEL_TESTS",
+            dir.display()
+        );
         println!(
-            "component-model: reference tests not found at {}; skipped",
+            "component-model: reference tests not found at {}; skipped (outside CI)",
             dir.display()
         );
         return;
@@ -271,6 +279,12 @@ fn component_model() {
             );
         }
     }
+}
+
+/// Whether the `CI` environment variable says this is a CI run (`CI=true`,
+/// as CI services and `.ci/run` set it).
+fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// Every `.wast` file in `dir`, as (name, text).

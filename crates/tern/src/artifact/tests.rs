@@ -314,6 +314,10 @@ fn representative() -> ModuleMetadata {
         code_len: 16,
         funcs: vec![(0, 16)],
         traps,
+        address_map: tern_environ::AddressMap {
+            func_starts: vec![30],
+            sites: vec![(0, 32), (4, 35)],
+        },
         func_names,
         exports_by_name: vec![2, 1, 0],
     }
@@ -325,13 +329,13 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (3, expected),
+        (4, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 3.
+/// The encoding of `representative()` for `FORMAT_VERSION` 4.
 #[rustfmt::skip]
 const PINNED: [u8; 150] = [
     1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 6, 2, 0, 0, 1, 5, 1, 1, 2, 1, 1, 1,
