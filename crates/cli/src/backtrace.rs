@@ -26,18 +26,12 @@ impl fmt::Debug for Readable<'_> {
         // one that prints the same text.
         let backtrace = self.0.downcast_ref::<WasmBacktrace>();
         let backtrace_text = backtrace.map(ToString::to_string);
-        let shortened = |error: &dyn std::error::Error| {
-            let text = error.to_string();
-            match (backtrace, &backtrace_text) {
-                (Some(bt), Some(bt_text)) if *bt_text == text => elide(&text, bt.frames().len()),
-                _ => text,
-            }
-        };
+        let backtrace = backtrace.zip(backtrace_text.as_deref());
         let mut chain = self.0.chain();
         if let Some(first) = chain.next() {
-            write!(f, "{}", shortened(first))?;
+            write!(f, "{}", shortened(first, backtrace))?;
         }
-        let causes: Vec<String> = chain.map(|e| shortened(e)).collect();
+        let causes: Vec<String> = chain.map(|e| shortened(e, backtrace)).collect();
         match causes.as_slice() {
             [] => {}
             [only] => write!(f, "\n\nCaused by:\n    {}", indent(only, "    "))?,
@@ -49,6 +43,18 @@ impl fmt::Debug for Readable<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// `error`'s message; shortened if it is `backtrace` (which prints `text`).
+fn shortened(
+    error: &(dyn std::error::Error + 'static),
+    backtrace: Option<(&WasmBacktrace, &str)>,
+) -> String {
+    let message = error.to_string();
+    match backtrace {
+        Some((bt, text)) if text == message => elide(&message, bt.frames().len()),
+        _ => message,
     }
 }
 

@@ -39,12 +39,7 @@ pub struct RunCommand {
     /// `--allow-precompiled`), then the guest's arguments. Everything after
     /// the module belongs to the guest, flags included (as in wasmtime):
     /// `tern run prog.wasm --help` passes `--help` to `prog.wasm`.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "MODULE [ARGS]..."
-    )]
+    #[arg(required = true, trailing_var_arg = true, value_name = "MODULE [ARGS]")]
     module_and_args: Vec<String>,
 }
 

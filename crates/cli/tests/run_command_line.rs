@@ -106,6 +106,11 @@ fn everything_after_the_module_belongs_to_the_guest() {
     let o = tern(&["run", "--env", "A=1", path]);
     assert_eq!(text(&o.stdout), "echo.wat\0", "{}", text(&o.stderr));
 
+    // A flag Tern does not know, before the module, is an error, not a module.
+    let o = tern(&["run", "--bogus", path]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--bogus"), "{}", text(&o.stderr));
+
     // `tern run --help` is Tern's help.
     let o = tern(&["run", "--help"]);
     assert!(o.status.success());

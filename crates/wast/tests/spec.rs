@@ -311,7 +311,9 @@ fn wast_files(dir: &std::path::Path) -> Vec<(String, String)> {
 /// checks, memories that move when they grow) instead of guard-page static.
 #[test]
 fn dynamic_memories() {
-    let suites: [(&str, Vec<(String, String)>, WasmFeatures); 3] = [
+    // (suite, its files as (name, text), its features)
+    type Suite = (&'static str, Vec<(String, String)>, WasmFeatures);
+    let suites: [Suite; 3] = [
         (
             "wasm-v1",
             spec(SpecVersion::V1)
