@@ -4,8 +4,10 @@
 //! Each subcommand lives in its own module; this file only parses arguments and
 //! maps errors to exit codes.
 
+mod backtrace;
 mod compile;
 mod component;
+mod input;
 mod run;
 mod wast;
 

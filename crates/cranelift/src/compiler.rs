@@ -9,7 +9,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tern_environ::{FunctionBody, ModuleTranslation, TrapKind, VMOffsets};
+use tern_environ::{AddressMap, FunctionBody, ModuleTranslation, TrapKind, VMOffsets};
 
 /// How hard Cranelift optimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +56,11 @@ pub struct CompiledFunction {
     pub(crate) relocs: Vec<Reloc>,
     /// Trap sites: (offset in `code`, kind).
     pub(crate) traps: Vec<(u32, TrapKind)>,
+    /// Where each wasm instruction's code starts: (offset in `code`, wasm
+    /// offset in the module binary), sorted; empty for trampolines.
+    pub(crate) srclocs: Vec<(u32, u32)>,
+    /// Wasm offset of the function body (0 for trampolines).
+    pub(crate) wasm_start: u32,
 }
 
 impl CompiledFunction {
@@ -225,8 +230,11 @@ impl Compiler {
                         &mut validator,
                     )?;
                     *allocs = validator.into_allocations();
-                    self.finish(ctx)
-                        .with_context(|| format!("failed to compile wasm function {func_index}"))
+                    let mut compiled = self
+                        .finish(ctx)
+                        .with_context(|| format!("failed to compile wasm function {func_index}"))?;
+                    compiled.wasm_start = body.body.range().start as u32;
+                    Ok(compiled)
                 },
             )
             .collect::<Result<Vec<_>>>()?;
@@ -270,10 +278,29 @@ impl Compiler {
             .iter()
             .filter_map(|t| crate::trap_codes::trap_kind(t.code).map(|k| (t.offset, k)))
             .collect();
+        // Each instruction's code range; code between ranges (the prologue,
+        // traps deferred without a location) is marked as no instruction's.
+        let mut srclocs = Vec::new();
+        let mut prev_end = 0;
+        for s in buffer.get_srclocs_sorted() {
+            if s.loc.is_default() || s.end <= s.start {
+                continue;
+            }
+            if prev_end < s.start && !srclocs.is_empty() {
+                srclocs.push((prev_end, AddressMap::NO_INSTRUCTION));
+            }
+            srclocs.push((s.start, s.loc.bits()));
+            prev_end = s.end;
+        }
+        if !srclocs.is_empty() && (prev_end as usize) < buffer.data().len() {
+            srclocs.push((prev_end, AddressMap::NO_INSTRUCTION));
+        }
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             relocs,
             traps,
+            srclocs,
+            wasm_start: 0,
         })
     }
 }

@@ -10,6 +10,7 @@
 //! It never touches raw pointers and knows nothing of Cranelift.
 #![forbid(unsafe_code)]
 
+mod address_map;
 pub mod component;
 mod const_expr;
 mod module;
@@ -20,6 +21,7 @@ mod tunables;
 mod types;
 mod vmoffsets;
 
+pub use address_map::AddressMap;
 pub use const_expr::{ConstExpr, ConstOp};
 pub use module::{
     DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,

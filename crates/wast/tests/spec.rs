@@ -247,13 +247,16 @@ fn component_model() {
                 .join("../../../shared/component-model-tests")
         });
     if !dir.is_dir() {
+        // In CI a missing suite is a broken checkout, not a reason to pass.
         assert!(
-            std::env::var_os("CI").is_none_or(|v| v != "true"),
-            "component-model: reference tests not found at {} (required in CI)",
+            !running_in_ci(),
+            "component-model: reference tests not found at {} (CI=true): check them out \
+             beside the repository as `../shared/component-model-tests`, or set \
+             TERN_COMPONENT_MODEL_TESTS",
             dir.display()
         );
         println!(
-            "component-model: reference tests not found at {}; skipped",
+            "component-model: reference tests not found at {}; skipped (outside CI)",
             dir.display()
         );
         return;
@@ -263,6 +266,12 @@ fn component_model() {
         let (passed, failures) = run_suite(&suite, wast_files(&dir.join(folder)), Config::new());
         check(&suite, passed, failures);
     }
+}
+
+/// Whether the `CI` environment variable says this is a CI run (`CI=true`,
+/// as CI services and `.ci/run` set it).
+fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// Every `.wast` file in `dir`, as (name, text).
@@ -289,7 +298,9 @@ fn wast_files(dir: &std::path::Path) -> Vec<(String, String)> {
 /// checks, memories that move when they grow) instead of guard-page static.
 #[test]
 fn dynamic_memories() {
-    let suites: [(&str, Vec<(String, String)>, WasmFeatures); 3] = [
+    // (suite, its files as (name, text), its features)
+    type Suite = (&'static str, Vec<(String, String)>, WasmFeatures);
+    let suites: [Suite; 3] = [
         (
             "wasm-v1",
             spec(SpecVersion::V1)

@@ -113,10 +113,10 @@ impl FuncState<'_, '_> {
                     exit_reachable: false,
                 });
             }
-            Operator::Else => {
-                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
-                    self.translate_else();
-                }
+            Operator::Else
+                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) =>
+            {
+                self.translate_else();
             }
             Operator::End => {
                 if matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
@@ -467,7 +467,7 @@ impl FuncState<'_, '_> {
             .builder
             .ins()
             .load(types::I64, mutable, table, VMTABLE_LENGTH as i32);
-        let index = self.to_i64(index);
+        let index = self.widen_to_i64(index);
         let oob = self
             .builder
             .ins()

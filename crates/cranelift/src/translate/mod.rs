@@ -110,6 +110,9 @@ impl<'a> FuncTranslator<'a> {
         func.stack_limit = Some(stack_limit);
 
         let mut builder = FunctionBuilder::new(func, self.fctx);
+        // Code before the first instruction maps to the body's start (see
+        // `tern_environ::AddressMap`); each instruction then sets its own.
+        builder.set_srcloc(ir::SourceLoc::new(body.range().start as u32));
         let entry = builder.create_block();
         builder.append_block_params_for_function_params(entry);
         builder.switch_to_block(entry);
@@ -157,6 +160,7 @@ impl<'a> FuncTranslator<'a> {
         while !ops.eof() {
             let (op, offset) = ops.read_with_offset()?;
             validator.op(offset, &op)?;
+            state.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
             state.translate_operator(&op, validator)?;
         }
         ops.finish()?;

@@ -14,7 +14,7 @@ use wasmparser::Operator;
 
 impl FuncState<'_, '_> {
     /// Widens an i32 index/length to i64 (64-bit ones pass through).
-    pub(crate) fn to_i64(&mut self, v: Value) -> Value {
+    pub(crate) fn widen_to_i64(&mut self, v: Value) -> Value {
         if self.builder.func.dfg.value_type(v) == types::I64 {
             v
         } else {
@@ -41,7 +41,7 @@ impl FuncState<'_, '_> {
             def,
             VMTABLE_LENGTH as i32,
         );
-        let index = self.to_i64(index);
+        let index = self.widen_to_i64(index);
         let oob = self
             .builder
             .ins()
@@ -125,7 +125,7 @@ impl FuncState<'_, '_> {
             Operator::TableGrow { table } => {
                 let delta = self.pop();
                 let init = self.pop();
-                let delta = self.to_i64(delta);
+                let delta = self.widen_to_i64(delta);
                 let t = self.u32_const(*table);
                 let old = self.call_builtin(
                     Builtin::TableGrow,
@@ -144,7 +144,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let value = self.pop();
                 let dst = self.pop();
-                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
                 let t = self.u32_const(*table);
                 let s = self.call_builtin(
                     Builtin::TableFill,
@@ -161,7 +161,11 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (len, src, dst) = (
+                    self.widen_to_i64(len),
+                    self.widen_to_i64(src),
+                    self.widen_to_i64(dst),
+                );
                 let (d, s) = (self.u32_const(*dst_table), self.u32_const(*src_table));
                 let st = self.call_builtin(
                     Builtin::TableCopy,
@@ -175,7 +179,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let dst = self.to_i64(dst);
+                let dst = self.widen_to_i64(dst);
                 let (t, e) = (self.u32_const(*table), self.u32_const(*elem_index));
                 let st = self.call_builtin(
                     Builtin::TableInit,
@@ -193,7 +197,11 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (len, src, dst) = (
+                    self.widen_to_i64(len),
+                    self.widen_to_i64(src),
+                    self.widen_to_i64(dst),
+                );
                 let (d, s) = (self.u32_const(*dst_mem), self.u32_const(*src_mem));
                 let st = self.call_builtin(
                     Builtin::MemoryCopy,
@@ -207,7 +215,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let value = self.pop();
                 let dst = self.pop();
-                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
                 let m = self.u32_const(*mem);
                 let st = self.call_builtin(
                     Builtin::MemoryFill,
@@ -221,7 +229,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let dst = self.to_i64(dst);
+                let dst = self.widen_to_i64(dst);
                 let (m, d) = (self.u32_const(*mem), self.u32_const(*data_index));
                 let st = self.call_builtin(
                     Builtin::MemoryInit,

@@ -107,6 +107,23 @@ fn exercise(engine: &Engine, module: &Module) -> Result<()> {
         names, ["deep"; 4],
         "backtrace of the deserialized code: {trace:?}"
     );
+    // Frames carry module offsets (the address map survives the artifact):
+    // the outer frames are the same `call`, the innermost the `unreachable`
+    // before it, all inside `deep`'s body.
+    let at: Vec<usize> = trace
+        .frames()
+        .iter()
+        .map(|f| f.module_offset().expect("a module offset"))
+        .collect();
+    let in_func: Vec<usize> = trace
+        .frames()
+        .iter()
+        .map(|f| f.func_offset().expect("a function offset"))
+        .collect();
+    assert!(at[1..].iter().all(|o| *o == at[1]), "{at:?}");
+    assert!(at[0] < at[1], "`unreachable` precedes the call: {at:?}");
+    assert!(in_func[1] < at[1] && in_func[1] > in_func[0], "{in_func:?}");
+    assert_eq!(at[1] - in_func[1], at[0] - in_func[0], "same body start");
     assert_eq!(
         instance
             .get_global(&mut store, "seven")
