@@ -12,6 +12,7 @@
 
 pub mod component;
 mod const_expr;
+mod libcalls;
 mod module;
 mod strict_leb;
 mod translate;
@@ -21,6 +22,7 @@ mod types;
 mod vmoffsets;
 
 pub use const_expr::{ConstExpr, ConstOp};
+pub use libcalls::{Builtin, LibcallType};
 pub use module::{
     DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,
     ModuleTranslation, SegmentMode,
@@ -30,10 +32,10 @@ pub use trap::TrapKind;
 pub use tunables::{MemoryStyle, Tunables};
 pub use types::{MemoryPlan, TablePlan, WasmFuncType, WasmValType};
 pub use vmoffsets::{
-    Builtin, VMOffsets, HOSTCTX_ENTRY, VALRAW_SIZE, VMFUNCREF_SIZE, VMFUNCREF_TYPE_ID,
-    VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMGLOBAL_SIZE, VMLIMITS_EPOCH_DEADLINE,
-    VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED, VMLIMITS_LAST_EXIT_FP, VMLIMITS_LAST_EXIT_PC,
-    VMLIMITS_STACK_LIMIT, VMMEMORY_BASE, VMMEMORY_LENGTH, VMTABLE_BASE, VMTABLE_LENGTH,
+    VMOffsets, HOSTCTX_ENTRY, VALRAW_SIZE, VMFUNCREF_SIZE, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX,
+    VMFUNCREF_WASM_CALL, VMGLOBAL_SIZE, VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR,
+    VMLIMITS_FUEL_CONSUMED, VMLIMITS_LAST_EXIT_FP, VMLIMITS_LAST_EXIT_PC, VMLIMITS_STACK_LIMIT,
+    VMMEMORY_BASE, VMMEMORY_LENGTH, VMTABLE_BASE, VMTABLE_LENGTH,
 };
 
 /// The wasm page size in bytes (64 KiB).

@@ -8,9 +8,7 @@ use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, BlockCall, ExtFuncData, ExternalName, InstBuilder,
     JumpTableData, UserExternalName, Value,
 };
-use tern_environ::{
-    TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMTABLE_BASE, VMTABLE_LENGTH,
-};
+use tern_environ::{TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL};
 use wasmparser::{BlockType, FuncValidator, Operator, ValidatorResources};
 
 /// What kind of structure a control frame is.
@@ -457,28 +455,7 @@ impl FuncState<'_, '_> {
         let vmctx = self.vmctx();
         let ro = Self::readonly_flags();
         let mutable = Self::trusted_flags();
-        let table = self.builder.ins().load(
-            types::I64,
-            ro,
-            vmctx,
-            self.offsets.table(table_index) as i32,
-        );
-        let len = self
-            .builder
-            .ins()
-            .load(types::I64, mutable, table, VMTABLE_LENGTH as i32);
-        let index = self.to_i64(index);
-        let oob = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.trap_if(oob, TrapKind::TableOutOfBounds);
-        let base = self
-            .builder
-            .ins()
-            .load(types::I64, mutable, table, VMTABLE_BASE as i32);
-        let offset = self.builder.ins().ishl_imm_u(index, 3);
-        let slot = self.builder.ins().iadd(base, offset);
+        let slot = self.table_slot(table_index, index);
         let funcref = self.builder.ins().load(types::I64, mutable, slot, 0);
         let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, funcref, 0);
         self.trap_if(is_null, TrapKind::IndirectCallToNull);
