@@ -9,7 +9,7 @@ use cranelift_codegen::ir::{
     JumpTableData, UserExternalName, Value,
 };
 use tern_environ::{TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL};
-use wasmparser::{BlockType, FuncValidator, Operator, ValidatorResources};
+use wasmparser::{BlockType, Operator};
 
 /// What kind of structure a control frame is.
 pub(crate) enum FrameKind {
@@ -205,12 +205,8 @@ impl FuncState<'_, '_> {
         }
     }
 
-    /// Translates control-flow and call operators; returns false for other operators.
-    pub(crate) fn translate_control(
-        &mut self,
-        op: &Operator<'_>,
-        _validator: &FuncValidator<ValidatorResources>,
-    ) -> Result<bool> {
+    /// Translates control-flow and call operators; the operators `dispatch` routes here.
+    pub(crate) fn translate_control(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
             Operator::Nop => {}
             Operator::Unreachable => {
@@ -368,9 +364,9 @@ impl FuncState<'_, '_> {
                 self.translate_call_indirect(*type_index, *table_index, true);
                 self.reachable = false;
             }
-            _ => return Ok(false),
+            other => return Err(super::dispatch::misrouted(other, "control")),
         }
-        Ok(true)
+        Ok(())
     }
 
     fn signature_for_type(&mut self, type_index: u32) -> ir::SigRef {

@@ -215,8 +215,8 @@ impl FuncState<'_, '_> {
         self.builder.inst_results(call).to_vec()
     }
 
-    /// Translates memory and global operators; returns false for other operators.
-    pub(crate) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
+    /// Translates memory and global operators; the operators `dispatch` routes here.
+    pub(crate) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<()> {
         use types::{F32, F64, I32, I64};
         match op {
             Operator::I32Load { memarg } => {
@@ -327,8 +327,8 @@ impl FuncState<'_, '_> {
                     .ins()
                     .store(Self::trusted_flags(), v, addr, offset);
             }
-            _ => return Ok(false),
+            other => return Err(super::dispatch::misrouted(other, "memory")),
         }
-        Ok(true)
+        Ok(())
     }
 }

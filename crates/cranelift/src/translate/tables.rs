@@ -81,8 +81,8 @@ impl FuncState<'_, '_> {
         self.builder.ins().iconst(types::I32, i64::from(v))
     }
 
-    /// Translates reference and bulk operators; returns false for other operators.
-    pub(crate) fn translate_tables(&mut self, op: &Operator<'_>) -> Result<bool> {
+    /// Translates reference and bulk operators; the operators `dispatch` routes here.
+    pub(crate) fn translate_tables(&mut self, op: &Operator<'_>) -> Result<()> {
         use types::{I32, I64};
         match op {
             Operator::RefNull { .. } => {
@@ -214,8 +214,8 @@ impl FuncState<'_, '_> {
                 let d = self.u32_const(*data_index);
                 self.call_builtin(Builtin::DataDrop, &[d]);
             }
-            _ => return Ok(false),
+            other => return Err(super::dispatch::misrouted(other, "tables")),
         }
-        Ok(true)
+        Ok(())
     }
 }
