@@ -5,7 +5,9 @@
 //! exports, memories, tables, globals and segments, plus the function bodies borrowed
 //! from the input, ready for a code generator. It also defines, once, the layout of
 //! the `VMContext` ([`VMOffsets`]) that both the code generator and the runtime use,
-//! and the trap codes compiled code can raise ([`TrapKind`]).
+//! the one list of libcalls ([`for_each_libcall!`], from which [`Builtin`], the
+//! CLIF signatures and the runtime's `VMBuiltins` table are generated), and the
+//! trap codes compiled code can raise ([`TrapKind`]).
 //!
 //! It never touches raw pointers and knows nothing of Cranelift.
 #![forbid(unsafe_code)]

@@ -121,8 +121,24 @@ impl FuncState<'_, '_> {
                     // If the branch above is mispredicted, the access still
                     // depends on `oob` through a select the CPU does not
                     // speculate: it reads address 0, not outside the sandbox.
+                    // A 64-bit index can make `index + end` wrap, which traps
+                    // above; a mispredicted overflow trap must not let the
+                    // wrapped (small) sum pass `oob`, so the guard also tests
+                    // for the wrap.
+                    let outside = if plan.memory64 {
+                        let wrapped = self
+                            .builder
+                            .ins()
+                            .icmp(IntCC::UnsignedLessThan, last, index);
+                        self.builder.ins().bor(oob, wrapped)
+                    } else {
+                        oob
+                    };
                     let null = self.builder.ins().iconst(types::I64, 0);
-                    (self.builder.ins().select_spectre_guard(oob, null, addr), 0)
+                    (
+                        self.builder.ins().select_spectre_guard(outside, null, addr),
+                        0,
+                    )
                 } else {
                     (addr, 0)
                 }
