@@ -2,7 +2,7 @@
 
 use crate::translate::FuncTranslator;
 use anyhow::{anyhow, bail, Context as _, Result};
-use cranelift_codegen::ir::{ExternalName, UserExternalNameRef};
+use cranelift_codegen::ir::ExternalName;
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
@@ -243,8 +243,7 @@ impl Compiler {
         for r in buffer.relocs() {
             let target = match &r.target {
                 FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
-                    let name = ctx.func.params.user_named_funcs()[UserExternalNameRef::from(*name)]
-                        .clone();
+                    let name = ctx.func.params.user_named_funcs()[*name].clone();
                     RelocTarget::Func(name.index)
                 }
                 other => bail!("unsupported relocation target in generated code: {other:?}"),

@@ -111,10 +111,10 @@ impl FuncState<'_, '_> {
                     exit_reachable: false,
                 });
             }
-            Operator::Else => {
-                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
-                    self.translate_else();
-                }
+            Operator::Else
+                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) =>
+            {
+                self.translate_else();
             }
             Operator::End => {
                 if matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {

@@ -15,7 +15,7 @@ use wasmparser::Operator;
 
 impl FuncState<'_, '_> {
     /// Widens an i32 index/length to i64 (64-bit ones pass through).
-    pub(crate) fn to_i64(&mut self, v: Value) -> Value {
+    pub(crate) fn widen_to_i64(&mut self, v: Value) -> Value {
         if self.builder.func.dfg.value_type(v) == types::I64 {
             v
         } else {
@@ -45,7 +45,7 @@ impl FuncState<'_, '_> {
             def,
             VMTABLE_LENGTH as i32,
         );
-        let index = self.to_i64(index);
+        let index = self.widen_to_i64(index);
         let oob = self
             .builder
             .ins()
@@ -139,7 +139,7 @@ impl FuncState<'_, '_> {
             Operator::TableGrow { table } => {
                 let delta = self.pop();
                 let init = self.pop();
-                let delta = self.to_i64(delta);
+                let delta = self.widen_to_i64(delta);
                 let t = self.u32_const(*table);
                 let old = self.call_builtin(Builtin::TableGrow, &[t, init, delta])[0];
                 let v = if self.is_table64(*table) {
@@ -153,7 +153,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let value = self.pop();
                 let dst = self.pop();
-                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
                 let t = self.u32_const(*table);
                 let s = self.call_builtin(Builtin::TableFill, &[t, dst, value, len])[0];
                 self.status_trap(s, TrapKind::TableOutOfBounds);
@@ -165,7 +165,11 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (len, src, dst) = (
+                    self.widen_to_i64(len),
+                    self.widen_to_i64(src),
+                    self.widen_to_i64(dst),
+                );
                 let (d, s) = (self.u32_const(*dst_table), self.u32_const(*src_table));
                 let st = self.call_builtin(Builtin::TableCopy, &[d, s, dst, src, len])[0];
                 self.status_trap(st, TrapKind::TableOutOfBounds);
@@ -174,7 +178,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let dst = self.to_i64(dst);
+                let dst = self.widen_to_i64(dst);
                 let (t, e) = (self.u32_const(*table), self.u32_const(*elem_index));
                 let st = self.call_builtin(Builtin::TableInit, &[t, e, dst, src, len])[0];
                 self.status_trap(st, TrapKind::TableOutOfBounds);
@@ -187,7 +191,11 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (len, src, dst) = (
+                    self.widen_to_i64(len),
+                    self.widen_to_i64(src),
+                    self.widen_to_i64(dst),
+                );
                 let (d, s) = (self.u32_const(*dst_mem), self.u32_const(*src_mem));
                 let st = self.call_builtin(Builtin::MemoryCopy, &[d, s, dst, src, len])[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
@@ -196,7 +204,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let value = self.pop();
                 let dst = self.pop();
-                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
                 let m = self.u32_const(*mem);
                 let st = self.call_builtin(Builtin::MemoryFill, &[m, dst, value, len])[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
@@ -205,7 +213,7 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let dst = self.to_i64(dst);
+                let dst = self.widen_to_i64(dst);
                 let (m, d) = (self.u32_const(*mem), self.u32_const(*data_index));
                 let st = self.call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len])[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
