@@ -53,7 +53,7 @@ fn best_of<R>(runs: usize, mut f: impl FnMut() -> R) -> (R, Duration) {
 
 fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("spectre") {
-        return spectre::spectre_cost(7);
+        return spectre::spectre_cost(11);
     }
     let engine = Engine::default();
 
