@@ -122,6 +122,20 @@ impl Compiler {
             "enable_verifier",
             if settings.verify { "true" } else { "false" },
         )?;
+        // Tern emits the guards for its own explicit checks (see `translate`);
+        // Cranelift reads the same flags for the checks it lowers itself
+        // (`br_table` jump tables).
+        let on_off = |b: bool| if b { "true" } else { "false" };
+        set(
+            &mut flags,
+            "enable_heap_access_spectre_mitigation",
+            on_off(settings.tunables.heap_access_spectre_mitigation),
+        )?;
+        set(
+            &mut flags,
+            "enable_table_access_spectre_mitigation",
+            on_off(settings.tunables.table_access_spectre_mitigation),
+        )?;
         set(&mut flags, "preserve_frame_pointers", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
@@ -247,6 +261,36 @@ impl Compiler {
             funcs: compiled,
             trampolines,
         })
+    }
+
+    /// The CLIF of every defined function of `translation` as Tern's
+    /// translator emits it, before Cranelift optimises it, in defined-function
+    /// order. For tests that check what the translator emits (Spectre guards,
+    /// bounds checks); not a stable format.
+    ///
+    /// # Errors
+    /// Fails like [`Compiler::compile_module`] on an invalid body.
+    #[doc(hidden)]
+    pub fn translate_to_clif(&self, translation: ModuleTranslation<'_>) -> Result<Vec<String>> {
+        let ModuleTranslation { module, bodies } = translation;
+        let offsets = VMOffsets::new(&module);
+        let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+        let mut allocs = wasmparser::FuncValidatorAllocations::default();
+        bodies
+            .into_iter()
+            .map(|body| {
+                let mut validator = body.validator.into_validator(std::mem::take(&mut allocs));
+                let mut func = cranelift_codegen::ir::Function::new();
+                FuncTranslator::new(self, &module, &offsets, &mut fctx).translate(
+                    &mut func,
+                    body.func_index,
+                    &body.body,
+                    &mut validator,
+                )?;
+                allocs = validator.into_allocations();
+                Ok(func.display().to_string())
+            })
+            .collect()
     }
 
     /// Runs Cranelift over the function in `ctx` and collects its code, traps and relocations.

@@ -45,7 +45,9 @@ impl Engine {
     ///
     /// # Errors
     /// Fails when the configuration enables a WebAssembly feature Tern does not
-    /// implement yet, sets a zero stack size, or the host CPU is unsupported.
+    /// implement yet, sets a zero stack size, sets a Cranelift flag Tern does
+    /// not support (see `Config::cranelift_flag_set`), or the host CPU is
+    /// unsupported.
     pub fn new(config: &Config) -> Result<Self> {
         let unsupported = config.features.difference(SUPPORTED_FEATURES);
         if !unsupported.is_empty() {
@@ -54,6 +56,11 @@ impl Engine {
         if config.max_wasm_stack == 0 {
             bail!("max_wasm_stack must be greater than zero");
         }
+        // The engine keeps its own copy with the Cranelift flags folded into
+        // the tunables, which code, runtime and fingerprint then all read.
+        let mut config = config.clone();
+        config.tunables = config.frozen_tunables()?;
+        let config = &config;
         let compiler = Compiler::new(CompilerSettings {
             opt_level: match config.opt_level {
                 crate::OptLevel::None => tern_cranelift::OptLevel::None,
@@ -139,6 +146,14 @@ impl Engine {
             (
                 "epoch interruption".to_string(),
                 config.tunables.epoch_interruption.to_string(),
+            ),
+            (
+                "enable_heap_access_spectre_mitigation".to_string(),
+                config.tunables.heap_access_spectre_mitigation.to_string(),
+            ),
+            (
+                "enable_table_access_spectre_mitigation".to_string(),
+                config.tunables.table_access_spectre_mitigation.to_string(),
             ),
         ];
         for (name, flag) in tern_environ::WasmFeatures::all().iter_names() {
