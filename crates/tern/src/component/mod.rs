@@ -40,7 +40,9 @@ pub use component::Component;
 pub use func::Func;
 pub use instance::{Instance, InstancePre};
 pub use linker::{Linker, LinkerInstance};
-pub use tern_component_macro::{flags, ComponentType, Lift, Lower};
+#[doc(hidden)]
+pub use tern_component_macro::__bindgen_expansion;
+pub use tern_component_macro::{bindgen, flags, ComponentType, Lift, Lower};
 pub use typed::{ComponentNamedList, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmStr};
 pub use values::Val;
 

@@ -2,6 +2,10 @@
 
 mod api;
 mod artifact;
+mod bindgen_guest;
+mod bindgen_twice;
+mod bindgen_types;
+mod bindgen_with;
 mod component;
 mod component_abi;
 mod component_derive;
