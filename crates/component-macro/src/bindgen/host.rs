@@ -171,6 +171,10 @@ impl Gen<'_> {
         } else {
             quote!(#call?)
         };
+        let allow = match &f.result {
+            Some(_) => quote!(),
+            None => quote!(#[allow(clippy::let_unit_value, reason = "the function has no result")]),
+        };
         let (ret_ty, ret) = match &f.result {
             Some(t) => {
                 let t = self.ty(t, cur, Mode::Owned)?;
@@ -183,7 +187,7 @@ impl Gen<'_> {
                 #name,
                 move |mut caller: ::tern::StoreContextMut<'_, T>, (#(#args,)*): (#(#tys,)*)| -> ::tern::Result<#ret_ty> {
                     let host = get(caller.data_mut());
-                    #[allow(clippy::let_unit_value, reason = "functions without results")]
+                    #allow
                     let r = #value;
                     ::std::result::Result::Ok(#ret)
                 },

@@ -73,10 +73,13 @@ fn ident(s: &str) -> Ident {
     }
 }
 
-/// `super::super::a::b` reaching `target` from `cur`.
+/// `super::super::a::b::` reaching module `target` from module `cur`
+/// (empty when they are the same).
 pub(crate) fn relative(cur: &[Ident], target: &[Ident]) -> TokenStream {
-    let ups = cur.iter().map(|_| quote!(super::));
-    quote!(#(#ups)* #(#target::)*)
+    let common = cur.iter().zip(target).take_while(|(a, b)| a == b).count();
+    let ups = cur[common..].iter().map(|_| quote!(super::));
+    let down = &target[common..];
+    quote!(#(#ups)* #(#down::)*)
 }
 
 /// The item's WIT documentation, or `fallback` when it has none.

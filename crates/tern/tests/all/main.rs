@@ -2,6 +2,7 @@
 
 mod api;
 mod artifact;
+mod bindgen_expansion;
 mod bindgen_guest;
 mod bindgen_twice;
 mod bindgen_types;
