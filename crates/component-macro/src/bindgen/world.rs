@@ -41,6 +41,7 @@ impl Gen<'_> {
         );
         let call_name = match f.kind {
             FunctionKind::Freestanding => format_ident!("call_{}", trim_raw(&snake(&f.name))),
+            FunctionKind::Constructor(_) => format_ident!("call_constructor"),
             _ => format_ident!("call_{}", trim_raw(&method_name(f))),
         };
         let name = &f.name;
