@@ -85,8 +85,8 @@ pub fn bindgen(input: TokenStream) -> TokenStream {
     bindgen::expand(input)
 }
 
-/// `bindgen!`'s expansion as a string literal, for the committed snapshot
-/// test; not a stable API.
+/// `bindgen!`'s expansion, or its error message, as a string literal: for
+/// the committed snapshot and error-message tests; not a stable API.
 #[doc(hidden)]
 #[proc_macro]
 pub fn __bindgen_expansion(input: TokenStream) -> TokenStream {

@@ -58,6 +58,11 @@ impl Gen<'_> {
 
     /// The trait method declaring `f`.
     pub(crate) fn host_method(&self, f: &Function, cur: &[Ident]) -> syn::Result<TokenStream> {
+        self.host_method_inner(f, cur)
+            .map_err(|e| self.at(&format!("imported function `{}`", f.name), f.span, e))
+    }
+
+    fn host_method_inner(&self, f: &Function, cur: &[Ident]) -> syn::Result<TokenStream> {
         self.check_sync(f)?;
         let name = method_name(f);
         let params = f

@@ -35,17 +35,15 @@ pub(crate) fn expand(input: proc_macro::TokenStream) -> proc_macro::TokenStream 
     }
 }
 
-/// The expansion as a string literal (without the file-tracking
-/// `include_str!`s, whose absolute paths differ per machine), for the
-/// committed snapshot test.
+/// The expansion (without the file-tracking `include_str!`s, whose
+/// absolute paths differ per machine), or the error message, as a string
+/// literal: for the committed snapshot and the error-message tests.
 pub(crate) fn expand_to_string(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    match syn::parse::<Opts>(input).and_then(|opts| generate(&opts, false)) {
-        Ok(t) => {
-            let text = t.to_string();
-            quote!(#text).into()
-        }
-        Err(e) => e.to_compile_error().into(),
-    }
+    let text = match syn::parse::<Opts>(input).and_then(|opts| generate(&opts, false)) {
+        Ok(t) => t.to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    quote!(#text).into()
 }
 
 fn generate(opts: &Opts, track_files: bool) -> syn::Result<TokenStream> {
@@ -235,6 +233,13 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
+    /// `e`, extended with the WIT item it concerns and where it is
+    /// (`file.wit:line:column`).
+    pub(crate) fn at(&self, what: &str, span: wit_parser::Span, e: syn::Error) -> syn::Error {
+        let loc = self.resolve.render_location(span);
+        syn::Error::new(self.span, format!("{e}\n  in {what}, at {loc}"))
+    }
+
     /// The error type a function's `result<_, E>` maps to, if `E` is trappable.
     pub(crate) fn trappable_error(&self, result: &Option<Type>) -> Option<(TypeId, &Ident)> {
         let Some(Type::Id(id)) = result else {
@@ -257,7 +262,7 @@ impl<'a> Gen<'a> {
         let mut root_items = Vec::new();
         for item in w.imports.values().chain(w.exports.values()) {
             if let WorldItem::Type { id, .. } = item {
-                root_items.push(self.define(*id, &[])?);
+                root_items.push(self.define_at(*id, &[])?);
             }
         }
         tree.add(&[], root_items);
@@ -312,9 +317,20 @@ impl<'a> Gen<'a> {
                 self.resolve.types[*ty].owner,
                 TypeOwner::Interface(_)
             ));
-            items.push(self.define(*ty, cur)?);
+            items.push(self.define_at(*ty, cur)?);
         }
         Ok(items)
+    }
+}
+
+impl Gen<'_> {
+    /// [`Gen::define`], with errors naming the type and its WIT location.
+    fn define_at(&self, id: TypeId, cur: &[Ident]) -> syn::Result<TokenStream> {
+        let def = &self.resolve.types[id];
+        self.define(id, cur).map_err(|e| {
+            let name = def.name.as_deref().unwrap_or("<anonymous>");
+            self.at(&format!("type `{name}`"), def.span, e)
+        })
     }
 }
 

@@ -199,7 +199,7 @@ impl Gen<'_> {
     fn unsupported(&self, what: &str) -> Error {
         Error::new(
             self.span,
-            format!("WIT `{what}` types are not supported by Tern's component runtime yet"),
+            format!("WIT `{what}` types are not supported by `bindgen!` yet"),
         )
     }
 

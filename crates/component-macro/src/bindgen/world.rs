@@ -32,6 +32,17 @@ impl Gen<'_> {
         cur: &[Ident],
         via: &TokenStream,
     ) -> syn::Result<Export> {
+        self.export_inner(f, instance, cur, via)
+            .map_err(|e| self.at(&format!("exported function `{}`", f.name), f.span, e))
+    }
+
+    fn export_inner(
+        &self,
+        f: &Function,
+        instance: Option<&str>,
+        cur: &[Ident],
+        via: &TokenStream,
+    ) -> syn::Result<Export> {
         self.check_sync(f)?;
         let field = snake(
             &f.name

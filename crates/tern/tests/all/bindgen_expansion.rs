@@ -46,3 +46,36 @@ fn bindgen_expansion_snapshot() {
         "bindgen!'s expansion changed; review and rerun with TERN_BLESS=1:\n{actual}"
     );
 }
+
+/// Errors name the WIT item and point at its file, line and column.
+#[test]
+fn bindgen_errors_name_the_item_and_wit_location() {
+    const UNSUPPORTED: &str = tern::component::__bindgen_expansion!({
+        inline: "package a:b;\nworld w {\n  import f: func() -> future<u32>;\n}\n",
+    });
+    assert!(UNSUPPORTED.starts_with("error: "), "{UNSUPPORTED}");
+    assert!(UNSUPPORTED.contains("`future`"), "{UNSUPPORTED}");
+    assert!(
+        UNSUPPORTED.contains("imported function `f`"),
+        "{UNSUPPORTED}"
+    );
+    assert!(UNSUPPORTED.contains("<inline>.wit:3:"), "{UNSUPPORTED}");
+
+    const BAD_WIT: &str = tern::component::__bindgen_expansion!({
+        inline: "package a:b;\nworld w {\n  import f: func() -> nope;\n}\n",
+    });
+    assert!(BAD_WIT.contains("nope"), "{BAD_WIT}");
+    assert!(BAD_WIT.contains("<inline>.wit:3:"), "{BAD_WIT}");
+
+    const NO_WORLD: &str = tern::component::__bindgen_expansion!({
+        world: "missing",
+        path: "tests/all/bindgen/twice.wit",
+    });
+    assert!(NO_WORLD.contains("missing"), "{NO_WORLD}");
+
+    const BAD_WITH: &str = tern::component::__bindgen_expansion!({
+        path: "tests/all/bindgen/twice.wit",
+        with: { "tests:twice/nothing": crate::x },
+    });
+    assert!(BAD_WITH.contains("tests:twice/nothing"), "{BAD_WITH}");
+}

@@ -56,11 +56,29 @@ impl host_api::Host for Host {}
 fn guest_wat() -> String {
     let (h, g) = ("tests:res/host-api", "tests:res/guest-api");
     let mut wat = String::from("(module\n");
-    wat += &import(h, "[constructor]blob", "$blob-new", &["i32", "i32"], Some("i32"));
+    wat += &import(
+        h,
+        "[constructor]blob",
+        "$blob-new",
+        &["i32", "i32"],
+        Some("i32"),
+    );
     wat += &import(h, "[method]blob.size", "$blob-size", &["i32"], Some("i32"));
-    wat += &import(h, "[static]blob.merge", "$blob-merge", &["i32", "i32"], Some("i32"));
+    wat += &import(
+        h,
+        "[static]blob.merge",
+        "$blob-merge",
+        &["i32", "i32"],
+        Some("i32"),
+    );
     wat += &import(h, "[resource-drop]blob", "$blob-drop", &["i32"], None);
-    wat += &import(&format!("[export]{g}"), "[resource-new]counter", "$counter-new", &["i32"], Some("i32"));
+    wat += &import(
+        &format!("[export]{g}"),
+        "[resource-new]counter",
+        "$counter-new",
+        &["i32"],
+        Some("i32"),
+    );
     wat += ALLOCATOR;
     wat += &format!(
         r#"
@@ -147,6 +165,10 @@ fn bindgen_host_resource_back_and_forth() {
     // The guest drops an owned blob: the host's `drop` runs with its rep.
     let merged_rep = merged.rep();
     g.call_consume(&mut store, merged).unwrap();
-    assert!(store.data().dropped.contains(&merged_rep), "{:?}", store.data().dropped);
+    assert!(
+        store.data().dropped.contains(&merged_rep),
+        "{:?}",
+        store.data().dropped
+    );
     assert_eq!(store.data().blobs[merged_rep as usize], None);
 }
