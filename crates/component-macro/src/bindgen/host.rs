@@ -9,7 +9,7 @@
 //! the trait's `convert_E` then turns a `RustError` into the WIT error value,
 //! or into a trap by returning `Err`.
 
-use super::types::{camel, docs, relative, snake, Mode};
+use super::types::{allow_many_args, camel, docs, relative, snake, Mode};
 use super::Gen;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -75,8 +75,10 @@ impl Gen<'_> {
             .collect::<syn::Result<Vec<_>>>()?;
         let ret = self.host_result(f, cur)?;
         let doc = docs(&f.docs, format!("The WIT function `{}`.", f.name));
+        let allow = allow_many_args(f.params.len(), 1);
         Ok(quote! {
             #doc
+            #allow
             fn #name(&mut self, #(#params),*) -> #ret;
         })
     }

@@ -82,6 +82,17 @@ pub(crate) fn relative(cur: &[Ident], target: &[Ident]) -> TokenStream {
     quote!(#(#ups)* #(#down::)*)
 }
 
+/// `#[allow(clippy::too_many_arguments)]` for a method with `params` WIT
+/// parameters plus `extra` Rust ones (`self`, the store), where clippy's
+/// limit of 7 would otherwise fire on generated code.
+pub(crate) fn allow_many_args(params: usize, extra: usize) -> TokenStream {
+    if params + extra > 7 {
+        quote!(#[allow(clippy::too_many_arguments, reason = "one Rust parameter per WIT parameter")])
+    } else {
+        quote!()
+    }
+}
+
 /// The item's WIT documentation, or `fallback` when it has none.
 pub(crate) fn docs(docs: &Docs, fallback: String) -> TokenStream {
     let text = docs.contents.clone().unwrap_or(fallback);

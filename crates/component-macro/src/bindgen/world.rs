@@ -8,7 +8,7 @@
 //! (`&str`, `&[T]`) without lifetimes on the struct.
 
 use super::host::{by_resource, method_name, param_name};
-use super::types::{camel, docs, relative, snake, Mode};
+use super::types::{allow_many_args, camel, docs, relative, snake, Mode};
 use super::{Gen, Home};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -87,10 +87,12 @@ impl Gen<'_> {
         let doc = docs(&f.docs, format!("Calls the exported function `{name}`."));
         let errors = " # Errors\n Fails when the guest traps or breaks a canonical ABI rule, or \
                       `store` is not the instance's store.";
+        let allow = allow_many_args(f.params.len(), 2);
         let call = quote! {
             #doc
             #[doc = ""]
             #[doc = #errors]
+            #allow
             pub fn #call_name<S: ::tern::AsContextMut>(&self, mut store: S, #(#args: #ptys),*) -> ::tern::Result<#rty>
             where
                 <S as ::tern::AsContext>::Data: 'static,
