@@ -72,3 +72,54 @@ fn bindgen_interface_imported_twice() {
     assert_eq!(store.data().primary, vec![(1, "first".to_string())]);
     assert_eq!(store.data().backup, vec![(2, "second".to_string())]);
 }
+
+/// `interfaces:` (with `inline:`): bindings for one interface without
+/// writing a world; its `add_to_linker` serves a component whose world
+/// imports that interface.
+mod logger_only {
+    tern::component::bindgen!({
+        inline: "package tests:single;\ninterface logger {\n  log: func(msg: string) -> u32;\n}\n",
+        interfaces: "import tests:single/logger;",
+    });
+}
+
+struct Counter(Vec<String>);
+
+impl logger_only::tests::single::logger::Host for Counter {
+    fn log(&mut self, msg: String) -> tern::Result<u32> {
+        self.0.push(msg);
+        Ok(self.0.len() as u32 * 7)
+    }
+}
+
+#[test]
+fn bindgen_interfaces_option() {
+    let wit = "package tests:single;\ninterface logger {\n  log: func(msg: string) -> u32;\n}\n\
+               world single {\n  import logger;\n  export run: func() -> u32;\n}\n";
+    let mut wat = String::from("(module\n");
+    wat += &import(
+        "tests:single/logger",
+        "log",
+        "$log",
+        &["i32", "i32"],
+        Some("i32"),
+    );
+    wat += ALLOCATOR;
+    wat += r#"
+      (data (i32.const 16) "abc")
+      (func (export "run") (result i32)
+        (drop (call $log (i32.const 16) (i32.const 3)))
+        (call $log (i32.const 17) (i32.const 2)))
+    )"#;
+    let engine = crate::bindgen_guest::engine();
+    let component = componentize(&engine, wit, "single", &wat).unwrap();
+    let mut linker = Linker::new(&engine);
+    logger_only::tests::single::logger::add_to_linker(&mut linker, |h: &mut Counter| h).unwrap();
+    let mut store = Store::new(&engine, Counter(Vec::new()));
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let run = instance
+        .get_typed_func::<(), (u32,)>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), (14,));
+    assert_eq!(store.data().0, vec!["abc".to_string(), "bc".to_string()]);
+}
