@@ -45,7 +45,9 @@ pub use instance::{Instance, InstancePre};
 pub use linker::{Linker, LinkerInstance};
 pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{Resource, ResourceAny, ResourceType};
-pub use tern_component_macro::{flags, ComponentType, Lift, Lower};
+#[doc(hidden)]
+pub use tern_component_macro::__bindgen_expansion;
+pub use tern_component_macro::{bindgen, flags, ComponentType, Lift, Lower};
 pub use typed::{ComponentNamedList, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmStr};
 pub use values::Val;
 

@@ -2,6 +2,12 @@
 
 mod api;
 mod artifact;
+mod bindgen_expansion;
+mod bindgen_guest;
+mod bindgen_resources;
+mod bindgen_twice;
+mod bindgen_types;
+mod bindgen_with;
 mod component;
 mod component_abi;
 mod component_derive;
