@@ -11,6 +11,7 @@ pub(crate) mod typed;
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
 use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncCtx, ValRaw};
+use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
@@ -126,6 +127,21 @@ impl Func {
             .host_trampoline(&ty)
             .expect("compiling a wasm-to-host trampoline cannot fail for a valid signature");
         let type_id = store.engine.signature_id(&ty);
+        let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
+            let Caller { store, caller } = caller;
+            if store.call_hook.is_none() {
+                return host(Caller { store, caller }, raw);
+            }
+            store.call_hook(CallingHost)?;
+            host(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                raw,
+            )?;
+            store.call_hook(ReturningFromHost)
+        });
         let ctx = HostFuncCtx::new::<T>(host, trampoline, type_id);
         let funcref = FuncRefPtr(ctx.funcref());
         store.host_funcs.push(ctx);
@@ -205,6 +221,17 @@ impl Func {
         store: &mut StoreInner<T>,
         raw: &mut [ValRaw],
     ) -> Result<()> {
+        self.call_raw_as(store, raw, None)
+    }
+
+    /// Like `call_raw`; a host function sees instance `caller` (a store index)
+    /// as its caller.
+    pub(crate) fn call_raw_as<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        raw: &mut [ValRaw],
+        caller: Option<usize>,
+    ) -> Result<()> {
         let data = &store.opaque.funcs[self.0.index];
         match data.kind {
             FuncKind::Wasm => {
@@ -217,15 +244,22 @@ impl Func {
                         t
                     }
                 };
-                let max_stack = store.opaque.engine.config().max_wasm_stack;
-                vm::call_wasm(store.opaque.limits(), max_stack, trampoline, funcref, raw)
-                    .map_err(unwind_to_error)
+                let config = store.opaque.engine.config();
+                let (max_stack, backtraces) = (config.max_wasm_stack, config.wasm_backtrace);
+                store.call_hook(CallingWasm)?;
+                let _signal_handler =
+                    vm::signal_handler::enter(store.opaque.signal_handler.clone());
+                let result =
+                    vm::call_wasm(store.opaque.limits(), max_stack, trampoline, funcref, raw)
+                        .map_err(|unwind| unwind_to_error(unwind, backtraces));
+                let returned = store.call_hook(ReturningFromWasm);
+                result.and(returned)
             }
             FuncKind::Host(index) => {
                 let Some(host) = store.opaque.host_funcs[index].func::<T>() else {
                     bail!("host function was defined for a store of another data type");
                 };
-                host(Caller::new(store, None), raw)
+                host(Caller::new(store, caller), raw)
             }
         }
     }

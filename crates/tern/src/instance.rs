@@ -34,7 +34,8 @@ impl Instance {
         let start = module.inner.env.start;
         if let Some(start) = start {
             let func = instance_func(&mut store.opaque, instance, start);
-            func.call(crate::StoreContextMut(store), &[], &mut [])?;
+            // A host function as start function sees the new instance as its caller.
+            func.call_raw_as(store, &mut [], Some(instance.0.index))?;
         }
         Ok(instance)
     }

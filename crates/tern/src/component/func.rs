@@ -180,10 +180,13 @@ pub(crate) fn call_lifted<T: 'static, R>(
     let rt = l.runtime_instance as usize;
     let state = &mut store.opaque.components.instances[ci].states[rt];
     if !state.may_enter {
-        return trap(
+        // Downcasts both to wasmtime 12's `Trap::CannotEnterComponent` and to the
+        // `ComponentTrap` naming the rule.
+        let rule = super::ComponentTrap::new(
             ComponentTrapKind::CannotEnter,
             "cannot enter component instance",
         );
+        return Err(anyhow::Error::new(crate::Trap::CannotEnterComponent).context(rule));
     }
     state.may_enter = false;
     let fty = types.func(l.ty);

@@ -239,6 +239,11 @@ unsafe extern "C" fn trap_handler(
 ) {
     let state = CURRENT.with(|c| c.get());
     if !state.is_null() {
+        // The embedder's handler (`Store::set_signal_handler`) sees wasm's signals first.
+        // SAFETY: these are the kernel's arguments to this handler.
+        if unsafe { super::signal_handler::consult(signum, info, ctx) } {
+            return;
+        }
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
         let (pc, fp) = unsafe { pc_and_fp(ctx) };
         let kind = registry::lookup(pc).and_then(|(info, offset)| info.trap_at(offset));

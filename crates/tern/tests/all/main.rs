@@ -1,6 +1,7 @@
 //! Integration tests of Tern's public API, one binary with a module per topic.
 
 mod api;
+mod api_regressions;
 mod artifact;
 mod component;
 mod component_abi;
@@ -11,3 +12,4 @@ mod errors;
 mod limits;
 mod proposals;
 mod traps;
+mod wasmtime12;

@@ -1,0 +1,135 @@
+//! Regression tests for the behaviour bugs of issue 13: fuel accounting as
+//! wasmtime 12 does it, externref tables made through the API, `Caller` in a
+//! host start function, tables of non-reference type.
+
+use std::sync::{Arc, Mutex};
+use tern::*;
+
+/// Fuel consumed by instantiating `wat` (its start function runs).
+fn fuel_of(wat: &str) -> Result<u64> {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, wat)?;
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(10_000)?;
+    Instance::new(&mut store, &module, &[])?;
+    Ok(store.fuel_consumed().expect("fuel is on"))
+}
+
+/// wasmtime 12's `tests/all/fuel.wast` expectations (the control-flow, call and
+/// loop cases; the bulk-memory costs there are later wasmtime's).
+#[test]
+fn fuel_matches_wasmtime12_expectations() -> Result<()> {
+    let cases: &[(u64, &str)] = &[
+        (0, "(module)"),
+        (1, "(module (func $f) (start $f))"),
+        (2, "(module (func $f i32.const 0 drop) (start $f))"),
+        (1, "(module (func $f block end) (start $f))"),
+        (1, "(module (func $f loop end) (start $f))"),
+        (7, "(module (func $f i32.const 0 i32.const 0 i32.const 0 i32.const 0 i32.const 0 i32.const 0 drop drop drop drop drop drop) (start $f))"),
+        (1, "(module (func $f return i32.const 0 i32.const 0 unreachable) (start $f))"),
+        (2, "(module (func $f i32.const 0 return) (start $f))"),
+        (3, "(module (func $f i32.const 0 if call $f end) (start $f))"),
+        (4, "(module (func $f i32.const 1 if i32.const 0 drop end) (start $f))"),
+        (4, "(module (func $f i32.const 1 if i32.const 0 drop else call $f end) (start $f))"),
+        (4, "(module (func $f i32.const 0 if call $f else i32.const 0 drop end) (start $f))"),
+        (3, "(module (func $f block i32.const 1 br_if 0 i32.const 0 drop end) (start $f))"),
+        (4, "(module (func $f block i32.const 0 br_if 0 i32.const 0 drop end) (start $f))"),
+        (3, "(module (func $f call $other) (func $other) (start $f))"),
+        (5, "(module (func $f i32.const 0 call $other i32.const 0 drop) (func $other (param i32)) (start $f))"),
+        (4, "(module (func $f call $other drop) (func $other (result i32) i32.const 0) (start $f))"),
+        (4, "(module (func $f i32.const 0 call_indirect) (func $other) (table funcref (elem $other)) (start $f))"),
+        (53, "(module (func $f (local i32) i32.const 10 local.set 0
+               loop local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0 end) (start $f))"),
+    ];
+    for (expected, wat) in cases {
+        assert_eq!(fuel_of(wat)?, *expected, "{wat}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_trap_mid_run_keeps_the_fuel_charged_for_the_run() -> Result<()> {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    // One run: 3 costed operators + the function's unit, charged before it runs.
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "f")
+             i32.const 1 i32.const 0 i32.div_u drop))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(100)?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let f = instance.get_typed_func::<(), ()>(&mut store, "f")?;
+    let err = f.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::IntegerDivisionByZero)
+    );
+    assert_eq!(store.fuel_consumed(), Some(4));
+    // With too little fuel for the run, nothing of it executes.
+    store.set_fuel(3)?;
+    let err = f.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel));
+    Ok(())
+}
+
+#[test]
+fn table_get_on_an_api_externref_table_returns_externrefs() -> Result<()> {
+    let mut store = Store::<()>::default();
+    let ty = TableType::new(ValType::ExternRef, 2, None);
+    let r = ExternRef::new(5u8);
+    let table = Table::new(&mut store, ty, Val::ExternRef(Some(r.clone())))?;
+    let got = table.get(&mut store, 1).expect("in bounds");
+    assert!(got.unwrap_externref().expect("not null").ptr_eq(&r));
+    table.set(&mut store, 0, Val::ExternRef(None))?;
+    assert!(table
+        .get(&mut store, 0)
+        .unwrap()
+        .unwrap_externref()
+        .is_none());
+    assert!(table.get(&mut store, 2).is_none());
+    Ok(())
+}
+
+#[test]
+fn tables_of_non_reference_types_are_refused_without_panicking() {
+    let mut store = Store::<()>::default();
+    for ty in [
+        ValType::I32,
+        ValType::I64,
+        ValType::F32,
+        ValType::F64,
+        ValType::V128,
+    ] {
+        let table_ty = TableType::new(ty, 1, None);
+        let init = Val::default_for_ty(ty).unwrap();
+        let err = Table::new(&mut store, table_ty, init).unwrap_err();
+        assert!(err.to_string().contains("references"), "{err}");
+    }
+}
+
+#[test]
+fn caller_get_export_works_in_a_host_start_function() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "h" "start" (func $s))
+             (memory (export "mem") 1)
+             (start $s))"#,
+    )?;
+    let seen: Arc<Mutex<Option<bool>>> = Arc::default();
+    let sink = seen.clone();
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("h", "start", move |mut caller: Caller<'_, ()>| {
+        let mem = caller.get_export("mem");
+        *sink.lock().unwrap() = Some(matches!(mem, Some(Extern::Memory(_))));
+    })?;
+    let mut store = Store::new(&engine, ());
+    linker.instantiate(&mut store, &module)?;
+    assert_eq!(*seen.lock().unwrap(), Some(true));
+    Ok(())
+}
