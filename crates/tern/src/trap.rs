@@ -67,7 +67,7 @@ impl WasmBacktrace {
     /// `Config::wasm_backtrace` is off.
     pub fn force_capture(store: impl AsContext) -> Self {
         let _ = store;
-        Self::from_pcs(&traphandlers::host_exit_backtrace())
+        Self::from_pcs(&traphandlers::current_backtrace())
     }
 
     /// The frames, innermost first.

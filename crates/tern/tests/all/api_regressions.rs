@@ -133,3 +133,52 @@ fn caller_get_export_works_in_a_host_start_function() -> Result<()> {
     assert_eq!(*seen.lock().unwrap(), Some(true));
     Ok(())
 }
+
+#[test]
+fn backtraces_include_wasm_frames_below_a_host_call() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let inner = Module::new(
+        &engine,
+        r#"(module $inner (func $boom unreachable) (func (export "boom") call $boom))"#,
+    )?;
+    let inner = Instance::new(&mut store, &inner, &[])?;
+    let boom = inner.get_typed_func::<(), ()>(&mut store, "boom")?;
+    let captured: Arc<Mutex<usize>> = Arc::default();
+    let sink = captured.clone();
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "h",
+        "reenter",
+        move |mut caller: Caller<'_, ()>| -> Result<()> {
+            *sink.lock().unwrap() = WasmBacktrace::capture(&caller).frames().len();
+            boom.call(&mut caller, ())
+        },
+    )?;
+    let outer = Module::new(
+        &engine,
+        r#"(module $outer (import "h" "reenter" (func $r))
+             (func $mid call $r) (func (export "run") call $mid))"#,
+    )?;
+    let outer = linker.instantiate(&mut store, &outer)?;
+    let run = outer.get_typed_func::<(), ()>(&mut store, "run")?;
+    let err = run.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
+    let trace = err.downcast_ref::<WasmBacktrace>().expect("a backtrace");
+    let names: Vec<_> = trace
+        .frames()
+        .iter()
+        .map(|f| (f.module_name().unwrap_or("?").to_string(), f.func_index()))
+        .collect();
+    let expected = [("inner", 0), ("inner", 1), ("outer", 1), ("outer", 2)];
+    assert_eq!(
+        names,
+        expected.map(|(m, i)| (m.to_string(), i)).to_vec(),
+        "{trace}"
+    );
+    assert_eq!(*captured.lock().unwrap(), 2, "run and $mid");
+    Ok(())
+}
