@@ -182,3 +182,67 @@ fn backtraces_include_wasm_frames_below_a_host_call() -> Result<()> {
     assert_eq!(*captured.lock().unwrap(), 2, "run and $mid");
     Ok(())
 }
+
+/// A component whose exports return NaNs with payloads, flat and through memory.
+const NAN_COMPONENT: &str = r#"(component
+  (core module $m
+    (memory (export "mem") 1)
+    (func (export "f32") (result f32) (f32.reinterpret_i32 (i32.const 0xffc00001)))
+    (func (export "f64") (result f64) (f64.reinterpret_i64 (i64.const 0x7ff0000000000001)))
+    (func (export "pair") (result i32)
+      (i32.store (i32.const 8) (i32.const 0x7fa00000))
+      (i64.store (i32.const 16) (i64.const 0xfff8000000000bad))
+      (i32.const 8)))
+  (core instance $i (instantiate $m))
+  (func (export "f32") (result f32) (canon lift (core func $i "f32")))
+  (func (export "f64") (result f64) (canon lift (core func $i "f64")))
+  (func (export "pair") (result (tuple f32 f64))
+    (canon lift (core func $i "pair") (memory (core memory $i "mem")))))"#;
+
+#[test]
+fn lifted_component_nans_are_canonical() -> Result<()> {
+    use tern::component::{Component, Linker as ComponentLinker, Val as CVal};
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config)?;
+    let component = Component::new(&engine, NAN_COMPONENT)?;
+    let mut store = Store::new(&engine, ());
+    let instance = ComponentLinker::new(&engine).instantiate(&mut store, &component)?;
+    const F32_NAN: u32 = 0x7fc0_0000;
+    const F64_NAN: u64 = 0x7ff8_0000_0000_0000;
+    // Typed.
+    let f = instance.get_typed_func::<(), (f32,)>(&mut store, "f32")?;
+    assert_eq!(f.call(&mut store, ())?.0.to_bits(), F32_NAN);
+    f.post_return(&mut store)?;
+    let f = instance.get_typed_func::<(), (f64,)>(&mut store, "f64")?;
+    assert_eq!(f.call(&mut store, ())?.0.to_bits(), F64_NAN);
+    f.post_return(&mut store)?;
+    let f = instance.get_typed_func::<(), ((f32, f64),)>(&mut store, "pair")?;
+    let ((a, b),) = f.call(&mut store, ())?;
+    assert_eq!((a.to_bits(), b.to_bits()), (F32_NAN, F64_NAN));
+    f.post_return(&mut store)?;
+    // Dynamic.
+    for (name, check) in [
+        (
+            "f32",
+            &(|v: &CVal| matches!(v, CVal::Float32(x) if x.to_bits() == F32_NAN))
+                as &dyn Fn(&CVal) -> bool,
+        ),
+        (
+            "f64",
+            &|v: &CVal| matches!(v, CVal::Float64(x) if x.to_bits() == F64_NAN),
+        ),
+        ("pair", &|v: &CVal| {
+            matches!(v, CVal::Tuple(items)
+            if matches!(&items[..], [CVal::Float32(a), CVal::Float64(b)]
+                if a.to_bits() == F32_NAN && b.to_bits() == F64_NAN))
+        }),
+    ] {
+        let func = instance.get_func(&mut store, name).expect("export");
+        let mut out = [CVal::Bool(false)];
+        func.call(&mut store, &[], &mut out)?;
+        func.post_return(&mut store)?;
+        assert!(check(&out[0]), "{name}: {:?}", out[0]);
+    }
+    Ok(())
+}
