@@ -197,6 +197,7 @@ pub(crate) fn call_lifted<T: 'static, R>(
             store: &mut *store,
             memory: l.memory,
             realloc: l.realloc,
+            owner: (ci, l.runtime_instance),
         };
         let mut cx = LowerContext {
             guest: &mut guest,

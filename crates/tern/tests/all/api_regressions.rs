@@ -246,3 +246,51 @@ fn lifted_component_nans_are_canonical() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn realloc_may_not_call_imports() -> Result<()> {
+    use tern::component::{
+        Component, ComponentTrap, ComponentTrapKind, Linker as ComponentLinker, Val as CVal,
+    };
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config)?;
+    let component = Component::new(
+        &engine,
+        r#"(component
+          (import "h" (func $h))
+          (core module $libc (memory (export "mem") 1))
+          (core instance $libc (instantiate $libc))
+          (core func $h (canon lower (func $h)))
+          (core module $m
+            (import "host" "h" (func $h))
+            (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+              call $h
+              i32.const 64)
+            (func (export "take") (param i32 i32))
+            (func (export "call-h") call $h))
+          (core instance $i (instantiate $m (with "host" (instance (export "h" (func $h))))))
+          (func (export "take") (param "s" string)
+            (canon lift (core func $i "take") (memory (core memory $libc "mem"))
+              (realloc (core func $i "realloc"))))
+          (func (export "call-h") (canon lift (core func $i "call-h"))))"#,
+    )?;
+    let mut linker = ComponentLinker::new(&engine);
+    linker.root().func_new("h", |_, _, _| Ok(()))?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component)?;
+    // Outside realloc the import is callable.
+    let call_h = instance.get_func(&mut store, "call-h").expect("export");
+    call_h.call(&mut store, &[], &mut [])?;
+    call_h.post_return(&mut store)?;
+    // Lowering the string calls realloc, which calls the import: a trap.
+    let take = instance.get_func(&mut store, "take").expect("export");
+    let err = take
+        .call(&mut store, &[CVal::String("hello".into())], &mut [])
+        .unwrap_err();
+    let trap = err
+        .downcast_ref::<ComponentTrap>()
+        .unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(trap.kind(), ComponentTrapKind::CannotLeave);
+    Ok(())
+}
