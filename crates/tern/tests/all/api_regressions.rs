@@ -294,3 +294,33 @@ fn realloc_may_not_call_imports() -> Result<()> {
     assert_eq!(trap.kind(), ComponentTrapKind::CannotLeave);
     Ok(())
 }
+
+#[test]
+fn a_core_module_exported_from_a_component_refuses_to_serialize() -> Result<()> {
+    use tern::component::{Component, Linker as ComponentLinker};
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config)?;
+    let component = Component::new(
+        &engine,
+        r#"(component
+             (core module $m (func (export "f") (result i32) i32.const 3))
+             (export "m" (core module $m)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = ComponentLinker::new(&engine).instantiate(&mut store, &component)?;
+    let module = instance
+        .get_module(&mut store, "m")
+        .expect("exported module");
+    let err = module.serialize().unwrap_err();
+    assert!(err.to_string().contains("component"), "{err}");
+    // The module still works, and the component serializes as a whole.
+    let core = Instance::new(&mut store, &module, &[])?;
+    let f = core.get_typed_func::<(), i32>(&mut store, "f")?;
+    assert_eq!(f.call(&mut store, ())?, 3);
+    assert!(!component.serialize()?.is_empty());
+    // A module of its own still serializes.
+    let plain = Module::new(&engine, "(module)")?;
+    assert!(!plain.serialize()?.is_empty());
+    Ok(())
+}
