@@ -58,7 +58,7 @@ pub use config::{Config, OptLevel, WasmBacktraceDetails};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
-pub use instance::Instance;
+pub use instance::{Export, Instance};
 pub use limits::{
     ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT,
     DEFAULT_TABLE_LIMIT,

@@ -167,7 +167,7 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let exports: Vec<(String, Extern)> = instance
             .exports(store.as_context_mut())
-            .map(|(n, e)| (n.to_string(), e))
+            .map(|e| (e.name().to_string(), e.into_extern()))
             .collect();
         for (name, item) in exports {
             self.insert(module_name, &name, Definition::Extern(item))?;

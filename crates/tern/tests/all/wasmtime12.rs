@@ -448,3 +448,23 @@ fn val_helpers_match_wasmtime12() {
     assert_eq!(Val::from(None::<Func>).ty(), ValType::FuncRef);
     assert!(std::panic::catch_unwind(|| Val::I32(0).unwrap_externref()).is_err());
 }
+
+#[test]
+fn instance_exports_yield_wasmtime12_export_items() -> Result<()> {
+    let mut store = Store::<()>::default();
+    let module = Module::new(
+        store.engine(),
+        r#"(module (func (export "f")) (memory (export "m") 1)
+             (table (export "t") 1 funcref) (global (export "g") i32 (i32.const 1)))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let exports: Vec<Export<'_>> = instance.exports(&mut store).collect();
+    let names: Vec<&str> = exports.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["f", "m", "t", "g"]);
+    let [f, m, t, g] = <[Export<'_>; 4]>::try_from(exports).unwrap();
+    assert!(f.clone().into_func().is_some() && f.into_memory().is_none());
+    assert!(m.into_memory().is_some());
+    assert!(t.into_table().is_some());
+    assert!(matches!(g.into_extern(), Extern::Global(_)));
+    Ok(())
+}
