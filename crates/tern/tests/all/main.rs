@@ -8,6 +8,7 @@ mod component_abi;
 mod component_derive;
 mod component_fuzz;
 mod component_gen;
+mod embedder12;
 mod errors;
 mod limits;
 mod proposals;
