@@ -31,7 +31,7 @@ pub fn main() -> Result<()> {
 
     println!("Calling export \"round_trip_many\"...");
     let round_trip_many = instance.get_func(&mut store, "round_trip_many").unwrap();
-    let params: Vec<Val> = (0..10).map(|i| Val::I64(i)).collect();
+    let params: Vec<Val> = (0..10).map(Val::I64).collect();
     let mut results = vec![Val::I64(0); 10];
     round_trip_many.call(&mut store, &params, &mut results)?;
     for (i, r) in results.iter().enumerate() {

@@ -173,7 +173,7 @@ fn outer_activation_pcs(state: &CallThreadState) -> Vec<usize> {
 /// within `low..high`, a range of this thread's live stack.
 fn walk_frames_between(mut fp: usize, low: usize, high: usize) -> Vec<usize> {
     let mut pcs = Vec::new();
-    while fp > low && fp.saturating_add(16) <= high && fp % 8 == 0 && pcs.len() < 10_000 {
+    while fp > low && fp.saturating_add(16) <= high && fp.is_multiple_of(8) && pcs.len() < 10_000 {
         // SAFETY: fp and fp + 8 are aligned words inside low..high, a range of
         // this thread's live stack, so both are readable.
         let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
