@@ -2,7 +2,7 @@
 //! fields), variants (enums whose cases have at most one unnamed field) and
 //! enums (enums of unit cases).
 
-use crate::{kebab, name_attr};
+use crate::{crate_path, default_name, name_attr};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{parse_macro_input, Data, DeriveInput, Fields};
@@ -76,7 +76,7 @@ fn parts(input: &DeriveInput, kind: &Kind) -> syn::Result<Vec<Part>> {
             };
             for f in &fields.named {
                 let ident = f.ident.clone().expect("named field");
-                let name = name_attr(&f.attrs)?.unwrap_or_else(|| kebab(&ident.to_string()));
+                let name = name_attr(&f.attrs)?.unwrap_or_else(|| default_name(&ident));
                 out.push(Part {
                     name,
                     ident,
@@ -86,7 +86,7 @@ fn parts(input: &DeriveInput, kind: &Kind) -> syn::Result<Vec<Part>> {
         }
         (Data::Enum(e), Kind::Variant | Kind::Enum) => {
             for v in &e.variants {
-                let name = name_attr(&v.attrs)?.unwrap_or_else(|| kebab(&v.ident.to_string()));
+                let name = name_attr(&v.attrs)?.unwrap_or_else(|| default_name(&v.ident));
                 let ty = match &v.fields {
                     Fields::Unit => None,
                     Fields::Unnamed(f) if f.unnamed.len() == 1 && matches!(kind, Kind::Variant) => {
@@ -128,8 +128,9 @@ fn expand_inner(input: &DeriveInput, which: Trait) -> syn::Result<TokenStream> {
     let kind = kind(input)?;
     let parts = parts(input, &kind)?;
     let name = &input.ident;
-    let i = quote!(::tern::component::__internal);
-    let c = quote!(::tern::component);
+    let krate = crate_path();
+    let i = quote!(#krate::component::__internal);
+    let c = quote!(#krate::component);
     let bound = match which {
         Trait::ComponentType => quote!(#c::ComponentType),
         Trait::Lift => quote!(#c::Lift),

@@ -2,7 +2,7 @@
 //! flags work wherever the component model allows them), with constants,
 //! set operations and the component traits.
 
-use crate::{kebab, name_attr};
+use crate::{crate_path, default_name, name_attr};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -32,7 +32,7 @@ impl Parse for Flags {
             body.parse::<Token![const]>()?;
             let ident: Ident = body.parse()?;
             body.parse::<Token![;]>()?;
-            let name = name_attr(&all)?.unwrap_or_else(|| kebab(&ident.to_string()));
+            let name = name_attr(&all)?.unwrap_or_else(|| default_name(&ident));
             let attrs = all
                 .into_iter()
                 .filter(|a| !a.path().is_ident("component"))
@@ -58,8 +58,9 @@ pub(crate) fn expand(input: proc_macro::TokenStream) -> proc_macro::TokenStream 
 
 fn generate(f: &Flags) -> TokenStream {
     let (vis, name) = (&f.vis, &f.name);
-    let i = quote!(::tern::component::__internal);
-    let c = quote!(::tern::component);
+    let krate = crate_path();
+    let i = quote!(#krate::component::__internal);
+    let c = quote!(#krate::component);
     let n = f.flags.len();
     let words = n.div_ceil(32);
     let names: Vec<&String> = f.flags.iter().map(|fl| &fl.name).collect();

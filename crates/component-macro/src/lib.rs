@@ -3,11 +3,13 @@
 //! (`#[component(variant)]`, `#[component(enum)]`), and `flags!` for flags
 //! types. Re-exported from `tern::component`; use them from there.
 //!
-//! Names: a Rust field or case name maps to the WIT name in kebab case
-//! (`max_len` → `max-len`, `NotFound` → `not-found`, `READ_ALL` →
-//! `read-all`); `#[component(name = "…")]` on a field, case or flag sets it
-//! explicitly. The generated code calls hidden helpers in
-//! `tern::component::__internal`, so the layout logic lives in Tern, not here.
+//! Names follow wasmtime's rules: a Rust field, case or flag name is the WIT
+//! name as written (`B` stays `B`); `#[component(name = "…")]` sets another
+//! (`#[component(name = "not-found")] NotFound`). The generated code calls
+//! hidden helpers in `tern::component::__internal` — through the name the
+//! using crate gives Tern in its `Cargo.toml` (see `crate_path`), so a crate
+//! that depends on `wasmtime = { package = "tern", … }` works unchanged — and
+//! the layout logic lives in Tern, not here.
 
 mod bindgen;
 mod derive;
@@ -93,28 +95,69 @@ pub fn __bindgen_expansion(input: TokenStream) -> TokenStream {
     bindgen::expand_to_string(input)
 }
 
-/// `snake_case`, `CamelCase` or `SCREAMING_CASE` as `kebab-case`.
-pub(crate) fn kebab(ident: &str) -> String {
-    let mut out = String::new();
-    let mut prev_lower = false;
-    for c in ident.trim_start_matches("r#").chars() {
-        if c == '_' {
-            if !out.is_empty() && !out.ends_with('-') {
-                out.push('-');
+/// The WIT name a Rust field, case or flag gets without `#[component(name = "…")]`:
+/// its identifier unchanged (as in wasmtime: `B` stays `B`, `max_len` stays
+/// `max_len`, which only matches a WIT name spelled the same way).
+pub(crate) fn default_name(ident: &syn::Ident) -> String {
+    ident.to_string().trim_start_matches("r#").to_string()
+}
+
+/// The path of the Tern crate as the crate using the macro calls it: `::tern`,
+/// or the name it was renamed to in its `Cargo.toml` (`wasmtime = { package =
+/// "tern", … }`), so that code ported from wasmtime by renaming the dependency
+/// keeps compiling.
+pub(crate) fn crate_path() -> proc_macro2::TokenStream {
+    let name = std::env::var("CARGO_MANIFEST_DIR")
+        .ok()
+        .and_then(|dir| std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml")).ok())
+        .and_then(|manifest| dependency_name(&manifest))
+        .unwrap_or_else(|| "tern".to_string());
+    let ident = syn::Ident::new(&name.replace('-', "_"), proc_macro2::Span::call_site());
+    quote::quote!(::#ident)
+}
+
+/// The key under which `manifest` depends on the `tern` package, if it renames
+/// it: `key = { package = "tern", … }` in a dependencies table, or a
+/// `[dependencies.key]` table with `package = "tern"`. A dependency inherited
+/// from the workspace (`key.workspace = true`) carries no package name here; it
+/// is taken to be Tern when it is called `wasmtime` and no `tern` dependency exists.
+fn dependency_name(manifest: &str) -> Option<String> {
+    let mut section = String::new();
+    let mut keys = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = header.trim().to_string();
+            continue;
+        }
+        let in_deps = section.ends_with("dependencies");
+        let table_key = ["dependencies.", "dev-dependencies.", "build-dependencies."]
+            .iter()
+            .find_map(|p| {
+                section
+                    .split_once(p)
+                    .map(|(_, k)| k.trim_matches('"').to_string())
+            });
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim().trim_matches('"'), value.trim());
+        let renames_tern =
+            |v: &str| v.contains("package") && (v.contains("\"tern\"") || v.contains("'tern'"));
+        if in_deps {
+            let key = key.split('.').next().unwrap_or(key).to_string();
+            if renames_tern(value) {
+                return Some(key);
             }
-            prev_lower = false;
-        } else if c.is_uppercase() {
-            if prev_lower {
-                out.push('-');
+            keys.push(key);
+        } else if let Some(table_key) = table_key {
+            if key == "package" && renames_tern(line) {
+                return Some(table_key);
             }
-            out.extend(c.to_lowercase());
-            prev_lower = false;
-        } else {
-            out.push(c);
-            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            keys.push(table_key);
         }
     }
-    out
+    let named = |k: &str| keys.iter().any(|key| key == k);
+    (!named("tern") && named("wasmtime")).then(|| "wasmtime".to_string())
 }
 
 /// The `name = "…"` of a `#[component(…)]` attribute, if any.

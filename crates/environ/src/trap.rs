@@ -30,11 +30,15 @@ pub enum TrapKind {
     OutOfFuel,
     /// A null reference was dereferenced.
     NullReference,
+    /// A component instance was entered when the component model forbids it
+    /// (re-entrance, or after it trapped). Raised by the runtime, not by
+    /// compiled core code.
+    CannotEnterComponent,
 }
 
 impl TrapKind {
     /// Every trap kind, for tables and tests.
-    pub const ALL: [TrapKind; 12] = [
+    pub const ALL: [TrapKind; 13] = [
         Self::StackOverflow,
         Self::MemoryOutOfBounds,
         Self::TableOutOfBounds,
@@ -47,6 +51,7 @@ impl TrapKind {
         Self::Interrupt,
         Self::OutOfFuel,
         Self::NullReference,
+        Self::CannotEnterComponent,
     ];
 
     /// The numeric code used in compiled code's trap tables.
@@ -74,6 +79,7 @@ impl TrapKind {
             Self::Interrupt => "interrupt",
             Self::OutOfFuel => "all fuel consumed by WebAssembly",
             Self::NullReference => "null reference",
+            Self::CannotEnterComponent => "cannot enter component instance",
         }
     }
 }

@@ -28,6 +28,24 @@ pub struct Config {
     pub(crate) tunables: tern_environ::Tunables,
     /// Cranelift flags set by name, checked and applied by `Engine::new`.
     pub(crate) cranelift_flags: Vec<(String, String)>,
+    pub(crate) wasm_backtrace: bool,
+    #[allow(
+        dead_code,
+        reason = "recorded for wasmtime compatibility; no DWARF reader uses it yet"
+    )]
+    pub(crate) wasm_backtrace_details: WasmBacktraceDetails,
+}
+
+/// Whether backtraces name source files and lines (`Config::wasm_backtrace_details`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WasmBacktraceDetails {
+    /// Read DWARF debug info to add file and line numbers.
+    Enable,
+    /// Only function names and indices (the default).
+    #[default]
+    Disable,
+    /// Enable when the environment variable `WASMTIME_BACKTRACE_DETAILS` is `1`.
+    Environment,
 }
 
 impl Default for Config {
@@ -89,6 +107,8 @@ impl Config {
             parallel_compilation: true,
             tunables: tern_environ::Tunables::default(),
             cranelift_flags: Vec::new(),
+            wasm_backtrace: true,
+            wasm_backtrace_details: WasmBacktraceDetails::Disable,
         }
     }
 
@@ -173,6 +193,22 @@ impl Config {
             };
         }
         Ok(tunables)
+    }
+
+    /// Whether traps and host errors carry a [`crate::WasmBacktrace`] of the
+    /// wasm frames (default: on). Off, errors have no backtrace context and
+    /// [`crate::WasmBacktrace::capture`] returns an empty trace.
+    pub fn wasm_backtrace(&mut self, enable: bool) -> &mut Self {
+        self.wasm_backtrace = enable;
+        self
+    }
+
+    /// Whether backtraces add source file and line numbers from DWARF (default:
+    /// [`WasmBacktraceDetails::Disable`]). Tern records the choice but reads no
+    /// DWARF yet, so frames have function names and indices either way.
+    pub fn wasm_backtrace_details(&mut self, details: WasmBacktraceDetails) -> &mut Self {
+        self.wasm_backtrace_details = details;
+        self
     }
 
     /// The most stack wasm code may use before it traps with `StackOverflow`.

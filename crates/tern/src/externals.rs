@@ -2,7 +2,7 @@
 //! [`Memory`], [`Table`], [`Global`] (functions are in `func.rs`).
 
 use crate::store::{GlobalData, Stored, TableData};
-use crate::vm::{self, GlobalPtr};
+use crate::vm::{self, GlobalPtr, ValRaw};
 use crate::{
     AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableType, Val,
 };
@@ -332,9 +332,17 @@ impl Table {
     /// Creates a table of type `ty` with every element set to `init`.
     ///
     /// # Errors
-    /// Fails when `init` has the wrong type or the size is too large.
+    /// Fails when the element type is not a reference type (`TableType::new`
+    /// accepts any `ValType`, as in wasmtime), when `init` has the wrong type,
+    /// or when the size is too large.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().0.opaque;
+        if !ty.element().is_ref() {
+            bail!(
+                "a table's elements must be references, not {}",
+                ty.element()
+            );
+        }
         if init.ty() != ty.element() {
             bail!(
                 "initial value of type {} does not match table element type {}",
@@ -378,8 +386,65 @@ impl Table {
     /// Element `index`, or `None` out of bounds.
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
         let store = &mut store.as_context_mut().0.opaque;
-        let raw = store.tables[self.0.index].table.get(index)?;
-        Some(Val::FuncRef(store.func_from_raw(raw as usize)))
+        let table = &store.tables[self.0.index];
+        let raw = table.table.get(index)?;
+        let element = table.ty.element();
+        Some(Val::from_raw(
+            store,
+            ValRaw::u64(raw as usize as u64),
+            element,
+        ))
+    }
+
+    /// Sets the `len` elements from `dst` on to `val`.
+    ///
+    /// # Errors
+    /// Fails, changing nothing, when the range is out of bounds or `val` has
+    /// the wrong type or store.
+    pub fn fill(&self, mut store: impl AsContextMut, dst: u64, val: Val, len: u64) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.0)?;
+        if val.ty() != store.tables[self.0.index].ty.element() {
+            bail!(
+                "value of type {} does not match the table's element type",
+                val.ty()
+            );
+        }
+        let raw = val.to_raw(store)?.get_u64() as usize;
+        let elements = store.tables[self.0.index].table.elements_mut();
+        let range = table_range(dst, len, elements.len())?;
+        elements[range].fill(raw);
+        Ok(())
+    }
+
+    /// Copies `len` elements of `src_table` from `src_index` on into `dst_table`
+    /// from `dst_index` on; the ranges may overlap (as `table.copy` in wasm).
+    ///
+    /// # Errors
+    /// Fails, changing nothing, when a range is out of bounds, the element types
+    /// differ, or a table belongs to another store.
+    pub fn copy(
+        mut store: impl AsContextMut,
+        dst_table: &Table,
+        dst_index: u64,
+        src_table: &Table,
+        src_index: u64,
+        len: u64,
+    ) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(dst_table.0)?;
+        store.check(src_table.0)?;
+        let (dst, src) = (dst_table.0.index, src_table.0.index);
+        if store.tables[dst].ty.element() != store.tables[src].ty.element() {
+            bail!("tables of different element types cannot be copied between");
+        }
+        let src_elements = store.tables[src].table.elements();
+        let src_range = table_range(src_index, len, src_elements.len())?;
+        let copied: Vec<usize> = src_elements[src_range].to_vec();
+        let dst_elements = store.tables[dst].table.elements_mut();
+        let dst_range = table_range(dst_index, len, dst_elements.len())?;
+        dst_elements[dst_range].copy_from_slice(&copied);
+        Ok(())
     }
 
     /// Sets element `index`.
@@ -419,5 +484,16 @@ impl Table {
         store
             .grow_table(self.0.index, delta, raw)?
             .context("failed to grow table: the maximum size or a resource limit would be exceeded")
+    }
+}
+
+/// The element range `start..start + len` of a table of `size` elements.
+///
+/// # Errors
+/// Fails when the range does not fit.
+fn table_range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>> {
+    match start.checked_add(len) {
+        Some(end) if end <= size as u64 => Ok(start as usize..end as usize),
+        _ => bail!("table index out of bounds: {len} elements from {start} in a table of {size}"),
     }
 }

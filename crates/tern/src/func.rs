@@ -15,6 +15,7 @@ pub(crate) mod typed;
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
 use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncCtx, ValRaw};
+use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
@@ -127,6 +128,21 @@ impl Func {
         host: Arc<HostFn<T>>,
     ) -> Func {
         let type_id = store.engine.signature_id(&ty);
+        let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
+            let Caller { store, caller } = caller;
+            if store.call_hook.is_none() {
+                return host(Caller { store, caller }, raw);
+            }
+            store.call_hook(CallingHost)?;
+            host(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                raw,
+            )?;
+            store.call_hook(ReturningFromHost)
+        });
         let wasm_call = store.trampolines.host(type_id);
         let ctx = HostFuncCtx::new::<T>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
         let funcref = FuncRefPtr(ctx.funcref());
@@ -210,6 +226,17 @@ impl Func {
         store: &mut StoreInner<T>,
         raw: &mut [ValRaw],
     ) -> Result<()> {
+        self.call_raw_as(store, raw, None)
+    }
+
+    /// Like `call_raw`; a host function sees instance `caller` (a store index)
+    /// as its caller.
+    pub(crate) fn call_raw_as<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        raw: &mut [ValRaw],
+        caller: Option<usize>,
+    ) -> Result<()> {
         let data = &store.opaque.funcs[self.0.index];
         match data.kind {
             FuncKind::Wasm => {
@@ -227,15 +254,22 @@ impl Func {
                         t
                     }
                 };
+                let backtraces = store.opaque.engine.config().wasm_backtrace;
+                store.call_hook(CallingWasm)?;
+                let _signal_handler =
+                    vm::signal_handler::enter(store.opaque.signal_handler.clone());
                 // `call_wasm` takes the whole store so that it alone decides how the
                 // store is reached while wasm runs (through one raw pointer).
-                vm::call_wasm(store, trampoline, funcref, raw).map_err(unwind_to_error)
+                let result = vm::call_wasm(store, trampoline, funcref, raw)
+                    .map_err(|unwind| unwind_to_error(unwind, backtraces));
+                let returned = store.call_hook(ReturningFromWasm);
+                result.and(returned)
             }
             FuncKind::Host(index) => {
                 let Some(host) = store.opaque.host_funcs[index].func::<T>() else {
                     bail!("host function was defined for a store of another data type");
                 };
-                host(Caller::new(store, None), raw)
+                host(Caller::new(store, caller), raw)
             }
         }
     }

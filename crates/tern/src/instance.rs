@@ -13,6 +13,53 @@ use crate::{AsContextMut, ExternType, Func, Module, Trap, TypedFunc, WasmParams,
 use anyhow::{bail, Context as _, Result};
 use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode};
 
+/// One export of an [`Instance`]: its name and the item.
+#[derive(Debug, Clone)]
+pub struct Export<'instance> {
+    name: &'instance str,
+    definition: Extern,
+}
+
+impl<'instance> Export<'instance> {
+    /// The export's name.
+    pub fn name(&self) -> &'instance str {
+        self.name
+    }
+
+    /// The export's type.
+    ///
+    /// # Panics
+    /// Panics if `store` is not the instance's store.
+    pub fn ty(&self, store: impl crate::AsContext) -> ExternType {
+        self.definition.ty(store)
+    }
+
+    /// The exported item.
+    pub fn into_extern(self) -> Extern {
+        self.definition
+    }
+
+    /// The item, if it is a function.
+    pub fn into_func(self) -> Option<Func> {
+        self.definition.into_func()
+    }
+
+    /// The item, if it is a table.
+    pub fn into_table(self) -> Option<Table> {
+        self.definition.into_table()
+    }
+
+    /// The item, if it is a memory.
+    pub fn into_memory(self) -> Option<Memory> {
+        self.definition.into_memory()
+    }
+
+    /// The item, if it is a global.
+    pub fn into_global(self) -> Option<Global> {
+        self.definition.into_global()
+    }
+}
+
 /// An instantiated module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Instance(pub(crate) Stored);
@@ -34,7 +81,8 @@ impl Instance {
         let start = module.inner.env.start;
         if let Some(start) = start {
             let func = instance_func(&mut store.opaque, instance, start);
-            func.call(crate::StoreContextMut(store), &[], &mut [])?;
+            // A host function as start function sees the new instance as its caller.
+            func.call_raw_as(store, &mut [], Some(instance.0.index))?;
         }
         Ok(instance)
     }
@@ -64,7 +112,7 @@ impl Instance {
     pub fn exports<'a, T: 'a>(
         &self,
         store: impl Into<crate::StoreContextMut<'a, T>>,
-    ) -> impl ExactSizeIterator<Item = (&'a str, Extern)> + 'a {
+    ) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
         let store = store.into().0;
         let opaque: &'a mut StoreOpaque = &mut store.opaque;
         assert_eq!(
@@ -84,11 +132,9 @@ impl Instance {
             .exports
             .iter()
             .zip(&data.exports)
-            .map(|(export, item)| {
-                (
-                    export.name.as_str(),
-                    item.clone().expect("materialised above"),
-                )
+            .map(|(export, item)| Export {
+                name: export.name.as_str(),
+                definition: item.clone().expect("materialised above"),
             })
     }
 

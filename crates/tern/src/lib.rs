@@ -54,19 +54,19 @@ mod vm;
 
 pub use anyhow::{Error, Result};
 pub use artifact::{CompatibilityHash, Precompiled};
-pub use config::{Config, OptLevel};
+pub use config::{Config, OptLevel, WasmBacktraceDetails};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
-pub use instance::Instance;
+pub use instance::{Export, Instance};
 pub use limits::{
     ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT,
     DEFAULT_TABLE_LIMIT,
 };
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use module::Module;
 pub use resources::ResourcesRequired;
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
 pub use tern_environ::WasmFeatures;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{

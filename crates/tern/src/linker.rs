@@ -3,11 +3,20 @@
 //! Definitions are either items already in a store (`define`, `instance`,
 //! `module`) or host functions (`func_wrap`, `func_new`), which are store-
 //! independent and become a `Func` in the store being instantiated into.
+//! Resolving a module's imports to definitions is done once by
+//! [`Linker::instantiate_pre`] (see `linker/instance_pre.rs`); `instantiate`
+//! is that plus one instantiation. `Linker::module` follows wasmtime's WASI
+//! conventions for commands and reactors (see `linker/command.rs`).
+
+mod command;
+mod instance_pre;
+
+pub use instance_pre::InstancePre;
 
 use crate::func::{dynamic_host_fn, HostFn};
 use crate::{
-    AsContext, AsContextMut, Caller, Engine, Extern, Func, FuncType, Instance, IntoFunc, Module,
-    Val,
+    AsContext, AsContextMut, Caller, Engine, Extern, ExternType, Func, FuncType, ImportType,
+    Instance, IntoFunc, Module, Val,
 };
 use anyhow::{bail, Result};
 use std::collections::HashMap;
@@ -16,6 +25,20 @@ use std::sync::Arc;
 enum Definition<T> {
     Extern(Extern),
     HostFunc(FuncType, Arc<HostFn<T>>),
+}
+
+impl<T: 'static> Definition<T> {
+    /// The item as it is in `store` (a host function becomes a new function of `store`).
+    fn to_extern(&self, mut store: impl AsContextMut<Data = T>) -> Extern {
+        match self {
+            Self::Extern(e) => e.clone(),
+            Self::HostFunc(ty, host) => Extern::Func(Func::from_host_fn(
+                &mut store.as_context_mut().0.opaque,
+                ty.ty.clone(),
+                host.clone(),
+            )),
+        }
+    }
 }
 
 impl<T> Clone for Definition<T> {
@@ -32,6 +55,7 @@ pub struct Linker<T> {
     engine: Engine,
     map: HashMap<(String, String), Definition<T>>,
     allow_shadowing: bool,
+    allow_unknown_exports: bool,
 }
 
 impl<T> Clone for Linker<T> {
@@ -40,6 +64,7 @@ impl<T> Clone for Linker<T> {
             engine: self.engine.clone(),
             map: self.map.clone(),
             allow_shadowing: self.allow_shadowing,
+            allow_unknown_exports: self.allow_unknown_exports,
         }
     }
 }
@@ -59,6 +84,7 @@ impl<T: 'static> Linker<T> {
             engine: engine.clone(),
             map: HashMap::new(),
             allow_shadowing: false,
+            allow_unknown_exports: false,
         }
     }
 
@@ -141,27 +167,12 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let exports: Vec<(String, Extern)> = instance
             .exports(store.as_context_mut())
-            .map(|(n, e)| (n.to_string(), e))
+            .map(|e| (e.name().to_string(), e.into_extern()))
             .collect();
         for (name, item) in exports {
             self.insert(module_name, &name, Definition::Extern(item))?;
         }
         Ok(self)
-    }
-
-    /// Instantiates `module` once with this linker and defines its exports under
-    /// `module_name`.
-    ///
-    /// # Errors
-    /// Fails when instantiation fails or a name is already defined.
-    pub fn module(
-        &mut self,
-        mut store: impl AsContextMut<Data = T>,
-        module_name: &str,
-        module: &Module,
-    ) -> Result<&mut Self> {
-        let instance = self.instantiate(&mut store, module)?;
-        self.instance(store, module_name, instance)
     }
 
     /// The definition of `module::name`, as an item of `store`.
@@ -175,15 +186,8 @@ impl<T: 'static> Linker<T> {
         Some(self.materialize(&mut store, def))
     }
 
-    fn materialize(&self, mut store: impl AsContextMut<Data = T>, def: &Definition<T>) -> Extern {
-        match def {
-            Definition::Extern(e) => e.clone(),
-            Definition::HostFunc(ty, host) => Extern::Func(Func::from_host_fn(
-                &mut store.as_context_mut().0.opaque,
-                ty.ty.clone(),
-                host.clone(),
-            )),
-        }
+    fn materialize(&self, store: impl AsContextMut<Data = T>, def: &Definition<T>) -> Extern {
+        def.to_extern(store)
     }
 
     /// Instantiates `module`, resolving each import by its module and field name.
@@ -192,17 +196,38 @@ impl<T: 'static> Linker<T> {
     /// Fails listing every import that is not defined, or as [`Instance::new`].
     pub fn instantiate(
         &self,
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
+        self.instantiate_pre(module)?.instantiate(store)
+    }
+
+    /// Resolves every import of `module` now, so that instantiating it later
+    /// (as often as needed, in any store of this engine) skips the name lookups.
+    ///
+    /// # Errors
+    /// Fails listing every import that is not defined, and for a host function
+    /// whose type differs from its import's (items already in a store are
+    /// type-checked when instantiating, as they need the store).
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
         let mut missing = Vec::new();
-        let mut imports = Vec::new();
+        let mut defs = Vec::new();
         for import in module.imports() {
-            match self
-                .map
-                .get(&(import.module().to_string(), import.name().to_string()))
-            {
-                Some(def) => imports.push(self.materialize(&mut store, def)),
+            match self.get_definition(import.module(), import.name()) {
+                Some(def) => {
+                    if let (Definition::HostFunc(ty, _), ExternType::Func(expected)) =
+                        (def, import.ty())
+                    {
+                        if *ty != expected {
+                            bail!(
+                                "incompatible import type for `{}::{}`: expected {expected}, found {ty}",
+                                import.module(),
+                                import.name()
+                            );
+                        }
+                    }
+                    defs.push(def.clone());
+                }
                 None => missing.push(format!(
                     "unknown import: `{}::{}` has not been defined (expected {})",
                     import.module(),
@@ -214,6 +239,133 @@ impl<T: 'static> Linker<T> {
         if !missing.is_empty() {
             bail!("{}", missing.join("\n"));
         }
-        Instance::new(store, module, &imports)
+        Ok(InstancePre::new(module.clone(), defs))
+    }
+
+    fn get_definition(&self, module: &str, name: &str) -> Option<&Definition<T>> {
+        self.map.get(&(module.to_string(), name.to_string()))
+    }
+
+    /// Defines `name` in the module named `""` (how wasmtime names the items
+    /// of a module that has no module name, e.g. for `get_default`).
+    ///
+    /// # Errors
+    /// Fails when the name is already defined and shadowing is off.
+    pub fn define_name(
+        &mut self,
+        store: impl AsContext<Data = T>,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self> {
+        self.define(store, "", name, item)
+    }
+
+    /// Defines `as_module::as_name` as whatever `module::name` is defined as.
+    ///
+    /// # Errors
+    /// Fails when `module::name` is not defined, or `as_module::as_name` is and
+    /// shadowing is off.
+    pub fn alias(
+        &mut self,
+        module: &str,
+        name: &str,
+        as_module: &str,
+        as_name: &str,
+    ) -> Result<&mut Self> {
+        let Some(def) = self.get_definition(module, name).cloned() else {
+            bail!("no item named `{module}::{name}` defined");
+        };
+        self.insert(as_module, as_name, def)?;
+        Ok(self)
+    }
+
+    /// Defines every item of module `module` again under module name `as_module`.
+    ///
+    /// # Errors
+    /// Fails when one of the new names is already defined and shadowing is off.
+    pub fn alias_module(&mut self, module: &str, as_module: &str) -> Result<()> {
+        let items: Vec<(String, Definition<T>)> = self
+            .map
+            .iter()
+            .filter(|((m, _), _)| m == module)
+            .map(|((_, n), def)| (n.clone(), def.clone()))
+            .collect();
+        for (name, def) in items {
+            self.insert(as_module, &name, def)?;
+        }
+        Ok(())
+    }
+
+    /// The definition that would satisfy `import`, as an item of `store`.
+    pub fn get_by_import(
+        &self,
+        store: impl AsContextMut<Data = T>,
+        import: &ImportType,
+    ) -> Option<Extern> {
+        self.get(store, import.module(), import.name())
+    }
+
+    /// The "default export" of `module`, the function a WASI runner calls: the
+    /// function defined as `module::""`, else `module::_start`, else a function
+    /// that does nothing.
+    ///
+    /// # Errors
+    /// Fails when the `""` or `_start` item is defined but is not a function.
+    pub fn get_default(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+    ) -> Result<Func> {
+        for name in ["", "_start"] {
+            if let Some(item) = self.get(&mut store, module, name) {
+                let Extern::Func(func) = item else {
+                    bail!("default export `{name}` in `{module}` is not a function");
+                };
+                return Ok(func);
+            }
+        }
+        Ok(Func::wrap(store, || {}))
+    }
+
+    /// Every definition, as `(module, name, item)` with the item in `store`
+    /// (host functions become functions of `store` as they are visited).
+    pub fn iter<'a: 'p, 'p>(
+        &'a self,
+        mut store: impl AsContextMut<Data = T> + 'p,
+    ) -> impl Iterator<Item = (&'a str, &'a str, Extern)> + 'p {
+        self.map.iter().map(move |((module, name), def)| {
+            (
+                module.as_str(),
+                name.as_str(),
+                self.materialize(&mut store, def),
+            )
+        })
+    }
+
+    /// Defines every function import of `module` that this linker does not
+    /// define as a host function that fails, naming the import, when called.
+    ///
+    /// # Errors
+    /// Never fails today; the `Result` is wasmtime's signature.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<()> {
+        for import in module.imports() {
+            if self
+                .get_definition(import.module(), import.name())
+                .is_some()
+            {
+                continue;
+            }
+            if let ExternType::Func(ty) = import.ty() {
+                let message = format!(
+                    "unknown import: `{}::{}` has not been defined",
+                    import.module(),
+                    import.name()
+                );
+                self.func_new(import.module(), import.name(), ty, move |_, _, _| {
+                    bail!("{message}")
+                })?;
+            }
+        }
+        Ok(())
     }
 }

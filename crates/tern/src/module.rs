@@ -61,6 +61,9 @@ pub(crate) struct ModuleInner {
     /// Positions in `env.exports`, ordered by export name, for lookups by name
     /// (written into artifacts, so loading does not sort or hash the names).
     pub(crate) exports_by_name: Vec<u32>,
+    /// Whether the module is one of a component's core modules (which, as in
+    /// wasmtime, cannot be serialized on their own: see `Module::serialize`).
+    inside_component: std::sync::atomic::AtomicBool,
 }
 
 impl ModuleInner {
@@ -186,6 +189,7 @@ impl Module {
                 trampolines,
                 type_ids,
                 exports_by_name,
+                inside_component: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -197,8 +201,31 @@ impl Module {
     /// the same module and settings always give the same bytes.
     ///
     /// # Errors
-    /// Fails only if encoding the artifact fails.
+    /// Fails for a core module taken out of a component (`component::Instance::get_module`),
+    /// which only serializes as part of its component (as in wasmtime), and if
+    /// encoding the artifact fails.
     pub fn serialize(&self) -> Result<Vec<u8>> {
+        if self
+            .inner
+            .inside_component
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            anyhow::bail!(
+                "cannot serialize a module exported from a component: serialize the component instead"
+            );
+        }
+        self.serialize_artifact()
+    }
+
+    /// Marks the module as one of a component's core modules.
+    pub(crate) fn mark_inside_component(&self) {
+        self.inner
+            .inside_component
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The artifact bytes, for `serialize` and for component artifacts.
+    pub(crate) fn serialize_artifact(&self) -> Result<Vec<u8>> {
         let inner = &self.inner;
         let meta = crate::artifact::ModuleMetadataRef {
             env: &inner.env,

@@ -16,6 +16,11 @@
 //! that the untyped store pointer `vm::call_wasm` records when wasm is entered
 //! can be cast back by host functions that know `T`), and `StoreOpaque` (everything that does not depend on `T`).
 
+mod fuel;
+mod hooks;
+
+pub use hooks::CallHook;
+
 use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
 use crate::limits::ResourceLimiter;
@@ -53,6 +58,8 @@ pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
     pub(crate) limiter: Option<Box<LimiterFn<T>>>,
+    /// What `Store::call_hook` installed.
+    pub(crate) call_hook: Option<Box<hooks::CallHookFn<T>>>,
 }
 
 /// What `Store::limiter` installs: finds the limiter inside the store's data.
@@ -117,6 +124,17 @@ pub struct StoreOpaque {
     pub(crate) components: crate::component::ComponentStoreData,
     /// Recovers the typed store's limiter (see `vm::store_cast::limiter_of`).
     limiter_hook: Option<LimiterHook>,
+    /// What `Store::set_signal_handler` installed.
+    pub(crate) signal_handler: Option<std::sync::Arc<vm::signal_handler::SignalHandler>>,
+    /// All fuel ever given to the store (see `store/fuel.rs`).
+    pub(crate) fuel_added: u64,
+}
+
+impl<T: Default> Default for Store<T> {
+    /// A store in a default [`Engine`] holding `T::default()`.
+    fn default() -> Self {
+        Self::new(&Engine::default(), T::default())
+    }
 }
 
 /// Recovers a typed store's limiter from its untyped part.
@@ -145,9 +163,12 @@ impl<T> Store<T> {
                     externrefs: HashMap::new(),
                     components: Default::default(),
                     limiter_hook: None,
+                    signal_handler: None,
+                    fuel_added: 0,
                 },
                 data,
                 limiter: None,
+                call_hook: None,
             }),
         };
         store
@@ -167,34 +188,6 @@ impl<T> Store<T> {
     {
         self.inner.limiter = Some(Box::new(limiter));
         self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
-    }
-
-    /// Sets the fuel left (needs `Config::consume_fuel`). This is the fuel API
-    /// of wasmtime 17 and later, which replaced `add_fuel`/`fuel_consumed`.
-    ///
-    /// # Errors
-    /// Fails when fuel consumption is not enabled.
-    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
-        self.check_fuel_enabled()?;
-        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
-        self.inner.opaque.limits.set_fuel_consumed(-fuel);
-        Ok(())
-    }
-
-    /// The fuel left.
-    ///
-    /// # Errors
-    /// Fails when fuel consumption is not enabled.
-    pub fn get_fuel(&self) -> Result<u64> {
-        self.check_fuel_enabled()?;
-        Ok((-self.inner.opaque.limits.fuel_consumed()).max(0) as u64)
-    }
-
-    fn check_fuel_enabled(&self) -> Result<()> {
-        if !self.engine().tunables().consume_fuel {
-            bail!("fuel is not enabled in this store's engine: use `Config::consume_fuel`");
-        }
-        Ok(())
     }
 
     /// Wasm traps with `Trap::Interrupt` once the engine's epoch is `ticks`

@@ -5,7 +5,8 @@
 //! cause is a `Trap` (`err.downcast_ref::<Trap>()`), with the backtrace attached
 //! as context. A host function's own error keeps its type the same way.
 
-use crate::vm::{registry, Unwind};
+use crate::vm::{registry, traphandlers, Unwind};
+use crate::AsContext;
 use std::fmt;
 
 /// Why wasm code trapped: the trap codes compiled code raises.
@@ -53,6 +54,23 @@ pub struct WasmBacktrace {
 }
 
 impl WasmBacktrace {
+    /// The wasm frames on the stack now, innermost first: those of the wasm that
+    /// called the running host function (empty when no wasm is running), or an
+    /// empty trace when `Config::wasm_backtrace` is off.
+    pub fn capture(store: impl AsContext) -> Self {
+        if !store.as_context().engine().config().wasm_backtrace {
+            return Self::default();
+        }
+        Self::force_capture(store)
+    }
+
+    /// Like [`WasmBacktrace::capture`], but captures even when
+    /// `Config::wasm_backtrace` is off.
+    pub fn force_capture(store: impl AsContext) -> Self {
+        let _ = store;
+        Self::from_pcs(&traphandlers::current_backtrace())
+    }
+
     /// The frames, innermost first.
     pub fn frames(&self) -> &[FrameInfo] {
         &self.frames
@@ -107,13 +125,15 @@ impl fmt::Display for WasmBacktrace {
 }
 
 /// Turns how wasm unwound into the error `Func::call` returns (or resumes a panic).
-pub(crate) fn unwind_to_error(unwind: Unwind) -> anyhow::Error {
+/// `backtraces` is `Config::wasm_backtrace`: without it no backtrace is attached.
+pub(crate) fn unwind_to_error(unwind: Unwind, backtraces: bool) -> anyhow::Error {
     match unwind {
+        Unwind::Trap { kind, .. } if !backtraces => anyhow::Error::new(kind),
         Unwind::Trap { kind, pcs } => {
             anyhow::Error::new(kind).context(WasmBacktrace::from_pcs(&pcs))
         }
         Unwind::Error { error, pcs } => {
-            if pcs.is_empty() || error.downcast_ref::<WasmBacktrace>().is_some() {
+            if !backtraces || pcs.is_empty() || error.downcast_ref::<WasmBacktrace>().is_some() {
                 error
             } else {
                 error.context(WasmBacktrace::from_pcs(&pcs))

@@ -156,19 +156,31 @@ impl Val {
             None
         }
     }
-    /// The i32; panics on another type.
+    /// The i32.
+    ///
+    /// # Panics
+    /// Panics if this is not an `i32`.
     pub fn unwrap_i32(&self) -> i32 {
         self.i32().expect("expected i32")
     }
-    /// The i64; panics on another type.
+    /// The i64.
+    ///
+    /// # Panics
+    /// Panics if this is not an `i64`.
     pub fn unwrap_i64(&self) -> i64 {
         self.i64().expect("expected i64")
     }
-    /// The f32; panics on another type.
+    /// The f32.
+    ///
+    /// # Panics
+    /// Panics if this is not an `f32`.
     pub fn unwrap_f32(&self) -> f32 {
         self.f32().expect("expected f32")
     }
-    /// The f64; panics on another type.
+    /// The f64.
+    ///
+    /// # Panics
+    /// Panics if this is not an `f64`.
     pub fn unwrap_f64(&self) -> f64 {
         self.f64().expect("expected f64")
     }
@@ -181,13 +193,51 @@ impl Val {
         }
     }
 
-    /// The host reference, if this is one.
-    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+    /// The host reference (`Some(None)` for null), if this is an `externref`.
+    pub fn externref(&self) -> Option<Option<ExternRef>> {
         if let Self::ExternRef(r) = self {
-            Some(r.as_ref())
+            Some(r.clone())
         } else {
             None
         }
+    }
+
+    /// The host reference (`None` for null).
+    ///
+    /// # Panics
+    /// Panics if this is not an `externref`.
+    pub fn unwrap_externref(&self) -> Option<ExternRef> {
+        self.externref().expect("expected externref")
+    }
+
+    /// The function reference (`None` for null).
+    ///
+    /// # Panics
+    /// Panics if this is not a `funcref`.
+    pub fn unwrap_funcref(&self) -> Option<&Func> {
+        self.funcref().expect("expected funcref")
+    }
+
+    /// The vector, if this is a `v128`.
+    pub fn v128(&self) -> Option<V128> {
+        if let Self::V128(v) = self {
+            Some(V128::from(*v))
+        } else {
+            None
+        }
+    }
+
+    /// The vector.
+    ///
+    /// # Panics
+    /// Panics if this is not a `v128`.
+    pub fn unwrap_v128(&self) -> V128 {
+        self.v128().expect("expected v128")
+    }
+
+    /// A null `externref`.
+    pub fn null() -> Self {
+        Self::ExternRef(None)
     }
 
     /// Converts to a raw slot, checking the store of references.
@@ -252,5 +302,25 @@ impl From<ExternRef> for Val {
 impl From<Func> for Val {
     fn from(f: Func) -> Self {
         Self::FuncRef(Some(f))
+    }
+}
+impl From<Option<ExternRef>> for Val {
+    fn from(r: Option<ExternRef>) -> Self {
+        Self::ExternRef(r)
+    }
+}
+impl From<Option<Func>> for Val {
+    fn from(f: Option<Func>) -> Self {
+        Self::FuncRef(f)
+    }
+}
+impl From<V128> for Val {
+    fn from(v: V128) -> Self {
+        Self::V128(v.as_u128())
+    }
+}
+impl From<u128> for Val {
+    fn from(v: u128) -> Self {
+        Self::V128(v)
     }
 }

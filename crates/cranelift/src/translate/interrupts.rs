@@ -1,17 +1,24 @@
 //! Fuel metering and epoch checks: how compiled code gives control back.
 //!
-//! With fuel on, every operator costs one unit (structural ones — `nop`,
-//! `block`, `loop`, `end`, `else`, `drop` — are free). Costs accumulate at
-//! translation time and are charged in one batch before each operator that
-//! can leave the straight-line run (branches, calls, returns, `if`, `end`), so
-//! every loop iteration pays; running out traps with `OutOfFuel`. The counter
-//! lives in the store's `VMRuntimeLimits` as minus the fuel left.
+//! With fuel on, costs follow wasmtime 12: every operator costs one unit except
+//! the structural ones (`nop`, `drop`, `block`, `loop`, `if`'s `else`, `end`,
+//! `unreachable`, `return`), and every function call costs one more unit (its
+//! implicit final `end`). The cost of a straight-line run — up to and including
+//! the next operator that can leave it (branches, calls, returns, `if`,
+//! `else`, `end`, `loop`, `unreachable`) — is charged in one batch *before* the
+//! run executes, so every loop iteration pays and a trap in the middle of a run
+//! keeps what the run was charged. Translation is one pass, so the charge is
+//! emitted with a placeholder constant when the run starts and the constant is
+//! patched once the run's end is reached. Running out traps with `OutOfFuel`.
+//! The counter lives in the store's `VMRuntimeLimits` as minus the fuel left.
 //!
 //! With epochs on, function entries and loop headers compare the engine's epoch
 //! counter with the store's deadline and trap with `Interrupt` once it is reached.
 
-use super::FuncState;
-use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData};
+use super::{FuelRun, FuncState};
+use cranelift_codegen::ir::{
+    condcodes::IntCC, immediates::Imm64, types, InstBuilder, InstructionData, MemFlagsData,
+};
 use tern_environ::{TrapKind, VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED};
 use wasmparser::Operator;
 
@@ -34,8 +41,19 @@ impl FuncState<'_, '_> {
         )
     }
 
-    /// Accounts for `op` and, before an operator that ends a straight-line run,
-    /// charges what has accumulated.
+    /// At a function's entry: opens its first run, charged the function's own unit.
+    pub(crate) fn meter_function_entry(&mut self) {
+        if self.fuel_enabled() {
+            self.open_fuel_run();
+            if let Some(run) = &mut self.fuel_run {
+                run.cost += 1;
+            }
+        }
+    }
+
+    /// Accounts for `op` (called before translating it): opens a run at the
+    /// first costed operator after the previous run ended, and closes the run
+    /// (fixing its charge) at an operator that can leave it.
     pub(crate) fn meter(&mut self, op: &Operator<'_>) {
         if !self.fuel_enabled() {
             return;
@@ -48,9 +66,26 @@ impl FuncState<'_, '_> {
                 | Operator::Loop { .. }
                 | Operator::End
                 | Operator::Else
+                | Operator::Unreachable
+                | Operator::Return
         );
         if !free {
-            self.pending_fuel += 1;
+            // A run never spans blocks: one left without a run-ending operator
+            // (a branch this list does not name) is closed where it was.
+            let block = self.builder.current_block();
+            if self
+                .fuel_run
+                .as_ref()
+                .is_some_and(|run| Some(run.block) != block)
+            {
+                self.close_fuel_run();
+            }
+            if self.fuel_run.is_none() {
+                self.open_fuel_run();
+            }
+            if let Some(run) = &mut self.fuel_run {
+                run.cost += 1;
+            }
         }
         let ends_run = matches!(
             op,
@@ -68,24 +103,56 @@ impl FuncState<'_, '_> {
                 | Operator::ReturnCallIndirect { .. }
                 | Operator::Unreachable
         );
-        if ends_run && self.pending_fuel > 0 {
-            let cost = std::mem::take(&mut self.pending_fuel);
-            let limits = self.limits_ptr();
-            let flags = MemFlagsData::trusted();
-            let consumed =
-                self.builder
-                    .ins()
-                    .load(types::I64, flags, limits, VMLIMITS_FUEL_CONSUMED as i32);
-            let consumed = self.builder.ins().iadd_imm_s(consumed, cost);
+        if ends_run {
+            self.close_fuel_run();
+        }
+    }
+
+    /// Fixes the open run's charge to what it accumulated.
+    fn close_fuel_run(&mut self) {
+        if let Some(run) = self.fuel_run.take() {
+            if let InstructionData::UnaryImm { imm, .. } =
+                &mut self.builder.func.dfg.insts[run.cost_inst]
+            {
+                *imm = Imm64::new(run.cost);
+            }
+        }
+    }
+
+    /// Emits the charge of a new run, with a cost to be patched when it ends.
+    fn open_fuel_run(&mut self) {
+        let limits = self.limits_ptr();
+        let flags = MemFlagsData::trusted();
+        let consumed =
             self.builder
                 .ins()
-                .store(flags, consumed, limits, VMLIMITS_FUEL_CONSUMED as i32);
-            let out = self
-                .builder
-                .ins()
-                .icmp_imm_s(IntCC::SignedGreaterThan, consumed, 0);
-            self.trap_if(out, TrapKind::OutOfFuel);
-        }
+                .load(types::I64, flags, limits, VMLIMITS_FUEL_CONSUMED as i32);
+        let cost = self.builder.ins().iconst(types::I64, 0);
+        let cost_inst = self
+            .builder
+            .func
+            .dfg
+            .value_def(cost)
+            .inst()
+            .expect("an iconst result");
+        let consumed = self.builder.ins().iadd(consumed, cost);
+        self.builder
+            .ins()
+            .store(flags, consumed, limits, VMLIMITS_FUEL_CONSUMED as i32);
+        let out = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThan, consumed, 0);
+        self.trap_if(out, TrapKind::OutOfFuel);
+        let block = self
+            .builder
+            .current_block()
+            .expect("translating inside a block");
+        self.fuel_run = Some(FuelRun {
+            cost_inst,
+            cost: 0,
+            block,
+        });
     }
 
     /// At a function entry or loop header: trap if the epoch deadline has passed.

@@ -56,8 +56,8 @@ pub(crate) struct FuncState<'a, 'f> {
     pub(crate) reachable: bool,
     pub(crate) locals: Vec<Variable>,
     vmctx: Value,
-    /// Fuel accumulated since the last charge (see `interrupts`).
-    pub(crate) pending_fuel: i64,
+    /// The straight-line run being charged for fuel, if one is open (see `interrupts`).
+    pub(crate) fuel_run: Option<FuelRun>,
     pub(crate) direct_calls: HashMap<u32, ir::FuncRef>,
     pub(crate) signatures: HashMap<u32, ir::SigRef>,
 }
@@ -155,12 +155,13 @@ impl<'a> FuncTranslator<'a> {
             reachable: true,
             locals,
             vmctx: params_vmctx,
-            pending_fuel: 0,
+            fuel_run: None,
             direct_calls: HashMap::new(),
             signatures: HashMap::new(),
         };
         state.push_function_frame(&ty.results);
         state.check_epoch();
+        state.meter_function_entry();
 
         let mut ops = wasmparser::OperatorsReader::new(reader);
         while !ops.eof() {
@@ -176,6 +177,16 @@ impl<'a> FuncTranslator<'a> {
             .finalize(self.compiler.isa().frontend_config());
         Ok(())
     }
+}
+
+/// A run of operators charged for fuel in one batch (see `interrupts`).
+pub(crate) struct FuelRun {
+    /// The `iconst` holding the run's cost, patched when the run ends.
+    pub(crate) cost_inst: ir::Inst,
+    /// The cost accumulated so far.
+    pub(crate) cost: i64,
+    /// The block the charge is in.
+    pub(crate) block: ir::Block,
 }
 
 /// A zero of type `ty` (the initial value of a local).

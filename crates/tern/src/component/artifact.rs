@@ -50,7 +50,7 @@ impl Component {
             .inner
             .modules
             .iter()
-            .map(Module::serialize)
+            .map(Module::serialize_artifact)
             .collect::<Result<Vec<_>>>()?;
         let meta = postcard::to_allocvec(&ComponentMetadata {
             version: COMPONENT_FORMAT_VERSION,

@@ -122,6 +122,9 @@ impl Component {
     ) -> Self {
         let mut types = std::mem::take(&mut info.types);
         types.rebuild_index();
+        for module in &modules {
+            module.mark_inside_component();
+        }
         Self {
             inner: Arc::new(ComponentInner {
                 engine: engine.clone(),

@@ -181,10 +181,13 @@ pub(crate) fn call_lifted<T: 'static, R>(
     let rt = l.runtime_instance as usize;
     let state = &mut store.opaque.components.instances[ci].states[rt];
     if !state.may_enter {
-        return trap(
+        // Downcasts both to wasmtime 12's `Trap::CannotEnterComponent` and to the
+        // `ComponentTrap` naming the rule.
+        let rule = super::ComponentTrap::new(
             ComponentTrapKind::CannotEnter,
             "cannot enter component instance",
         );
+        return Err(anyhow::Error::new(crate::Trap::CannotEnterComponent).context(rule));
     }
     state.may_enter = false;
     // Each call is a new task: its `context.get`/`set` slots start at zero
@@ -243,6 +246,7 @@ fn call_entered<T: 'static, R>(
             store: &mut *store,
             memory: l.memory,
             realloc: l.realloc,
+            owner: (ci, l.runtime_instance),
         };
         let mut cx = LowerContext {
             guest: &mut guest,

@@ -33,6 +33,10 @@ pub(crate) struct StoreGuest<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,
     pub(crate) memory: Option<crate::Memory>,
     pub(crate) realloc: Option<crate::Func>,
+    /// The component instance and runtime instance `realloc` belongs to: its
+    /// `may_leave` is clear while `realloc` runs (the canonical ABI's
+    /// `lower_flat_values`), so `realloc` cannot call imports.
+    pub(crate) owner: (usize, u32),
 }
 
 impl<T: 'static> Guest for StoreGuest<'_, T> {
@@ -54,7 +58,12 @@ impl<T: 'static> Guest for StoreGuest<'_, T> {
             ValRaw::i32(align as i32),
             ValRaw::i32(new_size as i32),
         ];
-        f.call_raw(self.store, &mut raw)?;
+        let (ci, rt) = self.owner;
+        let flags = &mut self.store.opaque.components.instances[ci].states[rt as usize];
+        let may_leave = std::mem::replace(&mut flags.may_leave, false);
+        let result = f.call_raw(self.store, &mut raw);
+        self.store.opaque.components.instances[ci].states[rt as usize].may_leave = may_leave;
+        result?;
         Ok(raw[0].get_i32() as u32)
     }
 
@@ -237,6 +246,7 @@ impl LowerSite {
             store,
             memory: self.memory,
             realloc: self.realloc,
+            owner: (self.ci, self.runtime_instance),
         };
         let mut cx = LowerContext {
             guest: &mut guest,

@@ -299,6 +299,7 @@ where
                 store,
                 memory: site.memory,
                 realloc: site.realloc,
+                owner: (site.ci, site.runtime_instance),
             };
             let mut cx = LowerContext {
                 guest: &mut guest,

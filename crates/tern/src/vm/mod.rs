@@ -12,6 +12,7 @@
 //! * `host_func`: how wasm calls into Rust closures.
 //! * `libcalls`: functions compiled code calls for heavier work.
 //! * `entry`: calling compiled code from the host.
+//! * `signal_handler`: the embedder's own signal handler, consulted first.
 //!
 //! Each module exposes safe functions whose preconditions are upheld by the
 //! store's ownership of every object (see `store.rs`); each `unsafe` block says
@@ -52,6 +53,7 @@ pub mod libcalls;
 pub mod memory;
 pub mod mmap;
 pub mod registry;
+pub mod signal_handler;
 pub mod store_cast;
 pub mod table;
 pub mod thread_stack;

@@ -102,6 +102,9 @@ pub struct CallThreadState {
     /// The store of the entering call (`*mut StoreInner<T>`), derived from its
     /// exclusive borrow; host calls and libcalls reach the store through it.
     store: *mut u8,
+    /// The store's `last_wasm_exit_fp` when this activation began (see
+    /// [`outer_activation_pcs`]).
+    saved_exit_fp: usize,
     prev: *const CallThreadState,
 }
 
@@ -168,6 +171,7 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
         trace,
         limits,
         store,
+        saved_exit_fp,
         prev: CURRENT.with(|c| c.get()),
     };
     CURRENT.with(|c| c.set(&state));
@@ -200,16 +204,86 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     if returned == 1 {
         return Ok(());
     }
-    if let Some((kind, frames)) = state.trap.get() {
+    // The wasm frames of the enclosing activations are still on the stack.
+    let outer = outer_activation_pcs(&state);
+    let mut unwind = if let Some((kind, frames)) = state.trap.get() {
         // SAFETY: the handler wrote `frames` (≤ cap) slots of this thread's trace
         // buffer before jumping here, and nothing has run wasm on this thread since.
         let pcs = unsafe { std::slice::from_raw_parts(state.trace.ptr, frames) }.to_vec();
-        return Err(Unwind::Trap { kind, pcs });
+        Unwind::Trap { kind, pcs }
+    } else {
+        state.unwind.into_inner().unwrap_or(Unwind::Trap {
+            kind: TrapKind::UnreachableCodeReached,
+            pcs: vec![],
+        })
+    };
+    if let Unwind::Trap { pcs, .. } | Unwind::Error { pcs, .. } = &mut unwind {
+        pcs.extend(outer);
     }
-    Err(state.unwind.into_inner().unwrap_or(Unwind::Trap {
-        kind: TrapKind::UnreachableCodeReached,
-        pcs: vec![],
-    }))
+    Err(unwind)
+}
+
+/// The wasm frames of the activations enclosing `state` (wasm that called a
+/// host function that entered wasm again), innermost first.
+///
+/// Each enclosing activation's wasm left through a wasm-to-host trampoline
+/// whose frame pointer its store recorded: for the same store that value was
+/// saved when the inner activation began, for another store it is still in
+/// that store's limits. Frames are only followed between the two activations'
+/// `CallThreadState`s (locals of their `catch_traps` frames), so even a stale
+/// value can only make the walk stop early, never read outside the live stack.
+fn outer_activation_pcs(state: &CallThreadState) -> Vec<usize> {
+    let mut pcs = Vec::new();
+    let mut inner = state;
+    while !inner.prev.is_null() {
+        // SAFETY: `prev` is the live activation enclosing `inner` on this thread.
+        let outer = unsafe { &*inner.prev };
+        let fp = if ptr::eq(inner.limits, outer.limits) {
+            inner.saved_exit_fp
+        } else {
+            // SAFETY: the enclosing activation's store outlives its activation.
+            unsafe { *(*outer.limits).last_wasm_exit_fp.get() }
+        };
+        let low = inner as *const CallThreadState as usize;
+        let high = outer as *const CallThreadState as usize;
+        pcs.extend(walk_frames_between(fp, low, high));
+        inner = outer;
+    }
+    pcs
+}
+
+/// Like `walk_frames`, but only follows frame pointers that rise strictly
+/// within `low..high`, a range of this thread's live stack.
+fn walk_frames_between(mut fp: usize, low: usize, high: usize) -> Vec<usize> {
+    let mut pcs = Vec::new();
+    while fp > low && fp.saturating_add(16) <= high && fp.is_multiple_of(8) && pcs.len() < 10_000 {
+        // SAFETY: fp and fp + 8 are aligned words inside low..high, a range of
+        // this thread's live stack, so both are readable.
+        let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if registry::lookup(ret.wrapping_sub(1)).is_none() {
+            break;
+        }
+        pcs.push(ret);
+        if next_fp <= fp {
+            break;
+        }
+        fp = next_fp;
+    }
+    pcs
+}
+
+/// The wasm frames on the stack now, innermost first, when a host function
+/// called by wasm asks (`WasmBacktrace::capture`): those below the innermost
+/// host call and those of every enclosing activation.
+pub fn current_backtrace() -> Vec<usize> {
+    let state = CURRENT.with(|c| c.get());
+    if state.is_null() {
+        return Vec::new();
+    }
+    let mut pcs = host_exit_backtrace();
+    // SAFETY: the innermost activation is live while CURRENT points to it.
+    pcs.extend(outer_activation_pcs(unsafe { &*state }));
+    pcs
 }
 
 /// The store (`*mut StoreInner<T>`) of the innermost wasm entry on this
@@ -352,6 +426,11 @@ unsafe extern "C" fn trap_handler(
 ) {
     let state = CURRENT.with(|c| c.get());
     if !state.is_null() {
+        // The embedder's handler (`Store::set_signal_handler`) sees wasm's signals first.
+        // SAFETY: these are the kernel's arguments to this handler.
+        if unsafe { super::signal_handler::consult(signum, info, ctx) } {
+            return;
+        }
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
         let (pc, fp) = unsafe { pc_and_fp(ctx) };
         let kind = registry::with_code_at(pc, |info, offset| info.trap_at(offset)).flatten();

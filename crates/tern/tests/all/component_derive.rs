@@ -19,7 +19,9 @@ struct Point {
 #[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq)]
 #[component(variant)]
 enum Shape {
+    #[component(name = "circle")]
     Circle(f32),
+    #[component(name = "poly")]
     Poly(Vec<Point>),
     #[component(name = "nothing")]
     Empty,
@@ -28,13 +30,17 @@ enum Shape {
 #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq)]
 #[component(enum)]
 enum Color {
+    #[component(name = "red")]
     Red,
+    #[component(name = "dark-green")]
     DarkGreen,
 }
 
 flags! {
     Perms {
+        #[component(name = "read")]
         const READ;
+        #[component(name = "write")]
         const WRITE;
         #[component(name = "exec")]
         const EXECUTE;
@@ -140,4 +146,30 @@ fn a_mismatched_derived_type_is_refused() {
             && msg.contains("record { x: s32, y: f64, label: string }"),
         "{msg}"
     );
+}
+
+/// wasmtime's naming rule: without `name = …` the Rust name is the WIT name as written.
+#[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq)]
+#[component(enum)]
+enum Unrenamed {
+    A,
+    B,
+}
+
+#[test]
+fn unrenamed_names_are_used_as_written() {
+    let ty = Ty::Enum(vec!["A".into(), "B".into()]);
+    assert_eq!(round_trip(&ty, Unrenamed::B), Unrenamed::B);
+    // Kebab-cased WIT names do not match unrenamed Rust names.
+    let engine = engine();
+    let kebab = Ty::Enum(vec!["a".into(), "b".into()]);
+    let component =
+        Component::new(&engine, relay_component(&kebab, ENCODINGS[0], ENCODINGS[0])).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .root()
+        .func_wrap("h", |_, (x,): (Unrenamed,)| Ok((x,)))
+        .unwrap();
+    assert!(linker.instantiate(&mut store, &component).is_err());
 }

@@ -1,6 +1,7 @@
 //! Integration tests of Tern's public API, one binary with a module per topic.
 
 mod api;
+mod api_regressions;
 mod artifact;
 mod bindgen_expansion;
 mod bindgen_guest;
@@ -14,9 +15,11 @@ mod component_derive;
 mod component_fuzz;
 mod component_gen;
 mod component_resources;
+mod embedder12;
 mod errors;
 mod limits;
 mod precompiled;
 mod proposals;
 mod signals;
 mod traps;
+mod wasmtime12;

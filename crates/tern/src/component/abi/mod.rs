@@ -348,6 +348,25 @@ pub(crate) fn bits_to_raw(bits: u64, ty: WasmValType) -> ValRaw {
 }
 
 /// Checks a lifted discriminant against the number of cases.
+/// A lifted `f32`: every NaN becomes the canonical NaN (`0x7fc00000`), as the
+/// canonical ABI's `decode_i32_as_float` says.
+pub(crate) fn canonicalize_f32(v: f32) -> f32 {
+    if v.is_nan() {
+        f32::from_bits(0x7fc0_0000)
+    } else {
+        v
+    }
+}
+
+/// A lifted `f64`: every NaN becomes the canonical NaN (`0x7ff8000000000000`).
+pub(crate) fn canonicalize_f64(v: f64) -> f64 {
+    if v.is_nan() {
+        f64::from_bits(0x7ff8_0000_0000_0000)
+    } else {
+        v
+    }
+}
+
 pub(crate) fn check_discriminant(disc: u32, cases: usize) -> Result<usize> {
     if (disc as usize) < cases {
         Ok(disc as usize)

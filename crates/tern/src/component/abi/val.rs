@@ -532,8 +532,8 @@ pub(crate) fn lift_flat(
         I::U32 => Val::U32(src.next_u32()?),
         I::S64 => Val::S64(src.bits()? as i64),
         I::U64 => Val::U64(src.bits()?),
-        I::Float32 => Val::Float32(f32::from_bits(src.next_u32()?)),
-        I::Float64 => Val::Float64(f64::from_bits(src.bits()?)),
+        I::Float32 => Val::Float32(super::canonicalize_f32(f32::from_bits(src.next_u32()?))),
+        I::Float64 => Val::Float64(super::canonicalize_f64(f64::from_bits(src.bits()?))),
         I::Char => Val::Char(lift_char(src.next_u32()?)?),
         I::String => {
             let (ptr, len) = (src.next_u32()?, src.next_u32()?);
@@ -675,8 +675,12 @@ pub(crate) fn load(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Re
         I::U32 => Val::U32(u32::from_le_bytes(cx.load(offset)?)),
         I::S64 => Val::S64(i64::from_le_bytes(cx.load(offset)?)),
         I::U64 => Val::U64(u64::from_le_bytes(cx.load(offset)?)),
-        I::Float32 => Val::Float32(f32::from_bits(cx.load_u32(offset)?)),
-        I::Float64 => Val::Float64(f64::from_bits(u64::from_le_bytes(cx.load(offset)?))),
+        I::Float32 => Val::Float32(super::canonicalize_f32(f32::from_bits(
+            cx.load_u32(offset)?,
+        ))),
+        I::Float64 => Val::Float64(super::canonicalize_f64(f64::from_bits(u64::from_le_bytes(
+            cx.load(offset)?,
+        )))),
         I::Char => Val::Char(lift_char(cx.load_u32(offset)?)?),
         I::String => {
             let (ptr, len) = (cx.load_u32(offset)?, cx.load_u32(offset + 4)?);

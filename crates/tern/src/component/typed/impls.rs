@@ -33,13 +33,42 @@ macro_rules! primitive {
         impl Lift for $t {
             fn lift(_: &LiftContext<'_>, _: InterfaceType, src: &mut FlatSrc<'_>) -> Result<Self> {
                 let $b = src.bits()?;
-                Ok($lift)
+                Ok(Canonical::canonical($lift))
             }
             fn load(cx: &LiftContext<'_>, _: InterfaceType, offset: usize) -> Result<Self> {
-                Ok(<$t>::from_le_bytes(cx.load(offset)?))
+                Ok(Canonical::canonical(<$t>::from_le_bytes(cx.load(offset)?)))
             }
         }
     )*};
+}
+
+/// What lifting does to a primitive after decoding it: floats' NaNs become
+/// the canonical NaN, integers stay as they are.
+trait Canonical {
+    fn canonical(self) -> Self;
+}
+
+macro_rules! canonical_identity {
+    ($($t:ty),*) => {$(
+        impl Canonical for $t {
+            fn canonical(self) -> Self {
+                self
+            }
+        }
+    )*};
+}
+canonical_identity!(i8, i16, u16, i32, u32, i64, u64);
+
+impl Canonical for f32 {
+    fn canonical(self) -> Self {
+        crate::component::abi::canonicalize_f32(self)
+    }
+}
+
+impl Canonical for f64 {
+    fn canonical(self) -> Self {
+        crate::component::abi::canonicalize_f64(self)
+    }
 }
 
 primitive! {
