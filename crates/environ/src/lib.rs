@@ -12,6 +12,7 @@
 
 pub mod component;
 mod const_expr;
+mod memory_image;
 mod module;
 mod strict_leb;
 mod translate;
@@ -21,6 +22,7 @@ mod types;
 mod vmoffsets;
 
 pub use const_expr::{ConstExpr, ConstOp};
+pub use memory_image::{memory_has_image, memory_images, MemoryImage, IMAGE_PAGE};
 pub use module::{
     DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,
     ModuleTranslation, SegmentMode,

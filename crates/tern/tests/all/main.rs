@@ -9,6 +9,7 @@ mod component_fuzz;
 mod component_gen;
 mod errors;
 mod limits;
+mod memory_image;
 mod precompiled;
 mod proposals;
 mod signals;
