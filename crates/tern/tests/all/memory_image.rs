@@ -54,6 +54,13 @@ fn constant(start: u32) -> String {
 
 /// The module with constant offsets, compiled and loaded the three ways.
 fn loaded_three_ways(engine: &Engine) -> (Vec<(&'static str, Module)>, Vec<u8>) {
+    loaded_three_ways_at(engine).0
+}
+
+/// As `loaded_three_ways`, plus the (removed) artifact path the last module maps.
+fn loaded_three_ways_at(
+    engine: &Engine,
+) -> ((Vec<(&'static str, Module)>, Vec<u8>), std::path::PathBuf) {
     let (wat, expected) = data_module(constant);
     let compiled = Module::new(engine, &wat).unwrap();
     let bytes = compiled.serialize().unwrap();
@@ -70,13 +77,25 @@ fn loaded_three_ways(engine: &Engine) -> (Vec<(&'static str, Module)>, Vec<u8>) 
     let from_file = unsafe { Module::deserialize_file(engine, &path) }.unwrap();
     std::fs::remove_file(&path).unwrap();
     (
-        vec![
-            ("compiled", compiled),
-            ("deserialize", from_bytes),
-            ("deserialize_file", from_file),
-        ],
-        expected,
+        (
+            vec![
+                ("compiled", compiled),
+                ("deserialize", from_bytes),
+                ("deserialize_file", from_file),
+            ],
+            expected,
+        ),
+        path,
     )
+}
+
+/// The lines of this process's memory map that mention `name`.
+fn mappings_named(name: &str) -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(name))
+        .count()
 }
 
 fn memory(store: &mut Store<()>, instance: &Instance) -> Memory {
@@ -86,9 +105,11 @@ fn memory(store: &mut Store<()>, instance: &Instance) -> Memory {
 #[test]
 fn every_instance_starts_with_the_segments_bytes() {
     let engine = Engine::default();
-    let (modules, expected) = loaded_three_ways(&engine);
+    let ((modules, expected), path) = loaded_three_ways_at(&engine);
+    let path = path.to_str().unwrap().to_string();
     for (how, module) in &modules {
         let mut store = Store::new(&engine, ());
+        let file_mappings_before = mappings_named(&path);
         for round in 0..20 {
             let instance = Instance::new(&mut store, module, &[]).unwrap();
             let mem = memory(&mut store, &instance);
@@ -102,6 +123,14 @@ fn every_instance_starts_with_the_segments_bytes() {
                 .get_typed_func::<(i32, i32), ()>(&mut store, "store")
                 .unwrap();
             store_fn.call(&mut store, (5, 0xDD)).unwrap();
+        }
+        // The contents came from a mapping, not a copy: of a memfd for a module
+        // whose image is in the heap, of the artifact for `deserialize_file`
+        // (at least one more mapping of the file per live instance).
+        if *how == "deserialize_file" {
+            assert!(mappings_named(&path) >= file_mappings_before + 20, "{how}");
+        } else {
+            assert!(mappings_named("memfd:tern-memory-image") > 0, "{how}");
         }
     }
 }
