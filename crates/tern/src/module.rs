@@ -505,7 +505,7 @@ pub(crate) struct Compiled {
 /// (offset in the memory, offset in the section, length).
 pub(crate) fn image_section(
     images: Vec<Option<(u64, Cow<'_, [u8]>)>>,
-) -> (Vec<u8>, Vec<Option<(u64, u64, u64)>>) {
+) -> (Vec<u8>, Vec<Option<crate::artifact::ImageLocation>>) {
     let mut data = Vec::new();
     let locs = images
         .into_iter()

@@ -72,11 +72,14 @@ pub(crate) struct ModuleMetadata {
     pub func_names: FuncNames,
     /// Positions in `env.exports`, ordered by export name.
     pub exports_by_name: Vec<u32>,
-    /// For each defined memory, its image if it has one, as (offset in the
-    /// memory, offset in `.tern.data`, length); the data segments an image
-    /// covers are stored in `env` with their bytes removed.
-    pub memory_images: Vec<Option<(u64, u64, u64)>>,
+    /// For each defined memory, where its image lies if it has one; the data
+    /// segments an image covers are stored in `env` with their bytes removed.
+    pub memory_images: Vec<Option<ImageLocation>>,
 }
+
+/// Where a memory image lies: (offset in the memory, offset in `.tern.data`,
+/// length in bytes).
+pub(crate) type ImageLocation = (u64, u64, u64);
 
 /// The borrowing twin of [`ModuleMetadata`], for writing without cloning.
 #[derive(Serialize)]
@@ -89,7 +92,7 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub traps: &'a [(u32, TrapKind)],
     pub func_names: &'a FuncNames,
     pub exports_by_name: &'a [u32],
-    pub memory_images: Vec<Option<(u64, u64, u64)>>,
+    pub memory_images: Vec<Option<ImageLocation>>,
 }
 
 /// A checked module artifact: its metadata and where its code lies in the bytes.

@@ -52,15 +52,23 @@ fn constant(start: u32) -> String {
     format!("i32.const {start}")
 }
 
-/// The module with constant offsets, compiled and loaded the three ways.
-fn loaded_three_ways(engine: &Engine) -> (Vec<(&'static str, Module)>, Vec<u8>) {
-    loaded_three_ways_at(engine).0
+/// The module with constant offsets loaded the three ways, by name.
+struct Loaded {
+    modules: Vec<(&'static str, Module)>,
+    /// The memory's initial contents.
+    expected: Vec<u8>,
+    /// The (removed) artifact file the `deserialize_file` module maps.
+    path: std::path::PathBuf,
 }
 
-/// As `loaded_three_ways`, plus the (removed) artifact path the last module maps.
-fn loaded_three_ways_at(
-    engine: &Engine,
-) -> ((Vec<(&'static str, Module)>, Vec<u8>), std::path::PathBuf) {
+/// The module with constant offsets, compiled and loaded the three ways.
+fn loaded_three_ways(engine: &Engine) -> (Vec<(&'static str, Module)>, Vec<u8>) {
+    let loaded = loaded_three_ways_at(engine);
+    (loaded.modules, loaded.expected)
+}
+
+/// As `loaded_three_ways`, with the artifact's path.
+fn loaded_three_ways_at(engine: &Engine) -> Loaded {
     let (wat, expected) = data_module(constant);
     let compiled = Module::new(engine, &wat).unwrap();
     let bytes = compiled.serialize().unwrap();
@@ -76,17 +84,15 @@ fn loaded_three_ways_at(
     // the module lives (it is removed below, which keeps the mapped pages).
     let from_file = unsafe { Module::deserialize_file(engine, &path) }.unwrap();
     std::fs::remove_file(&path).unwrap();
-    (
-        (
-            vec![
-                ("compiled", compiled),
-                ("deserialize", from_bytes),
-                ("deserialize_file", from_file),
-            ],
-            expected,
-        ),
+    Loaded {
+        modules: vec![
+            ("compiled", compiled),
+            ("deserialize", from_bytes),
+            ("deserialize_file", from_file),
+        ],
+        expected,
         path,
-    )
+    }
 }
 
 /// The lines of this process's memory map that mention `name`.
@@ -105,7 +111,11 @@ fn memory(store: &mut Store<()>, instance: &Instance) -> Memory {
 #[test]
 fn every_instance_starts_with_the_segments_bytes() {
     let engine = Engine::default();
-    let ((modules, expected), path) = loaded_three_ways_at(&engine);
+    let Loaded {
+        modules,
+        expected,
+        path,
+    } = loaded_three_ways_at(&engine);
     let path = path.to_str().unwrap().to_string();
     for (how, module) in &modules {
         let mut store = Store::new(&engine, ());
