@@ -16,6 +16,7 @@ mod address_map;
 pub mod component;
 mod const_expr;
 mod libcalls;
+mod memory_image;
 mod module;
 mod strict_leb;
 mod translate;
@@ -27,6 +28,7 @@ mod vmoffsets;
 pub use address_map::AddressMap;
 pub use const_expr::{ConstExpr, ConstOp};
 pub use libcalls::{Builtin, LibcallType};
+pub use memory_image::{memory_has_image, memory_images, MemoryImage, IMAGE_PAGE};
 pub use module::{
     DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,
     ModuleTranslation, SegmentMode,

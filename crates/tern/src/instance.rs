@@ -494,6 +494,11 @@ fn apply_segments(
         let SegmentMode::Active { index, offset } = &segment.mode else {
             continue;
         };
+        let defined = index.checked_sub(env.num_imported_memories);
+        if defined.is_some_and(|d| module.inner.memory_images[d as usize].is_some()) {
+            // Its memory was initialised from the module's image.
+            continue;
+        }
         let offset = eval_const(offset, resolved)?;
         let offset = if env.memories[*index as usize].memory64 {
             offset.get_u64()
@@ -520,6 +525,16 @@ fn apply_segments(
         let (table, offset, items) = e;
         let elements = store.tables[*table].table.elements_mut();
         elements[*offset as usize..*offset as usize + items.len()].copy_from_slice(items);
+    }
+    // Images are only made when no data segment can trap (see
+    // `tern_environ::memory_images`), so mapping them here, after the element
+    // segments and before the other data segments, keeps the spec's order.
+    for (defined, image) in module.inner.memory_images.iter().enumerate() {
+        if let Some(image) = image {
+            let index = env.num_imported_memories as usize + defined;
+            let memory = store.instances[instance].memories[index].0.index;
+            image.initialize(&mut store.memories[memory])?;
+        }
     }
     for d in &data {
         if !data_fits(store, d) {

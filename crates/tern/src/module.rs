@@ -16,19 +16,25 @@
 //! ([`Module::serialize`]) and rebuilt from one without compiling
 //! ([`Module::deserialize`], [`Module::deserialize_file`]); the format and its
 //! checks live in `crate::artifact`. Both paths end in `Module::from_parts`.
+//!
+//! Compiling also lays out each defined memory's data segments into a memory
+//! image (`tern_environ::memory_images`) when they are all known at compile
+//! time; instances map it copy-on-write (`vm::memory_image`) instead of
+//! copying the segments, and artifacts carry it in a page-aligned section.
 
 use crate::types::{
     ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType,
 };
 use crate::vm::code_memory::FuncNames;
 use crate::vm::mmap::ReadOnlyMmap;
-use crate::vm::{registry, ArrayTrampoline, CodeInfo, CodeMemory};
+use crate::vm::{registry, ArrayTrampoline, CodeInfo, CodeMemory, MemoryImage};
 use crate::{Engine, Mutability, ValType};
 use anyhow::{Context, Result};
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use tern_cranelift::{CodeImage, FuncLoc, TrampolineKind};
-use tern_environ::{EntityIndex, TrapKind, VMOffsets};
+use tern_environ::{EntityIndex, SegmentMode, TrapKind, VMOffsets};
 
 /// A compiled WebAssembly module.
 #[derive(Clone)]
@@ -64,6 +70,11 @@ pub(crate) struct ModuleInner {
     /// Whether the module is one of a component's core modules (which, as in
     /// wasmtime, cannot be serialized on their own: see `Module::serialize`).
     inside_component: std::sync::atomic::AtomicBool,
+    /// For each defined memory, its copy-on-write initial image when its data
+    /// segments could be laid out at compile time; the active segments of such
+    /// a memory are then skipped at instantiation (their bytes were removed
+    /// from `env`).
+    pub(crate) memory_images: Vec<Option<MemoryImage>>,
 }
 
 impl ModuleInner {
@@ -128,7 +139,15 @@ impl Module {
             mut env,
             image,
             trampolines,
+            memory_images,
         } = compile(engine, binary)?;
+        let memory_images = memory_images
+            .into_iter()
+            .map(|i| {
+                i.map(|i| MemoryImage::from_bytes(i.offset, i.data))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
         let code = CodeMemory::new(&image.text)?;
         let names = FuncNames::new(std::mem::take(&mut env.func_names));
         let exports_by_name = exports_by_name(&env.exports);
@@ -143,6 +162,7 @@ impl Module {
                 address_map: image.address_map,
                 names,
                 exports_by_name,
+                memory_images,
             },
         ))
     }
@@ -162,6 +182,7 @@ impl Module {
             address_map,
             names,
             exports_by_name,
+            memory_images,
         } = parts;
         let num_imported = env.num_imported_funcs;
         let info = Arc::new(CodeInfo {
@@ -190,6 +211,7 @@ impl Module {
                 type_ids,
                 exports_by_name,
                 inside_component: std::sync::atomic::AtomicBool::new(false),
+                memory_images,
             }),
         }
     }
@@ -227,6 +249,16 @@ impl Module {
     /// The artifact bytes, for `serialize` and for component artifacts.
     pub(crate) fn serialize_artifact(&self) -> Result<Vec<u8>> {
         let inner = &self.inner;
+        let contents = inner
+            .memory_images
+            .iter()
+            .map(|i| {
+                i.as_ref()
+                    .map(|i| Ok::<_, anyhow::Error>((i.offset() as u64, i.contents()?)))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (data, memory_images) = image_section(contents);
         let meta = crate::artifact::ModuleMetadataRef {
             env: &inner.env,
             code_len: inner.code.len() as u64,
@@ -237,8 +269,9 @@ impl Module {
             address_map: &inner.info.address_map,
             func_names: &inner.info.func_names,
             exports_by_name: &inner.exports_by_name,
+            memory_images,
         };
-        crate::artifact::write_module(&inner.engine, inner.code.code(), &meta)
+        crate::artifact::write_module(&inner.engine, inner.code.code(), &meta, &data)
     }
 
     /// Rebuilds a module from an artifact made by [`Module::serialize`] or
@@ -269,8 +302,21 @@ impl Module {
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Self> {
         let bytes = bytes.as_ref();
         let loaded = crate::artifact::load_module(engine, bytes)?;
-        let code = CodeMemory::new(&bytes[loaded.code])?;
-        Ok(Self::from_loaded(engine, loaded.meta, code))
+        let code = CodeMemory::new(&bytes[loaded.code.clone()])?;
+        let data = &bytes[loaded.data.clone()];
+        let images = loaded
+            .meta
+            .memory_images
+            .iter()
+            .map(|loc| {
+                loc.map(|(offset, start, len)| {
+                    let bytes = &data[start as usize..(start + len) as usize];
+                    MemoryImage::from_bytes(offset, bytes.to_vec())
+                })
+                .transpose()
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self::from_loaded(engine, loaded.meta, code, images))
     }
 
     /// Like [`Module::deserialize`], but maps the artifact file at `path`
@@ -283,8 +329,10 @@ impl Module {
     /// Everything [`Module::deserialize`] requires of the bytes holds for the
     /// file's contents; in addition, the file must not be modified or truncated
     /// while the module (or any instance of it) is alive, since its pages are
-    /// the module's code and metadata: a truncated file makes access fault with
-    /// `SIGBUS`, a rewritten one swaps the code under running instances.
+    /// the module's code and metadata, and the initial pages of its instances'
+    /// memories (mapped copy-on-write from the file: a guest's writes never
+    /// reach it): a truncated file makes access fault with `SIGBUS`, a
+    /// rewritten one swaps the code under running instances.
     ///
     /// # Errors
     /// Fails if the file cannot be opened or mapped, and as
@@ -296,11 +344,24 @@ impl Module {
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let load = || -> Result<Self> {
-            let file = std::fs::File::open(path)?;
+            let file = Arc::new(std::fs::File::open(path)?);
             let map = ReadOnlyMmap::map_file(&file)?;
             let loaded = crate::artifact::load_module(engine, map.as_slice())?;
             let code = CodeMemory::from_file_mapping(map, loaded.code.start, loaded.code.len())?;
-            Ok(Self::from_loaded(engine, loaded.meta, code))
+            // The images stay in the file: memories map them from there.
+            let images = loaded
+                .meta
+                .memory_images
+                .iter()
+                .map(|loc| {
+                    loc.map(|(offset, start, len)| {
+                        let file_offset = loaded.data.start as u64 + start;
+                        MemoryImage::from_file(file.clone(), file_offset, len, offset)
+                    })
+                    .transpose()
+                })
+                .collect::<Result<_>>()?;
+            Ok(Self::from_loaded(engine, loaded.meta, code, images))
         };
         load().with_context(|| format!("failed to load precompiled module `{}`", path.display()))
     }
@@ -309,6 +370,7 @@ impl Module {
         engine: &Engine,
         meta: crate::artifact::ModuleMetadata,
         code: CodeMemory,
+        memory_images: Vec<Option<MemoryImage>>,
     ) -> Self {
         let funcs = meta
             .funcs
@@ -327,6 +389,7 @@ impl Module {
             address_map: meta.address_map,
             names: meta.func_names,
             exports_by_name: meta.exports_by_name,
+            memory_images,
         };
         Self::from_parts(engine, meta.env, code, parts)
     }
@@ -457,6 +520,8 @@ struct Parts {
     names: FuncNames,
     /// Export positions ordered by name.
     exports_by_name: Vec<u32>,
+    /// Each defined memory's image, if it has one.
+    memory_images: Vec<Option<MemoryImage>>,
 }
 
 /// A module compiled and linked but not yet made executable.
@@ -464,6 +529,49 @@ pub(crate) struct Compiled {
     pub(crate) env: tern_environ::Module,
     pub(crate) image: CodeImage,
     pub(crate) trampolines: Trampolines,
+    /// Each defined memory's image, if it has one (the segments it covers have
+    /// no bytes left in `env`).
+    pub(crate) memory_images: Vec<Option<tern_environ::MemoryImage>>,
+}
+
+/// The `.tern.data` section holding `images` (offset in the memory, bytes),
+/// each at an offset that is a multiple of `IMAGE_PAGE`, and where each lies:
+/// (offset in the memory, offset in the section, length).
+pub(crate) fn image_section(
+    images: Vec<Option<(u64, Cow<'_, [u8]>)>>,
+) -> (Vec<u8>, Vec<Option<crate::artifact::ImageLocation>>) {
+    let mut data = Vec::new();
+    let locs = images
+        .into_iter()
+        .map(|image| {
+            let (offset, bytes) = image?;
+            let start = data.len() as u64;
+            data.extend_from_slice(&bytes);
+            let padded = data
+                .len()
+                .next_multiple_of(tern_environ::IMAGE_PAGE as usize);
+            data.resize(padded, 0);
+            Some((offset, start, bytes.len() as u64))
+        })
+        .collect();
+    (data, locs)
+}
+
+/// Lays out the images of `env`'s defined memories and removes the bytes of the
+/// active segments they cover (instantiation skips those segments).
+fn take_memory_images(env: &mut tern_environ::Module) -> Vec<Option<tern_environ::MemoryImage>> {
+    let images = tern_environ::memory_images(env);
+    let imaged: Vec<bool> = (0..env.memories.len() as u32)
+        .map(|m| tern_environ::memory_has_image(env, &images, m))
+        .collect();
+    for segment in &mut env.data {
+        if let SegmentMode::Active { index, .. } = segment.mode {
+            if imaged[index as usize] {
+                segment.data = Vec::new();
+            }
+        }
+    }
+    images
 }
 
 /// Translates, compiles (in parallel unless the config says otherwise) and links
@@ -493,9 +601,12 @@ pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
         };
         list.push((spec.type_index, *loc));
     }
+    let mut env = compiled.module;
+    let memory_images = take_memory_images(&mut env);
     Ok(Compiled {
-        env: compiled.module,
+        env,
         image,
         trampolines,
+        memory_images,
     })
 }

@@ -8,10 +8,16 @@
 //! * `.tern.header`: the 8-byte [`MAGIC`], an 8-byte checksum, then the
 //!   postcard-encoded [`Header`] (kind of artifact and the engine fingerprint).
 //! * `.tern.meta`: the postcard-encoded metadata needed to rebuild the module.
+//! * `.tern.data` (only when a memory has an image): the memory images, each
+//!   at a page-aligned offset, the section itself aligned like `.text`, so
+//!   `Module::deserialize_file` can map each image copy-on-write from the file.
 //!
-//! The checksum covers every byte of the file except the text section's contents
-//! and the checksum itself: the header, the metadata, the ELF header and the
-//! section table. So a truncated or bit-flipped artifact is refused here, before
+//! The checksum covers every byte of the file except the contents of the text
+//! and data sections and the checksum itself: the header, the metadata, the
+//! ELF header and the section table. Memory images are left out for the
+//! reason the code is: hashing them would read every page at load, which is
+//! what mapping them avoids; corrupted image bytes only change the guest's
+//! initial memory, never what the host trusts. So a truncated or bit-flipped artifact is refused here, before
 //! anything in it is believed. The code is not covered: hashing it would touch
 //! every page of a mapped file and cost more than the rest of loading, and
 //! machine code is trusted anyway (see `Module::deserialize`'s `# Safety`).
@@ -28,11 +34,12 @@ use std::ops::Range;
 
 /// First bytes of the `.tern.header` section; the last byte is the container
 /// version, bumped when this layout changes.
-pub(crate) const MAGIC: [u8; 8] = *b"TERNAOT\x01";
+pub(crate) const MAGIC: [u8; 8] = *b"TERNAOT\x02";
 const MAGIC_PREFIX: &[u8] = b"TERNAOT";
 const TEXT_SECTION: &str = ".text";
 const HEADER_SECTION: &str = ".tern.header";
 const META_SECTION: &str = ".tern.meta";
+const DATA_SECTION: &str = ".tern.data";
 
 /// Alignment of the text section in the file: the largest page size of the
 /// target, so the text can be mapped executable on its own pages.
@@ -50,6 +57,8 @@ pub(crate) struct Parsed<'a> {
     pub text: Range<usize>,
     /// The encoded metadata.
     pub meta: &'a [u8],
+    /// The memory images' byte range in the file (empty when there are none).
+    pub data: Range<usize>,
 }
 
 fn host_architecture() -> Result<Architecture> {
@@ -71,6 +80,21 @@ fn host_architecture() -> Result<Architecture> {
 /// # Errors
 /// Fails when the header cannot be encoded or `object` refuses to write the file.
 pub(crate) fn write(text: &[u8], header: &Header, meta: &[u8]) -> Result<Vec<u8>> {
+    write_with_data(text, header, meta, &[])
+}
+
+/// Like `write`, plus the memory images `data` (whose offsets the metadata
+/// records relative to the section start) in a `.tern.data` section aligned
+/// to [`TEXT_ALIGN`].
+///
+/// # Errors
+/// As `write`.
+pub(crate) fn write_with_data(
+    text: &[u8],
+    header: &Header,
+    meta: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>> {
     let mut obj = Object::new(BinaryFormat::Elf, host_architecture()?, Endianness::Little);
     let text_id = obj.add_section(
         Vec::new(),
@@ -99,16 +123,24 @@ pub(crate) fn write(text: &[u8], header: &Header, meta: &[u8]) -> Result<Vec<u8>
         SectionKind::ReadOnlyData,
     );
     obj.append_section_data(meta_id, meta, 8);
+    if !data.is_empty() {
+        let data_id = obj.add_section(
+            Vec::new(),
+            DATA_SECTION.as_bytes().to_vec(),
+            SectionKind::ReadOnlyData,
+        );
+        obj.append_section_data(data_id, data, TEXT_ALIGN as u64);
+    }
 
     let mut bytes = obj
         .write()
         .map_err(|e| anyhow!("failed to write the artifact: {e}"))?;
-    let (text_range, header_range, _) = sections(&bytes)?;
-    if text_range.start % TEXT_ALIGN != 0 {
-        bail!("internal error: the artifact's text section is not page-aligned");
+    let ranges = sections(&bytes)?;
+    if ranges.text.start % TEXT_ALIGN != 0 || ranges.data.start % TEXT_ALIGN != 0 {
+        bail!("internal error: the artifact's text or data section is not page-aligned");
     }
-    let sum_at = header_range.start + MAGIC.len();
-    let sum = checksum(&bytes, &text_range, sum_at)?;
+    let sum_at = ranges.header.start + MAGIC.len();
+    let sum = checksum(&bytes, &ranges.text, &ranges.data, sum_at)?;
     bytes[sum_at..sum_at + 8].copy_from_slice(&sum.to_le_bytes());
     Ok(bytes)
 }
@@ -116,7 +148,7 @@ pub(crate) fn write(text: &[u8], header: &Header, meta: &[u8]) -> Result<Vec<u8>
 /// Whether `bytes` look like a Tern artifact (ELF with a Tern header), and its header.
 /// Checks no checksum: this is the cheap test `Engine::detect_precompiled` makes.
 pub(crate) fn peek_header(bytes: &[u8]) -> Option<Header> {
-    let (_, header, _) = sections(bytes).ok()?;
+    let header = sections(bytes).ok()?.header;
     let data = &bytes[header];
     (data.get(..MAGIC.len())? == MAGIC)
         .then(|| postcard::from_bytes(&data[16..]).ok())
@@ -136,7 +168,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         }
         bail!("the bytes are not a precompiled Tern artifact (no ELF header)");
     }
-    let (text, header_range, meta_range) = sections(bytes)?;
+    let Sections {
+        text,
+        header: header_range,
+        meta: meta_range,
+        data,
+    } = sections(bytes)?;
     let header_data = &bytes[header_range.clone()];
     if header_data.len() < 16 || !header_data.starts_with(MAGIC_PREFIX) {
         bail!("corrupt artifact: the `{HEADER_SECTION}` section does not start with Tern's magic bytes");
@@ -151,13 +188,16 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     if text.start % TEXT_ALIGN != 0 || text.len() % TEXT_ALIGN != 0 {
         bail!("corrupt artifact: the text section is not aligned to {TEXT_ALIGN:#x} bytes");
     }
+    if data.start % TEXT_ALIGN != 0 {
+        bail!("corrupt artifact: the data section is not aligned to {TEXT_ALIGN:#x} bytes");
+    }
     let sum_at = header_range.start + MAGIC.len();
     let stored = u64::from_le_bytes(
         header_data[8..16]
             .try_into()
             .expect("16 bytes checked above"),
     );
-    if checksum(bytes, &text, sum_at)? != stored {
+    if checksum(bytes, &text, &data, sum_at)? != stored {
         bail!("corrupt artifact: checksum mismatch (the file is truncated or damaged)");
     }
     let header =
@@ -166,11 +206,21 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         header,
         text,
         meta: &bytes[meta_range],
+        data,
     })
 }
 
-/// The file ranges of the text, header and metadata sections, bounds-checked.
-fn sections(bytes: &[u8]) -> Result<(Range<usize>, Range<usize>, Range<usize>)> {
+/// The file ranges of an artifact's sections.
+struct Sections {
+    text: Range<usize>,
+    header: Range<usize>,
+    meta: Range<usize>,
+    /// Empty (at 0) when the artifact has no memory images.
+    data: Range<usize>,
+}
+
+/// The file ranges of the text, header, metadata and data sections, bounds-checked.
+fn sections(bytes: &[u8]) -> Result<Sections> {
     let file = ElfFile64::<Endianness, &[u8]>::parse(bytes)
         .map_err(|e| anyhow!("malformed artifact: {e}"))?;
     let range = |name: &str| -> Result<Range<usize>> {
@@ -188,11 +238,17 @@ fn sections(bytes: &[u8]) -> Result<(Range<usize>, Range<usize>, Range<usize>)> 
             end.with_context(|| format!("malformed artifact: `{name}` lies outside the file"))?;
         Ok(start..end)
     };
-    Ok((
-        range(TEXT_SECTION)?,
-        range(HEADER_SECTION)?,
-        range(META_SECTION)?,
-    ))
+    let data = if file.section_by_name(DATA_SECTION).is_some() {
+        range(DATA_SECTION)?
+    } else {
+        0..0
+    };
+    Ok(Sections {
+        text: range(TEXT_SECTION)?,
+        header: range(HEADER_SECTION)?,
+        meta: range(META_SECTION)?,
+        data,
+    })
 }
 
 /// A 64-bit running checksum. Each step is a bijection of the state for a fixed
@@ -220,21 +276,24 @@ impl Checksum {
     }
 }
 
-/// The checksum of `bytes` without the `text` range and the 8 bytes at `sum_at`.
-fn checksum(bytes: &[u8], text: &Range<usize>, sum_at: usize) -> Result<u64> {
-    let sum = sum_at..sum_at + 8;
-    let (first, second) = if text.start <= sum.start {
-        (text, &sum)
-    } else {
-        (&sum, text)
-    };
-    if first.end > second.start || second.end > bytes.len() {
-        bail!("malformed artifact: overlapping sections");
+/// The checksum of `bytes` without the `text` and `data` ranges and the 8
+/// bytes at `sum_at`.
+fn checksum(bytes: &[u8], text: &Range<usize>, data: &Range<usize>, sum_at: usize) -> Result<u64> {
+    let mut skipped = vec![text.clone(), sum_at..sum_at + 8];
+    if !data.is_empty() {
+        skipped.push(data.clone());
     }
+    skipped.sort_by_key(|r| r.start);
     let mut c = Checksum(0x7465_726e_2061_6f74);
-    c.update(&bytes[..first.start]);
-    c.update(&bytes[first.end..second.start]);
-    c.update(&bytes[second.end..]);
+    let mut at = 0;
+    for range in &skipped {
+        if range.start < at || range.end > bytes.len() {
+            bail!("malformed artifact: overlapping sections");
+        }
+        c.update(&bytes[at..range.start]);
+        at = range.end;
+    }
+    c.update(&bytes[at..]);
     c.word(bytes.len() as u64);
     Ok(c.0)
 }

@@ -28,7 +28,7 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 5;
+pub(crate) const FORMAT_VERSION: u32 = 6;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -74,7 +74,14 @@ pub(crate) struct ModuleMetadata {
     pub func_names: FuncNames,
     /// Positions in `env.exports`, ordered by export name.
     pub exports_by_name: Vec<u32>,
+    /// For each defined memory, where its image lies if it has one; the data
+    /// segments an image covers are stored in `env` with their bytes removed.
+    pub memory_images: Vec<Option<ImageLocation>>,
 }
+
+/// Where a memory image lies: (offset in the memory, offset in `.tern.data`,
+/// length in bytes).
+pub(crate) type ImageLocation = (u64, u64, u64);
 
 /// The borrowing twin of [`ModuleMetadata`], for writing without cloning.
 #[derive(Serialize)]
@@ -88,6 +95,7 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub address_map: &'a AddressMap,
     pub func_names: &'a FuncNames,
     pub exports_by_name: &'a [u32],
+    pub memory_images: Vec<Option<ImageLocation>>,
 }
 
 /// A checked module artifact: its metadata and where its code lies in the bytes.
@@ -95,6 +103,8 @@ pub(crate) struct LoadedModule {
     pub meta: ModuleMetadata,
     /// The code's byte range in the artifact (page-aligned start).
     pub code: Range<usize>,
+    /// The memory images' byte range in the artifact (page-aligned start).
+    pub data: Range<usize>,
 }
 
 /// Fingerprint entries of `engine`, with the CPU feature string split into one
@@ -114,7 +124,8 @@ pub(crate) fn fingerprint(engine: &Engine) -> Vec<(String, String)> {
     out
 }
 
-/// Writes a module artifact for `engine`.
+/// Writes a module artifact for `engine`, with the memory images `data`
+/// (located by `meta.memory_images`).
 ///
 /// # Errors
 /// Fails only if encoding or writing the ELF file fails.
@@ -122,13 +133,14 @@ pub(crate) fn write_module(
     engine: &Engine,
     code: &[u8],
     meta: &ModuleMetadataRef<'_>,
+    data: &[u8],
 ) -> Result<Vec<u8>> {
     let header = Header {
         kind: Precompiled::Module,
         settings: fingerprint(engine),
     };
     let meta = postcard::to_allocvec(meta).context("failed to encode the module's metadata")?;
-    elf::write(code, &header, &meta)
+    elf::write_with_data(code, &header, &meta, data)
 }
 
 /// Checks `bytes` as a module artifact for `engine` and decodes its metadata.
@@ -149,8 +161,14 @@ pub(crate) fn load_module(engine: &Engine, bytes: &[u8]) -> Result<LoadedModule>
     }
     let text_len = parsed.text.len() as u64;
     validate(&meta, text_len).context("corrupt artifact: inconsistent module metadata")?;
+    validate_images(&meta, parsed.data.len() as u64)
+        .context("corrupt artifact: inconsistent memory images")?;
     let code = parsed.text.start..parsed.text.start + meta.code_len as usize;
-    Ok(LoadedModule { meta, code })
+    Ok(LoadedModule {
+        meta,
+        code,
+        data: parsed.data,
+    })
 }
 
 /// Compares an artifact's header with what `engine` would write.
@@ -200,6 +218,34 @@ pub(crate) fn check_compatible(
             "the precompiled module is incompatible with this engine: {}",
             problems.join("; ")
         );
+    }
+    Ok(())
+}
+
+/// Checks that every memory image lies, page-aligned, inside a data section of
+/// `data_len` bytes and inside its memory's initial size.
+fn validate_images(meta: &ModuleMetadata, data_len: u64) -> Result<()> {
+    let env = &meta.env;
+    let defined = &env.memories[env.num_imported_memories as usize..];
+    if meta.memory_images.len() != defined.len() {
+        bail!(
+            "{} image entries for {} defined memories",
+            meta.memory_images.len(),
+            defined.len()
+        );
+    }
+    let page = tern_environ::IMAGE_PAGE;
+    for (plan, image) in defined.iter().zip(&meta.memory_images) {
+        let Some((offset, start, len)) = *image else {
+            continue;
+        };
+        let fits_data = start.checked_add(len).is_some_and(|end| end <= data_len);
+        let initial = plan.minimum.saturating_mul(tern_environ::WASM_PAGE_SIZE);
+        let fits_memory = offset.checked_add(len).is_some_and(|end| end <= initial);
+        if !(fits_data && fits_memory && offset % page == 0 && start % page == 0 && len % page == 0)
+        {
+            bail!("an image at {offset:#x}+{len:#x} does not fit its memory or the data section");
+        }
     }
     Ok(())
 }
@@ -343,6 +389,11 @@ impl Engine {
             .map(|f| (f.start, f.len))
             .collect();
         let func_names = FuncNames::new(std::mem::take(&mut compiled.env.func_names));
+        let images = std::mem::take(&mut compiled.memory_images)
+            .into_iter()
+            .map(|i| i.map(|i| (i.offset, std::borrow::Cow::Owned(i.data))))
+            .collect();
+        let (data, memory_images) = crate::module::image_section(images);
         let locate = |list: &[(u32, tern_cranelift::FuncLoc)]| {
             list.iter()
                 .map(|(ty, loc)| (*ty, loc.start, loc.len))
@@ -358,8 +409,9 @@ impl Engine {
             address_map: &compiled.image.address_map,
             func_names: &func_names,
             exports_by_name: &crate::module::exports_by_name(&compiled.env.exports),
+            memory_images,
         };
-        write_module(self, &compiled.image.text, &meta)
+        write_module(self, &compiled.image.text, &meta, &data)
     }
 
     /// Whether `bytes` look like a Tern precompiled artifact, and of which kind.

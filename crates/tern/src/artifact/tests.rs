@@ -168,7 +168,7 @@ fn another_container_format_is_named() {
     bytes[at + 7] = 9;
     let msg = load_error(&engine, &bytes);
     assert!(
-        msg.contains("the artifact uses container format 9, this version of Tern reads format 1"),
+        msg.contains("the artifact uses container format 9, this version of Tern reads format 2"),
         "{msg}"
     );
 }
@@ -322,6 +322,7 @@ fn representative() -> ModuleMetadata {
         },
         func_names,
         exports_by_name: vec![2, 1, 0],
+        memory_images: vec![Some((65536, 0, 4096)), None],
     }
 }
 
@@ -331,20 +332,21 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (5, expected),
+        (6, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 5.
+/// The encoding of `representative()` for `FORMAT_VERSION` 6.
 #[rustfmt::skip]
-const PINNED: [u8; 167] = [
+const PINNED: [u8; 176] = [
     1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 6, 2, 0, 0, 1, 5, 1, 1, 2, 1, 1, 1,
     0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6, 7, 1, 8,
     9, 10, 11, 12, 13, 1, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 3, 1, 116, 1, 0, 1, 109, 2,
     0, 1, 103, 3, 0, 1, 1, 3, 0, 0, 1, 0, 0, 5, 0, 1, 1, 1, 5, 1, 0, 2, 5, 0,
     0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8,
     8, 13, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10,
-    11, 11, 12, 12, 1, 30, 2, 0, 32, 4, 35, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0,
+    11, 11, 12, 12, 1, 30, 2, 0, 32, 4, 35, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2,
+    1, 128, 128, 4, 0, 128, 32, 0,
 ];

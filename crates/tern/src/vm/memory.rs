@@ -119,6 +119,31 @@ impl Memory {
         Ok(Some(old))
     }
 
+    /// Maps `len` bytes of `file` from `file_offset` copy-on-write over the
+    /// memory's bytes `[offset, offset + len)` (see `Mmap::map_file_private`;
+    /// `vm::memory_image` is the caller and keeps the file's promise). If a
+    /// dynamic memory later moves, `grow` copies the contents, private writes
+    /// included, into the new anonymous reservation and unmaps this one.
+    ///
+    /// # Errors
+    /// Fails on a misaligned range or one beyond the current size, or when the
+    /// OS refuses the mapping.
+    pub(crate) fn map_image(
+        &mut self,
+        offset: usize,
+        len: usize,
+        file: &std::fs::File,
+        file_offset: u64,
+    ) -> Result<()> {
+        if offset
+            .checked_add(len)
+            .is_none_or(|end| end > self.byte_size())
+        {
+            bail!("memory image lies beyond the memory's size");
+        }
+        self.mmap.map_file_private(offset, len, file, file_offset)
+    }
+
     /// The first byte of the memory (moves when a dynamic memory grows).
     pub fn base(&self) -> *mut u8 {
         self.mmap.as_ptr()

@@ -151,6 +151,71 @@ impl Mmap {
         Ok(())
     }
 
+    /// Replaces `[start, start + len)` of the accessible prefix with a private
+    /// copy-on-write mapping of `len` bytes of `file` from `file_offset`: reads
+    /// see the file's bytes, writes go to private copies of the pages, and the
+    /// file never changes. The range stays read-write, so it is still part of
+    /// the accessible prefix; dropping the `Mmap` unmaps it with the rest.
+    ///
+    /// The caller keeps the file's bytes in range unmodified and the file at
+    /// least that long for as long as the mapping lives (a memfd only this
+    /// process can reach, or an artifact under `deserialize_file`'s promise).
+    ///
+    /// # Errors
+    /// Fails if `start`, `len` or `file_offset` is not page-aligned, if the
+    /// range is not inside the accessible prefix, or if the OS refuses.
+    pub fn map_file_private(
+        &mut self,
+        start: usize,
+        len: usize,
+        file: &std::fs::File,
+        file_offset: u64,
+    ) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let page = page_size();
+        let end = start.checked_add(len).filter(|e| *e <= self.accessible);
+        let Some(_end) = end else {
+            bail!("file mapping range lies outside the accessible memory");
+        };
+        let Ok(file_offset) = libc::off_t::try_from(file_offset) else {
+            bail!("file offset {file_offset:#x} is too large");
+        };
+        if !(start.is_multiple_of(page)
+            && len.is_multiple_of(page)
+            && (file_offset as u64).is_multiple_of(page as u64))
+        {
+            bail!("file mapping range is not page-aligned");
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: `[start, start + len)` is page-aligned and inside the
+        // accessible prefix of this region, which we own; `&mut self` excludes
+        // every slice into it, so replacing its pages (MAP_FIXED) invalidates
+        // no reference. Raw pointers to the memory (compiled code's base) see
+        // new bytes, which is the point: no wasm runs while a memory is being
+        // initialised. The protection stays read-write, as the prefix requires.
+        // `file` is an open descriptor for the duration of the call; the
+        // mapping keeps its own reference to the file afterwards.
+        let ptr = unsafe {
+            libc::mmap(
+                self.region.ptr.as_ptr().add(start).cast(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                file.as_raw_fd(),
+                file_offset,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            bail!(
+                "failed to map a memory image: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(())
+    }
+
     /// Turns the accessible part into read-execute code. Consumes the writable
     /// mapping, so no mutable slice into it can outlive the switch.
     ///

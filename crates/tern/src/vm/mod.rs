@@ -8,6 +8,7 @@
 //! * `thread_stack`: each thread's alternate signal stack and trace buffer.
 //! * `vmcontext`: the `#[repr(C)]` structs compiled code reads.
 //! * `instance`, `memory`, `table`: the runtime objects behind the public handles.
+//! * `memory_image`: copy-on-write initial contents of memories (memfd or artifact file).
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
 //! * `host_func`: how wasm calls into Rust closures.
 //! * `libcalls`: functions compiled code calls for heavier work.
@@ -51,6 +52,7 @@ pub mod host_func;
 pub mod instance;
 pub mod libcalls;
 pub mod memory;
+pub mod memory_image;
 pub mod mmap;
 pub mod registry;
 pub mod signal_handler;
@@ -66,6 +68,7 @@ pub use global::GlobalPtr;
 pub use host_func::HostFuncCtx;
 pub use instance::VMInstance;
 pub use memory::Memory;
+pub use memory_image::MemoryImage;
 pub use table::Table;
 pub use traphandlers::Unwind;
 pub use vmcontext::{VMFuncRef, VMGlobalDefinition, VMRuntimeLimits, ValRaw};

@@ -18,6 +18,7 @@ mod component_resources;
 mod embedder12;
 mod errors;
 mod limits;
+mod memory_image;
 mod precompiled;
 mod proposals;
 mod signals;

@@ -195,7 +195,10 @@ fn backtraces_follow_config_and_capture_works_in_host_calls() -> Result<()> {
             let frame = &trace.frames()[0];
             let (func_offset, module_offset) = (frame.func_offset(), frame.module_offset());
             assert!(func_offset.is_some_and(|o| o > 0), "{func_offset:?}");
-            assert!(module_offset > func_offset, "{module_offset:?} {func_offset:?}");
+            assert!(
+                module_offset > func_offset,
+                "{module_offset:?} {func_offset:?}"
+            );
             assert_eq!(normal, 2);
         } else {
             assert!(trace.is_none(), "no backtrace when disabled");
