@@ -30,7 +30,7 @@ use wit_parser::{
 /// Expands `bindgen!(…)`.
 pub(crate) fn expand(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     match syn::parse::<Opts>(input).and_then(|opts| generate(&opts, true)) {
-        Ok(t) => t.into(),
+        Ok(t) => renamed_crate(t, &crate::crate_path()).into(),
         Err(e) => e.to_compile_error().into(),
     }
 }
@@ -58,6 +58,61 @@ fn generate(opts: &Opts, track_files: bool) -> syn::Result<TokenStream> {
         ));
     }
     Ok(tokens)
+}
+
+/// `tokens` with every absolute path `::tern::…` rewritten to start at `krate`
+/// (the name the using crate gives Tern, e.g. `::wasmtime` after a port by
+/// renaming the dependency). The generator writes `::tern` throughout; only a
+/// leading `::` followed by `tern` is rewritten, so a WIT item called `tern`
+/// (always reached through `super::` or a module path) is left alone.
+fn renamed_crate(tokens: TokenStream, krate: &TokenStream) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let krate_ident = krate.clone().into_iter().last();
+    let Some(TokenTree::Ident(krate_ident)) = krate_ident else {
+        return tokens;
+    };
+    if krate_ident == "tern" {
+        return tokens;
+    }
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    for (i, tree) in trees.iter().enumerate() {
+        let tree = match tree {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), renamed_crate(g.stream(), krate));
+                group.set_span(g.span());
+                TokenTree::Group(group)
+            }
+            TokenTree::Ident(ident) if ident == "tern" && is_leading_path_sep(&trees, i) => {
+                let mut ident = krate_ident.clone();
+                ident.set_span(tree.span());
+                TokenTree::Ident(ident)
+            }
+            other => other.clone(),
+        };
+        out.push(tree);
+    }
+    out.into_iter().collect()
+}
+
+/// Whether `trees[i]` follows a `::` that starts an absolute path.
+fn is_leading_path_sep(trees: &[proc_macro2::TokenTree], i: usize) -> bool {
+    use proc_macro2::TokenTree;
+    let colon =
+        |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    if i < 2 || !colon(trees.get(i - 1)) || !colon(trees.get(i - 2)) {
+        return false;
+    }
+    // After an ordinary identifier the `::` continues a path (`a::tern`); after
+    // a keyword, punctuation (`->`, `<`, `&`, `: ::tern`) or nothing it starts one.
+    const KEYWORDS: &[&str] = &[
+        "as", "impl", "dyn", "for", "mut", "in", "where", "return", "let", "const", "static",
+        "type", "use", "pub", "fn", "move", "ref", "unsafe", "extern",
+    ];
+    match i.checked_sub(3).and_then(|j| trees.get(j)) {
+        Some(TokenTree::Ident(ident)) => KEYWORDS.iter().any(|k| ident == k),
+        _ => true,
+    }
 }
 
 /// Where an interface's bindings live.
