@@ -11,7 +11,7 @@ use super::abi::val::{lift_flat, load};
 use super::abi::{raw_to_bits, Content, FlatSrc, LiftContext, Mode};
 use super::func::memory_bytes;
 use super::handles::TableId;
-use super::resources::{poisoned, run_dtor};
+use super::resources::run_dtor;
 use super::{trap, ComponentTrapKind};
 use crate::func::HostFn;
 use crate::store::StoreInner;
@@ -40,12 +40,7 @@ fn resource_builtin<T: 'static>(
         .context("resource number out of range (a Tern bug)")?;
     let table = TableId::Guest { ci, rt };
     let arg = raw[0].get_i32() as u32;
-    let handles = store
-        .opaque
-        .components
-        .handles
-        .get_mut()
-        .map_err(poisoned)?;
+    let handles = store.opaque.components.handles_mut()?;
     match kind {
         BuiltinKind::ResourceNew(_) => {
             raw[0] = ValRaw::i32(handles.new_own(table, ty, arg)? as i32);

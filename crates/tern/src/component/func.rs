@@ -16,7 +16,6 @@ use super::abi::{
 };
 use super::host::StoreGuest;
 use super::instance::{resource_cx, PendingPostReturn, ResolvedOptions};
-use super::resources::poisoned;
 use super::types::Type;
 use super::{trap, Component, ComponentTrapKind, Val};
 use crate::store::{StoreInner, Stored};
@@ -193,13 +192,7 @@ pub(crate) fn call_lifted<T: 'static, R>(
     // Each call is a new task: its `context.get`/`set` slots start at zero
     // (the instance cannot be re-entered while a task of it runs).
     state.context = [0; 2];
-    let depth = store
-        .opaque
-        .components
-        .handles
-        .get_mut()
-        .map_err(poisoned)?
-        .open_scope();
+    let depth = store.opaque.components.handles_mut()?.open_scope();
     let result = call_entered(
         store,
         ci,
@@ -343,9 +336,7 @@ pub(crate) fn close_scope<T>(store: &mut StoreInner<T>, depth: usize) -> Result<
     store
         .opaque
         .components
-        .handles
-        .get_mut()
-        .map_err(poisoned)?
+        .handles_mut()?
         .close_scope(depth, true)
 }
 

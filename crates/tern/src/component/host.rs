@@ -16,7 +16,6 @@ use super::abi::{
 use super::func::{call_lifted, lift_val, lower_vals, memory_bytes};
 use super::handles::HandleState;
 use super::instance::{resource_cx, ResolvedOptions};
-use super::resources::poisoned;
 use super::{trap, Component, ComponentTrapKind, Val};
 use crate::func::HostFn;
 use crate::store::StoreInner;
@@ -68,12 +67,7 @@ impl<T: 'static> Guest for StoreGuest<'_, T> {
     }
 
     fn handles(&mut self) -> Result<&mut HandleState> {
-        self.store
-            .opaque
-            .components
-            .handles
-            .get_mut()
-            .map_err(poisoned)
+        self.store.opaque.components.handles_mut()
     }
 }
 
@@ -379,23 +373,12 @@ pub(crate) fn lowered_func<T: 'static>(
                     "cannot leave component instance",
                 );
             }
-            let depth = store
-                .opaque
-                .components
-                .handles
-                .get_mut()
-                .map_err(poisoned)?
-                .open_scope();
+            let depth = store.opaque.components.handles_mut()?.open_scope();
             let outcome = match &target {
                 LowerTarget::Host(h) => (h.entry)(store, &site, raw),
                 LowerTarget::Lifted(l) => fused(store, &site, *l, raw),
             };
-            let handles = store
-                .opaque
-                .components
-                .handles
-                .get_mut()
-                .map_err(poisoned)?;
+            let handles = store.opaque.components.handles_mut()?;
             handles.close_scope(depth, outcome.is_ok())?;
             outcome?;
             if site.is_async {

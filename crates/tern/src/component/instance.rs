@@ -63,12 +63,7 @@ fn resource_types<T: 'static>(
                     implementer: Some(TableId::Guest { ci, rt: *instance }),
                     dtor: None,
                 };
-                let handles = store
-                    .opaque
-                    .components
-                    .handles
-                    .get_mut()
-                    .map_err(poisoned)?;
+                let handles = store.opaque.components.handles_mut()?;
                 handles.types.insert(guest, info);
                 if let Some(d) = dtor {
                     dtors.push((guest, d.clone()));
@@ -80,9 +75,7 @@ fn resource_types<T: 'static>(
                     let known = store
                         .opaque
                         .components
-                        .handles
-                        .get_mut()
-                        .map_err(poisoned)?
+                        .handles_mut()?
                         .types
                         .contains_key(ty);
                     if !known {
@@ -100,12 +93,7 @@ fn resource_types<T: 'static>(
                             implementer: None,
                             dtor: Some(func),
                         };
-                        let handles = store
-                            .opaque
-                            .components
-                            .handles
-                            .get_mut()
-                            .map_err(poisoned)?;
+                        let handles = store.opaque.components.handles_mut()?;
                         handles.types.insert(*ty, info);
                     }
                     *ty
@@ -134,12 +122,7 @@ fn resolve_dtors<T: 'static>(
         let func = item
             .into_func()
             .context("resource destructor is not a function")?;
-        let handles = store
-            .opaque
-            .components
-            .handles
-            .get_mut()
-            .map_err(poisoned)?;
+        let handles = store.opaque.components.handles_mut()?;
         if let Some(info) = handles.types.get_mut(&ty) {
             info.dtor = Some(func);
         }
@@ -219,6 +202,16 @@ pub struct ComponentStoreData {
     pub(crate) tasks: Vec<Task>,
     /// Every resource handle table, and the scopes of running calls.
     pub(crate) handles: Mutex<HandleState>,
+}
+
+impl ComponentStoreData {
+    /// The store's handle tables, for a caller holding the store exclusively.
+    ///
+    /// # Errors
+    /// Fails when a panic poisoned the tables' lock.
+    pub(crate) fn handles_mut(&mut self) -> anyhow::Result<&mut HandleState> {
+        self.handles.get_mut().map_err(poisoned)
+    }
 }
 
 impl std::fmt::Debug for ComponentStoreData {

@@ -118,12 +118,7 @@ impl<T: 'static> Resource<T> {
     pub fn try_into_resource_any(self, mut store: impl AsContextMut) -> Result<ResourceAny> {
         let store = store.as_context_mut().0;
         let id = store.opaque.id();
-        let handles = store
-            .opaque
-            .components
-            .handles
-            .get_mut()
-            .map_err(poisoned)?;
+        let handles = store.opaque.components.handles_mut()?;
         let ty = ResourceType::host::<T>();
         let (index, generation) = if self.owned {
             handles.new_host_own(ty, self.rep)?
@@ -189,12 +184,7 @@ impl ResourceAny {
         if self.ty != ResourceType::host::<T>() {
             bail!("resource is not of the requested host type");
         }
-        let handles = store
-            .opaque
-            .components
-            .handles
-            .get_mut()
-            .map_err(poisoned)?;
+        let handles = store.opaque.components.handles_mut()?;
         handles.host_slot(self.index, self.generation)?;
         if self.owned {
             let rep = handles.lift_own(TableId::Host, self.index, self.ty)?;
@@ -218,12 +208,7 @@ impl ResourceAny {
         if store.opaque.id() != self.store {
             bail!("resource used with the wrong store");
         }
-        let handles = store
-            .opaque
-            .components
-            .handles
-            .get_mut()
-            .map_err(poisoned)?;
+        let handles = store.opaque.components.handles_mut()?;
         handles.host_slot(self.index, self.generation)?;
         let implementer = handles.types.get(&self.ty).and_then(|t| t.implementer);
         let dropped = handles.remove(TableId::Host, self.index, self.ty)?;
