@@ -26,6 +26,10 @@ pub struct Config {
     pub(crate) debug_verifier: bool,
     pub(crate) parallel_compilation: bool,
     pub(crate) tunables: tern_environ::Tunables,
+    /// Where the compilation cache lives, when it is on (see `cache.rs`).
+    pub(crate) cache_directory: Option<std::path::PathBuf>,
+    /// The profiler to describe compiled code to (see `profiling.rs`).
+    pub(crate) profiler: crate::ProfilingStrategy,
 }
 
 impl Default for Config {
@@ -86,6 +90,8 @@ impl Config {
             debug_verifier: false,
             parallel_compilation: true,
             tunables: tern_environ::Tunables::default(),
+            cache_directory: None,
+            profiler: crate::ProfilingStrategy::None,
         }
     }
 

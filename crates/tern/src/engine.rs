@@ -45,7 +45,8 @@ impl Engine {
     ///
     /// # Errors
     /// Fails when the configuration enables a WebAssembly feature Tern does not
-    /// implement yet, sets a zero stack size, or the host CPU is unsupported.
+    /// implement yet, sets a zero stack size, asks for a profiler Tern does not
+    /// implement (or a perf map that cannot be created), or the host CPU is unsupported.
     pub fn new(config: &Config) -> Result<Self> {
         let unsupported = config.features.difference(SUPPORTED_FEATURES);
         if !unsupported.is_empty() {
@@ -54,6 +55,7 @@ impl Engine {
         if config.max_wasm_stack == 0 {
             bail!("max_wasm_stack must be greater than zero");
         }
+        crate::profiling::start(config.profiler)?;
         let compiler = Compiler::new(CompilerSettings {
             opt_level: match config.opt_level {
                 crate::OptLevel::None => tern_cranelift::OptLevel::None,

@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod artifact;
+mod cache;
 pub mod component;
 mod config;
 mod engine;
@@ -44,6 +45,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod profiling;
 mod resources;
 mod store;
 mod trap;
@@ -54,6 +56,7 @@ mod vm;
 
 pub use anyhow::{Error, Result};
 pub use artifact::{CompatibilityHash, Precompiled};
+pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};
@@ -65,6 +68,7 @@ pub use limits::{
 };
 pub use linker::Linker;
 pub use module::Module;
+pub use profiling::{perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use tern_environ::WasmFeatures;

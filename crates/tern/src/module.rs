@@ -116,11 +116,23 @@ impl Module {
             .with_context(|| format!("failed to compile `{}`", path.display()))
     }
 
-    /// Compiles a module from its binary form.
+    /// Compiles a module from its binary form; with the compilation cache on
+    /// (`Config::cache_config_load_default`), loads it from the cache instead
+    /// when it was compiled before with the same settings.
     ///
     /// # Errors
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
+        match &engine.config().cache_directory {
+            Some(directory) => crate::cache::load_or_compile(engine, directory, binary, || {
+                Self::compile_binary(engine, binary)
+            }),
+            None => Self::compile_binary(engine, binary),
+        }
+    }
+
+    /// Compiles a module from its binary form, without the cache.
+    fn compile_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         let Compiled {
             mut env,
             image,
@@ -170,6 +182,9 @@ impl Module {
             module_name: env.name.clone(),
         });
         registry::register(code.base(), code.len(), info.clone());
+        if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
+            crate::profiling::record_module(code.base(), &info, &trampolines);
+        }
         let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
         let offsets = VMOffsets::new(&env);
         Self {
