@@ -2,6 +2,7 @@
 
 mod api;
 mod artifact;
+mod cache;
 mod component;
 mod component_abi;
 mod component_derive;
@@ -10,6 +11,7 @@ mod component_gen;
 mod errors;
 mod limits;
 mod precompiled;
+mod profiling;
 mod proposals;
 mod signals;
 mod traps;
