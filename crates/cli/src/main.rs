@@ -6,6 +6,7 @@
 
 mod compile;
 mod component;
+mod engine_options;
 mod run;
 mod wast;
 

@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tern::{Engine, Linker, Store, Trap, Val, ValType};
+use tern::{Linker, Store, Trap, Val, ValType};
 use tern_wasi::I32Exit;
 
 /// Arguments of `tern run`.
@@ -33,6 +33,9 @@ pub struct RunCommand {
     /// machine code runs unchecked: only pass files you trust.
     #[arg(long)]
     allow_precompiled: bool,
+    /// `-C cache=y|n` and `--profile`.
+    #[command(flatten)]
+    engine: crate::engine_options::EngineOptions,
     /// The module to run (`.wasm`, `.wat`, or a `.cwasm` artifact with `--allow-precompiled`).
     file: PathBuf,
     /// Arguments for the invoked function.
@@ -51,7 +54,7 @@ impl RunCommand {
                 self.allow_precompiled,
             );
         }
-        let engine = Engine::default();
+        let engine = self.engine.engine()?;
         let module = crate::compile::load_module(&engine, &self.file, self.allow_precompiled)?;
         let wasi = wasi::context(&self.file, &self.args, &self.dirs, &self.envs)?;
         let mut store = Store::new(&engine, wasi::Host { wasi });
