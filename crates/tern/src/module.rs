@@ -260,7 +260,8 @@ impl Module {
     /// Like [`Module::deserialize`], but maps the artifact file at `path`
     /// privately instead of reading it into the heap, and makes its code pages
     /// executable in place (or, where the OS refuses that, for example on a
-    /// `noexec` mount, copies the code). Loading costs little more than the
+    /// `noexec` mount, or with `ProfilingStrategy::PerfMap`, which perf only
+    /// applies to anonymous memory, copies the code). Loading costs little more than the
     /// `mmap` plus decoding the metadata; the code pages are only read when run.
     ///
     /// # Safety
@@ -283,7 +284,13 @@ impl Module {
             let file = std::fs::File::open(path)?;
             let map = ReadOnlyMmap::map_file(&file)?;
             let loaded = crate::artifact::load_module(engine, map.as_slice())?;
-            let code = CodeMemory::from_file_mapping(map, loaded.code.start, loaded.code.len())?;
+            let code = if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
+                // perf reads perf maps only for anonymous memory: code mapped
+                // from the file would be attributed to the file instead.
+                CodeMemory::new(&map.as_slice()[loaded.code.clone()])?
+            } else {
+                CodeMemory::from_file_mapping(map, loaded.code.start, loaded.code.len())?
+            };
             Ok(Self::from_loaded(engine, loaded.meta, code))
         };
         load().with_context(|| format!("failed to load precompiled module `{}`", path.display()))
