@@ -162,11 +162,22 @@ pub(crate) fn load_or_compile(
     Ok(module)
 }
 
+/// Creates `directory` and its missing parents, readable and writable by the
+/// current user only (the trust argument in the module notes relies on nobody
+/// else writing entries).
+fn create_private_dir(directory: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(directory)
+}
+
 /// Writes `module`'s artifact to `path` through a temporary file and a rename.
 fn store(directory: &Path, path: &Path, module: &Module) -> Result<()> {
     static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
     let bytes = module.serialize()?;
-    std::fs::create_dir_all(directory)?;
+    create_private_dir(directory)?;
     let temporary = directory.join(format!(
         ".tmp-{}-{}",
         std::process::id(),
