@@ -1,5 +1,6 @@
 //! Engine options shared by the commands that load modules, spelled as in
-//! wasmtime's CLI: `-C cache=y|n` (the compilation cache, on by default) and
+//! wasmtime's CLI: `-C cache=y|n` (the compilation cache, on by default),
+//! `-C cache-config=FILE` (`Config::cache_config_load`) and
 //! `--profile=perfmap|jitdump`.
 //!
 //! The cache lives in `$TERN_CACHE_DIR`, else `$XDG_CACHE_HOME/tern`, else
@@ -14,7 +15,8 @@ use tern::{Config, Engine, ProfilingStrategy};
 #[derive(Args)]
 pub struct EngineOptions {
     /// Code-generation option: `cache=y|n` turns the compilation cache on (the
-    /// default) or off; `cache` alone means `cache=y`.
+    /// default) or off (`cache` alone means `cache=y`); `cache-config=FILE`
+    /// reads its settings from a wasmtime-style TOML file.
     #[arg(short = 'C', value_name = "OPT[=VALUE]")]
     codegen: Vec<String>,
     /// Describe the generated code to a profiler: `perfmap` writes
@@ -41,20 +43,28 @@ impl EngineOptions {
     pub fn engine(&self) -> Result<Engine> {
         let mut config = Config::new();
         let mut cache = true;
+        let mut cache_config = None;
         for option in &self.codegen {
             let (name, value) = option.split_once('=').unwrap_or((option, "y"));
             match name {
                 "cache" => cache = parse_bool(name, value)?,
-                "cache-config" => bail!(
-                    "`-C cache-config` is not supported: Tern's cache has no configuration \
-                     file; set TERN_CACHE_DIR to choose its directory"
+                "cache-config" => cache_config = Some(value),
+                _ => bail!(
+                    "unknown `-C` option `{name}` (Tern knows `cache=y|n` and `cache-config=FILE`)"
                 ),
-                _ => bail!("unknown `-C` option `{name}` (Tern knows `cache=y|n`)"),
             }
         }
-        if cache && config.cache_config_load_default().is_err() {
-            // No directory to cache in: run without one.
-            config.disable_cache();
+        match (cache, cache_config) {
+            (false, _) => {}
+            (true, Some(file)) => {
+                config.cache_config_load(file)?;
+            }
+            (true, None) => {
+                if config.cache_config_load_default().is_err() {
+                    // No directory to cache in: run without one.
+                    config.disable_cache();
+                }
+            }
         }
         config.profiler(match self.profile {
             None => ProfilingStrategy::None,

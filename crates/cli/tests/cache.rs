@@ -115,7 +115,10 @@ fn bad_cache_options_are_errors() {
     for (option, message) in [
         ("cache=maybe", "expected `y` or `n`"),
         ("frobnicate=1", "unknown `-C` option `frobnicate`"),
-        ("cache-config=/etc/tern.toml", "not supported"),
+        (
+            "cache-config=/nonexistent/tern.toml",
+            "failed to read the cache configuration",
+        ),
     ] {
         let o = tern(&cache, &["run", "-C", option, "--invoke", "fib", FIB, "5"]);
         let stderr = String::from_utf8_lossy(&o.stderr);
@@ -149,5 +152,30 @@ fn profile_perfmap_names_the_functions() {
         &["run", "--profile=jitdump", "--invoke", "fib", FIB, "10"],
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("not implemented"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cache_config_names_the_directory() {
+    let dir = scratch("config");
+    let chosen = dir.join("chosen");
+    let file = dir.join("cache.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "# Tern cache\n[cache]\nenabled = true\ndirectory = \"{}\"\n",
+            chosen.display()
+        ),
+    )
+    .unwrap();
+    let option = format!("cache-config={}", file.display());
+    let ignored = dir.join("default");
+    let o = tern(
+        &ignored,
+        &["run", "-C", &option, "--invoke", "fib", FIB, "20"],
+    );
+    assert_eq!(stdout(&o), "6765\n");
+    assert_eq!(entries(&chosen).len(), 1);
+    assert!(!ignored.exists(), "the file's directory was not used");
     std::fs::remove_dir_all(&dir).unwrap();
 }

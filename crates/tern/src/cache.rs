@@ -38,8 +38,8 @@
 //! given in `artifact/elf.rs` (hashing would touch every code page).
 //!
 //! Not done: limits on the cache's size and a cleaner for old entries
-//! (wasmtime's `cleanup-interval` and friends); wasmtime's TOML cache
-//! configuration file (`Config::cache_config_load`); caching components.
+//! (wasmtime's `cleanup-interval` and friends; `cache_config.rs` reads and
+//! ignores them); caching components.
 
 use crate::{Config, Engine, Module};
 use anyhow::{bail, Result};

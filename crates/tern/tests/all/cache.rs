@@ -212,3 +212,61 @@ fn an_unwritable_cache_only_costs_the_saving() {
     assert_eq!(engine.compiled_function_count(), 2 * once);
     std::fs::remove_file(&dir).unwrap();
 }
+
+#[test]
+fn cache_config_load_reads_a_wasmtime_style_file() {
+    let dir = cache_dir("config-file");
+    let file = dir.with_extension("toml");
+    let load = |text: String| {
+        std::fs::write(&file, text).unwrap();
+        let mut config = Config::new();
+        config.cache_config_load(&file).map(|c| c.clone())
+    };
+    let config = load(format!(
+        "[cache] # comment\nenabled = true\ndirectory = \"{}\"\ncleanup-interval = \"1d\"\n",
+        dir.display()
+    ))
+    .unwrap();
+    let engine = Engine::new(&config).unwrap();
+    Module::new(&engine, MODULE).unwrap();
+    assert_eq!(
+        entries(&dir).len(),
+        1,
+        "the file's directory holds the entry"
+    );
+    let engine = Engine::new(&config).unwrap();
+    Module::new(&engine, MODULE).unwrap();
+    assert_eq!(engine.compiled_function_count(), 0);
+
+    let off = load(format!(
+        "[cache]\nenabled = false\ndirectory = \"{}\"\n",
+        dir.display()
+    ))
+    .unwrap();
+    let engine = Engine::new(&off).unwrap();
+    Module::new(&engine, MODULE).unwrap();
+    assert!(
+        engine.compiled_function_count() > 0,
+        "enabled = false still cached"
+    );
+
+    for (text, message) in [
+        ("[cache]\ndirectory = \"/tmp\"\n", "`enabled` is missing"),
+        ("[other]\nenabled = true\n", "unknown table `[other]`"),
+        ("enabled = true\n", "must follow `[cache]`"),
+        ("[cache]\nenabled = yes\n", "`true` or `false`"),
+        (
+            "[cache]\nenabled = true\ndirectory = \"relative\"\n",
+            "absolute path",
+        ),
+        (
+            "[cache]\nenabled = true\ndirectory = /tmp\n",
+            "double-quoted",
+        ),
+    ] {
+        let err = format!("{:#}", load(text.to_string()).unwrap_err());
+        assert!(err.contains(message), "{text:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&file).unwrap();
+}
