@@ -48,6 +48,29 @@ fn perf_map_names_every_loaded_function() {
         .get_typed_func::<i32, i32>(&mut store, "twice")
         .unwrap();
     assert_eq!(twice.call(&mut store, 3).unwrap(), 18);
+    // So is a module mapped from a file: here a compilation-cache hit.
+    let cache = std::env::temp_dir().join(format!("tern-profiling-cache-{}", std::process::id()));
+    let mut cached = config.clone();
+    cached.cache_directory(&cache);
+    let first = Engine::new(&cached).unwrap();
+    Module::new(&first, MODULE).unwrap();
+    let before = lines_naming(
+        &std::fs::read_to_string(&path).unwrap(),
+        "profiled::perf_map_twice",
+    );
+    let second = Engine::new(&cached).unwrap();
+    Module::new(&second, MODULE).unwrap();
+    assert_eq!(second.compiled_function_count(), 0, "not a cache hit");
+    let after = lines_naming(
+        &std::fs::read_to_string(&path).unwrap(),
+        "profiled::perf_map_twice",
+    );
+    assert_eq!(
+        after,
+        before + 1,
+        "the cached module is missing from the map"
+    );
+    std::fs::remove_dir_all(&cache).unwrap();
     // Only this test profiles in this process; do not leave the map behind.
     std::fs::remove_file(&path).unwrap();
 }
