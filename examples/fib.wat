@@ -1,4 +1,4 @@
-;; Recursive Fibonacci: `tern run examples/fib.wat --invoke fib 30` prints 832040.
+;; Recursive Fibonacci: `tern run --invoke fib examples/fib.wat 30` prints 832040.
 (module $fib
   (func $fib (export "fib") (param $n i32) (result i32)
     (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))

@@ -3,7 +3,10 @@
 //!
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
-//! by side with `tern run`.
+//! by side with `tern run`. With the argument `spectre`, only the cost of the
+//! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`).
+
+mod spectre;
 
 use anyhow::Result;
 use std::time::{Duration, Instant};
@@ -49,6 +52,9 @@ fn best_of<R>(runs: usize, mut f: impl FnMut() -> R) -> (R, Duration) {
 }
 
 fn main() -> Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("spectre") {
+        return spectre::spectre_cost(11);
+    }
     let engine = Engine::default();
 
     let wat = generated_module(10_000);

@@ -7,9 +7,9 @@
 //! An artifact is machine code that runs without checks, which is why running
 //! one must be asked for explicitly, as with wasmtime.
 
+use crate::input::Kind;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tern::{Engine, Module};
@@ -30,13 +30,14 @@ impl CompileCommand {
         let engine = Engine::default();
         let input = std::fs::read(&self.file)
             .with_context(|| format!("failed to read `{}`", self.file.display()))?;
-        if is_precompiled(&input) {
+        let kind = crate::input::classify_bytes(&engine, &input, &self.file)?;
+        if kind.is_artifact() {
             bail!(
                 "`{}` is already a precompiled artifact",
                 self.file.display()
             );
         }
-        let artifact = if crate::component::is_component(&input)? {
+        let artifact = if kind.is_component() {
             crate::component::precompile(&input)
         } else {
             engine.precompile_module(&input)
@@ -52,28 +53,21 @@ impl CompileCommand {
     }
 }
 
-/// Whether `bytes` start like an artifact (an ELF file). A wasm binary starts
-/// with `\0asm` and WAT with text, so the first bytes settle it; the full
-/// check is `Module::deserialize_file`'s.
-fn is_precompiled(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x7fELF")
-}
-
-/// Loads the module `tern run` was given: wasm or WAT is compiled; a
-/// precompiled artifact is mapped, but only with `allow_precompiled`.
+/// Loads the module `tern run` was given (of `kind`, from
+/// [`crate::input::classify`]): wasm or WAT is compiled; a precompiled
+/// artifact is mapped, but only with `allow_precompiled`.
 ///
 /// # Errors
 /// Fails when the file cannot be read, does not hold a valid module, is an
 /// artifact while `allow_precompiled` is off, or is an artifact this Tern
 /// cannot load (the message names the mismatch).
-pub fn load_module(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
-    let mut head = [0u8; 4];
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("failed to read `{}`", path.display()))?;
-    let n = file
-        .read(&mut head)
-        .with_context(|| format!("failed to read `{}`", path.display()))?;
-    if !is_precompiled(&head[..n]) {
+pub fn load_module(
+    engine: &Engine,
+    path: &Path,
+    kind: Kind,
+    allow_precompiled: bool,
+) -> Result<Module> {
+    if !kind.is_artifact() {
         return Module::from_file(engine, path);
     }
     if !allow_precompiled {

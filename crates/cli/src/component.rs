@@ -1,4 +1,4 @@
-//! `tern run COMPONENT --invoke 'name(args)'`: runs a component's exported
+//! `tern run --invoke 'name(args)' COMPONENT`: runs a component's exported
 //! function with arguments written in the WebAssembly Value Encoding (WAVE)
 //! and prints the result the same way.
 //!
@@ -11,42 +11,13 @@
 //! `instance#function`. Imports are not provided (WASI for components is a
 //! later issue): calling one traps with its name.
 
+use crate::input::Kind;
 use anyhow::{bail, Context as _, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use tern::component::types::Type;
 use tern::component::{Component, Linker, Val};
 use tern::{Config, Engine, Store};
-
-/// Whether the file holds a component (binary, text, or precompiled).
-///
-/// # Errors
-/// Fails when the file cannot be read.
-pub fn is_component_file(path: &Path) -> Result<bool> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-    is_component(&bytes)
-}
-
-/// Whether `bytes` hold a component (binary, text, or precompiled).
-///
-/// # Errors
-/// Fails only if the engine for components cannot be made.
-pub fn is_component(bytes: &[u8]) -> Result<bool> {
-    if bytes.starts_with(b"\0asm") {
-        return Ok(bytes.get(4..8) == Some(&[0x0d, 0x00, 0x01, 0x00]));
-    }
-    if bytes.starts_with(b"\x7fELF") {
-        let engine = engine()?;
-        return Ok(engine.detect_precompiled(bytes) == Some(tern::Precompiled::Component));
-    }
-    let text = String::from_utf8_lossy(bytes);
-    let mut rest = text.trim_start();
-    while let Some(comment) = rest.strip_prefix(";;") {
-        rest = comment.split_once('\n').map_or("", |(_, r)| r).trim_start();
-    }
-    Ok(rest.starts_with("(component"))
-}
 
 /// Compiles a component (binary or text) into an artifact for `tern run`.
 ///
@@ -69,14 +40,13 @@ fn engine() -> Result<Engine> {
 /// function or its arguments are wrong; a trap prints and exits with 134.
 pub fn run(
     path: &Path,
+    kind: Kind,
     call: Option<&str>,
     args: &[String],
     allow_precompiled: bool,
 ) -> Result<ExitCode> {
     let engine = engine()?;
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-    let component = if bytes.starts_with(b"\x7fELF") {
+    let component = if kind.is_artifact() {
         if !allow_precompiled {
             bail!(
                 "`{}` is a precompiled artifact; pass `--allow-precompiled` if you trust it",
@@ -86,7 +56,7 @@ pub fn run(
         // SAFETY: the user vouched for the file with `--allow-precompiled`.
         #[allow(unsafe_code, reason = "loading an artifact the user vouched for")]
         unsafe {
-            Component::deserialize(&engine, &bytes)?
+            Component::deserialize_file(&engine, path)?
         }
     } else {
         Component::from_file(&engine, path)?
@@ -135,7 +105,10 @@ pub fn run(
                 || c.downcast_ref::<tern::component::ComponentTrap>().is_some()
         });
         if trap {
-            eprintln!("Error: failed to run `{name}`: {e:?}");
+            eprintln!(
+                "Error: failed to run `{name}`: {:?}",
+                crate::backtrace::Readable(&e)
+            );
             return Ok(ExitCode::from(134));
         }
         return Err(e.context(format!("failed to run `{name}`")));

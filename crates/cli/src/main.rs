@@ -4,9 +4,11 @@
 //! Each subcommand lives in its own module; this file only parses arguments and
 //! maps errors to exit codes.
 
+mod backtrace;
 mod compile;
 mod component;
 mod engine_options;
+mod input;
 mod run;
 mod wast;
 

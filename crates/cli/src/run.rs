@@ -1,18 +1,20 @@
 //! `tern run`: instantiate a module and call `_start` or the function named by
 //! `--invoke`, printing its results one per line.
 //!
-//! Every module gets WASI preview 1 (`run/wasi.rs` builds its context): the
-//! arguments after the module are the guest's `argv[1..]` (and, with
-//! `--invoke`, also the function's parameters), `--dir` and `--env` give it
+//! Every module gets WASI preview 1 (`run/wasi.rs` builds its context):
+//! everything after the module, flags included, is the guest's (as in
+//! wasmtime): its `argv[1..]` (`argv[0]` is the module's file name) and, with
+//! `--invoke`, also the function's parameters; `--dir` and `--env` give it
 //! directories and variables, and standard streams are inherited. A guest's
 //! `proc_exit(code)` becomes the process's exit code; a trap prints the wasm
-//! backtrace and exits with 134 (128 + SIGABRT), as wasmtime does.
+//! backtrace (shortened when long, see `backtrace.rs`) and exits with 134
+//! (128 + SIGABRT), as wasmtime does.
 
 mod wasi;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use tern::{Linker, Store, Trap, Val, ValType};
 use tern_wasi::I32Exit;
@@ -33,30 +35,38 @@ pub struct RunCommand {
     /// machine code runs unchecked: only pass files you trust.
     #[arg(long)]
     allow_precompiled: bool,
-    /// `-C cache=y|n` and `--profile`.
+    /// `-C cache=y|n`, `-C cache-config=FILE` and `--profile`.
     #[command(flatten)]
     engine: crate::engine_options::EngineOptions,
-    /// The module to run (`.wasm`, `.wat`, or a `.cwasm` artifact with `--allow-precompiled`).
-    file: PathBuf,
-    /// Arguments for the invoked function.
-    #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
-    args: Vec<String>,
+    /// The module to run (`.wasm`, `.wat`, or a `.cwasm` artifact with
+    /// `--allow-precompiled`), then the guest's arguments. Everything after
+    /// the module belongs to the guest, flags included (as in wasmtime):
+    /// `tern run prog.wasm --help` passes `--help` to `prog.wasm`.
+    #[arg(required = true, trailing_var_arg = true, value_name = "MODULE [ARGS]")]
+    module_and_args: Vec<String>,
 }
 
 impl RunCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
-        if crate::component::is_component_file(&self.file)? {
+        let (file, args) = self
+            .module_and_args
+            .split_first()
+            .context("no module given")?;
+        let file = Path::new(file);
+        let engine = self.engine.engine()?;
+        let kind = crate::input::classify(&engine, file)?;
+        if kind.is_component() {
             return crate::component::run(
-                &self.file,
+                file,
+                kind,
                 self.invoke.as_deref(),
-                &self.args,
+                args,
                 self.allow_precompiled,
             );
         }
-        let engine = self.engine.engine()?;
-        let module = crate::compile::load_module(&engine, &self.file, self.allow_precompiled)?;
-        let wasi = wasi::context(&self.file, &self.args, &self.dirs, &self.envs)?;
+        let module = crate::compile::load_module(&engine, file, kind, self.allow_precompiled)?;
+        let wasi = wasi::context(file, args, &self.dirs, &self.envs)?;
         let mut store = Store::new(&engine, wasi::Host { wasi });
         let mut linker: Linker<wasi::Host> = Linker::new(&engine);
         tern_wasi::add_to_linker(&mut linker, |h| &mut h.wasi)?;
@@ -65,16 +75,12 @@ impl RunCommand {
         let func = instance.get_func(&mut store, name).with_context(|| {
             format!(
                 "module `{}` does not export a function `{name}`",
-                self.file.display()
+                file.display()
             )
         })?;
         let ty = func.ty(&store);
         // Without `--invoke`, the arguments are the program's (`argv`), not `_start`'s.
-        let args: &[String] = if self.invoke.is_some() {
-            &self.args
-        } else {
-            &[]
-        };
+        let args: &[String] = if self.invoke.is_some() { args } else { &[] };
         if args.len() != ty.params().len() {
             bail!(
                 "`{name}` takes {} arguments ({ty}), {} given",
@@ -98,7 +104,10 @@ impl RunCommand {
                 return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
             }
             Err(e) if e.downcast_ref::<Trap>().is_some() => {
-                eprintln!("Error: failed to run `{name}`: {e:?}");
+                eprintln!(
+                    "Error: failed to run `{name}`: {:?}",
+                    crate::backtrace::Readable(&e)
+                );
                 return Ok(ExitCode::from(134));
             }
             Err(e) => return Err(e.context(format!("failed to run `{name}`"))),

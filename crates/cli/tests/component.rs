@@ -1,4 +1,4 @@
-//! `tern run COMPONENT --invoke 'name(args)'` with WAVE values, on
+//! `tern run --invoke 'name(args)' COMPONENT` with WAVE values, on
 //! `examples/point.wat`, and `tern wast` on a component script.
 
 use std::process::Command;
@@ -14,9 +14,9 @@ fn example() -> std::path::PathBuf {
 fn run(call: &str) -> (bool, String, String) {
     let out = tern()
         .arg("run")
-        .arg(example())
         .arg("--invoke")
         .arg(call)
+        .arg(example())
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
@@ -84,18 +84,18 @@ fn compile_then_run_a_precompiled_component() {
     assert!(status.success());
     let refused = tern()
         .arg("run")
-        .arg(&out)
         .arg("--invoke")
         .arg("len(\"ab\")")
+        .arg(&out)
         .output()
         .unwrap();
     assert!(!refused.status.success());
     let ran = tern()
         .arg("run")
         .arg("--allow-precompiled")
-        .arg(&out)
         .arg("--invoke")
         .arg("len(\"ab\")")
+        .arg(&out)
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();

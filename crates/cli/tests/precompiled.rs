@@ -37,16 +37,16 @@ fn compile_then_run_precompiled() {
     let o = tern(&[
         "run",
         "--allow-precompiled",
-        out.to_str().unwrap(),
         "--invoke",
         "fib",
+        out.to_str().unwrap(),
         "20",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "6765\n");
 
     // Without the flag the artifact is refused, naming the flag.
-    let o = tern(&["run", out.to_str().unwrap(), "--invoke", "fib", "20"]);
+    let o = tern(&["run", "--invoke", "fib", out.to_str().unwrap(), "20"]);
     assert!(!o.status.success());
     assert!(
         text(&o.stderr).contains("--allow-precompiled"),
@@ -61,9 +61,9 @@ fn compile_then_run_precompiled() {
     let o = tern(&[
         "run",
         "--allow-precompiled",
-        cut.to_str().unwrap(),
         "--invoke",
         "fib",
+        cut.to_str().unwrap(),
         "20",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
@@ -98,9 +98,9 @@ fn compile_defaults_the_output_name_and_reports_invalid_input() {
     let o = tern(&[
         "run",
         "--allow-precompiled",
-        wat.with_extension("cwasm").to_str().unwrap(),
         "--invoke",
         "answer",
+        wat.with_extension("cwasm").to_str().unwrap(),
     ]);
     assert_eq!(text(&o.stdout), "42\n", "{}", text(&o.stderr));
 

@@ -9,6 +9,7 @@
 //! explicitly. The generated code calls hidden helpers in
 //! `tern::component::__internal`, so the layout logic lives in Tern, not here.
 
+mod bindgen;
 mod derive;
 mod flags;
 
@@ -49,6 +50,47 @@ pub fn lower(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn flags(input: TokenStream) -> TokenStream {
     flags::expand(input)
+}
+
+/// Generates Rust bindings for a WIT world (wasmtime's `bindgen!`).
+///
+/// ```ignore
+/// tern::component::bindgen!({
+///     world: "my-world",                 // optional when the package has one world
+///     path: "wit",                       // file or directory, from CARGO_MANIFEST_DIR
+///     // inline: "package a:b; world w { … }",
+///     // interfaces: "import a:b/c;",    // a world made of these items
+///     trappable_error_type: { "a:b/c/error-code" => MyError },
+///     with: { "a:b/c": crate::other_bindings::a::b::c },
+///     additional_derives: [PartialEq],
+///     ownership: Owning,                 // the only mode so far
+/// });
+/// ```
+///
+/// Output, for a world `my-world` importing `a:b/c` and exporting `a:b/d`:
+/// - the WIT types of each interface in its module (`a::b::c::…`):
+///   records, variants and enums derive `ComponentType`, `Lift`, `Lower`
+///   with `#[component(name = "…")]` on every field and case, flags use
+///   `flags!`, other named types are aliases (`list` → `Vec`, `option` →
+///   `Option`, `result` → `Result`, `tuple` → tuples);
+/// - `a::b::c::Host`, one method per function returning `tern::Result<T>`
+///   (an `Err` traps the guest), a `HostNAME` trait per resource, and
+///   `a::b::c::add_to_linker(&mut Linker<T>, get)`; world-level imports go in
+///   the `MyWorldImports` trait;
+/// - `MyWorld` with `add_to_linker`, `instantiate`, `instantiate_pre`,
+///   `new(store, &Instance)`, `call_NAME` for exported functions and
+///   `a_b_d()` returning `exports::a::b::d::Guest` with its `call_NAME`s.
+#[proc_macro]
+pub fn bindgen(input: TokenStream) -> TokenStream {
+    bindgen::expand(input)
+}
+
+/// `bindgen!`'s expansion, or its error message, as a string literal: for
+/// the committed snapshot and error-message tests; not a stable API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __bindgen_expansion(input: TokenStream) -> TokenStream {
+    bindgen::expand_to_string(input)
 }
 
 /// `snake_case`, `CamelCase` or `SCREAMING_CASE` as `kebab-case`.

@@ -9,7 +9,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tern_environ::{FunctionBody, ModuleTranslation, TrapKind, VMOffsets};
+use tern_environ::{AddressMap, FunctionBody, ModuleTranslation, TrapKind, VMOffsets};
 
 /// How hard Cranelift optimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +56,11 @@ pub struct CompiledFunction {
     pub(crate) relocs: Vec<Reloc>,
     /// Trap sites: (offset in `code`, kind).
     pub(crate) traps: Vec<(u32, TrapKind)>,
+    /// Where each wasm instruction's code starts: (offset in `code`, wasm
+    /// offset in the module binary), sorted; empty for trampolines.
+    pub(crate) srclocs: Vec<(u32, u32)>,
+    /// Wasm offset of the function body (0 for trampolines).
+    pub(crate) wasm_start: u32,
 }
 
 impl CompiledFunction {
@@ -116,6 +121,20 @@ impl Compiler {
             &mut flags,
             "enable_verifier",
             if settings.verify { "true" } else { "false" },
+        )?;
+        // Tern emits the guards for its own explicit checks (see `translate`);
+        // Cranelift reads the same flags for the checks it lowers itself
+        // (`br_table` jump tables).
+        let on_off = |b: bool| if b { "true" } else { "false" };
+        set(
+            &mut flags,
+            "enable_heap_access_spectre_mitigation",
+            on_off(settings.tunables.heap_access_spectre_mitigation),
+        )?;
+        set(
+            &mut flags,
+            "enable_table_access_spectre_mitigation",
+            on_off(settings.tunables.table_access_spectre_mitigation),
         )?;
         set(&mut flags, "preserve_frame_pointers", "true")?;
         set(&mut flags, "enable_probestack", "false")?;
@@ -225,8 +244,11 @@ impl Compiler {
                         &mut validator,
                     )?;
                     *allocs = validator.into_allocations();
-                    self.finish(ctx)
-                        .with_context(|| format!("failed to compile wasm function {func_index}"))
+                    let mut compiled = self
+                        .finish(ctx)
+                        .with_context(|| format!("failed to compile wasm function {func_index}"))?;
+                    compiled.wasm_start = body.body.range().start as u32;
+                    Ok(compiled)
                 },
             )
             .collect::<Result<Vec<_>>>()?;
@@ -239,6 +261,36 @@ impl Compiler {
             funcs: compiled,
             trampolines,
         })
+    }
+
+    /// The CLIF of every defined function of `translation` as Tern's
+    /// translator emits it, before Cranelift optimises it, in defined-function
+    /// order. For tests that check what the translator emits (Spectre guards,
+    /// bounds checks); not a stable format.
+    ///
+    /// # Errors
+    /// Fails like [`Compiler::compile_module`] on an invalid body.
+    #[doc(hidden)]
+    pub fn translate_to_clif(&self, translation: ModuleTranslation<'_>) -> Result<Vec<String>> {
+        let ModuleTranslation { module, bodies } = translation;
+        let offsets = VMOffsets::new(&module);
+        let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
+        let mut allocs = wasmparser::FuncValidatorAllocations::default();
+        bodies
+            .into_iter()
+            .map(|body| {
+                let mut validator = body.validator.into_validator(std::mem::take(&mut allocs));
+                let mut func = cranelift_codegen::ir::Function::new();
+                FuncTranslator::new(self, &module, &offsets, &mut fctx).translate(
+                    &mut func,
+                    body.func_index,
+                    &body.body,
+                    &mut validator,
+                )?;
+                allocs = validator.into_allocations();
+                Ok(func.display().to_string())
+            })
+            .collect()
     }
 
     /// Runs Cranelift over the function in `ctx` and collects its code, traps and relocations.
@@ -270,10 +322,29 @@ impl Compiler {
             .iter()
             .filter_map(|t| crate::trap_codes::trap_kind(t.code).map(|k| (t.offset, k)))
             .collect();
+        // Each instruction's code range; code between ranges (the prologue,
+        // traps deferred without a location) is marked as no instruction's.
+        let mut srclocs = Vec::new();
+        let mut prev_end = 0;
+        for s in buffer.get_srclocs_sorted() {
+            if s.loc.is_default() || s.end <= s.start {
+                continue;
+            }
+            if prev_end < s.start && !srclocs.is_empty() {
+                srclocs.push((prev_end, AddressMap::NO_INSTRUCTION));
+            }
+            srclocs.push((s.start, s.loc.bits()));
+            prev_end = s.end;
+        }
+        if !srclocs.is_empty() && (prev_end as usize) < buffer.data().len() {
+            srclocs.push((prev_end, AddressMap::NO_INSTRUCTION));
+        }
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             relocs,
             traps,
+            srclocs,
+            wasm_start: 0,
         })
     }
 }

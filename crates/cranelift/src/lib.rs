@@ -9,6 +9,11 @@
 //! ([`needed_trampolines`]) are compiled in the same pass and linked after the
 //! functions, so nothing is compiled once a module is loaded.
 //!
+//! Explicit bounds checks (dynamic and memory64 memories, table element
+//! accesses, `call_indirect`) are followed by a `select_spectre_guard` on the
+//! address unless `Tunables::{heap,table}_access_spectre_mitigation` is off, so
+//! a mispredicted check cannot read outside the sandbox (as in wasmtime).
+//!
 //! This crate never touches raw pointers; it only produces bytes and tables.
 #![forbid(unsafe_code)]
 

@@ -5,7 +5,7 @@
 use crate::compiler::{CompiledFunction, RelocTarget};
 use anyhow::{bail, Result};
 use cranelift_codegen::binemit::Reloc;
-use tern_environ::TrapKind;
+use tern_environ::{AddressMap, TrapKind};
 
 /// Where one function lives in the text section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct CodeImage {
     pub trampolines: Vec<FuncLoc>,
     /// Trap sites sorted by text offset.
     pub traps: Vec<(u32, TrapKind)>,
+    /// Text offsets back to wasm offsets, for backtraces.
+    pub address_map: AddressMap,
 }
 
 const FUNC_ALIGN: usize = 16;
@@ -64,6 +66,11 @@ pub fn link(
     for f in funcs {
         let loc = place(&mut image, f)?;
         image.funcs.push(loc);
+        image.address_map.func_starts.push(f.wasm_start);
+        image
+            .address_map
+            .sites
+            .extend(f.srclocs.iter().map(|(off, wasm)| (loc.start + off, *wasm)));
     }
     for t in trampolines {
         if t.has_relocations() {

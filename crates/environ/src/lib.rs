@@ -5,13 +5,17 @@
 //! exports, memories, tables, globals and segments, plus the function bodies borrowed
 //! from the input, ready for a code generator. It also defines, once, the layout of
 //! the `VMContext` ([`VMOffsets`]) that both the code generator and the runtime use,
-//! and the trap codes compiled code can raise ([`TrapKind`]).
+//! the one list of libcalls ([`for_each_libcall!`], from which [`Builtin`], the
+//! CLIF signatures and the runtime's `VMBuiltins` table are generated), and the
+//! trap codes compiled code can raise ([`TrapKind`]).
 //!
 //! It never touches raw pointers and knows nothing of Cranelift.
 #![forbid(unsafe_code)]
 
+mod address_map;
 pub mod component;
 mod const_expr;
+mod libcalls;
 mod module;
 mod strict_leb;
 mod translate;
@@ -20,7 +24,9 @@ mod tunables;
 mod types;
 mod vmoffsets;
 
+pub use address_map::AddressMap;
 pub use const_expr::{ConstExpr, ConstOp};
+pub use libcalls::{Builtin, LibcallType};
 pub use module::{
     DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,
     ModuleTranslation, SegmentMode,
@@ -30,12 +36,11 @@ pub use trap::TrapKind;
 pub use tunables::{MemoryStyle, Tunables};
 pub use types::{MemoryPlan, TablePlan, WasmFuncType, WasmValType};
 pub use vmoffsets::{
-    Builtin, VMOffsets, HOSTCTX_ENTRY, HOSTCTX_FUNCREF, VALRAW_SIZE, VMCTX_BUILTINS,
-    VMCTX_HEADER_SIZE, VMCTX_INSTANCE, VMCTX_RUNTIME_LIMITS, VMCTX_STORE, VMFUNCREF_SIZE,
-    VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMGLOBAL_SIZE,
-    VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED, VMLIMITS_LAST_EXIT_FP,
-    VMLIMITS_LAST_EXIT_PC, VMLIMITS_STACK_LIMIT, VMMEMORY_BASE, VMMEMORY_LENGTH, VMTABLE_BASE,
-    VMTABLE_LENGTH,
+    VMOffsets, HOSTCTX_ENTRY, HOSTCTX_FUNCREF, VALRAW_SIZE, VMCTX_BUILTINS, VMCTX_HEADER_SIZE,
+    VMCTX_INSTANCE, VMCTX_RUNTIME_LIMITS, VMCTX_STORE, VMFUNCREF_SIZE, VMFUNCREF_TYPE_ID,
+    VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMGLOBAL_SIZE, VMLIMITS_EPOCH_DEADLINE,
+    VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED, VMLIMITS_LAST_EXIT_FP, VMLIMITS_LAST_EXIT_PC,
+    VMLIMITS_STACK_LIMIT, VMMEMORY_BASE, VMMEMORY_LENGTH, VMTABLE_BASE, VMTABLE_LENGTH,
 };
 
 /// The wasm page size in bytes (64 KiB).

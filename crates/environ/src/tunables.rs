@@ -18,6 +18,15 @@ pub struct Tunables {
     pub consume_fuel: bool,
     /// Whether code checks the engine's epoch against the store's deadline.
     pub epoch_interruption: bool,
+    /// Whether every explicit linear-memory bounds check also clamps the
+    /// address with a speculation-safe select (`select_spectre_guard`), so a
+    /// mispredicted check cannot read outside the sandbox. Cranelift's (and
+    /// wasmtime's) flag `enable_heap_access_spectre_mitigation`.
+    pub heap_access_spectre_mitigation: bool,
+    /// The same for table bounds checks (`table.get/set`, `call_indirect`);
+    /// Cranelift's `enable_table_access_spectre_mitigation`, which also guards
+    /// `br_table` jump-table loads in Cranelift's own lowering.
+    pub table_access_spectre_mitigation: bool,
 }
 
 impl Default for Tunables {
@@ -28,6 +37,8 @@ impl Default for Tunables {
             dynamic_memory_guard_size: 64 << 10,
             consume_fuel: false,
             epoch_interruption: false,
+            heap_access_spectre_mitigation: true,
+            table_access_spectre_mitigation: true,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct Config {
     pub(crate) debug_verifier: bool,
     pub(crate) parallel_compilation: bool,
     pub(crate) tunables: tern_environ::Tunables,
+    /// Cranelift flags set by name, checked and applied by `Engine::new`.
+    pub(crate) cranelift_flags: Vec<(String, String)>,
     /// Where the compilation cache lives, when it is on (see `cache.rs`).
     pub(crate) cache_directory: Option<std::path::PathBuf>,
     /// The profiler to describe compiled code to (see `profiling.rs`).
@@ -90,6 +92,7 @@ impl Config {
             debug_verifier: false,
             parallel_compilation: true,
             tunables: tern_environ::Tunables::default(),
+            cranelift_flags: Vec::new(),
             cache_directory: None,
             profiler: crate::ProfilingStrategy::None,
         }
@@ -105,6 +108,77 @@ impl Config {
     pub fn cranelift_debug_verifier(&mut self, enable: bool) -> &mut Self {
         self.debug_verifier = enable;
         self
+    }
+
+    /// Sets the Cranelift flag `name` to `value`, as wasmtime's method of the
+    /// same name does. Tern honours the flags that change what its translator
+    /// emits, both `"true"` by default:
+    /// - `enable_heap_access_spectre_mitigation`: every explicit linear-memory
+    ///   bounds check (dynamic memories, memory64, offsets beyond the guard
+    ///   region) also clamps the address with a speculation-safe select, so a
+    ///   mispredicted check cannot read outside the sandbox;
+    /// - `enable_table_access_spectre_mitigation`: the same for `table.get`,
+    ///   `table.set` and `call_indirect` index checks (and Cranelift's
+    ///   `br_table` lowering).
+    ///
+    /// Setting either to `"false"` makes checked accesses cheaper for trusted
+    /// code. Any other flag name or value is an error at `Engine::new`.
+    ///
+    /// # Safety
+    /// With a mitigation off, wasm code can make the CPU speculatively read
+    /// host memory outside its sandbox and leak it through cache timing; the
+    /// caller promises that the code this engine runs is trusted not to try.
+    /// (In wasmtime any Cranelift flag can be set here, some of which make
+    /// generated code unsound; Tern accepts only the two above.)
+    #[allow(
+        unsafe_code,
+        reason = "the API is unsafe as in wasmtime: it can weaken the sandbox"
+    )]
+    pub unsafe fn cranelift_flag_set(&mut self, name: &str, value: &str) -> &mut Self {
+        self.cranelift_flags
+            .push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sets the boolean Cranelift flag `flag` to `"true"`, as in wasmtime.
+    ///
+    /// # Safety
+    /// As for [`Config::cranelift_flag_set`].
+    #[allow(
+        unsafe_code,
+        reason = "the API is unsafe as in wasmtime: it can weaken the sandbox"
+    )]
+    pub unsafe fn cranelift_flag_enable(&mut self, flag: &str) -> &mut Self {
+        self.cranelift_flags
+            .push((flag.to_string(), "true".to_string()));
+        self
+    }
+
+    /// The tunables with the Cranelift flags applied: what the engine freezes.
+    pub(crate) fn frozen_tunables(&self) -> anyhow::Result<tern_environ::Tunables> {
+        let mut tunables = self.tunables.clone();
+        for (name, value) in &self.cranelift_flags {
+            let field = match name.as_str() {
+                "enable_heap_access_spectre_mitigation" => {
+                    &mut tunables.heap_access_spectre_mitigation
+                }
+                "enable_table_access_spectre_mitigation" => {
+                    &mut tunables.table_access_spectre_mitigation
+                }
+                _ => anyhow::bail!(
+                    "the Cranelift flag `{name}` is not supported by Tern (supported: \
+                     enable_heap_access_spectre_mitigation, enable_table_access_spectre_mitigation)"
+                ),
+            };
+            *field = match value.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => anyhow::bail!(
+                    "the Cranelift flag `{name}` takes `true` or `false`, not `{value}`"
+                ),
+            };
+        }
+        Ok(tunables)
     }
 
     /// The most stack wasm code may use before it traps with `StackOverflow`.

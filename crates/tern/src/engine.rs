@@ -45,8 +45,10 @@ impl Engine {
     ///
     /// # Errors
     /// Fails when the configuration enables a WebAssembly feature Tern does not
-    /// implement yet, sets a zero stack size, asks for a profiler Tern does not
-    /// implement (or a perf map that cannot be created), or the host CPU is unsupported.
+    /// implement yet, sets a zero stack size, sets a Cranelift flag Tern does
+    /// not support (see `Config::cranelift_flag_set`), asks for a profiler Tern
+    /// does not implement (or a perf map that cannot be created), or the host
+    /// CPU is unsupported.
     pub fn new(config: &Config) -> Result<Self> {
         let unsupported = config.features.difference(SUPPORTED_FEATURES);
         if !unsupported.is_empty() {
@@ -56,6 +58,11 @@ impl Engine {
             bail!("max_wasm_stack must be greater than zero");
         }
         crate::profiling::start(config.profiler)?;
+        // The engine keeps its own copy with the Cranelift flags folded into
+        // the tunables, which code, runtime and fingerprint then all read.
+        let mut config = config.clone();
+        config.tunables = config.frozen_tunables()?;
+        let config = &config;
         let compiler = Compiler::new(CompilerSettings {
             opt_level: match config.opt_level {
                 crate::OptLevel::None => tern_cranelift::OptLevel::None,
@@ -141,6 +148,14 @@ impl Engine {
             (
                 "epoch interruption".to_string(),
                 config.tunables.epoch_interruption.to_string(),
+            ),
+            (
+                "enable_heap_access_spectre_mitigation".to_string(),
+                config.tunables.heap_access_spectre_mitigation.to_string(),
+            ),
+            (
+                "enable_table_access_spectre_mitigation".to_string(),
+                config.tunables.table_access_spectre_mitigation.to_string(),
             ),
         ];
         for (name, flag) in tern_environ::WasmFeatures::all().iter_names() {

@@ -149,6 +149,7 @@ impl Module {
                 funcs: image.funcs,
                 trampolines,
                 traps: image.traps,
+                address_map: image.address_map,
                 names,
                 exports_by_name,
             },
@@ -167,6 +168,7 @@ impl Module {
             funcs,
             trampolines,
             traps,
+            address_map,
             names,
             exports_by_name,
         } = parts;
@@ -180,6 +182,7 @@ impl Module {
             traps,
             func_names: names,
             module_name: env.name.clone(),
+            address_map,
         });
         registry::register(code.base(), code.len(), info.clone());
         if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
@@ -219,6 +222,7 @@ impl Module {
             array_trampolines: inner.trampolines.array.iter().map(locate).collect(),
             host_trampolines: inner.trampolines.host.iter().map(locate).collect(),
             traps: &inner.info.traps,
+            address_map: &inner.info.address_map,
             func_names: &inner.info.func_names,
             exports_by_name: &inner.exports_by_name,
         };
@@ -315,6 +319,7 @@ impl Module {
                 host: meta.host_trampolines.iter().map(unlocate).collect(),
             },
             traps: meta.traps,
+            address_map: meta.address_map,
             names: meta.func_names,
             exports_by_name: meta.exports_by_name,
         };
@@ -441,6 +446,8 @@ struct Parts {
     trampolines: Trampolines,
     /// Trap sites, sorted by code offset.
     traps: Vec<(u32, TrapKind)>,
+    /// Code offsets back to wasm offsets.
+    address_map: tern_environ::AddressMap,
     /// Function names.
     names: FuncNames,
     /// Export positions ordered by name.

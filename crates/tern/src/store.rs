@@ -92,10 +92,22 @@ pub struct StoreOpaque {
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
     funcs_by_ref: HashMap<FuncRefPtr, usize>,
+    #[allow(
+        clippy::vec_box,
+        reason = "compiled code holds pointers into each memory: it must not move when the Vec grows"
+    )]
     pub(crate) memories: Vec<Box<vm::Memory>>,
     pub(crate) tables: Vec<TableData>,
     pub(crate) globals: Vec<GlobalData>,
+    #[allow(
+        clippy::vec_box,
+        reason = "compiled code holds pointers to each global: it must not move when the Vec grows"
+    )]
     pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,
+    #[allow(
+        clippy::vec_box,
+        reason = "compiled code holds pointers to each context: it must not move when the Vec grows"
+    )]
     pub(crate) host_funcs: Vec<Box<HostFuncCtx>>,
     /// The trampolines of the modules instantiated here (`func/trampolines.rs`).
     pub(crate) trampolines: crate::func::StoreTrampolines,
@@ -104,8 +116,11 @@ pub struct StoreOpaque {
     /// Component instances and functions (see `crate::component`).
     pub(crate) components: crate::component::ComponentStoreData,
     /// Recovers the typed store's limiter (see `vm::store_cast::limiter_of`).
-    limiter_hook: Option<fn(&mut StoreOpaque) -> Option<&mut dyn ResourceLimiter>>,
+    limiter_hook: Option<LimiterHook>,
 }
+
+/// Recovers a typed store's limiter from its untyped part.
+type LimiterHook = fn(&mut StoreOpaque) -> Option<&mut dyn ResourceLimiter>;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -17,6 +17,8 @@ pub struct FrameInfo {
     module_name: Option<String>,
     func_index: u32,
     func_name: Option<String>,
+    module_offset: Option<usize>,
+    func_offset: Option<usize>,
 }
 
 impl FrameInfo {
@@ -31,6 +33,16 @@ impl FrameInfo {
     /// The function's name, from the name section.
     pub fn func_name(&self) -> Option<&str> {
         self.func_name.as_deref()
+    }
+    /// Byte offset, in the module's binary, of the instruction this frame was
+    /// executing (the call, for an outer frame); `None` when unknown.
+    pub fn module_offset(&self) -> Option<usize> {
+        self.module_offset
+    }
+    /// [`FrameInfo::module_offset`] relative to the start of the function's
+    /// body in the binary.
+    pub fn func_offset(&self) -> Option<usize> {
+        self.func_offset
     }
 }
 
@@ -55,10 +67,15 @@ impl WasmBacktrace {
                 let pc = if i == 0 { *pc } else { pc - 1 };
                 let (info, offset) = registry::lookup(pc)?;
                 let func_index = info.func_at(offset)?;
+                let offsets = info.wasm_offsets_at(offset);
                 Some(FrameInfo {
                     module_name: info.module_name.clone(),
                     func_index,
                     func_name: info.func_name(func_index).map(str::to_string),
+                    module_offset: offsets.map(|(at, _)| at as usize),
+                    func_offset: offsets
+                        .and_then(|(at, body)| at.checked_sub(body))
+                        .map(|o| o as usize),
                 })
             })
             .collect();
@@ -71,18 +88,15 @@ impl fmt::Display for WasmBacktrace {
         writeln!(f, "error while executing at wasm backtrace:")?;
         for (i, frame) in self.frames.iter().enumerate() {
             let module = frame.module_name.as_deref().unwrap_or("<unknown>");
+            // wasmtime's layout: index, module offset, module!function.
+            write!(f, "  {i:>3}: ")?;
+            if let Some(offset) = frame.module_offset {
+                write!(f, "{offset:#6x} - ")?;
+            }
             match &frame.func_name {
                 // `{:#}` drops the hash suffix of Rust symbols.
-                Some(name) => write!(
-                    f,
-                    "    {i:>2}: {module}!{:#}",
-                    rustc_demangle::demangle(name)
-                )?,
-                None => write!(
-                    f,
-                    "    {i:>2}: {module}!<wasm function {}>",
-                    frame.func_index
-                )?,
+                Some(name) => write!(f, "{module}!{:#}", rustc_demangle::demangle(name))?,
+                None => write!(f, "{module}!<wasm function {}>", frame.func_index)?,
             }
             if i + 1 < self.frames.len() {
                 writeln!(f)?;

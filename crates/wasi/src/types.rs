@@ -146,6 +146,9 @@ pub mod rights {
         | PATH_SYMLINK
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE;
+    /// Every right a directory descriptor can hold (no file rights: a
+    /// directory cannot be read, written, seeked or told).
+    pub const DIR_ALL: u64 = DIR_READ | DIR_MUTATE;
     /// Rights of a file that only read it.
     pub const FILE_READ: u64 = FD_READ
         | FD_SEEK

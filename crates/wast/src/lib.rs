@@ -257,7 +257,7 @@ impl WastContext {
             | WastDirective::AssertMalformed {
                 module, message, ..
             } => {
-                if let Ok(_) = self.compile(module) {
+                if self.compile(module).is_ok() {
                     bail!("expected module to be rejected with `{message}`, but it compiled");
                 }
             }

@@ -14,6 +14,9 @@ pub struct Host {
 
 /// The WASI context for running `program` with `args` as `argv[1..]`.
 ///
+/// `argv[0]` is the program's file name without its directories, as wasmtime
+/// passes it (so the guest does not learn host paths).
+///
 /// `dirs` are `HOST[::GUEST]` (guest name defaults to the host path, as in
 /// wasmtime), each preopened with every permission; `envs` are `NAME=VALUE`
 /// (or `NAME` alone to pass the host's value).
@@ -27,7 +30,8 @@ pub fn context(
     envs: &[String],
 ) -> Result<WasiCtx> {
     let mut b = WasiCtxBuilder::new();
-    b.arg(&program.to_string_lossy())?;
+    let name = program.file_name().unwrap_or(program.as_os_str());
+    b.arg(&name.to_string_lossy())?;
     b.args(args)?;
     b.inherit_stdio()?;
     for env in envs {

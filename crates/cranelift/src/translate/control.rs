@@ -8,10 +8,8 @@ use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, BlockCall, ExtFuncData, ExternalName, InstBuilder,
     JumpTableData, UserExternalName, Value,
 };
-use tern_environ::{
-    TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL, VMTABLE_BASE, VMTABLE_LENGTH,
-};
-use wasmparser::{BlockType, FuncValidator, Operator, ValidatorResources};
+use tern_environ::{TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL};
+use wasmparser::{BlockType, Operator};
 
 /// What kind of structure a control frame is.
 pub(crate) enum FrameKind {
@@ -113,10 +111,10 @@ impl FuncState<'_, '_> {
                     exit_reachable: false,
                 });
             }
-            Operator::Else => {
-                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
-                    self.translate_else();
-                }
+            Operator::Else
+                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) =>
+            {
+                self.translate_else();
             }
             Operator::End => {
                 if matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
@@ -207,12 +205,8 @@ impl FuncState<'_, '_> {
         }
     }
 
-    /// Translates control-flow and call operators; returns false for other operators.
-    pub(crate) fn translate_control(
-        &mut self,
-        op: &Operator<'_>,
-        _validator: &FuncValidator<ValidatorResources>,
-    ) -> Result<bool> {
+    /// Translates control-flow and call operators; the operators `dispatch` routes here.
+    pub(crate) fn translate_control(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
             Operator::Nop => {}
             Operator::Unreachable => {
@@ -370,9 +364,9 @@ impl FuncState<'_, '_> {
                 self.translate_call_indirect(*type_index, *table_index, true);
                 self.reachable = false;
             }
-            _ => return Ok(false),
+            other => return Err(super::dispatch::misrouted(other, "control")),
         }
-        Ok(true)
+        Ok(())
     }
 
     fn signature_for_type(&mut self, type_index: u32) -> ir::SigRef {
@@ -457,28 +451,7 @@ impl FuncState<'_, '_> {
         let vmctx = self.vmctx();
         let ro = Self::readonly_flags();
         let mutable = Self::trusted_flags();
-        let table = self.builder.ins().load(
-            types::I64,
-            ro,
-            vmctx,
-            self.offsets.table(table_index) as i32,
-        );
-        let len = self
-            .builder
-            .ins()
-            .load(types::I64, mutable, table, VMTABLE_LENGTH as i32);
-        let index = self.to_i64(index);
-        let oob = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.trap_if(oob, TrapKind::TableOutOfBounds);
-        let base = self
-            .builder
-            .ins()
-            .load(types::I64, mutable, table, VMTABLE_BASE as i32);
-        let offset = self.builder.ins().ishl_imm_u(index, 3);
-        let slot = self.builder.ins().iadd(base, offset);
+        let slot = self.table_slot(table_index, index);
         let funcref = self.builder.ins().load(types::I64, mutable, slot, 0);
         let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, funcref, 0);
         self.trap_if(is_null, TrapKind::IndirectCallToNull);

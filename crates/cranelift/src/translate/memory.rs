@@ -5,14 +5,18 @@
 //! access whose static offset and size fit in the guard needs no bounds check:
 //! an out-of-bounds address faults, and the trap table marks the faulting load or
 //! store as `MemoryOutOfBounds`. Larger offsets and 64-bit memories get an
-//! explicit check against the current length.
+//! explicit check against the current length, followed (unless
+//! `Tunables::heap_access_spectre_mitigation` is off) by a `select_spectre_guard`
+//! that makes the address null when the check failed, so a mispredicted branch
+//! cannot read outside the sandbox. Bulk operations (`memory.copy/fill/init`)
+//! check their ranges inside libcalls (Rust code), not in compiled wasm.
 
 use super::FuncState;
 use crate::signature::ir_type;
 use anyhow::Result;
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use cranelift_codegen::ir::{Endianness, TrapCode};
-use tern_environ::{Builtin, MemoryStyle, TrapKind, VMMEMORY_BASE, VMMEMORY_LENGTH};
+use tern_environ::{Builtin, LibcallType, MemoryStyle, TrapKind, VMMEMORY_BASE, VMMEMORY_LENGTH};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
 impl FuncState<'_, '_> {
@@ -107,7 +111,37 @@ impl FuncState<'_, '_> {
                 self.trap_if(oob, TrapKind::MemoryOutOfBounds);
                 let addr = self.builder.ins().iadd(base, index);
                 let offset = self.builder.ins().iconst(types::I64, memarg.offset as i64);
-                (self.builder.ins().iadd(addr, offset), 0)
+                let addr = self.builder.ins().iadd(addr, offset);
+                if self
+                    .compiler
+                    .settings()
+                    .tunables
+                    .heap_access_spectre_mitigation
+                {
+                    // If the branch above is mispredicted, the access still
+                    // depends on `oob` through a select the CPU does not
+                    // speculate: it reads address 0, not outside the sandbox.
+                    // A 64-bit index can make `index + end` wrap, which traps
+                    // above; a mispredicted overflow trap must not let the
+                    // wrapped (small) sum pass `oob`, so the guard also tests
+                    // for the wrap.
+                    let outside = if plan.memory64 {
+                        let wrapped = self
+                            .builder
+                            .ins()
+                            .icmp(IntCC::UnsignedLessThan, last, index);
+                        self.builder.ins().bor(oob, wrapped)
+                    } else {
+                        oob
+                    };
+                    let null = self.builder.ins().iconst(types::I64, 0);
+                    (
+                        self.builder.ins().select_spectre_guard(outside, null, addr),
+                        0,
+                    )
+                } else {
+                    (addr, 0)
+                }
             }
         }
     }
@@ -156,20 +190,27 @@ impl FuncState<'_, '_> {
         }
     }
 
-    /// Calls a builtin libcall through the vmctx's builtin table.
-    pub(crate) fn call_builtin(
-        &mut self,
-        builtin: Builtin,
-        params: &[ir::Type],
-        returns: &[ir::Type],
-        args: &[Value],
-    ) -> Vec<Value> {
+    /// Calls a libcall through the vmctx's `VMBuiltins` table, with the
+    /// signature the libcall list (`tern_environ::for_each_libcall!`) gives it.
+    pub(crate) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Vec<Value> {
+        let ir_type = |t: LibcallType| match t {
+            LibcallType::I32 => types::I32,
+            LibcallType::I64 => types::I64,
+        };
+        let abi = |t: LibcallType| ir::AbiParam::new(ir_type(t));
+        debug_assert!(
+            args.len() == builtin.params().len()
+                && args
+                    .iter()
+                    .zip(builtin.params())
+                    .all(|(a, t)| { self.builder.func.dfg.value_type(*a) == ir_type(*t) }),
+            "arguments of libcall {} do not match its signature",
+            builtin.name()
+        );
         let mut sig = ir::Signature::new(self.compiler.call_conv());
         sig.params.push(ir::AbiParam::new(types::I64));
-        sig.params
-            .extend(params.iter().map(|t| ir::AbiParam::new(*t)));
-        sig.returns
-            .extend(returns.iter().map(|t| ir::AbiParam::new(*t)));
+        sig.params.extend(builtin.params().iter().map(|t| abi(*t)));
+        sig.returns.extend(builtin.result().map(abi));
         let sig = self.builder.import_signature(sig);
         let vmctx = self.vmctx();
         let table = self.builder.ins().load(
@@ -190,8 +231,8 @@ impl FuncState<'_, '_> {
         self.builder.inst_results(call).to_vec()
     }
 
-    /// Translates memory and global operators; returns false for other operators.
-    pub(crate) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool> {
+    /// Translates memory and global operators; the operators `dispatch` routes here.
+    pub(crate) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<()> {
         use types::{F32, F64, I32, I64};
         match op {
             Operator::I32Load { memarg } => {
@@ -278,8 +319,7 @@ impl FuncState<'_, '_> {
                     self.builder.ins().uextend(I64, delta)
                 };
                 let index = self.builder.ins().iconst(I32, i64::from(*mem));
-                let old =
-                    self.call_builtin(Builtin::MemoryGrow, &[I64, I32], &[I64], &[delta, index])[0];
+                let old = self.call_builtin(Builtin::MemoryGrow, &[delta, index])[0];
                 let v = if memory64 {
                     old
                 } else {
@@ -303,8 +343,8 @@ impl FuncState<'_, '_> {
                     .ins()
                     .store(Self::trusted_flags(), v, addr, offset);
             }
-            _ => return Ok(false),
+            other => return Err(super::dispatch::misrouted(other, "memory")),
         }
-        Ok(true)
+        Ok(())
     }
 }

@@ -4,11 +4,16 @@
 //! per-function validator before translating it, and keeps a wasm operand stack of
 //! SSA values plus a control stack of the enclosing blocks. Code that validation
 //! proves unreachable (after `br`, `return`, `unreachable`) is skipped until the
-//! control structure that ends it. The submodules hold the operator groups:
-//! `control` (blocks, branches, calls), `memory` (loads, stores, globals) and
-//! `numeric` (everything that only touches the operand stack).
+//! control structure that ends it. `dispatch` hands each operator to its
+//! topic translator, with the compiler checking that every operator wasmparser
+//! knows is either translated or rejected by name: `control` (blocks, branches,
+//! calls, locals), `memory` (loads, stores, globals), `tables` (references,
+//! tables, bulk operations), `numeric` (scalar operators that only touch the
+//! operand stack) and `simd` (128-bit vectors); `interrupts` meters fuel and
+//! checks epochs.
 
 mod control;
+mod dispatch;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -24,9 +29,10 @@ use cranelift_codegen::ir::{
     self, types, GlobalValueData, InstBuilder, MemFlagsData, UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use dispatch::Dispatch;
 use std::collections::HashMap;
 use tern_environ::{Module, TrapKind, VMOffsets, VMLIMITS_STACK_LIMIT};
-use wasmparser::{FuncValidator, ValidatorResources};
+use wasmparser::{FuncValidator, Operator, ValidatorResources, VisitOperator};
 
 /// Translates one function; create one per function.
 pub(crate) struct FuncTranslator<'a> {
@@ -110,6 +116,9 @@ impl<'a> FuncTranslator<'a> {
         func.stack_limit = Some(stack_limit);
 
         let mut builder = FunctionBuilder::new(func, self.fctx);
+        // Code before the first instruction maps to the body's start (see
+        // `tern_environ::AddressMap`); each instruction then sets its own.
+        builder.set_srcloc(ir::SourceLoc::new(body.range().start as u32));
         let entry = builder.create_block();
         builder.append_block_params_for_function_params(entry);
         builder.switch_to_block(entry);
@@ -157,7 +166,8 @@ impl<'a> FuncTranslator<'a> {
         while !ops.eof() {
             let (op, offset) = ops.read_with_offset()?;
             validator.op(offset, &op)?;
-            state.translate_operator(&op, validator)?;
+            state.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
+            state.translate_operator(&op)?;
         }
         ops.finish()?;
         state.builder.seal_all_blocks();
@@ -227,31 +237,16 @@ impl FuncState<'_, '_> {
     }
 
     /// Translates one (validated) operator.
-    fn translate_operator(
-        &mut self,
-        op: &wasmparser::Operator<'_>,
-        validator: &FuncValidator<ValidatorResources>,
-    ) -> Result<()> {
+    fn translate_operator(&mut self, op: &Operator<'_>) -> Result<()> {
         if !self.reachable {
             self.translate_unreachable(op);
             return Ok(());
         }
         self.meter(op);
-        if self.translate_control(op, validator)? {
-            if matches!(op, wasmparser::Operator::Loop { .. }) {
-                self.check_epoch();
-            }
-            return Ok(());
+        VisitOperator::visit_operator(&mut Dispatch { state: self, op }, op)?;
+        if matches!(op, Operator::Loop { .. }) {
+            self.check_epoch();
         }
-        if self.translate_memory(op)? {
-            return Ok(());
-        }
-        if self.translate_tables(op)? {
-            return Ok(());
-        }
-        if self.translate_simd(op)? {
-            return Ok(());
-        }
-        self.translate_numeric(op)
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@
 //! `fcvt_to_{s,u}int` trap on NaN and overflow.
 
 use super::FuncState;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use cranelift_codegen::ir::{
     condcodes::{FloatCC, IntCC},
     immediates::{Ieee32, Ieee64},
@@ -57,7 +57,7 @@ impl FuncState<'_, '_> {
         });
     }
 
-    /// Translates numeric operators; fails on any operator no translator group handles.
+    /// Translates the numeric operators `dispatch` routes here.
     pub(crate) fn translate_numeric(&mut self, op: &Operator<'_>) -> Result<()> {
         use types::{F32, F64, I16, I32, I64, I8};
         match op {
@@ -213,7 +213,7 @@ impl FuncState<'_, '_> {
             Operator::I64Extend16S => self.extend_s(I64, I16),
             Operator::I64Extend32S => self.extend_s(I64, I32),
 
-            other => bail!("operator not supported by Tern yet: {other:?}"),
+            other => return Err(super::dispatch::misrouted(other, "numeric")),
         }
         Ok(())
     }

@@ -268,8 +268,8 @@ impl FuncState<'_, '_> {
         self.builder.ins().iadd_pairwise(lo, hi)
     }
 
-    /// Translates SIMD operators; returns false for other operators.
-    pub(crate) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<bool> {
+    /// Translates SIMD operators; the operators `dispatch` routes here.
+    pub(crate) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<()> {
         match op {
             Operator::V128Load { memarg } => self.vload(memarg, 16, |s, f, a, o| {
                 s.builder.ins().load(I8X16, f, a, o)
@@ -699,8 +699,8 @@ impl FuncState<'_, '_> {
             Operator::F64x2PromoteLowF32x4 => {
                 self.vun(F32X4, |s, a| s.builder.ins().fvpromote_low(a))
             }
-            _ => return Ok(false),
+            other => return Err(super::dispatch::misrouted(other, "simd")),
         }
-        Ok(true)
+        Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! Reference types and bulk operations: `ref.*`, `table.*`, `elem.drop`,
 //! `memory.copy/fill/init` and `data.drop`.
 //!
-//! Table element access is inline (bounds check, load or store); operations over
+//! Table element access is inline (bounds check with a Spectre guard, load or
+//! store; `call_indirect` uses the same `table_slot`); operations over
 //! ranges go through libcalls, which return a status that compiled code turns
 //! into a trap here, so the trap has a precise location and backtrace.
 
@@ -14,7 +15,7 @@ use wasmparser::Operator;
 
 impl FuncState<'_, '_> {
     /// Widens an i32 index/length to i64 (64-bit ones pass through).
-    pub(crate) fn to_i64(&mut self, v: Value) -> Value {
+    pub(crate) fn widen_to_i64(&mut self, v: Value) -> Value {
         if self.builder.func.dfg.value_type(v) == types::I64 {
             v
         } else {
@@ -33,7 +34,10 @@ impl FuncState<'_, '_> {
     }
 
     /// The address of element `index` of `table`, trapping when out of bounds.
-    fn table_slot(&mut self, table: u32, index: Value) -> Value {
+    /// Unless `Tunables::table_access_spectre_mitigation` is off, a
+    /// `select_spectre_guard` makes a mispredicted check read element 0
+    /// instead of memory past the table.
+    pub(crate) fn table_slot(&mut self, table: u32, index: Value) -> Value {
         let def = self.table_def(table);
         let len = self.builder.ins().load(
             types::I64,
@@ -41,7 +45,7 @@ impl FuncState<'_, '_> {
             def,
             VMTABLE_LENGTH as i32,
         );
-        let index = self.to_i64(index);
+        let index = self.widen_to_i64(index);
         let oob = self
             .builder
             .ins()
@@ -52,7 +56,17 @@ impl FuncState<'_, '_> {
                 .ins()
                 .load(types::I64, Self::trusted_flags(), def, VMTABLE_BASE as i32);
         let offset = self.builder.ins().ishl_imm_u(index, 3);
-        self.builder.ins().iadd(base, offset)
+        let slot = self.builder.ins().iadd(base, offset);
+        if self
+            .compiler
+            .settings()
+            .tunables
+            .table_access_spectre_mitigation
+        {
+            self.builder.ins().select_spectre_guard(oob, base, slot)
+        } else {
+            slot
+        }
     }
 
     fn is_table64(&self, table: u32) -> bool {
@@ -67,8 +81,8 @@ impl FuncState<'_, '_> {
         self.builder.ins().iconst(types::I32, i64::from(v))
     }
 
-    /// Translates reference and bulk operators; returns false for other operators.
-    pub(crate) fn translate_tables(&mut self, op: &Operator<'_>) -> Result<bool> {
+    /// Translates reference and bulk operators; the operators `dispatch` routes here.
+    pub(crate) fn translate_tables(&mut self, op: &Operator<'_>) -> Result<()> {
         use types::{I32, I64};
         match op {
             Operator::RefNull { .. } => {
@@ -125,14 +139,9 @@ impl FuncState<'_, '_> {
             Operator::TableGrow { table } => {
                 let delta = self.pop();
                 let init = self.pop();
-                let delta = self.to_i64(delta);
+                let delta = self.widen_to_i64(delta);
                 let t = self.u32_const(*table);
-                let old = self.call_builtin(
-                    Builtin::TableGrow,
-                    &[I32, I64, I64],
-                    &[I64],
-                    &[t, init, delta],
-                )[0];
+                let old = self.call_builtin(Builtin::TableGrow, &[t, init, delta])[0];
                 let v = if self.is_table64(*table) {
                     old
                 } else {
@@ -144,14 +153,9 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let value = self.pop();
                 let dst = self.pop();
-                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
                 let t = self.u32_const(*table);
-                let s = self.call_builtin(
-                    Builtin::TableFill,
-                    &[I32, I64, I64, I64],
-                    &[I32],
-                    &[t, dst, value, len],
-                )[0];
+                let s = self.call_builtin(Builtin::TableFill, &[t, dst, value, len])[0];
                 self.status_trap(s, TrapKind::TableOutOfBounds);
             }
             Operator::TableCopy {
@@ -161,82 +165,65 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (len, src, dst) = (
+                    self.widen_to_i64(len),
+                    self.widen_to_i64(src),
+                    self.widen_to_i64(dst),
+                );
                 let (d, s) = (self.u32_const(*dst_table), self.u32_const(*src_table));
-                let st = self.call_builtin(
-                    Builtin::TableCopy,
-                    &[I32, I32, I64, I64, I64],
-                    &[I32],
-                    &[d, s, dst, src, len],
-                )[0];
+                let st = self.call_builtin(Builtin::TableCopy, &[d, s, dst, src, len])[0];
                 self.status_trap(st, TrapKind::TableOutOfBounds);
             }
             Operator::TableInit { elem_index, table } => {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let dst = self.to_i64(dst);
+                let dst = self.widen_to_i64(dst);
                 let (t, e) = (self.u32_const(*table), self.u32_const(*elem_index));
-                let st = self.call_builtin(
-                    Builtin::TableInit,
-                    &[I32, I32, I64, I32, I32],
-                    &[I32],
-                    &[t, e, dst, src, len],
-                )[0];
+                let st = self.call_builtin(Builtin::TableInit, &[t, e, dst, src, len])[0];
                 self.status_trap(st, TrapKind::TableOutOfBounds);
             }
             Operator::ElemDrop { elem_index } => {
                 let e = self.u32_const(*elem_index);
-                self.call_builtin(Builtin::ElemDrop, &[I32], &[], &[e]);
+                self.call_builtin(Builtin::ElemDrop, &[e]);
             }
             Operator::MemoryCopy { dst_mem, src_mem } => {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (len, src, dst) = (self.to_i64(len), self.to_i64(src), self.to_i64(dst));
+                let (len, src, dst) = (
+                    self.widen_to_i64(len),
+                    self.widen_to_i64(src),
+                    self.widen_to_i64(dst),
+                );
                 let (d, s) = (self.u32_const(*dst_mem), self.u32_const(*src_mem));
-                let st = self.call_builtin(
-                    Builtin::MemoryCopy,
-                    &[I32, I32, I64, I64, I64],
-                    &[I32],
-                    &[d, s, dst, src, len],
-                )[0];
+                let st = self.call_builtin(Builtin::MemoryCopy, &[d, s, dst, src, len])[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
             }
             Operator::MemoryFill { mem } => {
                 let len = self.pop();
                 let value = self.pop();
                 let dst = self.pop();
-                let (len, dst) = (self.to_i64(len), self.to_i64(dst));
+                let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
                 let m = self.u32_const(*mem);
-                let st = self.call_builtin(
-                    Builtin::MemoryFill,
-                    &[I32, I64, I32, I64],
-                    &[I32],
-                    &[m, dst, value, len],
-                )[0];
+                let st = self.call_builtin(Builtin::MemoryFill, &[m, dst, value, len])[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
             }
             Operator::MemoryInit { data_index, mem } => {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let dst = self.to_i64(dst);
+                let dst = self.widen_to_i64(dst);
                 let (m, d) = (self.u32_const(*mem), self.u32_const(*data_index));
-                let st = self.call_builtin(
-                    Builtin::MemoryInit,
-                    &[I32, I32, I64, I32, I32],
-                    &[I32],
-                    &[m, d, dst, src, len],
-                )[0];
+                let st = self.call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len])[0];
                 self.status_trap(st, TrapKind::MemoryOutOfBounds);
             }
             Operator::DataDrop { data_index } => {
                 let d = self.u32_const(*data_index);
-                self.call_builtin(Builtin::DataDrop, &[I32], &[], &[d]);
+                self.call_builtin(Builtin::DataDrop, &[d]);
             }
-            _ => return Ok(false),
+            other => return Err(super::dispatch::misrouted(other, "tables")),
         }
-        Ok(true)
+        Ok(())
     }
 }

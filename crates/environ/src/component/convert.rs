@@ -38,12 +38,14 @@ impl<'a> TypeConverter<'a> {
         }
     }
 
-    fn resource(&mut self, id: ResourceId) -> u32 {
-        let next = self.resources.len() as u32;
-        let n = *self.resources.entry(id).or_insert(next);
-        if n as usize == self.out.resources.len() {
-            self.out.resources.push(format!("resource{n}"));
+    /// The number of resource `id`: its own, or the one it was aliased to.
+    pub(crate) fn resource(&mut self, id: ResourceId) -> u32 {
+        if let Some(n) = self.resources.get(&id) {
+            return *n;
         }
+        let n = self.out.resources.len() as u32;
+        self.out.resources.push(format!("resource{n}"));
+        self.resources.insert(id, n);
         n
     }
 

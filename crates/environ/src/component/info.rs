@@ -91,16 +91,35 @@ pub struct CanonOptions {
     pub callback: Option<CoreDef>,
 }
 
+/// Where a runtime resource comes from. Inlining numbers the resources that
+/// exist at run time (every definition in every inlined instance, every
+/// imported one); each inlined instance maps the resource type numbers of
+/// its types ([`super::TypeDef::Own`]/`Borrow`) to them
+/// ([`ComponentInfo::instance_resources`]). Every instantiation of the
+/// component makes a fresh runtime type for each `Defined` one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResourceDef {
+    /// Defined by inlined component instance `instance`, with its destructor.
+    Defined {
+        /// The runtime component instance that implements it.
+        instance: u32,
+        /// The destructor `(func (param i32))`, if any.
+        dtor: Option<CoreDef>,
+    },
+    /// Supplied by the embedder through a root import.
+    Imported(ImportPath),
+}
+
 /// A canonical built-in that needs runtime support (every `canon` other than
 /// `lift` and `lower`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BuiltinKind {
-    /// `resource.new` of resource number `0`.
+    /// `resource.new` of runtime resource `0` (see [`ResourceDef`]).
     ResourceNew(u32),
     /// `resource.rep`.
     ResourceRep(u32),
-    /// `resource.drop`, with the resource's destructor if it has one.
-    ResourceDrop(u32, Option<CoreDef>),
+    /// `resource.drop` (the destructor is in [`ComponentInfo::resources`]).
+    ResourceDrop(u32),
     /// `context.get i32 slot`.
     ContextGet(u32),
     /// `context.set i32 slot`.
@@ -129,6 +148,9 @@ pub enum Initializer {
         module: ModuleDef,
         /// `(module, name, item)` for every import the module's type declares.
         args: Vec<(String, String, CoreDef)>,
+        /// The runtime component instance it belongs to (which cannot be
+        /// entered while the module's start function runs).
+        instance: u32,
     },
     /// Makes the core function [`CoreDef::Lowered`] `index`.
     Lower {
@@ -202,6 +224,11 @@ pub struct ComponentInfo {
     /// How many runtime component instances inlining produced (the root and
     /// every nested instantiation): each has its own flags and handle table.
     pub num_runtime_instances: u32,
+    /// Every runtime resource.
+    pub resources: Vec<ResourceDef>,
+    /// Per runtime component instance: `(resource type number, runtime
+    /// resource)` for each resource its types mention, sorted.
+    pub instance_resources: Vec<Vec<(u32, u32)>>,
     /// How many runtime core instances instantiation creates.
     pub num_core_instances: u32,
     /// How many functions are lowered, lifted, and built in.

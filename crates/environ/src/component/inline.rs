@@ -17,7 +17,7 @@
 use super::convert::TypeConverter;
 use super::info::{
     BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, ImportPath, Initializer,
-    ModuleDef, StringEncoding,
+    ModuleDef, ResourceDef, StringEncoding,
 };
 use super::parse::{Item, Parsed, ParsedComponent};
 use super::types::ComponentItemType;
@@ -64,7 +64,8 @@ enum ItemDef {
     Instance(InstanceDef),
     Module(ModuleDef),
     Component(ComponentDef),
-    Type,
+    /// A type; `Some(n)` when it is resource number `n`.
+    Type(Option<u32>),
 }
 
 /// What `alias outer` can reach of a lexically enclosing component.
@@ -91,7 +92,6 @@ struct Frame<'a, 'data> {
     funcs: Vec<FuncDef>,
     instances: Vec<InstanceDef>,
     num_types: u32,
-    resource_dtors: HashMap<ResourceId, Option<CoreDef>>,
     exports: Vec<(String, ItemDef)>,
 }
 
@@ -99,7 +99,9 @@ pub(crate) struct Inliner<'a, 'data> {
     parsed: &'a Parsed<'data>,
     conv: TypeConverter<'a>,
     info: ComponentInfo,
-    runtime_resources: HashMap<(u32, ResourceId), u32>,
+    /// Per runtime component instance: its resource type numbers (as in
+    /// `TypeDef::Own`) → the runtime resource (index of `info.resources`).
+    frame_resources: Vec<HashMap<u32, u32>>,
     depth: u32,
 }
 
@@ -109,7 +111,7 @@ fn item_kind(item: &ItemDef) -> &'static str {
         ItemDef::Instance(_) => "instance",
         ItemDef::Module(_) => "module",
         ItemDef::Component(_) => "component",
-        ItemDef::Type => "type",
+        ItemDef::Type(_) => "type",
     }
 }
 
@@ -130,7 +132,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
             parsed,
             conv: TypeConverter::new(root_types),
             info: ComponentInfo::default(),
-            runtime_resources: HashMap::new(),
+            frame_resources: Vec::new(),
             depth: 0,
         })
     }
@@ -160,6 +162,15 @@ impl<'a, 'data> Inliner<'a, 'data> {
             self.info.export_types.push(ty);
         }
         self.info.types = std::mem::take(&mut self.conv.out);
+        self.info.instance_resources = self
+            .frame_resources
+            .iter()
+            .map(|m| {
+                let mut v: Vec<(u32, u32)> = m.iter().map(|(n, c)| (*n, *c)).collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
         Ok(self.info)
     }
 
@@ -182,7 +193,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 Export::Instance(out)
             }
             (ItemDef::Module(m), _) => Export::Module(m.clone()),
-            (ItemDef::Type, ty) => Export::Type(ty.clone()),
+            (ItemDef::Type(_), ty) => Export::Type(ty.clone()),
             (ItemDef::Component(_), _) => Export::Component,
             (item, _) => bail!("export of a {} does not match its type", item_kind(item)),
         })
@@ -214,6 +225,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
         }
         let instance = self.info.num_runtime_instances;
         self.info.num_runtime_instances += 1;
+        self.frame_resources.push(HashMap::new());
         let mut f = Frame {
             comp,
             types,
@@ -230,7 +242,6 @@ impl<'a, 'data> Inliner<'a, 'data> {
             funcs: Vec::new(),
             instances: Vec::new(),
             num_types: 0,
-            resource_dtors: HashMap::new(),
             exports: Vec::new(),
         };
         let comp = f.comp;
@@ -250,11 +261,130 @@ impl<'a, 'data> Inliner<'a, 'data> {
             ItemDef::Instance(d) => f.instances.push(d),
             ItemDef::Module(d) => f.modules.push(d),
             ItemDef::Component(d) => f.components.push(d),
-            ItemDef::Type => f.num_types += 1,
+            ItemDef::Type(_) => f.num_types += 1,
         }
     }
 
-    fn space_item(f: &Frame<'_, '_>, kind: ComponentExternalKind, index: u32) -> Result<ItemDef> {
+    /// The resource behind type `index` of `f`, if it is one.
+    fn resource_id(f: &Frame<'_, '_>, index: u32) -> Option<ResourceId> {
+        let types = f.types.as_ref();
+        if index >= types.component_type_count() {
+            return None;
+        }
+        match types.component_any_type_at(index) {
+            ComponentAnyTypeId::Resource(r) => Some(r.resource()),
+            _ => None,
+        }
+    }
+
+    /// The runtime resource behind type `index` of `f`, if it is one.
+    fn type_item(&mut self, f: &Frame<'_, '_>, index: u32) -> ItemDef {
+        let runtime = Self::resource_id(f, index).and_then(|r| {
+            let n = self.conv.resource(r);
+            self.frame_resources[f.instance as usize].get(&n).copied()
+        });
+        ItemDef::Type(runtime)
+    }
+
+    /// Makes resource type number `n` of frame `instance` runtime resource `c`
+    /// (unless it already is one).
+    fn bind_resource(&mut self, instance: u32, n: u32, c: u32) {
+        self.frame_resources[instance as usize]
+            .entry(n)
+            .or_insert(c);
+    }
+
+    /// A new runtime resource.
+    fn new_resource(&mut self, def: ResourceDef) -> Result<u32> {
+        if self.info.resources.len() >= MAX_INITIALIZERS {
+            bail!("component defines more than {MAX_INITIALIZERS} resources");
+        }
+        self.info.resources.push(def);
+        Ok(self.info.resources.len() as u32 - 1)
+    }
+
+    /// Records that type `index` of `f` (about to be defined) is `item`: when
+    /// `item` is a resource, `index` names the same runtime resource.
+    fn bind_type(&mut self, f: &Frame<'_, '_>, index: u32, item: &ItemDef) {
+        if let (ItemDef::Type(Some(c)), Some(r)) = (item, Self::resource_id(f, index)) {
+            let n = self.conv.resource(r);
+            self.bind_resource(f.instance, n, *c);
+        }
+    }
+
+    /// Gives every resource in root import type `ty` (at `path`) a runtime
+    /// resource supplied by the embedder.
+    fn import_resources(&mut self, ty: &ComponentItemType, path: ImportPath) -> Result<()> {
+        match ty {
+            ComponentItemType::Resource(n) if !self.frame_resources[0].contains_key(n) => {
+                let c = self.new_resource(ResourceDef::Imported(path))?;
+                self.bind_resource(0, *n, c);
+            }
+            ComponentItemType::Instance(items) => {
+                for (name, ty) in items {
+                    let mut p = path.clone();
+                    p.path.push(name.clone());
+                    self.import_resources(ty, p)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Binds the resources exported by instance type `ty` (an import of `f`)
+    /// to the resources of the argument `arg`.
+    fn bind_instance_resources(
+        &mut self,
+        instance: u32,
+        ty: wasmparser::component_types::ComponentInstanceTypeId,
+        arg: &InstanceDef,
+    ) {
+        use wasmparser::component_types::ComponentEntityType as E;
+        let Ok(root) = self.root_types() else { return };
+        for (name, item) in root[ty].exports.iter() {
+            let E::Type {
+                referenced: ComponentAnyTypeId::Resource(r),
+                ..
+            } = item.ty
+            else {
+                continue;
+            };
+            let n = match arg {
+                InstanceDef::Items(items) => match items.iter().find(|(n, _)| n == name) {
+                    Some((_, ItemDef::Type(Some(n)))) => Some(*n),
+                    _ => None,
+                },
+                InstanceDef::Import(path) => self.imported_resource(path, name),
+            };
+            if let Some(c) = n {
+                let n = self.conv.resource(r.resource());
+                self.bind_resource(instance, n, c);
+            }
+        }
+    }
+
+    /// The runtime resource of export `name` of the root import at `path`.
+    fn imported_resource(&self, path: &ImportPath, name: &str) -> Option<u32> {
+        let mut ty = &self.info.imports.get(path.import as usize)?.1;
+        for segment in path.path.iter().map(String::as_str).chain([name]) {
+            let ComponentItemType::Instance(items) = ty else {
+                return None;
+            };
+            ty = &items.iter().find(|(n, _)| n == segment)?.1;
+        }
+        match ty {
+            ComponentItemType::Resource(n) => self.frame_resources[0].get(n).copied(),
+            _ => None,
+        }
+    }
+
+    fn space_item(
+        &mut self,
+        f: &Frame<'_, '_>,
+        kind: ComponentExternalKind,
+        index: u32,
+    ) -> Result<ItemDef> {
         Ok(match kind {
             ComponentExternalKind::Func => ItemDef::Func(get(&f.funcs, index, "function")?),
             ComponentExternalKind::Instance => {
@@ -264,7 +394,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
             ComponentExternalKind::Component => {
                 ItemDef::Component(get(&f.components, index, "component")?)
             }
-            ComponentExternalKind::Type => ItemDef::Type,
+            ComponentExternalKind::Type => self.type_item(f, index),
             ComponentExternalKind::Value => bail!("component values are not supported"),
         })
     }
@@ -283,12 +413,16 @@ impl<'a, 'data> Inliner<'a, 'data> {
             Item::CoreType => {}
             Item::Type(resource) => {
                 if let Some(dtor) = resource {
-                    let id = f.types.as_ref().component_any_type_at(f.num_types);
-                    if let ComponentAnyTypeId::Resource(r) = id {
+                    if let Some(r) = Self::resource_id(f, f.num_types) {
                         let dtor = dtor
                             .map(|d| get(&f.core_funcs, d, "core function"))
                             .transpose()?;
-                        f.resource_dtors.insert(r.resource(), dtor);
+                        let n = self.conv.resource(r);
+                        let c = self.new_resource(ResourceDef::Defined {
+                            instance: f.instance,
+                            dtor,
+                        })?;
+                        self.frame_resources[f.instance as usize].insert(n, c);
                     }
                 }
                 f.num_types += 1;
@@ -296,10 +430,28 @@ impl<'a, 'data> Inliner<'a, 'data> {
             Item::Import(import) => {
                 let name = import.name.name;
                 let def = match &f.args {
-                    Some(args) => args
-                        .get(name)
-                        .cloned()
-                        .with_context(|| format!("missing argument for import `{name}`"))?,
+                    Some(args) => {
+                        let def = args
+                            .get(name)
+                            .cloned()
+                            .with_context(|| format!("missing argument for import `{name}`"))?;
+                        match (&def, import.ty) {
+                            (ItemDef::Type(_), _) => self.bind_type(f, f.num_types, &def),
+                            (ItemDef::Instance(arg), ComponentTypeRef::Instance(_)) => {
+                                let ty = f.types.as_ref().component_item_for_import(name);
+                                if let Some(wasmparser::component_types::ComponentItem {
+                                    ty:
+                                        wasmparser::component_types::ComponentEntityType::Instance(id),
+                                    ..
+                                }) = ty
+                                {
+                                    self.bind_instance_resources(f.instance, *id, arg);
+                                }
+                            }
+                            _ => {}
+                        }
+                        def
+                    }
                     None => {
                         let root_types = f.types;
                         let ty = root_types
@@ -310,6 +462,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                             import: self.info.imports.len() as u32,
                             path: Vec::new(),
                         };
+                        self.import_resources(&ty, path.clone())?;
                         self.info.imports.push((name.to_string(), ty));
                         match import.ty {
                             ComponentTypeRef::Func(_) => ItemDef::Func(FuncDef::Import(path)),
@@ -320,7 +473,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                             ComponentTypeRef::Component(_) => {
                                 ItemDef::Component(ComponentDef::Import(path))
                             }
-                            ComponentTypeRef::Type(_) => ItemDef::Type,
+                            ComponentTypeRef::Type(_) => self.type_item(f, f.num_types),
                             ComponentTypeRef::Value(_) => bail!("value imports are not supported"),
                         }
                     }
@@ -328,7 +481,10 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 Self::push_item(f, def);
             }
             Item::Export(export) => {
-                let item = Self::space_item(f, export.kind, export.index)?;
+                let item = self.space_item(f, export.kind, export.index)?;
+                if let ItemDef::Type(_) = item {
+                    self.bind_type(f, f.num_types, &item);
+                }
                 f.exports.push((export.name.name.to_string(), item.clone()));
                 Self::push_item(f, item);
             }
@@ -357,6 +513,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 self.push(Initializer::InstantiateModule {
                     module,
                     args: resolved,
+                    instance: f.instance,
                 })?;
                 f.core_instances
                     .push(CoreInstanceDef::Runtime(self.info.num_core_instances));
@@ -388,7 +545,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 for arg in args.iter() {
                     bound.insert(
                         arg.name.to_string(),
-                        Self::space_item(f, arg.kind, arg.index)?,
+                        self.space_item(f, arg.kind, arg.index)?,
                     );
                 }
                 let (index, closure) = match component {
@@ -413,7 +570,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 for e in exports.iter() {
                     items.push((
                         e.name.name.to_string(),
-                        Self::space_item(f, e.kind, e.index)?,
+                        self.space_item(f, e.kind, e.index)?,
                     ));
                 }
                 f.instances.push(InstanceDef::Items(Rc::new(items)));
@@ -439,6 +596,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                         .map(|(_, d)| d.clone())
                         .with_context(|| format!("instance has no export `{name}`"))?,
                     InstanceDef::Import(mut path) => {
+                        let parent = path.clone();
                         path.path.push(name.to_string());
                         match kind {
                             ComponentExternalKind::Func => ItemDef::Func(FuncDef::Import(path)),
@@ -451,13 +609,18 @@ impl<'a, 'data> Inliner<'a, 'data> {
                             ComponentExternalKind::Component => {
                                 ItemDef::Component(ComponentDef::Import(path))
                             }
-                            ComponentExternalKind::Type => ItemDef::Type,
+                            ComponentExternalKind::Type => {
+                                ItemDef::Type(self.imported_resource(&parent, name))
+                            }
                             ComponentExternalKind::Value => {
                                 bail!("component values are not supported")
                             }
                         }
                     }
                 };
+                if let ItemDef::Type(_) = item {
+                    self.bind_type(f, f.num_types, &item);
+                }
                 Self::push_item(f, item);
             }
             ComponentAlias::CoreInstanceExport {
@@ -565,15 +728,12 @@ impl<'a, 'data> Inliner<'a, 'data> {
         }
     }
 
-    fn resource(&mut self, f: &Frame<'_, '_>, type_index: u32) -> Result<(u32, Option<CoreDef>)> {
-        let ComponentAnyTypeId::Resource(r) = f.types.as_ref().component_any_type_at(type_index)
-        else {
-            bail!("type {type_index} is not a resource");
-        };
-        let key = (f.instance, r.resource());
-        let next = self.runtime_resources.len() as u32;
-        let n = *self.runtime_resources.entry(key).or_insert(next);
-        Ok((n, f.resource_dtors.get(&r.resource()).cloned().flatten()))
+    /// The runtime resource behind type `type_index` of `f`.
+    fn resource(&mut self, f: &Frame<'_, '_>, type_index: u32) -> Result<u32> {
+        match self.type_item(f, type_index) {
+            ItemDef::Type(Some(c)) => Ok(c),
+            _ => bail!("type {type_index} is not a resource with a definition"),
+        }
     }
 
     fn canon(&mut self, f: &mut Frame<'_, 'data>, canon: &CanonicalFunction) -> Result<()> {
@@ -627,12 +787,9 @@ impl<'a, 'data> Inliner<'a, 'data> {
                 f.core_funcs.push(CoreDef::Lowered(index));
                 return Ok(());
             }
-            C::ResourceNew { resource } => BuiltinKind::ResourceNew(self.resource(f, *resource)?.0),
-            C::ResourceRep { resource } => BuiltinKind::ResourceRep(self.resource(f, *resource)?.0),
-            C::ResourceDrop { resource } => {
-                let (n, dtor) = self.resource(f, *resource)?;
-                BuiltinKind::ResourceDrop(n, dtor)
-            }
+            C::ResourceNew { resource } => BuiltinKind::ResourceNew(self.resource(f, *resource)?),
+            C::ResourceRep { resource } => BuiltinKind::ResourceRep(self.resource(f, *resource)?),
+            C::ResourceDrop { resource } => BuiltinKind::ResourceDrop(self.resource(f, *resource)?),
             C::ContextGet { slot, .. } => BuiltinKind::ContextGet(*slot),
             C::ContextSet { slot, .. } => BuiltinKind::ContextSet(*slot),
             C::BackpressureInc => BuiltinKind::BackpressureInc,
@@ -666,7 +823,8 @@ fn import_item(path: &ImportPath, name: &str, ty: &ComponentItemType) -> ItemDef
         ComponentItemType::Instance(_) => ItemDef::Instance(InstanceDef::Import(path)),
         ComponentItemType::Module(_) => ItemDef::Module(ModuleDef::Import(path)),
         ComponentItemType::Component { .. } => ItemDef::Component(ComponentDef::Import(path)),
-        _ => ItemDef::Type,
+        ComponentItemType::Resource(n) => ItemDef::Type(Some(*n)),
+        _ => ItemDef::Type(None),
     }
 }
 

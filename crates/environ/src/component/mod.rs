@@ -17,7 +17,7 @@ mod types;
 pub use convert::MAX_TYPE_DEPTH;
 pub use info::{
     BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, ImportPath, Initializer,
-    ModuleDef, StringEncoding,
+    ModuleDef, ResourceDef, StringEncoding,
 };
 pub use types::{
     align_to, discriminant_size, flags_size, ComponentItemType, ComponentTypes, CoreModuleType,

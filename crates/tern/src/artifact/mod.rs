@@ -23,12 +23,12 @@ use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
-use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, TrapKind};
+use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, TrapKind};
 
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 4;
+pub(crate) const FORMAT_VERSION: u32 = 5;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -68,6 +68,8 @@ pub(crate) struct ModuleMetadata {
     pub host_trampolines: Vec<(u32, u32, u32)>,
     /// Trap sites, sorted by text offset.
     pub traps: Vec<(u32, TrapKind)>,
+    /// Text offsets back to wasm offsets, for backtraces.
+    pub address_map: AddressMap,
     /// Function names from the name section.
     pub func_names: FuncNames,
     /// Positions in `env.exports`, ordered by export name.
@@ -83,6 +85,7 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub array_trampolines: Vec<(u32, u32, u32)>,
     pub host_trampolines: Vec<(u32, u32, u32)>,
     pub traps: &'a [(u32, TrapKind)],
+    pub address_map: &'a AddressMap,
     pub func_names: &'a FuncNames,
     pub exports_by_name: &'a [u32],
 }
@@ -256,6 +259,9 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     {
         bail!("bad trap table");
     }
+    if !meta.address_map.is_valid(meta.funcs.len(), meta.code_len) {
+        bail!("bad address map");
+    }
     if !env.func_names.is_empty() || !meta.func_names.is_valid() {
         bail!("bad function name table");
     }
@@ -349,6 +355,7 @@ impl Engine {
             array_trampolines: locate(&compiled.trampolines.array),
             host_trampolines: locate(&compiled.trampolines.host),
             traps: &compiled.image.traps,
+            address_map: &compiled.image.address_map,
             func_names: &func_names,
             exports_by_name: &crate::module::exports_by_name(&compiled.env.exports),
         };

@@ -316,6 +316,10 @@ fn representative() -> ModuleMetadata {
         array_trampolines: vec![(0, 0, 8)],
         host_trampolines: vec![(1, 8, 8)],
         traps,
+        address_map: tern_environ::AddressMap {
+            func_starts: vec![30],
+            sites: vec![(0, 32), (4, 35)],
+        },
         func_names,
         exports_by_name: vec![2, 1, 0],
     }
@@ -327,20 +331,20 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (4, expected),
+        (5, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 4.
+/// The encoding of `representative()` for `FORMAT_VERSION` 5.
 #[rustfmt::skip]
-const PINNED: [u8; 158] = [
+const PINNED: [u8; 165] = [
     1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 6, 2, 0, 0, 1, 5, 1, 1, 2, 1, 1, 1,
     0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6, 7, 1, 8,
     9, 10, 11, 12, 13, 1, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 3, 1, 116, 1, 0, 1, 109, 2,
     0, 1, 103, 3, 0, 1, 1, 3, 0, 0, 1, 0, 0, 5, 0, 1, 1, 1, 5, 1, 0, 2, 5, 0,
     0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8,
     8, 12, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10,
-    11, 11, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0,
+    11, 11, 1, 30, 2, 0, 32, 4, 35, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0,
 ];

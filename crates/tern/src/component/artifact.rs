@@ -18,8 +18,8 @@ use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tern_environ::component::{
-    CanonOptions, ComponentInfo, ComponentItemType, CoreDef, Export, FuncDef, Initializer,
-    InterfaceType, ModuleDef, TypeDef,
+    BuiltinKind, CanonOptions, ComponentInfo, ComponentItemType, CoreDef, Export, FuncDef,
+    Initializer, InterfaceType, ModuleDef, ResourceDef, TypeDef,
 };
 
 /// Version of the component metadata encoding; bump it when
@@ -199,8 +199,13 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
     };
     for init in &info.initializers {
         let ok = match init {
-            Initializer::InstantiateModule { module, args } => {
+            Initializer::InstantiateModule {
+                module,
+                args,
+                instance,
+            } => {
                 let ok = module_ok(module)
+                    && *instance < info.num_runtime_instances
                     && args
                         .iter()
                         .all(|(_, _, d)| core_ok(d, core_instances, lowered, builtins));
@@ -243,9 +248,19 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
                 ok
             }
             Initializer::Builtin {
-                index, instance, ..
+                index,
+                instance,
+                kind,
+                ..
             } => {
-                let ok = *index == builtins && *instance < info.num_runtime_instances;
+                let resource_ok = match kind {
+                    BuiltinKind::ResourceNew(r)
+                    | BuiltinKind::ResourceRep(r)
+                    | BuiltinKind::ResourceDrop(r) => (*r as usize) < info.resources.len(),
+                    _ => true,
+                };
+                let ok =
+                    *index == builtins && *instance < info.num_runtime_instances && resource_ok;
                 builtins += 1;
                 ok
             }
@@ -253,6 +268,25 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
         if !ok {
             bail!("an initializer refers to a missing item");
         }
+    }
+    let resources_ok = info.resources.iter().all(|r| match r {
+        ResourceDef::Defined { instance, dtor } => {
+            *instance < info.num_runtime_instances
+                && dtor
+                    .as_ref()
+                    .is_none_or(|d| core_ok(d, core_instances, lowered, builtins))
+        }
+        ResourceDef::Imported(p) => p.import < imports,
+    });
+    let frames_ok = info.instance_resources.len() == info.num_runtime_instances as usize
+        && info.instance_resources.iter().all(|pairs| {
+            pairs.windows(2).all(|w| w[0].0 < w[1].0)
+                && pairs.iter().all(|(n, c)| {
+                    (*n as usize) < types.resources.len() && (*c as usize) < info.resources.len()
+                })
+        });
+    if !resources_ok || !frames_ok {
+        bail!("a resource refers to a missing item");
     }
     if (core_instances, lowered, lifted, builtins)
         != (

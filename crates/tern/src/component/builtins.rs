@@ -10,20 +10,58 @@
 use super::abi::val::{lift_flat, load};
 use super::abi::{raw_to_bits, Content, FlatSrc, LiftContext, Mode};
 use super::func::memory_bytes;
+use super::handles::TableId;
+use super::resources::{poisoned, run_dtor};
 use super::{trap, ComponentTrapKind};
 use crate::func::HostFn;
 use crate::store::StoreInner;
 use crate::{Caller, ValRaw};
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use std::sync::Arc;
 use tern_environ::component::{BuiltinKind, CanonOptions, InterfaceType};
 use tern_environ::{WasmFuncType, WasmValType};
 
-fn unknown_handle<T>(h: u32) -> Result<T> {
-    trap(
-        ComponentTrapKind::BadHandle,
-        format!("unknown handle index {h}"),
-    )
+/// `resource.new`, `resource.rep` and `resource.drop` of resource number
+/// `r`, over the table of inlined instance `rt`. A dropped own handle's
+/// destructor runs after the table is updated; when the resource is
+/// implemented by another instance, that instance must be enterable.
+fn resource_builtin<T: 'static>(
+    store: &mut StoreInner<T>,
+    ci: usize,
+    rt: u32,
+    kind: &BuiltinKind,
+    r: u32,
+    raw: &mut [ValRaw],
+) -> Result<()> {
+    let ty = store.opaque.components.instances[ci]
+        .resource_types
+        .get(r as usize)
+        .copied()
+        .context("resource number out of range (a Tern bug)")?;
+    let table = TableId::Guest { ci, rt };
+    let arg = raw[0].get_i32() as u32;
+    let handles = store
+        .opaque
+        .components
+        .handles
+        .get_mut()
+        .map_err(poisoned)?;
+    match kind {
+        BuiltinKind::ResourceNew(_) => {
+            raw[0] = ValRaw::i32(handles.new_own(table, ty, arg)? as i32);
+        }
+        BuiltinKind::ResourceRep(_) => {
+            raw[0] = ValRaw::i32(handles.rep(table, arg, ty)? as i32);
+        }
+        _ => {
+            let implementer = handles.types.get(&ty).and_then(|t| t.implementer);
+            let Some(dropped) = handles.remove(table, arg, ty)? else {
+                return Ok(());
+            };
+            run_dtor(store, implementer, table, dropped.dtor, dropped.rep)?;
+        }
+    }
+    Ok(())
 }
 
 /// `task.return`: lifts the result from the arguments and hands it to the
@@ -72,6 +110,8 @@ fn task_return<T: 'static>(
                 encoding: options.string_encoding,
                 mode: Mode::Adapter,
                 memory_handle: resolved.memory,
+                handles: &store.opaque.components.handles,
+                resources: super::instance::resource_cx(store, ci, rt),
             };
             Some(match types.flat(ty) {
                 Some(_) => lift_flat(&cx, ty, &mut FlatSrc::new(&args))?,
@@ -119,56 +159,16 @@ pub(crate) fn make<T: 'static>(
                     "cannot leave component instance",
                 );
             }
+            if let BuiltinKind::ResourceNew(r)
+            | BuiltinKind::ResourceRep(r)
+            | BuiltinKind::ResourceDrop(r) = &kind
+            {
+                return resource_builtin(store, ci, rt, &kind, *r, raw);
+            }
             match &kind {
-                BuiltinKind::ResourceNew(r) => {
-                    let rep = raw[0].get_i32() as u32;
-                    let index = match state.free.pop() {
-                        Some(i) => {
-                            state.handles[i as usize] = Some((*r, rep));
-                            i
-                        }
-                        None => {
-                            state.handles.push(Some((*r, rep)));
-                            state.handles.len() as u32 - 1
-                        }
-                    };
-                    raw[0] = ValRaw::i32(index as i32);
-                }
-                BuiltinKind::ResourceRep(r) => {
-                    let h = raw[0].get_i32() as u32;
-                    match state.handles.get(h as usize).copied().flatten() {
-                        Some((res, rep)) if res == *r => raw[0] = ValRaw::i32(rep as i32),
-                        Some(_) => {
-                            return trap(
-                                ComponentTrapKind::BadHandle,
-                                format!("handle index {h} used with the wrong type"),
-                            )
-                        }
-                        None => return unknown_handle(h),
-                    }
-                }
-                BuiltinKind::ResourceDrop(r, dtor) => {
-                    let h = raw[0].get_i32() as u32;
-                    let rep = match state.handles.get(h as usize).copied().flatten() {
-                        Some((res, rep)) if res == *r => rep,
-                        Some(_) => {
-                            return trap(
-                                ComponentTrapKind::BadHandle,
-                                format!("handle index {h} used with the wrong type"),
-                            )
-                        }
-                        None => return unknown_handle(h),
-                    };
-                    state.handles[h as usize] = None;
-                    state.free.push(h);
-                    if let Some(dtor) = dtor {
-                        let f = super::instance::resolve_core(store, ci, dtor)?.into_func();
-                        let Some(f) = f else {
-                            anyhow::bail!("resource destructor is not a function")
-                        };
-                        f.call_raw(store, &mut [ValRaw::i32(rep as i32)])?;
-                    }
-                }
+                BuiltinKind::ResourceNew(_)
+                | BuiltinKind::ResourceRep(_)
+                | BuiltinKind::ResourceDrop(_) => {}
                 BuiltinKind::ContextGet(slot) => {
                     let v = state.context.get(*slot as usize).copied().unwrap_or(0);
                     raw[0] = ValRaw::i32(v as i32);
@@ -179,12 +179,21 @@ pub(crate) fn make<T: 'static>(
                         *s = v;
                     }
                 }
-                BuiltinKind::BackpressureInc => {
-                    state.backpressure = state.backpressure.saturating_add(1)
-                }
-                BuiltinKind::BackpressureDec => {
-                    state.backpressure = state.backpressure.saturating_sub(1)
-                }
+                BuiltinKind::BackpressureInc => match state.backpressure.checked_add(1) {
+                    Some(n) => state.backpressure = n,
+                    None => {
+                        return trap(ComponentTrapKind::TaskRule, "backpressure counter overflow")
+                    }
+                },
+                BuiltinKind::BackpressureDec => match state.backpressure.checked_sub(1) {
+                    Some(n) => state.backpressure = n,
+                    None => {
+                        return trap(
+                            ComponentTrapKind::TaskRule,
+                            "backpressure counter underflow",
+                        )
+                    }
+                },
                 BuiltinKind::TaskReturn { .. } => {}
                 BuiltinKind::Unsupported(name) => {
                     return trap(

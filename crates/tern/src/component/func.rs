@@ -15,7 +15,8 @@ use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, LiftContext, LowerContext, Mode,
 };
 use super::host::StoreGuest;
-use super::instance::{PendingPostReturn, ResolvedOptions};
+use super::instance::{resource_cx, PendingPostReturn, ResolvedOptions};
+use super::resources::poisoned;
 use super::types::Type;
 use super::{trap, Component, ComponentTrapKind, Val};
 use crate::store::{StoreInner, Stored};
@@ -164,7 +165,7 @@ pub(crate) fn call_lifted<T: 'static, R>(
     store: &mut StoreInner<T>,
     ci: usize,
     lifted: u32,
-    mode: Mode,
+    (mode, src_encoding): (Mode, StringEncoding),
     lower: &mut dyn FnMut(&mut LowerContext<'_>, ParamsDst<'_>) -> Result<()>,
     lift: &mut dyn FnMut(&LiftContext<'_>, ResultSrc<'_>) -> Result<R>,
     defer_post_return: bool,
@@ -186,6 +187,54 @@ pub(crate) fn call_lifted<T: 'static, R>(
         );
     }
     state.may_enter = false;
+    // Each call is a new task: its `context.get`/`set` slots start at zero
+    // (the instance cannot be re-entered while a task of it runs).
+    state.context = [0; 2];
+    let depth = store
+        .opaque
+        .components
+        .handles
+        .get_mut()
+        .map_err(poisoned)?
+        .open_scope();
+    let result = call_entered(
+        store,
+        ci,
+        &l,
+        &types,
+        (mode, src_encoding),
+        lower,
+        lift,
+        defer_post_return,
+        depth,
+    );
+    if result.is_err() {
+        if let Ok(h) = store.opaque.components.handles.get_mut() {
+            // The trap is reported; the scope's lends are released.
+            let _ = h.close_scope(depth, false);
+        }
+    }
+    result
+}
+
+/// The body of [`call_lifted`] once the callee is entered and its scope open.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the state of one call, split from its error handling"
+)]
+fn call_entered<T: 'static, R>(
+    store: &mut StoreInner<T>,
+    ci: usize,
+    l: &Lifted,
+    types: &Arc<ComponentTypes>,
+    (mode, src_encoding): (Mode, StringEncoding),
+    lower: &mut dyn FnMut(&mut LowerContext<'_>, ParamsDst<'_>) -> Result<()>,
+    lift: &mut dyn FnMut(&LiftContext<'_>, ResultSrc<'_>) -> Result<R>,
+    defer_post_return: bool,
+    depth: usize,
+) -> Result<R> {
+    let rt = l.runtime_instance as usize;
+    let resources = resource_cx(store, ci, l.runtime_instance);
     let fty = types.func(l.ty);
 
     let mut dst = FlatDst::default();
@@ -197,9 +246,11 @@ pub(crate) fn call_lifted<T: 'static, R>(
         };
         let mut cx = LowerContext {
             guest: &mut guest,
-            types: &types,
+            types,
             encoding: l.encoding,
+            src_encoding,
             mode,
+            resources: resources.clone(),
         };
         if l.params_flat {
             lower(&mut cx, ParamsDst::Flat(&mut dst))?;
@@ -222,18 +273,22 @@ pub(crate) fn call_lifted<T: 'static, R>(
         raw[i] = bits_to_raw(*bits, *t);
     }
     if l.is_async {
-        let value = call_async(store, ci, &l, &types, &mut raw)?;
+        let value = call_async(store, ci, l, &mut raw)?;
         store.opaque.components.instances[ci].states[rt].may_enter = true;
-        return lift(
+        let out = lift(
             &LiftContext {
                 memory: &[],
-                types: &types,
+                types,
                 encoding: l.encoding,
                 mode,
                 memory_handle: None,
+                handles: &store.opaque.components.handles,
+                resources,
             },
             ResultSrc::Val(value),
-        );
+        )?;
+        close_scope(store, depth)?;
+        return Ok(out);
     }
     l.func.call_raw(store, &mut raw)?;
     let results: Vec<u64> = l
@@ -246,10 +301,12 @@ pub(crate) fn call_lifted<T: 'static, R>(
     let value = {
         let cx = LiftContext {
             memory: memory_bytes(store, l.memory),
-            types: &types,
+            types,
             encoding: l.encoding,
             mode,
             memory_handle: l.memory,
+            handles: &store.opaque.components.handles,
+            resources,
         };
         let src = match fty.result {
             None => ResultSrc::None,
@@ -262,6 +319,7 @@ pub(crate) fn call_lifted<T: 'static, R>(
         };
         lift(&cx, src)?
     };
+    close_scope(store, depth)?;
     let args = raw[..l.core_results.len()].to_vec();
     match l.post_return {
         Some(func) if defer_post_return => {
@@ -276,6 +334,17 @@ pub(crate) fn call_lifted<T: 'static, R>(
     Ok(value)
 }
 
+/// Closes the scope of a call that returned, checking its borrows.
+pub(crate) fn close_scope<T>(store: &mut StoreInner<T>, depth: usize) -> Result<()> {
+    store
+        .opaque
+        .components
+        .handles
+        .get_mut()
+        .map_err(poisoned)?
+        .close_scope(depth, true)
+}
+
 /// An async export that runs to completion without waiting: pushes a task,
 /// calls the core function, and takes the result its `task.return` delivered.
 /// (Tern has no event loop yet: a callback asking to wait or yield traps.)
@@ -283,10 +352,8 @@ fn call_async<T: 'static>(
     store: &mut StoreInner<T>,
     ci: usize,
     l: &Lifted,
-    types: &ComponentTypes,
     raw: &mut [ValRaw],
 ) -> Result<Option<Val>> {
-    let result_ty = types.func(l.ty).result;
     store.opaque.components.tasks.push(super::instance::Task {
         ci,
         runtime_instance: l.runtime_instance,
@@ -301,12 +368,11 @@ fn call_async<T: 'static>(
             "an async export asked to wait or yield: Tern has no async event loop yet",
         );
     }
-    match (task.and_then(|t| t.result), result_ty) {
-        (Some(v), _) => Ok(v),
-        (None, None) => Ok(None),
-        (None, Some(_)) => trap(
-            ComponentTrapKind::Unsupported,
-            "async export returned without calling `task.return`",
+    match task.and_then(|t| t.result) {
+        Some(v) => Ok(v),
+        None => trap(
+            ComponentTrapKind::TaskRule,
+            "async-lifted export failed to produce a result",
         ),
     }
 }
@@ -424,7 +490,7 @@ impl Func {
             store,
             ci,
             lifted,
-            Mode::Host,
+            (Mode::Host, StringEncoding::Utf8),
             &mut |cx, dst| lower_vals(cx, &tys, params, dst),
             &mut |cx, src| lift_val(cx, fty.result, src),
             false,

@@ -14,7 +14,9 @@ use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, Guest, LiftContext, LowerContext, Mode,
 };
 use super::func::{call_lifted, lift_val, lower_vals, memory_bytes};
-use super::instance::ResolvedOptions;
+use super::handles::HandleState;
+use super::instance::{resource_cx, ResolvedOptions};
+use super::resources::poisoned;
 use super::{trap, Component, ComponentTrapKind, Val};
 use crate::func::HostFn;
 use crate::store::StoreInner;
@@ -54,6 +56,15 @@ impl<T: 'static> Guest for StoreGuest<'_, T> {
         ];
         f.call_raw(self.store, &mut raw)?;
         Ok(raw[0].get_i32() as u32)
+    }
+
+    fn handles(&mut self) -> Result<&mut HandleState> {
+        self.store
+            .opaque
+            .components
+            .handles
+            .get_mut()
+            .map_err(poisoned)
     }
 }
 
@@ -160,6 +171,8 @@ impl LowerSite {
             encoding: self.encoding,
             mode,
             memory_handle: self.memory,
+            handles: &store.opaque.components.handles,
+            resources: resource_cx(store, self.ci, self.runtime_instance),
         }
     }
 
@@ -210,6 +223,7 @@ impl LowerSite {
         &self,
         store: &mut StoreInner<T>,
         mode: Mode,
+        src_encoding: StringEncoding,
         args: &[u64],
         raw: &mut [ValRaw],
         result: Option<&Val>,
@@ -218,6 +232,7 @@ impl LowerSite {
             return Ok(());
         };
         let v = result.context("missing result value")?;
+        let resources = resource_cx(store, self.ci, self.runtime_instance);
         let mut guest = StoreGuest {
             store,
             memory: self.memory,
@@ -227,7 +242,9 @@ impl LowerSite {
             guest: &mut guest,
             types: &self.types,
             encoding: self.encoding,
+            src_encoding,
             mode,
+            resources,
         };
         self.lower_result_with(&mut cx, args, raw, |cx, dst| match dst {
             Ok(flat) => lower_flat(cx, rty, v, flat),
@@ -299,7 +316,14 @@ impl<T: 'static> HostFunc<T> {
                     check(&site.types, rty, &results[0])
                         .map_err(|e| within(e, || "results[0]".to_string()))?;
                 }
-                site.lower_result(store, Mode::Host, &args, raw, results.first())
+                site.lower_result(
+                    store,
+                    Mode::Host,
+                    StringEncoding::Utf8,
+                    &args,
+                    raw,
+                    results.first(),
+                )
             }),
             typecheck: Box::new(|_, _| Ok(())),
         }
@@ -345,10 +369,25 @@ pub(crate) fn lowered_func<T: 'static>(
                     "cannot leave component instance",
                 );
             }
-            match &target {
-                LowerTarget::Host(h) => (h.entry)(store, &site, raw)?,
-                LowerTarget::Lifted(l) => fused(store, &site, *l, raw)?,
-            }
+            let depth = store
+                .opaque
+                .components
+                .handles
+                .get_mut()
+                .map_err(poisoned)?
+                .open_scope();
+            let outcome = match &target {
+                LowerTarget::Host(h) => (h.entry)(store, &site, raw),
+                LowerTarget::Lifted(l) => fused(store, &site, *l, raw),
+            };
+            let handles = store
+                .opaque
+                .components
+                .handles
+                .get_mut()
+                .map_err(poisoned)?;
+            handles.close_scope(depth, outcome.is_ok())?;
+            outcome?;
             if site.is_async {
                 // The callee ran to completion: no subtask to wait for.
                 raw[0] = ValRaw::i32(SUBTASK_RETURNED);
@@ -370,11 +409,11 @@ fn fused<T: 'static>(
     let args = site.args(raw);
     let params = site.lift_params(&site.lift_cx(store, Mode::Adapter), &args)?;
     let data = &store.opaque.components.instances[site.ci];
-    let callee_ty = data
+    let callee = data
         .lifted
         .get(lifted as usize)
-        .context("lifted function not created yet")?
-        .ty;
+        .context("lifted function not created yet")?;
+    let (callee_ty, callee_encoding) = (callee.ty, callee.encoding);
     let fty = site.types.func(callee_ty).clone();
     if fty.params.len() != params.len() {
         bail!("caller and callee disagree on the number of parameters");
@@ -384,10 +423,17 @@ fn fused<T: 'static>(
         store,
         site.ci,
         lifted,
-        Mode::Adapter,
+        (Mode::Adapter, site.encoding),
         &mut |cx, dst| lower_vals(cx, &tys, &params, dst),
         &mut |cx, src| lift_val(cx, fty.result, src),
         false,
     )?;
-    site.lower_result(store, Mode::Adapter, &args, raw, result.as_ref())
+    site.lower_result(
+        store,
+        Mode::Adapter,
+        callee_encoding,
+        &args,
+        raw,
+        result.as_ref(),
+    )
 }

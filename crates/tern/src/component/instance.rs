@@ -7,16 +7,145 @@
 //! make each built-in (`builtins.rs`). Everything lives in the store's
 //! [`ComponentStoreData`]; handles are indices tagged with the store's id.
 
+use super::abi::ResourceCx;
 use super::func::{FuncData, Lifted};
+use super::handles::{HandleState, TableId, TypeInfo};
 use super::host::{lowered_func, LowerSite, LowerTarget};
 use super::linker::{Definition, ResolvedImports};
+use super::resources::{poisoned, ResourceType};
 use super::{Component, Func, TypedFunc};
+use crate::func::HostFn;
 use crate::store::{StoreInner, Stored};
+use crate::Caller;
 use crate::{AsContextMut, Extern, Module, StoreContextMut};
 use anyhow::{bail, Context as _, Result};
 use std::collections::HashMap;
-use std::sync::Arc;
-use tern_environ::component::{CanonOptions, CoreDef, Export, FuncDef, Initializer, ModuleDef};
+use std::sync::{Arc, Mutex};
+use tern_environ::component::{
+    CanonOptions, CoreDef, Export, FuncDef, Initializer, ModuleDef, ResourceDef,
+};
+use tern_environ::{WasmFuncType, WasmValType};
+
+/// The resource side of inlined instance `rt` of component instance `ci`.
+pub(crate) fn resource_cx<T>(store: &StoreInner<T>, ci: usize, rt: u32) -> ResourceCx {
+    ResourceCx {
+        table: TableId::Guest { ci, rt },
+        types: store.opaque.components.instances[ci]
+            .frame_types
+            .get(rt as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::new([])),
+        store: store.opaque.id(),
+    }
+}
+
+/// Guest destructors not resolved yet, by resource type.
+type PendingDtors = Vec<(ResourceType, CoreDef)>;
+
+/// Gives every runtime resource of `component` its runtime type in instance
+/// `ci`: a fresh type for each defined one, the linker's for imported ones.
+/// Returns the guest destructors still to resolve (their core instances do
+/// not exist yet).
+fn resource_types<T: 'static>(
+    store: &mut StoreInner<T>,
+    component: &Component,
+    imports: &ResolvedImports<T>,
+    ci: usize,
+) -> Result<(Vec<ResourceType>, PendingDtors)> {
+    let store_id = store.opaque.id();
+    let mut types = Vec::new();
+    let mut dtors = Vec::new();
+    for (n, def) in component.inner.info.resources.iter().enumerate() {
+        let guest = ResourceType::guest(store_id, ci, n as u32);
+        let ty = match def {
+            ResourceDef::Defined { instance, dtor } => {
+                let info = TypeInfo {
+                    implementer: Some(TableId::Guest { ci, rt: *instance }),
+                    dtor: None,
+                };
+                let handles = store
+                    .opaque
+                    .components
+                    .handles
+                    .get_mut()
+                    .map_err(poisoned)?;
+                handles.types.insert(guest, info);
+                if let Some(d) = dtor {
+                    dtors.push((guest, d.clone()));
+                }
+                guest
+            }
+            ResourceDef::Imported(path) => match imports.lookup(path)? {
+                Definition::Resource(ty, dtor) => {
+                    let known = store
+                        .opaque
+                        .components
+                        .handles
+                        .get_mut()
+                        .map_err(poisoned)?
+                        .types
+                        .contains_key(ty);
+                    if !known {
+                        let dtor = dtor.clone();
+                        let host: Arc<HostFn<T>> =
+                            Arc::new(move |caller: Caller<'_, T>, raw: &mut [crate::ValRaw]| {
+                                dtor(StoreContextMut(caller.store), raw[0].get_i32() as u32)
+                            });
+                        let fty = WasmFuncType {
+                            params: Box::new([WasmValType::I32]),
+                            results: Box::new([]),
+                        };
+                        let func = crate::Func::from_host_fn(&mut store.opaque, fty, host);
+                        let info = TypeInfo {
+                            implementer: None,
+                            dtor: Some(func),
+                        };
+                        let handles = store
+                            .opaque
+                            .components
+                            .handles
+                            .get_mut()
+                            .map_err(poisoned)?;
+                        handles.types.insert(*ty, info);
+                    }
+                    *ty
+                }
+                _ => bail!("import `{}` is not a resource", imports.describe(path)),
+            },
+        };
+        types.push(ty);
+    }
+    Ok((types, dtors))
+}
+
+/// Resolves the guest destructors whose core instances exist by now.
+fn resolve_dtors<T: 'static>(
+    store: &mut StoreInner<T>,
+    ci: usize,
+    pending: &mut PendingDtors,
+) -> Result<()> {
+    let mut i = 0;
+    while i < pending.len() {
+        let Ok(item) = resolve_core(store, ci, &pending[i].1) else {
+            i += 1;
+            continue;
+        };
+        let (ty, _) = pending.swap_remove(i);
+        let func = item
+            .into_func()
+            .context("resource destructor is not a function")?;
+        let handles = store
+            .opaque
+            .components
+            .handles
+            .get_mut()
+            .map_err(poisoned)?;
+        if let Some(info) = handles.types.get_mut(&ty) {
+            info.dtor = Some(func);
+        }
+    }
+    Ok(())
+}
 
 /// An instantiated component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,11 +162,6 @@ pub(crate) struct RuntimeState {
     pub(crate) context: [u32; 2],
     /// `backpressure.inc`/`dec` counter.
     pub(crate) backpressure: u32,
-    /// The resource handle table: `(resource number, rep)`, `None` when
-    /// free. Index 0 is never used, as in the ABI.
-    pub(crate) handles: Vec<Option<(u32, u32)>>,
-    /// Free handle indices, most recently freed last.
-    pub(crate) free: Vec<u32>,
 }
 
 impl Default for RuntimeState {
@@ -47,8 +171,6 @@ impl Default for RuntimeState {
             may_enter: true,
             context: [0; 2],
             backpressure: 0,
-            handles: vec![None],
-            free: Vec::new(),
         }
     }
 }
@@ -68,6 +190,11 @@ pub(crate) struct InstanceData {
     pub(crate) builtins: Vec<crate::Func>,
     pub(crate) lifted: Vec<Lifted>,
     pub(crate) states: Vec<RuntimeState>,
+    /// The runtime type of each runtime resource of the component.
+    pub(crate) resource_types: Arc<[ResourceType]>,
+    /// Per inlined instance: the runtime type of each resource type number
+    /// its types use (`None` for numbers it does not use).
+    pub(crate) frame_types: Vec<Arc<[Option<ResourceType>]>>,
     pub(crate) pending: Option<PendingPostReturn>,
     /// Component `Func` handles already given out, by lifted index.
     pub(crate) func_handles: HashMap<u32, usize>,
@@ -90,6 +217,8 @@ pub struct ComponentStoreData {
     pub(crate) funcs: Vec<FuncData>,
     /// Running async-lifted calls, innermost last.
     pub(crate) tasks: Vec<Task>,
+    /// Every resource handle table, and the scopes of running calls.
+    pub(crate) handles: Mutex<HandleState>,
 }
 
 impl std::fmt::Debug for ComponentStoreData {
@@ -223,13 +352,36 @@ pub(crate) fn instantiate<T: 'static>(
         builtins: Vec::with_capacity(info.num_builtins as usize),
         lifted: Vec::with_capacity(info.num_lifted as usize),
         states: vec![RuntimeState::default(); info.num_runtime_instances as usize],
+        resource_types: Arc::new([]),
+        frame_types: Vec::new(),
         pending: None,
         func_handles: HashMap::new(),
         imported_modules,
     });
+    let (types, mut dtors) = resource_types(store, component, imports, ci)?;
+    let frame_types = info
+        .instance_resources
+        .iter()
+        .map(|pairs| {
+            let len = pairs.last().map_or(0, |(n, _)| *n as usize + 1);
+            let mut v = vec![None; len];
+            for (n, c) in pairs {
+                v[*n as usize] = types.get(*c as usize).copied();
+            }
+            v.into()
+        })
+        .collect();
+    let data = &mut store.opaque.components.instances[ci];
+    data.resource_types = types.into();
+    data.frame_types = frame_types;
     for init in &info.initializers {
+        resolve_dtors(store, ci, &mut dtors)?;
         match init {
-            Initializer::InstantiateModule { module, args } => {
+            Initializer::InstantiateModule {
+                module,
+                args,
+                instance: rt,
+            } => {
                 let module = match module {
                     ModuleDef::Static(i) => component.inner.modules[*i as usize].clone(),
                     ModuleDef::Import(path) => match imports.lookup(path)? {
@@ -254,7 +406,13 @@ pub(crate) fn instantiate<T: 'static>(
                         })?;
                     externs.push(resolve_core(store, ci, def)?);
                 }
-                let instance = crate::Instance::new(StoreContextMut(store), &module, &externs)?;
+                // The instance is being instantiated: a start function that
+                // calls back into it (through a lifted export) cannot enter.
+                let states = &mut store.opaque.components.instances[ci].states;
+                let was = std::mem::replace(&mut states[*rt as usize].may_enter, false);
+                let instance = crate::Instance::new(StoreContextMut(store), &module, &externs);
+                store.opaque.components.instances[ci].states[*rt as usize].may_enter = was;
+                let instance = instance?;
                 store.opaque.components.instances[ci]
                     .core_instances
                     .push(instance);
@@ -315,6 +473,7 @@ pub(crate) fn instantiate<T: 'static>(
             }
         }
     }
+    resolve_dtors(store, ci, &mut dtors)?;
     Ok(Instance(store.opaque.stored(ci)))
 }
 

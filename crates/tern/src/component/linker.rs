@@ -8,19 +8,26 @@
 use super::host::{DynHostFn, HostFunc};
 use super::instance::{instantiate, Instance, InstancePre};
 use super::typed::host_func;
-use super::{Component, ComponentNamedList, Lift, Lower, Val};
+use super::{Component, ComponentNamedList, Lift, Lower, ResourceType, Val};
 use crate::{AsContextMut, Engine, Module, StoreContextMut};
 use anyhow::{bail, Context as _, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tern_environ::component::{ComponentItemType, ComponentTypes, ImportPath};
 
+/// A host resource destructor: gets the rep of the dropped resource.
+pub(crate) type HostDtor<T> = dyn Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync;
+
 /// One definition in a linker.
 pub(crate) enum Definition<T> {
     Func(Arc<HostFunc<T>>),
     Instance(BTreeMap<String, Definition<T>>),
     Module(Module),
+    Resource(ResourceType, Arc<HostDtor<T>>),
 }
+
+/// The host type of resources imported by `define_unknown_imports_as_traps`.
+struct UnknownImportResource;
 
 impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
@@ -28,6 +35,7 @@ impl<T> Clone for Definition<T> {
             Self::Func(f) => Self::Func(f.clone()),
             Self::Instance(m) => Self::Instance(m.clone()),
             Self::Module(m) => Self::Module(m.clone()),
+            Self::Resource(t, d) => Self::Resource(*t, d.clone()),
         }
     }
 }
@@ -38,6 +46,7 @@ impl<T> Definition<T> {
             Self::Func(_) => "a function",
             Self::Instance(_) => "an instance",
             Self::Module(_) => "a module",
+            Self::Resource(..) => "a resource",
         }
     }
 }
@@ -130,10 +139,7 @@ fn describe_item(types: &ComponentTypes, ty: &ComponentItemType) -> String {
 
 /// Whether an import of this type needs a definition at runtime.
 fn needs_definition(ty: &ComponentItemType) -> bool {
-    !matches!(
-        ty,
-        ComponentItemType::Type(_) | ComponentItemType::Resource(_)
-    )
+    !matches!(ty, ComponentItemType::Type(_))
 }
 
 fn typecheck<T>(
@@ -161,6 +167,7 @@ fn typecheck<T>(
             }
             Ok(())
         }
+        (Definition::Resource(..), ComponentItemType::Resource(_)) => Ok(()),
         (Definition::Module(m), ComponentItemType::Module(mt)) => {
             for (n, kind) in &mt.exports {
                 let Some(actual) = m.get_export(n) else {
@@ -262,6 +269,14 @@ impl<T: 'static> Linker<T> {
                 ComponentItemType::Func(_) => {
                     map.entry(name.to_string())
                         .or_insert_with(|| Definition::Func(Arc::new(HostFunc::trapping(full))));
+                }
+                ComponentItemType::Resource(_) => {
+                    map.entry(name.to_string()).or_insert_with(|| {
+                        Definition::Resource(
+                            ResourceType::host::<UnknownImportResource>(),
+                            Arc::new(|_, _| Ok(())),
+                        )
+                    });
                 }
                 ComponentItemType::Instance(items) => {
                     let entry = map
@@ -380,6 +395,22 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
     ) -> Result<()> {
         let f: Arc<DynHostFn<T>> = Arc::new(func);
         self.insert(name, Definition::Func(Arc::new(HostFunc::dynamic(f))))
+    }
+
+    /// Defines `name` as the host resource type `ty` (normally
+    /// `ResourceType::host::<T>()`); `dtor` runs with the rep when a
+    /// component drops the last owned handle of such a resource (or the host
+    /// drops an owned [`super::ResourceAny`] of it).
+    ///
+    /// # Errors
+    /// Fails when `name` is already defined and shadowing is off.
+    pub fn resource(
+        &mut self,
+        name: &str,
+        ty: ResourceType,
+        dtor: impl Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.insert(name, Definition::Resource(ty, Arc::new(dtor)))
     }
 
     /// Defines `name` as a core module (for components that import modules).

@@ -29,9 +29,12 @@ mod builtins;
 )]
 mod component;
 mod func;
+mod handles;
 mod host;
 mod instance;
 mod linker;
+mod resource_table;
+mod resources;
 mod typed;
 pub mod types;
 mod values;
@@ -40,7 +43,11 @@ pub use component::Component;
 pub use func::Func;
 pub use instance::{Instance, InstancePre};
 pub use linker::{Linker, LinkerInstance};
-pub use tern_component_macro::{flags, ComponentType, Lift, Lower};
+pub use resource_table::{ResourceTable, ResourceTableError};
+pub use resources::{Resource, ResourceAny, ResourceType};
+#[doc(hidden)]
+pub use tern_component_macro::__bindgen_expansion;
+pub use tern_component_macro::{bindgen, flags, ComponentType, Lift, Lower};
 pub use typed::{ComponentNamedList, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmStr};
 pub use values::Val;
 
@@ -87,6 +94,12 @@ pub enum ComponentTrapKind {
     CannotEnter,
     /// A resource handle that does not exist or has the wrong type.
     BadHandle,
+    /// An owned resource removed while lent out, or a borrow handle still
+    /// held by a callee when its call returns.
+    ResourceBorrowed,
+    /// A rule of the async ABI broken: an async-lifted export returned
+    /// without `task.return`, or the backpressure counter over/underflowed.
+    TaskRule,
     /// A construct Tern validates but does not run (async, threads).
     Unsupported,
 }

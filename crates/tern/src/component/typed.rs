@@ -15,12 +15,15 @@ use super::abi::string::{
     check_string, decode, decode_bytes, lift_string, lower_string, StringRange,
 };
 use super::abi::val::guard_zero_sized;
+use super::abi::ResourceCx;
 use super::abi::{
     check_discriminant, lift_char, load_discriminant, store_discriminant, Content, FlatDst,
     FlatSrc, LiftContext, LowerContext, Mode,
 };
 use super::func::{call_lifted, run_pending_post_return, ParamsDst, ResultSrc};
+use super::handles::TableId;
 use super::host::{HostFunc, StoreGuest};
+use super::instance::resource_cx;
 use super::Func;
 use crate::{AsContextMut, StoreContextMut};
 use anyhow::{bail, Context as _, Result};
@@ -240,7 +243,7 @@ where
             store,
             ci,
             lifted,
-            Mode::Host,
+            (Mode::Host, StringEncoding::Utf8),
             &mut |cx, dst| match dst {
                 ParamsDst::Flat(d) => params.lower_list(cx, &ptys, d),
                 ParamsDst::Memory(off) => params.store_list(cx, &ptys, off),
@@ -291,6 +294,7 @@ where
             };
             let ret = f(StoreContextMut(&mut *store), params)?;
             let rtys: Vec<InterfaceType> = site.result_type().into_iter().collect();
+            let resources = resource_cx(store, site.ci, site.runtime_instance);
             let mut guest = StoreGuest {
                 store,
                 memory: site.memory,
@@ -300,7 +304,9 @@ where
                 guest: &mut guest,
                 types: &site.types,
                 encoding: site.encoding,
+                src_encoding: StringEncoding::Utf8,
                 mode: Mode::Host,
+                resources,
             };
             site.lower_result_with(&mut cx, &args, raw, |cx, dst| match dst {
                 Ok(flat) => ret.lower_list(cx, &rtys, flat),
@@ -421,8 +427,9 @@ impl<T: Lift> WasmList<T> {
     }
 
     fn cx<'a, S: 'a>(&'a self, store: impl Into<crate::StoreContext<'a, S>>) -> LiftContext<'a> {
+        let store: &'a crate::store::StoreInner<S> = store.into().0;
         let memory = match self.memory {
-            Some(m) => m.data(store),
+            Some(m) => m.data(crate::StoreContext(store)),
             None => &[],
         };
         LiftContext {
@@ -431,6 +438,14 @@ impl<T: Lift> WasmList<T> {
             encoding: self.encoding,
             mode: Mode::Host,
             memory_handle: self.memory,
+            handles: &store.opaque.components.handles,
+            // The list's handles were not lifted with the call: resources in
+            // a `WasmList` are refused ("no runtime type").
+            resources: ResourceCx {
+                table: TableId::Host,
+                types: Arc::new([]),
+                store: store.opaque.id(),
+            },
         }
     }
 

@@ -56,6 +56,8 @@ pub enum Val {
     Flags(Vec<String>),
     /// `map<K, V>`: entries in order.
     Map(Vec<(Val, Val)>),
+    /// `own<R>` or `borrow<R>`: a resource the host holds.
+    Resource(super::ResourceAny),
 }
 
 impl Val {
@@ -84,6 +86,7 @@ impl Val {
             Val::Result(_) => "result",
             Val::Flags(_) => "flags",
             Val::Map(_) => "map",
+            Val::Resource(_) => "resource",
         }
     }
 }
@@ -189,6 +192,7 @@ impl fmt::Display for Val {
                 }
                 f.write_str("]")
             }
+            Val::Resource(r) => write!(f, "resource({:?})", r.ty()),
         }
     }
 }

@@ -89,6 +89,8 @@ pub struct CodeInfo {
     pub func_names: FuncNames,
     /// The module's name.
     pub module_name: Option<String>,
+    /// Code offsets back to wasm offsets, for backtraces.
+    pub address_map: tern_environ::AddressMap,
 }
 
 impl CodeInfo {
@@ -100,6 +102,24 @@ impl CodeInfo {
             .checked_sub(1)?;
         let (start, len, index) = self.funcs[i];
         (offset < start + len).then_some(index)
+    }
+
+    /// For text offset `offset`: the wasm offset (in the module binary) of
+    /// the instruction whose code contains it, and of its function's body.
+    pub fn wasm_offsets_at(&self, offset: u32) -> Option<(u32, u32)> {
+        let defined = self
+            .funcs
+            .partition_point(|(start, _, _)| *start <= offset)
+            .checked_sub(1)?;
+        let (start, len, _) = self.funcs[defined];
+        if offset >= start + len {
+            return None;
+        }
+        let body = *self.address_map.func_starts.get(defined)?;
+        let at = self
+            .address_map
+            .wasm_offset(defined as u32, start, offset)?;
+        Some((at, body))
     }
 
     /// The name of function `index` from the name section.

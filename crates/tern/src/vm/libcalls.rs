@@ -2,7 +2,9 @@
 //! large or too stateful to inline: growing memories and tables, and the bulk
 //! memory and table operations.
 //!
-//! Each is `extern "C"` with the vmctx first. Those that can go out of bounds
+//! The list of libcalls and their signatures is `tern_environ::for_each_libcall!`;
+//! the table is generated from it at the end of this file. Each is `extern "C"`
+//! with the vmctx first. Those that can go out of bounds
 //! return a status (0 = done, 1 = out of bounds, nothing written) and the
 //! compiled caller traps. Only the growth libcalls unwind by themselves, when
 //! the store's resource limiter answers with an error.
@@ -296,48 +298,35 @@ unsafe extern "C" fn table_fill(
     OK
 }
 
-#[repr(C)]
-struct Builtins {
-    memory_grow: unsafe extern "C" fn(*mut VMContext, u64, u32) -> u64,
-    memory_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64) -> u32,
-    memory_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u32, u64) -> u32,
-    memory_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u32,
-    data_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    table_copy: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u64, u64) -> u32,
-    table_init: unsafe extern "C" fn(*mut VMContext, u32, u32, u64, u32, u32) -> u32,
-    elem_drop: unsafe extern "C" fn(*mut VMContext, u32),
-    table_grow: unsafe extern "C" fn(*mut VMContext, u32, u64, u64) -> u64,
-    table_fill: unsafe extern "C" fn(*mut VMContext, u32, u64, u64, u64) -> u32,
+/// Declares the `VMBuiltins` table from the libcall list: one field per
+/// libcall, typed as the list says, initialised with the function of the same
+/// name in this file (so a signature that differs from the list does not
+/// compile), each field checked at compile time to sit at `Builtin::offset`.
+macro_rules! define_vm_builtins {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $name:ident ($($param:ident: $ty:ident),*) $(-> $ret:ident)?;
+    )*) => {
+        /// The table of libcall function pointers every vmctx points to.
+        #[repr(C)]
+        struct VMBuiltins {
+            $( $(#[$doc])* $name: unsafe extern "C" fn(*mut VMContext $(, $ty)*) $(-> $ret)?, )*
+        }
+
+        static BUILTINS: VMBuiltins = VMBuiltins { $($name,)* };
+
+        const _: () = {
+            $(assert!(
+                std::mem::offset_of!(VMBuiltins, $name) == Builtin::$variant.offset() as usize
+            );)*
+            assert!(std::mem::size_of::<VMBuiltins>() == 8 * Builtin::ALL.len());
+        };
+    };
 }
 
-static BUILTINS: Builtins = Builtins {
-    memory_grow,
-    memory_copy,
-    memory_fill,
-    memory_init,
-    data_drop,
-    table_copy,
-    table_init,
-    elem_drop,
-    table_grow,
-    table_fill,
-};
-
-const _: () = {
-    use std::mem::offset_of;
-    assert!(offset_of!(Builtins, memory_grow) == Builtin::MemoryGrow as usize * 8);
-    assert!(offset_of!(Builtins, memory_copy) == Builtin::MemoryCopy as usize * 8);
-    assert!(offset_of!(Builtins, memory_fill) == Builtin::MemoryFill as usize * 8);
-    assert!(offset_of!(Builtins, memory_init) == Builtin::MemoryInit as usize * 8);
-    assert!(offset_of!(Builtins, data_drop) == Builtin::DataDrop as usize * 8);
-    assert!(offset_of!(Builtins, table_copy) == Builtin::TableCopy as usize * 8);
-    assert!(offset_of!(Builtins, table_init) == Builtin::TableInit as usize * 8);
-    assert!(offset_of!(Builtins, elem_drop) == Builtin::ElemDrop as usize * 8);
-    assert!(offset_of!(Builtins, table_grow) == Builtin::TableGrow as usize * 8);
-    assert!(offset_of!(Builtins, table_fill) == Builtin::TableFill as usize * 8);
-};
+tern_environ::for_each_libcall!(define_vm_builtins);
 
 /// The table every vmctx points to.
 pub fn builtins_table() -> *const u8 {
-    (&BUILTINS as *const Builtins).cast()
+    (&BUILTINS as *const VMBuiltins).cast()
 }

@@ -155,6 +155,7 @@ mod tests {
             funcs: vec![(0, 16, 0)],
             traps: vec![(4, tern_environ::TrapKind::UnreachableCodeReached)],
             func_names: FuncNames::default(),
+            address_map: tern_environ::AddressMap::default(),
             module_name: Some(name.to_string()),
         })
     }

@@ -107,6 +107,23 @@ fn exercise(engine: &Engine, module: &Module) -> Result<()> {
         names, ["deep"; 4],
         "backtrace of the deserialized code: {trace:?}"
     );
+    // Frames carry module offsets (the address map survives the artifact):
+    // the outer frames are the same `call`, the innermost the `unreachable`
+    // before it, all inside `deep`'s body.
+    let at: Vec<usize> = trace
+        .frames()
+        .iter()
+        .map(|f| f.module_offset().expect("a module offset"))
+        .collect();
+    let in_func: Vec<usize> = trace
+        .frames()
+        .iter()
+        .map(|f| f.func_offset().expect("a function offset"))
+        .collect();
+    assert!(at[1..].iter().all(|o| *o == at[1]), "{at:?}");
+    assert!(at[0] < at[1], "`unreachable` precedes the call: {at:?}");
+    assert!(in_func[1] < at[1] && in_func[1] > in_func[0], "{in_func:?}");
+    assert_eq!(at[1] - in_func[1], at[0] - in_func[0], "same body start");
     assert_eq!(
         instance
             .get_global(&mut store, "seven")
@@ -456,5 +473,77 @@ fn truncated_or_bit_flipped_artifacts_are_refused_never_crash() -> Result<()> {
     let err = unsafe { Module::deserialize_file(&engine, &path) }.unwrap_err();
     std::fs::remove_file(&path)?;
     assert!(format!("{err:#}").contains("artifact"), "{err:#}");
+    Ok(())
+}
+
+/// A config whose Cranelift flag `name` is `value` (the wasmtime spelling).
+fn with_flag(name: &str, value: &str) -> Config {
+    let mut config = Config::new();
+    // SAFETY: turning a Spectre mitigation off only matters for untrusted
+    // code; these tests run their own modules.
+    unsafe { config.cranelift_flag_set(name, value) };
+    config
+}
+
+#[test]
+fn spectre_mitigation_switches_are_part_of_the_fingerprint() {
+    for name in [
+        "enable_heap_access_spectre_mitigation",
+        "enable_table_access_spectre_mitigation",
+    ] {
+        let off = with_flag(name, "false");
+        let msg = mismatch(&Config::new(), &off);
+        assert!(
+            msg.contains(&format!(
+                "compiled with {name}=true, this engine has {name}=false"
+            )),
+            "{msg}"
+        );
+        let default_hash = Engine::default().precompile_compatibility_hash();
+        let off_hash = Engine::new(&off).unwrap().precompile_compatibility_hash();
+        assert_ne!(default_hash, off_hash, "{name}");
+        // Setting the default explicitly changes nothing.
+        let on = Engine::new(&with_flag(name, "true")).unwrap();
+        assert_eq!(on.precompile_compatibility_hash(), default_hash, "{name}");
+    }
+}
+
+#[test]
+fn unknown_cranelift_flags_and_values_are_engine_errors() {
+    let err = Engine::new(&with_flag("opt_level", "none")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the Cranelift flag `opt_level` is not supported by Tern"),
+        "{err}"
+    );
+    let err =
+        Engine::new(&with_flag("enable_heap_access_spectre_mitigation", "maybe")).unwrap_err();
+    assert!(err.to_string().contains("takes `true` or `false`"), "{err}");
+}
+
+#[test]
+fn checked_accesses_trap_alike_with_and_without_spectre_guards() -> Result<()> {
+    let wat = r#"(module (memory 1) (table 2 funcref)
+        (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+        (func (export "get") (param i32) (result i32)
+          (ref.is_null (table.get 0 (local.get 0)))))"#;
+    for guards in ["true", "false"] {
+        let mut config = with_flag("enable_heap_access_spectre_mitigation", guards);
+        // SAFETY: as in `with_flag`.
+        unsafe { config.cranelift_flag_set("enable_table_access_spectre_mitigation", guards) };
+        config.static_memory_maximum_size(0);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, wat)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        let load = instance.get_typed_func::<u32, i32>(&mut store, "load")?;
+        assert_eq!(load.call(&mut store, 65532)?, 0);
+        let trap = load.call(&mut store, 65533).unwrap_err();
+        assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds));
+        let get = instance.get_typed_func::<u32, i32>(&mut store, "get")?;
+        assert_eq!(get.call(&mut store, 1)?, 1);
+        let trap = get.call(&mut store, 2).unwrap_err();
+        assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::TableOutOfBounds));
+    }
     Ok(())
 }

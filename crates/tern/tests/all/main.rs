@@ -2,12 +2,19 @@
 
 mod api;
 mod artifact;
+mod bindgen_expansion;
+mod bindgen_guest;
+mod bindgen_resources;
+mod bindgen_twice;
+mod bindgen_types;
+mod bindgen_with;
 mod cache;
 mod component;
 mod component_abi;
 mod component_derive;
 mod component_fuzz;
 mod component_gen;
+mod component_resources;
 mod errors;
 mod limits;
 mod precompiled;

@@ -1,7 +1,7 @@
 //! Each WASI function through the embedding API: arguments, environment,
 //! standard streams, files and directories, clocks, polling, randomness, exit.
 
-use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL};
+use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL, RIGHTS_DIR};
 use std::fs;
 use std::time::{Duration, Instant, SystemTime};
 use tern_wasi::{DirPerms, FilePerms, I32Exit, ReadPipe, WasiCtxBuilder, WasiRandom, WritePipe};
@@ -247,7 +247,7 @@ fn directories_create_list_rename_remove() {
         assert_eq!(g.errno("fd_close", &[fd.into()]), 0);
     }
     // List with a small buffer, following cookies, as libc does.
-    let dfd = g.open(DIR, "a", 0, 2, RIGHTS_ALL, 0).unwrap();
+    let dfd = g.open(DIR, "a", 0, 2, RIGHTS_DIR, 0).unwrap();
     let mut seen = Vec::new();
     let mut cookie = 0u64;
     let buf = g.alloc(256);

@@ -330,6 +330,11 @@ impl Guest {
 
 /// Every right.
 pub const RIGHTS_ALL: u64 = (1 << 30) - 1;
+/// The rights that ask for writing (`FD_WRITE`, `FD_DATASYNC`, `FD_ALLOCATE`,
+/// `FD_FILESTAT_SET_SIZE`): a directory cannot be opened with them.
+pub const RIGHTS_WRITE: u64 = 1 << 6 | 1 << 0 | 1 << 8 | 1 << 22;
+/// Every right but the writing ones, for opening directories.
+pub const RIGHTS_DIR: u64 = RIGHTS_ALL & !RIGHTS_WRITE;
 
 /// Errno values the tests check.
 pub mod errno {

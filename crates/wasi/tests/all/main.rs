@@ -3,6 +3,7 @@
 //! every function's behaviour, and bad guest pointers.
 
 mod api;
+mod dir_rights;
 mod harness;
 mod memory_safety;
 mod sandbox;

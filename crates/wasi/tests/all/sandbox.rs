@@ -1,7 +1,7 @@
 //! Escape attempts: every way out of a preopened directory, each refused, and
 //! the file outside never read, changed or created.
 
-use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL};
+use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL, RIGHTS_DIR};
 use std::fs;
 use std::os::unix::fs::symlink;
 use tern_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
@@ -406,6 +406,6 @@ fn preopens_are_listed_and_nothing_else() {
             "fd {fd}"
         );
     }
-    let sub = g.open(DIR, ".", 0, 2, RIGHTS_ALL, 0).unwrap();
+    let sub = g.open(DIR, ".", 0, 2, RIGHTS_DIR, 0).unwrap();
     assert_eq!(g.errno("fd_prestat_get", &[sub.into(), out]), errno::BADF);
 }

@@ -18,8 +18,11 @@ pub(crate) mod val;
 
 use super::{trap, ComponentTrapKind};
 use anyhow::Result;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tern_environ::component::{ComponentTypes, StringEncoding};
+
+use super::handles::{HandleState, TableId};
+use super::resources::ResourceType;
 use tern_environ::WasmValType;
 
 use crate::ValRaw;
@@ -121,6 +124,19 @@ pub struct LiftContext<'a> {
     pub(crate) mode: Mode,
     /// The memory handle, for values that keep pointing into it (`WasmStr`).
     pub(crate) memory_handle: Option<crate::Memory>,
+    /// The store's handle tables (handles move out of this side's table).
+    pub(crate) handles: &'a Mutex<HandleState>,
+    /// This side's handle table and resource types.
+    pub(crate) resources: ResourceCx,
+}
+
+/// The side of a call that handles move into or out of: its table, the
+/// runtime type of each resource type number its types use, and the store.
+#[derive(Clone)]
+pub(crate) struct ResourceCx {
+    pub(crate) table: TableId,
+    pub(crate) types: Arc<[Option<ResourceType>]>,
+    pub(crate) store: u64,
 }
 
 impl<'a> LiftContext<'a> {
@@ -162,6 +178,8 @@ pub(crate) trait Guest {
     fn memory(&mut self) -> &mut [u8];
     /// Calls the side's `realloc`.
     fn realloc(&mut self, old: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32>;
+    /// The store's handle tables.
+    fn handles(&mut self) -> Result<&mut HandleState>;
 }
 
 /// Where lowered values go: the receiving side's memory and allocator.
@@ -169,7 +187,12 @@ pub struct LowerContext<'a> {
     pub(crate) guest: &'a mut dyn Guest,
     pub(crate) types: &'a Arc<ComponentTypes>,
     pub(crate) encoding: StringEncoding,
+    /// The string encoding of the side the values come from (UTF-8 for the
+    /// host), which decides the canonical ABI's `realloc` sequence.
+    pub(crate) src_encoding: StringEncoding,
     pub(crate) mode: Mode,
+    /// This side's handle table and resource types.
+    pub(crate) resources: ResourceCx,
 }
 
 impl LowerContext<'_> {
@@ -181,13 +204,26 @@ impl LowerContext<'_> {
     /// Allocates `size` bytes aligned to `align` with the side's `realloc`
     /// and checks the result before anything is written through it.
     pub(crate) fn alloc(&mut self, align: u32, size: u64, what: Content) -> Result<u32> {
-        let Ok(size32) = u32::try_from(size) else {
+        self.realloc(0, 0, align, size, what)
+    }
+
+    /// Calls the side's `realloc(old, old_size, align, size)` and checks the
+    /// result (aligned, in bounds) before anything is written through it.
+    pub(crate) fn realloc(
+        &mut self,
+        old: u32,
+        old_size: u64,
+        align: u32,
+        size: u64,
+        what: Content,
+    ) -> Result<u32> {
+        let (Ok(size32), Ok(old32)) = (u32::try_from(size), u32::try_from(old_size)) else {
             return trap(
                 ComponentTrapKind::LengthOverflow,
                 "allocation size does not fit in 32 bits",
             );
         };
-        let ptr = self.guest.realloc(0, 0, align, size32)?;
+        let ptr = self.guest.realloc(old, old32, align, size32)?;
         if !ptr.is_multiple_of(align) {
             return Err(self.mode.realloc_unaligned());
         }

@@ -198,6 +198,7 @@ fn check_defined(types: &ComponentTypes, ty: InterfaceType, v: &Val) -> Result<(
                 }
             }
         }
+        (TypeDef::Own(_) | TypeDef::Borrow(_), Val::Resource(_)) => {}
         (
             TypeDef::Own(_)
             | TypeDef::Borrow(_)
@@ -361,6 +362,10 @@ fn lower_flat_defined(
             }
             dst.pad_to(start + total);
         }
+        (TypeDef::Own(_) | TypeDef::Borrow(_), Val::Resource(r)) => {
+            let h = cx.lower_resource_any(ty, r)?;
+            dst.push_u32(h);
+        }
         _ => return unsupported_or_mismatch(&types, ty, def, v),
     }
     Ok(())
@@ -501,6 +506,10 @@ fn store_defined(
                 store(cx, *case_ty, payload, offset + payload_offset as usize)?;
             }
         }
+        (TypeDef::Own(_) | TypeDef::Borrow(_), Val::Resource(r)) => {
+            let h = cx.lower_resource_any(ty, r)?;
+            cx.write(offset, &h.to_le_bytes())?;
+        }
         _ => return unsupported_or_mismatch(&types, ty, def, v),
     }
     Ok(())
@@ -590,6 +599,9 @@ fn lift_flat_defined(
                 None => None,
             };
             variant_val(def, disc, payload)
+        }
+        TypeDef::Own(_) | TypeDef::Borrow(_) => {
+            Val::Resource(cx.lift_resource_any(ty, src.next_u32()?)?)
         }
         _ => return unsupported(types, ty),
     })
@@ -731,6 +743,9 @@ fn load_defined(cx: &LiftContext<'_>, ty: InterfaceType, offset: usize) -> Resul
                 None => None,
             };
             variant_val(def, disc, payload)
+        }
+        TypeDef::Own(_) | TypeDef::Borrow(_) => {
+            Val::Resource(cx.lift_resource_any(ty, cx.load_u32(offset)?)?)
         }
         _ => return unsupported(types, ty),
     })

@@ -1,0 +1,224 @@
+//! The options of `bindgen!`, parsed from the macro's `{ key: value, … }`
+//! input (wasmtime's keys and meanings), and the WIT they name loaded into a
+//! `wit_parser::Resolve`.
+
+use proc_macro2::Span;
+use std::path::PathBuf;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{braced, Error, LitStr, Token};
+use wit_parser::{PackageId, Resolve, WorldId};
+
+/// Where the WIT comes from.
+pub(crate) enum Source {
+    /// `path: "…"`: a file or directory, relative to the invoking crate's
+    /// `CARGO_MANIFEST_DIR`.
+    Path(LitStr),
+    /// `inline: "…"`: WIT text.
+    Inline(LitStr),
+}
+
+/// Everything `bindgen!` was asked for.
+pub(crate) struct Opts {
+    pub(crate) world: Option<LitStr>,
+    pub(crate) sources: Vec<Source>,
+    /// `trappable_error_type: { "ns:pkg/iface/type" => RustType }`.
+    pub(crate) trappable: Vec<(LitStr, syn::Path)>,
+    /// `with: { "ns:pkg/iface": path }`.
+    pub(crate) with: Vec<(LitStr, syn::Path)>,
+    pub(crate) additional_derives: Vec<syn::Path>,
+    /// `interfaces: "import …; export …;"`: the body of a world generated
+    /// around the given items.
+    pub(crate) interfaces: Option<LitStr>,
+}
+
+mod kw {
+    syn::custom_keyword!(world);
+    syn::custom_keyword!(path);
+    syn::custom_keyword!(inline);
+    syn::custom_keyword!(trappable_error_type);
+    syn::custom_keyword!(with);
+    syn::custom_keyword!(ownership);
+    syn::custom_keyword!(additional_derives);
+    syn::custom_keyword!(interfaces);
+    syn::custom_keyword!(Owning);
+    syn::custom_keyword!(Borrowing);
+}
+
+impl Parse for Opts {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut opts = Opts {
+            world: None,
+            sources: Vec::new(),
+            trappable: Vec::new(),
+            with: Vec::new(),
+            additional_derives: Vec::new(),
+            interfaces: None,
+        };
+        // `bindgen!("world")` and `bindgen!("world" in "path")`: wasmtime's short forms.
+        if input.peek(LitStr) {
+            opts.world = Some(input.parse()?);
+            if input.peek(Token![in]) {
+                input.parse::<Token![in]>()?;
+                opts.sources.push(Source::Path(input.parse()?));
+            }
+            return Ok(opts);
+        }
+        let body;
+        braced!(body in input);
+        while !body.is_empty() {
+            let l = body.lookahead1();
+            if l.peek(kw::world) {
+                body.parse::<kw::world>()?;
+                body.parse::<Token![:]>()?;
+                opts.world = Some(body.parse()?);
+            } else if l.peek(kw::path) {
+                body.parse::<kw::path>()?;
+                body.parse::<Token![:]>()?;
+                opts.sources.push(Source::Path(body.parse()?));
+            } else if l.peek(kw::inline) {
+                body.parse::<kw::inline>()?;
+                body.parse::<Token![:]>()?;
+                opts.sources.push(Source::Inline(body.parse()?));
+            } else if l.peek(kw::interfaces) {
+                body.parse::<kw::interfaces>()?;
+                body.parse::<Token![:]>()?;
+                opts.interfaces = Some(body.parse()?);
+            } else if l.peek(kw::trappable_error_type) {
+                body.parse::<kw::trappable_error_type>()?;
+                body.parse::<Token![:]>()?;
+                opts.trappable = parse_map(&body, true)?;
+            } else if l.peek(kw::with) {
+                body.parse::<kw::with>()?;
+                body.parse::<Token![:]>()?;
+                opts.with = parse_map(&body, false)?;
+            } else if l.peek(kw::ownership) {
+                body.parse::<kw::ownership>()?;
+                body.parse::<Token![:]>()?;
+                if body.peek(kw::Borrowing) {
+                    let kw: kw::Borrowing = body.parse()?;
+                    return Err(Error::new(
+                        kw.span,
+                        "`ownership: Borrowing` is not supported yet: Tern's `bindgen!` \
+                         generates owned types only (exported functions still take \
+                         top-level strings and lists by reference)",
+                    ));
+                }
+                // `Owning`, the default: every type owns its strings and lists.
+                body.parse::<kw::Owning>()?;
+            } else if l.peek(kw::additional_derives) {
+                body.parse::<kw::additional_derives>()?;
+                body.parse::<Token![:]>()?;
+                let list;
+                syn::bracketed!(list in body);
+                let paths: Punctuated<syn::Path, Token![,]> =
+                    list.parse_terminated(syn::Path::parse, Token![,])?;
+                opts.additional_derives = paths.into_iter().collect();
+            } else {
+                return Err(l.error());
+            }
+            if !body.is_empty() {
+                body.parse::<Token![,]>()?;
+            }
+        }
+        Ok(opts)
+    }
+}
+
+/// `{ "key" => path, … }` (trappable errors) or `{ "key": path, … }` (`with`).
+fn parse_map(input: ParseStream<'_>, arrow: bool) -> syn::Result<Vec<(LitStr, syn::Path)>> {
+    let body;
+    braced!(body in input);
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let key: LitStr = body.parse()?;
+        if arrow {
+            body.parse::<Token![=>]>()?;
+        } else {
+            body.parse::<Token![:]>()?;
+        }
+        out.push((key, body.parse()?));
+        if !body.is_empty() {
+            body.parse::<Token![,]>()?;
+        }
+    }
+    Ok(out)
+}
+
+/// The package the synthetic `interfaces:` world lives in.
+const INTERFACES_PKG: &str = "tern:bindgen-interfaces";
+
+impl Opts {
+    /// Parses every source into one `Resolve` and selects the world.
+    ///
+    /// # Errors
+    /// WIT that does not parse or resolve (the message carries wit-parser's
+    /// file:line:column), a missing file, or no such world.
+    pub(crate) fn load(&self) -> syn::Result<(Resolve, WorldId, Vec<PathBuf>)> {
+        let mut resolve = Resolve::default();
+        let mut main = Vec::<PackageId>::new();
+        let mut files = Vec::new();
+        let root = std::env::var("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let render = |resolve: &Resolve, e: anyhow::Error| -> String {
+            let rendered = resolve.render_error(&e);
+            format!("{rendered}\n{e:#}")
+        };
+        let mut sources: Vec<&Source> = self.sources.iter().collect();
+        // Paths first so that inline text can `use` their packages.
+        sources.sort_by_key(|s| matches!(s, Source::Inline(_)));
+        for source in sources {
+            match source {
+                Source::Path(lit) => {
+                    let path = root.join(lit.value());
+                    let (pkg, map) = resolve
+                        .push_path(&path)
+                        .map_err(|e| Error::new(lit.span(), render(&resolve, e)))?;
+                    files.extend(map.paths().map(|p| p.to_path_buf()));
+                    main.push(pkg);
+                }
+                Source::Inline(lit) => {
+                    let pkg = resolve
+                        .push_source("<inline>.wit", &lit.value())
+                        .map_err(|e| Error::new(lit.span(), render(&resolve, e)))?;
+                    main.push(pkg);
+                }
+            }
+        }
+        if let Some(items) = &self.interfaces {
+            if self.world.is_some() {
+                return Err(Error::new(
+                    items.span(),
+                    "`interfaces` generates its own world: give `world` or `interfaces`, not both",
+                ));
+            }
+            let text = format!(
+                "package {INTERFACES_PKG};\nworld interfaces {{\n{}\n}}\n",
+                items.value()
+            );
+            let pkg = resolve
+                .push_source("<interfaces>.wit", &text)
+                .map_err(|e| Error::new(items.span(), render(&resolve, e)))?;
+            let world = resolve
+                .select_world(&[pkg], Some("interfaces"))
+                .map_err(|e| Error::new(items.span(), format!("{e:#}")))?;
+            return Ok((resolve, world, files));
+        }
+        if main.is_empty() {
+            return Err(Error::new(
+                Span::call_site(),
+                "give the WIT with `path: \"…\"` or `inline: \"…\"`",
+            ));
+        }
+        let span = self
+            .world
+            .as_ref()
+            .map(LitStr::span)
+            .unwrap_or_else(Span::call_site);
+        let world = resolve
+            .select_world(&main, self.world.as_ref().map(LitStr::value).as_deref())
+            .map_err(|e| Error::new(span, format!("{e:#}")))?;
+        Ok((resolve, world, files))
+    }
+}

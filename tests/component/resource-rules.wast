@@ -1,0 +1,70 @@
+;; Borrow rules between components: a borrow handed to a component that does
+;; not implement the resource arrives as a handle it must drop before
+;; returning; the implementer gets the rep and nothing to drop.
+(component definition $Rules
+  (component $C
+    (type $R' (resource (rep i32)))
+    (export $R "r" (type $R'))
+    (core func $new (canon resource.new $R'))
+    (core module $M
+      (import "" "new" (func $new (param i32) (result i32)))
+      (func (export "make") (result i32) (call $new (i32.const 7)))
+      (func (export "rep") (param i32) (result i32) (local.get 0)))
+    (core instance $m (instantiate $M (with "" (instance (export "new" (func $new))))))
+    (func (export "make") (result (own $R)) (canon lift (core func $m "make")))
+    (func (export "rep") (param "r" (borrow $R)) (result u32) (canon lift (core func $m "rep"))))
+  (component $D
+    (import "c" (instance $c (export "r" (type $R (sub resource)))))
+    (alias export $c "r" (type $R))
+    (core func $drop (canon resource.drop $R))
+    (core module $M
+      (import "" "drop" (func $drop (param i32)))
+      (func (export "peek") (param i32) (result i32) (i32.const 1))
+      (func (export "peek-drop") (param i32) (result i32)
+        (call $drop (local.get 0))
+        (i32.const 2)))
+    (core instance $m (instantiate $M (with "" (instance (export "drop" (func $drop))))))
+    (func (export "peek") (param "r" (borrow $R)) (result u32) (canon lift (core func $m "peek")))
+    (func (export "peek-drop") (param "r" (borrow $R)) (result u32)
+      (canon lift (core func $m "peek-drop"))))
+  (component $E
+    (import "c" (instance $c
+      (export "r" (type $R (sub resource)))
+      (export "make" (func (result (own $R))))
+      (export "rep" (func (param "r" (borrow $R)) (result u32)))))
+    (alias export $c "r" (type $R))
+    (import "d" (instance $d
+      (export "peek" (func (param "r" (borrow $R)) (result u32)))
+      (export "peek-drop" (func (param "r" (borrow $R)) (result u32)))))
+    (core func $make (canon lower (func $c "make")))
+    (core func $rep (canon lower (func $c "rep")))
+    (core func $peek (canon lower (func $d "peek")))
+    (core func $peek-drop (canon lower (func $d "peek-drop")))
+    (core func $drop (canon resource.drop $R))
+    (core module $M
+      (import "" "make" (func $make (result i32)))
+      (import "" "rep" (func $rep (param i32) (result i32)))
+      (import "" "peek" (func $peek (param i32) (result i32)))
+      (import "" "peek-drop" (func $peek-drop (param i32) (result i32)))
+      (import "" "drop" (func $drop (param i32)))
+      (func (export "ok") (result i32) (local $h i32) (local $v i32)
+        (local.set $h (call $make))
+        (local.set $v (i32.add (call $rep (local.get $h)) (call $peek-drop (local.get $h))))
+        (call $drop (local.get $h))
+        (local.get $v))
+      (func (export "leak") (result i32)
+        (call $peek (call $make))))
+    (core instance $m (instantiate $M (with "" (instance
+      (export "make" (func $make)) (export "rep" (func $rep)) (export "peek" (func $peek))
+      (export "peek-drop" (func $peek-drop)) (export "drop" (func $drop))))))
+    (func (export "ok") (result u32) (canon lift (core func $m "ok")))
+    (func (export "leak") (result u32) (canon lift (core func $m "leak"))))
+  (instance $c (instantiate $C))
+  (instance $d (instantiate $D (with "c" (instance $c))))
+  (instance $e (instantiate $E (with "c" (instance $c)) (with "d" (instance $d))))
+  (func (export "ok") (alias export $e "ok"))
+  (func (export "leak") (alias export $e "leak")))
+(component instance $i $Rules)
+(assert_return (invoke "ok") (u32.const 9))
+(component instance $i $Rules)
+(assert_trap (invoke "leak") "borrow handles still remain at the end of the call")

@@ -1,0 +1,67 @@
+;; The canonical ABI's `realloc` sequence when a string is lowered from the
+;; host (UTF-8) into each encoding: UTF-8 is one exact allocation; UTF-16
+;; allocates the worst case (2 bytes per UTF-8 byte) then shrinks;
+;; latin1+utf16 tries Latin-1 in one byte per UTF-8 byte, shrinking to fit,
+;; or grows to UTF-16's worst case and shrinks. `log` returns every realloc
+;; call since the last `log` as (old, old-size, align, new-size) quadruples.
+(component definition $Logger
+  (core module $M
+    (memory (export "mem") 1)
+    (global $bump (mut i32) (i32.const 1024))
+    (global $n (mut i32) (i32.const 0))
+    (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $new i32)
+      (result i32)
+      (local $at i32) (local $ptr i32)
+      (local.set $at (i32.add (i32.const 64) (i32.mul (global.get $n) (i32.const 16))))
+      (i32.store (local.get $at) (local.get $old))
+      (i32.store offset=4 (local.get $at) (local.get $old_size))
+      (i32.store offset=8 (local.get $at) (local.get $align))
+      (i32.store offset=12 (local.get $at) (local.get $new))
+      (global.set $n (i32.add (global.get $n) (i32.const 1)))
+      (if (i32.and (i32.ne (local.get $old) (i32.const 0))
+                   (i32.le_u (local.get $new) (local.get $old_size)))
+        (then (return (local.get $old))))
+      (local.set $ptr (i32.and (i32.add (global.get $bump) (i32.const 7)) (i32.const -8)))
+      (global.set $bump (i32.add (local.get $ptr) (local.get $new)))
+      (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))
+      (local.get $ptr))
+    (func (export "take") (param i32 i32) (result i32) (local.get 1))
+    (func (export "log") (result i32)
+      (i32.store (i32.const 0) (i32.const 64))
+      (i32.store (i32.const 4) (i32.mul (global.get $n) (i32.const 4)))
+      (global.set $n (i32.const 0))
+      (i32.const 0)))
+  (core instance $m (instantiate $M))
+  (func (export "take8") (param "s" string) (result u32)
+    (canon lift (core func $m "take") (memory (core memory $m "mem")) (realloc (core func $m "realloc"))))
+  (func (export "take16") (param "s" string) (result u32)
+    (canon lift (core func $m "take") string-encoding=utf16 (memory (core memory $m "mem"))
+      (realloc (core func $m "realloc"))))
+  (func (export "take-compact") (param "s" string) (result u32)
+    (canon lift (core func $m "take") string-encoding=latin1+utf16 (memory (core memory $m "mem"))
+      (realloc (core func $m "realloc"))))
+  (func (export "log") (result (list u32)) (canon lift (core func $m "log") (memory (core memory $m "mem")))))
+(component instance $l $Logger)
+
+;; "aé" is 3 UTF-8 bytes, 2 UTF-16 code units, 2 Latin-1 bytes.
+(assert_return (invoke "take8" (str.const "a\u{e9}")) (u32.const 3))
+(assert_return (invoke "log")
+  (list.const (u32.const 0) (u32.const 0) (u32.const 1) (u32.const 3)))
+(assert_return (invoke "take16" (str.const "a\u{e9}")) (u32.const 2))
+(assert_return (invoke "log")
+  (list.const (u32.const 0) (u32.const 0) (u32.const 2) (u32.const 6)
+              (u32.const 1032) (u32.const 6) (u32.const 2) (u32.const 4)))
+(assert_return (invoke "take-compact" (str.const "a\u{e9}")) (u32.const 2))
+(assert_return (invoke "log")
+  (list.const (u32.const 0) (u32.const 0) (u32.const 2) (u32.const 3)
+              (u32.const 1040) (u32.const 3) (u32.const 2) (u32.const 2)))
+;; "a€" needs UTF-16: grow from 4 (UTF-8 bytes) to 8, shrink to 4 bytes.
+(assert_return (invoke "take-compact" (str.const "a\u{20ac}")) (u32.const 0x80000002))
+(assert_return (invoke "log")
+  (list.const (u32.const 0) (u32.const 0) (u32.const 2) (u32.const 4)
+              (u32.const 1048) (u32.const 4) (u32.const 2) (u32.const 8)
+              (u32.const 1056) (u32.const 8) (u32.const 2) (u32.const 4)))
+;; ASCII in latin1+utf16 fits exactly: one allocation.
+(assert_return (invoke "take-compact" (str.const "ab")) (u32.const 2))
+(assert_return (invoke "log")
+  (list.const (u32.const 0) (u32.const 0) (u32.const 2) (u32.const 2)))
