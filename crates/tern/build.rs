@@ -1,5 +1,11 @@
-//! Builds the small C helper that gives Rust a `setjmp`/`longjmp` pair: Rust cannot
-//! call `setjmp` itself, because a function that returns twice is outside its model.
+//! Builds the small C helper that gives Rust a `setjmp`/`longjmp` pair (Rust cannot
+//! call `setjmp` itself: a function that returns twice is outside its model), and
+//! computes `TERN_BUILD_ID`, a hash of the sources that decide what machine code
+//! Tern emits, so the compilation cache never serves code from another build of
+//! the same version.
+
+use std::hash::{Hash, Hasher};
+use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/vm/helpers.c");
@@ -7,4 +13,37 @@ fn main() {
         .file("src/vm/helpers.c")
         .warnings(true)
         .compile("tern-helpers");
+
+    // `DefaultHasher::new()` uses fixed keys: the same sources give the same id.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["src", "../environ/src", "../cranelift/src"] {
+        let dir = manifest.join(dir);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        hash_tree(&dir, &mut hasher);
+    }
+    // The lock file pins Cranelift, whose version changes the code too.
+    let lock = manifest.join("../../Cargo.lock");
+    if lock.is_file() {
+        println!("cargo:rerun-if-changed={}", lock.display());
+        std::fs::read(&lock).unwrap_or_default().hash(&mut hasher);
+    }
+    println!("cargo:rustc-env=TERN_BUILD_ID={:016x}", hasher.finish());
+}
+
+/// Hashes the names and contents of every file below `dir`, in sorted order.
+fn hash_tree(dir: &Path, hasher: &mut impl Hasher) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            hash_tree(&path, hasher);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            path.file_name().hash(hasher);
+            bytes.hash(hasher);
+        }
+    }
 }

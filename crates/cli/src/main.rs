@@ -7,6 +7,7 @@
 mod backtrace;
 mod compile;
 mod component;
+mod engine_options;
 mod input;
 mod run;
 mod wast;

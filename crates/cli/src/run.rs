@@ -16,7 +16,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use std::path::Path;
 use std::process::ExitCode;
-use tern::{Engine, Linker, Store, Trap, Val, ValType};
+use tern::{Linker, Store, Trap, Val, ValType};
 use tern_wasi::I32Exit;
 
 /// Arguments of `tern run`.
@@ -35,6 +35,9 @@ pub struct RunCommand {
     /// machine code runs unchecked: only pass files you trust.
     #[arg(long)]
     allow_precompiled: bool,
+    /// `-C cache=y|n`, `-C cache-config=FILE` and `--profile`.
+    #[command(flatten)]
+    engine: crate::engine_options::EngineOptions,
     /// The module to run (`.wasm`, `.wat`, or a `.cwasm` artifact with
     /// `--allow-precompiled`), then the guest's arguments. Everything after
     /// the module belongs to the guest, flags included (as in wasmtime):
@@ -51,7 +54,7 @@ impl RunCommand {
             .split_first()
             .context("no module given")?;
         let file = Path::new(file);
-        let engine = Engine::default();
+        let engine = self.engine.engine()?;
         let kind = crate::input::classify(&engine, file)?;
         if kind.is_component() {
             return crate::component::run(

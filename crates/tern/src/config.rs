@@ -28,6 +28,10 @@ pub struct Config {
     pub(crate) tunables: tern_environ::Tunables,
     /// Cranelift flags set by name, checked and applied by `Engine::new`.
     pub(crate) cranelift_flags: Vec<(String, String)>,
+    /// Where the compilation cache lives, when it is on (see `cache.rs`).
+    pub(crate) cache_directory: Option<std::path::PathBuf>,
+    /// The profiler to describe compiled code to (see `profiling.rs`).
+    pub(crate) profiler: crate::ProfilingStrategy,
     pub(crate) wasm_backtrace: bool,
     #[allow(
         dead_code,
@@ -109,6 +113,8 @@ impl Config {
             cranelift_flags: Vec::new(),
             wasm_backtrace: true,
             wasm_backtrace_details: WasmBacktraceDetails::Disable,
+            cache_directory: None,
+            profiler: crate::ProfilingStrategy::None,
         }
     }
 

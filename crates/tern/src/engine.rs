@@ -46,8 +46,9 @@ impl Engine {
     /// # Errors
     /// Fails when the configuration enables a WebAssembly feature Tern does not
     /// implement yet, sets a zero stack size, sets a Cranelift flag Tern does
-    /// not support (see `Config::cranelift_flag_set`), or the host CPU is
-    /// unsupported.
+    /// not support (see `Config::cranelift_flag_set`), asks for a profiler Tern
+    /// does not implement (or a perf map that cannot be created), or the host
+    /// CPU is unsupported.
     pub fn new(config: &Config) -> Result<Self> {
         let unsupported = config.features.difference(SUPPORTED_FEATURES);
         if !unsupported.is_empty() {
@@ -56,6 +57,7 @@ impl Engine {
         if config.max_wasm_stack == 0 {
             bail!("max_wasm_stack must be greater than zero");
         }
+        crate::profiling::start(config.profiler)?;
         // The engine keeps its own copy with the Cranelift flags folded into
         // the tunables, which code, runtime and fingerprint then all read.
         let mut config = config.clone();

@@ -35,6 +35,8 @@
 #![warn(missing_docs)]
 
 mod artifact;
+mod cache;
+mod cache_config;
 pub mod component;
 mod config;
 mod engine;
@@ -44,6 +46,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod profiling;
 mod resources;
 mod store;
 mod trap;
@@ -54,6 +57,7 @@ mod vm;
 
 pub use anyhow::{Error, Result};
 pub use artifact::{CompatibilityHash, Precompiled};
+pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel, WasmBacktraceDetails};
 pub use engine::Engine;
 pub use externals::{Extern, Global, Memory, Table};
@@ -65,6 +69,7 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
+pub use profiling::{perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
 pub use tern_environ::WasmFeatures;

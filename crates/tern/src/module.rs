@@ -130,11 +130,23 @@ impl Module {
             .with_context(|| format!("failed to compile `{}`", path.display()))
     }
 
-    /// Compiles a module from its binary form.
+    /// Compiles a module from its binary form; with the compilation cache on
+    /// (`Config::cache_config_load_default`), loads it from the cache instead
+    /// when it was compiled before with the same settings.
     ///
     /// # Errors
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
+        match &engine.config().cache_directory {
+            Some(directory) => crate::cache::load_or_compile(engine, directory, binary, || {
+                Self::compile_binary(engine, binary)
+            }),
+            None => Self::compile_binary(engine, binary),
+        }
+    }
+
+    /// Compiles a module from its binary form, without the cache.
+    fn compile_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         let Compiled {
             mut env,
             image,
@@ -197,6 +209,9 @@ impl Module {
             address_map,
         });
         registry::register(code.base(), code.len(), info.clone());
+        if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
+            crate::profiling::record_module(code.base(), &info, &trampolines);
+        }
         let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
         let offsets = VMOffsets::new(&env);
         Self {
@@ -322,7 +337,8 @@ impl Module {
     /// Like [`Module::deserialize`], but maps the artifact file at `path`
     /// privately instead of reading it into the heap, and makes its code pages
     /// executable in place (or, where the OS refuses that, for example on a
-    /// `noexec` mount, copies the code). Loading costs little more than the
+    /// `noexec` mount, or with `ProfilingStrategy::PerfMap`, which perf only
+    /// applies to anonymous memory, copies the code). Loading costs little more than the
     /// `mmap` plus decoding the metadata; the code pages are only read when run.
     ///
     /// # Safety
@@ -347,7 +363,13 @@ impl Module {
             let file = Arc::new(std::fs::File::open(path)?);
             let map = ReadOnlyMmap::map_file(&file)?;
             let loaded = crate::artifact::load_module(engine, map.as_slice())?;
-            let code = CodeMemory::from_file_mapping(map, loaded.code.start, loaded.code.len())?;
+            let code = if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
+                // perf reads perf maps only for anonymous memory: code mapped
+                // from the file would be attributed to the file instead.
+                CodeMemory::new(&map.as_slice()[loaded.code.clone()])?
+            } else {
+                CodeMemory::from_file_mapping(map, loaded.code.start, loaded.code.len())?
+            };
             // The images stay in the file: memories map them from there.
             let images = loaded
                 .meta

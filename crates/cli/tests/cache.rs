@@ -1,0 +1,181 @@
+//! The compilation cache and `--profile` through the real binary: `tern run`
+//! stores an artifact on the first run and runs it on the second (the entry is
+//! left untouched, and substituting it changes what runs), `-C cache=n` neither
+//! reads nor writes the cache, and `--profile=perfmap` writes perf's map.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const FIB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fib.wat");
+
+/// `fib` with another answer, to tell which artifact ran.
+const NOT_FIB: &str = r#"(module (func (export "fib") (param i32) (result i32) (i32.const 7)))"#;
+
+/// Runs `tern` with its cache in `cache`.
+fn tern(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .env("TERN_CACHE_DIR", cache)
+        .output()
+        .expect("tern runs")
+}
+
+/// A fresh scratch directory for the test named `test`; its `cache`
+/// subdirectory does not exist yet.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tern-cli-cache-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The cache entries in `cache`.
+fn entries(cache: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_second_run_is_a_cache_hit() {
+    let dir = scratch("hit");
+    let cache = dir.join("cache");
+    let run = || stdout(&tern(&cache, &["run", "--invoke", "fib", FIB, "20"]));
+    assert_eq!(run(), "6765\n");
+    let stored = entries(&cache);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let entry = &stored[0];
+    let first = std::fs::metadata(entry).unwrap();
+    assert_eq!(run(), "6765\n");
+    // A miss would have renamed a new file over the entry.
+    let second = std::fs::metadata(entry).unwrap();
+    assert_eq!(
+        (first.ino(), first.mtime_nsec()),
+        (second.ino(), second.mtime_nsec())
+    );
+    assert_eq!(entries(&cache), stored);
+
+    // The entry is what runs: put another module's artifact in its place.
+    let not_fib = dir.join("not_fib.wat");
+    std::fs::write(&not_fib, NOT_FIB).unwrap();
+    let artifact = dir.join("not_fib.cwasm");
+    let o = tern(
+        &cache,
+        &[
+            "compile",
+            not_fib.to_str().unwrap(),
+            "-o",
+            artifact.to_str().unwrap(),
+        ],
+    );
+    stdout(&o);
+    std::fs::copy(&artifact, entry).unwrap();
+    assert_eq!(run(), "7\n", "the second run did not use the cache entry");
+
+    // `-C cache=n` neither reads the entry nor writes one.
+    let uncached = |extra: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--invoke", "fib", FIB, "20"]);
+        stdout(&tern(&cache, &args))
+    };
+    assert_eq!(uncached(&["-C", "cache=n"]), "6765\n");
+    assert_eq!(uncached(&["-Ccache=no"]), "6765\n");
+    assert_eq!(
+        std::fs::read(entry).unwrap(),
+        std::fs::read(&artifact).unwrap()
+    );
+    let elsewhere = dir.join("unused");
+    let o = tern(
+        &elsewhere,
+        &["run", "-C", "cache=n", "--invoke", "fib", FIB, "5"],
+    );
+    assert_eq!(stdout(&o), "5\n");
+    assert!(
+        !elsewhere.exists(),
+        "-C cache=n created the cache directory"
+    );
+    // `-C cache=y` is the default spelled out.
+    assert_eq!(uncached(&["-C", "cache=y"]), "7\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_cache_options_are_errors() {
+    let dir = scratch("bad");
+    let cache = dir.join("cache");
+    for (option, message) in [
+        ("cache=maybe", "expected `y` or `n`"),
+        ("frobnicate=1", "unknown `-C` option `frobnicate`"),
+        (
+            "cache-config=/nonexistent/tern.toml",
+            "failed to read the cache configuration",
+        ),
+    ] {
+        let o = tern(&cache, &["run", "-C", option, "--invoke", "fib", FIB, "5"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{option} was accepted");
+        assert!(stderr.contains(message), "{option}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn profile_perfmap_names_the_functions() {
+    let dir = scratch("perfmap");
+    let child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "--profile=perfmap", "--invoke", "fib", FIB, "10"])
+        .env("TERN_CACHE_DIR", dir.join("cache"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "55\n");
+    let text = std::fs::read_to_string(&map).unwrap();
+    std::fs::remove_file(&map).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with(" fib::fib") && l.split(' ').count() == 3),
+        "{text}"
+    );
+    let o = tern(
+        &dir,
+        &["run", "--profile=jitdump", "--invoke", "fib", FIB, "10"],
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not implemented"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cache_config_names_the_directory() {
+    let dir = scratch("config");
+    let chosen = dir.join("chosen");
+    let file = dir.join("cache.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "# Tern cache\n[cache]\nenabled = true\ndirectory = \"{}\"\n",
+            chosen.display()
+        ),
+    )
+    .unwrap();
+    let option = format!("cache-config={}", file.display());
+    let ignored = dir.join("default");
+    let o = tern(
+        &ignored,
+        &["run", "-C", &option, "--invoke", "fib", FIB, "20"],
+    );
+    assert_eq!(stdout(&o), "6765\n");
+    assert_eq!(entries(&chosen).len(), 1);
+    assert!(!ignored.exists(), "the file's directory was not used");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
