@@ -19,6 +19,59 @@
 //! and per inlined instance the flags the ABI checks (`may_leave` is false
 //! while a post-return function runs; `may_enter` is false while an instance
 //! is running, and stays false after it trapped).
+//!
+//! A host for a WIT world, written against the bindings `bindgen!` generates
+//! (this example runs as a doc test; README.md shows it too):
+//!
+//! ```
+//! use tern::component::{bindgen, Component, Linker};
+//! use tern::{Config, Engine, Store};
+//!
+//! bindgen!({
+//!     inline: "
+//!         package demo:greet;
+//!         interface names { offset: func() -> u32; }
+//!         world greeter {
+//!             import names;
+//!             export run: func(x: u32) -> u32;
+//!         }
+//!     ",
+//! });
+//!
+//! struct Host;
+//! impl demo::greet::names::Host for Host {
+//!     fn offset(&mut self) -> tern::Result<u32> {
+//!         Ok(41)
+//!     }
+//! }
+//!
+//! fn main() -> tern::Result<()> {
+//!     let mut config = Config::new();
+//!     config.wasm_component_model(true);
+//!     let engine = Engine::new(&config)?;
+//!     // A guest that adds the host's offset to its argument.
+//!     let component = Component::new(&engine, r#"
+//!         (component
+//!           (import "demo:greet/names" (instance $names
+//!             (export "offset" (func (result u32)))))
+//!           (core func $offset (canon lower (func $names "offset")))
+//!           (core module $m
+//!             (import "host" "offset" (func $offset (result i32)))
+//!             (func (export "run") (param i32) (result i32)
+//!               (i32.add (local.get 0) (call $offset))))
+//!           (core instance $i (instantiate $m
+//!             (with "host" (instance (export "offset" (func $offset))))))
+//!           (func (export "run") (param "x" u32) (result u32)
+//!             (canon lift (core func $i "run"))))
+//!     "#)?;
+//!     let mut linker = Linker::new(&engine);
+//!     Greeter::add_to_linker(&mut linker, |host: &mut Host| host)?;
+//!     let mut store = Store::new(&engine, Host);
+//!     let (greeter, _instance) = Greeter::instantiate(&mut store, &component, &linker)?;
+//!     assert_eq!(greeter.call_run(&mut store, 1)?, 42);
+//!     Ok(())
+//! }
+//! ```
 
 mod abi;
 mod artifact;
