@@ -15,7 +15,7 @@ fn engine(guards: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.static_memory_maximum_size(0);
     if !guards {
-        // The flag is unsafe because it weakens the sandbox against
+        // SAFETY: the flag is unsafe because it weakens the sandbox against
         // speculative reads; the benchmark runs its own, trusted code.
         #[allow(unsafe_code, reason = "wasmtime's API for this switch is unsafe")]
         unsafe {
