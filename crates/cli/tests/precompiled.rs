@@ -2,29 +2,11 @@
 //! an artifact runs like its source, is refused without the flag, and a damaged
 //! one is an error, not a crash.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+
+use common::{scratch, tern, text};
 
 const FIB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fib.wat");
-
-fn tern(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("tern runs")
-}
-
-/// A file `name` in a scratch directory of the test named `test`.
-fn scratch(test: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tern-cli-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn compile_then_run_precompiled() {

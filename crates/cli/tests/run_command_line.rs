@@ -3,27 +3,9 @@
 //! the guest's (flags included), the guest's `argv[0]`, and how a trap's
 //! backtrace reads (code offsets, long ones shortened).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn tern(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("tern runs")
-}
-
-/// A file `name` in a scratch directory of the test named `test`.
-fn scratch(test: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tern-cli-line-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{scratch, tern, text};
 
 /// A guest that writes its `argv`, each argument followed by a NUL byte.
 const ECHO_ARGV: &str = r#"

@@ -396,6 +396,21 @@ impl Table {
         ))
     }
 
+    /// `val` as the raw element this table stores.
+    ///
+    /// # Errors
+    /// Fails when `val`'s type is not the table's element type, or it belongs
+    /// to another store.
+    fn element_raw(&self, store: &mut crate::store::StoreOpaque, val: Val) -> Result<usize> {
+        if val.ty() != store.tables[self.0.index].ty.element() {
+            bail!(
+                "value of type {} does not match the table's element type",
+                val.ty()
+            );
+        }
+        Ok(val.to_raw(store)?.get_u64() as usize)
+    }
+
     /// Sets the `len` elements from `dst` on to `val`.
     ///
     /// # Errors
@@ -404,13 +419,7 @@ impl Table {
     pub fn fill(&self, mut store: impl AsContextMut, dst: u64, val: Val, len: u64) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
-        if val.ty() != store.tables[self.0.index].ty.element() {
-            bail!(
-                "value of type {} does not match the table's element type",
-                val.ty()
-            );
-        }
-        let raw = val.to_raw(store)?.get_u64() as usize;
+        let raw = self.element_raw(store, val)?;
         let elements = store.tables[self.0.index].table.elements_mut();
         let range = table_range(dst, len, elements.len())?;
         elements[range].fill(raw);
@@ -454,13 +463,7 @@ impl Table {
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
-        if val.ty() != store.tables[self.0.index].ty.element() {
-            bail!(
-                "value of type {} does not match the table's element type",
-                val.ty()
-            );
-        }
-        let raw = val.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
+        let raw = self.element_raw(store, val)? as *const vm::VMFuncRef;
         if !store.tables[self.0.index].table.set(index, raw) {
             bail!("table element index {index} out of bounds");
         }
@@ -474,13 +477,7 @@ impl Table {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
-        if init.ty() != store.tables[self.0.index].ty.element() {
-            bail!(
-                "value of type {} does not match the table's element type",
-                init.ty()
-            );
-        }
-        let raw = init.to_raw(store)?.get_u64() as usize;
+        let raw = self.element_raw(store, init)?;
         store
             .grow_table(self.0.index, delta, raw)?
             .context("failed to grow table: the maximum size or a resource limit would be exceeded")

@@ -266,13 +266,23 @@ fn handle_kind(types: &ComponentTypes, ty: InterfaceType) -> Option<(bool, u32)>
     }
 }
 
+/// Whether handle type `ty` is owned, and the runtime resource type it names
+/// in the instance `resources` describes.
+fn resource_side(
+    types: &ComponentTypes,
+    resources: &super::abi::ResourceCx,
+    ty: InterfaceType,
+) -> Result<(bool, ResourceType)> {
+    let (own, r) = handle_kind(types, ty)
+        .ok_or_else(|| anyhow::anyhow!("type `{}` is not a handle", types.display(ty)))?;
+    let rt = resources.types.get(r as usize).copied().flatten();
+    let rt = rt.ok_or_else(|| anyhow::anyhow!("resource {r} has no runtime type"))?;
+    Ok((own, rt))
+}
+
 impl LiftContext<'_> {
     fn resource_side(&self, ty: InterfaceType) -> Result<(bool, ResourceType)> {
-        let (own, r) = handle_kind(self.types, ty)
-            .ok_or_else(|| anyhow::anyhow!("type `{}` is not a handle", self.types.display(ty)))?;
-        let rt = self.resources.types.get(r as usize).copied().flatten();
-        let rt = rt.ok_or_else(|| anyhow::anyhow!("resource {r} has no runtime type"))?;
-        Ok((own, rt))
+        resource_side(self.types, &self.resources, ty)
     }
 
     /// Lifts handle `index` of type `ty` from the component into the host table.
@@ -320,11 +330,7 @@ impl LiftContext<'_> {
 
 impl LowerContext<'_> {
     fn resource_side(&self, ty: InterfaceType) -> Result<(bool, ResourceType)> {
-        let (own, r) = handle_kind(self.types, ty)
-            .ok_or_else(|| anyhow::anyhow!("type `{}` is not a handle", self.types.display(ty)))?;
-        let rt = self.resources.types.get(r as usize).copied().flatten();
-        let rt = rt.ok_or_else(|| anyhow::anyhow!("resource {r} has no runtime type"))?;
-        Ok((own, rt))
+        resource_side(self.types, &self.resources, ty)
     }
 
     /// Lowers a host-held resource into the component as a handle of type `ty`.
