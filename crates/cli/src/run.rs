@@ -149,5 +149,7 @@ fn format_val(v: &Val) -> String {
         Val::FuncRef(Some(_)) => "<funcref>".to_string(),
         Val::ExternRef(None) => "null".to_string(),
         Val::ExternRef(Some(_)) => "<externref>".to_string(),
+        Val::ExnRef(None) => "null".to_string(),
+        Val::ExnRef(Some(_)) => "<exnref>".to_string(),
     }
 }

@@ -18,6 +18,8 @@ pub enum EntityIndex {
     Memory(u32),
     /// A global index.
     Global(u32),
+    /// A tag index (exception handling).
+    Tag(u32),
 }
 
 /// One import of the module.
@@ -118,6 +120,8 @@ pub struct Module {
     pub name: Option<String>,
     /// The type section: function signatures by type index.
     pub types: Vec<WasmFuncType>,
+    /// Each type's recursion group as (first type index, number of types).
+    pub type_groups: Vec<(u32, u32)>,
     /// Type index of every function (imports first).
     pub functions: Vec<u32>,
     /// Every table's type (imports first).
@@ -126,6 +130,9 @@ pub struct Module {
     pub memories: Vec<MemoryPlan>,
     /// Every global (imports first).
     pub globals: Vec<Global>,
+    /// Every exception tag's function type index (imports first); the type's
+    /// parameters are the exception's payload, its results are empty.
+    pub tags: Vec<u32>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
     /// Number of imported tables.
@@ -134,6 +141,8 @@ pub struct Module {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Imports in declaration order.
     pub imports: Vec<Import>,
     /// Exports in declaration order.
@@ -165,6 +174,11 @@ impl Module {
     /// Whether function `index` is imported.
     pub fn is_imported_func(&self, index: u32) -> bool {
         index < self.num_imported_funcs
+    }
+
+    /// The payload signature of tag `index` (its parameters; no results).
+    pub fn tag_type(&self, index: u32) -> &WasmFuncType {
+        &self.types[self.tags[index as usize] as usize]
     }
 
     /// Whether global `index` is imported.

@@ -51,7 +51,13 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
             }
             Payload::TypeSection(reader) => {
                 for group in reader {
-                    for sub in group?.into_types() {
+                    let group = group?;
+                    let start = module.types.len() as u32;
+                    let len = group.types().len() as u32;
+                    for _ in 0..len {
+                        module.type_groups.push((start, len));
+                    }
+                    for sub in group.into_types() {
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
                                 module.types.push(WasmFuncType::from_wasmparser(f)?)
@@ -89,7 +95,11 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                             module.num_imported_globals += 1;
                             EntityIndex::Global(module.globals.len() as u32 - 1)
                         }
-                        wasmparser::TypeRef::Tag(_) => bail!("exception tags are not supported"),
+                        wasmparser::TypeRef::Tag(t) => {
+                            module.tags.push(t.func_type_idx);
+                            module.num_imported_tags += 1;
+                            EntityIndex::Tag(module.tags.len() as u32 - 1)
+                        }
                     };
                     module.imports.push(Import {
                         module: import.module.to_string(),
@@ -140,12 +150,17 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                         wasmparser::ExternalKind::Table => EntityIndex::Table(export.index),
                         wasmparser::ExternalKind::Memory => EntityIndex::Memory(export.index),
                         wasmparser::ExternalKind::Global => EntityIndex::Global(export.index),
-                        wasmparser::ExternalKind::Tag => bail!("exception tags are not supported"),
+                        wasmparser::ExternalKind::Tag => EntityIndex::Tag(export.index),
                     };
                     module.exports.push(Export {
                         name: export.name.to_string(),
                         index,
                     });
+                }
+            }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    module.tags.push(tag?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => module.start = Some(func),

@@ -27,6 +27,10 @@ pub struct Tunables {
     /// Cranelift's `enable_table_access_spectre_mitigation`, which also guards
     /// `br_table` jump-table loads in Cranelift's own lowering.
     pub table_access_spectre_mitigation: bool,
+    /// Whether exception handling is on: then every call in compiled code is
+    /// followed by a check for an exception the callee left pending, since an
+    /// exception may pass through any module's frames.
+    pub exceptions: bool,
 }
 
 impl Default for Tunables {
@@ -39,6 +43,7 @@ impl Default for Tunables {
             epoch_interruption: false,
             heap_access_spectre_mitigation: true,
             table_access_spectre_mitigation: true,
+            exceptions: false,
         }
     }
 }

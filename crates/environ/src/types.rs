@@ -22,6 +22,8 @@ pub enum WasmValType {
     FuncRef,
     /// Nullable reference to a host value.
     ExternRef,
+    /// Nullable reference to a caught exception (exception handling).
+    ExnRef,
 }
 
 impl WasmValType {
@@ -36,13 +38,24 @@ impl WasmValType {
             V::V128 => Self::V128,
             V::Ref(r) if r == wasmparser::RefType::FUNCREF => Self::FuncRef,
             V::Ref(r) if r == wasmparser::RefType::EXTERNREF => Self::ExternRef,
+            // `(ref exn)` and `(ref null exn)` share one representation;
+            // non-nullability is checked by validation.
+            V::Ref(r)
+                if r.heap_type()
+                    == wasmparser::HeapType::Abstract {
+                        shared: false,
+                        ty: wasmparser::AbstractHeapType::Exn,
+                    } =>
+            {
+                Self::ExnRef
+            }
             V::Ref(r) => anyhow::bail!("unsupported reference type `{r}`"),
         })
     }
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, Self::FuncRef | Self::ExternRef)
+        matches!(self, Self::FuncRef | Self::ExternRef | Self::ExnRef)
     }
 }
 
@@ -56,6 +69,7 @@ impl fmt::Display for WasmValType {
             Self::V128 => "v128",
             Self::FuncRef => "funcref",
             Self::ExternRef => "externref",
+            Self::ExnRef => "exnref",
         })
     }
 }

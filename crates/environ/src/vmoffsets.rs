@@ -21,6 +21,8 @@
 //!        [VMFuncRef; num_functions]               (imported and defined)
 //!        [*const VMFuncRef; num_imported_functions]  the exporters' own funcrefs,
 //!                                                   which `ref.func` of an import returns
+//!        [*const VMTagDefinition; num_tags]        imported and defined exception tags
+//!                                                   (a tag's identity is this address)
 //! ```
 
 use crate::Module;
@@ -64,6 +66,14 @@ pub const VMLIMITS_EPOCH_DEADLINE: u32 = 32;
 /// `VMRuntimeLimits.epoch_ptr`: address of the engine's epoch counter (u64).
 pub const VMLIMITS_EPOCH_PTR: u32 = 40;
 
+/// `VMRuntimeLimits.pending_exn` (u64): the exception being thrown (an exnref:
+/// its store arena index plus one), 0 when none is in flight. Compiled code
+/// checks it after every call (see `tern-cranelift`'s `translate/exceptions.rs`).
+pub const VMLIMITS_PENDING_EXN: u32 = 48;
+/// `VMRuntimeLimits.pending_tag`: the `*const VMTagDefinition` of the exception
+/// in flight, which `catch` clauses compare with their own tag's address.
+pub const VMLIMITS_PENDING_TAG: u32 = 56;
+
 /// The fixed header every instance `VMContext` starts with, the same for every
 /// module (so code that has no `Module` at hand, such as trampolines and the
 /// runtime's libcalls, can use it): the `*mut VMRuntimeLimits` field.
@@ -93,6 +103,7 @@ pub struct VMOffsets {
     num_defined_globals: u32,
     num_funcs: u32,
     num_imported_funcs: u32,
+    num_tags: u32,
     type_ids: u32,
     tables: u32,
     memories: u32,
@@ -100,6 +111,7 @@ pub struct VMOffsets {
     defined_globals: u32,
     funcrefs: u32,
     imported_funcref_ptrs: u32,
+    tags: u32,
     size: u32,
 }
 
@@ -121,7 +133,9 @@ impl VMOffsets {
         let funcrefs = defined_globals + VMGLOBAL_SIZE * num_defined_globals;
         let num_imported_funcs = module.num_imported_funcs;
         let imported_funcref_ptrs = align(funcrefs + VMFUNCREF_SIZE * num_funcs, 8);
-        let size = align(imported_funcref_ptrs + 8 * num_imported_funcs, 16);
+        let num_tags = module.tags.len() as u32;
+        let tags = imported_funcref_ptrs + 8 * num_imported_funcs;
+        let size = align(tags + 8 * num_tags, 16);
         Self {
             num_types,
             num_tables,
@@ -130,6 +144,7 @@ impl VMOffsets {
             num_defined_globals,
             num_funcs,
             num_imported_funcs,
+            num_tags,
             type_ids,
             tables,
             memories,
@@ -137,6 +152,7 @@ impl VMOffsets {
             defined_globals,
             funcrefs,
             imported_funcref_ptrs,
+            tags,
             size,
         }
     }
@@ -191,6 +207,11 @@ impl VMOffsets {
     pub fn imported_funcref_ptr(&self, index: u32) -> u32 {
         assert!(index < self.num_imported_funcs);
         self.imported_funcref_ptrs + 8 * index
+    }
+    /// Offset of the pointer to tag `index`'s definition.
+    pub fn tag(&self, index: u32) -> u32 {
+        assert!(index < self.num_tags);
+        self.tags + 8 * index
     }
     /// Total size of the `VMContext` in bytes.
     pub fn size(&self) -> u32 {

@@ -73,6 +73,7 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::MEMORY64)
     .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::EXCEPTIONS)
     .union(COMPONENT_FEATURES);
 
 /// The component-model proposal and the sub-features whose syntax Tern
@@ -96,7 +97,8 @@ const OFF_BY_DEFAULT: WasmFeatures = COMPONENT_FEATURES
     .union(WasmFeatures::MULTI_MEMORY)
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::MEMORY64)
-    .union(WasmFeatures::EXTENDED_CONST);
+    .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::EXCEPTIONS);
 
 impl Config {
     /// The default configuration: optimised code, a 512 KiB wasm stack, and the
@@ -177,6 +179,7 @@ impl Config {
     /// The tunables with the Cranelift flags applied: what the engine freezes.
     pub(crate) fn frozen_tunables(&self) -> anyhow::Result<tern_environ::Tunables> {
         let mut tunables = self.tunables.clone();
+        tunables.exceptions = self.features.contains(WasmFeatures::EXCEPTIONS);
         for (name, value) in &self.cranelift_flags {
             let field = match name.as_str() {
                 "enable_heap_access_spectre_mitigation" => {
@@ -331,6 +334,15 @@ impl Config {
     /// to 4 GiB: growing past that fails as if the maximum were reached.
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
+    }
+
+    /// Exception handling (off by default): tags, `throw`, `throw_ref`,
+    /// `try_table` and `exnref` (the final Wasm 3.0 form; the legacy
+    /// `try`/`catch` instructions are not implemented). With it on, every call
+    /// in compiled code checks for a pending exception afterwards (see
+    /// `tern-cranelift`'s `translate/exceptions.rs` for why).
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
     /// Extended constant expressions (off by default).

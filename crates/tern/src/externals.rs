@@ -19,6 +19,8 @@ pub enum Extern {
     Table(Table),
     /// A memory.
     Memory(Memory),
+    /// An exception tag.
+    Tag(crate::Tag),
 }
 
 impl Extern {
@@ -55,6 +57,15 @@ impl Extern {
         }
     }
 
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<crate::Tag> {
+        if let Self::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
+
     /// The item's type.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
         let store = store.as_context();
@@ -63,6 +74,7 @@ impl Extern {
             Self::Global(g) => ExternType::Global(g.ty(&store)),
             Self::Table(t) => ExternType::Table(t.ty(&store)),
             Self::Memory(m) => ExternType::Memory(m.ty(&store)),
+            Self::Tag(t) => ExternType::Tag(t.ty(&store)),
         }
     }
 }
@@ -70,6 +82,11 @@ impl Extern {
 impl From<Func> for Extern {
     fn from(f: Func) -> Self {
         Self::Func(f)
+    }
+}
+impl From<crate::Tag> for Extern {
+    fn from(t: crate::Tag) -> Self {
+        Self::Tag(t)
     }
 }
 impl From<Global> for Extern {

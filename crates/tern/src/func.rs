@@ -82,6 +82,24 @@ impl<'a, T> Caller<'a, T> {
             .export_index(name)?;
         Some(self.store.opaque.instance_export(instance, export))
     }
+
+    /// [`Store::throw`](crate::Store::throw) from a host function: return the
+    /// result (`?`) to raise `exception` in the calling wasm.
+    ///
+    /// # Errors
+    /// Always `Err(ThrownException)`; that is how the exception travels.
+    ///
+    /// # Panics
+    /// Panics if `exception` belongs to another store.
+    pub fn throw<R>(&mut self, exception: crate::ExnRef) -> Result<R, crate::ThrownException> {
+        self.as_context_mut().throw(exception)
+    }
+
+    /// [`Store::take_pending_exception`](crate::Store::take_pending_exception)
+    /// from a host function.
+    pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
+        self.store.opaque.pending_exception.take()
+    }
 }
 
 impl<T> AsContext for Caller<'_, T> {

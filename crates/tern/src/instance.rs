@@ -198,6 +198,7 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
                     a.plan.maximum,
                 )
         }
+        (ExternType::Tag(e), ExternType::Tag(a)) => e == a,
         (ExternType::Memory(e), ExternType::Memory(a)) => {
             e.plan.memory64 == a.plan.memory64
                 && e.plan.shared == a.plan.shared
@@ -218,6 +219,7 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
         Extern::Global(g) => g.0,
         Extern::Table(t) => t.0,
         Extern::Memory(m) => m.0,
+        Extern::Tag(t) => t.0,
     };
     store
         .check(stored)
@@ -233,6 +235,7 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
             ExternType::Table(ty)
         }
         Extern::Memory(m) => ExternType::Memory(store.memories[m.0.index].ty()),
+        Extern::Tag(t) => ExternType::Tag(store.tags[t.0.index].ty.clone()),
     })
 }
 
@@ -299,6 +302,7 @@ fn instantiate(
         globals: Vec::new(),
     };
     let mut import_externs: Vec<(EntityIndex, Extern)> = Vec::new();
+    let mut tags: Vec<crate::Tag> = Vec::new();
     for (import, item) in env.imports.iter().zip(imports) {
         match item {
             Extern::Func(f) => {
@@ -322,6 +326,10 @@ fn instantiate(
                 let ptr = store.globals[g.0.index].ptr;
                 vmi.set_imported_global(resolved.globals.len() as u32, ptr.0);
                 resolved.globals.push(ptr);
+            }
+            Extern::Tag(t) => {
+                vmi.set_tag(tags.len() as u32, store.tag_def(t.0.index));
+                tags.push(*t);
             }
         }
         import_externs.push((import.index, item.clone()));
@@ -348,6 +356,13 @@ fn instantiate(
         });
         let t = store.tables.last_mut().expect("just pushed");
         vmi.push_table(&mut *t.table);
+    }
+
+    // Defined tags: each instantiation makes new ones.
+    for &type_index in &env.tags[env.num_imported_tags as usize..] {
+        let tag = store.push_tag(crate::TagType::from_module(env, type_index));
+        vmi.set_tag(tags.len() as u32, store.tag_def(tag.0.index));
+        tags.push(tag);
     }
 
     // Defined functions.
@@ -457,6 +472,7 @@ fn instantiate(
         memories: memories.into_iter().map(Memory).collect(),
         tables: tables.into_iter().map(Table).collect(),
         globals: globals.into_iter().map(Global).collect(),
+        tags,
     });
 
     apply_segments(store, instance_index, module, &resolved)?;

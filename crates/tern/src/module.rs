@@ -482,6 +482,9 @@ impl Module {
                     },
                 ))
             }
+            EntityIndex::Tag(t) => {
+                ExternType::Tag(crate::TagType::from_module(env, env.tags[t as usize]))
+            }
         }
     }
 

@@ -79,6 +79,8 @@ pub(crate) struct InstanceData {
     pub(crate) memories: Vec<crate::Memory>,
     pub(crate) tables: Vec<crate::Table>,
     pub(crate) globals: Vec<crate::Global>,
+    /// Handles for every tag in its index space.
+    pub(crate) tags: Vec<crate::Tag>,
 }
 
 pub(crate) struct GlobalData {
@@ -118,6 +120,13 @@ pub struct StoreOpaque {
     pub(crate) host_funcs: Vec<Box<HostFuncCtx>>,
     /// The trampolines of the modules instantiated here (`func/trampolines.rs`).
     pub(crate) trampolines: crate::func::StoreTrampolines,
+    /// Every tag created in or by this store (`crate::exn`).
+    pub(crate) tags: Vec<crate::exn::TagData>,
+    /// Every exception thrown or created here; exnrefs index it (`crate::exn`).
+    pub(crate) exns: Vec<crate::exn::ExnData>,
+    /// The exception that last left wasm uncaught, or that a host function
+    /// is throwing (`Store::throw`).
+    pub(crate) pending_exception: Option<crate::ExnRef>,
     /// Every host reference passed to wasm, by the raw pointer wasm holds.
     externrefs: HashMap<usize, crate::ExternRef>,
     /// Component instances and functions (see `crate::component`).
@@ -160,6 +169,9 @@ impl<T> Store<T> {
                     host_globals: Vec::new(),
                     host_funcs: Vec::new(),
                     trampolines: Default::default(),
+                    tags: Vec::new(),
+                    exns: Vec::new(),
+                    pending_exception: None,
                     externrefs: HashMap::new(),
                     components: Default::default(),
                     limiter_hook: None,
@@ -227,6 +239,30 @@ impl<T> Store<T> {
     /// The engine this store belongs to.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// Makes `exception` the store's pending exception and returns the error
+    /// that throws it: a host function returns it (`?`) to raise the exception
+    /// in the wasm that called it (see `crate::exn`).
+    ///
+    /// # Errors
+    /// Always `Err(ThrownException)`; that is how the exception travels.
+    ///
+    /// # Panics
+    /// Panics if `exception` belongs to another store.
+    pub fn throw<R>(&mut self, exception: crate::ExnRef) -> Result<R, crate::ThrownException> {
+        self.as_context_mut().throw(exception)
+    }
+
+    /// Takes the pending exception: the one that last left wasm uncaught
+    /// (the call returned a `ThrownException` error).
+    pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
+        self.inner.opaque.pending_exception.take()
+    }
+
+    /// Whether an exception is pending (see [`Store::take_pending_exception`]).
+    pub fn has_pending_exception(&self) -> bool {
+        self.inner.opaque.pending_exception.is_some()
     }
 }
 
@@ -311,6 +347,7 @@ impl StoreOpaque {
             tern_environ::EntityIndex::Memory(m) => Extern::Memory(data.memories[m as usize]),
             tern_environ::EntityIndex::Table(t) => Extern::Table(data.tables[t as usize]),
             tern_environ::EntityIndex::Global(g) => Extern::Global(data.globals[g as usize]),
+            tern_environ::EntityIndex::Tag(t) => Extern::Tag(data.tags[t as usize]),
         };
         self.instances[instance].exports[export] = Some(item.clone());
         item
@@ -522,6 +559,27 @@ impl<T> StoreContextMut<'_, T> {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.0.opaque.engine
+    }
+
+    /// [`Store::throw`] through a context.
+    ///
+    /// # Errors
+    /// Always `Err(ThrownException)`; that is how the exception travels.
+    ///
+    /// # Panics
+    /// Panics if `exception` belongs to another store.
+    pub fn throw<R>(&mut self, exception: crate::ExnRef) -> Result<R, crate::ThrownException> {
+        self.0
+            .opaque
+            .check(exception.0)
+            .expect("exception used with the wrong store");
+        self.0.opaque.pending_exception = Some(exception);
+        Err(crate::ThrownException)
+    }
+
+    /// [`Store::take_pending_exception`] through a context.
+    pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
+        self.0.opaque.pending_exception.take()
     }
 }
 

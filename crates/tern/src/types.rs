@@ -21,6 +21,8 @@ pub enum ValType {
     FuncRef,
     /// Host reference.
     ExternRef,
+    /// Exception reference (`exnref`, exception handling).
+    ExnRef,
 }
 
 impl ValType {
@@ -33,6 +35,7 @@ impl ValType {
             WasmValType::V128 => Self::V128,
             WasmValType::FuncRef => Self::FuncRef,
             WasmValType::ExternRef => Self::ExternRef,
+            WasmValType::ExnRef => Self::ExnRef,
         }
     }
 
@@ -45,6 +48,7 @@ impl ValType {
             Self::V128 => WasmValType::V128,
             Self::FuncRef => WasmValType::FuncRef,
             Self::ExternRef => WasmValType::ExternRef,
+            Self::ExnRef => WasmValType::ExnRef,
         }
     }
 
@@ -55,7 +59,7 @@ impl ValType {
 
     /// Whether this is a reference type.
     pub fn is_ref(&self) -> bool {
-        matches!(self, Self::FuncRef | Self::ExternRef)
+        matches!(self, Self::FuncRef | Self::ExternRef | Self::ExnRef)
     }
 }
 
@@ -256,9 +260,18 @@ pub enum ExternType {
     Table(TableType),
     /// A memory.
     Memory(MemoryType),
+    /// An exception tag.
+    Tag(crate::TagType),
 }
 
 impl ExternType {
+    /// The tag type, if this is one.
+    pub fn tag(&self) -> Option<&crate::TagType> {
+        match self {
+            Self::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
     /// The function type, if this is one.
     pub fn func(&self) -> Option<&FuncType> {
         match self {
@@ -296,6 +309,7 @@ impl fmt::Display for ExternType {
             Self::Global(t) => t.fmt(f),
             Self::Table(t) => t.fmt(f),
             Self::Memory(t) => t.fmt(f),
+            Self::Tag(t) => t.fmt(f),
         }
     }
 }

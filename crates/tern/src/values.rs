@@ -95,6 +95,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// A host reference (`None` is null).
     ExternRef(Option<ExternRef>),
+    /// An exception reference (`None` is null).
+    ExnRef(Option<crate::ExnRef>),
 }
 
 impl Val {
@@ -108,6 +110,7 @@ impl Val {
             Self::V128(_) => ValType::V128,
             Self::FuncRef(_) => ValType::FuncRef,
             Self::ExternRef(_) => ValType::ExternRef,
+            Self::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -121,6 +124,7 @@ impl Val {
             ValType::V128 => Self::V128(0),
             ValType::FuncRef => Self::FuncRef(None),
             ValType::ExternRef => Self::ExternRef(None),
+            ValType::ExnRef => Self::ExnRef(None),
         })
     }
 
@@ -257,6 +261,8 @@ impl Val {
             }
             Self::ExternRef(None) => ValRaw::u64(0),
             Self::ExternRef(Some(r)) => ValRaw::u64(store.register_externref(r) as u64),
+            Self::ExnRef(None) => ValRaw::u64(0),
+            Self::ExnRef(Some(e)) => ValRaw::u64(e.to_raw(store)?),
         })
     }
 
@@ -270,6 +276,7 @@ impl Val {
             ValType::V128 => Self::V128(raw.get_v128()),
             ValType::FuncRef => Self::FuncRef(store.func_from_raw(raw.get_u64() as usize)),
             ValType::ExternRef => Self::ExternRef(store.externref_from_raw(raw.get_u64() as usize)),
+            ValType::ExnRef => Self::ExnRef(crate::ExnRef::from_raw(store, raw.get_u64())),
         }
     }
 }

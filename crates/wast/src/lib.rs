@@ -247,6 +247,14 @@ impl WastContext {
                 Ok(values) => bail!("expected trap `{message}`, got {values:?}"),
                 Err(e) => expect_trap(&e, message)?,
             },
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(values) => bail!("expected an uncaught exception, got {values:?}"),
+                Err(e) if e.is::<tern::ThrownException>() => {
+                    // The script only asks that one escaped; drop it.
+                    self.store.take_pending_exception();
+                }
+                Err(e) => bail!("expected an uncaught exception, got error: {e:#}"),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(call) {
                 Ok(values) => bail!("expected exhaustion `{message}`, got {values:?}"),
                 Err(e) => expect_trap(&e, message)?,

@@ -110,6 +110,7 @@ fn matches_core(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
         (Val::FuncRef(f), WastRetCore::RefNull(_)) => f.is_none(),
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
+        (Val::ExnRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::ExternRef(r), WastRetCore::RefExtern(expected)) => match (r, expected) {
             (Some(r), Some(n)) => r.data().downcast_ref::<u32>() == Some(n),
             (Some(_), None) => true,

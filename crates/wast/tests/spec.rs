@@ -226,6 +226,28 @@ fn tail_call() {
 }
 
 #[test]
+fn exceptions() {
+    proposal_suite("exceptions", WasmFeatures::EXCEPTIONS);
+}
+
+/// The exceptions suite through serialized artifacts and with dynamic memories.
+#[test]
+fn exceptions_precompiled_and_dynamic() {
+    let files: Vec<(String, String)> = proposal(Proposal::ExceptionHandling)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM2 | WasmFeatures::EXCEPTIONS);
+    let suite = "proposals/exceptions";
+    let (passed, failures) =
+        run_suite_in_mode(suite, files.clone(), config.clone(), CompileMode::SerializeRoundTrip);
+    check(suite, passed, failures);
+    config.static_memory_maximum_size(0);
+    let (passed, failures) = run_suite(suite, files, config);
+    check(suite, passed, failures);
+}
+
+#[test]
 fn memory64() {
     proposal_suite("memory64", WasmFeatures::MEMORY64);
 }

@@ -24,6 +24,12 @@ pub(crate) enum FrameKind {
         else_block: ir::Block,
         else_seen: bool,
     },
+    /// `try_table`: its resolved `catch` clauses and, once something inside
+    /// can throw, its landing block (see `exceptions`).
+    TryTable {
+        catches: Vec<super::exceptions::CatchTarget>,
+        landing: Option<ir::Block>,
+    },
     /// A structure opened in unreachable code: no IR exists for it.
     Dead,
 }
@@ -71,7 +77,7 @@ impl FuncState<'_, '_> {
     }
 
     /// The parameter and result types of a block type.
-    fn block_signature(&self, ty: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
+    pub(crate) fn block_signature(&self, ty: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
         match ty {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => {
@@ -88,7 +94,7 @@ impl FuncState<'_, '_> {
         }
     }
 
-    fn new_block_with(&mut self, tys: &[ir::Type]) -> ir::Block {
+    pub(crate) fn new_block_with(&mut self, tys: &[ir::Type]) -> ir::Block {
         let b = self.builder.create_block();
         for t in tys {
             self.builder.append_block_param(b, *t);
@@ -99,7 +105,10 @@ impl FuncState<'_, '_> {
     /// Handles the few operators that matter while the current code is unreachable.
     pub(crate) fn translate_unreachable(&mut self, op: &Operator<'_>) {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 let next = self.builder.create_block();
                 let stack_base = self.stack.len();
                 self.control.push(ControlFrame {
@@ -176,6 +185,13 @@ impl FuncState<'_, '_> {
         if let FrameKind::Loop { header } = frame.kind {
             self.builder.seal_block(header);
         }
+        if let FrameKind::TryTable {
+            catches,
+            landing: Some(landing),
+        } = &frame.kind
+        {
+            self.finish_try_table(catches, *landing);
+        }
         self.stack.truncate(frame.stack_base);
         self.builder.switch_to_block(frame.next);
         self.builder.seal_block(frame.next);
@@ -193,7 +209,7 @@ impl FuncState<'_, '_> {
     }
 
     /// The branch target and argument count of the frame `depth` levels out.
-    fn branch_target(&mut self, depth: u32) -> (ir::Block, usize) {
+    pub(crate) fn branch_target(&mut self, depth: u32) -> (ir::Block, usize) {
         let i = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[i];
         match frame.kind {
@@ -439,6 +455,7 @@ impl FuncState<'_, '_> {
             self.builder.ins().call(fref, &all)
         };
         let results = self.builder.inst_results(call).to_vec();
+        self.check_pending_exception();
         self.stack.extend(results);
     }
 
@@ -486,6 +503,7 @@ impl FuncState<'_, '_> {
         }
         let call = self.builder.ins().call_indirect(sig, code, &all);
         let results = self.builder.inst_results(call).to_vec();
+        self.check_pending_exception();
         self.stack.extend(results);
     }
 }

@@ -7,7 +7,7 @@
 //! compiler checks that every operator is handled:
 //! - `route!` decides per proposal: an operator of a proposal Tern implements
 //!   goes to its topic translator (through `topic!`); one of a proposal Tern
-//!   does not implement (threads, GC, exceptions, stack switching, …) is a clear
+//!   does not implement (threads, GC, legacy exceptions, stack switching, …) is a clear
 //!   error naming the operator and the proposal. A proposal that a future
 //!   wasmparser adds has no `route!` rule and stops the build.
 //! - `topic!` names, once, the file whose translator handles each operator of a
@@ -259,6 +259,10 @@ macro_rules! topic {
     (TableSet) => { FuncState::translate_tables };
     (TableGrow) => { FuncState::translate_tables };
     (TableSize) => { FuncState::translate_tables };
+    // @exceptions
+    (TryTable) => { FuncState::translate_exceptions };
+    (Throw) => { FuncState::translate_exceptions };
+    (ThrowRef) => { FuncState::translate_exceptions };
     // @tail_call
     (ReturnCall) => { FuncState::translate_control };
     (ReturnCallIndirect) => { FuncState::translate_control };
@@ -538,7 +542,7 @@ macro_rules! route {
     (@gc $op:ident $s:ident) => { route!(reject gc $op) };
     (@custom_descriptors $op:ident $s:ident) => { route!(reject custom_descriptors $op) };
     (@function_references $op:ident $s:ident) => { route!(reject function_references $op) };
-    (@exceptions $op:ident $s:ident) => { route!(reject exceptions $op) };
+    (@exceptions $op:ident $s:ident) => { route!(translate $op $s) };
     (@legacy_exceptions $op:ident $s:ident) => { route!(reject legacy_exceptions $op) };
     (@stack_switching $op:ident $s:ident) => { route!(reject stack_switching $op) };
     (@wide_arithmetic $op:ident $s:ident) => { route!(reject wide_arithmetic $op) };

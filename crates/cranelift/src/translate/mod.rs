@@ -9,11 +9,13 @@
 //! knows is either translated or rejected by name: `control` (blocks, branches,
 //! calls, locals), `memory` (loads, stores, globals), `tables` (references,
 //! tables, bulk operations), `numeric` (scalar operators that only touch the
-//! operand stack) and `simd` (128-bit vectors); `interrupts` meters fuel and
+//! operand stack), `simd` (128-bit vectors) and `exceptions` (`throw`,
+//! `try_table`, and the check after each call); `interrupts` meters fuel and
 //! checks epochs.
 
 mod control;
 mod dispatch;
+mod exceptions;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -60,6 +62,9 @@ pub(crate) struct FuncState<'a, 'f> {
     pub(crate) fuel_run: Option<FuelRun>,
     pub(crate) direct_calls: HashMap<u32, ir::FuncRef>,
     pub(crate) signatures: HashMap<u32, ir::SigRef>,
+    /// The block that returns with an exception left pending, once a throw
+    /// site outside every `try_table` needs it (see `exceptions`).
+    pub(crate) propagate: Option<ir::Block>,
 }
 
 impl<'a> FuncTranslator<'a> {
@@ -158,6 +163,7 @@ impl<'a> FuncTranslator<'a> {
             fuel_run: None,
             direct_calls: HashMap::new(),
             signatures: HashMap::new(),
+            propagate: None,
         };
         state.push_function_frame(&ty.results);
         state.check_epoch();
@@ -171,6 +177,7 @@ impl<'a> FuncTranslator<'a> {
             state.translate_operator(&op)?;
         }
         ops.finish()?;
+        state.finish_propagation(&ty.results);
         state.builder.seal_all_blocks();
         state
             .builder

@@ -28,7 +28,7 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 6;
+pub(crate) const FORMAT_VERSION: u32 = 7;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -264,8 +264,20 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
         || u64::from(env.num_imported_tables) > tables
         || u64::from(env.num_imported_memories) > memories
         || u64::from(env.num_imported_globals) > globals
+        || env.num_imported_tags as usize > env.tags.len()
     {
         bail!("more imports than entities");
+    }
+    let ntypes = env.types.len() as u64;
+    let group_ok = |(i, (start, len)): (usize, &(u32, u32))| {
+        let end = u64::from(*start) + u64::from(*len);
+        u64::from(*start) <= i as u64 && (i as u64) < end && end <= ntypes
+    };
+    if env.tags.iter().any(|t| u64::from(*t) >= ntypes)
+        || env.type_groups.len() as u64 != ntypes
+        || !env.type_groups.iter().enumerate().all(group_ok)
+    {
+        bail!("a tag or type group refers to a missing type");
     }
     if meta.code_len > text_len || meta.code_len > u64::from(u32::MAX) {
         bail!(
@@ -328,6 +340,7 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
             EntityIndex::Table(i) => (i, tables, env.num_imported_tables),
             EntityIndex::Memory(i) => (i, memories, env.num_imported_memories),
             EntityIndex::Global(i) => (i, globals, env.num_imported_globals),
+            EntityIndex::Tag(i) => (i, env.tags.len() as u64, env.num_imported_tags),
         };
         u64::from(i) < n && (!imported || i < imports)
     };

@@ -178,6 +178,7 @@ fn typecheck<T>(
                     crate::ExternType::Table(_) => "table",
                     crate::ExternType::Memory(_) => "memory",
                     crate::ExternType::Global(_) => "global",
+                    crate::ExternType::Tag(_) => "tag",
                 };
                 if actual_kind != kind {
                     bail!("module import `{name}`: export `{n}` is a {actual_kind}, expected a {kind}");

@@ -92,5 +92,23 @@ pub fn call_wasm<T>(
     // SAFETY: `enter` captures only raw pointers (nothing to drop) and calls
     // compiled code through its trampoline; `limits` and `store` belong to the
     // store whose wasm it runs, and `store` is not used until this returns.
-    unsafe { catch_traps(store.cast(), limits, max_wasm_stack, enter) }
+    let result = unsafe { catch_traps(store.cast(), limits, max_wasm_stack, enter) };
+    // SAFETY: wasm has returned (or unwound): ours is again the only use of
+    // the store pointer, derived from the `&mut` this function was given.
+    let opaque = unsafe { &mut (*store).opaque };
+    match result {
+        // An exception no wasm handler caught: it becomes the store's pending
+        // exception and the call's error is `ThrownException` (`crate::exn`).
+        Ok(()) if opaque.exception_escaped() => Err(Unwind::Error {
+            error: anyhow::Error::new(crate::ThrownException),
+            pcs: Vec::new(),
+        }),
+        Ok(()) => Ok(()),
+        Err(unwind) => {
+            // A trap never leaves an exception in flight (nothing runs while
+            // one is), but never let a stale one leak into the next call.
+            opaque.limits.set_pending_exception(None);
+            Err(unwind)
+        }
+    }
 }

@@ -129,7 +129,15 @@ unsafe extern "C" fn host_entry<T: 'static>(
         let store = unsafe { &mut *store };
         // SAFETY: the trampoline passes a stack array of `len` slots.
         let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
-        func(Caller::new(store, Some(caller)), values)
+        match func(Caller::new(&mut *store, Some(caller)), values) {
+            // The host throws a wasm exception (`Store::throw`, or rethrowing
+            // one a nested call returned): put it in flight and return
+            // normally; the calling wasm checks for it after the call.
+            Err(e) if e.is::<crate::ThrownException>() && store.opaque.exception_rethrown() => {
+                Ok(())
+            }
+            other => other,
+        }
     }));
     let unwind = match outcome {
         Ok(Ok(())) => return,

@@ -141,6 +141,11 @@ impl VMInstance {
         self.write(self.offsets.imported_funcref_ptr(index), funcref as usize);
     }
 
+    /// Points tag slot `index` at `def`, which must outlive this instance.
+    pub fn set_tag(&mut self, index: u32, def: *const super::vmcontext::VMTagDefinition) {
+        self.write(self.offsets.tag(index), def as usize);
+    }
+
     /// Sets the passive data segments. Each slice must outlive this instance
     /// (the store keeps the module that owns them alive as long as the instance).
     pub fn set_data_segments(&mut self, data: &[&[u8]]) {

@@ -71,4 +71,4 @@ pub use memory::Memory;
 pub use memory_image::MemoryImage;
 pub use table::Table;
 pub use traphandlers::Unwind;
-pub use vmcontext::{VMFuncRef, VMGlobalDefinition, VMRuntimeLimits, ValRaw};
+pub use vmcontext::{VMFuncRef, VMGlobalDefinition, VMRuntimeLimits, VMTagDefinition, ValRaw};

@@ -97,6 +97,20 @@ pub struct VMRuntimeLimits {
     pub epoch_deadline: UnsafeCell<u64>,
     /// Address of the engine's epoch counter.
     pub epoch_ptr: UnsafeCell<*const u64>,
+    /// The exception in flight (exnref: arena index + 1), 0 when none; compiled
+    /// code checks it after every call.
+    pub pending_exn: UnsafeCell<u64>,
+    /// The tag definition of the exception in flight (its identity).
+    pub pending_tag: UnsafeCell<*const VMTagDefinition>,
+}
+
+/// An exception tag's definition. Its address is the tag's identity, which
+/// `catch` clauses compare; it lives in a `Box` owned by the store.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTagDefinition {
+    /// Engine-wide signature id of the tag's type (for diagnostics only).
+    pub type_id: u32,
 }
 
 // SAFETY: the limits belong to one store and are only touched by the thread that
@@ -120,6 +134,26 @@ impl VMRuntimeLimits {
         *self.fuel_consumed.get_mut() = v;
     }
 
+    /// The exception in flight (exnref raw value) and its tag, if any.
+    pub fn pending_exception(&self) -> Option<(u64, *const VMTagDefinition)> {
+        // SAFETY: see the Send impl: no concurrent access.
+        let exn = unsafe { *self.pending_exn.get() };
+        // SAFETY: as above.
+        (exn != 0).then(|| (exn, unsafe { *self.pending_tag.get() }))
+    }
+
+    /// Makes `exn` (a non-null exnref raw value) of tag `tag` the exception in
+    /// flight, or clears it with `None`.
+    pub fn set_pending_exception(&self, exn: Option<(u64, *const VMTagDefinition)>) {
+        let (exn, tag) = exn.unwrap_or((0, std::ptr::null()));
+        // SAFETY: see the Send impl: only the thread owning the store touches
+        // the limits, and no reference into these cells is held across calls.
+        unsafe {
+            *self.pending_exn.get() = exn;
+            *self.pending_tag.get() = tag;
+        }
+    }
+
     /// Sets the epoch deadline.
     pub fn set_epoch_deadline(&mut self, deadline: u64) {
         *self.epoch_deadline.get_mut() = deadline;
@@ -140,6 +174,8 @@ impl Default for VMRuntimeLimits {
             fuel_consumed: UnsafeCell::new(0),
             epoch_deadline: UnsafeCell::new(u64::MAX),
             epoch_ptr: UnsafeCell::new(std::ptr::null()),
+            pending_exn: UnsafeCell::new(0),
+            pending_tag: UnsafeCell::new(std::ptr::null()),
         }
     }
 }
@@ -229,6 +265,8 @@ const _: () = {
     assert!(offset_of!(VMRuntimeLimits, fuel_consumed) == env::VMLIMITS_FUEL_CONSUMED as usize);
     assert!(offset_of!(VMRuntimeLimits, epoch_deadline) == env::VMLIMITS_EPOCH_DEADLINE as usize);
     assert!(offset_of!(VMRuntimeLimits, epoch_ptr) == env::VMLIMITS_EPOCH_PTR as usize);
+    assert!(offset_of!(VMRuntimeLimits, pending_exn) == env::VMLIMITS_PENDING_EXN as usize);
+    assert!(offset_of!(VMRuntimeLimits, pending_tag) == env::VMLIMITS_PENDING_TAG as usize);
     assert!(size_of::<ValRaw>() == env::VALRAW_SIZE as usize);
     assert!(size_of::<usize>() == 8, "Tern supports 64-bit hosts only");
 };
