@@ -227,7 +227,8 @@ fn tail_call() {
 
 #[test]
 fn exceptions() {
-    proposal_suite("exceptions", WasmFeatures::EXCEPTIONS);
+    // try_table.wast uses `return_call` inside handlers.
+    proposal_suite("exceptions", WasmFeatures::EXCEPTIONS | WasmFeatures::TAIL_CALL);
 }
 
 /// The exceptions suite through serialized artifacts and with dynamic memories.
@@ -237,7 +238,7 @@ fn exceptions_precompiled_and_dynamic() {
         .map(|t| (t.name().to_string(), t.raw().to_string()))
         .collect();
     let mut config = Config::new();
-    config.wasm_features(WasmFeatures::WASM2 | WasmFeatures::EXCEPTIONS);
+    config.wasm_features(WasmFeatures::WASM2 | WasmFeatures::EXCEPTIONS | WasmFeatures::TAIL_CALL);
     let suite = "proposals/exceptions";
     let (passed, failures) =
         run_suite_in_mode(suite, files.clone(), config.clone(), CompileMode::SerializeRoundTrip);
