@@ -277,6 +277,7 @@ fn dummy_imports(store: &mut Store<()>, module: &Module) -> anyhow::Result<Vec<E
                 let init = Val::default_for_ty(*ty.content()).expect("value types have a default");
                 Extern::Global(Global::new(&mut *store, ty, init)?)
             }
+            tern::ExternType::Tag(ty) => Extern::Tag(tern::Tag::new(&mut *store, &ty)?),
         });
     }
     Ok(out)

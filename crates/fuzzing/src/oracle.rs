@@ -95,6 +95,9 @@ fn to_val(v: &Value) -> Val {
         Value::V128(x) => Val::V128(wasmi::V128::from(x)),
         Value::FuncRef { .. } => Val::FuncRef(wasmi::Ref::Null),
         Value::ExternRef { .. } => Val::ExternRef(wasmi::Ref::Null),
+        Value::ExnRef { .. } => {
+            unreachable!("the differential generator never enables exception handling")
+        }
     }
 }
 
@@ -189,6 +192,7 @@ impl OracleInstance {
                         snap.tables.push((name.clone(), entries));
                     }
                 }
+                ExportKind::Tag => {}
             }
         }
         snap

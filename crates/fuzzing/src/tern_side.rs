@@ -98,6 +98,8 @@ pub enum ExportKind {
     Memory,
     /// A table.
     Table,
+    /// An exception tag (no state to compare).
+    Tag,
 }
 
 /// The exports of `module`, in order.
@@ -113,6 +115,7 @@ pub fn exports(module: &Module) -> Vec<(String, ExportKind)> {
                 tern::ExternType::Global(_) => ExportKind::Global,
                 tern::ExternType::Memory(_) => ExportKind::Memory,
                 tern::ExternType::Table(_) => ExportKind::Table,
+                tern::ExternType::Tag(_) => ExportKind::Tag,
             };
             (e.name().to_string(), kind)
         })
@@ -137,6 +140,7 @@ fn to_val(v: &Value) -> Val {
         Value::V128(x) => Val::V128(x),
         Value::FuncRef { .. } => Val::FuncRef(None),
         Value::ExternRef { .. } => Val::ExternRef(None),
+        Value::ExnRef { .. } => Val::ExnRef(None),
     }
 }
 
@@ -149,6 +153,7 @@ fn from_val(v: &Val) -> Value {
         Val::V128(x) => Value::V128(*x),
         Val::FuncRef(f) => Value::FuncRef { null: f.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+        Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
     }
 }
 
@@ -219,6 +224,7 @@ impl TernInstance {
                         snap.tables.push((name.clone(), entries));
                     }
                 }
+                ExportKind::Tag => {}
             }
         }
         snap
@@ -229,6 +235,7 @@ fn is_null(v: &Val) -> bool {
     match v {
         Val::FuncRef(f) => f.is_none(),
         Val::ExternRef(r) => r.is_none(),
+        Val::ExnRef(r) => r.is_none(),
         _ => false,
     }
 }

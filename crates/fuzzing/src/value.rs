@@ -31,6 +31,12 @@ pub enum Value {
         /// Whether the reference is null.
         null: bool,
     },
+    /// An `exnref`; only whether it is null (Tern only: the generator never
+    /// enables exception handling, which the oracle lacks).
+    ExnRef {
+        /// Whether the reference is null.
+        null: bool,
+    },
 }
 
 /// The type of a [`Value`].
@@ -50,6 +56,8 @@ pub enum Kind {
     FuncRef,
     /// `externref`
     ExternRef,
+    /// `exnref`
+    ExnRef,
 }
 
 impl Kind {
@@ -63,6 +71,7 @@ impl Kind {
             tern::ValType::V128 => Self::V128,
             tern::ValType::FuncRef => Self::FuncRef,
             tern::ValType::ExternRef => Self::ExternRef,
+            tern::ValType::ExnRef => Self::ExnRef,
         }
     }
 }
@@ -253,5 +262,6 @@ pub fn arbitrary_value(rng: &mut Rng, kind: Kind) -> Value {
         }),
         Kind::FuncRef => Value::FuncRef { null: true },
         Kind::ExternRef => Value::ExternRef { null: true },
+        Kind::ExnRef => Value::ExnRef { null: true },
     }
 }

@@ -22,7 +22,7 @@
 //! if a wasm `throw` had raised it. A host function that calls wasm and gets
 //! `ThrownException` back can simply return that error to rethrow it.
 
-use crate::store::{Stored, StoreOpaque};
+use crate::store::{StoreOpaque, Stored};
 use crate::vm::{VMTagDefinition, ValRaw};
 use crate::{AsContext, AsContextMut, FuncType, Val};
 use anyhow::{bail, Result};

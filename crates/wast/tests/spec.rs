@@ -228,7 +228,10 @@ fn tail_call() {
 #[test]
 fn exceptions() {
     // try_table.wast uses `return_call` inside handlers.
-    proposal_suite("exceptions", WasmFeatures::EXCEPTIONS | WasmFeatures::TAIL_CALL);
+    proposal_suite(
+        "exceptions",
+        WasmFeatures::EXCEPTIONS | WasmFeatures::TAIL_CALL,
+    );
 }
 
 /// The exceptions suite through serialized artifacts and with dynamic memories.
@@ -240,8 +243,12 @@ fn exceptions_precompiled_and_dynamic() {
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::WASM2 | WasmFeatures::EXCEPTIONS | WasmFeatures::TAIL_CALL);
     let suite = "proposals/exceptions";
-    let (passed, failures) =
-        run_suite_in_mode(suite, files.clone(), config.clone(), CompileMode::SerializeRoundTrip);
+    let (passed, failures) = run_suite_in_mode(
+        suite,
+        files.clone(),
+        config.clone(),
+        CompileMode::SerializeRoundTrip,
+    );
     check(suite, passed, failures);
     config.static_memory_maximum_size(0);
     let (passed, failures) = run_suite(suite, files, config);

@@ -343,9 +343,7 @@ unsafe extern "C" fn exn_payload(vmctx: *mut VMContext, exn: u64, out: u64) {
     let fields = store.exception_fields(exn);
     // SAFETY: compiled code passes a stack slot with room for every field of
     // the tag it matched, which is this exception's tag.
-    unsafe {
-        std::ptr::copy_nonoverlapping(fields.as_ptr(), out as *mut ValRaw, fields.len())
-    };
+    unsafe { std::ptr::copy_nonoverlapping(fields.as_ptr(), out as *mut ValRaw, fields.len()) };
 }
 
 /// Declares the `VMBuiltins` table from the libcall list: one field per

@@ -64,15 +64,15 @@ fn uncaught_exception_reaches_the_host_with_its_payload() -> Result<()> {
 fn host_throws_into_wasm_and_wasm_catches() -> Result<()> {
     let engine = engine();
     let mut store = Store::new(&engine, ());
-    let tag = Tag::new(
+    let tag = Tag::new(&mut store, &TagType::new(FuncType::new([ValType::I32], [])))?;
+    let host = Func::wrap(
         &mut store,
-        &TagType::new(FuncType::new([ValType::I32], [])),
-    )?;
-    let host = Func::wrap(&mut store, move |mut caller: Caller<'_, ()>, x: i32| -> Result<i32> {
-        let exn = ExnRef::new(&mut caller, &tag, &[Val::I32(x * 2)])?;
-        caller.throw(exn)?;
-        Ok(0)
-    });
+        move |mut caller: Caller<'_, ()>, x: i32| -> Result<i32> {
+            let exn = ExnRef::new(&mut caller, &tag, &[Val::I32(x * 2)])?;
+            caller.throw(exn)?;
+            Ok(0)
+        },
+    );
     let module = Module::new(
         &engine,
         r#"(module
@@ -105,16 +105,19 @@ fn exception_passes_through_host_frames_both_ways() -> Result<()> {
                 (try_table (catch $e $h) (call $host (local.get 0)))
                 (i32.const -1))))"#,
     )?;
-    let host = Func::wrap(&mut store, |mut caller: Caller<'_, ()>, x: i32| -> Result<()> {
-        let inner = caller
-            .get_export("inner")
-            .and_then(Extern::into_func)
-            .expect("inner export");
-        let inner = inner.typed::<i32, ()>(&caller)?;
-        let err = inner.call(&mut caller, x + 1).unwrap_err();
-        assert!(err.is::<ThrownException>());
-        Err(err)
-    });
+    let host = Func::wrap(
+        &mut store,
+        |mut caller: Caller<'_, ()>, x: i32| -> Result<()> {
+            let inner = caller
+                .get_export("inner")
+                .and_then(Extern::into_func)
+                .expect("inner export");
+            let inner = inner.typed::<i32, ()>(&caller)?;
+            let err = inner.call(&mut caller, x + 1).unwrap_err();
+            assert!(err.is::<ThrownException>());
+            Err(err)
+        },
+    );
     let instance = Instance::new(&mut store, &module, &[host.into()])?;
     let outer = instance.get_typed_func::<i32, i32>(&mut store, "outer")?;
     assert_eq!(outer.call(&mut store, 9)?, 10);
