@@ -52,7 +52,13 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Self> {
         let unsupported = config.features.difference(SUPPORTED_FEATURES);
         if !unsupported.is_empty() {
-            bail!("Tern does not implement these WebAssembly features yet: {unsupported:?}");
+            let names: Vec<&str> = unsupported.iter_names().map(|(name, _)| name).collect();
+            let names = if names.is_empty() {
+                format!("{unsupported:?}")
+            } else {
+                names.join(", ")
+            };
+            bail!("Tern does not implement these WebAssembly features yet: {names}");
         }
         if config.max_wasm_stack == 0 {
             bail!("max_wasm_stack must be greater than zero");

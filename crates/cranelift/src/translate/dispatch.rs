@@ -520,6 +520,11 @@ macro_rules! topic {
     (I16x8RelaxedQ15mulrS) => { FuncState::translate_simd };
     (I16x8RelaxedDotI8x16I7x16S) => { FuncState::translate_simd };
     (I32x4RelaxedDotI8x16I7x16AddS) => { FuncState::translate_simd };
+    // @wide_arithmetic
+    (I64Add128) => { FuncState::translate_numeric };
+    (I64Sub128) => { FuncState::translate_numeric };
+    (I64MulWideS) => { FuncState::translate_numeric };
+    (I64MulWideU) => { FuncState::translate_numeric };
 }
 
 /// What to do with an operator, by proposal.
@@ -541,7 +546,7 @@ macro_rules! route {
     (@exceptions $op:ident $s:ident) => { route!(reject exceptions $op) };
     (@legacy_exceptions $op:ident $s:ident) => { route!(reject legacy_exceptions $op) };
     (@stack_switching $op:ident $s:ident) => { route!(reject stack_switching $op) };
-    (@wide_arithmetic $op:ident $s:ident) => { route!(reject wide_arithmetic $op) };
+    (@wide_arithmetic $op:ident $s:ident) => { route!(translate $op $s) };
     (@memory_control $op:ident $s:ident) => { route!(reject memory_control $op) };
     (translate $op:ident $s:ident) => {{
         let translate = topic!($op);

@@ -25,4 +25,5 @@ mod profiling;
 mod proposals;
 mod signals;
 mod traps;
+mod wasm3;
 mod wasmtime12;
