@@ -31,7 +31,10 @@ pub const WASM_FLAGS: &[(&str, Setter)] = &[
     ("multi-memory", Config::wasm_multi_memory),
     ("multi-value", Config::wasm_multi_value),
     ("mutable-global", Config::wasm_mutable_global),
-    ("nontrapping-float-to-int", Config::wasm_saturating_float_to_int),
+    (
+        "nontrapping-float-to-int",
+        Config::wasm_saturating_float_to_int,
+    ),
     ("reference-types", Config::wasm_reference_types),
     ("relaxed-simd", Config::wasm_relaxed_simd),
     ("sign-extension", Config::wasm_sign_extension),

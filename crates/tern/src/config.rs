@@ -463,8 +463,13 @@ mod tests {
     #[test]
     fn every_implemented_wasm3_feature_is_on_by_default() {
         assert!(SUPPORTED_FEATURES.contains(DEFAULT_FEATURES));
-        let missing = WASM3.intersection(SUPPORTED_FEATURES).difference(DEFAULT_FEATURES);
-        assert!(missing.is_empty(), "implemented but off by default: {missing:?}");
+        let missing = WASM3
+            .intersection(SUPPORTED_FEATURES)
+            .difference(DEFAULT_FEATURES);
+        assert!(
+            missing.is_empty(),
+            "implemented but off by default: {missing:?}"
+        );
         assert!(DEFAULT_FEATURES.contains(WasmFeatures::WIDE_ARITHMETIC));
         assert_eq!(Config::new().features, DEFAULT_FEATURES);
     }

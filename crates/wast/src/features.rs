@@ -47,9 +47,7 @@ fn suite_features(suite: &str, proposal: Option<&str>) -> Option<WasmFeatures> {
             "custom-page-sizes" => {
                 wasm2 | WasmFeatures::CUSTOM_PAGE_SIZES | WasmFeatures::MULTI_MEMORY
             }
-            "custom-descriptors" => {
-                Config::wasm3_features() | WasmFeatures::CUSTOM_DESCRIPTORS
-            }
+            "custom-descriptors" => Config::wasm3_features() | WasmFeatures::CUSTOM_DESCRIPTORS,
             _ => return None,
         },
         _ => return None,

@@ -163,7 +163,9 @@ impl WastContext {
     }
 
     fn compile(&self, mut module: QuoteWat<'_>) -> Result<Module> {
-        let bytes = module.encode().map_err(|e| anyhow!(TextError(e.to_string())))?;
+        let bytes = module
+            .encode()
+            .map_err(|e| anyhow!(TextError(e.to_string())))?;
         // The script's text was already encoded: the bytes are a binary module
         // (one that does not start with the magic number must not be re-read
         // as text).

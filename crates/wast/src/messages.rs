@@ -30,7 +30,10 @@ pub const EQUIVALENTS: &[(&str, &[&str])] = &[
     // A SIMD lane index at or above the lane count.
     ("invalid lane index", &["SIMD index out of bounds"]),
     // A memory access's flags with reserved bits set.
-    ("malformed memop flags", &["malformed memop: reserved flags bits set"]),
+    (
+        "malformed memop flags",
+        &["malformed memop: reserved flags bits set"],
+    ),
     // A limits flags byte that is none of the defined ones.
     (
         "malformed limits flags",
@@ -64,7 +67,10 @@ pub const EQUIVALENTS: &[(&str, &[&str])] = &[
     ),
     // A section after the last one, or one section twice: wasmparser checks
     // both as "sections come once each, in order".
-    ("unexpected content after last section", &["section out of order"]),
+    (
+        "unexpected content after last section",
+        &["section out of order"],
+    ),
     ("junk after last section", &["section out of order"]),
     ("multiple start sections", &["section out of order"]),
     // Bytes that end before what they announce (a section, a body, a name).

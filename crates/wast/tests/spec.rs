@@ -160,6 +160,26 @@ fn wasm_v2() {
     check("wasm-v2", passed, failures);
 }
 
+/// The `wasm-v3` suite with every module serialized and loaded back from a
+/// file, and again with every memory dynamic.
+#[test]
+fn wasm_v3_from_precompiled_artifacts_and_dynamic_memories() {
+    let files: Vec<(String, String)> = spec(SpecVersion::V3)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
+    let (passed, failures) = run_suite_in_mode(
+        "wasm-v3",
+        files.clone(),
+        config_for("wasm-v3"),
+        CompileMode::FileRoundTrip,
+    );
+    check("wasm-v3", passed, failures);
+    let mut config = config_for("wasm-v3");
+    config.static_memory_maximum_size(0);
+    let (passed, failures) = run_suite("wasm-v3", files, config);
+    check("wasm-v3", passed, failures);
+}
+
 /// The WebAssembly 3.0 suite. Directives that need GC, typed function
 /// references or exception handling (not implemented yet) are in the ledger.
 #[test]

@@ -1,5 +1,6 @@
 //! Operators that only touch the operand stack: constants, integer and float
-//! arithmetic, comparisons and conversions.
+//! arithmetic, comparisons and conversions, and wide arithmetic's 128-bit
+//! operators (done on Cranelift `i128` values, split back into i64 halves).
 //!
 //! Cranelift's instructions already have WebAssembly's semantics where it matters:
 //! shifts mask their amount, `sdiv`/`udiv`/`srem`/`urem` trap on zero (and `sdiv`
@@ -60,10 +61,8 @@ impl FuncState<'_, '_> {
     /// A 128-bit operation on two (low, high) pairs of i64 halves, pushing the
     /// result's halves (`i64.add128`, `i64.sub128`): wrap-around, no traps.
     fn op128(&mut self, f: impl FnOnce(&mut Self, Value, Value) -> Value) {
-        let [a_lo, a_hi, b_lo, b_hi]: [Value; 4] = self
-            .popn(4)
-            .try_into()
-            .expect("validated operand stack");
+        let [a_lo, a_hi, b_lo, b_hi]: [Value; 4] =
+            self.popn(4).try_into().expect("validated operand stack");
         let a = self.builder.ins().iconcat(a_lo, a_hi);
         let b = self.builder.ins().iconcat(b_lo, b_hi);
         let r = f(self, a, b);

@@ -139,8 +139,14 @@ fn wide_arithmetic_agrees_with_rust_u128_arithmetic() -> Result<()> {
         for b in values {
             let (al, ah) = halves(a);
             let (bl, bh) = halves(b);
-            assert_eq!(add.call(&mut store, (al, ah, bl, bh))?, halves(a.wrapping_add(b)));
-            assert_eq!(sub.call(&mut store, (al, ah, bl, bh))?, halves(a.wrapping_sub(b)));
+            assert_eq!(
+                add.call(&mut store, (al, ah, bl, bh))?,
+                halves(a.wrapping_add(b))
+            );
+            assert_eq!(
+                sub.call(&mut store, (al, ah, bl, bh))?,
+                halves(a.wrapping_sub(b))
+            );
             let product_s = i128::from(al).wrapping_mul(i128::from(bl)) as u128;
             assert_eq!(mul_s.call(&mut store, (al, bl))?, halves(product_s));
             let product_u = u128::from(al as u64) * u128::from(bl as u64);
