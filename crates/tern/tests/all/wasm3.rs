@@ -66,7 +66,7 @@ fn unimplemented_wasm3_features_are_refused_by_name() {
     for (set, name) in cases {
         let mut config = Config::new();
         set(&mut config, true);
-        let err = Engine::new(&config).err().expect("not implemented yet");
+        let err = Engine::new(&config).expect_err("not implemented yet");
         assert_eq!(
             err.to_string(),
             format!("Tern does not implement these WebAssembly features yet: {name}")
@@ -85,9 +85,7 @@ fn an_artifact_of_another_feature_set_is_refused_naming_the_feature() -> Result<
     config.wasm_wide_arithmetic(false);
     let engine = Engine::new(&config)?;
     // SAFETY: the bytes come from `precompile_module`; the check refuses them.
-    let err = unsafe { Module::deserialize(&engine, &artifact) }
-        .err()
-        .expect("feature sets differ");
+    let err = unsafe { Module::deserialize(&engine, &artifact) }.expect_err("feature sets differ");
     let msg = format!("{err:#}");
     assert!(
         msg.contains(
