@@ -15,7 +15,7 @@ pub(crate) fn ir_type(ty: WasmValType) -> Type {
         WasmValType::F32 => types::F32,
         WasmValType::F64 => types::F64,
         WasmValType::V128 => types::I8X16,
-        WasmValType::FuncRef | WasmValType::ExternRef => types::I64,
+        WasmValType::Ref(_) => types::I64,
     }
 }
 

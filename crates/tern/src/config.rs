@@ -73,6 +73,7 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::MEMORY64)
     .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(COMPONENT_FEATURES);
 
 /// The component-model proposal and the sub-features whose syntax Tern
@@ -96,7 +97,8 @@ const OFF_BY_DEFAULT: WasmFeatures = COMPONENT_FEATURES
     .union(WasmFeatures::MULTI_MEMORY)
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::MEMORY64)
-    .union(WasmFeatures::EXTENDED_CONST);
+    .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::FUNCTION_REFERENCES);
 
 impl Config {
     /// The default configuration: optimised code, a 512 KiB wasm stack, and the
@@ -320,6 +322,14 @@ impl Config {
     /// Several memories per module (off by default).
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
+    }
+
+    /// Typed function references (off by default): `(ref null? $t)` types,
+    /// `call_ref`, `return_call_ref` (with tail calls), `ref.as_non_null`,
+    /// `br_on_null`, `br_on_non_null`, non-nullable locals and tables with
+    /// initialiser expressions.
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
     }
 
     /// Tail calls: `return_call`, `return_call_indirect` (off by default).

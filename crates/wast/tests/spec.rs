@@ -172,7 +172,39 @@ fn relaxed_simd() {
 
 #[test]
 fn bulk_memory() {
-    proposal_suite("bulk-memory", WasmFeatures::empty());
+    // The folder's table_init.wast and table-sub.wast use typed function
+    // references (the upstream files were updated after that proposal merged).
+    proposal_suite("bulk-memory", WasmFeatures::FUNCTION_REFERENCES);
+}
+
+/// The features the `function-references` folder is written for: typed
+/// function references, and tail calls for `return_call_ref.wast`.
+const FUNCTION_REFERENCES: WasmFeatures =
+    WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::TAIL_CALL);
+
+#[test]
+fn function_references() {
+    proposal_suite("function-references", FUNCTION_REFERENCES);
+}
+
+/// The `function-references` folder with every module serialized and loaded
+/// back from bytes, and again with every memory dynamic.
+#[test]
+fn function_references_from_precompiled_artifacts_and_dynamic_memories() {
+    let files = || {
+        proposal(Proposal::FunctionReferences)
+            .map(|t| (t.name().to_string(), t.raw().to_string()))
+            .collect()
+    };
+    let suite = "proposals/function-references";
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM2 | FUNCTION_REFERENCES);
+    let (passed, failures) =
+        run_suite_in_mode(suite, files(), config.clone(), CompileMode::SerializeRoundTrip);
+    check(suite, passed, failures);
+    config.static_memory_maximum_size(0);
+    let (passed, failures) = run_suite(suite, files(), config);
+    check(suite, passed, failures);
 }
 
 #[test]

@@ -8,12 +8,14 @@
 //! topic translator, with the compiler checking that every operator wasmparser
 //! knows is either translated or rejected by name: `control` (blocks, branches,
 //! calls, locals), `memory` (loads, stores, globals), `tables` (references,
-//! tables, bulk operations), `numeric` (scalar operators that only touch the
+//! tables, bulk operations), `funcref` (typed function references:
+//! `call_ref`, null tests and branches), `numeric` (scalar operators that only touch the
 //! operand stack) and `simd` (128-bit vectors); `interrupts` meters fuel and
 //! checks epochs.
 
 mod control;
 mod dispatch;
+mod funcref;
 mod interrupts;
 mod memory;
 mod numeric;
