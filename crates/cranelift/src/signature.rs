@@ -19,6 +19,21 @@ pub(crate) fn ir_type(ty: WasmValType) -> Type {
     }
 }
 
+/// The Cranelift type of a wasmparser value type, as validation reports it
+/// (locals, block types). A reference is a pointer whatever it points to, so
+/// the heap type (which the validator may give as its own canonical id) is
+/// not looked at.
+pub(crate) fn ir_type_of(ty: wasmparser::ValType) -> Type {
+    match ty {
+        wasmparser::ValType::I32 => types::I32,
+        wasmparser::ValType::I64 => types::I64,
+        wasmparser::ValType::F32 => types::F32,
+        wasmparser::ValType::F64 => types::F64,
+        wasmparser::ValType::V128 => types::I8X16,
+        wasmparser::ValType::Ref(_) => types::I64,
+    }
+}
+
 /// The signature of a compiled wasm function (or a wasm-to-host trampoline) of type `ty`.
 pub(crate) fn wasm_signature(call_conv: CallConv, ty: &WasmFuncType) -> Signature {
     let mut sig = Signature::new(call_conv);

@@ -309,9 +309,11 @@ impl WastContext {
             .map(values::arg)
             .collect::<Result<Vec<_>>>()?;
         let ty = func.ty(&self.store);
+        // Placeholders: `call` overwrites every result (a non-nullable
+        // reference type has no default value to start from).
         let mut results = ty
             .results()
-            .map(|t| tern::Val::default_for_ty(t).expect("numeric or funcref"))
+            .map(|t| tern::Val::default_for_ty(t).unwrap_or(tern::Val::FuncRef(None)))
             .collect::<Vec<_>>();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)

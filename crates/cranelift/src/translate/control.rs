@@ -2,7 +2,7 @@
 //! `call_indirect`, and the bookkeeping for unreachable code.
 
 use super::FuncState;
-use crate::signature::{ir_type, wasm_signature};
+use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use anyhow::Result;
 use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, BlockCall, ExtFuncData, ExternalName, InstBuilder,
@@ -74,10 +74,7 @@ impl FuncState<'_, '_> {
     fn block_signature(&self, ty: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
         match ty {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => {
-                let t = tern_environ::WasmValType::from_wasmparser(t).expect("validated type");
-                (vec![], vec![ir_type(t)])
-            }
+            BlockType::Type(t) => (vec![], vec![ir_type_of(t)]),
             BlockType::FuncType(idx) => {
                 let ft = &self.module.types[idx as usize];
                 (

@@ -23,7 +23,7 @@ mod simd;
 mod tables;
 
 use crate::compiler::Compiler;
-use crate::signature::{ir_type, wasm_signature};
+use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use crate::trap_codes::trap_code;
 use anyhow::Result;
 use control::ControlFrame;
@@ -139,8 +139,7 @@ impl<'a> FuncTranslator<'a> {
         }
         for i in params.len() as u32..validator.len_locals() {
             let wty = validator.get_local_type(i).expect("validated local");
-            let wty = tern_environ::WasmValType::from_wasmparser(wty)?;
-            let ity = ir_type(wty);
+            let ity = ir_type_of(wty);
             let var = builder.declare_var(ity);
             let zero = zero_value(&mut builder, ity);
             builder.def_var(var, zero);
