@@ -108,7 +108,9 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                     let table = table?;
                     module.table_inits.push(match table.init {
                         wasmparser::TableInit::RefNull => None,
-                        wasmparser::TableInit::Expr(expr) => Some(ConstExpr::from_wasmparser(&expr)?),
+                        wasmparser::TableInit::Expr(expr) => {
+                            Some(ConstExpr::from_wasmparser(&expr)?)
+                        }
                     });
                     module.tables.push(table_plan(&table.ty)?);
                 }

@@ -84,14 +84,10 @@ impl WasmHeapType {
                 A::NoExn => Self::NoExn,
                 A::Cont | A::NoCont => anyhow::bail!("stack-switching types are not supported"),
             },
-            wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => {
-                match idx {
-                    wasmparser::UnpackedIndex::Module(i) => {
-                        Self::ConcreteFunc(TypeIndex::Module(i))
-                    }
-                    other => anyhow::bail!("unsupported type index {other}"),
-                }
-            }
+            wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => match idx {
+                wasmparser::UnpackedIndex::Module(i) => Self::ConcreteFunc(TypeIndex::Module(i)),
+                other => anyhow::bail!("unsupported type index {other}"),
+            },
         })
     }
 
@@ -101,9 +97,7 @@ impl WasmHeapType {
             Self::Func | Self::ConcreteFunc(_) | Self::NoFunc => Self::Func,
             Self::Extern | Self::NoExtern => Self::Extern,
             Self::Exn | Self::NoExn => Self::Exn,
-            Self::Any | Self::Eq | Self::I31 | Self::Struct | Self::Array | Self::None => {
-                Self::Any
-            }
+            Self::Any | Self::Eq | Self::I31 | Self::Struct | Self::Array | Self::None => Self::Any,
         }
     }
 
@@ -330,8 +324,16 @@ impl WasmFuncType {
     /// This signature with every module-local type index `i` replaced by `map(i)`.
     pub fn map_indices(&self, mut map: impl FnMut(u32) -> TypeIndex) -> Self {
         Self {
-            params: self.params.iter().map(|t| t.map_indices(&mut map)).collect(),
-            results: self.results.iter().map(|t| t.map_indices(&mut map)).collect(),
+            params: self
+                .params
+                .iter()
+                .map(|t| t.map_indices(&mut map))
+                .collect(),
+            results: self
+                .results
+                .iter()
+                .map(|t| t.map_indices(&mut map))
+                .collect(),
         }
     }
 }

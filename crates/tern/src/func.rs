@@ -12,11 +12,11 @@
 mod trampolines;
 pub(crate) mod typed;
 
-use crate::ValType;
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
 use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncCtx, ValRaw};
 use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
+use crate::ValType;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;

@@ -440,7 +440,9 @@ impl TableType {
     pub fn new(element: ValType, min: u32, max: Option<u32>) -> Self {
         Self {
             plan: TablePlan {
-                element: element.as_ref().map_or(WasmRefType::FUNCREF, |r| r.to_wasm()),
+                element: element
+                    .as_ref()
+                    .map_or(WasmRefType::FUNCREF, |r| r.to_wasm()),
                 minimum: u64::from(min),
                 maximum: max.map(u64::from),
                 table64: false,

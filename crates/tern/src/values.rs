@@ -3,10 +3,10 @@
 
 use crate::store::StoreOpaque;
 use crate::{Func, ValType};
-use tern_environ::{TypeIndex, WasmHeapType};
 use anyhow::{bail, Result};
 use std::any::Any;
 use std::sync::Arc;
+use tern_environ::{TypeIndex, WasmHeapType};
 
 /// A reference to a host value that wasm can hold (`externref`) but not inspect.
 ///

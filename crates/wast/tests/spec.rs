@@ -199,8 +199,12 @@ fn function_references_from_precompiled_artifacts_and_dynamic_memories() {
     let suite = "proposals/function-references";
     let mut config = Config::new();
     config.wasm_features(WasmFeatures::WASM2 | FUNCTION_REFERENCES);
-    let (passed, failures) =
-        run_suite_in_mode(suite, files(), config.clone(), CompileMode::SerializeRoundTrip);
+    let (passed, failures) = run_suite_in_mode(
+        suite,
+        files(),
+        config.clone(),
+        CompileMode::SerializeRoundTrip,
+    );
     check(suite, passed, failures);
     config.static_memory_maximum_size(0);
     let (passed, failures) = run_suite(suite, files(), config);

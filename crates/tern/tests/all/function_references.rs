@@ -112,9 +112,15 @@ fn imports_are_checked_with_func_type_matching() -> Result<()> {
                    (import "m" "call" (func (param (ref null $s)) (result i32))))"#,
     )?;
     let err = linker.instantiate(&mut store, &bad).unwrap_err();
-    assert!(format!("{err:#}").contains("incompatible import type"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("incompatible import type"),
+        "{err:#}"
+    );
     let err = Instance::new(&mut store, &bad, &[call.into()]).unwrap_err();
-    assert!(format!("{err:#}").contains("incompatible import type"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("incompatible import type"),
+        "{err:#}"
+    );
     Ok(())
 }
 
@@ -160,7 +166,9 @@ fn typed_tables_and_globals_check_the_concrete_type() -> Result<()> {
     let table = instance.get_table(&mut store, "t").unwrap();
     table.set(&mut store, 0, Val::FuncRef(Some(seven_ref)))?;
     table.set(&mut store, 1, Val::FuncRef(None))?;
-    let err = table.set(&mut store, 0, Val::FuncRef(Some(other))).unwrap_err();
+    let err = table
+        .set(&mut store, 0, Val::FuncRef(Some(other)))
+        .unwrap_err();
     assert!(err.to_string().contains("does not match"), "{err}");
     let nn = instance.get_table(&mut store, "nn").unwrap();
     assert!(nn.set(&mut store, 0, Val::FuncRef(None)).is_err());
@@ -196,7 +204,10 @@ fn host_functions_typed_by_a_concrete_signature() -> Result<()> {
         &mut store,
         FuncType::new([param], [ValType::I32]),
         |mut caller, params, results| {
-            let f = params[0].unwrap_funcref().expect("non-null by type").clone();
+            let f = params[0]
+                .unwrap_funcref()
+                .expect("non-null by type")
+                .clone();
             f.call(&mut caller, &[], results)
         },
     );
