@@ -192,9 +192,9 @@ fn host_functions_typed_by_a_concrete_signature() -> Result<()> {
         &engine,
         r#"(module
              (type $s (func (result i32)))
+             (import "h" "apply" (func $apply (param (ref $s)) (result i32)))
              (func $k (type $s) (i32.const 42))
              (elem declare func $k)
-             (import "h" "apply" (func $apply (param (ref $s)) (result i32)))
              (func (export "run") (result i32) (call $apply (ref.func $k))))"#,
     )?;
     let s = FuncType::new([], [ValType::I32]);
