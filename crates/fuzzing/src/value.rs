@@ -61,8 +61,12 @@ impl Kind {
             tern::ValType::F32 => Self::F32,
             tern::ValType::F64 => Self::F64,
             tern::ValType::V128 => Self::V128,
-            tern::ValType::FuncRef => Self::FuncRef,
-            tern::ValType::ExternRef => Self::ExternRef,
+            tern::ValType::Ref(r) => match r.heap_type() {
+                tern::HeapType::Extern | tern::HeapType::NoExtern => Self::ExternRef,
+                // The generator enables no GC or exception types: every other
+                // reference is a function reference.
+                _ => Self::FuncRef,
+            },
         }
     }
 }

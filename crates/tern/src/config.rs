@@ -88,6 +88,7 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::MEMORY64)
     .union(WasmFeatures::EXTENDED_CONST)
     .union(WasmFeatures::WIDE_ARITHMETIC)
+    .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(COMPONENT_FEATURES);
 
 /// **The one list of defaults**: what `Config::new` enables. Every Wasm 3.0
@@ -95,16 +96,15 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
 ///
 /// Wasm 3.0 features not implemented yet stay off; when one lands, add it to
 /// [`SUPPORTED_FEATURES`] and uncomment it here (a test checks that every
-/// supported Wasm 3.0 feature is on by default):
-/// `FUNCTION_REFERENCES`, `EXCEPTIONS`, `GC`.
+/// supported Wasm 3.0 feature is on by default): `EXCEPTIONS`, `GC`.
 pub(crate) const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM2
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::EXTENDED_CONST)
     .union(WasmFeatures::MULTI_MEMORY)
     .union(WasmFeatures::MEMORY64)
     .union(WasmFeatures::RELAXED_SIMD)
-    .union(WasmFeatures::WIDE_ARITHMETIC);
-// .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::WIDE_ARITHMETIC)
+    .union(WasmFeatures::FUNCTION_REFERENCES);
 // .union(WasmFeatures::EXCEPTIONS)
 // .union(WasmFeatures::GC)
 
@@ -129,17 +129,17 @@ impl Config {
     /// WebAssembly 2.0 (mutable globals, sign extension, saturating
     /// float-to-int, multi-value, bulk memory, reference types, SIMD), tail
     /// calls, extended constant expressions, multi-memory, memory64, relaxed
-    /// SIMD and wide arithmetic.
+    /// SIMD, typed function references and wide arithmetic.
     ///
     /// # Change from wasmtime 12's defaults
     /// wasmtime 12 left tail calls, extended constant expressions,
-    /// multi-memory, memory64 and relaxed SIMD off (and had no wide
-    /// arithmetic); Tern turns them on, as current wasmtime does. Code that
+    /// multi-memory, memory64, relaxed SIMD and typed function references
+    /// off (and had no wide arithmetic); Tern turns them on, as current wasmtime does. Code that
     /// needs wasmtime 12's set calls `wasm_tail_call(false)`,
     /// `wasm_extended_const(false)`, `wasm_multi_memory(false)`,
-    /// `wasm_memory64(false)`, `wasm_relaxed_simd(false)` and
-    /// `wasm_wide_arithmetic(false)`. Garbage collection, typed function
-    /// references and exception handling (also Wasm 3.0) are not implemented
+    /// `wasm_memory64(false)`, `wasm_relaxed_simd(false)`,
+    /// `wasm_function_references(false)` and `wasm_wide_arithmetic(false)`.
+    /// Garbage collection and exception handling (also Wasm 3.0) are not implemented
     /// yet and stay off; the component model stays off, as in wasmtime 12.
     pub fn new() -> Self {
         Self {
@@ -359,6 +359,14 @@ impl Config {
     /// Several memories per module (on by default).
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
+    }
+
+    /// Typed function references (on by default): `(ref null? $t)` types,
+    /// `call_ref`, `return_call_ref` (with tail calls), `ref.as_non_null`,
+    /// `br_on_null`, `br_on_non_null`, non-nullable locals and tables with
+    /// initialiser expressions.
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
     }
 
     /// Tail calls: `return_call`, `return_call_indirect` (on by default).

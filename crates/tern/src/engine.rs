@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings};
-use tern_environ::WasmFuncType;
+use tern_environ::{TypeIndex, WasmFuncType};
 
 /// A compilation environment shared by modules and stores; cheap to clone.
 #[derive(Clone)]
@@ -173,7 +173,35 @@ impl Engine {
         settings
     }
 
-    /// The engine-wide id of signature `ty`, registering it on first use.
+    /// The engine-wide ids of a module's type section, registering each type on
+    /// first use. A type's references to earlier types are rewritten to those
+    /// types' engine ids first (canonicalisation), so two modules' copies of a
+    /// type get one id however their type sections are ordered. Without GC's
+    /// recursion groups a type can only name earlier types (validation checks
+    /// it); a type naming a later one is an error here rather than a wrong id.
+    ///
+    /// # Errors
+    /// Fails on a reference to a type that is not earlier in the section.
+    pub(crate) fn register_types(&self, types: &[WasmFuncType]) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = Vec::with_capacity(types.len());
+        for ty in types {
+            let mut forward = None;
+            let canonical = ty.map_indices(|i| match ids.get(i as usize) {
+                Some(id) => TypeIndex::Engine(*id),
+                None => {
+                    forward = Some(i);
+                    TypeIndex::Module(i)
+                }
+            });
+            if let Some(i) = forward {
+                bail!("type {} refers to type {i}, which is not defined before it (recursive types need the GC proposal)", ids.len());
+            }
+            ids.push(self.signature_id(&canonical));
+        }
+        Ok(ids)
+    }
+
+    /// The engine-wide id of canonical signature `ty`, registering it on first use.
     pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
         if let Some(id) = self
             .inner

@@ -260,7 +260,7 @@ impl Global {
     /// Fails when `val` does not have the global's value type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
-        if val.ty() != *ty.content() {
+        if !val.matches_ty(store, ty.content())? {
             bail!(
                 "value of type {} does not match global type {}",
                 val.ty(),
@@ -311,7 +311,7 @@ impl Global {
         if g.ty.mutability() == Mutability::Const {
             bail!("immutable global cannot be set");
         }
-        if val.ty() != *g.ty.content() {
+        if !val.matches_ty(store, g.ty.content())? {
             bail!(
                 "global of type {} cannot be set to a {}",
                 g.ty.content(),
@@ -343,7 +343,7 @@ impl Table {
                 ty.element()
             );
         }
-        if init.ty() != ty.element() {
+        if !init.matches_ty(store, &ty.element())? {
             bail!(
                 "initial value of type {} does not match table element type {}",
                 init.ty(),
@@ -402,7 +402,7 @@ impl Table {
     /// Fails when `val`'s type is not the table's element type, or it belongs
     /// to another store.
     fn element_raw(&self, store: &mut crate::store::StoreOpaque, val: Val) -> Result<usize> {
-        if val.ty() != store.tables[self.0.index].ty.element() {
+        if !val.matches_ty(store, &store.tables[self.0.index].ty.element())? {
             bail!(
                 "value of type {} does not match the table's element type",
                 val.ty()
@@ -431,7 +431,7 @@ impl Table {
     ///
     /// # Errors
     /// Fails, changing nothing, when a range is out of bounds, the element types
-    /// differ, or a table belongs to another store.
+    /// do not match, or a table belongs to another store.
     pub fn copy(
         mut store: impl AsContextMut,
         dst_table: &Table,
@@ -444,7 +444,11 @@ impl Table {
         store.check(dst_table.0)?;
         store.check(src_table.0)?;
         let (dst, src) = (dst_table.0.index, src_table.0.index);
-        if store.tables[dst].ty.element() != store.tables[src].ty.element() {
+        if !store.tables[src]
+            .ty
+            .element()
+            .matches(&store.tables[dst].ty.element())
+        {
             bail!("tables of different element types cannot be copied between");
         }
         let src_elements = store.tables[src].table.elements();

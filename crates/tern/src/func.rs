@@ -16,6 +16,7 @@ use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
 use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncCtx, ValRaw};
 use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
+use crate::ValType;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
@@ -205,7 +206,7 @@ impl Func {
         }
         let mut raw = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {
-            if p.ty().to_wasm() != *t {
+            if !p.matches_ty(&store.opaque, &ValType::from_wasm(*t))? {
                 bail!(
                     "argument type mismatch at index {i}: expected {t}, found {}",
                     p.ty()
@@ -320,7 +321,7 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
                 &mut results,
             )?;
             for (i, (val, ty)) in results.iter().zip(wasm_ty.results.iter()).enumerate() {
-                if val.ty().to_wasm() != *ty {
+                if !val.matches_ty(&store.opaque, &crate::ValType::from_wasm(*ty))? {
                     bail!("function attempted to return an incompatible value: result {i} is {} but the signature says {ty}", val.ty());
                 }
                 raw[i] = val.to_raw(&mut store.opaque)?;

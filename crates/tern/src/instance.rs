@@ -186,8 +186,16 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
             }
     };
     match (expected, actual) {
-        (ExternType::Func(e), ExternType::Func(a)) => e == a,
-        (ExternType::Global(e), ExternType::Global(a)) => e == a,
+        (ExternType::Func(e), ExternType::Func(a)) => a.matches(e),
+        // Immutable globals are covariant; mutable ones must match exactly.
+        (ExternType::Global(e), ExternType::Global(a)) => {
+            e.mutability() == a.mutability()
+                && match e.mutability() {
+                    crate::Mutability::Const => a.content().matches(e.content()),
+                    crate::Mutability::Var => a.content() == e.content(),
+                }
+        }
+        // Table element types are invariant (tables are mutable).
         (ExternType::Table(e), ExternType::Table(a)) => {
             e.plan.element == a.plan.element
                 && e.plan.table64 == a.plan.table64
@@ -344,7 +352,7 @@ fn instantiate(
         let table = vm::Table::new(plan.minimum, plan.maximum)?;
         store.tables.push(TableData {
             table: Box::new(table),
-            ty: crate::TableType { plan: *plan },
+            ty: crate::TableType::from_plan(module.inner.canonical_table(*plan)),
         });
         let t = store.tables.last_mut().expect("just pushed");
         vmi.push_table(&mut *t.table);
@@ -382,7 +390,7 @@ fn instantiate(
         store.globals.push(GlobalData {
             ptr,
             ty: crate::GlobalType::new(
-                crate::ValType::from_wasm(global.ty),
+                crate::ValType::from_wasm(module.inner.canonical_val(global.ty)),
                 if global.mutable {
                     crate::Mutability::Var
                 } else {
@@ -390,6 +398,18 @@ fn instantiate(
                 },
             ),
         });
+    }
+
+    // Tables with an initialiser expression (typed function references):
+    // every element starts as its value; the others start null.
+    for (defined, init) in env.table_inits.iter().enumerate() {
+        if let Some(init) = init {
+            let value = eval_const(init, &resolved)?.get_u64() as usize;
+            store.tables[first_table + defined]
+                .table
+                .elements_mut()
+                .fill(value);
+        }
     }
 
     // Passive segments, for memory.init / table.init; active and declared ones
@@ -573,7 +593,7 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
         return f;
     }
     let module = store.instances[instance.0.index].module.clone();
-    let ty = module.inner.env.func_type(index).clone();
+    let ty = module.inner.canonical_func_type(index);
     store.push_func(FuncData {
         funcref,
         ty,

@@ -75,7 +75,7 @@ pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreCon
 pub use tern_environ::WasmFeatures;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, TableType,
-    ValType,
+    ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
+    RefType, SharedTypeIndex, TableType, ValType,
 };
 pub use values::{ExternRef, Val, ValRaw, V128};

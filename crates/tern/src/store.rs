@@ -298,7 +298,7 @@ impl StoreOpaque {
                 match self.func_by_ref(funcref) {
                     Some(func) => Extern::Func(func),
                     None => {
-                        let ty = data.module.inner.env.func_type(f).clone();
+                        let ty = data.module.inner.canonical_func_type(f);
                         Extern::Func(self.push_func(FuncData {
                             funcref,
                             ty,

@@ -28,7 +28,7 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 6;
+pub(crate) const FORMAT_VERSION: u32 = 7;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].

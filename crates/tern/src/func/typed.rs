@@ -9,7 +9,7 @@ use crate::{AsContextMut, FuncType, ValRaw, ValType};
 use anyhow::{bail, Result};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use tern_environ::WasmFuncType;
+use tern_environ::{WasmFuncType, WasmValType};
 
 /// A Rust type that is a single wasm value.
 pub trait WasmTy: Send + Sized + 'static {
@@ -183,7 +183,10 @@ impl<R: WasmResults> WasmRet for Result<R> {
     }
 }
 
-/// Checks that `ty` is exactly `Params -> Results`.
+/// Checks that `Params -> Results` can view a function of type `ty`: each Rust
+/// parameter type is a subtype of the wasm one (what Rust passes is valid for
+/// wasm) and each wasm result type a subtype of the Rust one (what wasm returns
+/// is valid for Rust), e.g. a `(ref $t)` result read as `Option<Func>`.
 pub(crate) fn check_signature<Params: WasmParams, Results: WasmResults>(
     ty: &WasmFuncType,
 ) -> Result<()> {
@@ -195,10 +198,13 @@ pub(crate) fn check_signature<Params: WasmParams, Results: WasmResults>(
         .into_iter()
         .map(ValType::to_wasm)
         .collect();
-    if *ty.params != *params {
+    let all = |a: &[WasmValType], b: &[WasmValType]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.matches(*b))
+    };
+    if !all(&params, &ty.params) {
         bail!("type mismatch with parameters: function has {ty}, asked for params {params:?}");
     }
-    if *ty.results != *results {
+    if !all(&ty.results, &results) {
         bail!("type mismatch with results: function has {ty}, asked for results {results:?}");
     }
     Ok(())

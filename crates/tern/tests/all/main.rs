@@ -18,6 +18,7 @@ mod component_gen;
 mod component_resources;
 mod embedder12;
 mod errors;
+mod function_references;
 mod limits;
 mod memory_image;
 mod precompiled;
