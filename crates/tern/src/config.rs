@@ -415,12 +415,6 @@ impl Config {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }
 
-    /// Typed function references (Wasm 3.0). Not implemented yet: enabling it
-    /// makes `Engine::new` fail (off by default).
-    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
-        self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
-    }
-
     /// Garbage collection (Wasm 3.0). Not implemented yet: enabling it makes
     /// `Engine::new` fail (off by default).
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
