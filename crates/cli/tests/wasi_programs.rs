@@ -228,3 +228,27 @@ fn invoke_still_calls_a_function_with_wasi_linked() {
     );
     assert_eq!(text(&out.stdout), "6765\n", "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_component_trap_exits_134_with_a_wasm_backtrace() {
+    let wasm = cases::wasm_path("p2/wasi-demo");
+    let out = tern(&s(&["run", wasm.to_str().unwrap(), "trap"]), &[], b"");
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "about to abort\n");
+    let err = text(&out.stderr);
+    assert!(err.contains("wasm backtrace"), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+}
+
+#[test]
+fn a_component_exports_stay_callable_with_invoke() {
+    // `--invoke` reaches an export other than `wasi:cli/run`, with WASI linked.
+    let wasm = cases::wasm_path("p2/wasi-demo");
+    let out = tern(
+        &s(&["run", "--invoke", "wasi:cli/run@0.2.0#run()", wasm.to_str().unwrap()]),
+        &[],
+        b"",
+    );
+    // No arguments: the demo prints its usage to stderr and exits 2.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

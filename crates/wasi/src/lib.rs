@@ -47,6 +47,7 @@ mod pipe;
 mod sandbox;
 mod table;
 mod types;
+pub mod p2;
 
 pub use ctx::{
     DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiMonotonicClock, WasiRandom, WasiWallClock,
