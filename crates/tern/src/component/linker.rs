@@ -304,6 +304,10 @@ impl<T: 'static> Linker<T> {
             }
         }
         for (name, ty) in &component.inner.info.imports {
+            // An import a semver-compatible definition serves is defined.
+            if !self.root.contains_key(name) && self.root_definition(name).is_some() {
+                continue;
+            }
             fill(&mut self.root, name, ty, "");
         }
         Ok(())

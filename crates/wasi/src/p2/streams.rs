@@ -246,7 +246,7 @@ impl<T: WasiView> HostOutputStream for T {
     }
 
     fn blocking_flush(&mut self, s: Resource<OutputStream>) -> Result<(), StreamError> {
-        self.flush(s)
+        HostOutputStream::flush(self, s)
     }
 
     fn subscribe(&mut self, s: Resource<OutputStream>) -> tern::Result<Resource<Pollable>> {
@@ -257,7 +257,7 @@ impl<T: WasiView> HostOutputStream for T {
 
     fn write_zeroes(&mut self, s: Resource<OutputStream>, len: u64) -> Result<(), StreamError> {
         let len = usize::try_from(len).map_err(|_| StreamError::trap("write-zeroes too long"))?;
-        self.write(s, vec![0; len])
+        HostOutputStream::write(self, s, vec![0; len])
     }
 
     fn blocking_write_zeroes_and_flush(

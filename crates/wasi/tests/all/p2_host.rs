@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use tern::component::{Resource, ResourceTable};
+use tern_wasi::p2::bindings::wasi::cli::exit::Host as _;
 use tern_wasi::p2::bindings::wasi::cli::stdout::Host as _;
 use tern_wasi::p2::bindings::wasi::filesystem::preopens::Host as _;
 use tern_wasi::p2::bindings::wasi::filesystem::types::{
@@ -14,7 +15,7 @@ use tern_wasi::p2::bindings::wasi::filesystem::types::{
 use tern_wasi::p2::bindings::wasi::io::poll::Host as _;
 use tern_wasi::p2::bindings::wasi::io::streams::{HostInputStream, HostOutputStream, OutputStream};
 use tern_wasi::p2::{FsError, StreamError, WasiView};
-use tern_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WritePipe};
+use tern_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx, WasiCtxBuilder, WritePipe};
 
 struct Host {
     ctx: WasiCtx,
@@ -133,10 +134,10 @@ fn a_descriptor_with_a_live_stream_cannot_be_dropped() {
     let stream = h.read_via_stream(borrow(&file), 0).unwrap();
     let file_again = Resource::<Descriptor>::new_own(file.rep());
     assert!(HostDescriptor::drop(&mut h, file).is_err(), "parent dropped with a live child");
-    assert_eq!(h.read(borrow(&stream), 10).unwrap(), b"abc");
+    assert_eq!(HostInputStream::read(&mut h, borrow(&stream), 10).unwrap(), b"abc");
     // At the end the stream is closed, from then on.
-    assert!(matches!(h.read(borrow(&stream), 10), Err(StreamError::Closed)));
-    assert!(matches!(h.read(borrow(&stream), 10), Err(StreamError::Closed)));
+    assert!(matches!(HostInputStream::read(&mut h, borrow(&stream), 10), Err(StreamError::Closed)));
+    assert!(matches!(HostInputStream::read(&mut h, borrow(&stream), 10), Err(StreamError::Closed)));
     HostInputStream::drop(&mut h, stream).unwrap();
     HostDescriptor::drop(&mut h, file_again).unwrap();
 }
@@ -148,12 +149,12 @@ fn writes_beyond_check_write_trap() {
     let mut h = host(&s.sandbox(), &out);
     let stdout = h.get_stdout().unwrap();
     // No `check-write` yet: nothing is permitted.
-    let r = h.write(borrow(&stdout), b"x".to_vec());
+    let r = HostOutputStream::write(&mut h, borrow(&stdout), b"x".to_vec());
     assert!(matches!(r, Err(StreamError::Trap(_))), "{r:?}");
     let n = h.check_write(borrow(&stdout)).unwrap();
     assert!(n >= 4096);
-    h.write(borrow(&stdout), b"hello ".to_vec()).unwrap();
-    let r = h.write(borrow(&stdout), vec![b'y'; n as usize]);
+    HostOutputStream::write(&mut h, borrow(&stdout), b"hello ".to_vec()).unwrap();
+    let r = HostOutputStream::write(&mut h, borrow(&stdout), vec![b'y'; n as usize]);
     assert!(matches!(r, Err(StreamError::Trap(_))), "{r:?}");
     h.blocking_write_and_flush(borrow(&stdout), b"world".to_vec())
         .unwrap();
@@ -222,12 +223,23 @@ fn read_only_preopens_refuse_writes() {
     assert_eq!(code(r), ErrorCode::NotPermitted);
     let f = open(&mut h, &dir, "f.txt", false).unwrap();
     assert_eq!(code(h.write_via_stream(borrow(&f), 0)), ErrorCode::BadDescriptor);
-    assert_eq!(h.read(borrow(&f), 10, 1).unwrap(), (b"bc".to_vec(), false));
-    assert_eq!(h.read(borrow(&f), 10, 3).unwrap(), (Vec::new(), true));
+    assert_eq!(HostDescriptor::read(&mut h, borrow(&f), 10, 1).unwrap(), (b"bc".to_vec(), false));
+    assert_eq!(HostDescriptor::read(&mut h, borrow(&f), 10, 3).unwrap(), (Vec::new(), true));
 }
 
 fn preopen_named(h: &mut Host, name: &str) -> Resource<Descriptor> {
     let mut dirs = h.get_directories().unwrap();
     assert_eq!(dirs[0].1, name);
     dirs.remove(0).0
+}
+
+#[test]
+fn exit_ends_the_call_with_its_code() {
+    let s = Scratch::new("exit");
+    let mut h = host(&s.sandbox(), &WritePipe::new_in_memory());
+    let code = |r: tern::Result<()>| r.unwrap_err().downcast_ref::<I32Exit>().map(|e| e.0);
+    assert_eq!(code(h.exit(Ok(()))), Some(0));
+    assert_eq!(code(h.exit(Err(()))), Some(1));
+    assert_eq!(code(h.exit_with_code(42)), Some(42));
+    assert_eq!(code(h.exit_with_code(255)), Some(255));
 }
