@@ -246,14 +246,23 @@ fn a_component_exports_stay_callable_with_invoke() {
     // program reads its arguments and writes to stderr).
     let wasm = cases::wasm_path("p2/wasi-demo");
     let out = tern(
-        &s(&["run", "--invoke", "wasi:cli/run@0.2.0#run()", wasm.to_str().unwrap()]),
+        &s(&[
+            "run",
+            "--invoke",
+            "wasi:cli/run@0.2.0#run()",
+            wasm.to_str().unwrap(),
+        ]),
         &[],
         b"",
     );
     // No arguments: the demo prints its usage to stderr and exits with 2,
     // which `wasi:cli/exit.exit` carries as `err`: status 1.
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).starts_with("usage: wasi-demo"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("usage: wasi-demo"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

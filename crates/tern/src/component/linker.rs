@@ -397,7 +397,10 @@ fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     let mut parts = v.split('.');
     let mut next = || -> Option<u64> {
         let p = parts.next()?;
-        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+        if p.is_empty()
+            || !p.bytes().all(|b| b.is_ascii_digit())
+            || (p.len() > 1 && p.starts_with('0'))
+        {
             return None;
         }
         p.parse().ok()
@@ -566,14 +569,29 @@ mod tests {
             "z:z/z@0.0.3",
         ]);
         // Exact names win, even over a newer compatible version.
-        assert_eq!(picked(&l, "wasi:cli/env@0.2.3").as_deref(), Some("wasi:cli/env@0.2.3"));
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.2.3").as_deref(),
+            Some("wasi:cli/env@0.2.3")
+        );
         // 0.x: the minor version must match; the newest patch is taken.
-        assert_eq!(picked(&l, "wasi:cli/env@0.2.0").as_deref(), Some("wasi:cli/env@0.2.12"));
-        assert_eq!(picked(&l, "wasi:cli/env@0.2.20").as_deref(), Some("wasi:cli/env@0.2.12"));
-        assert_eq!(picked(&l, "wasi:cli/env@0.3.7").as_deref(), Some("wasi:cli/env@0.3.0"));
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.2.0").as_deref(),
+            Some("wasi:cli/env@0.2.12")
+        );
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.2.20").as_deref(),
+            Some("wasi:cli/env@0.2.12")
+        );
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.3.7").as_deref(),
+            Some("wasi:cli/env@0.3.0")
+        );
         assert_eq!(picked(&l, "wasi:cli/env@0.4.0"), None);
         // A longer name with the same prefix is another interface.
-        assert_eq!(picked(&l, "wasi:cli/environment@0.2.0").as_deref(), Some("wasi:cli/environment@0.2.99"));
+        assert_eq!(
+            picked(&l, "wasi:cli/environment@0.2.0").as_deref(),
+            Some("wasi:cli/environment@0.2.99")
+        );
         // 1.x and later: the major version must match.
         assert_eq!(picked(&l, "a:b/c@1.0.0").as_deref(), Some("a:b/c@1.10.2"));
         assert_eq!(picked(&l, "a:b/c@2.5.0").as_deref(), Some("a:b/c@2.0.0"));

@@ -24,7 +24,10 @@ impl<T: WasiView> monotonic_clock::Host for T {
         Ok(u64::try_from(r.as_nanos()).unwrap_or(u64::MAX))
     }
 
-    fn subscribe_instant(&mut self, when: u64) -> tern::Result<Resource<monotonic_clock::Pollable>> {
+    fn subscribe_instant(
+        &mut self,
+        when: u64,
+    ) -> tern::Result<Resource<monotonic_clock::Pollable>> {
         Ok(cast(&self.table().push(Poll::Deadline(when))?))
     }
 
@@ -33,7 +36,11 @@ impl<T: WasiView> monotonic_clock::Host for T {
         after: u64,
     ) -> tern::Result<Resource<monotonic_clock::Pollable>> {
         let now = self.ctx().state_mut()?.monotonic_clock.now();
-        Ok(cast(&self.table().push(Poll::Deadline(now.saturating_add(after)))?))
+        Ok(cast(
+            &self
+                .table()
+                .push(Poll::Deadline(now.saturating_add(after)))?,
+        ))
     }
 }
 

@@ -9,14 +9,14 @@
 //! embedder's permissions; a descriptor opened under a directory gets the
 //! flags the guest asked for, if the directory's permissions allow them.
 
+use super::bindings::wasi::filesystem::types;
 use super::bindings::wasi::filesystem::types::{
-    Advice, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry, ErrorCode,
-    HostDescriptor, HostDirectoryEntryStream, InputStream, MetadataHashValue, NewTimestamp,
-    OpenFlags, OutputStream, PathFlags, Descriptor as DescriptorMarker,
-    DirectoryEntryStream as EntriesMarker,
+    Advice, Descriptor as DescriptorMarker, DescriptorFlags, DescriptorStat, DescriptorType,
+    DirectoryEntry, DirectoryEntryStream as EntriesMarker, ErrorCode, HostDescriptor,
+    HostDirectoryEntryStream, InputStream, MetadataHashValue, NewTimestamp, OpenFlags,
+    OutputStream, PathFlags,
 };
 use super::error::{fs_error_to_wit, FsError};
-use super::bindings::wasi::filesystem::types;
 use super::filesystem::{descriptor_type, errno_code, stat};
 use super::io::IoError;
 use super::streams::{Input, Output, Sink, WRITE_BUDGET};
@@ -74,7 +74,10 @@ const READ_MAX: u64 = 1 << 20;
 
 type FsResult<T> = Result<T, FsError>;
 
-fn desc<'t, T: WasiView>(view: &'t mut T, r: &Resource<DescriptorMarker>) -> FsResult<&'t Descriptor> {
+fn desc<'t, T: WasiView>(
+    view: &'t mut T,
+    r: &Resource<DescriptorMarker>,
+) -> FsResult<&'t Descriptor> {
     Ok(view.table().get::<Descriptor>(&cast(r))?)
 }
 
@@ -172,7 +175,9 @@ fn read_listing(dir: &File) -> FsResult<Vec<Result<DirectoryEntry, ErrorCode>>> 
         let mut ty = e.file_type();
         if ty == FileType::Unknown {
             ty = rustix::fs::statat(dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
-                .map_or(FileType::Unknown, |s| FileType::from_raw_mode(s.st_mode as _));
+                .map_or(FileType::Unknown, |s| {
+                    FileType::from_raw_mode(s.st_mode as _)
+                });
         }
         out.push(Ok(DirectoryEntry {
             r#type: descriptor_type(ty),
@@ -212,7 +217,9 @@ impl<T: WasiView> HostDescriptor for T {
             return Err(ErrorCode::BadDescriptor.into());
         }
         let file = d.file.try_clone()?;
-        Ok(cast(&self.table().push_child(Input::File { file, offset }, &r)?))
+        Ok(cast(
+            &self.table().push_child(Input::File { file, offset }, &r)?,
+        ))
     }
 
     fn write_via_stream(
@@ -244,7 +251,11 @@ impl<T: WasiView> HostDescriptor for T {
             return Err(ErrorCode::BadDescriptor.into());
         }
         let file = d.file.try_clone()?;
-        Ok(cast(&self.table().push_child(Output::new(Sink::Append(file)), &r)?))
+        Ok(cast(
+            &self
+                .table()
+                .push_child(Output::new(Sink::Append(file)), &r)?,
+        ))
     }
 
     fn advise(
@@ -323,12 +334,7 @@ impl<T: WasiView> HostDescriptor for T {
         Ok((buf, n == 0 && len > 0))
     }
 
-    fn write(
-        &mut self,
-        r: Resource<DescriptorMarker>,
-        buf: Vec<u8>,
-        offset: u64,
-    ) -> FsResult<u64> {
+    fn write(&mut self, r: Resource<DescriptorMarker>, buf: Vec<u8>, offset: u64) -> FsResult<u64> {
         let d = desc(self, &r)?;
         if d.dir {
             return Err(ErrorCode::IsDirectory.into());
@@ -442,7 +448,11 @@ impl<T: WasiView> HostDescriptor for T {
             return Err(ErrorCode::NotPermitted.into());
         }
         let wants_dir = open.contains(OpenFlags::DIRECTORY);
-        if wants_dir && (wants_write || open.contains(OpenFlags::CREATE) || open.contains(OpenFlags::TRUNCATE)) {
+        if wants_dir
+            && (wants_write
+                || open.contains(OpenFlags::CREATE)
+                || open.contains(OpenFlags::TRUNCATE))
+        {
             return Err(ErrorCode::Invalid.into());
         }
         let p = resolve(&d, &path, follows(path_flags))?;
@@ -553,7 +563,12 @@ impl<T: WasiView> HostDescriptor for T {
         if old.name == "." || new.name == "." {
             return Err(ErrorCode::Busy.into());
         }
-        rustix::fs::renameat(&old.parent, old.name.as_str(), &new.parent, new.name.as_str())?;
+        rustix::fs::renameat(
+            &old.parent,
+            old.name.as_str(),
+            &new.parent,
+            new.name.as_str(),
+        )?;
         Ok(())
     }
 

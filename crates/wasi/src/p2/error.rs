@@ -3,8 +3,8 @@
 //! either the WIT value the guest receives or a trap that ends the guest.
 
 use super::bindings::wasi::filesystem::types::ErrorCode;
-use super::bindings::wasi::io::streams::StreamError as WitStreamError;
 use super::bindings::wasi::io::error::Error as IoErrorMarker;
+use super::bindings::wasi::io::streams::StreamError as WitStreamError;
 use tern::component::ResourceTableError;
 
 /// A failed stream operation: the stream is closed, an I/O error happened
@@ -118,7 +118,10 @@ pub(crate) fn stream_error_to_wit(
         StreamError::Closed => Ok(WitStreamError::Closed),
         StreamError::LastOperationFailed(io) => {
             let r = table.push(super::io::IoError(io))?;
-            Ok(WitStreamError::LastOperationFailed(super::cast::<_, IoErrorMarker>(&r)))
+            Ok(WitStreamError::LastOperationFailed(super::cast::<
+                _,
+                IoErrorMarker,
+            >(&r)))
         }
         StreamError::Trap(t) => Err(t),
     }
@@ -131,4 +134,3 @@ pub(crate) fn fs_error_to_wit(e: FsError) -> anyhow::Result<ErrorCode> {
         FsError::Trap(t) => Err(t),
     }
 }
-

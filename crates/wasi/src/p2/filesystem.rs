@@ -119,4 +119,3 @@ impl<T: WasiView> preopens::Host for T {
         Ok(out)
     }
 }
-

@@ -10,11 +10,11 @@
 //! Writes reach the host before `write` returns, so `flush` has nothing to
 //! wait for and every output stream is always ready.
 
+use super::bindings::wasi::io::poll::Pollable;
 use super::bindings::wasi::io::streams::{
     Host, HostInputStream, HostOutputStream, InputStream, OutputStream,
     StreamError as WitStreamError,
 };
-use super::bindings::wasi::io::poll::Pollable;
 use super::error::{stream_error_to_wit, StreamError};
 use super::poll::Poll;
 use super::{cast, WasiView};
@@ -256,8 +256,14 @@ impl<T: WasiView> HostOutputStream for T {
     }
 
     fn write_zeroes(&mut self, s: Resource<OutputStream>, len: u64) -> Result<(), StreamError> {
-        let len = usize::try_from(len).map_err(|_| StreamError::trap("write-zeroes too long"))?;
-        HostOutputStream::write(self, s, vec![0; len])
+        // Checked before allocating: the permit bounds the allocation.
+        let permit = output(self, &s)?.permit;
+        if len > permit {
+            return Err(StreamError::trap(format!(
+                "write-zeroes of {len} bytes exceeds the {permit} bytes `check-write` permitted"
+            )));
+        }
+        HostOutputStream::write(self, s, vec![0; len as usize])
     }
 
     fn blocking_write_zeroes_and_flush(

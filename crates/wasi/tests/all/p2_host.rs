@@ -115,7 +115,10 @@ fn forged_and_mistyped_handles_trap() {
     // A descriptor's handle used as an output stream.
     let r = h.check_write(Resource::<OutputStream>::new_borrow(dir.rep()));
     assert!(matches!(r, Err(StreamError::Trap(_))), "{r:?}");
-    assert!(matches!(h.stat(Resource::new_borrow(4242)), Err(FsError::Trap(_))));
+    assert!(matches!(
+        h.stat(Resource::new_borrow(4242)),
+        Err(FsError::Trap(_))
+    ));
     // Dropping twice: the second drop finds nothing.
     let d2 = Resource::<Descriptor>::new_own(dir.rep());
     HostDescriptor::drop(&mut h, dir).unwrap();
@@ -133,11 +136,23 @@ fn a_descriptor_with_a_live_stream_cannot_be_dropped() {
     let file = open(&mut h, &dir, "f.txt", false).unwrap();
     let stream = h.read_via_stream(borrow(&file), 0).unwrap();
     let file_again = Resource::<Descriptor>::new_own(file.rep());
-    assert!(HostDescriptor::drop(&mut h, file).is_err(), "parent dropped with a live child");
-    assert_eq!(HostInputStream::read(&mut h, borrow(&stream), 10).unwrap(), b"abc");
+    assert!(
+        HostDescriptor::drop(&mut h, file).is_err(),
+        "parent dropped with a live child"
+    );
+    assert_eq!(
+        HostInputStream::read(&mut h, borrow(&stream), 10).unwrap(),
+        b"abc"
+    );
     // At the end the stream is closed, from then on.
-    assert!(matches!(HostInputStream::read(&mut h, borrow(&stream), 10), Err(StreamError::Closed)));
-    assert!(matches!(HostInputStream::read(&mut h, borrow(&stream), 10), Err(StreamError::Closed)));
+    assert!(matches!(
+        HostInputStream::read(&mut h, borrow(&stream), 10),
+        Err(StreamError::Closed)
+    ));
+    assert!(matches!(
+        HostInputStream::read(&mut h, borrow(&stream), 10),
+        Err(StreamError::Closed)
+    ));
     HostInputStream::drop(&mut h, stream).unwrap();
     HostDescriptor::drop(&mut h, file_again).unwrap();
 }
@@ -160,6 +175,9 @@ fn writes_beyond_check_write_trap() {
         .unwrap();
     let r = h.blocking_write_and_flush(borrow(&stdout), vec![0; 4097]);
     assert!(matches!(r, Err(StreamError::Trap(_))), "{r:?}");
+    // A huge `write-zeroes` traps before the host allocates anything.
+    let r = h.write_zeroes(borrow(&stdout), u64::MAX);
+    assert!(matches!(r, Err(StreamError::Trap(_))), "{r:?}");
     // The bytes reach the embedder's pipe, as preview 1's do.
     assert_eq!(out.contents(), b"hello world");
 }
@@ -175,12 +193,24 @@ fn paths_cannot_leave_the_preopen() {
     let mut h = host(&sandbox, &WritePipe::new_in_memory());
     let dir = preopen(&mut h);
     for path in ["../secret.txt", "sub/../../secret.txt", "/etc/passwd"] {
-        assert_eq!(code(open(&mut h, &dir, path, false)), ErrorCode::NotPermitted, "{path}");
+        assert_eq!(
+            code(open(&mut h, &dir, path, false)),
+            ErrorCode::NotPermitted,
+            "{path}"
+        );
     }
     for path in ["out-rel", "out-abs"] {
-        assert_eq!(code(open(&mut h, &dir, path, true)), ErrorCode::NotPermitted, "{path}");
+        assert_eq!(
+            code(open(&mut h, &dir, path, true)),
+            ErrorCode::NotPermitted,
+            "{path}"
+        );
         // Not following, the link itself cannot be opened as a file.
-        assert_eq!(code(open(&mut h, &dir, path, false)), ErrorCode::Loop, "{path}");
+        assert_eq!(
+            code(open(&mut h, &dir, path, false)),
+            ErrorCode::Loop,
+            "{path}"
+        );
     }
     // A link that stays inside is followed.
     assert!(open(&mut h, &dir, "in", true).is_ok());
@@ -191,9 +221,16 @@ fn paths_cannot_leave_the_preopen() {
     }
     h.symlink_at(borrow(&dir), "sub".to_string(), "mine".to_string())
         .unwrap();
-    assert_eq!(h.readlink_at(borrow(&dir), "mine".to_string()).unwrap(), "sub");
     assert_eq!(
-        code(h.stat_at(borrow(&dir), PathFlags::SYMLINK_FOLLOW, "out-abs".to_string())),
+        h.readlink_at(borrow(&dir), "mine".to_string()).unwrap(),
+        "sub"
+    );
+    assert_eq!(
+        code(h.stat_at(
+            borrow(&dir),
+            PathFlags::SYMLINK_FOLLOW,
+            "out-abs".to_string()
+        )),
         ErrorCode::NotPermitted
     );
 }
@@ -222,9 +259,18 @@ fn read_only_preopens_refuse_writes() {
     let r = h.create_directory_at(borrow(&dir), "d".to_string());
     assert_eq!(code(r), ErrorCode::NotPermitted);
     let f = open(&mut h, &dir, "f.txt", false).unwrap();
-    assert_eq!(code(h.write_via_stream(borrow(&f), 0)), ErrorCode::BadDescriptor);
-    assert_eq!(HostDescriptor::read(&mut h, borrow(&f), 10, 1).unwrap(), (b"bc".to_vec(), false));
-    assert_eq!(HostDescriptor::read(&mut h, borrow(&f), 10, 3).unwrap(), (Vec::new(), true));
+    assert_eq!(
+        code(h.write_via_stream(borrow(&f), 0)),
+        ErrorCode::BadDescriptor
+    );
+    assert_eq!(
+        HostDescriptor::read(&mut h, borrow(&f), 10, 1).unwrap(),
+        (b"bc".to_vec(), false)
+    );
+    assert_eq!(
+        HostDescriptor::read(&mut h, borrow(&f), 10, 3).unwrap(),
+        (Vec::new(), true)
+    );
 }
 
 fn preopen_named(h: &mut Host, name: &str) -> Resource<Descriptor> {

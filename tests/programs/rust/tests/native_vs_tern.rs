@@ -5,8 +5,9 @@
 //! embedding API and `tern-wasi`, standard streams captured) must print the
 //! same standard output, equal to `expected/NAME.stdout`, and exit with the
 //! same code. Cases of `p2/NAME` run NAME's WASI 0.2 component (built for
-//! wasm32-wasip2) through `tern_wasi::p2`, the same natively. A last test rebuilds the `.wasm` files, when the wasm32-wasip1
-//! target is installed, and checks the committed ones are up to date.
+//! wasm32-wasip2) through `tern_wasi::p2`, the same natively. A last test
+//! rebuilds the `.wasm` files, when the wasm32-wasip1 and wasm32-wasip2
+//! targets are installed, and checks the committed ones are up to date.
 
 #[path = "../../cases.rs"]
 mod cases;
