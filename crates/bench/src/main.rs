@@ -34,7 +34,10 @@ fn main() -> Result<()> {
         return spectre::spectre_cost(11);
     }
     let inputs = Inputs::new()?;
-    std::fs::write(std::env::temp_dir().join("tern-bench-10k.wasm"), &inputs.big)?;
+    std::fs::write(
+        std::env::temp_dir().join("tern-bench-10k.wasm"),
+        &inputs.big,
+    )?;
     let ours = tern_suite::run(&inputs)?;
     #[cfg(feature = "wasmtime")]
     let theirs = Some(wasmtime_suite::run(&inputs)?);
@@ -83,7 +86,10 @@ fn print_table(ours: &[Row], theirs: Option<&[Row]>) {
     }
     if theirs.is_some() {
         let geomean = (log_sum / KERNELS.len() as f64).exp();
-        println!("| execution, geomean of {} kernels | | | {geomean:.3} |", KERNELS.len());
+        println!(
+            "| execution, geomean of {} kernels | | | {geomean:.3} |",
+            KERNELS.len()
+        );
     }
 }
 

@@ -167,7 +167,11 @@ macro_rules! suite {
                     Ok(rss_kib().saturating_sub(before))
                 });
                 let kib = r?;
-                row("2,000 live instances of the 1.2 MB module: time", us(d), "us");
+                row(
+                    "2,000 live instances of the 1.2 MB module: time",
+                    us(d),
+                    "us",
+                );
                 row(
                     "2,000 live instances: resident memory growth",
                     kib as f64,

@@ -129,9 +129,11 @@ impl Func {
         ty: WasmFuncType,
         host: Arc<HostFn<T>>,
     ) -> Func {
-        Self::from_host_fn(store, ty, move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
-            host(caller, raw)
-        })
+        Self::from_host_fn(
+            store,
+            ty,
+            move |caller: Caller<'_, T>, raw: &mut [ValRaw]| host(caller, raw),
+        )
     }
 
     /// Defines host function `host` of type `ty` in `store`. `host` is called
@@ -268,10 +270,9 @@ impl Func {
                 // drop host functions while it lives; the closure gets the store
                 // through `Caller`.
                 let ctx: *const HostFuncCtx = &*store.opaque.host_funcs[index];
-                vm::host_func::call_from_host(ctx, Caller::new(store, caller), raw)
-                    .unwrap_or_else(|| {
-                        bail!("host function was defined for a store of another data type")
-                    })
+                vm::host_func::call_from_host(ctx, Caller::new(store, caller), raw).unwrap_or_else(
+                    || bail!("host function was defined for a store of another data type"),
+                )
             }
         }
     }

@@ -73,7 +73,11 @@ pub fn call_wasm<T>(
     values: &mut [ValRaw],
 ) -> Result<(), Unwind> {
     let max_wasm_stack = store.opaque.engine.config().max_wasm_stack;
-    let signal_handler = store.opaque.signal_handler.as_deref().map(std::ptr::from_ref);
+    let signal_handler = store
+        .opaque
+        .signal_handler
+        .as_deref()
+        .map(std::ptr::from_ref);
     // From here on, only raw pointers derived from `store`.
     let store: *mut StoreInner<T> = store;
     // SAFETY: `store` is valid (it comes from a live `&mut`); the limits live in
