@@ -110,7 +110,7 @@ impl Func {
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let host = dynamic_host_fn(ty.ty.clone(), func);
-        Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
+        Self::from_host_arc(&mut store.as_context_mut().0.opaque, ty.ty, host)
     }
 
     /// Defines a host function from a Rust closure whose parameter and result
@@ -119,33 +119,35 @@ impl Func {
         mut store: impl AsContextMut<Data = T>,
         func: impl IntoFunc<T, Params, Results>,
     ) -> Func {
-        let (ty, host) = func.into_func();
+        let (ty, host) = func.into_host_fn();
         Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
     }
 
-    pub(crate) fn from_host_fn<T: 'static>(
+    /// Defines a shared host closure (a linker's definition, a component's
+    /// lowered import) of type `ty` in `store`: one dynamic call per invocation.
+    pub(crate) fn from_host_arc<T: 'static>(
         store: &mut StoreOpaque,
         ty: WasmFuncType,
         host: Arc<HostFn<T>>,
     ) -> Func {
+        Self::from_host_fn(
+            store,
+            ty,
+            move |caller: Caller<'_, T>, raw: &mut [ValRaw]| host(caller, raw),
+        )
+    }
+
+    /// Defines host function `host` of type `ty` in `store`. `host` is called
+    /// directly (no boxing, no dynamic dispatch) from wasm's entry shim, with
+    /// the store's call hook checked there (see [`invoke_host`]).
+    pub(crate) fn from_host_fn<T, F>(store: &mut StoreOpaque, ty: WasmFuncType, host: F) -> Func
+    where
+        T: 'static,
+        F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
         let type_id = store.engine.signature_id(&ty);
-        let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
-            let Caller { store, caller } = caller;
-            if store.call_hook.is_none() {
-                return host(Caller { store, caller }, raw);
-            }
-            store.call_hook(CallingHost)?;
-            host(
-                Caller {
-                    store: &mut *store,
-                    caller,
-                },
-                raw,
-            )?;
-            store.call_hook(ReturningFromHost)
-        });
         let wasm_call = store.trampolines.host(type_id);
-        let ctx = HostFuncCtx::new::<T>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
+        let ctx = HostFuncCtx::new::<T, F>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
         let funcref = FuncRefPtr(ctx.funcref());
         store.host_funcs.push(ctx);
         let index = store.host_funcs.len() - 1;
@@ -257,8 +259,6 @@ impl Func {
                 };
                 let backtraces = store.opaque.engine.config().wasm_backtrace;
                 store.call_hook(CallingWasm)?;
-                let _signal_handler =
-                    vm::signal_handler::enter(store.opaque.signal_handler.clone());
                 // `call_wasm` takes the whole store so that it alone decides how the
                 // store is reached while wasm runs (through one raw pointer).
                 let result = vm::call_wasm(store, trampoline, funcref, raw)
@@ -267,10 +267,13 @@ impl Func {
                 result.and(returned)
             }
             FuncKind::Host(index) => {
-                let Some(host) = store.opaque.host_funcs[index].func::<T>() else {
-                    bail!("host function was defined for a store of another data type");
-                };
-                host(Caller::new(store, caller), raw)
+                // The context is boxed and owned by the store, which does not
+                // drop host functions while it lives; the closure gets the store
+                // through `Caller`.
+                let ctx: *const HostFuncCtx = &*store.opaque.host_funcs[index];
+                vm::host_func::call_from_host(ctx, Caller::new(store, caller), raw).unwrap_or_else(
+                    || bail!("host function was defined for a store of another data type"),
+                )
             }
         }
     }
@@ -287,6 +290,33 @@ impl Func {
         typed::check_signature::<Params, Results>(&ty)?;
         Ok(TypedFunc::new(*self))
     }
+}
+
+/// Runs host closure `func`, with the store's call hook around it when one is
+/// installed (`CallingHost` / `ReturningFromHost`). Both wasm's entry shim and
+/// host-side calls come here, so the hook check is one load per call and host
+/// closures are never wrapped.
+///
+/// # Errors
+/// The hook's or the closure's error.
+#[inline]
+pub(crate) fn invoke_host<T, F>(func: &F, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()>
+where
+    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
+{
+    if caller.store.call_hook.is_none() {
+        return func(caller, raw);
+    }
+    let Caller { store, caller } = caller;
+    store.call_hook(CallingHost)?;
+    func(
+        Caller {
+            store: &mut *store,
+            caller,
+        },
+        raw,
+    )?;
+    store.call_hook(ReturningFromHost)
 }
 
 /// Adapts a closure over `Val`s to the raw-slot host function shape.

@@ -274,7 +274,25 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
 /// `Fn(Caller<'_, T>, A1, …) -> R`, where each `Ai: WasmTy` and `R: WasmRet`.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     #[doc(hidden)]
-    fn into_func(self) -> (FuncType, Arc<HostFn<T>>);
+    /// The signature and the closure over raw slots, of a concrete type, so
+    /// that wasm's entry shim calls it directly (`Func::wrap`).
+    fn into_host_fn(
+        self,
+    ) -> (
+        FuncType,
+        impl Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    );
+
+    #[doc(hidden)]
+    /// The same closure, shared (what a `Linker` keeps for every store).
+    fn into_func(self) -> (FuncType, Arc<HostFn<T>>)
+    where
+        Self: Sized,
+        T: 'static,
+    {
+        let (ty, f) = self.into_host_fn();
+        (ty, Arc::new(f))
+    }
 }
 
 macro_rules! into_func {
@@ -285,14 +303,19 @@ macro_rules! into_func {
             F: Fn($($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_func(self) -> (FuncType, Arc<HostFn<T>>) {
+            fn into_host_fn(
+                self,
+            ) -> (
+                FuncType,
+                impl Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+            ) {
                 let ty = FuncType::new(vec![$($a::valtype()),*], R::Results::valtypes());
                 let f = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
                     $(let $a = $a::from_raw(&mut caller.store.opaque, raw[$i]);)*
                     let results = (self)($($a),*).into_result()?;
                     results.store_raw(&mut caller.store.opaque, raw)
                 };
-                (ty, Arc::new(f))
+                (ty, f)
             }
         }
 
@@ -302,7 +325,12 @@ macro_rules! into_func {
             F: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_func(self) -> (FuncType, Arc<HostFn<T>>) {
+            fn into_host_fn(
+                self,
+            ) -> (
+                FuncType,
+                impl Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+            ) {
                 let ty = FuncType::new(vec![$($a::valtype()),*], R::Results::valtypes());
                 let f = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
                     let Caller { store, caller } = caller;
@@ -310,7 +338,7 @@ macro_rules! into_func {
                     let results = (self)(Caller::new(&mut *store, caller), $($a),*).into_result()?;
                     results.store_raw(&mut store.opaque, raw)
                 };
-                (ty, Arc::new(f))
+                (ty, f)
             }
         }
     )*};

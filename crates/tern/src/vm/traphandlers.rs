@@ -51,6 +51,7 @@
 //!   `# Safety` makes its callers promise the same for the closure.
 
 use super::registry;
+use super::signal_handler::SignalHandler;
 use super::thread_stack::{self, TraceBuffer};
 use super::vmcontext::VMRuntimeLimits;
 use std::any::Any;
@@ -102,6 +103,9 @@ pub struct CallThreadState {
     /// The store of the entering call (`*mut StoreInner<T>`), derived from its
     /// exclusive borrow; host calls and libcalls reach the store through it.
     store: *mut u8,
+    /// The store's embedder signal handler (`Store::set_signal_handler`), kept
+    /// alive by the store for the whole activation.
+    signal_handler: Option<*const SignalHandler>,
     /// The store's `last_wasm_exit_fp` when this activation began (see
     /// [`outer_activation_pcs`]).
     saved_exit_fp: usize,
@@ -117,7 +121,8 @@ thread_local! {
 /// `limits` is the calling store's runtime limits; on the outermost entry its
 /// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
 /// `store` is the entering call's store, returned by [`current_store`] while
-/// `f` runs.
+/// `f` runs; `signal_handler` is that store's embedder signal handler, which the
+/// trap handler consults first while `f` runs.
 ///
 /// # Errors
 /// Returns how execution unwound when it did not return normally, and an
@@ -134,14 +139,15 @@ thread_local! {
 ///   host calls and libcalls follow the same rule (see the module docs);
 /// * `limits` points to the live runtime limits of the store whose wasm `f`
 ///   runs, and `store` is that store's `StoreInner<T>`, derived from an
-///   exclusive borrow the caller does not use until this returns.
+///   exclusive borrow the caller does not use until this returns;
+/// * `signal_handler`, if any, stays alive until this returns.
 pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     store: *mut u8,
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
+    signal_handler: Option<*const SignalHandler>,
     f: F,
 ) -> Result<(), Unwind> {
-    init_signal_handlers();
     let trace = match thread_stack::trace_buffer() {
         Ok(trace) => trace,
         Err(error) => {
@@ -171,6 +177,7 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
         trace,
         limits,
         store,
+        signal_handler,
         saved_exit_fp,
         prev: CURRENT.with(|c| c.get()),
     };
@@ -371,7 +378,9 @@ const fn const_zeroed_sigaction() -> libc::sigaction {
     unsafe { std::mem::zeroed() }
 }
 
-fn init_signal_handlers() {
+/// Installs Tern's trap handler once per process; `thread_stack` calls it when
+/// a thread first enters wasm, so it has run before any wasm does.
+pub(super) fn init_signal_handlers() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         for (i, sig) in SIGNALS.iter().enumerate() {
@@ -427,8 +436,12 @@ unsafe extern "C" fn trap_handler(
     let state = CURRENT.with(|c| c.get());
     if !state.is_null() {
         // The embedder's handler (`Store::set_signal_handler`) sees wasm's signals first.
-        // SAFETY: these are the kernel's arguments to this handler.
-        if unsafe { super::signal_handler::consult(signum, info, ctx) } {
+        // SAFETY: a non-null CURRENT is the live state of the innermost
+        // activation, whose handler the store keeps alive (`catch_traps`'s
+        // contract); these are the kernel's arguments to this handler.
+        let handler = unsafe { (*state).signal_handler };
+        // SAFETY: as above.
+        if unsafe { super::signal_handler::consult(handler, signum, info, ctx) } {
             return;
         }
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
