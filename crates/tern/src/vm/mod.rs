@@ -14,6 +14,7 @@
 //! * `libcalls`: functions compiled code calls for heavier work.
 //! * `entry`: calling compiled code from the host.
 //! * `signal_handler`: the embedder's own signal handler, consulted first.
+//! * `fiber`: the stacks async calls run wasm on, and suspending on host futures.
 //!
 //! Each module exposes safe functions whose preconditions are upheld by the
 //! store's ownership of every object (see `store.rs`); each `unsafe` block says
@@ -47,6 +48,7 @@
 
 pub mod code_memory;
 pub mod entry;
+pub mod fiber;
 pub mod global;
 pub mod host_func;
 pub mod instance;

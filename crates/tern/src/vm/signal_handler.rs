@@ -21,8 +21,10 @@ thread_local! {
 }
 
 /// Publishes `handler` (or none) for the wasm running on this thread until the
-/// returned guard drops; the guard keeps the handler alive and restores the
+/// returned guard drops (never inlined: a fiber may move between threads
+/// between `enter` and the drop, see `vm/fiber.rs`); the guard keeps the handler alive and restores the
 /// previous one (calls nest: wasm → host → wasm of another store).
+#[inline(never)]
 pub fn enter(handler: Option<Arc<SignalHandler>>) -> HandlerGuard {
     let previous = CURRENT.with(|c| c.replace(handler.as_ref().map(Arc::as_ptr)));
     HandlerGuard {
@@ -38,9 +40,18 @@ pub struct HandlerGuard {
 }
 
 impl Drop for HandlerGuard {
+    #[inline(never)]
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.previous));
     }
+}
+
+/// Publishes `handler` and returns the one published before: a fiber's own
+/// value is swapped in while it runs (see `vm/fiber.rs`). Never inlined, so the
+/// thread-local's address is computed afresh on the thread running now.
+#[inline(never)]
+pub(crate) fn swap(handler: Option<*const SignalHandler>) -> Option<*const SignalHandler> {
+    CURRENT.with(|c| c.replace(handler))
 }
 
 /// Asks the published handler, if any, about a signal; `true` means it was handled.
