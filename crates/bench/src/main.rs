@@ -1,11 +1,14 @@
 //! `cargo run --release -p tern-bench`: prints Tern's compile, instantiate,
 //! call-overhead and compute-kernel figures.
 //!
+//! `asyncs.rs` prints the async API's call costs beside the synchronous ones.
+//!
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`).
 
+mod asyncs;
 mod spectre;
 
 use anyhow::Result;
@@ -124,6 +127,8 @@ fn main() -> Result<()> {
         "wasm->host call (Func::wrap, i32 -> i32): {:.1} ns",
         d.as_secs_f64() * 1e9 / f64::from(CALLS)
     );
+
+    asyncs::async_calls()?;
 
     let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib")?;
     let (r, d) = best_of(5, || fib.call(&mut store, 30).unwrap());

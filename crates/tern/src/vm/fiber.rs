@@ -334,17 +334,13 @@ impl<R> FiberFuture<'_, R> {
         acx.yielder.set(self.yielder);
         acx.poll_cx.set(cx);
         // SAFETY: the limits belong to the store borrowed for 'a; no wasm of
-        // this store runs on this thread now (the fiber is suspended).
-        let outer_limit = unsafe { self.limits.as_ref() }
-            .map(|l| l.stack_limit.get())
-            .map(|p| unsafe { p.replace(self.stack_limit) });
+        // this store runs now (its fiber is suspended or has not started).
+        let outer_limit = unsafe { (*self.limits).stack_limit.get().replace(self.stack_limit) };
         let outer_tls = traphandlers::enter_fiber(self.tls, trace, self.guard);
         let result = coroutine.resume(how);
         self.tls = traphandlers::leave_fiber(outer_tls);
-        if let Some(limit) = outer_limit {
-            // SAFETY: as above; the fiber is suspended or done again.
-            self.stack_limit = unsafe { (*self.limits).stack_limit.get().replace(limit) };
-        }
+        // SAFETY: as above; the fiber is suspended or done again.
+        self.stack_limit = unsafe { (*self.limits).stack_limit.get().replace(outer_limit) };
         self.yielder = acx.yielder.get();
         acx.yielder.set(outer.0);
         acx.poll_cx.set(outer.1);

@@ -42,6 +42,10 @@
 //! * **Protection is in the types.** `Mmap` (read-write prefix) is the only
 //!   mapping that hands out `&mut [u8]`; making it executable consumes it into a
 //!   `ReadOnlyMmap`, which is also what a mapped artifact file is.
+//! * **Fibers carry their own trap state.** An async call runs wasm on a
+//!   pooled fiber stack (`fiber`); the stack limit and the trap-handling
+//!   thread-locals are swapped in and out at every resume and suspend, so the
+//!   signal handler and the stack-limit check always see the stack running now.
 //! * **`catch_traps` is `unsafe`.** Its callers promise that the frames a trap
 //!   jumps over own nothing; `call_wasm` is the one caller.
 #![deny(clippy::undocumented_unsafe_blocks)]

@@ -376,3 +376,166 @@ fn stores_and_async_futures_are_send() {
         assert_send(&pre.instantiate_async(&mut store));
     }
 }
+
+/// A loop summing `0..n` (as i64), for fuel tests.
+const SUM_LOOP: &str = r#"(module
+    (func (export "sum") (param $n i64) (result i64)
+      (local $i i64) (local $acc i64)
+      (block $done
+        (loop $again
+          (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+          (local.set $acc (i64.add (local.get $acc) (local.get $i)))
+          (local.set $i (i64.add (local.get $i) (i64.const 1)))
+          (br $again)))
+      (local.get $acc)))"#;
+
+/// Polls `future` with a waker that does nothing until it is ready, counting
+/// the polls that returned `Pending` (each one a yield of the fiber).
+fn poll_counting<F: Future>(future: F) -> (F::Output, usize) {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut pending = 0;
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => return (out, pending),
+            Poll::Pending => pending += 1,
+        }
+    }
+}
+
+#[test]
+fn running_out_of_fuel_yields_and_injects_fuel() -> Result<()> {
+    let mut config = Config::new();
+    config.async_support(true).consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, SUM_LOOP)?;
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(10_000)?;
+    store.out_of_fuel_async_yield(u64::MAX, 10_000);
+    let (instance, pending) = poll_counting(Instance::new_async(&mut store, &module, &[]));
+    assert_eq!(pending, 0);
+    let sum = instance?.get_typed_func::<i64, i64>(&mut store, "sum")?;
+    let n = 100_000i64;
+    let (result, yields) = poll_counting(sum.call_async(&mut store, n));
+    assert_eq!(result?, n * (n - 1) / 2);
+    // Each iteration costs several units: many refills of 10,000 were needed.
+    assert!(yields >= 30, "only {yields} yields");
+
+    // With two injections left, a long loop yields twice and then traps.
+    store.set_fuel(1_000)?;
+    store.out_of_fuel_async_yield(2, 1_000);
+    let (result, yields) = poll_counting(sum.call_async(&mut store, n));
+    let err = result.unwrap_err();
+    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel), "{err:?}");
+    assert_eq!(yields, 2);
+    Ok(())
+}
+
+#[test]
+fn epoch_yields_let_two_infinite_loops_share_one_thread() -> Result<()> {
+    let mut config = Config::new();
+    config.async_support(true).epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "tick" (func $tick))
+            (func (export "spin") (loop $l (call $tick) (br $l))))"#,
+    )?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let (engine, stop) = (engine.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+                engine.increment_epoch();
+            }
+        })
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    let counters = [Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0))];
+    runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for counter in &counters {
+            let (engine, module, counter) = (engine.clone(), module.clone(), counter.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut store = Store::new(&engine, ());
+                store.set_epoch_deadline(1);
+                store.epoch_deadline_async_yield_and_update(1);
+                let tick = Func::wrap(&mut store, move || {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                });
+                let instance = Instance::new_async(&mut store, &module, &[tick.into()]).await?;
+                let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
+                spin.call_async(&mut store, ()).await
+            }));
+        }
+        // This task only runs again because the loops yield at epoch deadlines.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let seen = [counters[0].load(Ordering::SeqCst), counters[1].load(Ordering::SeqCst)];
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let later = [counters[0].load(Ordering::SeqCst), counters[1].load(Ordering::SeqCst)];
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let err = task.await.unwrap_err();
+            assert!(err.is_cancelled());
+        }
+        println!("iterations after 50 ms: {seen:?}, after 100 ms: {later:?}");
+        assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+        assert!(later[0] > seen[0] && later[1] > seen[1], "{seen:?} -> {later:?}");
+    });
+    stop.store(true, Ordering::SeqCst);
+    ticker.join().unwrap();
+    Ok(())
+}
+
+const ASYNC_COMPONENT: &str = r#"(component
+  (import "level" (func $level (param "x" u32) (result u32)))
+  (core func $level' (canon lower (func $level)))
+  (core module $M
+    (import "" "level" (func $level (param i32) (result i32)))
+    (func (export "run") (param i32) (result i32)
+      (i32.add (call $level (local.get 0)) (i32.const 1))))
+  (core instance $m (instantiate $M (with "" (instance (export "level" (func $level'))))))
+  (func (export "run") (param "x" u32) (result u32) (canon lift (core func $m "run")))
+)"#;
+
+#[tokio::test]
+async fn component_async_host_functions_and_calls() -> Result<()> {
+    use tern::component;
+    let mut config = Config::new();
+    config.wasm_component_model(true).async_support(true);
+    let engine = Engine::new(&config)?;
+    let component = component::Component::new(&engine, ASYNC_COMPONENT)?;
+    let mut linker = component::Linker::<u32>::new(&engine);
+    linker.root().func_wrap_async(
+        "level",
+        |mut cx: StoreContextMut<'_, u32>, (x,): (u32,)| {
+            Box::new(async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                *cx.data_mut() += 1;
+                Ok((x * 10,))
+            })
+        },
+    )?;
+    let mut store = Store::new(&engine, 0u32);
+    let err = linker.instantiate(&mut store, &component).unwrap_err();
+    assert!(err.to_string().contains("instantiate_async"), "{err}");
+    let instance = linker.instantiate_async(&mut store, &component).await?;
+    let run = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "run")?;
+    assert_eq!(run.call_async(&mut store, (4,)).await?, (41,));
+    run.post_return_async(&mut store).await?;
+    let err = run.call(&mut store, (4,)).unwrap_err();
+    assert!(err.to_string().contains("call_async"), "{err}");
+    let f = instance.get_func(&mut store, "run").unwrap();
+    let mut results = [component::Val::U32(0)];
+    f.call_async(&mut store, &[component::Val::U32(5)], &mut results).await?;
+    assert_eq!(results[0], component::Val::U32(51));
+    f.post_return_async(&mut store).await?;
+    assert_eq!(*store.data(), 2);
+    Ok(())
+}
