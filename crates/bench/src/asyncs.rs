@@ -83,7 +83,10 @@ pub fn async_calls() -> Result<()> {
             block_on(nop.call_async(&mut store, ())).unwrap();
         }
     });
-    println!("host->wasm call_async (TypedFunc, nop): {:.1} ns", per_call(d));
+    println!(
+        "host->wasm call_async (TypedFunc, nop): {:.1} ns",
+        per_call(d)
+    );
     for name in ["ready", "yield"] {
         let f = instance.get_typed_func::<i32, i32>(&mut store, name)?;
         let d = best_of(3, || {
@@ -94,7 +97,11 @@ pub fn async_calls() -> Result<()> {
         });
         println!(
             "host->wasm->async host->wasm round trip (func_wrap_async, future {}): {:.1} ns",
-            if name == "ready" { "ready at once" } else { "pending once" },
+            if name == "ready" {
+                "ready at once"
+            } else {
+                "pending once"
+            },
             per_call(d)
         );
     }

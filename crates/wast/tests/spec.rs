@@ -157,9 +157,10 @@ fn wasm_v2_through_call_async() {
         .map(|t| (t.name().to_string(), t.raw().to_string()))
         .collect();
     let mut config = Config::new();
-    config.wasm_features(WasmFeatures::WASM2).async_support(true);
-    let (passed, failures) =
-        run_suite_with("wasm-v2", files, config, CompileMode::Direct, true);
+    config
+        .wasm_features(WasmFeatures::WASM2)
+        .async_support(true);
+    let (passed, failures) = run_suite_with("wasm-v2", files, config, CompileMode::Direct, true);
     check("wasm-v2", passed, failures);
 }
 

@@ -19,7 +19,9 @@ use super::{FuelRun, FuncState};
 use cranelift_codegen::ir::{
     condcodes::IntCC, immediates::Imm64, types, InstBuilder, InstructionData, MemFlagsData, Value,
 };
-use tern_environ::{Builtin, TrapKind, VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED};
+use tern_environ::{
+    Builtin, TrapKind, VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED,
+};
 use wasmparser::Operator;
 
 impl FuncState<'_, '_> {

@@ -31,10 +31,13 @@ impl<T: 'static> LinkerInstance<'_, T> {
         Params: ComponentNamedList + Lift + 'static,
         Return: ComponentNamedList + Lower + 'static,
     {
-        self.func_wrap(name, move |store: StoreContextMut<'_, T>, params: Params| {
-            let acx = store.0.opaque.async_cx.ptr();
-            acx.block_on(Pin::from(func(store, params)))?
-        })
+        self.func_wrap(
+            name,
+            move |store: StoreContextMut<'_, T>, params: Params| {
+                let acx = store.0.opaque.async_cx.ptr();
+                acx.block_on(Pin::from(func(store, params)))?
+            },
+        )
     }
 }
 
@@ -53,7 +56,9 @@ impl<T: 'static> Linker<T> {
     where
         T: Send,
     {
-        self.instantiate_pre(component)?.instantiate_async(store).await
+        self.instantiate_pre(component)?
+            .instantiate_async(store)
+            .await
     }
 }
 
@@ -63,7 +68,10 @@ impl<T: 'static> InstancePre<T> {
     /// # Errors
     /// As [`InstancePre::instantiate`], and when the engine was not configured
     /// with `Config::async_support`.
-    pub async fn instantiate_async(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance>
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> Result<Instance>
     where
         T: Send,
     {
@@ -130,7 +138,10 @@ where
         let store = store.as_context_mut().0;
         store.opaque.check_async_entry()?;
         let func = self.clone();
-        vm::fiber::on_fiber(store, move |store| func.call(StoreContextMut(store), params))?.await?
+        vm::fiber::on_fiber(store, move |store| {
+            func.call(StoreContextMut(store), params)
+        })?
+        .await?
     }
 
     /// Runs the pending post-return function on a fiber (see

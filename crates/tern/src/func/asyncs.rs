@@ -78,7 +78,11 @@ impl Func {
     /// Calling it from wasm entered through a synchronous entry point is an
     /// error (the call traps with it), as is using it in an engine without
     /// `Config::async_support` (which has only synchronous entry points).
-    pub fn new_async<T: 'static, F>(store: impl AsContextMut<Data = T>, ty: FuncType, func: F) -> Func
+    pub fn new_async<T: 'static, F>(
+        store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: F,
+    ) -> Func
     where
         F: for<'a> Fn(
                 Caller<'a, T>,
@@ -110,6 +114,9 @@ impl<Params: WasmParams, Results: WasmResults + Send> TypedFunc<Params, Results>
         let store = store.as_context_mut().0;
         store.opaque.check_async_entry()?;
         let func = *self;
-        vm::fiber::on_fiber(store, move |store| func.call(StoreContextMut(store), params))?.await?
+        vm::fiber::on_fiber(store, move |store| {
+            func.call(StoreContextMut(store), params)
+        })?
+        .await?
     }
 }

@@ -74,7 +74,10 @@ impl<T: 'static> InstancePre<T> {
     /// # Errors
     /// Fails as [`InstancePre::instantiate`] does, and when the engine was not
     /// configured with `Config::async_support`.
-    pub async fn instantiate_async(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance>
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> Result<Instance>
     where
         T: Send,
     {

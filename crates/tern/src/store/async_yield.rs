@@ -48,7 +48,11 @@ impl StoreOpaque {
             return Ok(false);
         }
         self.async_cx.ptr().yield_now()?;
-        let now = self.engine.inner.epoch.load(std::sync::atomic::Ordering::Relaxed);
+        let now = self
+            .engine
+            .inner
+            .epoch
+            .load(std::sync::atomic::Ordering::Relaxed);
         self.limits.set_epoch_deadline(now.saturating_add(delta));
         Ok(true)
     }

@@ -214,7 +214,9 @@ impl AsyncCxPtr {
             // (set when it started); it lives at the base of this stack.
             match unsafe { &*yielder }.suspend(()) {
                 Resume::Poll => {}
-                Resume::Cancel => anyhow::bail!("the async call was cancelled (its future was dropped)"),
+                Resume::Cancel => {
+                    anyhow::bail!("the async call was cancelled (its future was dropped)")
+                }
             }
         }
     }

@@ -32,13 +32,17 @@ const SLEEP_LOOP: &str = r#"(module
 fn sleep_linker(engine: &Engine, ms: u64) -> Linker<usize> {
     let mut linker = Linker::new(engine);
     linker
-        .func_wrap_async("host", "sleep", move |mut caller: Caller<'_, usize>, (x,): (i32,)| {
-            Box::new(async move {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                *caller.data_mut() += 1;
-                Ok(x * 2)
-            })
-        })
+        .func_wrap_async(
+            "host",
+            "sleep",
+            move |mut caller: Caller<'_, usize>, (x,): (i32,)| {
+                Box::new(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    *caller.data_mut() += 1;
+                    Ok(x * 2)
+                })
+            },
+        )
         .unwrap();
     linker
 }
@@ -60,7 +64,8 @@ async fn host_sleeps_asynchronously_in_a_wasm_loop() -> Result<()> {
     // Again, on a stack from the engine's pool, through the dynamic API.
     let run = instance.get_func(&mut store, "run").unwrap();
     let mut results = [Val::I32(0)];
-    run.call_async(&mut store, &[Val::I32(5)], &mut results).await?;
+    run.call_async(&mut store, &[Val::I32(5)], &mut results)
+        .await?;
     assert_eq!(results[0].unwrap_i32(), sum_of_doubles(5));
     assert_eq!(*store.data(), 15);
     Ok(())
@@ -135,7 +140,11 @@ async fn nested_async_calls_and_traps_after_a_suspension() -> Result<()> {
     assert_eq!(outer.call_async(&mut store, ()).await?, 42);
     let oob = instance.get_typed_func::<(), i32>(&mut store, "oob")?;
     let err = oob.call_async(&mut store, ()).await.unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::MemoryOutOfBounds),
+        "{err:?}"
+    );
     assert_eq!(outer.call_async(&mut store, ()).await?, 42);
     Ok(())
 }
@@ -163,7 +172,9 @@ async fn run_failing_host(
         .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate_async(&mut store, &module).await.unwrap();
-    let run = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<(), ()>(&mut store, "run")
+        .unwrap();
     let result = run.call_async(&mut store, ()).await;
     (store, result)
 }
@@ -184,7 +195,11 @@ async fn host_error_and_trap_from_an_async_host_call() {
     assert!(err.downcast_ref::<MyError>().is_some(), "{err:?}");
     let (_, result) = run_failing_host(|| Err(Trap::UnreachableCodeReached.into())).await;
     let err = result.unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -193,13 +208,19 @@ fn panic_in_an_async_host_call_resumes_in_poll() {
         .worker_threads(2)
         .build()
         .unwrap();
-    let join = runtime.block_on(tokio::spawn(async {
-        let (_, _) = run_failing_host(|| panic!("host panicked on purpose")).await;
-    }));
+    let join = runtime.block_on(async {
+        tokio::spawn(async {
+            let (_, _) = run_failing_host(|| panic!("host panicked on purpose")).await;
+        })
+        .await
+    });
     let err = join.unwrap_err();
     assert!(err.is_panic());
     let payload = err.into_panic();
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"host panicked on purpose"));
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"host panicked on purpose")
+    );
 }
 
 #[tokio::test]
@@ -217,7 +238,11 @@ async fn stack_overflow_on_a_fiber_is_a_trap() -> Result<()> {
     let lp = instance.get_typed_func::<i32, i32>(&mut store, "loop")?;
     for _ in 0..3 {
         let err = lp.call_async(&mut store, 0).await.unwrap_err();
-        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::StackOverflow), "{err:?}");
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::StackOverflow),
+            "{err:?}"
+        );
     }
     let ok = instance.get_typed_func::<(), i32>(&mut store, "ok")?;
     assert_eq!(ok.call_async(&mut store, ()).await?, 7);
@@ -280,7 +305,11 @@ fn dropping_a_suspended_call_cancels_it_and_the_store_stays_usable() -> Result<(
         assert_eq!(dropped.load(Ordering::SeqCst), 0);
         drop(fut);
     }
-    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the pending host future was dropped");
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the pending host future was dropped"
+    );
     // The store is usable: wasm stopped inside the host call, as after a trap.
     let get = instance.get_typed_func::<(), i32>(&mut store, "get")?;
     let mut fut = std::pin::pin!(get.call_async(&mut store, ()));
@@ -311,19 +340,28 @@ async fn sync_and_async_entry_points_do_not_mix() -> Result<()> {
     let engine = Engine::default();
     let module = Module::new(&engine, CALLS_HOST)?;
     let mut store = Store::new(&engine, ());
-    let err = Instance::new_async(&mut store, &module, &[]).await.unwrap_err();
+    let err = Instance::new_async(&mut store, &module, &[])
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("async_support"), "{err}");
     let mut linker = Linker::<()>::new(&engine);
     let err = linker
-        .func_wrap_async("host", "f", |_: Caller<'_, ()>, (): ()| Box::new(async { Ok(()) }))
+        .func_wrap_async("host", "f", |_: Caller<'_, ()>, (): ()| {
+            Box::new(async { Ok(()) })
+        })
         .unwrap_err();
     assert!(err.to_string().contains("async support"), "{err}");
     // An async host function reached through a synchronous call is an error.
-    let f = Func::new_async(&mut store, FuncType::new([], []), |_, _, _| Box::new(async { Ok(()) }));
+    let f = Func::new_async(&mut store, FuncType::new([], []), |_, _, _| {
+        Box::new(async { Ok(()) })
+    });
     let instance = Instance::new(&mut store, &module, &[f.into()])?;
     let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
     let err = run.call(&mut store, ()).unwrap_err();
-    assert!(err.to_string().contains("outside of an async call"), "{err:?}");
+    assert!(
+        format!("{err:#}").contains("outside of an async call"),
+        "{err:?}"
+    );
     let err = run.call_async(&mut store, ()).await.unwrap_err();
     assert!(err.to_string().contains("async_support"), "{err}");
     Ok(())
@@ -426,7 +464,11 @@ fn running_out_of_fuel_yields_and_injects_fuel() -> Result<()> {
     store.out_of_fuel_async_yield(2, 1_000);
     let (result, yields) = poll_counting(sum.call_async(&mut store, n));
     let err = result.unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel),
+        "{err:?}"
+    );
     assert_eq!(yields, 2);
     Ok(())
 }
@@ -474,9 +516,15 @@ fn epoch_yields_let_two_infinite_loops_share_one_thread() -> Result<()> {
         }
         // This task only runs again because the loops yield at epoch deadlines.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let seen = [counters[0].load(Ordering::SeqCst), counters[1].load(Ordering::SeqCst)];
+        let seen = [
+            counters[0].load(Ordering::SeqCst),
+            counters[1].load(Ordering::SeqCst),
+        ];
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let later = [counters[0].load(Ordering::SeqCst), counters[1].load(Ordering::SeqCst)];
+        let later = [
+            counters[0].load(Ordering::SeqCst),
+            counters[1].load(Ordering::SeqCst),
+        ];
         for task in &tasks {
             task.abort();
         }
@@ -486,7 +534,10 @@ fn epoch_yields_let_two_infinite_loops_share_one_thread() -> Result<()> {
         }
         println!("iterations after 50 ms: {seen:?}, after 100 ms: {later:?}");
         assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
-        assert!(later[0] > seen[0] && later[1] > seen[1], "{seen:?} -> {later:?}");
+        assert!(
+            later[0] > seen[0] && later[1] > seen[1],
+            "{seen:?} -> {later:?}"
+        );
     });
     stop.store(true, Ordering::SeqCst);
     ticker.join().unwrap();
@@ -512,16 +563,15 @@ async fn component_async_host_functions_and_calls() -> Result<()> {
     let engine = Engine::new(&config)?;
     let component = component::Component::new(&engine, ASYNC_COMPONENT)?;
     let mut linker = component::Linker::<u32>::new(&engine);
-    linker.root().func_wrap_async(
-        "level",
-        |mut cx: StoreContextMut<'_, u32>, (x,): (u32,)| {
+    linker
+        .root()
+        .func_wrap_async("level", |mut cx: StoreContextMut<'_, u32>, (x,): (u32,)| {
             Box::new(async move {
                 tokio::time::sleep(Duration::from_millis(1)).await;
                 *cx.data_mut() += 1;
                 Ok((x * 10,))
             })
-        },
-    )?;
+        })?;
     let mut store = Store::new(&engine, 0u32);
     let err = linker.instantiate(&mut store, &component).unwrap_err();
     assert!(err.to_string().contains("instantiate_async"), "{err}");
@@ -533,7 +583,8 @@ async fn component_async_host_functions_and_calls() -> Result<()> {
     assert!(err.to_string().contains("call_async"), "{err}");
     let f = instance.get_func(&mut store, "run").unwrap();
     let mut results = [component::Val::U32(0)];
-    f.call_async(&mut store, &[component::Val::U32(5)], &mut results).await?;
+    f.call_async(&mut store, &[component::Val::U32(5)], &mut results)
+        .await?;
     assert_eq!(results[0], component::Val::U32(51));
     f.post_return_async(&mut store).await?;
     assert_eq!(*store.data(), 2);
