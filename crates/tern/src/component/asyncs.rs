@@ -137,7 +137,7 @@ where
     ) -> Result<Results> {
         let store = store.as_context_mut().0;
         store.opaque.check_async_entry()?;
-        let func = self.clone();
+        let func = *self;
         vm::fiber::on_fiber(store, move |store| {
             func.call(StoreContextMut(store), params)
         })?
@@ -156,7 +156,7 @@ where
     ) -> Result<()> {
         let store = store.as_context_mut().0;
         store.opaque.check_async_entry()?;
-        let func = self.clone();
+        let func = *self;
         vm::fiber::on_fiber(store, move |store| func.post_return(StoreContextMut(store)))?.await?
     }
 }
