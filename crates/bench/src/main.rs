@@ -3,11 +3,14 @@
 //! same rows measured on wasmtime 48 in the same process and the Tern /
 //! wasmtime ratios (`suite.rs` holds the shared source; see `benches/README.md`).
 //!
+//! `asyncs.rs` prints the async API's call costs beside the synchronous ones.
+//!
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`).
 
+mod asyncs;
 mod spectre;
 mod suite;
 
@@ -44,6 +47,7 @@ fn main() -> Result<()> {
     #[cfg(not(feature = "wasmtime"))]
     let theirs: Option<Vec<Row>> = None;
     print_table(&ours, theirs.as_deref());
+    asyncs::async_calls()?;
 
     let engine = Engine::default();
     instantiate_with_data(&engine)?;

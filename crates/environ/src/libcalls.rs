@@ -48,6 +48,12 @@ macro_rules! for_each_libcall {
             TableGrow table_grow(table: u32, init: u64, delta: u64) -> u64;
             /// `table.fill`: status (0 = done, else out of bounds).
             TableFill table_fill(table: u32, dst: u64, value: u64, len: u64) -> u32;
+            /// Fuel ran out: status 0 when the store gave more fuel (and
+            /// yielded to the async executor), else compiled code traps.
+            OutOfFuel out_of_fuel() -> u32;
+            /// The epoch deadline passed: status 0 when the store moved the
+            /// deadline (and yielded to the async executor), else compiled code traps.
+            NewEpoch new_epoch() -> u32;
         }
     };
 }

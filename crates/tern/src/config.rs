@@ -38,6 +38,10 @@ pub struct Config {
         reason = "recorded for wasmtime compatibility; no DWARF reader uses it yet"
     )]
     pub(crate) wasm_backtrace_details: WasmBacktraceDetails,
+    /// Whether wasm runs through the async API on fibers (`Config::async_support`).
+    pub(crate) async_support: bool,
+    /// The size of each fiber's stack (`Config::async_stack_size`).
+    pub(crate) async_stack_size: usize,
 }
 
 /// Whether backtraces name source files and lines (`Config::wasm_backtrace_details`).
@@ -154,7 +158,26 @@ impl Config {
             wasm_backtrace_details: WasmBacktraceDetails::Disable,
             cache_directory: None,
             profiler: crate::ProfilingStrategy::None,
+            async_support: false,
+            async_stack_size: 2 << 20,
         }
+    }
+
+    /// Enables the async API (`Func::call_async`, `Linker::func_wrap_async`, …):
+    /// wasm then runs on fibers and host functions may await futures. Off by
+    /// default. With it on, the synchronous entry points (`Func::call`,
+    /// `Instance::new`, …) return an error, and the async ones need it.
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.async_support = enable;
+        self
+    }
+
+    /// The size of the native stack each async call runs wasm on (default
+    /// 2 MiB). It must exceed `max_wasm_stack`, which `Engine::new` checks: the
+    /// difference is the room left for host functions called from wasm.
+    pub fn async_stack_size(&mut self, size: usize) -> &mut Self {
+        self.async_stack_size = size;
+        self
     }
 
     /// Sets Cranelift's optimisation level.

@@ -32,6 +32,8 @@ pub(crate) struct EngineInner {
     signatures: RwLock<SignatureRegistry>,
     /// The epoch counter compiled code compares with each store's deadline.
     pub(crate) epoch: std::sync::atomic::AtomicU64,
+    /// Fiber stacks of finished async calls, reused by the next ones.
+    pub(crate) fiber_stacks: crate::vm::fiber::StackPool,
 }
 
 #[derive(Default)]
@@ -63,6 +65,9 @@ impl Engine {
         if config.max_wasm_stack == 0 {
             bail!("max_wasm_stack must be greater than zero");
         }
+        if config.async_support && config.max_wasm_stack >= config.async_stack_size {
+            bail!("max_wasm_stack size cannot exceed the async_stack_size");
+        }
         crate::profiling::start(config.profiler)?;
         // The engine keeps its own copy with the Cranelift flags folded into
         // the tunables, which code, runtime and fingerprint then all read.
@@ -84,6 +89,7 @@ impl Engine {
                 compiler,
                 signatures: RwLock::default(),
                 epoch: std::sync::atomic::AtomicU64::new(0),
+                fiber_stacks: crate::vm::fiber::StackPool::new(config.async_stack_size),
             }),
         })
     }

@@ -9,6 +9,7 @@
 //! (see `func/trampolines.rs`; `func/typed.rs` is the statically typed layer).
 //! Nothing here compiles code.
 
+mod asyncs;
 mod trampolines;
 pub(crate) mod typed;
 
@@ -56,6 +57,14 @@ pub struct Caller<'a, T> {
 impl<'a, T> Caller<'a, T> {
     pub(crate) fn new(store: &'a mut StoreInner<T>, caller: Option<usize>) -> Self {
         Self { store, caller }
+    }
+
+    /// A shorter-lived `Caller` for the same host call.
+    pub(crate) fn reborrow(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: &mut *self.store,
+            caller: self.caller,
+        }
     }
 
     /// The store's data.
@@ -191,6 +200,7 @@ impl Func {
             .opaque
             .check(self.0)
             .context("cannot call a function from another store")?;
+        store.opaque.check_sync_entry()?;
         let ty = store.opaque.funcs[self.0.index].ty.clone();
         if params.len() != ty.params.len() {
             bail!(

@@ -76,6 +76,7 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         let store = store.as_context_mut().0;
+        store.opaque.check_sync_entry()?;
         let store_ptr: *mut u8 = (&mut *store as *mut crate::store::StoreInner<_>).cast();
         let instance = instantiate(&mut store.opaque, store_ptr, module, imports)?;
         let start = module.inner.env.start;

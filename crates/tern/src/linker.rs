@@ -8,6 +8,7 @@
 //! is that plus one instantiation. `Linker::module` follows wasmtime's WASI
 //! conventions for commands and reactors (see `linker/command.rs`).
 
+mod asyncs;
 mod command;
 mod instance_pre;
 

@@ -16,7 +16,9 @@
 //!
 //! A [`CompileMode`] can route every module through a precompiled artifact
 //! (serialize, then deserialize from bytes or from a mapped file), so that the
-//! same scripts test Tern's artifacts.
+//! same scripts test Tern's artifacts; [`WastContext::set_call_async`] runs
+//! every instantiation and invocation through the async API instead, so that
+//! they test fibers.
 
 mod component;
 pub mod features;
@@ -79,6 +81,8 @@ pub enum CompileMode {
 pub struct WastContext {
     engine: Engine,
     mode: CompileMode,
+    /// Whether modules are instantiated and invoked through the async API.
+    call_async: bool,
     store: Store<()>,
     linker: Linker<()>,
     current: Option<Instance>,
@@ -102,6 +106,7 @@ impl WastContext {
         Ok(Self {
             engine,
             mode: CompileMode::Direct,
+            call_async: false,
             store,
             linker,
             current: None,
@@ -114,6 +119,13 @@ impl WastContext {
     /// Chooses how modules are compiled (by default [`CompileMode::Direct`]).
     pub fn set_compile_mode(&mut self, mode: CompileMode) {
         self.mode = mode;
+    }
+
+    /// Instantiates and invokes core modules with `instantiate_async` and
+    /// `call_async` (each driven to completion on the calling thread) when
+    /// `enable` is set; the context's config must have `async_support`.
+    pub fn set_call_async(&mut self, enable: bool) {
+        self.call_async = enable;
     }
 
     /// Runs the script in `path`.
@@ -193,6 +205,9 @@ impl WastContext {
     }
 
     fn instantiate(&mut self, module: &Module) -> Result<Instance> {
+        if self.call_async {
+            return block_on(self.linker.instantiate_async(&mut self.store, module));
+        }
         self.linker.instantiate(&mut self.store, module)
     }
 
@@ -348,7 +363,11 @@ impl WastContext {
             .results()
             .map(|t| tern::Val::default_for_ty(t).unwrap_or(tern::Val::FuncRef(None)))
             .collect::<Vec<_>>();
-        func.call(&mut self.store, &args, &mut results)?;
+        if self.call_async {
+            block_on(func.call_async(&mut self.store, &args, &mut results))?;
+        } else {
+            func.call(&mut self.store, &args, &mut results)?;
+        }
         Ok(results)
     }
 
@@ -370,6 +389,19 @@ impl std::fmt::Display for TextError {
 }
 
 impl std::error::Error for TextError {}
+
+/// Polls `future` on this thread until it is ready (the spec's host functions
+/// never wait, so it is ready at the first poll; the loop is for robustness).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
 
 /// Checks that `error` is a trap whose message contains `expected`.
 ///

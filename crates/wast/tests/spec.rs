@@ -33,6 +33,18 @@ fn run_suite_in_mode(
     config: Config,
     mode: CompileMode,
 ) -> (usize, Vec<String>) {
+    run_suite_with(suite, files, config, mode, false)
+}
+
+/// [`run_suite_in_mode`], instantiating and invoking through the async API
+/// when `call_async` is set.
+fn run_suite_with(
+    suite: &str,
+    files: Vec<(String, String)>,
+    config: Config,
+    mode: CompileMode,
+    call_async: bool,
+) -> (usize, Vec<String>) {
     let queue = Mutex::new(files);
     let results = Mutex::new((0usize, Vec::new()));
     std::thread::scope(|s| {
@@ -45,6 +57,7 @@ fn run_suite_in_mode(
                     };
                     let mut ctx = WastContext::new(&config).expect("valid config");
                     ctx.set_compile_mode(mode);
+                    ctx.set_call_async(call_async);
                     let label = format!("{suite}/{name}");
                     let summary = match ctx.run_buffer(&label, &text) {
                         Ok(s) => s,
@@ -148,6 +161,21 @@ fn wasm_v2_from_precompiled_artifacts() {
         config_for("wasm-v2"),
         CompileMode::SerializeRoundTrip,
     );
+    check("wasm-v2", passed, failures);
+}
+
+/// The whole `wasm-v2` suite with every instantiation and invocation going
+/// through `instantiate_async` / `call_async`, so wasm runs on fibers.
+#[test]
+fn wasm_v2_through_call_async() {
+    let files = spec(SpecVersion::V2)
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
+    let mut config = Config::new();
+    config
+        .wasm_features(WasmFeatures::WASM2)
+        .async_support(true);
+    let (passed, failures) = run_suite_with("wasm-v2", files, config, CompileMode::Direct, true);
     check("wasm-v2", passed, failures);
 }
 

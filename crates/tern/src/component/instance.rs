@@ -330,6 +330,7 @@ pub(crate) fn instantiate<T: 'static>(
     component: &Component,
     imports: &ResolvedImports<T>,
 ) -> Result<Instance> {
+    store.opaque.check_sync_entry()?;
     let info = &component.inner.info;
     let ci = store.opaque.components.instances.len();
     let mut imported_modules = HashMap::new();

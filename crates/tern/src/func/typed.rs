@@ -255,6 +255,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     ) -> Result<Results> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.0)?;
+        store.opaque.check_sync_entry()?;
         let mut buf = [ValRaw::default(); 16];
         let mut heap;
         let n = Params::count().max(Results::count());
