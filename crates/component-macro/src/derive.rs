@@ -45,9 +45,9 @@ fn kind(input: &DeriveInput) -> syn::Result<(Kind, Option<syn::Path>)> {
             } else if meta.path.is_ident("enum") {
                 Kind::Enum
             } else {
-                return Err(meta.error(
-                    "expected `record`, `variant`, `enum` or `wasmtime_crate = path`",
-                ));
+                return Err(
+                    meta.error("expected `record`, `variant`, `enum` or `wasmtime_crate = path`")
+                );
             });
             Ok(())
         })?;

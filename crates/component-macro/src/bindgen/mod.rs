@@ -14,8 +14,8 @@
 //! is invoked.
 
 mod host;
-mod trappable;
 mod input;
+mod trappable;
 mod types;
 mod world;
 
@@ -307,7 +307,10 @@ impl<'a> Gen<'a> {
                     let home = self.type_home.get(&ty).cloned().unwrap_or_default();
                     let remapped = self.imports.iter().any(|(_, id, h)| {
                         matches!(h, Home::Remapped(_))
-                            && self.resolve.interfaces[*id].types.values().any(|t| *t == ty)
+                            && self.resolve.interfaces[*id]
+                                .types
+                                .values()
+                                .any(|t| *t == ty)
                     });
                     if remapped {
                         return Err(syn::Error::new(

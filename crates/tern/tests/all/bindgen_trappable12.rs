@@ -61,7 +61,9 @@ impl fs::Host for Host {
         match path.as_str() {
             "ok" => Ok(7),
             "missing" => Err(ErrorCode::NotFound.into()),
-            _ => Err(FsError::trap(tern::Error::msg(format!("cannot open {path}")))),
+            _ => Err(FsError::trap(tern::Error::msg(format!(
+                "cannot open {path}"
+            )))),
         }
     }
 }

@@ -96,11 +96,19 @@ impl Guest for Types {
 }
 
 fn to_host_point(p: Point) -> host::Point {
-    host::Point { x: p.x, y: p.y, label: p.label }
+    host::Point {
+        x: p.x,
+        y: p.y,
+        label: p.label,
+    }
 }
 
 fn to_export_point(p: host::Point) -> Point {
-    Point { x: p.x, y: p.y, label: p.label }
+    Point {
+        x: p.x,
+        y: p.y,
+        label: p.label,
+    }
 }
 
 fn to_host_shape(s: Shape) -> host::Shape {
