@@ -185,33 +185,70 @@ impl Memory {
     /// Copies `buffer.len()` bytes at `offset` into `buffer`.
     ///
     /// # Errors
-    /// Fails when the range is out of bounds.
-    pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
+    /// [`MemoryAccessError`] when the range is out of bounds.
+    ///
+    /// # Panics
+    /// When the memory belongs to another store (as in wasmtime).
+    pub fn read(
+        &self,
+        store: impl AsContext,
+        offset: usize,
+        buffer: &mut [u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
         let store = store.as_context();
         let data = self.get(&store.0.opaque).data();
         let src = offset
             .checked_add(buffer.len())
-            .and_then(|end| data.get(offset..end));
-        buffer.copy_from_slice(src.context("out of bounds memory access")?);
+            .and_then(|end| data.get(offset..end))
+            .ok_or(MemoryAccessError { _private: () })?;
+        buffer.copy_from_slice(src);
         Ok(())
     }
 
     /// Copies `buffer` into memory at `offset`.
     ///
     /// # Errors
-    /// Fails when the range is out of bounds.
-    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buffer: &[u8]) -> Result<()> {
+    /// [`MemoryAccessError`] when the range is out of bounds.
+    ///
+    /// # Panics
+    /// When the memory belongs to another store (as in wasmtime).
+    pub fn write(
+        &self,
+        mut store: impl AsContextMut,
+        offset: usize,
+        buffer: &[u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.check(self.0)?;
+        assert_eq!(
+            self.0.store_id,
+            store.id(),
+            "memory used with the wrong store"
+        );
         let data = store.memories[self.0.index].data_mut();
         let dst = offset
             .checked_add(buffer.len())
-            .and_then(|end| data.get_mut(offset..end));
-        dst.context("out of bounds memory access")?
-            .copy_from_slice(buffer);
+            .and_then(|end| data.get_mut(offset..end))
+            .ok_or(MemoryAccessError { _private: () })?;
+        dst.copy_from_slice(buffer);
         Ok(())
     }
 }
+
+/// The error of [`Memory::read`] and [`Memory::write`]: the range is not
+/// inside the memory. Converts into [`crate::Error`] with `?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryAccessError {
+    _private: (),
+}
+
+impl std::fmt::Display for MemoryAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("out of bounds memory access")
+    }
+}
+
+impl std::error::Error for MemoryAccessError {}
 
 impl<'a, T> From<&'a crate::Store<T>> for crate::StoreContext<'a, T> {
     fn from(s: &'a crate::Store<T>) -> Self {

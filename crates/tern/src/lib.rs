@@ -60,7 +60,7 @@ pub use artifact::{CompatibilityHash, Precompiled};
 pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel, WasmBacktraceDetails};
 pub use engine::Engine;
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::{Export, Instance};
 pub use limits::{

@@ -7,6 +7,7 @@ mod asyncs;
 mod bindgen_expansion;
 mod bindgen_guest;
 mod bindgen_resources;
+mod bindgen_trappable12;
 mod bindgen_twice;
 mod bindgen_types;
 mod bindgen_with;
