@@ -96,3 +96,11 @@ mod component;
 fn component() {
     component::main().unwrap();
 }
+
+#[path = "../wasi.rs"]
+mod wasi;
+
+#[test]
+fn wasi() {
+    wasi::main().unwrap();
+}

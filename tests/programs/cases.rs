@@ -38,6 +38,16 @@ pub fn fixtures_dir() -> PathBuf {
     programs_dir().join("fixtures")
 }
 
+/// Whether `program` is a WASI 0.2 component (`p2/NAME`).
+pub fn is_component(program: &str) -> bool {
+    program.starts_with("p2/")
+}
+
+/// The native program a case runs: `NAME` for both `NAME` and `p2/NAME`.
+pub fn native_name(program: &str) -> &str {
+    program.strip_prefix("p2/").unwrap_or(program)
+}
+
 /// The committed `.wasm` of `program`.
 pub fn wasm_path(program: &str) -> PathBuf {
     programs_dir().join("wasm").join(format!("{program}.wasm"))

@@ -2,8 +2,10 @@
 //! precompiled artifact; and the loader `tern run` uses to accept such an
 //! artifact only when `--allow-precompiled` says so.
 //!
-//! Both commands build their engine with the default configuration, so an
-//! artifact from `tern compile` always matches `tern run` of the same Tern.
+//! Both commands build their engine from the same options (`-C`, `-W`,
+//! `--profile`), so an artifact from `tern compile` matches `tern run` of the
+//! same Tern given the same `-W` flags; with other flags, `tern run` refuses
+//! it, naming the setting that differs.
 //! An artifact is machine code that runs without checks, which is why running
 //! one must be asked for explicitly, as with wasmtime.
 
@@ -22,12 +24,15 @@ pub struct CompileCommand {
     /// Where to write the artifact (default: the input's name with `.cwasm`).
     #[arg(short, long, value_name = "OUT.cwasm")]
     output: Option<PathBuf>,
+    /// `-C cache=y|n`, `-C cache-config=FILE`, `-W NAME=y|n` and `--profile`.
+    #[command(flatten)]
+    engine: crate::engine_options::EngineOptions,
 }
 
 impl CompileCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
-        let engine = Engine::default();
+        let engine = self.engine.engine()?;
         let input = std::fs::read(&self.file)
             .with_context(|| format!("failed to read `{}`", self.file.display()))?;
         let kind = crate::input::classify_bytes(&engine, &input, &self.file)?;

@@ -1,6 +1,7 @@
-//! `tern run --invoke 'name(args)' COMPONENT`: runs a component's exported
-//! function with arguments written in the WebAssembly Value Encoding (WAVE)
-//! and prints the result the same way.
+//! `tern run COMPONENT`: runs a `wasi:cli/command` component's
+//! `wasi:cli/run` export with WASI 0.2 linked, or, with
+//! `--invoke 'name(args)'`, any exported function, its arguments written in
+//! the WebAssembly Value Encoding (WAVE) and its result printed the same way.
 //!
 //! WAVE, as accepted here: `true`, `42`, `-1`, `1.5`, `nan`, `inf`, `'c'`,
 //! `"text"` (escapes `\n \t \r \\ \" \' \u{…}`), `[1, 2]` (lists), `(1, "a")`
@@ -8,16 +9,18 @@
 //! `name(v)` (variants, enums), `some(v)`/`none`, `ok`/`ok(v)`/`err`/`err(v)`.
 //! Parsing is directed by the parameter types, so `1` is a `u8` or an `f64`
 //! as the function says. A function in an exported instance is named
-//! `instance#function`. Imports are not provided (WASI for components is a
-//! later issue): calling one traps with its name.
+//! `instance#function`. WASI 0.2 is linked either way; other imports are
+//! defined to trap with their name when called.
 
 use crate::input::Kind;
+use crate::run::wasi::Host;
 use anyhow::{bail, Context as _, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use tern::component::types::Type;
-use tern::component::{Component, Linker, Val};
+use tern::component::{Component, Linker, ResourceTable, Val};
 use tern::{Config, Engine, Store};
+use tern_wasi::{I32Exit, WasiCtx};
 
 /// Compiles a component (binary or text) into an artifact for `tern run`.
 ///
@@ -27,23 +30,48 @@ pub fn precompile(bytes: &[u8]) -> Result<Vec<u8>> {
     engine()?.precompile_component(bytes)
 }
 
+/// The engine components compile and run on: the component model, plus the
+/// Wasm features that today's toolchains (Rust's `wasm32-wasip2`, wasi-libc,
+/// `wit-component` adapters) put in components, whatever `Config`'s defaults.
 fn engine() -> Result<Engine> {
     let mut config = Config::new();
-    config.wasm_component_model(true);
+    config
+        .wasm_component_model(true)
+        .wasm_multi_value(true)
+        .wasm_mutable_global(true)
+        .wasm_sign_extension(true)
+        .wasm_saturating_float_to_int(true)
+        .wasm_bulk_memory(true)
+        .wasm_reference_types(true)
+        .wasm_simd(true)
+        .wasm_multi_memory(true)
+        .wasm_extended_const(true);
     Engine::new(&config)
 }
 
-/// Runs `call` (`name(args)`, or `name` with `args` as separate values).
+/// Whether `e` is a guest trap (as opposed to a host or link error).
+fn is_trap(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<tern::Trap>().is_some()
+            || c.downcast_ref::<tern::component::ComponentTrap>().is_some()
+    })
+}
+
+/// Runs the component at `path`: its `wasi:cli/run` export, or `call`
+/// (`name(args)`, or `name` with `args` as separate values). `wasi` is the
+/// guest's WASI context (arguments, environment, directories, stdio).
 ///
 /// # Errors
 /// Fails when the component cannot be loaded or instantiated, when the
-/// function or its arguments are wrong; a trap prints and exits with 134.
+/// function or its arguments are wrong; a trap prints and exits with 134,
+/// an exit through `wasi:cli/exit` exits with its code.
 pub fn run(
     path: &Path,
     kind: Kind,
     call: Option<&str>,
     args: &[String],
     allow_precompiled: bool,
+    wasi: WasiCtx,
 ) -> Result<ExitCode> {
     let engine = engine()?;
     let component = if kind.is_artifact() {
@@ -61,14 +89,32 @@ pub fn run(
     } else {
         Component::from_file(&engine, path)?
     };
+    let mut store = Store::new(
+        &engine,
+        Host {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    );
+    let mut linker = Linker::new(&engine);
+    tern_wasi::p2::add_to_linker_sync(&mut linker)?;
     let Some(call) = call else {
-        bail!("a component needs `--invoke 'name(args)'`: it has no `_start`")
+        return match tern_wasi::p2::run(&mut store, &linker, &component) {
+            Ok(code) => Ok(exit_code(code)),
+            Err(e) if is_trap(&e) => {
+                eprintln!(
+                    "Error: failed to run `{}`: {:?}",
+                    path.display(),
+                    crate::backtrace::Readable(&e)
+                );
+                Ok(ExitCode::from(134))
+            }
+            Err(e) => Err(e.context(format!("failed to run `{}`", path.display()))),
+        };
     };
+    linker.define_unknown_imports_as_traps(&component)?;
     let (name, mut texts) = split_call(call)?;
     texts.extend(args.iter().cloned());
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    linker.define_unknown_imports_as_traps(&component)?;
     let instance = linker.instantiate(&mut store, &component)?;
     let path_parts: Vec<&str> = name.split('#').collect();
     let func = instance
@@ -100,11 +146,10 @@ pub fn run(
         .map(|_| Val::Bool(false))
         .collect();
     if let Err(e) = func.call(&mut store, &params, &mut results) {
-        let trap = e.chain().any(|c| {
-            c.downcast_ref::<tern::Trap>().is_some()
-                || c.downcast_ref::<tern::component::ComponentTrap>().is_some()
-        });
-        if trap {
+        if let Some(exit) = e.downcast_ref::<I32Exit>() {
+            return Ok(exit_code(exit.0));
+        }
+        if is_trap(&e) {
             eprintln!(
                 "Error: failed to run `{name}`: {:?}",
                 crate::backtrace::Readable(&e)
@@ -117,6 +162,11 @@ pub fn run(
         println!("{r}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The process exit code for a guest's exit status (out of range: 1).
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// Splits `name(a, b)` into the name and the argument texts.

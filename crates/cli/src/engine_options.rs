@@ -1,7 +1,8 @@
 //! Engine options shared by the commands that load modules, spelled as in
 //! wasmtime's CLI: `-C cache=y|n` (the compilation cache, on by default),
-//! `-C cache-config=FILE` (`Config::cache_config_load`) and
-//! `--profile=perfmap|jitdump`.
+//! `-C cache-config=FILE` (`Config::cache_config_load`),
+//! `--profile=perfmap|jitdump` and the `-W` feature flags
+//! (`crate::wasm_options`).
 //!
 //! The cache lives in `$TERN_CACHE_DIR`, else `$XDG_CACHE_HOME/tern`, else
 //! `$HOME/.cache/tern` (`Config::cache_config_load_default`); when none of them
@@ -11,9 +12,11 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use tern::{Config, Engine, ProfilingStrategy};
 
-/// `-C` and `--profile`, flattened into a command's arguments.
+/// `-C`, `-W` and `--profile`, flattened into a command's arguments.
 #[derive(Args)]
 pub struct EngineOptions {
+    #[command(flatten)]
+    wasm: crate::wasm_options::WasmOptions,
     /// Code-generation option: `cache=y|n` turns the compilation cache on (the
     /// default) or off (`cache` alone means `cache=y`); `cache-config=FILE`
     /// reads its settings from a wasmtime-style TOML file.
@@ -38,10 +41,12 @@ impl EngineOptions {
     /// The engine these options ask for.
     ///
     /// # Errors
-    /// Fails on an unknown `-C` option or a bad value, and when `Engine::new`
-    /// refuses the configuration (an unimplemented profiler).
+    /// Fails on an unknown `-C` or `-W` option or a bad value, and when
+    /// `Engine::new` refuses the configuration (an unimplemented profiler or
+    /// WebAssembly feature).
     pub fn engine(&self) -> Result<Engine> {
         let mut config = Config::new();
+        self.wasm.apply(&mut config)?;
         let mut cache = true;
         let mut cache_config = None;
         for option in &self.codegen {

@@ -1,6 +1,8 @@
 //! `tern run`: instantiate a module and call `_start` or the function named by
 //! `--invoke`, printing its results one per line.
 //!
+//! A component (`component.rs`) gets WASI 0.2 and runs its `wasi:cli/run`
+//! export, with the same arguments, directories, environment and exit codes.
 //! Every module gets WASI preview 1 (`run/wasi.rs` builds its context):
 //! everything after the module, flags included, is the guest's (as in
 //! wasmtime): its `argv[1..]` (`argv[0]` is the module's file name) and, with
@@ -10,7 +12,7 @@
 //! backtrace (shortened when long, see `backtrace.rs`) and exits with 134
 //! (128 + SIGABRT), as wasmtime does.
 
-mod wasi;
+pub(crate) mod wasi;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -57,17 +59,27 @@ impl RunCommand {
         let engine = self.engine.engine()?;
         let kind = crate::input::classify(&engine, file)?;
         if kind.is_component() {
+            // Without `--invoke`, the arguments are the program's.
+            let argv: &[String] = if self.invoke.is_some() { &[] } else { args };
+            let wasi = wasi::context(file, argv, &self.dirs, &self.envs)?;
             return crate::component::run(
                 file,
                 kind,
                 self.invoke.as_deref(),
                 args,
                 self.allow_precompiled,
+                wasi,
             );
         }
         let module = crate::compile::load_module(&engine, file, kind, self.allow_precompiled)?;
         let wasi = wasi::context(file, args, &self.dirs, &self.envs)?;
-        let mut store = Store::new(&engine, wasi::Host { wasi });
+        let mut store = Store::new(
+            &engine,
+            wasi::Host {
+                wasi,
+                table: tern::component::ResourceTable::new(),
+            },
+        );
         let mut linker: Linker<wasi::Host> = Linker::new(&engine);
         tern_wasi::add_to_linker(&mut linker, |h| &mut h.wasi)?;
         let instance = linker.instantiate(&mut store, &module)?;

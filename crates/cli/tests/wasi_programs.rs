@@ -228,3 +228,51 @@ fn invoke_still_calls_a_function_with_wasi_linked() {
     );
     assert_eq!(text(&out.stdout), "6765\n", "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_component_trap_exits_134_with_a_wasm_backtrace() {
+    let wasm = cases::wasm_path("p2/wasi-demo");
+    let out = tern(&s(&["run", wasm.to_str().unwrap(), "trap"]), &[], b"");
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "about to abort\n");
+    let err = text(&out.stderr);
+    assert!(err.contains("wasm backtrace"), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+}
+
+#[test]
+fn a_component_exports_stay_callable_with_invoke() {
+    // `--invoke` calls an export by its path, with WASI 0.2 linked (the
+    // program reads its arguments and writes to stderr).
+    let wasm = cases::wasm_path("p2/wasi-demo");
+    let out = tern(
+        &s(&[
+            "run",
+            "--invoke",
+            "wasi:cli/run@0.2.0#run()",
+            wasm.to_str().unwrap(),
+        ]),
+        &[],
+        b"",
+    );
+    // No arguments: the demo prints its usage to stderr and exits with 2,
+    // which `wasi:cli/exit.exit` carries as `err`: status 1.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("usage: wasi-demo"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_component_exit_status_is_the_process_exit_code() {
+    // Rust's `process::exit(N)` on wasm32-wasip2 (with this toolchain's
+    // wasi-libc, which imports no `exit-with-code`) calls `wasi:cli/exit.exit`
+    // with `err` for any N other than 0: the status is 1, as under wasmtime.
+    let wasm = cases::wasm_path("p2/wasi-demo");
+    for (code, expected) in [("0", 0), ("7", 1)] {
+        let out = tern(&s(&["run", wasm.to_str().unwrap(), "exit", code]), &[], b"");
+        assert_eq!(out.status.code(), Some(expected), "{}", text(&out.stderr));
+    }
+}

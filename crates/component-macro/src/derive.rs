@@ -21,14 +21,23 @@ enum Kind {
     Enum,
 }
 
-fn kind(input: &DeriveInput) -> syn::Result<Kind> {
+/// The type-level `#[component(…)]` options: the kind, and
+/// `wasmtime_crate = path` (wasmtime's name for the path through which the
+/// generated code reaches the runtime crate; without it, the name the
+/// using crate's `Cargo.toml` gives Tern).
+fn kind(input: &DeriveInput) -> syn::Result<(Kind, Option<syn::Path>)> {
     let mut kind = None;
+    let mut krate = None;
     for attr in input
         .attrs
         .iter()
         .filter(|a| a.path().is_ident("component"))
     {
         attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("wasmtime_crate") {
+                krate = Some(meta.value()?.parse::<syn::Path>()?);
+                return Ok(());
+            }
             kind = Some(if meta.path.is_ident("record") {
                 Kind::Record
             } else if meta.path.is_ident("variant") {
@@ -36,17 +45,20 @@ fn kind(input: &DeriveInput) -> syn::Result<Kind> {
             } else if meta.path.is_ident("enum") {
                 Kind::Enum
             } else {
-                return Err(meta.error("expected `record`, `variant` or `enum`"));
+                return Err(
+                    meta.error("expected `record`, `variant`, `enum` or `wasmtime_crate = path`")
+                );
             });
             Ok(())
         })?;
     }
-    kind.ok_or_else(|| {
+    let kind = kind.ok_or_else(|| {
         syn::Error::new_spanned(
             &input.ident,
             "add `#[component(record)]`, `#[component(variant)]` or `#[component(enum)]`",
         )
-    })
+    })?;
+    Ok((kind, krate))
 }
 
 pub(crate) fn expand(input: proc_macro::TokenStream, which: Trait) -> proc_macro::TokenStream {
@@ -125,10 +137,13 @@ fn parts(input: &DeriveInput, kind: &Kind) -> syn::Result<Vec<Part>> {
 }
 
 fn expand_inner(input: &DeriveInput, which: Trait) -> syn::Result<TokenStream> {
-    let kind = kind(input)?;
+    let (kind, krate) = kind(input)?;
     let parts = parts(input, &kind)?;
     let name = &input.ident;
-    let krate = crate_path();
+    let krate = match krate {
+        Some(path) => quote!(#path),
+        None => crate_path(),
+    };
     let i = quote!(#krate::component::__internal);
     let c = quote!(#krate::component);
     let bound = match which {

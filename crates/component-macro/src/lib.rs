@@ -8,8 +8,10 @@
 //! (`#[component(name = "not-found")] NotFound`). The generated code calls
 //! hidden helpers in `tern::component::__internal` — through the name the
 //! using crate gives Tern in its `Cargo.toml` (see `crate_path`), so a crate
-//! that depends on `wasmtime = { package = "tern", … }` works unchanged — and
-//! the layout logic lives in Tern, not here.
+//! that depends on `wasmtime = { package = "tern", … }` works unchanged, or
+//! through the path given by wasmtime's `#[component(wasmtime_crate = path)]`
+//! (`bindgen!`: `wasmtime_crate: path`) — and the layout logic lives in
+//! Tern, not here.
 
 mod bindgen;
 mod derive;
@@ -63,9 +65,12 @@ pub fn flags(input: TokenStream) -> TokenStream {
 ///     // inline: "package a:b; world w { … }",
 ///     // interfaces: "import a:b/c;",    // a world made of these items
 ///     trappable_error_type: { "a:b/c/error-code" => MyError },
+///     // or wasmtime 12's spelling, which defines `Error` in `a::b::c`:
+///     // trappable_error_type: { "a:b/c"::"error-code": Error },
 ///     with: { "a:b/c": crate::other_bindings::a::b::c },
 ///     additional_derives: [PartialEq],
 ///     ownership: Owning,                 // the only mode so far
+///     // wasmtime_crate: crate::reexports::wasmtime, // where the runtime is
 /// });
 /// ```
 ///

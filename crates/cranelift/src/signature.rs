@@ -15,7 +15,22 @@ pub(crate) fn ir_type(ty: WasmValType) -> Type {
         WasmValType::F32 => types::F32,
         WasmValType::F64 => types::F64,
         WasmValType::V128 => types::I8X16,
-        WasmValType::FuncRef | WasmValType::ExternRef | WasmValType::ExnRef => types::I64,
+        WasmValType::Ref(_) => types::I64,
+    }
+}
+
+/// The Cranelift type of a wasmparser value type, as validation reports it
+/// (locals, block types). A reference is a pointer whatever it points to, so
+/// the heap type (which the validator may give as its own canonical id) is
+/// not looked at.
+pub(crate) fn ir_type_of(ty: wasmparser::ValType) -> Type {
+    match ty {
+        wasmparser::ValType::I32 => types::I32,
+        wasmparser::ValType::I64 => types::I64,
+        wasmparser::ValType::F32 => types::F32,
+        wasmparser::ValType::F64 => types::F64,
+        wasmparser::ValType::V128 => types::I8X16,
+        wasmparser::ValType::Ref(_) => types::I64,
     }
 }
 

@@ -58,7 +58,7 @@ pub struct TrampolineSpec {
 /// * **array-to-wasm** for the signature of every defined function the host
 ///   can call: the start function, and every function that escapes: exported,
 ///   in an element segment (tables, and the declarations `ref.func` needs), or
-///   in a global's initializer. A function the host can call was defined by a
+///   in a global's or a table's initializer. A function the host can call was defined by a
 ///   module that carries its trampoline.
 pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
     let mut specs = Vec::new();
@@ -100,6 +100,9 @@ pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
         if let Some(init) = &global.init {
             ref_funcs(&init.ops, &mut escaping);
         }
+    }
+    for init in module.table_inits.iter().flatten() {
+        ref_funcs(&init.ops, &mut escaping);
     }
     let mut seen = HashSet::new();
     for func in escaping {

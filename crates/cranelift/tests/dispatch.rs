@@ -25,13 +25,6 @@ fn an_operator_of_an_unimplemented_proposal_is_an_error_naming_it() {
         err.to_string(),
         "unsupported operator I32AtomicLoad: Tern does not implement the threads proposal"
     );
-    let wat = r#"(module (func (param i64 i64 i64 i64) (result i64 i64)
-        (i64.add128 (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"#;
-    let err = translate(wat, WasmFeatures::default() | WasmFeatures::WIDE_ARITHMETIC).unwrap_err();
-    assert!(
-        err.to_string().contains("the wide_arithmetic proposal"),
-        "{err}"
-    );
 }
 
 #[test]

@@ -36,7 +36,9 @@ pub use module::{
 pub use translate::{translate_module, WasmFeatures};
 pub use trap::TrapKind;
 pub use tunables::{MemoryStyle, Tunables};
-pub use types::{MemoryPlan, TablePlan, WasmFuncType, WasmValType};
+pub use types::{
+    MemoryPlan, TablePlan, TypeIndex, WasmFuncType, WasmHeapType, WasmRefType, WasmValType,
+};
 pub use vmoffsets::{
     VMOffsets, HOSTCTX_ENTRY, HOSTCTX_FUNCREF, VALRAW_SIZE, VMCTX_BUILTINS, VMCTX_HEADER_SIZE,
     VMCTX_INSTANCE, VMCTX_RUNTIME_LIMITS, VMCTX_STORE, VMFUNCREF_SIZE, VMFUNCREF_TYPE_ID,

@@ -56,6 +56,12 @@ macro_rules! for_each_libcall {
             ThrowRef throw_ref(exn: u64) -> u32;
             /// A `catch`: copies the payload of `exn` into the `ValRaw` array at `out`.
             ExnPayload exn_payload(exn: u64, out: u64);
+            /// Fuel ran out: status 0 when the store gave more fuel (and
+            /// yielded to the async executor), else compiled code traps.
+            OutOfFuel out_of_fuel() -> u32;
+            /// The epoch deadline passed: status 0 when the store moved the
+            /// deadline (and yielded to the async executor), else compiled code traps.
+            NewEpoch new_epoch() -> u32;
         }
     };
 }

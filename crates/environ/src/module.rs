@@ -4,7 +4,7 @@
 //! Index spaces follow the wasm spec: imported entities come first, then defined
 //! ones. `num_imported_*` tells where the defined part starts.
 
-use crate::{ConstExpr, MemoryPlan, TablePlan, WasmFuncType, WasmValType};
+use crate::{ConstExpr, MemoryPlan, TablePlan, WasmFuncType, WasmRefType, WasmValType};
 use std::collections::HashMap;
 
 /// An index into one of the module's index spaces.
@@ -99,7 +99,7 @@ pub struct ElemSegment {
     /// When it applies.
     pub mode: SegmentMode,
     /// Element type.
-    pub ty: WasmValType,
+    pub ty: WasmRefType,
     /// The references it holds.
     pub items: ElemItems,
 }
@@ -126,6 +126,9 @@ pub struct Module {
     pub functions: Vec<u32>,
     /// Every table's type (imports first).
     pub tables: Vec<TablePlan>,
+    /// The initialiser of every defined table (`None`: null), in definition order
+    /// (`(table N (ref $t) (ref.func $f))` of typed function references).
+    pub table_inits: Vec<Option<ConstExpr>>,
     /// Every memory's type (imports first).
     pub memories: Vec<MemoryPlan>,
     /// Every global (imports first).

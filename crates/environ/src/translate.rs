@@ -7,7 +7,7 @@
 use crate::{
     ConstExpr, DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global,
     Import, MemoryPlan, Module, ModuleTranslation, SegmentMode, TablePlan, WasmFuncType,
-    WasmValType,
+    WasmRefType, WasmValType,
 };
 use anyhow::{bail, Context, Result};
 use wasmparser::{Parser, Payload, ValidPayload, Validator};
@@ -116,9 +116,12 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table?;
-                    if !matches!(table.init, wasmparser::TableInit::RefNull) {
-                        bail!("table initialiser expressions are not supported");
-                    }
+                    module.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(expr) => {
+                            Some(ConstExpr::from_wasmparser(&expr)?)
+                        }
+                    });
                     module.tables.push(table_plan(&table.ty)?);
                 }
             }
@@ -202,7 +205,7 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
 
 fn table_plan(t: &wasmparser::TableType) -> Result<TablePlan> {
     Ok(TablePlan {
-        element: WasmValType::from_wasmparser(wasmparser::ValType::Ref(t.element_type))
+        element: WasmRefType::from_wasmparser(t.element_type)
             .context("unsupported table element type")?,
         minimum: t.initial,
         maximum: t.maximum,
@@ -233,11 +236,11 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
     };
     let (ty, items) = match elem.items {
         wasmparser::ElementItems::Functions(funcs) => (
-            WasmValType::FuncRef,
+            WasmRefType::FUNCREF,
             ElemItems::Functions(funcs.into_iter().collect::<Result<_, _>>()?),
         ),
         wasmparser::ElementItems::Expressions(ty, exprs) => {
-            let ty = WasmValType::from_wasmparser(wasmparser::ValType::Ref(ty))?;
+            let ty = WasmRefType::from_wasmparser(ty)?;
             let mut items = Vec::new();
             for expr in exprs {
                 items.push(ConstExpr::from_wasmparser(&expr?)?);

@@ -2,8 +2,211 @@
 //!
 //! These are small owned copies of wasmparser's types, so that later stages
 //! (code generation, the runtime, artifacts) do not depend on parser lifetimes.
+//!
+//! Reference types follow WebAssembly 3.0: a [`WasmRefType`] is a nullability
+//! plus a [`WasmHeapType`], which is either abstract (`func`, `extern`, and the
+//! GC hierarchy's `any`/`eq`/`i31`/`struct`/`array`/`none`, and the bottoms) or
+//! concrete (a type index). A concrete index is a module's own type index while
+//! the module is being translated and compiled ([`TypeIndex::Module`]); the
+//! engine's registry rewrites it to the engine-wide id ([`TypeIndex::Engine`])
+//! when it canonicalises a signature, so two modules' types compare equal exactly
+//! when they are the same type. Without GC every type is final and has no
+//! declared supertype, so a concrete type is a subtype only of itself, of its
+//! abstract top (`func`) and never of another concrete type; the subtyping rules
+//! below are written so that declared supertypes can be added for GC.
 
 use std::fmt;
+
+/// The index of a concrete (defined) type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum TypeIndex {
+    /// An index into the module's type section (module-local).
+    Module(u32),
+    /// An engine-wide signature id (after canonicalisation by the engine).
+    Engine(u32),
+}
+
+/// The heap type a reference points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum WasmHeapType {
+    /// Any function (`func`).
+    Func,
+    /// A function of a given signature (`$t`).
+    ConcreteFunc(TypeIndex),
+    /// The bottom of the function hierarchy (`nofunc`): only null.
+    NoFunc,
+    /// Any host reference (`extern`).
+    Extern,
+    /// The bottom of the extern hierarchy (`noextern`): only null.
+    NoExtern,
+    /// The top of the GC hierarchy (`any`); GC is not implemented yet.
+    Any,
+    /// Comparable references (`eq`); GC is not implemented yet.
+    Eq,
+    /// Unboxed 31-bit integers (`i31`); GC is not implemented yet.
+    I31,
+    /// Any struct (`struct`); GC is not implemented yet.
+    Struct,
+    /// Any array (`array`); GC is not implemented yet.
+    Array,
+    /// The bottom of the GC hierarchy (`none`).
+    None,
+    /// Exception references (`exn`).
+    Exn,
+    /// The bottom of the exception hierarchy (`noexn`).
+    NoExn,
+}
+
+impl WasmHeapType {
+    /// Converts a wasmparser heap type; concrete types keep the module's index.
+    ///
+    /// # Errors
+    /// Fails for shared heap types and GC's concrete struct/array types, which
+    /// Tern does not support.
+    pub fn from_wasmparser(ty: wasmparser::HeapType) -> anyhow::Result<Self> {
+        use wasmparser::AbstractHeapType as A;
+        Ok(match ty {
+            wasmparser::HeapType::Abstract { shared: true, .. } => {
+                anyhow::bail!("shared heap types are not supported")
+            }
+            wasmparser::HeapType::Abstract { ty, .. } => match ty {
+                A::Func => Self::Func,
+                A::Extern => Self::Extern,
+                A::Any => Self::Any,
+                A::None => Self::None,
+                A::NoExtern => Self::NoExtern,
+                A::NoFunc => Self::NoFunc,
+                A::Eq => Self::Eq,
+                A::Struct => Self::Struct,
+                A::Array => Self::Array,
+                A::I31 => Self::I31,
+                A::Exn => Self::Exn,
+                A::NoExn => Self::NoExn,
+                A::Cont | A::NoCont => anyhow::bail!("stack-switching types are not supported"),
+            },
+            wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => match idx {
+                wasmparser::UnpackedIndex::Module(i) => Self::ConcreteFunc(TypeIndex::Module(i)),
+                other => anyhow::bail!("unsupported type index {other}"),
+            },
+        })
+    }
+
+    /// The top of this type's hierarchy (`func`, `extern`, `any` or `exn`).
+    pub fn top(self) -> Self {
+        match self {
+            Self::Func | Self::ConcreteFunc(_) | Self::NoFunc => Self::Func,
+            Self::Extern | Self::NoExtern => Self::Extern,
+            Self::Exn | Self::NoExn => Self::Exn,
+            Self::Any | Self::Eq | Self::I31 | Self::Struct | Self::Array | Self::None => Self::Any,
+        }
+    }
+
+    /// The bottom of this type's hierarchy (`nofunc`, `noextern`, `none` or `noexn`).
+    pub fn bottom(self) -> Self {
+        match self.top() {
+            Self::Func => Self::NoFunc,
+            Self::Extern => Self::NoExtern,
+            Self::Exn => Self::NoExn,
+            _ => Self::None,
+        }
+    }
+
+    /// Whether `self` is a subtype of `other` (both in the same index space).
+    /// Concrete types have no declared supertypes yet (GC's `sub` is not
+    /// implemented), so a concrete type matches only itself and its top.
+    pub fn matches(self, other: Self) -> bool {
+        if self == other {
+            return true;
+        }
+        if self.top() != other.top() {
+            return false;
+        }
+        if self == self.bottom() || other == other.top() {
+            return true;
+        }
+        match (self, other) {
+            (Self::I31 | Self::Struct | Self::Array, Self::Eq) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for WasmHeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Func => f.write_str("func"),
+            Self::ConcreteFunc(TypeIndex::Module(i)) => write!(f, "{i}"),
+            Self::ConcreteFunc(TypeIndex::Engine(i)) => write!(f, "<engine type {i}>"),
+            Self::NoFunc => f.write_str("nofunc"),
+            Self::Extern => f.write_str("extern"),
+            Self::NoExtern => f.write_str("noextern"),
+            Self::Any => f.write_str("any"),
+            Self::Eq => f.write_str("eq"),
+            Self::I31 => f.write_str("i31"),
+            Self::Struct => f.write_str("struct"),
+            Self::Array => f.write_str("array"),
+            Self::None => f.write_str("none"),
+            Self::Exn => f.write_str("exn"),
+            Self::NoExn => f.write_str("noexn"),
+        }
+    }
+}
+
+/// A reference type: `(ref null? heap)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct WasmRefType {
+    /// Whether null is a value of this type.
+    pub nullable: bool,
+    /// What the reference points to.
+    pub heap: WasmHeapType,
+}
+
+impl WasmRefType {
+    /// `funcref`, i.e. `(ref null func)`.
+    pub const FUNCREF: Self = Self {
+        nullable: true,
+        heap: WasmHeapType::Func,
+    };
+    /// `externref`, i.e. `(ref null extern)`.
+    pub const EXTERNREF: Self = Self {
+        nullable: true,
+        heap: WasmHeapType::Extern,
+    };
+
+    /// Converts a wasmparser reference type.
+    ///
+    /// # Errors
+    /// As [`WasmHeapType::from_wasmparser`].
+    pub fn from_wasmparser(ty: wasmparser::RefType) -> anyhow::Result<Self> {
+        Ok(Self {
+            nullable: ty.is_nullable(),
+            heap: WasmHeapType::from_wasmparser(ty.heap_type())?,
+        })
+    }
+
+    /// Whether `self` is a subtype of `other`.
+    pub fn matches(self, other: Self) -> bool {
+        (other.nullable || !self.nullable) && self.heap.matches(other.heap)
+    }
+
+    /// Whether values of this type are function references (the `func` hierarchy).
+    pub fn is_func(self) -> bool {
+        self.heap.top() == WasmHeapType::Func
+    }
+}
+
+impl fmt::Display for WasmRefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, self.heap) {
+            (true, WasmHeapType::Func) => f.write_str("funcref"),
+            (true, WasmHeapType::Extern) => f.write_str("externref"),
+            (true, WasmHeapType::Any) => f.write_str("anyref"),
+            (true, WasmHeapType::Exn) => f.write_str("exnref"),
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
+        }
+    }
+}
 
 /// A WebAssembly value type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -18,15 +221,16 @@ pub enum WasmValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable reference to a function.
-    FuncRef,
-    /// Nullable reference to a host value.
-    ExternRef,
-    /// Nullable reference to a caught exception (exception handling).
-    ExnRef,
+    /// A reference.
+    Ref(WasmRefType),
 }
 
 impl WasmValType {
+    /// `funcref`.
+    pub const FUNCREF: Self = Self::Ref(WasmRefType::FUNCREF);
+    /// `externref`.
+    pub const EXTERNREF: Self = Self::Ref(WasmRefType::EXTERNREF);
+
     /// Converts a wasmparser value type; fails for types Tern does not support yet.
     pub fn from_wasmparser(ty: wasmparser::ValType) -> anyhow::Result<Self> {
         use wasmparser::ValType as V;
@@ -36,41 +240,56 @@ impl WasmValType {
             V::F32 => Self::F32,
             V::F64 => Self::F64,
             V::V128 => Self::V128,
-            V::Ref(r) if r == wasmparser::RefType::FUNCREF => Self::FuncRef,
-            V::Ref(r) if r == wasmparser::RefType::EXTERNREF => Self::ExternRef,
-            // `(ref exn)` and `(ref null exn)` share one representation;
-            // non-nullability is checked by validation.
-            V::Ref(r)
-                if r.heap_type()
-                    == wasmparser::HeapType::Abstract {
-                        shared: false,
-                        ty: wasmparser::AbstractHeapType::Exn,
-                    } =>
-            {
-                Self::ExnRef
-            }
-            V::Ref(r) => anyhow::bail!("unsupported reference type `{r}`"),
+            V::Ref(r) => Self::Ref(WasmRefType::from_wasmparser(r)?),
         })
     }
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, Self::FuncRef | Self::ExternRef | Self::ExnRef)
+        matches!(self, Self::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref_type(self) -> Option<WasmRefType> {
+        match self {
+            Self::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether `self` is a subtype of `other`.
+    pub fn matches(self, other: Self) -> bool {
+        match (self, other) {
+            (Self::Ref(a), Self::Ref(b)) => a.matches(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// This type with every module-local type index `i` replaced by `map(i)`.
+    pub fn map_indices(self, map: &mut impl FnMut(u32) -> TypeIndex) -> Self {
+        match self {
+            Self::Ref(WasmRefType {
+                nullable,
+                heap: WasmHeapType::ConcreteFunc(TypeIndex::Module(i)),
+            }) => Self::Ref(WasmRefType {
+                nullable,
+                heap: WasmHeapType::ConcreteFunc(map(i)),
+            }),
+            other => other,
+        }
     }
 }
 
 impl fmt::Display for WasmValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::I32 => "i32",
-            Self::I64 => "i64",
-            Self::F32 => "f32",
-            Self::F64 => "f64",
-            Self::V128 => "v128",
-            Self::FuncRef => "funcref",
-            Self::ExternRef => "externref",
-            Self::ExnRef => "exnref",
-        })
+        match self {
+            Self::I32 => f.write_str("i32"),
+            Self::I64 => f.write_str("i64"),
+            Self::F32 => f.write_str("f32"),
+            Self::F64 => f.write_str("f64"),
+            Self::V128 => f.write_str("v128"),
+            Self::Ref(r) => r.fmt(f),
+        }
     }
 }
 
@@ -101,6 +320,24 @@ impl WasmFuncType {
     }
 }
 
+impl WasmFuncType {
+    /// This signature with every module-local type index `i` replaced by `map(i)`.
+    pub fn map_indices(&self, mut map: impl FnMut(u32) -> TypeIndex) -> Self {
+        Self {
+            params: self
+                .params
+                .iter()
+                .map(|t| t.map_indices(&mut map))
+                .collect(),
+            results: self
+                .results
+                .iter()
+                .map(|t| t.map_indices(&mut map))
+                .collect(),
+        }
+    }
+}
+
 impl fmt::Display for WasmFuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("(func")?;
@@ -125,8 +362,8 @@ impl fmt::Display for WasmFuncType {
 /// A table's declared type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TablePlan {
-    /// Element type (`FuncRef` or `ExternRef`).
-    pub element: WasmValType,
+    /// Element type (a reference type).
+    pub element: WasmRefType,
     /// Initial number of elements.
     pub minimum: u64,
     /// Maximum number of elements, if bounded.

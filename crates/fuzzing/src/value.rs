@@ -69,9 +69,13 @@ impl Kind {
             tern::ValType::F32 => Self::F32,
             tern::ValType::F64 => Self::F64,
             tern::ValType::V128 => Self::V128,
-            tern::ValType::FuncRef => Self::FuncRef,
-            tern::ValType::ExternRef => Self::ExternRef,
-            tern::ValType::ExnRef => Self::ExnRef,
+            tern::ValType::Ref(r) => match r.heap_type() {
+                tern::HeapType::Extern | tern::HeapType::NoExtern => Self::ExternRef,
+                tern::HeapType::Exn | tern::HeapType::NoExn => Self::ExnRef,
+                // The generator enables no GC types: every other
+                // reference is a function reference.
+                _ => Self::FuncRef,
+            },
         }
     }
 }

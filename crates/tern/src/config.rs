@@ -38,6 +38,10 @@ pub struct Config {
         reason = "recorded for wasmtime compatibility; no DWARF reader uses it yet"
     )]
     pub(crate) wasm_backtrace_details: WasmBacktraceDetails,
+    /// Whether wasm runs through the async API on fibers (`Config::async_support`).
+    pub(crate) async_support: bool,
+    /// The size of each fiber's stack (`Config::async_stack_size`).
+    pub(crate) async_stack_size: usize,
 }
 
 /// Whether backtraces name source files and lines (`Config::wasm_backtrace_details`).
@@ -58,6 +62,20 @@ impl Default for Config {
     }
 }
 
+/// The WebAssembly 3.0 standard's feature set: 2.0 plus garbage collection,
+/// typed function references, exception handling, tail calls, extended
+/// constant expressions, multi-memory, memory64 and relaxed SIMD.
+/// (wasmparser's `WASM3` also holds threads, which 3.0 does not.)
+pub(crate) const WASM3: WasmFeatures = WasmFeatures::WASM2
+    .union(WasmFeatures::GC)
+    .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::EXCEPTIONS)
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::MULTI_MEMORY)
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::RELAXED_SIMD);
+
 /// The proposals Tern implements today; enabling any other is an error at `Engine::new`.
 pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -73,8 +91,27 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::MEMORY64)
     .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::WIDE_ARITHMETIC)
+    .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(WasmFeatures::EXCEPTIONS)
     .union(COMPONENT_FEATURES);
+
+/// **The one list of defaults**: what `Config::new` enables. Every Wasm 3.0
+/// feature Tern implements, plus wide arithmetic, as in current wasmtime.
+///
+/// Wasm 3.0 features not implemented yet stay off; when one lands, add it to
+/// [`SUPPORTED_FEATURES`] and uncomment it here (a test checks that every
+/// supported Wasm 3.0 feature is on by default): `GC`.
+pub(crate) const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM2
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::MULTI_MEMORY)
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::RELAXED_SIMD)
+    .union(WasmFeatures::WIDE_ARITHMETIC)
+    .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::EXCEPTIONS);
+// .union(WasmFeatures::GC)
 
 /// The component-model proposal and the sub-features whose syntax Tern
 /// validates (`crate::component`; async built-ins validate but trap when called).
@@ -91,24 +128,30 @@ const CM_ASYNC_FEATURES: WasmFeatures = WasmFeatures::CM_ASYNC
     .union(WasmFeatures::CM_THREADING)
     .union(WasmFeatures::CM_ERROR_CONTEXT);
 
-/// The supported proposals that are off by default, as in wasmtime 12.
-const OFF_BY_DEFAULT: WasmFeatures = COMPONENT_FEATURES
-    .union(WasmFeatures::RELAXED_SIMD)
-    .union(WasmFeatures::MULTI_MEMORY)
-    .union(WasmFeatures::TAIL_CALL)
-    .union(WasmFeatures::MEMORY64)
-    .union(WasmFeatures::EXTENDED_CONST)
-    .union(WasmFeatures::EXCEPTIONS);
-
 impl Config {
-    /// The default configuration: optimised code, a 512 KiB wasm stack, and the
-    /// WebAssembly features Tern implements (MVP, mutable globals, sign extension,
-    /// saturating float-to-int conversions, multi-value, bulk memory, reference types).
+    /// The default configuration: optimised code, a 512 KiB wasm stack, and
+    /// every WebAssembly 3.0 feature Tern implements plus wide arithmetic:
+    /// WebAssembly 2.0 (mutable globals, sign extension, saturating
+    /// float-to-int, multi-value, bulk memory, reference types, SIMD), tail
+    /// calls, extended constant expressions, multi-memory, memory64, relaxed
+    /// SIMD, typed function references, exception handling and wide arithmetic.
+    ///
+    /// # Change from wasmtime 12's defaults
+    /// wasmtime 12 left tail calls, extended constant expressions,
+    /// multi-memory, memory64, relaxed SIMD, typed function references and
+    /// exception handling off (and had no wide arithmetic); Tern turns them on, as current wasmtime does. Code that
+    /// needs wasmtime 12's set calls `wasm_tail_call(false)`,
+    /// `wasm_extended_const(false)`, `wasm_multi_memory(false)`,
+    /// `wasm_memory64(false)`, `wasm_relaxed_simd(false)`,
+    /// `wasm_function_references(false)`, `wasm_exceptions(false)` (which also
+    /// removes the pending-exception check after every call) and
+    /// `wasm_wide_arithmetic(false)`. Garbage collection (also Wasm 3.0) is not implemented
+    /// yet and stays off; the component model stays off, as in wasmtime 12.
     pub fn new() -> Self {
         Self {
             opt_level: OptLevel::Speed,
             max_wasm_stack: 512 * 1024,
-            features: SUPPORTED_FEATURES.difference(OFF_BY_DEFAULT),
+            features: DEFAULT_FEATURES,
             debug_verifier: false,
             parallel_compilation: true,
             tunables: tern_environ::Tunables::default(),
@@ -117,7 +160,26 @@ impl Config {
             wasm_backtrace_details: WasmBacktraceDetails::Disable,
             cache_directory: None,
             profiler: crate::ProfilingStrategy::None,
+            async_support: false,
+            async_stack_size: 2 << 20,
         }
+    }
+
+    /// Enables the async API (`Func::call_async`, `Linker::func_wrap_async`, …):
+    /// wasm then runs on fibers and host functions may await futures. Off by
+    /// default. With it on, the synchronous entry points (`Func::call`,
+    /// `Instance::new`, …) return an error, and the async ones need it.
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.async_support = enable;
+        self
+    }
+
+    /// The size of the native stack each async call runs wasm on (default
+    /// 2 MiB). It must exceed `max_wasm_stack`, which `Engine::new` checks: the
+    /// difference is the room left for host functions called from wasm.
+    pub fn async_stack_size(&mut self, size: usize) -> &mut Self {
+        self.async_stack_size = size;
+        self
     }
 
     /// Sets Cranelift's optimisation level.
@@ -314,29 +376,37 @@ impl Config {
         self.feature(WasmFeatures::SIMD, enable)
     }
 
-    /// Relaxed SIMD (off by default, as in wasmtime). Tern computes every
+    /// Relaxed SIMD (on by default). Tern computes every
     /// relaxed operation deterministically, the same way on every host.
     pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }
 
-    /// Several memories per module (off by default).
+    /// Several memories per module (on by default).
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
     }
 
-    /// Tail calls: `return_call`, `return_call_indirect` (off by default).
+    /// Typed function references (on by default): `(ref null? $t)` types,
+    /// `call_ref`, `return_call_ref` (with tail calls), `ref.as_non_null`,
+    /// `br_on_null`, `br_on_non_null`, non-nullable locals and tables with
+    /// initialiser expressions.
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
+    }
+
+    /// Tail calls: `return_call`, `return_call_indirect` (on by default).
     pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::TAIL_CALL, enable)
     }
 
-    /// 64-bit memories and tables (off by default). Memories are still limited
+    /// 64-bit memories and tables (on by default). Memories are still limited
     /// to 4 GiB: growing past that fails as if the maximum were reached.
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
     }
 
-    /// Exception handling (off by default): tags, `throw`, `throw_ref`,
+    /// Exception handling (on by default): tags, `throw`, `throw_ref`,
     /// `try_table` and `exnref` (the final Wasm 3.0 form; the legacy
     /// `try`/`catch` instructions are not implemented). With it on, every call
     /// in compiled code checks for a pending exception afterwards (see
@@ -345,7 +415,7 @@ impl Config {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
-    /// Extended constant expressions (off by default).
+    /// Extended constant expressions (on by default).
     pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }
@@ -374,15 +444,64 @@ impl Config {
         self.feature(CM_ASYNC_FEATURES, enable)
     }
 
+    /// Wide arithmetic: `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
+    /// `i64.mul_wide_u` (on by default).
+    pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
+    }
+
+    /// Garbage collection (Wasm 3.0). Not implemented yet: enabling it makes
+    /// `Engine::new` fail (off by default).
+    pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::GC, enable)
+    }
+
     /// Threads and shared memory. Not implemented yet: enabling it makes `Engine::new` fail.
     pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::THREADS, enable)
     }
 
     /// Replaces the whole feature set (used by the spec-test runner to pin a
-    /// suite's WebAssembly version).
+    /// suite's WebAssembly version). A Tern extension.
     pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
         self.features = features;
         self
+    }
+
+    /// The feature set this configuration asks for (a Tern extension).
+    pub fn enabled_wasm_features(&self) -> WasmFeatures {
+        self.features
+    }
+
+    /// Every WebAssembly feature Tern implements: any other makes
+    /// `Engine::new` fail (a Tern extension, used by runners that pick a
+    /// suite's features and must leave out what Tern cannot run).
+    pub fn implemented_wasm_features() -> WasmFeatures {
+        SUPPORTED_FEATURES
+    }
+
+    /// The WebAssembly 3.0 standard's feature set, whether Tern implements
+    /// all of it or not (a Tern extension, for runners of the 3.0 suite).
+    pub fn wasm3_features() -> WasmFeatures {
+        WASM3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implemented_wasm3_feature_is_on_by_default() {
+        assert!(SUPPORTED_FEATURES.contains(DEFAULT_FEATURES));
+        let missing = WASM3
+            .intersection(SUPPORTED_FEATURES)
+            .difference(DEFAULT_FEATURES);
+        assert!(
+            missing.is_empty(),
+            "implemented but off by default: {missing:?}"
+        );
+        assert!(DEFAULT_FEATURES.contains(WasmFeatures::WIDE_ARITHMETIC));
+        assert_eq!(Config::new().features, DEFAULT_FEATURES);
     }
 }

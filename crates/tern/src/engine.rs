@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings};
-use tern_environ::WasmFuncType;
+use tern_environ::{TypeIndex, WasmFuncType};
 
 /// A compilation environment shared by modules and stores; cheap to clone.
 #[derive(Clone)]
@@ -32,6 +32,8 @@ pub(crate) struct EngineInner {
     signatures: RwLock<SignatureRegistry>,
     /// The epoch counter compiled code compares with each store's deadline.
     pub(crate) epoch: std::sync::atomic::AtomicU64,
+    /// Fiber stacks of finished async calls, reused by the next ones.
+    pub(crate) fiber_stacks: crate::vm::fiber::StackPool,
 }
 
 #[derive(Default)]
@@ -52,10 +54,19 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Self> {
         let unsupported = config.features.difference(SUPPORTED_FEATURES);
         if !unsupported.is_empty() {
-            bail!("Tern does not implement these WebAssembly features yet: {unsupported:?}");
+            let names: Vec<&str> = unsupported.iter_names().map(|(name, _)| name).collect();
+            let names = if names.is_empty() {
+                format!("{unsupported:?}")
+            } else {
+                names.join(", ")
+            };
+            bail!("Tern does not implement these WebAssembly features yet: {names}");
         }
         if config.max_wasm_stack == 0 {
             bail!("max_wasm_stack must be greater than zero");
+        }
+        if config.async_support && config.max_wasm_stack >= config.async_stack_size {
+            bail!("max_wasm_stack size cannot exceed the async_stack_size");
         }
         crate::profiling::start(config.profiler)?;
         // The engine keeps its own copy with the Cranelift flags folded into
@@ -78,6 +89,7 @@ impl Engine {
                 compiler,
                 signatures: RwLock::default(),
                 epoch: std::sync::atomic::AtomicU64::new(0),
+                fiber_stacks: crate::vm::fiber::StackPool::new(config.async_stack_size),
             }),
         })
     }
@@ -167,7 +179,35 @@ impl Engine {
         settings
     }
 
-    /// The engine-wide id of signature `ty`, registering it on first use.
+    /// The engine-wide ids of a module's type section, registering each type on
+    /// first use. A type's references to earlier types are rewritten to those
+    /// types' engine ids first (canonicalisation), so two modules' copies of a
+    /// type get one id however their type sections are ordered. Without GC's
+    /// recursion groups a type can only name earlier types (validation checks
+    /// it); a type naming a later one is an error here rather than a wrong id.
+    ///
+    /// # Errors
+    /// Fails on a reference to a type that is not earlier in the section.
+    pub(crate) fn register_types(&self, types: &[WasmFuncType]) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = Vec::with_capacity(types.len());
+        for ty in types {
+            let mut forward = None;
+            let canonical = ty.map_indices(|i| match ids.get(i as usize) {
+                Some(id) => TypeIndex::Engine(*id),
+                None => {
+                    forward = Some(i);
+                    TypeIndex::Module(i)
+                }
+            });
+            if let Some(i) = forward {
+                bail!("type {} refers to type {i}, which is not defined before it (recursive types need the GC proposal)", ids.len());
+            }
+            ids.push(self.signature_id(&canonical));
+        }
+        Ok(ids)
+    }
+
+    /// The engine-wide id of canonical signature `ty`, registering it on first use.
     pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
         if let Some(id) = self
             .inner

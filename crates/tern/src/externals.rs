@@ -202,33 +202,70 @@ impl Memory {
     /// Copies `buffer.len()` bytes at `offset` into `buffer`.
     ///
     /// # Errors
-    /// Fails when the range is out of bounds.
-    pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
+    /// [`MemoryAccessError`] when the range is out of bounds.
+    ///
+    /// # Panics
+    /// When the memory belongs to another store (as in wasmtime).
+    pub fn read(
+        &self,
+        store: impl AsContext,
+        offset: usize,
+        buffer: &mut [u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
         let store = store.as_context();
         let data = self.get(&store.0.opaque).data();
         let src = offset
             .checked_add(buffer.len())
-            .and_then(|end| data.get(offset..end));
-        buffer.copy_from_slice(src.context("out of bounds memory access")?);
+            .and_then(|end| data.get(offset..end))
+            .ok_or(MemoryAccessError { _private: () })?;
+        buffer.copy_from_slice(src);
         Ok(())
     }
 
     /// Copies `buffer` into memory at `offset`.
     ///
     /// # Errors
-    /// Fails when the range is out of bounds.
-    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buffer: &[u8]) -> Result<()> {
+    /// [`MemoryAccessError`] when the range is out of bounds.
+    ///
+    /// # Panics
+    /// When the memory belongs to another store (as in wasmtime).
+    pub fn write(
+        &self,
+        mut store: impl AsContextMut,
+        offset: usize,
+        buffer: &[u8],
+    ) -> std::result::Result<(), MemoryAccessError> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.check(self.0)?;
+        assert_eq!(
+            self.0.store_id,
+            store.id(),
+            "memory used with the wrong store"
+        );
         let data = store.memories[self.0.index].data_mut();
         let dst = offset
             .checked_add(buffer.len())
-            .and_then(|end| data.get_mut(offset..end));
-        dst.context("out of bounds memory access")?
-            .copy_from_slice(buffer);
+            .and_then(|end| data.get_mut(offset..end))
+            .ok_or(MemoryAccessError { _private: () })?;
+        dst.copy_from_slice(buffer);
         Ok(())
     }
 }
+
+/// The error of [`Memory::read`] and [`Memory::write`]: the range is not
+/// inside the memory. Converts into [`crate::Error`] with `?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryAccessError {
+    _private: (),
+}
+
+impl std::fmt::Display for MemoryAccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("out of bounds memory access")
+    }
+}
+
+impl std::error::Error for MemoryAccessError {}
 
 impl<'a, T> From<&'a crate::Store<T>> for crate::StoreContext<'a, T> {
     fn from(s: &'a crate::Store<T>) -> Self {
@@ -277,7 +314,7 @@ impl Global {
     /// Fails when `val` does not have the global's value type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
-        if val.ty() != *ty.content() {
+        if !val.matches_ty(store, ty.content())? {
             bail!(
                 "value of type {} does not match global type {}",
                 val.ty(),
@@ -328,7 +365,7 @@ impl Global {
         if g.ty.mutability() == Mutability::Const {
             bail!("immutable global cannot be set");
         }
-        if val.ty() != *g.ty.content() {
+        if !val.matches_ty(store, g.ty.content())? {
             bail!(
                 "global of type {} cannot be set to a {}",
                 g.ty.content(),
@@ -360,7 +397,7 @@ impl Table {
                 ty.element()
             );
         }
-        if init.ty() != ty.element() {
+        if !init.matches_ty(store, &ty.element())? {
             bail!(
                 "initial value of type {} does not match table element type {}",
                 init.ty(),
@@ -419,7 +456,7 @@ impl Table {
     /// Fails when `val`'s type is not the table's element type, or it belongs
     /// to another store.
     fn element_raw(&self, store: &mut crate::store::StoreOpaque, val: Val) -> Result<usize> {
-        if val.ty() != store.tables[self.0.index].ty.element() {
+        if !val.matches_ty(store, &store.tables[self.0.index].ty.element())? {
             bail!(
                 "value of type {} does not match the table's element type",
                 val.ty()
@@ -448,7 +485,7 @@ impl Table {
     ///
     /// # Errors
     /// Fails, changing nothing, when a range is out of bounds, the element types
-    /// differ, or a table belongs to another store.
+    /// do not match, or a table belongs to another store.
     pub fn copy(
         mut store: impl AsContextMut,
         dst_table: &Table,
@@ -461,7 +498,11 @@ impl Table {
         store.check(dst_table.0)?;
         store.check(src_table.0)?;
         let (dst, src) = (dst_table.0.index, src_table.0.index);
-        if store.tables[dst].ty.element() != store.tables[src].ty.element() {
+        if !store.tables[src]
+            .ty
+            .element()
+            .matches(&store.tables[dst].ty.element())
+        {
             bail!("tables of different element types cannot be copied between");
         }
         let src_elements = store.tables[src].table.elements();

@@ -9,6 +9,7 @@
 //! (see `func/trampolines.rs`; `func/typed.rs` is the statically typed layer).
 //! Nothing here compiles code.
 
+mod asyncs;
 mod trampolines;
 pub(crate) mod typed;
 
@@ -16,6 +17,7 @@ use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
 use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncCtx, ValRaw};
 use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
+use crate::ValType;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
@@ -55,6 +57,14 @@ pub struct Caller<'a, T> {
 impl<'a, T> Caller<'a, T> {
     pub(crate) fn new(store: &'a mut StoreInner<T>, caller: Option<usize>) -> Self {
         Self { store, caller }
+    }
+
+    /// A shorter-lived `Caller` for the same host call.
+    pub(crate) fn reborrow(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: &mut *self.store,
+            caller: self.caller,
+        }
     }
 
     /// The store's data.
@@ -127,7 +137,7 @@ impl Func {
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let host = dynamic_host_fn(ty.ty.clone(), func);
-        Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
+        Self::from_host_arc(&mut store.as_context_mut().0.opaque, ty.ty, host)
     }
 
     /// Defines a host function from a Rust closure whose parameter and result
@@ -136,33 +146,35 @@ impl Func {
         mut store: impl AsContextMut<Data = T>,
         func: impl IntoFunc<T, Params, Results>,
     ) -> Func {
-        let (ty, host) = func.into_func();
+        let (ty, host) = func.into_host_fn();
         Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
     }
 
-    pub(crate) fn from_host_fn<T: 'static>(
+    /// Defines a shared host closure (a linker's definition, a component's
+    /// lowered import) of type `ty` in `store`: one dynamic call per invocation.
+    pub(crate) fn from_host_arc<T: 'static>(
         store: &mut StoreOpaque,
         ty: WasmFuncType,
         host: Arc<HostFn<T>>,
     ) -> Func {
+        Self::from_host_fn(
+            store,
+            ty,
+            move |caller: Caller<'_, T>, raw: &mut [ValRaw]| host(caller, raw),
+        )
+    }
+
+    /// Defines host function `host` of type `ty` in `store`. `host` is called
+    /// directly (no boxing, no dynamic dispatch) from wasm's entry shim, with
+    /// the store's call hook checked there (see [`invoke_host`]).
+    pub(crate) fn from_host_fn<T, F>(store: &mut StoreOpaque, ty: WasmFuncType, host: F) -> Func
+    where
+        T: 'static,
+        F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
         let type_id = store.engine.signature_id(&ty);
-        let host: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
-            let Caller { store, caller } = caller;
-            if store.call_hook.is_none() {
-                return host(Caller { store, caller }, raw);
-            }
-            store.call_hook(CallingHost)?;
-            host(
-                Caller {
-                    store: &mut *store,
-                    caller,
-                },
-                raw,
-            )?;
-            store.call_hook(ReturningFromHost)
-        });
         let wasm_call = store.trampolines.host(type_id);
-        let ctx = HostFuncCtx::new::<T>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
+        let ctx = HostFuncCtx::new::<T, F>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
         let funcref = FuncRefPtr(ctx.funcref());
         store.host_funcs.push(ctx);
         let index = store.host_funcs.len() - 1;
@@ -206,6 +218,7 @@ impl Func {
             .opaque
             .check(self.0)
             .context("cannot call a function from another store")?;
+        store.opaque.check_sync_entry()?;
         let ty = store.opaque.funcs[self.0.index].ty.clone();
         if params.len() != ty.params.len() {
             bail!(
@@ -223,7 +236,7 @@ impl Func {
         }
         let mut raw = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params.iter()).enumerate() {
-            if p.ty().to_wasm() != *t {
+            if !p.matches_ty(&store.opaque, &ValType::from_wasm(*t))? {
                 bail!(
                     "argument type mismatch at index {i}: expected {t}, found {}",
                     p.ty()
@@ -274,8 +287,6 @@ impl Func {
                 };
                 let backtraces = store.opaque.engine.config().wasm_backtrace;
                 store.call_hook(CallingWasm)?;
-                let _signal_handler =
-                    vm::signal_handler::enter(store.opaque.signal_handler.clone());
                 // `call_wasm` takes the whole store so that it alone decides how the
                 // store is reached while wasm runs (through one raw pointer).
                 let result = vm::call_wasm(store, trampoline, funcref, raw)
@@ -284,10 +295,13 @@ impl Func {
                 result.and(returned)
             }
             FuncKind::Host(index) => {
-                let Some(host) = store.opaque.host_funcs[index].func::<T>() else {
-                    bail!("host function was defined for a store of another data type");
-                };
-                host(Caller::new(store, caller), raw)
+                // The context is boxed and owned by the store, which does not
+                // drop host functions while it lives; the closure gets the store
+                // through `Caller`.
+                let ctx: *const HostFuncCtx = &*store.opaque.host_funcs[index];
+                vm::host_func::call_from_host(ctx, Caller::new(store, caller), raw).unwrap_or_else(
+                    || bail!("host function was defined for a store of another data type"),
+                )
             }
         }
     }
@@ -304,6 +318,33 @@ impl Func {
         typed::check_signature::<Params, Results>(&ty)?;
         Ok(TypedFunc::new(*self))
     }
+}
+
+/// Runs host closure `func`, with the store's call hook around it when one is
+/// installed (`CallingHost` / `ReturningFromHost`). Both wasm's entry shim and
+/// host-side calls come here, so the hook check is one load per call and host
+/// closures are never wrapped.
+///
+/// # Errors
+/// The hook's or the closure's error.
+#[inline]
+pub(crate) fn invoke_host<T, F>(func: &F, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()>
+where
+    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
+{
+    if caller.store.call_hook.is_none() {
+        return func(caller, raw);
+    }
+    let Caller { store, caller } = caller;
+    store.call_hook(CallingHost)?;
+    func(
+        Caller {
+            store: &mut *store,
+            caller,
+        },
+        raw,
+    )?;
+    store.call_hook(ReturningFromHost)
 }
 
 /// Adapts a closure over `Val`s to the raw-slot host function shape.
@@ -338,7 +379,7 @@ pub(crate) fn dynamic_host_fn<T: 'static>(
                 &mut results,
             )?;
             for (i, (val, ty)) in results.iter().zip(wasm_ty.results.iter()).enumerate() {
-                if val.ty().to_wasm() != *ty {
+                if !val.matches_ty(&store.opaque, &crate::ValType::from_wasm(*ty))? {
                     bail!("function attempted to return an incompatible value: result {i} is {} but the signature says {ty}", val.ty());
                 }
                 raw[i] = val.to_raw(&mut store.opaque)?;

@@ -76,6 +76,7 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         let store = store.as_context_mut().0;
+        store.opaque.check_sync_entry()?;
         let store_ptr: *mut u8 = (&mut *store as *mut crate::store::StoreInner<_>).cast();
         let instance = instantiate(&mut store.opaque, store_ptr, module, imports)?;
         let start = module.inner.env.start;
@@ -186,8 +187,16 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
             }
     };
     match (expected, actual) {
-        (ExternType::Func(e), ExternType::Func(a)) => e == a,
-        (ExternType::Global(e), ExternType::Global(a)) => e == a,
+        (ExternType::Func(e), ExternType::Func(a)) => a.matches(e),
+        // Immutable globals are covariant; mutable ones must match exactly.
+        (ExternType::Global(e), ExternType::Global(a)) => {
+            e.mutability() == a.mutability()
+                && match e.mutability() {
+                    crate::Mutability::Const => a.content().matches(e.content()),
+                    crate::Mutability::Var => a.content() == e.content(),
+                }
+        }
+        // Table element types are invariant (tables are mutable).
         (ExternType::Table(e), ExternType::Table(a)) => {
             e.plan.element == a.plan.element
                 && e.plan.table64 == a.plan.table64
@@ -352,7 +361,7 @@ fn instantiate(
         let table = vm::Table::new(plan.minimum, plan.maximum)?;
         store.tables.push(TableData {
             table: Box::new(table),
-            ty: crate::TableType { plan: *plan },
+            ty: crate::TableType::from_plan(module.inner.canonical_table(*plan)),
         });
         let t = store.tables.last_mut().expect("just pushed");
         vmi.push_table(&mut *t.table);
@@ -397,7 +406,7 @@ fn instantiate(
         store.globals.push(GlobalData {
             ptr,
             ty: crate::GlobalType::new(
-                crate::ValType::from_wasm(global.ty),
+                crate::ValType::from_wasm(module.inner.canonical_val(global.ty)),
                 if global.mutable {
                     crate::Mutability::Var
                 } else {
@@ -405,6 +414,18 @@ fn instantiate(
                 },
             ),
         });
+    }
+
+    // Tables with an initialiser expression (typed function references):
+    // every element starts as its value; the others start null.
+    for (defined, init) in env.table_inits.iter().enumerate() {
+        if let Some(init) = init {
+            let value = eval_const(init, &resolved)?.get_u64() as usize;
+            store.tables[first_table + defined]
+                .table
+                .elements_mut()
+                .fill(value);
+        }
     }
 
     // Passive segments, for memory.init / table.init; active and declared ones
@@ -589,7 +610,7 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
         return f;
     }
     let module = store.instances[instance.0.index].module.clone();
-    let ty = module.inner.env.func_type(index).clone();
+    let ty = module.inner.canonical_func_type(index);
     store.push_func(FuncData {
         funcref,
         ty,

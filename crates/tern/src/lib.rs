@@ -62,7 +62,7 @@ pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel, WasmBacktraceDetails};
 pub use engine::Engine;
 pub use exn::{ExnRef, Tag, TagType, ThrownException};
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use instance::{Export, Instance};
 pub use limits::{
@@ -77,7 +77,7 @@ pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreCon
 pub use tern_environ::WasmFeatures;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, TableType,
-    ValType,
+    ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
+    RefType, SharedTypeIndex, TableType, ValType,
 };
 pub use values::{ExternRef, Val, ValRaw, V128};

@@ -8,6 +8,7 @@
 //! is that plus one instantiation. `Linker::module` follows wasmtime's WASI
 //! conventions for commands and reactors (see `linker/command.rs`).
 
+mod asyncs;
 mod command;
 mod instance_pre;
 
@@ -32,7 +33,7 @@ impl<T: 'static> Definition<T> {
     fn to_extern(&self, mut store: impl AsContextMut<Data = T>) -> Extern {
         match self {
             Self::Extern(e) => e.clone(),
-            Self::HostFunc(ty, host) => Extern::Func(Func::from_host_fn(
+            Self::HostFunc(ty, host) => Extern::Func(Func::from_host_arc(
                 &mut store.as_context_mut().0.opaque,
                 ty.ty.clone(),
                 host.clone(),

@@ -34,7 +34,9 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use tern_cranelift::{CodeImage, FuncLoc, TrampolineKind};
-use tern_environ::{EntityIndex, SegmentMode, TrapKind, VMOffsets};
+use tern_environ::{
+    EntityIndex, SegmentMode, TablePlan, TrapKind, TypeIndex, VMOffsets, WasmFuncType, WasmValType,
+};
 
 /// A compiled WebAssembly module.
 #[derive(Clone)]
@@ -78,6 +80,27 @@ pub(crate) struct ModuleInner {
 }
 
 impl ModuleInner {
+    /// `ty` with the module's type indices replaced by engine ids.
+    pub(crate) fn canonical_val(&self, ty: WasmValType) -> WasmValType {
+        ty.map_indices(&mut |i| TypeIndex::Engine(self.type_ids[i as usize]))
+    }
+
+    /// `plan` with its element type canonical (see [`Self::canonical_val`]).
+    pub(crate) fn canonical_table(&self, plan: TablePlan) -> TablePlan {
+        let element = match self.canonical_val(WasmValType::Ref(plan.element)) {
+            WasmValType::Ref(r) => r,
+            _ => plan.element,
+        };
+        TablePlan { element, ..plan }
+    }
+
+    /// The canonical signature of function `index` (imports first).
+    pub(crate) fn canonical_func_type(&self, index: u32) -> WasmFuncType {
+        self.env
+            .func_type(index)
+            .map_indices(|i| TypeIndex::Engine(self.type_ids[i as usize]))
+    }
+
     /// Position of export `name` in the module's export list.
     pub(crate) fn export_index(&self, name: &str) -> Option<usize> {
         let exports = &self.env.exports;
@@ -163,7 +186,7 @@ impl Module {
         let code = CodeMemory::new(&image.text)?;
         let names = FuncNames::new(std::mem::take(&mut env.func_names));
         let exports_by_name = exports_by_name(&env.exports);
-        Ok(Self::from_parts(
+        Self::from_parts(
             engine,
             env,
             code,
@@ -176,17 +199,21 @@ impl Module {
                 exports_by_name,
                 memory_images,
             },
-        ))
+        )
     }
 
     /// Builds the module around code that is already executable: registers the
     /// code for trap lookup and computes what is derived from `env`.
+    ///
+    /// # Errors
+    /// Fails when the type section cannot be canonicalised (`Engine::register_types`).
     fn from_parts(
         engine: &Engine,
         env: tern_environ::Module,
         code: CodeMemory,
         parts: Parts,
-    ) -> Self {
+    ) -> Result<Self> {
+        let type_ids = engine.register_types(&env.types)?;
         let Parts {
             funcs,
             trampolines,
@@ -212,9 +239,8 @@ impl Module {
         if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
             crate::profiling::record_module(code.base(), &info, &trampolines);
         }
-        let type_ids = env.types.iter().map(|t| engine.signature_id(t)).collect();
         let offsets = VMOffsets::new(&env);
-        Self {
+        Ok(Self {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 env,
@@ -228,7 +254,7 @@ impl Module {
                 inside_component: std::sync::atomic::AtomicBool::new(false),
                 memory_images,
             }),
-        }
+        })
     }
 
     /// Writes this module as a precompiled artifact, to be loaded later with
@@ -331,7 +357,7 @@ impl Module {
                 .transpose()
             })
             .collect::<Result<_>>()?;
-        Ok(Self::from_loaded(engine, loaded.meta, code, images))
+        Self::from_loaded(engine, loaded.meta, code, images)
     }
 
     /// Like [`Module::deserialize`], but maps the artifact file at `path`
@@ -383,7 +409,7 @@ impl Module {
                     .transpose()
                 })
                 .collect::<Result<_>>()?;
-            Ok(Self::from_loaded(engine, loaded.meta, code, images))
+            Self::from_loaded(engine, loaded.meta, code, images)
         };
         load().with_context(|| format!("failed to load precompiled module `{}`", path.display()))
     }
@@ -393,7 +419,7 @@ impl Module {
         meta: crate::artifact::ModuleMetadata,
         code: CodeMemory,
         memory_images: Vec<Option<MemoryImage>>,
-    ) -> Self {
+    ) -> Result<Self> {
         let funcs = meta
             .funcs
             .iter()
@@ -463,18 +489,18 @@ impl Module {
         let env = &self.inner.env;
         match index {
             EntityIndex::Function(f) => {
-                ExternType::Func(FuncType::from_wasm(env.func_type(f).clone()))
+                ExternType::Func(FuncType::from_wasm(self.inner.canonical_func_type(f)))
             }
-            EntityIndex::Table(t) => ExternType::Table(TableType {
-                plan: env.tables[t as usize],
-            }),
+            EntityIndex::Table(t) => ExternType::Table(TableType::from_plan(
+                self.inner.canonical_table(env.tables[t as usize]),
+            )),
             EntityIndex::Memory(m) => ExternType::Memory(MemoryType {
                 plan: env.memories[m as usize],
             }),
             EntityIndex::Global(g) => {
                 let g = &env.globals[g as usize];
                 ExternType::Global(GlobalType::new(
-                    ValType::from_wasm(g.ty),
+                    ValType::from_wasm(self.inner.canonical_val(g.ty)),
                     if g.mutable {
                         Mutability::Var
                     } else {

@@ -16,6 +16,7 @@
 //! that the untyped store pointer `vm::call_wasm` records when wasm is entered
 //! can be cast back by host functions that know `T`), and `StoreOpaque` (everything that does not depend on `T`).
 
+mod async_yield;
 mod fuel;
 mod hooks;
 
@@ -137,6 +138,10 @@ pub struct StoreOpaque {
     pub(crate) signal_handler: Option<std::sync::Arc<vm::signal_handler::SignalHandler>>,
     /// All fuel ever given to the store (see `store/fuel.rs`).
     pub(crate) fuel_added: u64,
+    /// The fiber running this store's wasm, if any (see `vm/fiber.rs`).
+    pub(crate) async_cx: vm::fiber::AsyncCxBox,
+    /// Whether fuel and epoch interruptions yield (see `store/async_yield.rs`).
+    pub(crate) yield_policy: async_yield::YieldPolicy,
 }
 
 impl<T: Default> Default for Store<T> {
@@ -177,6 +182,8 @@ impl<T> Store<T> {
                     limiter_hook: None,
                     signal_handler: None,
                     fuel_added: 0,
+                    async_cx: Default::default(),
+                    yield_policy: Default::default(),
                 },
                 data,
                 limiter: None,
@@ -215,10 +222,6 @@ impl<T> Store<T> {
             .limits
             .set_epoch_deadline(now.saturating_add(ticks));
     }
-
-    /// Reaching the epoch deadline traps (the only behaviour Tern has, and the
-    /// default; kept for wasmtime compatibility).
-    pub fn epoch_deadline_trap(&mut self) {}
 
     /// The embedder's data.
     pub fn data(&self) -> &T {
@@ -334,7 +337,7 @@ impl StoreOpaque {
                 match self.func_by_ref(funcref) {
                     Some(func) => Extern::Func(func),
                     None => {
-                        let ty = data.module.inner.env.func_type(f).clone();
+                        let ty = data.module.inner.canonical_func_type(f);
                         Extern::Func(self.push_func(FuncData {
                             funcref,
                             ty,

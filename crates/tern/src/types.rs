@@ -2,9 +2,18 @@
 //! import and export types, with wasmtime's names.
 
 use std::fmt;
-use tern_environ::{MemoryPlan, TablePlan, WasmFuncType, WasmValType};
+use tern_environ::{
+    MemoryPlan, TablePlan, TypeIndex, WasmFuncType, WasmHeapType, WasmRefType, WasmValType,
+};
 
 /// A WebAssembly value type.
+///
+/// WebAssembly 3.0 made reference types a family (`(ref null? heap)`), so the
+/// two reference variants of wasmtime 12 became [`ValType::Ref`]. The wasmtime
+/// 12 spellings `ValType::FuncRef` and `ValType::ExternRef` remain as constants
+/// (`funcref` and `externref`), usable both as values and as `match` patterns;
+/// only a `match` that was exhaustive over wasmtime 12's seven variants now
+/// needs an arm for the other reference types (`ValType::Ref(_)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {
     /// 32-bit integer.
@@ -17,15 +26,28 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Function reference.
-    FuncRef,
-    /// Host reference.
-    ExternRef,
-    /// Exception reference (`exnref`, exception handling).
-    ExnRef,
+    /// A reference type.
+    Ref(RefType),
 }
 
+#[allow(
+    non_upper_case_globals,
+    reason = "wasmtime 12 spelled these as enum variants; constants of the same name keep that code compiling"
+)]
 impl ValType {
+    /// `funcref` (wasmtime 12's variant spelling).
+    pub const FuncRef: Self = Self::Ref(RefType::FUNCREF);
+    /// `externref` (wasmtime 12's variant spelling).
+    pub const ExternRef: Self = Self::Ref(RefType::EXTERNREF);
+    /// `funcref`, i.e. `(ref null func)`.
+    pub const FUNCREF: Self = Self::Ref(RefType::FUNCREF);
+    /// `externref`, i.e. `(ref null extern)`.
+    pub const EXTERNREF: Self = Self::Ref(RefType::EXTERNREF);
+    /// `nullfuncref`, i.e. `(ref null nofunc)`.
+    pub const NULLFUNCREF: Self = Self::Ref(RefType::NULLFUNCREF);
+    /// `exnref`, i.e. `(ref null exn)` (exception handling).
+    pub const EXNREF: Self = Self::Ref(RefType::EXNREF);
+
     pub(crate) fn from_wasm(ty: WasmValType) -> Self {
         match ty {
             WasmValType::I32 => Self::I32,
@@ -33,9 +55,7 @@ impl ValType {
             WasmValType::F32 => Self::F32,
             WasmValType::F64 => Self::F64,
             WasmValType::V128 => Self::V128,
-            WasmValType::FuncRef => Self::FuncRef,
-            WasmValType::ExternRef => Self::ExternRef,
-            WasmValType::ExnRef => Self::ExnRef,
+            WasmValType::Ref(r) => Self::Ref(RefType::from_wasm(r)),
         }
     }
 
@@ -46,9 +66,7 @@ impl ValType {
             Self::F32 => WasmValType::F32,
             Self::F64 => WasmValType::F64,
             Self::V128 => WasmValType::V128,
-            Self::FuncRef => WasmValType::FuncRef,
-            Self::ExternRef => WasmValType::ExternRef,
-            Self::ExnRef => WasmValType::ExnRef,
+            Self::Ref(r) => WasmValType::Ref(r.to_wasm()),
         }
     }
 
@@ -59,7 +77,205 @@ impl ValType {
 
     /// Whether this is a reference type.
     pub fn is_ref(&self) -> bool {
-        matches!(self, Self::FuncRef | Self::ExternRef | Self::ExnRef)
+        matches!(self, Self::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref(&self) -> Option<&RefType> {
+        match self {
+            Self::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether this is exactly `funcref`.
+    pub fn is_funcref(&self) -> bool {
+        *self == Self::FUNCREF
+    }
+
+    /// Whether this is exactly `externref`.
+    pub fn is_externref(&self) -> bool {
+        *self == Self::EXTERNREF
+    }
+
+    /// Whether a value of type `self` can be used where `other` is expected
+    /// (`self` is a subtype of `other`). Both must come from the same engine.
+    pub fn matches(&self, other: &ValType) -> bool {
+        self.to_wasm().matches(other.to_wasm())
+    }
+}
+
+/// A reference type: a nullability and a [`HeapType`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefType {
+    nullable: bool,
+    heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`.
+    pub const FUNCREF: Self = Self {
+        nullable: true,
+        heap: HeapType::Func,
+    };
+    /// `externref`.
+    pub const EXTERNREF: Self = Self {
+        nullable: true,
+        heap: HeapType::Extern,
+    };
+    /// `nullfuncref`.
+    pub const NULLFUNCREF: Self = Self {
+        nullable: true,
+        heap: HeapType::NoFunc,
+    };
+    /// `exnref`.
+    pub const EXNREF: Self = Self {
+        nullable: true,
+        heap: HeapType::Exn,
+    };
+
+    /// `(ref null heap)` when `nullable`, else `(ref heap)`.
+    pub fn new(nullable: bool, heap: HeapType) -> Self {
+        Self { nullable, heap }
+    }
+
+    /// Whether null is a value of this type.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// The heap type.
+    pub fn heap_type(&self) -> &HeapType {
+        &self.heap
+    }
+
+    /// Whether `self` is a subtype of `other`.
+    pub fn matches(&self, other: &RefType) -> bool {
+        self.to_wasm().matches(other.to_wasm())
+    }
+
+    pub(crate) fn from_wasm(r: WasmRefType) -> Self {
+        Self {
+            nullable: r.nullable,
+            heap: HeapType::from_wasm(r.heap),
+        }
+    }
+
+    pub(crate) fn to_wasm(self) -> WasmRefType {
+        WasmRefType {
+            nullable: self.nullable,
+            heap: self.heap.to_wasm(),
+        }
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_wasm().fmt(f)
+    }
+}
+
+/// The engine-wide identity of a function type: what a concrete heap type
+/// (`(ref $t)`) names once its module is loaded. Two modules' types have the
+/// same index exactly when they are the same type. Only meaningful within the
+/// engine that made it (see [`HeapType::concrete_func`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharedTypeIndex(pub(crate) u32);
+
+/// What a reference points to: an abstract type of one of the hierarchies
+/// (functions, host references, exceptions, and GC's `any`), or a concrete
+/// function type.
+///
+/// Garbage collection is not implemented: the GC heap types describe modules'
+/// types and print, but no value of them exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Functions of one signature.
+    ConcreteFunc(SharedTypeIndex),
+    /// No function (the bottom of the function hierarchy; only null).
+    NoFunc,
+    /// Any host reference.
+    Extern,
+    /// No host reference (only null).
+    NoExtern,
+    /// The top of the GC hierarchy.
+    Any,
+    /// Comparable GC references.
+    Eq,
+    /// Unboxed 31-bit integers.
+    I31,
+    /// Any GC struct.
+    Struct,
+    /// Any GC array.
+    Array,
+    /// The bottom of the GC hierarchy.
+    None,
+    /// Exception references.
+    Exn,
+    /// The bottom of the exception hierarchy.
+    NoExn,
+}
+
+impl HeapType {
+    /// The concrete heap type of functions of type `ty`, registered in `engine`.
+    pub fn concrete_func(engine: &crate::Engine, ty: &FuncType) -> Self {
+        Self::ConcreteFunc(SharedTypeIndex(engine.signature_id(&ty.ty)))
+    }
+
+    /// Whether `self` is a subtype of `other`.
+    pub fn matches(&self, other: &HeapType) -> bool {
+        self.to_wasm().matches(other.to_wasm())
+    }
+
+    pub(crate) fn from_wasm(h: WasmHeapType) -> Self {
+        match h {
+            WasmHeapType::Func => Self::Func,
+            WasmHeapType::ConcreteFunc(TypeIndex::Engine(i)) => {
+                Self::ConcreteFunc(SharedTypeIndex(i))
+            }
+            // Public types are made from canonical (engine-indexed) types only;
+            // a module index cannot reach here, and `func` is its truthful top.
+            WasmHeapType::ConcreteFunc(TypeIndex::Module(_)) => Self::Func,
+            WasmHeapType::NoFunc => Self::NoFunc,
+            WasmHeapType::Extern => Self::Extern,
+            WasmHeapType::NoExtern => Self::NoExtern,
+            WasmHeapType::Any => Self::Any,
+            WasmHeapType::Eq => Self::Eq,
+            WasmHeapType::I31 => Self::I31,
+            WasmHeapType::Struct => Self::Struct,
+            WasmHeapType::Array => Self::Array,
+            WasmHeapType::None => Self::None,
+            WasmHeapType::Exn => Self::Exn,
+            WasmHeapType::NoExn => Self::NoExn,
+        }
+    }
+
+    pub(crate) fn to_wasm(self) -> WasmHeapType {
+        match self {
+            Self::Func => WasmHeapType::Func,
+            Self::ConcreteFunc(SharedTypeIndex(i)) => {
+                WasmHeapType::ConcreteFunc(TypeIndex::Engine(i))
+            }
+            Self::NoFunc => WasmHeapType::NoFunc,
+            Self::Extern => WasmHeapType::Extern,
+            Self::NoExtern => WasmHeapType::NoExtern,
+            Self::Any => WasmHeapType::Any,
+            Self::Eq => WasmHeapType::Eq,
+            Self::I31 => WasmHeapType::I31,
+            Self::Struct => WasmHeapType::Struct,
+            Self::Array => WasmHeapType::Array,
+            Self::None => WasmHeapType::None,
+            Self::Exn => WasmHeapType::Exn,
+            Self::NoExn => WasmHeapType::NoExn,
+        }
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_wasm().fmt(f)
     }
 }
 
@@ -101,6 +317,15 @@ impl FuncType {
     /// Result types.
     pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
         self.ty.results.iter().map(|t| ValType::from_wasm(*t))
+    }
+
+    /// Whether a function of type `self` may be used where one of type `other`
+    /// is expected (`self` is a subtype of `other`). Function types are final
+    /// and declare no supertypes without the GC proposal, so this is type
+    /// equality (of the canonical types, so two modules' copies of one type
+    /// match); with GC's declared subtypes it will also walk `self`'s supertypes.
+    pub fn matches(&self, other: &FuncType) -> bool {
+        self == other
     }
 }
 
@@ -211,6 +436,10 @@ impl fmt::Display for MemoryType {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TableType {
     pub(crate) plan: TablePlan,
+    /// The element type as given. It is `ValType::Ref(plan.element)` except
+    /// when [`TableType::new`] was handed a non-reference type, which it
+    /// accepts as wasmtime does and [`crate::Table::new`] then refuses.
+    element: ValType,
 }
 
 impl TableType {
@@ -218,16 +447,27 @@ impl TableType {
     pub fn new(element: ValType, min: u32, max: Option<u32>) -> Self {
         Self {
             plan: TablePlan {
-                element: element.to_wasm(),
+                element: element
+                    .as_ref()
+                    .map_or(WasmRefType::FUNCREF, |r| r.to_wasm()),
                 minimum: u64::from(min),
                 maximum: max.map(u64::from),
                 table64: false,
             },
+            element,
         }
     }
+
+    pub(crate) fn from_plan(plan: TablePlan) -> Self {
+        Self {
+            plan,
+            element: ValType::Ref(RefType::from_wasm(plan.element)),
+        }
+    }
+
     /// The element type.
     pub fn element(&self) -> ValType {
-        ValType::from_wasm(self.plan.element)
+        self.element
     }
     /// Initial size.
     pub fn minimum(&self) -> u32 {
@@ -245,7 +485,7 @@ impl fmt::Display for TableType {
         if let Some(m) = self.plan.maximum {
             write!(f, " {m}")?;
         }
-        write!(f, " {})", self.plan.element)
+        write!(f, " {})", self.element)
     }
 }
 

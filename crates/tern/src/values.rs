@@ -6,6 +6,7 @@ use crate::{Func, ValType};
 use anyhow::{bail, Result};
 use std::any::Any;
 use std::sync::Arc;
+use tern_environ::{TypeIndex, WasmHeapType};
 
 /// A reference to a host value that wasm can hold (`externref`) but not inspect.
 ///
@@ -110,11 +111,13 @@ impl Val {
             Self::V128(_) => ValType::V128,
             Self::FuncRef(_) => ValType::FuncRef,
             Self::ExternRef(_) => ValType::ExternRef,
-            Self::ExnRef(_) => ValType::ExnRef,
+            Self::ExnRef(_) => ValType::EXNREF,
         }
     }
 
-    /// A null reference of `ty`, or zero of a numeric type.
+    /// A null reference of `ty`, or zero of a numeric type; `None` for a
+    /// non-nullable reference type (which has no default) and for the GC and
+    /// exception hierarchies, whose values Tern cannot represent yet.
     pub fn default_for_ty(ty: ValType) -> Option<Self> {
         Some(match ty {
             ValType::I32 => Self::I32(0),
@@ -122,9 +125,41 @@ impl Val {
             ValType::F32 => Self::F32(0),
             ValType::F64 => Self::F64(0),
             ValType::V128 => Self::V128(0),
-            ValType::FuncRef => Self::FuncRef(None),
-            ValType::ExternRef => Self::ExternRef(None),
-            ValType::ExnRef => Self::ExnRef(None),
+            ValType::Ref(r) if !r.is_nullable() => return None,
+            ValType::Ref(r) => match r.heap_type().to_wasm().top() {
+                WasmHeapType::Func => Self::FuncRef(None),
+                WasmHeapType::Extern => Self::ExternRef(None),
+                WasmHeapType::Exn => Self::ExnRef(None),
+                _ => return None,
+            },
+        })
+    }
+
+    /// Whether this value is of type `ty` (or a subtype), as `Table::set`,
+    /// `Global::set` and host calls check it. A function is typed by its
+    /// concrete signature.
+    ///
+    /// # Errors
+    /// Fails if a function reference belongs to another store.
+    pub(crate) fn matches_ty(&self, store: &StoreOpaque, ty: &ValType) -> Result<bool> {
+        let ValType::Ref(r) = ty else {
+            return Ok(self.ty() == *ty);
+        };
+        let heap = r.heap_type().to_wasm();
+        Ok(match self {
+            Self::FuncRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Func,
+            Self::ExternRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Extern,
+            Self::ExternRef(Some(_)) => heap == WasmHeapType::Extern,
+            Self::ExnRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Exn,
+            Self::ExnRef(Some(_)) => heap == WasmHeapType::Exn,
+            Self::FuncRef(Some(f)) => {
+                if !f.comes_from_same_store(store) {
+                    bail!("cross-`Store` values are not supported");
+                }
+                let id = store.func_data(f).funcref.type_id();
+                WasmHeapType::ConcreteFunc(TypeIndex::Engine(id)).matches(heap)
+            }
+            _ => false,
         })
     }
 
@@ -274,9 +309,15 @@ impl Val {
             ValType::F32 => Self::F32(raw.get_f32()),
             ValType::F64 => Self::F64(raw.get_f64()),
             ValType::V128 => Self::V128(raw.get_v128()),
-            ValType::FuncRef => Self::FuncRef(store.func_from_raw(raw.get_u64() as usize)),
-            ValType::ExternRef => Self::ExternRef(store.externref_from_raw(raw.get_u64() as usize)),
-            ValType::ExnRef => Self::ExnRef(crate::ExnRef::from_raw(store, raw.get_u64())),
+            ValType::Ref(r) => match r.heap_type().to_wasm().top() {
+                WasmHeapType::Extern => {
+                    Self::ExternRef(store.externref_from_raw(raw.get_u64() as usize))
+                }
+                WasmHeapType::Exn => Self::ExnRef(crate::ExnRef::from_raw(store, raw.get_u64())),
+                // Only function references reach here: validation keeps GC
+                // references out of modules (that proposal is off).
+                _ => Self::FuncRef(store.func_from_raw(raw.get_u64() as usize)),
+            },
         }
     }
 }

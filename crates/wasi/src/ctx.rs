@@ -195,6 +195,30 @@ impl std::fmt::Debug for WasiCtx {
     }
 }
 
+impl WasiCtx {
+    /// The state, for a WASI 0.2 call (which never runs inside a preview 1
+    /// call, so the state is always in place).
+    pub(crate) fn state_mut(&mut self) -> Result<&mut State> {
+        self.state
+            .as_deref_mut()
+            .context("the WASI context is unavailable (a WASI call re-entered another one)")
+    }
+}
+
+impl State {
+    /// Standard input (0), output (1) or error (2), shared with preview 1;
+    /// `None` if a preview 1 guest closed or replaced it.
+    pub(crate) fn stdio(&mut self, fd: u32) -> Option<&mut Stream> {
+        match self.table.get(fd) {
+            Ok(Desc {
+                kind: Kind::Stream(s),
+                ..
+            }) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// Builds a [`WasiCtx`]. Nothing is inherited unless asked: no arguments, no
 /// environment, empty standard input, discarded output, no directories.
 pub struct WasiCtxBuilder {

@@ -1,5 +1,7 @@
-//! `tern-wasi`: WASI preview 1 (`wasi_snapshot_preview1`) for Tern, written
-//! only against Tern's public embedding API.
+//! `tern-wasi`: WASI preview 1 (`wasi_snapshot_preview1`) for core modules
+//! and WASI 0.2 ([`p2`], `wasi:cli/command` components) for Tern, written
+//! only against Tern's public embedding API. Both read the same
+//! [`WasiCtx`], built by the same [`WasiCtxBuilder`].
 //!
 //! ```no_run
 //! use tern::{Engine, Linker, Module, Store};
@@ -34,7 +36,8 @@
 //! `sandbox.rs` (path resolution confined to a preopened directory — read its
 //! note before touching any path code), `host/` (the function bodies),
 //! `memory.rs` (bounds-checked guest memory), `linker.rs` (the glue),
-//! `types.rs` (the ABI's numbers and layouts), `pipe.rs` (standard streams).
+//! `types.rs` (the ABI's numbers and layouts), `pipe.rs` (standard streams),
+//! `p2/` (WASI 0.2, on `bindgen!` over the WIT in `wit/`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -43,6 +46,7 @@ mod error;
 mod host;
 mod linker;
 mod memory;
+pub mod p2;
 mod pipe;
 mod sandbox;
 mod table;

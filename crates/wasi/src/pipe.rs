@@ -120,6 +120,24 @@ impl Stream {
         Self::inherit(io::stderr().as_fd())
     }
 
+    /// Whether a read would return without waiting (always, except for a
+    /// host descriptor with nothing to read yet).
+    pub(crate) fn read_ready(&self) -> bool {
+        match self {
+            Stream::Host(f) => {
+                let mut fds = [rustix::event::PollFd::new(f, rustix::event::PollFlags::IN)];
+                let zero = rustix::time::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // An error (say, a descriptor that cannot be polled) counts as
+                // ready: the read then reports it.
+                !matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(0))
+            }
+            _ => true,
+        }
+    }
+
     /// Reads at most `buf.len()` bytes (0 at end of input).
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {

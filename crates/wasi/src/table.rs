@@ -139,6 +139,19 @@ impl Table {
             .ok_or_else(|| Errno::Badf.into())
     }
 
+    /// The preopened directories still open, in descriptor order: guest
+    /// name, host directory, rights and inheriting rights.
+    pub(crate) fn preopens(&self) -> impl Iterator<Item = (&str, &File, u64, u64)> {
+        self.slots.iter().flatten().filter_map(|d| match &d.kind {
+            Kind::Dir(Dir {
+                file,
+                preopen: Some(name),
+                ..
+            }) => Some((name.as_str(), file, d.base, d.inheriting)),
+            _ => None,
+        })
+    }
+
     /// Moves `from` to number `to`, closing what `to` was (`fd_renumber`).
     pub(crate) fn renumber(&mut self, from: u32, to: u32) -> WasiResult<()> {
         self.get(from)?;

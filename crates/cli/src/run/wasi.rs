@@ -4,12 +4,25 @@
 
 use anyhow::{bail, Context as _, Result};
 use std::path::Path;
+use tern::component::ResourceTable;
+use tern_wasi::p2::WasiView;
 use tern_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder};
 
 /// What a store of `tern run` holds.
 pub struct Host {
     /// The guest's WASI state.
     pub wasi: WasiCtx,
+    /// The WASI 0.2 resources of a component (empty for a module).
+    pub table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+    fn ctx(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
 }
 
 /// The WASI context for running `program` with `args` as `argv[1..]`.

@@ -122,7 +122,7 @@ impl Gen<'_> {
             let Some((err, alias)) = self.trappable_error(&f.result) else {
                 continue;
             };
-            if seen.contains(&err) {
+            if self.trappable_is_generated(&f.result) || seen.contains(&err) {
                 continue;
             }
             seen.push(err);
@@ -163,7 +163,15 @@ impl Gen<'_> {
             .map(|p| self.ty(&p.ty, cur, Mode::Owned))
             .collect::<syn::Result<Vec<_>>>()?;
         let call = quote!(#trait_path::#method(host, #(#args),*));
-        let value = if let Some((err, _)) = self.trappable_error(&f.result) {
+        let value = if self.trappable_is_generated(&f.result) {
+            // wasmtime 12's generated error type: a WIT value or a trap.
+            quote! {
+                match #call {
+                    ::std::result::Result::Ok(v) => ::std::result::Result::Ok(v),
+                    ::std::result::Result::Err(e) => ::std::result::Result::Err(e.downcast()?),
+                }
+            }
+        } else if let Some((err, _)) = self.trappable_error(&f.result) {
             let wit = self.resolve.types[err].name.clone().unwrap_or_default();
             let convert = format_ident!(
                 "convert_{}",

@@ -18,18 +18,40 @@ pub(crate) enum Source {
     Inline(LitStr),
 }
 
+/// One entry of `trappable_error_type`.
+pub(crate) struct Trappable {
+    /// `"ns:pkg/iface/type-name"`: the WIT error type.
+    pub(crate) key: LitStr,
+    /// What the host's functions return for it.
+    pub(crate) rust: TrappableRust,
+}
+
+/// The Rust side of a trappable error type.
+pub(crate) enum TrappableRust {
+    /// Later wasmtime's `"ns:pkg/iface/type" => path::To::Type`: the user's
+    /// type, turned into the WIT value (or a trap) by the `Host` trait's
+    /// `convert_type` method.
+    User(syn::Path),
+    /// wasmtime 12's `"ns:pkg/iface"::"type": Name`: `bindgen!` defines
+    /// `Name` beside the WIT type, holding either a WIT value or a trap.
+    Generated(syn::Ident),
+}
+
 /// Everything `bindgen!` was asked for.
 pub(crate) struct Opts {
     pub(crate) world: Option<LitStr>,
     pub(crate) sources: Vec<Source>,
-    /// `trappable_error_type: { "ns:pkg/iface/type" => RustType }`.
-    pub(crate) trappable: Vec<(LitStr, syn::Path)>,
+    /// `trappable_error_type`, in either spelling.
+    pub(crate) trappable: Vec<Trappable>,
     /// `with: { "ns:pkg/iface": path }`.
     pub(crate) with: Vec<(LitStr, syn::Path)>,
     pub(crate) additional_derives: Vec<syn::Path>,
     /// `interfaces: "import …; export …;"`: the body of a world generated
     /// around the given items.
     pub(crate) interfaces: Option<LitStr>,
+    /// `wasmtime_crate: path`: where the generated code finds the runtime
+    /// crate (default: the name the using crate's `Cargo.toml` gives Tern).
+    pub(crate) wasmtime_crate: Option<syn::Path>,
 }
 
 mod kw {
@@ -41,6 +63,7 @@ mod kw {
     syn::custom_keyword!(ownership);
     syn::custom_keyword!(additional_derives);
     syn::custom_keyword!(interfaces);
+    syn::custom_keyword!(wasmtime_crate);
     syn::custom_keyword!(Owning);
     syn::custom_keyword!(Borrowing);
 }
@@ -54,6 +77,7 @@ impl Parse for Opts {
             with: Vec::new(),
             additional_derives: Vec::new(),
             interfaces: None,
+            wasmtime_crate: None,
         };
         // `bindgen!("world")` and `bindgen!("world" in "path")`: wasmtime's short forms.
         if input.peek(LitStr) {
@@ -87,11 +111,11 @@ impl Parse for Opts {
             } else if l.peek(kw::trappable_error_type) {
                 body.parse::<kw::trappable_error_type>()?;
                 body.parse::<Token![:]>()?;
-                opts.trappable = parse_map(&body, true)?;
+                opts.trappable = parse_trappable(&body)?;
             } else if l.peek(kw::with) {
                 body.parse::<kw::with>()?;
                 body.parse::<Token![:]>()?;
-                opts.with = parse_map(&body, false)?;
+                opts.with = parse_map(&body)?;
             } else if l.peek(kw::ownership) {
                 body.parse::<kw::ownership>()?;
                 body.parse::<Token![:]>()?;
@@ -106,6 +130,10 @@ impl Parse for Opts {
                 }
                 // `Owning`, the default: every type owns its strings and lists.
                 body.parse::<kw::Owning>()?;
+            } else if l.peek(kw::wasmtime_crate) {
+                body.parse::<kw::wasmtime_crate>()?;
+                body.parse::<Token![:]>()?;
+                opts.wasmtime_crate = Some(body.parse()?);
             } else if l.peek(kw::additional_derives) {
                 body.parse::<kw::additional_derives>()?;
                 body.parse::<Token![:]>()?;
@@ -125,19 +153,57 @@ impl Parse for Opts {
     }
 }
 
-/// `{ "key" => path, … }` (trappable errors) or `{ "key": path, … }` (`with`).
-fn parse_map(input: ParseStream<'_>, arrow: bool) -> syn::Result<Vec<(LitStr, syn::Path)>> {
+/// `{ "key": path, … }` (`with`).
+fn parse_map(input: ParseStream<'_>) -> syn::Result<Vec<(LitStr, syn::Path)>> {
     let body;
     braced!(body in input);
     let mut out = Vec::new();
     while !body.is_empty() {
         let key: LitStr = body.parse()?;
-        if arrow {
-            body.parse::<Token![=>]>()?;
-        } else {
-            body.parse::<Token![:]>()?;
-        }
+        body.parse::<Token![:]>()?;
         out.push((key, body.parse()?));
+        if !body.is_empty() {
+            body.parse::<Token![,]>()?;
+        }
+    }
+    Ok(out)
+}
+
+/// The entries of `trappable_error_type: { … }`, each in either spelling:
+/// `"ns:pkg/iface/type" => path::Type` (wasmtime 14 and later) or
+/// `"ns:pkg/iface"::"type": Name` / `"ns:pkg/iface"::type_name: Name`
+/// (wasmtime 12; a WIT name that is not a Rust identifier is quoted).
+fn parse_trappable(input: ParseStream<'_>) -> syn::Result<Vec<Trappable>> {
+    let body;
+    braced!(body in input);
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let first: LitStr = body.parse()?;
+        let l = body.lookahead1();
+        let entry = if l.peek(Token![=>]) {
+            body.parse::<Token![=>]>()?;
+            Trappable {
+                key: first,
+                rust: TrappableRust::User(body.parse()?),
+            }
+        } else if l.peek(Token![::]) {
+            body.parse::<Token![::]>()?;
+            let ty = if body.peek(LitStr) {
+                body.parse::<LitStr>()?.value()
+            } else {
+                // A Rust identifier stands for the WIT name with `-` for `_`.
+                body.parse::<syn::Ident>()?.to_string().replace('_', "-")
+            };
+            body.parse::<Token![:]>()?;
+            let name: syn::Ident = body.parse()?;
+            Trappable {
+                key: LitStr::new(&format!("{}/{ty}", first.value()), first.span()),
+                rust: TrappableRust::Generated(name),
+            }
+        } else {
+            return Err(l.error());
+        };
+        out.push(entry);
         if !body.is_empty() {
             body.parse::<Token![,]>()?;
         }
@@ -172,6 +238,16 @@ impl Opts {
             match source {
                 Source::Path(lit) => {
                     let path = root.join(lit.value());
+                    if !path.exists() {
+                        return Err(Error::new(
+                            lit.span(),
+                            format!(
+                                "no WIT file or directory at `{}` (paths are relative to \
+                                 the crate's directory, `CARGO_MANIFEST_DIR`)",
+                                lit.value()
+                            ),
+                        ));
+                    }
                     let (pkg, map) = resolve
                         .push_path(&path)
                         .map_err(|e| Error::new(lit.span(), render(&resolve, e)))?;

@@ -15,6 +15,7 @@
 
 mod host;
 mod input;
+mod trappable;
 mod types;
 mod world;
 
@@ -29,8 +30,16 @@ use wit_parser::{
 
 /// Expands `bindgen!(…)`.
 pub(crate) fn expand(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    match syn::parse::<Opts>(input).and_then(|opts| generate(&opts, true)) {
-        Ok(t) => renamed_crate(t, &crate::crate_path()).into(),
+    let opts = match syn::parse::<Opts>(input) {
+        Ok(opts) => opts,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let krate = match &opts.wasmtime_crate {
+        Some(path) => quote!(#path),
+        None => crate::crate_path(),
+    };
+    match generate(&opts, true) {
+        Ok(t) => renamed_crate(t, &krate).into(),
         Err(e) => e.to_compile_error().into(),
     }
 }
@@ -62,35 +71,34 @@ fn generate(opts: &Opts, track_files: bool) -> syn::Result<TokenStream> {
 
 /// `tokens` with every absolute path `::tern::…` rewritten to start at `krate`
 /// (the name the using crate gives Tern, e.g. `::wasmtime` after a port by
-/// renaming the dependency). The generator writes `::tern` throughout; only a
-/// leading `::` followed by `tern` is rewritten, so a WIT item called `tern`
-/// (always reached through `super::` or a module path) is left alone.
+/// renaming the dependency, or a `wasmtime_crate: path` such as
+/// `crate::reexports::wasmtime`). The generator writes `::tern` throughout;
+/// only a leading `::` followed by `tern` is rewritten, so a WIT item called
+/// `tern` (always reached through `super::` or a module path) is left alone.
 fn renamed_crate(tokens: TokenStream, krate: &TokenStream) -> TokenStream {
     use proc_macro2::{Group, TokenTree};
-    let krate_ident = krate.clone().into_iter().last();
-    let Some(TokenTree::Ident(krate_ident)) = krate_ident else {
-        return tokens;
-    };
-    if krate_ident == "tern" {
+    if krate.to_string().replace(' ', "") == "::tern" {
         return tokens;
     }
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out = Vec::with_capacity(trees.len());
+    let mut out: Vec<TokenTree> = Vec::with_capacity(trees.len());
     for (i, tree) in trees.iter().enumerate() {
-        let tree = match tree {
+        match tree {
             TokenTree::Group(g) => {
                 let mut group = Group::new(g.delimiter(), renamed_crate(g.stream(), krate));
                 group.set_span(g.span());
-                TokenTree::Group(group)
+                out.push(TokenTree::Group(group));
             }
             TokenTree::Ident(ident) if ident == "tern" && is_leading_path_sep(&trees, i) => {
-                let mut ident = krate_ident.clone();
-                ident.set_span(tree.span());
-                TokenTree::Ident(ident)
+                // Replace `::tern` (the two colons are already in `out`).
+                out.truncate(out.len() - 2);
+                out.extend(krate.clone().into_iter().map(|mut t| {
+                    t.set_span(tree.span());
+                    t
+                }));
             }
-            other => other.clone(),
-        };
-        out.push(tree);
+            other => out.push(other.clone()),
+        }
     }
     out.into_iter().collect()
 }
@@ -148,8 +156,13 @@ pub(crate) struct Gen<'a> {
     pub(crate) type_home: HashMap<TypeId, ModPath>,
     /// Resources the host implements (defined by imported interfaces or the world).
     pub(crate) host_resources: HashSet<TypeId>,
-    /// Error types mapped by `trappable_error_type`, to the root-level alias of the Rust type.
-    pub(crate) trappable: HashMap<TypeId, Ident>,
+    /// Error types mapped by `trappable_error_type`, to the root-level alias
+    /// of the Rust type and whether `bindgen!` defines that type (wasmtime 12's
+    /// spelling) rather than the user (later wasmtime's).
+    pub(crate) trappable: HashMap<TypeId, (Ident, bool)>,
+    /// The error types `bindgen!` defines (wasmtime 12's `trappable_error_type`):
+    /// the WIT type and the Rust name.
+    pub(crate) generated_errors: Vec<(TypeId, Ident)>,
     /// `use … as …;` items for the root module (`with` and trappable targets).
     pub(crate) root_uses: Vec<TokenStream>,
 }
@@ -166,6 +179,7 @@ impl<'a> Gen<'a> {
             type_home: HashMap::new(),
             host_resources: HashSet::new(),
             trappable: HashMap::new(),
+            generated_errors: Vec::new(),
             root_uses: Vec::new(),
         };
         let mut with: HashMap<String, Ident> = HashMap::new();
@@ -260,9 +274,10 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Resolves each `"ns:pkg/iface/type" => RustType` to the WIT type.
+    /// Resolves each `trappable_error_type` entry to the WIT type.
     fn resolve_trappable(&mut self) -> syn::Result<()> {
-        for (k, (key, path)) in self.opts.trappable.iter().enumerate() {
+        for (k, entry) in self.opts.trappable.iter().enumerate() {
+            let key = &entry.key;
             let text = key.value();
             let found = text.rsplit_once('/').and_then(|(iface, ty)| {
                 let (_, id, _) = self
@@ -281,9 +296,39 @@ impl<'a> Gen<'a> {
                 ));
             };
             let alias = format_ident!("__trappable{k}");
-            self.root_uses
-                .push(quote!(#[allow(unused_imports)] use #path as #alias;));
-            self.trappable.insert(self.dealias(ty), alias);
+            let ty = self.dealias(ty);
+            match &entry.rust {
+                input::TrappableRust::User(path) => {
+                    self.root_uses
+                        .push(quote!(#[allow(unused_imports)] use #path as #alias;));
+                    self.trappable.insert(ty, (alias, false));
+                }
+                input::TrappableRust::Generated(name) => {
+                    let home = self.type_home.get(&ty).cloned().unwrap_or_default();
+                    let remapped = self.imports.iter().any(|(_, id, h)| {
+                        matches!(h, Home::Remapped(_))
+                            && self.resolve.interfaces[*id]
+                                .types
+                                .values()
+                                .any(|t| *t == ty)
+                    });
+                    if remapped {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            format!(
+                                "`trappable_error_type` names `{text}`, whose interface comes \
+                                 from `with`: define the error type where those bindings are \
+                                 generated"
+                            ),
+                        ));
+                    }
+                    self.root_uses.push(
+                        quote!(#[allow(unused_imports)] use self #(::#home)* :: #name as #alias;),
+                    );
+                    self.trappable.insert(ty, (alias, true));
+                    self.generated_errors.push((ty, name.clone()));
+                }
+            }
         }
         Ok(())
     }
@@ -297,6 +342,17 @@ impl<'a> Gen<'a> {
 
     /// The error type a function's `result<_, E>` maps to, if `E` is trappable.
     pub(crate) fn trappable_error(&self, result: &Option<Type>) -> Option<(TypeId, &Ident)> {
+        self.trappable_entry(result)
+            .map(|(err, (alias, _))| (err, alias))
+    }
+
+    /// Whether `bindgen!` defines the error type of `result` (wasmtime 12's
+    /// spelling of `trappable_error_type`; no `convert_` method then).
+    pub(crate) fn trappable_is_generated(&self, result: &Option<Type>) -> bool {
+        self.trappable_entry(result).is_some_and(|(_, (_, g))| *g)
+    }
+
+    fn trappable_entry(&self, result: &Option<Type>) -> Option<(TypeId, &(Ident, bool))> {
         let Some(Type::Id(id)) = result else {
             return None;
         };
@@ -307,7 +363,7 @@ impl<'a> Gen<'a> {
             return None;
         };
         let err = self.dealias(err);
-        self.trappable.get(&err).map(|alias| (err, alias))
+        self.trappable.get(&err).map(|entry| (err, entry))
     }
 
     fn generate(&self) -> syn::Result<TokenStream> {
@@ -344,6 +400,11 @@ impl<'a> Gen<'a> {
                 self.resolve.name_world_key(key)
             );
             tree.doc(path, doc);
+        }
+        for (ty, name) in &self.generated_errors {
+            let home = self.type_home.get(ty).cloned().unwrap_or_default();
+            let item = self.generated_error(*ty, name, &home)?;
+            tree.add(&home, vec![item]);
         }
         let world = self.world_struct()?;
         let uses = &self.root_uses;

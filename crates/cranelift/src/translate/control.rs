@@ -2,7 +2,7 @@
 //! `call_indirect`, and the bookkeeping for unreachable code.
 
 use super::FuncState;
-use crate::signature::{ir_type, wasm_signature};
+use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use anyhow::Result;
 use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, BlockCall, ExtFuncData, ExternalName, InstBuilder,
@@ -49,7 +49,7 @@ pub(crate) struct ControlFrame {
 
 impl FuncState<'_, '_> {
     /// Branch arguments for `values`, with vectors in their canonical shape.
-    fn block_args(&mut self, values: &[Value]) -> Vec<BlockArg> {
+    pub(crate) fn block_args(&mut self, values: &[Value]) -> Vec<BlockArg> {
         values
             .iter()
             .map(|v| BlockArg::Value(self.canonical(*v)))
@@ -57,7 +57,7 @@ impl FuncState<'_, '_> {
     }
 
     /// `values` with vectors in their canonical shape (for calls and returns).
-    fn canonical_all(&mut self, values: Vec<Value>) -> Vec<Value> {
+    pub(crate) fn canonical_all(&mut self, values: Vec<Value>) -> Vec<Value> {
         values.into_iter().map(|v| self.canonical(v)).collect()
     }
 
@@ -80,10 +80,7 @@ impl FuncState<'_, '_> {
     pub(crate) fn block_signature(&self, ty: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
         match ty {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => {
-                let t = tern_environ::WasmValType::from_wasmparser(t).expect("validated type");
-                (vec![], vec![ir_type(t)])
-            }
+            BlockType::Type(t) => (vec![], vec![ir_type_of(t)]),
             BlockType::FuncType(idx) => {
                 let ft = &self.module.types[idx as usize];
                 (
@@ -486,6 +483,22 @@ impl FuncState<'_, '_> {
         );
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trap_if(mismatch, TrapKind::BadSignature);
+        self.call_funcref(type_index, funcref, args, tail);
+    }
+
+    /// Calls the non-null `funcref` (a `*const VMFuncRef` known to have
+    /// signature `type_index`) with `args`; with `tail`, as a tail call.
+    /// Shared by `call_indirect` and `call_ref`.
+    pub(crate) fn call_funcref(
+        &mut self,
+        type_index: u32,
+        funcref: Value,
+        args: Vec<Value>,
+        tail: bool,
+    ) {
+        let vmctx = self.vmctx();
+        // The funcref is known non-null only below the caller's check: these loads must not move.
+        let fixed = ir::MemFlagsData::trusted().with_readonly();
         let code = self
             .builder
             .ins()

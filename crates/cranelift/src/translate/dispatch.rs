@@ -11,7 +11,7 @@
 //!   error naming the operator and the proposal. A proposal that a future
 //!   wasmparser adds has no `route!` rule and stops the build.
 //! - `topic!` names, once, the file whose translator handles each operator of a
-//!   supported proposal: `control`, `memory`, `tables`, `numeric` or `simd`. An
+//!   supported proposal: `control`, `memory`, `tables`, `funcref`, `numeric` or `simd`. An
 //!   operator missing from it stops the build too.
 //!
 //! Each topic translator matches the operators routed to it; its final arm
@@ -503,6 +503,12 @@ macro_rules! topic {
     (F64x2ConvertLowI32x4U) => { FuncState::translate_simd };
     (F32x4DemoteF64x2Zero) => { FuncState::translate_simd };
     (F64x2PromoteLowF32x4) => { FuncState::translate_simd };
+    // @function_references
+    (CallRef) => { FuncState::translate_funcref };
+    (ReturnCallRef) => { FuncState::translate_funcref };
+    (RefAsNonNull) => { FuncState::translate_funcref };
+    (BrOnNull) => { FuncState::translate_funcref };
+    (BrOnNonNull) => { FuncState::translate_funcref };
     // @relaxed_simd
     (I8x16RelaxedSwizzle) => { FuncState::translate_simd };
     (I32x4RelaxedTruncF32x4S) => { FuncState::translate_simd };
@@ -524,6 +530,11 @@ macro_rules! topic {
     (I16x8RelaxedQ15mulrS) => { FuncState::translate_simd };
     (I16x8RelaxedDotI8x16I7x16S) => { FuncState::translate_simd };
     (I32x4RelaxedDotI8x16I7x16AddS) => { FuncState::translate_simd };
+    // @wide_arithmetic
+    (I64Add128) => { FuncState::translate_numeric };
+    (I64Sub128) => { FuncState::translate_numeric };
+    (I64MulWideS) => { FuncState::translate_numeric };
+    (I64MulWideU) => { FuncState::translate_numeric };
 }
 
 /// What to do with an operator, by proposal.
@@ -541,11 +552,11 @@ macro_rules! route {
     (@acquire_release_atomics $op:ident $s:ident) => { route!(reject acquire_release_atomics $op) };
     (@gc $op:ident $s:ident) => { route!(reject gc $op) };
     (@custom_descriptors $op:ident $s:ident) => { route!(reject custom_descriptors $op) };
-    (@function_references $op:ident $s:ident) => { route!(reject function_references $op) };
+    (@function_references $op:ident $s:ident) => { route!(translate $op $s) };
     (@exceptions $op:ident $s:ident) => { route!(translate $op $s) };
     (@legacy_exceptions $op:ident $s:ident) => { route!(reject legacy_exceptions $op) };
     (@stack_switching $op:ident $s:ident) => { route!(reject stack_switching $op) };
-    (@wide_arithmetic $op:ident $s:ident) => { route!(reject wide_arithmetic $op) };
+    (@wide_arithmetic $op:ident $s:ident) => { route!(translate $op $s) };
     (@memory_control $op:ident $s:ident) => { route!(reject memory_control $op) };
     (translate $op:ident $s:ident) => {{
         let translate = topic!($op);

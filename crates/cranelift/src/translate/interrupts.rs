@@ -17,9 +17,11 @@
 
 use super::{FuelRun, FuncState};
 use cranelift_codegen::ir::{
-    condcodes::IntCC, immediates::Imm64, types, InstBuilder, InstructionData, MemFlagsData,
+    condcodes::IntCC, immediates::Imm64, types, InstBuilder, InstructionData, MemFlagsData, Value,
 };
-use tern_environ::{TrapKind, VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED};
+use tern_environ::{
+    Builtin, TrapKind, VMLIMITS_EPOCH_DEADLINE, VMLIMITS_EPOCH_PTR, VMLIMITS_FUEL_CONSUMED,
+};
 use wasmparser::Operator;
 
 impl FuncState<'_, '_> {
@@ -143,7 +145,7 @@ impl FuncState<'_, '_> {
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedGreaterThan, consumed, 0);
-        self.trap_if(out, TrapKind::OutOfFuel);
+        self.ask_runtime_if(out, Builtin::OutOfFuel, TrapKind::OutOfFuel);
         let block = self
             .builder
             .current_block()
@@ -184,6 +186,24 @@ impl FuncState<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
-        self.trap_if(due, TrapKind::Interrupt);
+        self.ask_runtime_if(due, Builtin::NewEpoch, TrapKind::Interrupt);
+    }
+
+    /// When `cond` holds, calls `builtin` (on a cold path), which decides
+    /// whether execution goes on (status 0: the store refilled fuel or moved
+    /// the deadline, possibly after yielding to the async executor) or traps
+    /// with `kind`. Execution continues in a new current block.
+    fn ask_runtime_if(&mut self, cond: Value, builtin: Builtin, kind: TrapKind) {
+        let slow = self.builder.create_block();
+        let cont = self.builder.create_block();
+        self.builder.ins().brif(cond, slow, &[], cont, &[]);
+        self.builder.set_cold_block(slow);
+        self.builder.switch_to_block(slow);
+        self.builder.seal_block(slow);
+        let status = self.call_builtin(builtin, &[])[0];
+        self.trap_if(status, kind);
+        self.builder.ins().jump(cont, &[]);
+        self.builder.switch_to_block(cont);
+        self.builder.seal_block(cont);
     }
 }

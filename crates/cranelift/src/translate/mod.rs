@@ -8,14 +8,16 @@
 //! topic translator, with the compiler checking that every operator wasmparser
 //! knows is either translated or rejected by name: `control` (blocks, branches,
 //! calls, locals), `memory` (loads, stores, globals), `tables` (references,
-//! tables, bulk operations), `numeric` (scalar operators that only touch the
-//! operand stack), `simd` (128-bit vectors) and `exceptions` (`throw`,
-//! `try_table`, and the check after each call); `interrupts` meters fuel and
+//! tables, bulk operations), `funcref` (typed function references:
+//! `call_ref`, null tests and branches), `numeric` (scalar operators that only
+//! touch the operand stack), `simd` (128-bit vectors) and `exceptions`
+//! (`throw`, `try_table`, and the check after each call); `interrupts` meters fuel and
 //! checks epochs.
 
 mod control;
 mod dispatch;
 mod exceptions;
+mod funcref;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -23,7 +25,7 @@ mod simd;
 mod tables;
 
 use crate::compiler::Compiler;
-use crate::signature::{ir_type, wasm_signature};
+use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use crate::trap_codes::trap_code;
 use anyhow::Result;
 use control::ControlFrame;
@@ -142,8 +144,7 @@ impl<'a> FuncTranslator<'a> {
         }
         for i in params.len() as u32..validator.len_locals() {
             let wty = validator.get_local_type(i).expect("validated local");
-            let wty = tern_environ::WasmValType::from_wasmparser(wty)?;
-            let ity = ir_type(wty);
+            let ity = ir_type_of(wty);
             let var = builder.declare_var(ity);
             let zero = zero_value(&mut builder, ity);
             builder.def_var(var, zero);

@@ -1,5 +1,6 @@
 //! Operators that only touch the operand stack: constants, integer and float
-//! arithmetic, comparisons and conversions.
+//! arithmetic, comparisons and conversions, and wide arithmetic's 128-bit
+//! operators (done on Cranelift `i128` values, split back into i64 halves).
 //!
 //! Cranelift's instructions already have WebAssembly's semantics where it matters:
 //! shifts mask their amount, `sdiv`/`udiv`/`srem`/`urem` trap on zero (and `sdiv`
@@ -55,6 +56,29 @@ impl FuncState<'_, '_> {
             let narrow = s.builder.ins().ireduce(from, a);
             s.builder.ins().sextend(ty, narrow)
         });
+    }
+
+    /// A 128-bit operation on two (low, high) pairs of i64 halves, pushing the
+    /// result's halves (`i64.add128`, `i64.sub128`): wrap-around, no traps.
+    fn op128(&mut self, f: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        let [a_lo, a_hi, b_lo, b_hi]: [Value; 4] =
+            self.popn(4).try_into().expect("validated operand stack");
+        let a = self.builder.ins().iconcat(a_lo, a_hi);
+        let b = self.builder.ins().iconcat(b_lo, b_hi);
+        let r = f(self, a, b);
+        let (lo, hi) = self.builder.ins().isplit(r);
+        self.push(lo);
+        self.push(hi);
+    }
+
+    /// The full 128-bit product of two i64s as (low, high) halves
+    /// (`i64.mul_wide_s`, `i64.mul_wide_u`); `high` picks the signedness.
+    fn mul_wide(&mut self, high: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        let (a, b) = self.pop2();
+        let lo = self.builder.ins().imul(a, b);
+        let hi = high(self, a, b);
+        self.push(lo);
+        self.push(hi);
     }
 
     /// Translates the numeric operators `dispatch` routes here.
@@ -212,6 +236,11 @@ impl FuncState<'_, '_> {
             Operator::I64Extend8S => self.extend_s(I64, I8),
             Operator::I64Extend16S => self.extend_s(I64, I16),
             Operator::I64Extend32S => self.extend_s(I64, I32),
+
+            Operator::I64Add128 => self.op128(|s, a, b| s.builder.ins().iadd(a, b)),
+            Operator::I64Sub128 => self.op128(|s, a, b| s.builder.ins().isub(a, b)),
+            Operator::I64MulWideS => self.mul_wide(|s, a, b| s.builder.ins().smulhi(a, b)),
+            Operator::I64MulWideU => self.mul_wide(|s, a, b| s.builder.ins().umulhi(a, b)),
 
             other => return Err(super::dispatch::misrouted(other, "numeric")),
         }

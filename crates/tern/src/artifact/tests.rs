@@ -12,7 +12,7 @@ use crate::vm::code_memory::FuncNames;
 use crate::Module;
 use tern_environ::{
     DataSegment, ElemSegment, Export, Global, Import, MemoryPlan, TablePlan, WasmFuncType,
-    WasmValType,
+    WasmRefType, WasmValType,
 };
 
 const WAT: &str = r#"(module (func (export "answer") (result i32) (i32.const 42)))"#;
@@ -209,18 +209,19 @@ fn representative() -> ModuleMetadata {
             .into(),
             results: vec![
                 WasmValType::V128,
-                WasmValType::FuncRef,
-                WasmValType::ExternRef,
+                WasmValType::FUNCREF,
+                WasmValType::EXTERNREF,
             ]
             .into(),
         }],
         functions: vec![0, 0],
         tables: vec![TablePlan {
-            element: WasmValType::FuncRef,
+            element: WasmRefType::FUNCREF,
             minimum: 1,
             maximum: Some(2),
             table64: true,
         }],
+        table_inits: vec![Some(expr(vec![ConstOp::RefNull]))],
         memories: vec![MemoryPlan {
             minimum: 1,
             maximum: None,
@@ -277,17 +278,17 @@ fn representative() -> ModuleMetadata {
                     index: 0,
                     offset: expr(vec![ConstOp::I32Const(0)]),
                 },
-                ty: WasmValType::FuncRef,
+                ty: WasmRefType::FUNCREF,
                 items: ElemItems::Functions(vec![1]),
             },
             ElemSegment {
                 mode: SegmentMode::Passive,
-                ty: WasmValType::FuncRef,
+                ty: WasmRefType::FUNCREF,
                 items: ElemItems::Expressions(vec![]),
             },
             ElemSegment {
                 mode: SegmentMode::Declared,
-                ty: WasmValType::FuncRef,
+                ty: WasmRefType::FUNCREF,
                 items: ElemItems::Functions(vec![]),
             },
         ],
@@ -332,21 +333,21 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (6, expected),
+        (7, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 6.
+/// The encoding of `representative()` for `FORMAT_VERSION` 7.
 #[rustfmt::skip]
-const PINNED: [u8; 176] = [
-    1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 6, 2, 0, 0, 1, 5, 1, 1, 2, 1, 1, 1,
-    0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6, 7, 1, 8,
-    9, 10, 11, 12, 13, 1, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 3, 1, 116, 1, 0, 1, 109, 2,
-    0, 1, 103, 3, 0, 1, 1, 3, 0, 0, 1, 0, 0, 5, 0, 1, 1, 1, 5, 1, 0, 2, 5, 0,
-    0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8,
-    8, 13, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10,
-    11, 11, 12, 12, 1, 30, 2, 0, 32, 4, 35, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2,
-    1, 128, 128, 4, 0, 128, 32, 0,
+const PINNED: [u8; 188] = [
+    1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 1, 0, 5, 1, 3, 2, 0, 0, 1, 1, 0, 1,
+    1, 2, 1, 1, 1, 1, 6, 1, 1, 0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3,
+    4, 4, 5, 5, 0, 6, 7, 1, 8, 9, 10, 11, 12, 13, 1, 0, 0, 0, 1, 1, 97, 1, 98, 0,
+    0, 3, 1, 116, 1, 0, 1, 109, 2, 0, 1, 103, 3, 0, 1, 1, 3, 0, 0, 1, 0, 0, 1, 0,
+    0, 1, 1, 1, 1, 0, 1, 0, 2, 1, 0, 0, 0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1,
+    102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8, 8, 13, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4,
+    5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 1, 30, 2, 0, 32, 4, 35, 2,
+    105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2, 1, 128, 128, 4, 0, 128, 32, 0,
 ];

@@ -133,6 +133,7 @@ pub(crate) fn run_pending_post_return<T: 'static>(
     store: &mut StoreInner<T>,
     ci: usize,
 ) -> Result<()> {
+    store.opaque.check_sync_entry()?;
     let Some(p) = store.opaque.components.instances[ci].pending.take() else {
         return Ok(());
     };

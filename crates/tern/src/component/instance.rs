@@ -88,7 +88,7 @@ fn resource_types<T: 'static>(
                             params: Box::new([WasmValType::I32]),
                             results: Box::new([]),
                         };
-                        let func = crate::Func::from_host_fn(&mut store.opaque, fty, host);
+                        let func = crate::Func::from_host_arc(&mut store.opaque, fty, host);
                         let info = TypeInfo {
                             implementer: None,
                             dtor: Some(func),
@@ -330,6 +330,7 @@ pub(crate) fn instantiate<T: 'static>(
     component: &Component,
     imports: &ResolvedImports<T>,
 ) -> Result<Instance> {
+    store.opaque.check_sync_entry()?;
     let info = &component.inner.info;
     let ci = store.opaque.components.instances.len();
     let mut imported_modules = HashMap::new();

@@ -11,7 +11,7 @@ use super::typed::host_func;
 use super::{Component, ComponentNamedList, Lift, Lower, ResourceType, Val};
 use crate::{AsContextMut, Engine, Module, StoreContextMut};
 use anyhow::{bail, Context as _, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tern_environ::component::{ComponentItemType, ComponentTypes, ImportPath};
 
@@ -137,9 +137,17 @@ fn describe_item(types: &ComponentTypes, ty: &ComponentItemType) -> String {
     }
 }
 
-/// Whether an import of this type needs a definition at runtime.
-fn needs_definition(ty: &ComponentItemType) -> bool {
-    !matches!(ty, ComponentItemType::Type(_))
+/// Whether an import of this type needs a definition at runtime. A
+/// resource type met before (`seen`: an interface's `use` of another
+/// interface's resource, like `wasi:clocks/monotonic-clock`'s `pollable`)
+/// is the same resource as where it was first imported, and takes its
+/// definition from there.
+fn needs_definition(ty: &ComponentItemType, seen: &HashSet<u32>) -> bool {
+    match ty {
+        ComponentItemType::Type(_) => false,
+        ComponentItemType::Resource(n) => !seen.contains(n),
+        _ => true,
+    }
 }
 
 fn typecheck<T>(
@@ -147,18 +155,22 @@ fn typecheck<T>(
     ty: &ComponentItemType,
     types: &ComponentTypes,
     name: &str,
+    seen: &mut HashSet<u32>,
 ) -> Result<()> {
+    if let ComponentItemType::Resource(n) = ty {
+        seen.insert(*n);
+    }
     match (def, ty) {
         (Definition::Func(f), ComponentItemType::Func(idx)) => (f.typecheck)(types, *idx)
             .with_context(|| format!("import `{name}` has the wrong type")),
         (Definition::Instance(map), ComponentItemType::Instance(items)) => {
             for (n, t) in items {
-                if !needs_definition(t) {
+                if !needs_definition(t, seen) {
                     continue;
                 }
                 let inner = format!("{name}#{n}");
                 match map.get(n) {
-                    Some(d) => typecheck(d, t, types, &inner)?,
+                    Some(d) => typecheck(d, t, types, &inner, seen)?,
                     None => bail!(
                         "import `{inner}` has not been defined (expected {})",
                         describe_item(types, t)
@@ -293,6 +305,10 @@ impl<T: 'static> Linker<T> {
             }
         }
         for (name, ty) in &component.inner.info.imports {
+            // An import a semver-compatible definition serves is defined.
+            if !self.root.contains_key(name) && self.root_definition(name).is_some() {
+                continue;
+            }
             fill(&mut self.root, name, ty, "");
         }
         Ok(())
@@ -312,14 +328,17 @@ impl<T: 'static> Linker<T> {
         let types = &component.inner.types;
         let mut items = Vec::new();
         let mut names = Vec::new();
+        let mut seen = HashSet::new();
         for (name, ty) in &info.imports {
             names.push(name.clone());
-            match self.root.get(name) {
+            match self.root_definition(name) {
                 Some(def) => {
-                    typecheck(def, ty, types, name)?;
+                    typecheck(def, ty, types, name, &mut seen)?;
                     items.push(def.clone());
                 }
-                None if !needs_definition(ty) => items.push(Definition::Instance(BTreeMap::new())),
+                None if !needs_definition(ty, &seen) => {
+                    items.push(Definition::Instance(BTreeMap::new()))
+                }
                 None => bail!(
                     "import `{name}` has not been defined (expected {})",
                     describe_item(types, ty)
@@ -330,6 +349,29 @@ impl<T: 'static> Linker<T> {
             component: component.clone(),
             imports: Arc::new(ResolvedImports { items, names }),
         })
+    }
+
+    /// The root definition an import named `name` resolves to: the one of
+    /// exactly that name, or else, for a versioned name (`ns:pkg/iface@1.2.3`),
+    /// the newest definition of the same package and interface whose version
+    /// is semver-compatible (as later wasmtime resolves them): a component
+    /// importing `wasi:cli/environment@0.2.0` links against a definition of
+    /// `wasi:cli/environment@0.2.12`.
+    fn root_definition(&self, name: &str) -> Option<&Definition<T>> {
+        if let Some(def) = self.root.get(name) {
+            return Some(def);
+        }
+        let (base, version) = name.rsplit_once('@')?;
+        let wanted = semver_bucket(version)?;
+        self.root
+            .range(format!("{base}@")..)
+            .take_while(|(n, _)| n.starts_with(base) && n[base.len()..].starts_with('@'))
+            .filter_map(|(n, def)| {
+                let v = parse_version(&n[base.len() + 1..])?;
+                (semver_bucket(&n[base.len() + 1..])? == wanted).then_some((v, def))
+            })
+            .max_by_key(|(v, _)| *v)
+            .map(|(_, def)| def)
     }
 
     /// Instantiates `component` in `store`.
@@ -347,6 +389,35 @@ impl<T: 'static> Linker<T> {
             bail!("cross-`Engine` instantiation is not supported");
         }
         instantiate(store, component, &pre.imports)
+    }
+}
+
+/// `major.minor.patch` with no pre-release or build suffix (a suffixed
+/// version only ever matches itself exactly).
+fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = v.split('.');
+    let mut next = || -> Option<u64> {
+        let p = parts.next()?;
+        if p.is_empty()
+            || !p.bytes().all(|b| b.is_ascii_digit())
+            || (p.len() > 1 && p.starts_with('0'))
+        {
+            return None;
+        }
+        p.parse().ok()
+    };
+    let v = (next()?, next()?, next()?);
+    parts.next().is_none().then_some(v)
+}
+
+/// The semver-compatibility class of a version: versions in one class can
+/// stand in for each other (`1.x.y` by major, `0.x.y` by minor, `0.0.x`
+/// only by itself).
+fn semver_bucket(v: &str) -> Option<(u64, u64, u64)> {
+    match parse_version(v)? {
+        (0, 0, patch) => Some((0, 0, patch)),
+        (0, minor, _) => Some((0, minor, u64::MAX)),
+        (major, _, _) => Some((major, u64::MAX, u64::MAX)),
     }
 }
 
@@ -457,5 +528,82 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
             }),
             other => bail!("`{path}` is already defined as {}", other.desc()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn linker_with(names: &[&str]) -> Linker<()> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).unwrap();
+        let mut linker = Linker::new(&engine);
+        for n in names {
+            // A module definition marks which name was picked.
+            let module = Module::new(&engine, format!("(module (func (export \"{n}\")))")).unwrap();
+            linker.root().module(n, &module).unwrap();
+        }
+        linker
+    }
+
+    fn picked(linker: &Linker<()>, import: &str) -> Option<String> {
+        match linker.root_definition(import)? {
+            Definition::Module(m) => m.exports().next().map(|e| e.name().to_string()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn imports_resolve_to_the_newest_semver_compatible_definition() {
+        let l = linker_with(&[
+            "wasi:cli/env@0.2.3",
+            "wasi:cli/env@0.2.12",
+            "wasi:cli/env@0.3.0",
+            "wasi:cli/env@1.0.0-rc1",
+            "wasi:cli/environment@0.2.99",
+            "a:b/c@1.4.0",
+            "a:b/c@1.10.2",
+            "a:b/c@2.0.0",
+            "z:z/z@0.0.3",
+        ]);
+        // Exact names win, even over a newer compatible version.
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.2.3").as_deref(),
+            Some("wasi:cli/env@0.2.3")
+        );
+        // 0.x: the minor version must match; the newest patch is taken.
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.2.0").as_deref(),
+            Some("wasi:cli/env@0.2.12")
+        );
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.2.20").as_deref(),
+            Some("wasi:cli/env@0.2.12")
+        );
+        assert_eq!(
+            picked(&l, "wasi:cli/env@0.3.7").as_deref(),
+            Some("wasi:cli/env@0.3.0")
+        );
+        assert_eq!(picked(&l, "wasi:cli/env@0.4.0"), None);
+        // A longer name with the same prefix is another interface.
+        assert_eq!(
+            picked(&l, "wasi:cli/environment@0.2.0").as_deref(),
+            Some("wasi:cli/environment@0.2.99")
+        );
+        // 1.x and later: the major version must match.
+        assert_eq!(picked(&l, "a:b/c@1.0.0").as_deref(), Some("a:b/c@1.10.2"));
+        assert_eq!(picked(&l, "a:b/c@2.5.0").as_deref(), Some("a:b/c@2.0.0"));
+        assert_eq!(picked(&l, "a:b/c@3.0.0"), None);
+        // 0.0.x and pre-releases match only themselves.
+        assert_eq!(picked(&l, "z:z/z@0.0.1"), None);
+        assert_eq!(picked(&l, "wasi:cli/env@1.0.0-rc2"), None);
+        assert_eq!(picked(&l, "wasi:cli/env@1.0.0"), None);
+        // Unversioned and malformed names match only exactly.
+        assert_eq!(picked(&l, "wasi:cli/env"), None);
+        assert_eq!(picked(&l, "wasi:cli/env@0.2"), None);
+        assert_eq!(picked(&l, "wasi:cli/env@0.02.1"), None);
     }
 }

@@ -75,6 +75,7 @@
 
 mod abi;
 mod artifact;
+mod asyncs;
 mod builtins;
 #[allow(
     clippy::module_inception,

@@ -87,10 +87,10 @@ impl StoreOpaque {
         for (type_id, code) in module.host_trampolines() {
             t.host.entry(type_id).or_insert(code);
         }
-        let host_funcs = &mut self.host_funcs;
+        let host_funcs = &self.host_funcs;
         let host = &t.host;
         t.pending.retain(|&index| {
-            let ctx = &mut host_funcs[index];
+            let ctx = &host_funcs[index];
             match host.get(&ctx.type_id()) {
                 Some(code) => {
                     ctx.set_wasm_call(*code as *const u8);

@@ -9,7 +9,7 @@ use crate::{AsContextMut, FuncType, ValRaw, ValType};
 use anyhow::{bail, Result};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use tern_environ::WasmFuncType;
+use tern_environ::{WasmFuncType, WasmValType};
 
 /// A Rust type that is a single wasm value.
 pub trait WasmTy: Send + Sized + 'static {
@@ -183,7 +183,10 @@ impl<R: WasmResults> WasmRet for Result<R> {
     }
 }
 
-/// Checks that `ty` is exactly `Params -> Results`.
+/// Checks that `Params -> Results` can view a function of type `ty`: each Rust
+/// parameter type is a subtype of the wasm one (what Rust passes is valid for
+/// wasm) and each wasm result type a subtype of the Rust one (what wasm returns
+/// is valid for Rust), e.g. a `(ref $t)` result read as `Option<Func>`.
 pub(crate) fn check_signature<Params: WasmParams, Results: WasmResults>(
     ty: &WasmFuncType,
 ) -> Result<()> {
@@ -195,10 +198,13 @@ pub(crate) fn check_signature<Params: WasmParams, Results: WasmResults>(
         .into_iter()
         .map(ValType::to_wasm)
         .collect();
-    if *ty.params != *params {
+    let all = |a: &[WasmValType], b: &[WasmValType]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.matches(*b))
+    };
+    if !all(&params, &ty.params) {
         bail!("type mismatch with parameters: function has {ty}, asked for params {params:?}");
     }
-    if *ty.results != *results {
+    if !all(&ty.results, &results) {
         bail!("type mismatch with results: function has {ty}, asked for results {results:?}");
     }
     Ok(())
@@ -249,6 +255,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     ) -> Result<Results> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.0)?;
+        store.opaque.check_sync_entry()?;
         let mut buf = [ValRaw::default(); 16];
         let mut heap;
         let n = Params::count().max(Results::count());
@@ -268,7 +275,25 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
 /// `Fn(Caller<'_, T>, A1, …) -> R`, where each `Ai: WasmTy` and `R: WasmRet`.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     #[doc(hidden)]
-    fn into_func(self) -> (FuncType, Arc<HostFn<T>>);
+    /// The signature and the closure over raw slots, of a concrete type, so
+    /// that wasm's entry shim calls it directly (`Func::wrap`).
+    fn into_host_fn(
+        self,
+    ) -> (
+        FuncType,
+        impl Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    );
+
+    #[doc(hidden)]
+    /// The same closure, shared (what a `Linker` keeps for every store).
+    fn into_func(self) -> (FuncType, Arc<HostFn<T>>)
+    where
+        Self: Sized,
+        T: 'static,
+    {
+        let (ty, f) = self.into_host_fn();
+        (ty, Arc::new(f))
+    }
 }
 
 macro_rules! into_func {
@@ -279,14 +304,19 @@ macro_rules! into_func {
             F: Fn($($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_func(self) -> (FuncType, Arc<HostFn<T>>) {
+            fn into_host_fn(
+                self,
+            ) -> (
+                FuncType,
+                impl Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+            ) {
                 let ty = FuncType::new(vec![$($a::valtype()),*], R::Results::valtypes());
                 let f = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
                     $(let $a = $a::from_raw(&mut caller.store.opaque, raw[$i]);)*
                     let results = (self)($($a),*).into_result()?;
                     results.store_raw(&mut caller.store.opaque, raw)
                 };
-                (ty, Arc::new(f))
+                (ty, f)
             }
         }
 
@@ -296,7 +326,12 @@ macro_rules! into_func {
             F: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,
         {
-            fn into_func(self) -> (FuncType, Arc<HostFn<T>>) {
+            fn into_host_fn(
+                self,
+            ) -> (
+                FuncType,
+                impl Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+            ) {
                 let ty = FuncType::new(vec![$($a::valtype()),*], R::Results::valtypes());
                 let f = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
                     let Caller { store, caller } = caller;
@@ -304,7 +339,7 @@ macro_rules! into_func {
                     let results = (self)(Caller::new(&mut *store, caller), $($a),*).into_result()?;
                     results.store_raw(&mut store.opaque, raw)
                 };
-                (ty, Arc::new(f))
+                (ty, f)
             }
         }
     )*};

@@ -13,8 +13,8 @@ use std::sync::Arc;
 /// defined from a store (`Linker::define`, `Linker::instance`) can only be
 /// used with that store.
 pub struct InstancePre<T> {
-    module: Module,
-    defs: Arc<[Definition<T>]>,
+    pub(super) module: Module,
+    pub(super) defs: Arc<[Definition<T>]>,
 }
 
 impl<T> Clone for InstancePre<T> {

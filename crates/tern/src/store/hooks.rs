@@ -4,9 +4,11 @@
 //!
 //! The call hook runs when the host calls into wasm and when that call returns
 //! (`CallingWasm` / `ReturningFromWasm`, in `Func::call_raw`), and around every
-//! host function (`CallingHost` / `ReturningFromHost`, in the wrapper
-//! `Func::from_host_fn` puts around the closure). An error from the hook aborts
-//! the transition and reaches the embedder like a host function's error.
+//! host function (`CallingHost` / `ReturningFromHost`, in `func::invoke_host`,
+//! which wasm's entry shim and host-side calls both use: closures are never
+//! wrapped, and a store without a hook pays one check per call). An error from
+//! the hook aborts the transition and reaches the embedder like a host
+//! function's error.
 
 use super::{Store, StoreInner};
 use anyhow::Result;

@@ -73,6 +73,11 @@ pub fn call_wasm<T>(
     values: &mut [ValRaw],
 ) -> Result<(), Unwind> {
     let max_wasm_stack = store.opaque.engine.config().max_wasm_stack;
+    let signal_handler = store
+        .opaque
+        .signal_handler
+        .as_deref()
+        .map(std::ptr::from_ref);
     // From here on, only raw pointers derived from `store`.
     let store: *mut StoreInner<T> = store;
     // SAFETY: `store` is valid (it comes from a live `&mut`); the limits live in
@@ -91,8 +96,10 @@ pub fn call_wasm<T>(
     };
     // SAFETY: `enter` captures only raw pointers (nothing to drop) and calls
     // compiled code through its trampoline; `limits` and `store` belong to the
-    // store whose wasm it runs, and `store` is not used until this returns.
-    let result = unsafe { catch_traps(store.cast(), limits, max_wasm_stack, enter) };
+    // store whose wasm it runs, and `store` is not used until this returns; the
+    // store owns the signal handler and cannot drop it while borrowed.
+    let result =
+        unsafe { catch_traps(store.cast(), limits, max_wasm_stack, signal_handler, enter) };
     // SAFETY: wasm has returned (or unwound): ours is again the only use of
     // the store pointer, derived from the `&mut` this function was given.
     let opaque = unsafe { &mut (*store).opaque };

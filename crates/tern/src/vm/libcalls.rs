@@ -1,6 +1,7 @@
 //! Functions compiled code calls through the `VMBuiltins` table for work too
-//! large or too stateful to inline: growing memories and tables, and the bulk
-//! memory and table operations.
+//! large or too stateful to inline: growing memories and tables, the bulk
+//! memory and table operations, and running out of fuel or reaching the epoch
+//! deadline (where an async store may yield instead of trapping).
 //!
 //! The list of libcalls and their signatures is `tern_environ::for_each_libcall!`;
 //! the table is generated from it at the end of this file. Each is `extern "C"`
@@ -344,6 +345,38 @@ unsafe extern "C" fn exn_payload(vmctx: *mut VMContext, exn: u64, out: u64) {
     // SAFETY: compiled code passes a stack slot with room for every field of
     // the tag it matched, which is this exception's tag.
     unsafe { std::ptr::copy_nonoverlapping(fields.as_ptr(), out as *mut ValRaw, fields.len()) };
+}
+
+/// The `out_of_fuel` libcall (see `tern_environ::Builtin`): 0 when the store
+/// injected fuel (yielding to the async executor), 1 to trap.
+///
+/// # Safety
+/// As `memory_grow`.
+unsafe extern "C" fn out_of_fuel(vmctx: *mut VMContext) -> u32 {
+    // SAFETY: as in `memory_grow`; no other reference into the store is held.
+    let store = unsafe { store_from_vmctx(vmctx) };
+    match store.out_of_fuel() {
+        Ok(true) => OK,
+        Ok(false) => 1,
+        // SAFETY: called by wasm; the error moves into the trap state.
+        Err(error) => unsafe { trap_with(error) },
+    }
+}
+
+/// The `new_epoch` libcall (see `tern_environ::Builtin`): 0 when the store
+/// moved the deadline (yielding to the async executor), 1 to trap.
+///
+/// # Safety
+/// As `memory_grow`.
+unsafe extern "C" fn new_epoch(vmctx: *mut VMContext) -> u32 {
+    // SAFETY: as in `memory_grow`; no other reference into the store is held.
+    let store = unsafe { store_from_vmctx(vmctx) };
+    match store.new_epoch() {
+        Ok(true) => OK,
+        Ok(false) => 1,
+        // SAFETY: called by wasm; the error moves into the trap state.
+        Err(error) => unsafe { trap_with(error) },
+    }
 }
 
 /// Declares the `VMBuiltins` table from the libcall list: one field per

@@ -14,6 +14,7 @@
 //! * `libcalls`: functions compiled code calls for heavier work.
 //! * `entry`: calling compiled code from the host.
 //! * `signal_handler`: the embedder's own signal handler, consulted first.
+//! * `fiber`: the stacks async calls run wasm on, and suspending on host futures.
 //!
 //! Each module exposes safe functions whose preconditions are upheld by the
 //! store's ownership of every object (see `store.rs`); each `unsafe` block says
@@ -41,12 +42,17 @@
 //! * **Protection is in the types.** `Mmap` (read-write prefix) is the only
 //!   mapping that hands out `&mut [u8]`; making it executable consumes it into a
 //!   `ReadOnlyMmap`, which is also what a mapped artifact file is.
+//! * **Fibers carry their own trap state.** An async call runs wasm on a
+//!   pooled fiber stack (`fiber`); the stack limit and the trap-handling
+//!   thread-locals are swapped in and out at every resume and suspend, so the
+//!   signal handler and the stack-limit check always see the stack running now.
 //! * **`catch_traps` is `unsafe`.** Its callers promise that the frames a trap
 //!   jumps over own nothing; `call_wasm` is the one caller.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod code_memory;
 pub mod entry;
+pub mod fiber;
 pub mod global;
 pub mod host_func;
 pub mod instance;

@@ -1,14 +1,13 @@
 //! The embedder's signal handler (`Store::set_signal_handler`): consulted by the
 //! trap handler before Tern interprets a signal raised while that store's wasm runs.
 //!
-//! The handler of the store whose wasm is running is published in a thread-local
-//! for the duration of the call ([`enter`]); the trap handler reads it with
-//! [`consult`]. The thread-local is a `const`-initialised `Cell` of a pointer, so
-//! reading it in a signal handler allocates nothing and takes no lock.
+//! Nothing is published per call: `catch_traps` records the entering store's
+//! handler (a plain pointer, possibly none) in the activation's
+//! `CallThreadState`, which the trap handler already reads, and passes it to
+//! [`consult`]. The store owns the handler and cannot replace or drop it while
+//! its wasm runs (that needs `&mut Store`), so the pointer stays valid.
 
-use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::Arc;
 
 /// What `Store::set_signal_handler` installs: given the signal number, its
 /// `siginfo_t` and the `ucontext_t`, returns `true` when it handled the signal
@@ -16,47 +15,22 @@ use std::sync::Arc;
 pub type SignalHandler =
     dyn Fn(libc::c_int, *const libc::siginfo_t, *const c_void) -> bool + Send + Sync;
 
-thread_local! {
-    static CURRENT: Cell<Option<*const SignalHandler>> = const { Cell::new(None) };
-}
-
-/// Publishes `handler` (or none) for the wasm running on this thread until the
-/// returned guard drops; the guard keeps the handler alive and restores the
-/// previous one (calls nest: wasm → host → wasm of another store).
-pub fn enter(handler: Option<Arc<SignalHandler>>) -> HandlerGuard {
-    let previous = CURRENT.with(|c| c.replace(handler.as_ref().map(Arc::as_ptr)));
-    HandlerGuard {
-        _handler: handler,
-        previous,
-    }
-}
-
-/// Restores the previously published handler on drop.
-pub struct HandlerGuard {
-    _handler: Option<Arc<SignalHandler>>,
-    previous: Option<*const SignalHandler>,
-}
-
-impl Drop for HandlerGuard {
-    fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.previous));
-    }
-}
-
-/// Asks the published handler, if any, about a signal; `true` means it was handled.
+/// Asks `handler`, if any, about a signal; `true` means it was handled.
 ///
 /// # Safety
-/// Must be called from the trap handler with the arguments the kernel passed it.
+/// Must be called from the trap handler with the arguments the kernel passed it,
+/// and `handler` must be the innermost activation's live handler.
 pub unsafe fn consult(
+    handler: Option<*const SignalHandler>,
     signum: libc::c_int,
     info: *const libc::siginfo_t,
     ctx: *const c_void,
 ) -> bool {
-    let Some(handler) = CURRENT.with(|c| c.get()) else {
+    let Some(handler) = handler else {
         return false;
     };
-    // SAFETY: the pointer was published by `enter`, whose guard (alive for as long
-    // as the pointer is published) holds an `Arc` of the handler.
+    // SAFETY: the caller's promise: the store keeps the handler alive while its
+    // wasm runs.
     let handler = unsafe { &*handler };
     handler(signum, info, ctx)
 }

@@ -25,7 +25,7 @@
 //! no alternate stack, which only matters for a fault on an exhausted thread
 //! stack (wasm's own recursion is stopped earlier by the stack-limit check).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// Size of Tern's alternate signal stack.
 pub const ALT_STACK_SIZE: usize = 64 * 1024;
@@ -42,6 +42,10 @@ struct ThreadStack {
 
 thread_local! {
     static THREAD_STACK: RefCell<Option<ThreadStack>> = const { RefCell::new(None) };
+    /// This thread's trace buffer once `THREAD_STACK` is set up (null before and
+    /// after): a `const` cell without destructor, so the check on every entry
+    /// into wasm is one thread-local load.
+    static TRACE: Cell<*mut usize> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// Where the signal handler of this thread may write a backtrace.
@@ -59,8 +63,24 @@ pub struct TraceBuffer {
 /// # Errors
 /// Fails when the OS refuses the mapping or the alternate stack, or when the
 /// thread is already exiting (its thread-locals are being destroyed).
+#[inline]
 pub fn trace_buffer() -> anyhow::Result<TraceBuffer> {
-    THREAD_STACK
+    let ptr = TRACE.with(Cell::get);
+    if !ptr.is_null() {
+        return Ok(TraceBuffer {
+            ptr,
+            cap: MAX_FRAMES,
+        });
+    }
+    set_up()
+}
+
+/// The first entry of this thread into wasm: installs the process's signal
+/// handlers if needed, then maps this thread's stack and trace buffer.
+#[cold]
+fn set_up() -> anyhow::Result<TraceBuffer> {
+    super::traphandlers::init_signal_handlers();
+    let trace = THREAD_STACK
         .try_with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
@@ -69,7 +89,9 @@ pub fn trace_buffer() -> anyhow::Result<TraceBuffer> {
             let stack = slot.as_ref().map(ThreadStack::trace);
             stack.ok_or_else(|| anyhow::anyhow!("thread stack missing after setup"))
         })
-        .map_err(|_| anyhow::anyhow!("cannot enter wasm on a thread that is exiting"))?
+        .map_err(|_| anyhow::anyhow!("cannot enter wasm on a thread that is exiting"))??;
+    TRACE.with(|c| c.set(trace.ptr));
+    Ok(trace)
 }
 
 impl ThreadStack {
@@ -150,6 +172,10 @@ impl ThreadStack {
 
 impl Drop for ThreadStack {
     fn drop(&mut self) {
+        // Later entries (from other thread-local destructors) take the slow
+        // path, which fails cleanly. The cell has no destructor, so it is
+        // still accessible here.
+        let _ = TRACE.try_with(|c| c.set(std::ptr::null_mut()));
         if self.installed {
             // SAFETY: an all-zero `stack_t` is a valid value of this C struct.
             let mut current: libc::stack_t = unsafe { std::mem::zeroed() };

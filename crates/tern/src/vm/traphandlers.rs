@@ -51,6 +51,7 @@
 //!   `# Safety` makes its callers promise the same for the closure.
 
 use super::registry;
+use super::signal_handler::SignalHandler;
 use super::thread_stack::{self, TraceBuffer};
 use super::vmcontext::VMRuntimeLimits;
 use std::any::Any;
@@ -97,11 +98,16 @@ pub struct CallThreadState {
     /// Set by the signal handler: the trap kind and how many frames it wrote
     /// into `trace` (plain words, so the handler never drops or allocates).
     trap: Cell<Option<(TrapKind, usize)>>,
-    trace: TraceBuffer,
+    /// The trace buffer of the thread running this activation (re-pointed
+    /// when a fiber resumes on another thread: see [`enter_fiber`]).
+    trace: Cell<TraceBuffer>,
     limits: *const VMRuntimeLimits,
     /// The store of the entering call (`*mut StoreInner<T>`), derived from its
     /// exclusive borrow; host calls and libcalls reach the store through it.
     store: *mut u8,
+    /// The store's embedder signal handler (`Store::set_signal_handler`), kept
+    /// alive by the store for the whole activation.
+    signal_handler: Option<*const SignalHandler>,
     /// The store's `last_wasm_exit_fp` when this activation began (see
     /// [`outer_activation_pcs`]).
     saved_exit_fp: usize,
@@ -110,6 +116,73 @@ pub struct CallThreadState {
 
 thread_local! {
     static CURRENT: Cell<*const CallThreadState> = const { Cell::new(ptr::null()) };
+    /// The guard page (`start..end`) of the fiber running on this thread, or
+    /// `(0, 0)` (see `vm/fiber.rs`).
+    static FIBER_GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// The innermost activation on this thread. Never inlined (nor its setter):
+/// code on a fiber may resume on another thread between two accesses, so a
+/// thread-local's address must not be computed once and reused across a call.
+#[inline(never)]
+fn current() -> *const CallThreadState {
+    CURRENT.with(|c| c.get())
+}
+
+/// Sets the innermost activation on this thread (see [`current`]).
+#[inline(never)]
+fn set_current(state: *const CallThreadState) {
+    CURRENT.with(|c| c.set(state));
+}
+
+/// A fiber's trap-handling thread-locals, kept while it is suspended.
+#[derive(Debug, Clone, Copy)]
+pub struct FiberTls {
+    current: *const CallThreadState,
+    guard: (usize, usize),
+}
+
+impl Default for FiberTls {
+    /// A fiber that has not run: no activation (so no embedder handler,
+    /// which each activation carries).
+    fn default() -> Self {
+        Self {
+            current: ptr::null(),
+            guard: (0, 0),
+        }
+    }
+}
+
+/// Installs a fiber's thread-locals before it resumes on this thread (whose
+/// trace buffer is `trace`, and `guard` the fiber's guard page); returns the
+/// thread's own, for [`leave_fiber`].
+pub fn enter_fiber(fiber: FiberTls, trace: TraceBuffer, guard: (usize, usize)) -> FiberTls {
+    let outer = FiberTls {
+        current: current(),
+        guard: FIBER_GUARD.with(|g| g.replace(guard)),
+    };
+    set_current(fiber.current);
+    let mut state = fiber.current;
+    while !state.is_null() {
+        // SAFETY: the fiber's activations live on its stack, which is
+        // suspended (so they are not in use) and ends its chain with null
+        // (a fiber starts with no activation).
+        let s = unsafe { &*state };
+        s.trace.set(trace);
+        state = s.prev;
+    }
+    outer
+}
+
+/// Puts the thread's own thread-locals back after a fiber suspended or
+/// ended; returns the fiber's, for its next [`enter_fiber`].
+pub fn leave_fiber(outer: FiberTls) -> FiberTls {
+    let fiber = FiberTls {
+        current: current(),
+        guard: FIBER_GUARD.with(|g| g.replace(outer.guard)),
+    };
+    set_current(outer.current);
+    fiber
 }
 
 /// Runs `f` (which calls into wasm) with a landing pad for traps.
@@ -117,7 +190,8 @@ thread_local! {
 /// `limits` is the calling store's runtime limits; on the outermost entry its
 /// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
 /// `store` is the entering call's store, returned by [`current_store`] while
-/// `f` runs.
+/// `f` runs; `signal_handler` is that store's embedder signal handler, which the
+/// trap handler consults first while `f` runs.
 ///
 /// # Errors
 /// Returns how execution unwound when it did not return normally, and an
@@ -134,14 +208,15 @@ thread_local! {
 ///   host calls and libcalls follow the same rule (see the module docs);
 /// * `limits` points to the live runtime limits of the store whose wasm `f`
 ///   runs, and `store` is that store's `StoreInner<T>`, derived from an
-///   exclusive borrow the caller does not use until this returns.
+///   exclusive borrow the caller does not use until this returns;
+/// * `signal_handler`, if any, stays alive until this returns.
 pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     store: *mut u8,
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
+    signal_handler: Option<*const SignalHandler>,
     f: F,
 ) -> Result<(), Unwind> {
-    init_signal_handlers();
     let trace = match thread_stack::trace_buffer() {
         Ok(trace) => trace,
         Err(error) => {
@@ -168,13 +243,14 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
         jmp_buf: Cell::new(ptr::null_mut()),
         unwind: UnsafeCell::new(None),
         trap: Cell::new(None),
-        trace,
+        trace: Cell::new(trace),
         limits,
         store,
+        signal_handler,
         saved_exit_fp,
-        prev: CURRENT.with(|c| c.get()),
+        prev: current(),
     };
-    CURRENT.with(|c| c.set(&state));
+    set_current(&state);
 
     extern "C" fn call_once<F: FnOnce()>(payload: *mut c_void) {
         // SAFETY: payload is the `Option<F>` below, alive for the whole call and
@@ -195,7 +271,7 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
             (&mut f as *mut Option<F>).cast(),
         )
     };
-    CURRENT.with(|c| c.set(state.prev));
+    set_current(state.prev);
     // SAFETY: restoring what we saved above, on the same thread.
     unsafe {
         *(*limits).stack_limit.get() = saved_limit;
@@ -209,7 +285,7 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     let mut unwind = if let Some((kind, frames)) = state.trap.get() {
         // SAFETY: the handler wrote `frames` (≤ cap) slots of this thread's trace
         // buffer before jumping here, and nothing has run wasm on this thread since.
-        let pcs = unsafe { std::slice::from_raw_parts(state.trace.ptr, frames) }.to_vec();
+        let pcs = unsafe { std::slice::from_raw_parts(state.trace.get().ptr, frames) }.to_vec();
         Unwind::Trap { kind, pcs }
     } else {
         state.unwind.into_inner().unwrap_or(Unwind::Trap {
@@ -276,7 +352,7 @@ fn walk_frames_between(mut fp: usize, low: usize, high: usize) -> Vec<usize> {
 /// called by wasm asks (`WasmBacktrace::capture`): those below the innermost
 /// host call and those of every enclosing activation.
 pub fn current_backtrace() -> Vec<usize> {
-    let state = CURRENT.with(|c| c.get());
+    let state = current();
     if state.is_null() {
         return Vec::new();
     }
@@ -291,7 +367,7 @@ pub fn current_backtrace() -> Vec<usize> {
 /// wasm only calls functions of its own store, and an entry into another
 /// store's wasm pushes its own state.
 pub fn current_store() -> *mut u8 {
-    let state = CURRENT.with(|c| c.get());
+    let state = current();
     if state.is_null() {
         return ptr::null_mut();
     }
@@ -306,7 +382,7 @@ pub fn current_store() -> *mut u8 {
 /// Must be called on a thread inside `catch_traps`, from a host entry shim whose
 /// own frame holds nothing that needs dropping.
 pub unsafe fn raise(unwind: Unwind) -> ! {
-    let state = CURRENT.with(|c| c.get());
+    let state = current();
     assert!(
         !state.is_null(),
         "host function called from wasm outside of catch_traps"
@@ -323,7 +399,7 @@ pub unsafe fn raise(unwind: Unwind) -> ! {
 /// The wasm frames below the most recent wasm-to-host trampoline, for a host
 /// error's backtrace.
 pub fn host_exit_backtrace() -> Vec<usize> {
-    let state = CURRENT.with(|c| c.get());
+    let state = current();
     if state.is_null() {
         return Vec::new();
     }
@@ -371,7 +447,9 @@ const fn const_zeroed_sigaction() -> libc::sigaction {
     unsafe { std::mem::zeroed() }
 }
 
-fn init_signal_handlers() {
+/// Installs Tern's trap handler once per process; `thread_stack` calls it when
+/// a thread first enters wasm, so it has run before any wasm does.
+pub(super) fn init_signal_handlers() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         for (i, sig) in SIGNALS.iter().enumerate() {
@@ -424,11 +502,15 @@ unsafe extern "C" fn trap_handler(
     info: *mut libc::siginfo_t,
     ctx: *mut c_void,
 ) {
-    let state = CURRENT.with(|c| c.get());
+    let state = current();
     if !state.is_null() {
         // The embedder's handler (`Store::set_signal_handler`) sees wasm's signals first.
-        // SAFETY: these are the kernel's arguments to this handler.
-        if unsafe { super::signal_handler::consult(signum, info, ctx) } {
+        // SAFETY: a non-null CURRENT is the live state of the innermost
+        // activation, whose handler the store keeps alive (`catch_traps`'s
+        // contract); these are the kernel's arguments to this handler.
+        let handler = unsafe { (*state).signal_handler };
+        // SAFETY: as above.
+        if unsafe { super::signal_handler::consult(handler, signum, info, ctx) } {
             return;
         }
         // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
@@ -438,7 +520,7 @@ unsafe extern "C" fn trap_handler(
             // SAFETY: a non-null CURRENT is the live state of the innermost
             // activation on this thread, and the faulting PC is wasm it called.
             let state = unsafe { &*state };
-            let trace = state.trace;
+            let trace = state.trace.get();
             let mut frames = 0;
             let mut record = |pc: usize| {
                 if frames == trace.cap {
@@ -459,6 +541,23 @@ unsafe extern "C" fn trap_handler(
             // handler's frame (nothing to drop) and wasm frames entered under
             // `catch_traps`'s contract.
             unsafe { tern_longjmp(state.jmp_buf.get()) }
+        }
+    }
+    // A fault on the guard page of the fiber running here: host code called
+    // from wasm outgrew the fiber's stack (wasm itself is stopped earlier by
+    // the stack limit). Say so and abort, as Rust does for thread stacks.
+    let (guard_start, guard_end) = FIBER_GUARD.with(|g| g.get());
+    if signum == libc::SIGSEGV || signum == libc::SIGBUS {
+        // SAFETY: the kernel passes a valid siginfo for these signals.
+        let addr = unsafe { (*info).si_addr() } as usize;
+        if guard_start <= addr && addr < guard_end {
+            let msg = b"\nfatal: code running on a Tern fiber overflowed its stack (see Config::async_stack_size)\n";
+            // SAFETY: write(2) and abort(3) are async-signal-safe; `msg` is a
+            // static buffer of that length.
+            unsafe {
+                libc::write(2, msg.as_ptr().cast(), msg.len());
+                libc::abort();
+            }
         }
     }
     // Not a wasm trap: hand the signal to whoever handled it before us.

@@ -1,15 +1,16 @@
-//! Guests for the `bindgen!` tests: a hand-written core module (WAT) that
-//! follows the component model's core naming (`module "ns:pkg/iface"` for
-//! imports, `"ns:pkg/iface#name"` for exports, `cabi_realloc`, `memory`),
-//! made into a component for its WIT world by `wit-component`, the tool
-//! guest toolchains use for the same step.
-//!
-//! Most guest functions forward an export to the import of the same type:
-//! the host lowers the arguments into guest memory, the guest passes the
-//! same core values to the import, the host lifts them, runs its
-//! implementation, lowers the result into guest memory, and the guest
-//! returns it to the host, which lifts it. Every value crosses the boundary
-//! in both directions.
+//! Guests for the `bindgen!` tests. The test worlds' guests are Rust
+//! crates written against the `wit-bindgen` guest crate
+//! (`tests/bindgen-guests/`), built into components by
+//! `tests/bindgen-guests/build.sh`; the built `.wasm` files are committed and
+//! [`rust_guest`] loads them ([`committed_guests_are_up_to_date`] rebuilds
+//! them and compares). One small world (`bindgen_twice::bindgen_interfaces_option`)
+//! and the wasmtime-12 `trappable_error_type` test keep a hand-written
+//! core module (WAT) that follows the component model's
+//! core naming (`module "ns:pkg/iface"` for imports, `cabi_realloc`,
+//! `memory`), made into a component by `wit-component` in the test.
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use tern::component::Component;
 use tern::{Engine, Result};
@@ -53,7 +54,8 @@ pub fn forward(export: &str, import: &str, params: &[&str], result: Option<&str>
     }
 }
 
-/// The import declaration matching [`forward`].
+/// A core import of function `name` from `module`, bound to `id`;
+/// `result: Some("retptr")` adds the return-area pointer parameter.
 pub fn import(module: &str, name: &str, id: &str, params: &[&str], result: Option<&str>) -> String {
     let mut decl: String = params.iter().map(|p| format!(" {p}")).collect();
     let res = match result {
@@ -95,4 +97,52 @@ pub fn engine() -> Engine {
     let mut config = tern::Config::new();
     config.wasm_component_model(true);
     Engine::new(&config).unwrap()
+}
+
+/// `tests/bindgen-guests`, the guest crates and their built components.
+fn guests_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/bindgen-guests")
+}
+
+/// The committed component built from the guest crate `tests/bindgen-guests/NAME`.
+pub fn rust_guest(engine: &Engine, name: &str) -> Component {
+    let path = guests_dir().join("wasm").join(format!("{name}.wasm"));
+    Component::from_file(engine, &path)
+        .unwrap_or_else(|e| panic!("loading {}: {e:#}", path.display()))
+}
+
+/// Whether `rustc` has the standard library for `target`.
+fn target_installed(target: &str) -> bool {
+    let out = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", target])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+/// The committed guest components are what their sources build to.
+#[test]
+fn committed_guests_are_up_to_date() {
+    if !target_installed("wasm32-unknown-unknown") {
+        eprintln!("wasm32-unknown-unknown is not installed: not rebuilding the bindgen! guests");
+        return;
+    }
+    let out = Command::new("bash")
+        .arg(guests_dir().join("build.sh"))
+        .arg("--check")
+        .output()
+        .expect("build.sh runs");
+    assert!(
+        out.status.success(),
+        "tests/bindgen-guests/build.sh --check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

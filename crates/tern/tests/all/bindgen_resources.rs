@@ -3,9 +3,10 @@
 //! (called through `GuestCounter`: constructor, method, static, and its
 //! destructor through `ResourceAny::resource_drop`); blobs pass into the
 //! guest and back, borrowed and owned, and a blob the guest drops reaches
-//! `HostBlob::drop`.
+//! `HostBlob::drop`. The guest is the Rust crate
+//! `tests/bindgen-guests/resources`.
 
-use crate::bindgen_guest::{componentize, import, ALLOCATOR};
+use crate::bindgen_guest::rust_guest;
 use tern::component::{Linker, Resource};
 use tern::Store;
 
@@ -53,70 +54,9 @@ impl host_api::HostBlob for Host {
 
 impl host_api::Host for Host {}
 
-fn guest_wat() -> String {
-    let (h, g) = ("tests:res/host-api", "tests:res/guest-api");
-    let mut wat = String::from("(module\n");
-    wat += &import(
-        h,
-        "[constructor]blob",
-        "$blob-new",
-        &["i32", "i32"],
-        Some("i32"),
-    );
-    wat += &import(h, "[method]blob.size", "$blob-size", &["i32"], Some("i32"));
-    wat += &import(
-        h,
-        "[static]blob.merge",
-        "$blob-merge",
-        &["i32", "i32"],
-        Some("i32"),
-    );
-    wat += &import(h, "[resource-drop]blob", "$blob-drop", &["i32"], None);
-    wat += &import(
-        &format!("[export]{g}"),
-        "[resource-new]counter",
-        "$counter-new",
-        &["i32"],
-        Some("i32"),
-    );
-    wat += ALLOCATOR;
-    wat += &format!(
-        r#"
-      (global $dropped (mut i32) (i32.const 0))
-      (func $new-counter (param $start i32) (result i32) (local $p i32)
-        (local.set $p (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 4)))
-        (i32.store (local.get $p) (local.get $start))
-        (call $counter-new (local.get $p)))
-      (func (export "{g}#[constructor]counter") (param i32) (result i32)
-        (call $new-counter (local.get 0)))
-      (func (export "{g}#[method]counter.bump") (param $rep i32) (param $by i32) (result i32)
-        (i32.store (local.get $rep) (i32.add (i32.load (local.get $rep)) (local.get $by)))
-        (i32.load (local.get $rep)))
-      (func (export "{g}#[static]counter.make") (param i32) (result i32)
-        (call $new-counter (i32.mul (local.get 0) (i32.const 2))))
-      (func (export "{g}#[dtor]counter") (param i32)
-        (global.set $dropped (i32.add (global.get $dropped) (i32.const 1))))
-      (func (export "{g}#dropped") (result i32) (global.get $dropped))
-      (func (export "{g}#make-blob") (param i32 i32) (result i32)
-        (call $blob-new (local.get 0) (local.get 1)))
-      ;; A borrowed handle must be dropped before the call returns.
-      (func (export "{g}#blob-size") (param i32) (result i32) (local $r i32)
-        (local.set $r (call $blob-size (local.get 0)))
-        (call $blob-drop (local.get 0))
-        (local.get $r))
-      (func (export "{g}#roundtrip") (param i32) (result i32) (local.get 0))
-      (func (export "{g}#consume") (param i32) (call $blob-drop (local.get 0)))
-      (func (export "{g}#merge-blobs") (param i32 i32) (result i32)
-        (call $blob-merge (local.get 0) (local.get 1)))
-    )"#
-    );
-    wat
-}
-
 fn setup() -> (Store<Host>, bindings::Resources) {
     let engine = crate::bindgen_guest::engine();
-    let wit = include_str!("bindgen/resources.wit");
-    let component = componentize(&engine, wit, "resources", &guest_wat()).unwrap();
+    let component = rust_guest(&engine, "resources");
     let mut linker = Linker::new(&engine);
     bindings::Resources::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
     let mut store = Store::new(&engine, Host::default());

@@ -2,11 +2,9 @@
 //! (`import primary: logger; import backup: logger;`): two modules, two
 //! `Host` traits the host implements differently, one set of types.
 
-use crate::bindgen_guest::{componentize, import, ALLOCATOR};
+use crate::bindgen_guest::{componentize, import, rust_guest, ALLOCATOR};
 use tern::component::Linker;
 use tern::Store;
-
-const WIT: &str = include_str!("bindgen/twice.wit");
 
 mod bindings {
     tern::component::bindgen!({
@@ -38,32 +36,10 @@ impl bindings::backup::Host for Host {
 
 #[test]
 fn bindgen_interface_imported_twice() {
-    let mut wat = String::from("(module\n");
-    wat += &import(
-        "primary",
-        "log",
-        "$primary",
-        &["i32", "i32", "i32"],
-        Some("i32"),
-    );
-    wat += &import(
-        "backup",
-        "log",
-        "$backup",
-        &["i32", "i32", "i32"],
-        Some("i32"),
-    );
-    wat += ALLOCATOR;
-    wat += r#"
-      (data (i32.const 16) "first")
-      (data (i32.const 32) "second")
-      (func (export "run") (result i32)
-        (i32.add
-          (call $primary (i32.const 1) (i32.const 16) (i32.const 5))
-          (call $backup (i32.const 2) (i32.const 32) (i32.const 6))))
-    )"#;
+    // The Rust guest `tests/bindgen-guests/twice` logs "first" at level 1
+    // through `primary` and "second" at level 2 through `backup`.
     let engine = crate::bindgen_guest::engine();
-    let component = componentize(&engine, WIT, "twice", &wat).unwrap();
+    let component = rust_guest(&engine, "twice");
     let mut linker = Linker::new(&engine);
     bindings::Twice::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
     let mut store = Store::new(&engine, Host::default());

@@ -5,8 +5,9 @@
 //! the result comes back the same way. The host implementations change
 //! every value, so a result that merely echoed the arguments would fail.
 //! Also: a world-level import and export, and `trappable_error_type`.
+//! The guest is the Rust crate `tests/bindgen-guests/types`.
 
-use crate::bindgen_guest::{componentize, forward, import, ALLOCATOR};
+use crate::bindgen_guest::rust_guest;
 use tern::component::Linker;
 use tern::Store;
 
@@ -146,65 +147,9 @@ impl bindings::TypesImports for Host {
     }
 }
 
-/// The guest: every interface function forwarded, plus `run`, which logs
-/// and returns the host's `echo-string` of "run".
-fn guest_wat() -> String {
-    let m = "tests:types/roundtrip";
-    let funcs: &[(&str, &[&str], Option<&str>)] = &[
-        (
-            "prims",
-            &[
-                "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i64", "i64", "f32", "f64", "i32",
-            ],
-            Some("retptr"),
-        ),
-        ("echo-string", &["i32", "i32"], Some("retptr")),
-        ("echo-list", &["i32", "i32"], Some("retptr")),
-        ("echo-point", &["i32", "i32", "i32", "i32"], Some("retptr")),
-        (
-            "echo-shape",
-            &["i32", "i64", "i32", "i32", "i32"],
-            Some("retptr"),
-        ),
-        ("echo-color", &["i32"], Some("i32")),
-        ("echo-perms", &["i32"], Some("i32")),
-        ("echo-option", &["i32", "i32", "i32"], Some("retptr")),
-        ("echo-result", &["i32", "i32", "i32"], Some("retptr")),
-        ("echo-tuple", &["i32", "i32", "i32"], Some("retptr")),
-        ("echo-id", &["i64"], Some("i64")),
-        ("echo-nested", &["i32", "i32"], Some("retptr")),
-        ("checked", &["i32"], Some("retptr")),
-        ("nothing", &[], None),
-    ];
-    let mut wat = String::from("(module\n");
-    for (name, params, result) in funcs {
-        wat += &import(m, name, &format!("${name}"), params, *result);
-    }
-    wat += &import("$root", "log", "$log", &["i32", "i32"], None);
-    wat += ALLOCATOR;
-    for (name, params, result) in funcs {
-        wat += &forward(&format!("{m}#{name}"), &format!("${name}"), params, *result);
-    }
-    wat += r#"
-      (data (i32.const 16) "guest says hi")
-      (data (i32.const 32) "run")
-      (func (export "run") (param i32) (result i32) (local $r i32)
-        (call $log (i32.const 16) (i32.const 13))
-        (local.set $r (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8)))
-        (call $echo-string (i32.const 32) (i32.const 3) (local.get $r))
-        (local.get $r))
-    )"#;
-    wat
-}
-
 fn setup() -> (Store<Host>, bindings::Types) {
     let engine = crate::bindgen_guest::engine();
-    let wit = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/all/bindgen/types.wit"
-    ))
-    .unwrap();
-    let component = componentize(&engine, &wit, "types", &guest_wat()).unwrap();
+    let component = rust_guest(&engine, "types");
     let mut linker = Linker::new(&engine);
     bindings::Types::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
     let mut store = Store::new(&engine, Host::default());
@@ -332,12 +277,7 @@ fn bindgen_world_level_functions() {
 #[test]
 fn bindgen_instantiate_pre_and_new() {
     let engine = crate::bindgen_guest::engine();
-    let wit = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/all/bindgen/types.wit"
-    ))
-    .unwrap();
-    let component = componentize(&engine, &wit, "types", &guest_wat()).unwrap();
+    let component = rust_guest(&engine, "types");
     let mut linker = Linker::new(&engine);
     bindings::Types::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
     let pre = linker.instantiate_pre(&component).unwrap();

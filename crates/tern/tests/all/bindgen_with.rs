@@ -3,11 +3,9 @@
 //! invocation; `consumer`'s own interface uses a shared type, which resolves
 //! to the producer's Rust type.
 
-use crate::bindgen_guest::{componentize, import, ALLOCATOR};
+use crate::bindgen_guest::rust_guest;
 use tern::component::Linker;
 use tern::Store;
-
-const WIT: &str = include_str!("bindgen/with.wit");
 
 mod producer {
     tern::component::bindgen!({
@@ -50,31 +48,10 @@ impl consumer::tests::reuse::consumer_api::Host for Host {
 
 #[test]
 fn bindgen_with_reuses_bindings() {
-    // run(a, b) = sum(swap(pair(a, b)))
-    let mut wat = String::from("(module\n");
-    wat += &import(
-        "tests:reuse/shared",
-        "sum",
-        "$sum",
-        &["i32", "i32"],
-        Some("i32"),
-    );
-    wat += &import(
-        "tests:reuse/consumer-api",
-        "swap",
-        "$swap",
-        &["i32", "i32"],
-        Some("retptr"),
-    );
-    wat += ALLOCATOR;
-    wat += r#"
-      (func (export "run") (param i32 i32) (result i32) (local $r i32)
-        (local.set $r (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8)))
-        (call $swap (local.get 0) (local.get 1) (local.get $r))
-        (call $sum (i32.load (local.get $r)) (i32.load offset=4 (local.get $r))))
-    )"#;
+    // run(a, b) = sum(swap(pair(a, b))), in the Rust guest
+    // `tests/bindgen-guests/with`.
     let engine = crate::bindgen_guest::engine();
-    let component = componentize(&engine, WIT, "consumer", &wat).unwrap();
+    let component = rust_guest(&engine, "with");
     let mut linker = Linker::new(&engine);
     consumer::Consumer::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
     let mut store = Store::new(&engine, Host::default());

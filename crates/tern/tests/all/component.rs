@@ -49,10 +49,18 @@ fn resources_required_counts_every_instantiation() {
             (core instance (instantiate $m))
             (core instance (instantiate $m)))"#,
     );
-    // Two memories need multi-memory, which is off by default: enable it.
-    assert!(component.is_err());
+    // Two memories need multi-memory, which is on by default (Wasm 3.0);
+    // with it turned off, the component is refused.
+    assert!(component.is_ok());
+    let mut off = Config::new();
+    off.wasm_component_model(true).wasm_multi_memory(false);
+    let refused = Component::new(
+        &Engine::new(&off).unwrap(),
+        r#"(component (core module $m (memory 1) (memory 6)))"#,
+    );
+    assert!(refused.is_err());
     let mut config = Config::new();
-    config.wasm_component_model(true).wasm_multi_memory(true);
+    config.wasm_component_model(true);
     let engine = Engine::new(&config).unwrap();
     let component = Component::new(
         &engine,

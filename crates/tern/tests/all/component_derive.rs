@@ -173,3 +173,24 @@ fn unrenamed_names_are_used_as_written() {
         .unwrap();
     assert!(linker.instantiate(&mut store, &component).is_err());
 }
+
+/// The runtime crate reached through another path, as a crate that
+/// re-exports Tern would name it.
+pub(crate) mod reexported {
+    pub use tern::component;
+}
+
+/// `#[component(wasmtime_crate = path)]` (wasmtime's attribute): the derived
+/// code names the runtime through `path` instead of the dependency's name.
+#[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq)]
+#[component(record)]
+#[component(wasmtime_crate = crate::component_derive::reexported)]
+struct Located {
+    x: i32,
+}
+
+#[test]
+fn derive_with_wasmtime_crate_path() {
+    let ty = Ty::Record(vec![("x".into(), Ty::S32)]);
+    assert_eq!(round_trip(&ty, Located { x: 9 }), Located { x: 9 });
+}

@@ -6,4 +6,5 @@ mod api;
 mod dir_rights;
 mod harness;
 mod memory_safety;
+mod p2_host;
 mod sandbox;

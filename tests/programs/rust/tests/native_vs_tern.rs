@@ -4,8 +4,10 @@
 //! by this package and its committed `.wasm` run by Tern (through the
 //! embedding API and `tern-wasi`, standard streams captured) must print the
 //! same standard output, equal to `expected/NAME.stdout`, and exit with the
-//! same code. A last test rebuilds the `.wasm` files, when the wasm32-wasip1
-//! target is installed, and checks the committed ones are up to date.
+//! same code. Cases of `p2/NAME` run NAME's WASI 0.2 component (built for
+//! wasm32-wasip2) through `tern_wasi::p2`, the same natively. A last test
+//! rebuilds the `.wasm` files, when the wasm32-wasip1 and wasm32-wasip2
+//! targets are installed, and checks the committed ones are up to date.
 
 #[path = "../../cases.rs"]
 mod cases;
@@ -13,7 +15,8 @@ mod cases;
 use cases::{Case, Scratch};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use tern::{Engine, Linker, Module, Store};
+use tern::component::{self, Component, ResourceTable};
+use tern::{Config, Engine, Linker, Module, Store};
 use tern_wasi::{DirPerms, FilePerms, I32Exit, ReadPipe, WasiCtx, WasiCtxBuilder, WritePipe};
 
 fn native_binary(program: &str) -> std::path::PathBuf {
@@ -48,7 +51,7 @@ fn native_c_program(name: &str) -> std::path::PathBuf {
 
 fn run_native(case: &Case) -> (Vec<u8>, i32) {
     let scratch = Scratch::new("native");
-    let mut child = Command::new(native_binary(&case.program))
+    let mut child = Command::new(native_binary(cases::native_name(&case.program)))
         .args(cases::args_with_dir(case, scratch.path_str()))
         .current_dir(cases::fixtures_dir())
         .env_clear()
@@ -70,15 +73,24 @@ fn run_native(case: &Case) -> (Vec<u8>, i32) {
 
 struct Host {
     wasi: WasiCtx,
+    table: ResourceTable,
 }
 
-fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
-    let scratch = Scratch::new("tern");
-    let module = Module::from_file(engine, cases::wasm_path(&case.program))
-        .expect("the committed wasm compiles");
-    let stdout = WritePipe::new_in_memory();
-    let wasi = WasiCtxBuilder::new()
-        .arg(&case.program)
+impl tern_wasi::p2::WasiView for Host {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+    fn ctx(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
+}
+
+/// The guest's context for `case`: its arguments, environment and stdin,
+/// stdout captured in `stdout`, the fixtures preopened read-only as `.`
+/// and `scratch` read-write as `/scratch`.
+fn context(case: &Case, scratch: &Scratch, stdout: &WritePipe) -> WasiCtx {
+    WasiCtxBuilder::new()
+        .arg(cases::native_name(&case.program))
         .unwrap()
         .args(&cases::args_with_dir(case, cases::GUEST_SCRATCH))
         .unwrap()
@@ -96,10 +108,48 @@ fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
             FilePerms::all(),
         )
         .unwrap()
-        .build();
+        .build()
+}
+
+/// Runs a component case through `tern_wasi::p2`.
+fn run_tern_component(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
+    let scratch = Scratch::new("tern-p2");
+    let component = Component::from_file(engine, cases::wasm_path(&case.program))
+        .expect("the committed component compiles");
+    let stdout = WritePipe::new_in_memory();
+    let wasi = context(case, &scratch, &stdout);
+    let mut linker = component::Linker::new(engine);
+    tern_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let mut store = Store::new(
+        engine,
+        Host {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    );
+    let code = tern_wasi::p2::run(&mut store, &linker, &component)
+        .unwrap_or_else(|e| panic!("case {} failed under Tern: {e:?}", case.name));
+    (stdout.contents(), code)
+}
+
+fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
+    if cases::is_component(&case.program) {
+        return run_tern_component(engine, case);
+    }
+    let scratch = Scratch::new("tern");
+    let module = Module::from_file(engine, cases::wasm_path(&case.program))
+        .expect("the committed wasm compiles");
+    let stdout = WritePipe::new_in_memory();
+    let wasi = context(case, &scratch, &stdout);
     let mut linker = Linker::new(engine);
     tern_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi).unwrap();
-    let mut store = Store::new(engine, Host { wasi });
+    let mut store = Store::new(
+        engine,
+        Host {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    );
     let instance = linker
         .instantiate(&mut store, &module)
         .expect("instantiates");
@@ -118,7 +168,12 @@ fn run_tern(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
 
 #[test]
 fn every_case_prints_the_same_under_tern_as_natively() {
-    let engine = Engine::default();
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .wasm_multi_memory(true)
+        .wasm_extended_const(true);
+    let engine = Engine::new(&config).unwrap();
     let all = cases::cases();
     assert!(all.len() >= 10, "cases.txt lists the runs");
     for case in &all {
@@ -146,10 +201,10 @@ fn every_case_prints_the_same_under_tern_as_natively() {
     }
 }
 
-/// Whether `rustc` has the wasm32-wasip1 standard library installed.
-fn wasip1_installed() -> bool {
+/// Whether `rustc` has the standard library of `target` installed.
+fn target_installed(target: &str) -> bool {
     let out = Command::new("rustc")
-        .args(["--print", "target-libdir", "--target", "wasm32-wasip1"])
+        .args(["--print", "target-libdir", "--target", target])
         .output();
     match out {
         Ok(o) if o.status.success() => {
@@ -164,8 +219,8 @@ fn wasip1_installed() -> bool {
 
 #[test]
 fn committed_wasm_files_are_up_to_date() {
-    if !wasip1_installed() {
-        eprintln!("wasm32-wasip1 is not installed: not rebuilding the test programs");
+    if !target_installed("wasm32-wasip1") || !target_installed("wasm32-wasip2") {
+        eprintln!("wasm32-wasip1 or -wasip2 is not installed: not rebuilding the test programs");
         return;
     }
     let script = cases::programs_dir().join("build.sh");

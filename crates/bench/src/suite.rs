@@ -1,0 +1,228 @@
+//! The benchmark source shared by Tern and wasmtime: `suite!` expands the same
+//! code once against `tern` and, with the `wasmtime` feature, once against the
+//! `wasmtime` crate (48.x), so both runtimes run identical workloads in one
+//! process and `main.rs` can print Tern / wasmtime ratios (issue 15's table).
+//!
+//! Only API that Tern (wasmtime 12's names) and wasmtime 48 share is used here;
+//! modules are handed over as binary wasm (wasmtime is built without `wat`).
+//! Figures, not assertions: nothing here is part of the test run.
+
+use std::time::{Duration, Instant};
+
+/// One measured row: what, the value, and its unit (smaller is better).
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What was measured.
+    pub name: &'static str,
+    /// The figure.
+    pub value: f64,
+    /// Its unit.
+    pub unit: &'static str,
+}
+
+/// Runs `f` `runs` times and returns the last result and the shortest time.
+pub fn best_of<R>(runs: usize, mut f: impl FnMut() -> R) -> (R, Duration) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let r = f();
+        best = best.min(start.elapsed());
+        last = Some(r);
+    }
+    (last.expect("at least one run"), best)
+}
+
+/// This process's resident set size in KiB (Linux `/proc/self/statm`), or 0.
+pub fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// A module with `n` functions of a few dozen instructions each, calling each
+/// other, as a stand-in for a large real program (10,000 functions ≈ 1.2 MB).
+pub fn generated_module(n: usize) -> String {
+    let mut wat = String::from("(module (memory 1) (global $g (mut i32) (i32.const 0))\n");
+    for i in 0..n {
+        let callee = if i == 0 { 0 } else { i - 1 };
+        wat.push_str(&format!(
+            "(func $f{i} (export \"f{i}\") (param $a i32) (param $b i32) (result i32) (local $t i32)
+               (local.set $t (i32.add (local.get $a) (i32.const {i})))
+               (if (i32.gt_s (local.get $t) (i32.const 100))
+                 (then (local.set $t (i32.mul (local.get $t) (local.get $b))))
+                 (else (local.set $t (i32.xor (local.get $t) (i32.load (i32.and (local.get $b) (i32.const 1020)))))))
+               (i32.store (i32.const 16) (local.get $t))
+               (global.set $g (i32.add (global.get $g) (local.get $t)))
+               (if (i32.eqz (local.get $a)) (then (return (local.get $t))))
+               (call $f{callee} (i32.sub (local.get $a) (i32.const 1)) (local.get $t)))\n"
+        ));
+    }
+    wat.push(')');
+    wat
+}
+
+/// A module that calls an imported `i32 -> i32` host function `n` times.
+pub const HOST_CALLER: &str = r#"(module (import "h" "f" (func $f (param i32) (result i32)))
+    (func (export "loop") (param $n i32) (result i32) (local $acc i32)
+      (block $d (loop $l (br_if $d (i32.eqz (local.get $n)))
+        (local.set $acc (call $f (local.get $acc)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l)))
+      (local.get $acc)))"#;
+
+/// Inputs shared by both runtimes, as binary wasm.
+pub struct Inputs {
+    /// The 10,000-function module.
+    pub big: Vec<u8>,
+    /// `kernels.wat`: nop, fib, sieve, mandel.
+    pub kernels: Vec<u8>,
+    /// [`HOST_CALLER`].
+    pub host_caller: Vec<u8>,
+}
+
+impl Inputs {
+    /// Builds the inputs.
+    ///
+    /// # Errors
+    /// When a text module does not parse.
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            big: wat::parse_str(generated_module(10_000))?,
+            kernels: wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/kernels.wat"))?,
+            host_caller: wat::parse_str(HOST_CALLER)?,
+        })
+    }
+}
+
+/// Number of calls per call-overhead measurement.
+pub const CALLS: u32 = 1_000_000;
+/// Live instances in the density row.
+pub const LIVE: usize = 2_000;
+
+/// Expands the benchmark suite as module `$name`, written against the crate `$rt`.
+macro_rules! suite {
+    ($name:ident, $rt:ident) => {
+        /// The benchmark suite, compiled against one runtime crate.
+        pub mod $name {
+            use crate::suite::{best_of, rss_kib, Inputs, Row, CALLS, LIVE};
+            use ::$rt::{Engine, Func, Instance, Module, Store};
+
+            fn us(d: std::time::Duration) -> f64 {
+                d.as_secs_f64() * 1e6
+            }
+
+            fn ms(d: std::time::Duration) -> f64 {
+                d.as_secs_f64() * 1e3
+            }
+
+            fn ns_per_call(d: std::time::Duration) -> f64 {
+                d.as_secs_f64() * 1e9 / f64::from(CALLS)
+            }
+
+            /// Runs every row.
+            ///
+            /// # Errors
+            /// When a module fails to compile, instantiate or run.
+            pub fn run(inputs: &Inputs) -> anyhow::Result<Vec<Row>> {
+                let engine = Engine::default();
+                let mut rows = Vec::new();
+                let mut row = |name, value, unit| rows.push(Row { name, value, unit });
+
+                let (big, d) = best_of(3, || Module::new(&engine, &inputs.big));
+                let big = big?;
+                row("compile 1.2 MB module (wall)", ms(d), "ms");
+                let bytes = big.serialize()?;
+                let (loaded, d) = best_of(10, || {
+                    // SAFETY: the bytes were just written by `serialize` of this
+                    // runtime and engine.
+                    unsafe { Module::deserialize(&engine, &bytes) }
+                });
+                loaded?;
+                row("deserialize 1.2 MB artifact", ms(d), "ms");
+                let (r, d) = best_of(200, || {
+                    let mut store = Store::new(&engine, ());
+                    Instance::new(&mut store, &big, &[]).map(|_| ())
+                });
+                r?;
+                row("instantiate 1.2 MB module (new store)", us(d), "us");
+
+                let kernels = Module::new(&engine, &inputs.kernels)?;
+                let (r, d) = best_of(1000, || {
+                    let mut store = Store::new(&engine, ());
+                    Instance::new(&mut store, &kernels, &[]).map(|_| ())
+                });
+                r?;
+                row("instantiate small module (new store)", us(d), "us");
+
+                let (r, d) = best_of(3, || -> anyhow::Result<u64> {
+                    let mut store = Store::new(&engine, ());
+                    let before = rss_kib();
+                    for _ in 0..LIVE {
+                        Instance::new(&mut store, &big, &[])?;
+                    }
+                    Ok(rss_kib().saturating_sub(before))
+                });
+                let kib = r?;
+                row(
+                    "2,000 live instances of the 1.2 MB module: time",
+                    us(d),
+                    "us",
+                );
+                row(
+                    "2,000 live instances: resident memory growth",
+                    kib as f64,
+                    "KiB",
+                );
+
+                let mut store = Store::new(&engine, ());
+                let instance = Instance::new(&mut store, &kernels, &[])?;
+                let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
+                let (r, d) = best_of(5, || -> anyhow::Result<()> {
+                    for _ in 0..CALLS {
+                        nop.call(&mut store, ())?;
+                    }
+                    Ok(())
+                });
+                r?;
+                row("host -> wasm call (TypedFunc)", ns_per_call(d), "ns");
+                let nop = instance
+                    .get_func(&mut store, "nop")
+                    .ok_or_else(|| anyhow::anyhow!("no nop"))?;
+                let (r, d) = best_of(5, || -> anyhow::Result<()> {
+                    for _ in 0..CALLS {
+                        nop.call(&mut store, &[], &mut [])?;
+                    }
+                    Ok(())
+                });
+                r?;
+                row("host -> wasm call (Func::call)", ns_per_call(d), "ns");
+
+                let caller = Module::new(&engine, &inputs.host_caller)?;
+                let host = Func::wrap(&mut store, |x: i32| x.wrapping_add(1));
+                let ci = Instance::new(&mut store, &caller, &[host.into()])?;
+                let lp = ci.get_typed_func::<i32, i32>(&mut store, "loop")?;
+                let (r, d) = best_of(5, || lp.call(&mut store, CALLS as i32));
+                r?;
+                row("wasm -> host call (Func::wrap)", ns_per_call(d), "ns");
+
+                for (name, export, arg) in [
+                    ("fib(30)", "fib", 30),
+                    ("sieve(10,000,000)", "sieve", 10_000_000),
+                    ("mandel(600)", "mandel", 600),
+                ] {
+                    let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
+                    let (r, d) = best_of(5, || f.call(&mut store, arg));
+                    r?;
+                    row(name, ms(d), "ms");
+                }
+                Ok(rows)
+            }
+        }
+    };
+}
+
+pub(crate) use suite;

@@ -1,0 +1,318 @@
+//! `wasi:io/streams`: the host's input and output streams (standard
+//! streams, file streams) and the stream rules the guest can observe:
+//! - a `write` may carry at most what the last `check-write` permitted, and
+//!   `blocking-write-and-flush` at most 4096 bytes; more is a trap;
+//! - an input stream at its end, and an output stream after a failed write,
+//!   report `closed` from then on;
+//! - a stream cannot be dropped while a pollable subscribed to it lives (the
+//!   pollable is the stream's child in the table), which traps.
+//!
+//! Writes reach the host before `write` returns, so `flush` has nothing to
+//! wait for and every output stream is always ready.
+
+use super::bindings::wasi::io::poll::Pollable;
+use super::bindings::wasi::io::streams::{
+    Host, HostInputStream, HostOutputStream, InputStream, OutputStream,
+    StreamError as WitStreamError,
+};
+use super::error::{stream_error_to_wit, StreamError};
+use super::poll::Poll;
+use super::{cast, WasiView};
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use tern::component::Resource;
+
+/// How many bytes `check-write` permits at a time.
+pub(crate) const WRITE_BUDGET: u64 = 1 << 20;
+/// The most `blocking-write-and-flush` (and `-write-zeroes-`) may carry.
+const BLOCKING_WRITE_MAX: u64 = 4096;
+/// The most one `read` returns, whatever the guest asks for (so a guest
+/// cannot make the host allocate gigabytes).
+const READ_MAX: u64 = 1 << 20;
+
+/// An input stream's table entry.
+pub(crate) enum Input {
+    /// The guest's standard input (preview 1's descriptor 0, shared).
+    Stdin,
+    /// A file from `read-via-stream`, read at `offset` with `pread`.
+    File { file: File, offset: u64 },
+    /// Finished: every read reports `closed`.
+    Closed,
+}
+
+/// Where an output stream's bytes go.
+pub(crate) enum Sink {
+    /// Standard output (1) or error (2), preview 1's descriptors, shared.
+    Stdio(u32),
+    /// A file from `write-via-stream`, written at `offset` with `pwrite`.
+    File { file: File, offset: u64 },
+    /// A file from `append-via-stream`.
+    Append(File),
+}
+
+/// An output stream's table entry.
+pub(crate) struct Output {
+    pub(crate) sink: Sink,
+    /// What the last `check-write` permitted and no `write` used yet.
+    permit: u64,
+    /// A write failed: the stream is closed.
+    closed: bool,
+}
+
+impl Output {
+    /// A fresh stream to `sink`.
+    pub(crate) fn new(sink: Sink) -> Self {
+        Self {
+            sink,
+            permit: 0,
+            closed: false,
+        }
+    }
+}
+
+fn input<'v, T: WasiView>(
+    view: &'v mut T,
+    r: &Resource<InputStream>,
+) -> Result<&'v mut Input, StreamError> {
+    Ok(view.table().get_mut::<Input>(&cast(r))?)
+}
+
+fn output<'v, T: WasiView>(
+    view: &'v mut T,
+    r: &Resource<OutputStream>,
+) -> Result<&'v mut Output, StreamError> {
+    Ok(view.table().get_mut::<Output>(&cast(r))?)
+}
+
+/// Reads at most `len` bytes; `blocking` waits for standard input to have
+/// some (files never wait).
+fn read<T: WasiView>(
+    view: &mut T,
+    r: &Resource<InputStream>,
+    len: u64,
+    blocking: bool,
+) -> Result<Vec<u8>, StreamError> {
+    let len = len.min(READ_MAX) as usize;
+    let mut buf = vec![0u8; len];
+    let n = match input(view, r)? {
+        Input::Closed => return Err(StreamError::Closed),
+        _ if len == 0 => return Ok(Vec::new()),
+        Input::File { file, offset } => {
+            let n = file.read_at(&mut buf, *offset)?;
+            *offset += n as u64;
+            n
+        }
+        Input::Stdin => {
+            let state = view.ctx().state_mut().map_err(StreamError::Trap)?;
+            let Some(stream) = state.stdio(0) else {
+                return Err(StreamError::Closed);
+            };
+            if !blocking && !stream.read_ready() {
+                return Ok(Vec::new());
+            }
+            stream.read(&mut buf)?
+        }
+    };
+    if n == 0 {
+        *input(view, r)? = Input::Closed;
+        return Err(StreamError::Closed);
+    }
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Writes all of `bytes` to the stream's sink.
+fn write_now<T: WasiView>(
+    view: &mut T,
+    r: &Resource<OutputStream>,
+    bytes: &[u8],
+) -> Result<(), StreamError> {
+    let out = output(view, r)?;
+    if out.closed {
+        return Err(StreamError::Closed);
+    }
+    let result = match &mut out.sink {
+        Sink::File { file, offset } => file.write_all_at(bytes, *offset).map(|()| {
+            *offset += bytes.len() as u64;
+        }),
+        Sink::Append(file) => file
+            .seek(SeekFrom::End(0))
+            .and_then(|_| file.write_all(bytes)),
+        Sink::Stdio(fd) => {
+            let fd = *fd;
+            let state = view.ctx().state_mut().map_err(StreamError::Trap)?;
+            match state.stdio(fd) {
+                Some(stream) => stream.write(&[bytes]).map(|_| ()),
+                None => Ok(()),
+            }
+        }
+    };
+    if let Err(e) = result {
+        output(view, r)?.closed = true;
+        return Err(StreamError::LastOperationFailed(e));
+    }
+    Ok(())
+}
+
+impl<T: WasiView> Host for T {
+    fn convert_stream_error(&mut self, err: StreamError) -> tern::Result<WitStreamError> {
+        stream_error_to_wit(self.table(), err)
+    }
+}
+
+impl<T: WasiView> HostInputStream for T {
+    fn read(&mut self, s: Resource<InputStream>, len: u64) -> Result<Vec<u8>, StreamError> {
+        read(self, &s, len, false)
+    }
+
+    fn blocking_read(
+        &mut self,
+        s: Resource<InputStream>,
+        len: u64,
+    ) -> Result<Vec<u8>, StreamError> {
+        read(self, &s, len, true)
+    }
+
+    fn skip(&mut self, s: Resource<InputStream>, len: u64) -> Result<u64, StreamError> {
+        read(self, &s, len, false).map(|b| b.len() as u64)
+    }
+
+    fn blocking_skip(&mut self, s: Resource<InputStream>, len: u64) -> Result<u64, StreamError> {
+        read(self, &s, len, true).map(|b| b.len() as u64)
+    }
+
+    fn subscribe(&mut self, s: Resource<InputStream>) -> tern::Result<Resource<Pollable>> {
+        let poll = match self.table().get::<Input>(&cast(&s))? {
+            Input::Stdin => Poll::StdinReadable,
+            _ => Poll::Ready,
+        };
+        let p = self.table().push_child(poll, &s)?;
+        Ok(cast(&p))
+    }
+
+    fn convert_stream_error(&mut self, err: StreamError) -> tern::Result<WitStreamError> {
+        stream_error_to_wit(self.table(), err)
+    }
+
+    fn drop(&mut self, s: Resource<InputStream>) -> tern::Result<()> {
+        self.table().delete::<Input>(cast(&s))?;
+        Ok(())
+    }
+}
+
+impl<T: WasiView> HostOutputStream for T {
+    fn check_write(&mut self, s: Resource<OutputStream>) -> Result<u64, StreamError> {
+        let out = output(self, &s)?;
+        if out.closed {
+            return Err(StreamError::Closed);
+        }
+        out.permit = WRITE_BUDGET;
+        Ok(WRITE_BUDGET)
+    }
+
+    fn write(&mut self, s: Resource<OutputStream>, contents: Vec<u8>) -> Result<(), StreamError> {
+        let out = output(self, &s)?;
+        let len = contents.len() as u64;
+        if len > out.permit {
+            return Err(StreamError::trap(format!(
+                "write of {len} bytes exceeds the {} bytes `check-write` permitted",
+                out.permit
+            )));
+        }
+        out.permit -= len;
+        write_now(self, &s, &contents)
+    }
+
+    fn blocking_write_and_flush(
+        &mut self,
+        s: Resource<OutputStream>,
+        contents: Vec<u8>,
+    ) -> Result<(), StreamError> {
+        if contents.len() as u64 > BLOCKING_WRITE_MAX {
+            return Err(StreamError::trap(format!(
+                "blocking-write-and-flush of {} bytes (at most {BLOCKING_WRITE_MAX})",
+                contents.len()
+            )));
+        }
+        write_now(self, &s, &contents)
+    }
+
+    fn flush(&mut self, s: Resource<OutputStream>) -> Result<(), StreamError> {
+        match output(self, &s)?.closed {
+            true => Err(StreamError::Closed),
+            false => Ok(()),
+        }
+    }
+
+    fn blocking_flush(&mut self, s: Resource<OutputStream>) -> Result<(), StreamError> {
+        HostOutputStream::flush(self, s)
+    }
+
+    fn subscribe(&mut self, s: Resource<OutputStream>) -> tern::Result<Resource<Pollable>> {
+        self.table().get::<Output>(&cast(&s))?;
+        let p = self.table().push_child(Poll::Ready, &s)?;
+        Ok(cast(&p))
+    }
+
+    fn write_zeroes(&mut self, s: Resource<OutputStream>, len: u64) -> Result<(), StreamError> {
+        // Checked before allocating: the permit bounds the allocation.
+        let permit = output(self, &s)?.permit;
+        if len > permit {
+            return Err(StreamError::trap(format!(
+                "write-zeroes of {len} bytes exceeds the {permit} bytes `check-write` permitted"
+            )));
+        }
+        HostOutputStream::write(self, s, vec![0; len as usize])
+    }
+
+    fn blocking_write_zeroes_and_flush(
+        &mut self,
+        s: Resource<OutputStream>,
+        len: u64,
+    ) -> Result<(), StreamError> {
+        if len > BLOCKING_WRITE_MAX {
+            return Err(StreamError::trap(format!(
+                "blocking-write-zeroes-and-flush of {len} bytes (at most {BLOCKING_WRITE_MAX})"
+            )));
+        }
+        write_now(self, &s, &vec![0; len as usize])
+    }
+
+    fn splice(
+        &mut self,
+        s: Resource<OutputStream>,
+        src: Resource<InputStream>,
+        len: u64,
+    ) -> Result<u64, StreamError> {
+        let out = output(self, &s)?;
+        if out.closed {
+            return Err(StreamError::Closed);
+        }
+        let len = len.min(out.permit);
+        let bytes = read(self, &src, len, false)?;
+        output(self, &s)?.permit -= bytes.len() as u64;
+        write_now(self, &s, &bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    fn blocking_splice(
+        &mut self,
+        s: Resource<OutputStream>,
+        src: Resource<InputStream>,
+        len: u64,
+    ) -> Result<u64, StreamError> {
+        let bytes = read(self, &src, len.min(BLOCKING_WRITE_MAX), true)?;
+        write_now(self, &s, &bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    fn convert_stream_error(&mut self, err: StreamError) -> tern::Result<WitStreamError> {
+        stream_error_to_wit(self.table(), err)
+    }
+
+    fn drop(&mut self, s: Resource<OutputStream>) -> tern::Result<()> {
+        self.table().delete::<Output>(cast(&s))?;
+        Ok(())
+    }
+}
