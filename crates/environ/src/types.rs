@@ -124,10 +124,10 @@ impl WasmHeapType {
         if self == self.bottom() || other == other.top() {
             return true;
         }
-        match (self, other) {
-            (Self::I31 | Self::Struct | Self::Array, Self::Eq) => true,
-            _ => false,
-        }
+        matches!(
+            (self, other),
+            (Self::I31 | Self::Struct | Self::Array, Self::Eq)
+        )
     }
 }
 

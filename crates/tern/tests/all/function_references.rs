@@ -204,10 +204,7 @@ fn host_functions_typed_by_a_concrete_signature() -> Result<()> {
         &mut store,
         FuncType::new([param], [ValType::I32]),
         |mut caller, params, results| {
-            let f = params[0]
-                .unwrap_funcref()
-                .expect("non-null by type")
-                .clone();
+            let f = *params[0].unwrap_funcref().expect("non-null by type");
             f.call(&mut caller, &[], results)
         },
     );
