@@ -40,7 +40,14 @@ fn suite_features(suite: &str, proposal: Option<&str>) -> Option<WasmFeatures> {
             "memory64" => wasm2 | WasmFeatures::MEMORY64,
             "wide-arithmetic" => wasm2 | WasmFeatures::WIDE_ARITHMETIC,
             "threads" => wasm2 | WasmFeatures::THREADS,
-            "exceptions" => wasm2 | WasmFeatures::EXCEPTIONS,
+            // `try_table.wast` uses `return_call` inside handlers and typed
+            // function references (`(ref null $t)`).
+            "exceptions" => {
+                wasm2
+                    | WasmFeatures::EXCEPTIONS
+                    | WasmFeatures::TAIL_CALL
+                    | WasmFeatures::FUNCTION_REFERENCES
+            }
             // `return_call_ref` is part of the proposal's tests.
             "function-references" => {
                 wasm2 | WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL

@@ -171,10 +171,8 @@ fn wasm_v2_through_call_async() {
     let files = spec(SpecVersion::V2)
         .map(|t| (t.name().to_string(), t.raw().to_string()))
         .collect();
-    let mut config = Config::new();
-    config
-        .wasm_features(WasmFeatures::WASM2)
-        .async_support(true);
+    let mut config = config_for("wasm-v2");
+    config.async_support(true);
     let (passed, failures) = run_suite_with("wasm-v2", files, config, CompileMode::Direct, true);
     check("wasm-v2", passed, failures);
 }
@@ -317,11 +315,9 @@ fn tail_call() {
 
 #[test]
 fn exceptions() {
-    // try_table.wast uses `return_call` inside handlers.
-    proposal_suite(
-        "exceptions",
-        WasmFeatures::EXCEPTIONS | WasmFeatures::TAIL_CALL,
-    );
+    // try_table.wast uses `return_call` inside handlers (`features_for_path`
+    // turns tail calls on for this folder).
+    proposal_suite("exceptions");
 }
 
 /// The exceptions suite through serialized artifacts and with dynamic memories.
@@ -330,9 +326,8 @@ fn exceptions_precompiled_and_dynamic() {
     let files: Vec<(String, String)> = proposal(Proposal::ExceptionHandling)
         .map(|t| (t.name().to_string(), t.raw().to_string()))
         .collect();
-    let mut config = Config::new();
-    config.wasm_features(WasmFeatures::WASM2 | WasmFeatures::EXCEPTIONS | WasmFeatures::TAIL_CALL);
     let suite = "proposals/exceptions";
+    let mut config = config_for(suite);
     let (passed, failures) = run_suite_in_mode(
         suite,
         files.clone(),
