@@ -157,7 +157,7 @@ where
 {
     // SAFETY: by the caller's promise the context's closure is an `F`; only the
     // closure is borrowed (the funcref may change meanwhile).
-    let func = unsafe { &*(&raw const (*ctx.cast::<HostFuncCtx<F>>()).func) };
+    let func = unsafe { &(*ctx.cast::<HostFuncCtx<F>>()).func };
     invoke_host(func, caller, raw)
 }
 
@@ -180,7 +180,7 @@ unsafe extern "C" fn host_entry<T, F>(
         // SAFETY: the trampoline passes the context this entry was stored in,
         // whose closure is an `F` (this entry is only stored by `new::<T, F>`);
         // only the closure is borrowed (the funcref may change meanwhile).
-        let func = unsafe { &*(&raw const (*ctx.cast::<HostFuncCtx<F>>()).func) };
+        let func = unsafe { &(*ctx.cast::<HostFuncCtx<F>>()).func };
         // The store is borrowed by the `Func::call` that entered wasm, suspended
         // while we run; we reach it through the raw pointer that call derived
         // from its borrow (`current_store`), never through an older one.
