@@ -112,6 +112,23 @@ fn follows(f: PathFlags) -> bool {
     f.contains(PathFlags::SYMLINK_FOLLOW)
 }
 
+/// The status of `path` under the directory `r` (`stat-at`, `metadata-hash-at`):
+/// the sandbox resolves the path, following a final symlink only when `flags` say so.
+fn stat_at_path<T: WasiView>(
+    view: &mut T,
+    r: &Resource<DescriptorMarker>,
+    flags: PathFlags,
+    path: &str,
+) -> FsResult<rustix::fs::Stat> {
+    let (d, _) = dir(view, r, false)?;
+    let p = resolve(&d, path, follows(flags))?;
+    Ok(rustix::fs::statat(
+        &p.parent,
+        p.name.as_str(),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )?)
+}
+
 fn timespec(t: NewTimestamp) -> Timespec {
     match t {
         NewTimestamp::NoChange => Timespec {
@@ -380,13 +397,7 @@ impl<T: WasiView> HostDescriptor for T {
         flags: PathFlags,
         path: String,
     ) -> FsResult<DescriptorStat> {
-        let (d, _) = dir(self, &r, false)?;
-        let p = resolve(&d, &path, follows(flags))?;
-        Ok(stat(&rustix::fs::statat(
-            &p.parent,
-            p.name.as_str(),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )?))
+        Ok(stat(&stat_at_path(self, &r, flags, &path)?))
     }
 
     fn set_times_at(
@@ -628,13 +639,7 @@ impl<T: WasiView> HostDescriptor for T {
         flags: PathFlags,
         path: String,
     ) -> FsResult<MetadataHashValue> {
-        let (d, _) = dir(self, &r, false)?;
-        let p = resolve(&d, &path, follows(flags))?;
-        Ok(hash(&rustix::fs::statat(
-            &p.parent,
-            p.name.as_str(),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )?))
+        Ok(hash(&stat_at_path(self, &r, flags, &path)?))
     }
 
     fn convert_error_code(&mut self, err: FsError) -> tern::Result<ErrorCode> {
