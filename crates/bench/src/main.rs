@@ -3,7 +3,8 @@
 //! same rows measured on wasmtime 48 in the same process and the Tern /
 //! wasmtime ratios (`suite.rs` holds the shared source; see `benches/README.md`).
 //!
-//! `asyncs.rs` prints the async API's call costs beside the synchronous ones.
+//! `asyncs.rs` prints the async API's call costs beside the synchronous ones;
+//! `exceptions.rs` the cost of a thrown and caught wasm exception.
 //!
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
@@ -11,6 +12,7 @@
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`).
 
 mod asyncs;
+mod exceptions;
 mod spectre;
 mod suite;
 
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
     let theirs: Option<Vec<Row>> = None;
     print_table(&ours, theirs.as_deref());
     asyncs::async_calls()?;
+    exceptions::exception_loop()?;
 
     let engine = Engine::default();
     instantiate_with_data(&engine)?;

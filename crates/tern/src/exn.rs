@@ -8,7 +8,12 @@
 //! arena owned by the store (`StoreOpaque::exns`): an `exnref` is its arena
 //! index plus one (0 is null), and every exception lives until the store is
 //! dropped, like `externref`s today. A loop that throws a million exceptions
-//! therefore keeps a million small payloads alive until the store goes.
+//! therefore keeps a million small payloads alive until the store goes. So
+//! that a guest cannot grow host memory without bound this way, a store holds
+//! at most [`MAX_EXCEPTION_SLOTS`] slots of exceptions (each costs its payload
+//! fields plus [`EXCEPTION_OVERHEAD_SLOTS`]); a `throw` past that traps with an
+//! error saying so, and `ExnRef::new` fails. That is also why exception
+//! handling is off by default until exceptions are collected.
 //!
 //! # Crossing the host boundary
 //! An exception that no wasm handler catches leaves `Func::call` (and every
@@ -126,7 +131,8 @@ impl ExnRef {
     ///
     /// # Errors
     /// Fails when the tag belongs to another store or the fields do not match
-    /// the tag's parameters.
+    /// the tag's parameters, or when the store holds too many exceptions (see
+    /// the module docs).
     pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(tag.0)?;
@@ -146,7 +152,7 @@ impl ExnRef {
             }
             raw.push(v.to_raw(store)?);
         }
-        let index = store.new_exception(tag.0.index, raw);
+        let index = store.new_exception(tag.0.index, raw)?;
         Ok(ExnRef(store.stored(index)))
     }
 
@@ -215,6 +221,14 @@ impl std::fmt::Display for ThrownException {
 
 impl std::error::Error for ThrownException {}
 
+/// The most value slots a store's exceptions may take together (16 bytes
+/// each: 256 MiB); see the module docs.
+pub(crate) const MAX_EXCEPTION_SLOTS: usize = 1 << 24;
+
+/// What one exception costs beyond its payload fields, in value slots (its
+/// record in the arena).
+pub(crate) const EXCEPTION_OVERHEAD_SLOTS: usize = 4;
+
 impl StoreOpaque {
     /// Registers a new tag of type `ty`.
     pub(crate) fn push_tag(&mut self, ty: TagType) -> Tag {
@@ -232,18 +246,34 @@ impl StoreOpaque {
     }
 
     /// Allocates an exception of store tag `tag`; returns its arena index.
-    pub(crate) fn new_exception(&mut self, tag: usize, fields: Vec<ValRaw>) -> usize {
+    ///
+    /// # Errors
+    /// Fails when the store's exceptions would exceed [`MAX_EXCEPTION_SLOTS`].
+    pub(crate) fn new_exception(&mut self, tag: usize, fields: Vec<ValRaw>) -> Result<usize> {
+        let cost = fields.len() + EXCEPTION_OVERHEAD_SLOTS;
+        if self.exception_slots + cost > MAX_EXCEPTION_SLOTS {
+            bail!(
+                "too many exceptions thrown in this store: they are kept until the store \
+                 is dropped (Tern does not collect them yet), and the store's limit of \
+                 {MAX_EXCEPTION_SLOTS} value slots is reached"
+            );
+        }
+        self.exception_slots += cost;
         self.exns.push(ExnData { tag, fields });
-        self.exns.len() - 1
+        Ok(self.exns.len() - 1)
     }
 
     /// Allocates an exception of tag `tag` of instance `instance` with the
     /// payload `fields` and makes it the exception in flight (the `throw`
     /// instruction).
-    pub(crate) fn throw_new(&mut self, instance: usize, tag: u32, fields: &[ValRaw]) {
+    ///
+    /// # Errors
+    /// As [`StoreOpaque::new_exception`].
+    pub(crate) fn throw_new(&mut self, instance: usize, tag: u32, fields: &[ValRaw]) -> Result<()> {
         let tag = self.instances[instance].tags[tag as usize].0.index;
-        let index = self.new_exception(tag, fields.to_vec());
+        let index = self.new_exception(tag, fields.to_vec())?;
         self.throw_raw(index as u64 + 1);
+        Ok(())
     }
 
     /// Makes the exception with raw value `raw` (non-null) the one in flight.

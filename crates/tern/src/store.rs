@@ -125,6 +125,8 @@ pub struct StoreOpaque {
     pub(crate) tags: Vec<crate::exn::TagData>,
     /// Every exception thrown or created here; exnrefs index it (`crate::exn`).
     pub(crate) exns: Vec<crate::exn::ExnData>,
+    /// The value slots `exns` takes, against `exn::MAX_EXCEPTION_SLOTS`.
+    pub(crate) exception_slots: usize,
     /// The exception that last left wasm uncaught, or that a host function
     /// is throwing (`Store::throw`).
     pub(crate) pending_exception: Option<crate::ExnRef>,
@@ -176,6 +178,7 @@ impl<T> Store<T> {
                     trampolines: Default::default(),
                     tags: Vec::new(),
                     exns: Vec::new(),
+                    exception_slots: 0,
                     pending_exception: None,
                     externrefs: HashMap::new(),
                     components: Default::default(),

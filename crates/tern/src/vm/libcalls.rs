@@ -316,7 +316,11 @@ unsafe extern "C" fn throw_new(vmctx: *mut VMContext, tag: u32, payload: u64) {
     // SAFETY: compiled code stored exactly the tag's parameters at `payload`,
     // in a stack slot that lives across this call (see the contract above).
     let fields = unsafe { std::slice::from_raw_parts(payload as *const ValRaw, len) };
-    store.throw_new(instance_index, tag, fields);
+    if let Err(error) = store.throw_new(instance_index, tag, fields) {
+        // SAFETY: called by wasm inside `catch_traps`; the error moves into the
+        // trap state and nothing of this frame needs dropping.
+        unsafe { trap_with(error) }
+    }
 }
 
 /// The `throw_ref` libcall (see `tern_environ::Builtin`).

@@ -171,3 +171,37 @@ fn throw_ref_of_null_traps() -> Result<()> {
     assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::NullReference));
     Ok(())
 }
+
+/// Exceptions are not collected yet, so a store bounds how many it keeps: a
+/// guest that throws and catches forever ends with a clean trap naming the
+/// limit, not with the host out of memory; the store stays usable.
+#[test]
+fn endless_throwing_hits_the_store_limit_with_a_clean_trap() -> Result<()> {
+    let engine = engine();
+    // 1,000 fields per exception, so the limit (2^24 value slots) is reached
+    // after about 16,700 throws.
+    let params = " i64".repeat(1000);
+    let args = " (i64.const 7)".repeat(1000);
+    let wat = format!(
+        r#"(module
+            (tag $big (param{params}))
+            (func (export "run")
+              (loop $again
+                (block $caught
+                  (try_table (catch_all $caught) (throw $big{args})))
+                (br $again)))
+            (func (export "ok") (result i32) (i32.const 1)))"#
+    );
+    let module = Module::new(&engine, wat)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+    let err = run.call(&mut store, ()).expect_err("the limit ends the loop");
+    assert!(
+        format!("{err:?}").contains("too many exceptions thrown in this store"),
+        "{err:?}"
+    );
+    let ok = instance.get_typed_func::<(), i32>(&mut store, "ok")?;
+    assert_eq!(ok.call(&mut store, ())?, 1);
+    Ok(())
+}
