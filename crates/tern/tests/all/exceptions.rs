@@ -196,7 +196,9 @@ fn endless_throwing_hits_the_store_limit_with_a_clean_trap() -> Result<()> {
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
     let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
-    let err = run.call(&mut store, ()).expect_err("the limit ends the loop");
+    let err = run
+        .call(&mut store, ())
+        .expect_err("the limit ends the loop");
     assert!(
         format!("{err:?}").contains("too many exceptions thrown in this store"),
         "{err:?}"
