@@ -7,9 +7,9 @@
 //!
 //! What is on: MVP, mutable globals, multi-value, sign extension, saturating
 //! float-to-int, bulk memory, reference types, SIMD, tail calls, extended
-//! constant expressions, multi-memory and memory64. What is off, and why:
-//! relaxed SIMD (its results are implementation-defined, so two correct engines
-//! may differ), threads, exceptions, GC, wide arithmetic and custom page sizes
+//! constant expressions, multi-memory, memory64 and wide arithmetic. What is
+//! off, and why: relaxed SIMD (its results are implementation-defined, so two
+//! correct engines may differ), threads, exceptions, GC and custom page sizes
 //! (Tern does not implement them), and imports in differential modules (each
 //! module must run alone on both engines).
 //!
@@ -41,7 +41,6 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         relaxed_simd_enabled: false,
-        wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
         custom_descriptors_enabled: false,
         compact_imports_enabled: false,
@@ -79,6 +78,7 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
     c.bulk_memory_enabled = rng.chance(3, 4);
     c.multi_value_enabled = rng.chance(3, 4);
     c.extended_const_enabled = rng.chance(1, 2);
+    c.wide_arithmetic_enabled = rng.chance(1, 4);
     c.disallow_traps = rng.chance(1, 2);
     c.max_instructions = *rng.pick(&[20, 100, 300, 1000]);
     c.min_funcs = rng.range(2, 8) as usize;

@@ -77,6 +77,7 @@ pub fn engine_with(opt: OptLevel, parallel: bool, memory: MemoryStrategy) -> Res
         .wasm_tail_call(true)
         .wasm_memory64(true)
         .wasm_extended_const(true)
+        .wasm_wide_arithmetic(true)
         .max_wasm_stack(TERN_WASM_STACK)
         .parallel_compilation(parallel);
     Engine::new(&config)
