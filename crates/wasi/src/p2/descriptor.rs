@@ -81,6 +81,34 @@ fn desc<'t, T: WasiView>(
     Ok(view.table().get::<Descriptor>(&cast(r))?)
 }
 
+/// Which right of a regular file an operation needs.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// The descriptor `r` as a regular file with the right `access` needs:
+/// `is-directory` for a directory, `bad-descriptor` without the right.
+fn regular_file<'t, T: WasiView>(
+    view: &'t mut T,
+    r: &Resource<DescriptorMarker>,
+    access: Access,
+) -> FsResult<&'t Descriptor> {
+    let d = desc(view, r)?;
+    if d.dir {
+        return Err(ErrorCode::IsDirectory.into());
+    }
+    let allowed = match access {
+        Access::Read => d.perms.file_read,
+        Access::Write => d.perms.file_write,
+    };
+    if !allowed {
+        return Err(ErrorCode::BadDescriptor.into());
+    }
+    Ok(d)
+}
+
 fn file<T: WasiView>(view: &mut T, r: &Resource<DescriptorMarker>) -> FsResult<File> {
     Ok(desc(view, r)?.file.try_clone()?)
 }
@@ -226,13 +254,7 @@ impl<T: WasiView> HostDescriptor for T {
         r: Resource<DescriptorMarker>,
         offset: u64,
     ) -> FsResult<Resource<InputStream>> {
-        let d = desc(self, &r)?;
-        if d.dir {
-            return Err(ErrorCode::IsDirectory.into());
-        }
-        if !d.perms.file_read {
-            return Err(ErrorCode::BadDescriptor.into());
-        }
+        let d = regular_file(self, &r, Access::Read)?;
         let file = d.file.try_clone()?;
         Ok(cast(
             &self.table().push_child(Input::File { file, offset }, &r)?,
@@ -244,13 +266,7 @@ impl<T: WasiView> HostDescriptor for T {
         r: Resource<DescriptorMarker>,
         offset: u64,
     ) -> FsResult<Resource<OutputStream>> {
-        let d = desc(self, &r)?;
-        if d.dir {
-            return Err(ErrorCode::IsDirectory.into());
-        }
-        if !d.perms.file_write {
-            return Err(ErrorCode::BadDescriptor.into());
-        }
+        let d = regular_file(self, &r, Access::Write)?;
         let file = d.file.try_clone()?;
         let out = Output::new(Sink::File { file, offset });
         Ok(cast(&self.table().push_child(out, &r)?))
@@ -260,13 +276,7 @@ impl<T: WasiView> HostDescriptor for T {
         &mut self,
         r: Resource<DescriptorMarker>,
     ) -> FsResult<Resource<OutputStream>> {
-        let d = desc(self, &r)?;
-        if d.dir {
-            return Err(ErrorCode::IsDirectory.into());
-        }
-        if !d.perms.file_write {
-            return Err(ErrorCode::BadDescriptor.into());
-        }
+        let d = regular_file(self, &r, Access::Write)?;
         let file = d.file.try_clone()?;
         Ok(cast(
             &self
@@ -310,13 +320,7 @@ impl<T: WasiView> HostDescriptor for T {
     }
 
     fn set_size(&mut self, r: Resource<DescriptorMarker>, size: u64) -> FsResult<()> {
-        let d = desc(self, &r)?;
-        if d.dir {
-            return Err(ErrorCode::IsDirectory.into());
-        }
-        if !d.perms.file_write {
-            return Err(ErrorCode::BadDescriptor.into());
-        }
+        let d = regular_file(self, &r, Access::Write)?;
         rustix::fs::ftruncate(&d.file, size)?;
         Ok(())
     }
@@ -338,13 +342,7 @@ impl<T: WasiView> HostDescriptor for T {
         len: u64,
         offset: u64,
     ) -> FsResult<(Vec<u8>, bool)> {
-        let d = desc(self, &r)?;
-        if d.dir {
-            return Err(ErrorCode::IsDirectory.into());
-        }
-        if !d.perms.file_read {
-            return Err(ErrorCode::BadDescriptor.into());
-        }
+        let d = regular_file(self, &r, Access::Read)?;
         let mut buf = vec![0; len.min(READ_MAX) as usize];
         let n = d.file.read_at(&mut buf, offset)?;
         buf.truncate(n);
@@ -352,13 +350,7 @@ impl<T: WasiView> HostDescriptor for T {
     }
 
     fn write(&mut self, r: Resource<DescriptorMarker>, buf: Vec<u8>, offset: u64) -> FsResult<u64> {
-        let d = desc(self, &r)?;
-        if d.dir {
-            return Err(ErrorCode::IsDirectory.into());
-        }
-        if !d.perms.file_write {
-            return Err(ErrorCode::BadDescriptor.into());
-        }
+        let d = regular_file(self, &r, Access::Write)?;
         let buf = &buf[..buf.len().min(WRITE_BUDGET as usize)];
         Ok(d.file.write_at(buf, offset)? as u64)
     }
