@@ -8,7 +8,10 @@
 //!   pollable is the stream's child in the table), which traps.
 //!
 //! Writes reach the host before `write` returns, so `flush` has nothing to
-//! wait for and every output stream is always ready.
+//! wait for and every output stream but a socket's is always ready. A TCP
+//! socket's streams (`sockets/tcp.rs` makes them) read without blocking,
+//! and `check-write` permits 0 bytes until the socket's send buffer has
+//! room; a permitted `write` then waits for room for the rest, if needed.
 
 use super::bindings::wasi::io::poll::Pollable;
 use super::bindings::wasi::io::streams::{
@@ -16,8 +19,13 @@ use super::bindings::wasi::io::streams::{
     StreamError as WitStreamError,
 };
 use super::error::{stream_error_to_wit, StreamError};
-use super::poll::Poll;
+use super::poll::{fd_ready, Poll};
 use super::{cast, WasiView};
+use rustix::event::PollFlags;
+use rustix::io::Errno;
+use rustix::net::{RecvFlags, SendFlags};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -25,6 +33,9 @@ use tern::component::Resource;
 
 /// How many bytes `check-write` permits at a time.
 pub(crate) const WRITE_BUDGET: u64 = 1 << 20;
+/// How many bytes `check-write` permits on a TCP socket with room in its
+/// send buffer (a `write` of them may wait for the rest of the room).
+const TCP_WRITE_BUDGET: u64 = 64 << 10;
 /// The most `blocking-write-and-flush` (and `-write-zeroes-`) may carry.
 const BLOCKING_WRITE_MAX: u64 = 4096;
 /// The most one `read` returns, whatever the guest asks for (so a guest
@@ -37,6 +48,8 @@ pub(crate) enum Input {
     Stdin,
     /// A file from `read-via-stream`, read at `offset` with `pread`.
     File { file: File, offset: u64 },
+    /// A connected TCP socket (non-blocking), shared with its `tcp-socket`.
+    Tcp(Arc<OwnedFd>),
     /// Finished: every read reports `closed`.
     Closed,
 }
@@ -49,6 +62,8 @@ pub(crate) enum Sink {
     File { file: File, offset: u64 },
     /// A file from `append-via-stream`.
     Append(File),
+    /// A connected TCP socket (non-blocking), shared with its `tcp-socket`.
+    Tcp(Arc<OwnedFd>),
 }
 
 /// An output stream's table entry.
@@ -85,8 +100,8 @@ fn output<'v, T: WasiView>(
     Ok(view.table().get_mut::<Output>(&cast(r))?)
 }
 
-/// Reads at most `len` bytes; `blocking` waits for standard input to have
-/// some (files never wait).
+/// Reads at most `len` bytes; `blocking` waits for standard input or a
+/// socket to have some (files never wait).
 fn read<T: WasiView>(
     view: &mut T,
     r: &Resource<InputStream>,
@@ -103,6 +118,10 @@ fn read<T: WasiView>(
             *offset += n as u64;
             n
         }
+        Input::Tcp(fd) => match tcp_read(fd, &mut buf, blocking)? {
+            Some(n) => n,
+            None => return Ok(Vec::new()),
+        },
         Input::Stdin => {
             let state = view.ctx().state_mut().map_err(StreamError::Trap)?;
             let Some(stream) = state.stdio(0) else {
@@ -139,6 +158,14 @@ fn write_now<T: WasiView>(
         Sink::Append(file) => file
             .seek(SeekFrom::End(0))
             .and_then(|_| file.write_all(bytes)),
+        Sink::Tcp(fd) => match tcp_write(fd, bytes) {
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PIPE.raw_os_error()) => {
+                // Shut down for sending (or reset by the peer): closed.
+                output(view, r)?.closed = true;
+                return Err(StreamError::Closed);
+            }
+            other => other,
+        },
         Sink::Stdio(fd) => {
             let fd = *fd;
             let state = view.ctx().state_mut().map_err(StreamError::Trap)?;
@@ -151,6 +178,40 @@ fn write_now<T: WasiView>(
     if let Err(e) = result {
         output(view, r)?.closed = true;
         return Err(StreamError::LastOperationFailed(e));
+    }
+    Ok(())
+}
+
+/// One non-blocking `recv` on a TCP socket (after waiting for bytes with
+/// `blocking`): `Some(0)` at the end of the stream, `None` when nothing is
+/// there yet.
+fn tcp_read(fd: &OwnedFd, buf: &mut [u8], blocking: bool) -> std::io::Result<Option<usize>> {
+    loop {
+        if blocking {
+            fd_ready(fd, PollFlags::IN, true)?;
+        }
+        match rustix::net::recv(fd, &mut *buf, RecvFlags::empty()) {
+            Ok((n, _)) => return Ok(Some(n)),
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) if blocking => {}
+            Err(Errno::AGAIN) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Sends all of `bytes` on a TCP socket, waiting for room when its buffer
+/// is full (without `SIGPIPE`: a closed connection is `EPIPE`).
+fn tcp_write(fd: &OwnedFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match rustix::net::send(fd, bytes, SendFlags::NOSIGNAL) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => {
+                fd_ready(fd, PollFlags::OUT, true)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }
@@ -185,6 +246,10 @@ impl<T: WasiView> HostInputStream for T {
     fn subscribe(&mut self, s: Resource<InputStream>) -> tern::Result<Resource<Pollable>> {
         let poll = match self.table().get::<Input>(&cast(&s))? {
             Input::Stdin => Poll::StdinReadable,
+            Input::Tcp(fd) => Poll::Fd {
+                fd: fd.clone(),
+                events: PollFlags::IN,
+            },
             _ => Poll::Ready,
         };
         let p = self.table().push_child(poll, &s)?;
@@ -207,8 +272,14 @@ impl<T: WasiView> HostOutputStream for T {
         if out.closed {
             return Err(StreamError::Closed);
         }
-        out.permit = WRITE_BUDGET;
-        Ok(WRITE_BUDGET)
+        // A socket permits writes once its send buffer has room.
+        let budget = match &out.sink {
+            Sink::Tcp(fd) if !fd_ready(fd, PollFlags::OUT, false)? => 0,
+            Sink::Tcp(_) => TCP_WRITE_BUDGET,
+            _ => WRITE_BUDGET,
+        };
+        out.permit = budget;
+        Ok(budget)
     }
 
     fn write(&mut self, s: Resource<OutputStream>, contents: Vec<u8>) -> Result<(), StreamError> {
@@ -250,8 +321,14 @@ impl<T: WasiView> HostOutputStream for T {
     }
 
     fn subscribe(&mut self, s: Resource<OutputStream>) -> tern::Result<Resource<Pollable>> {
-        self.table().get::<Output>(&cast(&s))?;
-        let p = self.table().push_child(Poll::Ready, &s)?;
+        let poll = match &self.table().get::<Output>(&cast(&s))?.sink {
+            Sink::Tcp(fd) => Poll::Fd {
+                fd: fd.clone(),
+                events: PollFlags::OUT,
+            },
+            _ => Poll::Ready,
+        };
+        let p = self.table().push_child(poll, &s)?;
         Ok(cast(&p))
     }
 
