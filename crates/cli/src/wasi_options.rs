@@ -34,12 +34,14 @@ pub struct WasiOptions {
 }
 
 impl WasiOptions {
-    /// Applies the options to `builder`, in order.
+    /// Applies the options to `builder` (for an option given twice, the
+    /// later one wins).
     ///
     /// # Errors
     /// Fails on an unknown name or a value other than `y`/`n`
     /// (`yes`/`no`/`true`/`false` also work).
     pub fn apply(&self, builder: &mut WasiCtxBuilder) -> Result<()> {
+        let mut chosen: Vec<(&str, Setter, bool)> = vec![];
         for option in self.wasi.iter().flat_map(|o| o.split(',')) {
             let (name, value) = option.split_once('=').unwrap_or((option, "y"));
             let enable = match value {
@@ -47,13 +49,17 @@ impl WasiOptions {
                 "n" | "no" | "false" => false,
                 _ => bail!("`-S {name}={value}`: expected `y` or `n`"),
             };
-            let Some((_, set)) = WASI_FLAGS.iter().find(|(n, _)| *n == name) else {
+            let Some(&(known_name, set)) = WASI_FLAGS.iter().find(|(n, _)| *n == name) else {
                 let known: Vec<&str> = WASI_FLAGS.iter().map(|(n, _)| *n).collect();
                 bail!(
                     "unknown `-S` option `{name}` (Tern knows: {})",
                     known.join(", ")
                 );
             };
+            chosen.retain(|(n, _, _)| *n != known_name);
+            chosen.push((known_name, set, enable));
+        }
+        for (_, set, enable) in chosen {
             set(builder, enable);
         }
         Ok(())

@@ -7,4 +7,5 @@ mod dir_rights;
 mod harness;
 mod memory_safety;
 mod p2_host;
+mod p2_sockets;
 mod sandbox;
