@@ -62,10 +62,7 @@ pub fn cases() -> Vec<Case> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|line| {
             let f: Vec<&str> = line.split(';').map(str::trim).collect();
-            assert!(
-                f.len() == 6 || f.len() == 7,
-                "malformed case line: {line}"
-            );
+            assert!(f.len() == 6 || f.len() == 7, "malformed case line: {line}");
             Case {
                 name: f[0].to_string(),
                 program: f[1].to_string(),

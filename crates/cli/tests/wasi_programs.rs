@@ -291,10 +291,17 @@ fn a_component_has_no_network_without_dash_s() {
     for cmd in ["tcp", "udp"] {
         let out = tern(&s(&["run", wasm, cmd]), &[], b"");
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), format!("{cmd} failed: PermissionDenied\n"));
+        assert_eq!(
+            text(&out.stdout),
+            format!("{cmd} failed: PermissionDenied\n")
+        );
     }
     // Name lookup is its own permission: the network alone does not give it.
-    let out = tern(&s(&["run", "-S", "inherit-network", wasm, "lookup"]), &[], b"");
+    let out = tern(
+        &s(&["run", "-S", "inherit-network", wasm, "lookup"]),
+        &[],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with("lookup failed:"),
@@ -302,7 +309,11 @@ fn a_component_has_no_network_without_dash_s() {
         text(&out.stdout)
     );
     // `=n` turns an option off again; an unknown option is an error.
-    let out = tern(&s(&["run", "-S", "inherit-network=n", wasm, "tcp"]), &[], b"");
+    let out = tern(
+        &s(&["run", "-S", "inherit-network=n", wasm, "tcp"]),
+        &[],
+        b"",
+    );
     assert_eq!(text(&out.stdout), "tcp failed: PermissionDenied\n");
     let out = tern(&s(&["run", "-S", "no-such-option", wasm, "tcp"]), &[], b"");
     assert!(!out.status.success());

@@ -7,11 +7,14 @@
 //! - a stream cannot be dropped while a pollable subscribed to it lives (the
 //!   pollable is the stream's child in the table), which traps.
 //!
-//! Writes reach the host before `write` returns, so `flush` has nothing to
-//! wait for and every output stream but a socket's is always ready. A TCP
+//! Writes to files and standard streams reach the host before `write`
+//! returns, so `flush` has nothing to wait for and those streams are always
+//! ready. A TCP
 //! socket's streams (`sockets/tcp.rs` makes them) read without blocking,
-//! and `check-write` permits 0 bytes until the socket's send buffer has
-//! room; a permitted `write` then waits for room for the rest, if needed.
+//! and a `write` sends what the socket takes and keeps the rest, which
+//! `check-write` and `flush` send later (`check-write` permits 0 bytes until
+//! nothing waits and the socket's send buffer has room; the `blocking-*`
+//! functions wait until everything is sent).
 
 use super::bindings::wasi::io::poll::Pollable;
 use super::bindings::wasi::io::streams::{
@@ -24,11 +27,11 @@ use super::{cast, WasiView};
 use rustix::event::PollFlags;
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
-use std::os::fd::OwnedFd;
-use std::sync::Arc;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use tern::component::Resource;
 
 /// How many bytes `check-write` permits at a time.
@@ -62,8 +65,9 @@ pub(crate) enum Sink {
     File { file: File, offset: u64 },
     /// A file from `append-via-stream`.
     Append(File),
-    /// A connected TCP socket (non-blocking), shared with its `tcp-socket`.
-    Tcp(Arc<OwnedFd>),
+    /// A connected TCP socket (non-blocking), shared with its `tcp-socket`,
+    /// and the bytes written that it did not take yet.
+    Tcp { fd: Arc<OwnedFd>, pending: Vec<u8> },
 }
 
 /// An output stream's table entry.
@@ -141,11 +145,14 @@ fn read<T: WasiView>(
     Ok(buf)
 }
 
-/// Writes all of `bytes` to the stream's sink.
+/// Writes all of `bytes` to the stream's sink. A socket sends what it can
+/// take now and keeps the rest for later (`check-write` permits nothing
+/// until it is sent); with `blocking`, it waits until everything is sent.
 fn write_now<T: WasiView>(
     view: &mut T,
     r: &Resource<OutputStream>,
     bytes: &[u8],
+    blocking: bool,
 ) -> Result<(), StreamError> {
     let out = output(view, r)?;
     if out.closed {
@@ -158,14 +165,10 @@ fn write_now<T: WasiView>(
         Sink::Append(file) => file
             .seek(SeekFrom::End(0))
             .and_then(|_| file.write_all(bytes)),
-        Sink::Tcp(fd) => match tcp_write(fd, bytes) {
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PIPE.raw_os_error()) => {
-                // Shut down for sending (or reset by the peer): closed.
-                output(view, r)?.closed = true;
-                return Err(StreamError::Closed);
-            }
-            other => other,
-        },
+        Sink::Tcp { fd, pending } => {
+            pending.extend_from_slice(bytes);
+            tcp_send_pending(fd, pending, blocking)
+        }
         Sink::Stdio(fd) => {
             let fd = *fd;
             let state = view.ctx().state_mut().map_err(StreamError::Trap)?;
@@ -177,9 +180,30 @@ fn write_now<T: WasiView>(
     };
     if let Err(e) = result {
         output(view, r)?.closed = true;
+        if e.raw_os_error() == Some(Errno::PIPE.raw_os_error()) {
+            // A socket shut down for sending (or reset by the peer).
+            return Err(StreamError::Closed);
+        }
         return Err(StreamError::LastOperationFailed(e));
     }
     Ok(())
+}
+
+/// Sends what waits of a socket's earlier writes (`blocking`: all of it);
+/// other sinks have nothing waiting. `closed` for a closed stream.
+fn flush_now<T: WasiView>(
+    view: &mut T,
+    r: &Resource<OutputStream>,
+    blocking: bool,
+) -> Result<(), StreamError> {
+    let out = output(view, r)?;
+    if out.closed {
+        return Err(StreamError::Closed);
+    }
+    match out.sink {
+        Sink::Tcp { .. } => write_now(view, r, &[], blocking),
+        _ => Ok(()),
+    }
 }
 
 /// One non-blocking `recv` on a TCP socket (after waiting for bytes with
@@ -200,20 +224,29 @@ fn tcp_read(fd: &OwnedFd, buf: &mut [u8], blocking: bool) -> std::io::Result<Opt
     }
 }
 
-/// Sends all of `bytes` on a TCP socket, waiting for room when its buffer
-/// is full (without `SIGPIPE`: a closed connection is `EPIPE`).
-fn tcp_write(fd: &OwnedFd, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        match rustix::net::send(fd, bytes, SendFlags::NOSIGNAL) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(Errno::INTR) => {}
-            Err(Errno::AGAIN) => {
-                fd_ready(fd, PollFlags::OUT, true)?;
-            }
-            Err(e) => return Err(e.into()),
+/// Sends what waits in `pending` on a TCP socket: what its buffer takes
+/// now, or with `blocking` all of it, waiting for room (without `SIGPIPE`:
+/// a closed connection is `EPIPE`).
+fn tcp_send_pending(fd: &OwnedFd, pending: &mut Vec<u8>, blocking: bool) -> std::io::Result<()> {
+    let mut sent = 0;
+    let result = loop {
+        if sent == pending.len() {
+            break Ok(());
         }
-    }
-    Ok(())
+        match rustix::net::send(fd, &pending[sent..], SendFlags::NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) if blocking => {
+                if let Err(e) = fd_ready(fd, PollFlags::OUT, true) {
+                    break Err(e);
+                }
+            }
+            Err(Errno::AGAIN) => break Ok(()),
+            Err(e) => break Err(e.into()),
+        }
+    };
+    pending.drain(..sent);
+    result
 }
 
 impl<T: WasiView> Host for T {
@@ -268,14 +301,17 @@ impl<T: WasiView> HostInputStream for T {
 
 impl<T: WasiView> HostOutputStream for T {
     fn check_write(&mut self, s: Resource<OutputStream>) -> Result<u64, StreamError> {
+        // A socket first sends what waits from earlier writes, and permits
+        // more once all of it is sent and its send buffer has room.
+        flush_now(self, &s, false)?;
         let out = output(self, &s)?;
-        if out.closed {
-            return Err(StreamError::Closed);
-        }
-        // A socket permits writes once its send buffer has room.
         let budget = match &out.sink {
-            Sink::Tcp(fd) if !fd_ready(fd, PollFlags::OUT, false)? => 0,
-            Sink::Tcp(_) => TCP_WRITE_BUDGET,
+            Sink::Tcp { fd, pending }
+                if !pending.is_empty() || !fd_ready(fd, PollFlags::OUT, false)? =>
+            {
+                0
+            }
+            Sink::Tcp { .. } => TCP_WRITE_BUDGET,
             _ => WRITE_BUDGET,
         };
         out.permit = budget;
@@ -292,7 +328,7 @@ impl<T: WasiView> HostOutputStream for T {
             )));
         }
         out.permit -= len;
-        write_now(self, &s, &contents)
+        write_now(self, &s, &contents, false)
     }
 
     fn blocking_write_and_flush(
@@ -306,23 +342,20 @@ impl<T: WasiView> HostOutputStream for T {
                 contents.len()
             )));
         }
-        write_now(self, &s, &contents)
+        write_now(self, &s, &contents, true)
     }
 
     fn flush(&mut self, s: Resource<OutputStream>) -> Result<(), StreamError> {
-        match output(self, &s)?.closed {
-            true => Err(StreamError::Closed),
-            false => Ok(()),
-        }
+        flush_now(self, &s, false)
     }
 
     fn blocking_flush(&mut self, s: Resource<OutputStream>) -> Result<(), StreamError> {
-        HostOutputStream::flush(self, s)
+        flush_now(self, &s, true)
     }
 
     fn subscribe(&mut self, s: Resource<OutputStream>) -> tern::Result<Resource<Pollable>> {
         let poll = match &self.table().get::<Output>(&cast(&s))?.sink {
-            Sink::Tcp(fd) => Poll::Fd {
+            Sink::Tcp { fd, .. } => Poll::Fd {
                 fd: fd.clone(),
                 events: PollFlags::OUT,
             },
@@ -353,7 +386,7 @@ impl<T: WasiView> HostOutputStream for T {
                 "blocking-write-zeroes-and-flush of {len} bytes (at most {BLOCKING_WRITE_MAX})"
             )));
         }
-        write_now(self, &s, &vec![0; len as usize])
+        write_now(self, &s, &vec![0; len as usize], true)
     }
 
     fn splice(
@@ -369,7 +402,7 @@ impl<T: WasiView> HostOutputStream for T {
         let len = len.min(out.permit);
         let bytes = read(self, &src, len, false)?;
         output(self, &s)?.permit -= bytes.len() as u64;
-        write_now(self, &s, &bytes)?;
+        write_now(self, &s, &bytes, false)?;
         Ok(bytes.len() as u64)
     }
 
@@ -380,7 +413,7 @@ impl<T: WasiView> HostOutputStream for T {
         len: u64,
     ) -> Result<u64, StreamError> {
         let bytes = read(self, &src, len.min(BLOCKING_WRITE_MAX), true)?;
-        write_now(self, &s, &bytes)?;
+        write_now(self, &s, &bytes, true)?;
         Ok(bytes.len() as u64)
     }
 

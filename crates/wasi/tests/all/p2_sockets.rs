@@ -129,18 +129,36 @@ fn without_permission_every_socket_operation_is_denied() {
     // Creating a socket needs no network (the WIT, and wasmtime).
     let t = tcp_socket(&mut h);
     assert_eq!(
-        code(Tcp::start_bind(&mut h, borrow(&t), borrow(&net), localhost(0))),
+        code(Tcp::start_bind(
+            &mut h,
+            borrow(&t),
+            borrow(&net),
+            localhost(0)
+        )),
         ErrorCode::AccessDenied
     );
     assert_eq!(
-        code(Tcp::start_connect(&mut h, borrow(&t), borrow(&net), localhost(80))),
+        code(Tcp::start_connect(
+            &mut h,
+            borrow(&t),
+            borrow(&net),
+            localhost(80)
+        )),
         ErrorCode::AccessDenied
     );
     // Nothing happened: the socket is still unbound.
-    assert_eq!(code(Tcp::local_address(&mut h, borrow(&t))), ErrorCode::InvalidState);
+    assert_eq!(
+        code(Tcp::local_address(&mut h, borrow(&t))),
+        ErrorCode::InvalidState
+    );
     let u = h.create_udp_socket(IpAddressFamily::Ipv4).unwrap();
     assert_eq!(
-        code(Udp::start_bind(&mut h, borrow(&u), borrow(&net), localhost(0))),
+        code(Udp::start_bind(
+            &mut h,
+            borrow(&u),
+            borrow(&net),
+            localhost(0)
+        )),
         ErrorCode::AccessDenied
     );
     // Name lookup is its own permission, refused even for an IP literal.
@@ -165,13 +183,34 @@ fn tcp_echo_through_the_state_machine() {
     let net = h.instance_network().unwrap();
     let s = tcp_socket(&mut h);
     // Finishing what was never started; states that need a bound socket.
-    assert_eq!(code(Tcp::finish_bind(&mut h, borrow(&s))), ErrorCode::NotInProgress);
-    assert_eq!(code(Tcp::finish_listen(&mut h, borrow(&s))), ErrorCode::NotInProgress);
-    assert_eq!(code(Tcp::finish_connect(&mut h, borrow(&s))), ErrorCode::NotInProgress);
-    assert_eq!(code(Tcp::start_listen(&mut h, borrow(&s))), ErrorCode::InvalidState);
-    assert_eq!(code(Tcp::accept(&mut h, borrow(&s))), ErrorCode::InvalidState);
-    assert_eq!(code(Tcp::remote_address(&mut h, borrow(&s))), ErrorCode::InvalidState);
-    assert_eq!(code(Tcp::shutdown(&mut h, borrow(&s), ShutdownType::Both)), ErrorCode::InvalidState);
+    assert_eq!(
+        code(Tcp::finish_bind(&mut h, borrow(&s))),
+        ErrorCode::NotInProgress
+    );
+    assert_eq!(
+        code(Tcp::finish_listen(&mut h, borrow(&s))),
+        ErrorCode::NotInProgress
+    );
+    assert_eq!(
+        code(Tcp::finish_connect(&mut h, borrow(&s))),
+        ErrorCode::NotInProgress
+    );
+    assert_eq!(
+        code(Tcp::start_listen(&mut h, borrow(&s))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::accept(&mut h, borrow(&s))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::remote_address(&mut h, borrow(&s))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::shutdown(&mut h, borrow(&s), ShutdownType::Both)),
+        ErrorCode::InvalidState
+    );
     // An IPv6 address on an IPv4 socket, a multicast address.
     let v6 = IpSocketAddress::Ipv6(Ipv6SocketAddress {
         port: 0,
@@ -179,44 +218,95 @@ fn tcp_echo_through_the_state_machine() {
         address: (0, 0, 0, 0, 0, 0, 0, 1),
         scope_id: 0,
     });
-    assert_eq!(code(Tcp::start_bind(&mut h, borrow(&s), borrow(&net), v6)), ErrorCode::InvalidArgument);
     assert_eq!(
-        code(Tcp::start_bind(&mut h, borrow(&s), borrow(&net), v4(Ipv4Addr::new(224, 0, 0, 1), 0))),
+        code(Tcp::start_bind(&mut h, borrow(&s), borrow(&net), v6)),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Tcp::start_bind(
+            &mut h,
+            borrow(&s),
+            borrow(&net),
+            v4(Ipv4Addr::new(224, 0, 0, 1), 0)
+        )),
         ErrorCode::InvalidArgument
     );
     // Options: 0 is invalid-argument, the rest round-trips or is clamped.
-    assert_eq!(code(Tcp::set_listen_backlog_size(&mut h, borrow(&s), 0)), ErrorCode::InvalidArgument);
-    assert_eq!(code(Tcp::set_hop_limit(&mut h, borrow(&s), 0)), ErrorCode::InvalidArgument);
-    assert_eq!(code(Tcp::set_keep_alive_idle_time(&mut h, borrow(&s), 0)), ErrorCode::InvalidArgument);
-    assert_eq!(code(Tcp::set_keep_alive_interval(&mut h, borrow(&s), 0)), ErrorCode::InvalidArgument);
-    assert_eq!(code(Tcp::set_keep_alive_count(&mut h, borrow(&s), 0)), ErrorCode::InvalidArgument);
-    assert_eq!(code(Tcp::set_receive_buffer_size(&mut h, borrow(&s), 0)), ErrorCode::InvalidArgument);
-    assert_eq!(code(Tcp::set_send_buffer_size(&mut h, borrow(&s), 0)), ErrorCode::InvalidArgument);
+    assert_eq!(
+        code(Tcp::set_listen_backlog_size(&mut h, borrow(&s), 0)),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Tcp::set_hop_limit(&mut h, borrow(&s), 0)),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Tcp::set_keep_alive_idle_time(&mut h, borrow(&s), 0)),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Tcp::set_keep_alive_interval(&mut h, borrow(&s), 0)),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Tcp::set_keep_alive_count(&mut h, borrow(&s), 0)),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Tcp::set_receive_buffer_size(&mut h, borrow(&s), 0)),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Tcp::set_send_buffer_size(&mut h, borrow(&s), 0)),
+        ErrorCode::InvalidArgument
+    );
     Tcp::set_hop_limit(&mut h, borrow(&s), 42).unwrap();
     assert_eq!(Tcp::hop_limit(&mut h, borrow(&s)).unwrap(), 42);
     Tcp::set_keep_alive_enabled(&mut h, borrow(&s), true).unwrap();
     assert!(Tcp::keep_alive_enabled(&mut h, borrow(&s)).unwrap());
     Tcp::set_keep_alive_idle_time(&mut h, borrow(&s), 1).unwrap(); // 1 ns: rounded up
-    assert_eq!(Tcp::keep_alive_idle_time(&mut h, borrow(&s)).unwrap(), 1_000_000_000);
+    assert_eq!(
+        Tcp::keep_alive_idle_time(&mut h, borrow(&s)).unwrap(),
+        1_000_000_000
+    );
     Tcp::set_keep_alive_count(&mut h, borrow(&s), u32::MAX).unwrap(); // clamped
     assert!(Tcp::keep_alive_count(&mut h, borrow(&s)).unwrap() >= 1);
     Tcp::set_receive_buffer_size(&mut h, borrow(&s), u64::MAX).unwrap(); // clamped
     assert!(Tcp::receive_buffer_size(&mut h, borrow(&s)).unwrap() > 0);
     Tcp::set_listen_backlog_size(&mut h, borrow(&s), u64::MAX).unwrap();
-    assert_eq!(Tcp::address_family(&mut h, borrow(&s)).unwrap(), IpAddressFamily::Ipv4);
+    assert_eq!(
+        Tcp::address_family(&mut h, borrow(&s)).unwrap(),
+        IpAddressFamily::Ipv4
+    );
 
     // bind: start, a second start while in progress, finish, finish again,
     // bind again once bound.
     Tcp::start_bind(&mut h, borrow(&s), borrow(&net), localhost(0)).unwrap();
-    assert_eq!(code(Tcp::local_address(&mut h, borrow(&s))), ErrorCode::InvalidState);
     assert_eq!(
-        code(Tcp::start_bind(&mut h, borrow(&s), borrow(&net), localhost(0))),
+        code(Tcp::local_address(&mut h, borrow(&s))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::start_bind(
+            &mut h,
+            borrow(&s),
+            borrow(&net),
+            localhost(0)
+        )),
         ErrorCode::ConcurrencyConflict
     );
     Tcp::finish_bind(&mut h, borrow(&s)).unwrap();
-    assert_eq!(code(Tcp::finish_bind(&mut h, borrow(&s))), ErrorCode::NotInProgress);
     assert_eq!(
-        code(Tcp::start_bind(&mut h, borrow(&s), borrow(&net), localhost(0))),
+        code(Tcp::finish_bind(&mut h, borrow(&s))),
+        ErrorCode::NotInProgress
+    );
+    assert_eq!(
+        code(Tcp::start_bind(
+            &mut h,
+            borrow(&s),
+            borrow(&net),
+            localhost(0)
+        )),
         ErrorCode::InvalidState
     );
     // listen: the same shape.
@@ -224,9 +314,17 @@ fn tcp_echo_through_the_state_machine() {
     assert!(!Tcp::is_listening(&mut h, borrow(&s)).unwrap());
     Tcp::finish_listen(&mut h, borrow(&s)).unwrap();
     assert!(Tcp::is_listening(&mut h, borrow(&s)).unwrap());
-    assert_eq!(code(Tcp::start_listen(&mut h, borrow(&s))), ErrorCode::InvalidState);
     assert_eq!(
-        code(Tcp::start_connect(&mut h, borrow(&s), borrow(&net), localhost(1))),
+        code(Tcp::start_listen(&mut h, borrow(&s))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::start_connect(
+            &mut h,
+            borrow(&s),
+            borrow(&net),
+            localhost(1)
+        )),
         ErrorCode::InvalidState
     );
     Tcp::set_listen_backlog_size(&mut h, borrow(&s), 16).unwrap(); // while listening
@@ -246,18 +344,34 @@ fn tcp_echo_through_the_state_machine() {
     }
     Tcp::start_connect(&mut h, borrow(&c), borrow(&net), localhost(listen_port)).unwrap();
     assert_eq!(
-        code(Tcp::start_connect(&mut h, borrow(&c), borrow(&net), localhost(listen_port))),
+        code(Tcp::start_connect(
+            &mut h,
+            borrow(&c),
+            borrow(&net),
+            localhost(listen_port)
+        )),
         ErrorCode::ConcurrencyConflict
     );
     let connected = Tcp::subscribe(&mut h, borrow(&c)).unwrap();
     assert!(wait(&mut h, &connected));
     let (c_in, c_out) = Tcp::finish_connect(&mut h, borrow(&c)).unwrap();
-    assert_eq!(code(Tcp::finish_connect(&mut h, borrow(&c))), ErrorCode::NotInProgress);
     assert_eq!(
-        code(Tcp::start_connect(&mut h, borrow(&c), borrow(&net), localhost(listen_port))),
+        code(Tcp::finish_connect(&mut h, borrow(&c))),
+        ErrorCode::NotInProgress
+    );
+    assert_eq!(
+        code(Tcp::start_connect(
+            &mut h,
+            borrow(&c),
+            borrow(&net),
+            localhost(listen_port)
+        )),
         ErrorCode::InvalidState
     );
-    assert_eq!(port(&Tcp::remote_address(&mut h, borrow(&c)).unwrap()), listen_port);
+    assert_eq!(
+        port(&Tcp::remote_address(&mut h, borrow(&c)).unwrap()),
+        listen_port
+    );
     // The socket cannot go while its pollable lives.
     let c_again = Resource::<TcpSocket>::new_own(c.rep());
     assert!(Tcp::drop(&mut h, c).is_err());
@@ -271,15 +385,24 @@ fn tcp_echo_through_the_state_machine() {
     );
 
     // Nothing to read yet: an empty read, not a block.
-    assert!(HostInputStream::read(&mut h, borrow(&a_in), 10).unwrap().is_empty());
+    assert!(HostInputStream::read(&mut h, borrow(&a_in), 10)
+        .unwrap()
+        .is_empty());
     let n = HostOutputStream::check_write(&mut h, borrow(&c_out)).unwrap();
     assert!(n >= 5);
     HostOutputStream::write(&mut h, borrow(&c_out), b"hello".to_vec()).unwrap();
     let readable = HostInputStream::subscribe(&mut h, borrow(&a_in)).unwrap();
     assert!(wait(&mut h, &readable));
-    assert_eq!(HostInputStream::blocking_read(&mut h, borrow(&a_in), 5).unwrap(), b"hello");
-    h.blocking_write_and_flush(borrow(&a_out), b"HELLO".to_vec()).unwrap();
-    assert_eq!(HostInputStream::blocking_read(&mut h, borrow(&c_in), 5).unwrap(), b"HELLO");
+    assert_eq!(
+        HostInputStream::blocking_read(&mut h, borrow(&a_in), 5).unwrap(),
+        b"hello"
+    );
+    h.blocking_write_and_flush(borrow(&a_out), b"HELLO".to_vec())
+        .unwrap();
+    assert_eq!(
+        HostInputStream::blocking_read(&mut h, borrow(&c_in), 5).unwrap(),
+        b"HELLO"
+    );
     // Shutting down the client's sending side: the server reads the end,
     // the client's output stream is closed; shutdown is idempotent.
     Tcp::shutdown(&mut h, borrow(&c_again), ShutdownType::Send).unwrap();
@@ -331,13 +454,27 @@ fn a_refused_connection_closes_the_socket() {
             );
             tern_wasi::p2::bindings::wasi::io::poll::HostPollable::drop(&mut h, p).unwrap();
         }
-        Err(e) => assert!(matches!(e, SocketError::Code(ErrorCode::ConnectionRefused)), "{e:?}"),
+        Err(e) => assert!(
+            matches!(e, SocketError::Code(ErrorCode::ConnectionRefused)),
+            "{e:?}"
+        ),
     }
     // `closed`: every state-dependent method says invalid-state.
-    assert_eq!(code(Tcp::local_address(&mut h, borrow(&c))), ErrorCode::InvalidState);
-    assert_eq!(code(Tcp::hop_limit(&mut h, borrow(&c))), ErrorCode::InvalidState);
     assert_eq!(
-        code(Tcp::start_connect(&mut h, borrow(&c), borrow(&net), localhost(free_port))),
+        code(Tcp::local_address(&mut h, borrow(&c))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::hop_limit(&mut h, borrow(&c))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::start_connect(
+            &mut h,
+            borrow(&c),
+            borrow(&net),
+            localhost(free_port)
+        )),
         ErrorCode::InvalidState
     );
 }
@@ -348,7 +485,10 @@ fn bad_socket_handles_trap() {
     let net = h.instance_network().unwrap();
     let s = tcp_socket(&mut h);
     // A handle the table never gave out, as a socket and as a network.
-    assert!(trapped(Tcp::finish_bind(&mut h, Resource::new_borrow(9999))));
+    assert!(trapped(Tcp::finish_bind(
+        &mut h,
+        Resource::new_borrow(9999)
+    )));
     assert!(trapped(Tcp::start_bind(
         &mut h,
         borrow(&s),
@@ -363,8 +503,14 @@ fn bad_socket_handles_trap() {
         Resource::<Network>::new_borrow(s.rep()),
         localhost(0)
     )));
-    assert!(trapped(Tcp::start_listen(&mut h, Resource::new_borrow(net.rep()))));
-    assert!(trapped(Udp::finish_bind(&mut h, Resource::new_borrow(s.rep()))));
+    assert!(trapped(Tcp::start_listen(
+        &mut h,
+        Resource::new_borrow(net.rep())
+    )));
+    assert!(trapped(Udp::finish_bind(
+        &mut h,
+        Resource::new_borrow(s.rep())
+    )));
     assert!(trapped(h.resolve_addresses(
         Resource::<Network>::new_borrow(s.rep()),
         "localhost".into()
@@ -383,19 +529,39 @@ fn udp_datagrams_to_itself() {
     let mut h = host(true, false);
     let net = h.instance_network().unwrap();
     let u = h.create_udp_socket(IpAddressFamily::Ipv4).unwrap();
-    assert_eq!(code(Udp::stream(&mut h, borrow(&u), None)), ErrorCode::InvalidState);
-    assert_eq!(code(Udp::finish_bind(&mut h, borrow(&u))), ErrorCode::NotInProgress);
-    assert_eq!(code(Udp::local_address(&mut h, borrow(&u))), ErrorCode::InvalidState);
-    assert_eq!(code(Udp::set_unicast_hop_limit(&mut h, borrow(&u), 0)), ErrorCode::InvalidArgument);
+    assert_eq!(
+        code(Udp::stream(&mut h, borrow(&u), None)),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Udp::finish_bind(&mut h, borrow(&u))),
+        ErrorCode::NotInProgress
+    );
+    assert_eq!(
+        code(Udp::local_address(&mut h, borrow(&u))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Udp::set_unicast_hop_limit(&mut h, borrow(&u), 0)),
+        ErrorCode::InvalidArgument
+    );
     Udp::start_bind(&mut h, borrow(&u), borrow(&net), localhost(0)).unwrap();
     assert_eq!(
-        code(Udp::start_bind(&mut h, borrow(&u), borrow(&net), localhost(0))),
+        code(Udp::start_bind(
+            &mut h,
+            borrow(&u),
+            borrow(&net),
+            localhost(0)
+        )),
         ErrorCode::ConcurrencyConflict
     );
     Udp::finish_bind(&mut h, borrow(&u)).unwrap();
     let my_port = port(&Udp::local_address(&mut h, borrow(&u)).unwrap());
     let me = || localhost(my_port);
-    assert_eq!(code(Udp::remote_address(&mut h, borrow(&u))), ErrorCode::InvalidState);
+    assert_eq!(
+        code(Udp::remote_address(&mut h, borrow(&u))),
+        ErrorCode::InvalidState
+    );
     let (inc, out) = Udp::stream(&mut h, borrow(&u), None).unwrap();
 
     // `send` needs a `check-send` first: more than permitted traps.
@@ -403,14 +569,25 @@ fn udp_datagrams_to_itself() {
         data: data.to_vec(),
         remote_address: to,
     };
-    assert!(trapped(Outgoing::send(&mut h, borrow(&out), vec![d(b"x", Some(me()))])));
+    assert!(trapped(Outgoing::send(
+        &mut h,
+        borrow(&out),
+        vec![d(b"x", Some(me()))]
+    )));
     let permit = Outgoing::check_send(&mut h, borrow(&out)).unwrap();
     assert!(permit >= 2);
     assert_eq!(Outgoing::send(&mut h, borrow(&out), Vec::new()).unwrap(), 0);
     // Unconnected: an address is required, and must be sendable.
-    assert_eq!(code(Outgoing::send(&mut h, borrow(&out), vec![d(b"x", None)])), ErrorCode::InvalidArgument);
     assert_eq!(
-        code(Outgoing::send(&mut h, borrow(&out), vec![d(b"x", Some(localhost(0)))])),
+        code(Outgoing::send(&mut h, borrow(&out), vec![d(b"x", None)])),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        code(Outgoing::send(
+            &mut h,
+            borrow(&out),
+            vec![d(b"x", Some(localhost(0)))]
+        )),
         ErrorCode::InvalidArgument
     );
     let permit = Outgoing::check_send(&mut h, borrow(&out)).unwrap();
@@ -422,7 +599,9 @@ fn udp_datagrams_to_itself() {
     )
     .unwrap();
     assert_eq!(sent, 2);
-    assert!(Incoming::receive(&mut h, borrow(&inc), 0).unwrap().is_empty());
+    assert!(Incoming::receive(&mut h, borrow(&inc), 0)
+        .unwrap()
+        .is_empty());
     let readable = Incoming::subscribe(&mut h, borrow(&inc)).unwrap();
     assert!(wait(&mut h, &readable));
     let mut got = Vec::new();
@@ -432,21 +611,35 @@ fn udp_datagrams_to_itself() {
     assert_eq!(got[0].data, b"one");
     assert_eq!(got[1].data, b"two two");
     assert_eq!(dbg(&got[0].remote_address), dbg(&me()));
-    assert!(Incoming::receive(&mut h, borrow(&inc), 10).unwrap().is_empty());
+    assert!(Incoming::receive(&mut h, borrow(&inc), 10)
+        .unwrap()
+        .is_empty());
     tern_wasi::p2::bindings::wasi::io::poll::HostPollable::drop(&mut h, readable).unwrap();
 
     // Connected to itself: `none` goes to the peer, another address is
     // invalid-argument, the same address is fine.
     let (inc2, out2) = Udp::stream(&mut h, borrow(&u), Some(me())).unwrap();
-    assert_eq!(dbg(&Udp::remote_address(&mut h, borrow(&u)).unwrap()), dbg(&me()));
+    assert_eq!(
+        dbg(&Udp::remote_address(&mut h, borrow(&u)).unwrap()),
+        dbg(&me())
+    );
     Outgoing::check_send(&mut h, borrow(&out2)).unwrap();
     assert_eq!(
-        code(Outgoing::send(&mut h, borrow(&out2), vec![d(b"x", Some(localhost(9)))])),
+        code(Outgoing::send(
+            &mut h,
+            borrow(&out2),
+            vec![d(b"x", Some(localhost(9)))]
+        )),
         ErrorCode::InvalidArgument
     );
     Outgoing::check_send(&mut h, borrow(&out2)).unwrap();
     assert_eq!(
-        Outgoing::send(&mut h, borrow(&out2), vec![d(b"three", None), d(b"four", Some(me()))]).unwrap(),
+        Outgoing::send(
+            &mut h,
+            borrow(&out2),
+            vec![d(b"three", None), d(b"four", Some(me()))]
+        )
+        .unwrap(),
         2
     );
     let p = Incoming::subscribe(&mut h, borrow(&inc2)).unwrap();
@@ -455,7 +648,10 @@ fn udp_datagrams_to_itself() {
     while got.len() < 2 {
         got.extend(Incoming::receive(&mut h, borrow(&inc2), 10).unwrap());
     }
-    assert_eq!((&got[0].data[..], &got[1].data[..]), (&b"three"[..], &b"four"[..]));
+    assert_eq!(
+        (&got[0].data[..], &got[1].data[..]),
+        (&b"three"[..], &b"four"[..])
+    );
     tern_wasi::p2::bindings::wasi::io::poll::HostPollable::drop(&mut h, p).unwrap();
     Incoming::drop(&mut h, inc).unwrap();
     Outgoing::drop(&mut h, out).unwrap();
@@ -466,8 +662,9 @@ fn udp_datagrams_to_itself() {
 
 /// Every address of `name` (waiting on the stream's pollable).
 fn resolve(h: &mut Host, net: &Resource<Network>, name: &str) -> Result<Vec<IpAddress>, ErrorCode> {
-    let stream: Resource<ResolveAddressStream> =
-        h.resolve_addresses(borrow(net), name.to_string()).map_err(|e| code::<()>(Err(e)))?;
+    let stream: Resource<ResolveAddressStream> = h
+        .resolve_addresses(borrow(net), name.to_string())
+        .map_err(|e| code::<()>(Err(e)))?;
     let p = HostResolveAddressStream::subscribe(h, borrow(&stream)).unwrap();
     assert!(wait(h, &p));
     tern_wasi::p2::bindings::wasi::io::poll::HostPollable::drop(h, p).unwrap();
@@ -489,7 +686,9 @@ fn name_lookup_resolves_localhost_and_refuses_bad_names() {
     let net = h.instance_network().unwrap();
     let addrs = resolve(&mut h, &net, "localhost").unwrap();
     assert!(
-        addrs.iter().any(|a| dbg(a) == dbg(&IpAddress::Ipv4((127, 0, 0, 1)))),
+        addrs
+            .iter()
+            .any(|a| dbg(a) == dbg(&IpAddress::Ipv4((127, 0, 0, 1)))),
         "{addrs:?}"
     );
     // Literals come back as they are, without a lookup.
@@ -499,18 +698,70 @@ fn name_lookup_resolves_localhost_and_refuses_bad_names() {
     );
     assert_eq!(
         dbg(&resolve(&mut h, &net, "[::1]")),
-        dbg(&Ok::<_, ErrorCode>(vec![IpAddress::Ipv6((0, 0, 0, 0, 0, 0, 0, 1))]))
+        dbg(&Ok::<_, ErrorCode>(vec![IpAddress::Ipv6((
+            0, 0, 0, 0, 0, 0, 0, 1
+        ))]))
     );
     assert_eq!(
         dbg(&resolve(&mut h, &net, "::ffff:10.0.0.1")),
         dbg(&Ok::<_, ErrorCode>(vec![IpAddress::Ipv4((10, 0, 0, 1))])),
         "never an IPv4-mapped IPv6 address"
     );
-    for bad in ["", "not a name", "a/b", &"x".repeat(300), &format!("{}.com", "y".repeat(64))] {
+    for bad in [
+        "",
+        "not a name",
+        "a/b",
+        &"x".repeat(300),
+        &format!("{}.com", "y".repeat(64)),
+    ] {
         assert_eq!(
             dbg(&resolve(&mut h, &net, bad)),
             dbg(&Err::<Vec<IpAddress>, _>(ErrorCode::InvalidArgument)),
             "{bad:?}"
         );
     }
+}
+
+#[test]
+fn tcp_writes_never_block_and_what_waits_is_sent_later() {
+    let mut h = host(true, false);
+    let net = h.instance_network().unwrap();
+    let (l, listen_port) = listener(&mut h, &net);
+    let c = tcp_socket(&mut h);
+    Tcp::set_send_buffer_size(&mut h, borrow(&c), 4096).unwrap();
+    Tcp::start_connect(&mut h, borrow(&c), borrow(&net), localhost(listen_port)).unwrap();
+    let p = Tcp::subscribe(&mut h, borrow(&c)).unwrap();
+    assert!(wait(&mut h, &p));
+    let (_c_in, c_out) = Tcp::finish_connect(&mut h, borrow(&c)).unwrap();
+    let (_a, a_in, _a_out) = Tcp::accept(&mut h, borrow(&l)).unwrap();
+    // Nobody reads: write what `check-write` permits until it permits
+    // nothing. Each `write` returns at once (a blocking one would hang here).
+    let mut written = 0u64;
+    loop {
+        let n = HostOutputStream::check_write(&mut h, borrow(&c_out)).unwrap();
+        if n == 0 {
+            break;
+        }
+        HostOutputStream::write(&mut h, borrow(&c_out), vec![7; n as usize]).unwrap();
+        written += n;
+        assert!(written < 1 << 28, "check-write never stopped permitting");
+    }
+    // The reader drains; the writer's waiting bytes leave as it asks
+    // `check-write` again; `poll` waits on both ends at once.
+    let readable = HostInputStream::subscribe(&mut h, borrow(&a_in)).unwrap();
+    let writable = HostOutputStream::subscribe(&mut h, borrow(&c_out)).unwrap();
+    let mut read = 0u64;
+    while read < written {
+        let got = HostInputStream::read(&mut h, borrow(&a_in), 1 << 20).unwrap();
+        assert!(got.iter().all(|&b| b == 7));
+        read += got.len() as u64;
+        HostOutputStream::check_write(&mut h, borrow(&c_out)).unwrap();
+        if got.is_empty() {
+            let ready = h.poll(vec![borrow(&readable), borrow(&writable)]).unwrap();
+            assert!(!ready.is_empty());
+        }
+    }
+    assert_eq!(read, written);
+    h.blocking_flush(borrow(&c_out)).unwrap();
+    assert!(HostOutputStream::check_write(&mut h, borrow(&c_out)).unwrap() > 0);
 }

@@ -20,10 +20,10 @@ mod udp;
 
 pub(crate) use tcp::tcp_wait;
 
-use super::bindings::wasi::sockets::{instance_network, network};
 use super::bindings::wasi::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
+use super::bindings::wasi::sockets::{instance_network, network};
 use super::error::SocketError;
 use super::{cast, WasiView};
 use rustix::io::Errno;

@@ -69,7 +69,10 @@ impl Tcp {
     }
 }
 
-fn tcp<'v, T: WasiView>(view: &'v mut T, r: &Resource<TcpSocket>) -> Result<&'v mut Tcp, SocketError> {
+fn tcp<'v, T: WasiView>(
+    view: &'v mut T,
+    r: &Resource<TcpSocket>,
+) -> Result<&'v mut Tcp, SocketError> {
     Ok(view.table().get_mut::<Tcp>(&cast(r))?)
 }
 
@@ -94,7 +97,10 @@ fn streams<T: WasiView>(
     fd: &Arc<OwnedFd>,
 ) -> Result<(Resource<InputStream>, Resource<OutputStream>), SocketError> {
     let input = view.table().push(Input::Tcp(fd.clone()))?;
-    let output = view.table().push(Output::new(Sink::Tcp(fd.clone())))?;
+    let output = view.table().push(Output::new(Sink::Tcp {
+        fd: fd.clone(),
+        pending: Vec::new(),
+    }))?;
     Ok((cast(&input), cast(&output)))
 }
 

@@ -65,7 +65,10 @@ pub(crate) struct Outgoing {
     permit: u64,
 }
 
-fn udp<'v, T: WasiView>(view: &'v mut T, r: &Resource<UdpSocket>) -> Result<&'v mut Udp, SocketError> {
+fn udp<'v, T: WasiView>(
+    view: &'v mut T,
+    r: &Resource<UdpSocket>,
+) -> Result<&'v mut Udp, SocketError> {
     Ok(view.table().get_mut::<Udp>(&cast(r))?)
 }
 
@@ -269,7 +272,10 @@ impl<T: WasiView> udp::HostIncomingDatagramStream for T {
         Ok(out)
     }
 
-    fn subscribe(&mut self, s: Resource<IncomingDatagramStream>) -> tern::Result<Resource<Pollable>> {
+    fn subscribe(
+        &mut self,
+        s: Resource<IncomingDatagramStream>,
+    ) -> tern::Result<Resource<Pollable>> {
         let fd = self.table().get::<Incoming>(&cast(&s))?.fd.clone();
         let poll = Poll::Fd {
             fd,
@@ -344,7 +350,9 @@ impl<T: WasiView> udp::HostOutgoingDatagramStream for T {
             let result = destination(self, &out, d.remote_address).and_then(|to| {
                 let r = match to {
                     None => rustix::net::send(&*out.fd, &d.data, SendFlags::NOSIGNAL),
-                    Some(addr) => rustix::net::sendto(&*out.fd, &d.data, SendFlags::NOSIGNAL, &addr),
+                    Some(addr) => {
+                        rustix::net::sendto(&*out.fd, &d.data, SendFlags::NOSIGNAL, &addr)
+                    }
                 };
                 r.map_err(SocketError::from)
             });
@@ -358,7 +366,10 @@ impl<T: WasiView> udp::HostOutgoingDatagramStream for T {
         Ok(sent)
     }
 
-    fn subscribe(&mut self, s: Resource<OutgoingDatagramStream>) -> tern::Result<Resource<Pollable>> {
+    fn subscribe(
+        &mut self,
+        s: Resource<OutgoingDatagramStream>,
+    ) -> tern::Result<Resource<Pollable>> {
         let fd = self.table().get::<Outgoing>(&cast(&s))?.fd.clone();
         let poll = Poll::Fd {
             fd,

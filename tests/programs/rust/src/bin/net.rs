@@ -50,7 +50,10 @@ fn tcp() -> io::Result<()> {
     let mut client = TcpStream::connect(addr)?;
     let (mut server, peer) = listener.accept()?;
     println!("accepted the client: {}", peer == client.local_addr()?);
-    println!("the client's peer is the listener: {}", client.peer_addr()? == addr);
+    println!(
+        "the client's peer is the listener: {}",
+        client.peer_addr()? == addr
+    );
 
     client.write_all(b"hello over tcp")?;
     let mut buf = [0u8; 14];
@@ -82,14 +85,19 @@ fn tcp() -> io::Result<()> {
     drop(server);
     let mut rest = Vec::new();
     client.read_to_end(&mut rest)?;
-    println!("client got {:?} and the end", String::from_utf8_lossy(&rest));
+    println!(
+        "client got {:?} and the end",
+        String::from_utf8_lossy(&rest)
+    );
 
     client.set_ttl(42)?;
     println!("ttl: {}", client.ttl()?);
 
     listener.set_nonblocking(true)?;
     match listener.accept() {
-        Err(e) if e.kind() == ErrorKind::WouldBlock => println!("accept with nothing pending: would block"),
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+            println!("accept with nothing pending: would block")
+        }
         Err(e) => return Err(e),
         Ok(_) => println!("accept with nothing pending: a connection?"),
     }
@@ -126,7 +134,9 @@ fn udp() -> io::Result<()> {
 
     a.set_nonblocking(true)?;
     match a.recv_from(&mut buf) {
-        Err(e) if e.kind() == ErrorKind::WouldBlock => println!("receive with nothing pending: would block"),
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+            println!("receive with nothing pending: would block")
+        }
         Err(e) => return Err(e),
         Ok(_) => println!("receive with nothing pending: a datagram?"),
     }
