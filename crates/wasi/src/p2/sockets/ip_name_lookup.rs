@@ -4,6 +4,9 @@
 //! thread of its own, which hangs up one end of a socket pair when done so
 //! that the stream's pollable is an ordinary descriptor for `poll(2)`.
 //!
+//! At most 64 lookups run at once in the process; more are
+//! `temporary-resolver-failure` until one finishes.
+//!
 //! Names are checked before anything is looked up: ASCII letters, digits,
 //! `-`, `_` and `.`, at most 253 bytes (`invalid-argument` otherwise;
 //! Unicode names are refused rather than converted with IDNA, which Tern
@@ -22,9 +25,18 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv6Addr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
 use tern::component::Resource;
+
+/// The most lookups in flight at once in the whole process: a guest cannot
+/// make the host start threads without end (more is
+/// `temporary-resolver-failure` until some finish).
+const MAX_IN_FLIGHT: usize = 64;
+
+/// Lookups in flight (their threads running).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
 /// The answer of one lookup.
 type Answer = Result<VecDeque<IpAddr>, ErrorCode>;
@@ -107,13 +119,22 @@ impl<T: WasiView> ip_name_lookup::Host for T {
             }
             let (tx, rx) = mpsc::channel();
             let (ours, theirs) = UnixStream::pair()?;
-            std::thread::Builder::new()
+            if IN_FLIGHT.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
+                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                return Err(ErrorCode::TemporaryResolverFailure.into());
+            }
+            let spawned = std::thread::Builder::new()
                 .name("tern-wasi-lookup".into())
                 .spawn(move || {
                     // The guest may have dropped the stream: nobody listens.
                     let _ = tx.send(resolve(&name));
+                    IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
                     drop(theirs);
-                })?;
+                });
+            if let Err(e) = spawned {
+                IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                return Err(e.into());
+            }
             Lookup {
                 answer: None,
                 pending: Some(rx),
