@@ -286,6 +286,20 @@ fn tcp_echo_through_the_state_machine() {
         code(Tcp::local_address(&mut h, borrow(&s))),
         ErrorCode::InvalidState
     );
+    // Bind in progress: not bound yet, so no listen or connect.
+    assert_eq!(
+        code(Tcp::start_listen(&mut h, borrow(&s))),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(Tcp::start_connect(
+            &mut h,
+            borrow(&s),
+            borrow(&net),
+            localhost(1)
+        )),
+        ErrorCode::InvalidState
+    );
     assert_eq!(
         code(Tcp::start_bind(
             &mut h,
@@ -312,6 +326,14 @@ fn tcp_echo_through_the_state_machine() {
     // listen: the same shape.
     Tcp::start_listen(&mut h, borrow(&s)).unwrap();
     assert!(!Tcp::is_listening(&mut h, borrow(&s)).unwrap());
+    assert_eq!(
+        code(Tcp::start_listen(&mut h, borrow(&s))),
+        ErrorCode::ConcurrencyConflict
+    );
+    assert_eq!(
+        code(Tcp::accept(&mut h, borrow(&s))),
+        ErrorCode::InvalidState
+    );
     Tcp::finish_listen(&mut h, borrow(&s)).unwrap();
     assert!(Tcp::is_listening(&mut h, borrow(&s)).unwrap());
     assert_eq!(

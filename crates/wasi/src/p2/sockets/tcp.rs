@@ -4,7 +4,9 @@
 //! → `connected`; a failed connect leaves it `closed`). The host socket is
 //! non-blocking: `start-connect` starts the kernel's connect, and
 //! `finish-connect` answers `would-block` until `poll(2)` says it finished;
-//! bind and listen happen in their `start-*` call.
+//! bind and listen happen in their `start-*` call. Starting an operation
+//! while the same one is in progress is `concurrency-conflict`; any other
+//! state that does not allow it is `invalid-state`.
 //!
 //! A connected socket's input and output streams (`streams.rs`) share its
 //! descriptor, so they keep working when the socket handle is dropped, as
@@ -190,12 +192,8 @@ impl<T: WasiView> tcp::HostTcpSocket for T {
         let sock = tcp(self, &s)?;
         match sock.state {
             State::Unbound | State::Bound => {}
-            State::BindStarted | State::ListenStarted | State::ConnectStarted => {
-                return fail(ErrorCode::ConcurrencyConflict)
-            }
-            State::Listening | State::Connected | State::Closed => {
-                return fail(ErrorCode::InvalidState)
-            }
+            State::ConnectStarted => return fail(ErrorCode::ConcurrencyConflict),
+            _ => return fail(ErrorCode::InvalidState),
         }
         let addr = super::to_std(remote);
         check_family(&addr, sock.family)?;
@@ -237,12 +235,8 @@ impl<T: WasiView> tcp::HostTcpSocket for T {
         let sock = tcp(self, &s)?;
         match sock.state {
             State::Bound => {}
-            State::BindStarted | State::ListenStarted | State::ConnectStarted => {
-                return fail(ErrorCode::ConcurrencyConflict)
-            }
-            State::Unbound | State::Listening | State::Connected | State::Closed => {
-                return fail(ErrorCode::InvalidState)
-            }
+            State::ListenStarted => return fail(ErrorCode::ConcurrencyConflict),
+            _ => return fail(ErrorCode::InvalidState),
         }
         rustix::net::listen(&*sock.fd, sock.backlog)?;
         sock.state = State::ListenStarted;
