@@ -787,3 +787,65 @@ fn tcp_writes_never_block_and_what_waits_is_sent_later() {
     h.blocking_flush(borrow(&c_out)).unwrap();
     assert!(HostOutputStream::check_write(&mut h, borrow(&c_out)).unwrap() > 0);
 }
+
+#[test]
+fn tcp_over_ipv6_loopback() {
+    let mut h = host(true, false);
+    let net = h.instance_network().unwrap();
+    let loopback = |port| {
+        IpSocketAddress::Ipv6(Ipv6SocketAddress {
+            port,
+            flow_info: 0,
+            address: (0, 0, 0, 0, 0, 0, 0, 1),
+            scope_id: 0,
+        })
+    };
+    let l = h.create_tcp_socket(IpAddressFamily::Ipv6).unwrap();
+    assert_eq!(
+        Tcp::address_family(&mut h, borrow(&l)).unwrap(),
+        IpAddressFamily::Ipv6
+    );
+    // IPv6 sockets are IPv6-only: IPv4 and IPv4-mapped addresses are refused.
+    let mapped = IpSocketAddress::Ipv6(Ipv6SocketAddress {
+        port: 0,
+        flow_info: 0,
+        address: (0, 0, 0, 0, 0, 0xffff, 0x7f00, 1),
+        scope_id: 0,
+    });
+    for bad in [localhost(0), mapped] {
+        assert_eq!(
+            code(Tcp::start_bind(&mut h, borrow(&l), borrow(&net), bad)),
+            ErrorCode::InvalidArgument
+        );
+    }
+    match Tcp::start_bind(&mut h, borrow(&l), borrow(&net), loopback(0)) {
+        Ok(()) => {}
+        Err(SocketError::Code(ErrorCode::AddressNotBindable)) => {
+            eprintln!("skipped: this host has no IPv6 loopback");
+            return;
+        }
+        Err(e) => panic!("{e:?}"),
+    }
+    Tcp::finish_bind(&mut h, borrow(&l)).unwrap();
+    Tcp::start_listen(&mut h, borrow(&l)).unwrap();
+    Tcp::finish_listen(&mut h, borrow(&l)).unwrap();
+    let listen_port = port(&Tcp::local_address(&mut h, borrow(&l)).unwrap());
+    Tcp::set_hop_limit(&mut h, borrow(&l), 7).unwrap();
+    assert_eq!(Tcp::hop_limit(&mut h, borrow(&l)).unwrap(), 7);
+    let c = h.create_tcp_socket(IpAddressFamily::Ipv6).unwrap();
+    Tcp::start_connect(&mut h, borrow(&c), borrow(&net), loopback(listen_port)).unwrap();
+    let p = Tcp::subscribe(&mut h, borrow(&c)).unwrap();
+    assert!(wait(&mut h, &p));
+    let (_c_in, c_out) = Tcp::finish_connect(&mut h, borrow(&c)).unwrap();
+    assert_eq!(
+        dbg(&Tcp::remote_address(&mut h, borrow(&c)).unwrap()),
+        dbg(&loopback(listen_port))
+    );
+    let (_a, a_in, _a_out) = Tcp::accept(&mut h, borrow(&l)).unwrap();
+    h.blocking_write_and_flush(borrow(&c_out), b"v6".to_vec())
+        .unwrap();
+    assert_eq!(
+        HostInputStream::blocking_read(&mut h, borrow(&a_in), 2).unwrap(),
+        b"v6"
+    );
+}
