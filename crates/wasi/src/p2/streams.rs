@@ -158,6 +158,7 @@ fn write_now<T: WasiView>(
     if out.closed {
         return Err(StreamError::Closed);
     }
+    let socket = matches!(out.sink, Sink::Tcp { .. });
     let result = match &mut out.sink {
         Sink::File { file, offset } => file.write_all_at(bytes, *offset).map(|()| {
             *offset += bytes.len() as u64;
@@ -180,7 +181,7 @@ fn write_now<T: WasiView>(
     };
     if let Err(e) = result {
         output(view, r)?.closed = true;
-        if e.raw_os_error() == Some(Errno::PIPE.raw_os_error()) {
+        if socket && e.raw_os_error() == Some(Errno::PIPE.raw_os_error()) {
             // A socket shut down for sending (or reset by the peer).
             return Err(StreamError::Closed);
         }
