@@ -180,7 +180,10 @@ macro_rules! suite {
             fn async_rows(inputs: &Inputs, rows: &mut Vec<Row>) -> anyhow::Result<()> {
                 let mut config = Config::new();
                 // wasmtime 48 always supports async (its setter is a deprecated no-op).
-                #[allow(deprecated, reason = "needed by Tern and wasmtime 12, a no-op in wasmtime 48")]
+                #[allow(
+                    deprecated,
+                    reason = "needed by Tern and wasmtime 12, a no-op in wasmtime 48"
+                )]
                 config.async_support(true);
                 let engine = Engine::new(&config)?;
                 let module = Module::new(&engine, &inputs.async_host)?;
@@ -211,7 +214,10 @@ macro_rules! suite {
                 });
                 for (name, export) in [
                     ("call_async: wasm -> async host -> wasm, ready", "ready"),
-                    ("call_async: wasm -> async host -> wasm, pending once", "yield"),
+                    (
+                        "call_async: wasm -> async host -> wasm, pending once",
+                        "yield",
+                    ),
                 ] {
                     let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
                     let (r, d) = best_of(3, || -> anyhow::Result<()> {

@@ -375,7 +375,8 @@ impl Gen<'_> {
         Ok(match &def.kind {
             TypeDefKind::Record(r) => {
                 let doc = docs(&def.docs, format!("The WIT record `{wit_name}`."));
-                let derives = self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)), mode);
+                let derives =
+                    self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)), mode);
                 let fields = r
                     .fields
                     .iter()
@@ -395,7 +396,8 @@ impl Gen<'_> {
             }
             TypeDefKind::Variant(v) => {
                 let doc = docs(&def.docs, format!("The WIT variant `{wit_name}`."));
-                let derives = self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)), mode);
+                let derives =
+                    self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)), mode);
                 let cases = v
                     .cases
                     .iter()
@@ -421,7 +423,8 @@ impl Gen<'_> {
             }
             TypeDefKind::Enum(e) => {
                 let doc = docs(&def.docs, format!("The WIT enum `{wit_name}`."));
-                let derives = self.derives(&["Clone", "Copy", "Debug", "PartialEq", "Eq"], true, mode);
+                let derives =
+                    self.derives(&["Clone", "Copy", "Debug", "PartialEq", "Eq"], true, mode);
                 let cases = e.cases.iter().map(|c| {
                     let (n, ident) = (&c.name, camel(&c.name));
                     let doc = docs(&c.docs, format!("The case `{n}`."));

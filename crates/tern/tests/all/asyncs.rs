@@ -516,7 +516,11 @@ fn fuel_async_yield_interval_yields_while_fuel_remains() -> Result<()> {
     // Half the fuel needed: it yields while fuel remains, then traps.
     let (result, yields, store) = run(cost / 2, Some(interval))?;
     let err = result.unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel),
+        "{err:?}"
+    );
     let expected = (cost / 2 / interval) as usize;
     assert!(
         (expected - 1..=expected).contains(&yields),

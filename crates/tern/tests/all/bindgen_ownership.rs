@@ -76,7 +76,10 @@ mod owning {
         let a: &[Vec<String>] = &a;
         assert_eq!(
             lists.call_foo(&mut store, a).unwrap(),
-            vec![vec!["c".to_string()], vec!["b".to_string(), "a".to_string()]]
+            vec![
+                vec!["c".to_string()],
+                vec!["b".to_string(), "a".to_string()]
+            ]
         );
         let join = lists
             .call_join(&mut store, Some("x"), ("ab", 3), Ok("y"))
@@ -89,7 +92,9 @@ mod owning {
         };
         let plain = Plain { x: 3, y: 4 };
         let shape = Shape::Named("four".into());
-        let bar = world.tests_ownership_thing_in().call_bar(&mut store, &thing, &shape, plain);
+        let bar = world
+            .tests_ownership_thing_in()
+            .call_bar(&mut store, &thing, &shape, plain);
         assert_eq!(bar.unwrap(), THING_BYTES + 4 + 12);
 
         use bindings::exports::tests::ownership::thing_in_and_out::Thing as Thing2;
@@ -101,7 +106,10 @@ mod owning {
             .tests_ownership_thing_in_and_out()
             .call_baz(&mut store, &t)
             .unwrap();
-        assert_eq!((back.name.as_str(), &back.value[..]), ("THING 1", &["b".to_string(), "a".to_string()][..]));
+        assert_eq!(
+            (back.name.as_str(), &back.value[..]),
+            ("THING 1", &["b".to_string(), "a".to_string()][..])
+        );
 
         let e = Entry {
             key: "k1".into(),
@@ -147,7 +155,10 @@ mod borrowing {
         let a: &[&[&str]] = &[&["a", "b"], &["c"]];
         assert_eq!(
             lists.call_foo(&mut store, a).unwrap(),
-            vec![vec!["c".to_string()], vec!["b".to_string(), "a".to_string()]]
+            vec![
+                vec!["c".to_string()],
+                vec!["b".to_string(), "a".to_string()]
+            ]
         );
         let join = lists
             .call_join(&mut store, None, ("", 0), Err("e"))
