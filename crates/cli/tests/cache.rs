@@ -163,7 +163,10 @@ fn profile_perfmap_names_the_functions() {
     assert_eq!(stdout(&o), "55\n");
     let bytes = std::fs::read(&dump).unwrap();
     assert_eq!(bytes[..4], 0x4A69_5444u32.to_ne_bytes());
-    assert!(bytes.windows(9).any(|w| w == b"fib::fib\0"), "no `fib::fib` record");
+    assert!(
+        bytes.windows(9).any(|w| w == b"fib::fib\0"),
+        "no `fib::fib` record"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -123,7 +123,12 @@ pub(crate) fn record(functions: &[(usize, &[u8], String)]) {
         bytes.extend_from_slice(&now.to_ne_bytes());
         bytes.extend_from_slice(&pid.to_ne_bytes());
         bytes.extend_from_slice(&tid.to_ne_bytes());
-        for word in [*address as u64, *address as u64, code.len() as u64, dump.next_index] {
+        for word in [
+            *address as u64,
+            *address as u64,
+            code.len() as u64,
+            dump.next_index,
+        ] {
             bytes.extend_from_slice(&word.to_ne_bytes());
         }
         dump.next_index += 1;
