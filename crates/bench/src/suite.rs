@@ -109,7 +109,10 @@ macro_rules! suite {
         /// The benchmark suite, compiled against one runtime crate.
         pub mod $name {
             use crate::suite::{best_of, rss_kib, Inputs, Row, CALLS, LIVE};
-            use ::$rt::{Engine, Func, Instance, Module, Store};
+            use ::$rt::{
+                Config, Engine, Func, Instance, InstanceAllocationStrategy, Module,
+                PoolingAllocationConfig, Store,
+            };
 
             fn us(d: std::time::Duration) -> f64 {
                 d.as_secs_f64() * 1e6
@@ -123,11 +126,12 @@ macro_rules! suite {
                 d.as_secs_f64() * 1e9 / f64::from(CALLS)
             }
 
-            /// Runs every row.
+            /// Runs every row, or with `only_instantiation` only the
+            /// instantiation rows (`tern-bench instantiate`).
             ///
             /// # Errors
             /// When a module fails to compile, instantiate or run.
-            pub fn run(inputs: &Inputs) -> anyhow::Result<Vec<Row>> {
+            pub fn run(inputs: &Inputs, only_instantiation: bool) -> anyhow::Result<Vec<Row>> {
                 let engine = Engine::default();
                 let mut rows = Vec::new();
                 let mut row = |name, value, unit| rows.push(Row { name, value, unit });
@@ -178,6 +182,32 @@ macro_rules! suite {
                     "KiB",
                 );
 
+                // The same two instantiations with the pooling allocator.
+                let mut pool = PoolingAllocationConfig::default();
+                pool.total_core_instances(100)
+                    .total_memories(100)
+                    .total_tables(100);
+                let mut config = Config::new();
+                config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+                let pooled = Engine::new(&config)?;
+                let small = Module::new(&pooled, &inputs.kernels)?;
+                let (r, d) = best_of(1000, || {
+                    let mut store = Store::new(&pooled, ());
+                    Instance::new(&mut store, &small, &[]).map(|_| ())
+                });
+                r?;
+                row("instantiate small module (pooled, new store)", us(d), "us");
+                let big = Module::new(&pooled, &inputs.big)?;
+                let (r, d) = best_of(200, || {
+                    let mut store = Store::new(&pooled, ());
+                    Instance::new(&mut store, &big, &[]).map(|_| ())
+                });
+                r?;
+                row("instantiate 1.2 MB module (pooled, new store)", us(d), "us");
+
+                if only_instantiation {
+                    return Ok(rows);
+                }
                 let mut store = Store::new(&engine, ());
                 let instance = Instance::new(&mut store, &kernels, &[])?;
                 let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;

@@ -47,6 +47,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod pooling;
 mod profiling;
 mod resources;
 mod store;
@@ -71,6 +72,7 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
+pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use profiling::{perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};

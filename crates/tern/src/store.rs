@@ -71,11 +71,6 @@ pub(crate) struct InstanceData {
     #[allow(dead_code, reason = "held for ownership: dropping it frees the vmctx")]
     pub(crate) vm: Box<VMInstance>,
     pub(crate) module: Module,
-    /// Exports materialised so far, parallel to the module's export list
-    /// (functions get a `Func` handle only when first asked for).
-    pub(crate) exports: Vec<Option<Extern>>,
-    /// The funcref of every function in the instance's index space.
-    pub(crate) funcs: Vec<FuncRefPtr>,
     /// Handles for every memory, table and global in its index spaces.
     pub(crate) memories: Vec<crate::Memory>,
     pub(crate) tables: Vec<crate::Table>,
@@ -329,14 +324,12 @@ impl StoreOpaque {
 
     /// Export number `export` of instance `instance`, creating its handle on first use.
     pub(crate) fn instance_export(&mut self, instance: usize, export: usize) -> Extern {
-        if let Some(e) = &self.instances[instance].exports[export] {
-            return e.clone();
-        }
-        let data = &self.instances[instance];
+        let data = &mut self.instances[instance];
         let index = data.module.inner.env.exports[export].index;
-        let item = match index {
+        match index {
             tern_environ::EntityIndex::Function(f) => {
-                let funcref = data.funcs[f as usize];
+                let funcref = FuncRefPtr(data.vm.func_ref(f));
+                let data = &self.instances[instance];
                 match self.func_by_ref(funcref) {
                     Some(func) => Extern::Func(func),
                     None => {
@@ -354,9 +347,7 @@ impl StoreOpaque {
             tern_environ::EntityIndex::Table(t) => Extern::Table(data.tables[t as usize]),
             tern_environ::EntityIndex::Global(g) => Extern::Global(data.globals[g as usize]),
             tern_environ::EntityIndex::Tag(t) => Extern::Tag(data.tags[t as usize]),
-        };
-        self.instances[instance].exports[export] = Some(item.clone());
-        item
+        }
     }
 
     /// Keeps `r` alive for the store's lifetime and returns the raw value wasm holds.

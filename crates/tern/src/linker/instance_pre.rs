@@ -15,6 +15,10 @@ use std::sync::Arc;
 pub struct InstancePre<T> {
     pub(super) module: Module,
     pub(super) defs: Arc<[Definition<T>]>,
+    /// Per import: whether `Linker::instantiate_pre` already checked it (its
+    /// host functions, which become functions of the instantiating store with
+    /// the checked type), so instantiation skips the check.
+    checked: Arc<[bool]>,
 }
 
 impl<T> Clone for InstancePre<T> {
@@ -22,6 +26,7 @@ impl<T> Clone for InstancePre<T> {
         Self {
             module: self.module.clone(),
             defs: self.defs.clone(),
+            checked: self.checked.clone(),
         }
     }
 }
@@ -36,9 +41,14 @@ impl<T> std::fmt::Debug for InstancePre<T> {
 
 impl<T: 'static> InstancePre<T> {
     pub(super) fn new(module: Module, defs: Vec<Definition<T>>) -> Self {
+        let checked = defs
+            .iter()
+            .map(|d| matches!(d, Definition::HostFunc(..)))
+            .collect();
         Self {
             module,
             defs: defs.into(),
+            checked,
         }
     }
 
@@ -58,6 +68,6 @@ impl<T: 'static> InstancePre<T> {
             .iter()
             .map(|def| def.to_extern(&mut store))
             .collect();
-        Instance::new(store, &self.module, &imports)
+        Instance::new_prechecked(store, &self.module, &imports, &self.checked)
     }
 }
