@@ -114,8 +114,7 @@ impl VMInstance {
             };
             (ptr, storage)
         } else if size >= MAP_VMCTX_FROM {
-            let mut mmap = Mmap::reserve(size)?;
-            mmap.make_accessible(0, size)?;
+            let mmap = Mmap::accessible_zeroed(size)?;
             let ptr = NonNull::new(mmap.as_ptr()).expect("a mapping is never at address 0");
             (ptr, Storage::Mapped { _mapping: mmap })
         } else {

@@ -129,6 +129,25 @@ impl Mmap {
         })
     }
 
+    /// Maps `len` bytes (rounded up to pages) of zeroed read-write memory,
+    /// all of it accessible, in one call.
+    ///
+    /// # Errors
+    /// Fails when the OS has no address space for it.
+    pub fn accessible_zeroed(len: usize) -> Result<Self> {
+        let len = round_up(len.max(1), page_size());
+        let region = Region::map(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+        )?;
+        Ok(Self {
+            region,
+            accessible: len,
+        })
+    }
+
     /// Makes `[start, start + len)` (widened to pages) readable and writable;
     /// the accessible prefix grows to `start + len` when that is further.
     /// Callers open memory from the start, so the prefix stays contiguous.

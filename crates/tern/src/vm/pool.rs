@@ -107,11 +107,7 @@ impl InstancePool {
         }
         let slot = match state.free_vmctx.pop() {
             Some(slot) => slot,
-            None => {
-                let mut slot = Mmap::reserve(l.max_core_instance_size)?;
-                slot.make_accessible(0, l.max_core_instance_size)?;
-                slot
-            }
+            None => Mmap::accessible_zeroed(l.max_core_instance_size)?,
         };
         state.live_instances += 1;
         Ok(slot)
