@@ -96,7 +96,7 @@ fn print_table(ours: &[Row], theirs: Option<&[Row]>) {
             None => println!("| {} | {} |", row.name, fmt(row)),
         }
     }
-    if theirs.is_some() {
+    if theirs.is_some() && ours.iter().any(|r| KERNELS.contains(&r.name)) {
         let geomean = (log_sum / KERNELS.len() as f64).exp();
         println!(
             "| execution, geomean of {} kernels | | | {geomean:.3} |",

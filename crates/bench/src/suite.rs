@@ -74,6 +74,22 @@ pub const HOST_CALLER: &str = r#"(module (import "h" "f" (func $f (param i32) (r
         (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l)))
       (local.get $acc)))"#;
 
+/// A module importing `n` host functions `h::f0` … and calling each once.
+pub fn host_importer(n: usize) -> String {
+    let mut wat = String::from("(module\n");
+    for i in 0..n {
+        wat.push_str(&format!(
+            "(import \"h\" \"f{i}\" (func $f{i} (param i32) (result i32)))\n"
+        ));
+    }
+    wat.push_str("(func (export \"run\") (result i32) (i32.const 0)");
+    for i in 0..n {
+        wat.push_str(&format!(" (call $f{i})"));
+    }
+    wat.push_str("))");
+    wat
+}
+
 /// Inputs shared by both runtimes, as binary wasm.
 pub struct Inputs {
     /// The 10,000-function module.
@@ -82,6 +98,8 @@ pub struct Inputs {
     pub kernels: Vec<u8>,
     /// [`HOST_CALLER`].
     pub host_caller: Vec<u8>,
+    /// A module importing ten `i32 -> i32` host functions `h::f0` … `h::f9`.
+    pub host_importer: Vec<u8>,
 }
 
 impl Inputs {
@@ -94,6 +112,7 @@ impl Inputs {
             big: wat::parse_str(generated_module(10_000))?,
             kernels: wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/kernels.wat"))?,
             host_caller: wat::parse_str(HOST_CALLER)?,
+            host_importer: wat::parse_str(host_importer(10))?,
         })
     }
 }
@@ -110,7 +129,7 @@ macro_rules! suite {
         pub mod $name {
             use crate::suite::{best_of, rss_kib, Inputs, Row, CALLS, LIVE};
             use ::$rt::{
-                Config, Engine, Func, Instance, InstanceAllocationStrategy, Module,
+                Config, Engine, Func, Instance, InstanceAllocationStrategy, Linker, Module,
                 PoolingAllocationConfig, Store,
             };
 
@@ -180,6 +199,24 @@ macro_rules! suite {
                     "2,000 live instances: resident memory growth",
                     kib as f64,
                     "KiB",
+                );
+
+                // Through a pre-linked `InstancePre`: ten host-function imports.
+                let mut linker = Linker::<()>::new(&engine);
+                for i in 0..10 {
+                    linker.func_wrap("h", &format!("f{i}"), |x: i32| x.wrapping_add(1))?;
+                }
+                let importer = Module::new(&engine, &inputs.host_importer)?;
+                let pre = linker.instantiate_pre(&importer)?;
+                let (r, d) = best_of(1000, || {
+                    let mut store = Store::new(&engine, ());
+                    pre.instantiate(&mut store).map(|_| ())
+                });
+                r?;
+                row(
+                    "InstancePre::instantiate, 10 host imports (new store)",
+                    us(d),
+                    "us",
                 );
 
                 // The same two instantiations with the pooling allocator.

@@ -16,6 +16,7 @@
 //! that the untyped store pointer `vm::call_wasm` records when wasm is entered
 //! can be cast back by host functions that know `T`), and `StoreOpaque` (everything that does not depend on `T`).
 
+pub(crate) mod addr_hash;
 mod async_yield;
 mod fuel;
 mod hooks;
@@ -96,7 +97,7 @@ pub struct StoreOpaque {
     pub(crate) limits: Box<VMRuntimeLimits>,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
-    funcs_by_ref: HashMap<FuncRefPtr, usize>,
+    funcs_by_ref: addr_hash::AddrMap<FuncRefPtr, usize>,
     #[allow(
         clippy::vec_box,
         reason = "compiled code holds pointers into each memory: it must not move when the Vec grows"
@@ -164,7 +165,7 @@ impl<T> Store<T> {
                     limits: Box::default(),
                     instances: Vec::new(),
                     funcs: Vec::new(),
-                    funcs_by_ref: HashMap::new(),
+                    funcs_by_ref: addr_hash::AddrMap::default(),
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),
