@@ -11,7 +11,8 @@
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
-//! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`).
+//! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
+//! `instantiate`, only the suite's compile and instantiation rows run.
 
 mod exceptions;
 mod spectre;
@@ -39,17 +40,21 @@ fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("spectre") {
         return spectre::spectre_cost(11);
     }
+    let only_instantiation = std::env::args().nth(1).as_deref() == Some("instantiate");
     let inputs = Inputs::new()?;
     std::fs::write(
         std::env::temp_dir().join("tern-bench-10k.wasm"),
         &inputs.big,
     )?;
-    let ours = tern_suite::run(&inputs)?;
+    let ours = tern_suite::run(&inputs, only_instantiation)?;
     #[cfg(feature = "wasmtime")]
-    let theirs = Some(wasmtime_suite::run(&inputs)?);
+    let theirs = Some(wasmtime_suite::run(&inputs, only_instantiation)?);
     #[cfg(not(feature = "wasmtime"))]
     let theirs: Option<Vec<Row>> = None;
     print_table(&ours, theirs.as_deref());
+    if only_instantiation {
+        return Ok(());
+    }
     exceptions::exception_loop()?;
 
     let engine = Engine::default();
@@ -91,7 +96,7 @@ fn print_table(ours: &[Row], theirs: Option<&[Row]>) {
             None => println!("| {} | {} |", row.name, fmt(row)),
         }
     }
-    if theirs.is_some() {
+    if theirs.is_some() && ours.iter().any(|r| KERNELS.contains(&r.name)) {
         let geomean = (log_sum / KERNELS.len() as f64).exp();
         println!(
             "| execution, geomean of {} kernels | | | {geomean:.3} |",

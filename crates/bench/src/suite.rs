@@ -114,6 +114,22 @@ impl Future for YieldOnce {
     }
 }
 
+/// A module importing `n` host functions `h::f0` … and calling each once.
+pub fn host_importer(n: usize) -> String {
+    let mut wat = String::from("(module\n");
+    for i in 0..n {
+        wat.push_str(&format!(
+            "(import \"h\" \"f{i}\" (func $f{i} (param i32) (result i32)))\n"
+        ));
+    }
+    wat.push_str("(func (export \"run\") (result i32) (i32.const 0)");
+    for i in 0..n {
+        wat.push_str(&format!(" (call $f{i})"));
+    }
+    wat.push_str("))");
+    wat
+}
+
 /// Inputs shared by both runtimes, as binary wasm.
 pub struct Inputs {
     /// The 10,000-function module.
@@ -124,6 +140,8 @@ pub struct Inputs {
     pub host_caller: Vec<u8>,
     /// [`ASYNC_HOST`].
     pub async_host: Vec<u8>,
+    /// A module importing ten `i32 -> i32` host functions `h::f0` … `h::f9`.
+    pub host_importer: Vec<u8>,
 }
 
 impl Inputs {
@@ -137,6 +155,7 @@ impl Inputs {
             kernels: wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/kernels.wat"))?,
             host_caller: wat::parse_str(HOST_CALLER)?,
             async_host: wat::parse_str(ASYNC_HOST)?,
+            host_importer: wat::parse_str(host_importer(10))?,
         })
     }
 }
@@ -156,7 +175,10 @@ macro_rules! suite {
             use crate::suite::{
                 best_of, block_on, rss_kib, Inputs, Row, YieldOnce, ASYNC_CALLS, CALLS, LIVE,
             };
-            use ::$rt::{Caller, Config, Engine, Func, Instance, Linker, Module, Store};
+            use ::$rt::{
+                Caller, Config, Engine, Func, Instance, InstanceAllocationStrategy, Linker, Module,
+                PoolingAllocationConfig, Store,
+            };
 
             fn us(d: std::time::Duration) -> f64 {
                 d.as_secs_f64() * 1e6
@@ -237,11 +259,12 @@ macro_rules! suite {
                 Ok(())
             }
 
-            /// Runs every row.
+            /// Runs every row, or with `only_instantiation` only the
+            /// instantiation rows (`tern-bench instantiate`).
             ///
             /// # Errors
             /// When a module fails to compile, instantiate or run.
-            pub fn run(inputs: &Inputs) -> anyhow::Result<Vec<Row>> {
+            pub fn run(inputs: &Inputs, only_instantiation: bool) -> anyhow::Result<Vec<Row>> {
                 let engine = Engine::default();
                 let mut rows = Vec::new();
                 let mut row = |name, value, unit| rows.push(Row { name, value, unit });
@@ -292,6 +315,50 @@ macro_rules! suite {
                     "KiB",
                 );
 
+                // Through a pre-linked `InstancePre`: ten host-function imports.
+                let mut linker = Linker::<()>::new(&engine);
+                for i in 0..10 {
+                    linker.func_wrap("h", &format!("f{i}"), |x: i32| x.wrapping_add(1))?;
+                }
+                let importer = Module::new(&engine, &inputs.host_importer)?;
+                let pre = linker.instantiate_pre(&importer)?;
+                let (r, d) = best_of(1000, || {
+                    let mut store = Store::new(&engine, ());
+                    pre.instantiate(&mut store).map(|_| ())
+                });
+                r?;
+                row(
+                    "InstancePre::instantiate, 10 host imports (new store)",
+                    us(d),
+                    "us",
+                );
+
+                // The same two instantiations with the pooling allocator.
+                let mut pool = PoolingAllocationConfig::default();
+                pool.total_core_instances(100)
+                    .total_memories(100)
+                    .total_tables(100);
+                let mut config = Config::new();
+                config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+                let pooled = Engine::new(&config)?;
+                let small = Module::new(&pooled, &inputs.kernels)?;
+                let (r, d) = best_of(1000, || {
+                    let mut store = Store::new(&pooled, ());
+                    Instance::new(&mut store, &small, &[]).map(|_| ())
+                });
+                r?;
+                row("instantiate small module (pooled, new store)", us(d), "us");
+                let big = Module::new(&pooled, &inputs.big)?;
+                let (r, d) = best_of(200, || {
+                    let mut store = Store::new(&pooled, ());
+                    Instance::new(&mut store, &big, &[]).map(|_| ())
+                });
+                r?;
+                row("instantiate 1.2 MB module (pooled, new store)", us(d), "us");
+
+                if only_instantiation {
+                    return Ok(rows);
+                }
                 let mut store = Store::new(&engine, ());
                 let instance = Instance::new(&mut store, &kernels, &[])?;
                 let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;

@@ -62,6 +62,10 @@ macro_rules! for_each_libcall {
             /// The epoch deadline passed: status 0 when the store moved the
             /// deadline (and yielded to the async executor), else compiled code traps.
             NewEpoch new_epoch() -> u32;
+            /// `ref.func` of a defined function: the address of its
+            /// `VMFuncRef` in the vmctx, which the runtime fills on first use
+            /// (instantiation leaves the funcref array untouched).
+            RefFunc ref_func(func: u32) -> u64;
         }
     };
 }

@@ -42,6 +42,8 @@ pub struct Config {
     pub(crate) async_support: bool,
     /// The size of each fiber's stack (`Config::async_stack_size`).
     pub(crate) async_stack_size: usize,
+    /// Where instances get their memory (`Config::allocation_strategy`).
+    pub(crate) allocation_strategy: crate::InstanceAllocationStrategy,
 }
 
 /// Whether backtraces name source files and lines (`Config::wasm_backtrace_details`).
@@ -165,6 +167,7 @@ impl Config {
             profiler: crate::ProfilingStrategy::None,
             async_support: false,
             async_stack_size: 2 << 20,
+            allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
         }
     }
 
@@ -182,6 +185,18 @@ impl Config {
     /// difference is the room left for host functions called from wasm.
     pub fn async_stack_size(&mut self, size: usize) -> &mut Self {
         self.async_stack_size = size;
+        self
+    }
+
+    /// Where instances, memories and tables come from (default:
+    /// [`InstanceAllocationStrategy::OnDemand`](crate::InstanceAllocationStrategy)).
+    /// With the pooling strategy, `Engine::new` checks the limits, and modules
+    /// that cannot fit them are refused when compiled or loaded.
+    pub fn allocation_strategy(
+        &mut self,
+        strategy: crate::InstanceAllocationStrategy,
+    ) -> &mut Self {
+        self.allocation_strategy = strategy;
         self
     }
 

@@ -34,6 +34,8 @@ pub(crate) struct EngineInner {
     pub(crate) epoch: std::sync::atomic::AtomicU64,
     /// Fiber stacks of finished async calls, reused by the next ones.
     pub(crate) fiber_stacks: crate::vm::fiber::StackPool,
+    /// The pooling allocator, with `InstanceAllocationStrategy::Pooling`.
+    pub(crate) pool: Option<Arc<crate::vm::pool::InstancePool>>,
 }
 
 #[derive(Default)]
@@ -68,6 +70,12 @@ impl Engine {
         if config.async_support && config.max_wasm_stack >= config.async_stack_size {
             bail!("max_wasm_stack size cannot exceed the async_stack_size");
         }
+        let pool = match &config.allocation_strategy {
+            crate::InstanceAllocationStrategy::OnDemand => None,
+            crate::InstanceAllocationStrategy::Pooling(p) => {
+                Some(crate::vm::pool::InstancePool::new(p.limits()?))
+            }
+        };
         crate::profiling::start(config.profiler)?;
         // The engine keeps its own copy with the Cranelift flags folded into
         // the tunables, which code, runtime and fingerprint then all read.
@@ -90,6 +98,7 @@ impl Engine {
                 signatures: RwLock::default(),
                 epoch: std::sync::atomic::AtomicU64::new(0),
                 fiber_stacks: crate::vm::fiber::StackPool::new(config.async_stack_size),
+                pool,
             }),
         })
     }
@@ -101,6 +110,11 @@ impl Engine {
         self.inner
             .epoch
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The pooling allocator, if the engine uses one.
+    pub(crate) fn pool(&self) -> Option<&Arc<crate::vm::pool::InstancePool>> {
+        self.inner.pool.as_ref()
     }
 
     /// The tunables compiled code and the runtime share.

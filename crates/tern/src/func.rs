@@ -157,9 +157,22 @@ impl Func {
         ty: WasmFuncType,
         host: Arc<HostFn<T>>,
     ) -> Func {
-        Self::from_host_fn(
+        let type_id = store.engine.signature_id(&ty);
+        Self::from_host_arc_with_id(store, ty, type_id, host)
+    }
+
+    /// [`Func::from_host_arc`] for a type whose engine signature id the
+    /// caller already knows (`InstancePre` looks it up once).
+    pub(crate) fn from_host_arc_with_id<T: 'static>(
+        store: &mut StoreOpaque,
+        ty: WasmFuncType,
+        type_id: u32,
+        host: Arc<HostFn<T>>,
+    ) -> Func {
+        Self::from_host_fn_with_id(
             store,
             ty,
+            type_id,
             move |caller: Caller<'_, T>, raw: &mut [ValRaw]| host(caller, raw),
         )
     }
@@ -173,6 +186,20 @@ impl Func {
         F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
     {
         let type_id = store.engine.signature_id(&ty);
+        Self::from_host_fn_with_id(store, ty, type_id, host)
+    }
+
+    /// [`Func::from_host_fn`] with the engine signature id of `ty` known.
+    fn from_host_fn_with_id<T, F>(
+        store: &mut StoreOpaque,
+        ty: WasmFuncType,
+        type_id: u32,
+        host: F,
+    ) -> Func
+    where
+        T: 'static,
+        F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
         let wasm_call = store.trampolines.host(type_id);
         let ctx = HostFuncCtx::new::<T, F>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
         let funcref = FuncRefPtr(ctx.funcref());

@@ -71,14 +71,26 @@ impl Instance {
     /// Fails when the imports do not match in number or type (naming the import),
     /// when a segment does not fit (a [`Trap`]), or when the start function traps.
     pub fn new(
+        store: impl AsContextMut<Data: 'static>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        Self::new_prechecked(store, module, imports, &[])
+    }
+
+    /// [`Instance::new`] for imports of which those at `checked[i] == true`
+    /// are already known to be of this store and of the right type
+    /// (`InstancePre` checks its host functions once, in `instantiate_pre`).
+    pub(crate) fn new_prechecked(
         mut store: impl AsContextMut<Data: 'static>,
         module: &Module,
         imports: &[Extern],
+        checked: &[bool],
     ) -> Result<Instance> {
         let store = store.as_context_mut().0;
         store.opaque.check_sync_entry()?;
         let store_ptr: *mut u8 = (&mut *store as *mut crate::store::StoreInner<_>).cast();
-        let instance = instantiate(&mut store.opaque, store_ptr, module, imports)?;
+        let instance = instantiate(&mut store.opaque, store_ptr, module, imports, checked)?;
         let start = module.inner.env.start;
         if let Some(start) = start {
             let func = instance_func(&mut store.opaque, instance, start);
@@ -122,9 +134,10 @@ impl Instance {
             "instance used with the wrong store"
         );
         let index = self.0.index;
-        for e in 0..opaque.instances[index].exports.len() {
-            opaque.instance_export(index, e);
-        }
+        let count = opaque.instances[index].module.inner.env.exports.len();
+        let items: Vec<Extern> = (0..count)
+            .map(|e| opaque.instance_export(index, e))
+            .collect();
         let opaque: &'a StoreOpaque = opaque;
         let data = &opaque.instances[index];
         data.module
@@ -132,10 +145,10 @@ impl Instance {
             .env
             .exports
             .iter()
-            .zip(&data.exports)
-            .map(|(export, item)| Export {
+            .zip(items)
+            .map(|(export, definition)| Export {
                 name: export.name.as_str(),
-                definition: item.clone().expect("materialised above"),
+                definition,
             })
     }
 
@@ -248,10 +261,11 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
     })
 }
 
-/// Per-instantiation state: where each index-space entry lives.
-struct Resolved {
-    funcs: Vec<FuncRefPtr>,
-    globals: Vec<GlobalPtr>,
+/// Per-instantiation state: where each global of the index space lives, and
+/// the instance (whose `func_ref` gives each function's funcref).
+struct Resolved<'a> {
+    vmi: &'a mut VMInstance,
+    globals: &'a [GlobalPtr],
 }
 
 fn instantiate(
@@ -259,6 +273,7 @@ fn instantiate(
     store_ptr: *mut u8,
     module: &Module,
     imports: &[Extern],
+    checked: &[bool],
 ) -> Result<Instance> {
     if !crate::Engine::same(store.engine(), module.engine()) {
         bail!("cross-`Engine` instantiation is not supported");
@@ -271,7 +286,10 @@ fn instantiate(
             imports.len()
         );
     }
-    for (import, item) in env.imports.iter().zip(imports) {
+    for (i, (import, item)) in env.imports.iter().zip(imports).enumerate() {
+        if checked.get(i).copied().unwrap_or(false) {
+            continue;
+        }
         let expected = module.entity_type(import.index);
         let actual = extern_type(store, item)?;
         if !import_matches(&expected, &actual) {
@@ -299,17 +317,18 @@ fn instantiate(
     let instance_index = store.instances.len();
     let mut vmi = VMInstance::new(
         module.inner.offsets.clone(),
+        module.inner.defined_funcs.clone(),
+        env.num_imported_funcs,
         store.limits(),
         store_ptr,
         instance_index,
-    );
+        store.engine().pool(),
+    )?;
     for (i, id) in module.inner.type_ids.iter().enumerate() {
         vmi.set_type_id(i as u32, *id);
     }
-    let mut resolved = Resolved {
-        funcs: Vec::new(),
-        globals: Vec::new(),
-    };
+    let mut globals: Vec<GlobalPtr> = Vec::with_capacity(env.globals.len());
+    let mut num_funcs = 0;
     let mut import_externs: Vec<(EntityIndex, Extern)> = Vec::new();
     let mut tags: Vec<crate::Tag> = Vec::new();
     for (import, item) in env.imports.iter().zip(imports) {
@@ -317,7 +336,8 @@ fn instantiate(
             Extern::Func(f) => {
                 let funcref = store.funcs[f.0.index].funcref;
                 let (vmctx, wasm_call) = (funcref.vmctx(), funcref.wasm_call());
-                let index = resolved.funcs.len() as u32;
+                let index = num_funcs;
+                num_funcs += 1;
                 vmi.set_funcref(
                     index,
                     VMFuncRef {
@@ -327,14 +347,13 @@ fn instantiate(
                     },
                 );
                 vmi.set_imported_funcref_ptr(index, funcref.0);
-                resolved.funcs.push(funcref);
             }
             Extern::Table(t) => vmi.push_table(&mut *store.tables[t.0.index].table),
             Extern::Memory(m) => vmi.push_memory(&mut *store.memories[m.0.index]),
             Extern::Global(g) => {
                 let ptr = store.globals[g.0.index].ptr;
-                vmi.set_imported_global(resolved.globals.len() as u32, ptr.0);
-                resolved.globals.push(ptr);
+                vmi.set_imported_global(globals.len() as u32, ptr.0);
+                globals.push(ptr);
             }
             Extern::Tag(t) => {
                 vmi.set_tag(tags.len() as u32, store.tag_def(t.0.index));
@@ -351,14 +370,22 @@ fn instantiate(
             bail!("shared memories are not supported yet");
         }
         let style = tern_environ::MemoryStyle::for_plan(plan, store.engine().tunables());
-        let memory = vm::Memory::new(plan.minimum, plan.maximum, plan.memory64, style)?;
+        let memory = match store.engine().pool() {
+            Some(pool) => {
+                vm::Memory::new_pooled(pool, plan.minimum, plan.maximum, plan.memory64, style)?
+            }
+            None => vm::Memory::new(plan.minimum, plan.maximum, plan.memory64, style)?,
+        };
         store.memories.push(Box::new(memory));
         let m = store.memories.last_mut().expect("just pushed");
         vmi.push_memory(&mut **m);
     }
     let first_table = store.tables.len();
     for plan in &env.tables[env.num_imported_tables as usize..] {
-        let table = vm::Table::new(plan.minimum, plan.maximum)?;
+        let table = match store.engine().pool() {
+            Some(pool) => vm::Table::new_pooled(pool, plan.minimum, plan.maximum)?,
+            None => vm::Table::new(plan.minimum, plan.maximum)?,
+        };
         store.tables.push(TableData {
             table: Box::new(table),
             ty: crate::TableType::from_plan(module.inner.canonical_table(*plan)),
@@ -374,20 +401,8 @@ fn instantiate(
         tags.push(tag);
     }
 
-    // Defined functions.
-    for defined in 0..env.num_defined_funcs() {
-        let index = env.num_imported_funcs + defined;
-        let type_id = module.inner.type_ids[env.functions[index as usize] as usize];
-        vmi.set_funcref(
-            index,
-            VMFuncRef {
-                wasm_call: module.func_code(defined),
-                vmctx: vmi.vmctx(),
-                type_id,
-            },
-        );
-        resolved.funcs.push(FuncRefPtr(vmi.funcref(index)));
-    }
+    // Defined functions: their funcrefs are filled on first use
+    // (`VMInstance::func_ref`).
 
     // Defined globals.
     let first_global = store.globals.len();
@@ -399,10 +414,16 @@ fn instantiate(
             .init
             .as_ref()
             .expect("defined globals have initialisers");
-        let value = eval_const(init, &resolved)?;
+        let value = eval_const(
+            init,
+            &mut Resolved {
+                vmi: &mut vmi,
+                globals: &globals,
+            },
+        )?;
         let ptr = GlobalPtr(vmi.defined_global(defined as u32));
         ptr.set(value);
-        resolved.globals.push(ptr);
+        globals.push(ptr);
         store.globals.push(GlobalData {
             ptr,
             ty: crate::GlobalType::new(
@@ -414,18 +435,6 @@ fn instantiate(
                 },
             ),
         });
-    }
-
-    // Tables with an initialiser expression (typed function references):
-    // every element starts as its value; the others start null.
-    for (defined, init) in env.table_inits.iter().enumerate() {
-        if let Some(init) = init {
-            let value = eval_const(init, &resolved)?.get_u64() as usize;
-            store.tables[first_table + defined]
-                .table
-                .elements_mut()
-                .fill(value);
-        }
     }
 
     // Passive segments, for memory.init / table.init; active and declared ones
@@ -442,10 +451,26 @@ fn instantiate(
         })
         .collect();
     vmi.set_data_segments(&data);
+    // Tables with an initialiser expression (typed function references):
+    // every element starts as its value; the others start null.
+    let mut resolved = Resolved {
+        vmi: &mut vmi,
+        globals: &globals,
+    };
+    for (defined, init) in env.table_inits.iter().enumerate() {
+        if let Some(init) = init {
+            let value = eval_const(init, &mut resolved)?.get_u64() as usize;
+            store.tables[first_table + defined]
+                .table
+                .elements_mut()
+                .fill(value);
+        }
+    }
+
     let mut elems = Vec::with_capacity(env.elems.len());
     for elem in &env.elems {
         elems.push(if matches!(elem.mode, SegmentMode::Passive) {
-            elem_values(&elem.items, &resolved)?
+            elem_values(&elem.items, &mut resolved)?
         } else {
             Vec::new()
         });
@@ -454,6 +479,7 @@ fn instantiate(
 
     let self_handle = Instance(store.stored(instance_index));
     let store_id = store.id();
+    let global_ptrs = globals;
     let handles = |imported: &dyn Fn(&Extern) -> Option<Stored>,
                    count: u32,
                    first: usize,
@@ -488,15 +514,13 @@ fn instantiate(
     store.instances.push(InstanceData {
         vm: vmi,
         module: module.clone(),
-        exports: vec![None; env.exports.len()],
-        funcs: resolved.funcs.clone(),
         memories: memories.into_iter().map(Memory).collect(),
         tables: tables.into_iter().map(Table).collect(),
         globals: globals.into_iter().map(Global).collect(),
         tags,
     });
 
-    apply_segments(store, instance_index, module, &resolved)?;
+    apply_segments(store, instance_index, module, &global_ptrs)?;
     Ok(self_handle)
 }
 
@@ -509,7 +533,7 @@ fn apply_segments(
     store: &mut StoreOpaque,
     instance: usize,
     module: &Module,
-    resolved: &Resolved,
+    globals: &[GlobalPtr],
 ) -> Result<()> {
     let env = &module.inner.env;
     let mut elems = Vec::new();
@@ -517,14 +541,20 @@ fn apply_segments(
         let SegmentMode::Active { index, offset } = &elem.mode else {
             continue;
         };
+        let data = &mut store.instances[instance];
+        let resolved = &mut Resolved {
+            vmi: &mut data.vm,
+            globals,
+        };
         let offset = eval_const(offset, resolved)?;
         let offset = if env.tables[*index as usize].table64 {
             offset.get_u64()
         } else {
             offset.get_i32() as u32 as u64
         };
+        let values = elem_values(&elem.items, resolved)?;
         let table = store.instances[instance].tables[*index as usize].0.index;
-        elems.push((table, offset, elem_values(&elem.items, resolved)?));
+        elems.push((table, offset, values));
     }
     let mut data = Vec::new();
     for segment in &env.data {
@@ -536,6 +566,11 @@ fn apply_segments(
             // Its memory was initialised from the module's image.
             continue;
         }
+        let inst = &mut store.instances[instance];
+        let resolved = &mut Resolved {
+            vmi: &mut inst.vm,
+            globals,
+        };
         let offset = eval_const(offset, resolved)?;
         let offset = if env.memories[*index as usize].memory64 {
             offset.get_u64()
@@ -586,11 +621,11 @@ fn apply_segments(
 }
 
 /// The reference values of an element segment's items.
-fn elem_values(items: &ElemItems, resolved: &Resolved) -> Result<Vec<usize>> {
+fn elem_values(items: &ElemItems, resolved: &mut Resolved<'_>) -> Result<Vec<usize>> {
     Ok(match items {
         ElemItems::Functions(fs) => fs
             .iter()
-            .map(|f| resolved.funcs[*f as usize].0 as usize)
+            .map(|f| resolved.vmi.func_ref(*f) as usize)
             .collect(),
         ElemItems::Expressions(es) => es
             .iter()
@@ -605,7 +640,7 @@ fn store_id_stored(store_id: u64, index: usize) -> Stored {
 
 /// The `Func` for function `index` of an instance.
 fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Func {
-    let funcref = store.instances[instance.0.index].funcs[index as usize];
+    let funcref = FuncRefPtr(store.instances[instance.0.index].vm.func_ref(index));
     if let Some(f) = store.func_by_ref(funcref) {
         return f;
     }
@@ -620,7 +655,7 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
 }
 
 /// Evaluates a constant expression.
-fn eval_const(expr: &ConstExpr, resolved: &Resolved) -> Result<ValRaw> {
+fn eval_const(expr: &ConstExpr, resolved: &mut Resolved<'_>) -> Result<ValRaw> {
     let mut stack: Vec<ValRaw> = Vec::new();
     for op in &expr.ops {
         let v = match *op {
@@ -631,7 +666,7 @@ fn eval_const(expr: &ConstExpr, resolved: &Resolved) -> Result<ValRaw> {
             ConstOp::V128Const(v) => ValRaw::v128(v),
             ConstOp::GlobalGet(g) => resolved.globals[g as usize].get(),
             ConstOp::RefNull => ValRaw::u64(0),
-            ConstOp::RefFunc(f) => ValRaw::u64(resolved.funcs[f as usize].0 as u64),
+            ConstOp::RefFunc(f) => ValRaw::u64(resolved.vmi.func_ref(f) as u64),
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                 let (b, a) = (stack.pop(), stack.pop());
                 let (Some(a), Some(b)) = (a, b) else {

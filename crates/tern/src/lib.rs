@@ -47,6 +47,7 @@ mod instance;
 mod limits;
 mod linker;
 mod module;
+mod pooling;
 mod profiling;
 mod resources;
 mod store;
@@ -71,7 +72,12 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
+<<<<<<< HEAD
 pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
+=======
+pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
+pub use profiling::{perf_map_path, ProfilingStrategy};
+>>>>>>> pool
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
 pub use tern_environ::WasmFeatures;

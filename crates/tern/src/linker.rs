@@ -209,17 +209,19 @@ impl<T: 'static> Linker<T> {
     /// # Errors
     /// Fails listing every import that is not defined, and for a host function
     /// whose type differs from its import's (items already in a store are
-    /// type-checked when instantiating, as they need the store).
+    /// type-checked when instantiating, as they need the store; host functions
+    /// are not checked again then).
     pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
         let mut missing = Vec::new();
         let mut defs = Vec::new();
         for import in module.imports() {
             match self.get_definition(import.module(), import.name()) {
                 Some(def) => {
-                    if let (Definition::HostFunc(ty, _), ExternType::Func(expected)) =
-                        (def, import.ty())
-                    {
-                        if *ty != expected {
+                    // Host functions are checked here once (`InstancePre`
+                    // then skips them); items of a store when instantiating.
+                    if let Definition::HostFunc(ty, _) = def {
+                        let expected = import.ty();
+                        if !matches!(&expected, ExternType::Func(e) if e == ty) {
                             bail!(
                                 "incompatible import type for `{}::{}`: expected {expected}, found {ty}",
                                 import.module(),

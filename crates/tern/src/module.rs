@@ -66,6 +66,9 @@ pub(crate) struct ModuleInner {
     pub(crate) trampolines: Trampolines,
     /// Engine signature id of each type in the type section.
     pub(crate) type_ids: Vec<u32>,
+    /// Code address and signature id of each defined function, from which
+    /// instances fill their funcrefs on first use.
+    pub(crate) defined_funcs: Arc<[crate::vm::instance::DefinedFunc]>,
     /// Positions in `env.exports`, ordered by export name, for lookups by name
     /// (written into artifacts, so loading does not sort or hash the names).
     pub(crate) exports_by_name: Vec<u32>,
@@ -213,6 +216,11 @@ impl Module {
         code: CodeMemory,
         parts: Parts,
     ) -> Result<Self> {
+        let offsets = VMOffsets::new(&env);
+        // A module that cannot fit the pool is refused here, as in wasmtime.
+        if let Some(pool) = engine.pool() {
+            crate::pooling::check_module(pool.limits(), &env, offsets.size())?;
+        }
         let type_ids = engine.register_types(&env.types)?;
         let Parts {
             funcs,
@@ -239,7 +247,14 @@ impl Module {
         if engine.config().profiler != crate::ProfilingStrategy::None {
             crate::profiling::record_module(&code, &info, &trampolines);
         }
-        let offsets = VMOffsets::new(&env);
+        let defined_funcs = funcs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| crate::vm::instance::DefinedFunc {
+                wasm_call: code.base() + f.start as usize,
+                type_id: type_ids[env.functions[num_imported as usize + i] as usize],
+            })
+            .collect();
         Ok(Self {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -250,6 +265,7 @@ impl Module {
                 funcs,
                 trampolines,
                 type_ids,
+                defined_funcs,
                 exports_by_name,
                 inside_component: std::sync::atomic::AtomicBool::new(false),
                 memory_images,
@@ -533,12 +549,6 @@ impl Module {
                 inner.code.base() + loc.start as usize,
             )
         })
-    }
-
-    /// Address of defined function `defined_index`'s code.
-    pub(crate) fn func_code(&self, defined_index: u32) -> *const u8 {
-        (self.inner.code.base() + self.inner.funcs[defined_index as usize].start as usize)
-            as *const u8
     }
 }
 

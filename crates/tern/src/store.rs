@@ -16,6 +16,7 @@
 //! that the untyped store pointer `vm::call_wasm` records when wasm is entered
 //! can be cast back by host functions that know `T`), and `StoreOpaque` (everything that does not depend on `T`).
 
+pub(crate) mod addr_hash;
 mod async_yield;
 mod fuel;
 mod hooks;
@@ -71,11 +72,6 @@ pub(crate) struct InstanceData {
     #[allow(dead_code, reason = "held for ownership: dropping it frees the vmctx")]
     pub(crate) vm: Box<VMInstance>,
     pub(crate) module: Module,
-    /// Exports materialised so far, parallel to the module's export list
-    /// (functions get a `Func` handle only when first asked for).
-    pub(crate) exports: Vec<Option<Extern>>,
-    /// The funcref of every function in the instance's index space.
-    pub(crate) funcs: Vec<FuncRefPtr>,
     /// Handles for every memory, table and global in its index spaces.
     pub(crate) memories: Vec<crate::Memory>,
     pub(crate) tables: Vec<crate::Table>,
@@ -101,7 +97,7 @@ pub struct StoreOpaque {
     pub(crate) limits: Box<VMRuntimeLimits>,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
-    funcs_by_ref: HashMap<FuncRefPtr, usize>,
+    funcs_by_ref: addr_hash::AddrMap<FuncRefPtr, usize>,
     #[allow(
         clippy::vec_box,
         reason = "compiled code holds pointers into each memory: it must not move when the Vec grows"
@@ -172,7 +168,7 @@ impl<T> Store<T> {
                     limits: Box::default(),
                     instances: Vec::new(),
                     funcs: Vec::new(),
-                    funcs_by_ref: HashMap::new(),
+                    funcs_by_ref: addr_hash::AddrMap::default(),
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),
@@ -333,14 +329,12 @@ impl StoreOpaque {
 
     /// Export number `export` of instance `instance`, creating its handle on first use.
     pub(crate) fn instance_export(&mut self, instance: usize, export: usize) -> Extern {
-        if let Some(e) = &self.instances[instance].exports[export] {
-            return e.clone();
-        }
-        let data = &self.instances[instance];
+        let data = &mut self.instances[instance];
         let index = data.module.inner.env.exports[export].index;
-        let item = match index {
+        match index {
             tern_environ::EntityIndex::Function(f) => {
-                let funcref = data.funcs[f as usize];
+                let funcref = FuncRefPtr(data.vm.func_ref(f));
+                let data = &self.instances[instance];
                 match self.func_by_ref(funcref) {
                     Some(func) => Extern::Func(func),
                     None => {
@@ -358,9 +352,7 @@ impl StoreOpaque {
             tern_environ::EntityIndex::Table(t) => Extern::Table(data.tables[t as usize]),
             tern_environ::EntityIndex::Global(g) => Extern::Global(data.globals[g as usize]),
             tern_environ::EntityIndex::Tag(t) => Extern::Tag(data.tags[t as usize]),
-        };
-        self.instances[instance].exports[export] = Some(item.clone());
-        item
+        }
     }
 
     /// Keeps `r` alive for the store's lifetime and returns the raw value wasm holds.

@@ -103,9 +103,9 @@ impl FuncState<'_, '_> {
                         .ins()
                         .load(I64, Self::readonly_flags(), vmctx, at)
                 } else {
-                    self.builder
-                        .ins()
-                        .iadd_imm_s(vmctx, i64::from(self.offsets.funcref(*function_index)))
+                    // Defined funcrefs are filled lazily by the runtime.
+                    let index = self.builder.ins().iconst(I32, i64::from(*function_index));
+                    self.call_builtin(Builtin::RefFunc, &[index])[0]
                 };
                 self.push(v);
             }

@@ -28,7 +28,10 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 7;
+/// Bump it too when compiled code starts relying on something older code did
+/// not do (8: `ref.func` of a defined function calls the `ref_func` libcall,
+/// since instances fill funcrefs on first use; the encoding did not change).
+pub(crate) const FORMAT_VERSION: u32 = 8;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].

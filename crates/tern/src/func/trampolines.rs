@@ -30,23 +30,23 @@
 //! ones its module carries. Host calls of host functions call the closure
 //! directly, whatever their signature.
 
+use crate::store::addr_hash::{AddrMap, AddrSet};
 use crate::store::StoreOpaque;
 use crate::vm::ArrayTrampoline;
 use crate::Module;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The trampolines of every module instantiated in one store.
 #[derive(Default)]
 pub(crate) struct StoreTrampolines {
     /// Array-to-wasm trampolines by engine signature id.
-    array: HashMap<u32, ArrayTrampoline>,
+    array: AddrMap<u32, ArrayTrampoline>,
     /// Wasm-to-host trampoline addresses by engine signature id.
-    host: HashMap<u32, usize>,
+    host: AddrMap<u32, usize>,
     /// The modules whose code the addresses above point into, kept alive.
     modules: Vec<Module>,
     /// Addresses of the `ModuleInner`s in `modules`, to register each once.
-    registered: HashSet<usize>,
+    registered: AddrSet<usize>,
     /// Indices in `StoreOpaque::host_funcs` of host functions still waiting for
     /// a wasm-to-host trampoline.
     pending: Vec<usize>,

@@ -2,7 +2,7 @@
 //! already resolved, ready to be instantiated any number of times.
 
 use super::Definition;
-use crate::{AsContextMut, Extern, Instance, Module};
+use crate::{AsContextMut, Extern, Func, Instance, Module};
 use anyhow::Result;
 use std::sync::Arc;
 
@@ -15,6 +15,13 @@ use std::sync::Arc;
 pub struct InstancePre<T> {
     pub(super) module: Module,
     pub(super) defs: Arc<[Definition<T>]>,
+    /// Per import: whether `Linker::instantiate_pre` already checked it (its
+    /// host functions, which become functions of the instantiating store with
+    /// the checked type), so instantiation skips the check.
+    checked: Arc<[bool]>,
+    /// Per import: the engine signature id of a host function (else 0), looked
+    /// up once here rather than at every instantiation.
+    type_ids: Arc<[u32]>,
 }
 
 impl<T> Clone for InstancePre<T> {
@@ -22,6 +29,8 @@ impl<T> Clone for InstancePre<T> {
         Self {
             module: self.module.clone(),
             defs: self.defs.clone(),
+            checked: self.checked.clone(),
+            type_ids: self.type_ids.clone(),
         }
     }
 }
@@ -36,9 +45,23 @@ impl<T> std::fmt::Debug for InstancePre<T> {
 
 impl<T: 'static> InstancePre<T> {
     pub(super) fn new(module: Module, defs: Vec<Definition<T>>) -> Self {
+        let checked = defs
+            .iter()
+            .map(|d| matches!(d, Definition::HostFunc(..)))
+            .collect();
+        let engine = module.engine();
+        let type_ids = defs
+            .iter()
+            .map(|d| match d {
+                Definition::HostFunc(ty, _) => engine.signature_id(&ty.ty),
+                Definition::Extern(_) => 0,
+            })
+            .collect();
         Self {
             module,
             defs: defs.into(),
+            checked,
+            type_ids,
         }
     }
 
@@ -53,11 +76,25 @@ impl<T: 'static> InstancePre<T> {
     /// Fails as [`Instance::new`] does: an import from another store or of the
     /// wrong type, a segment that does not fit, a trapping start function.
     pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let opaque = &mut store.as_context_mut().0.opaque;
+        // The signature ids above are this module's engine's.
+        if !crate::Engine::same(opaque.engine(), self.module.engine()) {
+            anyhow::bail!("cross-`Engine` instantiation is not supported");
+        }
         let imports: Vec<Extern> = self
             .defs
             .iter()
-            .map(|def| def.to_extern(&mut store))
+            .zip(self.type_ids.iter())
+            .map(|(def, &type_id)| match def {
+                Definition::HostFunc(ty, host) => Extern::Func(Func::from_host_arc_with_id(
+                    opaque,
+                    ty.ty.clone(),
+                    type_id,
+                    host.clone(),
+                )),
+                Definition::Extern(e) => e.clone(),
+            })
             .collect();
-        Instance::new(store, &self.module, &imports)
+        Instance::new_prechecked(store, &self.module, &imports, &self.checked)
     }
 }

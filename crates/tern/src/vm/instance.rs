@@ -4,22 +4,65 @@
 //! A `VMInstance` is always boxed and owned by its store, so the vmctx's back
 //! pointer to it (`VMContextHeader::instance`) stays valid for the store's lifetime; libcalls use that
 //! pointer to find the memory or table an instruction names.
+//!
+//! The funcrefs of defined functions are filled on first use
+//! ([`VMInstance::func_ref`]): instantiation leaves that array zeroed (a null
+//! `wasm_call` marks an unfilled slot), so a module with thousands of exported
+//! functions costs nothing per instance until they are asked for. A large
+//! vmctx is mapped rather than allocated from the heap, so the pages of funcrefs
+//! nobody asks for are never made resident.
 
 use super::memory::Memory;
+use super::mmap::Mmap;
+use super::pool::InstancePool;
 use super::table::Table;
 use super::vmcontext::{
     VMContext, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMRuntimeLimits,
 };
 use std::alloc::Layout;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use tern_environ::VMOffsets;
+
+/// What a defined function's funcref holds besides the instance's vmctx:
+/// computed once per module, shared by its instances.
+#[derive(Debug, Clone, Copy)]
+pub struct DefinedFunc {
+    /// Address of the function's code.
+    pub wasm_call: usize,
+    /// Engine-wide signature id.
+    pub type_id: u32,
+}
+
+/// A vmctx of at least this many bytes is mapped from the OS (zero pages that
+/// only become resident when touched) instead of taken from the heap.
+const MAP_VMCTX_FROM: usize = 64 * 1024;
+
+/// Where the vmctx bytes live.
+#[derive(Debug)]
+enum Storage {
+    /// `std::alloc::alloc_zeroed` with this layout.
+    Heap(Layout),
+    /// An anonymous read-write mapping (unmapped when dropped).
+    Mapped { _mapping: Mmap },
+    /// A slot of the pooling allocator, given back when dropped.
+    Pooled {
+        slot: Option<Mmap>,
+        pool: Arc<InstancePool>,
+    },
+}
 
 /// An instance's vmctx plus what libcalls need to reach from it.
 #[derive(Debug)]
 pub struct VMInstance {
     vmctx: NonNull<u8>,
-    layout: Layout,
+    storage: Storage,
+    /// The vmctx size in bytes.
+    size: usize,
     offsets: VMOffsets,
+    /// Code and signature of each defined function, for filling funcrefs.
+    defined_funcs: Arc<[DefinedFunc]>,
+    num_imported_funcs: u32,
     memories: Vec<*mut Memory>,
     tables: Vec<*mut Table>,
     /// Passive data segments as (address, length) into the module's data, which
@@ -39,21 +82,55 @@ unsafe impl Sync for VMInstance {}
 
 impl VMInstance {
     /// Allocates a zeroed vmctx laid out by `offsets` and fills its header.
+    /// `defined_funcs` describes the module's defined functions, which follow
+    /// its `num_imported_funcs` imported ones in the function index space.
+    ///
+    /// With `pool`, the vmctx lives in one of the pool's instance slots.
+    ///
+    /// # Errors
+    /// Fails when the OS refuses to map a large vmctx, or when the pool has no
+    /// slot for it.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site, each argument distinct"
+    )]
     pub fn new(
         offsets: VMOffsets,
+        defined_funcs: Arc<[DefinedFunc]>,
+        num_imported_funcs: u32,
         limits: *const VMRuntimeLimits,
         store: *mut u8,
         store_index: usize,
-    ) -> Box<Self> {
-        let layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
-            .expect("valid vmctx layout");
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        let vmctx = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        pool: Option<&Arc<InstancePool>>,
+    ) -> anyhow::Result<Box<Self>> {
+        let size = offsets.size().max(16) as usize;
+        let (vmctx, storage) = if let Some(pool) = pool {
+            // The pool hands out zeroed, read-write slots of at least `size` bytes.
+            let slot = pool.take_instance(size)?;
+            let ptr = NonNull::new(slot.as_ptr()).expect("a mapping is never at address 0");
+            let storage = Storage::Pooled {
+                slot: Some(slot),
+                pool: pool.clone(),
+            };
+            (ptr, storage)
+        } else if size >= MAP_VMCTX_FROM {
+            let mmap = Mmap::accessible_zeroed(size)?;
+            let ptr = NonNull::new(mmap.as_ptr()).expect("a mapping is never at address 0");
+            (ptr, Storage::Mapped { _mapping: mmap })
+        } else {
+            let layout = Layout::from_size_align(size, 16).expect("valid vmctx layout");
+            // SAFETY: the layout has a non-zero size.
+            let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+            let ptr = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+            (ptr, Storage::Heap(layout))
+        };
         let mut this = Box::new(Self {
             vmctx,
-            layout,
+            storage,
+            size,
             offsets,
+            defined_funcs,
+            num_imported_funcs,
             memories: Vec::new(),
             tables: Vec::new(),
             data: Vec::new(),
@@ -68,11 +145,11 @@ impl VMInstance {
             instance,
         };
         this.write(0, header);
-        this
+        Ok(this)
     }
 
     fn write<V: Copy>(&mut self, offset: u32, value: V) {
-        assert!(offset as usize + std::mem::size_of::<V>() <= self.layout.size());
+        assert!(offset as usize + std::mem::size_of::<V>() <= self.size);
         // SAFETY: in bounds of our allocation (checked above); every field is
         // naturally aligned by VMOffsets.
         unsafe {
@@ -82,11 +159,6 @@ impl VMInstance {
                 .cast::<V>()
                 .write(value)
         }
-    }
-
-    /// The vmctx pointer compiled code receives.
-    pub fn vmctx(&self) -> *mut VMContext {
-        self.vmctx.as_ptr().cast()
     }
 
     /// Sets the engine signature id of type `index`.
@@ -124,16 +196,43 @@ impl VMInstance {
         unsafe { self.vmctx.as_ptr().add(offset).cast() }
     }
 
-    /// Writes the funcref of function `index`.
+    /// Writes the funcref of imported function `index`.
     pub fn set_funcref(&mut self, index: u32, funcref: VMFuncRef) {
+        debug_assert!(index < self.num_imported_funcs);
         self.write(self.offsets.funcref(index), funcref);
     }
 
-    /// The funcref of function `index`; lives as long as this instance.
-    pub fn funcref(&self, index: u32) -> *const VMFuncRef {
+    /// The funcref that stands for function `index`: for an import, the
+    /// exporter's own (what `ref.func` of it returns); for a defined function,
+    /// this instance's, filled now if this is its first use. Either lives as
+    /// long as this instance.
+    ///
+    /// # Panics
+    /// Panics if `index` is not a function of the module.
+    pub fn func_ref(&mut self, index: u32) -> *const VMFuncRef {
+        if index < self.num_imported_funcs {
+            let offset = self.offsets.imported_funcref_ptr(index) as usize;
+            // SAFETY: the offset lies inside the vmctx allocation (checked by
+            // `VMOffsets`), 8-aligned; instantiation wrote the pointer there.
+            return unsafe { self.vmctx.as_ptr().add(offset).cast::<usize>().read() }
+                as *const VMFuncRef;
+        }
+        let defined = self.defined_funcs[(index - self.num_imported_funcs) as usize];
         let offset = self.offsets.funcref(index) as usize;
-        // SAFETY: the offset lies inside the vmctx allocation.
-        unsafe { self.vmctx.as_ptr().add(offset).cast() }
+        // SAFETY: the offset lies inside the vmctx allocation (checked by
+        // `VMOffsets::funcref`) and is 8-aligned; the vmctx started zeroed, so
+        // the slot holds either nothing (null code) or what an earlier call wrote.
+        unsafe {
+            let slot = self.vmctx.as_ptr().add(offset).cast::<VMFuncRef>();
+            if (*slot).wasm_call.is_null() {
+                slot.write(VMFuncRef {
+                    wasm_call: defined.wasm_call as *const u8,
+                    vmctx: self.vmctx.as_ptr().cast(),
+                    type_id: defined.type_id,
+                });
+            }
+            slot
+        }
     }
 
     /// Records the original funcref of imported function `index` (for `ref.func`).
@@ -207,7 +306,15 @@ impl VMInstance {
 
 impl Drop for VMInstance {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), self.layout) }
+        match &mut self.storage {
+            // SAFETY: allocated in `new` with this layout.
+            Storage::Heap(layout) => unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), *layout) },
+            Storage::Mapped { .. } => {} // unmaps itself
+            Storage::Pooled { slot, pool } => {
+                if let Some(slot) = slot.take() {
+                    pool.return_instance(slot, self.size);
+                }
+            }
+        }
     }
 }

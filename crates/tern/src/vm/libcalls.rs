@@ -383,6 +383,16 @@ unsafe extern "C" fn new_epoch(vmctx: *mut VMContext) -> u32 {
     }
 }
 
+/// The `ref_func` libcall (see `tern_environ::Builtin`): the address of the
+/// funcref of defined function `func`, filled on first use.
+///
+/// # Safety
+/// As `data_drop`; validation guarantees `func` is a function of the module.
+unsafe extern "C" fn ref_func(vmctx: *mut VMContext, func: u32) -> u64 {
+    // SAFETY: as in `memory_grow`.
+    unsafe { instance(vmctx).func_ref(func) as u64 }
+}
+
 /// Declares the `VMBuiltins` table from the libcall list: one field per
 /// libcall, typed as the list says, initialised with the function of the same
 /// name in this file (so a signature that differs from the list does not

@@ -8,23 +8,33 @@
 //!   the reservation moves the memory to a larger one (compiled code reloads the
 //!   base and checks every access against the current length).
 //!
-//! Everything is returned to the OS when the memory is dropped (with its store).
+//! Everything is returned to the OS when the memory is dropped (with its store),
+//! except for a memory of the pooling allocator (`Memory::new_pooled`), whose
+//! slot goes back to the pool, reset, for the next instance.
 
 use super::mmap::Mmap;
+use super::pool::InstancePool;
 use super::vmcontext::VMMemoryDefinition;
 use anyhow::{bail, Result};
 use std::cell::UnsafeCell;
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
 use tern_environ::{MemoryStyle, WASM32_MAX_PAGES, WASM_PAGE_SIZE};
 
 /// A linear memory owned by a store.
 #[derive(Debug)]
 pub struct Memory {
-    mmap: Mmap,
+    /// The reservation; taken out only by `drop` (to give it back to `pool`).
+    mmap: ManuallyDrop<Mmap>,
     def: Box<UnsafeCell<VMMemoryDefinition>>,
     maximum_pages: u64,
     declared_maximum: Option<u64>,
     memory64: bool,
     style: MemoryStyle,
+    /// The pool the reservation came from, if any.
+    pool: Option<Arc<InstancePool>>,
+    /// Whether a copy-on-write image was mapped into the reservation.
+    image_mapped: bool,
 }
 
 // SAFETY: the definition is only written through `&mut self` (grow) or by
@@ -56,18 +66,93 @@ impl Memory {
         };
         let mut mmap = Mmap::reserve(reservation as usize)?;
         mmap.make_accessible(0, initial)?;
+        Ok(Self::around(
+            mmap,
+            initial,
+            maximum_pages,
+            maximum,
+            memory64,
+            style,
+            None,
+        ))
+    }
+
+    /// Like [`Memory::new`], in a slot of `pool`: the memory may not be or
+    /// grow larger than the pool's `max_memory_size`, and a dynamic memory
+    /// gets a reservation that size up front, so it never moves.
+    ///
+    /// # Errors
+    /// Fails, naming the limit, when the minimum exceeds `max_memory_size` or
+    /// all memory slots are in use, or if the OS refuses.
+    pub fn new_pooled(
+        pool: &Arc<InstancePool>,
+        minimum: u64,
+        maximum: Option<u64>,
+        memory64: bool,
+        style: MemoryStyle,
+    ) -> Result<Self> {
+        let max_size = pool.limits().max_memory_size as u64;
+        let pool_pages = max_size / WASM_PAGE_SIZE;
+        if minimum > pool_pages {
+            bail!(
+                "memory minimum size of {minimum} pages exceeds the pooling allocator's \
+                 `max_memory_size` of {max_size} bytes"
+            );
+        }
+        let maximum_pages = maximum
+            .unwrap_or(WASM32_MAX_PAGES)
+            .min(WASM32_MAX_PAGES)
+            .min(pool_pages);
+        if minimum > maximum_pages {
+            bail!("memory minimum size of {minimum} pages exceeds memory limits");
+        }
+        let initial = (minimum * WASM_PAGE_SIZE) as usize;
+        let reservation = match style {
+            MemoryStyle::Static { reservation, guard } => reservation + guard,
+            MemoryStyle::Dynamic { guard } => maximum_pages * WASM_PAGE_SIZE + guard,
+        };
+        let page = super::mmap::page_size() as u64;
+        let reservation = reservation.div_ceil(page) * page;
+        let mut mmap = pool.take_memory(reservation as usize)?;
+        // A reused slot is zeroed up to its accessible prefix (see `pool`).
+        let opened = mmap
+            .shrink_accessible(initial)
+            .and_then(|()| mmap.make_accessible(0, initial));
+        let memory = Self::around(
+            mmap,
+            initial,
+            maximum_pages,
+            maximum,
+            memory64,
+            style,
+            Some(pool.clone()),
+        );
+        opened.map(|()| memory)
+    }
+
+    fn around(
+        mmap: Mmap,
+        initial: usize,
+        maximum_pages: u64,
+        declared_maximum: Option<u64>,
+        memory64: bool,
+        style: MemoryStyle,
+        pool: Option<Arc<InstancePool>>,
+    ) -> Self {
         let def = Box::new(UnsafeCell::new(VMMemoryDefinition {
             base: mmap.as_ptr(),
             current_length: initial as u64,
         }));
-        Ok(Self {
-            mmap,
+        Self {
+            mmap: ManuallyDrop::new(mmap),
             def,
             maximum_pages,
-            declared_maximum: maximum,
+            declared_maximum,
             memory64,
             style,
-        })
+            pool,
+            image_mapped: false,
+        }
     }
 
     /// Current size in pages.
@@ -110,7 +195,10 @@ impl Memory {
                 bigger.make_accessible(0, new_bytes)?;
                 bigger.as_mut_slice()[..old_bytes]
                     .copy_from_slice(&self.mmap.as_slice()[..old_bytes]);
-                self.mmap = bigger;
+                // (A pooled memory is reserved for its largest size, so it
+                // never gets here; its slot goes back to the pool on drop.)
+                drop(std::mem::replace(&mut *self.mmap, bigger));
+                self.image_mapped = false;
                 self.def.get_mut().base = self.mmap.as_ptr();
             }
         }
@@ -141,6 +229,7 @@ impl Memory {
         {
             bail!("memory image lies beyond the memory's size");
         }
+        self.image_mapped = true;
         self.mmap.map_file_private(offset, len, file, file_offset)
     }
 
@@ -174,6 +263,16 @@ impl Memory {
             crate::MemoryType::new64(self.pages(), self.declared_maximum)
         } else {
             crate::MemoryType::new(self.pages() as u32, self.declared_maximum.map(|m| m as u32))
+        }
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: `mmap` is taken out exactly once, here, and never used after.
+        let mmap = unsafe { ManuallyDrop::take(&mut self.mmap) };
+        if let Some(pool) = &self.pool {
+            pool.return_memory(mmap, self.image_mapped);
         }
     }
 }

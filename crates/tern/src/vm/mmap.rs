@@ -129,6 +129,25 @@ impl Mmap {
         })
     }
 
+    /// Maps `len` bytes (rounded up to pages) of zeroed read-write memory,
+    /// all of it accessible, in one call.
+    ///
+    /// # Errors
+    /// Fails when the OS has no address space for it.
+    pub fn accessible_zeroed(len: usize) -> Result<Self> {
+        let len = round_up(len.max(1), page_size());
+        let region = Region::map(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+        )?;
+        Ok(Self {
+            region,
+            accessible: len,
+        })
+    }
+
     /// Makes `[start, start + len)` (widened to pages) readable and writable;
     /// the accessible prefix grows to `start + len` when that is further.
     /// Callers open memory from the start, so the prefix stays contiguous.
@@ -143,11 +162,116 @@ impl Mmap {
         if start > self.accessible {
             bail!("accessible memory must stay one prefix of the reservation");
         }
+        if end <= self.accessible {
+            // Already read-write: the prefix's invariant.
+            return Ok(());
+        }
         let page = page_size();
         let (from, to) = (start / page * page, round_up(end, page));
         self.region
             .protect(from, to, libc::PROT_READ | libc::PROT_WRITE)?;
         self.accessible = self.accessible.max(end);
+        Ok(())
+    }
+
+    /// Bytes from the start that are readable and writable.
+    pub fn accessible(&self) -> usize {
+        self.accessible
+    }
+
+    /// Makes everything from `len` (rounded up to a page) on inaccessible
+    /// again; the accessible prefix shrinks to `len`. Used when a pooled slot
+    /// is reused for a smaller memory.
+    ///
+    /// # Errors
+    /// Fails if the OS refuses.
+    pub fn shrink_accessible(&mut self, len: usize) -> Result<()> {
+        if len >= self.accessible {
+            return Ok(());
+        }
+        let page = page_size();
+        let (from, to) = (round_up(len, page), round_up(self.accessible, page));
+        self.region.protect(from, to, libc::PROT_NONE)?;
+        self.accessible = len;
+        Ok(())
+    }
+
+    /// Discards the pages of `[start, start + len)` (`start` page-aligned, the
+    /// end rounded up to a page) of the accessible prefix with
+    /// `madvise(MADV_DONTNEED)`: they read as zeros again and are no longer
+    /// resident. Only valid where no file is mapped (see
+    /// [`Self::replace_with_zero_pages`]).
+    ///
+    /// # Errors
+    /// Fails on a range outside the prefix or a misaligned start, or if the OS refuses.
+    pub fn discard(&mut self, start: usize, len: usize) -> Result<()> {
+        let page = page_size();
+        let end = start
+            .checked_add(len)
+            .filter(|e| *e <= self.accessible)
+            .map(|e| round_up(e, page));
+        let Some(end) = end.filter(|_| start.is_multiple_of(page)) else {
+            bail!("discard range is misaligned or outside the accessible memory");
+        };
+        if end == start {
+            return Ok(());
+        }
+        // SAFETY: `[start, end)` is page-aligned and inside this region's
+        // read-write prefix (rounded up to the page the prefix ends in, which
+        // is read-write too); `&mut self` excludes every slice into it. On a
+        // private anonymous mapping DONTNEED only turns the pages back into
+        // zero-fill-on-demand ones.
+        let r = unsafe {
+            libc::madvise(
+                self.region.ptr.as_ptr().add(start).cast(),
+                end - start,
+                libc::MADV_DONTNEED,
+            )
+        };
+        if r != 0 {
+            bail!("madvise failed: {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Maps fresh zero pages, read-write, over `[start, start + len)` (`start`
+    /// page-aligned, the end rounded up to a page) of the accessible prefix,
+    /// replacing whatever was mapped there (such as a copy-on-write file image).
+    ///
+    /// # Errors
+    /// Fails on a range outside the prefix or a misaligned start, or if the OS refuses.
+    pub fn replace_with_zero_pages(&mut self, start: usize, len: usize) -> Result<()> {
+        let page = page_size();
+        let end = start
+            .checked_add(len)
+            .filter(|e| *e <= self.accessible)
+            .map(|e| round_up(e, page));
+        let Some(end) = end.filter(|_| start.is_multiple_of(page)) else {
+            bail!("remap range is misaligned or outside the accessible memory");
+        };
+        if end == start {
+            return Ok(());
+        }
+        // SAFETY: `[start, end)` is page-aligned and inside this region, which
+        // we own; `&mut self` excludes every slice into it, so replacing its
+        // pages (MAP_FIXED) invalidates no reference. The new pages are
+        // read-write, as the accessible prefix requires.
+        let ptr = unsafe {
+            libc::mmap(
+                self.region.ptr.as_ptr().add(start).cast(),
+                end - start,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            bail!(
+                "failed to map zero pages: {}",
+                std::io::Error::last_os_error()
+            );
+        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 //! * `vmcontext`: the `#[repr(C)]` structs compiled code reads.
 //! * `instance`, `memory`, `table`: the runtime objects behind the public handles.
 //! * `memory_image`: copy-on-write initial contents of memories (memfd or artifact file).
+//! * `pool`: the pooling allocator's slots and counts.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
 //! * `host_func`: how wasm calls into Rust closures.
 //! * `libcalls`: functions compiled code calls for heavier work.
@@ -62,6 +63,7 @@ pub mod libcalls;
 pub mod memory;
 pub mod memory_image;
 pub mod mmap;
+pub mod pool;
 pub mod registry;
 pub mod signal_handler;
 pub mod store_cast;

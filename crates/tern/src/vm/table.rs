@@ -1,8 +1,10 @@
 //! Tables of references: a growable vector of pointers (`*const VMFuncRef` for
 //! funcref tables; 0 is null) whose definition compiled code reads.
 
+use super::pool::InstancePool;
 use super::vmcontext::{VMFuncRef, VMTableDefinition};
 use std::cell::UnsafeCell;
+use std::sync::Arc;
 
 /// A table owned by a store.
 #[derive(Debug)]
@@ -10,6 +12,8 @@ pub struct Table {
     elements: Vec<usize>,
     def: Box<UnsafeCell<VMTableDefinition>>,
     maximum: Option<u64>,
+    /// The pooling allocator counting this table, if any.
+    pool: Option<Arc<InstancePool>>,
 }
 
 // SAFETY: elements are addresses of store-owned funcrefs; the table moves between
@@ -34,7 +38,32 @@ impl Table {
             elements,
             def,
             maximum,
+            pool: None,
         })
+    }
+
+    /// Like [`Table::new`], counted by `pool`: the table may not have or grow
+    /// to more than the pool's `table_elements`.
+    ///
+    /// # Errors
+    /// Fails, naming the limit, when the minimum exceeds `table_elements` or
+    /// all table slots are in use.
+    pub fn new_pooled(
+        pool: &Arc<InstancePool>,
+        minimum: u64,
+        maximum: Option<u64>,
+    ) -> anyhow::Result<Self> {
+        let limit = pool.limits().table_elements as u64;
+        if minimum > limit {
+            anyhow::bail!(
+                "table minimum size of {minimum} elements exceeds the pooling allocator's \
+                 `table_elements` of {limit}"
+            );
+        }
+        let mut table = Self::new(minimum, Some(maximum.map_or(limit, |m| m.min(limit))))?;
+        pool.take_table()?;
+        table.pool = Some(pool.clone());
+        Ok(table)
     }
 
     /// Number of elements.
@@ -90,5 +119,13 @@ impl Table {
     /// The definition compiled code reads.
     pub fn definition(&self) -> *mut VMTableDefinition {
         self.def.get()
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.return_table();
+        }
     }
 }

@@ -25,6 +25,7 @@ mod exceptions;
 mod function_references;
 mod limits;
 mod memory_image;
+mod pooling;
 mod precompiled;
 mod profiling;
 mod proposals;
