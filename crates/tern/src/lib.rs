@@ -72,12 +72,8 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
-<<<<<<< HEAD
-pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
-=======
 pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
-pub use profiling::{perf_map_path, ProfilingStrategy};
->>>>>>> pool
+pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
 pub use tern_environ::WasmFeatures;
