@@ -62,6 +62,11 @@ macro_rules! for_each_libcall {
             /// The epoch deadline passed: status 0 when the store moved the
             /// deadline (and yielded to the async executor), else compiled code traps.
             NewEpoch new_epoch() -> u32;
+            /// GC casts: 1 when engine type `sub` is engine type `sup` or
+            /// declares it (transitively) as its supertype, else 0. Compiled
+            /// code calls it only after an exact id comparison failed and only
+            /// for a target type that is not `final`.
+            IsSubtype is_subtype(sub: u32, sup: u32) -> u32;
         }
     };
 }

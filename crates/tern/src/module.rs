@@ -213,7 +213,7 @@ impl Module {
         code: CodeMemory,
         parts: Parts,
     ) -> Result<Self> {
-        let type_ids = engine.register_types(&env.types)?;
+        let type_ids = engine.register_types(&env.types, &env.type_groups)?;
         let Parts {
             funcs,
             trampolines,

@@ -28,7 +28,7 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
-pub(crate) const FORMAT_VERSION: u32 = 7;
+pub(crate) const FORMAT_VERSION: u32 = 8;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -331,8 +331,13 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     {
         bail!("bad export index");
     }
-    if env.functions.iter().any(|t| *t as usize >= env.types.len()) {
-        bail!("a function has an out-of-range type index");
+    let is_func = |t: &u32| {
+        env.types
+            .get(*t as usize)
+            .is_some_and(|t| t.as_func().is_some())
+    };
+    if !env.functions.iter().all(is_func) || !env.tags.iter().all(is_func) {
+        bail!("a function or tag has an out-of-range or non-function type index");
     }
     let in_range = |index: EntityIndex, imported: bool| {
         let (i, n, imports) = match index {

@@ -199,7 +199,7 @@ fn representative() -> ModuleMetadata {
     let expr = |ops| ConstExpr { ops };
     let env = tern_environ::Module {
         name: Some("m".into()),
-        types: vec![WasmFuncType {
+        types: vec![tern_environ::WasmSubType::func(WasmFuncType {
             params: vec![
                 WasmValType::I32,
                 WasmValType::I64,
@@ -213,7 +213,7 @@ fn representative() -> ModuleMetadata {
                 WasmValType::EXTERNREF,
             ]
             .into(),
-        }],
+        })],
         type_groups: vec![(0, 1)],
         functions: vec![0, 0],
         tags: vec![0],
@@ -340,13 +340,13 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (7, expected),
+        (8, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 7.
+/// The encoding of `representative()` for `FORMAT_VERSION` 8.
 #[rustfmt::skip]
 const PINNED: [u8; 198] = [
     1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 1, 0, 5, 1, 3, 1, 0, 1, 2, 0, 0, 1, 1, 0, 1, 1, 2, 1,
