@@ -58,7 +58,10 @@ enum DedupKey<'a> {
 
 fn dedup_key(module: &Module, index: u32) -> DedupKey<'_> {
     let ty = &module.types[index as usize];
-    let alone = module.type_groups.get(index as usize).is_some_and(|g| g.1 == 1);
+    let alone = module
+        .type_groups
+        .get(index as usize)
+        .is_some_and(|g| g.1 == 1);
     match ty.as_func() {
         Some(f) if alone && ty.is_final && ty.supertype.is_none() => DedupKey::Signature(f),
         _ => DedupKey::Index(index),
@@ -83,7 +86,8 @@ pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
     let mut specs = Vec::new();
     let mut seen = HashSet::new();
     for index in 0..module.types.len() as u32 {
-        if module.types[index as usize].as_func().is_some() && seen.insert(dedup_key(module, index)) {
+        if module.types[index as usize].as_func().is_some() && seen.insert(dedup_key(module, index))
+        {
             specs.push(TrampolineSpec {
                 kind: TrampolineKind::WasmToHost,
                 type_index: index,

@@ -123,13 +123,15 @@ impl WasmSubType {
             wasmparser::CompositeInnerType::Func(f) => {
                 WasmCompositeType::Func(WasmFuncType::from_wasmparser_in(f, kinds)?)
             }
-            wasmparser::CompositeInnerType::Struct(s) => WasmCompositeType::Struct(WasmStructType {
-                fields: s
-                    .fields
-                    .iter()
-                    .map(|f| WasmFieldType::from_wasmparser(*f, kinds))
-                    .collect::<Result<_>>()?,
-            }),
+            wasmparser::CompositeInnerType::Struct(s) => {
+                WasmCompositeType::Struct(WasmStructType {
+                    fields: s
+                        .fields
+                        .iter()
+                        .map(|f| WasmFieldType::from_wasmparser(*f, kinds))
+                        .collect::<Result<_>>()?,
+                })
+            }
             wasmparser::CompositeInnerType::Array(a) => {
                 WasmCompositeType::Array(WasmArrayType(WasmFieldType::from_wasmparser(a.0, kinds)?))
             }
@@ -182,22 +184,33 @@ impl WasmSubType {
     /// This type with every type index `i` it names (in fields, parameters
     /// and the supertype) replaced by `map(i)`.
     pub fn map_indices(&self, mut map: impl FnMut(TypeIndex) -> TypeIndex) -> Self {
-        let field = |f: &WasmFieldType, map: &mut dyn FnMut(TypeIndex) -> TypeIndex| WasmFieldType {
-            element: match f.element {
-                WasmStorageType::Val(v) => WasmStorageType::Val(v.map_type_indices(map)),
-                other => other,
-            },
-            mutable: f.mutable,
-        };
+        let field =
+            |f: &WasmFieldType, map: &mut dyn FnMut(TypeIndex) -> TypeIndex| WasmFieldType {
+                element: match f.element {
+                    WasmStorageType::Val(v) => WasmStorageType::Val(v.map_type_indices(map)),
+                    other => other,
+                },
+                mutable: f.mutable,
+            };
         let composite = match &self.composite {
             WasmCompositeType::Func(f) => WasmCompositeType::Func(WasmFuncType {
-                params: f.params.iter().map(|t| t.map_type_indices(&mut map)).collect(),
-                results: f.results.iter().map(|t| t.map_type_indices(&mut map)).collect(),
+                params: f
+                    .params
+                    .iter()
+                    .map(|t| t.map_type_indices(&mut map))
+                    .collect(),
+                results: f
+                    .results
+                    .iter()
+                    .map(|t| t.map_type_indices(&mut map))
+                    .collect(),
             }),
             WasmCompositeType::Struct(s) => WasmCompositeType::Struct(WasmStructType {
                 fields: s.fields.iter().map(|f| field(f, &mut map)).collect(),
             }),
-            WasmCompositeType::Array(a) => WasmCompositeType::Array(WasmArrayType(field(&a.0, &mut map))),
+            WasmCompositeType::Array(a) => {
+                WasmCompositeType::Array(WasmArrayType(field(&a.0, &mut map)))
+            }
         };
         Self {
             is_final: self.is_final,

@@ -29,8 +29,8 @@ mod vmoffsets;
 pub use address_map::AddressMap;
 pub use const_expr::{i31_word, ConstExpr, ConstOp};
 pub use gc_types::{
-    CompositeKind, WasmArrayType, WasmCompositeType, WasmFieldType, WasmStorageType, WasmStructType,
-    WasmSubType,
+    CompositeKind, WasmArrayType, WasmCompositeType, WasmFieldType, WasmStorageType,
+    WasmStructType, WasmSubType,
 };
 pub use libcalls::{Builtin, LibcallType};
 pub use memory_image::{memory_has_image, memory_images, MemoryImage, IMAGE_PAGE};

@@ -62,7 +62,9 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                     // The group's own kinds first: its types may name each other.
                     kinds.extend(group.types().map(|t| CompositeKind::of(&t.composite_type)));
                     for sub in group.into_types() {
-                        module.types.push(WasmSubType::from_wasmparser(&sub, &kinds)?);
+                        module
+                            .types
+                            .push(WasmSubType::from_wasmparser(&sub, &kinds)?);
                     }
                 }
             }

@@ -164,7 +164,11 @@ impl WasmHeapType {
     /// Whether `self` is a subtype of `other` (both in the same index space),
     /// where `supertype(i)` is concrete type `i`'s declared supertype. The
     /// declared supertype chain is finite (validation forbids cycles).
-    pub fn matches_with(self, other: Self, supertype: &dyn Fn(TypeIndex) -> Option<TypeIndex>) -> bool {
+    pub fn matches_with(
+        self,
+        other: Self,
+        supertype: &dyn Fn(TypeIndex) -> Option<TypeIndex>,
+    ) -> bool {
         if self == other {
             return true;
         }
@@ -276,7 +280,11 @@ impl WasmRefType {
 
     /// Whether `self` is a subtype of `other` given the declared supertypes
     /// (see [`WasmHeapType::matches_with`]).
-    pub fn matches_with(self, other: Self, supertype: &dyn Fn(TypeIndex) -> Option<TypeIndex>) -> bool {
+    pub fn matches_with(
+        self,
+        other: Self,
+        supertype: &dyn Fn(TypeIndex) -> Option<TypeIndex>,
+    ) -> bool {
         (other.nullable || !self.nullable) && self.heap.matches_with(other.heap, supertype)
     }
 

@@ -5,9 +5,9 @@
 //! after a module is loaded.
 
 use crate::config::SUPPORTED_FEATURES;
+use crate::type_registry::{group_key, signature_key, TypeRegistry};
 use crate::Config;
 use anyhow::{bail, Result};
-use crate::type_registry::{group_key, signature_key, TypeRegistry};
 use std::sync::{Arc, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings};
 use tern_environ::{WasmFuncType, WasmRefType, WasmSubType};
@@ -224,6 +224,9 @@ impl Engine {
     /// type alone in its group, as host signatures are), registering it on
     /// first use.
     pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
+        if let Some(id) = self.registry().find_signature(ty) {
+            return id;
+        }
         self.intern_group(signature_key(ty))
     }
 

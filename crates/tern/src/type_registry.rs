@@ -24,6 +24,11 @@ pub(crate) struct TypeRegistry {
     groups: HashMap<Vec<WasmSubType>, u32>,
     /// By engine id: the type with engine ids throughout.
     types: Vec<WasmSubType>,
+    /// The ids of groups of one `final` function type without supertype (all
+    /// types without GC, and every host signature), by signature: looked up
+    /// without building a group key, so host functions stay as cheap to
+    /// create as before GC.
+    signatures: HashMap<WasmFuncType, u32>,
 }
 
 impl TypeRegistry {
@@ -40,8 +45,19 @@ impl TypeRegistry {
                 other => other,
             }));
         }
+        if let [only] = key.as_slice() {
+            if let (true, None, Some(f)) = (only.is_final, only.supertype, only.as_func()) {
+                self.signatures.insert(f.clone(), first);
+            }
+        }
         self.groups.insert(key, first);
         first
+    }
+
+    /// The id of signature `ty` as a group of one `final` function type, if
+    /// registered (the fast path of `Engine::signature_id`).
+    pub(crate) fn find_signature(&self, ty: &WasmFuncType) -> Option<u32> {
+        self.signatures.get(ty).copied()
     }
 
     /// The lookup-only twin of [`Self::intern_group`].

@@ -235,7 +235,10 @@ impl HeapType {
         Self::ConcreteFunc(SharedTypeIndex(engine.signature_id(&ty.ty)))
     }
 
-    /// Whether `self` is a subtype of `other`.
+    /// Whether `self` is a subtype of `other`. GC phase 1: a concrete type
+    /// matches itself and the abstract types above it; declared `sub`
+    /// supertypes are not consulted here (they are wherever Tern checks
+    /// values and imports: linking, `Table::set`, `Global::set`, host calls).
     pub fn matches(&self, other: &HeapType) -> bool {
         self.to_wasm().matches(other.to_wasm())
     }

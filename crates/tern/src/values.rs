@@ -160,7 +160,11 @@ impl Val {
             Self::AnyRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Any,
             // Phase 1: the only non-null `anyref` values are i31s.
             Self::AnyRef(Some(a)) => {
-                a.is_i31() && matches!(heap, WasmHeapType::Any | WasmHeapType::Eq | WasmHeapType::I31)
+                a.is_i31()
+                    && matches!(
+                        heap,
+                        WasmHeapType::Any | WasmHeapType::Eq | WasmHeapType::I31
+                    )
             }
             Self::FuncRef(Some(f)) => {
                 if !f.comes_from_same_store(store) {

@@ -133,7 +133,10 @@ impl FuncState<'_, '_> {
             H::ConcreteFunc(other) => bail!("internal error: unexpected type index {other:?} in a function body"),
         };
         let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, r, 0);
-        let null_answer = self.builder.ins().iconst(types::I8, i64::from(target.nullable));
+        let null_answer = self
+            .builder
+            .ins()
+            .iconst(types::I8, i64::from(target.nullable));
         Ok(match non_null {
             NonNull::Const(b) => {
                 let answer = self.builder.ins().iconst(types::I8, i64::from(b));

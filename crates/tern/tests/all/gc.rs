@@ -76,7 +76,10 @@ fn i31_constructors_wrap_or_check_the_range() {
     assert_eq!(I31::new_u32(0x8000_0000), None);
     assert_eq!(I31::new_i32(1 << 30), None);
     assert_eq!(I31::new_i32(-(1 << 30)).map(I31::get_i32), Some(-(1 << 30)));
-    assert_eq!(I31::new_i32((1 << 30) - 1).map(I31::get_i32), Some((1 << 30) - 1));
+    assert_eq!(
+        I31::new_i32((1 << 30) - 1).map(I31::get_i32),
+        Some((1 << 30) - 1)
+    );
 }
 
 /// Two modules' structurally identical recursion groups are one type; the
