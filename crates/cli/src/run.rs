@@ -167,5 +167,10 @@ fn format_val(v: &Val) -> String {
         Val::ExternRef(Some(_)) => "<externref>".to_string(),
         Val::ExnRef(None) => "null".to_string(),
         Val::ExnRef(Some(_)) => "<exnref>".to_string(),
+        Val::AnyRef(None) => "null".to_string(),
+        Val::AnyRef(Some(r)) => match r.as_i31() {
+            Some(i) => format!("(ref.i31 {})", i.get_u32()),
+            None => "<anyref>".to_string(),
+        },
     }
 }

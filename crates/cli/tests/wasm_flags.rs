@@ -69,10 +69,10 @@ fn wast_compares_validation_messages() {
 fn unimplemented_features_and_unknown_flags_are_refused_by_name() {
     let wat = scratch("wflags", "start.wat");
     std::fs::write(&wat, "(module (func (export \"_start\")))").unwrap();
-    let o = tern(&["run", "-W", "gc=y", wat.to_str().unwrap()]);
+    let o = tern(&["run", "-W", "threads=y", wat.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(
-        text(&o.stderr).contains("Tern does not implement these WebAssembly features yet: GC"),
+        text(&o.stderr).contains("Tern does not implement these WebAssembly features yet: THREADS"),
         "{}",
         text(&o.stderr)
     );

@@ -228,7 +228,7 @@ impl Compiler {
                     let body = match job {
                         Job::Body(body) => body,
                         Job::Trampoline(spec) => {
-                            let ty = &module.types[spec.type_index as usize];
+                            let ty = module.signature(spec.type_index);
                             return self.compile_trampoline(spec.kind, ty).with_context(|| {
                                 format!("failed to compile the {:?} trampoline for {ty}", spec.kind)
                             });

@@ -46,6 +46,28 @@ pub struct TrampolineSpec {
     pub type_index: u32,
 }
 
+/// Two types need only one trampoline when they get one engine id. A `final`
+/// function type alone in its recursion group with no supertype (every type
+/// without GC) is identified by its signature; any other type (GC recursion
+/// groups and subtypes) by its own index, as its engine id depends on its group.
+#[derive(PartialEq, Eq, Hash)]
+enum DedupKey<'a> {
+    Signature(&'a tern_environ::WasmFuncType),
+    Index(u32),
+}
+
+fn dedup_key(module: &Module, index: u32) -> DedupKey<'_> {
+    let ty = &module.types[index as usize];
+    let alone = module
+        .type_groups
+        .get(index as usize)
+        .is_some_and(|g| g.1 == 1);
+    match ty.as_func() {
+        Some(f) if alone && ty.is_final && ty.supertype.is_none() => DedupKey::Signature(f),
+        _ => DedupKey::Index(index),
+    }
+}
+
 /// The trampolines `module` needs, each signature once per kind (the first type
 /// index of equal types stands for all of them):
 ///
@@ -63,11 +85,12 @@ pub struct TrampolineSpec {
 pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
     let mut specs = Vec::new();
     let mut seen = HashSet::new();
-    for (index, ty) in module.types.iter().enumerate() {
-        if seen.insert(ty) {
+    for index in 0..module.types.len() as u32 {
+        if module.types[index as usize].as_func().is_some() && seen.insert(dedup_key(module, index))
+        {
             specs.push(TrampolineSpec {
                 kind: TrampolineKind::WasmToHost,
-                type_index: index as u32,
+                type_index: index,
             });
         }
     }
@@ -112,7 +135,7 @@ pub fn needed_trampolines(module: &Module) -> Vec<TrampolineSpec> {
         let Some(&type_index) = module.functions.get(func as usize) else {
             continue;
         };
-        if seen.insert(&module.types[type_index as usize]) {
+        if seen.insert(dedup_key(module, type_index)) {
             specs.push(TrampolineSpec {
                 kind: TrampolineKind::ArrayToWasm,
                 type_index,

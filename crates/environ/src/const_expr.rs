@@ -34,6 +34,16 @@ pub enum ConstOp {
     I64Sub,
     /// i64 multiplication (extended-const).
     I64Mul,
+    /// `ref.i31` (GC): the i32 on the stack as an `i31ref`, `(v << 1) | 1`
+    /// (see `docs/design/gc.md`).
+    RefI31,
+}
+
+/// The `i31ref` word of `v`: its low 31 bits, shifted left, with bit 0 set.
+/// The one definition of the encoding, shared by constant expressions and
+/// the runtime (compiled code emits the same shift and or).
+pub fn i31_word(v: i32) -> u64 {
+    u64::from(((v as u32) << 1) | 1)
 }
 
 /// A validated constant expression: a short stack program producing one value.
@@ -66,6 +76,7 @@ impl ConstExpr {
                 O::I64Add => ConstOp::I64Add,
                 O::I64Sub => ConstOp::I64Sub,
                 O::I64Mul => ConstOp::I64Mul,
+                O::RefI31 => ConstOp::RefI31,
                 O::End => break,
                 other => bail!("unsupported operator in constant expression: {other:?}"),
             });

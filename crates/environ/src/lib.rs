@@ -15,6 +15,7 @@
 mod address_map;
 pub mod component;
 mod const_expr;
+mod gc_types;
 mod libcalls;
 mod memory_image;
 mod module;
@@ -26,7 +27,11 @@ mod types;
 mod vmoffsets;
 
 pub use address_map::AddressMap;
-pub use const_expr::{ConstExpr, ConstOp};
+pub use const_expr::{i31_word, ConstExpr, ConstOp};
+pub use gc_types::{
+    CompositeKind, WasmArrayType, WasmCompositeType, WasmFieldType, WasmStorageType,
+    WasmStructType, WasmSubType,
+};
 pub use libcalls::{Builtin, LibcallType};
 pub use memory_image::{memory_has_image, memory_images, MemoryImage, IMAGE_PAGE};
 pub use module::{

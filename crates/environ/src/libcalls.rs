@@ -66,6 +66,11 @@ macro_rules! for_each_libcall {
             /// `VMFuncRef` in the vmctx, which the runtime fills on first use
             /// (instantiation leaves the funcref array untouched).
             RefFunc ref_func(func: u32) -> u64;
+            /// GC casts: 1 when engine type `sub` is engine type `sup` or
+            /// declares it (transitively) as its supertype, else 0. Compiled
+            /// code calls it only after an exact id comparison failed and only
+            /// for a target type that is not `final`.
+            IsSubtype is_subtype(sub: u32, sup: u32) -> u32;
         }
     };
 }

@@ -4,7 +4,9 @@
 //! Index spaces follow the wasm spec: imported entities come first, then defined
 //! ones. `num_imported_*` tells where the defined part starts.
 
-use crate::{ConstExpr, MemoryPlan, TablePlan, WasmFuncType, WasmRefType, WasmValType};
+use crate::{
+    ConstExpr, MemoryPlan, TablePlan, WasmFuncType, WasmRefType, WasmSubType, WasmValType,
+};
 use std::collections::HashMap;
 
 /// An index into one of the module's index spaces.
@@ -118,8 +120,9 @@ pub struct DataSegment {
 pub struct Module {
     /// The module's name from the name section.
     pub name: Option<String>,
-    /// The type section: function signatures by type index.
-    pub types: Vec<WasmFuncType>,
+    /// The type section by type index: function signatures and, with GC,
+    /// struct and array types, each with its finality and supertype.
+    pub types: Vec<WasmSubType>,
     /// Each type's recursion group as (first type index, number of types).
     pub type_groups: Vec<(u32, u32)>,
     /// Type index of every function (imports first).
@@ -170,8 +173,21 @@ fn serialize_sorted<S: serde::Serializer>(
 
 impl Module {
     /// The signature of function `index`.
+    ///
+    /// # Panics
+    /// Panics if the function's type is not a function type, which validation
+    /// rules out.
     pub fn func_type(&self, index: u32) -> &WasmFuncType {
-        &self.types[self.functions[index as usize] as usize]
+        self.signature(self.functions[index as usize])
+    }
+
+    /// The function type at type index `index`, where validation guarantees
+    /// one (a function's, tag's, `call_indirect`'s or `call_ref`'s type).
+    ///
+    /// # Panics
+    /// Panics if type `index` is a struct or array type.
+    pub fn signature(&self, index: u32) -> &WasmFuncType {
+        self.types[index as usize].unwrap_func()
     }
 
     /// Whether function `index` is imported.
@@ -181,7 +197,7 @@ impl Module {
 
     /// The payload signature of tag `index` (its parameters; no results).
     pub fn tag_type(&self, index: u32) -> &WasmFuncType {
-        &self.types[self.tags[index as usize] as usize]
+        self.signature(self.tags[index as usize])
     }
 
     /// Whether global `index` is imported.

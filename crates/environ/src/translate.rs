@@ -5,9 +5,9 @@
 //! it translates it, in parallel.
 
 use crate::{
-    ConstExpr, DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global,
-    Import, MemoryPlan, Module, ModuleTranslation, SegmentMode, TablePlan, WasmFuncType,
-    WasmRefType, WasmValType,
+    CompositeKind, ConstExpr, DataSegment, ElemItems, ElemSegment, EntityIndex, Export,
+    FunctionBody, Global, Import, MemoryPlan, Module, ModuleTranslation, SegmentMode, TablePlan,
+    WasmRefType, WasmSubType, WasmValType,
 };
 use anyhow::{bail, Context, Result};
 use wasmparser::{Parser, Payload, ValidPayload, Validator};
@@ -24,6 +24,8 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
     let mut module = Module::default();
     let mut bodies = Vec::new();
     let mut defined_func_cursor = 0u32;
+    // The kind of every type so far, to classify concrete heap types.
+    let mut kinds: Vec<CompositeKind> = Vec::new();
 
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
@@ -57,13 +59,12 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                     for _ in 0..len {
                         module.type_groups.push((start, len));
                     }
+                    // The group's own kinds first: its types may name each other.
+                    kinds.extend(group.types().map(|t| CompositeKind::of(&t.composite_type)));
                     for sub in group.into_types() {
-                        match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => {
-                                module.types.push(WasmFuncType::from_wasmparser(f)?)
-                            }
-                            _ => bail!("GC types are not supported"),
-                        }
+                        module
+                            .types
+                            .push(WasmSubType::from_wasmparser(&sub, &kinds)?);
                     }
                 }
             }
@@ -77,7 +78,7 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                             EntityIndex::Function(module.functions.len() as u32 - 1)
                         }
                         wasmparser::TypeRef::Table(t) => {
-                            module.tables.push(table_plan(&t)?);
+                            module.tables.push(table_plan(&t, &kinds)?);
                             module.num_imported_tables += 1;
                             EntityIndex::Table(module.tables.len() as u32 - 1)
                         }
@@ -88,7 +89,7 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                         }
                         wasmparser::TypeRef::Global(g) => {
                             module.globals.push(Global {
-                                ty: WasmValType::from_wasmparser(g.content_type)?,
+                                ty: WasmValType::from_wasmparser_in(g.content_type, &kinds)?,
                                 mutable: g.mutable,
                                 init: None,
                             });
@@ -122,7 +123,7 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                             Some(ConstExpr::from_wasmparser(&expr)?)
                         }
                     });
-                    module.tables.push(table_plan(&table.ty)?);
+                    module.tables.push(table_plan(&table.ty, &kinds)?);
                 }
             }
             Payload::MemorySection(reader) => {
@@ -137,7 +138,7 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
                 for global in reader {
                     let global = global?;
                     module.globals.push(Global {
-                        ty: WasmValType::from_wasmparser(global.ty.content_type)?,
+                        ty: WasmValType::from_wasmparser_in(global.ty.content_type, &kinds)?,
                         mutable: global.ty.mutable,
                         init: Some(ConstExpr::from_wasmparser(&global.init_expr)?),
                     });
@@ -169,7 +170,7 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
             Payload::StartSection { func, .. } => module.start = Some(func),
             Payload::ElementSection(reader) => {
                 for elem in reader {
-                    module.elems.push(elem_segment(elem?)?);
+                    module.elems.push(elem_segment(elem?, &kinds)?);
                 }
             }
             Payload::DataSection(reader) => {
@@ -203,9 +204,9 @@ pub fn translate_module(bytes: &[u8], features: WasmFeatures) -> Result<ModuleTr
     Ok(ModuleTranslation { module, bodies })
 }
 
-fn table_plan(t: &wasmparser::TableType) -> Result<TablePlan> {
+fn table_plan(t: &wasmparser::TableType, kinds: &[CompositeKind]) -> Result<TablePlan> {
     Ok(TablePlan {
-        element: WasmRefType::from_wasmparser(t.element_type)
+        element: WasmRefType::from_wasmparser_in(t.element_type, kinds)
             .context("unsupported table element type")?,
         minimum: t.initial,
         maximum: t.maximum,
@@ -222,7 +223,7 @@ fn memory_plan(m: &wasmparser::MemoryType) -> MemoryPlan {
     }
 }
 
-fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
+fn elem_segment(elem: wasmparser::Element<'_>, kinds: &[CompositeKind]) -> Result<ElemSegment> {
     let mode = match elem.kind {
         wasmparser::ElementKind::Passive => SegmentMode::Passive,
         wasmparser::ElementKind::Declared => SegmentMode::Declared,
@@ -240,7 +241,7 @@ fn elem_segment(elem: wasmparser::Element<'_>) -> Result<ElemSegment> {
             ElemItems::Functions(funcs.into_iter().collect::<Result<_, _>>()?),
         ),
         wasmparser::ElementItems::Expressions(ty, exprs) => {
-            let ty = WasmRefType::from_wasmparser(ty)?;
+            let ty = WasmRefType::from_wasmparser_in(ty, kinds)?;
             let mut items = Vec::new();
             for expr in exprs {
                 items.push(ConstExpr::from_wasmparser(&expr?)?);

@@ -34,11 +34,15 @@ pub enum TrapKind {
     /// (re-entrance, or after it trapped). Raised by the runtime, not by
     /// compiled core code.
     CannotEnterComponent,
+    /// `ref.cast` found a reference of another type (GC).
+    CastFailure,
+    /// `i31.get_s`/`i31.get_u` found a null reference (GC).
+    NullI31Reference,
 }
 
 impl TrapKind {
     /// Every trap kind, for tables and tests.
-    pub const ALL: [TrapKind; 13] = [
+    pub const ALL: [TrapKind; 15] = [
         Self::StackOverflow,
         Self::MemoryOutOfBounds,
         Self::TableOutOfBounds,
@@ -52,6 +56,8 @@ impl TrapKind {
         Self::OutOfFuel,
         Self::NullReference,
         Self::CannotEnterComponent,
+        Self::CastFailure,
+        Self::NullI31Reference,
     ];
 
     /// The numeric code used in compiled code's trap tables.
@@ -80,6 +86,8 @@ impl TrapKind {
             Self::OutOfFuel => "all fuel consumed by WebAssembly",
             Self::NullReference => "null reference",
             Self::CannotEnterComponent => "cannot enter component instance",
+            Self::CastFailure => "cast failure",
+            Self::NullI31Reference => "null i31 reference",
         }
     }
 }

@@ -11,9 +11,9 @@
 //! engine's registry rewrites it to the engine-wide id ([`TypeIndex::Engine`])
 //! when it canonicalises a signature, so two modules' types compare equal exactly
 //! when they are the same type. Without GC every type is final and has no
-//! declared supertype, so a concrete type is a subtype only of itself, of its
-//! abstract top (`func`) and never of another concrete type; the subtyping rules
-//! below are written so that declared supertypes can be added for GC.
+//! declared supertype, so a concrete type is a subtype only of itself and its
+//! abstract tops; with GC, [`WasmHeapType::matches_with`] follows the declared
+//! supertypes the engine's registry records (see `docs/design/gc.md`).
 
 use std::fmt;
 
@@ -22,8 +22,13 @@ use std::fmt;
 pub enum TypeIndex {
     /// An index into the module's type section (module-local).
     Module(u32),
-    /// An engine-wide signature id (after canonicalisation by the engine).
+    /// An engine-wide type id (after canonicalisation by the engine).
     Engine(u32),
+    /// The `i`th type of the recursion group being canonicalised: how the
+    /// engine's registry writes a group's references to its own members, so
+    /// that structurally identical groups have equal keys (iso-recursive
+    /// type equivalence). Never seen outside the registry.
+    RecGroup(u32),
 }
 
 /// The heap type a reference points to.
@@ -33,6 +38,10 @@ pub enum WasmHeapType {
     Func,
     /// A function of a given signature (`$t`).
     ConcreteFunc(TypeIndex),
+    /// A struct of a given struct type (GC).
+    ConcreteStruct(TypeIndex),
+    /// An array of a given array type (GC).
+    ConcreteArray(TypeIndex),
     /// The bottom of the function hierarchy (`nofunc`): only null.
     NoFunc,
     /// Any host reference (`extern`).
@@ -58,12 +67,26 @@ pub enum WasmHeapType {
 }
 
 impl WasmHeapType {
-    /// Converts a wasmparser heap type; concrete types keep the module's index.
+    /// Converts a wasmparser heap type; concrete types keep the module's index
+    /// and are taken as function types (use [`Self::from_wasmparser_in`] when
+    /// the module may define struct or array types).
     ///
     /// # Errors
-    /// Fails for shared heap types and GC's concrete struct/array types, which
-    /// Tern does not support.
+    /// Fails for shared and stack-switching heap types, which Tern does not support.
     pub fn from_wasmparser(ty: wasmparser::HeapType) -> anyhow::Result<Self> {
+        Self::from_wasmparser_in(ty, &[])
+    }
+
+    /// Converts a wasmparser heap type; a concrete index `i` keeps the module's
+    /// index and is classified by `kinds[i]` (an index past `kinds` is a
+    /// function type, the only kind without GC).
+    ///
+    /// # Errors
+    /// As [`Self::from_wasmparser`].
+    pub fn from_wasmparser_in(
+        ty: wasmparser::HeapType,
+        kinds: &[crate::CompositeKind],
+    ) -> anyhow::Result<Self> {
         use wasmparser::AbstractHeapType as A;
         Ok(match ty {
             wasmparser::HeapType::Abstract { shared: true, .. } => {
@@ -85,7 +108,11 @@ impl WasmHeapType {
                 A::Cont | A::NoCont => anyhow::bail!("stack-switching types are not supported"),
             },
             wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => match idx {
-                wasmparser::UnpackedIndex::Module(i) => Self::ConcreteFunc(TypeIndex::Module(i)),
+                wasmparser::UnpackedIndex::Module(i) => kinds
+                    .get(i as usize)
+                    .copied()
+                    .unwrap_or(crate::CompositeKind::Func)
+                    .heap_type(TypeIndex::Module(i)),
                 other => anyhow::bail!("unsupported type index {other}"),
             },
         })
@@ -97,7 +124,14 @@ impl WasmHeapType {
             Self::Func | Self::ConcreteFunc(_) | Self::NoFunc => Self::Func,
             Self::Extern | Self::NoExtern => Self::Extern,
             Self::Exn | Self::NoExn => Self::Exn,
-            Self::Any | Self::Eq | Self::I31 | Self::Struct | Self::Array | Self::None => Self::Any,
+            Self::Any
+            | Self::Eq
+            | Self::I31
+            | Self::Struct
+            | Self::Array
+            | Self::None
+            | Self::ConcreteStruct(_)
+            | Self::ConcreteArray(_) => Self::Any,
         }
     }
 
@@ -111,10 +145,30 @@ impl WasmHeapType {
         }
     }
 
-    /// Whether `self` is a subtype of `other` (both in the same index space).
-    /// Concrete types have no declared supertypes yet (GC's `sub` is not
-    /// implemented), so a concrete type matches only itself and its top.
+    /// The concrete type index, if this is a concrete heap type.
+    pub fn concrete_index(self) -> Option<TypeIndex> {
+        match self {
+            Self::ConcreteFunc(i) | Self::ConcreteStruct(i) | Self::ConcreteArray(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Whether `self` is a subtype of `other` (both in the same index space),
+    /// for types with no declared supertypes: a concrete type then matches
+    /// only itself and the abstract types above it. With GC's `sub`, use
+    /// [`Self::matches_with`].
     pub fn matches(self, other: Self) -> bool {
+        self.matches_with(other, &|_| None)
+    }
+
+    /// Whether `self` is a subtype of `other` (both in the same index space),
+    /// where `supertype(i)` is concrete type `i`'s declared supertype. The
+    /// declared supertype chain is finite (validation forbids cycles).
+    pub fn matches_with(
+        self,
+        other: Self,
+        supertype: &dyn Fn(TypeIndex) -> Option<TypeIndex>,
+    ) -> bool {
         if self == other {
             return true;
         }
@@ -124,10 +178,25 @@ impl WasmHeapType {
         if self == self.bottom() || other == other.top() {
             return true;
         }
-        matches!(
-            (self, other),
-            (Self::I31 | Self::Struct | Self::Array, Self::Eq)
-        )
+        match (self, other) {
+            (Self::I31 | Self::Struct | Self::Array, Self::Eq) => true,
+            (Self::ConcreteStruct(_) | Self::ConcreteArray(_), Self::Eq) => true,
+            (Self::ConcreteStruct(_), Self::Struct) => true,
+            (Self::ConcreteArray(_), Self::Array) => true,
+            (Self::ConcreteFunc(a), Self::ConcreteFunc(b))
+            | (Self::ConcreteStruct(a), Self::ConcreteStruct(b))
+            | (Self::ConcreteArray(a), Self::ConcreteArray(b)) => {
+                let mut cur = supertype(a);
+                while let Some(t) = cur {
+                    if t == b {
+                        return true;
+                    }
+                    cur = supertype(t);
+                }
+                false
+            }
+            _ => false,
+        }
     }
 }
 
@@ -135,8 +204,15 @@ impl fmt::Display for WasmHeapType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Func => f.write_str("func"),
-            Self::ConcreteFunc(TypeIndex::Module(i)) => write!(f, "{i}"),
-            Self::ConcreteFunc(TypeIndex::Engine(i)) => write!(f, "<engine type {i}>"),
+            Self::ConcreteFunc(TypeIndex::Module(i))
+            | Self::ConcreteStruct(TypeIndex::Module(i))
+            | Self::ConcreteArray(TypeIndex::Module(i)) => write!(f, "{i}"),
+            Self::ConcreteFunc(TypeIndex::Engine(i))
+            | Self::ConcreteStruct(TypeIndex::Engine(i))
+            | Self::ConcreteArray(TypeIndex::Engine(i)) => write!(f, "<engine type {i}>"),
+            Self::ConcreteFunc(TypeIndex::RecGroup(i))
+            | Self::ConcreteStruct(TypeIndex::RecGroup(i))
+            | Self::ConcreteArray(TypeIndex::RecGroup(i)) => write!(f, "<rec group type {i}>"),
             Self::NoFunc => f.write_str("nofunc"),
             Self::Extern => f.write_str("extern"),
             Self::NoExtern => f.write_str("noextern"),
@@ -178,15 +254,38 @@ impl WasmRefType {
     /// # Errors
     /// As [`WasmHeapType::from_wasmparser`].
     pub fn from_wasmparser(ty: wasmparser::RefType) -> anyhow::Result<Self> {
+        Self::from_wasmparser_in(ty, &[])
+    }
+
+    /// Converts a wasmparser reference type whose concrete index is classified
+    /// by `kinds` (see [`WasmHeapType::from_wasmparser_in`]).
+    ///
+    /// # Errors
+    /// As [`WasmHeapType::from_wasmparser`].
+    pub fn from_wasmparser_in(
+        ty: wasmparser::RefType,
+        kinds: &[crate::CompositeKind],
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             nullable: ty.is_nullable(),
-            heap: WasmHeapType::from_wasmparser(ty.heap_type())?,
+            heap: WasmHeapType::from_wasmparser_in(ty.heap_type(), kinds)?,
         })
     }
 
-    /// Whether `self` is a subtype of `other`.
+    /// Whether `self` is a subtype of `other` (no declared supertypes: see
+    /// [`WasmHeapType::matches`]).
     pub fn matches(self, other: Self) -> bool {
-        (other.nullable || !self.nullable) && self.heap.matches(other.heap)
+        self.matches_with(other, &|_| None)
+    }
+
+    /// Whether `self` is a subtype of `other` given the declared supertypes
+    /// (see [`WasmHeapType::matches_with`]).
+    pub fn matches_with(
+        self,
+        other: Self,
+        supertype: &dyn Fn(TypeIndex) -> Option<TypeIndex>,
+    ) -> bool {
+        (other.nullable || !self.nullable) && self.heap.matches_with(other.heap, supertype)
     }
 
     /// Whether values of this type are function references (the `func` hierarchy).
@@ -233,6 +332,18 @@ impl WasmValType {
 
     /// Converts a wasmparser value type; fails for types Tern does not support yet.
     pub fn from_wasmparser(ty: wasmparser::ValType) -> anyhow::Result<Self> {
+        Self::from_wasmparser_in(ty, &[])
+    }
+
+    /// Converts a wasmparser value type whose concrete indices are classified
+    /// by `kinds` (see [`WasmHeapType::from_wasmparser_in`]).
+    ///
+    /// # Errors
+    /// As [`WasmHeapType::from_wasmparser`].
+    pub fn from_wasmparser_in(
+        ty: wasmparser::ValType,
+        kinds: &[crate::CompositeKind],
+    ) -> anyhow::Result<Self> {
         use wasmparser::ValType as V;
         Ok(match ty {
             V::I32 => Self::I32,
@@ -240,7 +351,7 @@ impl WasmValType {
             V::F32 => Self::F32,
             V::F64 => Self::F64,
             V::V128 => Self::V128,
-            V::Ref(r) => Self::Ref(WasmRefType::from_wasmparser(r)?),
+            V::Ref(r) => Self::Ref(WasmRefType::from_wasmparser_in(r, kinds)?),
         })
     }
 
@@ -267,16 +378,10 @@ impl WasmValType {
 
     /// This type with every module-local type index `i` replaced by `map(i)`.
     pub fn map_indices(self, map: &mut impl FnMut(u32) -> TypeIndex) -> Self {
-        match self {
-            Self::Ref(WasmRefType {
-                nullable,
-                heap: WasmHeapType::ConcreteFunc(TypeIndex::Module(i)),
-            }) => Self::Ref(WasmRefType {
-                nullable,
-                heap: WasmHeapType::ConcreteFunc(map(i)),
-            }),
+        self.map_type_indices(&mut |i| match i {
+            TypeIndex::Module(i) => map(i),
             other => other,
-        }
+        })
     }
 }
 
@@ -305,16 +410,28 @@ pub struct WasmFuncType {
 impl WasmFuncType {
     /// Converts a wasmparser function type.
     pub fn from_wasmparser(ty: &wasmparser::FuncType) -> anyhow::Result<Self> {
+        Self::from_wasmparser_in(ty, &[])
+    }
+
+    /// Converts a wasmparser function type whose concrete indices are
+    /// classified by `kinds` (see [`WasmHeapType::from_wasmparser_in`]).
+    ///
+    /// # Errors
+    /// As [`WasmHeapType::from_wasmparser`].
+    pub fn from_wasmparser_in(
+        ty: &wasmparser::FuncType,
+        kinds: &[crate::CompositeKind],
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             params: ty
                 .params()
                 .iter()
-                .map(|t| WasmValType::from_wasmparser(*t))
+                .map(|t| WasmValType::from_wasmparser_in(*t, kinds))
                 .collect::<anyhow::Result<_>>()?,
             results: ty
                 .results()
                 .iter()
-                .map(|t| WasmValType::from_wasmparser(*t))
+                .map(|t| WasmValType::from_wasmparser_in(*t, kinds))
                 .collect::<anyhow::Result<_>>()?,
         })
     }

@@ -1,16 +1,16 @@
 //! [`Engine`]: the frozen configuration, the compiler, and what is shared by every
-//! module and store made with it: the signature registry (engine-wide ids that
-//! `call_indirect` compares). Trampolines are not here: each module carries the
+//! module and store made with it: the type registry (engine-wide ids that
+//! `call_indirect` compares, see `type_registry`). Trampolines are not here: each module carries the
 //! ones it needs in its own code (see `func/trampolines.rs`), so nothing compiles
 //! after a module is loaded.
 
 use crate::config::SUPPORTED_FEATURES;
+use crate::type_registry::{group_key, signature_key, TypeRegistry};
 use crate::Config;
 use anyhow::{bail, Result};
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings};
-use tern_environ::{TypeIndex, WasmFuncType};
+use tern_environ::{WasmFuncType, WasmRefType, WasmSubType};
 
 /// A compilation environment shared by modules and stores; cheap to clone.
 #[derive(Clone)]
@@ -29,19 +29,13 @@ impl std::fmt::Debug for Engine {
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Compiler,
-    signatures: RwLock<SignatureRegistry>,
+    signatures: RwLock<TypeRegistry>,
     /// The epoch counter compiled code compares with each store's deadline.
     pub(crate) epoch: std::sync::atomic::AtomicU64,
     /// Fiber stacks of finished async calls, reused by the next ones.
     pub(crate) fiber_stacks: crate::vm::fiber::StackPool,
     /// The pooling allocator, with `InstanceAllocationStrategy::Pooling`.
     pub(crate) pool: Option<Arc<crate::vm::pool::InstancePool>>,
-}
-
-#[derive(Default)]
-struct SignatureRegistry {
-    ids: HashMap<WasmFuncType, u32>,
-    types: Vec<WasmFuncType>,
 }
 
 impl Engine {
@@ -193,69 +187,79 @@ impl Engine {
         settings
     }
 
-    /// The engine-wide ids of a module's type section, registering each type on
-    /// first use. A type's references to earlier types are rewritten to those
-    /// types' engine ids first (canonicalisation), so two modules' copies of a
-    /// type get one id however their type sections are ordered. Without GC's
-    /// recursion groups a type can only name earlier types (validation checks
-    /// it); a type naming a later one is an error here rather than a wrong id.
+    /// The engine-wide ids of a module's type section, registering each
+    /// recursion group on first use (`groups[i]` is type `i`'s group as
+    /// `(start, len)`). Groups are canonicalised iso-recursively (see
+    /// `crate::type_registry`), so two modules' copies of a group get the same
+    /// ids however their type sections are ordered.
     ///
     /// # Errors
-    /// Fails on a reference to a type that is not earlier in the section.
-    pub(crate) fn register_types(&self, types: &[WasmFuncType]) -> Result<Vec<u32>> {
+    /// Fails on a reference to a type of a later group, or malformed group
+    /// bounds (validation rules both out).
+    pub(crate) fn register_types(
+        &self,
+        types: &[WasmSubType],
+        groups: &[(u32, u32)],
+    ) -> Result<Vec<u32>> {
         let mut ids: Vec<u32> = Vec::with_capacity(types.len());
-        for ty in types {
-            let mut forward = None;
-            let canonical = ty.map_indices(|i| match ids.get(i as usize) {
-                Some(id) => TypeIndex::Engine(*id),
-                None => {
-                    forward = Some(i);
-                    TypeIndex::Module(i)
-                }
-            });
-            if let Some(i) = forward {
-                bail!("type {} refers to type {i}, which is not defined before it (recursive types need the GC proposal)", ids.len());
+        while ids.len() < types.len() {
+            let Some(&(start, len)) = groups.get(ids.len()) else {
+                bail!("type {} has no recursion group", ids.len());
+            };
+            if start as usize != ids.len() || len == 0 || (start + len) as usize > types.len() {
+                bail!("malformed recursion group ({start}, {len})");
             }
-            ids.push(self.signature_id(&canonical));
+            let key = group_key(types, &ids, start, len)?;
+            let first = self.intern_group(key);
+            ids.extend(first..first + len);
         }
         Ok(ids)
     }
 
-    /// The engine-wide id of canonical signature `ty`, registering it on first use.
-    pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
-        if let Some(id) = self
-            .inner
-            .signatures
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .get(ty)
-        {
-            return *id;
+    fn intern_group(&self, key: Vec<WasmSubType>) -> u32 {
+        if let Some(first) = self.registry().find_group(&key) {
+            return first;
         }
-        let mut reg = self
-            .inner
+        self.inner
             .signatures
             .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = reg.ids.get(ty) {
-            return *id;
-        }
-        let id = reg.types.len() as u32;
-        reg.types.push(ty.clone());
-        reg.ids.insert(ty.clone(), id);
-        id
+            .unwrap_or_else(|e| e.into_inner())
+            .intern_group(key)
     }
 
-    /// The signature registered under `id`.
-    pub(crate) fn signature(&self, id: u32) -> Option<WasmFuncType> {
+    fn registry(&self) -> std::sync::RwLockReadGuard<'_, TypeRegistry> {
         self.inner
             .signatures
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .types
-            .get(id as usize)
-            .cloned()
+    }
+
+    /// The engine-wide id of canonical signature `ty` (a `final` function
+    /// type alone in its group, as host signatures are), registering it on
+    /// first use.
+    pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
+        if let Some(id) = self.registry().find_signature(ty) {
+            return id;
+        }
+        self.intern_group(signature_key(ty))
+    }
+
+    /// The function type registered under `id` (`None` for a struct or array type).
+    pub(crate) fn signature(&self, id: u32) -> Option<WasmFuncType> {
+        self.registry().get(id)?.as_func().cloned()
+    }
+
+    /// Whether engine type `sub` is engine type `sup` or declares it
+    /// (transitively) as its supertype.
+    pub(crate) fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        sub == sup || self.registry().is_subtype(sub, sup)
+    }
+
+    /// Whether reference type `a` matches `b` (both canonical), following
+    /// the declared supertypes of concrete types.
+    pub(crate) fn ref_matches(&self, a: WasmRefType, b: WasmRefType) -> bool {
+        let reg = self.registry();
+        a.matches_with(b, &|t| reg.supertype(t))
     }
 
     /// How many functions (wasm bodies and trampolines) this engine has

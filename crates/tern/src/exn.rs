@@ -39,7 +39,7 @@ pub struct TagType {
     ty: FuncType,
     /// The tag type's recursion group and its position there: two tag types
     /// match only if both are equal (iso-recursive type equivalence).
-    rec: (Vec<tern_environ::WasmFuncType>, u32),
+    rec: (Vec<tern_environ::WasmSubType>, u32),
 }
 
 impl TagType {
@@ -48,7 +48,7 @@ impl TagType {
     /// The type is alone in its recursion group, as a type written without
     /// `rec` in the text format.
     pub fn new(ty: FuncType) -> Self {
-        let rec = (vec![ty.ty.clone()], 0);
+        let rec = (vec![tern_environ::WasmSubType::func(ty.ty.clone())], 0);
         Self { ty, rec }
     }
 
@@ -56,7 +56,7 @@ impl TagType {
         let (start, len) = env.type_groups[type_index as usize];
         let group = env.types[start as usize..(start + len) as usize].to_vec();
         Self {
-            ty: FuncType::from_wasm(env.types[type_index as usize].clone()),
+            ty: FuncType::from_wasm(env.signature(type_index).clone()),
             rec: (group, type_index - start),
         }
     }

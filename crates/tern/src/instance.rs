@@ -9,7 +9,9 @@ use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
 use crate::store::{GlobalData, InstanceData, StoreOpaque, Stored, TableData};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
-use crate::{AsContextMut, ExternType, Func, Module, Trap, TypedFunc, WasmParams, WasmResults};
+use crate::{
+    AsContextMut, ExternType, Func, Module, Trap, TypedFunc, ValType, WasmParams, WasmResults,
+};
 use anyhow::{bail, Context as _, Result};
 use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode};
 
@@ -190,7 +192,7 @@ impl Instance {
 }
 
 /// Whether an item of type `actual` may satisfy an import of type `expected`.
-fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
+fn import_matches(engine: &crate::Engine, expected: &ExternType, actual: &ExternType) -> bool {
     let limits = |emin: u64, emax: Option<u64>, amin: u64, amax: Option<u64>| {
         amin >= emin
             && match (emax, amax) {
@@ -205,7 +207,12 @@ fn import_matches(expected: &ExternType, actual: &ExternType) -> bool {
         (ExternType::Global(e), ExternType::Global(a)) => {
             e.mutability() == a.mutability()
                 && match e.mutability() {
-                    crate::Mutability::Const => a.content().matches(e.content()),
+                    crate::Mutability::Const => match (a.content(), e.content()) {
+                        (ValType::Ref(a), ValType::Ref(e)) => {
+                            engine.ref_matches(a.to_wasm(), e.to_wasm())
+                        }
+                        (a, e) => a == e,
+                    },
                     crate::Mutability::Var => a.content() == e.content(),
                 }
         }
@@ -292,7 +299,17 @@ fn instantiate(
         }
         let expected = module.entity_type(import.index);
         let actual = extern_type(store, item)?;
-        if !import_matches(&expected, &actual) {
+        let matches = match (import.index, item) {
+            // A function matches by engine type id, so recursion groups and
+            // declared supertypes (GC) count, not just the signature's shape.
+            (tern_environ::EntityIndex::Function(f), Extern::Func(func)) => {
+                let expected_id = module.inner.type_ids[env.functions[f as usize] as usize];
+                let actual_id = store.func_data(func).funcref.type_id();
+                store.engine.is_subtype(actual_id, expected_id)
+            }
+            _ => import_matches(store.engine(), &expected, &actual),
+        };
+        if !matches {
             bail!(
                 "incompatible import type for `{}::{}`: expected {expected}, found {actual}",
                 import.module,
@@ -678,6 +695,12 @@ fn eval_const(expr: &ConstExpr, resolved: &mut Resolved<'_>) -> Result<ValRaw> {
                     ConstOp::I32Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
                 })
+            }
+            ConstOp::RefI31 => {
+                let Some(v) = stack.pop() else {
+                    bail!("malformed constant expression")
+                };
+                ValRaw::u64(tern_environ::i31_word(v.get_i32()))
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
                 let (b, a) = (stack.pop(), stack.pop());

@@ -34,6 +34,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod anyref;
 mod artifact;
 mod cache;
 mod cache_config;
@@ -52,12 +53,14 @@ mod profiling;
 mod resources;
 mod store;
 mod trap;
+mod type_registry;
 mod types;
 mod values;
 #[allow(unsafe_code, reason = "the vm module is the one place for unsafe code")]
 mod vm;
 
 pub use anyhow::{Error, Result};
+pub use anyref::{AnyRef, I31};
 pub use artifact::{CompatibilityHash, Precompiled};
 pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel, WasmBacktraceDetails};

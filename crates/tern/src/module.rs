@@ -221,7 +221,7 @@ impl Module {
         if let Some(pool) = engine.pool() {
             crate::pooling::check_module(pool.limits(), &env, offsets.size())?;
         }
-        let type_ids = engine.register_types(&env.types)?;
+        let type_ids = engine.register_types(&env.types, &env.type_groups)?;
         let Parts {
             funcs,
             trampolines,

@@ -47,6 +47,8 @@ impl ValType {
     pub const NULLFUNCREF: Self = Self::Ref(RefType::NULLFUNCREF);
     /// `exnref`, i.e. `(ref null exn)` (exception handling).
     pub const EXNREF: Self = Self::Ref(RefType::EXNREF);
+    /// `anyref`, i.e. `(ref null any)` (GC).
+    pub const ANYREF: Self = Self::Ref(RefType::ANYREF);
 
     pub(crate) fn from_wasm(ty: WasmValType) -> Self {
         match ty {
@@ -133,6 +135,11 @@ impl RefType {
         nullable: true,
         heap: HeapType::Exn,
     };
+    /// `anyref` (GC).
+    pub const ANYREF: Self = Self {
+        nullable: true,
+        heap: HeapType::Any,
+    };
 
     /// `(ref null heap)` when `nullable`, else `(ref heap)`.
     pub fn new(nullable: bool, heap: HeapType) -> Self {
@@ -194,6 +201,10 @@ pub enum HeapType {
     Func,
     /// Functions of one signature.
     ConcreteFunc(SharedTypeIndex),
+    /// Structs of one struct type (GC).
+    ConcreteStruct(SharedTypeIndex),
+    /// Arrays of one array type (GC).
+    ConcreteArray(SharedTypeIndex),
     /// No function (the bottom of the function hierarchy; only null).
     NoFunc,
     /// Any host reference.
@@ -224,7 +235,10 @@ impl HeapType {
         Self::ConcreteFunc(SharedTypeIndex(engine.signature_id(&ty.ty)))
     }
 
-    /// Whether `self` is a subtype of `other`.
+    /// Whether `self` is a subtype of `other`. GC phase 1: a concrete type
+    /// matches itself and the abstract types above it; declared `sub`
+    /// supertypes are not consulted here (they are wherever Tern checks
+    /// values and imports: linking, `Table::set`, `Global::set`, host calls).
     pub fn matches(&self, other: &HeapType) -> bool {
         self.to_wasm().matches(other.to_wasm())
     }
@@ -235,9 +249,17 @@ impl HeapType {
             WasmHeapType::ConcreteFunc(TypeIndex::Engine(i)) => {
                 Self::ConcreteFunc(SharedTypeIndex(i))
             }
+            WasmHeapType::ConcreteStruct(TypeIndex::Engine(i)) => {
+                Self::ConcreteStruct(SharedTypeIndex(i))
+            }
+            WasmHeapType::ConcreteArray(TypeIndex::Engine(i)) => {
+                Self::ConcreteArray(SharedTypeIndex(i))
+            }
             // Public types are made from canonical (engine-indexed) types only;
-            // a module index cannot reach here, and `func` is its truthful top.
-            WasmHeapType::ConcreteFunc(TypeIndex::Module(_)) => Self::Func,
+            // another index cannot reach here, and the abstract type is its truthful top.
+            WasmHeapType::ConcreteFunc(_) => Self::Func,
+            WasmHeapType::ConcreteStruct(_) => Self::Struct,
+            WasmHeapType::ConcreteArray(_) => Self::Array,
             WasmHeapType::NoFunc => Self::NoFunc,
             WasmHeapType::Extern => Self::Extern,
             WasmHeapType::NoExtern => Self::NoExtern,
@@ -257,6 +279,12 @@ impl HeapType {
             Self::Func => WasmHeapType::Func,
             Self::ConcreteFunc(SharedTypeIndex(i)) => {
                 WasmHeapType::ConcreteFunc(TypeIndex::Engine(i))
+            }
+            Self::ConcreteStruct(SharedTypeIndex(i)) => {
+                WasmHeapType::ConcreteStruct(TypeIndex::Engine(i))
+            }
+            Self::ConcreteArray(SharedTypeIndex(i)) => {
+                WasmHeapType::ConcreteArray(TypeIndex::Engine(i))
             }
             Self::NoFunc => WasmHeapType::NoFunc,
             Self::Extern => WasmHeapType::Extern,

@@ -98,6 +98,9 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An exception reference (`None` is null).
     ExnRef(Option<crate::ExnRef>),
+    /// A reference of the GC `any` hierarchy (`None` is null). In GC phase 1
+    /// every non-null one is an `i31ref` (see [`crate::AnyRef`]).
+    AnyRef(Option<crate::AnyRef>),
 }
 
 impl Val {
@@ -112,6 +115,7 @@ impl Val {
             Self::FuncRef(_) => ValType::FuncRef,
             Self::ExternRef(_) => ValType::ExternRef,
             Self::ExnRef(_) => ValType::EXNREF,
+            Self::AnyRef(_) => ValType::ANYREF,
         }
     }
 
@@ -130,6 +134,7 @@ impl Val {
                 WasmHeapType::Func => Self::FuncRef(None),
                 WasmHeapType::Extern => Self::ExternRef(None),
                 WasmHeapType::Exn => Self::ExnRef(None),
+                WasmHeapType::Any => Self::AnyRef(None),
                 _ => return None,
             },
         })
@@ -152,12 +157,25 @@ impl Val {
             Self::ExternRef(Some(_)) => heap == WasmHeapType::Extern,
             Self::ExnRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Exn,
             Self::ExnRef(Some(_)) => heap == WasmHeapType::Exn,
+            Self::AnyRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Any,
+            // Phase 1: the only non-null `anyref` values are i31s.
+            Self::AnyRef(Some(a)) => {
+                a.is_i31()
+                    && matches!(
+                        heap,
+                        WasmHeapType::Any | WasmHeapType::Eq | WasmHeapType::I31
+                    )
+            }
             Self::FuncRef(Some(f)) => {
                 if !f.comes_from_same_store(store) {
                     bail!("cross-`Store` values are not supported");
                 }
                 let id = store.func_data(f).funcref.type_id();
-                WasmHeapType::ConcreteFunc(TypeIndex::Engine(id)).matches(heap)
+                let actual = tern_environ::WasmRefType {
+                    nullable: false,
+                    heap: WasmHeapType::ConcreteFunc(TypeIndex::Engine(id)),
+                };
+                store.engine.ref_matches(actual, r.to_wasm())
             }
             _ => false,
         })
@@ -298,6 +316,8 @@ impl Val {
             Self::ExternRef(Some(r)) => ValRaw::u64(store.register_externref(r) as u64),
             Self::ExnRef(None) => ValRaw::u64(0),
             Self::ExnRef(Some(e)) => ValRaw::u64(e.to_raw(store)?),
+            Self::AnyRef(None) => ValRaw::u64(0),
+            Self::AnyRef(Some(a)) => ValRaw::u64(a.to_raw()),
         })
     }
 
@@ -314,8 +334,7 @@ impl Val {
                     Self::ExternRef(store.externref_from_raw(raw.get_u64() as usize))
                 }
                 WasmHeapType::Exn => Self::ExnRef(crate::ExnRef::from_raw(store, raw.get_u64())),
-                // Only function references reach here: validation keeps GC
-                // references out of modules (that proposal is off).
+                WasmHeapType::Any => Self::AnyRef(crate::AnyRef::from_raw(raw.get_u64())),
                 _ => Self::FuncRef(store.func_from_raw(raw.get_u64() as usize)),
             },
         }

@@ -41,12 +41,14 @@ fn suite_features(suite: &str, proposal: Option<&str>) -> Option<WasmFeatures> {
             "wide-arithmetic" => wasm2 | WasmFeatures::WIDE_ARITHMETIC,
             "threads" => wasm2 | WasmFeatures::THREADS,
             // `try_table.wast` uses `return_call` inside handlers and typed
-            // function references (`(ref null $t)`).
+            // function references (`(ref null $t)`);
+            // `tag.wast` uses `rec` type groups (GC).
             "exceptions" => {
                 wasm2
                     | WasmFeatures::EXCEPTIONS
                     | WasmFeatures::TAIL_CALL
                     | WasmFeatures::FUNCTION_REFERENCES
+                    | WasmFeatures::GC
             }
             // `return_call_ref` is part of the proposal's tests.
             "function-references" => {

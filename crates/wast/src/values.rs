@@ -18,12 +18,23 @@ pub(crate) fn arg(arg: &WastArg<'_>) -> Result<Val> {
                 ty: wast::core::AbstractHeapType::Extern,
                 ..
             } => Val::ExternRef(None),
+            wast::core::HeapType::Abstract { ty, .. } if is_any_hierarchy(ty) => Val::AnyRef(None),
+            wast::core::HeapType::Abstract {
+                ty: wast::core::AbstractHeapType::Exn | wast::core::AbstractHeapType::NoExn,
+                ..
+            } => Val::ExnRef(None),
             _ => Val::FuncRef(None),
         },
         WastArg::Core(WastArgCore::V128(v)) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(tern::ExternRef::new(*n))),
         other => bail!("unsupported argument {other:?}"),
     })
+}
+
+/// Whether an abstract heap type is in the GC `any` hierarchy.
+fn is_any_hierarchy(ty: &wast::core::AbstractHeapType) -> bool {
+    use wast::core::AbstractHeapType as A;
+    matches!(ty, A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None)
 }
 
 /// Checks `actual` against the expected results.
@@ -111,6 +122,11 @@ fn matches_core(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::ExnRef(r), WastRetCore::RefNull(_)) => r.is_none(),
+        (Val::AnyRef(r), WastRetCore::RefNull(_)) => r.is_none(),
+        // Phase 1 of GC: every non-null `anyref` is an i31 (which is also an `eq` and an `any`).
+        (Val::AnyRef(r), WastRetCore::RefI31 | WastRetCore::RefEq | WastRetCore::RefAny) => {
+            r.is_some_and(|r| r.is_i31())
+        }
         (Val::ExternRef(r), WastRetCore::RefExtern(expected)) => match (r, expected) {
             (Some(r), Some(n)) => r.data().downcast_ref::<u32>() == Some(n),
             (Some(_), None) => true,

@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{
     self, condcodes::IntCC, types, BlockArg, BlockCall, ExtFuncData, ExternalName, InstBuilder,
     JumpTableData, UserExternalName, Value,
 };
-use tern_environ::{TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL};
+use tern_environ::{Builtin, TrapKind, VMFUNCREF_TYPE_ID, VMFUNCREF_VMCTX, VMFUNCREF_WASM_CALL};
 use wasmparser::{BlockType, Operator};
 
 /// What kind of structure a control frame is.
@@ -82,7 +82,7 @@ impl FuncState<'_, '_> {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![ir_type_of(t)]),
             BlockType::FuncType(idx) => {
-                let ft = &self.module.types[idx as usize];
+                let ft = self.module.signature(idx);
                 (
                     ft.params.iter().map(|t| ir_type(*t)).collect(),
                     ft.results.iter().map(|t| ir_type(*t)).collect(),
@@ -388,7 +388,7 @@ impl FuncState<'_, '_> {
         }
         let sig = wasm_signature(
             self.compiler.wasm_call_conv(),
-            &self.module.types[type_index as usize],
+            self.module.signature(type_index),
         );
         let s = self.builder.import_signature(sig);
         self.signatures.insert(type_index, s);
@@ -398,7 +398,7 @@ impl FuncState<'_, '_> {
     /// A direct call; with `tail`, a `return_call` that replaces this frame.
     fn translate_call(&mut self, func_index: u32, tail: bool) {
         let type_index = self.module.functions[func_index as usize];
-        let num_params = self.module.types[type_index as usize].params.len();
+        let num_params = self.module.signature(type_index).params.len();
         let args = self.popn(num_params);
         let args = self.canonical_all(args);
         let vmctx = self.vmctx();
@@ -459,7 +459,7 @@ impl FuncState<'_, '_> {
     /// An indirect call; with `tail`, a `return_call_indirect`.
     fn translate_call_indirect(&mut self, type_index: u32, table_index: u32, tail: bool) {
         let index = self.pop();
-        let num_params = self.module.types[type_index as usize].params.len();
+        let num_params = self.module.signature(type_index).params.len();
         let args = self.popn(num_params);
         let args = self.canonical_all(args);
         let vmctx = self.vmctx();
@@ -481,8 +481,25 @@ impl FuncState<'_, '_> {
             vmctx,
             self.offsets.type_id(type_index) as i32,
         );
-        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.trap_if(mismatch, TrapKind::BadSignature);
+        if self.module.types[type_index as usize].is_final {
+            // A final type has no subtypes (every type is final without GC).
+            let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
+            self.trap_if(mismatch, TrapKind::BadSignature);
+        } else {
+            // GC: a subtype's function may be called; ask the engine on a mismatch.
+            let same = self.builder.ins().icmp(IntCC::Equal, actual, expected);
+            let slow = self.builder.create_block();
+            let call = self.builder.create_block();
+            self.builder.ins().brif(same, call, &[], slow, &[]);
+            self.builder.seal_block(slow);
+            self.builder.switch_to_block(slow);
+            let sub = self.call_builtin(Builtin::IsSubtype, &[actual, expected]);
+            let mismatch = self.builder.ins().icmp_imm_u(IntCC::Equal, sub[0], 0);
+            self.trap_if(mismatch, TrapKind::BadSignature);
+            self.builder.ins().jump(call, &[]);
+            self.builder.seal_block(call);
+            self.builder.switch_to_block(call);
+        }
         self.call_funcref(type_index, funcref, args, tail);
     }
 

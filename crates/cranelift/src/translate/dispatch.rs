@@ -7,12 +7,13 @@
 //! compiler checks that every operator is handled:
 //! - `route!` decides per proposal: an operator of a proposal Tern implements
 //!   goes to its topic translator (through `topic!`); one of a proposal Tern
-//!   does not implement (threads, GC, legacy exceptions, stack switching, …) is a clear
+//!   does not implement (threads, legacy exceptions, stack switching, …) is a clear
 //!   error naming the operator and the proposal. A proposal that a future
 //!   wasmparser adds has no `route!` rule and stops the build.
 //! - `topic!` names, once, the file whose translator handles each operator of a
 //!   supported proposal: `control`, `memory`, `tables`, `funcref`, `numeric` or `simd`. An
-//!   operator missing from it stops the build too.
+//!   operator missing from it stops the build too. GC operators all go to `gc`,
+//!   which translates phase 1's and refuses the others by name.
 //!
 //! Each topic translator matches the operators routed to it; its final arm
 //! (reached only if `topic!` routes an operator to the wrong file) is an error,
@@ -550,7 +551,8 @@ macro_rules! route {
     (@threads $op:ident $s:ident) => { route!(reject threads $op) };
     (@shared_everything_threads $op:ident $s:ident) => { route!(reject shared_everything_threads $op) };
     (@acquire_release_atomics $op:ident $s:ident) => { route!(reject acquire_release_atomics $op) };
-    (@gc $op:ident $s:ident) => { route!(reject gc $op) };
+    // Phase 1 of GC: `gc` translates what needs no heap objects and refuses the rest.
+    (@gc $op:ident $s:ident) => { $s.state.translate_gc($s.op) };
     (@custom_descriptors $op:ident $s:ident) => { route!(reject custom_descriptors $op) };
     (@function_references $op:ident $s:ident) => { route!(translate $op $s) };
     (@exceptions $op:ident $s:ident) => { route!(translate $op $s) };

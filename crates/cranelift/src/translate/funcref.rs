@@ -59,7 +59,7 @@ impl FuncState<'_, '_> {
     /// `call_ref $t` (or, with `tail`, `return_call_ref $t`).
     fn translate_call_ref(&mut self, type_index: u32, tail: bool) {
         let funcref = self.pop();
-        let num_params = self.module.types[type_index as usize].params.len();
+        let num_params = self.module.signature(type_index).params.len();
         let args = self.popn(num_params);
         let args = self.canonical_all(args);
         let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, funcref, 0);

@@ -29,9 +29,9 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
 /// Bump it too when compiled code starts relying on something older code did
-/// not do (8: `ref.func` of a defined function calls the `ref_func` libcall,
+/// not do (`ref.func` of a defined function calls the `ref_func` libcall,
 /// since instances fill funcrefs on first use; the encoding did not change).
-pub(crate) const FORMAT_VERSION: u32 = 8;
+pub(crate) const FORMAT_VERSION: u32 = 9;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -334,8 +334,13 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     {
         bail!("bad export index");
     }
-    if env.functions.iter().any(|t| *t as usize >= env.types.len()) {
-        bail!("a function has an out-of-range type index");
+    let is_func = |t: &u32| {
+        env.types
+            .get(*t as usize)
+            .is_some_and(|t| t.as_func().is_some())
+    };
+    if !env.functions.iter().all(is_func) || !env.tags.iter().all(is_func) {
+        bail!("a function or tag has an out-of-range or non-function type index");
     }
     let in_range = |index: EntityIndex, imported: bool| {
         let (i, n, imports) = match index {

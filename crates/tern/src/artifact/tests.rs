@@ -199,7 +199,7 @@ fn representative() -> ModuleMetadata {
     let expr = |ops| ConstExpr { ops };
     let env = tern_environ::Module {
         name: Some("m".into()),
-        types: vec![WasmFuncType {
+        types: vec![tern_environ::WasmSubType::func(WasmFuncType {
             params: vec![
                 WasmValType::I32,
                 WasmValType::I64,
@@ -213,7 +213,7 @@ fn representative() -> ModuleMetadata {
                 WasmValType::EXTERNREF,
             ]
             .into(),
-        }],
+        })],
         type_groups: vec![(0, 1)],
         functions: vec![0, 0],
         tags: vec![0],
@@ -340,20 +340,21 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (8, expected),
+        (9, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 8 (the same bytes as 7).
+/// The encoding of `representative()` for `FORMAT_VERSION` 9.
 #[rustfmt::skip]
-const PINNED: [u8; 198] = [
-    1, 1, 109, 1, 4, 0, 1, 2, 3, 3, 4, 5, 1, 0, 5, 1, 3, 1, 0, 1, 2, 0, 0, 1, 1, 0, 1, 1, 2, 1,
-    1, 1, 1, 6, 1, 1, 0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6, 7, 1, 8,
-    9, 10, 11, 12, 13, 1, 0, 1, 0, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 4, 1, 116, 1, 0, 1, 109, 2,
-    0, 1, 103, 3, 0, 1, 101, 4, 0, 1, 1, 3, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0, 2, 1,
-    0, 0, 0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8, 8, 13,
-    0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 1, 30,
-    2, 0, 32, 4, 35, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2, 1, 128, 128, 4, 0, 128, 32, 0,
+const PINNED: [u8; 205] = [
+    1, 1, 109, 1, 1, 0, 0, 4, 0, 1, 2, 3, 3, 4, 5, 1, 0, 5, 1, 5, 1, 0, 1, 2, 0, 0, 1, 1, 0, 1,
+    1, 2, 1, 1, 1, 1, 6, 1, 1, 0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6,
+    7, 1, 8, 9, 10, 11, 12, 13, 1, 0, 1, 0, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 4, 1, 116, 1, 0, 1,
+    109, 2, 0, 1, 103, 3, 0, 1, 101, 4, 0, 1, 1, 3, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0,
+    2, 1, 0, 0, 0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8, 8,
+    15, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13, 14, 14, 1, 30, 2, 0, 32, 4, 35, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2, 1, 128, 128,
+    4, 0, 128, 32, 0,
 ];

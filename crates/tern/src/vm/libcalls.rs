@@ -367,6 +367,16 @@ unsafe extern "C" fn out_of_fuel(vmctx: *mut VMContext) -> u32 {
     }
 }
 
+/// The `is_subtype` libcall (see `tern_environ::Builtin`).
+///
+/// # Safety
+/// As `memory_grow`.
+unsafe extern "C" fn is_subtype(vmctx: *mut VMContext, sub: u32, sup: u32) -> u32 {
+    // SAFETY: as in `memory_grow`; no other reference into the store is held.
+    let store = unsafe { store_from_vmctx(vmctx) };
+    u32::from(store.engine.is_subtype(sub, sup))
+}
+
 /// The `new_epoch` libcall (see `tern_environ::Builtin`): 0 when the store
 /// moved the deadline (yielding to the async executor), 1 to trap.
 ///

@@ -23,6 +23,7 @@ mod embedder12;
 mod errors;
 mod exceptions;
 mod function_references;
+mod gc;
 mod limits;
 mod memory_image;
 mod pooling;

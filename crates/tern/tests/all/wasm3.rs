@@ -56,9 +56,9 @@ fn wasmtime12_defaults_can_be_restored_feature_by_feature() -> Result<()> {
 }
 
 #[test]
-fn unimplemented_wasm3_features_are_refused_by_name() {
+fn unimplemented_features_are_refused_by_name() {
     type Setter = for<'a> fn(&'a mut Config, bool) -> &'a mut Config;
-    let cases: [(Setter, &str); 1] = [(Config::wasm_gc, "GC")];
+    let cases: [(Setter, &str); 1] = [(Config::wasm_threads, "THREADS")];
     for (set, name) in cases {
         let mut config = Config::new();
         set(&mut config, true);
