@@ -74,6 +74,7 @@
 //! ```
 
 mod abi;
+mod adapters;
 mod artifact;
 mod asyncs;
 mod builtins;
@@ -92,6 +93,7 @@ mod resources;
 mod typed;
 pub mod types;
 mod values;
+mod vmctx;
 
 pub use component::Component;
 pub use func::Func;
