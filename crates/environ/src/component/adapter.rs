@@ -26,11 +26,13 @@
 //!
 //! What is compiled: synchronous calls whose parameters (at most 16 flat
 //! values) and result (at most one flat value) are scalars, `char`s, enums,
-//! flags, records and tuples of them. Everything else — strings, lists,
-//! variants, options, results, resource handles, parameters or results that
-//! cross in memory, async, callees that use `context.get`/`set` (slots the
-//! host keeps per task) — stays on the fused path, and the reason is recorded
-//! in [`ComponentInfo::fused_calls`]. Nothing here must ever produce an
+//! flags, and records, tuples, fixed-length lists, variants, options and
+//! results of them (a variant's payload is coerced from its joined slot
+//! types, converted, coerced back, and the unused slots zeroed). Everything
+//! else — strings, lists, resource handles, parameters or results that cross
+//! in memory, async, callees that use `context.get`/`set` (slots the host
+//! keeps per task) — stays on the fused path, and the reason is recorded in
+//! [`ComponentInfo::fused_calls`]. Nothing here must ever produce an
 //! adapter whose behaviour differs from the fused path's.
 
 use super::info::{AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, FuncDef, FusedCall};
@@ -281,13 +283,18 @@ impl Signature {
         exports.export(n::EXPORT, ExportKind::Func, adapter_index);
 
         let nparams = self.flat_params.len() as u32;
-        let locals: Vec<(u32, ValType)> = self.flat_result.iter().map(|t| (1, *t)).collect();
         let mut body = Body {
-            f: Function::new(locals),
+            code: Vec::new(),
+            first_local: nparams,
+            locals: self.flat_result.clone(),
         };
         body.adapter(self, types, nparams, has_post_return);
+        let mut f = Function::new(body.locals.iter().map(|t| (1, *t)));
+        for i in &body.code {
+            f.instruction(i);
+        }
         let mut code = CodeSection::new();
-        code.function(&body.f);
+        code.function(&f);
 
         let mut module = Module::new();
         module
@@ -310,13 +317,150 @@ const CALLEE_FLAGS: u32 = 1;
 
 /// The adapter function's body under construction.
 struct Body {
-    f: Function,
+    code: Vec<I<'static>>,
+    /// The index of the first local that is not a parameter.
+    first_local: u32,
+    /// The types of the locals that are not parameters.
+    locals: Vec<ValType>,
 }
 
 impl Body {
-    fn op(&mut self, i: I<'_>) -> &mut Self {
-        self.f.instruction(&i);
+    fn op(&mut self, i: I<'static>) -> &mut Self {
+        self.code.push(i);
         self
+    }
+
+    /// A fresh local of type `t`.
+    fn local(&mut self, t: ValType) -> u32 {
+        self.locals.push(t);
+        self.first_local + self.locals.len() as u32 - 1
+    }
+
+    /// Lifts and lowers a variant-like value (variant, option, result) at
+    /// `locals[*pos..]`: checks the discriminant, converts the case's
+    /// payload (coerced from and back to the joined slot types), and zeroes
+    /// the slots the case does not use, as lowering a lifted value would.
+    fn convert_variant(
+        &mut self,
+        types: &ComponentTypes,
+        ty: InterfaceType,
+        locals: &[u32],
+        pos: &mut usize,
+    ) {
+        let flat = types.flat(ty).unwrap_or(&[]);
+        let slots: Vec<(u32, FlatType)> = flat[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (locals[*pos + 1 + i], *t))
+            .collect();
+        let disc = locals[*pos];
+        *pos += flat.len();
+        let cases = types.case_types(ty).to_vec();
+        let n = cases.len() as i32;
+        self.op(I::LocalGet(disc))
+            .op(I::I32Const(n))
+            .op(I::I32GeU);
+        self.trap_if(AdapterTrap::InvalidDiscriminant, Some(disc), n);
+        // block $end { block $case(n-1) … { block $case0 { br_table } case0 … }
+        self.op(I::Block(BlockType::Empty));
+        for _ in 0..cases.len() {
+            self.op(I::Block(BlockType::Empty));
+        }
+        let targets: Vec<u32> = (0..cases.len() as u32).collect();
+        self.op(I::LocalGet(disc))
+            .op(I::BrTable(targets.into(), 0));
+        for (i, case) in cases.iter().enumerate() {
+            self.op(I::End);
+            let case_flat: Vec<FlatType> = case
+                .map(|t| types.flat(t).unwrap_or(&[]).to_vec())
+                .unwrap_or_default();
+            // Slot → the case's own flat types, in fresh locals.
+            let temps: Vec<u32> = case_flat
+                .iter()
+                .zip(&slots)
+                .map(|(want, (slot, have))| {
+                    let temp = self.local(val_type(*want));
+                    self.op(I::LocalGet(*slot));
+                    self.coerce(*have, *want);
+                    self.op(I::LocalSet(temp));
+                    temp
+                })
+                .collect();
+            if let Some(t) = case {
+                let mut p = 0;
+                self.convert(types, *t, &temps, &mut p);
+            }
+            // And back; unused slots become zero.
+            for (j, (slot, have)) in slots.iter().enumerate() {
+                match (temps.get(j), case_flat.get(j)) {
+                    (Some(temp), Some(want)) => {
+                        self.op(I::LocalGet(*temp));
+                        self.coerce_back(*want, *have);
+                    }
+                    _ => {
+                        self.zero(*have);
+                    }
+                }
+                self.op(I::LocalSet(*slot));
+            }
+            // Branch to $end (the remaining blocks of later cases, then $end).
+            self.op(I::Br((cases.len() - 1 - i) as u32));
+        }
+        self.op(I::End);
+    }
+
+    /// Converts the value on the stack from join slot type `have` to case
+    /// flat type `want` (the canonical ABI's lift coercion).
+    fn coerce(&mut self, have: FlatType, want: FlatType) {
+        use FlatType as F;
+        match (have, want) {
+            _ if have == want => {}
+            (F::I32, F::F32) => {
+                self.op(I::F32ReinterpretI32);
+            }
+            (F::I64, F::I32) => {
+                self.op(I::I32WrapI64);
+            }
+            (F::I64, F::F32) => {
+                self.op(I::I32WrapI64).op(I::F32ReinterpretI32);
+            }
+            (F::I64, F::F64) => {
+                self.op(I::F64ReinterpretI64);
+            }
+            _ => unreachable!("a join slot is never narrower than a case's type"),
+        }
+    }
+
+    /// Converts the value on the stack from case flat type `want` back to
+    /// join slot type `have` (the canonical ABI's lower coercion).
+    fn coerce_back(&mut self, want: FlatType, have: FlatType) {
+        use FlatType as F;
+        match (want, have) {
+            _ if have == want => {}
+            (F::F32, F::I32) => {
+                self.op(I::I32ReinterpretF32);
+            }
+            (F::I32, F::I64) => {
+                self.op(I::I64ExtendI32U);
+            }
+            (F::F32, F::I64) => {
+                self.op(I::I32ReinterpretF32).op(I::I64ExtendI32U);
+            }
+            (F::F64, F::I64) => {
+                self.op(I::I64ReinterpretF64);
+            }
+            _ => unreachable!("a join slot is never narrower than a case's type"),
+        }
+    }
+
+    /// Pushes zero of type `t`.
+    fn zero(&mut self, t: FlatType) {
+        match t {
+            FlatType::I32 => self.op(I::I32Const(0)),
+            FlatType::I64 => self.op(I::I64Const(0)),
+            FlatType::F32 => self.op(I::F32Const(0.0.into())),
+            FlatType::F64 => self.op(I::F64Const(0.0.into())),
+        };
     }
 
     /// `if (top of stack) { trap(code, a, b) }`, with `a` from a local or 0.
@@ -524,6 +668,9 @@ impl Body {
                         }
                     }
                 }
+                Some(TypeDef::Variant(_) | TypeDef::Option(_) | TypeDef::Result { .. }) => {
+                    self.convert_variant(types, ty, locals, pos);
+                }
                 _ => unreachable!("type not compiled (checked by `not_compiled`)"),
             },
         }
@@ -544,9 +691,15 @@ fn not_compiled(types: &ComponentTypes, ty: InterfaceType) -> Option<&'static st
         TypeDef::FixedList(elem, _) => not_compiled(types, *elem),
         TypeDef::Enum(_) | TypeDef::Flags(_) => None,
         TypeDef::List(_) | TypeDef::Map(..) => Some("a list"),
-        TypeDef::Variant(_) => Some("a variant"),
-        TypeDef::Option(_) => Some("an option"),
-        TypeDef::Result { .. } => Some("a result"),
+        TypeDef::Variant(cases) => cases
+            .iter()
+            .filter_map(|(_, t)| *t)
+            .find_map(|t| not_compiled(types, t)),
+        TypeDef::Option(t) => not_compiled(types, *t),
+        TypeDef::Result { ok, err } => ok
+            .iter()
+            .chain(err)
+            .find_map(|t| not_compiled(types, *t)),
         TypeDef::Own(_) | TypeDef::Borrow(_) => Some("a resource handle"),
         TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext => {
             Some("an async value")

@@ -447,3 +447,113 @@ fn precompiled_components_keep_their_adapters() {
         Ok(Val::U32(0x34))
     );
 }
+
+/// A variant (joined `i64` slot), an option and a result as parameters: the
+/// callee hashes the raw slots it receives.
+const VARIANTS: &str = r#"(component
+  (type $v (variant (case "a" u8) (case "b" f32) (case "c" s64) (case "d")))
+  (component $Callee
+    (type $v' (variant (case "a" u8) (case "b" f32) (case "c" s64) (case "d")))
+    (import "v" (type $v (eq $v')))
+    (core module $M
+      (func (export "hash") (param i32 i64 i32 i32 i32 i32) (result i64)
+        (i64.add (i64.extend_i32_u (local.get 0))
+        (i64.add (i64.mul (local.get 1) (i64.const 3))
+        (i64.add (i64.mul (i64.extend_i32_u (local.get 2)) (i64.const 0x100000))
+        (i64.add (i64.mul (i64.extend_i32_u (local.get 3)) (i64.const 0x1000000))
+        (i64.add (i64.mul (i64.extend_i32_u (local.get 4)) (i64.const 0x10000000000))
+                 (i64.mul (i64.extend_i32_u (local.get 5)) (i64.const 0x100000000000)))))))))
+    (core instance $m (instantiate $M))
+    (func (export "hash") (param "v" $v) (param "o" (option s8)) (param "r" (result u16 (error char)))
+      (result u64) (canon lift (core func $m "hash"))))
+  (instance $callee (instantiate $Callee (with "v" (type $v))))
+  (component $Caller
+    (type $v' (variant (case "a" u8) (case "b" f32) (case "c" s64) (case "d")))
+    (import "v" (type $v (eq $v')))
+    (import "hash" (func $hash (param "v" $v) (param "o" (option s8)) (param "r" (result u16 (error char)))
+      (result u64)))
+    (core func $hash' (canon lower (func $hash)))
+    (core module $M
+      (import "" "hash" (func $hash (param i32 i64 i32 i32 i32 i32) (result i64)))
+      (func (export "probe") (param i32 i64 i32 i32 i32 i32) (result i64)
+        (call $hash (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5))))
+    (core instance $m (instantiate $M (with "" (instance (export "hash" (func $hash'))))))
+    (func (export "probe") (param "a" u32) (param "b" u64) (param "c" u32) (param "d" u32) (param "e" u32)
+      (param "f" u32) (result u64) (canon lift (core func $m "probe"))))
+  (instance $caller (instantiate $Caller (with "v" (type $v)) (with "hash" (func $callee "hash"))))
+  (export "probe" (func $caller "probe"))
+)"#;
+
+#[test]
+fn variants_options_and_results_cross_compiled() {
+    let compiled = Component::new(&engine(true), VARIANTS).unwrap();
+    let fused = Component::new(&engine(false), VARIANTS).unwrap();
+    assert_eq!(compiled.compiled_adapters(), 1);
+    assert_eq!(compiled.fused_calls(), Vec::<(u32, String)>::new());
+    let probe = |c: &Component, v: (u32, u64), o: (u32, u32), r: (u32, u32)| {
+        call(
+            c,
+            "probe",
+            &[
+                Val::U32(v.0),
+                Val::U64(v.1),
+                Val::U32(o.0),
+                Val::U32(o.1),
+                Val::U32(r.0),
+                Val::U32(r.1),
+            ],
+        )
+    };
+    let slots = [
+        0,
+        1,
+        0xff,
+        0x1234,
+        0x7fa0_0001,
+        0xdead_beef_7fa0_0001,
+        0xdead_beef_0000_0042,
+        0x8000_0000_0000_0000,
+        u64::MAX,
+    ];
+    let small = [0u32, 1, 2, 0x80, 0xff, 0x1_0080, 0xd800, 0x11_0000];
+    let mut compared = 0;
+    for vd in 0..5 {
+        for slot in slots {
+            for od in 0..3 {
+                for rd in 0..3 {
+                    for pay in small {
+                        let (v, o, r) = ((vd, slot), (od, pay), (rd, pay));
+                        let a = probe(&compiled, v, o, r);
+                        let b = probe(&fused, v, o, r);
+                        assert_eq!(a, b, "probe({v:?}, {o:?}, {r:?})");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 1000);
+    // What the canonical ABI prescribes: case `b`'s NaN is canonicalised in
+    // the low half of its slot (the high half zeroed); `none` zeroes its
+    // payload; `ok` keeps the low 16 bits.
+    let h = |v: (u32, u64), o: (u32, u32), r: (u32, u32)| {
+        u64::from(v.0)
+            + v.1 * 3
+            + u64::from(o.0) * 0x10_0000
+            + u64::from(o.1) * 0x100_0000
+            + u64::from(r.0) * 0x100_0000_0000
+            + u64::from(r.1) * 0x1000_0000_0000
+    };
+    assert_eq!(
+        probe(&compiled, (1, 0xdead_beef_7fa0_0001), (0, 0x55), (0, 0x12_3456)),
+        Ok(Val::U64(h((1, 0x7fc0_0000), (0, 0), (0, 0x3456))))
+    );
+    assert_eq!(
+        probe(&compiled, (0, 0xdead_beef_0000_1234), (1, 0x80), (1, 0x41)),
+        Ok(Val::U64(h((0, 0x34), (1, 0xffff_ff80), (1, 0x41))))
+    );
+    let err = probe(&compiled, (4, 0), (0, 0), (0, 0)).unwrap_err();
+    assert!(err.contains("invalid variant discriminant 4 (there are 4 cases)"), "{err}");
+    let err = probe(&compiled, (3, 0), (0, 0), (1, 0xd800)).unwrap_err();
+    assert!(err.contains("invalid `char` bit pattern: 0xd800"), "{err}");
+}
