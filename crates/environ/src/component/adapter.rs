@@ -35,8 +35,8 @@
 //! [`ComponentInfo::fused_calls`]. Nothing here must ever produce an
 //! adapter whose behaviour differs from the fused path's.
 
-use super::info::{AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, FuncDef, FusedCall};
 use super::info::Initializer;
+use super::info::{AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, FuncDef, FusedCall};
 use super::types::{ComponentTypes, FlatType, InterfaceType, TypeDef};
 use super::types::{MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::vmctx::{FLAG_MAY_ENTER, FLAG_MAY_LEAVE};
@@ -237,8 +237,7 @@ impl Signature {
         let to_wasm = |fl: &[FlatType]| -> Vec<WasmValType> {
             fl.iter().map(|t| wasm_val_type(*t)).collect()
         };
-        if *core_ty.params != *to_wasm(&flat_params) || *core_ty.results != *to_wasm(&flat_result)
-        {
+        if *core_ty.params != *to_wasm(&flat_params) || *core_ty.results != *to_wasm(&flat_result) {
             return Err("the lowered core signature is not the flattened type (a Tern bug)".into());
         }
         let val_types = |fl: Vec<FlatType>| fl.into_iter().map(val_type).collect();
@@ -357,9 +356,7 @@ impl Body {
         *pos += flat.len();
         let cases = types.case_types(ty).to_vec();
         let n = cases.len() as i32;
-        self.op(I::LocalGet(disc))
-            .op(I::I32Const(n))
-            .op(I::I32GeU);
+        self.op(I::LocalGet(disc)).op(I::I32Const(n)).op(I::I32GeU);
         self.trap_if(AdapterTrap::InvalidDiscriminant, Some(disc), n);
         // block $end { block $case(n-1) … { block $case0 { br_table } case0 … }
         self.op(I::Block(BlockType::Empty));
@@ -367,8 +364,7 @@ impl Body {
             self.op(I::Block(BlockType::Empty));
         }
         let targets: Vec<u32> = (0..cases.len() as u32).collect();
-        self.op(I::LocalGet(disc))
-            .op(I::BrTable(targets.into(), 0));
+        self.op(I::LocalGet(disc)).op(I::BrTable(targets.into(), 0));
         for (i, case) in cases.iter().enumerate() {
             self.op(I::End);
             let case_flat: Vec<FlatType> = case
@@ -557,7 +553,13 @@ impl Body {
 
     /// Lifts a value of type `ty` from the flat locals at `locals[*pos..]`
     /// and lowers it back into them (the same flat shape on both sides).
-    fn convert(&mut self, types: &ComponentTypes, ty: InterfaceType, locals: &[u32], pos: &mut usize) {
+    fn convert(
+        &mut self,
+        types: &ComponentTypes,
+        ty: InterfaceType,
+        locals: &[u32],
+        pos: &mut usize,
+    ) {
         use InterfaceType as T;
         let next = |pos: &mut usize| {
             let l = locals[*pos];
@@ -650,9 +652,7 @@ impl Body {
                 Some(TypeDef::Enum(names)) => {
                     let l = next(pos);
                     let cases = names.len() as i32;
-                    self.op(I::LocalGet(l))
-                        .op(I::I32Const(cases))
-                        .op(I::I32GeU);
+                    self.op(I::LocalGet(l)).op(I::I32Const(cases)).op(I::I32GeU);
                     self.trap_if(AdapterTrap::InvalidDiscriminant, Some(l), cases);
                 }
                 Some(TypeDef::Flags(names)) => {
@@ -696,14 +696,9 @@ fn not_compiled(types: &ComponentTypes, ty: InterfaceType) -> Option<&'static st
             .filter_map(|(_, t)| *t)
             .find_map(|t| not_compiled(types, t)),
         TypeDef::Option(t) => not_compiled(types, *t),
-        TypeDef::Result { ok, err } => ok
-            .iter()
-            .chain(err)
-            .find_map(|t| not_compiled(types, *t)),
+        TypeDef::Result { ok, err } => ok.iter().chain(err).find_map(|t| not_compiled(types, *t)),
         TypeDef::Own(_) | TypeDef::Borrow(_) => Some("a resource handle"),
-        TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext => {
-            Some("an async value")
-        }
+        TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext => Some("an async value"),
     }
 }
 

@@ -19,8 +19,8 @@ mod vmctx;
 pub use adapter::{adapter_names, plan_adapters, AdapterTrap};
 pub use convert::MAX_TYPE_DEPTH;
 pub use info::{
-    AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, FusedCall, ImportPath, Initializer,
-    ModuleDef, ResourceDef, StringEncoding,
+    AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, FusedCall,
+    ImportPath, Initializer, ModuleDef, ResourceDef, StringEncoding,
 };
 pub use types::{
     align_to, discriminant_size, flags_size, ComponentItemType, ComponentTypes, CoreModuleType,

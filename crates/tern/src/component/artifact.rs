@@ -303,7 +303,10 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
         }
         false
     };
-    let adapters_ok = info.adapters.windows(2).all(|w| w[0].lowered < w[1].lowered)
+    let adapters_ok = info
+        .adapters
+        .windows(2)
+        .all(|w| w[0].lowered < w[1].lowered)
         && info.adapters.iter().all(|a| {
             (a.module as usize) < num_modules
                 && a.caller < info.num_runtime_instances

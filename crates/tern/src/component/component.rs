@@ -136,15 +136,9 @@ impl Component {
                 .with_context(|| format!("failed to compile core module {i} of the component"))
         };
         let modules: Vec<Module> = if engine.config().parallel_compilation {
-            all.par_iter()
-                .enumerate()
-                .map(run)
-                .collect::<Result<_>>()?
+            all.par_iter().enumerate().map(run).collect::<Result<_>>()?
         } else {
-            all.iter()
-                .enumerate()
-                .map(run)
-                .collect::<Result<_>>()?
+            all.iter().enumerate().map(run).collect::<Result<_>>()?
         };
         Ok(Self::from_parts(engine, translation.info, modules))
     }

@@ -6,8 +6,9 @@
 //! [`super::Linker`] ([`HostFunc`], typed or dynamic), or a function lifted by
 //! another inlined component instance, which is called by lifting the
 //! arguments from the caller into `Val`s and lowering them into the callee
-//! ("fused" here in Rust rather than in generated adapter code). Either way
-//! the caller's `may_leave` flag is checked first.
+//! ("fused" here in Rust) when no adapter was compiled for the call (see
+//! `adapters.rs`; `Component::fused_calls` says why). Either way the
+//! caller's `may_leave` flag is checked first.
 
 use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
 use super::abi::{

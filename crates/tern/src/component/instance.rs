@@ -24,7 +24,8 @@ use anyhow::{bail, Context as _, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tern_environ::component::{
-    AdapterInfo, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, Initializer, ModuleDef, ResourceDef,
+    AdapterInfo, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, Initializer, ModuleDef,
+    ResourceDef,
 };
 use tern_environ::{WasmFuncType, WasmValType};
 
@@ -139,21 +140,12 @@ pub struct Instance(pub(crate) Stored);
 /// The state the host keeps per inlined component instance (its
 /// `may_leave`/`may_enter` flags live in the component VMContext,
 /// [`ComponentVmctx`], where compiled adapters reach them).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RuntimeState {
     /// `context.get`/`context.set` slots.
     pub(crate) context: [u32; 2],
     /// `backpressure.inc`/`dec` counter.
     pub(crate) backpressure: u32,
-}
-
-impl Default for RuntimeState {
-    fn default() -> Self {
-        Self {
-            context: [0; 2],
-            backpressure: 0,
-        }
-    }
 }
 
 /// A post-return call deferred until `post_return` or the next call.

@@ -169,7 +169,11 @@ fn component_text() -> String {
     let host_lower_core: String = caller_lowers
         .lines()
         .map(|l| {
-            let name = l.split('$').nth(1).and_then(|x| x.split('\'').next()).unwrap_or("");
+            let name = l
+                .split('$')
+                .nth(1)
+                .and_then(|x| x.split('\'').next())
+                .unwrap_or("");
             format!("(export \"{name}\" (func ${name}'))")
         })
         .collect::<Vec<_>>()
@@ -258,8 +262,29 @@ fn compiled_and_fused() -> (Component, Component) {
 }
 
 const U32_INPUTS: &[u32] = &[
-    0, 1, 2, 3, 5, 0x7f, 0x80, 0xff, 0x100, 0x1234, 0x8000, 0xffff, 0x1_0000, 0xd7ff, 0xd800,
-    0xdfff, 0xe000, 0x10_ffff, 0x11_0000, 0x7fc0_0001, 0x7fa0_0000, 0xffc0_0000, 0x8000_0000,
+    0,
+    1,
+    2,
+    3,
+    5,
+    0x7f,
+    0x80,
+    0xff,
+    0x100,
+    0x1234,
+    0x8000,
+    0xffff,
+    0x1_0000,
+    0xd7ff,
+    0xd800,
+    0xdfff,
+    0xe000,
+    0x10_ffff,
+    0x11_0000,
+    0x7fc0_0001,
+    0x7fa0_0000,
+    0xffc0_0000,
+    0x8000_0000,
     0xffff_ffff,
 ];
 
@@ -326,9 +351,15 @@ fn compiled_adapters_normalise_as_the_canonical_abi_says() {
     let err = u32s("probe-char", 0xd800).unwrap_err();
     assert!(err.contains("invalid `char` bit pattern: 0xd800"), "{err}");
     let err = u32s("garble-char", 0x10_ffff).unwrap_err();
-    assert!(err.contains("invalid `char` bit pattern: 0x1100ff"), "{err}");
+    assert!(
+        err.contains("invalid `char` bit pattern: 0x1100ff"),
+        "{err}"
+    );
     let err = u32s("probe-e", 3).unwrap_err();
-    assert!(err.contains("invalid variant discriminant 3 (there are 3 cases)"), "{err}");
+    assert!(
+        err.contains("invalid variant discriminant 3 (there are 3 cases)"),
+        "{err}"
+    );
     let err = u32s("garble-e", 2).unwrap_err();
     assert!(err.contains("invalid variant discriminant 3"), "{err}");
 }
@@ -350,7 +381,8 @@ fn records_and_tuples_cross_compiled() {
     // a: 0x101 → 1; b: 0xffff → -1; c; d: 9 → true; e: 'A'; f: 0x1ff → 0xff;
     // g: 0x80 → -128.
     let a = args(0x101, 0xffff, 1000, 9, 65, 0x1ff, 0x80);
-    let expected = 1i64 - 1 + 1000 + 1 + 65 + 0xff - 128;
+    let fields: [i64; 7] = [1, -1, 1000, 1, 65, 0xff, -128];
+    let expected: i64 = fields.iter().sum();
     assert_eq!(call(&compiled, "rec", &a), Ok(Val::U64(expected as u64)));
     assert_eq!(call(&compiled, "rec", &a), call(&fused, "rec", &a));
     let bad = args(0, 0, 0, 0, 0xdfff, 0, 0);
@@ -387,13 +419,12 @@ fn reentering_through_compiled_adapters_traps() {
     )"#;
     for adapters in [true, false] {
         let component = Component::new(&engine(adapters), text).unwrap();
-        assert_eq!(
-            component.compiled_adapters(),
-            if adapters { 2 } else { 0 }
-        );
+        assert_eq!(component.compiled_adapters(), if adapters { 2 } else { 0 });
         let engine = component.engine();
         let mut store = Store::new(engine, ());
-        let instance = Linker::new(engine).instantiate(&mut store, &component).unwrap();
+        let instance = Linker::new(engine)
+            .instantiate(&mut store, &component)
+            .unwrap();
         let run = instance.get_func(&mut store, "run").unwrap();
         let err = run
             .call(&mut store, &[], &mut [Val::Bool(false)])
@@ -545,7 +576,12 @@ fn variants_options_and_results_cross_compiled() {
             + u64::from(r.1) * 0x1000_0000_0000
     };
     assert_eq!(
-        probe(&compiled, (1, 0xdead_beef_7fa0_0001), (0, 0x55), (0, 0x12_3456)),
+        probe(
+            &compiled,
+            (1, 0xdead_beef_7fa0_0001),
+            (0, 0x55),
+            (0, 0x12_3456)
+        ),
         Ok(Val::U64(h((1, 0x7fc0_0000), (0, 0), (0, 0x3456))))
     );
     assert_eq!(
@@ -553,7 +589,10 @@ fn variants_options_and_results_cross_compiled() {
         Ok(Val::U64(h((0, 0x34), (1, 0xffff_ff80), (1, 0x41))))
     );
     let err = probe(&compiled, (4, 0), (0, 0), (0, 0)).unwrap_err();
-    assert!(err.contains("invalid variant discriminant 4 (there are 4 cases)"), "{err}");
+    assert!(
+        err.contains("invalid variant discriminant 4 (there are 4 cases)"),
+        "{err}"
+    );
     let err = probe(&compiled, (3, 0), (0, 0), (1, 0xd800)).unwrap_err();
     assert!(err.contains("invalid `char` bit pattern: 0xd800"), "{err}");
 }
