@@ -113,31 +113,34 @@ impl AdapterTrap {
 /// `first_module` on) and every other such call in `info.fused_calls`, and
 /// returns the adapter modules' bytes in module order.
 pub fn plan_adapters(info: &mut ComponentInfo, first_module: u32) -> Vec<Vec<u8>> {
-    let mut lifts = HashMap::new();
-    let mut context_users = HashSet::new();
-    for init in &info.initializers {
-        match init {
-            Initializer::Lift {
-                index,
-                options,
-                ty,
-                instance,
-                ..
-            } => {
-                lifts.insert(*index, (options, *ty, *instance));
-            }
+    let context_users: HashSet<u32> = info
+        .initializers
+        .iter()
+        .filter_map(|init| match init {
             Initializer::Builtin {
                 kind: BuiltinKind::ContextGet(_) | BuiltinKind::ContextSet(_),
                 instance,
                 ..
-            } => {
-                context_users.insert(*instance);
-            }
-            _ => {}
-        }
-    }
+            } => Some(*instance),
+            _ => None,
+        })
+        .collect();
+    // Lifts made so far: an adapter is instantiated where its `canon lower`
+    // is, so its callee must be lifted before that.
+    let mut lifts = HashMap::new();
     let (mut modules, mut adapters, mut fused) = (Vec::new(), Vec::new(), Vec::new());
     for init in &info.initializers {
+        if let Initializer::Lift {
+            index,
+            options,
+            ty,
+            instance,
+            ..
+        } = init
+        {
+            lifts.insert(*index, (options, *ty, *instance));
+            continue;
+        }
         let Initializer::Lower {
             index,
             callee: FuncDef::Lifted(lifted),
