@@ -1,11 +1,15 @@
 //! `cargo run --release -p tern-bench --bin component-bench`: the cost of
 //! host → component calls through the canonical ABI, typed and with `Val`s:
 //! passing a 1 KiB string, passing a 1,000-element list of records, and
-//! getting a 1 KiB string back.
+//! getting a 1 KiB string back; then component → component calls, compiled
+//! adapter against host-fused path, and a host call with a `Resource<T>` in
+//! and out (`component_calls.rs`).
 //!
 //! Figures, not assertions. The guest does almost nothing (it sums or
 //! measures what it gets), so the figures are the ABI's cost: allocating in
 //! the guest through its `realloc`, copying, validating and lifting.
+
+mod component_calls;
 
 use anyhow::Result;
 use std::time::Instant;
@@ -142,5 +146,6 @@ fn main() -> Result<()> {
         make_dyn.call(&mut store, &[], &mut s).expect("call");
     });
     println!("host->component, 1 KiB string out:       typed {typed:7.0} ns/call   Val {dynamic:7.0} ns/call");
-    Ok(())
+    component_calls::component_to_component()?;
+    component_calls::host_resource()
 }

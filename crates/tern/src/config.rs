@@ -44,6 +44,9 @@ pub struct Config {
     pub(crate) async_stack_size: usize,
     /// Where instances get their memory (`Config::allocation_strategy`).
     pub(crate) allocation_strategy: crate::InstanceAllocationStrategy,
+    /// Whether component-to-component calls are compiled into adapters
+    /// (`Config::component_compiled_adapters`).
+    pub(crate) component_adapters: bool,
 }
 
 /// Whether backtraces name source files and lines (`Config::wasm_backtrace_details`).
@@ -171,6 +174,7 @@ impl Config {
             async_support: false,
             async_stack_size: 2 << 20,
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
+            component_adapters: true,
         }
     }
 
@@ -348,6 +352,18 @@ impl Config {
     /// Inaccessible bytes after each dynamic memory (default 64 KiB).
     pub fn dynamic_memory_guard_size(&mut self, bytes: u64) -> &mut Self {
         self.tunables.dynamic_memory_guard_size = bytes;
+        self
+    }
+
+    /// Whether calls from one component instance into another, inside one
+    /// component, are compiled into adapter functions (default: on) or all go
+    /// through the host-fused path. Both give the same results; the knob
+    /// exists to compare them (tests, `component-bench`). Not part of
+    /// wasmtime's API, and it does not affect core code, so artifacts do
+    /// not record it (a component records which calls it compiled).
+    #[doc(hidden)]
+    pub fn component_compiled_adapters(&mut self, enable: bool) -> &mut Self {
+        self.component_adapters = enable;
         self
     }
 

@@ -237,6 +237,37 @@ pub struct ComponentInfo {
     pub num_lifted: u32,
     /// See `num_lowered`.
     pub num_builtins: u32,
+    /// The compiled adapters of component-to-component calls, by lowered
+    /// function (see `adapter.rs`); empty until `plan_adapters` runs.
+    pub adapters: Vec<AdapterInfo>,
+    /// The component-to-component calls that stay on the host-fused path,
+    /// each with the reason no adapter was compiled for it.
+    pub fused_calls: Vec<FusedCall>,
+}
+
+/// A compiled adapter: the core module that implements lowered function
+/// `lowered` by calling lifted function `lifted` directly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdapterInfo {
+    /// The [`CoreDef::Lowered`] function it implements.
+    pub lowered: u32,
+    /// The [`FuncDef::Lifted`] function it calls.
+    pub lifted: u32,
+    /// Its core module, a static module of the component.
+    pub module: u32,
+    /// The runtime component instance of the caller (whose `may_leave` it checks).
+    pub caller: u32,
+    /// The runtime component instance of the callee (whose `may_enter` it checks).
+    pub callee: u32,
+}
+
+/// A component-to-component call left on the host-fused path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FusedCall {
+    /// The [`CoreDef::Lowered`] function.
+    pub lowered: u32,
+    /// Why no adapter was compiled for it.
+    pub reason: String,
 }
 
 impl ComponentInfo {

@@ -8,22 +8,26 @@
 //! instantiations into a flat list of initializers), `convert` (validator
 //! types into Tern's interned types). Nothing here compiles or runs code.
 
+mod adapter;
 mod convert;
 mod info;
 mod inline;
 mod parse;
 mod types;
+mod vmctx;
 
+pub use adapter::{adapter_names, plan_adapters, AdapterTrap};
 pub use convert::MAX_TYPE_DEPTH;
 pub use info::{
-    BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, ImportPath, Initializer,
-    ModuleDef, ResourceDef, StringEncoding,
+    AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, FusedCall,
+    ImportPath, Initializer, ModuleDef, ResourceDef, StringEncoding,
 };
 pub use types::{
     align_to, discriminant_size, flags_size, ComponentItemType, ComponentTypes, CoreModuleType,
     FlatType, FuncType, InterfaceType, Layout, TypeDef, MAX_FLAT_ASYNC_PARAMS, MAX_FLAT_PARAMS,
     MAX_FLAT_RESULTS,
 };
+pub use vmctx::{VMComponentOffsets, FLAG_MAY_ENTER, FLAG_MAY_LEAVE};
 
 use anyhow::Result;
 use wasmparser::WasmFeatures;

@@ -24,7 +24,7 @@ use tern_environ::component::{
 
 /// Version of the component metadata encoding; bump it when
 /// `ComponentInfo` or anything it holds changes shape.
-const COMPONENT_FORMAT_VERSION: u32 = 1;
+const COMPONENT_FORMAT_VERSION: u32 = 2;
 
 /// The metadata of a component artifact.
 #[derive(Serialize, Deserialize)]
@@ -287,6 +287,34 @@ fn validate(info: &ComponentInfo, num_modules: usize) -> Result<()> {
         });
     if !resources_ok || !frames_ok {
         bail!("a resource refers to a missing item");
+    }
+    // Adapters: sorted by lowered function (instantiation looks them up so),
+    // each calling a lifted function made before its lowered one.
+    let lifted_before = |lowered_index: u32, l: u32| {
+        let mut lifts = 0;
+        for init in &info.initializers {
+            match init {
+                Initializer::Lift { .. } => lifts += 1,
+                Initializer::Lower { index, callee, .. } if *index == lowered_index => {
+                    return *callee == FuncDef::Lifted(l) && l < lifts;
+                }
+                _ => {}
+            }
+        }
+        false
+    };
+    let adapters_ok = info
+        .adapters
+        .windows(2)
+        .all(|w| w[0].lowered < w[1].lowered)
+        && info.adapters.iter().all(|a| {
+            (a.module as usize) < num_modules
+                && a.caller < info.num_runtime_instances
+                && a.callee < info.num_runtime_instances
+                && lifted_before(a.lowered, a.lifted)
+        });
+    if !adapters_ok {
+        bail!("an adapter refers to a missing item");
     }
     if (core_instances, lowered, lifted, builtins)
         != (

@@ -70,7 +70,7 @@ fn task_return<T: 'static>(
     params: &[WasmValType],
     raw: &mut [ValRaw],
 ) -> Result<()> {
-    if !store.opaque.components.instances[ci].states[rt as usize].may_leave {
+    if !store.opaque.components.instances[ci].vmctx.may_leave(rt) {
         return trap(
             ComponentTrapKind::CannotLeave,
             "cannot leave component instance",
@@ -147,8 +147,8 @@ pub(crate) fn make<T: 'static>(
                     | BuiltinKind::ResourceDrop(..)
                     | BuiltinKind::Unsupported(_)
             );
-            let state = &mut store.opaque.components.instances[ci].states[rt as usize];
-            if checks_may_leave && !state.may_leave {
+            let may_leave = store.opaque.components.instances[ci].vmctx.may_leave(rt);
+            if checks_may_leave && !may_leave {
                 return trap(
                     ComponentTrapKind::CannotLeave,
                     "cannot leave component instance",
@@ -160,6 +160,7 @@ pub(crate) fn make<T: 'static>(
             {
                 return resource_builtin(store, ci, rt, &kind, *r, raw);
             }
+            let state = &mut store.opaque.components.instances[ci].states[rt as usize];
             match &kind {
                 BuiltinKind::ResourceNew(_)
                 | BuiltinKind::ResourceRep(_)

@@ -15,7 +15,9 @@ use anyhow::{bail, Context as _, Result};
 use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
-use tern_environ::component::{ComponentInfo, ComponentTypes, Initializer, ModuleDef};
+use tern_environ::component::{
+    ComponentInfo, ComponentTypes, FuncDef, FusedCall, Initializer, ModuleDef,
+};
 
 /// A compiled WebAssembly component.
 #[derive(Clone)]
@@ -51,6 +53,25 @@ fn check_enabled(engine: &Engine) -> Result<()> {
         bail!("cannot compile a component: the component model is disabled (enable `Config::wasm_component_model`)");
     }
     Ok(())
+}
+
+/// Every component-to-component call of `info`, each fused because adapters
+/// are turned off in the engine's configuration.
+fn fused_everywhere(info: &ComponentInfo) -> Vec<FusedCall> {
+    info.initializers
+        .iter()
+        .filter_map(|init| match init {
+            Initializer::Lower {
+                index,
+                callee: FuncDef::Lifted(_),
+                ..
+            } => Some(FusedCall {
+                lowered: *index,
+                reason: "compiled adapters are turned off in the engine's configuration".into(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Component {
@@ -90,27 +111,34 @@ impl Component {
     /// As [`Component::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         check_enabled(engine)?;
-        let translation =
+        let mut translation =
             tern_environ::component::translate_component(binary, engine.config().features)?;
+        // Component-to-component calls that can be compiled become adapter
+        // modules, compiled with the rest and numbered after the static modules.
+        let adapters = if engine.config().component_adapters {
+            let first = translation.modules.len() as u32;
+            tern_environ::component::plan_adapters(&mut translation.info, first)
+        } else {
+            translation.info.adapters.clear();
+            let fused = fused_everywhere(&translation.info);
+            translation.info.fused_calls = fused;
+            Vec::new()
+        };
+        let all: Vec<&[u8]> = translation
+            .modules
+            .iter()
+            .copied()
+            .chain(adapters.iter().map(Vec::as_slice))
+            .collect();
         // One parallel pass over every static core module.
         let run = |(i, bytes): (usize, &&[u8])| -> Result<Module> {
             Module::from_binary(engine, bytes)
                 .with_context(|| format!("failed to compile core module {i} of the component"))
         };
         let modules: Vec<Module> = if engine.config().parallel_compilation {
-            translation
-                .modules
-                .par_iter()
-                .enumerate()
-                .map(run)
-                .collect::<Result<_>>()?
+            all.par_iter().enumerate().map(run).collect::<Result<_>>()?
         } else {
-            translation
-                .modules
-                .iter()
-                .enumerate()
-                .map(run)
-                .collect::<Result<_>>()?
+            all.iter().enumerate().map(run).collect::<Result<_>>()?
         };
         Ok(Self::from_parts(engine, translation.info, modules))
     }
@@ -133,6 +161,25 @@ impl Component {
                 modules,
             }),
         }
+    }
+
+    /// Every component-to-component call of this component that runs on the
+    /// host-fused path rather than a compiled adapter, as `(lowered function
+    /// number, reason)`. For tests and diagnostics; not part of wasmtime's API.
+    #[doc(hidden)]
+    pub fn fused_calls(&self) -> Vec<(u32, String)> {
+        let info = &self.inner.info;
+        info.fused_calls
+            .iter()
+            .map(|f| (f.lowered, f.reason.clone()))
+            .collect()
+    }
+
+    /// How many component-to-component calls of this component run through
+    /// compiled adapters. For tests and diagnostics; not part of wasmtime's API.
+    #[doc(hidden)]
+    pub fn compiled_adapters(&self) -> usize {
+        self.inner.info.adapters.len()
     }
 
     /// The engine the component was compiled for.

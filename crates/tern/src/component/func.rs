@@ -148,12 +148,29 @@ fn run_post_return<T: 'static>(
     rt: u32,
 ) -> Result<()> {
     if let Some(f) = func {
-        store.opaque.components.instances[ci].states[rt as usize].may_leave = false;
+        store.opaque.components.instances[ci]
+            .vmctx
+            .set_may_leave(rt, false);
         f.call_raw(store, &mut args)?;
-        store.opaque.components.instances[ci].states[rt as usize].may_leave = true;
+        store.opaque.components.instances[ci]
+            .vmctx
+            .set_may_leave(rt, true);
     }
-    store.opaque.components.instances[ci].states[rt as usize].may_enter = true;
+    store.opaque.components.instances[ci]
+        .vmctx
+        .set_may_enter(rt, true);
     Ok(())
+}
+
+/// The error of entering an instance whose `may_enter` flag is clear: it
+/// downcasts both to wasmtime 12's `Trap::CannotEnterComponent` and to the
+/// `ComponentTrap` naming the rule.
+pub(crate) fn cannot_enter() -> anyhow::Error {
+    let rule = super::ComponentTrap::new(
+        ComponentTrapKind::CannotEnter,
+        "cannot enter component instance",
+    );
+    anyhow::Error::new(crate::Trap::CannotEnterComponent).context(rule)
 }
 
 /// Calls lifted function `lifted` of component instance `ci`.
@@ -179,17 +196,12 @@ pub(crate) fn call_lifted<T: 'static, R>(
         .clone();
     let types = data.component.inner.types.clone();
     let rt = l.runtime_instance as usize;
-    let state = &mut store.opaque.components.instances[ci].states[rt];
-    if !state.may_enter {
-        // Downcasts both to wasmtime 12's `Trap::CannotEnterComponent` and to the
-        // `ComponentTrap` naming the rule.
-        let rule = super::ComponentTrap::new(
-            ComponentTrapKind::CannotEnter,
-            "cannot enter component instance",
-        );
-        return Err(anyhow::Error::new(crate::Trap::CannotEnterComponent).context(rule));
+    let data = &mut store.opaque.components.instances[ci];
+    if !data.vmctx.may_enter(rt as u32) {
+        return Err(cannot_enter());
     }
-    state.may_enter = false;
+    data.vmctx.set_may_enter(rt as u32, false);
+    let state = &mut data.states[rt];
     // Each call is a new task: its `context.get`/`set` slots start at zero
     // (the instance cannot be re-entered while a task of it runs).
     state.context = [0; 2];
@@ -272,7 +284,9 @@ fn call_entered<T: 'static, R>(
     }
     if l.is_async {
         let value = call_async(store, ci, l, &mut raw)?;
-        store.opaque.components.instances[ci].states[rt].may_enter = true;
+        store.opaque.components.instances[ci]
+            .vmctx
+            .set_may_enter(rt as u32, true);
         let out = lift(
             &LiftContext {
                 memory: &[],

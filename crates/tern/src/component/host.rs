@@ -6,8 +6,9 @@
 //! [`super::Linker`] ([`HostFunc`], typed or dynamic), or a function lifted by
 //! another inlined component instance, which is called by lifting the
 //! arguments from the caller into `Val`s and lowering them into the callee
-//! ("fused" here in Rust rather than in generated adapter code). Either way
-//! the caller's `may_leave` flag is checked first.
+//! ("fused" here in Rust) when no adapter was compiled for the call (see
+//! `adapters.rs`; `Component::fused_calls` says why). Either way the
+//! caller's `may_leave` flag is checked first.
 
 use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
 use super::abi::{
@@ -58,10 +59,13 @@ impl<T: 'static> Guest for StoreGuest<'_, T> {
             ValRaw::i32(new_size as i32),
         ];
         let (ci, rt) = self.owner;
-        let flags = &mut self.store.opaque.components.instances[ci].states[rt as usize];
-        let may_leave = std::mem::replace(&mut flags.may_leave, false);
+        let vmctx = &self.store.opaque.components.instances[ci].vmctx;
+        let may_leave = vmctx.may_leave(rt);
+        vmctx.set_may_leave(rt, false);
         let result = f.call_raw(self.store, &mut raw);
-        self.store.opaque.components.instances[ci].states[rt as usize].may_leave = may_leave;
+        self.store.opaque.components.instances[ci]
+            .vmctx
+            .set_may_leave(rt, may_leave);
         result?;
         Ok(raw[0].get_i32() as u32)
     }
@@ -365,9 +369,8 @@ pub(crate) fn lowered_func<T: 'static>(
     let host: Arc<HostFn<T>> = Arc::new(
         move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
             let store = caller.store;
-            let state =
-                &store.opaque.components.instances[site.ci].states[site.runtime_instance as usize];
-            if !state.may_leave {
+            let vmctx = &store.opaque.components.instances[site.ci].vmctx;
+            if !vmctx.may_leave(site.runtime_instance) {
                 return trap(
                     ComponentTrapKind::CannotLeave,
                     "cannot leave component instance",

@@ -8,11 +8,13 @@
 //! [`ComponentStoreData`]; handles are indices tagged with the store's id.
 
 use super::abi::ResourceCx;
+use super::adapters::{instantiate_adapter, AdapterRuntime};
 use super::func::{FuncData, Lifted};
 use super::handles::{HandleState, TableId, TypeInfo};
 use super::host::{lowered_func, LowerSite, LowerTarget};
 use super::linker::{Definition, ResolvedImports};
 use super::resources::{poisoned, ResourceType};
+use super::vmctx::ComponentVmctx;
 use super::{Component, Func, TypedFunc};
 use crate::func::HostFn;
 use crate::store::{StoreInner, Stored};
@@ -22,7 +24,8 @@ use anyhow::{bail, Context as _, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tern_environ::component::{
-    CanonOptions, CoreDef, Export, FuncDef, Initializer, ModuleDef, ResourceDef,
+    AdapterInfo, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, Initializer, ModuleDef,
+    ResourceDef,
 };
 use tern_environ::{WasmFuncType, WasmValType};
 
@@ -134,28 +137,15 @@ fn resolve_dtors<T: 'static>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Instance(pub(crate) Stored);
 
-/// The state the ABI keeps per inlined component instance.
-#[derive(Debug, Clone)]
+/// The state the host keeps per inlined component instance (its
+/// `may_leave`/`may_enter` flags live in the component VMContext,
+/// [`ComponentVmctx`], where compiled adapters reach them).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RuntimeState {
-    /// False while a post-return function runs: calling out traps.
-    pub(crate) may_leave: bool,
-    /// False while the instance runs (or after it trapped): entering traps.
-    pub(crate) may_enter: bool,
     /// `context.get`/`context.set` slots.
     pub(crate) context: [u32; 2],
     /// `backpressure.inc`/`dec` counter.
     pub(crate) backpressure: u32,
-}
-
-impl Default for RuntimeState {
-    fn default() -> Self {
-        Self {
-            may_leave: true,
-            may_enter: true,
-            context: [0; 2],
-            backpressure: 0,
-        }
-    }
 }
 
 /// A post-return call deferred until `post_return` or the next call.
@@ -173,6 +163,10 @@ pub(crate) struct InstanceData {
     pub(crate) builtins: Vec<crate::Func>,
     pub(crate) lifted: Vec<Lifted>,
     pub(crate) states: Vec<RuntimeState>,
+    /// The flags of every runtime instance, where compiled code reaches them.
+    pub(crate) vmctx: ComponentVmctx,
+    /// The runtime functions compiled adapters import, made with the first adapter.
+    pub(crate) adapter_runtime: Option<AdapterRuntime>,
     /// The runtime type of each runtime resource of the component.
     pub(crate) resource_types: Arc<[ResourceType]>,
     /// Per inlined instance: the runtime type of each resource type number
@@ -324,6 +318,19 @@ pub(crate) fn resolve_options(
     })
 }
 
+/// The compiled adapter of `init`, when it is a lowered function that has one.
+fn adapter_for<'a>(info: &'a ComponentInfo, init: &Initializer) -> Option<&'a AdapterInfo> {
+    let Initializer::Lower { index, .. } = init else {
+        return None;
+    };
+    // `plan_adapters` records them in initializer order, so by lowered index.
+    let i = info
+        .adapters
+        .binary_search_by_key(index, |a| a.lowered)
+        .ok()?;
+    info.adapters.get(i)
+}
+
 /// Runs the component's initializers in `store`.
 pub(crate) fn instantiate<T: 'static>(
     store: &mut StoreInner<T>,
@@ -339,6 +346,7 @@ pub(crate) fn instantiate<T: 'static>(
             imported_modules.insert(i as u32, m.clone());
         }
     }
+    let vmctx = ComponentVmctx::new(&mut store.opaque, info.num_runtime_instances);
     store.opaque.components.instances.push(InstanceData {
         component: component.clone(),
         core_instances: Vec::with_capacity(info.num_core_instances as usize),
@@ -346,6 +354,8 @@ pub(crate) fn instantiate<T: 'static>(
         builtins: Vec::with_capacity(info.num_builtins as usize),
         lifted: Vec::with_capacity(info.num_lifted as usize),
         states: vec![RuntimeState::default(); info.num_runtime_instances as usize],
+        vmctx,
+        adapter_runtime: None,
         resource_types: Arc::new([]),
         frame_types: Vec::new(),
         pending: None,
@@ -370,6 +380,20 @@ pub(crate) fn instantiate<T: 'static>(
     data.frame_types = frame_types;
     for init in &info.initializers {
         resolve_dtors(store, ci, &mut dtors)?;
+        if let Some(adapter) = adapter_for(info, init) {
+            // A component-to-component call compiled at compile time.
+            let runtime = match store.opaque.components.instances[ci].adapter_runtime {
+                Some(r) => r,
+                None => {
+                    let r = AdapterRuntime::new(store, ci);
+                    store.opaque.components.instances[ci].adapter_runtime = Some(r);
+                    r
+                }
+            };
+            let func = instantiate_adapter(store, ci, adapter, runtime)?;
+            store.opaque.components.instances[ci].lowered.push(func);
+            continue;
+        }
         match init {
             Initializer::InstantiateModule {
                 module,
@@ -402,10 +426,13 @@ pub(crate) fn instantiate<T: 'static>(
                 }
                 // The instance is being instantiated: a start function that
                 // calls back into it (through a lifted export) cannot enter.
-                let states = &mut store.opaque.components.instances[ci].states;
-                let was = std::mem::replace(&mut states[*rt as usize].may_enter, false);
+                let vmctx = &store.opaque.components.instances[ci].vmctx;
+                let was = vmctx.may_enter(*rt);
+                vmctx.set_may_enter(*rt, false);
                 let instance = crate::Instance::new(StoreContextMut(store), &module, &externs);
-                store.opaque.components.instances[ci].states[*rt as usize].may_enter = was;
+                store.opaque.components.instances[ci]
+                    .vmctx
+                    .set_may_enter(*rt, was);
                 let instance = instance?;
                 store.opaque.components.instances[ci]
                     .core_instances

@@ -233,22 +233,24 @@ pub(crate) fn run_dtor<T: 'static>(
         return Ok(());
     };
     let enter = match implementer {
-        Some(TableId::Guest { ci, rt }) if implementer != Some(caller) => Some((ci, rt as usize)),
+        Some(TableId::Guest { ci, rt }) if implementer != Some(caller) => Some((ci, rt)),
         _ => None,
     };
     if let Some((ci, rt)) = enter {
-        let state = &mut store.opaque.components.instances[ci].states[rt];
-        if !state.may_enter {
+        let vmctx = &store.opaque.components.instances[ci].vmctx;
+        if !vmctx.may_enter(rt) {
             return trap(
                 ComponentTrapKind::CannotEnter,
                 "cannot enter component instance",
             );
         }
-        state.may_enter = false;
+        vmctx.set_may_enter(rt, false);
     }
     f.call_raw(store, &mut [ValRaw::i32(rep as i32)])?;
     if let Some((ci, rt)) = enter {
-        store.opaque.components.instances[ci].states[rt].may_enter = true;
+        store.opaque.components.instances[ci]
+            .vmctx
+            .set_may_enter(rt, true);
     }
     Ok(())
 }

@@ -35,3 +35,22 @@ pub fn new_host_global(value: ValRaw) -> Box<VMGlobalDefinition> {
     GlobalPtr(&*g as *const VMGlobalDefinition as *mut VMGlobalDefinition).set(value);
     g
 }
+
+/// Allocates `n` contiguous global slots, each holding `value`: the storage of
+/// a component VMContext (see `tern_environ::component::VMComponentOffsets`),
+/// whose slots compiled adapters import as globals.
+pub fn new_host_global_block(n: usize, value: ValRaw) -> Box<[VMGlobalDefinition]> {
+    let block: Box<[VMGlobalDefinition]> = (0..n).map(|_| VMGlobalDefinition::default()).collect();
+    for slot in block.iter() {
+        GlobalPtr::of(slot).set(value);
+    }
+    block
+}
+
+impl GlobalPtr {
+    /// A pointer to `slot`, which must be storage the store owns (see the
+    /// type's invariant); writes through it go through the slot's `UnsafeCell`.
+    pub fn of(slot: &VMGlobalDefinition) -> Self {
+        GlobalPtr(slot as *const VMGlobalDefinition as *mut VMGlobalDefinition)
+    }
+}

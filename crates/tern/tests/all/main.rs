@@ -15,6 +15,7 @@ mod bindgen_with;
 mod cache;
 mod component;
 mod component_abi;
+mod component_adapters;
 mod component_derive;
 mod component_fuzz;
 mod component_gen;
