@@ -71,7 +71,7 @@ impl Instance {
     /// Fails when the imports do not match in number or type (naming the import),
     /// when a segment does not fit (a [`Trap`]), or when the start function traps.
     pub fn new(
-        mut store: impl AsContextMut<Data: 'static>,
+        mut store: impl AsContextMut,
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {

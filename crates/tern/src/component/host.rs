@@ -388,7 +388,7 @@ pub(crate) fn lowered_func<T: 'static>(
             Ok(())
         },
     );
-    crate::Func::from_host_arc(&mut store.opaque, core_ty, host)
+    crate::Func::from_host_arc(store, core_ty, host)
 }
 
 /// A component-to-component call: lift from the caller, call the callee as

@@ -34,7 +34,7 @@ impl<T> std::fmt::Debug for InstancePre<T> {
     }
 }
 
-impl<T: 'static> InstancePre<T> {
+impl<T> InstancePre<T> {
     pub(super) fn new(module: Module, defs: Vec<Definition<T>>) -> Self {
         Self {
             module,
