@@ -50,6 +50,7 @@ mod module;
 mod profiling;
 mod resources;
 mod store;
+mod table_index;
 mod trap;
 mod types;
 mod values;
@@ -74,6 +75,7 @@ pub use module::Module;
 pub use profiling::{perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
+pub use table_index::TableIndex;
 pub use tern_environ::WasmFeatures;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{

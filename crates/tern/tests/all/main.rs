@@ -5,6 +5,7 @@ mod api_regressions;
 mod artifact;
 mod asyncs;
 mod bindgen_expansion;
+mod borrowed_store_data;
 mod bindgen_guest;
 mod bindgen_resources;
 mod bindgen_trappable12;

@@ -434,6 +434,54 @@ fn table_fill_and_copy_check_bounds_and_types() -> Result<()> {
     Ok(())
 }
 
+/// wasmtime 12 code passes `u32` indices, later wasmtime code `u64`, and both
+/// pass unsuffixed literals (`i32`); sizes come back as 12's `u32`.
+#[test]
+fn table_methods_take_u32_u64_and_literal_indices() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let ty = TableType::new(ValType::FuncRef, 2, None);
+    let table = Table::new(&mut store, ty, Val::FuncRef(None))?;
+    let f = Func::wrap(&mut store, || 7i32);
+    let size: u32 = table.size(&store);
+    assert_eq!(size, 2);
+
+    // wasmtime 12: u32 variables everywhere.
+    let (i, n, delta): (u32, u32, u32) = (1, 1, 3);
+    table.set(&mut store, i, Val::FuncRef(Some(f)))?;
+    assert!(table.get(&mut store, i).unwrap().unwrap_funcref().is_some());
+    let old: u32 = table.grow(&mut store, delta, Val::FuncRef(None))?;
+    assert_eq!((old, table.size(&store)), (2, 5));
+    table.fill(&mut store, i + 1, Val::FuncRef(Some(f)), n)?;
+    Table::copy(&mut store, &table, 4u32, &table, i, n)?;
+    let is_f = |v: Option<Val>| v.unwrap().unwrap_funcref().is_some();
+    assert!(is_f(table.get(&mut store, 2u32)) && is_f(table.get(&mut store, 4u32)));
+
+    // Later wasmtime: u64 variables.
+    let (j, m): (u64, u64) = (0, 1);
+    table.set(&mut store, j, Val::FuncRef(Some(f)))?;
+    assert!(is_f(table.get(&mut store, j)));
+    table.fill(&mut store, j, Val::FuncRef(None), m)?;
+    assert!(!is_f(table.get(&mut store, j)));
+    Table::copy(&mut store, &table, j, &table, 4u64, m)?;
+    assert!(is_f(table.get(&mut store, 0u64)));
+    assert_eq!(table.grow(&mut store, m, Val::FuncRef(None))?, 5);
+
+    // Unsuffixed literals (i32): negative ones are out of bounds.
+    assert!(table.get(&mut store, 5).unwrap().unwrap_funcref().is_none());
+    assert!(table.get(&mut store, 6).is_none());
+    assert!(table.get(&mut store, -1).is_none());
+    assert!(table.set(&mut store, -1, Val::FuncRef(None)).is_err());
+    assert!(table.fill(&mut store, 0, Val::FuncRef(None), -1).is_err());
+    assert!(Table::copy(&mut store, &table, -2, &table, 0, 1).is_err());
+    assert!(table.grow(&mut store, -1, Val::FuncRef(None)).is_err());
+    assert_eq!(table.size(&store), 6, "failed calls change nothing");
+    // Indices beyond u32 (only a u64 can say so) are out of bounds, not wrapped.
+    assert!(table.get(&mut store, 1u64 << 32).is_none());
+    assert!(table.set(&mut store, (1u64 << 32) + 1, Val::FuncRef(None)).is_err());
+    Ok(())
+}
+
 #[test]
 fn val_helpers_match_wasmtime12() {
     assert_eq!(Val::I32(3).i32(), Some(3));
