@@ -4,8 +4,8 @@
 use crate::store::{GlobalData, Stored, TableData};
 use crate::vm::{self, GlobalPtr, ValRaw};
 use crate::{
-    TableIndex,
-    AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableType, Val,
+    AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableIndex,
+    TableType, Val,
 };
 use anyhow::{bail, Context as _, Result};
 
@@ -176,6 +176,14 @@ impl Memory {
         );
         let memory = store.opaque.memories[self.0.index].data_mut();
         (memory, &mut store.data)
+    }
+
+    /// The address of the memory's first byte, valid until the memory grows
+    /// (a dynamic memory moves then; a static one never does) or the store
+    /// drops. Reading or writing through it is the caller's responsibility, as
+    /// with any raw pointer.
+    pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
+        self.get(&store.as_context().0.opaque).base()
     }
 
     /// Size in bytes.
@@ -527,7 +535,12 @@ impl Table {
     ///
     /// # Errors
     /// Fails out of bounds or for a value of the wrong type.
-    pub fn set(&self, mut store: impl AsContextMut, index: impl TableIndex, val: Val) -> Result<()> {
+    pub fn set(
+        &self,
+        mut store: impl AsContextMut,
+        index: impl TableIndex,
+        val: Val,
+    ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
         let raw = self.element_raw(store, val)? as *const vm::VMFuncRef;

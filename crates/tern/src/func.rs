@@ -260,11 +260,7 @@ impl Func {
     }
 
     /// Calls with arguments and results in `raw`, already type-checked.
-    pub(crate) fn call_raw<T>(
-        &self,
-        store: &mut StoreInner<T>,
-        raw: &mut [ValRaw],
-    ) -> Result<()> {
+    pub(crate) fn call_raw<T>(&self, store: &mut StoreInner<T>, raw: &mut [ValRaw]) -> Result<()> {
         self.call_raw_as(store, raw, None)
     }
 
@@ -302,9 +298,7 @@ impl Func {
                 let returned = store.call_hook(ReturningFromWasm);
                 result.and(returned)
             }
-            FuncKind::Host(index) => {
-                vm::host_func::call_from_host(store, index, caller, raw)
-            }
+            FuncKind::Host(index) => vm::host_func::call_from_host(store, index, caller, raw),
         }
     }
 

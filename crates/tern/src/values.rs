@@ -48,6 +48,13 @@ impl ExternRef {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// How many handles to this reference exist: the embedder's clones, plus
+    /// one held by each store this reference was passed to wasm in (kept until
+    /// that store drops).
+    pub fn strong_count(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
     /// The raw pointer wasm holds for this reference.
     pub(crate) fn as_raw(&self) -> usize {
         Arc::as_ptr(&self.inner) as usize

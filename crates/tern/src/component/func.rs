@@ -129,10 +129,7 @@ pub(crate) fn memory_bytes<T>(store: &StoreInner<T>, memory: Option<crate::Memor
 }
 
 /// Runs the deferred post-return of component instance `ci`, if any.
-pub(crate) fn run_pending_post_return<T>(
-    store: &mut StoreInner<T>,
-    ci: usize,
-) -> Result<()> {
+pub(crate) fn run_pending_post_return<T>(store: &mut StoreInner<T>, ci: usize) -> Result<()> {
     store.opaque.check_sync_entry()?;
     let Some(p) = store.opaque.components.instances[ci].pending.take() else {
         return Ok(());

@@ -248,11 +248,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     ///
     /// # Errors
     /// Fails when wasm traps or a host function fails, as `Func::call`.
-    pub fn call(
-        &self,
-        mut store: impl AsContextMut,
-        params: Params,
-    ) -> Result<Results> {
+    pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.0)?;
         store.opaque.check_sync_entry()?;

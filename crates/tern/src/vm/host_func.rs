@@ -170,12 +170,7 @@ impl HostFuncBox {
 /// returned); `wasm_call` is the wasm-to-host trampoline for its signature (null
 /// until the store has one: see [`HostFuncBox::set_wasm_call`]) and `type_id`
 /// the signature's engine id.
-pub fn define<T, F>(
-    store: &mut StoreInner<T>,
-    func: F,
-    wasm_call: *const u8,
-    type_id: u32,
-) -> usize
+pub fn define<T, F>(store: &mut StoreInner<T>, func: F, wasm_call: *const u8, type_id: u32) -> usize
 where
     F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
 {

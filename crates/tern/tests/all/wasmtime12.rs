@@ -478,7 +478,9 @@ fn table_methods_take_u32_u64_and_literal_indices() -> Result<()> {
     assert_eq!(table.size(&store), 6, "failed calls change nothing");
     // Indices beyond u32 (only a u64 can say so) are out of bounds, not wrapped.
     assert!(table.get(&mut store, 1u64 << 32).is_none());
-    assert!(table.set(&mut store, (1u64 << 32) + 1, Val::FuncRef(None)).is_err());
+    assert!(table
+        .set(&mut store, (1u64 << 32) + 1, Val::FuncRef(None))
+        .is_err());
     Ok(())
 }
 
@@ -521,5 +523,63 @@ fn instance_exports_yield_wasmtime12_export_items() -> Result<()> {
     assert!(m.into_memory().is_some());
     assert!(t.into_table().is_some());
     assert!(matches!(g.into_extern(), Extern::Global(_)));
+    Ok(())
+}
+
+/// Small wasmtime 12 items found missing by the audit of this session.
+#[test]
+fn audit_leftovers_engine_memory_externref() -> Result<()> {
+    Engine::tls_eager_initialize();
+    let engine = Engine::default();
+    assert!(!engine.is_async());
+    let mut config = Config::new();
+    config.async_support(true);
+    assert!(Engine::new(&config)?.is_async());
+
+    // `detect_precompiled_file` reads the file and answers as `detect_precompiled`.
+    let dir = std::env::temp_dir().join(format!("tern-detect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (artifact, wasm) = (dir.join("m.cwasm"), dir.join("m.wat"));
+    std::fs::write(&artifact, engine.precompile_module(b"(module)")?)?;
+    std::fs::write(&wasm, "(module)")?;
+    assert_eq!(
+        engine.detect_precompiled_file(&artifact)?,
+        Some(Precompiled::Module)
+    );
+    assert_eq!(engine.detect_precompiled_file(&wasm)?, None);
+    assert!(engine.detect_precompiled_file(dir.join("absent")).is_err());
+    std::fs::remove_dir_all(&dir)?;
+
+    // `Memory::data_ptr` is the address `data` starts at, and sees wasm's writes.
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1)
+             (func (export "poke") i32.const 8 i32.const 0x5a i32.store8))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let memory = instance.get_memory(&mut store, "m").unwrap();
+    assert_eq!(
+        memory.data_ptr(&store),
+        memory.data(&store).as_ptr().cast_mut()
+    );
+    instance
+        .get_typed_func::<(), ()>(&mut store, "poke")?
+        .call(&mut store, ())?;
+    assert_eq!(memory.data(&store)[8], 0x5a);
+
+    // `ExternRef::strong_count` counts the clones, and the store's handle once
+    // the reference has been passed to wasm.
+    let r = ExternRef::new(5u32);
+    assert_eq!(r.strong_count(), 1);
+    let r2 = r.clone();
+    assert_eq!(r.strong_count(), 2);
+    drop(r2);
+    let g = Global::new(
+        &mut store,
+        GlobalType::new(ValType::ExternRef, Mutability::Var),
+        Val::ExternRef(Some(r.clone())),
+    )?;
+    assert!(r.strong_count() >= 2, "the global's value holds it");
     Ok(())
 }
