@@ -575,7 +575,7 @@ fn audit_leftovers_engine_memory_externref() -> Result<()> {
     let r2 = r.clone();
     assert_eq!(r.strong_count(), 2);
     drop(r2);
-    let g = Global::new(
+    let _global = Global::new(
         &mut store,
         GlobalType::new(ValType::ExternRef, Mutability::Var),
         Val::ExternRef(Some(r.clone())),
