@@ -264,20 +264,20 @@ impl Val {
         self.funcref().expect("expected funcref")
     }
 
-    /// The vector, if this is a `v128`.
-    pub fn v128(&self) -> Option<V128> {
+    /// The vector's bits, if this is a `v128` (a `u128`, as in wasmtime 12).
+    pub fn v128(&self) -> Option<u128> {
         if let Self::V128(v) = self {
-            Some(V128::from(*v))
+            Some(*v)
         } else {
             None
         }
     }
 
-    /// The vector.
+    /// The vector's bits.
     ///
     /// # Panics
     /// Panics if this is not a `v128`.
-    pub fn unwrap_v128(&self) -> V128 {
+    pub fn unwrap_v128(&self) -> u128 {
         self.v128().expect("expected v128")
     }
 

@@ -491,7 +491,11 @@ fn val_helpers_match_wasmtime12() {
     assert_eq!(Val::I64(4).unwrap_i64(), 4);
     assert_eq!(Val::from(1.5f32).unwrap_f32(), 1.5);
     assert_eq!(Val::from(2.5f64).f64(), Some(2.5));
-    assert_eq!(Val::from(7u128).unwrap_v128().as_u128(), 7);
+    assert_eq!(Val::from(7u128).unwrap_v128(), 7);
+    // wasmtime 12's payload and accessors are `u128`; later wasmtime's `V128`
+    // converts in and out.
+    let v: u128 = Val::from(V128::from(9u128)).unwrap_v128();
+    assert!(matches!(Val::from(v), Val::V128(9)));
     assert_eq!(Val::I32(0).v128(), None);
     assert_eq!(Val::null().ty(), ValType::ExternRef);
     assert!(Val::null().unwrap_externref().is_none());
