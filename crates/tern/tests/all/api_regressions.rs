@@ -315,7 +315,7 @@ fn post_return_may_not_call_imports() -> Result<()> {
             (func (export "f-post") (param i32) call $h))
           (core instance $i (instantiate $m (with "host" (instance (export "h" (func $h))))))
           (func (export "f") (result u32)
-            (canon lift (core func $i "f") (post-return (func $i "f-post")))))"#,
+            (canon lift (core func $i "f") (post-return (core func $i "f-post")))))"#,
     )?;
     let mut linker = ComponentLinker::new(&engine);
     linker.root().func_new("h", |_, _, _| Ok(()))?;
