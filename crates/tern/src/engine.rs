@@ -126,6 +126,19 @@ impl Engine {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
 
+    /// Whether the engine was configured with `Config::async_support`, so that
+    /// wasm runs through the `*_async` entry points.
+    pub fn is_async(&self) -> bool {
+        self.inner.config.async_support
+    }
+
+    /// Initialises this thread's runtime state ahead of the first wasm call,
+    /// as wasmtime offers for latency-sensitive threads. Tern's per-thread
+    /// state is a `const`-initialised thread-local with nothing to set up
+    /// (signal handlers are installed per process by `Engine::new`), so there
+    /// is no work to do here.
+    pub fn tls_eager_initialize() {}
+
     /// Every setting that changes the machine code or the `VMContext` layout this
     /// engine produces, as `(name, value)` pairs: the fingerprint written into
     /// precompiled artifacts and compared by `Module::deserialize` (a mismatch

@@ -4,7 +4,8 @@
 use crate::store::{GlobalData, Stored, TableData};
 use crate::vm::{self, GlobalPtr, ValRaw};
 use crate::{
-    AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableType, Val,
+    AsContext, AsContextMut, ExternType, Func, GlobalType, MemoryType, Mutability, TableIndex,
+    TableType, Val,
 };
 use anyhow::{bail, Context as _, Result};
 
@@ -175,6 +176,14 @@ impl Memory {
         );
         let memory = store.opaque.memories[self.0.index].data_mut();
         (memory, &mut store.data)
+    }
+
+    /// The address of the memory's first byte, valid until the memory grows
+    /// (a dynamic memory moves then; a static one never does) or the store
+    /// drops. Reading or writing through it is the caller's responsibility, as
+    /// with any raw pointer.
+    pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
+        self.get(&store.as_context().0.opaque).base()
     }
 
     /// Size in bytes.
@@ -431,17 +440,19 @@ impl Table {
         ty
     }
 
-    /// Number of elements.
-    pub fn size(&self, store: impl AsContext) -> u64 {
+    /// Number of elements (`u32`, as in wasmtime 12: a table never holds more
+    /// than 10,000,000 elements in Tern).
+    pub fn size(&self, store: impl AsContext) -> u32 {
         let store = store.as_context();
-        store.0.opaque.tables[self.0.index].table.size()
+        saturate(store.0.opaque.tables[self.0.index].table.size())
     }
 
-    /// Element `index`, or `None` out of bounds.
-    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+    /// Element `index`, or `None` out of bounds. `index` is a `u32` (wasmtime
+    /// 12), a `u64` (later wasmtime) or an integer literal (see [`TableIndex`]).
+    pub fn get(&self, mut store: impl AsContextMut, index: impl TableIndex) -> Option<Val> {
         let store = &mut store.as_context_mut().0.opaque;
         let table = &store.tables[self.0.index];
-        let raw = table.table.get(index)?;
+        let raw = table.table.get(index.to_table_index()?)?;
         let element = table.ty.element();
         Some(Val::from_raw(
             store,
@@ -470,7 +481,13 @@ impl Table {
     /// # Errors
     /// Fails, changing nothing, when the range is out of bounds or `val` has
     /// the wrong type or store.
-    pub fn fill(&self, mut store: impl AsContextMut, dst: u64, val: Val, len: u64) -> Result<()> {
+    pub fn fill(
+        &self,
+        mut store: impl AsContextMut,
+        dst: impl TableIndex,
+        val: Val,
+        len: impl TableIndex,
+    ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
         let raw = self.element_raw(store, val)?;
@@ -489,10 +506,10 @@ impl Table {
     pub fn copy(
         mut store: impl AsContextMut,
         dst_table: &Table,
-        dst_index: u64,
+        dst_index: impl TableIndex,
         src_table: &Table,
-        src_index: u64,
-        len: u64,
+        src_index: impl TableIndex,
+        len: impl TableIndex,
     ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(dst_table.0)?;
@@ -518,37 +535,70 @@ impl Table {
     ///
     /// # Errors
     /// Fails out of bounds or for a value of the wrong type.
-    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
+    pub fn set(
+        &self,
+        mut store: impl AsContextMut,
+        index: impl TableIndex,
+        val: Val,
+    ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
         let raw = self.element_raw(store, val)? as *const vm::VMFuncRef;
-        if !store.tables[self.0.index].table.set(index, raw) {
+        let set = index
+            .to_table_index()
+            .is_some_and(|i| store.tables[self.0.index].table.set(i, raw));
+        if !set {
             bail!("table element index {index} out of bounds");
         }
         Ok(())
     }
 
-    /// Grows by `delta` elements set to `init`; returns the previous size.
+    /// Grows by `delta` elements set to `init`; returns the previous size
+    /// (`u32`, as in wasmtime 12).
     ///
     /// # Errors
-    /// Fails beyond the maximum or for a value of the wrong type.
-    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+    /// Fails beyond the maximum, for a negative `delta` or for a value of the
+    /// wrong type.
+    pub fn grow(
+        &self,
+        mut store: impl AsContextMut,
+        delta: impl TableIndex,
+        init: Val,
+    ) -> Result<u32> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
         let raw = self.element_raw(store, init)?;
+        let delta = delta
+            .to_table_index()
+            .with_context(|| format!("cannot grow a table by {delta} elements"))?;
         store
             .grow_table(self.0.index, delta, raw)?
+            .map(saturate)
             .context("failed to grow table: the maximum size or a resource limit would be exceeded")
     }
+}
+
+/// A table size as wasmtime 12's `u32`. Tables never exceed 10,000,000
+/// elements (`vm::Table::grow`), so this never saturates in practice.
+fn saturate(size: u64) -> u32 {
+    u32::try_from(size).unwrap_or(u32::MAX)
 }
 
 /// The element range `start..start + len` of a table of `size` elements.
 ///
 /// # Errors
 /// Fails when the range does not fit.
-fn table_range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>> {
-    match start.checked_add(len) {
-        Some(end) if end <= size as u64 => Ok(start as usize..end as usize),
+fn table_range(
+    start: impl TableIndex,
+    len: impl TableIndex,
+    size: usize,
+) -> Result<std::ops::Range<usize>> {
+    let range = start
+        .to_table_index()
+        .zip(len.to_table_index())
+        .and_then(|(s, l)| Some((s, s.checked_add(l)?)));
+    match range {
+        Some((s, end)) if end <= size as u64 => Ok(s as usize..end as usize),
         _ => bail!("table index out of bounds: {len} elements from {start} in a table of {size}"),
     }
 }

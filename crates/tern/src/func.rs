@@ -15,7 +15,7 @@ pub(crate) mod typed;
 
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
-use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncCtx, ValRaw};
+use crate::vm::{self, ArrayTrampoline, FuncRefPtr, ValRaw};
 use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
 use crate::ValType;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
@@ -131,81 +131,76 @@ impl Func {
     /// The closure receives the arguments as [`Val`]s and fills `results`, which
     /// starts with zeros of the result types. Returning `Err` traps the calling
     /// wasm; the error reaches the embedder unchanged (downcastable).
-    pub fn new<T: 'static>(
+    pub fn new<T>(
         mut store: impl AsContextMut<Data = T>,
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let host = dynamic_host_fn(ty.ty.clone(), func);
-        Self::from_host_arc(&mut store.as_context_mut().0.opaque, ty.ty, host)
+        Self::from_host_arc(store.as_context_mut().0, ty.ty, host)
     }
 
     /// Defines a host function from a Rust closure whose parameter and result
     /// types give the wasm signature; it may take a leading [`Caller`].
-    pub fn wrap<T: 'static, Params, Results>(
+    pub fn wrap<T, Params, Results>(
         mut store: impl AsContextMut<Data = T>,
         func: impl IntoFunc<T, Params, Results>,
     ) -> Func {
         let (ty, host) = func.into_host_fn();
-        Self::from_host_fn(&mut store.as_context_mut().0.opaque, ty.ty, host)
+        Self::from_host_fn(store.as_context_mut().0, ty.ty, host)
     }
 
     /// Defines a shared host closure (a linker's definition, a component's
     /// lowered import) of type `ty` in `store`: one dynamic call per invocation.
-    pub(crate) fn from_host_arc<T: 'static>(
-        store: &mut StoreOpaque,
+    pub(crate) fn from_host_arc<T>(
+        store: &mut StoreInner<T>,
         ty: WasmFuncType,
         host: Arc<HostFn<T>>,
     ) -> Func {
-        let type_id = store.engine.signature_id(&ty);
+        let type_id = store.opaque.engine.signature_id(&ty);
         Self::from_host_arc_with_id(store, ty, type_id, host)
     }
 
     /// [`Func::from_host_arc`] for a type whose engine signature id the
     /// caller already knows (`InstancePre` looks it up once).
-    pub(crate) fn from_host_arc_with_id<T: 'static>(
-        store: &mut StoreOpaque,
+    pub(crate) fn from_host_arc_with_id<T>(
+        store: &mut StoreInner<T>,
         ty: WasmFuncType,
         type_id: u32,
         host: Arc<HostFn<T>>,
     ) -> Func {
-        Self::from_host_fn_with_id(
-            store,
-            ty,
-            type_id,
-            move |caller: Caller<'_, T>, raw: &mut [ValRaw]| host(caller, raw),
-        )
+        let wasm_call = Self::host_trampoline(&store.opaque, type_id);
+        let index = vm::host_func::define_shared(store, host, wasm_call, type_id);
+        Self::push_host(&mut store.opaque, ty, index)
     }
 
     /// Defines host function `host` of type `ty` in `store`. `host` is called
     /// directly (no boxing, no dynamic dispatch) from wasm's entry shim, with
     /// the store's call hook checked there (see [`invoke_host`]).
-    pub(crate) fn from_host_fn<T, F>(store: &mut StoreOpaque, ty: WasmFuncType, host: F) -> Func
+    pub(crate) fn from_host_fn<T, F>(store: &mut StoreInner<T>, ty: WasmFuncType, host: F) -> Func
     where
-        T: 'static,
         F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
     {
-        let type_id = store.engine.signature_id(&ty);
-        Self::from_host_fn_with_id(store, ty, type_id, host)
+        let type_id = store.opaque.engine.signature_id(&ty);
+        let wasm_call = Self::host_trampoline(&store.opaque, type_id);
+        let index = vm::host_func::define(store, host, wasm_call, type_id);
+        Self::push_host(&mut store.opaque, ty, index)
     }
 
-    /// [`Func::from_host_fn`] with the engine signature id of `ty` known.
-    fn from_host_fn_with_id<T, F>(
-        store: &mut StoreOpaque,
-        ty: WasmFuncType,
-        type_id: u32,
-        host: F,
-    ) -> Func
-    where
-        T: 'static,
-        F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
-    {
-        let wasm_call = store.trampolines.host(type_id);
-        let ctx = HostFuncCtx::new::<T, F>(host, wasm_call.unwrap_or(std::ptr::null()), type_id);
+    /// The wasm-to-host trampoline for engine signature `type_id` (null when
+    /// no module of the store has brought one yet).
+    fn host_trampoline(store: &StoreOpaque, type_id: u32) -> *const u8 {
+        store
+            .trampolines
+            .host(type_id)
+            .unwrap_or(std::ptr::null())
+    }
+
+    /// Registers host function number `index` (just defined) as a `Func`.
+    fn push_host(store: &mut StoreOpaque, ty: WasmFuncType, index: usize) -> Func {
+        let ctx = &store.host_funcs[index];
         let funcref = FuncRefPtr(ctx.funcref());
-        store.host_funcs.push(ctx);
-        let index = store.host_funcs.len() - 1;
-        if wasm_call.is_none() {
+        if store.trampolines.host(ctx.type_id()).is_none() {
             store.trampolines.wait_for_host_trampoline(index);
         }
         store.push_func(FuncData {
@@ -236,7 +231,7 @@ impl Func {
     /// (which is passed through). A host function's panic resumes here.
     pub fn call(
         &self,
-        mut store: impl AsContextMut<Data: 'static>,
+        mut store: impl AsContextMut,
         params: &[Val],
         results: &mut [Val],
     ) -> Result<()> {
@@ -279,17 +274,13 @@ impl Func {
     }
 
     /// Calls with arguments and results in `raw`, already type-checked.
-    pub(crate) fn call_raw<T: 'static>(
-        &self,
-        store: &mut StoreInner<T>,
-        raw: &mut [ValRaw],
-    ) -> Result<()> {
+    pub(crate) fn call_raw<T>(&self, store: &mut StoreInner<T>, raw: &mut [ValRaw]) -> Result<()> {
         self.call_raw_as(store, raw, None)
     }
 
     /// Like `call_raw`; a host function sees instance `caller` (a store index)
     /// as its caller.
-    pub(crate) fn call_raw_as<T: 'static>(
+    pub(crate) fn call_raw_as<T>(
         &self,
         store: &mut StoreInner<T>,
         raw: &mut [ValRaw],
@@ -321,15 +312,7 @@ impl Func {
                 let returned = store.call_hook(ReturningFromWasm);
                 result.and(returned)
             }
-            FuncKind::Host(index) => {
-                // The context is boxed and owned by the store, which does not
-                // drop host functions while it lives; the closure gets the store
-                // through `Caller`.
-                let ctx: *const HostFuncCtx = &*store.opaque.host_funcs[index];
-                vm::host_func::call_from_host(ctx, Caller::new(store, caller), raw).unwrap_or_else(
-                    || bail!("host function was defined for a store of another data type"),
-                )
-            }
+            FuncKind::Host(index) => vm::host_func::call_from_host(store, index, caller, raw),
         }
     }
 
@@ -357,7 +340,7 @@ impl Func {
 #[inline]
 pub(crate) fn invoke_host<T, F>(func: &F, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()>
 where
-    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
+    F: ?Sized + Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
 {
     if caller.store.call_hook.is_none() {
         return func(caller, raw);
@@ -375,7 +358,7 @@ where
 }
 
 /// Adapts a closure over `Val`s to the raw-slot host function shape.
-pub(crate) fn dynamic_host_fn<T: 'static>(
+pub(crate) fn dynamic_host_fn<T>(
     wasm_ty: WasmFuncType,
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> Arc<HostFn<T>> {

@@ -73,7 +73,7 @@ impl Instance {
     /// Fails when the imports do not match in number or type (naming the import),
     /// when a segment does not fit (a [`Trap`]), or when the start function traps.
     pub fn new(
-        store: impl AsContextMut<Data: 'static>,
+        store: impl AsContextMut,
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
@@ -84,7 +84,7 @@ impl Instance {
     /// are already known to be of this store and of the right type
     /// (`InstancePre` checks its host functions once, in `instantiate_pre`).
     pub(crate) fn new_prechecked(
-        mut store: impl AsContextMut<Data: 'static>,
+        mut store: impl AsContextMut,
         module: &Module,
         imports: &[Extern],
         checked: &[bool],

@@ -52,6 +52,7 @@ mod pooling;
 mod profiling;
 mod resources;
 mod store;
+mod table_index;
 mod trap;
 mod type_registry;
 mod types;
@@ -79,6 +80,7 @@ pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
+pub use table_index::TableIndex;
 pub use tern_environ::WasmFeatures;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use types::{

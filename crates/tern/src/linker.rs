@@ -28,13 +28,13 @@ enum Definition<T> {
     HostFunc(FuncType, Arc<HostFn<T>>),
 }
 
-impl<T: 'static> Definition<T> {
+impl<T> Definition<T> {
     /// The item as it is in `store` (a host function becomes a new function of `store`).
     fn to_extern(&self, mut store: impl AsContextMut<Data = T>) -> Extern {
         match self {
             Self::Extern(e) => e.clone(),
             Self::HostFunc(ty, host) => Extern::Func(Func::from_host_arc(
-                &mut store.as_context_mut().0.opaque,
+                store.as_context_mut().0,
                 ty.ty.clone(),
                 host.clone(),
             )),
@@ -78,7 +78,7 @@ impl<T> std::fmt::Debug for Linker<T> {
     }
 }
 
-impl<T: 'static> Linker<T> {
+impl<T> Linker<T> {
     /// An empty linker for `engine`.
     pub fn new(engine: &Engine) -> Self {
         Self {

@@ -27,7 +27,7 @@ use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
 use crate::limits::ResourceLimiter;
 use crate::vm::{
-    self, FuncRefPtr, GlobalPtr, HostFuncCtx, VMGlobalDefinition, VMInstance, VMRuntimeLimits,
+    self, FuncRefPtr, GlobalPtr, HostFuncBox, VMGlobalDefinition, VMInstance, VMRuntimeLimits,
 };
 use crate::{Engine, Func, GlobalType, Module, TableType};
 use anyhow::{bail, Result};
@@ -110,11 +110,9 @@ pub struct StoreOpaque {
         reason = "compiled code holds pointers to each global: it must not move when the Vec grows"
     )]
     pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,
-    #[allow(
-        clippy::vec_box,
-        reason = "compiled code holds pointers to each context: it must not move when the Vec grows"
-    )]
-    pub(crate) host_funcs: Vec<Box<HostFuncCtx>>,
+    /// Host function contexts, each its own allocation (compiled code holds
+    /// pointers to them, so they must not move when the Vec grows).
+    pub(crate) host_funcs: Vec<HostFuncBox>,
     /// The trampolines of the modules instantiated here (`func/trampolines.rs`).
     pub(crate) trampolines: crate::func::StoreTrampolines,
     /// Every tag created in or by this store (`crate::exn`).
@@ -205,9 +203,7 @@ impl<T> Store<T> {
     pub fn limiter(
         &mut self,
         limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync + 'static,
-    ) where
-        T: 'static,
-    {
+    ) {
         self.inner.limiter = Some(Box::new(limiter));
         self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
     }

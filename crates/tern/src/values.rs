@@ -48,6 +48,13 @@ impl ExternRef {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// How many handles to this reference exist: the embedder's clones, plus
+    /// one held by each store this reference was passed to wasm in (kept until
+    /// that store drops).
+    pub fn strong_count(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
     /// The raw pointer wasm holds for this reference.
     pub(crate) fn as_raw(&self) -> usize {
         Arc::as_ptr(&self.inner) as usize
@@ -275,20 +282,20 @@ impl Val {
         self.funcref().expect("expected funcref")
     }
 
-    /// The vector, if this is a `v128`.
-    pub fn v128(&self) -> Option<V128> {
+    /// The vector's bits, if this is a `v128` (a `u128`, as in wasmtime 12).
+    pub fn v128(&self) -> Option<u128> {
         if let Self::V128(v) = self {
-            Some(V128::from(*v))
+            Some(*v)
         } else {
             None
         }
     }
 
-    /// The vector.
+    /// The vector's bits.
     ///
     /// # Panics
     /// Panics if this is not a `v128`.
-    pub fn unwrap_v128(&self) -> V128 {
+    pub fn unwrap_v128(&self) -> u128 {
         self.v128().expect("expected v128")
     }
 

@@ -444,6 +444,20 @@ impl Engine {
         elf::peek_header(bytes).map(|h| h.kind)
     }
 
+    /// [`Engine::detect_precompiled`] on the contents of the file at `path`.
+    ///
+    /// # Errors
+    /// Fails when the file cannot be read.
+    pub fn detect_precompiled_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> anyhow::Result<Option<Precompiled>> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        Ok(self.detect_precompiled(&bytes))
+    }
+
     /// A value whose hash is equal for two engines exactly when an artifact made
     /// by one can be loaded by the other: the Tern version, the target, the CPU
     /// features and every code-affecting `Config` setting. Use it to key a cache

@@ -201,5 +201,5 @@ pub(crate) fn make<T: 'static>(
             Ok(())
         },
     );
-    crate::Func::from_host_arc(&mut store.opaque, ty, host)
+    crate::Func::from_host_arc(store, ty, host)
 }

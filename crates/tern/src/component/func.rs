@@ -129,10 +129,7 @@ pub(crate) fn memory_bytes<T>(store: &StoreInner<T>, memory: Option<crate::Memor
 }
 
 /// Runs the deferred post-return of component instance `ci`, if any.
-pub(crate) fn run_pending_post_return<T: 'static>(
-    store: &mut StoreInner<T>,
-    ci: usize,
-) -> Result<()> {
+pub(crate) fn run_pending_post_return<T>(store: &mut StoreInner<T>, ci: usize) -> Result<()> {
     store.opaque.check_sync_entry()?;
     let Some(p) = store.opaque.components.instances[ci].pending.take() else {
         return Ok(());
@@ -140,7 +137,7 @@ pub(crate) fn run_pending_post_return<T: 'static>(
     run_post_return(store, ci, Some(p.func), p.args, p.runtime_instance)
 }
 
-fn run_post_return<T: 'static>(
+fn run_post_return<T>(
     store: &mut StoreInner<T>,
     ci: usize,
     func: Option<crate::Func>,
@@ -178,7 +175,7 @@ pub(crate) fn cannot_enter() -> anyhow::Error {
 /// `lower` writes the parameters; `lift` reads the result. With
 /// `defer_post_return` the post-return call waits (for results that keep
 /// pointing into the callee's memory).
-pub(crate) fn call_lifted<T: 'static, R>(
+pub(crate) fn call_lifted<T, R>(
     store: &mut StoreInner<T>,
     ci: usize,
     lifted: u32,
@@ -231,7 +228,7 @@ pub(crate) fn call_lifted<T: 'static, R>(
     clippy::too_many_arguments,
     reason = "the state of one call, split from its error handling"
 )]
-fn call_entered<T: 'static, R>(
+fn call_entered<T, R>(
     store: &mut StoreInner<T>,
     ci: usize,
     l: &Lifted,
@@ -358,7 +355,7 @@ pub(crate) fn close_scope<T>(store: &mut StoreInner<T>, depth: usize) -> Result<
 /// An async export that runs to completion without waiting: pushes a task,
 /// calls the core function, and takes the result its `task.return` delivered.
 /// (Tern has no event loop yet: a callback asking to wait or yield traps.)
-fn call_async<T: 'static>(
+fn call_async<T>(
     store: &mut StoreInner<T>,
     ci: usize,
     l: &Lifted,
@@ -481,7 +478,7 @@ impl Func {
     /// function's store.
     pub fn call(
         &self,
-        mut store: impl AsContextMut<Data: 'static>,
+        mut store: impl AsContextMut,
         params: &[Val],
         results: &mut [Val],
     ) -> Result<()> {
@@ -517,7 +514,7 @@ impl Func {
     ///
     /// # Errors
     /// Fails when the post-return function traps.
-    pub fn post_return(&self, mut store: impl AsContextMut<Data: 'static>) -> Result<()> {
+    pub fn post_return(&self, mut store: impl AsContextMut) -> Result<()> {
         let store = store.as_context_mut().0;
         self.check_store(store)?;
         let (ci, _) = self.data(store);

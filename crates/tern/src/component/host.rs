@@ -39,7 +39,7 @@ pub(crate) struct StoreGuest<'a, T> {
     pub(crate) owner: (usize, u32),
 }
 
-impl<T: 'static> Guest for StoreGuest<'_, T> {
+impl<T> Guest for StoreGuest<'_, T> {
     #[inline]
     fn memory(&mut self) -> &mut [u8] {
         match self.memory {
@@ -226,7 +226,7 @@ impl LowerSite {
 
     /// Lowers `result` back into the caller (flat into `raw`, or through the
     /// return pointer that is the caller's last argument).
-    pub(crate) fn lower_result<T: 'static>(
+    pub(crate) fn lower_result<T>(
         &self,
         store: &mut StoreInner<T>,
         mode: Mode,
@@ -391,12 +391,12 @@ pub(crate) fn lowered_func<T: 'static>(
             Ok(())
         },
     );
-    crate::Func::from_host_arc(&mut store.opaque, core_ty, host)
+    crate::Func::from_host_arc(store, core_ty, host)
 }
 
 /// A component-to-component call: lift from the caller, call the callee as
 /// the host would, lower the result back into the caller.
-fn fused<T: 'static>(
+fn fused<T>(
     store: &mut StoreInner<T>,
     site: &LowerSite,
     lifted: u32,

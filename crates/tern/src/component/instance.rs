@@ -91,7 +91,7 @@ fn resource_types<T: 'static>(
                             params: Box::new([WasmValType::I32]),
                             results: Box::new([]),
                         };
-                        let func = crate::Func::from_host_arc(&mut store.opaque, fty, host);
+                        let func = crate::Func::from_host_arc(store, fty, host);
                         let info = TypeInfo {
                             implementer: None,
                             dtor: Some(func),

@@ -227,11 +227,7 @@ where
     /// # Errors
     /// Fails when wasm traps, a canonical-ABI check fails, or `store` is not
     /// the function's store.
-    pub fn call(
-        &self,
-        mut store: impl AsContextMut<Data: 'static>,
-        params: Params,
-    ) -> Result<Results> {
+    pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results> {
         let store = store.as_context_mut().0;
         self.func.check_store(store)?;
         let (ci, lifted) = self.func.data(store);
@@ -265,7 +261,7 @@ where
     ///
     /// # Errors
     /// Fails when the post-return function traps.
-    pub fn post_return(&self, mut store: impl AsContextMut<Data: 'static>) -> Result<()> {
+    pub fn post_return(&self, mut store: impl AsContextMut) -> Result<()> {
         let store = store.as_context_mut().0;
         self.func.check_store(store)?;
         let (ci, _) = self.func.data(store);

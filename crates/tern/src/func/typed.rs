@@ -248,11 +248,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
     ///
     /// # Errors
     /// Fails when wasm traps or a host function fails, as `Func::call`.
-    pub fn call(
-        &self,
-        mut store: impl AsContextMut<Data: 'static>,
-        params: Params,
-    ) -> Result<Results> {
+    pub fn call(&self, mut store: impl AsContextMut, params: Params) -> Result<Results> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.0)?;
         store.opaque.check_sync_entry()?;
@@ -289,7 +285,6 @@ pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     fn into_func(self) -> (FuncType, Arc<HostFn<T>>)
     where
         Self: Sized,
-        T: 'static,
     {
         let (ty, f) = self.into_host_fn();
         (ty, Arc::new(f))
@@ -299,7 +294,7 @@ pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
 macro_rules! into_func {
     ($(($($a:ident $i:tt),*);)*) => {$(
         #[allow(non_snake_case, unused_variables, reason = "generated per arity")]
-        impl<T: 'static, F, R, $($a: WasmTy),*> IntoFunc<T, ($($a,)*), R> for F
+        impl<T, F, R, $($a: WasmTy),*> IntoFunc<T, ($($a,)*), R> for F
         where
             F: Fn($($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,
@@ -321,7 +316,7 @@ macro_rules! into_func {
         }
 
         #[allow(non_snake_case, unused_variables, reason = "generated per arity")]
-        impl<T: 'static, F, R, $($a: WasmTy),*> IntoFunc<T, (Caller<'_, T>, $($a,)*), R> for F
+        impl<T, F, R, $($a: WasmTy),*> IntoFunc<T, (Caller<'_, T>, $($a,)*), R> for F
         where
             F: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
             R: WasmRet,

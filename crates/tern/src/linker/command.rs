@@ -12,7 +12,7 @@ use super::{Definition, Linker};
 use crate::{AsContextMut, Extern, ExternType, Module};
 use anyhow::{bail, Context as _, Result};
 
-impl<T: 'static> Linker<T> {
+impl<T> Linker<T> {
     /// Whether a command module may have exports other than functions (and
     /// `memory` / `__indirect_function_table`), which `Linker::module` then
     /// ignores (default: no, such a module is refused).
@@ -30,12 +30,19 @@ impl<T: 'static> Linker<T> {
     /// reactor, when instantiating it or its `_initialize` fails; for a
     /// command, when it exports something other than a function (unless
     /// [`Linker::allow_unknown_exports`]).
+    ///
+    /// `T: 'static` (as in wasmtime 12): a command's functions are host
+    /// closures that keep the pre-instantiated module, whose definitions are
+    /// typed by `T`, and a host closure may keep only `'static` state.
     pub fn module(
         &mut self,
         mut store: impl AsContextMut<Data = T>,
         module_name: &str,
         module: &Module,
-    ) -> Result<&mut Self> {
+    ) -> Result<&mut Self>
+    where
+        T: 'static,
+    {
         let is_command = module
             .exports()
             .any(|e| e.name() == "_start" && matches!(e.ty(), ExternType::Func(_)));
@@ -54,7 +61,10 @@ impl<T: 'static> Linker<T> {
         self.instance(store, module_name, instance)
     }
 
-    fn command(&mut self, module_name: &str, module: &Module) -> Result<&mut Self> {
+    fn command(&mut self, module_name: &str, module: &Module) -> Result<&mut Self>
+    where
+        T: 'static,
+    {
         // The definitions as they are now: later ones do not reach the command.
         let pre = self.instantiate_pre(module)?;
         for export in module.exports() {

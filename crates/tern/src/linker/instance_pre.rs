@@ -43,7 +43,7 @@ impl<T> std::fmt::Debug for InstancePre<T> {
     }
 }
 
-impl<T: 'static> InstancePre<T> {
+impl<T> InstancePre<T> {
     pub(super) fn new(module: Module, defs: Vec<Definition<T>>) -> Self {
         let checked = defs
             .iter()
@@ -76,9 +76,9 @@ impl<T: 'static> InstancePre<T> {
     /// Fails as [`Instance::new`] does: an import from another store or of the
     /// wrong type, a segment that does not fit, a trapping start function.
     pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
-        let opaque = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
         // The signature ids above are this module's engine's.
-        if !crate::Engine::same(opaque.engine(), self.module.engine()) {
+        if !crate::Engine::same(inner.opaque.engine(), self.module.engine()) {
             anyhow::bail!("cross-`Engine` instantiation is not supported");
         }
         let imports: Vec<Extern> = self
@@ -87,7 +87,7 @@ impl<T: 'static> InstancePre<T> {
             .zip(self.type_ids.iter())
             .map(|(def, &type_id)| match def {
                 Definition::HostFunc(ty, host) => Extern::Func(Func::from_host_arc_with_id(
-                    opaque,
+                    inner,
                     ty.ty.clone(),
                     type_id,
                     host.clone(),

@@ -2,12 +2,26 @@
 //! shim a wasm-to-host trampoline calls, followed by the function's `VMFuncRef`
 //! and then the Rust closure itself.
 //!
-//! The context is generic over the closure type `F` and its shim is
+//! The context is generic over the closure type `F` and its shims are
 //! monomorphised for `(T, F)`, so a call from wasm reaches the closure with no
 //! dynamic dispatch and no lookup: the shim knows the closure's type and the
 //! store's data type statically. Stores keep contexts type-erased
-//! (`Box<HostFuncCtx>`, whose tail is `dyn Any`); host-side calls go through a
-//! second monomorphised function whose store type is checked by `TypeId`.
+//! ([`HostFuncBox`]: a pointer to the context's header plus a monomorphised drop
+//! function), not as `dyn Any`: `Any` needs `'static` types, and the closure's
+//! type mentions the store's data type `T`, which (as in wasmtime 12) need not
+//! be `'static` (`Store<&'a mut Foo>`).
+//!
+//! The one invariant every cast here rests on: **a context stored in a
+//! `Store<T>` was made for that `T`**. It holds by construction, since
+//! [`define`] is the only way to make a context and it pushes it into the very
+//! `StoreInner<T>` it is typed by (`Store<T>` is invariant in `T`, so the `T`
+//! seen later is the same type, lifetimes included).
+//!
+//! Dropping an erased closure is sound after the store's data is gone because
+//! [`define`] accepts only closures that borrow nothing (`F: 'static`) or a shared
+//! `Arc<HostFn<T>>`, whose pointee is such a closure: neither owns anything
+//! whose drop could reach data borrowed for `T`'s lifetimes; `T` appears only in
+//! their signatures.
 //!
 //! The shim rebuilds the store from the innermost wasm entry
 //! (`traphandlers::current_store`), runs the closure (with the store's call hook,
@@ -17,28 +31,31 @@
 
 use super::traphandlers::{current_store, host_exit_backtrace, raise, Unwind};
 use super::vmcontext::{VMContext, VMContextHeader, VMFuncRef, ValRaw};
-use crate::func::invoke_host;
+use crate::func::{invoke_host, HostFn};
 use crate::store::StoreInner;
 use crate::Caller;
 use anyhow::Result;
-use std::any::{Any, TypeId};
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::Arc;
 
 type Entry = unsafe extern "C" fn(*mut HostFuncCtx<()>, *mut VMContext, *mut ValRaw, u64);
 
 /// A host function's context; boxed so that its funcref's address is stable.
-/// `F` is the closure; stores hold it erased as `HostFuncCtx` (`F = dyn Any`).
+/// `F` is the closure; stores hold it erased as [`HostFuncBox`], whose header
+/// view is `HostFuncCtx<()>` (`repr(C)`: the header fields come first and have
+/// the same offsets whatever `F` is).
 #[repr(C)]
-pub struct HostFuncCtx<F: ?Sized = dyn Any + Send + Sync> {
+pub struct HostFuncCtx<F = ()> {
     entry: Entry,
     /// Interior-mutable: the store sets `wasm_call` when a module brings the
     /// trampoline, possibly while the closure (in `func`) is running.
     funcref: UnsafeCell<VMFuncRef>,
-    /// `TypeId` of the store data type `T` the closure was made for.
-    store_type: TypeId,
-    /// `host_call::<T, F>`, erased (see [`HostFuncCtx::call`]).
+    /// `host_call::<T, F>`, erased (see [`call_from_host`]).
     host_call: *const (),
+    /// `drop_ctx::<F>`: frees the whole `Box<HostFuncCtx<F>>`.
+    drop: unsafe fn(NonNull<HostFuncCtx<()>>),
     func: F,
 }
 
@@ -48,53 +65,86 @@ const _: () = {
     assert!(offset_of!(HostFuncCtx<()>, funcref) == tern_environ::HOSTCTX_FUNCREF as usize);
 };
 
-impl std::fmt::Debug for HostFuncCtx {
+/// What [`call_from_host`] calls: `host_call::<T, F>`.
+type HostCall<T> = unsafe fn(*const HostFuncCtx<()>, Caller<'_, T>, &mut [ValRaw]) -> Result<()>;
+
+/// A closure a context may hold (see the module note on dropping).
+trait HostClosure<T>: Send + Sync {
+    fn call(&self, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()>;
+}
+
+/// A closure that borrows nothing.
+struct Owned<F>(F);
+
+impl<T, F> HostClosure<T> for Owned<F>
+where
+    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
+    #[inline]
+    fn call(&self, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()> {
+        invoke_host(&self.0, caller, raw)
+    }
+}
+
+/// A closure shared with a `Linker` (and the other stores it instantiates into).
+struct Shared<T>(Arc<HostFn<T>>);
+
+impl<T> HostClosure<T> for Shared<T> {
+    #[inline]
+    fn call(&self, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()> {
+        invoke_host(&*self.0, caller, raw)
+    }
+}
+
+/// An owned, type-erased host function context (what `StoreOpaque` keeps).
+pub struct HostFuncBox(NonNull<HostFuncCtx<()>>);
+
+// SAFETY: the context moves between threads only with its store; its closure
+// is `Send + Sync` (both `HostClosure` impls require it), and the other fields
+// are code addresses and the funcref, written only through `&mut` store access.
+unsafe impl Send for HostFuncBox {}
+// SAFETY: as above.
+unsafe impl Sync for HostFuncBox {}
+
+impl std::fmt::Debug for HostFuncBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostFuncCtx")
+        f.debug_struct("HostFuncBox")
             .field("type_id", &self.type_id())
             .finish_non_exhaustive()
     }
 }
 
-// SAFETY: the context moves between threads only with its store; the closure is
-// Send + Sync, and `host_call` is a plain code address.
-unsafe impl<F: ?Sized + Send + Sync> Send for HostFuncCtx<F> {}
-// SAFETY: as above.
-unsafe impl<F: ?Sized + Send + Sync> Sync for HostFuncCtx<F> {}
+impl Drop for HostFuncBox {
+    fn drop(&mut self) {
+        let drop = self.header().drop;
+        // SAFETY: the pointer came from `Box::leak` in `erase` and is freed only
+        // here; `drop` is `drop_ctx::<C>` for the context's own closure type.
+        unsafe { drop(self.0) }
+    }
+}
 
-/// What [`HostFuncCtx::call`] calls: `host_call::<T, F>`.
-type HostCall<T> = unsafe fn(*const HostFuncCtx<()>, Caller<'_, T>, &mut [ValRaw]) -> Result<()>;
+/// Frees a context made by `erase::<T, F>`.
+///
+/// # Safety
+/// `ctx` must come from a leaked `Box<HostFuncCtx<F>>` and not be used after.
+unsafe fn drop_ctx<F>(ctx: NonNull<HostFuncCtx<()>>) {
+    // SAFETY: by the caller's promise it is the pointer of a `Box<HostFuncCtx<F>>`.
+    drop(unsafe { Box::from_raw(ctx.cast::<HostFuncCtx<F>>().as_ptr()) });
+}
 
-impl HostFuncCtx {
-    /// Wraps `func` for stores of data type `T`; `wasm_call` is the wasm-to-host
-    /// trampoline for its signature (null until the store has one: see
-    /// [`HostFuncCtx::set_wasm_call`]) and `type_id` the signature's engine id.
-    pub fn new<T, F>(func: F, wasm_call: *const u8, type_id: u32) -> Box<Self>
-    where
-        T: 'static,
-        F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
-    {
-        let host_call: HostCall<T> = host_call::<T, F>;
-        let mut ctx: Box<HostFuncCtx<F>> = Box::new(HostFuncCtx {
-            entry: host_entry::<T, F>,
-            funcref: UnsafeCell::new(VMFuncRef {
-                wasm_call,
-                vmctx: std::ptr::null_mut(),
-                type_id,
-            }),
-            store_type: TypeId::of::<T>(),
-            host_call: host_call as *const (),
-            func,
-        });
-        ctx.funcref.get_mut().vmctx = (&raw mut *ctx).cast();
-        ctx
+impl HostFuncBox {
+    fn header(&self) -> &HostFuncCtx<()> {
+        // SAFETY: the box owns a live `HostFuncCtx<F>` whose `repr(C)` header is a
+        // `HostFuncCtx<()>` (the zero-sized `func` adds no bytes); only header
+        // fields are read through it, and `funcref` is interior-mutable.
+        unsafe { self.0.as_ref() }
     }
 
     /// The signature's engine id.
     pub fn type_id(&self) -> u32 {
         // SAFETY: only `set_wasm_call` writes the funcref, on this thread (the
         // store is not shared), never concurrently with this read.
-        unsafe { (*self.funcref.get()).type_id }
+        unsafe { (*self.header().funcref.get()).type_id }
     }
 
     /// Sets the wasm-to-host trampoline wasm enters this function through: code
@@ -107,80 +157,118 @@ impl HostFuncCtx {
         // SAFETY: the funcref is interior-mutable; the store is used by one
         // thread at a time and no reference to the funcref is held across this
         // write (compiled code reads it through raw pointers, only while running).
-        unsafe { (*self.funcref.get()).wasm_call = wasm_call };
+        unsafe { (*self.header().funcref.get()).wasm_call = wasm_call };
     }
 
     /// The funcref wasm calls this function through.
     pub fn funcref(&self) -> *const VMFuncRef {
-        self.funcref.get()
+        self.header().funcref.get()
     }
 }
 
-/// Calls host function `ctx` from the host (no wasm frames involved), with the
-/// store's call hook; `None` when it was made for stores of another type.
+/// Defines host closure `func` in `store` (its index in `host_funcs` is
+/// returned); `wasm_call` is the wasm-to-host trampoline for its signature (null
+/// until the store has one: see [`HostFuncBox::set_wasm_call`]) and `type_id`
+/// the signature's engine id.
+pub fn define<T, F>(store: &mut StoreInner<T>, func: F, wasm_call: *const u8, type_id: u32) -> usize
+where
+    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
+    push(store, erase::<T, _>(Owned(func), wasm_call, type_id))
+}
+
+/// [`define`] for a closure shared with a linker: no second closure wraps it.
+pub fn define_shared<T>(
+    store: &mut StoreInner<T>,
+    func: Arc<HostFn<T>>,
+    wasm_call: *const u8,
+    type_id: u32,
+) -> usize {
+    push(store, erase::<T, _>(Shared(func), wasm_call, type_id))
+}
+
+fn push<T>(store: &mut StoreInner<T>, ctx: HostFuncBox) -> usize {
+    store.opaque.host_funcs.push(ctx);
+    store.opaque.host_funcs.len() - 1
+}
+
+/// Boxes `func` with its shims for stores of data type `T`.
+fn erase<T, C: HostClosure<T>>(func: C, wasm_call: *const u8, type_id: u32) -> HostFuncBox {
+    let host_call: HostCall<T> = host_call::<T, C>;
+    let mut ctx: Box<HostFuncCtx<C>> = Box::new(HostFuncCtx {
+        entry: host_entry::<T, C>,
+        funcref: UnsafeCell::new(VMFuncRef {
+            wasm_call,
+            vmctx: std::ptr::null_mut(),
+            type_id,
+        }),
+        host_call: host_call as *const (),
+        drop: drop_ctx::<C>,
+        func,
+    });
+    ctx.funcref.get_mut().vmctx = (&raw mut *ctx).cast();
+    let raw = NonNull::from(Box::leak(ctx)).cast::<HostFuncCtx<()>>();
+    HostFuncBox(raw)
+}
+
+/// Calls host function number `index` of `store` from the host (no wasm frames
+/// involved), with the store's call hook; `caller` is the instance (a store
+/// index) the closure sees as its caller.
 ///
-/// Takes the context as a raw pointer because the store that owns it is lent to
-/// the closure (in `caller`): the context is its own heap allocation, which the
-/// store never moves, frees or borrows mutably while it lives, and only the
-/// closure and the immutable fields are read through it.
-pub fn call_from_host<T: 'static>(
-    ctx: *const HostFuncCtx,
-    caller: Caller<'_, T>,
+/// # Panics
+/// Panics if `index` is not a host function of `store`.
+pub fn call_from_host<T>(
+    store: &mut StoreInner<T>,
+    index: usize,
+    caller: Option<usize>,
     raw: &mut [ValRaw],
-) -> Option<Result<()>> {
-    // SAFETY: `ctx` is a live context of `caller`'s store (this function's
-    // contract, upheld by `Func::call_raw_as`); the fields read are never written
-    // after construction.
-    let (store_type, host_call) = unsafe { ((*ctx).store_type, (*ctx).host_call) };
-    if store_type != TypeId::of::<T>() {
-        return None;
-    }
-    // SAFETY: `host_call` was stored by `new::<T, F>` as a `HostCall<T>` for this
-    // context's `F`, and `T` was just checked.
+) -> Result<()> {
+    // The context is its own heap allocation, which the store never moves,
+    // frees or borrows mutably while it lives; the store itself is lent to the
+    // closure (in `Caller`), so the context is reached through a raw pointer.
+    let ctx: *const HostFuncCtx<()> = store.opaque.host_funcs[index].0.as_ptr();
+    // SAFETY: `ctx` is live (above); `host_call` is never written after
+    // construction.
+    let host_call = unsafe { (*ctx).host_call };
+    // SAFETY: `host_call` was stored by `erase::<T, C>` as a `HostCall<T>`, and
+    // a context in a `Store<T>` was made for that `T` (module note).
     let call = unsafe { std::mem::transmute::<*const (), HostCall<T>>(host_call) };
-    // SAFETY: `ctx` is a live context made by `new::<T, F>` (host_call's contract).
-    Some(unsafe { call(ctx.cast(), caller, raw) })
+    // SAFETY: `ctx` is a live context made by `erase::<T, C>` (host_call's contract).
+    unsafe { call(ctx, Caller::new(store, caller), raw) }
 }
 
 /// Calls the closure of `ctx` from the host.
 ///
 /// # Safety
-/// `ctx` must be a live context made by `HostFuncCtx::new::<T, F>`.
-unsafe fn host_call<T, F>(
+/// `ctx` must be a live context made by `erase::<T, C>`.
+unsafe fn host_call<T, C: HostClosure<T>>(
     ctx: *const HostFuncCtx<()>,
     caller: Caller<'_, T>,
     raw: &mut [ValRaw],
-) -> Result<()>
-where
-    T: 'static,
-    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
-{
-    // SAFETY: by the caller's promise the context's closure is an `F`; only the
+) -> Result<()> {
+    // SAFETY: by the caller's promise the context's closure is a `C`; only the
     // closure is borrowed (the funcref may change meanwhile).
-    let func = unsafe { &(*ctx.cast::<HostFuncCtx<F>>()).func };
-    invoke_host(func, caller, raw)
+    let func = unsafe { &(*ctx.cast::<HostFuncCtx<C>>()).func };
+    func.call(caller, raw)
 }
 
-/// The entry shim of a host function `F` made for `Store<T>`s.
+/// The entry shim of a host function `C` made for `Store<T>`s.
 ///
 /// # Safety
 /// Only a wasm-to-host trampoline calls it, inside `catch_traps`, with the
-/// context it was stored in (made by `HostFuncCtx::new::<T, F>`), the calling
+/// context it was stored in (made by `erase::<T, C>`), the calling
 /// instance's vmctx, and a stack array of `len` value slots.
-unsafe extern "C" fn host_entry<T, F>(
+unsafe extern "C" fn host_entry<T, C: HostClosure<T>>(
     ctx: *mut HostFuncCtx<()>,
     caller_vmctx: *mut VMContext,
     values: *mut ValRaw,
     len: u64,
-) where
-    T: 'static,
-    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
-{
+) {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the trampoline passes the context this entry was stored in,
-        // whose closure is an `F` (this entry is only stored by `new::<T, F>`);
+        // whose closure is a `C` (this entry is only stored by `erase::<T, C>`);
         // only the closure is borrowed (the funcref may change meanwhile).
-        let func = unsafe { &(*ctx.cast::<HostFuncCtx<F>>()).func };
+        let func = unsafe { &(*ctx.cast::<HostFuncCtx<C>>()).func };
         // The store is borrowed by the `Func::call` that entered wasm, suspended
         // while we run; we reach it through the raw pointer that call derived
         // from its borrow (`current_store`), never through an older one.
@@ -203,7 +291,7 @@ unsafe extern "C" fn host_entry<T, F>(
         let store = unsafe { &mut *store };
         // SAFETY: the trampoline passes a stack array of `len` slots.
         let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
-        match invoke_host(func, Caller::new(&mut *store, Some(caller)), values) {
+        match func.call(Caller::new(&mut *store, Some(caller)), values) {
             // The host throws a wasm exception (`Store::throw`, or rethrowing
             // one a nested call returned): put it in flight and return
             // normally; the calling wasm checks for it after the call.

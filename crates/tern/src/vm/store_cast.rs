@@ -30,10 +30,23 @@ pub unsafe fn store_from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut StoreOpaque
 
 /// The limiter of a `Store<T>`; installed as the store's limiter hook by
 /// `Store::<T>::limiter`, so `opaque` is always the head of a `StoreInner<T>`.
-pub fn limiter_of<T: 'static>(opaque: &mut StoreOpaque) -> Option<&mut dyn ResourceLimiter> {
+///
+/// `T` need not be `'static`, and the hook's type cannot name it, so the
+/// borrow of the data is made for this body and then given `opaque`'s
+/// lifetime: the data lives in the same allocation as `opaque` (a `Store<T>`
+/// cannot outlive its data's borrows), so it is alive as long as `opaque` is
+/// borrowed, and that borrow is exclusive.
+pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<&'a mut dyn ResourceLimiter> {
+    let inner = (opaque as *mut StoreOpaque).cast::<StoreInner<T>>();
     // SAFETY: `StoreInner<T>` is `repr(C)` with `opaque` first, and this function
-    // is only installed on stores created as `Store<T>` for this very `T`.
-    let inner = unsafe { &mut *(opaque as *mut StoreOpaque as *mut StoreInner<T>) };
+    // is only installed on stores created as `Store<T>` for this very `T`; the
+    // exclusive borrow of `opaque` covers the whole store, which we use only here.
+    let inner = unsafe { &mut *inner };
     let limiter = inner.limiter.as_mut()?;
-    Some(limiter(&mut inner.data))
+    let found: &mut dyn ResourceLimiter = limiter(&mut inner.data);
+    // SAFETY: only lifetimes change: the limiter is in the store's data, which
+    // stays alive and exclusively borrowed for `'a` (see above).
+    Some(unsafe {
+        std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(found)
+    })
 }

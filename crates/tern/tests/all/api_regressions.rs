@@ -295,6 +295,46 @@ fn realloc_may_not_call_imports() -> Result<()> {
     Ok(())
 }
 
+/// The canonical ABI clears `may_leave` around post-return as well as around
+/// lowering (`canon_lift`: `inst.may_leave = False` before calling
+/// `opts.post_return`), so an import called from post-return traps too.
+#[test]
+fn post_return_may_not_call_imports() -> Result<()> {
+    use tern::component::{Component, ComponentTrap, ComponentTrapKind, Linker as ComponentLinker};
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config)?;
+    let component = Component::new(
+        &engine,
+        r#"(component
+          (import "h" (func $h))
+          (core func $h (canon lower (func $h)))
+          (core module $m
+            (import "host" "h" (func $h))
+            (func (export "f") (result i32) i32.const 1)
+            (func (export "f-post") (param i32) call $h))
+          (core instance $i (instantiate $m (with "host" (instance (export "h" (func $h))))))
+          (func (export "f") (result u32)
+            (canon lift (core func $i "f") (post-return (core func $i "f-post")))))"#,
+    )?;
+    let mut linker = ComponentLinker::new(&engine);
+    linker.root().func_new("h", |_, _, _| Ok(()))?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component)?;
+    let f = instance.get_typed_func::<(), (u32,)>(&mut store, "f")?;
+    // Tern runs post-return at the end of `call` when the results do not
+    // borrow the callee's memory, else in `post_return`: either reports it.
+    let err = f
+        .call(&mut store, ())
+        .and_then(|results| f.post_return(&mut store).map(|()| results))
+        .unwrap_err();
+    let trap = err
+        .downcast_ref::<ComponentTrap>()
+        .unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(trap.kind(), ComponentTrapKind::CannotLeave);
+    Ok(())
+}
+
 #[test]
 fn a_core_module_exported_from_a_component_refuses_to_serialize() -> Result<()> {
     use tern::component::{Component, Linker as ComponentLinker};

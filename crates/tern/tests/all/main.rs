@@ -12,6 +12,7 @@ mod bindgen_trappable12;
 mod bindgen_twice;
 mod bindgen_types;
 mod bindgen_with;
+mod borrowed_store_data;
 mod cache;
 mod component;
 mod component_abi;

@@ -434,6 +434,56 @@ fn table_fill_and_copy_check_bounds_and_types() -> Result<()> {
     Ok(())
 }
 
+/// wasmtime 12 code passes `u32` indices, later wasmtime code `u64`, and both
+/// pass unsuffixed literals (`i32`); sizes come back as 12's `u32`.
+#[test]
+fn table_methods_take_u32_u64_and_literal_indices() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let ty = TableType::new(ValType::FuncRef, 2, None);
+    let table = Table::new(&mut store, ty, Val::FuncRef(None))?;
+    let f = Func::wrap(&mut store, || 7i32);
+    let size: u32 = table.size(&store);
+    assert_eq!(size, 2);
+
+    // wasmtime 12: u32 variables everywhere.
+    let (i, n, delta): (u32, u32, u32) = (1, 1, 3);
+    table.set(&mut store, i, Val::FuncRef(Some(f)))?;
+    assert!(table.get(&mut store, i).unwrap().unwrap_funcref().is_some());
+    let old: u32 = table.grow(&mut store, delta, Val::FuncRef(None))?;
+    assert_eq!((old, table.size(&store)), (2, 5));
+    table.fill(&mut store, i + 1, Val::FuncRef(Some(f)), n)?;
+    Table::copy(&mut store, &table, 4u32, &table, i, n)?;
+    let is_f = |v: Option<Val>| v.unwrap().unwrap_funcref().is_some();
+    assert!(is_f(table.get(&mut store, 2u32)) && is_f(table.get(&mut store, 4u32)));
+
+    // Later wasmtime: u64 variables.
+    let (j, m): (u64, u64) = (0, 1);
+    table.set(&mut store, j, Val::FuncRef(Some(f)))?;
+    assert!(is_f(table.get(&mut store, j)));
+    table.fill(&mut store, j, Val::FuncRef(None), m)?;
+    assert!(!is_f(table.get(&mut store, j)));
+    Table::copy(&mut store, &table, j, &table, 4u64, m)?;
+    assert!(is_f(table.get(&mut store, 0u64)));
+    assert_eq!(table.grow(&mut store, m, Val::FuncRef(None))?, 5);
+
+    // Unsuffixed literals (i32): negative ones are out of bounds.
+    assert!(table.get(&mut store, 5).unwrap().unwrap_funcref().is_none());
+    assert!(table.get(&mut store, 6).is_none());
+    assert!(table.get(&mut store, -1).is_none());
+    assert!(table.set(&mut store, -1, Val::FuncRef(None)).is_err());
+    assert!(table.fill(&mut store, 0, Val::FuncRef(None), -1).is_err());
+    assert!(Table::copy(&mut store, &table, -2, &table, 0, 1).is_err());
+    assert!(table.grow(&mut store, -1, Val::FuncRef(None)).is_err());
+    assert_eq!(table.size(&store), 6, "failed calls change nothing");
+    // Indices beyond u32 (only a u64 can say so) are out of bounds, not wrapped.
+    assert!(table.get(&mut store, 1u64 << 32).is_none());
+    assert!(table
+        .set(&mut store, (1u64 << 32) + 1, Val::FuncRef(None))
+        .is_err());
+    Ok(())
+}
+
 #[test]
 fn val_helpers_match_wasmtime12() {
     assert_eq!(Val::I32(3).i32(), Some(3));
@@ -441,7 +491,11 @@ fn val_helpers_match_wasmtime12() {
     assert_eq!(Val::I64(4).unwrap_i64(), 4);
     assert_eq!(Val::from(1.5f32).unwrap_f32(), 1.5);
     assert_eq!(Val::from(2.5f64).f64(), Some(2.5));
-    assert_eq!(Val::from(7u128).unwrap_v128().as_u128(), 7);
+    assert_eq!(Val::from(7u128).unwrap_v128(), 7);
+    // wasmtime 12's payload and accessors are `u128`; later wasmtime's `V128`
+    // converts in and out.
+    let v: u128 = Val::from(V128::from(9u128)).unwrap_v128();
+    assert!(matches!(Val::from(v), Val::V128(9)));
     assert_eq!(Val::I32(0).v128(), None);
     assert_eq!(Val::null().ty(), ValType::ExternRef);
     assert!(Val::null().unwrap_externref().is_none());
@@ -473,5 +527,63 @@ fn instance_exports_yield_wasmtime12_export_items() -> Result<()> {
     assert!(m.into_memory().is_some());
     assert!(t.into_table().is_some());
     assert!(matches!(g.into_extern(), Extern::Global(_)));
+    Ok(())
+}
+
+/// Small wasmtime 12 items found missing by the audit of this session.
+#[test]
+fn audit_leftovers_engine_memory_externref() -> Result<()> {
+    Engine::tls_eager_initialize();
+    let engine = Engine::default();
+    assert!(!engine.is_async());
+    let mut config = Config::new();
+    config.async_support(true);
+    assert!(Engine::new(&config)?.is_async());
+
+    // `detect_precompiled_file` reads the file and answers as `detect_precompiled`.
+    let dir = std::env::temp_dir().join(format!("tern-detect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (artifact, wasm) = (dir.join("m.cwasm"), dir.join("m.wat"));
+    std::fs::write(&artifact, engine.precompile_module(b"(module)")?)?;
+    std::fs::write(&wasm, "(module)")?;
+    assert_eq!(
+        engine.detect_precompiled_file(&artifact)?,
+        Some(Precompiled::Module)
+    );
+    assert_eq!(engine.detect_precompiled_file(&wasm)?, None);
+    assert!(engine.detect_precompiled_file(dir.join("absent")).is_err());
+    std::fs::remove_dir_all(&dir)?;
+
+    // `Memory::data_ptr` is the address `data` starts at, and sees wasm's writes.
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1)
+             (func (export "poke") i32.const 8 i32.const 0x5a i32.store8))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let memory = instance.get_memory(&mut store, "m").unwrap();
+    assert_eq!(
+        memory.data_ptr(&store),
+        memory.data(&store).as_ptr().cast_mut()
+    );
+    instance
+        .get_typed_func::<(), ()>(&mut store, "poke")?
+        .call(&mut store, ())?;
+    assert_eq!(memory.data(&store)[8], 0x5a);
+
+    // `ExternRef::strong_count` counts the clones, and the store's handle once
+    // the reference has been passed to wasm.
+    let r = ExternRef::new(5u32);
+    assert_eq!(r.strong_count(), 1);
+    let r2 = r.clone();
+    assert_eq!(r.strong_count(), 2);
+    drop(r2);
+    let _global = Global::new(
+        &mut store,
+        GlobalType::new(ValType::ExternRef, Mutability::Var),
+        Val::ExternRef(Some(r.clone())),
+    )?;
+    assert!(r.strong_count() >= 2, "the global's value holds it");
     Ok(())
 }
