@@ -3,6 +3,9 @@
 //! same rows measured on wasmtime 48 in the same process and the Tern /
 //! wasmtime ratios (`suite.rs` holds the shared source; see `benches/README.md`).
 //!
+//! `workloads.rs` adds the execution rows: the seven workloads of
+//! `benches/workloads/` and their geometric mean.
+//!
 //! `asyncs.rs` prints the async API's call costs beside the synchronous ones;
 //! `exceptions.rs` the cost of a thrown and caught wasm exception.
 //!
@@ -15,6 +18,7 @@ mod asyncs;
 mod exceptions;
 mod spectre;
 mod suite;
+mod workloads;
 
 use anyhow::Result;
 use std::time::{Duration, Instant};
@@ -24,6 +28,9 @@ use tern::*;
 suite::suite!(tern_suite, tern);
 #[cfg(feature = "wasmtime")]
 suite::suite!(wasmtime_suite, wasmtime);
+workloads::workloads!(tern_workloads, tern);
+#[cfg(feature = "wasmtime")]
+workloads::workloads!(wasmtime_workloads, wasmtime);
 
 fn time<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let start = Instant::now();
@@ -43,12 +50,37 @@ fn main() -> Result<()> {
         std::env::temp_dir().join("tern-bench-10k.wasm"),
         &inputs.big,
     )?;
-    let ours = tern_suite::run(&inputs)?;
+    let mut ours = tern_suite::run(&inputs)?;
+    let our_workloads = tern_workloads::run()?;
+    ours.extend(our_workloads.iter().map(|(row, _)| row.clone()));
     #[cfg(feature = "wasmtime")]
-    let theirs = Some(wasmtime_suite::run(&inputs)?);
+    let theirs = {
+        let mut theirs = wasmtime_suite::run(&inputs)?;
+        let their_workloads = wasmtime_workloads::run()?;
+        for ((row, ours), (_, theirs)) in our_workloads.iter().zip(&their_workloads) {
+            anyhow::ensure!(
+                ours == theirs,
+                "{}: checksum {ours} on Tern, {theirs} on wasmtime",
+                row.name
+            );
+        }
+        theirs.extend(their_workloads.into_iter().map(|(row, _)| row));
+        Some(theirs)
+    };
     #[cfg(not(feature = "wasmtime"))]
     let theirs: Option<Vec<Row>> = None;
     print_table(&ours, theirs.as_deref());
+    let geomean = workloads::geomean(&ours, theirs.as_deref());
+    match theirs {
+        Some(_) => println!(
+            "| execution, geomean of {} workloads | | | {geomean:.3} |",
+            workloads::WORKLOADS.len()
+        ),
+        None => println!(
+            "| execution, geomean of {} workloads | {geomean:.2} ms |",
+            workloads::WORKLOADS.len()
+        ),
+    }
     asyncs::async_calls()?;
     exceptions::exception_loop()?;
 
