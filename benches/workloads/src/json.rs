@@ -113,7 +113,8 @@ impl Parser<'_> {
                         b'n' => '\n',
                         b't' => '\t',
                         b'u' => {
-                            let hex = std::str::from_utf8(self.s.get(self.pos..self.pos + 4)?).ok()?;
+                            let hex =
+                                std::str::from_utf8(self.s.get(self.pos..self.pos + 4)?).ok()?;
                             self.pos += 4;
                             char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
                         }
@@ -152,7 +153,11 @@ impl Parser<'_> {
         }
         if matches!(self.s.get(self.pos), Some(b'e' | b'E')) {
             self.pos += 1;
-            let sign = if self.s.get(self.pos) == Some(&b'-') { -1 } else { 1 };
+            let sign = if self.s.get(self.pos) == Some(&b'-') {
+                -1
+            } else {
+                1
+            };
             if matches!(self.s.get(self.pos), Some(b'-' | b'+')) {
                 self.pos += 1;
             }
@@ -185,7 +190,9 @@ fn push_int(out: &mut String, mut x: u32) {
     out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
-const NAMES: &[&str] = &["ada", "grace", "edsger", "barbara", "tony", "don", "frances", "niklaus"];
+const NAMES: &[&str] = &[
+    "ada", "grace", "edsger", "barbara", "tony", "don", "frances", "niklaus",
+];
 
 /// A document of `n` records with nested objects, arrays, escapes and numbers.
 fn document(n: u32) -> String {
@@ -269,9 +276,13 @@ mod tests {
     #[test]
     fn parses() {
         let v = parse(br#"{"a": [1, -2.5e1, true, null, "x\n\u00e9"], "b": {}}"#).unwrap();
-        let Value::Object(fields) = v else { panic!("an object") };
+        let Value::Object(fields) = v else {
+            panic!("an object")
+        };
         assert_eq!(fields[0].0, "a");
-        let Value::Array(items) = &fields[0].1 else { panic!("an array") };
+        let Value::Array(items) = &fields[0].1 else {
+            panic!("an array")
+        };
         assert!(matches!(items[1], Value::Number(x) if x == -25.0));
         assert!(matches!(&items[4], Value::String(s) if s == "x\n\u{e9}"));
         assert!(parse(b"[1, 2").is_none());

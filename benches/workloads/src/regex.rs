@@ -198,8 +198,26 @@ impl Regex {
 }
 
 const WORDS: &[&str] = &[
-    "the", "what", "thing", "where", "which", "nothing", "quiet", "query", "qat", "abcdab",
-    "running", "whistling", "thinking", "stone", "river", "a", "cdefx", "mail", "example", "org",
+    "the",
+    "what",
+    "thing",
+    "where",
+    "which",
+    "nothing",
+    "quiet",
+    "query",
+    "qat",
+    "abcdab",
+    "running",
+    "whistling",
+    "thinking",
+    "stone",
+    "river",
+    "a",
+    "cdefx",
+    "mail",
+    "example",
+    "org",
 ];
 
 /// `n` lines of words, numbers and addresses, from a fixed seed.
@@ -213,7 +231,9 @@ fn text(n: u32) -> Vec<Vec<u8>> {
                     line.push(b' ');
                 }
                 match rng.below(10) {
-                    0 => line.extend_from_slice(format!("{}.{}", rng.below(1000), rng.below(100)).as_bytes()),
+                    0 => line.extend_from_slice(
+                        format!("{}.{}", rng.below(1000), rng.below(100)).as_bytes(),
+                    ),
                     1 => line.extend_from_slice(
                         format!(
                             "{}@{}.{}",
@@ -251,9 +271,9 @@ pub fn run(n: u32) -> u32 {
         let re = Regex::new(pattern);
         for (i, line) in lines.iter().enumerate() {
             if let Some((start, end)) = re.find(line, &mut stack) {
-                sum = sum
-                    .wrapping_mul(16_777_619)
-                    .wrapping_add(((i * 7 + p) as u32) ^ ((start as u32) << 8) ^ ((end as u32) << 20));
+                sum = sum.wrapping_mul(16_777_619).wrapping_add(
+                    ((i * 7 + p) as u32) ^ ((start as u32) << 8) ^ ((end as u32) << 20),
+                );
             }
         }
     }
@@ -273,7 +293,10 @@ mod tests {
         assert_eq!(find("(th|wh)[a-z]*ing", "a whistling x"), Some((2, 11)));
         assert_eq!(find("[0-9]+\\.[0-9]+", "x 12.5 y"), Some((2, 6)));
         assert_eq!(find("[0-9]+\\.[0-9]+", "x 12 y"), None);
-        assert_eq!(find("^[a-z]+ (a|the) [a-z]+", "see the river"), Some((0, 13)));
+        assert_eq!(
+            find("^[a-z]+ (a|the) [a-z]+", "see the river"),
+            Some((0, 13))
+        );
         assert_eq!(find("^[a-z]+ (a|the) [a-z]+", "x see the river"), None);
         assert_eq!(find("q[^u ]", "quiet qat"), Some((6, 8)));
         assert_eq!(find("(ab|cd|ef)+x", "abcdab cdefx"), Some((7, 12)));

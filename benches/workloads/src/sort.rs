@@ -56,9 +56,9 @@ pub fn run(n: u32) -> u32 {
     if v.windows(2).any(|w| w[0] > w[1]) {
         return 0;
     }
-    v.iter()
-        .enumerate()
-        .fold(0u32, |acc, (i, x)| acc.wrapping_mul(31).wrapping_add(x ^ i as u32))
+    v.iter().enumerate().fold(0u32, |acc, (i, x)| {
+        acc.wrapping_mul(31).wrapping_add(x ^ i as u32)
+    })
 }
 
 #[cfg(test)]

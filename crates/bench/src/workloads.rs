@@ -22,7 +22,11 @@ pub const WORKLOADS: [(&str, &str, i32); 7] = [
     ("run_sha256", "workload sha256(4 x 2 MiB)", 2 << 20),
     ("run_matmul", "workload matmul(400 x 400 f64)", 400),
     ("run_sort", "workload sort(400,000 u32)", 400_000),
-    ("run_regex", "workload regex(7 patterns x 4,000 lines)", 4_000),
+    (
+        "run_regex",
+        "workload regex(7 patterns x 4,000 lines)",
+        4_000,
+    ),
     ("run_json", "workload json(4 x 5,000 records)", 5_000),
 ];
 
@@ -77,7 +81,14 @@ macro_rules! workloads {
                         anyhow::bail!("{export}({n}) gave different checksums: {sums:?}");
                     }
                     let value = d.as_secs_f64() * 1e3;
-                    rows.push((Row { name, value, unit: "ms" }, sums[0]));
+                    rows.push((
+                        Row {
+                            name,
+                            value,
+                            unit: "ms",
+                        },
+                        sums[0],
+                    ));
                 }
                 Ok(rows)
             }
