@@ -30,5 +30,5 @@ mod proposals;
 mod signals;
 mod traps;
 mod wasm3;
-mod workloads;
 mod wasmtime12;
+mod workloads;
