@@ -3,10 +3,11 @@
 //! same rows measured on wasmtime 48 in the same process and the Tern /
 //! wasmtime ratios (`suite.rs` holds the shared source; see `benches/README.md`).
 //!
-//! The suite's last rows are the async API's call costs (`call_async` of an
-//! empty function, a wasm -> async host -> wasm round trip), beside the
-//! synchronous ones; `exceptions.rs` prints the cost of a thrown and caught
-//! wasm exception.
+//! `workloads.rs` adds the execution rows: the seven workloads of
+//! `benches/workloads/` and their geometric mean. The suite's last rows are
+//! the async API's call costs (`call_async` of an empty function, a wasm ->
+//! async host -> wasm round trip), beside the synchronous ones;
+//! `exceptions.rs` prints the cost of a thrown and caught wasm exception.
 //!
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
@@ -17,6 +18,7 @@
 mod exceptions;
 mod spectre;
 mod suite;
+mod workloads;
 
 use anyhow::Result;
 use std::time::{Duration, Instant};
@@ -26,6 +28,9 @@ use tern::*;
 suite::suite!(tern_suite, tern);
 #[cfg(feature = "wasmtime")]
 suite::suite!(wasmtime_suite, wasmtime);
+workloads::workloads!(tern_workloads, tern);
+#[cfg(feature = "wasmtime")]
+workloads::workloads!(wasmtime_workloads, wasmtime);
 
 fn time<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let start = Instant::now();
@@ -46,14 +51,47 @@ fn main() -> Result<()> {
         std::env::temp_dir().join("tern-bench-10k.wasm"),
         &inputs.big,
     )?;
-    let ours = tern_suite::run(&inputs, only_instantiation)?;
+    let mut ours = tern_suite::run(&inputs, only_instantiation)?;
+    let our_workloads = if only_instantiation {
+        Vec::new()
+    } else {
+        tern_workloads::run()?
+    };
+    ours.extend(our_workloads.iter().map(|(row, _)| row.clone()));
     #[cfg(feature = "wasmtime")]
-    let theirs = Some(wasmtime_suite::run(&inputs, only_instantiation)?);
+    let theirs = {
+        let mut theirs = wasmtime_suite::run(&inputs, only_instantiation)?;
+        let their_workloads = if only_instantiation {
+            Vec::new()
+        } else {
+            wasmtime_workloads::run()?
+        };
+        for ((row, ours), (_, theirs)) in our_workloads.iter().zip(&their_workloads) {
+            anyhow::ensure!(
+                ours == theirs,
+                "{}: checksum {ours} on Tern, {theirs} on wasmtime",
+                row.name
+            );
+        }
+        theirs.extend(their_workloads.into_iter().map(|(row, _)| row));
+        Some(theirs)
+    };
     #[cfg(not(feature = "wasmtime"))]
     let theirs: Option<Vec<Row>> = None;
     print_table(&ours, theirs.as_deref());
     if only_instantiation {
         return Ok(());
+    }
+    let geomean = workloads::geomean(&ours, theirs.as_deref());
+    match theirs {
+        Some(_) => println!(
+            "| execution, geomean of {} workloads | | | {geomean:.3} |",
+            workloads::WORKLOADS.len()
+        ),
+        None => println!(
+            "| execution, geomean of {} workloads | {geomean:.2} ms |",
+            workloads::WORKLOADS.len()
+        ),
     }
     exceptions::exception_loop()?;
 

@@ -112,7 +112,7 @@ pub fn rust_guest(engine: &Engine, name: &str) -> Component {
 }
 
 /// Whether `rustc` has the standard library for `target`.
-fn target_installed(target: &str) -> bool {
+pub fn target_installed(target: &str) -> bool {
     let out = Command::new("rustc")
         .args(["--print", "target-libdir", "--target", target])
         .output();

@@ -36,3 +36,4 @@ mod signals;
 mod traps;
 mod wasm3;
 mod wasmtime12;
+mod workloads;
