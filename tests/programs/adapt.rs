@@ -35,5 +35,9 @@ pub fn adapt(module: &[u8]) -> Vec<u8> {
 
 /// The exit code of an adapted program whose module exits with `code`.
 pub fn adapted_exit_code(code: i32) -> i32 {
-    if code == 0 { 0 } else { 1 }
+    if code == 0 {
+        0
+    } else {
+        1
+    }
 }

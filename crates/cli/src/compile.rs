@@ -43,7 +43,7 @@ impl CompileCommand {
             );
         }
         let artifact = if kind.is_component() {
-            crate::component::precompile(&input)
+            self.engine.component_engine()?.precompile_component(&input)
         } else {
             engine.precompile_module(&input)
         };

@@ -9,10 +9,10 @@
 //! rebuilds the `.wasm` files, when the wasm32-wasip1 and wasm32-wasip2
 //! targets are installed, and checks the committed ones are up to date.
 
-#[path = "../../cases.rs"]
-mod cases;
 #[path = "../../adapt.rs"]
 mod adapt;
+#[path = "../../cases.rs"]
+mod cases;
 
 use cases::{Case, Scratch};
 use std::io::Write;
