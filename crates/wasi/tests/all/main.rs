@@ -6,5 +6,6 @@ mod api;
 mod dir_rights;
 mod harness;
 mod memory_safety;
+mod p2_guest;
 mod p2_host;
 mod sandbox;
