@@ -243,6 +243,41 @@ fn every_preview1_case_prints_the_same_as_its_adapted_component() {
     assert!(ran >= 10, "every preview-1 case ran ({ran})");
 }
 
+#[test]
+fn an_adapted_component_runs_twice_in_one_store() {
+    // Two instances of one adapted component side by side in one store: each
+    // has its own adapter state (its own stack and `.bss` inside its memory).
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).unwrap();
+    let case = cases::cases()
+        .into_iter()
+        .find(|c| c.name == "args")
+        .expect("the args case");
+    let module = std::fs::read(cases::wasm_path(&case.program)).unwrap();
+    let component = Component::new(&engine, adapt::adapt(&module)).unwrap();
+    let scratch = Scratch::new("tern-twice");
+    let stdout = WritePipe::new_in_memory();
+    let mut linker = component::Linker::new(&engine);
+    tern_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let mut store = Store::new(
+        &engine,
+        Host {
+            wasi: context(&case, &scratch, &stdout),
+            table: ResourceTable::new(),
+        },
+    );
+    for _ in 0..2 {
+        let code = tern_wasi::p2::run(&mut store, &linker, &component).unwrap();
+        assert_eq!(code, 0);
+    }
+    let once = cases::expected_stdout(&case);
+    assert_eq!(
+        String::from_utf8_lossy(&stdout.contents()),
+        String::from_utf8_lossy(&[once.clone(), once].concat())
+    );
+}
+
 /// Whether `rustc` has the standard library of `target` installed.
 fn target_installed(target: &str) -> bool {
     let out = Command::new("rustc")
