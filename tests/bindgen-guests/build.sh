@@ -11,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/wasm"
 target_dir="${TERN_GUESTS_TARGET_DIR:-$here/../../target/bindgen-guests}"
-guests=(types resources twice with)
+guests=(types resources twice with ownership)
 
 packages=()
 for g in "${guests[@]}"; do packages+=(-p "bindgen-guest-$g"); done

@@ -21,7 +21,7 @@ CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=debuginfo \
 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_INCREMENTAL=false \
     cargo build --quiet --release --target wasm32-wasip2 -p tern-test-programs \
     --manifest-path "$root/Cargo.toml" --target-dir "$target_dir"
-p2_programs=(wc wasi-demo fsbench)
+p2_programs=(wc wasi-demo fsbench net)
 
 # The C program, with Debian's clang and wasi-libc (packages clang, lld,
 # wasi-libc, libclang-rt-dev-wasm32), when they are installed.

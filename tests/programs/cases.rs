@@ -15,6 +15,8 @@ pub struct Case {
     pub env: Vec<(String, String)>,
     pub stdin: Option<String>,
     pub exit: i32,
+    /// `tern run -S` options (`inherit-network`, `allow-ip-name-lookup`).
+    pub wasi_options: Vec<String>,
 }
 
 /// `tests/programs/`, found above the including crate's manifest directory.
@@ -60,7 +62,7 @@ pub fn cases() -> Vec<Case> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|line| {
             let f: Vec<&str> = line.split(';').map(str::trim).collect();
-            assert_eq!(f.len(), 6, "malformed case line: {line}");
+            assert!(f.len() == 6 || f.len() == 7, "malformed case line: {line}");
             Case {
                 name: f[0].to_string(),
                 program: f[1].to_string(),
@@ -75,6 +77,13 @@ pub fn cases() -> Vec<Case> {
                     .collect(),
                 stdin: (f[4] != "-").then(|| f[4].to_string()),
                 exit: f[5].parse().expect("exit code"),
+                wasi_options: f
+                    .get(6)
+                    .map(|o| o.split(',').filter(|o| !o.is_empty()))
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_string)
+                    .collect(),
             }
         })
         .collect()

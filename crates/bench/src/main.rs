@@ -3,15 +3,16 @@
 //! same rows measured on wasmtime 48 in the same process and the Tern /
 //! wasmtime ratios (`suite.rs` holds the shared source; see `benches/README.md`).
 //!
-//! `asyncs.rs` prints the async API's call costs beside the synchronous ones;
-//! `exceptions.rs` the cost of a thrown and caught wasm exception.
+//! The suite's last rows are the async API's call costs (`call_async` of an
+//! empty function, a wasm -> async host -> wasm round trip), beside the
+//! synchronous ones; `exceptions.rs` prints the cost of a thrown and caught
+//! wasm exception.
 //!
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`).
 
-mod asyncs;
 mod exceptions;
 mod spectre;
 mod suite;
@@ -49,7 +50,6 @@ fn main() -> Result<()> {
     #[cfg(not(feature = "wasmtime"))]
     let theirs: Option<Vec<Row>> = None;
     print_table(&ours, theirs.as_deref());
-    asyncs::async_calls()?;
     exceptions::exception_loop()?;
 
     let engine = Engine::default();

@@ -7,6 +7,9 @@
 //! modules are handed over as binary wasm (wasmtime is built without `wat`).
 //! Figures, not assertions: nothing here is part of the test run.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// One measured row: what, the value, and its unit (smaller is better).
@@ -74,6 +77,43 @@ pub const HOST_CALLER: &str = r#"(module (import "h" "f" (func $f (param i32) (r
         (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l)))
       (local.get $acc)))"#;
 
+/// A module for the async rows: an empty export, and exports that call an
+/// imported async host function once (one whose future is ready at once, one
+/// whose future is pending once).
+pub const ASYNC_HOST: &str = r#"(module
+    (import "h" "ready" (func $ready (param i32) (result i32)))
+    (import "h" "yield" (func $yield (param i32) (result i32)))
+    (func (export "nop"))
+    (func (export "ready") (param i32) (result i32) (call $ready (local.get 0)))
+    (func (export "yield") (param i32) (result i32) (call $yield (local.get 0))))"#;
+
+/// Polls `future` on this thread with a no-op waker until it is ready, so the
+/// async rows measure the runtime's fibers, not an executor.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+/// A future that is pending once (the wasm's fiber suspends and is resumed), then ready.
+pub struct YieldOnce(pub bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
 /// Inputs shared by both runtimes, as binary wasm.
 pub struct Inputs {
     /// The 10,000-function module.
@@ -82,6 +122,8 @@ pub struct Inputs {
     pub kernels: Vec<u8>,
     /// [`HOST_CALLER`].
     pub host_caller: Vec<u8>,
+    /// [`ASYNC_HOST`].
+    pub async_host: Vec<u8>,
 }
 
 impl Inputs {
@@ -94,12 +136,15 @@ impl Inputs {
             big: wat::parse_str(generated_module(10_000))?,
             kernels: wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/kernels.wat"))?,
             host_caller: wat::parse_str(HOST_CALLER)?,
+            async_host: wat::parse_str(ASYNC_HOST)?,
         })
     }
 }
 
 /// Number of calls per call-overhead measurement.
 pub const CALLS: u32 = 1_000_000;
+/// Number of calls per async call measurement.
+pub const ASYNC_CALLS: u32 = 100_000;
 /// Live instances in the density row.
 pub const LIVE: usize = 2_000;
 
@@ -108,8 +153,10 @@ macro_rules! suite {
     ($name:ident, $rt:ident) => {
         /// The benchmark suite, compiled against one runtime crate.
         pub mod $name {
-            use crate::suite::{best_of, rss_kib, Inputs, Row, CALLS, LIVE};
-            use ::$rt::{Engine, Func, Instance, Module, Store};
+            use crate::suite::{
+                best_of, block_on, rss_kib, Inputs, Row, YieldOnce, ASYNC_CALLS, CALLS, LIVE,
+            };
+            use ::$rt::{Caller, Config, Engine, Func, Instance, Linker, Module, Store};
 
             fn us(d: std::time::Duration) -> f64 {
                 d.as_secs_f64() * 1e6
@@ -121,6 +168,73 @@ macro_rules! suite {
 
             fn ns_per_call(d: std::time::Duration) -> f64 {
                 d.as_secs_f64() * 1e9 / f64::from(CALLS)
+            }
+
+            fn ns_per_async_call(d: std::time::Duration) -> f64 {
+                d.as_secs_f64() * 1e9 / f64::from(ASYNC_CALLS)
+            }
+
+            /// The async rows: `call_async` of an empty function, and a
+            /// wasm -> async host -> wasm round trip whose host future is
+            /// ready at once or pending once.
+            fn async_rows(inputs: &Inputs, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+                let mut config = Config::new();
+                // wasmtime 48 always supports async (its setter is a deprecated no-op).
+                #[allow(
+                    deprecated,
+                    reason = "needed by Tern and wasmtime 12, a no-op in wasmtime 48"
+                )]
+                config.async_support(true);
+                let engine = Engine::new(&config)?;
+                let module = Module::new(&engine, &inputs.async_host)?;
+                let mut linker = Linker::<()>::new(&engine);
+                linker.func_wrap_async("h", "ready", |_: Caller<'_, ()>, (x,): (i32,)| {
+                    Box::new(async move { Ok::<i32, ::$rt::Error>(x.wrapping_add(1)) })
+                })?;
+                linker.func_wrap_async("h", "yield", |_: Caller<'_, ()>, (x,): (i32,)| {
+                    Box::new(async move {
+                        YieldOnce(false).await;
+                        Ok::<i32, ::$rt::Error>(x.wrapping_add(1))
+                    })
+                })?;
+                let mut store = Store::new(&engine, ());
+                let instance = block_on(linker.instantiate_async(&mut store, &module))?;
+                let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
+                let (r, d) = best_of(3, || -> anyhow::Result<()> {
+                    for _ in 0..ASYNC_CALLS {
+                        block_on(nop.call_async(&mut store, ()))?;
+                    }
+                    Ok(())
+                });
+                r?;
+                rows.push(Row {
+                    name: "host -> wasm call_async (TypedFunc, empty)",
+                    value: ns_per_async_call(d),
+                    unit: "ns",
+                });
+                for (name, export) in [
+                    ("call_async: wasm -> async host -> wasm, ready", "ready"),
+                    (
+                        "call_async: wasm -> async host -> wasm, pending once",
+                        "yield",
+                    ),
+                ] {
+                    let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
+                    let (r, d) = best_of(3, || -> anyhow::Result<()> {
+                        for i in 0..ASYNC_CALLS as i32 {
+                            let out = block_on(f.call_async(&mut store, i))?;
+                            anyhow::ensure!(out == i.wrapping_add(1), "{export}({i}) = {out}");
+                        }
+                        Ok(())
+                    });
+                    r?;
+                    rows.push(Row {
+                        name,
+                        value: ns_per_async_call(d),
+                        unit: "ns",
+                    });
+                }
+                Ok(())
             }
 
             /// Runs every row.
@@ -219,6 +333,7 @@ macro_rules! suite {
                     r?;
                     row(name, ms(d), "ms");
                 }
+                async_rows(inputs, &mut rows)?;
                 Ok(rows)
             }
         }

@@ -26,7 +26,8 @@ pub struct EngineOptions {
     #[arg(short = 'C', value_name = "OPT[=VALUE]")]
     codegen: Vec<String>,
     /// Describe the generated code to a profiler: `perfmap` writes
-    /// `/tmp/perf-<pid>.map` for `perf`; `jitdump` is not implemented yet.
+    /// `/tmp/perf-<pid>.map` for `perf`; `jitdump` writes `jit-<pid>.dump` in
+    /// the current directory for `perf inject --jit`.
     #[arg(long, value_name = "STRATEGY")]
     profile: Option<Profile>,
 }
@@ -36,7 +37,8 @@ pub struct EngineOptions {
 enum Profile {
     /// `/tmp/perf-<pid>.map`, read by Linux `perf`.
     Perfmap,
-    /// perf's jitdump format (not implemented yet).
+    /// `jit-<pid>.dump`, perf's jitdump format (`perf record -k mono`, then
+    /// `perf inject --jit`).
     Jitdump,
 }
 

@@ -10,6 +10,7 @@ mod component;
 mod engine_options;
 mod input;
 mod run;
+mod wasi_options;
 mod wasm_options;
 mod wast;
 

@@ -8,7 +8,8 @@
 //! everything after the module, flags included, is the guest's (as in
 //! wasmtime): its `argv[1..]` (`argv[0]` is the module's file name) and, with
 //! `--invoke`, also the function's parameters; `--dir` and `--env` give it
-//! directories and variables, and standard streams are inherited. A guest's
+//! directories and variables, `-S` network permissions (`wasi_options.rs`),
+//! and standard streams are inherited. A guest's
 //! `proc_exit(code)` becomes the process's exit code; a trap prints the wasm
 //! backtrace (shortened when long, see `backtrace.rs`) and exits with 134
 //! (128 + SIGABRT), as wasmtime does.
@@ -38,6 +39,9 @@ pub struct RunCommand {
     /// machine code runs unchecked: only pass files you trust.
     #[arg(long)]
     allow_precompiled: bool,
+    /// `-S inherit-network`, `-S allow-ip-name-lookup`.
+    #[command(flatten)]
+    wasi: crate::wasi_options::WasiOptions,
     /// `-C cache=y|n`, `-C cache-config=FILE` and `--profile`.
     #[command(flatten)]
     engine: crate::engine_options::EngineOptions,
@@ -62,7 +66,7 @@ impl RunCommand {
         if kind.is_component() {
             // Without `--invoke`, the arguments are the program's.
             let argv: &[String] = if self.invoke.is_some() { &[] } else { args };
-            let wasi = wasi::context(file, argv, &self.dirs, &self.envs)?;
+            let wasi = wasi::context(file, argv, &self.dirs, &self.envs, &self.wasi)?;
             return crate::component::run(
                 &self.engine.component_engine()?,
                 file,
@@ -74,7 +78,7 @@ impl RunCommand {
             );
         }
         let module = crate::compile::load_module(&engine, file, kind, self.allow_precompiled)?;
-        let wasi = wasi::context(file, args, &self.dirs, &self.envs)?;
+        let wasi = wasi::context(file, args, &self.dirs, &self.envs, &self.wasi)?;
         let mut store = Store::new(
             &engine,
             wasi::Host {

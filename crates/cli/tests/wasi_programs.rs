@@ -51,6 +51,10 @@ fn every_program_case_prints_its_expected_output() {
             args.push("--env".into());
             args.push(format!("{k}={v}"));
         }
+        for option in &case.wasi_options {
+            args.push("-S".into());
+            args.push(option.clone());
+        }
         args.push(
             cases::wasm_path(&case.program)
                 .to_str()
@@ -327,4 +331,47 @@ fn a_component_exit_status_is_the_process_exit_code() {
         let out = tern(&s(&["run", wasm.to_str().unwrap(), "exit", code]), &[], b"");
         assert_eq!(out.status.code(), Some(expected), "{}", text(&out.stderr));
     }
+}
+
+#[test]
+fn a_component_has_no_network_without_dash_s() {
+    // Without `-S inherit-network`, `std::net`'s bind gets `access-denied`
+    // (EACCES: `PermissionDenied`); without `-S allow-ip-name-lookup`,
+    // lookups fail (`permanent-resolver-failure`).
+    let wasm = cases::wasm_path("p2/net");
+    let wasm = wasm.to_str().unwrap();
+    for cmd in ["tcp", "udp"] {
+        let out = tern(&s(&["run", wasm, cmd]), &[], b"");
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            format!("{cmd} failed: PermissionDenied\n")
+        );
+    }
+    // Name lookup is its own permission: the network alone does not give it.
+    let out = tern(
+        &s(&["run", "-S", "inherit-network", wasm, "lookup"]),
+        &[],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("lookup failed:"),
+        "{}",
+        text(&out.stdout)
+    );
+    // `=n` turns an option off again; an unknown option is an error.
+    let out = tern(
+        &s(&["run", "-S", "inherit-network=n", wasm, "tcp"]),
+        &[],
+        b"",
+    );
+    assert_eq!(text(&out.stdout), "tcp failed: PermissionDenied\n");
+    let out = tern(&s(&["run", "-S", "no-such-option", wasm, "tcp"]), &[], b"");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown `-S` option `no-such-option`"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -69,7 +69,7 @@ pub fn flags(input: TokenStream) -> TokenStream {
 ///     // trappable_error_type: { "a:b/c"::"error-code": Error },
 ///     with: { "a:b/c": crate::other_bindings::a::b::c },
 ///     additional_derives: [PartialEq],
-///     ownership: Owning,                 // the only mode so far
+///     ownership: Owning,                 // or Borrowing { duplicate_if_necessary: false }
 ///     features: ["clocks-timezone"],     // keep these `@unstable` WIT items
 ///     // wasmtime_crate: crate::reexports::wasmtime, // where the runtime is
 /// });
@@ -88,6 +88,28 @@ pub fn flags(input: TokenStream) -> TokenStream {
 /// - `MyWorld` with `add_to_linker`, `instantiate`, `instantiate_pre`,
 ///   `new(store, &Instance)`, `call_NAME` for exported functions and
 ///   `a_b_d()` returning `exports::a::b::d::Guest` with its `call_NAME`s.
+///
+/// `ownership` decides how exported functions take their parameters
+/// (wasmtime's `Ownership`); host traits of imports always get owned types.
+/// - `Owning` (the default): every generated type owns its data. A `call_NAME`
+///   takes a `string` as `&str`, a `list<T>` as `&[T]` (with owned `T`), a
+///   named type holding a string or list as `&Name`, and `option`, `tuple`
+///   and `result` with those rules applied inside (`Option<&str>`); the rest
+///   by value.
+/// - `Borrowing { duplicate_if_necessary: false }`: parameters are deeply
+///   borrowed: `list<list<string>>` is `&[&[&str]]`, and a record or variant
+///   holding strings or lists that is used only in exported functions'
+///   parameters is defined borrowing, `Name<'a>` with `&'a str` / `&'a [T]`
+///   fields (deriving `ComponentType` and `Lower`, not `Lift`), so a caller
+///   builds arguments without allocating. A type also used in an owning
+///   position (an import, or an exported function's result) is defined once,
+///   owned, and passed as `&Name`.
+/// - `Borrowing { duplicate_if_necessary: true }`: such a type is defined
+///   twice, `NameResult` (owned: results and imports) and `NameParam<'a>`
+///   (borrowing: exported functions' parameters).
+///
+/// Types holding an `own` handle used only in parameters, types no function
+/// uses, and types of interfaces taken from `with` stay owned.
 #[proc_macro]
 pub fn bindgen(input: TokenStream) -> TokenStream {
     bindgen::expand(input)

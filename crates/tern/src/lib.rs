@@ -71,7 +71,7 @@ pub use limits::{
 };
 pub use linker::{InstancePre, Linker};
 pub use module::Module;
-pub use profiling::{perf_map_path, ProfilingStrategy};
+pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
 pub use tern_environ::WasmFeatures;

@@ -236,8 +236,8 @@ impl Module {
             address_map,
         });
         registry::register(code.base(), code.len(), info.clone());
-        if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
-            crate::profiling::record_module(code.base(), &info, &trampolines);
+        if engine.config().profiler != crate::ProfilingStrategy::None {
+            crate::profiling::record_module(&code, &info, &trampolines);
         }
         let offsets = VMOffsets::new(&env);
         Ok(Self {

@@ -140,6 +140,9 @@ pub struct StoreOpaque {
     pub(crate) signal_handler: Option<std::sync::Arc<vm::signal_handler::SignalHandler>>,
     /// All fuel ever given to the store (see `store/fuel.rs`).
     pub(crate) fuel_added: u64,
+    /// Fuel left but held back from the counter compiled code reads (see
+    /// `store/fuel.rs`).
+    pub(crate) fuel_reserve: u64,
     /// The fiber running this store's wasm, if any (see `vm/fiber.rs`).
     pub(crate) async_cx: vm::fiber::AsyncCxBox,
     /// Whether fuel and epoch interruptions yield (see `store/async_yield.rs`).
@@ -185,6 +188,7 @@ impl<T> Store<T> {
                     limiter_hook: None,
                     signal_handler: None,
                     fuel_added: 0,
+                    fuel_reserve: 0,
                     async_cx: Default::default(),
                     yield_policy: Default::default(),
                 },

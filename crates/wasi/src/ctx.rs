@@ -181,6 +181,19 @@ pub(crate) struct State {
     pub(crate) wall_clock: Box<dyn WasiWallClock>,
     pub(crate) monotonic_clock: Box<dyn WasiMonotonicClock>,
     pub(crate) random: Box<dyn WasiRandom>,
+    /// What the guest may do on the network (WASI 0.2 `wasi:sockets`).
+    pub(crate) network: NetworkPerms,
+}
+
+/// The network permissions of a guest, set by
+/// [`WasiCtxBuilder::inherit_network`] and
+/// [`WasiCtxBuilder::allow_ip_name_lookup`]; both off by default.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NetworkPerms {
+    /// Sockets may bind, connect and send to any address.
+    pub(crate) inherit: bool,
+    /// `ip-name-lookup` may resolve names.
+    pub(crate) ip_name_lookup: bool,
 }
 
 /// A guest's WASI state; put it in the store data and give
@@ -231,6 +244,7 @@ pub struct WasiCtxBuilder {
     wall_clock: Option<Box<dyn WasiWallClock>>,
     monotonic_clock: Option<Box<dyn WasiMonotonicClock>>,
     random: Option<Box<dyn WasiRandom>>,
+    network: NetworkPerms,
     built: bool,
 }
 
@@ -271,6 +285,7 @@ impl WasiCtxBuilder {
             wall_clock: None,
             monotonic_clock: None,
             random: None,
+            network: NetworkPerms::default(),
             built: false,
         }
     }
@@ -457,6 +472,24 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Lets the guest's WASI 0.2 sockets (`wasi:sockets/tcp`, `udp`) bind,
+    /// connect and send to any address, as the host process could. Without
+    /// it, creating a socket still works but `start-bind`, `start-connect`,
+    /// UDP `stream` with a remote address and `send` to an address return
+    /// `access-denied` (as in wasmtime).
+    pub fn inherit_network(&mut self) -> &mut Self {
+        self.network.inherit = true;
+        self
+    }
+
+    /// Allows (or forbids) `wasi:sockets/ip-name-lookup`. Without it,
+    /// `resolve-addresses` returns `permanent-resolver-failure` (as in
+    /// wasmtime).
+    pub fn allow_ip_name_lookup(&mut self, enable: bool) -> &mut Self {
+        self.network.ip_name_lookup = enable;
+        self
+    }
+
     /// The context.
     ///
     /// # Panics
@@ -513,6 +546,7 @@ impl WasiCtxBuilder {
                     .take()
                     .unwrap_or_else(|| Box::new(SystemMonotonicClock)),
                 random: self.random.take().unwrap_or_else(|| Box::new(SystemRandom)),
+                network: self.network,
             })),
         }
     }

@@ -32,17 +32,20 @@ impl WasiView for Host {
 ///
 /// `dirs` are `HOST[::GUEST]` (guest name defaults to the host path, as in
 /// wasmtime), each preopened with every permission; `envs` are `NAME=VALUE`
-/// (or `NAME` alone to pass the host's value).
+/// (or `NAME` alone to pass the host's value); `options` are the `-S` flags.
 ///
 /// # Errors
-/// Fails on a directory that cannot be opened or a malformed `--env`.
+/// Fails on a directory that cannot be opened, a malformed `--env` or an
+/// unknown `-S` option.
 pub fn context(
     program: &Path,
     args: &[String],
     dirs: &[String],
     envs: &[String],
+    options: &crate::wasi_options::WasiOptions,
 ) -> Result<WasiCtx> {
     let mut b = WasiCtxBuilder::new();
+    options.apply(&mut b)?;
     let name = program.file_name().unwrap_or(program.as_os_str());
     b.arg(&name.to_string_lossy())?;
     b.args(args)?;

@@ -37,6 +37,26 @@ pub(crate) enum TrappableRust {
     Generated(syn::Ident),
 }
 
+/// `ownership`: how the types in exported functions' parameters hold their
+/// strings and lists (wasmtime's `Ownership`).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Ownership {
+    /// Every generated type owns its data (`String`, `Vec<T>`); exported
+    /// functions still take top-level strings, lists and list-holding
+    /// types by reference.
+    #[default]
+    Owning,
+    /// Types used in exported functions' parameters are "deeply borrowing":
+    /// `&'a str`, `&'a [T]` and a lifetime parameter on records and
+    /// variants holding them, so a caller need not allocate.
+    Borrowing {
+        /// A type used both in a borrowing position and an owning one gets
+        /// two definitions, `NameParam<'a>` and `NameResult`; without it,
+        /// such a type is defined once, owned.
+        duplicate_if_necessary: bool,
+    },
+}
+
 /// Everything `bindgen!` was asked for.
 pub(crate) struct Opts {
     pub(crate) world: Option<LitStr>,
@@ -52,6 +72,8 @@ pub(crate) struct Opts {
     /// `wasmtime_crate: path`: where the generated code finds the runtime
     /// crate (default: the name the using crate's `Cargo.toml` gives Tern).
     pub(crate) wasmtime_crate: Option<syn::Path>,
+    /// `ownership: Owning | Borrowing { duplicate_if_necessary: bool }`.
+    pub(crate) ownership: Ownership,
     /// `features: ["name", …]`: the `@unstable(feature = name)` WIT items to
     /// keep (wit-parser leaves the others out).
     pub(crate) features: Vec<LitStr>,
@@ -70,6 +92,7 @@ mod kw {
     syn::custom_keyword!(features);
     syn::custom_keyword!(Owning);
     syn::custom_keyword!(Borrowing);
+    syn::custom_keyword!(duplicate_if_necessary);
 }
 
 impl Parse for Opts {
@@ -82,6 +105,7 @@ impl Parse for Opts {
             additional_derives: Vec::new(),
             interfaces: None,
             wasmtime_crate: None,
+            ownership: Ownership::Owning,
             features: Vec::new(),
         };
         // `bindgen!("world")` and `bindgen!("world" in "path")`: wasmtime's short forms.
@@ -124,17 +148,7 @@ impl Parse for Opts {
             } else if l.peek(kw::ownership) {
                 body.parse::<kw::ownership>()?;
                 body.parse::<Token![:]>()?;
-                if body.peek(kw::Borrowing) {
-                    let kw: kw::Borrowing = body.parse()?;
-                    return Err(Error::new(
-                        kw.span,
-                        "`ownership: Borrowing` is not supported yet: Tern's `bindgen!` \
-                         generates owned types only (exported functions still take \
-                         top-level strings and lists by reference)",
-                    ));
-                }
-                // `Owning`, the default: every type owns its strings and lists.
-                body.parse::<kw::Owning>()?;
+                opts.ownership = parse_ownership(&body)?;
             } else if l.peek(kw::wasmtime_crate) {
                 body.parse::<kw::wasmtime_crate>()?;
                 body.parse::<Token![:]>()?;
@@ -164,6 +178,33 @@ impl Parse for Opts {
         }
         Ok(opts)
     }
+}
+
+/// `Owning` or `Borrowing { duplicate_if_necessary: true | false }`.
+fn parse_ownership(input: ParseStream<'_>) -> syn::Result<Ownership> {
+    let l = input.lookahead1();
+    if l.peek(kw::Owning) {
+        input.parse::<kw::Owning>()?;
+        return Ok(Ownership::Owning);
+    }
+    if !l.peek(kw::Borrowing) {
+        return Err(l.error());
+    }
+    input.parse::<kw::Borrowing>()?;
+    let body;
+    braced!(body in input);
+    body.parse::<kw::duplicate_if_necessary>()?;
+    body.parse::<Token![:]>()?;
+    let duplicate_if_necessary = body.parse::<syn::LitBool>()?.value;
+    if !body.is_empty() {
+        body.parse::<Token![,]>()?;
+    }
+    if !body.is_empty() {
+        return Err(body.error("`Borrowing` has one field, `duplicate_if_necessary`"));
+    }
+    Ok(Ownership::Borrowing {
+        duplicate_if_necessary,
+    })
 }
 
 /// `{ "key": path, … }` (`with`).

@@ -15,6 +15,7 @@
 
 mod host;
 mod input;
+mod ownership;
 mod trappable;
 mod types;
 mod world;
@@ -165,6 +166,8 @@ pub(crate) struct Gen<'a> {
     pub(crate) generated_errors: Vec<(TypeId, Ident)>,
     /// `use … as …;` items for the root module (`with` and trappable targets).
     pub(crate) root_uses: Vec<TokenStream>,
+    /// Where each named type is used (for `ownership`).
+    pub(crate) usage: ownership::Usage,
 }
 
 impl<'a> Gen<'a> {
@@ -181,6 +184,7 @@ impl<'a> Gen<'a> {
             trappable: HashMap::new(),
             generated_errors: Vec::new(),
             root_uses: Vec::new(),
+            usage: ownership::Usage::new(),
         };
         let mut with: HashMap<String, Ident> = HashMap::new();
         let mut used_with = HashSet::new();
@@ -253,6 +257,7 @@ impl<'a> Gen<'a> {
             }
         }
         gen.resolve_trappable()?;
+        gen.usage = gen.analyze_usage();
         Ok(gen)
     }
 

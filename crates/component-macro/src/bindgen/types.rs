@@ -6,6 +6,8 @@
 //! Lift, Lower)]` with an explicit `#[component(name = "…")]` on every field
 //! and case, flags through `flags!`, everything else as a type alias.
 
+use super::input::Ownership;
+use super::ownership::Defs;
 use super::Gen;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -18,11 +20,35 @@ pub(crate) type ModPath = Vec<Ident>;
 /// How a use of a type is written.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// The type owns its data: host function parameters and every result.
+    /// The type owns its data: imported functions' parameters and results,
+    /// exported functions' results, owned definitions.
     Owned,
     /// A parameter of an exported function: strings as `&str`, lists as
-    /// `&[T]`, records and variants by reference, the rest by value.
+    /// `&[T]` (elements owned under `ownership: Owning`, borrowed under
+    /// `Borrowing`), named types holding strings or lists by reference or as
+    /// their borrowing definition (`Name<'_>`), the rest by value.
     Param,
+    /// Inside a borrowing definition (`ownership: Borrowing`): as `Param`,
+    /// with the definition's lifetime `'a`.
+    Field,
+}
+
+impl Mode {
+    /// `&` or `&'a `.
+    fn amp(self) -> TokenStream {
+        match self {
+            Mode::Field => quote!(&'a),
+            _ => quote!(&),
+        }
+    }
+
+    /// The lifetime argument of a borrowing definition: `'_` or `'a`.
+    fn lifetime(self) -> TokenStream {
+        match self {
+            Mode::Field => quote!('a),
+            _ => quote!('_),
+        }
+    }
 }
 
 /// `some-name` as `some_name`, escaped if it is a Rust keyword.
@@ -128,8 +154,11 @@ impl Gen<'_> {
             Type::F32 => quote!(f32),
             Type::F64 => quote!(f64),
             Type::Char => quote!(char),
-            Type::String if mode == Mode::Param => quote!(&str),
-            Type::String => quote!(::std::string::String),
+            Type::String if mode == Mode::Owned => quote!(::std::string::String),
+            Type::String => {
+                let amp = mode.amp();
+                quote!(#amp str)
+            }
             Type::ErrorContext => return Err(self.unsupported("error-context")),
             Type::Id(id) => self.ty_id(*id, cur, mode)?,
         })
@@ -137,14 +166,22 @@ impl Gen<'_> {
 
     fn ty_id(&self, id: TypeId, cur: &[Ident], mode: Mode) -> syn::Result<TokenStream> {
         let def = &self.resolve.types[id];
-        if let Some(name) = &def.name {
-            let path = self.type_path(id, name, cur);
-            let by_ref = mode == Mode::Param
-                && matches!(
-                    self.resolve.types[self.dealias(id)].kind,
-                    TypeDefKind::Record(_) | TypeDefKind::Variant(_)
-                );
-            return Ok(if by_ref { quote!(&#path) } else { path });
+        if def.name.is_some() {
+            if mode == Mode::Owned {
+                return Ok(self.type_path(id, cur, Mode::Owned));
+            }
+            if self.defs(id) != Defs::Owned {
+                let path = self.type_path(id, cur, mode);
+                let lt = mode.lifetime();
+                return Ok(quote!(#path<#lt>));
+            }
+            let path = self.type_path(id, cur, Mode::Owned);
+            let amp = mode.amp();
+            return Ok(if self.by_reference(id) {
+                quote!(#amp #path)
+            } else {
+                path
+            });
         }
         self.ty_kind(&def.kind, cur, mode)
     }
@@ -152,38 +189,43 @@ impl Gen<'_> {
     /// The structural Rust form of an anonymous type (or of the right-hand
     /// side of a named `type x = option<…>`).
     fn ty_kind(&self, kind: &TypeDefKind, cur: &[Ident], mode: Mode) -> syn::Result<TokenStream> {
-        let owned = |t: &Type| self.ty(t, cur, Mode::Owned);
+        let inner = |t: &Type| self.ty(t, cur, mode);
         let opt = |t: &Option<Type>| match t {
-            Some(t) => owned(t),
+            Some(t) => inner(t),
             None => Ok(quote!(())),
         };
         Ok(match kind {
             TypeDefKind::Option(t) => {
-                let t = owned(t)?;
+                let t = inner(t)?;
                 quote!(::std::option::Option<#t>)
             }
             TypeDefKind::Result(r) => {
                 let (ok, err) = (opt(&r.ok)?, opt(&r.err)?);
                 quote!(::std::result::Result<#ok, #err>)
             }
+            TypeDefKind::List(t) if mode == Mode::Owned => {
+                let t = inner(t)?;
+                quote!(::std::vec::Vec<#t>)
+            }
             TypeDefKind::List(t) => {
-                let t = owned(t)?;
-                if mode == Mode::Param {
-                    quote!(&[#t])
-                } else {
-                    quote!(::std::vec::Vec<#t>)
-                }
+                // Under `Owning`, a borrowed list's elements own their data.
+                let elem = match self.opts.ownership {
+                    Ownership::Owning => Mode::Owned,
+                    Ownership::Borrowing { .. } => mode,
+                };
+                let t = self.ty(t, cur, elem)?;
+                let amp = mode.amp();
+                quote!(#amp [#t])
             }
             TypeDefKind::Tuple(t) => {
-                let ts = t.types.iter().map(owned).collect::<syn::Result<Vec<_>>>()?;
+                let ts = t.types.iter().map(inner).collect::<syn::Result<Vec<_>>>()?;
                 quote!((#(#ts,)*))
             }
             TypeDefKind::Type(t) => self.ty(t, cur, mode)?,
             TypeDefKind::Handle(Handle::Own(r) | Handle::Borrow(r)) => {
                 let r = self.dealias(*r);
                 if self.host_resources.contains(&r) {
-                    let name = self.resolve.types[r].name.as_deref().unwrap_or("resource");
-                    let path = self.type_path(r, name, cur);
+                    let path = self.type_path(r, cur, Mode::Owned);
                     quote!(::tern::component::Resource<#path>)
                 } else {
                     quote!(::tern::component::ResourceAny)
@@ -214,12 +256,26 @@ impl Gen<'_> {
         )
     }
 
-    /// The path of named type `id` from `cur`.
-    fn type_path(&self, id: TypeId, name: &str, cur: &[Ident]) -> TokenStream {
+    /// The path of named type `id` from `cur`: of its owned definition
+    /// (`mode` [`Mode::Owned`]) or of its borrowing one.
+    fn type_path(&self, id: TypeId, cur: &[Ident], mode: Mode) -> TokenStream {
         let home = self.type_home.get(&id).cloned().unwrap_or_default();
         let rel = relative(cur, &home);
-        let ident = camel(name);
+        let ident = self.type_name(id, mode);
         quote!(#rel #ident)
+    }
+
+    /// The Rust name of named type `id`'s owned definition (`mode`
+    /// [`Mode::Owned`]) or borrowing one: the WIT name in `UpperCamelCase`,
+    /// with `Result` / `Param` appended when the type has both (wasmtime's
+    /// names under `ownership: Borrowing { duplicate_if_necessary: true }`).
+    pub(crate) fn type_name(&self, id: TypeId, mode: Mode) -> Ident {
+        let name = camel(self.resolve.types[id].name.as_deref().unwrap_or(""));
+        match (self.defs(id), mode) {
+            (Defs::Both, Mode::Owned) => format_ident!("{name}Result"),
+            (Defs::Both, _) => format_ident!("{name}Param"),
+            _ => name,
+        }
     }
 
     /// Whether values of `ty` can derive `Clone`: host resource handles
@@ -249,8 +305,10 @@ impl Gen<'_> {
     }
 
     /// The derives for a record or variant (`Clone` where possible, `Debug`,
-    /// the component traits) plus `additional_derives`, without duplicates.
-    fn derives(&self, base: &[&str], cloneable: bool) -> TokenStream {
+    /// the component traits; no `Lift` for a borrowing definition, which
+    /// cannot be built from guest memory) plus `additional_derives`, without
+    /// duplicates.
+    fn derives(&self, base: &[&str], cloneable: bool, mode: Mode) -> TokenStream {
         let mut names: Vec<String> = Vec::new();
         let mut out: Vec<TokenStream> = Vec::new();
         for b in base {
@@ -273,41 +331,73 @@ impl Gen<'_> {
             }
         }
         let c = quote!(::tern::component);
-        quote!(#[derive(#(#out,)* #c::ComponentType, #c::Lift, #c::Lower)])
+        if mode == Mode::Owned {
+            quote!(#[derive(#(#out,)* #c::ComponentType, #c::Lift, #c::Lower)])
+        } else {
+            quote!(#[derive(#(#out,)* #c::ComponentType, #c::Lower)])
+        }
     }
 
-    /// The definition of named type `id`, placed in module `cur`.
+    /// The definitions of named type `id`, placed in module `cur`: owned,
+    /// borrowing, or both (see [`Gen::defs`]).
     ///
     /// # Errors
     /// As [`Gen::ty`].
     pub(crate) fn define(&self, id: TypeId, cur: &[Ident]) -> syn::Result<TokenStream> {
+        Ok(match self.defs(id) {
+            Defs::Owned => self.define_as(id, cur, Mode::Owned)?,
+            Defs::Borrowed => self.define_as(id, cur, Mode::Field)?,
+            Defs::Both => {
+                let owned = self.define_as(id, cur, Mode::Owned)?;
+                let borrowed = self.define_as(id, cur, Mode::Field)?;
+                quote!(#owned #borrowed)
+            }
+        })
+    }
+
+    /// One definition of named type `id`: owned ([`Mode::Owned`]) or
+    /// borrowing ([`Mode::Field`], with a lifetime parameter `'a`).
+    fn define_as(&self, id: TypeId, cur: &[Ident], mode: Mode) -> syn::Result<TokenStream> {
         let def = &self.resolve.types[id];
         let wit_name = def.name.as_deref().unwrap_or("");
-        let name = camel(wit_name);
-        let owned = |t: &Type| self.ty(t, cur, Mode::Owned);
+        let name = self.type_name(id, mode);
+        let field = |t: &Type| self.ty(t, cur, mode);
+        let (generics, form) = match mode {
+            Mode::Owned => (quote!(), quote!()),
+            _ => (
+                quote!(<'a>),
+                quote! {
+                    #[doc = ""]
+                    #[doc = " Its borrowing form (`ownership: Borrowing`), for exported functions' parameters."]
+                },
+            ),
+        };
         Ok(match &def.kind {
             TypeDefKind::Record(r) => {
                 let doc = docs(&def.docs, format!("The WIT record `{wit_name}`."));
-                let derives = self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)));
+                let derives =
+                    self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)), mode);
                 let fields = r
                     .fields
                     .iter()
                     .map(|f| {
-                        let (n, ident, t) = (&f.name, snake(&f.name), owned(&f.ty)?);
+                        let (n, ident, t) = (&f.name, snake(&f.name), field(&f.ty)?);
                         let doc = docs(&f.docs, format!("The field `{n}`."));
                         Ok(quote!(#doc #[component(name = #n)] pub #ident: #t))
                     })
                     .collect::<syn::Result<Vec<_>>>()?;
                 quote! {
                     #doc
+                    #form
                     #derives
                     #[component(record)]
-                    pub struct #name { #(#fields,)* }
+                    pub struct #name #generics { #(#fields,)* }
                 }
             }
             TypeDefKind::Variant(v) => {
                 let doc = docs(&def.docs, format!("The WIT variant `{wit_name}`."));
-                let derives = self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)));
+                let derives =
+                    self.derives(&["Clone", "Debug"], self.cloneable(&Type::Id(id)), mode);
                 let cases = v
                     .cases
                     .iter()
@@ -316,7 +406,7 @@ impl Gen<'_> {
                         let doc = docs(&c.docs, format!("The case `{n}`."));
                         Ok(match &c.ty {
                             Some(t) => {
-                                let t = owned(t)?;
+                                let t = field(t)?;
                                 quote!(#doc #[component(name = #n)] #ident(#t))
                             }
                             None => quote!(#doc #[component(name = #n)] #ident),
@@ -325,14 +415,16 @@ impl Gen<'_> {
                     .collect::<syn::Result<Vec<_>>>()?;
                 quote! {
                     #doc
+                    #form
                     #derives
                     #[component(variant)]
-                    pub enum #name { #(#cases,)* }
+                    pub enum #name #generics { #(#cases,)* }
                 }
             }
             TypeDefKind::Enum(e) => {
                 let doc = docs(&def.docs, format!("The WIT enum `{wit_name}`."));
-                let derives = self.derives(&["Clone", "Copy", "Debug", "PartialEq", "Eq"], true);
+                let derives =
+                    self.derives(&["Clone", "Copy", "Debug", "PartialEq", "Eq"], true, mode);
                 let cases = e.cases.iter().map(|c| {
                     let (n, ident) = (&c.name, camel(&c.name));
                     let doc = docs(&c.docs, format!("The case `{n}`."));
@@ -376,10 +468,10 @@ impl Gen<'_> {
             _ => {
                 let doc = docs(&def.docs, format!("The WIT type `{wit_name}`."));
                 let target = match &def.kind {
-                    TypeDefKind::Type(t) => owned(t)?,
-                    kind => self.ty_kind(kind, cur, Mode::Owned)?,
+                    TypeDefKind::Type(t) => field(t)?,
+                    kind => self.ty_kind(kind, cur, mode)?,
                 };
-                quote!(#doc pub type #name = #target;)
+                quote!(#doc #form pub type #name #generics = #target;)
             }
         })
     }

@@ -6,8 +6,15 @@
 //! points; they ask [`StoreOpaque::out_of_fuel`] / [`StoreOpaque::new_epoch`]
 //! whether to go on. Yielding suspends the fiber once (`AsyncCxPtr::yield_now`),
 //! so other tasks of the executor run before this wasm continues. Outside an
-//! async call (or with no yield policy) both answer "trap", the only behaviour
-//! of synchronous calls.
+//! async call (or with no yield policy) both answer "trap" once the fuel left is
+//! spent, the only behaviour of synchronous calls.
+//!
+//! With `fuel_async_yield_interval(Some(n))`, the fuel counter compiled code
+//! reads holds at most `n` units and the rest of the fuel left waits in the
+//! store's reserve (see `store/fuel.rs`); each time the counter runs out,
+//! `out_of_fuel` yields and moves the next `n` units over, so wasm yields
+//! every `n` units of fuel while fuel remains, and the fuel left and consumed
+//! are exactly what they would be without yields.
 
 use super::{Store, StoreOpaque};
 use anyhow::{bail, Result};
@@ -22,20 +29,41 @@ pub(crate) struct YieldPolicy {
     /// With `Some(delta)`, the epoch deadline moves `delta` ticks ahead at each
     /// yield instead of trapping.
     epoch_delta: Option<u64>,
+    /// `fuel_async_yield_interval`: yield every this many units of fuel.
+    fuel_interval: Option<u64>,
+}
+
+impl YieldPolicy {
+    /// The fuel between two yields, if periodic fuel yields are on.
+    pub(crate) fn fuel_interval(&self) -> Option<u64> {
+        self.fuel_interval
+    }
 }
 
 impl StoreOpaque {
-    /// Wasm ran out of fuel: `Ok(true)` when fuel was injected after a yield.
+    /// Wasm spent the fuel counter: `Ok(true)` when it was refilled, from the
+    /// reserve (after a yield, with a yield interval in an async call) or by
+    /// an injection after a yield (`out_of_fuel_async_yield`).
     pub(crate) fn out_of_fuel(&mut self) -> Result<bool> {
+        // The run that ran out was charged already: go on only if what is
+        // left covers it.
+        let left = self.fuel_left();
+        if self.fuel_reserve > 0 {
+            self.set_fuel_left(left);
+            if left >= 0 {
+                if self.yield_policy.fuel_interval.is_some() && self.async_cx.on_fiber() {
+                    self.async_cx.ptr().yield_now()?;
+                }
+                return Ok(true);
+            }
+        }
         if !self.async_cx.on_fiber() || self.yield_policy.fuel_injections == 0 {
             return Ok(false);
         }
         self.yield_policy.fuel_injections -= 1;
         self.add_fuel(self.yield_policy.fuel_per_injection)?;
         self.async_cx.ptr().yield_now()?;
-        // The run that ran out was charged already: go on only if the
-        // injection covered it.
-        Ok(self.limits.fuel_consumed() <= 0)
+        Ok(self.fuel_left() >= 0)
     }
 
     /// Wasm reached the epoch deadline: `Ok(true)` when the deadline moved
@@ -72,19 +100,30 @@ impl<T> Store<T> {
         policy.fuel_per_injection = fuel_to_inject;
     }
 
-    /// Yield to the executor every `interval` units of fuel (wasmtime 14's
-    /// API), without changing the fuel left.
+    /// During async calls, yield to the executor every `interval` units of
+    /// fuel consumed, while fuel remains (later wasmtime's API); the fuel left
+    /// and consumed are unchanged by the yields, and running out of fuel still
+    /// traps (or injects, with [`Store::out_of_fuel_async_yield`]). `None`
+    /// turns periodic yields off.
     ///
     /// # Errors
-    /// Not implemented yet: it needs the fuel left to be split between the
-    /// counter compiled code reads and a reserve (see `store/fuel.rs`); use
-    /// [`Store::out_of_fuel_async_yield`] (with a large `injection_count`) for
-    /// periodic yields meanwhile.
+    /// Fails when fuel consumption (`Config::consume_fuel`) or async support
+    /// (`Config::async_support`) is not enabled, or when `interval` is
+    /// `Some(0)`.
     pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> Result<()> {
-        if interval.is_none() {
-            return Ok(());
+        let opaque = &mut self.inner.opaque;
+        opaque.check_fuel_enabled()?;
+        if !opaque.engine().config().async_support {
+            bail!("async support is not configured in this store");
         }
-        bail!("fuel_async_yield_interval is not implemented yet: use out_of_fuel_async_yield")
+        if interval == Some(0) {
+            bail!("fuel_async_yield_interval must not be 0");
+        }
+        opaque.yield_policy.fuel_interval = interval;
+        // Re-split the fuel left under the new interval.
+        let left = opaque.fuel_left();
+        opaque.set_fuel_left(left);
+        Ok(())
     }
 
     /// During async calls, reaching the epoch deadline yields to the executor

@@ -3,44 +3,69 @@
 //! later `set_fuel` / `get_fuel`.
 //!
 //! Compiled code keeps one counter, `VMRuntimeLimits::fuel_consumed`, holding
-//! minus the fuel left (wasm adds what it spends and traps once the counter
-//! passes zero). The store additionally remembers all the fuel it was ever given
+//! minus the fuel it may spend before asking the store (wasm adds what it
+//! spends and calls the `out_of_fuel` libcall once the counter passes zero).
+//! The rest of the fuel left waits in `StoreOpaque::fuel_reserve`: the counter
+//! gets at most `fuel_async_yield_interval` units (and at most `i64::MAX`) at a
+//! time, and `out_of_fuel` refills it from the reserve (yielding to the async
+//! executor in between, see `store/async_yield.rs`). So the fuel left is
+//! `reserve - counter`. The store also remembers all the fuel it was ever given
 //! (`StoreOpaque::fuel_added`), so that the fuel consumed since the store was
-//! created is `fuel_added + counter`.
+//! created is `fuel_added - fuel left`.
 
 use super::{Store, StoreContextMut, StoreOpaque};
 use crate::Caller;
 use anyhow::{bail, Result};
 
 impl StoreOpaque {
-    fn check_fuel_enabled(&self) -> Result<()> {
+    pub(crate) fn check_fuel_enabled(&self) -> Result<()> {
         if !self.engine().tunables().consume_fuel {
             bail!("fuel is not configured in this store");
         }
         Ok(())
     }
 
-    /// The raw counter: minus the fuel left (positive once wasm overspent).
+    /// The raw counter: minus the fuel compiled code may still spend before
+    /// asking the store (positive once wasm overspent).
     fn fuel_counter(&self) -> i64 {
         self.limits.fuel_consumed()
     }
 
+    /// The fuel left, counter and reserve together (negative once wasm
+    /// overspent all of it).
+    pub(crate) fn fuel_left(&self) -> i128 {
+        i128::from(self.fuel_reserve) - i128::from(self.fuel_counter())
+    }
+
+    /// Sets the fuel left to `left`: up to one yield interval (and at most
+    /// `i64::MAX`) in the counter, the rest in the reserve. A negative `left`
+    /// (overspent) goes into the counter as it is.
+    pub(crate) fn set_fuel_left(&mut self, left: i128) {
+        let cap = match self.yield_policy.fuel_interval() {
+            Some(interval) => interval.min(i64::MAX as u64),
+            None => i64::MAX as u64,
+        };
+        let left = left.clamp(i128::from(i64::MIN) + 1, i128::from(u64::MAX));
+        let active = left.min(i128::from(cap));
+        self.fuel_reserve = u64::try_from(left - active).unwrap_or(0);
+        self.limits.set_fuel_consumed(-(active as i64));
+    }
+
     pub(crate) fn get_fuel(&self) -> Result<u64> {
         self.check_fuel_enabled()?;
-        Ok(u64::try_from(-(self.fuel_counter() as i128)).unwrap_or(0))
+        Ok(u64::try_from(self.fuel_left()).unwrap_or(0))
     }
 
     pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.check_fuel_enabled()?;
         let consumed = self.fuel_consumed_total();
-        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
-        self.limits.set_fuel_consumed(-fuel);
-        self.fuel_added = consumed.saturating_add(fuel as u64);
+        self.set_fuel_left(i128::from(fuel));
+        self.fuel_added = consumed.saturating_add(fuel);
         Ok(())
     }
 
     fn fuel_consumed_total(&self) -> u64 {
-        let consumed = i128::from(self.fuel_added) + i128::from(self.fuel_counter());
+        let consumed = i128::from(self.fuel_added) - self.fuel_left();
         u64::try_from(consumed.max(0)).unwrap_or(u64::MAX)
     }
 
@@ -51,10 +76,10 @@ impl StoreOpaque {
 
     pub(crate) fn add_fuel(&mut self, fuel: u64) -> Result<()> {
         self.check_fuel_enabled()?;
-        let left = -(self.fuel_counter() as i128);
-        let new_left = (left + i128::from(fuel)).min(i128::from(i64::MAX));
+        let left = self.fuel_left();
+        let new_left = (left + i128::from(fuel)).min(i128::from(u64::MAX));
         let added = u64::try_from(new_left - left).unwrap_or(0);
-        self.limits.set_fuel_consumed(-(new_left as i64));
+        self.set_fuel_left(new_left);
         self.fuel_added = self.fuel_added.saturating_add(added);
         Ok(())
     }
@@ -64,7 +89,7 @@ impl StoreOpaque {
         let Some(remaining) = left.checked_sub(fuel) else {
             bail!("not enough fuel remaining in store");
         };
-        self.limits.set_fuel_consumed(-(remaining as i64));
+        self.set_fuel_left(i128::from(remaining));
         Ok(remaining)
     }
 }
@@ -73,7 +98,7 @@ impl StoreOpaque {
 macro_rules! fuel_methods {
     () => {
         /// Adds `fuel` to the fuel left for wasm to consume (wasmtime 12's API;
-        /// the fuel left saturates at `i64::MAX`).
+        /// the fuel left saturates at `u64::MAX`).
         ///
         /// # Errors
         /// Fails when fuel consumption is not enabled (`Config::consume_fuel`).

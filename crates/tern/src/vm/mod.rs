@@ -15,6 +15,7 @@
 //! * `entry`: calling compiled code from the host.
 //! * `signal_handler`: the embedder's own signal handler, consulted first.
 //! * `fiber`: the stacks async calls run wasm on, and suspending on host futures.
+//! * `jitdump_map`: the executable mapping of the jitdump file that perf looks for.
 //!
 //! Each module exposes safe functions whose preconditions are upheld by the
 //! store's ownership of every object (see `store.rs`); each `unsafe` block says
@@ -56,6 +57,7 @@ pub mod fiber;
 pub mod global;
 pub mod host_func;
 pub mod instance;
+pub mod jitdump_map;
 pub mod libcalls;
 pub mod memory;
 pub mod memory_image;

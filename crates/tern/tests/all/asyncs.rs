@@ -474,6 +474,100 @@ fn running_out_of_fuel_yields_and_injects_fuel() -> Result<()> {
 }
 
 #[test]
+fn fuel_async_yield_interval_yields_while_fuel_remains() -> Result<()> {
+    let mut config = Config::new();
+    config.async_support(true).consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, SUM_LOOP)?;
+    let n = 100_000i64;
+    let run = |fuel: u64, interval: Option<u64>| -> Result<(Result<i64>, usize, Store<()>)> {
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(fuel)?;
+        store.fuel_async_yield_interval(interval)?;
+        let (instance, pending) = poll_counting(Instance::new_async(&mut store, &module, &[]));
+        assert_eq!(pending, 0);
+        let sum = instance?.get_typed_func::<i64, i64>(&mut store, "sum")?;
+        let (result, yields) = poll_counting(sum.call_async(&mut store, n));
+        Ok((result, yields, store))
+    };
+
+    // The cost of the loop, without yields.
+    let fuel = 100_000_000u64;
+    let (result, yields, store) = run(fuel, None)?;
+    assert_eq!(result?, n * (n - 1) / 2);
+    assert_eq!(yields, 0);
+    let cost = store.fuel_consumed().unwrap();
+    assert!(cost > 500_000, "the loop costs only {cost}");
+
+    // Every 10,000 units: one yield per interval (each refill point lies
+    // within one straight-line run's cost past the previous one), the same
+    // result and exactly the same fuel spent.
+    let interval = 10_000u64;
+    let (result, yields, store) = run(fuel, Some(interval))?;
+    assert_eq!(result?, n * (n - 1) / 2);
+    let expected = (cost / interval) as usize;
+    assert!(
+        (expected - 1..=expected).contains(&yields),
+        "{yields} yields for {cost} units at every {interval}"
+    );
+    assert_eq!(store.fuel_consumed(), Some(cost));
+    assert_eq!(store.get_fuel()?, fuel - cost);
+
+    // Half the fuel needed: it yields while fuel remains, then traps.
+    let (result, yields, store) = run(cost / 2, Some(interval))?;
+    let err = result.unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::OutOfFuel),
+        "{err:?}"
+    );
+    let expected = (cost / 2 / interval) as usize;
+    assert!(
+        (expected - 1..=expected).contains(&yields),
+        "{yields} yields for {} units at every {interval}",
+        cost / 2
+    );
+    assert_eq!(store.get_fuel()?, 0);
+
+    // `None` turns periodic yields off again.
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(fuel)?;
+    store.fuel_async_yield_interval(Some(interval))?;
+    store.fuel_async_yield_interval(None)?;
+    let instance = poll_counting(Instance::new_async(&mut store, &module, &[])).0?;
+    let sum = instance.get_typed_func::<i64, i64>(&mut store, "sum")?;
+    let (result, yields) = poll_counting(sum.call_async(&mut store, n));
+    assert_eq!((result?, yields), (n * (n - 1) / 2, 0));
+    assert_eq!(store.get_fuel()?, fuel - cost);
+
+    // More fuel than the counter holds (`i64::MAX`) is kept exactly.
+    store.set_fuel(u64::MAX)?;
+    assert_eq!(store.get_fuel()?, u64::MAX);
+    store.consume_fuel(1)?;
+    assert_eq!(store.get_fuel()?, u64::MAX - 1);
+    Ok(())
+}
+
+#[test]
+fn fuel_async_yield_interval_needs_fuel_and_async() {
+    let mut store = Store::new(&async_engine(), ());
+    let err = store.fuel_async_yield_interval(Some(1)).unwrap_err();
+    assert!(err.to_string().contains("fuel is not configured"), "{err}");
+
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let mut store = Store::new(&Engine::new(&config).unwrap(), ());
+    let err = store.fuel_async_yield_interval(Some(1)).unwrap_err();
+    assert!(err.to_string().contains("async support"), "{err}");
+
+    config.async_support(true);
+    let mut store = Store::new(&Engine::new(&config).unwrap(), ());
+    let err = store.fuel_async_yield_interval(Some(0)).unwrap_err();
+    assert!(err.to_string().contains("must not be 0"), "{err}");
+    store.fuel_async_yield_interval(Some(1)).unwrap();
+}
+
+#[test]
 fn epoch_yields_let_two_infinite_loops_share_one_thread() -> Result<()> {
     let mut config = Config::new();
     config.async_support(true).epoch_interruption(true);

@@ -6,6 +6,7 @@ mod artifact;
 mod asyncs;
 mod bindgen_expansion;
 mod bindgen_guest;
+mod bindgen_ownership;
 mod bindgen_resources;
 mod bindgen_trappable12;
 mod bindgen_twice;

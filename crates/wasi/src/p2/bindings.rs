@@ -2,9 +2,9 @@
 //! Tern's own `bindgen!`: one module per interface (`wasi::io::streams`, …)
 //! with its types, its `Host` traits and its `add_to_linker`.
 //!
-//! `stream-error` and `error-code` are trappable: host methods return the
-//! crate's [`super::StreamError`] / [`super::FsError`], which carry either
-//! the WIT value or a trap.
+//! `stream-error` and both `error-code`s are trappable: host methods return
+//! the crate's [`super::StreamError`] / [`super::FsError`] /
+//! [`super::SocketError`], which carry either the WIT value or a trap.
 
 tern::component::bindgen!({
     path: "wit",
@@ -13,5 +13,6 @@ tern::component::bindgen!({
     trappable_error_type: {
         "wasi:io/streams@0.2.12/stream-error" => super::error::StreamError,
         "wasi:filesystem/types@0.2.12/error-code" => super::error::FsError,
+        "wasi:sockets/network@0.2.12/error-code" => super::error::SocketError,
     },
 });

@@ -1,10 +1,12 @@
-//! The two trappable WIT errors of the WASI 0.2 host: [`StreamError`] for
-//! `wasi:io/streams` and [`FsError`] for `wasi:filesystem/types`. Each is
-//! either the WIT value the guest receives or a trap that ends the guest.
+//! The three trappable WIT errors of the WASI 0.2 host: [`StreamError`] for
+//! `wasi:io/streams`, [`FsError`] for `wasi:filesystem/types` and
+//! [`SocketError`] for `wasi:sockets`. Each is either the WIT value the
+//! guest receives or a trap that ends the guest.
 
 use super::bindings::wasi::filesystem::types::ErrorCode;
 use super::bindings::wasi::io::error::Error as IoErrorMarker;
 use super::bindings::wasi::io::streams::StreamError as WitStreamError;
+use super::bindings::wasi::sockets::network::ErrorCode as SocketCode;
 use tern::component::ResourceTableError;
 
 /// A failed stream operation: the stream is closed, an I/O error happened
@@ -132,5 +134,67 @@ pub(crate) fn fs_error_to_wit(e: FsError) -> anyhow::Result<ErrorCode> {
     match e {
         FsError::Code(c) => Ok(c),
         FsError::Trap(t) => Err(t),
+    }
+}
+
+/// A failed socket operation: a `wasi:sockets/network` `error-code`, or a
+/// trap.
+#[derive(Debug)]
+pub enum SocketError {
+    /// The error code the guest receives.
+    Code(SocketCode),
+    /// A trap (a bad handle, a broken rule).
+    Trap(anyhow::Error),
+}
+
+impl From<SocketCode> for SocketError {
+    fn from(e: SocketCode) -> Self {
+        Self::Code(e)
+    }
+}
+
+impl From<ResourceTableError> for SocketError {
+    fn from(e: ResourceTableError) -> Self {
+        Self::Trap(e.into())
+    }
+}
+
+impl From<rustix::io::Errno> for SocketError {
+    fn from(e: rustix::io::Errno) -> Self {
+        Self::Code(super::sockets::errno_code(e))
+    }
+}
+
+impl From<anyhow::Error> for SocketError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Trap(e)
+    }
+}
+
+impl std::fmt::Display for SocketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(c) => write!(f, "socket error {c:?}"),
+            Self::Trap(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SocketError {}
+
+/// Turns a host [`SocketError`] into the WIT value (or the trap).
+pub(crate) fn socket_error_to_wit(e: SocketError) -> anyhow::Result<SocketCode> {
+    match e {
+        SocketError::Code(c) => Ok(c),
+        SocketError::Trap(t) => Err(t),
+    }
+}
+
+impl From<std::io::Error> for SocketError {
+    fn from(e: std::io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(n) => rustix::io::Errno::from_raw_os_error(n).into(),
+            None => Self::Code(SocketCode::Unknown),
+        }
     }
 }

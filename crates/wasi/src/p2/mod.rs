@@ -30,7 +30,8 @@
 //!
 //! Layout: `bindings.rs` (what `bindgen!` generates from the WIT), one file
 //! per package (`io.rs` with `streams.rs` and `poll.rs` beside it, `cli.rs`,
-//! `clocks.rs`, `random.rs`, `filesystem.rs` with `descriptor.rs`), and
+//! `clocks.rs`, `random.rs`, `filesystem.rs` with `descriptor.rs`,
+//! `sockets/`), and
 //! `error.rs` (the trappable errors). The guest's arguments, environment,
 //! standard streams, preopened directories, clocks and randomness come from
 //! the same [`WasiCtx`] preview 1 uses, built by the same
@@ -51,9 +52,10 @@ mod filesystem;
 mod io;
 mod poll;
 mod random;
+mod sockets;
 mod streams;
 
-pub use error::{FsError, StreamError};
+pub use error::{FsError, SocketError, StreamError};
 
 use crate::WasiCtx;
 use anyhow::{Context as _, Result};
@@ -86,9 +88,11 @@ impl LinkOptions {
 }
 
 /// Defines every WASI 0.2 interface Tern implements (all of
-/// `wasi:cli/command`'s imports but `wasi:sockets`) in `linker`, at version
-/// 0.2.12; the linker serves imports of any earlier 0.2.x from them.
-/// Unstable interfaces are left out: see [`add_to_linker_with_options_sync`].
+/// `wasi:cli/command`'s imports) in `linker`, at version 0.2.12; the linker
+/// serves imports of any earlier 0.2.x from them. Sockets reach the network
+/// only when the context allows it
+/// ([`crate::WasiCtxBuilder::inherit_network`]). Unstable interfaces are left
+/// out: see [`add_to_linker_with_options_sync`].
 ///
 /// # Errors
 /// Fails when one of the interfaces is already defined in `linker`.
@@ -128,6 +132,13 @@ pub fn add_to_linker_with_options_sync<T: WasiView>(
     wasi::random::random::add_to_linker(linker, id::<T>)?;
     wasi::random::insecure::add_to_linker(linker, id::<T>)?;
     wasi::random::insecure_seed::add_to_linker(linker, id::<T>)?;
+    wasi::sockets::network::add_to_linker(linker, id::<T>)?;
+    wasi::sockets::instance_network::add_to_linker(linker, id::<T>)?;
+    wasi::sockets::tcp::add_to_linker(linker, id::<T>)?;
+    wasi::sockets::tcp_create_socket::add_to_linker(linker, id::<T>)?;
+    wasi::sockets::udp::add_to_linker(linker, id::<T>)?;
+    wasi::sockets::udp_create_socket::add_to_linker(linker, id::<T>)?;
+    wasi::sockets::ip_name_lookup::add_to_linker(linker, id::<T>)?;
     if options.clocks_timezone {
         wasi::clocks::timezone::add_to_linker(linker, id::<T>)?;
     }

@@ -1,14 +1,17 @@
 //! `wasi:io/poll`: pollables and waiting on many of them at once. A
 //! pollable is a table entry saying what it waits for: nothing (files and
-//! output streams are always ready), a monotonic-clock deadline, or
-//! standard input becoming readable. Waiting is one `poll(2)` over the
-//! descriptors involved, with the nearest deadline as its timeout.
+//! output streams are always ready), a monotonic-clock deadline, standard
+//! input becoming readable, or a socket becoming readable or writable.
+//! Waiting is one `poll(2)` over the descriptors involved, with the nearest
+//! deadline as its timeout.
 
 use super::bindings::wasi::io::poll::{Host, HostPollable, Pollable};
 use super::{cast, WasiView};
 use crate::pipe::Stream;
 use anyhow::{bail, Result};
 use rustix::event::{PollFd, PollFlags};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use tern::component::Resource;
 
 /// A pollable's table entry.
@@ -19,6 +22,25 @@ pub(crate) enum Poll {
     Deadline(u64),
     /// Ready when the guest's standard input has bytes (or its end).
     StdinReadable,
+    /// Ready when `poll(2)` reports one of `events` (or an error or hang-up)
+    /// on the socket `fd` (socket streams, datagram streams, name lookups).
+    Fd {
+        /// The descriptor, shared with the stream it came from.
+        fd: Arc<OwnedFd>,
+        /// `IN` or `OUT`.
+        events: PollFlags,
+    },
+    /// The pollable of the TCP socket with this table rep (its parent):
+    /// what it waits for follows the socket's state (`sockets/tcp.rs`).
+    TcpSocket(u32),
+}
+
+/// What one pollable waits for at the moment of a `poll`.
+enum Wait {
+    Ready,
+    Deadline(u64),
+    Stdin,
+    Fd(Arc<OwnedFd>, PollFlags),
 }
 
 /// Which of `polls` are ready now; with `block`, waits until one is.
@@ -30,11 +52,17 @@ fn wait<T: WasiView>(view: &mut T, reps: &[Resource<Pollable>], block: bool) -> 
         bail!("`poll` over more than 2^32 pollables");
     }
     let mut polls = Vec::with_capacity(reps.len());
+    let table = view.table();
     for r in reps {
-        polls.push(match view.table().get::<Poll>(&cast(r))? {
-            Poll::Ready => Poll::Ready,
-            Poll::Deadline(d) => Poll::Deadline(*d),
-            Poll::StdinReadable => Poll::StdinReadable,
+        polls.push(match table.get::<Poll>(&cast(r))? {
+            Poll::Ready => Wait::Ready,
+            Poll::Deadline(d) => Wait::Deadline(*d),
+            Poll::StdinReadable => Wait::Stdin,
+            Poll::Fd { fd, events } => Wait::Fd(fd.clone(), *events),
+            Poll::TcpSocket(rep) => match super::sockets::tcp_wait(table, *rep)? {
+                Some((fd, events)) => Wait::Fd(fd, events),
+                None => Wait::Ready,
+            },
         });
     }
     let state = view.ctx().state_mut()?;
@@ -44,13 +72,15 @@ fn wait<T: WasiView>(view: &mut T, reps: &[Resource<Pollable>], block: bool) -> 
             Some(s) => s.read_ready(),
             None => true,
         };
+        let fds_ready = fds_ready(&polls)?;
         let ready: Vec<u32> = polls
             .iter()
             .enumerate()
-            .filter(|(_, p)| match p {
-                Poll::Ready => true,
-                Poll::Deadline(d) => *d <= now,
-                Poll::StdinReadable => stdin_ready,
+            .filter(|(i, p)| match p {
+                Wait::Ready => true,
+                Wait::Deadline(d) => *d <= now,
+                Wait::Stdin => stdin_ready,
+                Wait::Fd(..) => fds_ready.contains(i),
             })
             .map(|(i, _)| i as u32)
             .collect();
@@ -60,11 +90,11 @@ fn wait<T: WasiView>(view: &mut T, reps: &[Resource<Pollable>], block: bool) -> 
         let timeout = polls
             .iter()
             .filter_map(|p| match p {
-                Poll::Deadline(d) => Some(d.saturating_sub(now)),
+                Wait::Deadline(d) => Some(d.saturating_sub(now)),
                 _ => None,
             })
             .min();
-        let waits_stdin = polls.iter().any(|p| matches!(p, Poll::StdinReadable));
+        let waits_stdin = polls.iter().any(|p| matches!(p, Wait::Stdin));
         let stdin = match state.stdio(0) {
             Some(Stream::Host(f)) if waits_stdin => Some(f.try_clone()?),
             _ => None,
@@ -73,12 +103,68 @@ fn wait<T: WasiView>(view: &mut T, reps: &[Resource<Pollable>], block: bool) -> 
             .iter()
             .map(|f| PollFd::new(f, PollFlags::IN))
             .collect();
+        for p in &polls {
+            if let Wait::Fd(fd, events) = p {
+                fds.push(PollFd::new(fd, *events));
+            }
+        }
         let ts = timeout.map(|ns| rustix::time::Timespec {
             tv_sec: (ns / 1_000_000_000) as i64,
             tv_nsec: (ns % 1_000_000_000) as i64,
         });
         match rustix::event::poll(&mut fds, ts.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The indices of the `Wait::Fd` entries of `polls` that are ready now.
+fn fds_ready(polls: &[Wait]) -> Result<Vec<usize>> {
+    let (index, mut fds): (Vec<usize>, Vec<PollFd<'_>>) = polls
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Wait::Fd(fd, events) => Some((i, PollFd::new(fd, *events))),
+            _ => None,
+        })
+        .unzip();
+    if fds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let zero = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match rustix::event::poll(&mut fds, Some(&zero)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(index
+        .into_iter()
+        .zip(&fds)
+        .filter(|(_, f)| !f.revents().is_empty())
+        .map(|(i, _)| i)
+        .collect())
+}
+
+/// Whether `fd` reports one of `events` (or an error or hang-up) now; with
+/// `block`, waits until it does.
+pub(crate) fn fd_ready(fd: &OwnedFd, events: PollFlags, block: bool) -> std::io::Result<bool> {
+    let zero = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    loop {
+        let mut fds = [PollFd::new(fd, events)];
+        match rustix::event::poll(&mut fds, if block { None } else { Some(&zero) }) {
+            Ok(_) => {
+                let ready = !fds[0].revents().is_empty();
+                if ready || !block {
+                    return Ok(ready);
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
     }

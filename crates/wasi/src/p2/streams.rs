@@ -7,8 +7,14 @@
 //! - a stream cannot be dropped while a pollable subscribed to it lives (the
 //!   pollable is the stream's child in the table), which traps.
 //!
-//! Writes reach the host before `write` returns, so `flush` has nothing to
-//! wait for and every output stream is always ready.
+//! Writes to files and standard streams reach the host before `write`
+//! returns, so `flush` has nothing to wait for and those streams are always
+//! ready. A TCP
+//! socket's streams (`sockets/tcp.rs` makes them) read without blocking,
+//! and a `write` sends what the socket takes and keeps the rest, which
+//! `check-write` and `flush` send later (`check-write` permits 0 bytes until
+//! nothing waits and the socket's send buffer has room; the `blocking-*`
+//! functions wait until everything is sent).
 
 use super::bindings::wasi::io::poll::Pollable;
 use super::bindings::wasi::io::streams::{
@@ -16,15 +22,23 @@ use super::bindings::wasi::io::streams::{
     StreamError as WitStreamError,
 };
 use super::error::{stream_error_to_wit, StreamError};
-use super::poll::Poll;
+use super::poll::{fd_ready, Poll};
 use super::{cast, WasiView};
+use rustix::event::PollFlags;
+use rustix::io::Errno;
+use rustix::net::{RecvFlags, SendFlags};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use tern::component::Resource;
 
 /// How many bytes `check-write` permits at a time.
 pub(crate) const WRITE_BUDGET: u64 = 1 << 20;
+/// How many bytes `check-write` permits on a TCP socket with room in its
+/// send buffer (a `write` of them may wait for the rest of the room).
+const TCP_WRITE_BUDGET: u64 = 64 << 10;
 /// The most `blocking-write-and-flush` (and `-write-zeroes-`) may carry.
 const BLOCKING_WRITE_MAX: u64 = 4096;
 /// The most one `read` returns, whatever the guest asks for (so a guest
@@ -37,6 +51,8 @@ pub(crate) enum Input {
     Stdin,
     /// A file from `read-via-stream`, read at `offset` with `pread`.
     File { file: File, offset: u64 },
+    /// A connected TCP socket (non-blocking), shared with its `tcp-socket`.
+    Tcp(Arc<OwnedFd>),
     /// Finished: every read reports `closed`.
     Closed,
 }
@@ -49,6 +65,9 @@ pub(crate) enum Sink {
     File { file: File, offset: u64 },
     /// A file from `append-via-stream`.
     Append(File),
+    /// A connected TCP socket (non-blocking), shared with its `tcp-socket`,
+    /// and the bytes written that it did not take yet.
+    Tcp { fd: Arc<OwnedFd>, pending: Vec<u8> },
 }
 
 /// An output stream's table entry.
@@ -85,8 +104,8 @@ fn output<'v, T: WasiView>(
     Ok(view.table().get_mut::<Output>(&cast(r))?)
 }
 
-/// Reads at most `len` bytes; `blocking` waits for standard input to have
-/// some (files never wait).
+/// Reads at most `len` bytes; `blocking` waits for standard input or a
+/// socket to have some (files never wait).
 fn read<T: WasiView>(
     view: &mut T,
     r: &Resource<InputStream>,
@@ -103,6 +122,10 @@ fn read<T: WasiView>(
             *offset += n as u64;
             n
         }
+        Input::Tcp(fd) => match tcp_read(fd, &mut buf, blocking)? {
+            Some(n) => n,
+            None => return Ok(Vec::new()),
+        },
         Input::Stdin => {
             let state = view.ctx().state_mut().map_err(StreamError::Trap)?;
             let Some(stream) = state.stdio(0) else {
@@ -122,16 +145,20 @@ fn read<T: WasiView>(
     Ok(buf)
 }
 
-/// Writes all of `bytes` to the stream's sink.
+/// Writes all of `bytes` to the stream's sink. A socket sends what it can
+/// take now and keeps the rest for later (`check-write` permits nothing
+/// until it is sent); with `blocking`, it waits until everything is sent.
 fn write_now<T: WasiView>(
     view: &mut T,
     r: &Resource<OutputStream>,
     bytes: &[u8],
+    blocking: bool,
 ) -> Result<(), StreamError> {
     let out = output(view, r)?;
     if out.closed {
         return Err(StreamError::Closed);
     }
+    let socket = matches!(out.sink, Sink::Tcp { .. });
     let result = match &mut out.sink {
         Sink::File { file, offset } => file.write_all_at(bytes, *offset).map(|()| {
             *offset += bytes.len() as u64;
@@ -139,6 +166,10 @@ fn write_now<T: WasiView>(
         Sink::Append(file) => file
             .seek(SeekFrom::End(0))
             .and_then(|_| file.write_all(bytes)),
+        Sink::Tcp { fd, pending } => {
+            pending.extend_from_slice(bytes);
+            tcp_send_pending(fd, pending, blocking)
+        }
         Sink::Stdio(fd) => {
             let fd = *fd;
             let state = view.ctx().state_mut().map_err(StreamError::Trap)?;
@@ -150,9 +181,73 @@ fn write_now<T: WasiView>(
     };
     if let Err(e) = result {
         output(view, r)?.closed = true;
+        if socket && e.raw_os_error() == Some(Errno::PIPE.raw_os_error()) {
+            // A socket shut down for sending (or reset by the peer).
+            return Err(StreamError::Closed);
+        }
         return Err(StreamError::LastOperationFailed(e));
     }
     Ok(())
+}
+
+/// Sends what waits of a socket's earlier writes (`blocking`: all of it);
+/// other sinks have nothing waiting. `closed` for a closed stream.
+fn flush_now<T: WasiView>(
+    view: &mut T,
+    r: &Resource<OutputStream>,
+    blocking: bool,
+) -> Result<(), StreamError> {
+    let out = output(view, r)?;
+    if out.closed {
+        return Err(StreamError::Closed);
+    }
+    match out.sink {
+        Sink::Tcp { .. } => write_now(view, r, &[], blocking),
+        _ => Ok(()),
+    }
+}
+
+/// One non-blocking `recv` on a TCP socket (after waiting for bytes with
+/// `blocking`): `Some(0)` at the end of the stream, `None` when nothing is
+/// there yet.
+fn tcp_read(fd: &OwnedFd, buf: &mut [u8], blocking: bool) -> std::io::Result<Option<usize>> {
+    loop {
+        if blocking {
+            fd_ready(fd, PollFlags::IN, true)?;
+        }
+        match rustix::net::recv(fd, &mut *buf, RecvFlags::empty()) {
+            Ok((n, _)) => return Ok(Some(n)),
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) if blocking => {}
+            Err(Errno::AGAIN) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Sends what waits in `pending` on a TCP socket: what its buffer takes
+/// now, or with `blocking` all of it, waiting for room (without `SIGPIPE`:
+/// a closed connection is `EPIPE`).
+fn tcp_send_pending(fd: &OwnedFd, pending: &mut Vec<u8>, blocking: bool) -> std::io::Result<()> {
+    let mut sent = 0;
+    let result = loop {
+        if sent == pending.len() {
+            break Ok(());
+        }
+        match rustix::net::send(fd, &pending[sent..], SendFlags::NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) if blocking => {
+                if let Err(e) = fd_ready(fd, PollFlags::OUT, true) {
+                    break Err(e);
+                }
+            }
+            Err(Errno::AGAIN) => break Ok(()),
+            Err(e) => break Err(e.into()),
+        }
+    };
+    pending.drain(..sent);
+    result
 }
 
 impl<T: WasiView> Host for T {
@@ -185,6 +280,10 @@ impl<T: WasiView> HostInputStream for T {
     fn subscribe(&mut self, s: Resource<InputStream>) -> tern::Result<Resource<Pollable>> {
         let poll = match self.table().get::<Input>(&cast(&s))? {
             Input::Stdin => Poll::StdinReadable,
+            Input::Tcp(fd) => Poll::Fd {
+                fd: fd.clone(),
+                events: PollFlags::IN,
+            },
             _ => Poll::Ready,
         };
         let p = self.table().push_child(poll, &s)?;
@@ -203,12 +302,21 @@ impl<T: WasiView> HostInputStream for T {
 
 impl<T: WasiView> HostOutputStream for T {
     fn check_write(&mut self, s: Resource<OutputStream>) -> Result<u64, StreamError> {
+        // A socket first sends what waits from earlier writes, and permits
+        // more once all of it is sent and its send buffer has room.
+        flush_now(self, &s, false)?;
         let out = output(self, &s)?;
-        if out.closed {
-            return Err(StreamError::Closed);
-        }
-        out.permit = WRITE_BUDGET;
-        Ok(WRITE_BUDGET)
+        let budget = match &out.sink {
+            Sink::Tcp { fd, pending }
+                if !pending.is_empty() || !fd_ready(fd, PollFlags::OUT, false)? =>
+            {
+                0
+            }
+            Sink::Tcp { .. } => TCP_WRITE_BUDGET,
+            _ => WRITE_BUDGET,
+        };
+        out.permit = budget;
+        Ok(budget)
     }
 
     fn write(&mut self, s: Resource<OutputStream>, contents: Vec<u8>) -> Result<(), StreamError> {
@@ -221,7 +329,7 @@ impl<T: WasiView> HostOutputStream for T {
             )));
         }
         out.permit -= len;
-        write_now(self, &s, &contents)
+        write_now(self, &s, &contents, false)
     }
 
     fn blocking_write_and_flush(
@@ -235,23 +343,26 @@ impl<T: WasiView> HostOutputStream for T {
                 contents.len()
             )));
         }
-        write_now(self, &s, &contents)
+        write_now(self, &s, &contents, true)
     }
 
     fn flush(&mut self, s: Resource<OutputStream>) -> Result<(), StreamError> {
-        match output(self, &s)?.closed {
-            true => Err(StreamError::Closed),
-            false => Ok(()),
-        }
+        flush_now(self, &s, false)
     }
 
     fn blocking_flush(&mut self, s: Resource<OutputStream>) -> Result<(), StreamError> {
-        HostOutputStream::flush(self, s)
+        flush_now(self, &s, true)
     }
 
     fn subscribe(&mut self, s: Resource<OutputStream>) -> tern::Result<Resource<Pollable>> {
-        self.table().get::<Output>(&cast(&s))?;
-        let p = self.table().push_child(Poll::Ready, &s)?;
+        let poll = match &self.table().get::<Output>(&cast(&s))?.sink {
+            Sink::Tcp { fd, .. } => Poll::Fd {
+                fd: fd.clone(),
+                events: PollFlags::OUT,
+            },
+            _ => Poll::Ready,
+        };
+        let p = self.table().push_child(poll, &s)?;
         Ok(cast(&p))
     }
 
@@ -276,7 +387,7 @@ impl<T: WasiView> HostOutputStream for T {
                 "blocking-write-zeroes-and-flush of {len} bytes (at most {BLOCKING_WRITE_MAX})"
             )));
         }
-        write_now(self, &s, &vec![0; len as usize])
+        write_now(self, &s, &vec![0; len as usize], true)
     }
 
     fn splice(
@@ -292,7 +403,7 @@ impl<T: WasiView> HostOutputStream for T {
         let len = len.min(out.permit);
         let bytes = read(self, &src, len, false)?;
         output(self, &s)?.permit -= bytes.len() as u64;
-        write_now(self, &s, &bytes)?;
+        write_now(self, &s, &bytes, false)?;
         Ok(bytes.len() as u64)
     }
 
@@ -303,7 +414,7 @@ impl<T: WasiView> HostOutputStream for T {
         len: u64,
     ) -> Result<u64, StreamError> {
         let bytes = read(self, &src, len.min(BLOCKING_WRITE_MAX), true)?;
-        write_now(self, &s, &bytes)?;
+        write_now(self, &s, &bytes, true)?;
         Ok(bytes.len() as u64)
     }
 

@@ -8,4 +8,5 @@ mod harness;
 mod memory_safety;
 mod p2_guest;
 mod p2_host;
+mod p2_sockets;
 mod sandbox;

@@ -5,7 +5,8 @@
 //! embedding API and `tern-wasi`, standard streams captured) must print the
 //! same standard output, equal to `expected/NAME.stdout`, and exit with the
 //! same code. Cases of `p2/NAME` run NAME's WASI 0.2 component (built for
-//! wasm32-wasip2) through `tern_wasi::p2`, the same natively. A last test
+//! wasm32-wasip2) through `tern_wasi::p2`, the same natively; a case's
+//! `-S` options become the `WasiCtxBuilder` calls of the same names. A last test
 //! rebuilds the `.wasm` files, when the wasm32-wasip1 and wasm32-wasip2
 //! targets are installed, and checks the committed ones are up to date.
 
@@ -26,6 +27,7 @@ fn native_binary(program: &str) -> std::path::PathBuf {
         "wasi-demo" => env!("CARGO_BIN_EXE_wasi-demo").into(),
         "wc" => env!("CARGO_BIN_EXE_wc").into(),
         "fsbench" => env!("CARGO_BIN_EXE_fsbench").into(),
+        "net" => env!("CARGO_BIN_EXE_net").into(),
         "cdemo" => native_c_program("cdemo"),
         other => panic!("unknown program {other}"),
     }
@@ -89,9 +91,18 @@ impl tern_wasi::p2::WasiView for Host {
 
 /// The guest's context for `case`: its arguments, environment and stdin,
 /// stdout captured in `stdout`, the fixtures preopened read-only as `.`
-/// and `scratch` read-write as `/scratch`.
+/// and `scratch` read-write as `/scratch`, the network as the case's
+/// options allow.
 fn context(case: &Case, scratch: &Scratch, stdout: &WritePipe) -> WasiCtx {
-    WasiCtxBuilder::new()
+    let mut builder = WasiCtxBuilder::new();
+    for option in &case.wasi_options {
+        match option.as_str() {
+            "inherit-network" => builder.inherit_network(),
+            "allow-ip-name-lookup" => builder.allow_ip_name_lookup(true),
+            other => panic!("case {}: unknown option {other}", case.name),
+        };
+    }
+    builder
         .arg(cases::native_name(&case.program))
         .unwrap()
         .args(&cases::args_with_dir(case, cases::GUEST_SCRATCH))
