@@ -1,9 +1,10 @@
-//! `tern compile IN -o OUT.cwasm`: compile a module ahead of time into a
-//! precompiled artifact; and the loader `tern run` uses to accept such an
+//! `tern compile IN -o OUT.cwasm`: compile a module or a component ahead of
+//! time into a precompiled artifact; and the loader `tern run` uses to accept such an
 //! artifact only when `--allow-precompiled` says so.
 //!
 //! Both commands build their engine from the same options (`-C`, `-W`,
-//! `--profile`), so an artifact from `tern compile` matches `tern run` of the
+//! `--profile`; for a component, the same engine with the component model
+//! on), so an artifact from `tern compile` matches `tern run` of the
 //! same Tern given the same `-W` flags; with other flags, `tern run` refuses
 //! it, naming the setting that differs.
 //! An artifact is machine code that runs without checks, which is why running
@@ -43,7 +44,7 @@ impl CompileCommand {
             );
         }
         let artifact = if kind.is_component() {
-            crate::component::precompile(&input)
+            self.engine.component_engine()?.precompile_component(&input)
         } else {
             engine.precompile_module(&input)
         };

@@ -19,35 +19,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use tern::component::types::Type;
 use tern::component::{Component, Linker, ResourceTable, Val};
-use tern::{Config, Engine, Store};
+use tern::{Engine, Store};
 use tern_wasi::{I32Exit, WasiCtx};
-
-/// Compiles a component (binary or text) into an artifact for `tern run`.
-///
-/// # Errors
-/// As `Component::new`.
-pub fn precompile(bytes: &[u8]) -> Result<Vec<u8>> {
-    engine()?.precompile_component(bytes)
-}
-
-/// The engine components compile and run on: the component model, plus the
-/// Wasm features that today's toolchains (Rust's `wasm32-wasip2`, wasi-libc,
-/// `wit-component` adapters) put in components, whatever `Config`'s defaults.
-fn engine() -> Result<Engine> {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .wasm_multi_value(true)
-        .wasm_mutable_global(true)
-        .wasm_sign_extension(true)
-        .wasm_saturating_float_to_int(true)
-        .wasm_bulk_memory(true)
-        .wasm_reference_types(true)
-        .wasm_simd(true)
-        .wasm_multi_memory(true)
-        .wasm_extended_const(true);
-    Engine::new(&config)
-}
 
 /// Whether `e` is a guest trap (as opposed to a host or link error).
 fn is_trap(e: &anyhow::Error) -> bool {
@@ -57,15 +30,17 @@ fn is_trap(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Runs the component at `path`: its `wasi:cli/run` export, or `call`
-/// (`name(args)`, or `name` with `args` as separate values). `wasi` is the
-/// guest's WASI context (arguments, environment, directories, stdio).
+/// Runs the component at `path` on `engine` (the component model on): its
+/// `wasi:cli/run` export, or `call` (`name(args)`, or `name` with `args` as
+/// separate values). `wasi` is the guest's WASI context (arguments,
+/// environment, directories, stdio).
 ///
 /// # Errors
 /// Fails when the component cannot be loaded or instantiated, when the
 /// function or its arguments are wrong; a trap prints and exits with 134,
 /// an exit through `wasi:cli/exit` exits with its code.
 pub fn run(
+    engine: &Engine,
     path: &Path,
     kind: Kind,
     call: Option<&str>,
@@ -73,7 +48,6 @@ pub fn run(
     allow_precompiled: bool,
     wasi: WasiCtx,
 ) -> Result<ExitCode> {
-    let engine = engine()?;
     let component = if kind.is_artifact() {
         if !allow_precompiled {
             bail!(
@@ -84,19 +58,19 @@ pub fn run(
         // SAFETY: the user vouched for the file with `--allow-precompiled`.
         #[allow(unsafe_code, reason = "loading an artifact the user vouched for")]
         unsafe {
-            Component::deserialize_file(&engine, path)?
+            Component::deserialize_file(engine, path)?
         }
     } else {
-        Component::from_file(&engine, path)?
+        Component::from_file(engine, path)?
     };
     let mut store = Store::new(
-        &engine,
+        engine,
         Host {
             wasi,
             table: ResourceTable::new(),
         },
     );
-    let mut linker = Linker::new(&engine);
+    let mut linker = Linker::new(engine);
     tern_wasi::p2::add_to_linker_sync(&mut linker)?;
     let Some(call) = call else {
         return match tern_wasi::p2::run(&mut store, &linker, &component) {

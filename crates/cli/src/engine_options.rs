@@ -2,7 +2,10 @@
 //! wasmtime's CLI: `-C cache=y|n` (the compilation cache, on by default),
 //! `-C cache-config=FILE` (`Config::cache_config_load`),
 //! `--profile=perfmap|jitdump` and the `-W` feature flags
-//! (`crate::wasm_options`).
+//! (`crate::wasm_options`), for modules and components alike: a component's
+//! engine is the module's with the component model turned on (`Config::new()`
+//! already enables what today's toolchains put in components: multi-memory,
+//! extended-const, …).
 //!
 //! The cache lives in `$TERN_CACHE_DIR`, else `$XDG_CACHE_HOME/tern`, else
 //! `$HOME/.cache/tern` (`Config::cache_config_load_default`); when none of them
@@ -47,7 +50,24 @@ impl EngineOptions {
     /// `Engine::new` refuses the configuration (an unimplemented profiler or
     /// WebAssembly feature).
     pub fn engine(&self) -> Result<Engine> {
+        Engine::new(&self.config(false)?)
+    }
+
+    /// The engine these options ask for, to compile and run components: the
+    /// same as [`EngineOptions::engine`] with the component model turned on
+    /// first (so `-W component-model=n` still turns it off).
+    ///
+    /// # Errors
+    /// As [`EngineOptions::engine`].
+    pub fn component_engine(&self) -> Result<Engine> {
+        Engine::new(&self.config(true)?)
+    }
+
+    /// The configuration of the engine, with the component model on for
+    /// `component`.
+    fn config(&self, component: bool) -> Result<Config> {
         let mut config = Config::new();
+        config.wasm_component_model(component);
         self.wasm.apply(&mut config)?;
         let mut cache = true;
         let mut cache_config = None;
@@ -78,7 +98,7 @@ impl EngineOptions {
             Some(Profile::Perfmap) => ProfilingStrategy::PerfMap,
             Some(Profile::Jitdump) => ProfilingStrategy::JitDump,
         });
-        Engine::new(&config)
+        Ok(config)
     }
 }
 

@@ -2,7 +2,8 @@
 //! `--invoke`, printing its results one per line.
 //!
 //! A component (`component.rs`) gets WASI 0.2 and runs its `wasi:cli/run`
-//! export, with the same arguments, directories, environment and exit codes.
+//! export, with the same arguments, directories, environment and exit codes,
+//! and the same `-W`, `-C` and `--profile` options.
 //! Every module gets WASI preview 1 (`run/wasi.rs` builds its context):
 //! everything after the module, flags included, is the guest's (as in
 //! wasmtime): its `argv[1..]` (`argv[0]` is the module's file name) and, with
@@ -67,6 +68,7 @@ impl RunCommand {
             let argv: &[String] = if self.invoke.is_some() { &[] } else { args };
             let wasi = wasi::context(file, argv, &self.dirs, &self.envs, &self.wasi)?;
             return crate::component::run(
+                &self.engine.component_engine()?,
                 file,
                 kind,
                 self.invoke.as_deref(),

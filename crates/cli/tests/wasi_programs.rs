@@ -2,7 +2,11 @@
 //! `tests/programs/cases.txt` prints its expected output (the test-program
 //! package checks the same files against native builds) and exits with its
 //! code; traps exit with 134 and a wasm backtrace; README's main command works.
+//! Every preview-1 case runs a second time as a component made with the
+//! standard preview-1 adapter.
 
+#[path = "../../../tests/programs/adapt.rs"]
+mod adapt;
 #[path = "../../../tests/programs/cases.rs"]
 mod cases;
 
@@ -74,6 +78,54 @@ fn every_program_case_prints_its_expected_output() {
             text(&out.stderr)
         );
     }
+}
+
+#[test]
+fn every_preview1_case_prints_its_expected_output_as_an_adapted_component() {
+    let dir = cases::Scratch::new("cli-adapted");
+    // The components are cached in the scratch directory: a program's later
+    // cases load its first case's entry.
+    let cache = [(
+        "TERN_CACHE_DIR".to_string(),
+        dir.0.join("cache").to_str().unwrap().to_string(),
+    )];
+    let mut ran = 0;
+    for case in cases::cases()
+        .iter()
+        .filter(|c| !cases::is_component(&c.program))
+    {
+        let component = dir.0.join(format!("{}.wasm", case.program));
+        if !component.exists() {
+            let module = std::fs::read(cases::wasm_path(&case.program)).unwrap();
+            std::fs::write(&component, adapt::adapt(&module)).unwrap();
+        }
+        let scratch = cases::Scratch::new("cli-adapted-run");
+        let mut args = s(&["run", "--dir", ".", "--dir"]);
+        args.push(format!("{}::{}", scratch.path_str(), cases::GUEST_SCRATCH));
+        for (k, v) in &case.env {
+            args.push("--env".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(component.to_str().unwrap().to_string());
+        args.extend(cases::args_with_dir(case, cases::GUEST_SCRATCH));
+        let out = tern(&args, &cache, &cases::stdin_bytes(case));
+        assert_eq!(
+            text(&out.stdout),
+            text(&cases::expected_stdout(case)),
+            "case {} adapted: {}",
+            case.name,
+            text(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(adapt::adapted_exit_code(case.exit)),
+            "case {} adapted: {}",
+            case.name,
+            text(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 10, "every preview-1 case ran ({ran})");
 }
 
 #[test]

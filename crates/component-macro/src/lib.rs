@@ -70,6 +70,7 @@ pub fn flags(input: TokenStream) -> TokenStream {
 ///     with: { "a:b/c": crate::other_bindings::a::b::c },
 ///     additional_derives: [PartialEq],
 ///     ownership: Owning,                 // or Borrowing { duplicate_if_necessary: false }
+///     features: ["clocks-timezone"],     // keep these `@unstable` WIT items
 ///     // wasmtime_crate: crate::reexports::wasmtime, // where the runtime is
 /// });
 /// ```

@@ -39,10 +39,18 @@
 //! checksum; the code bytes themselves are not hashed on load, for the reason
 //! given in `artifact/elf.rs` (hashing would touch every code page).
 //!
+//! # Modules and components
+//! A component is cached whole, as one component artifact
+//! (`Component::serialize`), under a name hashed with another domain tag than
+//! modules', so a module and a component can never share an entry; loading
+//! checks the artifact's kind too. The core modules inside a cached component
+//! are not cached on their own: the component's entry already holds them.
+//!
 //! Not done: limits on the cache's size and a cleaner for old entries
 //! (wasmtime's `cleanup-interval` and friends; `cache_config.rs` reads and
-//! ignores them); caching components.
+//! ignores them).
 
+use crate::component::Component;
 use crate::{Config, Engine, Module};
 use anyhow::{bail, Result};
 use std::io::Write as _;
@@ -56,16 +64,20 @@ pub const CACHE_DIR_ENV: &str = "TERN_CACHE_DIR";
 /// Extension of the cache's entry files.
 const ENTRY_EXTENSION: &str = "cwasm";
 
-/// Tags the hash input, so that a future kind of entry (a component) cannot
-/// share a name with a module's.
+/// Tags the hash input of a module's entry, so that it cannot share a name
+/// with a component's.
 const MODULE_DOMAIN: &[u8] = b"tern module cache entry\0";
+
+/// Tags the hash input of a component's entry.
+const COMPONENT_DOMAIN: &[u8] = b"tern component cache entry\0";
 
 impl Config {
     /// Turns the compilation cache on, in the default directory:
     /// `$TERN_CACHE_DIR` if set, else `$XDG_CACHE_HOME/tern`, else
     /// `$HOME/.cache/tern`. `Module::new`, `Module::from_binary` and
-    /// `Module::from_file` then look for an artifact of the same wasm compiled
-    /// with the same settings there, load it instead of compiling when it is
+    /// `Module::from_file` (and `Component`'s functions of the same names)
+    /// then look for an artifact of the same wasm compiled with the same
+    /// settings there, load it instead of compiling when it is
     /// present, and store one when it is not (see the `cache` module notes for
     /// concurrency and damaged files). The directory is created on first use.
     ///
@@ -113,10 +125,11 @@ fn default_directory() -> Result<PathBuf> {
     bail!("no cache directory: set {CACHE_DIR_ENV}, XDG_CACHE_HOME or HOME to an absolute path")
 }
 
-/// The path of the entry for `wasm` compiled by `engine` in `directory`.
-fn entry_path(engine: &Engine, directory: &Path, wasm: &[u8]) -> PathBuf {
+/// The path of the entry for `wasm` (a module or a component, as `domain`
+/// says) compiled by `engine` in `directory`.
+fn entry_path(engine: &Engine, directory: &Path, domain: &[u8], wasm: &[u8]) -> PathBuf {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(MODULE_DOMAIN);
+    hasher.update(domain);
     // Two builds of one Tern version may emit different code: the build id
     // (a hash of the code generator's sources, see build.rs) keeps them apart.
     hasher.update(env!("TERN_BUILD_ID").as_bytes());
@@ -141,30 +154,83 @@ fn entry_path(engine: &Engine, directory: &Path, wasm: &[u8]) -> PathBuf {
 /// Only `compile`'s errors.
 #[allow(
     unsafe_code,
-    reason = "maps an entry Tern wrote; the trust argument is in this file's notes"
+    reason = "names Module::deserialize_file, called on entries Tern wrote (module notes)"
 )]
-pub(crate) fn load_or_compile(
+pub(crate) fn module(
     engine: &Engine,
     directory: &Path,
     wasm: &[u8],
     compile: impl FnOnce() -> Result<Module>,
 ) -> Result<Module> {
-    let path = entry_path(engine, directory, wasm);
+    let kind = Kind {
+        domain: MODULE_DOMAIN,
+        load: Module::deserialize_file,
+        serialize: Module::serialize,
+    };
+    load_or_compile(engine, directory, wasm, &kind, compile)
+}
+
+/// [`module`] for a component binary: one entry holds the whole component.
+///
+/// # Errors
+/// Only `compile`'s errors.
+#[allow(
+    unsafe_code,
+    reason = "names Component::deserialize_file, called on entries Tern wrote (module notes)"
+)]
+pub(crate) fn component(
+    engine: &Engine,
+    directory: &Path,
+    wasm: &[u8],
+    compile: impl FnOnce() -> Result<Component>,
+) -> Result<Component> {
+    let kind = Kind {
+        domain: COMPONENT_DOMAIN,
+        load: Component::deserialize_file,
+        serialize: Component::serialize,
+    };
+    load_or_compile(engine, directory, wasm, &kind, compile)
+}
+
+/// How one kind of cached item is named, loaded and stored.
+struct Kind<T> {
+    /// The hash input's domain tag.
+    domain: &'static [u8],
+    /// Loads an entry (unsafe: it runs the entry's code unchecked).
+    load: unsafe fn(&Engine, PathBuf) -> Result<T>,
+    /// The item's artifact bytes.
+    serialize: fn(&T) -> Result<Vec<u8>>,
+}
+
+/// The cache lookup shared by [`module`] and [`component`].
+#[allow(
+    unsafe_code,
+    reason = "loads an entry Tern wrote; the trust argument is in this file's notes"
+)]
+fn load_or_compile<T>(
+    engine: &Engine,
+    directory: &Path,
+    wasm: &[u8],
+    kind: &Kind<T>,
+    compile: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let path = entry_path(engine, directory, kind.domain, wasm);
     if path.is_file() {
         // SAFETY: the file is a cache entry that Tern wrote (via an atomic
         // rename) into the user's own cache directory; anyone able to alter it
         // can already run code as this user (module notes). Entries are never
         // modified in place, only replaced by rename, so the mapped file does
         // not change while the module lives. Damage is refused by the artifact
-        // checks and leads to a recompilation below.
-        if let Ok(module) = unsafe { Module::deserialize_file(engine, &path) } {
-            return Ok(module);
+        // checks (including an entry of the other kind) and leads to a
+        // recompilation below.
+        if let Ok(item) = unsafe { (kind.load)(engine, path.clone()) } {
+            return Ok(item);
         }
     }
-    let module = compile()?;
+    let item = compile()?;
     // Storing is best-effort: a read-only or full disk must not fail the load.
-    let _ = store(directory, &path, &module);
-    Ok(module)
+    let _ = (kind.serialize)(&item).and_then(|bytes| store(directory, &path, &bytes));
+    Ok(item)
 }
 
 /// Creates `directory` and its missing parents, readable and writable by the
@@ -178,10 +244,9 @@ fn create_private_dir(directory: &Path) -> std::io::Result<()> {
     builder.create(directory)
 }
 
-/// Writes `module`'s artifact to `path` through a temporary file and a rename.
-fn store(directory: &Path, path: &Path, module: &Module) -> Result<()> {
+/// Writes the artifact `bytes` to `path` through a temporary file and a rename.
+fn store(directory: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
-    let bytes = module.serialize()?;
     create_private_dir(directory)?;
     let temporary = directory.join(format!(
         ".tmp-{}-{}",
@@ -190,7 +255,7 @@ fn store(directory: &Path, path: &Path, module: &Module) -> Result<()> {
     ));
     // No fsync: an entry cut short by a power loss fails the checksum and is
     // recompiled, which is cheaper than syncing every entry.
-    let written = std::fs::File::create_new(&temporary).and_then(|mut file| file.write_all(&bytes));
+    let written = std::fs::File::create_new(&temporary).and_then(|mut file| file.write_all(bytes));
     let renamed = written.and_then(|()| std::fs::rename(&temporary, path));
     if renamed.is_err() {
         let _ = std::fs::remove_file(&temporary);

@@ -164,7 +164,7 @@ impl Module {
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         match &engine.config().cache_directory {
-            Some(directory) => crate::cache::load_or_compile(engine, directory, binary, || {
+            Some(directory) => crate::cache::module(engine, directory, binary, || {
                 Self::compile_binary(engine, binary)
             }),
             None => Self::compile_binary(engine, binary),
@@ -172,7 +172,7 @@ impl Module {
     }
 
     /// Compiles a module from its binary form, without the cache.
-    fn compile_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
+    pub(crate) fn compile_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         let Compiled {
             mut env,
             image,

@@ -74,6 +74,9 @@ pub(crate) struct Opts {
     pub(crate) wasmtime_crate: Option<syn::Path>,
     /// `ownership: Owning | Borrowing { duplicate_if_necessary: bool }`.
     pub(crate) ownership: Ownership,
+    /// `features: ["name", …]`: the `@unstable(feature = name)` WIT items to
+    /// keep (wit-parser leaves the others out).
+    pub(crate) features: Vec<LitStr>,
 }
 
 mod kw {
@@ -86,6 +89,7 @@ mod kw {
     syn::custom_keyword!(additional_derives);
     syn::custom_keyword!(interfaces);
     syn::custom_keyword!(wasmtime_crate);
+    syn::custom_keyword!(features);
     syn::custom_keyword!(Owning);
     syn::custom_keyword!(Borrowing);
     syn::custom_keyword!(duplicate_if_necessary);
@@ -102,6 +106,7 @@ impl Parse for Opts {
             interfaces: None,
             wasmtime_crate: None,
             ownership: Ownership::Owning,
+            features: Vec::new(),
         };
         // `bindgen!("world")` and `bindgen!("world" in "path")`: wasmtime's short forms.
         if input.peek(LitStr) {
@@ -148,6 +153,14 @@ impl Parse for Opts {
                 body.parse::<kw::wasmtime_crate>()?;
                 body.parse::<Token![:]>()?;
                 opts.wasmtime_crate = Some(body.parse()?);
+            } else if l.peek(kw::features) {
+                body.parse::<kw::features>()?;
+                body.parse::<Token![:]>()?;
+                let list;
+                syn::bracketed!(list in body);
+                let names: Punctuated<LitStr, Token![,]> =
+                    list.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
+                opts.features = names.into_iter().collect();
             } else if l.peek(kw::additional_derives) {
                 body.parse::<kw::additional_derives>()?;
                 body.parse::<Token![:]>()?;
@@ -263,6 +276,9 @@ impl Opts {
     /// file:line:column), a missing file, or no such world.
     pub(crate) fn load(&self) -> syn::Result<(Resolve, WorldId, Vec<PathBuf>)> {
         let mut resolve = Resolve::default();
+        resolve
+            .features
+            .extend(self.features.iter().map(LitStr::value));
         let mut main = Vec::<PackageId>::new();
         let mut files = Vec::new();
         let root = std::env::var("CARGO_MANIFEST_DIR")

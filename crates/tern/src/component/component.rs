@@ -105,12 +105,26 @@ impl Component {
             .with_context(|| format!("failed to compile `{}`", path.display()))
     }
 
-    /// Compiles a component from its binary form.
+    /// Compiles a component from its binary form; with the compilation cache
+    /// on (`Config::cache_config_load_default`), loads it from the cache
+    /// instead when it was compiled before with the same settings.
     ///
     /// # Errors
     /// As [`Component::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         check_enabled(engine)?;
+        match &engine.config().cache_directory {
+            Some(directory) => crate::cache::component(engine, directory, binary, || {
+                Self::compile_binary(engine, binary)
+            }),
+            None => Self::compile_binary(engine, binary),
+        }
+    }
+
+    /// Compiles a component from its binary form, without the cache (its
+    /// core modules are not cached one by one either: the component's entry
+    /// holds them).
+    fn compile_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         let mut translation =
             tern_environ::component::translate_component(binary, engine.config().features)?;
         // Component-to-component calls that can be compiled become adapter
@@ -132,7 +146,7 @@ impl Component {
             .collect();
         // One parallel pass over every static core module.
         let run = |(i, bytes): (usize, &&[u8])| -> Result<Module> {
-            Module::from_binary(engine, bytes)
+            Module::compile_binary(engine, bytes)
                 .with_context(|| format!("failed to compile core module {i} of the component"))
         };
         let modules: Vec<Module> = if engine.config().parallel_compilation {

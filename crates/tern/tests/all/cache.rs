@@ -2,7 +2,7 @@
 //! later engines with the same settings without compiling (the engine's
 //! count of compiled functions proves it), damaged entries are recompiled and
 //! replaced, and many threads filling the same entry at once leave one intact
-//! entry behind.
+//! entry behind. A component is cached whole, apart from modules.
 
 use std::path::{Path, PathBuf};
 use tern::*;
@@ -269,4 +269,79 @@ fn cache_config_load_reads_a_wasmtime_style_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_file(&file).unwrap();
+}
+
+/// A component around `MODULE` (its core module compiled inside it).
+fn component_text() -> String {
+    format!(
+        r#"(component
+  (core module $m {})
+  (core instance $i (instantiate $m))
+  (func (export "fib") (param "n" u32) (result u32) (canon lift (core func $i "fib"))))"#,
+        MODULE
+            .strip_prefix("(module")
+            .and_then(|m| m.strip_suffix(')'))
+            .unwrap()
+    )
+}
+
+/// Loads the component with a new engine caching in `dir`, checks that it
+/// runs, and returns how many functions that engine compiled.
+fn load_component_with_new_engine(dir: &Path) -> u64 {
+    let mut config = config(dir);
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = component::Component::new(&engine, component_text()).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = component::Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let fib = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "fib")
+        .unwrap();
+    assert_eq!(fib.call(&mut store, (10,)).unwrap(), (55,));
+    engine.compiled_function_count()
+}
+
+#[test]
+fn a_component_is_cached_whole_apart_from_modules() {
+    let dir = cache_dir("component");
+    assert!(
+        load_component_with_new_engine(&dir) > 0,
+        "the first load compiles"
+    );
+    let stored = entries(&dir);
+    assert_eq!(
+        stored.len(),
+        1,
+        "one entry for the whole component: {stored:?}"
+    );
+    assert_eq!(
+        load_component_with_new_engine(&dir),
+        0,
+        "a hit compiles nothing"
+    );
+    // The same core module on its own is another entry: a component's entry
+    // is never taken for a module's, nor the reverse.
+    let mut config = config(&dir);
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, MODULE).unwrap();
+    assert_eq!(fib10(&engine, &module), 55);
+    assert!(
+        engine.compiled_function_count() > 0,
+        "the module was compiled"
+    );
+    assert_eq!(entries(&dir).len(), 2);
+
+    // A damaged component entry is recompiled and replaced.
+    let entry = dir.join(&stored[0]);
+    let intact = std::fs::read(&entry).unwrap();
+    for damaged in [intact[..intact.len() / 2].to_vec(), b"garbage".to_vec()] {
+        std::fs::write(&entry, &damaged).unwrap();
+        assert!(load_component_with_new_engine(&dir) > 0, "not recompiled");
+        assert_eq!(std::fs::read(&entry).unwrap(), intact, "not replaced");
+    }
+    assert_eq!(load_component_with_new_engine(&dir), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -9,6 +9,7 @@
 tern::component::bindgen!({
     path: "wit",
     world: "host",
+    features: ["clocks-timezone"],
     trappable_error_type: {
         "wasi:io/streams@0.2.12/stream-error" => super::error::StreamError,
         "wasi:filesystem/types@0.2.12/error-code" => super::error::FsError,

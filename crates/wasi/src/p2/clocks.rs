@@ -1,7 +1,14 @@
 //! `wasi:clocks`: the monotonic clock (with pollables for an instant or a
-//! duration) and the wall clock, read from the [`crate::WasiCtx`]'s clocks.
+//! duration) and the wall clock, read from the [`crate::WasiCtx`]'s clocks;
+//! and the unstable `timezone`, linked only on request
+//! ([`super::LinkOptions::clocks_timezone`]).
+//!
+//! The time zone is always UTC, as the WIT asks of "implementations that do
+//! not expose an actual time zone": the host's zone is not the guest's
+//! business (it tells where the host is), and reading it would need the C
+//! library's `localtime_r`, `unsafe` outside `tern::vm`.
 
-use super::bindings::wasi::clocks::{monotonic_clock, wall_clock};
+use super::bindings::wasi::clocks::{monotonic_clock, timezone, wall_clock};
 use super::poll::Poll;
 use super::{cast, WasiView};
 use std::time::Duration;
@@ -51,5 +58,19 @@ impl<T: WasiView> wall_clock::Host for T {
 
     fn resolution(&mut self) -> tern::Result<wall_clock::Datetime> {
         Ok(datetime(self.ctx().state_mut()?.wall_clock.resolution()))
+    }
+}
+
+impl<T: WasiView> timezone::Host for T {
+    fn display(&mut self, _when: wall_clock::Datetime) -> tern::Result<timezone::TimezoneDisplay> {
+        Ok(timezone::TimezoneDisplay {
+            utc_offset: 0,
+            name: "UTC".to_string(),
+            in_daylight_saving_time: false,
+        })
+    }
+
+    fn utc_offset(&mut self, _when: wall_clock::Datetime) -> tern::Result<i32> {
+        Ok(0)
     }
 }

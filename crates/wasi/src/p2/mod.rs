@@ -71,15 +71,43 @@ pub trait WasiView: Send + 'static {
     fn ctx(&mut self) -> &mut WasiCtx;
 }
 
+/// Which unstable WASI 0.2 interfaces [`add_to_linker_with_options_sync`]
+/// adds (later wasmtime's `LinkOptions`): none by default.
+#[derive(Debug, Clone, Default)]
+pub struct LinkOptions {
+    clocks_timezone: bool,
+}
+
+impl LinkOptions {
+    /// Adds `wasi:clocks/timezone` (`@unstable(feature = clocks-timezone)`),
+    /// which always answers UTC: offset 0, name `UTC`, no daylight saving time.
+    pub fn clocks_timezone(&mut self, enabled: bool) -> &mut Self {
+        self.clocks_timezone = enabled;
+        self
+    }
+}
+
 /// Defines every WASI 0.2 interface Tern implements (all of
 /// `wasi:cli/command`'s imports) in `linker`, at version 0.2.12; the linker
 /// serves imports of any earlier 0.2.x from them. Sockets reach the network
 /// only when the context allows it
-/// ([`crate::WasiCtxBuilder::inherit_network`]).
+/// ([`crate::WasiCtxBuilder::inherit_network`]). Unstable interfaces are left
+/// out: see [`add_to_linker_with_options_sync`].
 ///
 /// # Errors
 /// Fails when one of the interfaces is already defined in `linker`.
 pub fn add_to_linker_sync<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
+    add_to_linker_with_options_sync(linker, &LinkOptions::default())
+}
+
+/// [`add_to_linker_sync`], plus the unstable interfaces `options` turns on.
+///
+/// # Errors
+/// Fails when one of the interfaces is already defined in `linker`.
+pub fn add_to_linker_with_options_sync<T: WasiView>(
+    linker: &mut Linker<T>,
+    options: &LinkOptions,
+) -> Result<()> {
     use bindings::wasi;
     fn id<T>(t: &mut T) -> &mut T {
         t
@@ -111,6 +139,9 @@ pub fn add_to_linker_sync<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
     wasi::sockets::udp::add_to_linker(linker, id::<T>)?;
     wasi::sockets::udp_create_socket::add_to_linker(linker, id::<T>)?;
     wasi::sockets::ip_name_lookup::add_to_linker(linker, id::<T>)?;
+    if options.clocks_timezone {
+        wasi::clocks::timezone::add_to_linker(linker, id::<T>)?;
+    }
     Ok(())
 }
 

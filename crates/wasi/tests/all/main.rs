@@ -6,6 +6,7 @@ mod api;
 mod dir_rights;
 mod harness;
 mod memory_safety;
+mod p2_guest;
 mod p2_host;
 mod p2_sockets;
 mod sandbox;

@@ -10,6 +10,8 @@
 //! rebuilds the `.wasm` files, when the wasm32-wasip1 and wasm32-wasip2
 //! targets are installed, and checks the committed ones are up to date.
 
+#[path = "../../adapt.rs"]
+mod adapt;
 #[path = "../../cases.rs"]
 mod cases;
 
@@ -124,9 +126,14 @@ fn context(case: &Case, scratch: &Scratch, stdout: &WritePipe) -> WasiCtx {
 
 /// Runs a component case through `tern_wasi::p2`.
 fn run_tern_component(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
-    let scratch = Scratch::new("tern-p2");
     let component = Component::from_file(engine, cases::wasm_path(&case.program))
         .expect("the committed component compiles");
+    run_component(engine, case, &component)
+}
+
+/// Runs `component` (a `wasi:cli/command`) for `case` through `tern_wasi::p2`.
+fn run_component(engine: &Engine, case: &Case, component: &Component) -> (Vec<u8>, i32) {
+    let scratch = Scratch::new("tern-p2");
     let stdout = WritePipe::new_in_memory();
     let wasi = context(case, &scratch, &stdout);
     let mut linker = component::Linker::new(engine);
@@ -138,7 +145,7 @@ fn run_tern_component(engine: &Engine, case: &Case) -> (Vec<u8>, i32) {
             table: ResourceTable::new(),
         },
     );
-    let code = tern_wasi::p2::run(&mut store, &linker, &component)
+    let code = tern_wasi::p2::run(&mut store, &linker, component)
         .unwrap_or_else(|e| panic!("case {} failed under Tern: {e:?}", case.name));
     (stdout.contents(), code)
 }
@@ -210,6 +217,76 @@ fn every_case_prints_the_same_under_tern_as_natively() {
             case.name
         );
     }
+}
+
+#[test]
+fn every_preview1_case_prints_the_same_as_its_adapted_component() {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut adapted = std::collections::HashMap::new();
+    let mut ran = 0;
+    for case in cases::cases()
+        .iter()
+        .filter(|c| !cases::is_component(&c.program))
+    {
+        let component = adapted.entry(case.program.clone()).or_insert_with(|| {
+            let module = std::fs::read(cases::wasm_path(&case.program)).unwrap();
+            Component::new(&engine, adapt::adapt(&module))
+                .unwrap_or_else(|e| panic!("{} adapted: {e:?}", case.program))
+        });
+        let (out, code) = run_component(&engine, case, component);
+        let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert_eq!(
+            show(&out),
+            show(&cases::expected_stdout(case)),
+            "case {} as an adapted component: stdout",
+            case.name
+        );
+        assert_eq!(
+            code,
+            adapt::adapted_exit_code(case.exit),
+            "case {} as an adapted component: exit code",
+            case.name
+        );
+        ran += 1;
+    }
+    assert!(ran >= 10, "every preview-1 case ran ({ran})");
+}
+
+#[test]
+fn an_adapted_component_runs_twice_in_one_store() {
+    // Two instances of one adapted component side by side in one store: each
+    // has its own adapter state (its own stack and `.bss` inside its memory).
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).unwrap();
+    let case = cases::cases()
+        .into_iter()
+        .find(|c| c.name == "args")
+        .expect("the args case");
+    let module = std::fs::read(cases::wasm_path(&case.program)).unwrap();
+    let component = Component::new(&engine, adapt::adapt(&module)).unwrap();
+    let scratch = Scratch::new("tern-twice");
+    let stdout = WritePipe::new_in_memory();
+    let mut linker = component::Linker::new(&engine);
+    tern_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let mut store = Store::new(
+        &engine,
+        Host {
+            wasi: context(&case, &scratch, &stdout),
+            table: ResourceTable::new(),
+        },
+    );
+    for _ in 0..2 {
+        let code = tern_wasi::p2::run(&mut store, &linker, &component).unwrap();
+        assert_eq!(code, 0);
+    }
+    let once = cases::expected_stdout(&case);
+    assert_eq!(
+        String::from_utf8_lossy(&stdout.contents()),
+        String::from_utf8_lossy(&[once.clone(), once].concat())
+    );
 }
 
 /// Whether `rustc` has the standard library of `target` installed.
