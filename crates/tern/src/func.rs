@@ -190,10 +190,7 @@ impl Func {
     /// The wasm-to-host trampoline for engine signature `type_id` (null when
     /// no module of the store has brought one yet).
     fn host_trampoline(store: &StoreOpaque, type_id: u32) -> *const u8 {
-        store
-            .trampolines
-            .host(type_id)
-            .unwrap_or(std::ptr::null())
+        store.trampolines.host(type_id).unwrap_or(std::ptr::null())
     }
 
     /// Registers host function number `index` (just defined) as a `Func`.

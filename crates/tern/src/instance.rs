@@ -72,11 +72,7 @@ impl Instance {
     /// # Errors
     /// Fails when the imports do not match in number or type (naming the import),
     /// when a segment does not fit (a [`Trap`]), or when the start function traps.
-    pub fn new(
-        store: impl AsContextMut,
-        module: &Module,
-        imports: &[Extern],
-    ) -> Result<Instance> {
+    pub fn new(store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
         Self::new_prechecked(store, module, imports, &[])
     }
 

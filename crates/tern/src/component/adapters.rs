@@ -48,8 +48,8 @@ impl AdapterRuntime {
             results: Box::new([]),
         };
         Self {
-            trap: crate::Func::from_host_arc(&mut store.opaque, trap_ty, trap_fn),
-            enter: crate::Func::from_host_arc(&mut store.opaque, enter_ty, enter_fn),
+            trap: crate::Func::from_host_arc(store, trap_ty, trap_fn),
+            enter: crate::Func::from_host_arc(store, enter_ty, enter_fn),
         }
     }
 }
