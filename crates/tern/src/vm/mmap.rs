@@ -196,6 +196,20 @@ impl Mmap {
         Ok(())
     }
 
+    /// The end, rounded up to a page, of `[start, start + len)` when `start`
+    /// is page-aligned and the range lies in the accessible prefix; `what`
+    /// names the operation in the error otherwise.
+    fn page_range_end(&self, start: usize, len: usize, what: &str) -> Result<usize> {
+        let page = page_size();
+        start
+            .checked_add(len)
+            .filter(|e| *e <= self.accessible && start.is_multiple_of(page))
+            .map(|e| round_up(e, page))
+            .ok_or_else(|| {
+                anyhow::anyhow!("{what} range is misaligned or outside the accessible memory")
+            })
+    }
+
     /// Discards the pages of `[start, start + len)` (`start` page-aligned, the
     /// end rounded up to a page) of the accessible prefix with
     /// `madvise(MADV_DONTNEED)`: they read as zeros again and are no longer
@@ -205,14 +219,7 @@ impl Mmap {
     /// # Errors
     /// Fails on a range outside the prefix or a misaligned start, or if the OS refuses.
     pub fn discard(&mut self, start: usize, len: usize) -> Result<()> {
-        let page = page_size();
-        let end = start
-            .checked_add(len)
-            .filter(|e| *e <= self.accessible)
-            .map(|e| round_up(e, page));
-        let Some(end) = end.filter(|_| start.is_multiple_of(page)) else {
-            bail!("discard range is misaligned or outside the accessible memory");
-        };
+        let end = self.page_range_end(start, len, "discard")?;
         if end == start {
             return Ok(());
         }
@@ -241,14 +248,7 @@ impl Mmap {
     /// # Errors
     /// Fails on a range outside the prefix or a misaligned start, or if the OS refuses.
     pub fn replace_with_zero_pages(&mut self, start: usize, len: usize) -> Result<()> {
-        let page = page_size();
-        let end = start
-            .checked_add(len)
-            .filter(|e| *e <= self.accessible)
-            .map(|e| round_up(e, page));
-        let Some(end) = end.filter(|_| start.is_multiple_of(page)) else {
-            bail!("remap range is misaligned or outside the accessible memory");
-        };
+        let end = self.page_range_end(start, len, "remap")?;
         if end == start {
             return Ok(());
         }
