@@ -3,7 +3,9 @@
 //! `TypedFunc::call`, `Instance::new`, `Linker<T>` (except `Linker::module`,
 //! `'static` in wasmtime 12 too), `Store::limiter` and `Store::call_hook`, nor
 //! on component `Func::call`/`TypedFunc::call`/`post_return` (generic code
-//! below). That this file compiles is half of the test.
+//! below), nor on the component `Linker<T>` (`func_wrap`, `func_new`,
+//! `resource`, `instantiate`, `instantiate_pre`) and `InstancePre::instantiate`.
+//! That this file compiles is half of the test.
 
 use tern::*;
 
@@ -158,5 +160,128 @@ fn component_calls_need_no_static_store_data() -> Result<()> {
     let typed = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "inc")?;
     let untyped = instance.get_func(&mut store, "inc").expect("exported");
     assert_eq!(call_component(&mut store, typed, untyped)?, 3);
+    Ok(())
+}
+
+/// Component host state that borrows the test's log and a base value.
+struct CompCtx<'a> {
+    log: &'a mut Vec<u32>,
+    base: &'a u32,
+}
+
+/// The host type of the component's imported resource.
+struct Thing;
+
+/// A component importing a host resource and two host functions: `run`
+/// makes a resource (`new`) and drops it, then passes its argument through
+/// `add` and `add-dyn`.
+const BORROWING_COMPONENT: &str = r#"(component
+  (import "host" (instance $h
+    (export "res" (type $T (sub resource)))
+    (export "new" (func (param "v" u32) (result (own $T))))
+    (export "add" (func (param "x" u32) (result u32)))
+    (export "add-dyn" (func (param "x" u32) (result u32)))
+  ))
+  (alias export $h "res" (type $T))
+  (core func $new (canon lower (func $h "new")))
+  (core func $add (canon lower (func $h "add")))
+  (core func $add_dyn (canon lower (func $h "add-dyn")))
+  (core func $drop (canon resource.drop $T))
+  (core module $M
+    (import "" "new" (func $new (param i32) (result i32)))
+    (import "" "add" (func $add (param i32) (result i32)))
+    (import "" "add-dyn" (func $add_dyn (param i32) (result i32)))
+    (import "" "drop" (func $drop (param i32)))
+    (func (export "run") (param i32) (result i32)
+      (call $drop (call $new (local.get 0)))
+      (call $add_dyn (call $add (local.get 0)))))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "new" (func $new)) (export "add" (func $add))
+    (export "add-dyn" (func $add_dyn)) (export "drop" (func $drop))))))
+  (func (export "run") (param "x" u32) (result u32) (canon lift (core func $m "run")))
+)"#;
+
+/// Generic embedder code: instantiation with no `'static` bound on `T`.
+fn instantiate_component<T>(
+    linker: &component::Linker<T>,
+    store: &mut Store<T>,
+    component: &component::Component,
+    pre: bool,
+) -> Result<component::Instance> {
+    if pre {
+        linker.instantiate_pre(component)?.instantiate(&mut *store)
+    } else {
+        linker.instantiate(&mut *store, component)
+    }
+}
+
+fn run_borrowing_component<'a>(log: &'a mut Vec<u32>, base: &'a u32) -> Result<Vec<u32>> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config)?;
+    let component = component::Component::new(&engine, BORROWING_COMPONENT)?;
+    let mut store: Store<CompCtx<'a>> = Store::new(&engine, CompCtx { log, base });
+
+    let mut linker: component::Linker<CompCtx<'a>> = component::Linker::new(&engine);
+    let mut host = linker.instance("host")?;
+    host.resource(
+        "res",
+        component::ResourceType::host::<Thing>(),
+        |mut store: StoreContextMut<'_, CompCtx<'a>>, rep| {
+            store.data_mut().log.push(200 + rep);
+            Ok(())
+        },
+    )?;
+    host.func_wrap(
+        "new",
+        |mut store: StoreContextMut<'_, CompCtx<'a>>, (v,): (u32,)| {
+            store.data_mut().log.push(100 + v);
+            Ok((component::Resource::<Thing>::new_own(v),))
+        },
+    )?;
+    host.func_wrap(
+        "add",
+        |mut store: StoreContextMut<'_, CompCtx<'a>>, (x,): (u32,)| {
+            store.data_mut().log.push(x);
+            Ok((x + *store.data().base,))
+        },
+    )?;
+    host.func_new(
+        "add-dyn",
+        |mut store: StoreContextMut<'_, CompCtx<'a>>, params, results| {
+            let component::Val::U32(x) = params[0] else {
+                anyhow::bail!("unexpected parameter {:?}", params[0]);
+            };
+            store.data_mut().log.push(x);
+            results[0] = component::Val::U32(x * 2);
+            Ok(())
+        },
+    )?;
+
+    let mut outputs = Vec::new();
+    for (pre, arg) in [(false, 5), (true, 7)] {
+        let instance = instantiate_component(&linker, &mut store, &component, pre)?;
+        let run = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "run")?;
+        let (out,) = run.call(&mut store, (arg,))?;
+        run.post_return(&mut store)?;
+        outputs.push(out);
+    }
+    Ok(outputs)
+}
+
+#[test]
+fn component_linker_store_data_may_borrow_from_the_embedder() -> Result<()> {
+    let mut log = Vec::new();
+    let base = 10;
+    let outputs = run_borrowing_component(&mut log, &base)?;
+    // run(x) = (x + base) * 2
+    assert_eq!(outputs, [30, 34]);
+    assert_eq!(
+        log,
+        [
+            105, 205, 5, 15, // `Linker::instantiate`, run(5): new, drop, add, add-dyn
+            107, 207, 7, 17, // `InstancePre::instantiate`, run(7)
+        ]
+    );
     Ok(())
 }
