@@ -285,3 +285,73 @@ fn component_linker_store_data_may_borrow_from_the_embedder() -> Result<()> {
     );
     Ok(())
 }
+
+/// Async component host state that borrows a counter.
+struct AsyncCtx<'a> {
+    hits: &'a mut u32,
+}
+
+/// A component whose `run(x)` returns `level(x) + 1`, `level` a host import.
+const ASYNC_LEVEL: &str = r#"(component
+  (import "level" (func $level (param "x" u32) (result u32)))
+  (core func $level' (canon lower (func $level)))
+  (core module $M
+    (import "" "level" (func $level (param i32) (result i32)))
+    (func (export "run") (param i32) (result i32)
+      (i32.add (call $level (local.get 0)) (i32.const 1))))
+  (core instance $m (instantiate $M (with "" (instance (export "level" (func $level'))))))
+  (func (export "run") (param "x" u32) (result u32) (canon lift (core func $m "run")))
+)"#;
+
+/// The async component entry points with borrowed store data (wasmtime 12
+/// asks only `T: Send` of them).
+async fn run_async_borrowing<'a>(hits: &'a mut u32) -> Result<Vec<u32>> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).async_support(true);
+    let engine = Engine::new(&config)?;
+    let component = component::Component::new(&engine, ASYNC_LEVEL)?;
+    let mut linker: component::Linker<AsyncCtx<'a>> = component::Linker::new(&engine);
+    linker.root().func_wrap_async(
+        "level",
+        |mut cx: StoreContextMut<'_, AsyncCtx<'a>>, (x,): (u32,)| {
+            Box::new(async move {
+                *cx.data_mut().hits += 1;
+                Ok((x * 10,))
+            })
+        },
+    )?;
+    let mut store = Store::new(&engine, AsyncCtx { hits });
+    let mut outputs = Vec::new();
+    for pre in [false, true] {
+        let instance = if pre {
+            let pre = linker.instantiate_pre(&component)?;
+            pre.instantiate_async(&mut store).await?
+        } else {
+            linker.instantiate_async(&mut store, &component).await?
+        };
+        let run = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "run")?;
+        let (a,) = run.call_async(&mut store, (4,)).await?;
+        run.post_return_async(&mut store).await?;
+        outputs.push(a);
+        let f = instance.get_func(&mut store, "run").expect("exported");
+        let mut results = [component::Val::U32(0)];
+        f.call_async(&mut store, &[component::Val::U32(a)], &mut results)
+            .await?;
+        f.post_return_async(&mut store).await?;
+        match results[0] {
+            component::Val::U32(b) => outputs.push(b),
+            ref other => anyhow::bail!("unexpected result {other:?}"),
+        }
+    }
+    Ok(outputs)
+}
+
+#[tokio::test]
+async fn component_async_store_data_may_borrow_from_the_embedder() -> Result<()> {
+    let mut hits = 0;
+    let outputs = run_async_borrowing(&mut hits).await?;
+    // run(4) = 41, run(41) = 411, once per instantiation path.
+    assert_eq!(outputs, [41, 411, 41, 411]);
+    assert_eq!(hits, 4);
+    Ok(())
+}
