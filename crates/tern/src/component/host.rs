@@ -436,9 +436,13 @@ where
             params: Box::new([tern_environ::WasmValType::I32]),
             results: Box::new([]),
         };
-        crate::Func::from_host_fn(store, fty, move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
-            dtor(StoreContextMut(caller.store), raw[0].get_i32() as u32)
-        })
+        crate::Func::from_host_fn(
+            store,
+            fty,
+            move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
+                dtor(StoreContextMut(caller.store), raw[0].get_i32() as u32)
+            },
+        )
     })
 }
 

@@ -355,3 +355,59 @@ async fn component_async_store_data_may_borrow_from_the_embedder() -> Result<()>
     assert_eq!(hits, 4);
     Ok(())
 }
+
+/// `bindgen!` output takes borrowed store data too (`add_to_linker`,
+/// `instantiate`, `instantiate_pre` and the export calls have no `'static`
+/// bound, as in wasmtime 12).
+mod borrowed_bindings {
+    tern::component::bindgen!({
+        inline: "package tests:borrowed;\n\
+                 interface host {\n  add: func(x: u32) -> u32;\n}\n\
+                 world borrowed {\n  import host;\n  export run: func(x: u32) -> u32;\n}\n",
+    });
+}
+
+impl<'a> borrowed_bindings::tests::borrowed::host::Host for CompCtx<'a> {
+    fn add(&mut self, x: u32) -> Result<u32> {
+        self.log.push(x);
+        Ok(x + *self.base)
+    }
+}
+
+/// A component of world `borrowed`: `run(x)` is `add(x)`.
+const BORROWED_WORLD: &str = r#"(component
+  (import "tests:borrowed/host" (instance $h
+    (export "add" (func (param "x" u32) (result u32)))))
+  (core func $add (canon lower (func $h "add")))
+  (core module $M
+    (import "" "add" (func $add (param i32) (result i32)))
+    (func (export "run") (param i32) (result i32) (call $add (local.get 0))))
+  (core instance $m (instantiate $M (with "" (instance (export "add" (func $add))))))
+  (func (export "run") (param "x" u32) (result u32) (canon lift (core func $m "run")))
+)"#;
+
+fn run_borrowed_bindings<'a>(log: &'a mut Vec<u32>, base: &'a u32) -> Result<Vec<u32>> {
+    use borrowed_bindings::Borrowed;
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config)?;
+    let component = component::Component::new(&engine, BORROWED_WORLD)?;
+    let mut linker: component::Linker<CompCtx<'a>> = component::Linker::new(&engine);
+    Borrowed::add_to_linker(&mut linker, |ctx: &mut CompCtx<'a>| ctx)?;
+    let mut store = Store::new(&engine, CompCtx { log, base });
+    let (world, _) = Borrowed::instantiate(&mut store, &component, &linker)?;
+    let first = world.call_run(&mut store, 1)?;
+    let pre = linker.instantiate_pre(&component)?;
+    let (world, _) = Borrowed::instantiate_pre(&mut store, &pre)?;
+    let second = world.call_run(&mut store, 2)?;
+    Ok(vec![first, second])
+}
+
+#[test]
+fn bindgen_store_data_may_borrow_from_the_embedder() -> Result<()> {
+    let mut log = Vec::new();
+    let base = 40;
+    assert_eq!(run_borrowed_bindings(&mut log, &base)?, [41, 42]);
+    assert_eq!(log, [1, 2]);
+    Ok(())
+}
