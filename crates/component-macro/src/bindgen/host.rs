@@ -274,7 +274,7 @@ impl Gen<'_> {
                 #(#host_methods)*
             }
             #[doc = #add_doc]
-            pub fn add_to_linker<T: 'static, U: Host>(
+            pub fn add_to_linker<T, U: Host>(
                 linker: &mut ::tern::component::Linker<T>,
                 get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
             ) -> ::tern::Result<()> {

@@ -94,8 +94,6 @@ impl Gen<'_> {
             #[doc = #errors]
             #allow
             pub fn #call_name<S: ::tern::AsContextMut>(&self, mut store: S, #(#args: #ptys),*) -> ::tern::Result<#rty>
-            where
-                <S as ::tern::AsContext>::Data: 'static,
             {
                 let callee = #via.#field.#typed(store.as_context())?;
                 let #unpack = callee.call(store.as_context_mut(), (#(#args,)*))?;
@@ -328,7 +326,7 @@ impl Gen<'_> {
                 ///
                 /// # Errors
                 /// Fails when an import is already defined in `linker`.
-                pub fn add_to_linker<T: 'static, U>(
+                pub fn add_to_linker<T, U>(
                     linker: &mut ::tern::component::Linker<T>,
                     get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
                 ) -> ::tern::Result<()>
@@ -345,7 +343,7 @@ impl Gen<'_> {
                 ///
                 /// # Errors
                 /// Fails when instantiation fails or an export is missing or mistyped.
-                pub fn instantiate<T: 'static>(
+                pub fn instantiate<T>(
                     mut store: impl ::tern::AsContextMut<Data = T>,
                     component: &::tern::component::Component,
                     linker: &::tern::component::Linker<T>,
@@ -358,7 +356,7 @@ impl Gen<'_> {
                 ///
                 /// # Errors
                 /// As [`Self::instantiate`].
-                pub fn instantiate_pre<T: 'static>(
+                pub fn instantiate_pre<T>(
                     mut store: impl ::tern::AsContextMut<Data = T>,
                     instance_pre: &::tern::component::InstancePre<T>,
                 ) -> ::tern::Result<(Self, ::tern::component::Instance)> {

@@ -31,7 +31,7 @@ pub(crate) struct AdapterRuntime {
 
 impl AdapterRuntime {
     /// Makes `tern.trap` and `tern.enter` for component instance `ci`.
-    pub(crate) fn new<T: 'static>(store: &mut StoreInner<T>, ci: usize) -> Self {
+    pub(crate) fn new<T>(store: &mut StoreInner<T>, ci: usize) -> Self {
         let trap_fn: Arc<HostFn<T>> = Arc::new(|_: Caller<'_, T>, raw: &mut [ValRaw]| {
             let (code, a, b) = (raw[0].get_i32(), raw[1].get_i32(), raw[2].get_i32());
             adapter_trap(code, a as u32, b as u32)
@@ -81,7 +81,7 @@ fn adapter_trap(code: i32, a: u32, b: u32) -> Result<()> {
 /// # Errors
 /// Fails when the callee is not lifted yet or the adapter module cannot be
 /// instantiated (both Tern bugs: translation guarantees the order and types).
-pub(crate) fn instantiate_adapter<T: 'static>(
+pub(crate) fn instantiate_adapter<T>(
     store: &mut StoreInner<T>,
     ci: usize,
     adapter: &AdapterInfo,

@@ -11,7 +11,7 @@ use anyhow::Result;
 use std::future::Future;
 use std::pin::Pin;
 
-impl<T: 'static> LinkerInstance<'_, T> {
+impl<T> LinkerInstance<'_, T> {
     /// Defines `name` as a host function whose body is a future (see
     /// [`LinkerInstance::func_wrap`]), polled on the calling wasm's fiber.
     /// Called from wasm that was not entered through an async entry point
@@ -41,7 +41,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
     }
 }
 
-impl<T: 'static> Linker<T> {
+impl<T> Linker<T> {
     /// Instantiates `component` on a fiber, so that its start functions may
     /// call async host functions.
     ///
@@ -62,7 +62,7 @@ impl<T: 'static> Linker<T> {
     }
 }
 
-impl<T: 'static> InstancePre<T> {
+impl<T> InstancePre<T> {
     /// Instantiates the component on a fiber (see [`Linker::instantiate_async`]).
     ///
     /// # Errors
@@ -88,7 +88,7 @@ impl Func {
     /// # Errors
     /// As [`Func::call`], and when the engine was not configured with
     /// `Config::async_support`.
-    pub async fn call_async<T: Send + 'static>(
+    pub async fn call_async<T: Send>(
         &self,
         mut store: impl AsContextMut<Data = T>,
         params: &[Val],
@@ -109,7 +109,7 @@ impl Func {
     /// # Errors
     /// As [`Func::post_return`], and when the engine was not configured with
     /// `Config::async_support`.
-    pub async fn post_return_async<T: Send + 'static>(
+    pub async fn post_return_async<T: Send>(
         &self,
         mut store: impl AsContextMut<Data = T>,
     ) -> Result<()> {
@@ -130,7 +130,7 @@ where
     /// # Errors
     /// As [`TypedFunc::call`], and when the engine was not configured with
     /// `Config::async_support`.
-    pub async fn call_async<T: Send + 'static>(
+    pub async fn call_async<T: Send>(
         &self,
         mut store: impl AsContextMut<Data = T>,
         params: Params,
@@ -150,7 +150,7 @@ where
     /// # Errors
     /// As [`TypedFunc::post_return`], and when the engine was not configured
     /// with `Config::async_support`.
-    pub async fn post_return_async<T: Send + 'static>(
+    pub async fn post_return_async<T: Send>(
         &self,
         mut store: impl AsContextMut<Data = T>,
     ) -> Result<()> {

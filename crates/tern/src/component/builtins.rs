@@ -25,7 +25,7 @@ use tern_environ::{WasmFuncType, WasmValType};
 /// `r`, over the table of inlined instance `rt`. A dropped own handle's
 /// destructor runs after the table is updated; when the resource is
 /// implemented by another instance, that instance must be enterable.
-fn resource_builtin<T: 'static>(
+fn resource_builtin<T>(
     store: &mut StoreInner<T>,
     ci: usize,
     rt: u32,
@@ -61,7 +61,7 @@ fn resource_builtin<T: 'static>(
 
 /// `task.return`: lifts the result from the arguments and hands it to the
 /// running async call of this instance.
-fn task_return<T: 'static>(
+fn task_return<T>(
     store: &mut StoreInner<T>,
     ci: usize,
     rt: u32,
@@ -126,7 +126,7 @@ fn task_return<T: 'static>(
 }
 
 /// Makes the core function for built-in `kind` of inlined instance `rt`.
-pub(crate) fn make<T: 'static>(
+pub(crate) fn make<T>(
     store: &mut StoreInner<T>,
     ci: usize,
     rt: u32,

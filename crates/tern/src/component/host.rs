@@ -18,7 +18,6 @@ use super::func::{call_lifted, lift_val, lower_vals, memory_bytes};
 use super::handles::HandleState;
 use super::instance::{resource_cx, ResolvedOptions};
 use super::{trap, Component, ComponentTrapKind, Val};
-use crate::func::HostFn;
 use crate::store::StoreInner;
 use crate::{Caller, StoreContextMut, ValRaw};
 use anyhow::{bail, Context as _, Result};
@@ -292,106 +291,159 @@ impl LowerSite {
     }
 }
 
-/// The raw entry of a host function: lift from the site, call, lower back.
-pub(crate) type HostEntry<T> =
-    dyn Fn(&mut StoreInner<T>, &LowerSite, &mut [ValRaw]) -> Result<()> + Send + Sync;
-
 /// Checks a host function against a component function type.
 pub(crate) type Typecheck = dyn Fn(&ComponentTypes, u32) -> Result<()> + Send + Sync;
 
+/// Makes the core function of one lowered import of a host function.
+type MakeLowered<T> = dyn Fn(&mut StoreInner<T>, LowerSite) -> crate::Func + Send + Sync;
+
 /// A host function defined in a [`super::Linker`].
+///
+/// Store data `T` need not be `'static` (as in wasmtime 12), so nothing a
+/// store keeps may capture a type that names `T` (a store keeps its host
+/// closures erased, and only closures that are `'static` may be erased; see
+/// `vm/host_func.rs`). `T` is therefore erased here at definition time: the
+/// linker keeps a maker closure that owns only the user's closure (in an
+/// `Arc`) and, at each instantiation, defines a core function whose closure
+/// owns only that `Arc` and the [`LowerSite`]. Both closures are monomorphised
+/// where `T` and the user's closure type are known, so nothing is looked up by
+/// type at call time.
 pub(crate) struct HostFunc<T> {
-    pub(crate) entry: Box<HostEntry<T>>,
+    make: Box<MakeLowered<T>>,
     pub(crate) typecheck: Box<Typecheck>,
 }
 
-/// A dynamic host closure (`Linker::func_new`).
-pub(crate) type DynHostFn<T> =
-    dyn Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
-
-impl<T: 'static> HostFunc<T> {
-    /// Wraps a dynamic closure: parameters are lifted as `Val`s, results are
-    /// checked against the import's type and lowered.
-    pub(crate) fn dynamic(f: Arc<DynHostFn<T>>) -> Self {
+impl<T> HostFunc<T> {
+    /// A host function whose raw entry is `entry` (lift from the site, call,
+    /// lower back), checked against import types by `typecheck`.
+    pub(crate) fn new<E>(entry: E, typecheck: Box<Typecheck>) -> Self
+    where
+        E: Fn(&mut StoreInner<T>, &LowerSite, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
+        let entry = Arc::new(entry);
         Self {
-            entry: Box::new(move |store, site, raw| {
-                let args = site.args(raw);
-                let params = site.lift_params(&site.lift_cx(store, Mode::Host), &args)?;
-                let rty = site.result_type();
-                let mut results: Vec<Val> = rty.iter().map(|_| Val::Bool(false)).collect();
-                f(StoreContextMut(store), &params, &mut results)?;
-                if let Some(rty) = rty {
-                    check(&site.types, rty, &results[0])
-                        .map_err(|e| within(e, || "results[0]".to_string()))?;
-                }
-                site.lower_result(
-                    store,
-                    Mode::Host,
-                    StringEncoding::Utf8,
-                    &args,
-                    raw,
-                    results.first(),
-                )
+            make: Box::new(move |store, site| {
+                let entry = entry.clone();
+                lowered_func(store, site, move |store, site, raw| entry(store, site, raw))
             }),
-            typecheck: Box::new(|_, _| Ok(())),
+            typecheck,
         }
+    }
+
+    /// Wraps a dynamic closure (`Linker::func_new`): parameters are lifted as
+    /// `Val`s, results are checked against the import's type and lowered.
+    pub(crate) fn dynamic<F>(f: F) -> Self
+    where
+        F: Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    {
+        let entry = move |store: &mut StoreInner<T>, site: &LowerSite, raw: &mut [ValRaw]| {
+            let args = site.args(raw);
+            let params = site.lift_params(&site.lift_cx(store, Mode::Host), &args)?;
+            let rty = site.result_type();
+            let mut results: Vec<Val> = rty.iter().map(|_| Val::Bool(false)).collect();
+            f(StoreContextMut(store), &params, &mut results)?;
+            if let Some(rty) = rty {
+                check(&site.types, rty, &results[0])
+                    .map_err(|e| within(e, || "results[0]".to_string()))?;
+            }
+            site.lower_result(
+                store,
+                Mode::Host,
+                StringEncoding::Utf8,
+                &args,
+                raw,
+                results.first(),
+            )
+        };
+        Self::new(entry, Box::new(|_, _| Ok(())))
     }
 
     /// A function that traps when called (`define_unknown_imports_as_traps`).
     pub(crate) fn trapping(name: String) -> Self {
-        Self {
-            entry: Box::new(move |_, _, _| {
+        Self::new(
+            move |_: &mut StoreInner<T>, _: &LowerSite, _: &mut [ValRaw]| {
                 trap(
                     ComponentTrapKind::Unsupported,
                     format!("unknown import `{name}` was called: it was defined to trap"),
                 )
-            }),
-            typecheck: Box::new(|_, _| Ok(())),
-        }
+            },
+            Box::new(|_, _| Ok(())),
+        )
+    }
+
+    /// The core function of the `canon lower` of this function at `site`.
+    pub(crate) fn lower(&self, store: &mut StoreInner<T>, site: LowerSite) -> crate::Func {
+        (self.make)(store, site)
     }
 }
 
-/// What a lowered function calls.
-pub(crate) enum LowerTarget<T> {
-    /// A host function.
-    Host(Arc<HostFunc<T>>),
-    /// A function lifted by this component (another inlined instance).
-    Lifted(u32),
-}
-
-/// Makes the core function for a `canon lower`.
-pub(crate) fn lowered_func<T: 'static>(
+/// The core function of the `canon lower` at `site` of a function lifted by
+/// this component (another inlined instance), called "fused".
+pub(crate) fn lowered_lifted<T>(
     store: &mut StoreInner<T>,
     site: LowerSite,
-    target: LowerTarget<T>,
+    lifted: u32,
 ) -> crate::Func {
+    lowered_func(store, site, move |store, site, raw| {
+        fused(store, site, lifted, raw)
+    })
+}
+
+/// Makes the core function for a `canon lower` whose target is `target`
+/// (which owns nothing that names `T`: see [`HostFunc`]).
+fn lowered_func<T, E>(store: &mut StoreInner<T>, site: LowerSite, target: E) -> crate::Func
+where
+    E: Fn(&mut StoreInner<T>, &LowerSite, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
     let core_ty = site.core_ty.clone();
-    let host: Arc<HostFn<T>> = Arc::new(
-        move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-            let store = caller.store;
-            let vmctx = &store.opaque.components.instances[site.ci].vmctx;
-            if !vmctx.may_leave(site.runtime_instance) {
-                return trap(
-                    ComponentTrapKind::CannotLeave,
-                    "cannot leave component instance",
-                );
-            }
-            let depth = store.opaque.components.handles_mut()?.open_scope();
-            let outcome = match &target {
-                LowerTarget::Host(h) => (h.entry)(store, &site, raw),
-                LowerTarget::Lifted(l) => fused(store, &site, *l, raw),
-            };
-            let handles = store.opaque.components.handles_mut()?;
-            handles.close_scope(depth, outcome.is_ok())?;
-            outcome?;
-            if site.is_async {
-                // The callee ran to completion: no subtask to wait for.
-                raw[0] = ValRaw::i32(SUBTASK_RETURNED);
-            }
-            Ok(())
-        },
-    );
-    crate::Func::from_host_arc(store, core_ty, host)
+    let host = move |caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
+        let store = caller.store;
+        let vmctx = &store.opaque.components.instances[site.ci].vmctx;
+        if !vmctx.may_leave(site.runtime_instance) {
+            return trap(
+                ComponentTrapKind::CannotLeave,
+                "cannot leave component instance",
+            );
+        }
+        let depth = store.opaque.components.handles_mut()?.open_scope();
+        let outcome = target(store, &site, raw);
+        let handles = store.opaque.components.handles_mut()?;
+        handles.close_scope(depth, outcome.is_ok())?;
+        outcome?;
+        if site.is_async {
+            // The callee ran to completion: no subtask to wait for.
+            raw[0] = ValRaw::i32(SUBTASK_RETURNED);
+        }
+        Ok(())
+    };
+    crate::Func::from_host_fn(store, core_ty, host)
+}
+
+/// A host resource destructor, made for each store that instantiates a
+/// component importing the resource (erasing `T` as [`HostFunc`] does).
+pub(crate) type HostDtor<T> = dyn Fn(&mut StoreInner<T>) -> crate::Func + Send + Sync;
+
+/// The [`HostDtor`] of `Linker::resource`: `dtor` gets the rep of the dropped
+/// resource.
+pub(crate) fn host_dtor<T, F>(dtor: F) -> Arc<HostDtor<T>>
+where
+    F: Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
+{
+    let dtor = Arc::new(dtor);
+    Arc::new(move |store: &mut StoreInner<T>| {
+        let dtor = dtor.clone();
+        let fty = WasmFuncType {
+            params: Box::new([tern_environ::WasmValType::I32]),
+            results: Box::new([]),
+        };
+        crate::Func::from_host_fn(
+            store,
+            fty,
+            move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
+                dtor(StoreContextMut(caller.store), raw[0].get_i32() as u32)
+            },
+        )
+    })
 }
 
 /// A component-to-component call: lift from the caller, call the callee as

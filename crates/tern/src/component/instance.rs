@@ -11,14 +11,12 @@ use super::abi::ResourceCx;
 use super::adapters::{instantiate_adapter, AdapterRuntime};
 use super::func::{FuncData, Lifted};
 use super::handles::{HandleState, TableId, TypeInfo};
-use super::host::{lowered_func, LowerSite, LowerTarget};
+use super::host::{lowered_lifted, LowerSite};
 use super::linker::{Definition, ResolvedImports};
 use super::resources::{poisoned, ResourceType};
 use super::vmctx::ComponentVmctx;
 use super::{Component, Func, TypedFunc};
-use crate::func::HostFn;
 use crate::store::{StoreInner, Stored};
-use crate::Caller;
 use crate::{AsContextMut, Extern, Module, StoreContextMut};
 use anyhow::{bail, Context as _, Result};
 use std::collections::HashMap;
@@ -27,7 +25,6 @@ use tern_environ::component::{
     AdapterInfo, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, Initializer, ModuleDef,
     ResourceDef,
 };
-use tern_environ::{WasmFuncType, WasmValType};
 
 /// The resource side of inlined instance `rt` of component instance `ci`.
 pub(crate) fn resource_cx<T>(store: &StoreInner<T>, ci: usize, rt: u32) -> ResourceCx {
@@ -49,7 +46,7 @@ type PendingDtors = Vec<(ResourceType, CoreDef)>;
 /// `ci`: a fresh type for each defined one, the linker's for imported ones.
 /// Returns the guest destructors still to resolve (their core instances do
 /// not exist yet).
-fn resource_types<T: 'static>(
+fn resource_types<T>(
     store: &mut StoreInner<T>,
     component: &Component,
     imports: &ResolvedImports<T>,
@@ -82,16 +79,7 @@ fn resource_types<T: 'static>(
                         .types
                         .contains_key(ty);
                     if !known {
-                        let dtor = dtor.clone();
-                        let host: Arc<HostFn<T>> =
-                            Arc::new(move |caller: Caller<'_, T>, raw: &mut [crate::ValRaw]| {
-                                dtor(StoreContextMut(caller.store), raw[0].get_i32() as u32)
-                            });
-                        let fty = WasmFuncType {
-                            params: Box::new([WasmValType::I32]),
-                            results: Box::new([]),
-                        };
-                        let func = crate::Func::from_host_arc(store, fty, host);
+                        let func = dtor(store);
                         let info = TypeInfo {
                             implementer: None,
                             dtor: Some(func),
@@ -110,7 +98,7 @@ fn resource_types<T: 'static>(
 }
 
 /// Resolves the guest destructors whose core instances exist by now.
-fn resolve_dtors<T: 'static>(
+fn resolve_dtors<T>(
     store: &mut StoreInner<T>,
     ci: usize,
     pending: &mut PendingDtors,
@@ -232,7 +220,7 @@ impl<T> Clone for InstancePre<T> {
     }
 }
 
-impl<T: 'static> InstancePre<T> {
+impl<T> InstancePre<T> {
     /// The component.
     pub fn component(&self) -> &Component {
         &self.component
@@ -253,7 +241,7 @@ impl<T: 'static> InstancePre<T> {
 }
 
 pub(crate) fn resolve_core(
-    store: &mut StoreInner<impl Sized + 'static>,
+    store: &mut StoreInner<impl Sized>,
     ci: usize,
     def: &CoreDef,
 ) -> Result<Extern> {
@@ -290,7 +278,7 @@ pub(crate) struct ResolvedOptions {
 }
 
 pub(crate) fn resolve_options(
-    store: &mut StoreInner<impl Sized + 'static>,
+    store: &mut StoreInner<impl Sized>,
     ci: usize,
     options: &CanonOptions,
 ) -> Result<ResolvedOptions> {
@@ -332,7 +320,7 @@ fn adapter_for<'a>(info: &'a ComponentInfo, init: &Initializer) -> Option<&'a Ad
 }
 
 /// Runs the component's initializers in `store`.
-pub(crate) fn instantiate<T: 'static>(
+pub(crate) fn instantiate<T>(
     store: &mut StoreInner<T>,
     component: &Component,
     imports: &ResolvedImports<T>,
@@ -457,14 +445,13 @@ pub(crate) fn instantiate<T: 'static>(
                     *instance,
                     options.is_async,
                 )?;
-                let target = match callee {
+                let func = match callee {
                     FuncDef::Import(path) => match imports.lookup(path)? {
-                        Definition::Func(f) => LowerTarget::Host(f.clone()),
+                        Definition::Func(f) => f.lower(store, site),
                         _ => bail!("import `{}` is not a function", imports.describe(path)),
                     },
-                    FuncDef::Lifted(l) => LowerTarget::Lifted(*l),
+                    FuncDef::Lifted(l) => lowered_lifted(store, site, *l),
                 };
-                let func = lowered_func(store, site, target);
                 store.opaque.components.instances[ci].lowered.push(func);
             }
             Initializer::Lift {

@@ -5,7 +5,7 @@
 //! Host functions are store-independent; each instantiation turns the ones it
 //! uses into core functions of its store (`host.rs`).
 
-use super::host::{DynHostFn, HostFunc};
+use super::host::{host_dtor, HostDtor, HostFunc};
 use super::instance::{instantiate, Instance, InstancePre};
 use super::typed::host_func;
 use super::{Component, ComponentNamedList, Lift, Lower, ResourceType, Val};
@@ -14,9 +14,6 @@ use anyhow::{bail, Context as _, Result};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tern_environ::component::{ComponentItemType, ComponentTypes, ImportPath};
-
-/// A host resource destructor: gets the rep of the dropped resource.
-pub(crate) type HostDtor<T> = dyn Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync;
 
 /// One definition in a linker.
 pub(crate) enum Definition<T> {
@@ -215,7 +212,7 @@ fn typecheck<T>(
     }
 }
 
-impl<T: 'static> Linker<T> {
+impl<T> Linker<T> {
     /// An empty linker for `engine`.
     pub fn new(engine: &Engine) -> Self {
         Self {
@@ -267,7 +264,7 @@ impl<T: 'static> Linker<T> {
     /// # Errors
     /// Fails when an existing definition has the wrong kind for its import.
     pub fn define_unknown_imports_as_traps(&mut self, component: &Component) -> Result<()> {
-        fn fill<T: 'static>(
+        fn fill<T>(
             map: &mut BTreeMap<String, Definition<T>>,
             name: &str,
             ty: &ComponentItemType,
@@ -287,7 +284,7 @@ impl<T: 'static> Linker<T> {
                     map.entry(name.to_string()).or_insert_with(|| {
                         Definition::Resource(
                             ResourceType::host::<UnknownImportResource>(),
-                            Arc::new(|_, _| Ok(())),
+                            host_dtor(|_: StoreContextMut<'_, T>, _| Ok(())),
                         )
                     });
                 }
@@ -421,7 +418,7 @@ fn semver_bucket(v: &str) -> Option<(u64, u64, u64)> {
     }
 }
 
-impl<'a, T: 'static> LinkerInstance<'a, T> {
+impl<'a, T> LinkerInstance<'a, T> {
     fn insert(&mut self, name: &str, def: Definition<T>) -> Result<()> {
         if !self.allow_shadowing && self.map.contains_key(name) {
             bail!("import `{}{name}` defined twice", self.prefix());
@@ -465,8 +462,7 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         name: &str,
         func: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        let f: Arc<DynHostFn<T>> = Arc::new(func);
-        self.insert(name, Definition::Func(Arc::new(HostFunc::dynamic(f))))
+        self.insert(name, Definition::Func(Arc::new(HostFunc::dynamic(func))))
     }
 
     /// Defines `name` as the host resource type `ty` (normally
@@ -482,7 +478,7 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         ty: ResourceType,
         dtor: impl Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        self.insert(name, Definition::Resource(ty, Arc::new(dtor)))
+        self.insert(name, Definition::Resource(ty, host_dtor(dtor)))
     }
 
     /// Defines `name` as a core module (for components that import modules).

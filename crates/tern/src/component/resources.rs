@@ -203,7 +203,7 @@ impl ResourceAny {
     /// Fails when the handle is stale (already dropped, or a borrow whose
     /// call ended), when an owned resource is still lent out, when the
     /// destructor traps, or when `store` is not the resource's store.
-    pub fn resource_drop(self, mut store: impl AsContextMut<Data: 'static>) -> Result<()> {
+    pub fn resource_drop(self, mut store: impl AsContextMut) -> Result<()> {
         let store = store.as_context_mut().0;
         if store.opaque.id() != self.store {
             bail!("resource used with the wrong store");
@@ -222,7 +222,7 @@ impl ResourceAny {
 /// Calls a destructor with `rep` on behalf of `caller`. A guest destructor
 /// called from outside its implementing instance is a call into it: the
 /// instance must be enterable, and is not while the destructor runs.
-pub(crate) fn run_dtor<T: 'static>(
+pub(crate) fn run_dtor<T>(
     store: &mut StoreInner<T>,
     implementer: Option<TableId>,
     caller: TableId,

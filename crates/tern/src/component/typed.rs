@@ -22,10 +22,11 @@ use super::abi::{
 };
 use super::func::{call_lifted, run_pending_post_return, ParamsDst, ResultSrc};
 use super::handles::TableId;
-use super::host::{HostFunc, StoreGuest};
+use super::host::{HostFunc, LowerSite, StoreGuest};
 use super::instance::resource_cx;
 use super::Func;
-use crate::{AsContextMut, StoreContextMut};
+use crate::store::StoreInner;
+use crate::{AsContextMut, StoreContextMut, ValRaw};
 use anyhow::{bail, Context as _, Result};
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -272,13 +273,12 @@ where
 /// Makes the host function of `LinkerInstance::func_wrap`.
 pub(crate) fn host_func<T, Params, Return, F>(f: F) -> HostFunc<T>
 where
-    T: 'static,
     F: Fn(StoreContextMut<'_, T>, Params) -> Result<Return> + Send + Sync + 'static,
     Params: ComponentNamedList + Lift + 'static,
     Return: ComponentNamedList + Lower + 'static,
 {
-    HostFunc {
-        entry: Box::new(move |store, site, raw| {
+    HostFunc::new(
+        move |store: &mut StoreInner<T>, site: &LowerSite, raw: &mut [ValRaw]| {
             let args = site.args(raw);
             let ptys = site.param_types();
             let params = {
@@ -309,9 +309,9 @@ where
                 Ok(flat) => ret.lower_list(cx, &rtys, flat),
                 Err(off) => ret.store_list(cx, &rtys, off),
             })
-        }),
-        typecheck: Box::new(|types, ty| check_func::<Params, Return>(types, ty)),
-    }
+        },
+        Box::new(|types, ty| check_func::<Params, Return>(types, ty)),
+    )
 }
 
 /// A string lifted from a component that still lies in its memory; read it

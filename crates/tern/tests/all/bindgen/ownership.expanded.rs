@@ -13,7 +13,7 @@ impl Ownership {
     #[doc = r""]
     #[doc = r" # Errors"]
     #[doc = r" Fails when an import is already defined in `linker`."]
-    pub fn add_to_linker<T: 'static, U>(
+    pub fn add_to_linker<T, U>(
         linker: &mut ::tern::component::Linker<T>,
         get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
     ) -> ::tern::Result<()>
@@ -28,7 +28,7 @@ impl Ownership {
     #[doc = r""]
     #[doc = r" # Errors"]
     #[doc = r" Fails when instantiation fails or an export is missing or mistyped."]
-    pub fn instantiate<T: 'static>(
+    pub fn instantiate<T>(
         mut store: impl ::tern::AsContextMut<Data = T>,
         component: &::tern::component::Component,
         linker: &::tern::component::Linker<T>,
@@ -40,7 +40,7 @@ impl Ownership {
     #[doc = r""]
     #[doc = r" # Errors"]
     #[doc = r" As [`Self::instantiate`]."]
-    pub fn instantiate_pre<T: 'static>(
+    pub fn instantiate_pre<T>(
         mut store: impl ::tern::AsContextMut<Data = T>,
         instance_pre: &::tern::component::InstancePre<T>,
     ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
@@ -139,7 +139,7 @@ pub mod tests {
                 fn put(&mut self, e: EntryResult) -> ::tern::Result<u32>;
             }
             #[doc = " Defines every function of `tests:ownership/shared` in `linker`, calling [`Host`] on the value `get` returns from the store's data.\n\n # Errors\n Fails when `tests:ownership/shared` is already defined in `linker`."]
-            pub fn add_to_linker<T: 'static, U: Host>(
+            pub fn add_to_linker<T, U: Host>(
                 linker: &mut ::tern::component::Linker<T>,
                 get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
             ) -> ::tern::Result<()> {
@@ -202,10 +202,7 @@ pub mod exports {
                         &self,
                         mut store: S,
                         e: super::super::super::super::tests::ownership::shared::EntryParam<'_>,
-                    ) -> ::tern::Result<u32>
-                    where
-                        <S as ::tern::AsContext>::Data: 'static,
-                    {
+                    ) -> ::tern::Result<u32> {
                         let callee = self.put.typed::<(
                             super::super::super::super::tests::ownership::shared::EntryParam<'_>,
                         ), (u32,)>(
@@ -269,8 +266,6 @@ pub mod exports {
                         mut store: S,
                         a: &[&[&str]],
                     ) -> ::tern::Result<::std::vec::Vec<::std::vec::Vec<::std::string::String>>>
-                    where
-                        <S as ::tern::AsContext>::Data: 'static,
                     {
                         let callee = self.foo.typed::<(&[&[&str]],), (
                             ::std::vec::Vec<::std::vec::Vec<::std::string::String>>,
@@ -287,10 +282,7 @@ pub mod exports {
                         a: ::std::option::Option<&str>,
                         b: (&str, u32),
                         c: ::std::result::Result<&str, &str>,
-                    ) -> ::tern::Result<::std::string::String>
-                    where
-                        <S as ::tern::AsContext>::Data: 'static,
-                    {
+                    ) -> ::tern::Result<::std::string::String> {
                         let callee = self.join.typed::<(
                             ::std::option::Option<&str>,
                             (&str, u32),
@@ -397,10 +389,7 @@ pub mod exports {
                         a: Thing<'_>,
                         s: Shape<'_>,
                         p: Plain,
-                    ) -> ::tern::Result<u32>
-                    where
-                        <S as ::tern::AsContext>::Data: 'static,
-                    {
+                    ) -> ::tern::Result<u32> {
                         let callee = self
                             .bar
                             .typed::<(Thing<'_>, Shape<'_>, Plain), (u32,)>(store.as_context())?;
@@ -479,10 +468,7 @@ pub mod exports {
                         &self,
                         mut store: S,
                         a: ThingParam<'_>,
-                    ) -> ::tern::Result<ThingResult>
-                    where
-                        <S as ::tern::AsContext>::Data: 'static,
-                    {
+                    ) -> ::tern::Result<ThingResult> {
                         let callee = self
                             .baz
                             .typed::<(ThingParam<'_>,), (ThingResult,)>(store.as_context())?;

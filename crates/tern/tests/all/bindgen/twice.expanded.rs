@@ -10,7 +10,7 @@ impl Twice {
     #[doc = r""]
     #[doc = r" # Errors"]
     #[doc = r" Fails when an import is already defined in `linker`."]
-    pub fn add_to_linker<T: 'static, U>(
+    pub fn add_to_linker<T, U>(
         linker: &mut ::tern::component::Linker<T>,
         get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
     ) -> ::tern::Result<()>
@@ -26,7 +26,7 @@ impl Twice {
     #[doc = r""]
     #[doc = r" # Errors"]
     #[doc = r" Fails when instantiation fails or an export is missing or mistyped."]
-    pub fn instantiate<T: 'static>(
+    pub fn instantiate<T>(
         mut store: impl ::tern::AsContextMut<Data = T>,
         component: &::tern::component::Component,
         linker: &::tern::component::Linker<T>,
@@ -38,7 +38,7 @@ impl Twice {
     #[doc = r""]
     #[doc = r" # Errors"]
     #[doc = r" As [`Self::instantiate`]."]
-    pub fn instantiate_pre<T: 'static>(
+    pub fn instantiate_pre<T>(
         mut store: impl ::tern::AsContextMut<Data = T>,
         instance_pre: &::tern::component::InstancePre<T>,
     ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
@@ -64,10 +64,7 @@ impl Twice {
     #[doc = " Calls the exported function `run`."]
     #[doc = ""]
     #[doc = " # Errors\n Fails when the guest traps or breaks a canonical ABI rule, or `store` is not the instance's store."]
-    pub fn call_run<S: ::tern::AsContextMut>(&self, mut store: S) -> ::tern::Result<u32>
-    where
-        <S as ::tern::AsContext>::Data: 'static,
-    {
+    pub fn call_run<S: ::tern::AsContextMut>(&self, mut store: S) -> ::tern::Result<u32> {
         let callee = self.run.typed::<(), (u32,)>(store.as_context())?;
         let (r,) = callee.call(store.as_context_mut(), ())?;
         ::std::result::Result::Ok(r)
@@ -99,7 +96,7 @@ pub mod primary {
         fn log(&mut self, e: Entry) -> ::tern::Result<u32>;
     }
     #[doc = " Defines every function of `primary` in `linker`, calling [`Host`] on the value `get` returns from the store's data.\n\n # Errors\n Fails when `primary` is already defined in `linker`."]
-    pub fn add_to_linker<T: 'static, U: Host>(
+    pub fn add_to_linker<T, U: Host>(
         linker: &mut ::tern::component::Linker<T>,
         get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
     ) -> ::tern::Result<()> {
@@ -125,7 +122,7 @@ pub mod backup {
         fn log(&mut self, e: super::primary::Entry) -> ::tern::Result<u32>;
     }
     #[doc = " Defines every function of `backup` in `linker`, calling [`Host`] on the value `get` returns from the store's data.\n\n # Errors\n Fails when `backup` is already defined in `linker`."]
-    pub fn add_to_linker<T: 'static, U: Host>(
+    pub fn add_to_linker<T, U: Host>(
         linker: &mut ::tern::component::Linker<T>,
         get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
     ) -> ::tern::Result<()> {
