@@ -57,7 +57,7 @@ impl Func {
     ///
     /// # Panics
     /// A host function's panic resumes in the `poll` that ran it.
-    pub async fn call_async<T: Send + 'static>(
+    pub async fn call_async<T: Send>(
         &self,
         mut store: impl AsContextMut<Data = T>,
         params: &[Val],
@@ -78,11 +78,7 @@ impl Func {
     /// Calling it from wasm entered through a synchronous entry point is an
     /// error (the call traps with it), as is using it in an engine without
     /// `Config::async_support` (which has only synchronous entry points).
-    pub fn new_async<T: 'static, F>(
-        store: impl AsContextMut<Data = T>,
-        ty: FuncType,
-        func: F,
-    ) -> Func
+    pub fn new_async<T, F>(store: impl AsContextMut<Data = T>, ty: FuncType, func: F) -> Func
     where
         F: for<'a> Fn(
                 Caller<'a, T>,
@@ -106,7 +102,7 @@ impl<Params: WasmParams, Results: WasmResults + Send> TypedFunc<Params, Results>
     /// # Errors
     /// Fails as [`TypedFunc::call`] does, and when the engine was not
     /// configured with `Config::async_support`.
-    pub async fn call_async<T: Send + 'static>(
+    pub async fn call_async<T: Send>(
         &self,
         mut store: impl AsContextMut<Data = T>,
         params: Params,

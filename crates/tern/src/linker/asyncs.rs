@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-impl<T: 'static> Linker<T> {
+impl<T> Linker<T> {
     /// Defines `module::name` as a host function whose body is a future: the
     /// closure takes the [`Caller`] and the parameters as a tuple (`()`, `(i32,)`,
     /// `(i32, i64)`, …) and returns a boxed future of the results (`R` or
@@ -68,7 +68,7 @@ impl<T: 'static> Linker<T> {
     }
 }
 
-impl<T: 'static> InstancePre<T> {
+impl<T> InstancePre<T> {
     /// Instantiates the module on a fiber (see [`Instance::new_async`]).
     ///
     /// # Errors
@@ -98,7 +98,7 @@ impl Instance {
     /// # Errors
     /// Fails as [`Instance::new`] does, and when the engine was not configured
     /// with `Config::async_support`.
-    pub async fn new_async<T: Send + 'static>(
+    pub async fn new_async<T: Send>(
         mut store: impl AsContextMut<Data = T>,
         module: &Module,
         imports: &[Extern],

@@ -411,3 +411,72 @@ fn bindgen_store_data_may_borrow_from_the_embedder() -> Result<()> {
     assert_eq!(log, [1, 2]);
     Ok(())
 }
+
+/// The core async entry points need only `T: Send`, as in wasmtime 12: a
+/// store whose data borrows `&'a mut u32` runs `func_wrap_async`,
+/// `Func::new_async`, `Linker::instantiate_async`,
+/// `InstancePre::instantiate_async`, `Instance::new_async` and both
+/// `call_async`s.
+async fn run_core_async_borrowing<'a>(hits: &'a mut u32) -> Result<Vec<i32>> {
+    let mut config = Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "h" "add" (func $add (param i32) (result i32)))
+            (func (export "run") (param i32) (result i32)
+              (call $add (local.get 0))))"#,
+    )?;
+    let mut linker: Linker<&'a mut u32> = Linker::new(&engine);
+    linker.func_wrap_async(
+        "h",
+        "add",
+        |mut caller: Caller<'_, &'a mut u32>, (x,): (i32,)| {
+            Box::new(async move {
+                **caller.data_mut() += 1;
+                Ok(x * 10 + 1)
+            })
+        },
+    )?;
+    let mut store = Store::new(&engine, hits);
+    let mut outputs = Vec::new();
+    let instance = linker.instantiate_async(&mut store, &module).await?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+    outputs.push(run.call_async(&mut store, 4).await?);
+    let instance = linker
+        .instantiate_pre(&module)?
+        .instantiate_async(&mut store)
+        .await?;
+    let run = instance
+        .get_func(&mut store, "run")
+        .ok_or_else(|| anyhow::anyhow!("no run export"))?;
+    let mut results = [Val::I32(0)];
+    run.call_async(&mut store, &[Val::I32(41)], &mut results)
+        .await?;
+    outputs.push(results[0].unwrap_i32());
+    let add = Func::new_async(
+        &mut store,
+        FuncType::new([ValType::I32], [ValType::I32]),
+        |mut caller, params, results| {
+            Box::new(async move {
+                **caller.data_mut() += 1;
+                results[0] = Val::I32(params[0].unwrap_i32() * 10 + 1);
+                Ok(())
+            })
+        },
+    );
+    let instance = Instance::new_async(&mut store, &module, &[add.into()]).await?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+    outputs.push(run.call_async(&mut store, 4).await?);
+    Ok(outputs)
+}
+
+#[tokio::test]
+async fn core_async_store_data_may_borrow_from_the_embedder() -> Result<()> {
+    let mut hits = 0;
+    let outputs = run_core_async_borrowing(&mut hits).await?;
+    assert_eq!(outputs, [41, 411, 41]);
+    assert_eq!(hits, 3);
+    Ok(())
+}
