@@ -1,4 +1,5 @@
 //! The async side of linking and instantiation: `Linker::func_wrap_async`,
+//! `Linker::func_new_async`,
 //! `Linker::instantiate_async`, `InstancePre::instantiate_async` and
 //! `Instance::new_async` (see `func/asyncs.rs` for how async calls run).
 
@@ -47,6 +48,39 @@ impl<T> Linker<T> {
         };
         self.insert(module, name, Definition::HostFunc(ty, Arc::new(host)))?;
         Ok(self)
+    }
+
+    /// Defines `module::name` as a host function of type `ty` whose body is a
+    /// future over dynamic [`Val`](crate::Val)s (the async form of
+    /// [`Linker::func_new`]), polled on the calling wasm's fiber.
+    ///
+    /// # Errors
+    /// Fails when the engine was not configured with `Config::async_support`,
+    /// and when the name is already defined and shadowing is off.
+    pub fn func_new_async<F>(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: F,
+    ) -> Result<&mut Self>
+    where
+        F: for<'a> Fn(
+                Caller<'a, T>,
+                &'a [crate::Val],
+                &'a mut [crate::Val],
+            ) -> Box<dyn Future<Output = Result<()>> + Send + 'a>
+            + Send
+            + Sync
+            + 'static,
+    {
+        if !self.engine.config().async_support {
+            bail!("cannot use `func_new_async` without enabling async support in the config");
+        }
+        self.func_new(module, name, ty, move |caller, params, results| {
+            let acx = caller.store.opaque.async_cx.ptr();
+            acx.block_on(Pin::from(func(caller, params, results)))?
+        })
     }
 
     /// Instantiates `module` on a fiber, resolving imports by name (see

@@ -684,3 +684,46 @@ async fn component_async_host_functions_and_calls() -> Result<()> {
     assert_eq!(*store.data(), 2);
     Ok(())
 }
+
+/// `Linker::func_new_async` (wasmtime 12): a dynamic host function whose body
+/// awaits a timer, called from a wasm loop; refused on a sync engine.
+#[tokio::test]
+async fn linker_func_new_async_awaits_with_dynamic_values() -> Result<()> {
+    let engine = async_engine();
+    let module = Module::new(&engine, SLEEP_LOOP)?;
+    let mut linker: Linker<usize> = Linker::new(&engine);
+    linker.func_new_async(
+        "host",
+        "sleep",
+        FuncType::new([ValType::I32], [ValType::I32]),
+        |mut caller, params, results| {
+            Box::new(async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                *caller.data_mut() += 1;
+                results[0] = Val::I32(params[0].unwrap_i32() * 2);
+                Ok(())
+            })
+        },
+    )?;
+    let mut store = Store::new(&engine, 0usize);
+    let instance = linker.instantiate_async(&mut store, &module).await?;
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+    assert_eq!(run.call_async(&mut store, 5).await?, sum_of_doubles(5));
+    assert_eq!(*store.data(), 5);
+
+    let mut sync_linker: Linker<usize> = Linker::new(&Engine::default());
+    let err = sync_linker
+        .func_new_async(
+            "host",
+            "sleep",
+            FuncType::new([ValType::I32], [ValType::I32]),
+            |_, _, _| Box::new(async { Ok(()) }),
+        )
+        .err()
+        .expect("a sync engine refuses func_new_async");
+    assert!(
+        err.to_string().contains("async support"),
+        "unexpected error: {err}"
+    );
+    Ok(())
+}
