@@ -8,20 +8,14 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::tern_with_cache as tern;
+
 const FIB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/fib.wat");
 
 /// `fib` with another answer, to tell which artifact ran.
 const NOT_FIB: &str = r#"(module (func (export "fib") (param i32) (result i32) (i32.const 7)))"#;
-
-/// Runs `tern` with its cache in `cache`.
-fn tern(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .env("TERN_CACHE_DIR", cache)
-        .output()
-        .expect("tern runs")
-}
 
 /// A fresh scratch directory for the test named `test`; its `cache`
 /// subdirectory does not exist yet.

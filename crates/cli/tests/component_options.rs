@@ -8,6 +8,10 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::tern_with_cache as tern;
+
 /// A component whose core function tail-calls (valid only with tail calls on).
 fn component(answer: u32) -> String {
     format!(
@@ -18,16 +22,6 @@ fn component(answer: u32) -> String {
   (core instance $i (instantiate $m))
   (func (export "f") (result u32) (canon lift (core func $i "f"))))"#
     )
-}
-
-/// Runs `tern` with its cache in `cache`.
-fn tern(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .env("TERN_CACHE_DIR", cache)
-        .output()
-        .expect("tern runs")
 }
 
 /// A fresh scratch directory for the test named `test`, holding `f.wat`

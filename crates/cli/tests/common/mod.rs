@@ -3,7 +3,7 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `tern` binary built for these tests with `args`, without Rust backtraces.
@@ -11,6 +11,16 @@ pub fn tern(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tern"))
         .args(args)
         .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("tern runs")
+}
+
+/// Runs `tern` as [`tern`] does, with its compilation cache in `cache`.
+pub fn tern_with_cache(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .env("TERN_CACHE_DIR", cache)
         .output()
         .expect("tern runs")
 }
