@@ -344,3 +344,117 @@ fn code_without_gc_references_gets_no_stack_maps() {
     assert!(!with_refs.is_empty());
     assert!(with_refs.sites.iter().all(|s| s.slots_end > 0));
 }
+
+/// The walk from an async host function, after it suspended its fiber (and
+/// perhaps resumed on another thread): the fiber's own activation chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roots_are_found_on_a_fiber_after_a_suspension() {
+    let mut config = crate::Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, DEEP).unwrap();
+    let mut linker = crate::Linker::new(&engine);
+    linker
+        .func_wrap_async("h", "roots", |mut caller: Caller<'_, Probe>, (): ()| {
+            Box::new(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                walk(&mut caller);
+            })
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, Probe::default());
+    let instance = linker.instantiate_async(&mut store, &module).await.unwrap();
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(ExternRef::new);
+    store.data_mut().rewrite = Some((raw(&a), raw(&d)));
+    let args: Vec<Val> = [&a, &b, &c, &d]
+        .iter()
+        .map(|r| Val::ExternRef(Some((*r).clone())))
+        .collect();
+    let mut results = vec![Val::I32(0); 3];
+    let outer = instance.get_func(&mut store, "outer").unwrap();
+    outer
+        .call_async(&mut store, &args, &mut results)
+        .await
+        .unwrap();
+    let (words, frames) = &store.data().walks[0];
+    assert_eq!(*frames, 2);
+    let found: BTreeSet<u64> = words.iter().copied().collect();
+    assert_eq!(found, set(&[&a, &b, &c]));
+    assert!(externref(&results[1]).ptr_eq(&d));
+}
+
+/// The `any` hierarchy (here `i31ref`s typed `(ref null i31)` and `eqref`)
+/// is declared too: its words are found and a rewrite is observed.
+#[test]
+fn i31_references_are_roots_too() {
+    let mut config = crate::Config::new();
+    config.wasm_gc(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "h" "roots" (func $roots))
+          (func (export "f") (param $x i32) (result i32)
+            (local $r (ref null i31)) (local $e eqref)
+            (local.set $r (ref.i31 (local.get $x)))
+            (local.set $e (ref.i31 (i32.const 5)))
+            (call $roots)
+            (i32.add
+              (i31.get_s (local.get $r))
+              (i31.get_s (ref.cast (ref i31) (local.get $e))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Probe::default());
+    let roots = Func::wrap(&mut store, |mut caller: Caller<'_, Probe>| {
+        walk(&mut caller)
+    });
+    let instance = Instance::new(&mut store, &module, &[Extern::Func(roots)]).unwrap();
+    let f = instance
+        .get_typed_func::<i32, i32>(&mut store, "f")
+        .unwrap();
+    let i31 = |v: u64| (v << 1) | 1;
+    assert_eq!(f.call(&mut store, 40).unwrap(), 45);
+    let found: BTreeSet<u64> = store.data().walks[0].0.iter().copied().collect();
+    assert_eq!(found, BTreeSet::from([i31(40), i31(5)]));
+    store.data_mut().rewrite = Some((i31(40), i31(100)));
+    assert_eq!(f.call(&mut store, 40).unwrap(), 105);
+}
+
+/// An `exnref` held across a call (after `catch_ref`) is a root; a funcref
+/// held the same way is not.
+#[test]
+fn exnrefs_are_roots_and_funcrefs_are_not() {
+    let mut config = crate::Config::new();
+    config.wasm_exceptions(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "h" "roots" (func $roots))
+          (tag $t (param i32))
+          (elem declare func $g)
+          (func $g)
+          (func (export "f") (result i32)
+            (local $x exnref) (local $fr funcref)
+            (local.set $fr (ref.func $g))
+            (block $h (result i32 exnref)
+              (try_table (catch_ref $t $h) (throw $t (i32.const 7)))
+              (unreachable))
+            (local.set $x)
+            (call $roots)
+            (i32.add (ref.is_null (local.get $x)) (ref.is_null (local.get $fr)))
+            (i32.add)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Probe::default());
+    let roots = Func::wrap(&mut store, |mut caller: Caller<'_, Probe>| {
+        walk(&mut caller)
+    });
+    let instance = Instance::new(&mut store, &module, &[Extern::Func(roots)]).unwrap();
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 7);
+    let (words, frames) = &store.data().walks[0];
+    assert_eq!(*frames, 1);
+    assert_eq!(words.len(), 1, "only the exnref: {words:?}");
+    assert_ne!(words[0], 0);
+}
