@@ -322,24 +322,29 @@ fn outer_activation_pcs(state: &CallThreadState) -> Vec<usize> {
         };
         let low = inner as *const CallThreadState as usize;
         let high = outer as *const CallThreadState as usize;
-        walk_frames_between(fp, low, high, |ret, _| pcs.push(ret));
+        walk_frames_between(fp, low, high, MAX_OUTER_FRAMES, |ret, _| pcs.push(ret));
         inner = outer;
     }
     pcs
 }
 
+/// How many frames of each enclosing activation a backtrace records.
+const MAX_OUTER_FRAMES: usize = 10_000;
+
 /// Like `walk_frames`, but only follows frame pointers that rise strictly
-/// within `low..high`, a range of this thread's live stack, and at most
-/// 10,000 frames. `visit` gets each wasm return address and the frame
-/// pointer of the frame it returns into (not checked against the range).
+/// within `low..high`, a range of this thread's live stack (so the walk ends
+/// even on a corrupt chain), and at most `max_frames` frames. `visit` gets
+/// each wasm return address and the frame pointer of the frame it returns
+/// into (not checked against the range).
 fn walk_frames_between(
     mut fp: usize,
     low: usize,
     high: usize,
+    max_frames: usize,
     mut visit: impl FnMut(usize, usize),
 ) {
     let mut frames = 0;
-    while fp > low && fp.saturating_add(16) <= high && fp.is_multiple_of(8) && frames < 10_000 {
+    while fp > low && fp.saturating_add(16) <= high && fp.is_multiple_of(8) && frames < max_frames {
         // SAFETY: fp and fp + 8 are aligned words inside low..high, a range of
         // this thread's live stack, so both are readable.
         let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
@@ -360,7 +365,9 @@ fn walk_frames_between(
 /// `ret` is the return address at which the frame is stopped (a call into
 /// the host, a trampoline or another wasm function) and `fp` its frame
 /// pointer. Every `fp` given lies inside the live stack range of the
-/// frame's activation. Frames of other stores' activations are skipped.
+/// frame's activation. Frames of other stores' activations are skipped; no
+/// frame of the store is left out, however deep the stack (a collector
+/// needs them all).
 ///
 /// A store's activations are found on this thread's `CallThreadState` chain
 /// (one per `catch_traps` of that store); the innermost one's wasm stopped at
@@ -391,7 +398,7 @@ pub(super) unsafe fn for_each_store_frame(
         let s = unsafe { &*state };
         let high = s as *const CallThreadState as usize;
         if ptr::eq(s.limits, limits) {
-            walk_frames_between(exit_fp, low, high, |ret, fp| {
+            walk_frames_between(exit_fp, low, high, usize::MAX, |ret, fp| {
                 if fp > low && fp < high {
                     visit(ret, fp);
                 }

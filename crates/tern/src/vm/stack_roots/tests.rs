@@ -458,3 +458,40 @@ fn exnrefs_are_roots_and_funcrefs_are_not() {
     assert_eq!(words.len(), 1, "only the exnref: {words:?}");
     assert_ne!(words[0], 0);
 }
+
+/// Every frame of a deep recursion is walked (backtraces stop at 10,000
+/// frames; a collector must not).
+#[test]
+fn every_frame_of_a_deep_recursion_is_walked() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "h" "roots" (func $roots))
+          (func $rec (export "rec") (param $n i32) (param $x externref) (result externref)
+            (if (i32.eqz (local.get $n))
+              (then (call $roots) (return (local.get $x))))
+            (drop (call $rec (i32.sub (local.get $n) (i32.const 1)) (local.get $x)))
+            (local.get $x)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Probe::default());
+    let roots = Func::wrap(&mut store, |mut caller: Caller<'_, Probe>| {
+        walk(&mut caller)
+    });
+    let instance = Instance::new(&mut store, &module, &[Extern::Func(roots)]).unwrap();
+    let rec = instance
+        .get_typed_func::<(i32, Option<ExternRef>), Option<ExternRef>>(&mut store, "rec")
+        .unwrap();
+    let x = ExternRef::new("x");
+    let depth = 12_000;
+    let back = rec
+        .call(&mut store, (depth, Some(x.clone())))
+        .unwrap()
+        .unwrap();
+    assert!(back.ptr_eq(&x));
+    let (words, frames) = &store.data().walks[0];
+    assert_eq!(*frames, depth as usize + 1);
+    assert_eq!(words.len(), depth as usize + 1);
+    assert!(words.iter().all(|w| *w == raw(&x)));
+}
