@@ -495,3 +495,62 @@ fn every_frame_of_a_deep_recursion_is_walked() {
     assert_eq!(words.len(), depth as usize + 1);
     assert!(words.iter().all(|w| *w == raw(&x)));
 }
+
+/// Store S's wasm calls the host, which runs store T's wasm, which calls the
+/// host again: walking S from there finds S's frame only (T's activation in
+/// between is skipped), and walking T finds T's only.
+#[test]
+fn other_stores_frames_are_skipped() {
+    use std::sync::{Arc, Mutex};
+    let engine = Engine::default();
+    let run = |import: &str| {
+        format!(
+            r#"(module (import "h" "{import}" (func $h))
+              (func (export "run") (param $x externref) (result externref)
+                (call $h) (local.get $x)))"#
+        )
+    };
+    let mut s_store = Store::new(&engine, Probe::default());
+    let s_limits = s_store.inner.opaque.limits() as *const super::VMRuntimeLimits as usize;
+    let mut t_store = Store::new(&engine, Probe::default());
+    let walk_s = Func::wrap(&mut t_store, move |mut caller: Caller<'_, Probe>| {
+        let mut words = Vec::new();
+        // SAFETY: on this thread, store S's innermost activation is stopped in
+        // `enter_t`, a host function it called through its trampoline, and S
+        // outlives this call; the slots are only read.
+        let frames = unsafe {
+            for_each_stack_root(s_limits as *const super::VMRuntimeLimits, |slot| {
+                words.push(*slot)
+            })
+        };
+        caller.data_mut().walks.push((words, frames));
+        walk(&mut caller);
+    });
+    let t_module = Module::new(&engine, run("walk_s")).unwrap();
+    let t_instance = Instance::new(&mut t_store, &t_module, &[Extern::Func(walk_s)]).unwrap();
+    let t_run = t_instance
+        .get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut t_store, "run")
+        .unwrap();
+    let t = ExternRef::new("t");
+    let t_store = Arc::new(Mutex::new(t_store));
+    let (t_arg, t_inner) = (t.clone(), t_store.clone());
+    let enter_t = Func::wrap(&mut s_store, move || {
+        let mut t_store = t_inner.lock().unwrap();
+        let back = t_run.call(&mut *t_store, Some(t_arg.clone())).unwrap();
+        assert!(back.unwrap().ptr_eq(&t_arg));
+    });
+    let s_module = Module::new(&engine, run("enter_t")).unwrap();
+    let s_instance = Instance::new(&mut s_store, &s_module, &[Extern::Func(enter_t)]).unwrap();
+    let s_run = s_instance
+        .get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut s_store, "run")
+        .unwrap();
+    let s = ExternRef::new("s");
+    let back = s_run.call(&mut s_store, Some(s.clone())).unwrap().unwrap();
+    assert!(back.ptr_eq(&s));
+    let t_store = t_store.lock().unwrap();
+    let walks = &t_store.data().walks;
+    assert_eq!(walks.len(), 2);
+    let found = |i: usize| -> BTreeSet<u64> { walks[i].0.iter().copied().collect() };
+    assert_eq!((found(0), walks[0].1), (set(&[&s]), 1), "store S's roots");
+    assert_eq!((found(1), walks[1].1), (set(&[&t]), 1), "store T's roots");
+}
