@@ -30,8 +30,9 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
 /// Bump it too when compiled code starts relying on something older code did
 /// not do (`ref.func` of a defined function calls the `ref_func` libcall,
-/// since instances fill funcrefs on first use; the encoding did not change).
-pub(crate) const FORMAT_VERSION: u32 = 9;
+/// since instances fill funcrefs on first use; the encoding did not change;
+/// version 10: a static memory's base is read from the vmctx's own copy).
+pub(crate) const FORMAT_VERSION: u32 = 10;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
