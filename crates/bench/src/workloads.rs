@@ -4,15 +4,18 @@
 //! with the `wasmtime` feature, on wasmtime 48 from the same source
 //! (`workloads!` expands it once per runtime crate, like `suite!`).
 //!
-//! Execution is the time of the call alone: each workload gets its own
-//! instance, compiled and instantiated beforehand, and the best wall-clock time
-//! of [`RUNS`] calls counts. With both runtimes, their calls alternate
+//! Execution is the CPU time of the call alone (the calling thread's, which is
+//! where wasm runs; on a shared machine wall-clock time also counts the time
+//! the thread waited for a core): each workload gets its own instance,
+//! compiled and instantiated beforehand, and the best of [`RUNS`] calls counts.
+//! With both runtimes, their calls alternate
 //! ([`interleaved`]), so that the machine's load, which changes over seconds on
 //! a shared machine, weighs on both alike. Every call's checksum must equal the
 //! first one's, and `main.rs` checks the two runtimes' checksums are the same.
 
 use crate::suite::Row;
-use std::time::{Duration, Instant};
+use rustix::time::{clock_gettime, ClockId};
+use std::time::Duration;
 
 /// The committed workloads module (see `benches/workloads/build.sh`).
 pub const WASM: &[u8] = include_bytes!("../../../benches/workloads/workloads.wasm");
@@ -61,6 +64,17 @@ pub struct Call {
     pub call: Box<dyn FnMut() -> anyhow::Result<u32>>,
 }
 
+/// The CPU time `f` takes on this thread, and its result.
+pub fn cpu_timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    let now = || {
+        let t = clock_gettime(ClockId::ThreadCPUTime);
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    };
+    let start = now();
+    let r = f();
+    (r, now().saturating_sub(start))
+}
+
 /// A workload's row from its best time and every call's checksum.
 ///
 /// # Errors
@@ -103,12 +117,12 @@ pub fn interleaved(
         let (mut rx, mut ry) = (Vec::new(), Vec::new());
         let (mut bx, mut by) = (Duration::MAX, Duration::MAX);
         for _ in 0..runs {
-            let start = Instant::now();
-            rx.push((x.call)());
-            bx = bx.min(start.elapsed());
-            let start = Instant::now();
-            ry.push((y.call)());
-            by = by.min(start.elapsed());
+            let (r, d) = cpu_timed(&mut x.call);
+            rx.push(r);
+            bx = bx.min(d);
+            let (r, d) = cpu_timed(&mut y.call);
+            ry.push(r);
+            by = by.min(d);
         }
         a.push(row(x.name, bx, rx)?);
         b.push(row(y.name, by, ry)?);
