@@ -102,7 +102,10 @@ fn workloads_only() -> Result<()> {
     let (ours, theirs) = measure_workloads(only.as_deref(), 3 * workloads::RUNS)?;
     print_table(&ours, theirs.as_deref());
     let geomean = workloads::geomean(&ours, theirs.as_deref());
-    println!("| execution, geomean of {} workloads | | | {geomean:.3} |", ours.len());
+    println!(
+        "| execution, geomean of {} workloads | | | {geomean:.3} |",
+        ours.len()
+    );
     Ok(())
 }
 
@@ -118,7 +121,11 @@ fn measure_workloads(only: Option<&str>, runs: usize) -> Result<(Vec<Row>, Optio
             runs,
         )?;
         for ((row, a), (_, b)) in ours.iter().zip(&theirs) {
-            anyhow::ensure!(a == b, "{}: checksum {a} on Tern, {b} on wasmtime", row.name);
+            anyhow::ensure!(
+                a == b,
+                "{}: checksum {a} on Tern, {b} on wasmtime",
+                row.name
+            );
         }
         let rows = |v: Vec<(Row, u32)>| v.into_iter().map(|(row, _)| row).collect::<Vec<_>>();
         Ok((rows(ours), Some(rows(theirs))))

@@ -75,6 +75,9 @@ pub fn cpu_timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     (r, now().saturating_sub(start))
 }
 
+/// A workload's row and its checksum.
+pub type Measured = (Row, u32);
+
 /// A workload's row from its best time and every call's checksum.
 ///
 /// # Errors
@@ -83,7 +86,7 @@ pub fn row(
     name: &'static str,
     best: Duration,
     results: Vec<anyhow::Result<u32>>,
-) -> anyhow::Result<(Row, u32)> {
+) -> anyhow::Result<Measured> {
     let sums = results.into_iter().collect::<anyhow::Result<Vec<u32>>>()?;
     if sums.iter().any(|s| *s != sums[0]) {
         anyhow::bail!("{name} gave different checksums: {sums:?}");
@@ -106,11 +109,12 @@ pub fn row(
 ///
 /// # Errors
 /// As [`row`].
+#[cfg(feature = "wasmtime")]
 pub fn interleaved(
     mut ours: Vec<Call>,
     mut theirs: Vec<Call>,
     runs: usize,
-) -> anyhow::Result<(Vec<(Row, u32)>, Vec<(Row, u32)>)> {
+) -> anyhow::Result<(Vec<Measured>, Vec<Measured>)> {
     let mut a = Vec::new();
     let mut b = Vec::new();
     for (x, y) in ours.iter_mut().zip(theirs.iter_mut()) {
@@ -174,9 +178,9 @@ macro_rules! workloads {
                     let instance = Instance::new(&mut store, &module, &[])?;
                     let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
                     let call = move || -> anyhow::Result<u32> {
-                        f.call(&mut store, n).map(|s| s as u32).map_err(|e| {
-                            anyhow::anyhow!("{export}({n}): {e:?}")
-                        })
+                        f.call(&mut store, n)
+                            .map(|s| s as u32)
+                            .map_err(|e| anyhow::anyhow!("{export}({n}): {e:?}"))
                     };
                     calls.push(Call {
                         name,
