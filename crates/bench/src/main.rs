@@ -13,7 +13,8 @@
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
-//! `instantiate`, only the suite's compile and instantiation rows run.
+//! `instantiate`, only the suite's compile and instantiation rows run; with
+//! `workloads`, only the seven execution workloads.
 
 mod exceptions;
 mod spectre;
@@ -45,6 +46,9 @@ fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("spectre") {
         return spectre::spectre_cost(11);
     }
+    if std::env::args().nth(1).as_deref() == Some("workloads") {
+        return workloads_only();
+    }
     let only_instantiation = std::env::args().nth(1).as_deref() == Some("instantiate");
     let inputs = Inputs::new()?;
     std::fs::write(
@@ -52,32 +56,17 @@ fn main() -> Result<()> {
         &inputs.big,
     )?;
     let mut ours = tern_suite::run(&inputs, only_instantiation)?;
-    let our_workloads = if only_instantiation {
-        Vec::new()
-    } else {
-        tern_workloads::run()?
-    };
-    ours.extend(our_workloads.iter().map(|(row, _)| row.clone()));
     #[cfg(feature = "wasmtime")]
-    let theirs = {
-        let mut theirs = wasmtime_suite::run(&inputs, only_instantiation)?;
-        let their_workloads = if only_instantiation {
-            Vec::new()
-        } else {
-            wasmtime_workloads::run()?
-        };
-        for ((row, ours), (_, theirs)) in our_workloads.iter().zip(&their_workloads) {
-            anyhow::ensure!(
-                ours == theirs,
-                "{}: checksum {ours} on Tern, {theirs} on wasmtime",
-                row.name
-            );
-        }
-        theirs.extend(their_workloads.into_iter().map(|(row, _)| row));
-        Some(theirs)
-    };
+    let mut theirs = Some(wasmtime_suite::run(&inputs, only_instantiation)?);
     #[cfg(not(feature = "wasmtime"))]
-    let theirs: Option<Vec<Row>> = None;
+    let mut theirs: Option<Vec<Row>> = None;
+    if !only_instantiation {
+        let (our_rows, their_rows) = measure_workloads(None, workloads::RUNS)?;
+        ours.extend(our_rows);
+        if let (Some(theirs), Some(rows)) = (&mut theirs, their_rows) {
+            theirs.extend(rows);
+        }
+    }
     print_table(&ours, theirs.as_deref());
     if only_instantiation {
         return Ok(());
@@ -100,6 +89,62 @@ fn main() -> Result<()> {
     let kernels = Module::from_file(&engine, concat!(env!("CARGO_MANIFEST_DIR"), "/kernels.wat"))?;
     first_call_after_deserialize(&kernels)?;
     simd_versus_scalar(&engine)
+}
+
+/// `tern-bench workloads [NAME]`: only the seven execution rows (or the one
+/// named, e.g. `json`) and their geometric mean; with the `wasmtime` feature,
+/// Tern's and wasmtime's calls interleaved (see [`workloads::interleaved`]).
+/// For profiling and for re-measuring code-generation changes.
+fn workloads_only() -> Result<()> {
+    let only = std::env::args().nth(2);
+    // More calls than the full run's best of five: this mode is for telling
+    // small code-generation changes apart on a shared machine.
+    let (ours, theirs) = measure_workloads(only.as_deref(), 3 * workloads::RUNS)?;
+    print_table(&ours, theirs.as_deref());
+    let geomean = workloads::geomean(&ours, theirs.as_deref());
+    println!(
+        "| execution, geomean of {} workloads | | | {geomean:.3} |",
+        ours.len()
+    );
+    Ok(())
+}
+
+/// The workload rows (all, or only `only`), best of `runs` calls each: Tern's,
+/// and with the `wasmtime` feature wasmtime's, measured with the calls
+/// interleaved ([`workloads::interleaved`]) and their checksums compared.
+fn measure_workloads(only: Option<&str>, runs: usize) -> Result<(Vec<Row>, Option<Vec<Row>>)> {
+    #[cfg(feature = "wasmtime")]
+    {
+        let (ours, theirs) = workloads::interleaved(
+            tern_workloads::prepare(only)?,
+            wasmtime_workloads::prepare(only)?,
+            runs,
+        )?;
+        for ((row, a), (_, b)) in ours.iter().zip(&theirs) {
+            anyhow::ensure!(
+                a == b,
+                "{}: checksum {a} on Tern, {b} on wasmtime",
+                row.name
+            );
+        }
+        let rows = |v: Vec<(Row, u32)>| v.into_iter().map(|(row, _)| row).collect::<Vec<_>>();
+        Ok((rows(ours), Some(rows(theirs))))
+    }
+    #[cfg(not(feature = "wasmtime"))]
+    {
+        let mut ours = Vec::new();
+        for mut w in tern_workloads::prepare(only)? {
+            let mut results = Vec::new();
+            let mut best = Duration::MAX;
+            for _ in 0..runs {
+                let (r, d) = workloads::cpu_timed(&mut w.call);
+                results.push(r);
+                best = best.min(d);
+            }
+            ours.push(workloads::row(w.name, best, results)?.0);
+        }
+        Ok((ours, None))
+    }
 }
 
 /// Prints the rows as a Markdown table, with wasmtime's figures and the

@@ -4,12 +4,18 @@
 //! with the `wasmtime` feature, on wasmtime 48 from the same source
 //! (`workloads!` expands it once per runtime crate, like `suite!`).
 //!
-//! Execution is the time of the call alone: each workload gets its own
-//! instance, compiled and instantiated beforehand, and the best wall-clock time
-//! of [`RUNS`] calls counts. Every call's checksum must equal the first one's,
-//! and `main.rs` checks the two runtimes' checksums are the same.
+//! Execution is the CPU time of the call alone (the calling thread's, which is
+//! where wasm runs; on a shared machine wall-clock time also counts the time
+//! the thread waited for a core): each workload gets its own instance,
+//! compiled and instantiated beforehand, and the best of [`RUNS`] calls counts.
+//! With both runtimes, their calls alternate
+//! ([`interleaved`]), so that the machine's load, which changes over seconds on
+//! a shared machine, weighs on both alike. Every call's checksum must equal the
+//! first one's, and `main.rs` checks the two runtimes' checksums are the same.
 
 use crate::suite::Row;
+use rustix::time::{clock_gettime, ClockId};
+use std::time::Duration;
 
 /// The committed workloads module (see `benches/workloads/build.sh`).
 pub const WASM: &[u8] = include_bytes!("../../../benches/workloads/workloads.wasm");
@@ -49,48 +55,139 @@ pub fn geomean(ours: &[Row], theirs: Option<&[Row]>) -> f64 {
     (logs.iter().sum::<f64>() / logs.len().max(1) as f64).exp()
 }
 
+/// One workload, instantiated and ready to be called: its row's name and the
+/// call, which returns the checksum.
+pub struct Call {
+    /// The row's name.
+    pub name: &'static str,
+    /// Runs the workload once.
+    pub call: Box<dyn FnMut() -> anyhow::Result<u32>>,
+}
+
+/// The CPU time `f` takes on this thread, and its result.
+pub fn cpu_timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    let now = || {
+        let t = clock_gettime(ClockId::ThreadCPUTime);
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    };
+    let start = now();
+    let r = f();
+    (r, now().saturating_sub(start))
+}
+
+/// A workload's row and its checksum.
+pub type Measured = (Row, u32);
+
+/// A workload's row from its best time and every call's checksum.
+///
+/// # Errors
+/// When a call failed or the checksums differ.
+pub fn row(
+    name: &'static str,
+    best: Duration,
+    results: Vec<anyhow::Result<u32>>,
+) -> anyhow::Result<Measured> {
+    let sums = results.into_iter().collect::<anyhow::Result<Vec<u32>>>()?;
+    if sums.iter().any(|s| *s != sums[0]) {
+        anyhow::bail!("{name} gave different checksums: {sums:?}");
+    }
+    let value = best.as_secs_f64() * 1e3;
+    Ok((
+        Row {
+            name,
+            value,
+            unit: "ms",
+        },
+        sums[0],
+    ))
+}
+
+/// Times `ours` and `theirs` (the same workloads on two runtimes) with their
+/// calls interleaved, one of ours then one of theirs, `runs` rounds: a change
+/// of machine load during the run then hits both sides alike. Best time of
+/// each, as [`row`]s.
+///
+/// # Errors
+/// As [`row`].
+#[cfg(feature = "wasmtime")]
+pub fn interleaved(
+    mut ours: Vec<Call>,
+    mut theirs: Vec<Call>,
+    runs: usize,
+) -> anyhow::Result<(Vec<Measured>, Vec<Measured>)> {
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for (x, y) in ours.iter_mut().zip(theirs.iter_mut()) {
+        let (mut rx, mut ry) = (Vec::new(), Vec::new());
+        let (mut bx, mut by) = (Duration::MAX, Duration::MAX);
+        for _ in 0..runs {
+            let (r, d) = cpu_timed(&mut x.call);
+            rx.push(r);
+            bx = bx.min(d);
+            let (r, d) = cpu_timed(&mut y.call);
+            ry.push(r);
+            by = by.min(d);
+        }
+        a.push(row(x.name, bx, rx)?);
+        b.push(row(y.name, by, ry)?);
+    }
+    Ok((a, b))
+}
+
 /// Expands the workload rows as module `$name`, written against the crate `$rt`.
 macro_rules! workloads {
     ($name:ident, $rt:ident) => {
         /// The workload rows, compiled against one runtime crate.
         pub mod $name {
-            use crate::suite::{best_of, Row};
-            use crate::workloads::{RUNS, WASM, WORKLOADS};
-            use ::$rt::{Engine, Instance, Module, Store};
+            use crate::workloads::{Call, WASM, WORKLOADS};
+            use ::$rt::{Config, Engine, Instance, Module, ProfilingStrategy, Store};
 
-            /// Runs every workload: its row (milliseconds) and its checksum.
+            /// Compiles the module and instantiates every workload (or only
+            /// the one whose export is `run_<only>`) in its own store: one
+            /// [`Call`] each, ready to be timed.
             ///
             /// # Errors
-            /// When the module fails to compile, instantiate or run, or a
-            /// call's checksum differs from the first call's.
-            pub fn run() -> anyhow::Result<Vec<(Row, u32)>> {
-                let engine = Engine::default();
+            /// When the module fails to compile or instantiate.
+            pub fn prepare(only: Option<&str>) -> anyhow::Result<Vec<Call>> {
+                let mut config = Config::new();
+                // For `perf record`: name the compiled functions (perf map) or
+                // also record their code (jitdump, for `perf inject --jit`).
+                match std::env::var("TERN_BENCH_PROFILER").as_deref() {
+                    Ok("perfmap") => _ = config.profiler(ProfilingStrategy::PerfMap),
+                    // wasmtime is built without its `jitdump` feature.
+                    Ok("jitdump") if stringify!($rt) == "wasmtime" => {
+                        _ = config.profiler(ProfilingStrategy::PerfMap)
+                    }
+                    Ok("jitdump") => _ = config.profiler(ProfilingStrategy::JitDump),
+                    _ => {}
+                }
+                let engine = Engine::new(&config)?;
                 let module = Module::new(&engine, WASM)?;
-                let mut rows = Vec::new();
+                if let Some(dir) = std::env::var_os("TERN_BENCH_DUMP") {
+                    // The compiled artifact, for `objdump -d` of the code.
+                    let path = std::path::Path::new(&dir)
+                        .join(concat!(stringify!($rt), "-workloads.cwasm"));
+                    std::fs::write(path, module.serialize()?)?;
+                }
+                let mut calls = Vec::new();
                 for (export, name, n) in WORKLOADS {
+                    if only.is_some_and(|o| export.strip_prefix("run_") != Some(o)) {
+                        continue;
+                    }
                     let mut store = Store::new(&engine, ());
                     let instance = Instance::new(&mut store, &module, &[])?;
                     let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
-                    let mut results = Vec::new();
-                    let ((), d) = best_of(RUNS, || results.push(f.call(&mut store, n)));
-                    let sums = results
-                        .into_iter()
-                        .map(|r| r.map(|s| s as u32))
-                        .collect::<Result<Vec<u32>, _>>()?;
-                    if sums.iter().any(|s| *s != sums[0]) {
-                        anyhow::bail!("{export}({n}) gave different checksums: {sums:?}");
-                    }
-                    let value = d.as_secs_f64() * 1e3;
-                    rows.push((
-                        Row {
-                            name,
-                            value,
-                            unit: "ms",
-                        },
-                        sums[0],
-                    ));
+                    let call = move || -> anyhow::Result<u32> {
+                        f.call(&mut store, n)
+                            .map(|s| s as u32)
+                            .map_err(|e| anyhow::anyhow!("{export}({n}): {e:?}"))
+                    };
+                    calls.push(Call {
+                        name,
+                        call: Box::new(call),
+                    });
                 }
-                Ok(rows)
+                Ok(calls)
             }
         }
     };

@@ -53,6 +53,11 @@ pub(crate) struct Reloc {
 #[derive(Debug, Clone)]
 pub struct CompiledFunction {
     pub(crate) code: Vec<u8>,
+    /// The alignment the code must start at: the ISA's preferred function
+    /// alignment (32 bytes on x86-64, where it keeps hot loops from
+    /// straddling the 32-byte windows the CPU decodes and caches), or more
+    /// when the constant pool needs it.
+    pub(crate) alignment: u32,
     pub(crate) relocs: Vec<Reloc>,
     /// Trap sites: (offset in `code`, kind).
     pub(crate) traps: Vec<(u32, TrapKind)>,
@@ -363,8 +368,12 @@ impl Compiler {
                 Ok((*ret, *frame_size, slots))
             })
             .collect::<Result<Vec<_>>>()?;
+        let alignment = buffer
+            .alignment
+            .max(self.isa.function_alignment().preferred);
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
+            alignment,
             relocs,
             traps,
             srclocs,

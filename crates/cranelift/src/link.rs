@@ -33,11 +33,10 @@ pub struct CodeImage {
     pub stack_maps: StackMaps,
 }
 
-const FUNC_ALIGN: usize = 16;
-
-/// Appends `f` to `image`'s text, aligned, and records its trap sites.
+/// Appends `f` to `image`'s text, at its alignment, and records its trap sites.
 fn place(image: &mut CodeImage, f: &CompiledFunction) -> Result<FuncLoc> {
-    while !image.text.len().is_multiple_of(FUNC_ALIGN) {
+    let align = (f.alignment as usize).max(1);
+    while !image.text.len().is_multiple_of(align) {
         image.text.push(0);
     }
     let start = u32::try_from(image.text.len())?;

@@ -16,6 +16,10 @@
 //!                                 (VMCTX_HEADER_SIZE: from here on the layout depends on the module)
 //!        [*mut VMTableDefinition; num_tables]    imported and defined tables
 //!        [*mut VMMemoryDefinition; num_memories] imported and defined memories
+//!        [*mut u8; num_memories]                  each memory's base address as it was
+//!                                                 at instantiation: what code reads for
+//!                                                 memories whose base never moves (static
+//!                                                 style), one load instead of two
 //!        [*mut VMGlobalDefinition; num_imported_globals]
 //!        [VMGlobalDefinition; num_defined_globals]  (16 bytes each, 16-aligned)
 //!        [VMFuncRef; num_functions]               (imported and defined)
@@ -107,6 +111,7 @@ pub struct VMOffsets {
     type_ids: u32,
     tables: u32,
     memories: u32,
+    memory_bases: u32,
     imported_globals: u32,
     defined_globals: u32,
     funcrefs: u32,
@@ -128,7 +133,8 @@ impl VMOffsets {
         let type_ids = VMCTX_HEADER_SIZE;
         let tables = align(type_ids + 4 * num_types, 8);
         let memories = tables + 8 * num_tables;
-        let imported_globals = memories + 8 * num_memories;
+        let memory_bases = memories + 8 * num_memories;
+        let imported_globals = memory_bases + 8 * num_memories;
         let defined_globals = align(imported_globals + 8 * num_imported_globals, 16);
         let funcrefs = defined_globals + VMGLOBAL_SIZE * num_defined_globals;
         let num_imported_funcs = module.num_imported_funcs;
@@ -148,6 +154,7 @@ impl VMOffsets {
             type_ids,
             tables,
             memories,
+            memory_bases,
             imported_globals,
             defined_globals,
             funcrefs,
@@ -187,6 +194,14 @@ impl VMOffsets {
     pub fn memory(&self, index: u32) -> u32 {
         assert!(index < self.num_memories);
         self.memories + 8 * index
+    }
+    /// Offset of memory `index`'s base address, written once at instantiation.
+    /// Only valid for a memory whose base never moves
+    /// ([`crate::MemoryStyle::base_moves`] is false); a dynamic memory's base is
+    /// read through its definition ([`VMOffsets::memory`]).
+    pub fn memory_base(&self, index: u32) -> u32 {
+        assert!(index < self.num_memories);
+        self.memory_bases + 8 * index
     }
     /// Offset of the pointer to imported global `index`'s definition.
     pub fn imported_global(&self, index: u32) -> u32 {

@@ -34,25 +34,29 @@ impl FuncState<'_, '_> {
         )
     }
 
-    /// Memory `index`'s base address. Static memories never move, so their base
-    /// loads are read-only and movable (Cranelift hoists and merges them); a
-    /// dynamic memory's base is reloaded, since a call may have grown it.
+    /// Memory `index`'s base address. A static memory never moves, so its
+    /// base is read from the vmctx's copy (one read-only, movable load that
+    /// Cranelift hoists and merges); a dynamic memory's base is reloaded from
+    /// its definition, since a call may have grown it.
     fn memory_base(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
+        if !self.memory_style(index).base_moves() {
+            return self.builder.ins().load(
+                types::I64,
+                Self::readonly_flags(),
+                vmctx,
+                self.offsets.memory_base(index) as i32,
+            );
+        }
         let def = self.builder.ins().load(
             types::I64,
             Self::readonly_flags(),
             vmctx,
             self.offsets.memory(index) as i32,
         );
-        let flags = if self.memory_style(index).base_moves() {
-            Self::trusted_flags()
-        } else {
-            Self::readonly_flags()
-        };
         self.builder
             .ins()
-            .load(types::I64, flags, def, VMMEMORY_BASE as i32)
+            .load(types::I64, Self::trusted_flags(), def, VMMEMORY_BASE as i32)
     }
 
     /// Memory `index`'s current length in bytes.

@@ -32,8 +32,10 @@ use tern_environ::{
 /// everything it holds); the `metadata_encoding_is_pinned` test fails until you do.
 /// Bump it too when compiled code starts relying on something older code did
 /// not do (`ref.func` of a defined function calls the `ref_func` libcall,
-/// since instances fill funcrefs on first use; the encoding did not change).
-pub(crate) const FORMAT_VERSION: u32 = 10;
+/// since instances fill funcrefs on first use; the encoding did not change;
+/// version 10: user stack maps in the metadata; version 11: a static
+/// memory's base is read from the vmctx's own copy).
+pub(crate) const FORMAT_VERSION: u32 = 11;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].

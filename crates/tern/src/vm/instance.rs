@@ -172,6 +172,10 @@ impl VMInstance {
         // SAFETY: the store keeps `memory` alive as long as this instance.
         let def = unsafe { (*memory).definition() };
         self.write(self.offsets.memory(index), def as usize);
+        // SAFETY: `def` points into `memory`, alive (see above).
+        let base = unsafe { (*def).base };
+        // Read by code only when the base never moves (a static memory).
+        self.write(self.offsets.memory_base(index), base as usize);
         self.memories.push(memory);
     }
 
