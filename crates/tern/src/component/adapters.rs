@@ -39,7 +39,8 @@ impl AdapterRuntime {
         let trap_fn: Arc<HostFn<T>> = Arc::new(|mut caller: Caller<'_, T>, raw: &mut [ValRaw]| {
             let (code, a, b) = (raw[0].get_i32(), raw[1].get_i32(), raw[2].get_i32());
             let memory = |caller: &mut Caller<'_, T>, name: &str| -> Result<Vec<u8>> {
-                let range = (a as u32 as usize)..(a as u32 as usize).saturating_add(b as u32 as usize);
+                let range =
+                    (a as u32 as usize)..(a as u32 as usize).saturating_add(b as u32 as usize);
                 let m = caller
                     .get_export(name)
                     .and_then(Extern::into_memory)

@@ -184,7 +184,9 @@ fn component_text() -> String {
         callee_lifts.push_str(&format!(
             "(func (export \"echo-{n}\") {func_ty} (canon lift (core func $m \"echo-{n}\") {opts} (post-return (core func $m \"post\")) {enc}))\n"
         ));
-        caller_imports.push_str(&format!("(import \"echo-{n}\" (func $echo-{n} {func_ty}))\n"));
+        caller_imports.push_str(&format!(
+            "(import \"echo-{n}\" (func $echo-{n} {func_ty}))\n"
+        ));
         caller_lowers.push_str(&format!(
             "(core func $echo-{n}' (canon lower (func $echo-{n}) {opts} {enc}))\n"
         ));
@@ -199,7 +201,9 @@ fn component_text() -> String {
             "(func (export \"echo-{n}\") {func_ty} (canon lift (core func $m \"echo-{n}\") {opts} {enc}))
              (func (export \"raw-{n}\") (param \"p\" u32) (param \"ret\" u32) (result u32) (canon lift (core func $m \"raw-{n}\")))\n"
         ));
-        with.push_str(&format!("(with \"echo-{n}\" (func $callee \"echo-{n}\"))\n"));
+        with.push_str(&format!(
+            "(with \"echo-{n}\" (func $callee \"echo-{n}\"))\n"
+        ));
         root_exports.push_str(&format!(
             "(export \"echo-{n}\" (func $caller \"echo-{n}\")) (export \"raw-{n}\" (func $caller \"raw-{n}\"))\n"
         ));
@@ -216,7 +220,9 @@ fn component_text() -> String {
             "(func (export \"{n}\") {func_ty} (canon lift (core func $m \"{n}\") {opts} (post-return (core func $m \"post\"))))\n"
         ));
         caller_imports.push_str(&format!("(import \"{n}\" (func ${n} {func_ty}))\n"));
-        caller_lowers.push_str(&format!("(core func ${n}' (canon lower (func ${n}) {opts}))\n"));
+        caller_lowers.push_str(&format!(
+            "(core func ${n}' (canon lower (func ${n}) {opts}))\n"
+        ));
         caller_core_imports.push_str(&format!(
             "(import \"\" \"{n}\" (func ${n} (param {core} i32)))\n"
         ));
@@ -232,7 +238,11 @@ fn component_text() -> String {
     let lowered: String = caller_lowers
         .lines()
         .map(|l| {
-            let name = l.split('$').nth(1).and_then(|x| x.split('\'').next()).unwrap_or("");
+            let name = l
+                .split('$')
+                .nth(1)
+                .and_then(|x| x.split('\'').next())
+                .unwrap_or("");
             format!("(export \"{name}\" (func ${name}')) ")
         })
         .collect();
@@ -375,19 +385,37 @@ fn values(case: &str) -> Vec<Val> {
     };
     match case {
         "s" | "s16" => strings(),
-        "lu8" => vec![list([]), list((0..=255).map(Val::U8)), list((0..5000).map(|i| Val::U8(i as u8)))],
-        "lu32" => vec![list([]), list([Val::U32(7)]), list((0..1000).map(|i| Val::U32(i * 77_777)))],
-        "lu64" => vec![list([]), list((0..300).map(|i| Val::U64(u64::MAX / 300 * i)))],
+        "lu8" => vec![
+            list([]),
+            list((0..=255).map(Val::U8)),
+            list((0..5000).map(|i| Val::U8(i as u8))),
+        ],
+        "lu32" => vec![
+            list([]),
+            list([Val::U32(7)]),
+            list((0..1000).map(|i| Val::U32(i * 77_777))),
+        ],
+        "lu64" => vec![
+            list([]),
+            list((0..300).map(|i| Val::U64(u64::MAX / 300 * i))),
+        ],
         "lbool" => vec![list([]), list((0..33).map(|i| Val::Bool(i % 3 == 0)))],
         "lf32" => vec![
             list([]),
             list([1.5, -0.0, f32::INFINITY, f32::MIN_POSITIVE, 3.25e10].map(Val::Float32)),
         ],
         "lf64" => vec![list([0.1, -2.5e300, f64::NEG_INFINITY].map(Val::Float64))],
-        "lchar" => vec![list([]), list("a\u{0}é€𝄞\u{10ffff}\u{d7ff}\u{e000}".chars().map(Val::Char))],
+        "lchar" => vec![
+            list([]),
+            list("a\u{0}é€𝄞\u{10ffff}\u{d7ff}\u{e000}".chars().map(Val::Char)),
+        ],
         "lrec" => vec![
             list([]),
-            list([rec("", 0, &[]), rec("x", 255, &[1, 2, 65535]), rec("€€", 7, &[9])]),
+            list([
+                rec("", 0, &[]),
+                rec("x", 255, &[1, 2, 65535]),
+                rec("€€", 7, &[9]),
+            ]),
             list((0..200).map(|i| rec(&format!("record {i}"), i as u8, &[i as u16; 3]))),
         ],
         "lvar" => vec![list([
@@ -398,7 +426,11 @@ fn values(case: &str) -> Vec<Val> {
         ])],
         "llstr" => vec![
             list([]),
-            list([list([]), list([s("a"), s("bc")]), list([s(""), s("déf"), s("g")])]),
+            list([
+                list([]),
+                list([s("a"), s("bc")]),
+                list([s(""), s("déf"), s("g")]),
+            ]),
         ],
         "ostr" => vec![Val::Option(None), some(s("")), some(s("optional €"))],
         "res" => vec![
@@ -415,7 +447,10 @@ fn values(case: &str) -> Vec<Val> {
             Val::Bool(true),
             Val::S16(-32768),
         ])],
-        "l16" => vec![list([]), list([s(""), s("utf-16 €"), s("𝄞𝄞"), s(&"x".repeat(700))])],
+        "l16" => vec![
+            list([]),
+            list([s(""), s("utf-16 €"), s("𝄞𝄞"), s(&"x".repeat(700))]),
+        ],
         other => panic!("no values for {other}"),
     }
 }
@@ -437,7 +472,11 @@ fn memory_values_are_compiled_and_match_the_fused_path() {
             let b = f.observe(&name, &args);
             assert_eq!(a, b, "{name}({v:?}): compiled vs fused");
             // And the value made the round trip.
-            assert_eq!(a.result, Ok(vec![Val::Tuple(vec![v.clone(), pad()])]), "{name}");
+            assert_eq!(
+                a.result,
+                Ok(vec![Val::Tuple(vec![v.clone(), pad()])]),
+                "{name}"
+            );
             compared += 1;
         }
     }
@@ -452,15 +491,27 @@ fn flat_parameters_with_memory_results_match_the_fused_path() {
     let probes: Vec<(&str, Vec<Val>, Val)> = vec![
         ("fs", vec![s("flat string €")], s("flat string €")),
         ("fs", vec![s("")], s("")),
-        ("fo", vec![some(s("some")), list([Val::U32(1), Val::U32(2)])], some(s("some"))),
+        (
+            "fo",
+            vec![some(s("some")), list([Val::U32(1), Val::U32(2)])],
+            some(s("some")),
+        ),
         ("fo", vec![Val::Option(None), list([])], Val::Option(None)),
         (
             "fr",
             vec![Val::Result(Err(Some(Box::new(list([Val::U8(1)])))))],
             Val::Result(Err(Some(Box::new(list([Val::U8(1)]))))),
         ),
-        ("fv", vec![var("a", Some(s("in a variant")))], var("a", Some(s("in a variant")))),
-        ("fv", vec![var("b", Some(Val::U64(u64::MAX - 1)))], var("b", Some(Val::U64(u64::MAX - 1)))),
+        (
+            "fv",
+            vec![var("a", Some(s("in a variant")))],
+            var("a", Some(s("in a variant"))),
+        ),
+        (
+            "fv",
+            vec![var("b", Some(Val::U64(u64::MAX - 1)))],
+            var("b", Some(Val::U64(u64::MAX - 1))),
+        ),
         ("fv", vec![var("c", None)], var("c", None)),
     ];
     for (name, args, expected) in probes {
@@ -513,7 +564,11 @@ fn raw(case: &'static str, pokes: Vec<(u32, Vec<u8>)>, p: u32, ret: u32) -> Raw 
 
 /// The raw call's result, then what landed at the return pointer and in
 /// the caller's heap (when the instance is still usable).
-type RawOutcome = (Result<Vec<Val>, String>, Result<Val, String>, Result<Val, String>);
+type RawOutcome = (
+    Result<Vec<Val>, String>,
+    Result<Val, String>,
+    Result<Val, String>,
+);
 
 fn run_raw(component: &Component, r: &Raw) -> RawOutcome {
     let mut p = Probe::new(component);
@@ -522,7 +577,11 @@ fn run_raw(component: &Component, r: &Raw) -> RawOutcome {
     }
     p.call("callee-mode", &[Val::U32(r.modes.0)], 0).unwrap();
     p.call("caller-mode", &[Val::U32(r.modes.1)], 0).unwrap();
-    let result = p.call(&format!("raw-{}", r.case), &[Val::U32(r.p), Val::U32(r.ret)], 1);
+    let result = p.call(
+        &format!("raw-{}", r.case),
+        &[Val::U32(r.p), Val::U32(r.ret)],
+        1,
+    );
     let at_ret = p.one("caller-peek", &[Val::U32(0x900), Val::U32(96)]);
     let heap = p.one("caller-heap", &[]);
     (result, at_ret, heap)
@@ -539,40 +598,129 @@ fn bad_pointers_and_bad_strings_trap_as_the_fused_path_does() {
         raw("s", vec![], 0xffff_fff0, 0x900),
         raw("s", vec![], 0x1_fffc, 0x900),
         // A string: fine, out of bounds, too long, invalid UTF-8 of each kind.
-        raw("s", vec![text(0x8000, &area(0x8100, 5)), text(0x8100, b"hello")], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0xffff_0000, 10))], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 0x7fff_ffff))], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x1_fff0, 0x10))], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x1_fff0, 0x11))], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 3)), text(0x8100, &[0x61, 0xc0, 0x80])], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &[0xe2, 0x82])], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 3)), text(0x8100, &[0xed, 0xa0, 0x80])], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 4)), text(0x8100, &[0xf4, 0x90, 0x80, 0x80])], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &[0xe0, 0x80])], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 12)), text(0x8100, b"abcdefgh\xffxyz")], 0x8000, 0x900),
-        raw("s", vec![text(0x8000, &area(0x8100, 9)), text(0x8100, b"abcdefgh\xf0")], 0x8000, 0x900),
+        raw(
+            "s",
+            vec![text(0x8000, &area(0x8100, 5)), text(0x8100, b"hello")],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![text(0x8000, &area(0xffff_0000, 10))],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![text(0x8000, &area(0x8100, 0x7fff_ffff))],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![text(0x8000, &area(0x1_fff0, 0x10))],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![text(0x8000, &area(0x1_fff0, 0x11))],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![
+                text(0x8000, &area(0x8100, 3)),
+                text(0x8100, &[0x61, 0xc0, 0x80]),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &[0xe2, 0x82])],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![
+                text(0x8000, &area(0x8100, 3)),
+                text(0x8100, &[0xed, 0xa0, 0x80]),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![
+                text(0x8000, &area(0x8100, 4)),
+                text(0x8100, &[0xf4, 0x90, 0x80, 0x80]),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &[0xe0, 0x80])],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![
+                text(0x8000, &area(0x8100, 12)),
+                text(0x8100, b"abcdefgh\xffxyz"),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s",
+            vec![
+                text(0x8000, &area(0x8100, 9)),
+                text(0x8100, b"abcdefgh\xf0"),
+            ],
+            0x8000,
+            0x900,
+        ),
         // The return pointer: misaligned, out of bounds.
         raw("s", vec![text(0x8000, &area(0x8100, 1))], 0x8000, 0x902),
         raw("s", vec![text(0x8000, &area(0x8100, 1))], 0x8000, 0x1_fff8),
         // Lists: misaligned, out of bounds, bad elements.
         raw("lu32", vec![text(0x8000, &area(0x8102, 1))], 0x8000, 0x900),
-        raw("lu32", vec![text(0x8000, &area(0x8100, 0x4000_0000))], 0x8000, 0x900),
+        raw(
+            "lu32",
+            vec![text(0x8000, &area(0x8100, 0x4000_0000))],
+            0x8000,
+            0x900,
+        ),
         raw("lu64", vec![text(0x8000, &area(0x8104, 1))], 0x8000, 0x900),
         raw(
             "lchar",
-            vec![text(0x8000, &area(0x8100, 3)), text(0x8100, &[0x41, 0, 0, 0, 0, 0xd8, 0, 0, 0x42, 0, 0, 0])],
+            vec![
+                text(0x8000, &area(0x8100, 3)),
+                text(0x8100, &[0x41, 0, 0, 0, 0, 0xd8, 0, 0, 0x42, 0, 0, 0]),
+            ],
             0x8000,
             0x900,
         ),
         raw(
             "lchar",
-            vec![text(0x8000, &area(0x8100, 1)), text(0x8100, &0x11_0000u32.to_le_bytes())],
+            vec![
+                text(0x8000, &area(0x8100, 1)),
+                text(0x8100, &0x11_0000u32.to_le_bytes()),
+            ],
             0x8000,
             0x900,
         ),
         raw(
             "lbool",
-            vec![text(0x8000, &area(0x8100, 4)), text(0x8100, &[0, 1, 2, 0xff])],
+            vec![
+                text(0x8000, &area(0x8100, 4)),
+                text(0x8100, &[0, 1, 2, 0xff]),
+            ],
             0x8000,
             0x900,
         ),
@@ -588,7 +736,10 @@ fn bad_pointers_and_bad_strings_trap_as_the_fused_path_does() {
         // A variant list with a bad discriminant in its second element.
         raw(
             "lvar",
-            vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3])],
+            vec![
+                text(0x8000, &area(0x8100, 2)),
+                text(0x8100, &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]),
+            ],
             0x8000,
             0x900,
         ),
@@ -597,18 +748,58 @@ fn bad_pointers_and_bad_strings_trap_as_the_fused_path_does() {
             "lvar",
             vec![
                 text(0x8000, &area(0x8100, 1)),
-                text(0x8100, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 5, 0, 0, 0]),
+                text(
+                    0x8100,
+                    &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 5, 0, 0, 0],
+                ),
             ],
             0x8000,
             0x900,
         ),
         // UTF-16: misaligned, unpaired surrogates, a fine pair.
         raw("s16", vec![text(0x8000, &area(0x8101, 1))], 0x8000, 0x900),
-        raw("s16", vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &utf16(&[0x41, 0xdc00]))], 0x8000, 0x900),
-        raw("s16", vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &utf16(&[0xd800, 0x41]))], 0x8000, 0x900),
-        raw("s16", vec![text(0x8000, &area(0x8100, 1)), text(0x8100, &utf16(&[0xdbff]))], 0x8000, 0x900),
-        raw("s16", vec![text(0x8000, &area(0x8100, 2)), text(0x8100, &utf16(&[0xd834, 0xdd1e]))], 0x8000, 0x900),
-        raw("s16", vec![text(0x8000, &area(0x8100, 0x4000_0000))], 0x8000, 0x900),
+        raw(
+            "s16",
+            vec![
+                text(0x8000, &area(0x8100, 2)),
+                text(0x8100, &utf16(&[0x41, 0xdc00])),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s16",
+            vec![
+                text(0x8000, &area(0x8100, 2)),
+                text(0x8100, &utf16(&[0xd800, 0x41])),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s16",
+            vec![
+                text(0x8000, &area(0x8100, 1)),
+                text(0x8100, &utf16(&[0xdbff])),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s16",
+            vec![
+                text(0x8000, &area(0x8100, 2)),
+                text(0x8100, &utf16(&[0xd834, 0xdd1e])),
+            ],
+            0x8000,
+            0x900,
+        ),
+        raw(
+            "s16",
+            vec![text(0x8000, &area(0x8100, 0x4000_0000))],
+            0x8000,
+            0x900,
+        ),
     ];
     for (i, r) in probes.iter().enumerate() {
         let a = run_raw(&compiled, r);
@@ -619,11 +810,31 @@ fn bad_pointers_and_bad_strings_trap_as_the_fused_path_does() {
     let err = |i: usize| run_raw(&compiled, &probes[i]).0.unwrap_err();
     assert!(err(0).contains("unaligned pointer"), "{}", err(0));
     assert!(err(1).contains("pointer out-of-bounds"), "{}", err(1));
-    assert!(err(4).contains("string content out-of-bounds"), "{}", err(4));
-    assert!(err(8).contains("invalid utf-8 sequence of 1 bytes from index 1"), "{}", err(8));
-    assert!(err(9).contains("incomplete utf-8 byte sequence from index 0"), "{}", err(9));
-    assert!(err(20).contains("invalid `char` bit pattern: 0xd800"), "{}", err(20));
-    assert!(err(24).contains("invalid variant discriminant 3"), "{}", err(24));
+    assert!(
+        err(4).contains("string content out-of-bounds"),
+        "{}",
+        err(4)
+    );
+    assert!(
+        err(8).contains("invalid utf-8 sequence of 1 bytes from index 1"),
+        "{}",
+        err(8)
+    );
+    assert!(
+        err(9).contains("incomplete utf-8 byte sequence from index 0"),
+        "{}",
+        err(9)
+    );
+    assert!(
+        err(20).contains("invalid `char` bit pattern: 0xd800"),
+        "{}",
+        err(20)
+    );
+    assert!(
+        err(24).contains("invalid variant discriminant 3"),
+        "{}",
+        err(24)
+    );
     assert!(err(27).contains("unpaired surrogate 0xdc00"), "{}", err(27));
     assert_eq!(run_raw(&compiled, &probes[3]).0, Ok(vec![Val::U32(0)]));
 }
@@ -650,7 +861,10 @@ fn realloc_calls_and_bad_realloc_results_match_the_fused_path() {
         // The parameter area first (a fresh allocation of at least the
         // value and the pad), then the contents.
         assert_eq!(callee_log[..2], [Val::U32(0), Val::U32(0)][..]);
-        assert!(matches!(callee_log[3], Val::U32(n) if n >= 76), "{callee_log:?}");
+        assert!(
+            matches!(callee_log[3], Val::U32(n) if n >= 76),
+            "{callee_log:?}"
+        );
         assert!(callee_log.len() > 10, "{name}: {callee_log:?}");
     }
     // Bad pointers from `realloc`: misaligned or out of bounds, from the
