@@ -925,3 +925,37 @@ fn realloc_calls_and_bad_realloc_results_match_the_fused_path() {
     let err = run_raw(&compiled, &r).0.unwrap_err();
     assert!(err.contains("pointer out-of-bounds"), "{err}");
 }
+
+#[test]
+fn precompiled_components_keep_their_memory_adapters() {
+    let (compiled, _) = components();
+    let bytes = compiled.serialize().unwrap();
+    // SAFETY: the bytes were just written by this Tern.
+    let loaded = unsafe { Component::deserialize(compiled.engine(), &bytes) }.unwrap();
+    assert_eq!(loaded.compiled_adapters(), compiled.compiled_adapters());
+    let mut p = Probe::new(&loaded);
+    let v = values("lrec").remove(1);
+    assert_eq!(
+        p.call("echo-lrec", &[v.clone(), pad()], 1),
+        Ok(vec![Val::Tuple(vec![v, pad()])])
+    );
+}
+
+#[test]
+fn without_multi_memory_memory_values_stay_fused_with_a_reason() {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.wasm_multi_memory(false);
+    let component = Component::new(&Engine::new(&config).unwrap(), component_text()).unwrap();
+    assert_eq!(component.compiled_adapters(), 0);
+    let reasons = component.fused_calls();
+    assert_eq!(reasons.len(), CASES.len() + FLAT.len());
+    assert!(
+        reasons
+            .iter()
+            .all(|(_, r)| r.contains("disables multi-memory")),
+        "{reasons:?}"
+    );
+    let mut p = Probe::new(&component);
+    assert_eq!(p.one("fs", &[s("still works")]), Ok(s("still works")));
+}
