@@ -7,8 +7,8 @@
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
-use crate::store::{GlobalData, InstanceData, StoreOpaque, Stored, TableData};
 use crate::gc::const_eval::ConstGc;
+use crate::store::{GlobalData, InstanceData, StoreOpaque, Stored, TableData};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
 use crate::{
     AsContextMut, ExternType, Func, Module, Trap, TypedFunc, ValType, WasmParams, WasmResults,

@@ -67,11 +67,11 @@ pub use config::{Config, OptLevel, WasmBacktraceDetails};
 pub use engine::Engine;
 pub use exn::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
-pub use gc::{
-    AnyRef, ArrayRef, ArrayRefPre, ArrayType, FieldType, StorageType, StructRef,
-    StructRefPre, StructType, I31,
-};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use gc::{
+    AnyRef, ArrayRef, ArrayRefPre, ArrayType, FieldType, StorageType, StructRef, StructRefPre,
+    StructType, I31,
+};
 pub use instance::{Export, Instance};
 pub use limits::{
     ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT,

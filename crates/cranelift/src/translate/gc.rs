@@ -202,7 +202,9 @@ impl FuncState<'_, '_> {
                     is_final: self.module.types[i as usize].is_final,
                 },
             },
-            H::ConcreteFunc(other) | H::ConcreteStruct(other) | H::ConcreteArray(other) => bail!("internal error: unexpected type index {other:?} in a function body"),
+            H::ConcreteFunc(other) | H::ConcreteStruct(other) | H::ConcreteArray(other) => {
+                bail!("internal error: unexpected type index {other:?} in a function body")
+            }
         };
         let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, r, 0);
         let null_answer = self
@@ -267,9 +269,7 @@ impl FuncState<'_, '_> {
                 let kind = self.builder.ins().band_imm_u(kind, 0xff);
                 let ok = match check {
                     ObjectCheck::Kind(k) => {
-                        self.builder
-                            .ins()
-                            .icmp_imm_u(IntCC::Equal, kind, k as i64)
+                        self.builder.ins().icmp_imm_u(IntCC::Equal, kind, k as i64)
                     }
                     _ => {
                         let s = self.builder.ins().icmp_imm_u(
@@ -277,11 +277,10 @@ impl FuncState<'_, '_> {
                             kind,
                             GcKind::Struct as i64,
                         );
-                        let a = self.builder.ins().icmp_imm_u(
-                            IntCC::Equal,
-                            kind,
-                            GcKind::Array as i64,
-                        );
+                        let a =
+                            self.builder
+                                .ins()
+                                .icmp_imm_u(IntCC::Equal, kind, GcKind::Array as i64);
                         self.builder.ins().bor(s, a)
                     }
                 };
@@ -291,10 +290,10 @@ impl FuncState<'_, '_> {
                 type_index,
                 is_final,
             } => {
-                let actual = self
-                    .builder
-                    .ins()
-                    .load(types::I32, fixed, addr, GC_HEADER_TYPE_ID as i32);
+                let actual =
+                    self.builder
+                        .ins()
+                        .load(types::I32, fixed, addr, GC_HEADER_TYPE_ID as i32);
                 let expected = self.type_id_value(type_index);
                 let same = self.builder.ins().icmp(IntCC::Equal, actual, expected);
                 if is_final {

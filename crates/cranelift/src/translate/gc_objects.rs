@@ -20,9 +20,8 @@ use anyhow::Result;
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
 use tern_environ::{
     gc_array_layout, gc_struct_layout, Builtin, GcArrayLayout, GcKind, TrapKind, WasmArrayType,
-    WasmCompositeType, WasmHeapType, WasmStorageType, WasmStructType, WasmValType,
-    GC_ARRAY_LENGTH, GC_HEADER_KIND, GC_HEADER_TYPE_ID, VMLIMITS_GC_HEAP_BASE, VMLIMITS_GC_LIMIT,
-    VMLIMITS_GC_NEXT,
+    WasmCompositeType, WasmHeapType, WasmStorageType, WasmStructType, WasmValType, GC_ARRAY_LENGTH,
+    GC_HEADER_KIND, GC_HEADER_TYPE_ID, VMLIMITS_GC_HEAP_BASE, VMLIMITS_GC_LIMIT, VMLIMITS_GC_NEXT,
 };
 use wasmparser::Operator;
 
@@ -75,7 +74,8 @@ impl FuncState<'_, '_> {
                 let obj = self.pop();
                 self.null_check(obj, TrapKind::NullStructReference);
                 let signed = matches!(op, Operator::StructGetS { .. });
-                let v = self.load_field(ty.fields[field_index as usize].element, obj, offset, signed);
+                let v =
+                    self.load_field(ty.fields[field_index as usize].element, obj, offset, signed);
                 self.push(v);
             }
             Operator::StructSet {
@@ -132,7 +132,10 @@ impl FuncState<'_, '_> {
                     (Builtin::ArrayNewElem, TrapKind::TableOutOfBounds)
                 };
                 let type_id = self.type_id_value(array_type_index);
-                let elem_size = self.builder.ins().iconst(types::I32, i64::from(layout.elem_size));
+                let elem_size = self
+                    .builder
+                    .ins()
+                    .iconst(types::I32, i64::from(layout.elem_size));
                 let segment = self.builder.ins().iconst(types::I32, i64::from(segment));
                 let obj = self.call_builtin(builtin, &[type_id, elem_size, segment, src, len])[0];
                 let is_oob = self.builder.ins().icmp_imm_u(IntCC::Equal, obj, 0);
@@ -183,7 +186,10 @@ impl FuncState<'_, '_> {
                 let (_, layout) = self.array_type(array_type_index_dst);
                 self.null_check(dst, TrapKind::NullArrayReference);
                 self.null_check(src, TrapKind::NullArrayReference);
-                let elem_size = self.builder.ins().iconst(types::I32, i64::from(layout.elem_size));
+                let elem_size = self
+                    .builder
+                    .ins()
+                    .iconst(types::I32, i64::from(layout.elem_size));
                 let status = self.call_builtin(
                     Builtin::ArrayCopy,
                     &[dst, dst_index, src, src_index, n, elem_size],
@@ -208,10 +214,12 @@ impl FuncState<'_, '_> {
                 } else {
                     (Builtin::ArrayInitElem, TrapKind::TableOutOfBounds)
                 };
-                let elem_size = self.builder.ins().iconst(types::I32, i64::from(layout.elem_size));
+                let elem_size = self
+                    .builder
+                    .ins()
+                    .iconst(types::I32, i64::from(layout.elem_size));
                 let segment = self.builder.ins().iconst(types::I32, i64::from(segment));
-                let status =
-                    self.call_builtin(builtin, &[obj, elem_size, dst, segment, src, n])[0];
+                let status = self.call_builtin(builtin, &[obj, elem_size, dst, segment, src, n])[0];
                 let array_oob = self.builder.ins().icmp_imm_u(IntCC::Equal, status, 1);
                 self.trap_if(array_oob, TrapKind::ArrayOutOfBounds);
                 let segment_oob = self.builder.ins().icmp_imm_u(IntCC::Equal, status, 2);

@@ -190,9 +190,7 @@ impl AnyRef {
     pub(crate) fn from_raw(store: &mut StoreOpaque, word: u64) -> Option<Self> {
         match word {
             0 => None,
-            w if w & 1 == 1 => Some(Self {
-                repr: Repr::I31(w),
-            }),
+            w if w & 1 == 1 => Some(Self { repr: Repr::I31(w) }),
             at => Some(Self {
                 repr: Repr::Object(store.gc_root(at)),
             }),

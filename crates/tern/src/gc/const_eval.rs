@@ -104,7 +104,11 @@ impl ConstGc<'_> {
                     0 => 0,
                     e if e & EXTERNALIZED != 0 => e & !EXTERNALIZED,
                     e => {
-                        let at = self.alloc_raw(GC_EXTERN_TYPE_ID, GcKind::Extern, u64::from(GC_EXTERN_SIZE))?;
+                        let at = self.alloc_raw(
+                            GC_EXTERN_TYPE_ID,
+                            GcKind::Extern,
+                            u64::from(GC_EXTERN_SIZE),
+                        )?;
                         self.write(at + u64::from(GC_EXTERN_PAYLOAD), &e.to_le_bytes());
                         at
                     }

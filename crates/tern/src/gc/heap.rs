@@ -10,8 +10,8 @@ use crate::store::StoreOpaque;
 use crate::{Val, ValRaw, ValType};
 use anyhow::{bail, Result};
 use tern_environ::{
-    gc_array_layout, gc_storage_size, GcArrayLayout, GcKind, WasmCompositeType, WasmStorageType, WasmValType, GC_ARRAY_LENGTH, GC_HEADER_KIND, GC_HEADER_TYPE_ID,
-    GC_HEAP_MAX,
+    gc_array_layout, gc_storage_size, GcArrayLayout, GcKind, WasmCompositeType, WasmStorageType,
+    WasmValType, GC_ARRAY_LENGTH, GC_HEADER_KIND, GC_HEADER_TYPE_ID, GC_HEAP_MAX,
 };
 
 /// What a new or initialised array's elements come from.
@@ -51,9 +51,11 @@ impl StoreOpaque {
             let mut target = None;
             for want in [doubled, minimal] {
                 let allowed = match self.limiter() {
-                    Some(limiter) => {
-                        limiter.memory_growing(current, want as usize, Some(GC_HEAP_MAX as usize))?
-                    }
+                    Some(limiter) => limiter.memory_growing(
+                        current,
+                        want as usize,
+                        Some(GC_HEAP_MAX as usize),
+                    )?,
                     None => true,
                 };
                 if allowed {
@@ -84,7 +86,11 @@ impl StoreOpaque {
         let now = self.gc_heap.accessible();
         if now > before {
             if let Some(limiter) = self.limiter() {
-                if !limiter.memory_growing(before as usize, now as usize, Some(GC_HEAP_MAX as usize))? {
+                if !limiter.memory_growing(
+                    before as usize,
+                    now as usize,
+                    Some(GC_HEAP_MAX as usize),
+                )? {
                     bail!("GC heap growth to {now} bytes exceeds the store's limits");
                 }
             }
@@ -168,7 +174,8 @@ impl StoreOpaque {
         len: u32,
         elem_size: u32,
     ) -> Status {
-        if !self.gc_array_range_ok(dst, dst_index, len) || !self.gc_array_range_ok(src, src_index, len)
+        if !self.gc_array_range_ok(dst, dst_index, len)
+            || !self.gc_array_range_ok(src, src_index, len)
         {
             return Status::ArrayOutOfBounds;
         }
@@ -191,8 +198,15 @@ impl StoreOpaque {
     }
 
     /// Writes `fill`'s elements from index `start` of array `at` (in bounds).
-    fn gc_fill_elements(&mut self, at: u64, layout: GcArrayLayout, start: u32, fill: ArrayFill<'_>) {
-        let first = at + u64::from(layout.elems_offset) + u64::from(start) * u64::from(layout.elem_size);
+    fn gc_fill_elements(
+        &mut self,
+        at: u64,
+        layout: GcArrayLayout,
+        start: u32,
+        fill: ArrayFill<'_>,
+    ) {
+        let first =
+            at + u64::from(layout.elems_offset) + u64::from(start) * u64::from(layout.elem_size);
         match fill {
             ArrayFill::Bytes(bytes) => self.gc_write(first, bytes),
             ArrayFill::Words(words) => {
@@ -271,7 +285,10 @@ impl StoreOpaque {
     pub(crate) fn gc_write_value(&mut self, ty: WasmStorageType, at: u64, val: &Val) -> Result<()> {
         let expected = unpacked(ty);
         if !val.matches_ty(self, &expected)? {
-            bail!("value of type {:?} does not match the field type {expected:?}", val.ty());
+            bail!(
+                "value of type {:?} does not match the field type {expected:?}",
+                val.ty()
+            );
         }
         let raw = val.to_raw(self)?;
         let size = gc_storage_size(ty) as usize;

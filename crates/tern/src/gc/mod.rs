@@ -19,8 +19,8 @@ pub(crate) mod heap;
 mod objects;
 mod types;
 
-pub use anyref::{AnyRef, I31};
 pub(crate) use anyref::EXTERNALIZED;
+pub use anyref::{AnyRef, I31};
 pub use objects::{ArrayRef, ArrayRefPre, StructRef, StructRefPre};
 pub use types::{ArrayType, FieldType, StorageType, StructType};
 

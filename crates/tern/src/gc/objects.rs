@@ -8,9 +8,7 @@ use super::{AnyRef, ArrayType, GcRoot, StructType};
 use crate::store::StoreOpaque;
 use crate::{AsContext, AsContextMut, Trap, Val};
 use anyhow::{bail, Result};
-use tern_environ::{
-    gc_array_layout, gc_struct_layout, GcKind, GC_ARRAY_LENGTH,
-};
+use tern_environ::{gc_array_layout, gc_struct_layout, GcKind, GC_ARRAY_LENGTH};
 
 /// What allocating structs of one type in one store needs (later
 /// wasmtime's `StructRefPre`): the type, checked against the store's engine.
@@ -84,7 +82,10 @@ impl StructRef {
         for (f, v) in ty.fields.iter().zip(fields) {
             let expected = super::heap::unpacked(f.element);
             if !v.matches_ty(store, &expected)? {
-                bail!("value of type {:?} does not match field type {expected:?}", v.ty());
+                bail!(
+                    "value of type {:?} does not match field type {expected:?}",
+                    v.ty()
+                );
             }
         }
         let at = store
@@ -164,7 +165,12 @@ impl ArrayRef {
     /// # Errors
     /// Fails if `elem` does not match the element type, when the GC heap is
     /// full (`Trap::GcHeapOutOfMemory`), or if `pre` belongs to another store.
-    pub fn new(mut store: impl AsContextMut, pre: &ArrayRefPre, elem: &Val, len: u32) -> Result<Self> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        pre: &ArrayRefPre,
+        elem: &Val,
+        len: u32,
+    ) -> Result<Self> {
         let store = &mut store.as_context_mut().0.opaque;
         Self::alloc(store, pre, len, |_| elem)
     }
@@ -173,7 +179,11 @@ impl ArrayRef {
     ///
     /// # Errors
     /// As for [`Self::new`].
-    pub fn new_fixed(mut store: impl AsContextMut, pre: &ArrayRefPre, elems: &[Val]) -> Result<Self> {
+    pub fn new_fixed(
+        mut store: impl AsContextMut,
+        pre: &ArrayRefPre,
+        elems: &[Val],
+    ) -> Result<Self> {
         let store = &mut store.as_context_mut().0.opaque;
         let Ok(len) = u32::try_from(elems.len()) else {
             bail!("too many array elements");
@@ -192,7 +202,10 @@ impl ArrayRef {
         let expected = super::heap::unpacked(ty.0.element);
         for i in 0..len.min(1) {
             if !elem(i).matches_ty(store, &expected)? {
-                bail!("value of type {:?} does not match element type {expected:?}", elem(i).ty());
+                bail!(
+                    "value of type {:?} does not match element type {expected:?}",
+                    elem(i).ty()
+                );
             }
         }
         let layout = gc_array_layout(&ty);
@@ -202,7 +215,8 @@ impl ArrayRef {
             .ok_or(Trap::GcHeapOutOfMemory)?;
         store.gc_write(at + u64::from(GC_ARRAY_LENGTH), &len.to_le_bytes());
         for i in 0..len {
-            let slot = at + u64::from(layout.elems_offset) + u64::from(i) * u64::from(layout.elem_size);
+            let slot =
+                at + u64::from(layout.elems_offset) + u64::from(i) * u64::from(layout.elem_size);
             store.gc_write_value(ty.0.element, slot, elem(i))?;
         }
         Ok(Self::from_root(store.gc_root(at)))
@@ -277,7 +291,8 @@ impl ArrayRef {
             bail!(Trap::ArrayOutOfBounds);
         }
         let layout = gc_array_layout(&ty.wasm());
-        let slot = at + u64::from(layout.elems_offset) + u64::from(index) * u64::from(layout.elem_size);
+        let slot =
+            at + u64::from(layout.elems_offset) + u64::from(index) * u64::from(layout.elem_size);
         Ok((slot, ty.wasm()))
     }
 }

@@ -68,7 +68,10 @@ impl GcHeap {
     /// # Errors
     /// Fails when the OS refuses the reservation or the protection change.
     pub fn grow_to(&mut self, limits: &VMRuntimeLimits, size: u64) -> Result<()> {
-        anyhow::ensure!(size <= GC_HEAP_MAX, "GC heap size {size} exceeds the maximum");
+        anyhow::ensure!(
+            size <= GC_HEAP_MAX,
+            "GC heap size {size} exceeds the maximum"
+        );
         if self.mmap.is_none() {
             self.mmap = Some(Mmap::reserve(GC_HEAP_MAX as usize)?);
             limits.set_gc_next(GC_HEAP_START);

@@ -83,7 +83,12 @@ fn struct_fields_of_every_storage_type() -> Result<()> {
     let engine = gc_engine();
     let (mut store, inst) = instance(&engine, STRUCTS)?;
     let s = &mut store;
-    call(s, &inst, "make", &[Val::I32(0x1ff), Val::I32(0x18001), Val::I64(-3)])?;
+    call(
+        s,
+        &inst,
+        "make",
+        &[Val::I32(0x1ff), Val::I32(0x18001), Val::I64(-3)],
+    )?;
     // Packed fields keep the low bits and extend as asked.
     assert_eq!(i32_of(&call(s, &inst, "a_s", &[])?), -1);
     assert_eq!(i32_of(&call(s, &inst, "a_u", &[])?), 0xff);
@@ -102,7 +107,10 @@ fn struct_fields_of_every_storage_type() -> Result<()> {
     assert_eq!(call(s, &inst, "default_c", &[])?[0].unwrap_i64(), 0);
     let err = call(s, &inst, "null_get", &[]).expect_err("null struct");
     assert_eq!(trap_of(&err), Some(Trap::NullStructReference));
-    assert!(format!("{err:#}").contains("null structure reference"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("null structure reference"),
+        "{err:#}"
+    );
 
     // The host reads the same object through a `StructRef`.
     let Val::AnyRef(Some(any)) = call(s, &inst, "keep", &[])?[0] else {
@@ -113,10 +121,16 @@ fn struct_fields_of_every_storage_type() -> Result<()> {
     let st = any.as_struct(&*s)?.expect("a struct");
     assert_eq!(st.field(&mut *s, 0)?.unwrap_i32(), 0x80);
     assert_eq!(st.field(&mut *s, 2)?.unwrap_i64(), -3);
-    assert_eq!(st.field(&mut *s, 3)?.unwrap_v128(), 0x0000_0004_0000_0003_0000_0002_0000_0001);
+    assert_eq!(
+        st.field(&mut *s, 3)?.unwrap_v128(),
+        0x0000_0004_0000_0003_0000_0002_0000_0001
+    );
     st.set_field(&mut *s, 2, Val::I64(99))?;
     assert_eq!(call(s, &inst, "c", &[])?[0].unwrap_i64(), 99);
-    assert!(st.set_field(&mut *s, 6, Val::F64(1f64.to_bits())).is_err(), "immutable field");
+    assert!(
+        st.set_field(&mut *s, 6, Val::F64(1f64.to_bits())).is_err(),
+        "immutable field"
+    );
     assert!(st.set_field(&mut *s, 2, Val::I32(1)).is_err(), "wrong type");
     assert!(st.field(&mut *s, 7).is_err(), "no such field");
     Ok(())
@@ -184,8 +198,14 @@ fn array_operators() -> Result<()> {
     let engine = gc_engine();
     let (mut store, inst) = instance(&engine, ARRAYS)?;
     let s = &mut store;
-    assert_eq!(i32_of(&call(s, &inst, "new", &[Val::I32(1), Val::I32(1000)])?), 1000);
-    assert_eq!(call(s, &inst, "sum_new", &[Val::I64(3), Val::I32(100)])?[0].unwrap_i64(), 300);
+    assert_eq!(
+        i32_of(&call(s, &inst, "new", &[Val::I32(1), Val::I32(1000)])?),
+        1000
+    );
+    assert_eq!(
+        call(s, &inst, "sum_new", &[Val::I64(3), Val::I32(100)])?[0].unwrap_i64(),
+        300
+    );
     assert_eq!(i32_of(&call(s, &inst, "fixed", &[Val::I32(1)])?), -56);
     assert_eq!(
         call(s, &inst, "data", &[Val::I32(0), Val::I32(0)])?[0].unwrap_i64(),
@@ -198,8 +218,16 @@ fn array_operators() -> Result<()> {
     for (name, args, trap) in [
         ("oob_get", vec![Val::I32(4)], Trap::ArrayOutOfBounds),
         ("oob_get", vec![Val::I32(-1)], Trap::ArrayOutOfBounds),
-        ("oob_fill", vec![Val::I32(1), Val::I32(4)], Trap::ArrayOutOfBounds),
-        ("oob_fill", vec![Val::I32(-1), Val::I32(2)], Trap::ArrayOutOfBounds),
+        (
+            "oob_fill",
+            vec![Val::I32(1), Val::I32(4)],
+            Trap::ArrayOutOfBounds,
+        ),
+        (
+            "oob_fill",
+            vec![Val::I32(-1), Val::I32(2)],
+            Trap::ArrayOutOfBounds,
+        ),
         ("oob_data", vec![Val::I32(5)], Trap::MemoryOutOfBounds),
         ("null_len", vec![], Trap::NullArrayReference),
         ("null_elem", vec![], Trap::NullArrayReference),
@@ -218,7 +246,11 @@ fn array_operators() -> Result<()> {
     assert_eq!(arr.len(&*s)?, 3);
     assert_eq!(arr.get(&mut *s, 2)?.unwrap_i32(), 3);
     arr.set(&mut *s, 2, Val::I32(0x1ff))?;
-    assert_eq!(arr.get(&mut *s, 2)?.unwrap_i32(), 0xff, "packed elements keep 8 bits");
+    assert_eq!(
+        arr.get(&mut *s, 2)?.unwrap_i32(),
+        0xff,
+        "packed elements keep 8 bits"
+    );
     assert!(arr.get(&mut *s, 3).is_err(), "out of bounds");
     Ok(())
 }
@@ -276,13 +308,22 @@ fn casts_follow_the_declared_subtype_chain() -> Result<()> {
         let got = i32_of(&call(s, &inst, "test", &[Val::I32(i as i32)])?);
         assert_eq!(got, *want, "object {i}: {got:#b}");
         let is_b = i == 1 || i == 2;
-        assert_eq!(i32_of(&call(s, &inst, "br_b", &[Val::I32(i as i32)])?), i32::from(is_b));
-        assert_eq!(i32_of(&call(s, &inst, "br_fail_b", &[Val::I32(i as i32)])?), i32::from(!is_b));
+        assert_eq!(
+            i32_of(&call(s, &inst, "br_b", &[Val::I32(i as i32)])?),
+            i32::from(is_b)
+        );
+        assert_eq!(
+            i32_of(&call(s, &inst, "br_fail_b", &[Val::I32(i as i32)])?),
+            i32::from(!is_b)
+        );
         let cast = call(s, &inst, "cast_b", &[Val::I32(i as i32)]);
         if is_b {
             cast?;
         } else {
-            assert_eq!(trap_of(&cast.expect_err("cast fails")), Some(Trap::CastFailure));
+            assert_eq!(
+                trap_of(&cast.expect_err("cast fails")),
+                Some(Trap::CastFailure)
+            );
         }
     }
     Ok(())
@@ -304,13 +345,18 @@ fn a_full_heap_traps_cleanly_under_a_store_limit() -> Result<()> {
             (func (export "huge") (result i32)
                 (array.len (array.new_default $a (i32.const 0x7fffffff)))))"#,
     )?;
-    let mut store = Store::new(&engine, StoreLimitsBuilder::new().memory_size(1 << 20).build());
+    let mut store = Store::new(
+        &engine,
+        StoreLimitsBuilder::new().memory_size(1 << 20).build(),
+    );
     store.limiter(|l| l);
     let instance = Instance::new(&mut store, &module, &[])?;
     let grow = instance.get_typed_func::<i32, ()>(&mut store, "grow")?;
     // 24-byte nodes: 10,000 fit in 1 MiB, 100,000 do not.
     grow.call(&mut store, 10_000)?;
-    let err = grow.call(&mut store, 100_000).expect_err("the heap is full");
+    let err = grow
+        .call(&mut store, 100_000)
+        .expect_err("the heap is full");
     assert_eq!(trap_of(&err), Some(Trap::GcHeapOutOfMemory), "{err:#}");
     let huge = instance.get_typed_func::<(), i32>(&mut store, "huge")?;
     let err = huge.call(&mut store, ()).expect_err("16 GiB cannot fit");
@@ -356,14 +402,33 @@ fn the_host_allocates_structs_and_arrays() -> Result<()> {
     pair.set_field(&mut *s, 0, Val::I32(10))?;
     assert_eq!(i32_of(&call(s, &inst, "sum", &[arg])?), 9);
     assert_eq!(pair.ty(&*s)?.fields().len(), 2);
-    assert!(StructRef::new(&mut *s, &pre, &[Val::I32(1)]).is_err(), "too few fields");
+    assert!(
+        StructRef::new(&mut *s, &pre, &[Val::I32(1)]).is_err(),
+        "too few fields"
+    );
 
     let bytes_ty = ArrayType::new(&engine, FieldType::new(Mutability::Var, StorageType::I8))?;
     let pre = ArrayRefPre::new(&mut *s, bytes_ty);
     let arr = ArrayRef::new(&mut *s, &pre, &Val::I32(3), 5)?;
-    assert_eq!(i32_of(&call(s, &inst, "total", &[Val::AnyRef(Some(arr.to_anyref()))])?), 15);
+    assert_eq!(
+        i32_of(&call(
+            s,
+            &inst,
+            "total",
+            &[Val::AnyRef(Some(arr.to_anyref()))]
+        )?),
+        15
+    );
     let fixed = ArrayRef::new_fixed(&mut *s, &pre, &[Val::I32(1), Val::I32(2), Val::I32(250)])?;
-    assert_eq!(i32_of(&call(s, &inst, "total", &[Val::AnyRef(Some(fixed.to_anyref()))])?), 253);
+    assert_eq!(
+        i32_of(&call(
+            s,
+            &inst,
+            "total",
+            &[Val::AnyRef(Some(fixed.to_anyref()))]
+        )?),
+        253
+    );
     // A struct is not an array: the call's type check refuses it.
     let wrong = Val::AnyRef(Some(pair.to_anyref()));
     assert!(call(s, &inst, "total", &[wrong]).is_err());
@@ -371,7 +436,12 @@ fn the_host_allocates_structs_and_arrays() -> Result<()> {
     // Handles belong to their store.
     let mut other = Store::new(&engine, ());
     assert!(arr.len(&other).is_err());
-    assert!(StructRef::new(&mut other, &StructRefPre::new(&mut *s, pair_ty), &[Val::I32(1), Val::I32(2)]).is_err());
+    assert!(StructRef::new(
+        &mut other,
+        &StructRefPre::new(&mut *s, pair_ty),
+        &[Val::I32(1), Val::I32(2)]
+    )
+    .is_err());
     Ok(())
 }
 
@@ -397,12 +467,30 @@ fn extern_and_any_conversions_round_trip() -> Result<()> {
     let s = &mut store;
     assert_eq!(i32_of(&call(s, &inst, "struct_round_trip", &[])?), 77);
     let host = ExternRef::new(5u32);
-    let back = call(s, &inst, "host_round_trip", &[Val::ExternRef(Some(host.clone()))])?;
+    let back = call(
+        s,
+        &inst,
+        "host_round_trip",
+        &[Val::ExternRef(Some(host.clone()))],
+    )?;
     assert!(back[0].unwrap_externref().expect("non-null").ptr_eq(&host));
-    assert_eq!(i32_of(&call(s, &inst, "host_is_eq", &[Val::ExternRef(Some(host.clone()))])?), 0);
+    assert_eq!(
+        i32_of(&call(
+            s,
+            &inst,
+            "host_is_eq",
+            &[Val::ExternRef(Some(host.clone()))]
+        )?),
+        0
+    );
     // An internalized host reference reaches the host as an `AnyRef` that
     // converts back to the very `ExternRef`.
-    let Val::AnyRef(Some(any)) = call(s, &inst, "internalize", &[Val::ExternRef(Some(host.clone()))])?[0] else {
+    let Val::AnyRef(Some(any)) = call(
+        s,
+        &inst,
+        "internalize",
+        &[Val::ExternRef(Some(host.clone()))],
+    )?[0] else {
         panic!("expected an anyref");
     };
     assert!(!any.is_struct(&*s)? && !any.is_i31());
@@ -411,7 +499,9 @@ fn extern_and_any_conversions_round_trip() -> Result<()> {
     let i31 = Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_u32(9))));
     let ext = call(s, &inst, "externalize", &[i31])?;
     let again = call(s, &inst, "internalize", &ext)?;
-    let Val::AnyRef(Some(r)) = again[0] else { panic!("expected an i31") };
+    let Val::AnyRef(Some(r)) = again[0] else {
+        panic!("expected an i31")
+    };
     assert_eq!(r.as_i31().map(I31::get_u32), Some(9));
     Ok(())
 }
