@@ -398,7 +398,10 @@ fn the_host_allocates_structs_and_arrays() -> Result<()> {
     let pre = StructRefPre::new(&mut *s, pair_ty.clone());
     let pair = StructRef::new(&mut *s, &pre, &[Val::I32(40), Val::I32(0xffff)])?;
     let arg = Val::AnyRef(Some(pair.to_anyref()));
-    assert_eq!(i32_of(&call(s, &inst, "sum", &[arg.clone()])?), 39);
+    assert_eq!(
+        i32_of(&call(s, &inst, "sum", std::slice::from_ref(&arg))?),
+        39
+    );
     pair.set_field(&mut *s, 0, Val::I32(10))?;
     assert_eq!(i32_of(&call(s, &inst, "sum", &[arg])?), 9);
     assert_eq!(pair.ty(&*s)?.fields().len(), 2);
