@@ -552,3 +552,57 @@ fn constant_expressions_allocate_objects() -> Result<()> {
     assert_eq!(i32_of(&call(s, &inst, "t", &[])?), 7);
     Ok(())
 }
+
+#[test]
+fn structs_flow_through_globals_and_tables() -> Result<()> {
+    let engine = gc_engine();
+    let (mut store, inst) = instance(
+        &engine,
+        r#"(module
+            (type $s (struct (field (mut i32))))
+            (global (export "g") (mut (ref null $s)) (ref.null $s))
+            (table (export "t") 2 (ref null $s))
+            (func (export "from_global") (result i32) (struct.get $s 0 (global.get 0)))
+            (func (export "from_table") (param i32) (result i32)
+                (struct.get $s 0 (table.get 0 (local.get 0))))
+            (func (export "fill_table")
+                (table.set 0 (i32.const 0) (struct.new $s (i32.const 21)))))"#,
+    )?;
+    let s = &mut store;
+    let ty = StructType::new(
+        &engine,
+        [FieldType::new(
+            Mutability::Var,
+            StorageType::ValType(ValType::I32),
+        )],
+    )?;
+    let pre = StructRefPre::new(&mut *s, ty);
+    let obj = StructRef::new(&mut *s, &pre, &[Val::I32(5)])?;
+    let global = inst.get_global(&mut *s, "g").expect("global");
+    global.set(&mut *s, Val::AnyRef(Some(obj.to_anyref())))?;
+    assert_eq!(i32_of(&call(s, &inst, "from_global", &[])?), 5);
+    // What the host reads back is the same object.
+    let Val::AnyRef(Some(back)) = global.get(&mut *s) else {
+        panic!("expected a struct")
+    };
+    back.as_struct(&*s)?
+        .expect("a struct")
+        .set_field(&mut *s, 0, Val::I32(6))?;
+    assert_eq!(i32_of(&call(s, &inst, "from_global", &[])?), 6);
+    // A value of another type is refused.
+    let i31 = Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_u32(1))));
+    assert!(global.set(&mut *s, i31).is_err());
+
+    let table = inst.get_table(&mut *s, "t").expect("table");
+    table.set(&mut *s, 1, Val::AnyRef(Some(obj.to_anyref())))?;
+    assert_eq!(i32_of(&call(s, &inst, "from_table", &[Val::I32(1)])?), 6);
+    call(s, &inst, "fill_table", &[])?;
+    let Some(Val::AnyRef(Some(made))) = table.get(&mut *s, 0) else {
+        panic!("expected a struct")
+    };
+    let made = made.as_struct(&*s)?.expect("a struct");
+    assert_eq!(made.field(&mut *s, 0)?.unwrap_i32(), 21);
+    let err = call(s, &inst, "from_table", &[Val::I32(5)]).expect_err("out of bounds");
+    assert_eq!(trap_of(&err), Some(Trap::TableOutOfBounds));
+    Ok(())
+}
