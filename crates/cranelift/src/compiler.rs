@@ -3,7 +3,7 @@
 use crate::trampoline::{needed_trampolines, TrampolineSpec};
 use crate::translate::FuncTranslator;
 use anyhow::{anyhow, bail, Context as _, Result};
-use cranelift_codegen::ir::ExternalName;
+use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
@@ -61,6 +61,10 @@ pub struct CompiledFunction {
     pub(crate) srclocs: Vec<(u32, u32)>,
     /// Wasm offset of the function body (0 for trampolines).
     pub(crate) wasm_start: u32,
+    /// Calls with live GC references: (offset in `code` of the return
+    /// address, frame size, the references' offsets from the stack pointer),
+    /// sorted by return address (see `tern_environ::StackMaps`).
+    pub(crate) stack_maps: Vec<(u32, u32, Vec<u32>)>,
 }
 
 impl CompiledFunction {
@@ -339,12 +343,33 @@ impl Compiler {
         if !srclocs.is_empty() && (prev_end as usize) < buffer.data().len() {
             srclocs.push((prev_end, AddressMap::NO_INSTRUCTION));
         }
+        let stack_maps = buffer
+            .user_stack_maps()
+            .iter()
+            .map(|(ret, frame_size, map)| {
+                let slots = map
+                    .entries()
+                    .map(|(ty, offset)| {
+                        // References are 64-bit words (`ir_type`); an 8-aligned
+                        // word inside the frame is what the frame walker relies on.
+                        if ty != ir::types::I64 || offset % 8 != 0 || offset + 8 > *frame_size {
+                            bail!(
+                                "unexpected stack map entry {ty} at {offset} in a {frame_size}-byte frame"
+                            );
+                        }
+                        Ok(offset)
+                    })
+                    .collect::<Result<Vec<u32>>>()?;
+                Ok((*ret, *frame_size, slots))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             relocs,
             traps,
             srclocs,
             wasm_start: 0,
+            stack_maps,
         })
     }
 }

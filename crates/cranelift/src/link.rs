@@ -5,7 +5,7 @@
 use crate::compiler::{CompiledFunction, RelocTarget};
 use anyhow::{bail, Result};
 use cranelift_codegen::binemit::Reloc;
-use tern_environ::{AddressMap, TrapKind};
+use tern_environ::{AddressMap, StackMaps, TrapKind};
 
 /// Where one function lives in the text section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct CodeImage {
     pub traps: Vec<(u32, TrapKind)>,
     /// Text offsets back to wasm offsets, for backtraces.
     pub address_map: AddressMap,
+    /// Where each call with live GC references keeps them.
+    pub stack_maps: StackMaps,
 }
 
 const FUNC_ALIGN: usize = 16;
@@ -71,6 +73,10 @@ pub fn link(
             .address_map
             .sites
             .extend(f.srclocs.iter().map(|(off, wasm)| (loc.start + off, *wasm)));
+        // Functions are placed in order, so their sorted maps stay sorted.
+        for (ret, frame_size, slots) in &f.stack_maps {
+            image.stack_maps.push(loc.start + ret, *frame_size, slots);
+        }
     }
     for t in trampolines {
         if t.has_relocations() {

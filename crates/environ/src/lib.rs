@@ -20,6 +20,7 @@ mod gc_types;
 mod libcalls;
 mod memory_image;
 mod module;
+mod stack_maps;
 mod strict_leb;
 mod translate;
 mod trap;
@@ -44,6 +45,7 @@ pub use module::{
     DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,
     ModuleTranslation, SegmentMode,
 };
+pub use stack_maps::{StackMap, StackMapSite, StackMaps};
 pub use translate::{translate_module, WasmFeatures};
 pub use trap::TrapKind;
 pub use tunables::{MemoryStyle, Tunables};

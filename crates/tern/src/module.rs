@@ -198,6 +198,7 @@ impl Module {
                 trampolines,
                 traps: image.traps,
                 address_map: image.address_map,
+                stack_maps: image.stack_maps,
                 names,
                 exports_by_name,
                 memory_images,
@@ -227,6 +228,7 @@ impl Module {
             trampolines,
             traps,
             address_map,
+            stack_maps,
             names,
             exports_by_name,
             memory_images,
@@ -242,6 +244,7 @@ impl Module {
             func_names: names,
             module_name: env.name.clone(),
             address_map,
+            stack_maps,
         });
         registry::register(code.base(), code.len(), info.clone());
         if engine.config().profiler != crate::ProfilingStrategy::None {
@@ -324,6 +327,7 @@ impl Module {
             host_trampolines: inner.trampolines.host.iter().map(locate).collect(),
             traps: &inner.info.traps,
             address_map: &inner.info.address_map,
+            stack_maps: &inner.info.stack_maps,
             func_names: &inner.info.func_names,
             exports_by_name: &inner.exports_by_name,
             memory_images,
@@ -451,6 +455,7 @@ impl Module {
             },
             traps: meta.traps,
             address_map: meta.address_map,
+            stack_maps: meta.stack_maps,
             names: meta.func_names,
             exports_by_name: meta.exports_by_name,
             memory_images,
@@ -577,6 +582,8 @@ struct Parts {
     traps: Vec<(u32, TrapKind)>,
     /// Code offsets back to wasm offsets.
     address_map: tern_environ::AddressMap,
+    /// Where calls keep their live GC references.
+    stack_maps: tern_environ::StackMaps,
     /// Function names.
     names: FuncNames,
     /// Export positions ordered by name.

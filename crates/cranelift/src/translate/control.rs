@@ -154,7 +154,7 @@ impl FuncState<'_, '_> {
         self.stack.truncate(base);
         self.builder.switch_to_block(else_block);
         let params = self.builder.block_params(else_block).to_vec();
-        self.stack.extend(params);
+        self.push_all(params);
         // An `if` frame only exists when its start was reachable.
         self.reachable = true;
     }
@@ -201,7 +201,7 @@ impl FuncState<'_, '_> {
             }
             self.reachable = false;
         } else {
-            self.stack.extend(results);
+            self.push_all(results);
         }
     }
 
@@ -249,7 +249,7 @@ impl FuncState<'_, '_> {
                 self.builder.switch_to_block(header);
                 let stack_base = self.stack.len();
                 let header_params = self.builder.block_params(header).to_vec();
-                self.stack.extend(header_params);
+                self.push_all(header_params);
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop { header },
                     next,
@@ -453,7 +453,7 @@ impl FuncState<'_, '_> {
         };
         let results = self.builder.inst_results(call).to_vec();
         self.check_pending_exception();
-        self.stack.extend(results);
+        self.push_all(results);
     }
 
     /// An indirect call; with `tail`, a `return_call_indirect`.
@@ -534,6 +534,6 @@ impl FuncState<'_, '_> {
         let call = self.builder.ins().call_indirect(sig, code, &all);
         let results = self.builder.inst_results(call).to_vec();
         self.check_pending_exception();
-        self.stack.extend(results);
+        self.push_all(results);
     }
 }

@@ -204,6 +204,8 @@ impl FuncState<'_, '_> {
             limits,
             VMLIMITS_PENDING_EXN as i32,
         );
+        // The exnref stays live across the payload libcall (`catch_ref`).
+        self.needs_stack_map(exn);
         let thrown_tag = self.builder.ins().load(
             types::I64,
             Self::trusted_flags(),

@@ -12,7 +12,8 @@
 //! `call_ref`, null tests and branches), `gc` (i31, `ref.eq`, casts, conversions), `gc_objects` (`struct.*`, `array.*`), `numeric` (scalar operators that only
 //! touch the operand stack), `simd` (128-bit vectors) and `exceptions`
 //! (`throw`, `try_table`, and the check after each call); `interrupts` meters fuel and
-//! checks epochs.
+//! checks epochs; `stack_maps` marks the values of GC-heap reference types that
+//! Cranelift must keep in stack maps.
 
 mod control;
 mod dispatch;
@@ -24,6 +25,7 @@ mod interrupts;
 mod memory;
 mod numeric;
 mod simd;
+mod stack_maps;
 mod tables;
 
 use crate::compiler::Compiler;
@@ -69,6 +71,8 @@ pub(crate) struct FuncState<'a, 'f> {
     /// The block that returns with an exception left pending, once a throw
     /// site outside every `try_table` needs it (see `exceptions`).
     pub(crate) propagate: Option<ir::Block>,
+    /// Values pushed since the current operator began (see `stack_maps`).
+    pushes: usize,
 }
 
 impl<'a> FuncTranslator<'a> {
@@ -141,6 +145,9 @@ impl<'a> FuncTranslator<'a> {
         let params: Vec<Value> = builder.block_params(entry)[2..].to_vec();
         for (i, p) in params.iter().enumerate() {
             let var = builder.declare_var(ir_type(ty.params[i]));
+            if stack_maps::gc_ref_local(validator, i as u32) {
+                builder.declare_var_needs_stack_map(var);
+            }
             builder.def_var(var, *p);
             locals.push(var);
         }
@@ -148,6 +155,9 @@ impl<'a> FuncTranslator<'a> {
             let wty = validator.get_local_type(i).expect("validated local");
             let ity = ir_type_of(wty);
             let var = builder.declare_var(ity);
+            if stack_maps::gc_ref_local(validator, i) {
+                builder.declare_var_needs_stack_map(var);
+            }
             let zero = zero_value(&mut builder, ity);
             builder.def_var(var, zero);
             locals.push(var);
@@ -167,6 +177,7 @@ impl<'a> FuncTranslator<'a> {
             direct_calls: HashMap::new(),
             signatures: HashMap::new(),
             propagate: None,
+            pushes: 0,
         };
         state.push_function_frame(&ty.results);
         state.check_epoch();
@@ -178,6 +189,7 @@ impl<'a> FuncTranslator<'a> {
             validator.op(offset, &op)?;
             state.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
             state.translate_operator(&op)?;
+            state.declare_pushed_refs(validator)?;
         }
         ops.finish()?;
         state.finish_propagation(&ty.results);
@@ -234,7 +246,15 @@ impl FuncState<'_, '_> {
     }
 
     pub(crate) fn push(&mut self, v: Value) {
+        self.pushes += 1;
         self.stack.push(v);
+    }
+
+    /// Pushes every value of `vs`, in order.
+    pub(crate) fn push_all(&mut self, vs: impl IntoIterator<Item = Value>) {
+        for v in vs {
+            self.push(v);
+        }
     }
 
     /// Emits an unconditional trap.

@@ -23,7 +23,9 @@ use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
-use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, TrapKind};
+use tern_environ::{
+    AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, StackMaps, TrapKind,
+};
 
 /// Version of the metadata encoding. Bump it whenever a type serialized into
 /// `.tern.meta` changes shape (`ModuleMetadata`, `tern_environ::Module` and
@@ -31,7 +33,7 @@ use tern_environ::{AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, Segme
 /// Bump it too when compiled code starts relying on something older code did
 /// not do (`ref.func` of a defined function calls the `ref_func` libcall,
 /// since instances fill funcrefs on first use; the encoding did not change).
-pub(crate) const FORMAT_VERSION: u32 = 9;
+pub(crate) const FORMAT_VERSION: u32 = 10;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -73,6 +75,9 @@ pub(crate) struct ModuleMetadata {
     pub traps: Vec<(u32, TrapKind)>,
     /// Text offsets back to wasm offsets, for backtraces.
     pub address_map: AddressMap,
+    /// Where each call with live GC references keeps them, sorted by return
+    /// address.
+    pub stack_maps: StackMaps,
     /// Function names from the name section.
     pub func_names: FuncNames,
     /// Positions in `env.exports`, ordered by export name.
@@ -96,6 +101,7 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub host_trampolines: Vec<(u32, u32, u32)>,
     pub traps: &'a [(u32, TrapKind)],
     pub address_map: &'a AddressMap,
+    pub stack_maps: &'a StackMaps,
     pub func_names: &'a FuncNames,
     pub exports_by_name: &'a [u32],
     pub memory_images: Vec<Option<ImageLocation>>,
@@ -323,6 +329,9 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     if !meta.address_map.is_valid(meta.funcs.len(), meta.code_len) {
         bail!("bad address map");
     }
+    if !meta.stack_maps.is_valid(meta.code_len) {
+        bail!("bad stack maps");
+    }
     if !env.func_names.is_empty() || !meta.func_names.is_valid() {
         bail!("bad function name table");
     }
@@ -428,6 +437,7 @@ impl Engine {
             host_trampolines: locate(&compiled.trampolines.host),
             traps: &compiled.image.traps,
             address_map: &compiled.image.address_map,
+            stack_maps: &compiled.image.stack_maps,
             func_names: &func_names,
             exports_by_name: &crate::module::exports_by_name(&compiled.env.exports),
             memory_images,

@@ -91,6 +91,8 @@ pub struct CodeInfo {
     pub module_name: Option<String>,
     /// Code offsets back to wasm offsets, for backtraces.
     pub address_map: tern_environ::AddressMap,
+    /// Where each call with live GC references keeps them (see `stack_roots`).
+    pub stack_maps: tern_environ::StackMaps,
 }
 
 impl CodeInfo {
@@ -125,6 +127,12 @@ impl CodeInfo {
     /// The name of function `index` from the name section.
     pub fn func_name(&self, index: u32) -> Option<&str> {
         self.func_names.get(index)
+    }
+
+    /// The stack map of the call whose return address is at text offset
+    /// `ret`, if that call has live GC references.
+    pub fn stack_map_at(&self, ret: u32) -> Option<tern_environ::StackMap<'_>> {
+        self.stack_maps.lookup(ret)
     }
 
     /// The trap kind of the instruction at `offset`, if it is a trap site.

@@ -17,6 +17,7 @@
 //! * `gc_heap`: a store's GC heap reservation and bump allocation.
 //! * `entry`: calling compiled code from the host.
 //! * `signal_handler`: the embedder's own signal handler, consulted first.
+//! * `stack_roots`: the GC references wasm frames hold across calls, from stack maps.
 //! * `fiber`: the stacks async calls run wasm on, and suspending on host futures.
 //! * `jitdump_map`: the executable mapping of the jitdump file that perf looks for.
 //!
@@ -70,6 +71,7 @@ pub mod mmap;
 pub mod pool;
 pub mod registry;
 pub mod signal_handler;
+pub mod stack_roots;
 pub mod store_cast;
 pub mod table;
 pub mod thread_stack;

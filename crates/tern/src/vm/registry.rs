@@ -156,6 +156,7 @@ mod tests {
             traps: vec![(4, tern_environ::TrapKind::UnreachableCodeReached)],
             func_names: FuncNames::default(),
             address_map: tern_environ::AddressMap::default(),
+            stack_maps: tern_environ::StackMaps::default(),
             module_name: Some(name.to_string()),
         })
     }

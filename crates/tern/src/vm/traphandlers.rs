@@ -322,30 +322,92 @@ fn outer_activation_pcs(state: &CallThreadState) -> Vec<usize> {
         };
         let low = inner as *const CallThreadState as usize;
         let high = outer as *const CallThreadState as usize;
-        pcs.extend(walk_frames_between(fp, low, high));
+        walk_frames_between(fp, low, high, MAX_OUTER_FRAMES, |ret, _| pcs.push(ret));
         inner = outer;
     }
     pcs
 }
 
+/// How many frames of each enclosing activation a backtrace records.
+const MAX_OUTER_FRAMES: usize = 10_000;
+
 /// Like `walk_frames`, but only follows frame pointers that rise strictly
-/// within `low..high`, a range of this thread's live stack.
-fn walk_frames_between(mut fp: usize, low: usize, high: usize) -> Vec<usize> {
-    let mut pcs = Vec::new();
-    while fp > low && fp.saturating_add(16) <= high && fp.is_multiple_of(8) && pcs.len() < 10_000 {
+/// within `low..high`, a range of this thread's live stack (so the walk ends
+/// even on a corrupt chain), and at most `max_frames` frames. `visit` gets
+/// each wasm return address and the frame pointer of the frame it returns
+/// into (not checked against the range).
+fn walk_frames_between(
+    mut fp: usize,
+    low: usize,
+    high: usize,
+    max_frames: usize,
+    mut visit: impl FnMut(usize, usize),
+) {
+    let mut frames = 0;
+    while fp > low && fp.saturating_add(16) <= high && fp.is_multiple_of(8) && frames < max_frames {
         // SAFETY: fp and fp + 8 are aligned words inside low..high, a range of
         // this thread's live stack, so both are readable.
         let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         if registry::lookup(ret.wrapping_sub(1)).is_none() {
             break;
         }
-        pcs.push(ret);
+        visit(ret, next_fp);
+        frames += 1;
         if next_fp <= fp {
             break;
         }
         fp = next_fp;
     }
-    pcs
+}
+
+/// Calls `visit(ret, fp)` for each wasm frame on this thread's stack that
+/// belongs to the store whose runtime limits are `limits`, innermost first:
+/// `ret` is the return address at which the frame is stopped (a call into
+/// the host, a trampoline or another wasm function) and `fp` its frame
+/// pointer. Every `fp` given lies inside the live stack range of the
+/// frame's activation. Frames of other stores' activations are skipped; no
+/// frame of the store is left out, however deep the stack (a collector
+/// needs them all).
+///
+/// A store's activations are found on this thread's `CallThreadState` chain
+/// (one per `catch_traps` of that store); the innermost one's wasm stopped at
+/// the wasm-to-host trampoline whose frame pointer is the store's
+/// `last_wasm_exit_fp` now, and each outer one's at the value that field had
+/// when the next inner activation of the same store began (`saved_exit_fp`,
+/// restored when that activation ends).
+///
+/// # Safety
+/// Must be called on the thread running `limits`' store's wasm, while the
+/// store's innermost wasm activation (if any) is stopped in a host function
+/// it called through a wasm-to-host trampoline (which recorded its frame
+/// pointer in `last_wasm_exit_fp`), not in a libcall, which records nothing.
+/// `limits` must point to that store's live runtime limits.
+pub(super) unsafe fn for_each_store_frame(
+    limits: *const VMRuntimeLimits,
+    mut visit: impl FnMut(usize, usize),
+) {
+    // Every wasm frame of the innermost activation lies above this local.
+    let here = 0u8;
+    let mut low = ptr::addr_of!(here) as usize;
+    // SAFETY: the caller promises `limits` is the store's live limits.
+    let mut exit_fp = unsafe { *(*limits).last_wasm_exit_fp.get() };
+    let mut state = current();
+    while !state.is_null() {
+        // SAFETY: a non-null CURRENT, and each `prev`, is the live state of an
+        // activation on this thread's stack, enclosing the ones inside it.
+        let s = unsafe { &*state };
+        let high = s as *const CallThreadState as usize;
+        if ptr::eq(s.limits, limits) {
+            walk_frames_between(exit_fp, low, high, usize::MAX, |ret, fp| {
+                if fp > low && fp < high {
+                    visit(ret, fp);
+                }
+            });
+            exit_fp = s.saved_exit_fp;
+        }
+        low = high;
+        state = s.prev;
+    }
 }
 
 /// The wasm frames on the stack now, innermost first, when a host function

@@ -1,0 +1,84 @@
+//! Stack roots: the GC references that a store's wasm frames hold while
+//! they are stopped at calls, found precisely and handed out as pointers a
+//! moving collector can rewrite.
+//!
+//! Compiled code keeps every live reference of the `any`/`extern`/`exn`
+//! hierarchies in a stack slot across each call, and its module's
+//! [`tern_environ::StackMaps`] say, per return address, which slots those
+//! are (`tern-cranelift`'s translator declares the values; Cranelift spills
+//! and reloads them; see `docs/design/gc.md` §4). After the call returns the
+//! code *reloads* each reference from its slot, so a value written into a
+//! slot here is what the wasm code continues with.
+//!
+//! The walk: `traphandlers::for_each_store_frame` follows the frame-pointer
+//! chain of each of the store's activations on this thread (as backtraces
+//! do); for each wasm frame, the return address it is stopped at is looked
+//! up in its module's stack maps (a binary search), and each slot is at
+//! `fp - frame_size + offset` (Cranelift gives offsets from the stack
+//! pointer, and `frame_size` is the distance from it up to the frame
+//! pointer; going through the frame pointer also holds when a call left the
+//! stack pointer elsewhere). A frame stopped at a call without live
+//! references has no stack map and gives nothing; trampolines never have
+//! one.
+//!
+//! This module only finds roots; nothing here reads or moves objects, and it
+//! must never write a slot itself.
+
+use super::registry;
+use super::traphandlers;
+use super::vmcontext::VMRuntimeLimits;
+
+#[cfg(test)]
+mod tests;
+
+/// Calls `visit` with a pointer to each live GC-reference slot (a 64-bit
+/// reference word) of every wasm frame of the store whose runtime limits are
+/// `limits` on this thread's stack, innermost frame first. Returns how many
+/// frames with live references were found.
+///
+/// Writing a reference of the same kind into a slot is how a moving
+/// collector updates a root: the frame's code reloads the slot when the call
+/// it is stopped at returns.
+///
+/// # Safety
+/// * Must be called on the thread running the store's wasm, from a host
+///   function that the store's innermost wasm activation called through a
+///   wasm-to-host trampoline and that is still running (so the store's
+///   `last_wasm_exit_fp` is that trampoline's live frame; a libcall records
+///   no exit frame, so it must not call this); `limits` must be that store's
+///   live runtime limits.
+/// * The pointers `visit` gets are valid for reads and writes of one aligned
+///   `u64` until that host function returns; a value written there must be
+///   a reference the frame's code may hold in that slot (its wasm type is
+///   the one the code gave it), or the code's behaviour is undefined.
+#[allow(
+    dead_code,
+    reason = "the collector (GC phase 3, docs/design/gc.md) is the caller; the tests use it today"
+)]
+pub unsafe fn for_each_stack_root(
+    limits: *const VMRuntimeLimits,
+    mut visit: impl FnMut(*mut u64),
+) -> usize {
+    let mut frames = 0;
+    let mut found = |ret: usize, fp: usize| {
+        // A return address at the very end of a module's code belongs to it:
+        // look up the byte before (the call instruction's last byte).
+        let Some((info, offset)) = registry::lookup(ret.wrapping_sub(1)) else {
+            return;
+        };
+        let Some(map) = info.stack_map_at(offset + 1) else {
+            return;
+        };
+        frames += 1;
+        // `StackMaps::is_valid` (checked for artifacts; what the compiler
+        // checked for fresh code) keeps every slot an aligned word inside
+        // `frame_size` bytes below `fp`.
+        let sp = fp.wrapping_sub(map.frame_size as usize);
+        for slot in map.slots {
+            visit((sp + *slot as usize) as *mut u64);
+        }
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { traphandlers::for_each_store_frame(limits, &mut found) };
+    frames
+}
