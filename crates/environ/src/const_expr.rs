@@ -37,6 +37,20 @@ pub enum ConstOp {
     /// `ref.i31` (GC): the i32 on the stack as an `i31ref`, `(v << 1) | 1`
     /// (see `docs/design/gc.md`).
     RefI31,
+    /// `struct.new` of module type index (GC): pops one value per field.
+    StructNew(u32),
+    /// `struct.new_default` of module type index (GC).
+    StructNewDefault(u32),
+    /// `array.new` of module type index (GC): pops the value and the length.
+    ArrayNew(u32),
+    /// `array.new_default` of module type index (GC): pops the length.
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of module type index with this many elements (GC).
+    ArrayNewFixed(u32, u32),
+    /// `any.convert_extern` (GC).
+    AnyConvertExtern,
+    /// `extern.convert_any` (GC).
+    ExternConvertAny,
 }
 
 /// The `i31ref` word of `v`: its low 31 bits, shifted left, with bit 0 set.
@@ -77,6 +91,20 @@ impl ConstExpr {
                 O::I64Sub => ConstOp::I64Sub,
                 O::I64Mul => ConstOp::I64Mul,
                 O::RefI31 => ConstOp::RefI31,
+                O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                O::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                O::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                O::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+                O::AnyConvertExtern => ConstOp::AnyConvertExtern,
+                O::ExternConvertAny => ConstOp::ExternConvertAny,
                 O::End => break,
                 other => bail!("unsupported operator in constant expression: {other:?}"),
             });

@@ -71,6 +71,26 @@ macro_rules! for_each_libcall {
             /// code calls it only after an exact id comparison failed and only
             /// for a target type that is not `final`.
             IsSubtype is_subtype(sub: u32, sup: u32) -> u32;
+            /// GC: the inline bump allocation ran out of room. Grows the
+            /// store's GC heap (within its limits) and allocates `size`
+            /// zeroed bytes; the new object's heap offset, or 0 when the
+            /// heap cannot grow (compiled code traps).
+            GcAlloc gc_alloc(size: u64) -> u64;
+            /// `array.new_data`: a new array of engine type `ty` with
+            /// `elem_size`-byte elements copied from data segment `data` at
+            /// `src`; its offset, or 0 when the bytes are out of the segment,
+            /// 1 when the heap is full (compiled code traps).
+            ArrayNewData array_new_data(ty: u32, elem_size: u32, data: u32, src: u32, len: u32) -> u64;
+            /// `array.new_elem`: as `array_new_data`, from element segment `elem`.
+            ArrayNewElem array_new_elem(ty: u32, elem_size: u32, elem: u32, src: u32, len: u32) -> u64;
+            /// `array.init_data`: status 0, 1 when the array range is out of
+            /// bounds, 2 when the segment range is.
+            ArrayInitData array_init_data(array: u64, elem_size: u32, dst: u32, data: u32, src: u32, len: u32) -> u32;
+            /// `array.init_elem`: as `array_init_data`, from element segment `elem`.
+            ArrayInitElem array_init_elem(array: u64, elem_size: u32, dst: u32, elem: u32, src: u32, len: u32) -> u32;
+            /// `array.copy` between two non-null arrays of `elem_size`-byte
+            /// elements: status 0, or 1 when a range is out of bounds.
+            ArrayCopy array_copy(dst: u64, dst_index: u32, src: u64, src_index: u32, len: u32, elem_size: u32) -> u32;
         }
     };
 }

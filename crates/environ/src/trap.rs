@@ -38,11 +38,19 @@ pub enum TrapKind {
     CastFailure,
     /// `i31.get_s`/`i31.get_u` found a null reference (GC).
     NullI31Reference,
+    /// A `struct.*` operator found a null reference (GC).
+    NullStructReference,
+    /// An `array.*` operator found a null reference (GC).
+    NullArrayReference,
+    /// An array index or range outside the array (GC).
+    ArrayOutOfBounds,
+    /// The store's GC heap could not grow to hold a new object (GC).
+    GcHeapOutOfMemory,
 }
 
 impl TrapKind {
     /// Every trap kind, for tables and tests.
-    pub const ALL: [TrapKind; 15] = [
+    pub const ALL: [TrapKind; 19] = [
         Self::StackOverflow,
         Self::MemoryOutOfBounds,
         Self::TableOutOfBounds,
@@ -58,6 +66,10 @@ impl TrapKind {
         Self::CannotEnterComponent,
         Self::CastFailure,
         Self::NullI31Reference,
+        Self::NullStructReference,
+        Self::NullArrayReference,
+        Self::ArrayOutOfBounds,
+        Self::GcHeapOutOfMemory,
     ];
 
     /// The numeric code used in compiled code's trap tables.
@@ -88,6 +100,10 @@ impl TrapKind {
             Self::CannotEnterComponent => "cannot enter component instance",
             Self::CastFailure => "cast failure",
             Self::NullI31Reference => "null i31 reference",
+            Self::NullStructReference => "null structure reference",
+            Self::NullArrayReference => "null array reference",
+            Self::ArrayOutOfBounds => "out of bounds array access",
+            Self::GcHeapOutOfMemory => "GC heap out of memory",
         }
     }
 }

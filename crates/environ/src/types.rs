@@ -48,15 +48,15 @@ pub enum WasmHeapType {
     Extern,
     /// The bottom of the extern hierarchy (`noextern`): only null.
     NoExtern,
-    /// The top of the GC hierarchy (`any`); GC is not implemented yet.
+    /// The top of the GC hierarchy (`any`) (GC).
     Any,
-    /// Comparable references (`eq`); GC is not implemented yet.
+    /// Comparable references (`eq`) (GC).
     Eq,
-    /// Unboxed 31-bit integers (`i31`); GC is not implemented yet.
+    /// Unboxed 31-bit integers (`i31`) (GC).
     I31,
-    /// Any struct (`struct`); GC is not implemented yet.
+    /// Any struct (`struct`) (GC).
     Struct,
-    /// Any array (`array`); GC is not implemented yet.
+    /// Any array (`array`) (GC).
     Array,
     /// The bottom of the GC hierarchy (`none`).
     None,

@@ -78,6 +78,16 @@ pub const VMLIMITS_PENDING_EXN: u32 = 48;
 /// in flight, which `catch` clauses compare with their own tag's address.
 pub const VMLIMITS_PENDING_TAG: u32 = 56;
 
+/// `VMRuntimeLimits.gc_heap_base`: the address of the store's GC heap (null
+/// until the first object is allocated; it never moves afterwards). An object
+/// reference is a 32-bit offset from here (see `docs/design/gc.md`).
+pub const VMLIMITS_GC_HEAP_BASE: u32 = 64;
+/// `VMRuntimeLimits.gc_next` (u64): the heap offset the next object is bumped
+/// from. Every byte from here to `gc_limit` is zero.
+pub const VMLIMITS_GC_NEXT: u32 = 72;
+/// `VMRuntimeLimits.gc_limit` (u64): the end of the heap's accessible part.
+pub const VMLIMITS_GC_LIMIT: u32 = 80;
+
 /// The fixed header every instance `VMContext` starts with, the same for every
 /// module (so code that has no `Module` at hand, such as trampolines and the
 /// runtime's libcalls, can use it): the `*mut VMRuntimeLimits` field.

@@ -119,8 +119,8 @@ pub(crate) const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM2
 // Exception handling is implemented but stays off until exceptions are
 // collected (`crate::exn`: each thrown exception lives until its store drops).
 // .union(WasmFeatures::EXCEPTIONS)
-// GC is phase 1 only (types, i31, casts without heap objects; no heap, no
-// collector: see docs/design/gc.md), so it stays off by default too.
+// GC has a heap but no collector yet (phase 2: objects live until their store
+// drops, see docs/design/gc.md), so it stays off by default too.
 // .union(WasmFeatures::GC)
 
 /// The component-model proposal and the sub-features whose syntax Tern
@@ -492,14 +492,13 @@ impl Config {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }
 
-    /// Garbage collection (Wasm 3.0), off by default. **Phase 1 only**:
-    /// struct and array types, recursion groups and subtyping (canonicalised
-    /// engine-wide), `i31ref`, `ref.eq`, and `ref.test`/`ref.cast`/
-    /// `br_on_cast`/`br_on_cast_fail` on null, `i31` and function references.
-    /// Instructions that need heap objects (`struct.new`, `array.new`, …,
-    /// `any.convert_extern`) are refused when a function using them is
-    /// compiled, with an error saying they are not implemented yet. There is
-    /// no GC heap and no collector yet (see `docs/design/gc.md`).
+    /// Garbage collection (Wasm 3.0), off by default. Struct and array types,
+    /// recursion groups and subtyping (canonicalised engine-wide), `i31ref`,
+    /// every `struct.*`/`array.*` instruction on a per-store GC heap, casts,
+    /// and `any.convert_extern`/`extern.convert_any`. **There is no collector
+    /// yet** (phase 3): objects live until their store is dropped, and a heap
+    /// that reaches the store's limits (`ResourceLimiter::memory_growing`, or
+    /// 4 GiB) traps with `Trap::GcHeapOutOfMemory` (see `docs/design/gc.md`).
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::GC, enable)
     }

@@ -229,6 +229,12 @@ impl Engine {
         Ok(ids)
     }
 
+    /// The engine-wide id of `ty` (with engine ids only) alone in its
+    /// recursion group, registering it on first use (host-made GC types).
+    pub(crate) fn register_single_type(&self, ty: WasmSubType) -> u32 {
+        self.intern_group(vec![ty])
+    }
+
     fn intern_group(&self, key: Vec<WasmSubType>) -> u32 {
         if let Some(first) = self.registry().find_group(&key) {
             return first;
@@ -260,6 +266,11 @@ impl Engine {
     /// The function type registered under `id` (`None` for a struct or array type).
     pub(crate) fn signature(&self, id: u32) -> Option<WasmFuncType> {
         self.registry().get(id)?.as_func().cloned()
+    }
+
+    /// The type registered under `id`, with every type index an engine id.
+    pub(crate) fn sub_type(&self, id: u32) -> Option<tern_environ::WasmSubType> {
+        self.registry().get(id).cloned()
     }
 
     /// Whether engine type `sub` is engine type `sup` or declares it

@@ -7,6 +7,7 @@
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
+use crate::gc::const_eval::ConstGc;
 use crate::store::{GlobalData, InstanceData, StoreOpaque, Stored, TableData};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
 use crate::{
@@ -269,6 +270,23 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
 struct Resolved<'a> {
     vmi: &'a mut VMInstance,
     globals: &'a [GlobalPtr],
+    /// Where GC operators allocate (see `crate::gc::const_eval`).
+    gc: ConstGc<'a>,
+}
+
+/// The allocation context of constant expressions, from the store's fields
+/// (the instance being built is borrowed from the store meanwhile).
+fn const_gc<'a>(
+    heap: &'a mut crate::vm::gc_heap::GcHeap,
+    limits: &'a crate::vm::VMRuntimeLimits,
+    module: &'a Module,
+) -> ConstGc<'a> {
+    ConstGc {
+        heap,
+        limits,
+        types: &module.inner.env.types,
+        type_ids: &module.inner.type_ids,
+    }
 }
 
 fn instantiate(
@@ -282,6 +300,7 @@ fn instantiate(
         bail!("cross-`Engine` instantiation is not supported");
     }
     let env = &module.inner.env;
+    let heap_before = store.gc_heap.accessible();
     if imports.len() != env.imports.len() {
         bail!(
             "expected {} imports, found {}",
@@ -432,6 +451,7 @@ fn instantiate(
             &mut Resolved {
                 vmi: &mut vmi,
                 globals: &globals,
+                gc: const_gc(&mut store.gc_heap, &store.limits, module),
             },
         )?;
         let ptr = GlobalPtr(vmi.defined_global(defined as u32));
@@ -469,6 +489,7 @@ fn instantiate(
     let mut resolved = Resolved {
         vmi: &mut vmi,
         globals: &globals,
+        gc: const_gc(&mut store.gc_heap, &store.limits, module),
     };
     for (defined, init) in env.table_inits.iter().enumerate() {
         if let Some(init) = init {
@@ -534,6 +555,7 @@ fn instantiate(
     });
 
     apply_segments(store, instance_index, module, &global_ptrs)?;
+    store.gc_check_growth(heap_before)?;
     Ok(self_handle)
 }
 
@@ -558,6 +580,7 @@ fn apply_segments(
         let resolved = &mut Resolved {
             vmi: &mut data.vm,
             globals,
+            gc: const_gc(&mut store.gc_heap, &store.limits, module),
         };
         let offset = eval_const(offset, resolved)?;
         let offset = if env.tables[*index as usize].table64 {
@@ -583,6 +606,7 @@ fn apply_segments(
         let resolved = &mut Resolved {
             vmi: &mut inst.vm,
             globals,
+            gc: const_gc(&mut store.gc_heap, &store.limits, module),
         };
         let offset = eval_const(offset, resolved)?;
         let offset = if env.memories[*index as usize].memory64 {
@@ -692,6 +716,13 @@ fn eval_const(expr: &ConstExpr, resolved: &mut Resolved<'_>) -> Result<ValRaw> {
                     _ => a.wrapping_mul(b),
                 })
             }
+            ConstOp::StructNew(_)
+            | ConstOp::StructNewDefault(_)
+            | ConstOp::ArrayNew(_)
+            | ConstOp::ArrayNewDefault(_)
+            | ConstOp::ArrayNewFixed(..)
+            | ConstOp::AnyConvertExtern
+            | ConstOp::ExternConvertAny => resolved.gc.eval(*op, &mut stack)?,
             ConstOp::RefI31 => {
                 let Some(v) = stack.pop() else {
                     bail!("malformed constant expression")

@@ -34,7 +34,6 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod anyref;
 mod artifact;
 mod cache;
 mod cache_config;
@@ -44,6 +43,7 @@ mod engine;
 mod exn;
 mod externals;
 mod func;
+mod gc;
 mod instance;
 mod limits;
 mod linker;
@@ -61,7 +61,6 @@ mod values;
 mod vm;
 
 pub use anyhow::{Error, Result};
-pub use anyref::{AnyRef, I31};
 pub use artifact::{CompatibilityHash, Precompiled};
 pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel, WasmBacktraceDetails};
@@ -69,6 +68,10 @@ pub use engine::Engine;
 pub use exn::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use gc::{
+    AnyRef, ArrayRef, ArrayRefPre, ArrayType, FieldType, StorageType, StructRef, StructRefPre,
+    StructType, I31,
+};
 pub use instance::{Export, Instance};
 pub use limits::{
     ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT,

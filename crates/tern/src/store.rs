@@ -126,6 +126,10 @@ pub struct StoreOpaque {
     pub(crate) pending_exception: Option<crate::ExnRef>,
     /// Every host reference passed to wasm, by the raw pointer wasm holds.
     externrefs: HashMap<usize, crate::ExternRef>,
+    /// The GC heap (`vm::gc_heap`, `crate::gc::heap`).
+    pub(crate) gc_heap: vm::gc_heap::GcHeap,
+    /// The heap offsets host handles name (see the `crate::gc` module note).
+    pub(crate) gc_roots: Vec<u32>,
     /// Component instances and functions (see `crate::component`).
     pub(crate) components: crate::component::ComponentStoreData,
     /// Recovers the typed store's limiter (see `vm::store_cast::limiter_of`).
@@ -178,6 +182,8 @@ impl<T> Store<T> {
                     exception_slots: 0,
                     pending_exception: None,
                     externrefs: HashMap::new(),
+                    gc_heap: Default::default(),
+                    gc_roots: Vec::new(),
                     components: Default::default(),
                     limiter_hook: None,
                     signal_handler: None,

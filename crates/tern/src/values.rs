@@ -43,6 +43,27 @@ impl ExternRef {
         &*self.inner.value
     }
 
+    /// `extern.convert_any`: the `anyref` `any` seen as an `externref`. An
+    /// internalized host reference turns back into itself; any other
+    /// `anyref` becomes an `ExternRef` whose [`data`](Self::data) is that
+    /// [`AnyRef`](crate::AnyRef) (and `AnyRef::convert_extern` turns it back).
+    ///
+    /// # Errors
+    /// Fails if `any` belongs to another store.
+    pub fn convert_any(mut store: impl crate::AsContextMut, any: crate::AnyRef) -> Result<Self> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let word = any.to_raw(store)?;
+        if let Some((_, Some(tern_environ::GcKind::Extern))) = any.header(store)? {
+            let payload = u64::from_le_bytes(
+                store.gc_read(word + u64::from(tern_environ::GC_EXTERN_PAYLOAD)),
+            );
+            if let Some(r) = store.externref_from_raw(payload as usize) {
+                return Ok(r);
+            }
+        }
+        Ok(Self::new(any))
+    }
+
     /// Whether two references point to the same value.
     pub fn ptr_eq(&self, other: &ExternRef) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -105,8 +126,8 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An exception reference (`None` is null).
     ExnRef(Option<crate::ExnRef>),
-    /// A reference of the GC `any` hierarchy (`None` is null). In GC phase 1
-    /// every non-null one is an `i31ref` (see [`crate::AnyRef`]).
+    /// A reference of the GC `any` hierarchy (`None` is null): an `i31ref`,
+    /// a struct, an array, or an internalized `externref` (see [`crate::AnyRef`]).
     AnyRef(Option<crate::AnyRef>),
 }
 
@@ -165,14 +186,7 @@ impl Val {
             Self::ExnRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Exn,
             Self::ExnRef(Some(_)) => heap == WasmHeapType::Exn,
             Self::AnyRef(None) => r.is_nullable() && heap.top() == WasmHeapType::Any,
-            // Phase 1: the only non-null `anyref` values are i31s.
-            Self::AnyRef(Some(a)) => {
-                a.is_i31()
-                    && matches!(
-                        heap,
-                        WasmHeapType::Any | WasmHeapType::Eq | WasmHeapType::I31
-                    )
-            }
+            Self::AnyRef(Some(a)) => a.matches(store, heap)?,
             Self::FuncRef(Some(f)) => {
                 if !f.comes_from_same_store(store) {
                     bail!("cross-`Store` values are not supported");
@@ -320,11 +334,15 @@ impl Val {
                 ValRaw::u64(store.func_data(f).funcref.0 as u64)
             }
             Self::ExternRef(None) => ValRaw::u64(0),
-            Self::ExternRef(Some(r)) => ValRaw::u64(store.register_externref(r) as u64),
+            Self::ExternRef(Some(r)) => match r.data().downcast_ref::<crate::AnyRef>() {
+                // An externalized `anyref` (see `ExternRef::convert_any`).
+                Some(a) => ValRaw::u64(a.to_raw(store)? | crate::gc::EXTERNALIZED),
+                None => ValRaw::u64(store.register_externref(r) as u64),
+            },
             Self::ExnRef(None) => ValRaw::u64(0),
             Self::ExnRef(Some(e)) => ValRaw::u64(e.to_raw(store)?),
             Self::AnyRef(None) => ValRaw::u64(0),
-            Self::AnyRef(Some(a)) => ValRaw::u64(a.to_raw()),
+            Self::AnyRef(Some(a)) => ValRaw::u64(a.to_raw(store)?),
         })
     }
 
@@ -338,10 +356,16 @@ impl Val {
             ValType::V128 => Self::V128(raw.get_v128()),
             ValType::Ref(r) => match r.heap_type().to_wasm().top() {
                 WasmHeapType::Extern => {
-                    Self::ExternRef(store.externref_from_raw(raw.get_u64() as usize))
+                    let word = raw.get_u64();
+                    if word & crate::gc::EXTERNALIZED != 0 {
+                        let any = crate::AnyRef::from_raw(store, word & !crate::gc::EXTERNALIZED);
+                        Self::ExternRef(any.map(ExternRef::new))
+                    } else {
+                        Self::ExternRef(store.externref_from_raw(word as usize))
+                    }
                 }
                 WasmHeapType::Exn => Self::ExnRef(crate::ExnRef::from_raw(store, raw.get_u64())),
-                WasmHeapType::Any => Self::AnyRef(crate::AnyRef::from_raw(raw.get_u64())),
+                WasmHeapType::Any => Self::AnyRef(crate::AnyRef::from_raw(store, raw.get_u64())),
                 _ => Self::FuncRef(store.func_from_raw(raw.get_u64() as usize)),
             },
         }

@@ -29,8 +29,8 @@ fn suite_features(suite: &str, proposal: Option<&str>) -> Option<WasmFeatures> {
             | "nontrapping-float-to-int-conversions"
             | "annotations" => wasm2,
             // `table_init.wast` and `table-sub.wast` were updated upstream to
-            // use typed function references.
-            "bulk-memory" => wasm2 | WasmFeatures::FUNCTION_REFERENCES,
+            // use typed function references, and `table_init.wast` GC arrays.
+            "bulk-memory" => wasm2 | WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::GC,
             // `simd_memory-multi.wast` uses SIMD across several memories.
             "simd" => wasm2 | WasmFeatures::MULTI_MEMORY,
             "relaxed-simd" => wasm2 | WasmFeatures::RELAXED_SIMD,

@@ -267,7 +267,7 @@ impl WastContext {
             }
             WastDirective::AssertReturn { exec, results, .. } => {
                 let actual = self.execute(exec)?;
-                values::match_results(&actual, &results)?;
+                values::match_results(&mut self.store, &actual, &results)?;
             }
             WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
                 Ok(values) => bail!("expected trap `{message}`, got {values:?}"),
@@ -362,7 +362,7 @@ impl WastContext {
         let args = invoke
             .args
             .iter()
-            .map(values::arg)
+            .map(|a| values::arg(&mut self.store, a))
             .collect::<Result<Vec<_>>>()?;
         let ty = func.ty(&self.store);
         // Placeholders: `call` overwrites every result (a non-nullable

@@ -27,6 +27,10 @@ pub const EQUIVALENTS: &[(&str, &[&str])] = &[
     ),
     // `global.set` of an immutable global.
     ("immutable global", &["global is immutable"]),
+    // `struct.set` of an immutable field (GC).
+    ("immutable field", &["struct field is immutable"]),
+    // `array.set`/`fill`/`copy`/`init_*` on an immutable array (GC).
+    ("immutable array", &["array is immutable"]),
     // A SIMD lane index at or above the lane count.
     ("invalid lane index", &["SIMD index out of bounds"]),
     // A memory access's flags with reserved bits set.

@@ -2,12 +2,12 @@
 //! expected values and NaN patterns.
 
 use anyhow::{bail, Result};
-use tern::Val;
+use tern::{Store, Val};
 use wast::core::{NanPattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
 /// The value of an `invoke` argument.
-pub(crate) fn arg(arg: &WastArg<'_>) -> Result<Val> {
+pub(crate) fn arg(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val> {
     Ok(match arg {
         WastArg::Core(WastArgCore::I32(v)) => Val::I32(*v),
         WastArg::Core(WastArgCore::I64(v)) => Val::I64(*v),
@@ -27,6 +27,11 @@ pub(crate) fn arg(arg: &WastArg<'_>) -> Result<Val> {
         },
         WastArg::Core(WastArgCore::V128(v)) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArg::Core(WastArgCore::RefExtern(n)) => Val::ExternRef(Some(tern::ExternRef::new(*n))),
+        // A host reference seen as an `anyref` (GC's `ref.host`).
+        WastArg::Core(WastArgCore::RefHost(n)) => Val::AnyRef(Some(tern::AnyRef::convert_extern(
+            store,
+            tern::ExternRef::new(*n),
+        )?)),
         other => bail!("unsupported argument {other:?}"),
     })
 }
@@ -38,12 +43,16 @@ fn is_any_hierarchy(ty: &wast::core::AbstractHeapType) -> bool {
 }
 
 /// Checks `actual` against the expected results.
-pub(crate) fn match_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
+pub(crate) fn match_results(
+    store: &mut Store<()>,
+    actual: &[Val],
+    expected: &[WastRet<'_>],
+) -> Result<()> {
     if actual.len() != expected.len() {
         bail!("expected {} results, got {}", expected.len(), actual.len());
     }
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        if !matches_one(a, e)? {
+        if !matches_one(store, a, e)? {
             bail!("result {i}: expected {e:?}, got {a:?}");
         }
     }
@@ -96,17 +105,17 @@ fn v128_matches(a: u128, p: &wast::core::V128Pattern) -> bool {
     }
 }
 
-fn matches_one(actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
+fn matches_one(store: &mut Store<()>, actual: &Val, expected: &WastRet<'_>) -> Result<bool> {
     let WastRet::Core(expected) = expected else {
         bail!("component results are not supported")
     };
-    matches_core(actual, expected)
+    matches_core(store, actual, expected)
 }
 
-fn matches_core(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
+fn matches_core(store: &mut Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
     if let WastRetCore::Either(options) = expected {
         for option in options {
-            if matches_core(actual, option)? {
+            if matches_core(store, actual, option)? {
                 return Ok(true);
             }
         }
@@ -123,9 +132,16 @@ fn matches_core(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::ExnRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::AnyRef(r), WastRetCore::RefNull(_)) => r.is_none(),
-        // Phase 1 of GC: every non-null `anyref` is an i31 (which is also an `eq` and an `any`).
-        (Val::AnyRef(r), WastRetCore::RefI31 | WastRetCore::RefEq | WastRetCore::RefAny) => {
-            r.is_some_and(|r| r.is_i31())
+        (Val::AnyRef(r), WastRetCore::RefI31) => r.is_some_and(|r| r.is_i31()),
+        (Val::AnyRef(r), WastRetCore::RefAny) => r.is_some(),
+        (Val::AnyRef(Some(r)), WastRetCore::RefEq) => {
+            r.is_i31() || r.is_struct(&*store)? || r.is_array(&*store)?
+        }
+        (Val::AnyRef(Some(r)), WastRetCore::RefStruct) => r.is_struct(&*store)?,
+        (Val::AnyRef(Some(r)), WastRetCore::RefArray) => r.is_array(&*store)?,
+        (Val::AnyRef(Some(r)), WastRetCore::RefHost(n)) => {
+            let e = tern::ExternRef::convert_any(&mut *store, *r)?;
+            e.data().downcast_ref::<u32>() == Some(n)
         }
         (Val::ExternRef(r), WastRetCore::RefExtern(expected)) => match (r, expected) {
             (Some(r), Some(n)) => r.data().downcast_ref::<u32>() == Some(n),

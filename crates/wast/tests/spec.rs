@@ -350,50 +350,22 @@ fn wide_arithmetic() {
     proposal_suite("wide-arithmetic");
 }
 
-/// The `proposals/gc` scripts that need GC heap objects (`struct.new`,
-/// `array.new*`, `any.convert_extern`, casts to struct and array types), which
-/// GC phase 1 refuses at compile time (see `docs/design/gc.md`); phase 2 runs
-/// them. Every other script of the folder must pass in full.
-const GC_NEEDS_HEAP_OBJECTS: [&str; 14] = [
-    "array.wast",
-    "array_copy.wast",
-    "array_fill.wast",
-    "array_init_data.wast",
-    "array_init_elem.wast",
-    "array_new_data.wast",
-    "array_new_elem.wast",
-    "br_on_cast.wast",
-    "br_on_cast_fail.wast",
-    "extern.wast",
-    "ref_cast.wast",
-    "ref_eq.wast",
-    "ref_test.wast",
-    "struct.wast",
-];
-
-/// The `proposals/gc` scripts GC phase 1 runs (types, i31, casts without
-/// heap objects), failing if the folder gains a script nobody classified.
-fn gc_phase1_files() -> Vec<(String, String)> {
+/// Every script of `proposals/gc`, failing if the folder gains or loses one
+/// (so a new script is looked at, not silently run or skipped).
+fn gc_files() -> Vec<(String, String)> {
     let files: Vec<(String, String)> = proposal(Proposal::GC)
         .map(|t| (t.name().to_string(), t.raw().to_string()))
-        .filter(|(name, _)| !GC_NEEDS_HEAP_OBJECTS.iter().any(|f| name.ends_with(f)))
         .collect();
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names.len(),
-        3,
-        "proposals/gc has new scripts: classify them in GC_NEEDS_HEAP_OBJECTS or here ({names:?})"
-    );
+    assert_eq!(files.len(), 17, "proposals/gc gained or lost scripts");
     files
 }
 
-/// Garbage collection, phase 1: `type-subtyping`, `i31` and `binary-gc` of
-/// `proposals/gc` (with `wasm-v3`'s `type-rec`, `type-equivalence` and
-/// `type-canon`, which `wasm_v3` runs).
+/// Garbage collection (phases 1 and 2, see `docs/design/gc.md`): every
+/// script of `proposals/gc` (`wasm_v3` runs its own copies of the GC scripts).
 #[test]
 fn gc() {
     let suite = "proposals/gc";
-    let (passed, failures) = run_suite(suite, gc_phase1_files(), config_for(suite));
+    let (passed, failures) = run_suite(suite, gc_files(), config_for(suite));
     check(suite, passed, failures);
 }
 
@@ -404,13 +376,13 @@ fn gc_precompiled_and_dynamic() {
     let mut config = config_for(suite);
     let (passed, failures) = run_suite_in_mode(
         suite,
-        gc_phase1_files(),
+        gc_files(),
         config.clone(),
         CompileMode::SerializeRoundTrip,
     );
     check(suite, passed, failures);
     config.static_memory_maximum_size(0);
-    let (passed, failures) = run_suite(suite, gc_phase1_files(), config);
+    let (passed, failures) = run_suite(suite, gc_files(), config);
     check(suite, passed, failures);
 }
 

@@ -13,7 +13,7 @@
 //! - `topic!` names, once, the file whose translator handles each operator of a
 //!   supported proposal: `control`, `memory`, `tables`, `funcref`, `numeric` or `simd`. An
 //!   operator missing from it stops the build too. GC operators all go to `gc`,
-//!   which translates phase 1's and refuses the others by name.
+//!   which hands `struct.*`/`array.*` to `gc_objects` and refuses the rest by name.
 //!
 //! Each topic translator matches the operators routed to it; its final arm
 //! (reached only if `topic!` routes an operator to the wrong file) is an error,

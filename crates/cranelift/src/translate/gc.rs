@@ -1,23 +1,47 @@
-//! Garbage collection operators, phase 1 (see `docs/design/gc.md`): `ref.i31`,
-//! `i31.get_s`/`i31.get_u`, `ref.eq`, and `ref.test`/`ref.cast`/`br_on_cast`/
-//! `br_on_cast_fail`. Every other GC operator needs heap objects, which do not
-//! exist yet, and is refused with an error saying so.
+//! Garbage collection operators that need no object layout (see
+//! `docs/design/gc.md`): `ref.i31`, `i31.get_s`/`i31.get_u`, `ref.eq`,
+//! `ref.test`/`ref.cast`/`br_on_cast`/`br_on_cast_fail`, and
+//! `any.convert_extern`/`extern.convert_any`. The `struct.*`/`array.*`
+//! operators are in `gc_objects`.
 //!
-//! A reference is one `i64` word. In the `any` hierarchy, 0 is null and a word
-//! with bit 0 set is an `i31` holding `(v << 1) | 1`; no other value exists in
-//! phase 1 (no struct or array can be allocated). A cast to a struct or array
-//! type is refused at compile time rather than answered for objects that
-//! cannot exist, so phase 2 cannot silently inherit a wrong answer.
-//! Function references are `*const VMFuncRef` whose engine type id is compared
-//! with the target's; only when the target type is not `final` does a
-//! mismatch ask the engine (libcall `is_subtype`) about declared supertypes.
+//! A reference is one `i64` word. In the `any` hierarchy, 0 is null, a word
+//! with bit 0 set is an `i31` holding `(v << 1) | 1`, and any other word is
+//! the heap offset of an object whose header names its engine type id and
+//! kind (struct, array, or an internalized `externref`). A cast to a concrete
+//! struct or array type compares the header's type id with the target's; as
+//! for function references (`*const VMFuncRef`, whose type id is compared the
+//! same way), only when the target type is not `final` does a mismatch ask the
+//! engine (libcall `is_subtype`) about declared supertypes.
+//!
+//! **Conversions** (until `externref`s are heap objects, phase 3): a host
+//! `externref` word is a pointer, below 2^63. `extern.convert_any` of an i31
+//! or struct/array object sets bit 63 of its word; `any.convert_extern` of
+//! such a word clears it again, and of a host pointer allocates an *extern*
+//! object holding it, which `extern.convert_any` unwraps. So both directions
+//! round-trip, and an internalized host reference is neither `eq`, `i31`,
+//! `struct` nor `array`.
 
 use super::FuncState;
 use anyhow::{bail, Result};
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, Value};
 use tern_environ::{
-    Builtin, CompositeKind, TrapKind, WasmHeapType, WasmRefType, VMFUNCREF_TYPE_ID,
+    Builtin, CompositeKind, GcKind, TrapKind, WasmHeapType, WasmRefType, GC_EXTERN_PAYLOAD,
+    GC_EXTERN_SIZE, GC_EXTERN_TYPE_ID, GC_HEADER_KIND, GC_HEADER_TYPE_ID, VMFUNCREF_TYPE_ID,
 };
+
+/// The bit `extern.convert_any` sets on an `anyref` word (see the module note).
+const EXTERNALIZED: i64 = i64::MIN;
+
+/// What a cast to an object type checks in the header.
+#[derive(Clone, Copy)]
+enum ObjectCheck {
+    /// `eq`: a struct or an array.
+    Eq,
+    /// `struct` or `array`: the kind.
+    Kind(GcKind),
+    /// A concrete type: the type id, then its declared supertypes.
+    Type { type_index: u32, is_final: bool },
+}
 use wasmparser::Operator;
 
 impl FuncState<'_, '_> {
@@ -91,8 +115,38 @@ impl FuncState<'_, '_> {
                 self.builder.switch_to_block(cont);
                 self.push(r);
             }
+            Operator::AnyConvertExtern => {
+                let e = self.pop();
+                let v = self.any_convert_extern(e);
+                self.push(v);
+            }
+            Operator::ExternConvertAny => {
+                let a = self.pop();
+                let v = self.extern_convert_any(a);
+                self.push(v);
+            }
+            Operator::StructNew { .. }
+            | Operator::StructNewDefault { .. }
+            | Operator::StructGet { .. }
+            | Operator::StructGetS { .. }
+            | Operator::StructGetU { .. }
+            | Operator::StructSet { .. }
+            | Operator::ArrayNew { .. }
+            | Operator::ArrayNewDefault { .. }
+            | Operator::ArrayNewFixed { .. }
+            | Operator::ArrayNewData { .. }
+            | Operator::ArrayNewElem { .. }
+            | Operator::ArrayGet { .. }
+            | Operator::ArrayGetS { .. }
+            | Operator::ArrayGetU { .. }
+            | Operator::ArraySet { .. }
+            | Operator::ArrayLen
+            | Operator::ArrayFill { .. }
+            | Operator::ArrayCopy { .. }
+            | Operator::ArrayInitData { .. }
+            | Operator::ArrayInitElem { .. } => self.translate_gc_object(op)?,
             other => bail!(
-                "GC operator {} is not implemented yet (GC phase 1 has no heap objects: see docs/design/gc.md)",
+                "GC operator {} is not supported (see docs/design/gc.md)",
                 operator_name(other)
             ),
         }
@@ -118,19 +172,39 @@ impl FuncState<'_, '_> {
             Const(bool),
             I31Bit,
             Func { type_index: u32, is_final: bool },
+            Object { i31: bool, check: ObjectCheck },
         }
         let non_null = match target.heap {
-            H::Func | H::Extern | H::Exn | H::Any | H::Eq => NonNull::Const(true),
+            H::Func | H::Extern | H::Exn | H::Any => NonNull::Const(true),
             H::NoFunc | H::NoExtern | H::NoExn | H::None => NonNull::Const(false),
             H::I31 => NonNull::I31Bit,
             H::ConcreteFunc(tern_environ::TypeIndex::Module(i)) => NonNull::Func {
                 type_index: i,
                 is_final: self.module.types[i as usize].is_final,
             },
-            H::Struct | H::Array | H::ConcreteStruct(_) | H::ConcreteArray(_) => bail!(
-                "casts to struct and array types are not implemented yet (GC phase 1 has no heap objects: see docs/design/gc.md)"
-            ),
-            H::ConcreteFunc(other) => bail!("internal error: unexpected type index {other:?} in a function body"),
+            H::Eq => NonNull::Object {
+                i31: true,
+                check: ObjectCheck::Eq,
+            },
+            H::Struct => NonNull::Object {
+                i31: false,
+                check: ObjectCheck::Kind(GcKind::Struct),
+            },
+            H::Array => NonNull::Object {
+                i31: false,
+                check: ObjectCheck::Kind(GcKind::Array),
+            },
+            H::ConcreteStruct(tern_environ::TypeIndex::Module(i))
+            | H::ConcreteArray(tern_environ::TypeIndex::Module(i)) => NonNull::Object {
+                i31: false,
+                check: ObjectCheck::Type {
+                    type_index: i,
+                    is_final: self.module.types[i as usize].is_final,
+                },
+            },
+            H::ConcreteFunc(other) | H::ConcreteStruct(other) | H::ConcreteArray(other) => {
+                bail!("internal error: unexpected type index {other:?} in a function body")
+            }
         };
         let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, r, 0);
         let null_answer = self
@@ -151,7 +225,183 @@ impl FuncState<'_, '_> {
                 type_index,
                 is_final,
             } => self.func_cast_test(r, is_null, null_answer, type_index, is_final),
+            NonNull::Object { i31, check } => {
+                self.object_cast_test(r, is_null, null_answer, i31, check)
+            }
         })
+    }
+
+    /// The `cast_test` of an `any` reference against an object type: null
+    /// answers `null_answer`, an i31 answers `i31`, an object its header.
+    fn object_cast_test(
+        &mut self,
+        r: Value,
+        is_null: Value,
+        null_answer: Value,
+        i31: bool,
+        check: ObjectCheck,
+    ) -> Value {
+        let done = self.builder.create_block();
+        let answer = self.builder.append_block_param(done, types::I8);
+        let non_null = self.builder.create_block();
+        let object = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(is_null, done, &[null_answer.into()], non_null, &[]);
+        self.builder.seal_block(non_null);
+        self.builder.switch_to_block(non_null);
+        let bit = self.builder.ins().band_imm_u(r, 1);
+        let i31_answer = self.builder.ins().iconst(types::I8, i64::from(i31));
+        self.builder
+            .ins()
+            .brif(bit, done, &[i31_answer.into()], object, &[]);
+        self.builder.seal_block(object);
+        self.builder.switch_to_block(object);
+        // Only objects get here: the header loads must not move above the tests.
+        let fixed = ir::MemFlagsData::trusted();
+        let addr = self.object_address(r);
+        match check {
+            ObjectCheck::Eq | ObjectCheck::Kind(_) => {
+                let kind = self
+                    .builder
+                    .ins()
+                    .load(types::I32, fixed, addr, GC_HEADER_KIND as i32);
+                let kind = self.builder.ins().band_imm_u(kind, 0xff);
+                let ok = match check {
+                    ObjectCheck::Kind(k) => {
+                        self.builder.ins().icmp_imm_u(IntCC::Equal, kind, k as i64)
+                    }
+                    _ => {
+                        let s = self.builder.ins().icmp_imm_u(
+                            IntCC::Equal,
+                            kind,
+                            GcKind::Struct as i64,
+                        );
+                        let a =
+                            self.builder
+                                .ins()
+                                .icmp_imm_u(IntCC::Equal, kind, GcKind::Array as i64);
+                        self.builder.ins().bor(s, a)
+                    }
+                };
+                self.builder.ins().jump(done, &[ok.into()]);
+            }
+            ObjectCheck::Type {
+                type_index,
+                is_final,
+            } => {
+                let actual =
+                    self.builder
+                        .ins()
+                        .load(types::I32, fixed, addr, GC_HEADER_TYPE_ID as i32);
+                let expected = self.type_id_value(type_index);
+                let same = self.builder.ins().icmp(IntCC::Equal, actual, expected);
+                if is_final {
+                    self.builder.ins().jump(done, &[same.into()]);
+                } else {
+                    let slow = self.builder.create_block();
+                    self.builder
+                        .ins()
+                        .brif(same, done, &[same.into()], slow, &[]);
+                    self.builder.seal_block(slow);
+                    self.builder.switch_to_block(slow);
+                    let res = self.call_builtin(Builtin::IsSubtype, &[actual, expected]);
+                    let sub = self.builder.ins().icmp_imm_u(IntCC::NotEqual, res[0], 0);
+                    self.builder.ins().jump(done, &[sub.into()]);
+                }
+            }
+        }
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+        answer
+    }
+
+    /// `any.convert_extern` (see the module note).
+    fn any_convert_extern(&mut self, e: Value) -> Value {
+        let done = self.builder.create_block();
+        let result = self.builder.append_block_param(done, types::I64);
+        let non_null = self.builder.create_block();
+        let wrap = self.builder.create_block();
+        let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, e, 0);
+        self.builder
+            .ins()
+            .brif(is_null, done, &[e.into()], non_null, &[]);
+        self.builder.seal_block(non_null);
+        self.builder.switch_to_block(non_null);
+        let external = self.builder.ins().band_imm_u(e, EXTERNALIZED);
+        let inner = self.builder.ins().band_imm_u(e, i64::MAX);
+        self.builder
+            .ins()
+            .brif(external, done, &[inner.into()], wrap, &[]);
+        self.builder.seal_block(wrap);
+        self.builder.switch_to_block(wrap);
+        let type_id = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(GC_EXTERN_TYPE_ID as i32));
+        let size = self
+            .builder
+            .ins()
+            .iconst(types::I64, i64::from(GC_EXTERN_SIZE));
+        let obj = self.alloc_object(type_id, size, GcKind::Extern);
+        let addr = self.object_address(obj);
+        self.builder.ins().store(
+            ir::MemFlagsData::trusted(),
+            e,
+            addr,
+            GC_EXTERN_PAYLOAD as i32,
+        );
+        self.builder.ins().jump(done, &[obj.into()]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+        result
+    }
+
+    /// `extern.convert_any` (see the module note).
+    fn extern_convert_any(&mut self, a: Value) -> Value {
+        let done = self.builder.create_block();
+        let result = self.builder.append_block_param(done, types::I64);
+        let non_null = self.builder.create_block();
+        let object = self.builder.create_block();
+        let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, a, 0);
+        self.builder
+            .ins()
+            .brif(is_null, done, &[a.into()], non_null, &[]);
+        self.builder.seal_block(non_null);
+        self.builder.switch_to_block(non_null);
+        let marked = self.builder.ins().bor_imm_u(a, EXTERNALIZED);
+        let bit = self.builder.ins().band_imm_u(a, 1);
+        self.builder
+            .ins()
+            .brif(bit, done, &[marked.into()], object, &[]);
+        self.builder.seal_block(object);
+        self.builder.switch_to_block(object);
+        let fixed = ir::MemFlagsData::trusted();
+        let addr = self.object_address(a);
+        let kind = self
+            .builder
+            .ins()
+            .load(types::I32, fixed, addr, GC_HEADER_KIND as i32);
+        let kind = self.builder.ins().band_imm_u(kind, 0xff);
+        let is_extern = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, kind, GcKind::Extern as i64);
+        // Only an extern object has a payload to read (a struct may end here).
+        let unwrap = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(is_extern, unwrap, &[], done, &[marked.into()]);
+        self.builder.seal_block(unwrap);
+        self.builder.switch_to_block(unwrap);
+        let payload = self
+            .builder
+            .ins()
+            .load(types::I64, fixed, addr, GC_EXTERN_PAYLOAD as i32);
+        self.builder.ins().jump(done, &[payload.into()]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+        result
     }
 
     /// The `cast_test` of a function reference against concrete type `type_index`.

@@ -33,7 +33,8 @@ impl FuncState<'_, '_> {
         self.compiler.settings().tunables.epoch_interruption
     }
 
-    fn limits_ptr(&mut self) -> cranelift_codegen::ir::Value {
+    /// The store's `VMRuntimeLimits` pointer.
+    pub(crate) fn limits_ptr(&mut self) -> cranelift_codegen::ir::Value {
         let vmctx = self.vmctx();
         self.builder.ins().load(
             types::I64,

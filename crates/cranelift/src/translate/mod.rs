@@ -9,7 +9,7 @@
 //! knows is either translated or rejected by name: `control` (blocks, branches,
 //! calls, locals), `memory` (loads, stores, globals), `tables` (references,
 //! tables, bulk operations), `funcref` (typed function references:
-//! `call_ref`, null tests and branches), `gc` (i31, `ref.eq`, casts), `numeric` (scalar operators that only
+//! `call_ref`, null tests and branches), `gc` (i31, `ref.eq`, casts, conversions), `gc_objects` (`struct.*`, `array.*`), `numeric` (scalar operators that only
 //! touch the operand stack), `simd` (128-bit vectors) and `exceptions`
 //! (`throw`, `try_table`, and the check after each call); `interrupts` meters fuel and
 //! checks epochs; `stack_maps` marks the values of GC-heap reference types that
@@ -20,6 +20,7 @@ mod dispatch;
 mod exceptions;
 mod funcref;
 mod gc;
+mod gc_objects;
 mod interrupts;
 mod memory;
 mod numeric;

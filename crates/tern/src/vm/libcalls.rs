@@ -10,6 +10,9 @@
 //! compiled caller traps. Only the growth libcalls unwind by themselves, when
 //! the store's resource limiter answers with an error.
 
+use super::gc_libcalls::{
+    array_copy, array_init_data, array_init_elem, array_new_data, array_new_elem, gc_alloc,
+};
 use super::instance::VMInstance;
 use super::store_cast::store_from_vmctx;
 use super::traphandlers::{raise, Unwind};
@@ -38,7 +41,7 @@ fn in_bounds(start: u64, len: u64, size: u64) -> bool {
 ///
 /// # Safety
 /// Must be called from a libcall invoked by wasm, with nothing left to drop.
-unsafe fn trap_with(error: anyhow::Error) -> ! {
+pub(super) unsafe fn trap_with(error: anyhow::Error) -> ! {
     // SAFETY: guaranteed by the caller; libcalls run inside `catch_traps`.
     unsafe {
         raise(Unwind::Error {

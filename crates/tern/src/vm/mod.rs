@@ -12,7 +12,9 @@
 //! * `pool`: the pooling allocator's slots and counts.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
 //! * `host_func`: how wasm calls into Rust closures.
-//! * `libcalls`: functions compiled code calls for heavier work.
+//! * `libcalls`: functions compiled code calls for heavier work (`gc_libcalls`:
+//!   the GC heap's).
+//! * `gc_heap`: a store's GC heap reservation and bump allocation.
 //! * `entry`: calling compiled code from the host.
 //! * `signal_handler`: the embedder's own signal handler, consulted first.
 //! * `stack_roots`: the GC references wasm frames hold across calls, from stack maps.
@@ -56,6 +58,8 @@
 pub mod code_memory;
 pub mod entry;
 pub mod fiber;
+pub mod gc_heap;
+pub mod gc_libcalls;
 pub mod global;
 pub mod host_func;
 pub mod instance;

@@ -102,6 +102,12 @@ pub struct VMRuntimeLimits {
     pub pending_exn: UnsafeCell<u64>,
     /// The tag definition of the exception in flight (its identity).
     pub pending_tag: UnsafeCell<*const VMTagDefinition>,
+    /// The store's GC heap (`vm::gc_heap`), null until its first object.
+    pub gc_heap_base: UnsafeCell<*mut u8>,
+    /// The heap offset the next object is bumped from.
+    pub gc_next: UnsafeCell<u64>,
+    /// The end of the heap's accessible part.
+    pub gc_limit: UnsafeCell<u64>,
 }
 
 /// An exception tag's definition. Its address is the tag's identity, which
@@ -154,6 +160,34 @@ impl VMRuntimeLimits {
         }
     }
 
+    /// The GC heap's bump pointer.
+    pub fn gc_next(&self) -> u64 {
+        // SAFETY: see the Send impl: no concurrent access.
+        unsafe { *self.gc_next.get() }
+    }
+
+    /// The end of the GC heap's accessible part.
+    pub fn gc_limit(&self) -> u64 {
+        // SAFETY: see the Send impl: no concurrent access.
+        unsafe { *self.gc_limit.get() }
+    }
+
+    /// Moves the GC heap's bump pointer.
+    pub fn set_gc_next(&self, next: u64) {
+        // SAFETY: see the Send impl: only the thread owning the store touches
+        // the limits, and no reference into these cells is held across calls.
+        unsafe { *self.gc_next.get() = next }
+    }
+
+    /// Publishes the GC heap's base and accessible size.
+    pub fn set_gc_heap(&self, base: *mut u8, limit: u64) {
+        // SAFETY: as in `set_gc_next`.
+        unsafe {
+            *self.gc_heap_base.get() = base;
+            *self.gc_limit.get() = limit;
+        }
+    }
+
     /// Sets the epoch deadline.
     pub fn set_epoch_deadline(&mut self, deadline: u64) {
         *self.epoch_deadline.get_mut() = deadline;
@@ -176,6 +210,9 @@ impl Default for VMRuntimeLimits {
             epoch_ptr: UnsafeCell::new(std::ptr::null()),
             pending_exn: UnsafeCell::new(0),
             pending_tag: UnsafeCell::new(std::ptr::null()),
+            gc_heap_base: UnsafeCell::new(std::ptr::null_mut()),
+            gc_next: UnsafeCell::new(tern_environ::GC_HEAP_START),
+            gc_limit: UnsafeCell::new(0),
         }
     }
 }
@@ -267,6 +304,9 @@ const _: () = {
     assert!(offset_of!(VMRuntimeLimits, epoch_ptr) == env::VMLIMITS_EPOCH_PTR as usize);
     assert!(offset_of!(VMRuntimeLimits, pending_exn) == env::VMLIMITS_PENDING_EXN as usize);
     assert!(offset_of!(VMRuntimeLimits, pending_tag) == env::VMLIMITS_PENDING_TAG as usize);
+    assert!(offset_of!(VMRuntimeLimits, gc_heap_base) == env::VMLIMITS_GC_HEAP_BASE as usize);
+    assert!(offset_of!(VMRuntimeLimits, gc_next) == env::VMLIMITS_GC_NEXT as usize);
+    assert!(offset_of!(VMRuntimeLimits, gc_limit) == env::VMLIMITS_GC_LIMIT as usize);
     assert!(size_of::<ValRaw>() == env::VALRAW_SIZE as usize);
     assert!(size_of::<usize>() == 8, "Tern supports 64-bit hosts only");
 };

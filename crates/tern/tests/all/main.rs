@@ -27,6 +27,7 @@ mod errors;
 mod exceptions;
 mod function_references;
 mod gc;
+mod gc_objects;
 mod limits;
 mod memory_image;
 mod pooling;
