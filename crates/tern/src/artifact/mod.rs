@@ -34,7 +34,8 @@ use tern_environ::{
 /// not do (`ref.func` of a defined function calls the `ref_func` libcall,
 /// since instances fill funcrefs on first use; the encoding did not change;
 /// version 10: user stack maps in the metadata; version 11: a static
-/// memory's base is read from the vmctx's own copy).
+/// memory's base is read from the vmctx's own copy, and GC trap kinds,
+/// constant operators and libcalls are appended).
 pub(crate) const FORMAT_VERSION: u32 = 11;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
