@@ -14,6 +14,7 @@
 //! a component-to-component call like its adapters (`unaligned pointer`).
 
 pub(crate) mod string;
+pub(crate) mod transcode;
 pub(crate) mod val;
 
 use super::{trap, ComponentTrapKind};
@@ -128,6 +129,8 @@ pub struct LiftContext<'a> {
     pub(crate) handles: &'a Mutex<HandleState>,
     /// This side's handle table and resource types.
     pub(crate) resources: ResourceCx,
+    /// Where a fused call records the UTF-16 tags of latin1+utf16 strings.
+    pub(crate) tags: Option<&'a string::StringTags>,
 }
 
 /// The side of a call that handles move into or out of: its table, the
@@ -193,6 +196,9 @@ pub struct LowerContext<'a> {
     pub(crate) mode: Mode,
     /// This side's handle table and resource types.
     pub(crate) resources: ResourceCx,
+    /// The UTF-16 tags of the latin1+utf16 strings being lowered, when a
+    /// fused call lifted them.
+    pub(crate) tags: Option<&'a string::StringTags>,
 }
 
 impl LowerContext<'_> {
