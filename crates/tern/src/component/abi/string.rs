@@ -9,6 +9,7 @@
 //! including, in a fused call, whether a latin1+utf16 string was tagged
 //! UTF-16 ([`StringTags`]).
 
+pub(crate) use super::transcode::too_long;
 use super::transcode::{
     invalid_utf16, invalid_utf8, store_string, utf16_units, Hint, Simple, Target, UTF16_TAG,
 };
