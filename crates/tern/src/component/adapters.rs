@@ -9,8 +9,11 @@
 //! and two runtime functions made once per component instance: `tern.trap`
 //! (turns an adapter's trap code into exactly the error the host-fused path
 //! raises) and `tern.enter` (runs a deferred post-return, as every host
-//! entry into a lifted function does first). Its export replaces the host
-//! closure a `canon lower` would otherwise get.
+//! entry into a lifted function does first); plus, per adapter, the
+//! string transcoders it needs (`transcoder.rs`: `tern.transcode-to-callee`
+//! and `tern.transcode-to-caller`, which know both memories, the receiving
+//! `realloc` and both encodings). Its export replaces the host closure a
+//! `canon lower` would otherwise get.
 
 use super::abi::string::{decode_bytes, too_long, StringRange};
 use super::abi::val::guard_zero_sized;
@@ -40,7 +43,8 @@ impl AdapterRuntime {
         let trap_fn: Arc<HostFn<T>> = Arc::new(|mut caller: Caller<'_, T>, raw: &mut [ValRaw]| {
             let (code, a, b) = (raw[0].get_i32(), raw[1].get_i32(), raw[2].get_i32());
             let memory = |caller: &mut Caller<'_, T>, name: &str| -> Result<Vec<u8>> {
-                let range = (a as u32 as usize)..(a as u32 as usize).saturating_add(b as u32 as usize);
+                let range =
+                    (a as u32 as usize)..(a as u32 as usize).saturating_add(b as u32 as usize);
                 let m = caller
                     .get_export(name)
                     .and_then(Extern::into_memory)

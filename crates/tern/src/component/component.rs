@@ -132,7 +132,8 @@ impl Component {
         let adapters = if engine.config().component_adapters {
             let first = translation.modules.len() as u32;
             let features = engine.config().features;
-            let memory_ops = features.contains(WasmFeatures::MULTI_MEMORY | WasmFeatures::BULK_MEMORY);
+            let memory_ops =
+                features.contains(WasmFeatures::MULTI_MEMORY | WasmFeatures::BULK_MEMORY);
             tern_environ::component::plan_adapters(&mut translation.info, first, memory_ops)
         } else {
             translation.info.adapters.clear();

@@ -10,11 +10,11 @@
 //! run the post-return function with `may_leave` cleared — at once, or later
 //! when the lifted result still points into the callee's memory.
 
+use super::abi::string::StringTags;
 use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
 use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, LiftContext, LowerContext, Mode,
 };
-use super::abi::string::StringTags;
 use super::host::StoreGuest;
 use super::instance::{resource_cx, PendingPostReturn, ResolvedOptions};
 use super::types::Type;

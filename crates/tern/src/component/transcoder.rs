@@ -105,8 +105,8 @@ pub(crate) fn transcode<T>(
     )?;
     let range = offset..offset + byte_len as usize;
     validate(&src_memory[range.clone()], hint.simple)?;
-    let snapshot = (from.memory.0.index == to.memory.0.index)
-        .then(|| src_memory[range.clone()].to_vec());
+    let snapshot =
+        (from.memory.0.index == to.memory.0.index).then(|| src_memory[range.clone()].to_vec());
     let mut target = Between {
         guest: StoreGuest {
             store,

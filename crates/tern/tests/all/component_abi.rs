@@ -504,18 +504,52 @@ fn huge_declared_lengths_trap_before_any_host_allocation() {
     let engine = engine();
     // (result type, encoding, the length stored after pointer 16, message)
     let cases = [
-        ("string", ENCODINGS[0], "\\ff\\ff\\ff\\7f", "string pointer/length out of bounds of memory"),
-        ("string", ENCODINGS[1], "\\ff\\ff\\ff\\7f", "string pointer/length out of bounds of memory"),
-        ("string", ENCODINGS[2], "\\ff\\ff\\ff\\ff", "string pointer/length out of bounds of memory"),
-        ("string", ENCODINGS[2], "\\ff\\ff\\ff\\7f", "string pointer/length out of bounds of memory"),
-        ("(list u64)", ENCODINGS[0], "\\ff\\ff\\ff\\ff", "list pointer/length out of bounds of memory"),
-        ("(list string)", ENCODINGS[0], "\\00\\00\\00\\20", "list pointer/length out of bounds of memory"),
+        (
+            "string",
+            ENCODINGS[0],
+            "\\ff\\ff\\ff\\7f",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "string",
+            ENCODINGS[1],
+            "\\ff\\ff\\ff\\7f",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "string",
+            ENCODINGS[2],
+            "\\ff\\ff\\ff\\ff",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "string",
+            ENCODINGS[2],
+            "\\ff\\ff\\ff\\7f",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "(list u64)",
+            ENCODINGS[0],
+            "\\ff\\ff\\ff\\ff",
+            "list pointer/length out of bounds of memory",
+        ),
+        (
+            "(list string)",
+            ENCODINGS[0],
+            "\\00\\00\\00\\20",
+            "list pointer/length out of bounds of memory",
+        ),
     ];
     for (ty, enc, len, msg) in cases {
         let data = format!("\\10\\00\\00\\00{len}");
         let wat = returning(ty, "i32", "(i32.const 0)", &data, enc);
         let err = call_f(&wat).unwrap_err();
-        assert_eq!(trap_kind(&err), ComponentTrapKind::OutOfBounds, "{ty} {enc}");
+        assert_eq!(
+            trap_kind(&err),
+            ComponentTrapKind::OutOfBounds,
+            "{ty} {enc}"
+        );
         let trap = err.downcast_ref::<ComponentTrap>().expect("a trap");
         assert_eq!(trap.message(), msg, "{ty} {enc}");
         let component = Component::new(&engine, &wat).unwrap();

@@ -232,37 +232,56 @@ fn every_encoding_pair_matches_the_fused_path() {
     for caller in ENCODINGS {
         for callee in ENCODINGS {
             let (compiled, fused) = both(caller, callee, 4, "");
-            let mut calls: Vec<(&str, Val)> = strings.iter().map(|s| ("run-s", string(s))).collect();
-            calls.push(("run-l", Val::List(strings.iter().map(|s| string(s)).collect())));
+            let mut calls: Vec<(&str, Val)> =
+                strings.iter().map(|s| ("run-s", string(s))).collect();
+            calls.push((
+                "run-l",
+                Val::List(strings.iter().map(|s| string(s)).collect()),
+            ));
             calls.push(("run-l", Val::List(vec![])));
             for (name, v) in calls {
                 let a = run(&compiled, name, std::slice::from_ref(&v));
                 let b = run(&fused, name, std::slice::from_ref(&v));
                 assert_eq!(a, b, "{caller} -> {callee}: {name}({v:?})");
-                assert_eq!(a.result.as_ref(), Ok(&v), "{caller} -> {callee}: round trip");
+                assert_eq!(
+                    a.result.as_ref(),
+                    Ok(&v),
+                    "{caller} -> {callee}: round trip"
+                );
             }
-            let fields = [Val::U8(7), string("é☃"), Val::List(vec![string("ÿ"), string("🍰"), string("")])];
+            let fields = [
+                Val::U8(7),
+                string("é☃"),
+                Val::List(vec![string("ÿ"), string("🍰"), string("")]),
+            ];
             let a = run(&compiled, "run-r", &fields);
             let b = run(&fused, "run-r", &fields);
             assert_eq!(a, b, "{caller} -> {callee}: run-r");
-            assert_eq!(a.result, Ok(Val::Tuple(fields.to_vec())), "{caller} -> {callee}: record");
+            assert_eq!(
+                a.result,
+                Ok(Val::Tuple(fields.to_vec())),
+                "{caller} -> {callee}: record"
+            );
         }
     }
 }
 
-/// Invalid strings in the caller's memory trap alike on both paths, before
-/// the callee's `realloc` runs; `data` at 0x400: bad UTF-8 (`ff`), an
-/// unpaired surrogate (at 0x402), Latin-1 bytes.
+/// Raw strings from the caller's memory: invalid ones trap alike on both
+/// paths, before the callee's `realloc` runs, valid ones cross alike;
+/// `data` at 0x400: bad UTF-8 (`ff`), an unpaired surrogate (at 0x402),
+/// Latin-1 bytes, and at 0x408 "éa" in UTF-16.
 #[test]
-fn invalid_strings_trap_alike() {
-    let data = "\\ff\\00\\00\\d8ab\\e9\\00";
+fn raw_strings_cross_or_trap_alike() {
+    let data = "\\ff\\00\\00\\d8ab\\e9\\00\\e9\\00a\\00";
     let probes: &[(u32, u32)] = &[
-        (0x400, 1),          // utf8: invalid; utf16: unpaired? (0x00ff is fine)
-        (0x402, 1),          // utf16: unpaired surrogate 0xd800
-        (0x401, 1),          // odd address
-        (0x404, 3),          // "ab\e9" as Latin-1 / UTF-8
+        (0x400, 1),           // utf8: invalid; utf16: unpaired? (0x00ff is fine)
+        (0x402, 1),           // utf16: unpaired surrogate 0xd800
+        (0x401, 1),           // odd address
+        (0x404, 3),           // "ab\e9" as Latin-1 / UTF-8
         (0x402, 0x8000_0001), // latin1+utf16: tagged UTF-16, one unit: the surrogate
         (0x400, 0x8000_0002),
+        (0x408, 0x8000_0002), // latin1+utf16: "éa" tagged UTF-16
+        (0x408, 2),
         (0x400, 0xffff_ffff), // out of bounds in every encoding
         (0x3fff0, 0x20),
         (0, 0),
@@ -300,5 +319,42 @@ fn strings_at_the_size_limit() {
         assert_eq!(a, b, "utf8 -> {callee}");
         let msg = a.result.expect_err("traps");
         assert!(msg.contains(expected), "utf8 -> {callee}: {msg}");
+    }
+}
+
+/// A latin1+utf16 producer may tag a string UTF-16 although every character
+/// fits Latin-1; the canonical ABI keeps that tag with the lifted string, so
+/// a latin1+utf16 receiver allocates for UTF-16 and then deflates
+/// (`store_probably_utf16_to_latin1_or_utf16`), and a UTF-8 receiver
+/// guesses from UTF-16's worst case (3 bytes per unit) — on both paths.
+#[test]
+fn a_latin1_string_tagged_utf16_keeps_its_tag() {
+    let data = "\\00\\00\\00\\00\\00\\00\\00\\00\\e9\\00a\\00";
+    let args = [Val::U32(0x408), Val::U32(0x8000_0002)];
+    let log = |v: &Val| match v {
+        Val::List(items) => items
+            .chunks(5)
+            .map(|c| match c {
+                [Val::U32(old), Val::U32(osize), Val::U32(align), Val::U32(size), Val::U32(_)] => {
+                    (*old != 0, *osize, *align, *size)
+                }
+                _ => panic!("a log entry: {c:?}"),
+            })
+            .collect::<Vec<_>>(),
+        _ => panic!("a log: {v:?}"),
+    };
+    for (callee, expected) in [
+        (ENCODINGS[2], vec![(false, 0, 2, 4), (true, 4, 1, 2)]),
+        (
+            ENCODINGS[0],
+            vec![(false, 0, 1, 2), (true, 2, 1, 6), (true, 6, 1, 3)],
+        ),
+    ] {
+        let (compiled, fused) = both(ENCODINGS[2], callee, 4, data);
+        for component in [&compiled, &fused] {
+            let out = run(component, "raw", &args);
+            assert_eq!(out.result, Ok(string("éa")), "{callee}");
+            assert_eq!(log(&out.callee_log), expected, "{callee}");
+        }
     }
 }

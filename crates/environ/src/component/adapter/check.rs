@@ -43,7 +43,11 @@ impl Body {
                     .op(I::I32Const(0xD800))
                     .op(I::I32Eq)
                     .op(I::I32Or);
-                self.trap_if(AdapterTrap::InvalidChar, Operand::Local(c), Operand::Const(0));
+                self.trap_if(
+                    AdapterTrap::InvalidChar,
+                    Operand::Local(c),
+                    Operand::Const(0),
+                );
                 Ok(())
             }
             T::String => self.check_string(self.src.encoding, src),
@@ -141,8 +145,14 @@ impl Body {
             .op(I::LocalSet(bytes));
         self.check_range(mem, ptr, bytes, align, Content::List);
         if size == 0 {
-            self.op(I::LocalGet(len)).op(I::I32Const(1 << 20)).op(I::I32GtU);
-            self.trap_if(AdapterTrap::ZeroSizedList, Operand::Local(len), Operand::Const(0));
+            self.op(I::LocalGet(len))
+                .op(I::I32Const(1 << 20))
+                .op(I::I32GtU);
+            self.trap_if(
+                AdapterTrap::ZeroSizedList,
+                Operand::Local(len),
+                Operand::Const(0),
+            );
             return Ok(());
         }
         if !needs_check(types, elem) {

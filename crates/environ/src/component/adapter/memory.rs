@@ -131,16 +131,17 @@ impl Body {
             .op(I::I64Const(MAX_STRING_BYTE_LENGTH))
             .op(I::I64GtU);
         let (lo, hi) = self.split_i64(bytes);
-        self.trap_if(AdapterTrap::StringTooLong, Operand::Local(lo), Operand::Local(hi));
+        self.trap_if(
+            AdapterTrap::StringTooLong,
+            Operand::Local(lo),
+            Operand::Local(hi),
+        );
         let new = self.alloc(align, bytes, Content::String)?;
         self.op(I::LocalGet(new))
             .op(I::LocalGet(ptr))
             .op(I::LocalGet(bytes))
             .op(I::I32WrapI64)
-            .op(I::MemoryCopy {
-                src_mem,
-                dst_mem,
-            });
+            .op(I::MemoryCopy { src_mem, dst_mem });
         self.store_pointer_pair(dst, new, len);
         Ok(())
     }
@@ -148,7 +149,9 @@ impl Body {
     /// The low and high halves of `i64` local `x`, in two fresh `i32` locals.
     fn split_i64(&mut self, x: u32) -> (u32, u32) {
         let (lo, hi) = (self.local(ValType::I32), self.local(ValType::I32));
-        self.op(I::LocalGet(x)).op(I::I32WrapI64).op(I::LocalSet(lo));
+        self.op(I::LocalGet(x))
+            .op(I::I32WrapI64)
+            .op(I::LocalSet(lo));
         self.op(I::LocalGet(x))
             .op(I::I64Const(32))
             .op(I::I64ShrU)
@@ -181,17 +184,18 @@ impl Body {
         self.op(I::LocalGet(bytes))
             .op(I::I64Const(i64::from(u32::MAX)))
             .op(I::I64GtU);
-        self.trap_if(AdapterTrap::AllocTooLarge, Operand::Const(0), Operand::Const(0));
+        self.trap_if(
+            AdapterTrap::AllocTooLarge,
+            Operand::Const(0),
+            Operand::Const(0),
+        );
         let new = self.alloc(align, bytes, Content::List)?;
         if size > 0 && byte_copyable(types, elem) {
             self.op(I::LocalGet(new))
                 .op(I::LocalGet(ptr))
                 .op(I::LocalGet(bytes))
                 .op(I::I32WrapI64)
-                .op(I::MemoryCopy {
-                    src_mem,
-                    dst_mem,
-                });
+                .op(I::MemoryCopy { src_mem, dst_mem });
         } else if size > 0 {
             let (from, to) = (self.local(ValType::I32), self.local(ValType::I32));
             self.op(I::LocalGet(ptr)).op(I::LocalSet(from));

@@ -83,8 +83,10 @@ pub(super) fn encode(
     let mut ty = TypeSection::new();
     // 0: the adapter; 1: the callee's core function; 2: post-return;
     // 3: `tern.trap`; 4: `tern.enter`; 5: `realloc`; 6: `tern.transcode-*`.
-    ty.ty().function(adapter_params.clone(), adapter_results.clone());
-    ty.ty().function(callee_params.clone(), callee_results.clone());
+    ty.ty()
+        .function(adapter_params.clone(), adapter_results.clone());
+    ty.ty()
+        .function(callee_params.clone(), callee_results.clone());
     ty.ty().function(callee_results.clone(), []);
     ty.ty().function([i32_, i32_, i32_], []);
     ty.ty().function([], []);
@@ -191,7 +193,11 @@ pub(super) fn encode(
 
 /// The places of each of `tys` in `base`: consecutive flat values, or
 /// fields of a tuple in memory.
-fn places(types: &ComponentTypes, tys: &[crate::component::InterfaceType], base: &Place) -> Vec<Place> {
+fn places(
+    types: &ComponentTypes,
+    tys: &[crate::component::InterfaceType],
+    base: &Place,
+) -> Vec<Place> {
     let (_, _, offsets) = types.tuple_layout(tys.iter().copied());
     let mut flat_pos = 0;
     tys.iter()
@@ -226,7 +232,9 @@ fn adapter(
     let src_base = match &sig.flat_params {
         Some(flat) => Place::Flat((0..flat.len() as u32).zip(flat.iter().copied()).collect()),
         None => {
-            let mem = caller.memory.ok_or("parameters in memory without a memory option")?;
+            let mem = caller
+                .memory
+                .ok_or("parameters in memory without a memory option")?;
             let size = body.local(ValType::I64);
             body.op(I::I64Const(i64::from(params_size)))
                 .op(I::LocalSet(size));
@@ -263,7 +271,9 @@ fn adapter(
             (Place::Flat(locals), args)
         }
         None => {
-            let mem = callee.memory.ok_or("parameters in memory without a memory option")?;
+            let mem = callee
+                .memory
+                .ok_or("parameters in memory without a memory option")?;
             let size = body.local(ValType::I64);
             body.op(I::I64Const(i64::from(params_size)))
                 .op(I::LocalSet(size));
@@ -309,8 +319,12 @@ fn adapter(
                 let size_local = body.local(ValType::I64);
                 body.op(I::I64Const(i64::from(size)))
                     .op(I::LocalSet(size_local));
-                let callee_mem = callee.memory.ok_or("a result in memory without a memory option")?;
-                let caller_mem = caller.memory.ok_or("a result in memory without a memory option")?;
+                let callee_mem = callee
+                    .memory
+                    .ok_or("a result in memory without a memory option")?;
+                let caller_mem = caller
+                    .memory
+                    .ok_or("a result in memory without a memory option")?;
                 body.check_range(callee_mem, raw[0], size_local, align, Content::Tuple);
                 let src = Place::Memory {
                     mem: callee_mem,

@@ -21,7 +21,11 @@ use std::collections::{HashMap, HashSet};
 ///
 /// `memory_ops` says whether the engine validates multi-memory and bulk
 /// memory (`memory.copy`), which adapters moving values in memory use.
-pub fn plan_adapters(info: &mut ComponentInfo, first_module: u32, memory_ops: bool) -> Vec<Vec<u8>> {
+pub fn plan_adapters(
+    info: &mut ComponentInfo,
+    first_module: u32,
+    memory_ops: bool,
+) -> Vec<Vec<u8>> {
     let context_users: HashSet<u32> = info
         .initializers
         .iter()
@@ -75,9 +79,11 @@ pub fn plan_adapters(info: &mut ComponentInfo, first_module: u32, memory_ops: bo
             .and_then(|sig| {
                 let needs = sig.needs(&info.types);
                 if !memory_ops && (needs.caller_memory || needs.callee_memory) {
-                    return Err("values cross in memory and the engine disables multi-memory \
+                    return Err(
+                        "values cross in memory and the engine disables multi-memory \
                                 or bulk memory, which that adapter uses"
-                        .to_string());
+                            .to_string(),
+                    );
                 }
                 check_options(&needs, options, callee_options)?;
                 encode(&info.types, &sig, (options, callee_options), &needs)
@@ -108,7 +114,11 @@ pub fn plan_adapters(info: &mut ComponentInfo, first_module: u32, memory_ops: bo
 /// Refuses a call whose options lack a memory or `realloc` the adapter
 /// would use (validation normally guarantees them; the fused path then
 /// reports what is missing).
-fn check_options(needs: &Needs, caller: &CanonOptions, callee: &CanonOptions) -> Result<(), String> {
+fn check_options(
+    needs: &Needs,
+    caller: &CanonOptions,
+    callee: &CanonOptions,
+) -> Result<(), String> {
     let missing = (needs.caller_memory && caller.memory.is_none())
         || (needs.callee_memory && callee.memory.is_none())
         || (needs.caller_realloc && caller.realloc.is_none())
@@ -193,8 +203,8 @@ impl Signature {
     pub(super) fn needs(&self, types: &ComponentTypes) -> Needs {
         let params_in_memory =
             self.flat_params.is_none() || self.params.iter().any(|t| in_memory(types, *t));
-        let result_in_memory = self.flat_result.is_none()
-            || self.result.is_some_and(|t| in_memory(types, t));
+        let result_in_memory =
+            self.flat_result.is_none() || self.result.is_some_and(|t| in_memory(types, t));
         Needs {
             caller_memory: params_in_memory || result_in_memory,
             callee_memory: params_in_memory || result_in_memory,
@@ -214,13 +224,12 @@ fn in_memory(types: &ComponentTypes, ty: InterfaceType) -> bool {
             Some(TypeDef::Record(fields)) => fields.iter().any(|(_, t)| in_memory(types, *t)),
             Some(TypeDef::Tuple(tys)) => tys.iter().any(|t| in_memory(types, *t)),
             Some(TypeDef::FixedList(elem, _)) => in_memory(types, *elem),
-            Some(TypeDef::Variant(cases)) => {
-                cases.iter().filter_map(|(_, t)| *t).any(|t| in_memory(types, t))
-            }
+            Some(TypeDef::Variant(cases)) => cases
+                .iter()
+                .filter_map(|(_, t)| *t)
+                .any(|t| in_memory(types, t)),
             Some(TypeDef::Option(t)) => in_memory(types, *t),
-            Some(TypeDef::Result { ok, err }) => {
-                ok.iter().chain(err).any(|t| in_memory(types, *t))
-            }
+            Some(TypeDef::Result { ok, err }) => ok.iter().chain(err).any(|t| in_memory(types, *t)),
             _ => false,
         },
         _ => false,

@@ -6,8 +6,8 @@
 //! (`check.rs`).
 
 use super::body::{memarg, Body, Place};
-use crate::component::types::{discriminant_size, flags_size, ComponentTypes, FlatType};
 use crate::component::types::InterfaceType;
+use crate::component::types::{discriminant_size, flags_size, ComponentTypes, FlatType};
 use wasm_encoder::{BlockType, Instruction as I, ValType};
 
 impl Body {
@@ -98,12 +98,16 @@ impl Body {
         self.op(I::LocalSet(x));
         if t == ValType::F32 {
             self.op(I::I32Const(0x7fc0_0000)).op(I::F32ReinterpretI32);
-            self.op(I::LocalGet(x)).op(I::LocalGet(x)).op(I::LocalGet(x));
+            self.op(I::LocalGet(x))
+                .op(I::LocalGet(x))
+                .op(I::LocalGet(x));
             self.op(I::F32Ne);
         } else {
             self.op(I::I64Const(0x7ff8_0000_0000_0000))
                 .op(I::F64ReinterpretI64);
-            self.op(I::LocalGet(x)).op(I::LocalGet(x)).op(I::LocalGet(x));
+            self.op(I::LocalGet(x))
+                .op(I::LocalGet(x))
+                .op(I::LocalGet(x));
             self.op(I::F64Ne);
         }
         // select(nan, x, x != x)

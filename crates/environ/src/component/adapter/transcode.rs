@@ -63,9 +63,10 @@ pub(super) fn has_string(types: &ComponentTypes, ty: InterfaceType) -> bool {
             Some(TypeDef::Record(fields)) => fields.iter().any(|(_, t)| has_string(types, *t)),
             Some(TypeDef::Tuple(tys)) => tys.iter().any(|t| has_string(types, *t)),
             Some(TypeDef::List(elem) | TypeDef::FixedList(elem, _)) => has_string(types, *elem),
-            Some(TypeDef::Variant(cases)) => {
-                cases.iter().filter_map(|(_, t)| *t).any(|t| has_string(types, t))
-            }
+            Some(TypeDef::Variant(cases)) => cases
+                .iter()
+                .filter_map(|(_, t)| *t)
+                .any(|t| has_string(types, t)),
             Some(TypeDef::Option(t)) => has_string(types, *t),
             Some(TypeDef::Result { ok, err }) => {
                 ok.iter().chain(err).any(|t| has_string(types, *t))

@@ -29,7 +29,7 @@ impl Body {
         self.op(I::Block(BlockType::Empty)); // $done
         self.op(I::Block(BlockType::Empty)); // $bad
         self.op(I::Loop(BlockType::Empty)); // $top
-        // Depths here: $top 0, $bad 1, $done 2.
+                                            // Depths here: $top 0, $bad 1, $done 2.
         self.op(I::LocalGet(p))
             .op(I::LocalGet(end))
             .op(I::I32GeU)
@@ -181,7 +181,11 @@ impl Body {
         self.op(I::Br(0));
         self.op(I::End); // loop
         self.op(I::End); // $bad
-        self.trap(AdapterTrap::InvalidUtf16, Operand::Local(u), Operand::Const(0));
+        self.trap(
+            AdapterTrap::InvalidUtf16,
+            Operand::Local(u),
+            Operand::Const(0),
+        );
         self.op(I::End); // $done
     }
 

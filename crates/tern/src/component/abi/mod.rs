@@ -250,7 +250,14 @@ impl LowerContext<'_> {
         size: u64,
         what: Content,
     ) -> Result<u32> {
-        checked_realloc(&mut *self.guest, self.mode, (old, old_size), align, size, what)
+        checked_realloc(
+            &mut *self.guest,
+            self.mode,
+            (old, old_size),
+            align,
+            size,
+            what,
+        )
     }
 
     /// Checks a `(ptr, size)` range of the receiving memory (a return pointer).

@@ -69,7 +69,10 @@ pub(crate) fn decode_bytes(bytes: &[u8], range: StringRange) -> Result<String> {
         Ok(out)
     } else if range.latin1 {
         let mut out = String::new();
-        reserve(&mut out, bytes.len() + bytes.iter().filter(|b| **b >= 0x80).count())?;
+        reserve(
+            &mut out,
+            bytes.len() + bytes.iter().filter(|b| **b >= 0x80).count(),
+        )?;
         out.extend(bytes.iter().map(|b| char::from(*b)));
         Ok(out)
     } else {
@@ -143,4 +146,3 @@ pub(crate) fn lower_string(cx: &mut LowerContext<'_>, s: &str) -> Result<(u32, u
     };
     store_string(&mut target, Simple::Utf8, hint, dst)
 }
-

@@ -197,7 +197,8 @@ fn chars(bytes: &[u8], format: Simple) -> Result<Box<dyn Iterator<Item = char> +
             Err(_) => bail!("a validated UTF-8 string changed while stored (a Tern bug)"),
         },
         Simple::Utf16 => Box::new(
-            char::decode_utf16(utf16_units(bytes)).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)),
+            char::decode_utf16(utf16_units(bytes))
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)),
         ),
         Simple::Latin1 => Box::new(bytes.iter().map(|b| char::from(*b))),
     })
@@ -255,8 +256,7 @@ fn window(memory: &mut [u8], at: usize, len: usize) -> Result<&mut [u8]> {
 /// the bytes written. Every code point must fit `to` (Latin-1 callers make
 /// sure) and `dst` must be large enough.
 fn encode(src: &[u8], from: Simple, dst: &mut [u8], to: Simple) -> Result<usize> {
-    let same_bytes = from == to
-        || (from != Simple::Utf16 && to != Simple::Utf16 && src.is_ascii());
+    let same_bytes = from == to || (from != Simple::Utf16 && to != Simple::Utf16 && src.is_ascii());
     if same_bytes {
         let d = window(dst, 0, src.len())?;
         d.copy_from_slice(src);
@@ -336,7 +336,12 @@ fn copy(
     check_len(size)?;
     let ptr = t.realloc(0, 0, align, size)?;
     let (src, memory) = t.split()?;
-    let n = encode(src, format, window(memory, ptr as usize, size as usize)?, to)?;
+    let n = encode(
+        src,
+        format,
+        window(memory, ptr as usize, size as usize)?,
+        to,
+    )?;
     if n as u64 != size {
         bail!("a string's length hint disagrees with its contents (a Tern bug)");
     }

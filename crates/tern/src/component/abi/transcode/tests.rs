@@ -110,7 +110,10 @@ fn utf8_to_utf8_copies_exactly() {
 #[test]
 fn utf16_to_utf8_guesses_then_grows_and_shrinks() {
     let (calls, len, bytes) = store("abc", Utf16, false, Utf8);
-    assert_eq!((calls, len, bytes), (vec![(0, 0, 1, 3)], 3, b"abc".to_vec()));
+    assert_eq!(
+        (calls, len, bytes),
+        (vec![(0, 0, 1, 3)], 3, b"abc".to_vec())
+    );
     // "aé": 2 units, 3 bytes: worst case 3 * 2.
     let (calls, len, bytes) = store("aé", Utf16, false, Utf8);
     let p2 = P + 2 + 8;
@@ -118,7 +121,10 @@ fn utf16_to_utf8_guesses_then_grows_and_shrinks() {
     assert_eq!((len, bytes), (3, "aé".as_bytes().to_vec()));
     // An astral code point: 3 units, 5 bytes.
     let (calls, len, _) = store("a🍰", Utf16, false, Utf8);
-    assert_eq!(calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(), [(0, 3), (3, 9), (9, 5)]);
+    assert_eq!(
+        calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(),
+        [(0, 3), (3, 9), (9, 5)]
+    );
     assert_eq!(len, 5);
     // The empty string still allocates.
     assert_eq!(store("", Utf16, false, Utf8).0, [(0, 0, 1, 0)]);
@@ -127,16 +133,25 @@ fn utf16_to_utf8_guesses_then_grows_and_shrinks() {
 #[test]
 fn latin1_to_utf8_uses_twice_the_units_as_worst_case() {
     let (calls, len, _) = store("aé", CompactUtf16, false, Utf8);
-    assert_eq!(calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(), [(0, 2), (2, 4), (4, 3)]);
+    assert_eq!(
+        calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(),
+        [(0, 2), (2, 4), (4, 3)]
+    );
     assert_eq!(len, 3);
     // Worst case reached exactly: no shrink.
     let (calls, _, bytes) = store("éé", CompactUtf16, false, Utf8);
-    assert_eq!(calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(), [(0, 2), (2, 4)]);
+    assert_eq!(
+        calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(),
+        [(0, 2), (2, 4)]
+    );
     assert_eq!(bytes, "éé".as_bytes());
     // The same Latin-1 text tagged UTF-16 by its producer is transcoded as
     // UTF-16 (worst case 3 bytes per unit).
     let (calls, _, _) = store("aé", CompactUtf16, true, Utf8);
-    assert_eq!(calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(), [(0, 2), (2, 6), (6, 3)]);
+    assert_eq!(
+        calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(),
+        [(0, 2), (2, 6), (6, 3)]
+    );
 }
 
 #[test]
@@ -171,11 +186,17 @@ fn into_latin1_or_utf16_tries_latin1_first() {
     assert_eq!((len, bytes), (1, vec![0xe9]));
     // A code point past Latin-1: grow to 2 * units, inflate, shrink.
     let (calls, len, bytes) = store("a☃", Utf8, false, CompactUtf16);
-    assert_eq!(calls.iter().map(|c| (c.1, c.2, c.3)).collect::<Vec<_>>(), [(0, 2, 4), (4, 2, 8), (8, 2, 4)]);
+    assert_eq!(
+        calls.iter().map(|c| (c.1, c.2, c.3)).collect::<Vec<_>>(),
+        [(0, 2, 4), (4, 2, 8), (8, 2, 4)]
+    );
     assert_eq!((len, bytes), (2 | UTF16_TAG, bytes_of("a☃", Simple::Utf16)));
     // From UTF-16 the worst case is exact: no shrink.
     let (calls, len, _) = store("a🍰", Utf16, false, CompactUtf16);
-    assert_eq!(calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(), [(0, 3), (3, 6)]);
+    assert_eq!(
+        calls.iter().map(|c| (c.1, c.3)).collect::<Vec<_>>(),
+        [(0, 3), (3, 6)]
+    );
     assert_eq!(len, 3 | UTF16_TAG);
 }
 
@@ -183,7 +204,10 @@ fn into_latin1_or_utf16_tries_latin1_first() {
 fn latin1_or_utf16_to_itself() {
     // Latin-1 is copied (alignment 2).
     let (calls, len, bytes) = store("aé", CompactUtf16, false, CompactUtf16);
-    assert_eq!((calls, len, bytes), (vec![(0, 0, 2, 2)], 2, vec![b'a', 0xe9]));
+    assert_eq!(
+        (calls, len, bytes),
+        (vec![(0, 0, 2, 2)], 2, vec![b'a', 0xe9])
+    );
     // Tagged UTF-16 that needs it stays UTF-16 with one allocation.
     let (calls, len, _) = store("a☃", CompactUtf16, true, CompactUtf16);
     assert_eq!((calls, len), (vec![(0, 0, 2, 4)], 2 | UTF16_TAG));
@@ -234,9 +258,19 @@ fn lengths_past_the_limit_trap_before_any_realloc() {
         };
         let mut m = Mock::new(Vec::new(), true);
         let err = store_string(&mut m, Simple::Utf8, hint, dst).unwrap_err();
-        let t = err.downcast_ref::<crate::component::ComponentTrap>().expect("a trap");
-        assert_eq!(t.kind(), ComponentTrapKind::LengthOverflow, "{hint:?} -> {dst:?}");
-        assert!(t.message().starts_with("string too large"), "{}", t.message());
+        let t = err
+            .downcast_ref::<crate::component::ComponentTrap>()
+            .expect("a trap");
+        assert_eq!(
+            t.kind(),
+            ComponentTrapKind::LengthOverflow,
+            "{hint:?} -> {dst:?}"
+        );
+        assert!(
+            t.message().starts_with("string too large"),
+            "{}",
+            t.message()
+        );
         assert!(m.calls.is_empty(), "{hint:?} -> {dst:?}: {:?}", m.calls);
     }
     // Exactly at the limit a copy is allowed (and asks for that size).
