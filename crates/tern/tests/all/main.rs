@@ -17,6 +17,7 @@ mod cache;
 mod component;
 mod component_abi;
 mod component_adapters;
+mod component_adapters_memory;
 mod component_derive;
 mod component_fuzz;
 mod component_gen;
