@@ -9,21 +9,25 @@
 //! and two runtime functions made once per component instance: `tern.trap`
 //! (turns an adapter's trap code into exactly the error the host-fused path
 //! raises) and `tern.enter` (runs a deferred post-return, as every host
-//! entry into a lifted function does first). Its export replaces the host
-//! closure a `canon lower` would otherwise get.
+//! entry into a lifted function does first); plus, per adapter, the
+//! string transcoders it needs (`transcoder.rs`: `tern.transcode-to-callee`
+//! and `tern.transcode-to-caller`, which know both memories, the receiving
+//! `realloc` and both encodings). Its export replaces the host closure a
+//! `canon lower` would otherwise get.
 
 use super::abi::string::{decode_bytes, too_long, StringRange};
 use super::abi::val::guard_zero_sized;
 use super::abi::{check_discriminant, lift_char, Content, Mode};
 use super::func::{cannot_enter, run_pending_post_return};
 use super::instance::ResolvedOptions;
+use super::transcoder;
 use super::{trap, ComponentTrapKind};
 use crate::func::HostFn;
 use crate::store::StoreInner;
 use crate::{Caller, Extern, StoreContextMut, ValRaw};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
-use tern_environ::component::{adapter_names as names, AdapterInfo, AdapterTrap};
+use tern_environ::component::{adapter_names as names, AdapterInfo, AdapterTrap, StringEncoding};
 use tern_environ::{WasmFuncType, WasmValType};
 
 /// The runtime functions adapters of one component instance import.
@@ -158,7 +162,7 @@ pub(crate) fn instantiate_adapter<T>(
     ci: usize,
     adapter: &AdapterInfo,
     runtime: AdapterRuntime,
-    caller: ResolvedOptions,
+    (caller, caller_encoding): (ResolvedOptions, StringEncoding),
 ) -> Result<crate::Func> {
     let data = &store.opaque.components.instances[ci];
     let lifted = data
@@ -168,6 +172,7 @@ pub(crate) fn instantiate_adapter<T>(
     let module = data.component.inner.modules[adapter.module as usize].clone();
     let (func, post_return) = (lifted.func, lifted.post_return);
     let (callee_memory, callee_realloc) = (lifted.memory, lifted.realloc);
+    let (callee_encoding, callee_rt) = (lifted.encoding, lifted.runtime_instance);
     let missing = || anyhow::anyhow!("an adapter imports a missing option (a Tern bug)");
     let (caller_flags, callee_flags) = (
         data.vmctx.flags_global(adapter.caller),
@@ -186,6 +191,32 @@ pub(crate) fn instantiate_adapter<T>(
             (names::CALLEE, names::REALLOC) => Extern::Func(callee_realloc.ok_or_else(missing)?),
             (names::CALLER, names::MEMORY) => Extern::Memory(caller.memory.ok_or_else(missing)?),
             (names::CALLER, names::REALLOC) => Extern::Func(caller.realloc.ok_or_else(missing)?),
+            (names::RUNTIME, names::TRANSCODE_TO_CALLEE) => {
+                let from = transcoder::From {
+                    memory: caller.memory.ok_or_else(missing)?,
+                    encoding: caller_encoding,
+                };
+                let to = transcoder::To {
+                    memory: callee_memory.ok_or_else(missing)?,
+                    realloc: callee_realloc.ok_or_else(missing)?,
+                    encoding: callee_encoding,
+                    owner: (ci, callee_rt),
+                };
+                Extern::Func(transcoder::transcode_func(store, from, to))
+            }
+            (names::RUNTIME, names::TRANSCODE_TO_CALLER) => {
+                let from = transcoder::From {
+                    memory: callee_memory.ok_or_else(missing)?,
+                    encoding: callee_encoding,
+                };
+                let to = transcoder::To {
+                    memory: caller.memory.ok_or_else(missing)?,
+                    realloc: caller.realloc.ok_or_else(missing)?,
+                    encoding: caller_encoding,
+                    owner: (ci, adapter.caller),
+                };
+                Extern::Func(transcoder::transcode_func(store, from, to))
+            }
             (names::FLAGS, names::CALLER_FLAGS) => Extern::Global(caller_flags),
             (names::FLAGS, names::CALLEE_FLAGS) => Extern::Global(callee_flags),
             (m, n) => bail!("an adapter imports unknown item `{m}::{n}` (a Tern bug)"),

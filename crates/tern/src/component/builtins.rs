@@ -107,6 +107,7 @@ fn task_return<T>(
                 memory_handle: resolved.memory,
                 handles: &store.opaque.components.handles,
                 resources: super::instance::resource_cx(store, ci, rt),
+                tags: None,
             };
             Some(match types.flat(ty) {
                 Some(_) => lift_flat(&cx, ty, &mut FlatSrc::new(&args))?,

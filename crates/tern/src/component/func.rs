@@ -10,6 +10,7 @@
 //! run the post-return function with `may_leave` cleared — at once, or later
 //! when the lifted result still points into the callee's memory.
 
+use super::abi::string::StringTags;
 use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
 use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, LiftContext, LowerContext, Mode,
@@ -179,7 +180,7 @@ pub(crate) fn call_lifted<T, R>(
     store: &mut StoreInner<T>,
     ci: usize,
     lifted: u32,
-    (mode, src_encoding): (Mode, StringEncoding),
+    (mode, src_encoding, tags): (Mode, StringEncoding, Option<&StringTags>),
     lower: &mut dyn FnMut(&mut LowerContext<'_>, ParamsDst<'_>) -> Result<()>,
     lift: &mut dyn FnMut(&LiftContext<'_>, ResultSrc<'_>) -> Result<R>,
     defer_post_return: bool,
@@ -208,7 +209,7 @@ pub(crate) fn call_lifted<T, R>(
         ci,
         &l,
         &types,
-        (mode, src_encoding),
+        (mode, src_encoding, tags),
         lower,
         lift,
         defer_post_return,
@@ -233,7 +234,7 @@ fn call_entered<T, R>(
     ci: usize,
     l: &Lifted,
     types: &Arc<ComponentTypes>,
-    (mode, src_encoding): (Mode, StringEncoding),
+    (mode, src_encoding, tags): (Mode, StringEncoding, Option<&StringTags>),
     lower: &mut dyn FnMut(&mut LowerContext<'_>, ParamsDst<'_>) -> Result<()>,
     lift: &mut dyn FnMut(&LiftContext<'_>, ResultSrc<'_>) -> Result<R>,
     defer_post_return: bool,
@@ -258,6 +259,7 @@ fn call_entered<T, R>(
             src_encoding,
             mode,
             resources: resources.clone(),
+            tags,
         };
         if l.params_flat {
             lower(&mut cx, ParamsDst::Flat(&mut dst))?;
@@ -293,6 +295,7 @@ fn call_entered<T, R>(
                 memory_handle: None,
                 handles: &store.opaque.components.handles,
                 resources,
+                tags: None,
             },
             ResultSrc::Val(value),
         )?;
@@ -316,6 +319,7 @@ fn call_entered<T, R>(
             memory_handle: l.memory,
             handles: &store.opaque.components.handles,
             resources,
+            tags,
         };
         let src = match fty.result {
             None => ResultSrc::None,
@@ -497,7 +501,7 @@ impl Func {
             store,
             ci,
             lifted,
-            (Mode::Host, StringEncoding::Utf8),
+            (Mode::Host, StringEncoding::Utf8, None),
             &mut |cx, dst| lower_vals(cx, &tys, params, dst),
             &mut |cx, src| lift_val(cx, fty.result, src),
             false,

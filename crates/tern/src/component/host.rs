@@ -10,6 +10,7 @@
 //! `adapters.rs`; `Component::fused_calls` says why). Either way the
 //! caller's `may_leave` flag is checked first.
 
+use super::abi::string::StringTags;
 use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, within};
 use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, Guest, LiftContext, LowerContext, Mode,
@@ -170,6 +171,7 @@ impl LowerSite {
         &'a self,
         store: &'a StoreInner<T>,
         mode: Mode,
+        tags: Option<&'a StringTags>,
     ) -> LiftContext<'a> {
         LiftContext {
             memory: memory_bytes(store, self.memory),
@@ -179,6 +181,7 @@ impl LowerSite {
             memory_handle: self.memory,
             handles: &store.opaque.components.handles,
             resources: resource_cx(store, self.ci, self.runtime_instance),
+            tags,
         }
     }
 
@@ -228,8 +231,7 @@ impl LowerSite {
     pub(crate) fn lower_result<T>(
         &self,
         store: &mut StoreInner<T>,
-        mode: Mode,
-        src_encoding: StringEncoding,
+        (mode, src_encoding, tags): (Mode, StringEncoding, Option<&StringTags>),
         args: &[u64],
         raw: &mut [ValRaw],
         result: Option<&Val>,
@@ -252,6 +254,7 @@ impl LowerSite {
             src_encoding,
             mode,
             resources,
+            tags,
         };
         self.lower_result_with(&mut cx, args, raw, |cx, dst| match dst {
             Ok(flat) => lower_flat(cx, rty, v, flat),
@@ -338,7 +341,7 @@ impl<T> HostFunc<T> {
     {
         let entry = move |store: &mut StoreInner<T>, site: &LowerSite, raw: &mut [ValRaw]| {
             let args = site.args(raw);
-            let params = site.lift_params(&site.lift_cx(store, Mode::Host), &args)?;
+            let params = site.lift_params(&site.lift_cx(store, Mode::Host, None), &args)?;
             let rty = site.result_type();
             let mut results: Vec<Val> = rty.iter().map(|_| Val::Bool(false)).collect();
             f(StoreContextMut(store), &params, &mut results)?;
@@ -348,8 +351,7 @@ impl<T> HostFunc<T> {
             }
             site.lower_result(
                 store,
-                Mode::Host,
-                StringEncoding::Utf8,
+                (Mode::Host, StringEncoding::Utf8, None),
                 &args,
                 raw,
                 results.first(),
@@ -455,7 +457,8 @@ fn fused<T>(
     raw: &mut [ValRaw],
 ) -> Result<()> {
     let args = site.args(raw);
-    let params = site.lift_params(&site.lift_cx(store, Mode::Adapter), &args)?;
+    let tags = StringTags::default();
+    let params = site.lift_params(&site.lift_cx(store, Mode::Adapter, Some(&tags)), &args)?;
     let data = &store.opaque.components.instances[site.ci];
     let callee = data
         .lifted
@@ -471,7 +474,7 @@ fn fused<T>(
         store,
         site.ci,
         lifted,
-        (Mode::Adapter, site.encoding),
+        (Mode::Adapter, site.encoding, Some(&tags)),
         &mut |cx, dst| lower_vals(cx, &tys, &params, dst),
         &mut |cx, src| lift_val(cx, fty.result, src),
         true,
@@ -482,8 +485,7 @@ fn fused<T>(
     // callee stays unenterable, as with a compiled adapter.
     let lowered = site.lower_result(
         store,
-        Mode::Adapter,
-        callee_encoding,
+        (Mode::Adapter, callee_encoding, Some(&tags)),
         &args,
         raw,
         result.as_ref(),

@@ -382,6 +382,7 @@ pub(crate) fn instantiate<T>(
                 bail!("an adapter for an initializer that lowers nothing (a Tern bug)");
             };
             let caller = resolve_options(store, ci, options)?;
+            let caller = (caller, options.string_encoding);
             let func = instantiate_adapter(store, ci, adapter, runtime, caller)?;
             store.opaque.components.instances[ci].lowered.push(func);
             continue;

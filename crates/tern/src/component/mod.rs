@@ -94,6 +94,7 @@ mod instance;
 mod linker;
 mod resource_table;
 mod resources;
+mod transcoder;
 mod typed;
 pub mod types;
 mod values;

@@ -240,7 +240,7 @@ where
             store,
             ci,
             lifted,
-            (Mode::Host, StringEncoding::Utf8),
+            (Mode::Host, StringEncoding::Utf8, None),
             &mut |cx, dst| match dst {
                 ParamsDst::Flat(d) => params.lower_list(cx, &ptys, d),
                 ParamsDst::Memory(off) => params.store_list(cx, &ptys, off),
@@ -282,7 +282,7 @@ where
             let args = site.args(raw);
             let ptys = site.param_types();
             let params = {
-                let cx = site.lift_cx(store, Mode::Host);
+                let cx = site.lift_cx(store, Mode::Host, None);
                 match site.params_offset(&cx, &args)? {
                     None => Params::lift_list(&cx, &ptys, &mut FlatSrc::new(&args))?,
                     Some(off) => Params::load_list(&cx, &ptys, off)?,
@@ -304,6 +304,7 @@ where
                 src_encoding: StringEncoding::Utf8,
                 mode: Mode::Host,
                 resources,
+                tags: None,
             };
             site.lower_result_with(&mut cx, &args, raw, |cx, dst| match dst {
                 Ok(flat) => ret.lower_list(cx, &rtys, flat),
@@ -443,6 +444,7 @@ impl<T: Lift> WasmList<T> {
                 types: Arc::new([]),
                 store: store.opaque.id(),
             },
+            tags: None,
         }
     }
 

@@ -494,3 +494,89 @@ fn bad_realloc_results_trap_before_any_write() {
         assert_eq!(trap_kind(&err), kind);
     }
 }
+
+/// A declared length that cannot fit in memory traps before the host
+/// allocates anything for the value (the check is against the memory's
+/// size; a 2 GiB or 32 GiB length on a one-page memory is refused at once),
+/// through dynamic and typed calls, in every encoding.
+#[test]
+fn huge_declared_lengths_trap_before_any_host_allocation() {
+    let engine = engine();
+    // (result type, encoding, the length stored after pointer 16, message)
+    let cases = [
+        (
+            "string",
+            ENCODINGS[0],
+            "\\ff\\ff\\ff\\7f",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "string",
+            ENCODINGS[1],
+            "\\ff\\ff\\ff\\7f",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "string",
+            ENCODINGS[2],
+            "\\ff\\ff\\ff\\ff",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "string",
+            ENCODINGS[2],
+            "\\ff\\ff\\ff\\7f",
+            "string pointer/length out of bounds of memory",
+        ),
+        (
+            "(list u64)",
+            ENCODINGS[0],
+            "\\ff\\ff\\ff\\ff",
+            "list pointer/length out of bounds of memory",
+        ),
+        (
+            "(list string)",
+            ENCODINGS[0],
+            "\\00\\00\\00\\20",
+            "list pointer/length out of bounds of memory",
+        ),
+    ];
+    for (ty, enc, len, msg) in cases {
+        let data = format!("\\10\\00\\00\\00{len}");
+        let wat = returning(ty, "i32", "(i32.const 0)", &data, enc);
+        let err = call_f(&wat).unwrap_err();
+        assert_eq!(
+            trap_kind(&err),
+            ComponentTrapKind::OutOfBounds,
+            "{ty} {enc}"
+        );
+        let trap = err.downcast_ref::<ComponentTrap>().expect("a trap");
+        assert_eq!(trap.message(), msg, "{ty} {enc}");
+        let component = Component::new(&engine, &wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &component)
+            .unwrap();
+        let err = if ty == "string" {
+            let f = instance
+                .get_typed_func::<(), (String,)>(&mut store, "f")
+                .unwrap();
+            f.call(&mut store, ()).map(drop).unwrap_err()
+        } else if ty == "(list u64)" {
+            let f = instance
+                .get_typed_func::<(), (Vec<u64>,)>(&mut store, "f")
+                .unwrap();
+            f.call(&mut store, ()).map(drop).unwrap_err()
+        } else {
+            let f = instance
+                .get_typed_func::<(), (Vec<String>,)>(&mut store, "f")
+                .unwrap();
+            f.call(&mut store, ()).map(drop).unwrap_err()
+        };
+        assert_eq!(
+            err.downcast_ref::<ComponentTrap>().map(|t| t.message()),
+            Some(msg),
+            "typed {ty} {enc}: {err:?}"
+        );
+    }
+}

@@ -439,8 +439,8 @@ fn reentering_through_compiled_adapters_traps() {
 }
 
 /// A string parameter (the caller's lower has a memory and no `realloc`):
-/// compiled when both sides use one encoding, fused with the reason when the
-/// string needs transcoding.
+/// compiled whether both sides use one encoding or the string needs
+/// transcoding.
 fn string_len_component(caller_encoding: &str) -> String {
     format!(
         r#"(component
@@ -464,21 +464,21 @@ fn string_len_component(caller_encoding: &str) -> String {
 }
 
 #[test]
-fn strings_of_one_encoding_compile_and_others_fall_back_with_a_reason() {
+fn strings_compile_in_one_encoding_or_transcoded() {
     let component = Component::new(&engine(true), string_len_component("")).unwrap();
     assert_eq!(component.compiled_adapters(), 1);
     assert_eq!(component.fused_calls(), Vec::<(u32, String)>::new());
     assert_eq!(call(&component, "run", &[]), Ok(Val::U32(5)));
-    let component =
-        Component::new(&engine(true), string_len_component("string-encoding=utf16")).unwrap();
-    assert_eq!(component.compiled_adapters(), 0);
-    assert_eq!(
-        component.fused_calls(),
-        vec![(
-            0,
-            "a string crosses from Utf16 to Utf8 (transcoding is not compiled yet)".to_string()
-        )]
-    );
+    // A string that needs transcoding is compiled too (the adapter calls the
+    // runtime's transcoder) and agrees with the fused path: "hello\0..." as
+    // five UTF-16 units is 0x6568 0x6c6c 0x006f 0 0, nine UTF-8 bytes.
+    let text = string_len_component("string-encoding=utf16");
+    let component = Component::new(&engine(true), &text).unwrap();
+    assert_eq!(component.compiled_adapters(), 1);
+    assert_eq!(component.fused_calls(), Vec::<(u32, String)>::new());
+    let fused = Component::new(&engine(false), &text).unwrap();
+    assert_eq!(call(&component, "run", &[]), Ok(Val::U32(9)));
+    assert_eq!(call(&fused, "run", &[]), Ok(Val::U32(9)));
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod component_derive;
 mod component_fuzz;
 mod component_gen;
 mod component_resources;
+mod component_transcode;
 mod embedder12;
 mod errors;
 mod exceptions;

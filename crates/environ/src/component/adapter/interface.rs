@@ -26,6 +26,15 @@ pub mod adapter_names {
     /// `enter()`: runs a deferred post-return of the component, if any (the
     /// only thing that can make a clear `may_enter` flag set again).
     pub const ENTER: &str = "enter";
+    /// `transcode-to-callee(ptr, tagged_len) -> i64` (in [`RUNTIME`]): moves
+    /// the caller's string `(ptr, tagged_len)` into the callee's memory in
+    /// the callee's encoding, with the canonical ABI's `realloc` sequence;
+    /// returns the new pointer in the low half and the new tagged length in
+    /// the high half. Imported when a parameter holds a string whose two
+    /// encodings are not a plain copy.
+    pub const TRANSCODE_TO_CALLEE: &str = "transcode-to-callee";
+    /// `transcode-to-caller`: the same for strings in the result.
+    pub const TRANSCODE_TO_CALLER: &str = "transcode-to-caller";
     /// Import module of the caller's options.
     pub const CALLER: &str = "caller";
     /// A side's memory (in [`CALLER`] or [`CALLEE`]), when values cross in

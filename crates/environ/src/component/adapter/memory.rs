@@ -71,10 +71,31 @@ impl Body {
                 self.check_range(mem, ptr, bytes, 2, Content::String);
                 self.validate_utf16(mem, ptr, len);
             }
-            StringEncoding::CompactUtf16 => return Err(
-                "a latin1+utf16 string crosses (its checks are compiled with transcoding, not yet)"
-                    .into(),
-            ),
+            StringEncoding::CompactUtf16 => {
+                // Aligned to 2 either way; the tag bit says UTF-16 of
+                // `len ^ tag` units (checked like UTF-16) or Latin-1 bytes
+                // (always valid).
+                let units = self.local(ValType::I32);
+                self.op(I::LocalGet(len))
+                    .op(I::I32Const(i32::MAX))
+                    .op(I::I32And)
+                    .op(I::LocalSet(units));
+                self.op(I::LocalGet(units))
+                    .op(I::I64ExtendI32U)
+                    .op(I::LocalGet(len))
+                    .op(I::I32Const(31))
+                    .op(I::I32ShrU)
+                    .op(I::I64ExtendI32U)
+                    .op(I::I64Shl)
+                    .op(I::LocalSet(bytes));
+                self.check_range(mem, ptr, bytes, 2, Content::String);
+                self.op(I::LocalGet(len))
+                    .op(I::I32Const(0))
+                    .op(I::I32LtS)
+                    .op(I::If(BlockType::Empty));
+                self.validate_utf16(mem, ptr, units);
+                self.op(I::End);
+            }
         }
         Ok(())
     }

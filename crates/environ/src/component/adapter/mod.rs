@@ -22,13 +22,13 @@
 //! - `scalar.rs`: scalars, flags and variants, flat or in memory;
 //! - `memory.rs`: strings of one encoding and lists (`realloc`, `memory.copy`);
 //! - `utf.rs`: UTF-8 and UTF-16 validation loops;
-//! - `transcode.rs`: strings between two encodings (not compiled yet);
+//! - `transcode.rs`: strings between two encodings (through the runtime's
+//!   `tern.transcode-to-callee`/`-to-caller` imports);
 //! - `res.rs`: resource handles (not compiled yet);
 //! - `interface.rs`: the names and trap codes shared with the runtime.
 //!
 //! What is compiled: synchronous calls of every value type except resource
-//! handles, strings that need transcoding (two different encodings, or
-//! latin1+utf16), maps and async values; parameters beyond 16 flat values
+//! handles, maps and async values (strings in all nine encoding pairs); parameters beyond 16 flat values
 //! and results beyond one pass through memory as `canon lift`/`lower` say.
 //! Callees that use `context.get`/`set` (slots the host keeps per task)
 //! stay fused too. Every call not compiled keeps the reason in

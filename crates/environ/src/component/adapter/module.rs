@@ -20,6 +20,8 @@ use super::body::{val_type, Body, Content, Place, Side};
 use super::interface::adapter_names as n;
 use super::interface::AdapterTrap;
 use super::plan::Signature;
+use super::transcode::has_string;
+use super::value::is_copy;
 use crate::component::types::{ComponentTypes, FlatType};
 use crate::component::vmctx::{FLAG_MAY_ENTER, FLAG_MAY_LEAVE};
 use crate::component::CanonOptions;
@@ -35,6 +37,10 @@ pub(super) struct Funcs {
     pub(super) trap: u32,
     pub(super) enter: u32,
     pub(super) post_return: Option<u32>,
+    /// `tern.transcode-to-callee`, when a parameter's string is transcoded.
+    pub(super) transcode_to_callee: Option<u32>,
+    /// `tern.transcode-to-caller`, when the result's string is transcoded.
+    pub(super) transcode_to_caller: Option<u32>,
 }
 
 /// Global indices inside an adapter module.
@@ -76,7 +82,7 @@ pub(super) fn encode(
     };
     let mut ty = TypeSection::new();
     // 0: the adapter; 1: the callee's core function; 2: post-return;
-    // 3: `tern.trap`; 4: `tern.enter`; 5: `realloc`.
+    // 3: `tern.trap`; 4: `tern.enter`; 5: `realloc`; 6: `tern.transcode-*`.
     ty.ty()
         .function(adapter_params.clone(), adapter_results.clone());
     ty.ty()
@@ -85,6 +91,7 @@ pub(super) fn encode(
     ty.ty().function([i32_, i32_, i32_], []);
     ty.ty().function([], []);
     ty.ty().function([i32_, i32_, i32_, i32_], [i32_]);
+    ty.ty().function([i32_, i32_], [ValType::I64]);
 
     let mut imports = ImportSection::new();
     let mut nfuncs = 0;
@@ -106,6 +113,11 @@ pub(super) fn encode(
     let callee_realloc = needs
         .callee_realloc
         .then(|| func(&mut imports, n::CALLEE, n::REALLOC, 5));
+    let transcodes = !is_copy(caller.string_encoding, callee.string_encoding);
+    let transcode_to_callee = (transcodes && sig.params.iter().any(|t| has_string(types, *t)))
+        .then(|| func(&mut imports, n::RUNTIME, n::TRANSCODE_TO_CALLEE, 6));
+    let transcode_to_caller = (transcodes && sig.result.is_some_and(|t| has_string(types, t)))
+        .then(|| func(&mut imports, n::RUNTIME, n::TRANSCODE_TO_CALLER, 6));
     let flags = GlobalType {
         val_type: i32_,
         mutable: true,
@@ -157,6 +169,8 @@ pub(super) fn encode(
         trap,
         enter,
         post_return,
+        transcode_to_callee,
+        transcode_to_caller,
     };
     let mut body = Body::new(adapter_params.len() as u32, fs, caller_side, callee_side);
     adapter(&mut body, types, sig, &adapter_params, &callee_results)?;

@@ -14,6 +14,7 @@
 //! a component-to-component call like its adapters (`unaligned pointer`).
 
 pub(crate) mod string;
+pub(crate) mod transcode;
 pub(crate) mod val;
 
 use super::{trap, ComponentTrapKind};
@@ -115,6 +116,33 @@ pub(crate) fn check_range(
     Ok(ptr as usize)
 }
 
+/// Calls `guest`'s `realloc(old, old_size, align, size)` and checks the
+/// result (aligned, `size` bytes in bounds) before anything is written
+/// through it, with `mode`'s wording.
+pub(crate) fn checked_realloc(
+    guest: &mut dyn Guest,
+    mode: Mode,
+    (old, old_size): (u32, u64),
+    align: u32,
+    size: u64,
+    what: Content,
+) -> Result<u32> {
+    let (Ok(size32), Ok(old32)) = (u32::try_from(size), u32::try_from(old_size)) else {
+        return trap(
+            ComponentTrapKind::LengthOverflow,
+            "allocation size does not fit in 32 bits",
+        );
+    };
+    let ptr = guest.realloc(old, old32, align, size32)?;
+    if !ptr.is_multiple_of(align) {
+        return Err(mode.realloc_unaligned());
+    }
+    if u64::from(ptr) + size > guest.memory().len() as u64 {
+        return Err(mode.realloc_out_of_bounds(what));
+    }
+    Ok(ptr)
+}
+
 /// Where lifted values come from: the memory they may point into, the types,
 /// and the string encoding of the side that produced them.
 pub struct LiftContext<'a> {
@@ -128,6 +156,8 @@ pub struct LiftContext<'a> {
     pub(crate) handles: &'a Mutex<HandleState>,
     /// This side's handle table and resource types.
     pub(crate) resources: ResourceCx,
+    /// Where a fused call records the UTF-16 tags of latin1+utf16 strings.
+    pub(crate) tags: Option<&'a string::StringTags>,
 }
 
 /// The side of a call that handles move into or out of: its table, the
@@ -193,6 +223,9 @@ pub struct LowerContext<'a> {
     pub(crate) mode: Mode,
     /// This side's handle table and resource types.
     pub(crate) resources: ResourceCx,
+    /// The UTF-16 tags of the latin1+utf16 strings being lowered, when a
+    /// fused call lifted them.
+    pub(crate) tags: Option<&'a string::StringTags>,
 }
 
 impl LowerContext<'_> {
@@ -217,20 +250,14 @@ impl LowerContext<'_> {
         size: u64,
         what: Content,
     ) -> Result<u32> {
-        let (Ok(size32), Ok(old32)) = (u32::try_from(size), u32::try_from(old_size)) else {
-            return trap(
-                ComponentTrapKind::LengthOverflow,
-                "allocation size does not fit in 32 bits",
-            );
-        };
-        let ptr = self.guest.realloc(old, old32, align, size32)?;
-        if !ptr.is_multiple_of(align) {
-            return Err(self.mode.realloc_unaligned());
-        }
-        if u64::from(ptr) + size > self.guest.memory().len() as u64 {
-            return Err(self.mode.realloc_out_of_bounds(what));
-        }
-        Ok(ptr)
+        checked_realloc(
+            &mut *self.guest,
+            self.mode,
+            (old, old_size),
+            align,
+            size,
+            what,
+        )
     }
 
     /// Checks a `(ptr, size)` range of the receiving memory (a return pointer).

@@ -2,19 +2,22 @@
 //! UTF-8, UTF-16 (little endian, lengths in code units) and latin1+utf16
 //! (Latin-1 when every character fits, else UTF-16 with the length's top bit
 //! set). Lifting checks alignment (2 for the UTF-16 encodings, even for an
-//! empty string), bounds (even for an empty string) and the encoding; lowering
-//! allocates exactly the bytes needed through the receiver's `realloc`
-//! (always called, even for an empty string) and checks what it returns.
+//! empty string), bounds (even for an empty string, and before any host
+//! allocation, so a huge length traps at once) and the encoding, decoding
+//! straight from the guest's memory into the result; lowering runs the
+//! canonical ABI's `store_string` (`transcode.rs`) with the producer's hint,
+//! including, in a fused call, whether a latin1+utf16 string was tagged
+//! UTF-16 ([`StringTags`]).
 
-use super::{trap, Content, LiftContext, LowerContext};
-use crate::component::ComponentTrapKind;
+pub(crate) use super::transcode::too_long;
+use super::transcode::{
+    invalid_utf16, invalid_utf8, store_string, utf16_units, Hint, Simple, Target, UTF16_TAG,
+};
+use super::{Content, LiftContext, LowerContext};
 use anyhow::Result;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use tern_environ::component::StringEncoding;
-
-/// The tag bit of a latin1+utf16 length that says "UTF-16".
-const UTF16_TAG: u32 = 1 << 31;
-/// The longest string the ABI allows, in bytes.
-const MAX_STRING_BYTE_LENGTH: u64 = (1 << 31) - 1;
 
 /// Where a string lies in memory and how it is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,237 +54,95 @@ pub(crate) fn decode(cx: &LiftContext<'_>, range: StringRange) -> Result<String>
     decode_bytes(bytes, range)
 }
 
-/// Decodes string bytes laid out as `range` says.
+/// Decodes string bytes laid out as `range` says, straight into the result
+/// (the one copy the host's `String` needs, allocated at its final size).
 pub(crate) fn decode_bytes(bytes: &[u8], range: StringRange) -> Result<String> {
     if range.utf16 {
-        let units = bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]));
-        let mut out = String::with_capacity(range.byte_len / 2);
-        for c in char::decode_utf16(units) {
+        let mut out = String::new();
+        reserve(&mut out, range.byte_len / 2)?;
+        for c in char::decode_utf16(utf16_units(bytes)) {
             match c {
                 Ok(c) => out.push(c),
-                Err(e) => {
-                    return trap(
-                        ComponentTrapKind::InvalidString,
-                        format!(
-                            "invalid utf-16: unpaired surrogate {:#x}",
-                            e.unpaired_surrogate()
-                        ),
-                    )
-                }
+                Err(e) => return invalid_utf16(e.unpaired_surrogate()),
             }
         }
         Ok(out)
     } else if range.latin1 {
-        Ok(bytes.iter().map(|b| char::from(*b)).collect())
+        let mut out = String::new();
+        reserve(
+            &mut out,
+            bytes.len() + bytes.iter().filter(|b| **b >= 0x80).count(),
+        )?;
+        out.extend(bytes.iter().map(|b| char::from(*b)));
+        Ok(out)
     } else {
         match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(s.to_string()),
-            Err(e) => trap(ComponentTrapKind::InvalidString, e.to_string()),
+            Ok(s) => {
+                let mut out = String::new();
+                reserve(&mut out, s.len())?;
+                out.push_str(s);
+                Ok(out)
+            }
+            Err(e) => invalid_utf8(e),
         }
     }
+}
+
+/// Reserves `n` bytes for a lifted string, failing (not aborting) when the
+/// host cannot allocate them.
+fn reserve(out: &mut String, n: usize) -> Result<()> {
+    out.try_reserve_exact(n).map_err(|_| {
+        anyhow::anyhow!("cannot allocate {n} bytes of host memory for a lifted string")
+    })
 }
 
 /// Lifts the string `(ptr, len)`.
 pub(crate) fn lift_string(cx: &LiftContext<'_>, ptr: u32, len: u32) -> Result<String> {
     let range = check_string(cx, ptr, len)?;
-    decode(cx, range)
-}
-
-pub(crate) fn too_long<T>(bytes: u64) -> Result<T> {
-    trap(
-        ComponentTrapKind::LengthOverflow,
-        format!("string of {bytes} bytes is longer than the canonical ABI allows"),
-    )
-}
-
-/// The encoding `s` had on the side it came from, reduced to one of three
-/// simple encodings, and its length in that encoding's code units.
-fn source_units(encoding: StringEncoding, s: &str) -> (Simple, u64) {
-    match encoding {
-        StringEncoding::Utf8 => (Simple::Utf8, s.len() as u64),
-        StringEncoding::Utf16 => (Simple::Utf16, s.encode_utf16().count() as u64),
-        // The tag the producer chose is not kept with the lifted string: a
-        // string with a character past U+00FF was UTF-16, any other is taken
-        // to have been Latin-1 (the choice every producer makes for it).
-        StringEncoding::CompactUtf16 if s.chars().any(|c| u32::from(c) > 0xff) => {
-            (Simple::Utf16, s.encode_utf16().count() as u64)
-        }
-        StringEncoding::CompactUtf16 => (Simple::Latin1, s.chars().count() as u64),
+    let s = decode(cx, range)?;
+    if let (Some(tags), StringEncoding::CompactUtf16) = (cx.tags, cx.encoding) {
+        tags.0.borrow_mut().push_back(range.utf16);
     }
+    Ok(s)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Simple {
-    Utf8,
-    Utf16,
-    Latin1,
+/// Which latin1+utf16 strings lifted for a fused call were UTF-16, in the
+/// order they were lifted (the order they are lowered in again), so that
+/// lowering picks the canonical ABI's strategy from the producer's actual
+/// choice, as the spec's `(string, encoding, tagged_code_units)` value does
+/// (a producer may tag a string UTF-16 even when Latin-1 would fit).
+#[derive(Debug, Default)]
+pub(crate) struct StringTags(RefCell<VecDeque<bool>>);
+
+/// A lowering target whose source is a Rust string.
+struct StrTarget<'c, 'a> {
+    cx: &'c mut LowerContext<'a>,
+    src: &'c [u8],
 }
 
-/// How many bytes a transcoded string is written in at a time, so the host
-/// never holds a second full copy of a large string.
-const CHUNK: usize = 64 * 1024;
-
-/// Writes `s` as UTF-16 at `offset`, a chunk at a time; returns the bytes written.
-fn write_utf16(cx: &mut LowerContext<'_>, offset: usize, s: &str) -> Result<u64> {
-    let mut buf = Vec::with_capacity(CHUNK.min(2 * s.len()));
-    let mut at = offset;
-    for unit in s.encode_utf16() {
-        buf.extend_from_slice(&unit.to_le_bytes());
-        if buf.len() >= CHUNK {
-            cx.write(at, &buf)?;
-            at += buf.len();
-            buf.clear();
-        }
+impl Target for StrTarget<'_, '_> {
+    fn split(&mut self) -> Result<(&[u8], &mut [u8])> {
+        Ok((self.src, self.cx.guest.memory()))
     }
-    cx.write(at, &buf)?;
-    Ok((at + buf.len() - offset) as u64)
-}
 
-/// Writes `s`, whose characters all fit in Latin-1, as Latin-1 at `offset`,
-/// a chunk at a time; returns the bytes written.
-fn write_latin1(cx: &mut LowerContext<'_>, offset: usize, s: &str) -> Result<u64> {
-    let mut buf = Vec::with_capacity(CHUNK.min(s.len()));
-    let mut at = offset;
-    for c in s.chars() {
-        buf.push(u32::from(c) as u8);
-        if buf.len() >= CHUNK {
-            cx.write(at, &buf)?;
-            at += buf.len();
-            buf.clear();
-        }
+    fn realloc(&mut self, old: u32, old_size: u64, align: u32, size: u64) -> Result<u32> {
+        self.cx.realloc(old, old_size, align, size, Content::String)
     }
-    cx.write(at, &buf)?;
-    Ok((at + buf.len() - offset) as u64)
-}
-
-fn is_latin1(s: &str) -> bool {
-    s.chars().all(|c| u32::from(c) <= 0xff)
-}
-
-fn check_len(n: u64) -> Result<()> {
-    if n > MAX_STRING_BYTE_LENGTH {
-        return too_long(n);
-    }
-    Ok(())
 }
 
 /// Lowers `s`, which came from a side using `cx.src_encoding`, into the
-/// receiver's memory and returns `(ptr, len)`. The `realloc` calls follow
-/// the canonical ABI's `store_string` exactly (guests can observe them): an
-/// exact allocation when the size is known, else an optimistic or
-/// worst-case allocation followed by a growing or shrinking `realloc`.
+/// receiver's memory and returns `(ptr, len)`, with the canonical ABI's
+/// `store_string` (`transcode.rs`).
 pub(crate) fn lower_string(cx: &mut LowerContext<'_>, s: &str) -> Result<(u32, u32)> {
-    let (src, units) = source_units(cx.src_encoding, s);
-    match (cx.encoding, src) {
-        (StringEncoding::Utf8, Simple::Utf8) => copy(cx, s.as_bytes(), 1, units),
-        (StringEncoding::Utf8, Simple::Utf16) => to_utf8(cx, s, units, 3 * units),
-        (StringEncoding::Utf8, Simple::Latin1) => to_utf8(cx, s, units, 2 * units),
-        (StringEncoding::Utf16, Simple::Utf8) => utf8_to_utf16(cx, s, units),
-        (StringEncoding::Utf16, _) => copy_with(cx, 2 * units, 2, units, write_utf16, s),
-        (StringEncoding::CompactUtf16, Simple::Latin1) => {
-            copy_with(cx, units, 2, units, write_latin1, s)
-        }
-        (StringEncoding::CompactUtf16, Simple::Utf16)
-            if cx.src_encoding == StringEncoding::CompactUtf16 =>
-        {
-            probably_utf16_to_compact(cx, s, units)
-        }
-        (StringEncoding::CompactUtf16, _) => to_latin1_or_utf16(cx, s, units),
-    }
-}
-
-/// `store_string_copy`: one exact allocation.
-fn copy(cx: &mut LowerContext<'_>, bytes: &[u8], align: u32, units: u64) -> Result<(u32, u32)> {
-    let n = bytes.len() as u64;
-    check_len(n)?;
-    let ptr = cx.alloc(align, n, Content::String)?;
-    cx.write(ptr as usize, bytes)?;
-    Ok((ptr, units as u32))
-}
-
-/// `store_string_copy` into an encoding `write` produces in `size` bytes.
-fn copy_with(
-    cx: &mut LowerContext<'_>,
-    size: u64,
-    align: u32,
-    units: u64,
-    write: fn(&mut LowerContext<'_>, usize, &str) -> Result<u64>,
-    s: &str,
-) -> Result<(u32, u32)> {
-    check_len(size)?;
-    let ptr = cx.alloc(align, size, Content::String)?;
-    write(cx, ptr as usize, s)?;
-    Ok((ptr, units as u32))
-}
-
-/// `store_string_to_utf8`: assume one byte per code unit, grow to the worst
-/// case at the first character that needs more, shrink to fit at the end.
-fn to_utf8(cx: &mut LowerContext<'_>, s: &str, units: u64, worst: u64) -> Result<(u32, u32)> {
-    check_len(units)?;
-    let mut ptr = cx.alloc(1, units, Content::String)?;
-    let encoded = s.as_bytes();
-    let n = encoded.len() as u64;
-    let head = units.min(n) as usize;
-    cx.write(ptr as usize, &encoded[..head])?;
-    if units < n {
-        check_len(worst)?;
-        ptr = cx.realloc(ptr, units, 1, worst, Content::String)?;
-        cx.write(ptr as usize + head, &encoded[head..])?;
-        if worst > n {
-            ptr = cx.realloc(ptr, worst, 1, n, Content::String)?;
-        }
-    }
-    Ok((ptr, n as u32))
-}
-
-/// `store_utf8_to_utf16`: allocate the worst case, shrink to fit.
-fn utf8_to_utf16(cx: &mut LowerContext<'_>, s: &str, units: u64) -> Result<(u32, u32)> {
-    let worst = 2 * units;
-    check_len(worst)?;
-    let mut ptr = cx.alloc(2, worst, Content::String)?;
-    let n = write_utf16(cx, ptr as usize, s)?;
-    if n < worst {
-        ptr = cx.realloc(ptr, worst, 2, n, Content::String)?;
-    }
-    Ok((ptr, (n / 2) as u32))
-}
-
-/// `store_string_to_latin1_or_utf16`: try Latin-1 in `units` bytes; at the
-/// first character past U+00FF grow to UTF-16's worst case and inflate;
-/// shrink to fit either way.
-fn to_latin1_or_utf16(cx: &mut LowerContext<'_>, s: &str, units: u64) -> Result<(u32, u32)> {
-    check_len(units)?;
-    let mut ptr = cx.alloc(2, units, Content::String)?;
-    if is_latin1(s) {
-        let n = write_latin1(cx, ptr as usize, s)?;
-        if n < units {
-            ptr = cx.realloc(ptr, units, 2, n, Content::String)?;
-        }
-        return Ok((ptr, n as u32));
-    }
-    let worst = 2 * units;
-    check_len(worst)?;
-    ptr = cx.realloc(ptr, units, 2, worst, Content::String)?;
-    let n = write_utf16(cx, ptr as usize, s)?;
-    if worst > n {
-        ptr = cx.realloc(ptr, worst, 2, n, Content::String)?;
-    }
-    Ok((ptr, (n / 2) as u32 | UTF16_TAG))
-}
-
-/// `store_probably_utf16_to_latin1_or_utf16`: allocate for UTF-16, deflate
-/// to Latin-1 (and shrink) when every character fits.
-fn probably_utf16_to_compact(cx: &mut LowerContext<'_>, s: &str, units: u64) -> Result<(u32, u32)> {
-    let size = 2 * units;
-    check_len(size)?;
-    let mut ptr = cx.alloc(2, size, Content::String)?;
-    let written = write_utf16(cx, ptr as usize, s)?;
-    if !is_latin1(s) {
-        return Ok((ptr, (written / 2) as u32 | UTF16_TAG));
-    }
-    let n = write_latin1(cx, ptr as usize, s)?;
-    ptr = cx.realloc(ptr, size, 1, n, Content::String)?;
-    Ok((ptr, n as u32))
+    let tag = match (cx.tags, cx.src_encoding) {
+        (Some(tags), StringEncoding::CompactUtf16) => tags.0.borrow_mut().pop_front(),
+        _ => None,
+    };
+    let hint = Hint::of_str(cx.src_encoding, s, tag);
+    let dst = cx.encoding;
+    let mut target = StrTarget {
+        cx,
+        src: s.as_bytes(),
+    };
+    store_string(&mut target, Simple::Utf8, hint, dst)
 }

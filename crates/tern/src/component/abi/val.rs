@@ -622,7 +622,8 @@ fn load_list(cx: &LiftContext<'_>, elem: InterfaceType, ptr: u32, len: u32) -> R
     let (size, align) = cx.types.size_align(elem);
     let base = cx.check(ptr, u64::from(size) * u64::from(len), align, Content::List)?;
     guard_zero_sized(size, len)?;
-    let mut items = Vec::with_capacity(len as usize);
+    let mut items = Vec::new();
+    reserve(&mut items, len)?;
     for i in 0..len as usize {
         items.push(load(cx, elem, base + i * size as usize)?);
     }
@@ -639,7 +640,8 @@ fn load_map(
     let (size, align, offsets) = cx.types.tuple_layout([k, v]);
     let base = cx.check(ptr, u64::from(size) * u64::from(len), align, Content::List)?;
     guard_zero_sized(size, len)?;
-    let mut entries = Vec::with_capacity(len as usize);
+    let mut entries = Vec::new();
+    reserve(&mut entries, len)?;
     for i in 0..len as usize {
         let at = base + i * size as usize;
         entries.push((
@@ -648,6 +650,15 @@ fn load_map(
         ));
     }
     Ok(entries)
+}
+
+/// Reserves room for `len` lifted elements, failing (not aborting) when the
+/// host cannot allocate it: a list's length is bounded by the guest's
+/// memory, but a `Val` is larger than most elements in memory.
+fn reserve<T>(v: &mut Vec<T>, len: u32) -> Result<()> {
+    v.try_reserve_exact(len as usize).map_err(|_| {
+        anyhow::anyhow!("cannot allocate host memory for a lifted list of {len} elements")
+    })
 }
 
 /// Zero-sized elements take no memory, so their count is not bounded by it;
