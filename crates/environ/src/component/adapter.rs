@@ -28,13 +28,16 @@
 //! values) and result (at most one flat value) are scalars, `char`s, enums,
 //! flags, and records, tuples, fixed-length lists, variants, options and
 //! results of them (a variant's payload is coerced from its joined slot
-//! types, converted, coerced back, and the unused slots zeroed). Everything
-//! else — strings, lists, resource handles, parameters or results that cross
+//! types, converted, coerced back, and the unused slots zeroed), and
+//! resource handles among them (`own` moved, `borrow` lent, through the
+//! runtime imports of `adapter_handles.rs`). Everything
+//! else — strings, lists, parameters or results that cross
 //! in memory, async, callees that use `context.get`/`set` (slots the host
 //! keeps per task) — stays on the fused path, and the reason is recorded in
 //! [`ComponentInfo::fused_calls`]. Nothing here must ever produce an
 //! adapter whose behaviour differs from the fused path's.
 
+use super::adapter_handles::{check_handles, handle, HandleFuncs, HandleMoves};
 use super::info::Initializer;
 use super::info::{AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, FuncDef, FusedCall};
 use super::types::{ComponentTypes, FlatType, InterfaceType, TypeDef};
@@ -70,6 +73,18 @@ pub mod adapter_names {
     /// `enter()`: runs a deferred post-return of the component, if any (the
     /// only thing that can make a clear `may_enter` flag set again).
     pub const ENTER: &str = "enter";
+    /// `resource_transfer_own(index, resource, from, to) -> index`: moves
+    /// an own handle between two instances' tables (see `adapter_handles.rs`).
+    pub const TRANSFER_OWN: &str = "resource_transfer_own";
+    /// `resource_transfer_borrow(index, resource, from, to) -> index`: lends
+    /// a handle of `from` to `to` for the current call.
+    pub const TRANSFER_BORROW: &str = "resource_transfer_borrow";
+    /// `resource_enter_call() -> depth`: opens the scope of a call that
+    /// moves handles.
+    pub const ENTER_CALL: &str = "resource_enter_call";
+    /// `resource_exit_call(depth)`: closes it (lends end; a borrow the
+    /// callee kept traps).
+    pub const EXIT_CALL: &str = "resource_exit_call";
     /// The export: the lowered function.
     pub const EXPORT: &str = "adapter";
 }
@@ -158,10 +173,10 @@ pub fn plan_adapters(info: &mut ComponentInfo, first_module: u32) -> Vec<Vec<u8>
                 "the callee uses `context.get`/`context.set`, whose slots the host keeps per task"
                     .to_string(),
             ),
-            Some((callee_options, callee_ty, _)) => Signature::new(
-                &info.types,
-                (options, *ty, core_ty),
-                (callee_options, *callee_ty),
+            Some((callee_options, callee_ty, callee)) => Signature::new(
+                info,
+                (options, *ty, core_ty, *instance),
+                (callee_options, *callee_ty, *callee),
             )
             .map(|sig| sig.encode(&info.types, callee_options.post_return.is_some())),
         };
@@ -193,15 +208,18 @@ struct Signature {
     result: Option<InterfaceType>,
     flat_params: Vec<ValType>,
     flat_result: Vec<ValType>,
+    /// How resource handles move, when any cross.
+    moves: Option<HandleMoves>,
 }
 
 impl Signature {
     /// Checks that the call can be compiled; `Err` names why not.
     fn new(
-        types: &ComponentTypes,
-        (caller_options, caller_ty, core_ty): (&CanonOptions, u32, &WasmFuncType),
-        (callee_options, callee_ty): (&CanonOptions, u32),
+        info: &ComponentInfo,
+        (caller_options, caller_ty, core_ty, caller): (&CanonOptions, u32, &WasmFuncType, u32),
+        (callee_options, callee_ty, callee): (&CanonOptions, u32, u32),
     ) -> Result<Self, String> {
+        let types = &info.types;
         if caller_options.is_async || callee_options.is_async {
             return Err("an async lower or lift (not compiled yet)".into());
         }
@@ -227,6 +245,11 @@ impl Signature {
                 return Err(format!("{what} crosses (not compiled yet)"));
             }
         }
+        let mut has_handles = false;
+        let pairs = f.params.iter().map(|(_, t)| *t).zip(g.params.iter().map(|(_, t)| *t));
+        for (a, b) in pairs.chain(f.result.zip(g.result)) {
+            has_handles |= check_handles(info, (caller, a), (callee, b))?;
+        }
         let flat_params = types
             .flat_list(params.iter().copied(), MAX_FLAT_PARAMS)
             .ok_or("more than 16 flat parameters cross in memory (not compiled yet)")?;
@@ -244,11 +267,30 @@ impl Signature {
             return Err("the lowered core signature is not the flattened type (a Tern bug)".into());
         }
         let val_types = |fl: Vec<FlatType>| fl.into_iter().map(val_type).collect();
+        let moves = has_handles.then(|| HandleMoves {
+            resources: info
+                .instance_resources
+                .get(caller as usize)
+                .cloned()
+                .unwrap_or_default(),
+            caller,
+            callee,
+            // Set by `encode` and `Body::adapter`.
+            funcs: HandleFuncs {
+                transfer_own: 0,
+                transfer_borrow: 0,
+                enter_call: 0,
+                exit_call: 0,
+            },
+            returning: false,
+            depth: 0,
+        });
         Ok(Self {
             params,
             result: f.result,
             flat_params: val_types(flat_params),
             flat_result: val_types(flat_result),
+            moves,
         })
     }
 
@@ -264,6 +306,10 @@ impl Signature {
         ty.ty().function(self.flat_result.clone(), []);
         ty.ty().function([i32_, i32_, i32_], []);
         ty.ty().function([], []);
+        // 4: a handle transfer; 5: entering a call; 6: leaving it.
+        ty.ty().function([i32_; 4], [i32_]);
+        ty.ty().function([], [i32_]);
+        ty.ty().function([i32_], []);
         let flags = GlobalType {
             val_type: i32_,
             mutable: true,
@@ -276,9 +322,28 @@ impl Signature {
         if has_post_return {
             imports.import(n::CALLEE, n::POST_RETURN, EntityType::Function(1));
         }
+        let mut next_func = if has_post_return { 4 } else { 3 };
+        let mut moves = self.moves.clone();
+        if let Some(m) = &mut moves {
+            for (name, ty) in [
+                (n::TRANSFER_OWN, 4),
+                (n::TRANSFER_BORROW, 4),
+                (n::ENTER_CALL, 5),
+                (n::EXIT_CALL, 6),
+            ] {
+                imports.import(n::RUNTIME, name, EntityType::Function(ty));
+            }
+            m.funcs = HandleFuncs {
+                transfer_own: next_func,
+                transfer_borrow: next_func + 1,
+                enter_call: next_func + 2,
+                exit_call: next_func + 3,
+            };
+            next_func += 4;
+        }
         imports.import(n::FLAGS, n::CALLER_FLAGS, EntityType::Global(flags));
         imports.import(n::FLAGS, n::CALLEE_FLAGS, EntityType::Global(flags));
-        let adapter_index = if has_post_return { 4 } else { 3 };
+        let adapter_index = next_func;
         let mut funcs = FunctionSection::new();
         funcs.function(0);
         let mut exports = ExportSection::new();
@@ -289,6 +354,7 @@ impl Signature {
             code: Vec::new(),
             first_local: nparams,
             locals: self.flat_result.clone(),
+            moves,
         };
         body.adapter(self, types, nparams, has_post_return);
         let mut f = Function::new(body.locals.iter().map(|t| (1, *t)));
@@ -324,6 +390,8 @@ struct Body {
     first_local: u32,
     /// The types of the locals that are not parameters.
     locals: Vec<ValType>,
+    /// How resource handles move, when any cross.
+    moves: Option<HandleMoves>,
 }
 
 impl Body {
@@ -506,6 +574,13 @@ impl Body {
         // 1. The caller must be allowed to leave.
         self.flag_clear(CALLER_FLAGS, FLAG_MAY_LEAVE);
         self.trap_if(AdapterTrap::CannotLeave, None, 0);
+        // Handles: the call's scope opens before any is lifted, as the fused
+        // path's does.
+        if let Some(mut m) = self.moves.take() {
+            m.depth = self.local(ValType::I32);
+            self.code.extend(m.enter());
+            self.moves = Some(m);
+        }
         // 2. Lift and lower the arguments, in place.
         let params: Vec<u32> = (0..nparams).collect();
         let mut pos = 0;
@@ -535,9 +610,18 @@ impl Body {
                 self.op(I::LocalGet(*r));
             }
         }
+        if let Some(m) = &mut self.moves {
+            m.returning = true;
+        }
         if let Some(r) = sig.result {
             let mut pos = 0;
             self.convert(types, r, &results, &mut pos);
+        }
+        // The scope closes once the result is lifted: lends end, and a
+        // borrow the callee kept traps (before post-return, as fused).
+        if let Some(m) = &self.moves {
+            let exit = m.exit();
+            self.code.extend(exit);
         }
         // 5. Post-return, with the callee's `may_leave` clear.
         if has_post_return {
@@ -674,6 +758,14 @@ impl Body {
                 Some(TypeDef::Variant(_) | TypeDef::Option(_) | TypeDef::Result { .. }) => {
                     self.convert_variant(types, ty, locals, pos);
                 }
+                Some(TypeDef::Own(_) | TypeDef::Borrow(_)) => {
+                    let l = next(pos);
+                    let code = match (&self.moves, handle(types, ty)) {
+                        (Some(m), Some(h)) => m.transfer(h, l),
+                        _ => unreachable!("a handle crosses only with `moves` (see `Signature::new`)"),
+                    };
+                    self.code.extend(code);
+                }
                 _ => unreachable!("type not compiled (checked by `not_compiled`)"),
             },
         }
@@ -700,7 +792,7 @@ fn not_compiled(types: &ComponentTypes, ty: InterfaceType) -> Option<&'static st
             .find_map(|t| not_compiled(types, t)),
         TypeDef::Option(t) => not_compiled(types, *t),
         TypeDef::Result { ok, err } => ok.iter().chain(err).find_map(|t| not_compiled(types, *t)),
-        TypeDef::Own(_) | TypeDef::Borrow(_) => Some("a resource handle"),
+        TypeDef::Own(_) | TypeDef::Borrow(_) => None,
         TypeDef::Future(_) | TypeDef::Stream(_) | TypeDef::ErrorContext => Some("an async value"),
     }
 }
@@ -735,6 +827,9 @@ fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceType) -> boo
         }
         (Some(TypeDef::Enum(x)), Some(TypeDef::Enum(y))) => x.len() == y.len(),
         (Some(TypeDef::Flags(x)), Some(TypeDef::Flags(y))) => x.len() == y.len(),
+        // Which resource each names is checked by `check_handles`.
+        (Some(TypeDef::Own(_)), Some(TypeDef::Own(_)))
+        | (Some(TypeDef::Borrow(_)), Some(TypeDef::Borrow(_))) => true,
         _ => false,
     }
 }

@@ -8,10 +8,13 @@
 //! and two runtime functions made once per component instance: `tern.trap`
 //! (turns an adapter's trap code into exactly the error the host-fused path
 //! raises) and `tern.enter` (runs a deferred post-return, as every host
-//! entry into a lifted function does first). Its export replaces the host
+//! entry into a lifted function does first), plus the `tern.resource_*`
+//! functions of `adapter_handles.rs` for adapters that move resource
+//! handles. Its export replaces the host
 //! closure a `canon lower` would otherwise get.
 
 use super::abi::{check_discriminant, lift_char};
+use super::adapter_handles::HandleRuntime;
 use super::func::{cannot_enter, run_pending_post_return};
 use super::{trap, ComponentTrapKind};
 use crate::func::HostFn;
@@ -27,6 +30,8 @@ use tern_environ::{WasmFuncType, WasmValType};
 pub(crate) struct AdapterRuntime {
     trap: crate::Func,
     enter: crate::Func,
+    /// The `tern.resource_*` functions of adapters that move handles.
+    handles: HandleRuntime,
 }
 
 impl AdapterRuntime {
@@ -50,6 +55,7 @@ impl AdapterRuntime {
         Self {
             trap: crate::Func::from_host_arc(store, trap_ty, trap_fn),
             enter: crate::Func::from_host_arc(store, enter_ty, enter_fn),
+            handles: HandleRuntime::new(store, ci),
         }
     }
 }
@@ -107,6 +113,9 @@ pub(crate) fn instantiate_adapter<T>(
             ),
             (names::RUNTIME, names::TRAP) => Extern::Func(runtime.trap),
             (names::RUNTIME, names::ENTER) => Extern::Func(runtime.enter),
+            (names::RUNTIME, name) => Extern::Func(runtime.handles.import(name).with_context(
+                || format!("an adapter imports unknown runtime function `{name}` (a Tern bug)"),
+            )?),
             (names::FLAGS, names::CALLER_FLAGS) => Extern::Global(caller_flags),
             (names::FLAGS, names::CALLEE_FLAGS) => Extern::Global(callee_flags),
             (m, n) => bail!("an adapter imports unknown item `{m}::{n}` (a Tern bug)"),
