@@ -9,7 +9,6 @@
 //! types into Tern's interned types). Nothing here compiles or runs code.
 
 mod adapter;
-mod adapter_handles;
 mod convert;
 mod info;
 mod inline;

@@ -1,19 +1,20 @@
 //! The runtime functions compiled adapters call to move resource handles
 //! between two inlined component instances (`tern.resource_*`, see
-//! `tern_environ::component::adapter_names`).
+//! `tern_environ::component::adapter_names` and the generator's `res.rs`).
 //!
 //! The handle tables stay where the host-fused path keeps them
 //! ([`super::handles::HandleState`]), and an adapter reaches them through
-//! these four host functions, made once per component instance: moving an
-//! `own` out of the caller's table into the callee's, lending a `borrow`,
-//! and opening and closing the call's scope (whose close releases the lends
-//! and traps when the callee kept a borrow). Each does exactly what the fused
-//! path does for the same handle, by calling the same `HandleState` methods
-//! in the same order, so a violated rule fails with the same error; only the
-//! host-table stop a fused handle makes between the two instances is skipped.
-//! An adapter passes its operands as constants fixed at compile time: the
-//! runtime resource number (which this instance maps to its runtime
-//! [`super::ResourceType`]) and the two runtime component instances.
+//! these host functions, made once per component instance: opening and
+//! closing the call's scope (whose close releases the lends and traps when
+//! the callee kept a borrow), lifting a handle out of the sending table
+//! (`own` removed, `borrow` lent — its rep kept in the scope) and lowering
+//! the kept reps, in order, into the receiving table. Each does what the
+//! fused path does for the same handle, by calling the same `HandleState`
+//! methods at the same point of the call, so a violated rule fails with the
+//! same error. An adapter passes compile-time constants (the runtime
+//! resource number, which this instance maps to its runtime
+//! [`super::ResourceType`], and the runtime component instances) and the
+//! scope's depth.
 
 use super::handles::TableId;
 use crate::func::HostFn;
@@ -27,16 +28,16 @@ use tern_environ::{WasmFuncType, WasmValType};
 /// The handle functions adapters of one component instance import.
 #[derive(Clone, Copy)]
 pub(crate) struct HandleRuntime {
-    transfer_own: crate::Func,
-    transfer_borrow: crate::Func,
     enter_call: crate::Func,
     exit_call: crate::Func,
+    lift_own: crate::Func,
+    lift_borrow: crate::Func,
+    lower_own: crate::Func,
+    lower_borrow: crate::Func,
 }
 
-/// The operands of a transfer: `(index, resource, from, to)`.
-fn operands(raw: &[ValRaw]) -> (u32, u32, u32, u32) {
-    let u = |i: usize| raw[i].get_i32() as u32;
-    (u(0), u(1), u(2), u(3))
+fn u(raw: &[ValRaw], i: usize) -> u32 {
+    raw[i].get_i32() as u32
 }
 
 /// The runtime type of runtime resource `resource` of component instance `ci`.
@@ -52,36 +53,51 @@ fn resource_type<T>(
         .context("an adapter names an unknown runtime resource (a Tern bug)")
 }
 
-impl HandleRuntime {
-    /// Makes the four functions for component instance `ci`.
-    pub(crate) fn new<T>(store: &mut StoreInner<T>, ci: usize) -> Self {
-        let i32_ = WasmValType::I32;
-        let transfer_ty = WasmFuncType {
-            params: Box::new([i32_; 4]),
-            results: Box::new([i32_]),
+fn ty(params: usize, results: usize) -> WasmFuncType {
+    WasmFuncType {
+        params: vec![WasmValType::I32; params].into(),
+        results: vec![WasmValType::I32; results].into(),
+    }
+}
+
+/// `lift(index, resource, from, depth)`: `own` removes the handle from
+/// `from`'s table, `borrow` lends it; either way its rep is kept.
+fn lift<T>(ci: usize, own: bool) -> Arc<HostFn<T>> {
+    Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
+        let (index, resource, from, depth) = (u(raw, 0), u(raw, 1), u(raw, 2), u(raw, 3));
+        let ty = resource_type(caller.store, ci, resource)?;
+        let handles = caller.store.opaque.components.handles_mut()?;
+        let table = TableId::Guest { ci, rt: from };
+        let rep = if own {
+            handles.lift_own(table, index, ty)?
+        } else {
+            handles.lift_borrow(table, index, ty)?
         };
-        // own: out of `from` (no lends may be outstanding), into `to`.
-        let own: Arc<HostFn<T>> = Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
-            let (index, resource, from, to) = operands(raw);
-            let ty = resource_type(caller.store, ci, resource)?;
-            let handles = caller.store.opaque.components.handles_mut()?;
-            let rep = handles.lift_own(TableId::Guest { ci, rt: from }, index, ty)?;
-            let new = handles.new_own(TableId::Guest { ci, rt: to }, ty, rep)?;
-            raw[0] = ValRaw::i32(new as i32);
-            Ok(())
-        });
-        // borrow: lent from `from` for the current scope, a borrow (or the
-        // rep, for the implementer) in `to`.
-        let borrow: Arc<HostFn<T>> =
-            Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
-                let (index, resource, from, to) = operands(raw);
-                let ty = resource_type(caller.store, ci, resource)?;
-                let handles = caller.store.opaque.components.handles_mut()?;
-                let rep = handles.lift_borrow(TableId::Guest { ci, rt: from }, index, ty)?;
-                let new = handles.lower_borrow(TableId::Guest { ci, rt: to }, ty, rep)?;
-                raw[0] = ValRaw::i32(new as i32);
-                Ok(())
-            });
+        handles.stage(depth as usize, ty, rep)
+    })
+}
+
+/// `lower(to, depth) -> index`: the oldest kept rep as a new handle of
+/// `to` (an own, or a borrow for the call).
+fn lower<T>(ci: usize, own: bool) -> Arc<HostFn<T>> {
+    Arc::new(move |caller: Caller<'_, T>, raw: &mut [ValRaw]| {
+        let (to, depth) = (u(raw, 0), u(raw, 1));
+        let handles = caller.store.opaque.components.handles_mut()?;
+        let (ty, rep) = handles.unstage(depth as usize)?;
+        let table = TableId::Guest { ci, rt: to };
+        let index = if own {
+            handles.new_own(table, ty, rep)?
+        } else {
+            handles.lower_borrow(table, ty, rep)?
+        };
+        raw[0] = ValRaw::i32(index as i32);
+        Ok(())
+    })
+}
+
+impl HandleRuntime {
+    /// Makes the functions for component instance `ci`.
+    pub(crate) fn new<T>(store: &mut StoreInner<T>, ci: usize) -> Self {
         let enter: Arc<HostFn<T>> = Arc::new(|caller: Caller<'_, T>, raw: &mut [ValRaw]| {
             let depth = caller.store.opaque.components.handles_mut()?.open_scope();
             let depth = i32::try_from(depth).context("too many nested calls")?;
@@ -89,7 +105,7 @@ impl HandleRuntime {
             Ok(())
         });
         let exit: Arc<HostFn<T>> = Arc::new(|caller: Caller<'_, T>, raw: &mut [ValRaw]| {
-            let depth = raw[0].get_i32() as u32 as usize;
+            let depth = u(raw, 0) as usize;
             caller
                 .store
                 .opaque
@@ -97,29 +113,27 @@ impl HandleRuntime {
                 .handles_mut()?
                 .close_scope(depth, true)
         });
-        let enter_ty = WasmFuncType {
-            params: Box::new([]),
-            results: Box::new([i32_]),
-        };
-        let exit_ty = WasmFuncType {
-            params: Box::new([i32_]),
-            results: Box::new([]),
-        };
+        let mut func =
+            |ty: WasmFuncType, f: Arc<HostFn<T>>| crate::Func::from_host_arc(store, ty, f);
         Self {
-            transfer_own: crate::Func::from_host_arc(store, transfer_ty.clone(), own),
-            transfer_borrow: crate::Func::from_host_arc(store, transfer_ty, borrow),
-            enter_call: crate::Func::from_host_arc(store, enter_ty, enter),
-            exit_call: crate::Func::from_host_arc(store, exit_ty, exit),
+            enter_call: func(ty(0, 1), enter),
+            exit_call: func(ty(1, 0), exit),
+            lift_own: func(ty(4, 0), lift(ci, true)),
+            lift_borrow: func(ty(4, 0), lift(ci, false)),
+            lower_own: func(ty(2, 1), lower(ci, true)),
+            lower_borrow: func(ty(2, 1), lower(ci, false)),
         }
     }
 
     /// The function an adapter imports as `tern.<name>`, if it is one of these.
     pub(crate) fn import(&self, name: &str) -> Option<crate::Func> {
         match name {
-            names::TRANSFER_OWN => Some(self.transfer_own),
-            names::TRANSFER_BORROW => Some(self.transfer_borrow),
             names::ENTER_CALL => Some(self.enter_call),
             names::EXIT_CALL => Some(self.exit_call),
+            names::LIFT_OWN => Some(self.lift_own),
+            names::LIFT_BORROW => Some(self.lift_borrow),
+            names::LOWER_OWN => Some(self.lower_own),
+            names::LOWER_BORROW => Some(self.lower_borrow),
             _ => None,
         }
     }

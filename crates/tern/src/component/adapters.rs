@@ -4,7 +4,8 @@
 //!
 //! An adapter is a core instance of its adapter module, whose imports are
 //! the callee's core function and post-return function (already resolved
-//! for its `canon lift`), the two flags slots of the component VMContext,
+//! for its `canon lift`), both sides' memories and `realloc`s when values
+//! cross in memory, the two flags slots of the component VMContext,
 //! and two runtime functions made once per component instance: `tern.trap`
 //! (turns an adapter's trap code into exactly the error the host-fused path
 //! raises) and `tern.enter` (runs a deferred post-return, as every host
@@ -13,9 +14,12 @@
 //! handles. Its export replaces the host
 //! closure a `canon lower` would otherwise get.
 
-use super::abi::{check_discriminant, lift_char};
+use super::abi::string::{decode_bytes, too_long, StringRange};
+use super::abi::val::guard_zero_sized;
+use super::abi::{check_discriminant, lift_char, Content, Mode};
 use super::adapter_handles::HandleRuntime;
 use super::func::{cannot_enter, run_pending_post_return};
+use super::instance::ResolvedOptions;
 use super::{trap, ComponentTrapKind};
 use crate::func::HostFn;
 use crate::store::StoreInner;
@@ -37,9 +41,30 @@ pub(crate) struct AdapterRuntime {
 impl AdapterRuntime {
     /// Makes `tern.trap` and `tern.enter` for component instance `ci`.
     pub(crate) fn new<T>(store: &mut StoreInner<T>, ci: usize) -> Self {
-        let trap_fn: Arc<HostFn<T>> = Arc::new(|_: Caller<'_, T>, raw: &mut [ValRaw]| {
+        let trap_fn: Arc<HostFn<T>> = Arc::new(|mut caller: Caller<'_, T>, raw: &mut [ValRaw]| {
             let (code, a, b) = (raw[0].get_i32(), raw[1].get_i32(), raw[2].get_i32());
-            adapter_trap(code, a as u32, b as u32)
+            let memory = |caller: &mut Caller<'_, T>, name: &str| -> Result<Vec<u8>> {
+                let range =
+                    (a as u32 as usize)..(a as u32 as usize).saturating_add(b as u32 as usize);
+                let m = caller
+                    .get_export(name)
+                    .and_then(Extern::into_memory)
+                    .context("an adapter reports a string in a memory it lacks (a Tern bug)")?;
+                m.data(&*caller)
+                    .get(range)
+                    .map(<[u8]>::to_vec)
+                    .context("an adapter reports a string out of bounds (a Tern bug)")
+            };
+            let bytes = match AdapterTrap::from_code(code) {
+                Some(AdapterTrap::InvalidUtf8InCaller) => {
+                    Some(memory(&mut caller, names::CALLER_MEMORY_EXPORT)?)
+                }
+                Some(AdapterTrap::InvalidUtf8InCallee) => {
+                    Some(memory(&mut caller, names::CALLEE_MEMORY_EXPORT)?)
+                }
+                _ => None,
+            };
+            adapter_trap(code, a as u32, b as u32, bytes.as_deref())
         });
         let trap_ty = WasmFuncType {
             params: Box::new([WasmValType::I32; 3]),
@@ -60,9 +85,25 @@ impl AdapterRuntime {
     }
 }
 
-/// The error of adapter trap `code` with operands `a` and `b`: the same
-/// error, made by the same function, as the fused path's.
-fn adapter_trap(code: i32, a: u32, b: u32) -> Result<()> {
+/// What a checked range holds, from an adapter's trap operand.
+fn content(a: u32) -> Content {
+    match a {
+        0 => Content::String,
+        1 => Content::List,
+        _ => Content::Tuple,
+    }
+}
+
+/// The error of adapter trap `code` with operands `a` and `b` (and, for an
+/// invalid UTF-8 string, its bytes): the same error, made by the same
+/// function, as the fused path's.
+fn adapter_trap(code: i32, a: u32, b: u32, bytes: Option<&[u8]>) -> Result<()> {
+    let utf8 = |bytes: &[u8]| StringRange {
+        offset: 0,
+        byte_len: bytes.len(),
+        utf16: false,
+        latin1: false,
+    };
     match AdapterTrap::from_code(code) {
         Some(AdapterTrap::CannotLeave) => trap(
             ComponentTrapKind::CannotLeave,
@@ -76,6 +117,37 @@ fn adapter_trap(code: i32, a: u32, b: u32) -> Result<()> {
         Some(AdapterTrap::InvalidDiscriminant) => {
             check_discriminant(a, b as usize)?;
             bail!("an adapter reported discriminant {a} of {b} cases as invalid (a Tern bug)")
+        }
+        Some(AdapterTrap::Unaligned) => Err(Mode::Adapter.unaligned()),
+        Some(AdapterTrap::OutOfBounds) => Err(Mode::Adapter.out_of_bounds(content(a))),
+        Some(AdapterTrap::ReallocUnaligned) => Err(Mode::Adapter.realloc_unaligned()),
+        Some(AdapterTrap::ReallocOutOfBounds) => {
+            Err(Mode::Adapter.realloc_out_of_bounds(content(a)))
+        }
+        Some(AdapterTrap::AllocTooLarge) => trap(
+            ComponentTrapKind::LengthOverflow,
+            "allocation size does not fit in 32 bits",
+        ),
+        Some(AdapterTrap::StringTooLong) => too_long(u64::from(a) | u64::from(b) << 32),
+        Some(AdapterTrap::ZeroSizedList) => {
+            guard_zero_sized(0, a)?;
+            bail!("an adapter reported {a} zero-sized elements as too many (a Tern bug)")
+        }
+        Some(AdapterTrap::InvalidUtf8InCaller | AdapterTrap::InvalidUtf8InCallee) => {
+            let bytes = bytes.unwrap_or_default();
+            decode_bytes(bytes, utf8(bytes))?;
+            bail!("an adapter reported a valid UTF-8 string as invalid (a Tern bug)")
+        }
+        Some(AdapterTrap::InvalidUtf16) => {
+            let unit = (a as u16).to_le_bytes();
+            let range = StringRange {
+                offset: 0,
+                byte_len: 2,
+                utf16: true,
+                latin1: false,
+            };
+            decode_bytes(&unit, range)?;
+            bail!("an adapter reported {a:#x} as an unpaired surrogate (a Tern bug)")
         }
         None => bail!("unknown adapter trap code {code} (a Tern bug)"),
     }
@@ -92,6 +164,7 @@ pub(crate) fn instantiate_adapter<T>(
     ci: usize,
     adapter: &AdapterInfo,
     runtime: AdapterRuntime,
+    caller: ResolvedOptions,
 ) -> Result<crate::Func> {
     let data = &store.opaque.components.instances[ci];
     let lifted = data
@@ -100,6 +173,8 @@ pub(crate) fn instantiate_adapter<T>(
         .context("an adapter's callee is not lifted yet (a Tern bug)")?;
     let module = data.component.inner.modules[adapter.module as usize].clone();
     let (func, post_return) = (lifted.func, lifted.post_return);
+    let (callee_memory, callee_realloc) = (lifted.memory, lifted.realloc);
+    let missing = || anyhow::anyhow!("an adapter imports a missing option (a Tern bug)");
     let (caller_flags, callee_flags) = (
         data.vmctx.flags_global(adapter.caller),
         data.vmctx.flags_global(adapter.callee),
@@ -113,9 +188,15 @@ pub(crate) fn instantiate_adapter<T>(
             ),
             (names::RUNTIME, names::TRAP) => Extern::Func(runtime.trap),
             (names::RUNTIME, names::ENTER) => Extern::Func(runtime.enter),
-            (names::RUNTIME, name) => Extern::Func(runtime.handles.import(name).with_context(
-                || format!("an adapter imports unknown runtime function `{name}` (a Tern bug)"),
-            )?),
+            (names::CALLEE, names::MEMORY) => Extern::Memory(callee_memory.ok_or_else(missing)?),
+            (names::CALLEE, names::REALLOC) => Extern::Func(callee_realloc.ok_or_else(missing)?),
+            (names::CALLER, names::MEMORY) => Extern::Memory(caller.memory.ok_or_else(missing)?),
+            (names::CALLER, names::REALLOC) => Extern::Func(caller.realloc.ok_or_else(missing)?),
+            (names::RUNTIME, name) => {
+                Extern::Func(runtime.handles.import(name).with_context(|| {
+                    format!("an adapter imports unknown runtime function `{name}` (a Tern bug)")
+                })?)
+            }
             (names::FLAGS, names::CALLER_FLAGS) => Extern::Global(caller_flags),
             (names::FLAGS, names::CALLEE_FLAGS) => Extern::Global(callee_flags),
             (m, n) => bail!("an adapter imports unknown item `{m}::{n}` (a Tern bug)"),

@@ -131,7 +131,10 @@ impl Component {
         // modules, compiled with the rest and numbered after the static modules.
         let adapters = if engine.config().component_adapters {
             let first = translation.modules.len() as u32;
-            tern_environ::component::plan_adapters(&mut translation.info, first)
+            let features = engine.config().features;
+            let memory_ops =
+                features.contains(WasmFeatures::MULTI_MEMORY | WasmFeatures::BULK_MEMORY);
+            tern_environ::component::plan_adapters(&mut translation.info, first, memory_ops)
         } else {
             translation.info.adapters.clear();
             let fused = fused_everywhere(&translation.info);

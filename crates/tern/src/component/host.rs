@@ -14,7 +14,7 @@ use super::abi::val::{check, lift_flat, load, lower_flat, store as store_val, wi
 use super::abi::{
     bits_to_raw, raw_to_bits, Content, FlatDst, FlatSrc, Guest, LiftContext, LowerContext, Mode,
 };
-use super::func::{call_lifted, lift_val, lower_vals, memory_bytes};
+use super::func::{call_lifted, lift_val, lower_vals, memory_bytes, run_pending_post_return};
 use super::handles::HandleState;
 use super::instance::{resource_cx, ResolvedOptions};
 use super::{trap, Component, ComponentTrapKind, Val};
@@ -474,14 +474,23 @@ fn fused<T>(
         (Mode::Adapter, site.encoding),
         &mut |cx, dst| lower_vals(cx, &tys, &params, dst),
         &mut |cx, src| lift_val(cx, fty.result, src),
-        false,
+        true,
     )?;
-    site.lower_result(
+    // As `canon lift` says, the result is lowered into the caller before the
+    // callee's post-return runs (a compiled adapter copies it out of the
+    // callee's memory); after a trap the post-return never runs and the
+    // callee stays unenterable, as with a compiled adapter.
+    let lowered = site.lower_result(
         store,
         Mode::Adapter,
         callee_encoding,
         &args,
         raw,
         result.as_ref(),
-    )
+    );
+    if lowered.is_err() {
+        store.opaque.components.instances[site.ci].pending = None;
+    }
+    lowered?;
+    run_pending_post_return(store, site.ci)
 }

@@ -378,7 +378,11 @@ pub(crate) fn instantiate<T>(
                     r
                 }
             };
-            let func = instantiate_adapter(store, ci, adapter, runtime)?;
+            let Initializer::Lower { options, .. } = init else {
+                bail!("an adapter for an initializer that lowers nothing (a Tern bug)");
+            };
+            let caller = resolve_options(store, ci, options)?;
+            let func = instantiate_adapter(store, ci, adapter, runtime, caller)?;
             store.opaque.components.instances[ci].lowered.push(func);
             continue;
         }

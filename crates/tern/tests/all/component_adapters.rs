@@ -438,9 +438,12 @@ fn reentering_through_compiled_adapters_traps() {
     }
 }
 
-#[test]
-fn memory_carried_types_fall_back_with_a_reason() {
-    let text = r#"(component
+/// A string parameter (the caller's lower has a memory and no `realloc`):
+/// compiled when both sides use one encoding, fused with the reason when the
+/// string needs transcoding.
+fn string_len_component(caller_encoding: &str) -> String {
+    format!(
+        r#"(component
       (component $C
         (core module $M (memory (export "mem") 1)
           (func (export "len") (param i32 i32) (result i32) (local.get 1))
@@ -449,21 +452,33 @@ fn memory_carried_types_fall_back_with_a_reason() {
         (func (export "len") (param "s" string) (result u32)
           (canon lift (core func $m "len") (memory (core memory $m "mem")) (realloc (core func $m "realloc")))))
       (instance $c (instantiate $C))
-      (core module $Mem (memory (export "mem") 1))
+      (core module $Mem (memory (export "mem") 1) (data (i32.const 0) "hello"))
       (core instance $mem (instantiate $Mem))
-      (core func $len (canon lower (func $c "len") (memory (core memory $mem "mem"))))
+      (core func $len (canon lower (func $c "len") (memory (core memory $mem "mem")) {caller_encoding}))
       (core module $U (import "" "len" (func $len (param i32 i32) (result i32)))
         (func (export "run") (result i32) (call $len (i32.const 0) (i32.const 5))))
       (core instance $u (instantiate $U (with "" (instance (export "len" (func $len))))))
       (func (export "run") (result u32) (canon lift (core func $u "run")))
-    )"#;
-    let component = Component::new(&engine(true), text).unwrap();
+    )"#
+    )
+}
+
+#[test]
+fn strings_of_one_encoding_compile_and_others_fall_back_with_a_reason() {
+    let component = Component::new(&engine(true), string_len_component("")).unwrap();
+    assert_eq!(component.compiled_adapters(), 1);
+    assert_eq!(component.fused_calls(), Vec::<(u32, String)>::new());
+    assert_eq!(call(&component, "run", &[]), Ok(Val::U32(5)));
+    let component =
+        Component::new(&engine(true), string_len_component("string-encoding=utf16")).unwrap();
     assert_eq!(component.compiled_adapters(), 0);
     assert_eq!(
         component.fused_calls(),
-        vec![(0, "a string crosses (not compiled yet)".to_string())]
+        vec![(
+            0,
+            "a string crosses from Utf16 to Utf8 (transcoding is not compiled yet)".to_string()
+        )]
     );
-    assert_eq!(call(&component, "run", &[]), Ok(Val::U32(5)));
 }
 
 #[test]

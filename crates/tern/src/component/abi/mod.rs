@@ -45,7 +45,7 @@ pub(crate) enum Content {
 }
 
 impl Mode {
-    fn unaligned(self) -> anyhow::Error {
+    pub(crate) fn unaligned(self) -> anyhow::Error {
         let msg = match self {
             Mode::Host => "pointer not aligned",
             Mode::Adapter => "unaligned pointer",
@@ -53,7 +53,7 @@ impl Mode {
         super::ComponentTrap::new(ComponentTrapKind::UnalignedPointer, msg).into()
     }
 
-    fn out_of_bounds(self, what: Content) -> anyhow::Error {
+    pub(crate) fn out_of_bounds(self, what: Content) -> anyhow::Error {
         let msg = match (self, what) {
             (Mode::Host, Content::String) => "string pointer/length out of bounds of memory",
             (Mode::Host, Content::List) => "list pointer/length out of bounds of memory",
@@ -65,7 +65,7 @@ impl Mode {
         super::ComponentTrap::new(ComponentTrapKind::OutOfBounds, msg).into()
     }
 
-    fn realloc_unaligned(self) -> anyhow::Error {
+    pub(crate) fn realloc_unaligned(self) -> anyhow::Error {
         match self {
             Mode::Host => super::ComponentTrap::new(
                 ComponentTrapKind::ReallocUnaligned,
@@ -79,7 +79,7 @@ impl Mode {
         }
     }
 
-    fn realloc_out_of_bounds(self, what: Content) -> anyhow::Error {
+    pub(crate) fn realloc_out_of_bounds(self, what: Content) -> anyhow::Error {
         match self {
             Mode::Host => super::ComponentTrap::new(
                 ComponentTrapKind::ReallocOutOfBounds,

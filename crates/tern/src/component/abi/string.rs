@@ -89,7 +89,7 @@ pub(crate) fn lift_string(cx: &LiftContext<'_>, ptr: u32, len: u32) -> Result<St
     decode(cx, range)
 }
 
-fn too_long<T>(bytes: u64) -> Result<T> {
+pub(crate) fn too_long<T>(bytes: u64) -> Result<T> {
     trap(
         ComponentTrapKind::LengthOverflow,
         format!("string of {bytes} bytes is longer than the canonical ABI allows"),
