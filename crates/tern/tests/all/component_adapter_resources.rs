@@ -57,12 +57,20 @@ const COMPONENT: &str = r#"(component
       (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
       ;; A borrow of its own resource arrives as the rep.
       (func (export "rep") (param i32) (result i32) (local.get 0))
-      (func (export "consume") (param i32) (result i32) (local $r i32)
+      (func $consume (export "consume") (param i32) (result i32) (local $r i32)
         (local.set $r (call $rep (local.get 0)))
         (call $drop (local.get 0))
         (local.get $r))
       (func (export "echo") (param i32) (result i32) (local.get 0))
-      (func (export "both") (param i32 i32)))
+      (func (export "both") (param i32 i32))
+      ;; `option<own>`: the rep plus 1000 (consumed), or 0.
+      (func (export "opt") (param i32 i32) (result i32)
+        (if (result i32) (local.get 0)
+          (then (i32.add (i32.const 1000) (call $consume (local.get 1))))
+          (else (i32.const 0))))
+      ;; `record { b: borrow, o: own }`: the two reps added (the own consumed).
+      (func (export "rec") (param i32 i32) (result i32)
+        (i32.add (local.get 0) (call $consume (local.get 1)))))
     (core instance $n (instantiate $N (with "" (instance
       (export "new" (func $new)) (export "drop" (func $drop)) (export "rep" (func $rep))))))
     (export $R' "r" (type $R))
@@ -72,6 +80,10 @@ const COMPONENT: &str = r#"(component
     (func (export "echo") (param "r" (own $R')) (result (own $R')) (canon lift (core func $n "echo")))
     (func (export "both") (param "b" (borrow $R')) (param "o" (own $R'))
       (canon lift (core func $n "both")))
+    (func (export "opt") (param "o" (option (own $R'))) (result u32) (canon lift (core func $n "opt")))
+    (type $pair' (record (field "b" (borrow $R')) (field "o" (own $R'))))
+    (export $pair "pair" (type $pair'))
+    (func (export "rec") (param "p" $pair) (result u32) (canon lift (core func $n "rec")))
     (func (export "dtors") (result u32) (canon lift (core func $m "dtors"))))
   (instance $d1 (instantiate $D))
   (instance $d2 (instantiate $D))
@@ -120,6 +132,8 @@ const COMPONENT: &str = r#"(component
   (core func $consume1 (canon lower (func $d1 "consume")))
   (core func $echo1 (canon lower (func $d1 "echo")))
   (core func $both1 (canon lower (func $d1 "both")))
+  (core func $opt1 (canon lower (func $d1 "opt")))
+  (core func $rec1 (canon lower (func $d1 "rec")))
   (core func $rep2 (canon lower (func $d2 "rep")))
   (core func $consume2 (canon lower (func $d2 "consume")))
   (core func $bkeep (canon lower (func $b "keep")))
@@ -140,6 +154,8 @@ const COMPONENT: &str = r#"(component
     (import "" "consume1" (func $consume1 (param i32) (result i32)))
     (import "" "echo1" (func $echo1 (param i32) (result i32)))
     (import "" "both1" (func $both1 (param i32 i32)))
+    (import "" "opt1" (func $opt1 (param i32 i32) (result i32)))
+    (import "" "rec1" (func $rec1 (param i32 i32) (result i32)))
     (import "" "rep2" (func $rep2 (param i32) (result i32)))
     (import "" "consume2" (func $consume2 (param i32) (result i32)))
     (import "" "bkeep" (func $bkeep (param i32) (result i32)))
@@ -178,6 +194,21 @@ const COMPONENT: &str = r#"(component
       (local.set $v (call $rep1 (local.get $h)))
       (call $drop1 (local.get $h))
       (local.get $v))
+    (func (export "opt-some") (param i32) (result i32)
+      (call $opt1 (i32.const 1) (call $make1 (local.get 0))))
+    ;; `none`: the payload slot is garbage and must not be touched.
+    (func (export "opt-none") (param i32) (result i32)
+      (call $opt1 (i32.const 0) (local.get 0)))
+    (func (export "opt-bad") (param i32) (result i32)
+      (call $opt1 (i32.const 2) (call $make1 (local.get 0))))
+    (func (export "rec") (param i32) (result i32) (local $h i32) (local $v i32)
+      (local.set $h (call $make1 (local.get 0)))
+      (local.set $v (call $rec1 (local.get $h) (call $make1 (i32.add (local.get 0) (i32.const 1)))))
+      (call $drop1 (local.get $h))
+      (local.get $v))
+    (func (export "rec-same") (param i32) (result i32) (local $h i32)
+      (local.set $h (call $make1 (local.get 0)))
+      (call $rec1 (local.get $h) (local.get $h)))
     (func (export "keep") (param i32) (result i32)
       (call $bkeep (call $make1 (local.get 0))))
     (func (export "both") (param i32) (result i32) (local $h i32)
@@ -210,7 +241,7 @@ const COMPONENT: &str = r#"(component
   (core instance $u (instantiate $U (with "" (instance
     (export "make1" (func $make1)) (export "rep1" (func $rep1)) (export "consume1" (func $consume1))
     (export "echo1" (func $echo1)) (export "both1" (func $both1))
-    (export "rep2" (func $rep2)) (export "consume2" (func $consume2))
+    (export "opt1" (func $opt1)) (export "rec1" (func $rec1)) (export "rep2" (func $rep2)) (export "consume2" (func $consume2))
     (export "bkeep" (func $bkeep)) (export "bdrop" (func $bdrop)) (export "bforward" (func $bforward))
     (export "bmisuse" (func $bmisuse)) (export "becho" (func $becho)) (export "bdropown" (func $bdropown))
     (export "makehr" (func $makehr)) (export "hkeep" (func $hkeep)) (export "hforward" (func $hforward))
@@ -218,6 +249,11 @@ const COMPONENT: &str = r#"(component
   (func (export "own-round") (param "x" u32) (result u32) (canon lift (core func $u "own-round")))
   (func (export "lend") (param "x" u32) (result u32) (canon lift (core func $u "lend")))
   (func (export "drop-here") (param "x" u32) (result u32) (canon lift (core func $u "drop-here")))
+  (func (export "opt-some") (param "x" u32) (result u32) (canon lift (core func $u "opt-some")))
+  (func (export "opt-none") (param "x" u32) (result u32) (canon lift (core func $u "opt-none")))
+  (func (export "opt-bad") (param "x" u32) (result u32) (canon lift (core func $u "opt-bad")))
+  (func (export "rec") (param "x" u32) (result u32) (canon lift (core func $u "rec")))
+  (func (export "rec-same") (param "x" u32) (result u32) (canon lift (core func $u "rec-same")))
   (func (export "keep") (param "x" u32) (result u32) (canon lift (core func $u "keep")))
   (func (export "both") (param "x" u32) (result u32) (canon lift (core func $u "both")))
   (func (export "unknown") (param "x" u32) (result u32) (canon lift (core func $u "unknown")))
@@ -236,7 +272,7 @@ const COMPONENT: &str = r#"(component
 /// The lowered functions above that call another inlined instance's lifted
 /// function (every `canon lower` but the host's `make-hr`, and the two
 /// inside `$B` over `$D` — the two over the host resource call the host).
-const COMPONENT_CALLS: usize = 17 + 2;
+const COMPONENT_CALLS: usize = 19 + 2;
 
 fn linker(engine: &Engine) -> Linker<HostData> {
     let mut linker = Linker::<HostData>::new(engine);
@@ -321,6 +357,9 @@ fn own_and_borrow_cross_compiled_with_destructors_once() {
         ("host-round", 21),
         ("own-round", 3),
         ("host-round", 22),
+        ("opt-some", 5),
+        ("opt-none", 0x7777),
+        ("rec", 30),
     ];
     let a = run(&compiled, &calls);
     assert_eq!(a, run(&fused, &calls), "compiled vs fused");
@@ -333,6 +372,9 @@ fn own_and_borrow_cross_compiled_with_destructors_once() {
             (u(42), counts(3, 0), vec![21]),
             (u(15), counts(4, 0), vec![21]),
             (u(44), counts(4, 0), vec![21, 22]),
+            (u(1005), counts(5, 0), vec![21, 22]),
+            (u(0), counts(5, 0), vec![21, 22]),
+            (u(61), counts(7, 0), vec![21, 22]),
         ]
     );
 }
@@ -344,6 +386,8 @@ fn every_rule_broken_through_an_adapter_traps_as_fused() {
         ("keep", 1, "borrow handles still remain at the end of the call"),
         ("host-keep", 1, "borrow handles still remain at the end of the call"),
         ("both", 1, "cannot remove owned resource while borrowed"),
+        ("rec-same", 1, "cannot remove owned resource while borrowed"),
+        ("opt-bad", 1, "invalid variant discriminant 2 (there are 2 cases)"),
         ("unknown", 7, "unknown handle index 7"),
         ("unknown-own", 0, "unknown handle index 0"),
         ("moved", 1, "unknown handle index 1"),
