@@ -17,7 +17,7 @@ use super::types::{ComponentItemType, ComponentTypes, InterfaceType};
 use crate::WasmFuncType;
 use serde::{Deserialize, Serialize};
 
-/// A core wasm item (function, memory, table or global) used by an initializer.
+/// A core wasm item (function, memory, table, global or tag) used by an initializer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CoreDef {
     /// Export `name` of runtime core instance `instance` (numbered in

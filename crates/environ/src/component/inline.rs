@@ -86,6 +86,7 @@ struct Frame<'a, 'data> {
     core_memories: Vec<CoreDef>,
     core_tables: Vec<CoreDef>,
     core_globals: Vec<CoreDef>,
+    core_tags: Vec<CoreDef>,
     core_instances: Vec<CoreInstanceDef>,
     modules: Vec<ModuleDef>,
     components: Vec<ComponentDef>,
@@ -236,6 +237,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
             core_memories: Vec::new(),
             core_tables: Vec::new(),
             core_globals: Vec::new(),
+            core_tags: Vec::new(),
             core_instances: Vec::new(),
             modules: Vec::new(),
             components: Vec::new(),
@@ -529,7 +531,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                         ExternalKind::Memory => get(&f.core_memories, e.index, "core memory")?,
                         ExternalKind::Table => get(&f.core_tables, e.index, "core table")?,
                         ExternalKind::Global => get(&f.core_globals, e.index, "core global")?,
-                        ExternalKind::Tag => bail!("exception tags are not supported"),
+                        ExternalKind::Tag => get(&f.core_tags, e.index, "core tag")?,
                     };
                     map.insert(e.name.to_string(), def);
                 }
@@ -635,7 +637,7 @@ impl<'a, 'data> Inliner<'a, 'data> {
                     ExternalKind::Memory => f.core_memories.push(def),
                     ExternalKind::Table => f.core_tables.push(def),
                     ExternalKind::Global => f.core_globals.push(def),
-                    ExternalKind::Tag => bail!("exception tags are not supported"),
+                    ExternalKind::Tag => f.core_tags.push(def),
                 }
             }
             ComponentAlias::Outer { kind, count, index } => match kind {

@@ -9,15 +9,18 @@
 //! and two runtime functions made once per component instance: `tern.trap`
 //! (turns an adapter's trap code into exactly the error the host-fused path
 //! raises) and `tern.enter` (runs a deferred post-return, as every host
-//! entry into a lifted function does first); plus, per adapter, the
-//! string transcoders it needs (`transcoder.rs`: `tern.transcode-to-callee`
-//! and `tern.transcode-to-caller`, which know both memories, the receiving
+//! entry into a lifted function does first), the `tern.resource_*`
+//! functions of `adapter_handles.rs` for adapters that move resource
+//! handles, and, per adapter, the string transcoders it needs
+//! (`transcoder.rs`: `tern.transcode-to-callee` and
+//! `tern.transcode-to-caller`, which know both memories, the receiving
 //! `realloc` and both encodings). Its export replaces the host closure a
 //! `canon lower` would otherwise get.
 
 use super::abi::string::{decode_bytes, too_long, StringRange};
 use super::abi::val::guard_zero_sized;
 use super::abi::{check_discriminant, lift_char, Content, Mode};
+use super::adapter_handles::HandleRuntime;
 use super::func::{cannot_enter, run_pending_post_return};
 use super::instance::ResolvedOptions;
 use super::transcoder;
@@ -35,6 +38,8 @@ use tern_environ::{WasmFuncType, WasmValType};
 pub(crate) struct AdapterRuntime {
     trap: crate::Func,
     enter: crate::Func,
+    /// The `tern.resource_*` functions of adapters that move handles.
+    handles: HandleRuntime,
 }
 
 impl AdapterRuntime {
@@ -79,6 +84,7 @@ impl AdapterRuntime {
         Self {
             trap: crate::Func::from_host_arc(store, trap_ty, trap_fn),
             enter: crate::Func::from_host_arc(store, enter_ty, enter_fn),
+            handles: HandleRuntime::new(store, ci),
         }
     }
 }
@@ -216,6 +222,11 @@ pub(crate) fn instantiate_adapter<T>(
                     owner: (ci, adapter.caller),
                 };
                 Extern::Func(transcoder::transcode_func(store, from, to))
+            }
+            (names::RUNTIME, name) => {
+                Extern::Func(runtime.handles.import(name).with_context(|| {
+                    format!("an adapter imports unknown runtime function `{name}` (a Tern bug)")
+                })?)
             }
             (names::FLAGS, names::CALLER_FLAGS) => Extern::Global(caller_flags),
             (names::FLAGS, names::CALLEE_FLAGS) => Extern::Global(callee_flags),

@@ -24,7 +24,7 @@
 use super::resources::ResourceType;
 use super::{trap, ComponentTrapKind};
 use anyhow::Result;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// Which table a handle lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,6 +153,10 @@ fn wrong_type<T>(index: u32, expected: ResourceType, found: ResourceType) -> Res
     )
 }
 
+fn no_scope() -> anyhow::Error {
+    anyhow::anyhow!("an adapter moved a handle outside its call's scope (a Tern bug)")
+}
+
 fn still_borrowed<T>() -> Result<T> {
     trap(
         ComponentTrapKind::ResourceBorrowed,
@@ -178,6 +182,8 @@ struct Scope {
     lends: Vec<(TableId, u32)>,
     /// Borrows handed to the host, removed when the call ends.
     host_borrows: Vec<u32>,
+    /// Handles a compiled adapter lifted and has not lowered yet, in order.
+    staged: VecDeque<(ResourceType, u32)>,
 }
 
 /// Every handle table of a store, the scopes of running calls, and the
@@ -253,6 +259,22 @@ impl HandleState {
             );
         }
         Ok(())
+    }
+
+    /// Keeps the rep of a handle a compiled adapter lifted in the call's
+    /// scope `depth`, for [`Self::unstage`].
+    pub(crate) fn stage(&mut self, depth: usize, ty: ResourceType, rep: u32) -> Result<()> {
+        let scope = self.scopes.get_mut(depth).ok_or_else(no_scope)?;
+        scope.staged.push_back((ty, rep));
+        Ok(())
+    }
+
+    /// The oldest handle [`Self::stage`]d in scope `depth`.
+    pub(crate) fn unstage(&mut self, depth: usize) -> Result<(ResourceType, u32)> {
+        let scope = self.scopes.get_mut(depth).ok_or_else(no_scope)?;
+        scope.staged.pop_front().ok_or_else(|| {
+            anyhow::anyhow!("an adapter lowered a handle it did not lift (a Tern bug)")
+        })
     }
 
     /// `resource.new`: a new own handle of `ty` in `table`.

@@ -78,6 +78,7 @@
 //! ```
 
 mod abi;
+mod adapter_handles;
 mod adapters;
 mod artifact;
 mod asyncs;

@@ -182,3 +182,136 @@ fn generator_types_flatten_like_tern() {
         Component::new(&engine, &wat).unwrap_or_else(|e| panic!("seed {seed}: {ty:?}: {e:#}"));
     }
 }
+
+/// The host resource of `random_resource_signatures`.
+struct Hr;
+
+/// Store data of `random_resource_signatures`: reps the host destructor got.
+#[derive(Default)]
+struct Drops(Vec<u32>);
+
+/// A random value of resource-carrying type `t`: handles are made here
+/// (host ones from a counter, guest ones by the component's `make`); counts
+/// the handles sent, records the reps of owned host resources (whose
+/// destructor must run) and keeps the guest resources lent as borrows (the
+/// host drops them after the call).
+struct Sent {
+    handles: u32,
+    host_owned: Vec<u32>,
+    guest_made: u32,
+    lent: Vec<tern::component::ResourceAny>,
+    next_rep: u32,
+}
+
+fn resource_val(
+    rng: &mut Rng,
+    t: &super::component_gen::RTy,
+    store: &mut Store<Drops>,
+    make: &tern::component::Func,
+    sent: &mut Sent,
+) -> Val {
+    use super::component_gen::RTy;
+    use tern::component::Resource;
+    let mut rep = || {
+        sent.next_rep += 1;
+        sent.next_rep
+    };
+    match t {
+        RTy::U32 => Val::U32(rng.next() as u32),
+        RTy::OwnH | RTy::BorrowH => {
+            let r = rep();
+            sent.handles += 1;
+            let res = if *t == RTy::OwnH {
+                sent.host_owned.push(r);
+                Resource::<Hr>::new_own(r)
+            } else {
+                Resource::<Hr>::new_borrow(r)
+            };
+            Val::Resource(res.try_into_resource_any(&mut *store).unwrap())
+        }
+        RTy::OwnG | RTy::BorrowG => {
+            let r = rep();
+            sent.handles += 1;
+            sent.guest_made += 1;
+            let mut out = [Val::Bool(false)];
+            make.call(&mut *store, &[Val::U32(r)], &mut out).unwrap();
+            let Val::Resource(any) = out[0].clone() else {
+                panic!("make returns a resource")
+            };
+            if *t == RTy::BorrowG {
+                sent.lent.push(any);
+            }
+            Val::Resource(any)
+        }
+        RTy::Option(inner) => Val::Option(
+            rng.chance(50)
+                .then(|| Box::new(resource_val(rng, inner, store, make, sent))),
+        ),
+        RTy::Record(ts) => Val::Record(
+            ts.iter()
+                .enumerate()
+                .map(|(i, t)| (format!("f{i}"), resource_val(rng, t, store, make, sent)))
+                .collect(),
+        ),
+    }
+}
+
+#[test]
+fn random_resource_signatures() {
+    use tern::component::ResourceType;
+    let engine = engine();
+    let mut handles_sent = 0;
+    for seed in 0..seeds(30) {
+        let mut rng = Rng::new(3_000_000 + seed);
+        let mut params = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            let t = rng.rty(2);
+            let total: usize = params.iter().map(super::component_gen::RTy::flat_len).sum();
+            if total + t.flat_len() <= 16 {
+                params.push(t);
+            }
+        }
+        let wat = super::component_gen::resource_relay_component(&params);
+        let component =
+            Component::new(&engine, &wat).unwrap_or_else(|e| panic!("seed {seed}: {e:?}\n{wat}"));
+        let mut linker = Linker::<Drops>::new(&engine);
+        linker
+            .root()
+            .resource("hr", ResourceType::host::<Hr>(), |mut store, rep| {
+                store.data_mut().0.push(rep);
+                Ok(())
+            })
+            .unwrap();
+        let mut store = Store::new(&engine, Drops::default());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let make = instance.get_func(&mut store, "make").unwrap();
+        let mut sent = Sent {
+            handles: 0,
+            host_owned: Vec::new(),
+            guest_made: 0,
+            lent: Vec::new(),
+            next_rep: 0,
+        };
+        let args: Vec<Val> = params
+            .iter()
+            .map(|t| resource_val(&mut rng, t, &mut store, &make, &mut sent))
+            .collect();
+        let run = instance.get_func(&mut store, "run").unwrap();
+        let mut out = [Val::Bool(false)];
+        run.call(&mut store, &args, &mut out)
+            .unwrap_or_else(|e| panic!("seed {seed}: {params:?}: {e:#}"));
+        // The guest dropped every handle it got, exactly once.
+        assert_eq!(out[0], Val::U32(sent.handles), "seed {seed}: {params:?}");
+        let mut dropped = store.data().0.clone();
+        dropped.sort_unstable();
+        assert_eq!(dropped, sent.host_owned, "seed {seed}: {params:?}");
+        for any in sent.lent {
+            any.resource_drop(&mut store).unwrap();
+        }
+        let dtors = instance.get_func(&mut store, "dtors").unwrap();
+        dtors.call(&mut store, &[], &mut out).unwrap();
+        assert_eq!(out[0], Val::U32(sent.guest_made), "seed {seed}: {params:?}");
+        handles_sent += sent.handles;
+    }
+    assert!(handles_sent > 30, "only {handles_sent} handles were sent");
+}

@@ -419,3 +419,167 @@ fn same_opt(a: &Option<Box<Val>>, b: &Option<Box<Val>>) -> bool {
         _ => false,
     }
 }
+
+/// A resource-carrying parameter type: `u32`, handles of the host resource
+/// `hr` and of the guest resource `gr` (defined by another inlined instance,
+/// so the relay sees borrows of both as handles), and options and records
+/// of those. All flatten to `i32`s.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RTy {
+    U32,
+    OwnH,
+    BorrowH,
+    OwnG,
+    BorrowG,
+    Option(Box<RTy>),
+    Record(Vec<RTy>),
+}
+
+impl RTy {
+    /// How many flat `i32`s it takes.
+    pub fn flat_len(&self) -> usize {
+        match self {
+            RTy::Option(t) => 1 + t.flat_len(),
+            RTy::Record(ts) => ts.iter().map(RTy::flat_len).sum(),
+            _ => 1,
+        }
+    }
+
+    /// The type in component text (records are defined in `defs`).
+    pub fn wat(&self, defs: &mut Vec<String>) -> String {
+        match self {
+            RTy::U32 => "u32".into(),
+            RTy::OwnH => "(own $hr)".into(),
+            RTy::BorrowH => "(borrow $hr)".into(),
+            RTy::OwnG => "(own $gr)".into(),
+            RTy::BorrowG => "(borrow $gr)".into(),
+            RTy::Option(t) => format!("(option {})", t.wat(defs)),
+            RTy::Record(ts) => {
+                let fields: Vec<String> = ts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| format!("(field \"f{i}\" {})", t.wat(defs)))
+                    .collect();
+                let n = defs.len();
+                defs.push(format!(
+                    "(type $r{n}' (record {})) (export $r{n} \"r{n}\" (type $r{n}'))",
+                    fields.join(" ")
+                ));
+                format!("$r{n}")
+            }
+        }
+    }
+
+    /// Core code that drops every handle of a value at flat locals `at..`
+    /// (the present ones only, for options) and adds 1 to local `$n` for
+    /// each; returns the next flat local.
+    pub fn drop_code(&self, at: u32, code: &mut String) -> u32 {
+        match self {
+            RTy::U32 => {}
+            RTy::OwnH | RTy::BorrowH => code.push_str(&format!(
+                "(call $droph (local.get {at})) (local.set $n (i32.add (local.get $n) (i32.const 1)))\n"
+            )),
+            RTy::OwnG | RTy::BorrowG => code.push_str(&format!(
+                "(call $dropg (local.get {at})) (local.set $n (i32.add (local.get $n) (i32.const 1)))\n"
+            )),
+            RTy::Option(t) => {
+                let mut inner = String::new();
+                t.drop_code(at + 1, &mut inner);
+                code.push_str(&format!("(if (local.get {at}) (then {inner}))\n"));
+                return at + 1 + t.flat_len() as u32;
+            }
+            RTy::Record(ts) => {
+                let mut next = at;
+                for t in ts {
+                    next = t.drop_code(next, code);
+                }
+                return next;
+            }
+        }
+        at + 1
+    }
+}
+
+impl Rng {
+    /// A random resource-carrying parameter type, at most `depth` deep.
+    pub fn rty(&mut self, depth: u32) -> RTy {
+        if depth == 0 || self.chance(50) {
+            return match self.below(5) {
+                0 => RTy::U32,
+                1 => RTy::OwnH,
+                2 => RTy::BorrowH,
+                3 => RTy::OwnG,
+                _ => RTy::BorrowG,
+            };
+        }
+        if self.chance(50) {
+            RTy::Option(Box::new(self.rty(depth - 1)))
+        } else {
+            RTy::Record(
+                (0..1 + self.below(3))
+                    .map(|_| self.rty(depth - 1))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// A component whose export `run(p0: T0, …) -> u32` drops every handle it
+/// receives (borrows and owns, host `hr` and guest `gr`) and returns how
+/// many it dropped; `gr` is defined by an inner instance (so borrows of it
+/// reach `run` as handles too) whose `make(rep) -> own<gr>` and
+/// `dtors() -> u32` (its destructor count) the root re-exports.
+pub fn resource_relay_component(params: &[RTy]) -> String {
+    let mut defs = Vec::new();
+    let wat_params: String = params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!(" (param \"p{i}\" {})", t.wat(&mut defs)))
+        .collect();
+    let nflat: usize = params.iter().map(RTy::flat_len).sum();
+    let core_params = " i32".repeat(nflat);
+    let mut code = String::new();
+    let mut at = 0;
+    for t in params {
+        at = t.drop_code(at, &mut code);
+    }
+    format!(
+        r#"(component
+  (import "hr" (type $hr (sub resource)))
+  (component $D
+    (core module $M
+      (global $dtors (mut i32) (i32.const 0))
+      (func (export "dtor") (param i32) (global.set $dtors (i32.add (global.get $dtors) (i32.const 1))))
+      (func (export "dtors") (result i32) (global.get $dtors)))
+    (core instance $m (instantiate $M))
+    (type $R (resource (rep i32) (dtor (core func $m "dtor"))))
+    (core func $new (canon resource.new $R))
+    (core module $N
+      (import "" "new" (func $new (param i32) (result i32)))
+      (func (export "make") (param i32) (result i32) (call $new (local.get 0))))
+    (core instance $n (instantiate $N (with "" (instance (export "new" (func $new))))))
+    (export $R' "gr" (type $R))
+    (func (export "make") (param "rep" u32) (result (own $R')) (canon lift (core func $n "make")))
+    (func (export "dtors") (result u32) (canon lift (core func $m "dtors"))))
+  (instance $d (instantiate $D))
+  (alias export $d "gr" (type $gr'))
+  (export $gr "gr" (type $gr'))
+  (alias export $d "make" (func $make))
+  (export "make" (func $make) (func (param "rep" u32) (result (own $gr))))
+  (export "dtors" (func $d "dtors"))
+  {defs}
+  (core func $droph (canon resource.drop $hr))
+  (core func $dropg (canon resource.drop $gr))
+  (core module $M
+    (import "" "droph" (func $droph (param i32)))
+    (import "" "dropg" (func $dropg (param i32)))
+    (func (export "run") (param{core_params}) (result i32) (local $n i32)
+      {code}
+      (local.get $n)))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "droph" (func $droph)) (export "dropg" (func $dropg))))))
+  (func (export "run"){wat_params} (result u32) (canon lift (core func $m "run")))
+)"#,
+        defs = defs.join("\n  ")
+    )
+}

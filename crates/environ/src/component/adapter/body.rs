@@ -6,6 +6,7 @@
 
 use super::interface::AdapterTrap;
 use super::module::Funcs;
+use super::res::HandleMoves;
 use crate::component::types::FlatType;
 use crate::component::vmctx::FLAG_MAY_LEAVE;
 use crate::component::StringEncoding;
@@ -85,6 +86,8 @@ pub(super) struct Body {
     pub(super) src: Side,
     /// Where values go while converting.
     pub(super) dst: Side,
+    /// How resource handles move, when any cross (`res.rs`).
+    pub(super) handles: Option<HandleMoves>,
 }
 
 impl Body {
@@ -96,6 +99,7 @@ impl Body {
             funcs,
             src,
             dst,
+            handles: None,
         }
     }
 

@@ -44,6 +44,24 @@ pub mod adapter_names {
     /// A side's `realloc` (in [`CALLER`] or [`CALLEE`]), when the adapter
     /// allocates in that side.
     pub const REALLOC: &str = "realloc";
+    /// `resource_enter_call() -> depth`: opens the scope of a call that
+    /// moves resource handles (see `res.rs`).
+    pub const ENTER_CALL: &str = "resource_enter_call";
+    /// `resource_exit_call(depth)`: closes it (lends end; a borrow the
+    /// callee kept traps).
+    pub const EXIT_CALL: &str = "resource_exit_call";
+    /// `resource_lift_own(index, resource, from, depth)`: removes an own
+    /// handle from `from`'s table, keeping its rep in the scope.
+    pub const LIFT_OWN: &str = "resource_lift_own";
+    /// `resource_lift_borrow(index, resource, from, depth)`: lends a handle
+    /// of `from` for the call, keeping its rep in the scope.
+    pub const LIFT_BORROW: &str = "resource_lift_borrow";
+    /// `resource_lower_own(to, depth) -> index`: the next kept rep as a new
+    /// own handle of `to`.
+    pub const LOWER_OWN: &str = "resource_lower_own";
+    /// `resource_lower_borrow(to, depth) -> index`: the next kept rep as a
+    /// borrow handle of `to` (or the rep, when `to` implements it).
+    pub const LOWER_BORROW: &str = "resource_lower_borrow";
     /// The export: the lowered function.
     pub const EXPORT: &str = "adapter";
     /// The export of the caller's memory (see [`MEMORY`]).

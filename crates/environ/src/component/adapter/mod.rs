@@ -24,11 +24,13 @@
 //! - `utf.rs`: UTF-8 and UTF-16 validation loops;
 //! - `transcode.rs`: strings between two encodings (through the runtime's
 //!   `tern.transcode-to-callee`/`-to-caller` imports);
-//! - `res.rs`: resource handles (not compiled yet);
+//! - `res.rs`: resource handles (`own` moved, `borrow` lent, through the
+//!   runtime's handle tables);
 //! - `interface.rs`: the names and trap codes shared with the runtime.
 //!
-//! What is compiled: synchronous calls of every value type except resource
-//! handles, maps and async values (strings in all nine encoding pairs); parameters beyond 16 flat values
+//! What is compiled: synchronous calls of every value type except lists of
+//! resource handles, maps and async values (strings in all nine encoding
+//! pairs); parameters beyond 16 flat values
 //! and results beyond one pass through memory as `canon lift`/`lower` say.
 //! Callees that use `context.get`/`set` (slots the host keeps per task)
 //! stay fused too. Every call not compiled keeps the reason in

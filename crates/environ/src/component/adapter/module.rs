@@ -22,6 +22,7 @@ use super::interface::AdapterTrap;
 use super::plan::Signature;
 use super::transcode::has_string;
 use super::value::is_copy;
+use super::res::HandleFuncs;
 use crate::component::types::{ComponentTypes, FlatType};
 use crate::component::vmctx::{FLAG_MAY_ENTER, FLAG_MAY_LEAVE};
 use crate::component::CanonOptions;
@@ -92,6 +93,12 @@ pub(super) fn encode(
     ty.ty().function([], []);
     ty.ty().function([i32_, i32_, i32_, i32_], [i32_]);
     ty.ty().function([i32_, i32_], [ValType::I64]);
+    // 7: entering a call that moves handles; 8: leaving it (also lowering a
+    // handle: `(to, depth) -> index`, type 9); 10: lifting one.
+    ty.ty().function([], [i32_]);
+    ty.ty().function([i32_], []);
+    ty.ty().function([i32_, i32_], [i32_]);
+    ty.ty().function([i32_, i32_, i32_, i32_], []);
 
     let mut imports = ImportSection::new();
     let mut nfuncs = 0;
@@ -118,6 +125,14 @@ pub(super) fn encode(
         .then(|| func(&mut imports, n::RUNTIME, n::TRANSCODE_TO_CALLEE, 6));
     let transcode_to_caller = (transcodes && sig.result.is_some_and(|t| has_string(types, t)))
         .then(|| func(&mut imports, n::RUNTIME, n::TRANSCODE_TO_CALLER, 6));
+    let handle_funcs = sig.handles.is_some().then(|| HandleFuncs {
+        enter_call: func(&mut imports, n::RUNTIME, n::ENTER_CALL, 7),
+        exit_call: func(&mut imports, n::RUNTIME, n::EXIT_CALL, 8),
+        lift_own: func(&mut imports, n::RUNTIME, n::LIFT_OWN, 10),
+        lift_borrow: func(&mut imports, n::RUNTIME, n::LIFT_BORROW, 10),
+        lower_own: func(&mut imports, n::RUNTIME, n::LOWER_OWN, 9),
+        lower_borrow: func(&mut imports, n::RUNTIME, n::LOWER_BORROW, 9),
+    });
     let flags = GlobalType {
         val_type: i32_,
         mutable: true,
@@ -173,6 +188,10 @@ pub(super) fn encode(
         transcode_to_caller,
     };
     let mut body = Body::new(adapter_params.len() as u32, fs, caller_side, callee_side);
+    body.handles = sig.handles.clone().map(|mut h| {
+        h.funcs = handle_funcs;
+        h
+    });
     adapter(&mut body, types, sig, &adapter_params, &callee_results)?;
     let mut f = Function::new(body.locals.iter().map(|t| (1, *t)));
     for i in &body.code {
@@ -227,6 +246,9 @@ fn adapter(
         super::body::Operand::Const(0),
         super::body::Operand::Const(0),
     );
+    // Handles: the call's scope opens before any is lifted, as the fused
+    // path's does.
+    body.enter_call()?;
     // 2. Check the arguments where they are.
     let (params_size, params_align, _) = types.tuple_layout(sig.params.iter().copied());
     let src_base = match &sig.flat_params {
@@ -343,6 +365,9 @@ fn adapter(
             }
         }
     }
+    // The scope closes once the result is lowered: lends end, and a borrow
+    // the callee kept traps (before post-return, as fused).
+    body.exit_call()?;
     // 6. Post-return, with the callee's `may_leave` clear.
     if let Some(post_return) = body.funcs.post_return {
         for r in &raw {

@@ -6,6 +6,7 @@
 //! [`ComponentInfo::fused_calls`].
 
 use super::module::{encode, Needs};
+use super::res::{check_handles, HandleMoves};
 use crate::component::info::{
     AdapterInfo, BuiltinKind, CanonOptions, ComponentInfo, FuncDef, FusedCall, Initializer,
 };
@@ -71,10 +72,10 @@ pub fn plan_adapters(
                 "the callee uses `context.get`/`context.set`, whose slots the host keeps per task"
                     .to_string(),
             ),
-            Some((callee_options, callee_ty, _)) => Signature::new(
-                &info.types,
-                (options, *ty, core_ty),
-                (callee_options, *callee_ty),
+            Some((callee_options, callee_ty, callee)) => Signature::new(
+                info,
+                (options, *ty, core_ty, *instance),
+                (callee_options, *callee_ty, *callee),
             )
             .and_then(|sig| {
                 let needs = sig.needs(&info.types);
@@ -139,15 +140,18 @@ pub(super) struct Signature {
     /// The flat result, or `None` when it returns through memory (also
     /// `Some(empty)` when there is no result).
     pub(super) flat_result: Option<Vec<FlatType>>,
+    /// How resource handles move, when any cross (`res.rs`).
+    pub(super) handles: Option<HandleMoves>,
 }
 
 impl Signature {
     /// Checks that the call can be compiled; `Err` names why not.
     fn new(
-        types: &ComponentTypes,
-        (caller_options, caller_ty, core_ty): (&CanonOptions, u32, &WasmFuncType),
-        (callee_options, callee_ty): (&CanonOptions, u32),
+        info: &ComponentInfo,
+        (caller_options, caller_ty, core_ty, caller): (&CanonOptions, u32, &WasmFuncType, u32),
+        (callee_options, callee_ty, callee): (&CanonOptions, u32, u32),
     ) -> Result<Self, String> {
+        let types = &info.types;
         if caller_options.is_async || callee_options.is_async {
             return Err("an async lower or lift (not compiled yet)".into());
         }
@@ -164,6 +168,15 @@ impl Signature {
             };
         if !same {
             return Err("the caller and the callee see different types".into());
+        }
+        let mut has_handles = false;
+        let pairs = f
+            .params
+            .iter()
+            .map(|(_, t)| *t)
+            .zip(g.params.iter().map(|(_, t)| *t));
+        for (a, b) in pairs.chain(f.result.zip(g.result)) {
+            has_handles |= check_handles(info, (caller, a), (callee, b))?;
         }
         let params: Vec<InterfaceType> = f.params.iter().map(|(_, t)| *t).collect();
         let flat_params = types.flat_list(params.iter().copied(), MAX_FLAT_PARAMS);
@@ -196,6 +209,7 @@ impl Signature {
             result: f.result,
             flat_params,
             flat_result,
+            handles: has_handles.then(|| HandleMoves::new(info, caller, callee)),
         })
     }
 
@@ -266,6 +280,9 @@ fn same_shape(types: &ComponentTypes, a: InterfaceType, b: InterfaceType) -> boo
         }
         (Some(TypeDef::Enum(x)), Some(TypeDef::Enum(y))) => x.len() == y.len(),
         (Some(TypeDef::Flags(x)), Some(TypeDef::Flags(y))) => x.len() == y.len(),
+        // Which resource each names is checked by `check_handles`.
+        (Some(TypeDef::Own(_)), Some(TypeDef::Own(_)))
+        | (Some(TypeDef::Borrow(_)), Some(TypeDef::Borrow(_))) => true,
         _ => false,
     }
 }
