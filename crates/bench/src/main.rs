@@ -13,9 +13,11 @@
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
-//! `instantiate`, only the suite's compile and instantiation rows run.
+//! `instantiate`, only the suite's compile and instantiation rows run; with
+//! `profile ROW [SECONDS]`, one row runs on Tern alone in a loop (`profile.rs`).
 
 mod exceptions;
+mod profile;
 mod spectre;
 mod suite;
 mod workloads;
@@ -44,6 +46,14 @@ const KERNELS: [&str; 3] = ["fib(30)", "sieve(10,000,000)", "mandel(600)"];
 fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("spectre") {
         return spectre::spectre_cost(11);
+    }
+    if std::env::args().nth(1).as_deref() == Some("profile") {
+        let row = std::env::args().nth(2).unwrap_or_default();
+        let seconds = std::env::args()
+            .nth(3)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5.0);
+        return profile::profile(&row, seconds);
     }
     let only_instantiation = std::env::args().nth(1).as_deref() == Some("instantiate");
     let inputs = Inputs::new()?;

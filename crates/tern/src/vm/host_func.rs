@@ -23,13 +23,13 @@
 //! whose drop could reach data borrowed for `T`'s lifetimes; `T` appears only in
 //! their signatures.
 //!
-//! The shim rebuilds the store from the innermost wasm entry
-//! (`traphandlers::current_store`), runs the closure (with the store's call hook,
+//! The shim rebuilds the store from the innermost wasm entry into the calling
+//! vmctx's store (`VMContextHeader::entered_store`), runs the closure (with the store's call hook,
 //! if any, via `func::invoke_host`) under `catch_unwind`, and on an error or
 //! panic unwinds the wasm frames with `raise` after everything it owned has been
 //! moved out or dropped.
 
-use super::traphandlers::{current_store, host_exit_backtrace, raise, Unwind};
+use super::traphandlers::{host_exit_backtrace, raise, Unwind};
 use super::vmcontext::{VMContext, VMContextHeader, VMFuncRef, ValRaw};
 use crate::func::{invoke_host, HostFn};
 use crate::store::StoreInner;
@@ -271,8 +271,10 @@ unsafe extern "C" fn host_entry<T, C: HostClosure<T>>(
         let func = unsafe { &(*ctx.cast::<HostFuncCtx<C>>()).func };
         // The store is borrowed by the `Func::call` that entered wasm, suspended
         // while we run; we reach it through the raw pointer that call derived
-        // from its borrow (`current_store`), never through an older one.
-        let store = current_store().cast::<StoreInner<T>>();
+        // from its borrow (kept in the store's limits), never through an older one.
+        // SAFETY: the caller's vmctx is a live instance vmctx whose wasm runs.
+        let store = unsafe { VMContextHeader::entered_store(caller_vmctx) };
+        let store = store.cast::<StoreInner<T>>();
         // SAFETY: the caller's vmctx is a live instance vmctx.
         let header = unsafe { VMContextHeader::of(caller_vmctx) };
         // Wasm calls only functions of its own store, and every entry into

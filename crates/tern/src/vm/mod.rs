@@ -31,9 +31,10 @@
 //!   (`VMContextHeader`, `VMFuncRef`, `VMRuntimeLimits`, `HostFuncCtx`, …) that
 //!   `offset_of!` assertions check at compile time; no offset is a literal.
 //! * **One path to the store while wasm runs.** `call_wasm` takes the store's
-//!   `&mut`, turns it into one raw pointer and records it in the thread's
-//!   `CallThreadState`; host functions and libcalls rebuild their `&mut` from
-//!   that pointer (`traphandlers::current_store`), never from the vmctx's store
+//!   `&mut`, turns it into one raw pointer and records it in the store's
+//!   runtime limits for as long as its wasm runs; host functions and libcalls
+//!   rebuild their `&mut` from that pointer (`VMContextHeader::entered_store`,
+//!   two loads from the calling vmctx), never from the vmctx's store
 //!   field (written at instantiation from an older borrow), so two live
 //!   `&mut StoreInner` never alias.
 //! * **Signals are async-signal-safe.** The trap handler takes no lock and

@@ -102,9 +102,6 @@ pub struct CallThreadState {
     /// when a fiber resumes on another thread: see [`enter_fiber`]).
     trace: Cell<TraceBuffer>,
     limits: *const VMRuntimeLimits,
-    /// The store of the entering call (`*mut StoreInner<T>`), derived from its
-    /// exclusive borrow; host calls and libcalls reach the store through it.
-    store: *mut u8,
     /// The store's embedder signal handler (`Store::set_signal_handler`), kept
     /// alive by the store for the whole activation.
     signal_handler: Option<*const SignalHandler>,
@@ -189,8 +186,8 @@ pub fn leave_fiber(outer: FiberTls) -> FiberTls {
 ///
 /// `limits` is the calling store's runtime limits; on the outermost entry its
 /// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
-/// `store` is the entering call's store, returned by [`current_store`] while
-/// `f` runs; `signal_handler` is that store's embedder signal handler, which the
+/// `store` is the entering call's store, kept in the limits' `entered_store`
+/// while `f` runs (the previous value is restored after); `signal_handler` is that store's embedder signal handler, which the
 /// trap handler consults first while `f` runs.
 ///
 /// # Errors
@@ -229,10 +226,11 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     let here = ptr::addr_of!(f) as usize;
     // SAFETY: the caller promises `limits` is live; only this thread's wasm and
     // this function (which restores them) touch these fields meanwhile.
-    let (saved_limit, saved_exit_fp) = unsafe {
+    let (saved_limit, saved_exit_fp, saved_store) = unsafe {
         (
             *(*limits).stack_limit.get(),
             *(*limits).last_wasm_exit_fp.get(),
+            std::mem::replace(&mut *(*limits).entered_store.get(), store),
         )
     };
     if saved_limit == usize::MAX {
@@ -245,7 +243,6 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
         trap: Cell::new(None),
         trace: Cell::new(trace),
         limits,
-        store,
         signal_handler,
         saved_exit_fp,
         prev: current(),
@@ -276,6 +273,7 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     unsafe {
         *(*limits).stack_limit.get() = saved_limit;
         *(*limits).last_wasm_exit_fp.get() = saved_exit_fp;
+        *(*limits).entered_store.get() = saved_store;
     }
     if returned == 1 {
         return Ok(());
@@ -360,20 +358,6 @@ pub fn current_backtrace() -> Vec<usize> {
     // SAFETY: the innermost activation is live while CURRENT points to it.
     pcs.extend(outer_activation_pcs(unsafe { &*state }));
     pcs
-}
-
-/// The store (`*mut StoreInner<T>`) of the innermost wasm entry on this
-/// thread, or null outside wasm. It is the store of the wasm running now:
-/// wasm only calls functions of its own store, and an entry into another
-/// store's wasm pushes its own state.
-pub fn current_store() -> *mut u8 {
-    let state = current();
-    if state.is_null() {
-        return ptr::null_mut();
-    }
-    // SAFETY: a non-null CURRENT is the live state of an activation on this
-    // thread's stack (it is reset before `catch_traps` returns).
-    unsafe { (*state).store }
 }
 
 /// Unwinds from a host function (called by wasm) to the innermost [`catch_traps`].

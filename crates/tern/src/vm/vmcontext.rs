@@ -30,6 +30,21 @@ pub struct VMContextHeader {
 }
 
 impl VMContextHeader {
+    /// The store of the innermost running entry into the wasm of `vmctx`'s
+    /// store (see [`VMRuntimeLimits::entered_store`]): the pointer host
+    /// functions and libcalls called by that wasm must use.
+    ///
+    /// # Safety
+    /// `vmctx` must point to a live instance vmctx whose wasm is running (called
+    /// from inside `catch_traps`).
+    #[inline]
+    pub unsafe fn entered_store(vmctx: *const VMContext) -> *mut u8 {
+        // SAFETY: by the caller's promise the vmctx starts with this header,
+        // whose limits belong to its live store; only this thread touches
+        // them while its wasm runs.
+        unsafe { *(*(*vmctx.cast::<Self>()).runtime_limits).entered_store.get() }
+    }
+
     /// Reads the header of `vmctx`.
     ///
     /// # Safety
@@ -102,6 +117,12 @@ pub struct VMRuntimeLimits {
     pub pending_exn: UnsafeCell<u64>,
     /// The tag definition of the exception in flight (its identity).
     pub pending_tag: UnsafeCell<*const VMTagDefinition>,
+    /// The store (`*mut StoreInner<T>`) as the innermost running entry into
+    /// this store's wasm derived it from its exclusive borrow (null outside
+    /// wasm); set and restored by `catch_traps`. Host functions and libcalls
+    /// reach their store through it from the calling vmctx (two loads, no
+    /// thread-local). Only Rust reads it, so it has no `VMLIMITS_*` offset.
+    pub entered_store: UnsafeCell<*mut u8>,
 }
 
 /// An exception tag's definition. Its address is the tag's identity, which
@@ -176,6 +197,7 @@ impl Default for VMRuntimeLimits {
             epoch_ptr: UnsafeCell::new(std::ptr::null()),
             pending_exn: UnsafeCell::new(0),
             pending_tag: UnsafeCell::new(std::ptr::null()),
+            entered_store: UnsafeCell::new(std::ptr::null_mut()),
         }
     }
 }
