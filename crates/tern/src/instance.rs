@@ -251,7 +251,7 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
         .context("cross-`Store` instantiation is not supported")?;
     Ok(match item {
         Extern::Func(f) => ExternType::Func(crate::FuncType::from_wasm(
-            store.funcs[f.0.index].ty.clone(),
+            (*store.funcs[f.0.index].ty).clone(),
         )),
         Extern::Global(g) => ExternType::Global(store.globals[g.0.index].ty.clone()),
         Extern::Table(t) => {
@@ -658,7 +658,7 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
         return f;
     }
     let module = store.instances[instance.0.index].module.clone();
-    let ty = module.inner.canonical_func_type(index);
+    let ty = std::sync::Arc::new(module.inner.canonical_func_type(index));
     store.push_func(FuncData {
         funcref,
         ty,

@@ -76,7 +76,7 @@ pub mod vmcontext;
 pub use code_memory::{CodeInfo, CodeMemory};
 pub use entry::{call_wasm, ArrayTrampoline, FuncRefPtr};
 pub use global::GlobalPtr;
-pub use host_func::HostFuncBox;
+pub use host_func::{HostFuncDef, HostFuncs};
 pub use instance::VMInstance;
 pub use memory::Memory;
 pub use memory_image::MemoryImage;
