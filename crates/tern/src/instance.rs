@@ -13,7 +13,7 @@ use crate::{
     AsContextMut, ExternType, Func, Module, Trap, TypedFunc, ValType, WasmParams, WasmResults,
 };
 use anyhow::{bail, Context as _, Result};
-use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode};
+use tern_environ::{ConstExpr, ConstOp, ElemItems, SegmentMode};
 
 /// One export of an [`Instance`]: its name and the item.
 #[derive(Debug, Clone)]
@@ -342,9 +342,8 @@ fn instantiate(
     }
     let mut globals: Vec<GlobalPtr> = Vec::with_capacity(env.globals.len());
     let mut num_funcs = 0;
-    let mut import_externs: Vec<(EntityIndex, Extern)> = Vec::new();
     let mut tags: Vec<crate::Tag> = Vec::new();
-    for (import, item) in env.imports.iter().zip(imports) {
+    for item in imports {
         match item {
             Extern::Func(f) => {
                 let funcref = store.funcs[f.0.index].funcref;
@@ -373,7 +372,6 @@ fn instantiate(
                 tags.push(*t);
             }
         }
-        import_externs.push((import.index, item.clone()));
     }
 
     // Defined memories and tables.
@@ -497,10 +495,7 @@ fn instantiate(
                    count: u32,
                    first: usize,
                    num_imported: u32| {
-        let mut out: Vec<Stored> = import_externs
-            .iter()
-            .filter_map(|(_, e)| imported(e))
-            .collect();
+        let mut out: Vec<Stored> = imports.iter().filter_map(imported).collect();
         out.extend(
             (0..count - num_imported).map(|i| store_id_stored(store_id, first + i as usize)),
         );

@@ -108,7 +108,7 @@ pub struct CallThreadState {
     /// The store's `last_wasm_exit_fp` when this activation began (see
     /// [`outer_activation_pcs`]).
     saved_exit_fp: usize,
-    prev: *const CallThreadState,
+    prev: Cell<*const CallThreadState>,
 }
 
 thread_local! {
@@ -124,6 +124,13 @@ thread_local! {
 #[inline(never)]
 fn current() -> *const CallThreadState {
     CURRENT.with(|c| c.get())
+}
+
+/// Makes `state` the innermost activation on this thread and returns the
+/// previous one (see [`current`]).
+#[inline(never)]
+fn replace_current(state: *const CallThreadState) -> *const CallThreadState {
+    CURRENT.with(|c| c.replace(state))
 }
 
 /// Sets the innermost activation on this thread (see [`current`]).
@@ -166,7 +173,7 @@ pub fn enter_fiber(fiber: FiberTls, trace: TraceBuffer, guard: (usize, usize)) -
         // (a fiber starts with no activation).
         let s = unsafe { &*state };
         s.trace.set(trace);
-        state = s.prev;
+        state = s.prev.get();
     }
     outer
 }
@@ -187,8 +194,9 @@ pub fn leave_fiber(outer: FiberTls) -> FiberTls {
 /// `limits` is the calling store's runtime limits; on the outermost entry its
 /// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
 /// `store` is the entering call's store, kept in the limits' `entered_store`
-/// while `f` runs (the previous value is restored after); `signal_handler` is that store's embedder signal handler, which the
-/// trap handler consults first while `f` runs.
+/// while `f` runs (the previous value is restored after); `signal_handler` is
+/// that store's embedder signal handler, which the trap handler consults first
+/// while `f` runs.
 ///
 /// # Errors
 /// Returns how execution unwound when it did not return normally, and an
@@ -245,9 +253,12 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
         limits,
         signal_handler,
         saved_exit_fp,
-        prev: current(),
+        prev: Cell::new(ptr::null()),
     };
-    set_current(&state);
+    // One thread-local access to publish the state and learn the enclosing
+    // one. Nothing reads `prev` before wasm runs (no wasm fault can happen
+    // in between), so setting it just after is equivalent.
+    state.prev.set(replace_current(&state));
 
     extern "C" fn call_once<F: FnOnce()>(payload: *mut c_void) {
         // SAFETY: payload is the `Option<F>` below, alive for the whole call and
@@ -268,7 +279,7 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
             (&mut f as *mut Option<F>).cast(),
         )
     };
-    set_current(state.prev);
+    set_current(state.prev.get());
     // SAFETY: restoring what we saved above, on the same thread.
     unsafe {
         *(*limits).stack_limit.get() = saved_limit;
@@ -309,9 +320,9 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
 fn outer_activation_pcs(state: &CallThreadState) -> Vec<usize> {
     let mut pcs = Vec::new();
     let mut inner = state;
-    while !inner.prev.is_null() {
+    while !inner.prev.get().is_null() {
         // SAFETY: `prev` is the live activation enclosing `inner` on this thread.
-        let outer = unsafe { &*inner.prev };
+        let outer = unsafe { &*inner.prev.get() };
         let fp = if ptr::eq(inner.limits, outer.limits) {
             inner.saved_exit_fp
         } else {
