@@ -89,14 +89,13 @@ impl StoreOpaque {
         }
         let host_funcs = &self.host_funcs;
         let host = &t.host;
-        t.pending.retain(|&index| {
-            match host.get(&host_funcs.type_id(index)) {
+        t.pending
+            .retain(|&index| match host.get(&host_funcs.type_id(index)) {
                 Some(code) => {
                     host_funcs.set_wasm_call(index, *code as *const u8);
                     false
                 }
                 None => true,
-            }
-        });
+            });
     }
 }

@@ -40,9 +40,9 @@ use crate::store::StoreInner;
 use crate::Caller;
 use anyhow::Result;
 use std::cell::UnsafeCell;
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 type Entry = unsafe extern "C" fn(*mut HostFuncCtx<()>, *mut VMContext, *mut ValRaw, u64);

@@ -42,7 +42,11 @@ impl VMContextHeader {
         // SAFETY: by the caller's promise the vmctx starts with this header,
         // whose limits belong to its live store; only this thread touches
         // them while its wasm runs.
-        unsafe { *(*(*vmctx.cast::<Self>()).runtime_limits).entered_store.get() }
+        unsafe {
+            *(*(*vmctx.cast::<Self>()).runtime_limits)
+                .entered_store
+                .get()
+        }
     }
 
     /// Reads the header of `vmctx`.
