@@ -223,6 +223,10 @@ const CHUNK: usize = 16;
 #[derive(Default)]
 pub struct HostFuncs {
     ctxs: Vec<HostCtxRef>,
+    #[allow(
+        clippy::vec_box,
+        reason = "compiled code holds pointers to the funcrefs: a chunk must not move when the Vec grows"
+    )]
     funcrefs: Vec<Box<[UnsafeCell<VMFuncRef>; CHUNK]>>,
 }
 
@@ -293,7 +297,7 @@ impl HostFuncs {
 
     fn push(&mut self, ctx: HostCtxRef, wasm_call: *const u8, type_id: u32) -> usize {
         let index = self.ctxs.len();
-        if index % CHUNK == 0 {
+        if index.is_multiple_of(CHUNK) {
             let empty = VMFuncRef {
                 wasm_call: std::ptr::null(),
                 vmctx: std::ptr::null_mut(),
