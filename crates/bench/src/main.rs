@@ -14,9 +14,11 @@
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
 //! `instantiate`, only the suite's compile and instantiation rows run; with
-//! `workloads`, only the seven execution workloads.
+//! `workloads`, only the seven execution workloads; with `profile ROW
+//! [SECONDS]`, one row runs on Tern alone in a loop (`profile.rs`).
 
 mod exceptions;
+mod profile;
 mod spectre;
 mod suite;
 mod workloads;
@@ -48,6 +50,14 @@ fn main() -> Result<()> {
     }
     if std::env::args().nth(1).as_deref() == Some("workloads") {
         return workloads_only();
+    }
+    if std::env::args().nth(1).as_deref() == Some("profile") {
+        let row = std::env::args().nth(2).unwrap_or_default();
+        let seconds = std::env::args()
+            .nth(3)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5.0);
+        return profile::profile(&row, seconds);
     }
     let only_instantiation = std::env::args().nth(1).as_deref() == Some("instantiate");
     let inputs = Inputs::new()?;

@@ -104,8 +104,6 @@ pub const VMCTX_HEADER_SIZE: u32 = 32;
 /// Offset of the host entry function pointer in a host function's context, which
 /// is what a `VMFuncRef.vmctx` points to when the callee is a host function.
 pub const HOSTCTX_ENTRY: u32 = 0;
-/// Offset of the host function's own `VMFuncRef` in its context (after the entry).
-pub const HOSTCTX_FUNCREF: u32 = 8;
 
 /// Offsets of one module's `VMContext` fields.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ pub(crate) mod typed;
 
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
-use crate::vm::{self, ArrayTrampoline, FuncRefPtr, ValRaw};
+use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncDef, ValRaw};
 use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
 use crate::ValType;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
@@ -42,7 +42,8 @@ pub(crate) enum FuncKind {
 
 pub(crate) struct FuncData {
     pub(crate) funcref: FuncRefPtr,
-    pub(crate) ty: WasmFuncType,
+    /// Shared: a `Linker`'s host function gives every store the same one.
+    pub(crate) ty: Arc<WasmFuncType>,
     pub(crate) kind: FuncKind,
     /// The array-to-wasm trampoline for `ty`, looked up in the store on the first call.
     pub(crate) trampoline: Option<ArrayTrampoline>,
@@ -150,27 +151,29 @@ impl Func {
         Self::from_host_fn(store.as_context_mut().0, ty.ty, host)
     }
 
-    /// Defines a shared host closure (a linker's definition, a component's
-    /// lowered import) of type `ty` in `store`: one dynamic call per invocation.
+    /// Defines a shared host closure (a component's lowered import, a `Val`
+    /// adapter) of type `ty` in `store`: one dynamic call per invocation.
     pub(crate) fn from_host_arc<T>(
         store: &mut StoreInner<T>,
         ty: WasmFuncType,
         host: Arc<HostFn<T>>,
     ) -> Func {
         let type_id = store.opaque.engine.signature_id(&ty);
-        Self::from_host_arc_with_id(store, ty, type_id, host)
+        Self::from_host_def(store, Arc::new(ty), type_id, &HostFuncDef::from_arc(host))
     }
 
-    /// [`Func::from_host_arc`] for a type whose engine signature id the
-    /// caller already knows (`InstancePre` looks it up once).
-    pub(crate) fn from_host_arc_with_id<T>(
+    /// Makes host function `def`, of type `ty` whose engine signature id is
+    /// `type_id`, a function of `store`. A `Linker` made `def` (and looked up
+    /// `type_id`) once, so this allocates nothing but room in the store's
+    /// vectors: every store shares the context and the type.
+    pub(crate) fn from_host_def<T>(
         store: &mut StoreInner<T>,
-        ty: WasmFuncType,
+        ty: Arc<WasmFuncType>,
         type_id: u32,
-        host: Arc<HostFn<T>>,
+        def: &HostFuncDef<T>,
     ) -> Func {
         let wasm_call = Self::host_trampoline(&store.opaque, type_id);
-        let index = vm::host_func::define_shared(store, host, wasm_call, type_id);
+        let index = vm::host_func::define(store, def, wasm_call, type_id);
         Self::push_host(&mut store.opaque, ty, index)
     }
 
@@ -182,9 +185,7 @@ impl Func {
         F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
     {
         let type_id = store.opaque.engine.signature_id(&ty);
-        let wasm_call = Self::host_trampoline(&store.opaque, type_id);
-        let index = vm::host_func::define(store, host, wasm_call, type_id);
-        Self::push_host(&mut store.opaque, ty, index)
+        Self::from_host_def(store, Arc::new(ty), type_id, &HostFuncDef::new(host))
     }
 
     /// The wasm-to-host trampoline for engine signature `type_id` (null when
@@ -194,10 +195,9 @@ impl Func {
     }
 
     /// Registers host function number `index` (just defined) as a `Func`.
-    fn push_host(store: &mut StoreOpaque, ty: WasmFuncType, index: usize) -> Func {
-        let ctx = &store.host_funcs[index];
-        let funcref = FuncRefPtr(ctx.funcref());
-        if store.trampolines.host(ctx.type_id()).is_none() {
+    fn push_host(store: &mut StoreOpaque, ty: Arc<WasmFuncType>, index: usize) -> Func {
+        let funcref = FuncRefPtr(store.host_funcs.funcref(index));
+        if store.trampolines.host(funcref.type_id()).is_none() {
             store.trampolines.wait_for_host_trampoline(index);
         }
         store.push_func(FuncData {
@@ -217,7 +217,7 @@ impl Func {
     /// # Panics
     /// Panics if `store` is not the function's store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
-        FuncType::from_wasm(store.as_context().0.opaque.func_data(self).ty.clone())
+        FuncType::from_wasm((*store.as_context().0.opaque.func_data(self).ty).clone())
     }
 
     /// Calls the function with `params`, writing its results into `results`.

@@ -14,7 +14,7 @@ use crate::{
     AsContextMut, ExternType, Func, Module, Trap, TypedFunc, ValType, WasmParams, WasmResults,
 };
 use anyhow::{bail, Context as _, Result};
-use tern_environ::{ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode};
+use tern_environ::{ConstExpr, ConstOp, ElemItems, SegmentMode};
 
 /// One export of an [`Instance`]: its name and the item.
 #[derive(Debug, Clone)]
@@ -252,7 +252,7 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
         .context("cross-`Store` instantiation is not supported")?;
     Ok(match item {
         Extern::Func(f) => ExternType::Func(crate::FuncType::from_wasm(
-            store.funcs[f.0.index].ty.clone(),
+            (*store.funcs[f.0.index].ty).clone(),
         )),
         Extern::Global(g) => ExternType::Global(store.globals[g.0.index].ty.clone()),
         Extern::Table(t) => {
@@ -361,9 +361,8 @@ fn instantiate(
     }
     let mut globals: Vec<GlobalPtr> = Vec::with_capacity(env.globals.len());
     let mut num_funcs = 0;
-    let mut import_externs: Vec<(EntityIndex, Extern)> = Vec::new();
     let mut tags: Vec<crate::Tag> = Vec::new();
-    for (import, item) in env.imports.iter().zip(imports) {
+    for item in imports {
         match item {
             Extern::Func(f) => {
                 let funcref = store.funcs[f.0.index].funcref;
@@ -392,7 +391,6 @@ fn instantiate(
                 tags.push(*t);
             }
         }
-        import_externs.push((import.index, item.clone()));
     }
 
     // Defined memories and tables.
@@ -518,10 +516,7 @@ fn instantiate(
                    count: u32,
                    first: usize,
                    num_imported: u32| {
-        let mut out: Vec<Stored> = import_externs
-            .iter()
-            .filter_map(|(_, e)| imported(e))
-            .collect();
+        let mut out: Vec<Stored> = imports.iter().filter_map(imported).collect();
         out.extend(
             (0..count - num_imported).map(|i| store_id_stored(store_id, first + i as usize)),
         );
@@ -682,7 +677,7 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
         return f;
     }
     let module = store.instances[instance.0.index].module.clone();
-    let ty = module.inner.canonical_func_type(index);
+    let ty = std::sync::Arc::new(module.inner.canonical_func_type(index));
     store.push_func(FuncData {
         funcref,
         ty,

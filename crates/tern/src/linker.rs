@@ -14,7 +14,9 @@ mod instance_pre;
 
 pub use instance_pre::InstancePre;
 
-use crate::func::{dynamic_host_fn, HostFn};
+use crate::func::dynamic_host_fn;
+use crate::store::StoreInner;
+use crate::vm::HostFuncDef;
 use crate::{
     AsContext, AsContextMut, Caller, Engine, Extern, ExternType, Func, FuncType, ImportType,
     Instance, IntoFunc, Module, Val,
@@ -22,10 +24,35 @@ use crate::{
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tern_environ::WasmFuncType;
 
 enum Definition<T> {
     Extern(Extern),
-    HostFunc(FuncType, Arc<HostFn<T>>),
+    HostFunc(Arc<HostFunc<T>>),
+}
+
+/// A host function defined in a linker: made once, with its context, its
+/// type and its engine signature id, and shared by every store it is
+/// instantiated into (each gets only a funcref of its own).
+struct HostFunc<T> {
+    ty: FuncType,
+    wasm_ty: Arc<WasmFuncType>,
+    /// The linker's engine, whose signature id `type_id` is.
+    engine: Engine,
+    type_id: u32,
+    def: HostFuncDef<T>,
+}
+
+impl<T> HostFunc<T> {
+    /// The function as a new function of `store`.
+    fn to_func(&self, store: &mut StoreInner<T>) -> Func {
+        let type_id = if Engine::same(&self.engine, &store.opaque.engine) {
+            self.type_id
+        } else {
+            store.opaque.engine.signature_id(&self.wasm_ty)
+        };
+        Func::from_host_def(store, self.wasm_ty.clone(), type_id, &self.def)
+    }
 }
 
 impl<T> Definition<T> {
@@ -33,11 +60,7 @@ impl<T> Definition<T> {
     fn to_extern(&self, mut store: impl AsContextMut<Data = T>) -> Extern {
         match self {
             Self::Extern(e) => e.clone(),
-            Self::HostFunc(ty, host) => Extern::Func(Func::from_host_arc(
-                store.as_context_mut().0,
-                ty.ty.clone(),
-                host.clone(),
-            )),
+            Self::HostFunc(host) => Extern::Func(host.to_func(store.as_context_mut().0)),
         }
     }
 }
@@ -46,7 +69,7 @@ impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
             Self::Extern(e) => Self::Extern(e.clone()),
-            Self::HostFunc(t, f) => Self::HostFunc(t.clone(), f.clone()),
+            Self::HostFunc(f) => Self::HostFunc(f.clone()),
         }
     }
 }
@@ -101,6 +124,18 @@ impl<T> Linker<T> {
         self
     }
 
+    /// A host function of type `ty` as a definition of this linker.
+    fn host_func(&self, ty: FuncType, def: HostFuncDef<T>) -> Definition<T> {
+        let type_id = self.engine.signature_id(&ty.ty);
+        Definition::HostFunc(Arc::new(HostFunc {
+            wasm_ty: Arc::new(ty.ty.clone()),
+            ty,
+            engine: self.engine.clone(),
+            type_id,
+            def,
+        }))
+    }
+
     fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<()> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.map.contains_key(&key) {
@@ -135,8 +170,9 @@ impl<T> Linker<T> {
         name: &str,
         func: impl IntoFunc<T, Params, Args>,
     ) -> Result<&mut Self> {
-        let (ty, host) = func.into_func();
-        self.insert(module, name, Definition::HostFunc(ty, host))?;
+        let (ty, host) = func.into_host_fn();
+        let def = self.host_func(ty, HostFuncDef::new(host));
+        self.insert(module, name, def)?;
         Ok(self)
     }
 
@@ -152,7 +188,8 @@ impl<T> Linker<T> {
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
         let host = dynamic_host_fn(ty.ty.clone(), func);
-        self.insert(module, name, Definition::HostFunc(ty, host))?;
+        let def = self.host_func(ty, HostFuncDef::from_arc(host));
+        self.insert(module, name, def)?;
         Ok(self)
     }
 
@@ -219,8 +256,8 @@ impl<T> Linker<T> {
                 Some(def) => {
                     // Host functions are checked here once (`InstancePre`
                     // then skips them); items of a store when instantiating.
-                    if let Definition::HostFunc(ty, _) = def {
-                        let expected = import.ty();
+                    if let Definition::HostFunc(host) = def {
+                        let (expected, ty) = (import.ty(), &host.ty);
                         if !matches!(&expected, ExternType::Func(e) if e == ty) {
                             bail!(
                                 "incompatible import type for `{}::{}`: expected {expected}, found {ty}",

@@ -27,12 +27,13 @@ use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
 use crate::limits::ResourceLimiter;
 use crate::vm::{
-    self, FuncRefPtr, GlobalPtr, HostFuncBox, VMGlobalDefinition, VMInstance, VMRuntimeLimits,
+    self, FuncRefPtr, GlobalPtr, HostFuncs, VMGlobalDefinition, VMInstance, VMRuntimeLimits,
 };
 use crate::{Engine, Func, GlobalType, Module, TableType};
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// An index into a store's objects, tagged with the store's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,7 +98,11 @@ pub struct StoreOpaque {
     pub(crate) limits: Box<VMRuntimeLimits>,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
+    /// The first handle of each funcref among `funcs[..funcs_indexed]`, brought
+    /// up to date only when a lookup needs it (`func_by_ref`), so that defining
+    /// functions (every host import of every instantiation) hashes nothing.
     funcs_by_ref: addr_hash::AddrMap<FuncRefPtr, usize>,
+    funcs_indexed: usize,
     #[allow(
         clippy::vec_box,
         reason = "compiled code holds pointers into each memory: it must not move when the Vec grows"
@@ -110,9 +115,9 @@ pub struct StoreOpaque {
         reason = "compiled code holds pointers to each global: it must not move when the Vec grows"
     )]
     pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,
-    /// Host function contexts, each its own allocation (compiled code holds
-    /// pointers to them, so they must not move when the Vec grows).
-    pub(crate) host_funcs: Vec<HostFuncBox>,
+    /// The host functions of the store: their (shared) contexts and this
+    /// store's funcrefs for them, which never move (`vm::host_func`).
+    pub(crate) host_funcs: HostFuncs,
     /// The trampolines of the modules instantiated here (`func/trampolines.rs`).
     pub(crate) trampolines: crate::func::StoreTrampolines,
     /// Every tag created in or by this store (`crate::exn`).
@@ -171,11 +176,12 @@ impl<T> Store<T> {
                     instances: Vec::new(),
                     funcs: Vec::new(),
                     funcs_by_ref: addr_hash::AddrMap::default(),
+                    funcs_indexed: 0,
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),
                     host_globals: Vec::new(),
-                    host_funcs: Vec::new(),
+                    host_funcs: HostFuncs::default(),
                     trampolines: Default::default(),
                     tags: Vec::new(),
                     exns: Vec::new(),
@@ -299,10 +305,15 @@ impl StoreOpaque {
         &self.funcs[f.0.index]
     }
 
+    /// Makes room for `n` more functions, host functions among them.
+    pub(crate) fn reserve_funcs(&mut self, n: usize) {
+        self.funcs.reserve(n);
+        self.host_funcs.reserve(n);
+    }
+
     /// Registers a function and returns its handle.
     pub(crate) fn push_func(&mut self, data: FuncData) -> Func {
         let index = self.funcs.len();
-        self.funcs_by_ref.entry(data.funcref).or_insert(index);
         self.funcs.push(data);
         Func(self.stored(index))
     }
@@ -313,14 +324,15 @@ impl StoreOpaque {
             return None;
         }
         let ptr = FuncRefPtr(raw as *const vm::VMFuncRef);
-        if let Some(index) = self.funcs_by_ref.get(&ptr) {
-            return Some(Func(self.stored(*index)));
+        if let Some(func) = self.func_by_ref(ptr) {
+            return Some(func);
         }
         // A funcref the store has not handed out yet: one of its instances' own.
-        let ty = self
-            .engine
-            .signature(ptr.type_id())
-            .expect("registered signature");
+        let ty = Arc::new(
+            self.engine
+                .signature(ptr.type_id())
+                .expect("registered signature"),
+        );
         Some(self.push_func(FuncData {
             funcref: ptr,
             ty,
@@ -336,11 +348,11 @@ impl StoreOpaque {
         match index {
             tern_environ::EntityIndex::Function(f) => {
                 let funcref = FuncRefPtr(data.vm.func_ref(f));
-                let data = &self.instances[instance];
                 match self.func_by_ref(funcref) {
                     Some(func) => Extern::Func(func),
                     None => {
-                        let ty = data.module.inner.canonical_func_type(f);
+                        let module = &self.instances[instance].module;
+                        let ty = Arc::new(module.inner.canonical_func_type(f));
                         Extern::Func(self.push_func(FuncData {
                             funcref,
                             ty,
@@ -370,7 +382,11 @@ impl StoreOpaque {
     }
 
     /// The handle already given out for `funcref`, if any.
-    pub(crate) fn func_by_ref(&self, funcref: FuncRefPtr) -> Option<Func> {
+    pub(crate) fn func_by_ref(&mut self, funcref: FuncRefPtr) -> Option<Func> {
+        for (index, data) in self.funcs.iter().enumerate().skip(self.funcs_indexed) {
+            self.funcs_by_ref.entry(data.funcref).or_insert(index);
+        }
+        self.funcs_indexed = self.funcs.len();
         self.funcs_by_ref
             .get(&funcref)
             .map(|i| Func(self.stored(*i)))

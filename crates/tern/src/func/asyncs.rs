@@ -23,6 +23,7 @@ impl StoreOpaque {
 
     /// Errors when a synchronous entry point is used on an async engine
     /// outside of an async call.
+    #[inline]
     pub(crate) fn check_sync_entry(&self) -> Result<()> {
         if self.async_support() && !self.async_cx.on_fiber() {
             bail!(

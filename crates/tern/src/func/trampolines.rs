@@ -89,15 +89,13 @@ impl StoreOpaque {
         }
         let host_funcs = &self.host_funcs;
         let host = &t.host;
-        t.pending.retain(|&index| {
-            let ctx = &host_funcs[index];
-            match host.get(&ctx.type_id()) {
+        t.pending
+            .retain(|&index| match host.get(&host_funcs.type_id(index)) {
                 Some(code) => {
-                    ctx.set_wasm_call(*code as *const u8);
+                    host_funcs.set_wasm_call(index, *code as *const u8);
                     false
                 }
                 None => true,
-            }
-        });
+            });
     }
 }

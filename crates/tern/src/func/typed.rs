@@ -3,12 +3,11 @@
 //! [`TypedFunc`] for calling wasm without boxing, and [`IntoFunc`] for turning
 //! closures into host functions (`Func::wrap`).
 
-use super::{Caller, Func, HostFn};
+use super::{Caller, Func};
 use crate::store::StoreOpaque;
 use crate::{AsContextMut, FuncType, ValRaw, ValType};
 use anyhow::{bail, Result};
 use std::marker::PhantomData;
-use std::sync::Arc;
 use tern_environ::{WasmFuncType, WasmValType};
 
 /// A Rust type that is a single wasm value.
@@ -279,16 +278,6 @@ pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
         FuncType,
         impl Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
     );
-
-    #[doc(hidden)]
-    /// The same closure, shared (what a `Linker` keeps for every store).
-    fn into_func(self) -> (FuncType, Arc<HostFn<T>>)
-    where
-        Self: Sized,
-    {
-        let (ty, f) = self.into_host_fn();
-        (ty, Arc::new(f))
-    }
 }
 
 macro_rules! into_func {

@@ -3,14 +3,14 @@
 //! `Linker::instantiate_async`, `InstancePre::instantiate_async` and
 //! `Instance::new_async` (see `func/asyncs.rs` for how async calls run).
 
-use super::{Definition, InstancePre, Linker};
+use super::{InstancePre, Linker};
 use crate::func::{Caller, WasmParams, WasmResults, WasmRet};
 use crate::store::StoreContextMut;
+use crate::vm::HostFuncDef;
 use crate::{vm, AsContextMut, Extern, FuncType, Instance, Module, ValRaw};
 use anyhow::{bail, Result};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 impl<T> Linker<T> {
     /// Defines `module::name` as a host function whose body is a future: the
@@ -46,7 +46,8 @@ impl<T> Linker<T> {
             let results = acx.block_on(future)?.into_result()?;
             results.store_raw(&mut caller.store.opaque, raw)
         };
-        self.insert(module, name, Definition::HostFunc(ty, Arc::new(host)))?;
+        let def = self.host_func(ty, HostFuncDef::new(host));
+        self.insert(module, name, def)?;
         Ok(self)
     }
 

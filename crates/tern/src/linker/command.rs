@@ -8,7 +8,8 @@
 //! * a **reactor** (anything else) is instantiated once, its `_initialize`
 //!   export (if any) is called, and all its exports are defined.
 
-use super::{Definition, Linker};
+use super::Linker;
+use crate::vm::HostFuncDef;
 use crate::{AsContextMut, Extern, ExternType, Module};
 use anyhow::{bail, Context as _, Result};
 
@@ -83,7 +84,8 @@ impl<T> Linker<T> {
                             func.call(&mut caller, params, results)
                         },
                     );
-                    self.insert(module_name, &name, Definition::HostFunc(ty, host))?;
+                    let def = self.host_func(ty, HostFuncDef::from_arc(host));
+                    self.insert(module_name, &name, def)?;
                 }
                 ExternType::Memory(_) if name == "memory" => {}
                 ExternType::Table(_) if name == "__indirect_function_table" => {}

@@ -2,7 +2,7 @@
 //! already resolved, ready to be instantiated any number of times.
 
 use super::Definition;
-use crate::{AsContextMut, Extern, Func, Instance, Module};
+use crate::{AsContextMut, Extern, Instance, Module};
 use anyhow::Result;
 use std::sync::Arc;
 
@@ -19,9 +19,6 @@ pub struct InstancePre<T> {
     /// host functions, which become functions of the instantiating store with
     /// the checked type), so instantiation skips the check.
     checked: Arc<[bool]>,
-    /// Per import: the engine signature id of a host function (else 0), looked
-    /// up once here rather than at every instantiation.
-    type_ids: Arc<[u32]>,
 }
 
 impl<T> Clone for InstancePre<T> {
@@ -30,7 +27,6 @@ impl<T> Clone for InstancePre<T> {
             module: self.module.clone(),
             defs: self.defs.clone(),
             checked: self.checked.clone(),
-            type_ids: self.type_ids.clone(),
         }
     }
 }
@@ -49,19 +45,10 @@ impl<T> InstancePre<T> {
             .iter()
             .map(|d| matches!(d, Definition::HostFunc(..)))
             .collect();
-        let engine = module.engine();
-        let type_ids = defs
-            .iter()
-            .map(|d| match d {
-                Definition::HostFunc(ty, _) => engine.signature_id(&ty.ty),
-                Definition::Extern(_) => 0,
-            })
-            .collect();
         Self {
             module,
             defs: defs.into(),
             checked,
-            type_ids,
         }
     }
 
@@ -77,21 +64,21 @@ impl<T> InstancePre<T> {
     /// wrong type, a segment that does not fit, a trapping start function.
     pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
         let inner = store.as_context_mut().0;
-        // The signature ids above are this module's engine's.
+        // The linker's host functions carry signature ids of the module's
+        // engine (`instantiate_pre` refuses another engine's module).
         if !crate::Engine::same(inner.opaque.engine(), self.module.engine()) {
             anyhow::bail!("cross-`Engine` instantiation is not supported");
         }
+        // The module's wasm-to-host trampolines first, so that its host
+        // functions get theirs as they are made (no waiting list), and room for
+        // them in one go.
+        inner.opaque.register_module_trampolines(&self.module);
+        inner.opaque.reserve_funcs(self.defs.len());
         let imports: Vec<Extern> = self
             .defs
             .iter()
-            .zip(self.type_ids.iter())
-            .map(|(def, &type_id)| match def {
-                Definition::HostFunc(ty, host) => Extern::Func(Func::from_host_arc_with_id(
-                    inner,
-                    ty.ty.clone(),
-                    type_id,
-                    host.clone(),
-                )),
+            .map(|def| match def {
+                Definition::HostFunc(host) => Extern::Func(host.to_func(inner)),
                 Definition::Extern(e) => e.clone(),
             })
             .collect();

@@ -62,7 +62,7 @@ type ArrayEntry = unsafe extern "C" fn(*mut u8, *mut u8, *mut ValRaw, *const u8)
 /// From the moment it is called until wasm returns, the store is reached only
 /// through one raw pointer derived from `store`: host functions and libcalls
 /// that wasm calls rebuild their `&mut` from that pointer (see
-/// `traphandlers::current_store`), so no two live `&mut StoreInner` alias.
+/// `VMContextHeader::entered_store`), so no two live `&mut StoreInner` alias.
 ///
 /// # Errors
 /// Returns how execution unwound when wasm did not return normally.

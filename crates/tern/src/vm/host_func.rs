@@ -1,68 +1,75 @@
 //! Host functions as wasm sees them: a context whose first word is the entry
-//! shim a wasm-to-host trampoline calls, followed by the function's `VMFuncRef`
-//! and then the Rust closure itself.
+//! shim a wasm-to-host trampoline calls, followed by the Rust closure itself,
+//! and per store a `VMFuncRef` whose callee context is that context.
 //!
 //! The context is generic over the closure type `F` and its shims are
 //! monomorphised for `(T, F)`, so a call from wasm reaches the closure with no
 //! dynamic dispatch and no lookup: the shim knows the closure's type and the
-//! store's data type statically. Stores keep contexts type-erased
-//! ([`HostFuncBox`]: a pointer to the context's header plus a monomorphised drop
-//! function), not as `dyn Any`: `Any` needs `'static` types, and the closure's
-//! type mentions the store's data type `T`, which (as in wasmtime 12) need not
-//! be `'static` (`Store<&'a mut Foo>`).
+//! store's data type statically. Contexts are reference-counted and made once
+//! per definition ([`HostFuncDef`]: `Func::wrap`, or once per `Linker`
+//! definition however many stores it is instantiated into); stores keep
+//! type-erased strong references ([`HostFuncs`]: a pointer to the context's
+//! header, whose monomorphised `retain`/`release` manage the count), not
+//! `dyn Any`: `Any` needs `'static` types, and the closure's type mentions the
+//! store's data type `T`, which (as in wasmtime 12) need not be `'static`
+//! (`Store<&'a mut Foo>`).
 //!
-//! The one invariant every cast here rests on: **a context stored in a
-//! `Store<T>` was made for that `T`**. It holds by construction, since
-//! [`define`] is the only way to make a context and it pushes it into the very
-//! `StoreInner<T>` it is typed by (`Store<T>` is invariant in `T`, so the `T`
-//! seen later is the same type, lifetimes included).
+//! The one invariant every cast here rests on: **a context referenced by a
+//! `Store<T>` was made for that `T`**. It holds by construction: a context is
+//! made only inside a [`HostFuncDef<T>`], which is invariant in `T`, and
+//! [`define`] only puts a `HostFuncDef<T>`'s context into a `StoreInner<T>`
+//! (`Store<T>` is invariant in `T` too, so the `T` seen later is the same type,
+//! lifetimes included).
 //!
 //! Dropping an erased closure is sound after the store's data is gone because
-//! [`define`] accepts only closures that borrow nothing (`F: 'static`) or a shared
-//! `Arc<HostFn<T>>`, whose pointee is such a closure: neither owns anything
-//! whose drop could reach data borrowed for `T`'s lifetimes; `T` appears only in
-//! their signatures.
+//! [`HostFuncDef`] accepts only closures that borrow nothing (`F: 'static`) or a
+//! shared `Arc<HostFn<T>>`, whose pointee is such a closure: neither owns
+//! anything whose drop could reach data borrowed for `T`'s lifetimes; `T`
+//! appears only in their signatures.
 //!
-//! The shim rebuilds the store from the innermost wasm entry
-//! (`traphandlers::current_store`), runs the closure (with the store's call hook,
-//! if any, via `func::invoke_host`) under `catch_unwind`, and on an error or
-//! panic unwinds the wasm frames with `raise` after everything it owned has been
-//! moved out or dropped.
+//! The shim rebuilds the store from the innermost wasm entry into the calling
+//! vmctx's store (`VMContextHeader::entered_store`), runs the closure (with the
+//! store's call hook, if any, via `func::invoke_host`) under `catch_unwind`,
+//! and on an error or panic unwinds the wasm frames with `raise` after
+//! everything it owned has been moved out or dropped.
 
-use super::traphandlers::{current_store, host_exit_backtrace, raise, Unwind};
+use super::traphandlers::{host_exit_backtrace, raise, Unwind};
 use super::vmcontext::{VMContext, VMContextHeader, VMFuncRef, ValRaw};
 use crate::func::{invoke_host, HostFn};
 use crate::store::StoreInner;
 use crate::Caller;
 use anyhow::Result;
 use std::cell::UnsafeCell;
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
 type Entry = unsafe extern "C" fn(*mut HostFuncCtx<()>, *mut VMContext, *mut ValRaw, u64);
 
-/// A host function's context; boxed so that its funcref's address is stable.
-/// `F` is the closure; stores hold it erased as [`HostFuncBox`], whose header
-/// view is `HostFuncCtx<()>` (`repr(C)`: the header fields come first and have
-/// the same offsets whatever `F` is).
+/// A host function's context, shared (reference-counted, as an `Arc`) by the
+/// `Linker` that defined it and every store it was instantiated into, so its
+/// address is stable and instantiating it allocates nothing. `F` is the
+/// closure; handles keep it erased ([`HostCtxRef`]), whose header view is
+/// `HostFuncCtx<()>` (`repr(C)`: the header fields come first and have the same
+/// offsets whatever `F` is). The per-store part of a host function, its
+/// `VMFuncRef` (whose `wasm_call` is a trampoline of a module of that store),
+/// lives in the store's [`HostFuncs`].
 #[repr(C)]
 pub struct HostFuncCtx<F = ()> {
     entry: Entry,
-    /// Interior-mutable: the store sets `wasm_call` when a module brings the
-    /// trampoline, possibly while the closure (in `func`) is running.
-    funcref: UnsafeCell<VMFuncRef>,
     /// `host_call::<T, F>`, erased (see [`call_from_host`]).
     host_call: *const (),
-    /// `drop_ctx::<F>`: frees the whole `Box<HostFuncCtx<F>>`.
-    drop: unsafe fn(NonNull<HostFuncCtx<()>>),
+    /// `retain::<F>`: one more strong reference to the context's `Arc`.
+    retain: unsafe fn(NonNull<HostFuncCtx<()>>),
+    /// `release::<F>`: one strong reference less (frees it after the last).
+    release: unsafe fn(NonNull<HostFuncCtx<()>>),
     func: F,
 }
 
 const _: () = {
     use std::mem::offset_of;
     assert!(offset_of!(HostFuncCtx<()>, entry) == tern_environ::HOSTCTX_ENTRY as usize);
-    assert!(offset_of!(HostFuncCtx<()>, funcref) == tern_environ::HOSTCTX_FUNCREF as usize);
 };
 
 /// What [`call_from_host`] calls: `host_call::<T, F>`.
@@ -73,7 +80,7 @@ trait HostClosure<T>: Send + Sync {
     fn call(&self, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()>;
 }
 
-/// A closure that borrows nothing.
+/// A closure that borrows nothing, called with no dynamic dispatch.
 struct Owned<F>(F);
 
 impl<T, F> HostClosure<T> for Owned<F>
@@ -86,7 +93,8 @@ where
     }
 }
 
-/// A closure shared with a `Linker` (and the other stores it instantiates into).
+/// A closure already shared as a trait object (a `Val` adapter, a
+/// component's lowering).
 struct Shared<T>(Arc<HostFn<T>>);
 
 impl<T> HostClosure<T> for Shared<T> {
@@ -96,119 +104,238 @@ impl<T> HostClosure<T> for Shared<T> {
     }
 }
 
-/// An owned, type-erased host function context (what `StoreOpaque` keeps).
-pub struct HostFuncBox(NonNull<HostFuncCtx<()>>);
+/// One strong reference to a type-erased context.
+struct HostCtxRef(NonNull<HostFuncCtx<()>>);
 
-// SAFETY: the context moves between threads only with its store; its closure
-// is `Send + Sync` (both `HostClosure` impls require it), and the other fields
-// are code addresses and the funcref, written only through `&mut` store access.
-unsafe impl Send for HostFuncBox {}
+// SAFETY: the context is immutable after construction; its closure is `Send +
+// Sync` (both `HostClosure` impls require it) and the other fields are code
+// addresses; the reference count is atomic (`Arc`).
+unsafe impl Send for HostCtxRef {}
 // SAFETY: as above.
-unsafe impl Sync for HostFuncBox {}
+unsafe impl Sync for HostCtxRef {}
 
-impl std::fmt::Debug for HostFuncBox {
+impl HostCtxRef {
+    fn header(&self) -> &HostFuncCtx<()> {
+        // SAFETY: we hold a strong reference to a live `HostFuncCtx<F>` whose
+        // `repr(C)` header is a `HostFuncCtx<()>` (the zero-sized `func` adds no
+        // bytes); only header fields are read through it.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Clone for HostCtxRef {
+    fn clone(&self) -> Self {
+        // SAFETY: `retain` is `retain::<F>` for the context's own closure type,
+        // and we hold a strong reference, so the `Arc` is live.
+        unsafe { (self.header().retain)(self.0) };
+        Self(self.0)
+    }
+}
+
+impl Drop for HostCtxRef {
+    fn drop(&mut self) {
+        let release = self.header().release;
+        // SAFETY: `release` is `release::<F>` for the context's own closure
+        // type, and this gives up the strong reference we held.
+        unsafe { release(self.0) }
+    }
+}
+
+/// Adds a strong reference to a context made by [`make_ctx::<T, C>`].
+///
+/// # Safety
+/// `ctx` must come from `Arc::<HostFuncCtx<C>>::into_raw` and be live.
+unsafe fn retain<C>(ctx: NonNull<HostFuncCtx<()>>) {
+    // SAFETY: by the caller's promise.
+    unsafe { Arc::increment_strong_count(ctx.cast::<HostFuncCtx<C>>().as_ptr()) }
+}
+
+/// Drops a strong reference to a context made by [`make_ctx::<T, C>`].
+///
+/// # Safety
+/// `ctx` must come from `Arc::<HostFuncCtx<C>>::into_raw`, and the caller gives
+/// up one strong reference it held.
+unsafe fn release<C>(ctx: NonNull<HostFuncCtx<()>>) {
+    // SAFETY: by the caller's promise.
+    drop(unsafe { Arc::from_raw(ctx.cast::<HostFuncCtx<C>>().as_ptr()) });
+}
+
+/// Makes a context for `func`, with its shims for stores of data type `T`.
+fn make_ctx<T, C: HostClosure<T>>(func: C) -> HostCtxRef {
+    let host_call: HostCall<T> = host_call::<T, C>;
+    let ctx = Arc::new(HostFuncCtx {
+        entry: host_entry::<T, C>,
+        host_call: host_call as *const (),
+        retain: retain::<C>,
+        release: release::<C>,
+        func,
+    });
+    let raw = Arc::into_raw(ctx).cast::<HostFuncCtx<()>>().cast_mut();
+    HostCtxRef(NonNull::new(raw).expect("Arc::into_raw is never null"))
+}
+
+/// A host function's context made for stores of data type `T` (the closure and
+/// its entry shim), not yet tied to any store: what a `Linker` keeps, so that
+/// every instantiation shares it instead of making one per store.
+pub struct HostFuncDef<T> {
+    ctx: HostCtxRef,
+    _marker: PhantomData<fn(T) -> T>,
+}
+
+impl<T> Clone for HostFuncDef<T> {
+    fn clone(&self) -> Self {
+        Self {
+            ctx: self.ctx.clone(),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T> HostFuncDef<T> {
+    /// A context for closure `func`, which the entry shim calls directly.
+    pub fn new<F>(func: F) -> Self
+    where
+        F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
+        Self {
+            ctx: make_ctx::<T, _>(Owned(func)),
+            _marker: PhantomData,
+        }
+    }
+
+    /// A context for a closure already shared as a trait object (no second
+    /// closure wraps it).
+    pub fn from_arc(func: Arc<HostFn<T>>) -> Self {
+        Self {
+            ctx: make_ctx::<T, _>(Shared(func)),
+            _marker: PhantomData,
+        }
+    }
+}
+
+/// Funcrefs per chunk of [`HostFuncs`].
+const CHUNK: usize = 16;
+
+/// A store's host functions: a strong reference to each one's (shared)
+/// context, and each one's `VMFuncRef` for this store, in chunks that never
+/// move (compiled code holds pointers to them) so that defining one usually
+/// allocates nothing.
+#[derive(Default)]
+pub struct HostFuncs {
+    ctxs: Vec<HostCtxRef>,
+    #[allow(
+        clippy::vec_box,
+        reason = "compiled code holds pointers to the funcrefs: a chunk must not move when the Vec grows"
+    )]
+    funcrefs: Vec<Box<[UnsafeCell<VMFuncRef>; CHUNK]>>,
+}
+
+// SAFETY: the funcrefs are plain words, written only through `&mut` store
+// access or by the store's own thread (`set_wasm_call`); the contexts are
+// `Send + Sync` (`HostCtxRef`).
+unsafe impl Send for HostFuncs {}
+// SAFETY: as above.
+unsafe impl Sync for HostFuncs {}
+
+impl std::fmt::Debug for HostFuncs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostFuncBox")
-            .field("type_id", &self.type_id())
+        f.debug_struct("HostFuncs")
+            .field("len", &self.ctxs.len())
             .finish_non_exhaustive()
     }
 }
 
-impl Drop for HostFuncBox {
-    fn drop(&mut self) {
-        let drop = self.header().drop;
-        // SAFETY: the pointer came from `Box::leak` in `erase` and is freed only
-        // here; `drop` is `drop_ctx::<C>` for the context's own closure type.
-        unsafe { drop(self.0) }
-    }
-}
-
-/// Frees a context made by `erase::<T, F>`.
-///
-/// # Safety
-/// `ctx` must come from a leaked `Box<HostFuncCtx<F>>` and not be used after.
-unsafe fn drop_ctx<F>(ctx: NonNull<HostFuncCtx<()>>) {
-    // SAFETY: by the caller's promise it is the pointer of a `Box<HostFuncCtx<F>>`.
-    drop(unsafe { Box::from_raw(ctx.cast::<HostFuncCtx<F>>().as_ptr()) });
-}
-
-impl HostFuncBox {
-    fn header(&self) -> &HostFuncCtx<()> {
-        // SAFETY: the box owns a live `HostFuncCtx<F>` whose `repr(C)` header is a
-        // `HostFuncCtx<()>` (the zero-sized `func` adds no bytes); only header
-        // fields are read through it, and `funcref` is interior-mutable.
-        unsafe { self.0.as_ref() }
+impl HostFuncs {
+    fn slot(&self, index: usize) -> &UnsafeCell<VMFuncRef> {
+        &self.funcrefs[index / CHUNK][index % CHUNK]
     }
 
-    /// The signature's engine id.
-    pub fn type_id(&self) -> u32 {
-        // SAFETY: only `set_wasm_call` writes the funcref, on this thread (the
+    /// The signature's engine id of host function `index`.
+    ///
+    /// # Panics
+    /// Panics if there is no such host function.
+    pub fn type_id(&self, index: usize) -> u32 {
+        assert!(index < self.ctxs.len(), "no host function {index}");
+        // SAFETY: only `set_wasm_call` writes a funcref, on this thread (the
         // store is not shared), never concurrently with this read.
-        unsafe { (*self.header().funcref.get()).type_id }
+        unsafe { (*self.slot(index).get()).type_id }
     }
 
-    /// Sets the wasm-to-host trampoline wasm enters this function through: code
-    /// for exactly this function's signature that stays mapped while the store
-    /// lives (the store's registry of module trampolines guarantees both). Wasm
-    /// can reach a funcref only through a signature its module declares, and
-    /// modules are registered before their code runs, so a null `wasm_call` is
-    /// never called.
-    pub fn set_wasm_call(&self, wasm_call: *const u8) {
+    /// Sets the wasm-to-host trampoline wasm enters host function `index`
+    /// through: code for exactly this function's signature that stays mapped
+    /// while the store lives (the store's registry of module trampolines
+    /// guarantees both). Wasm can reach a funcref only through a signature its
+    /// module declares, and modules are registered before their code runs, so
+    /// a null `wasm_call` is never called.
+    ///
+    /// # Panics
+    /// Panics if there is no such host function.
+    pub fn set_wasm_call(&self, index: usize, wasm_call: *const u8) {
+        assert!(index < self.ctxs.len(), "no host function {index}");
         // SAFETY: the funcref is interior-mutable; the store is used by one
         // thread at a time and no reference to the funcref is held across this
         // write (compiled code reads it through raw pointers, only while running).
-        unsafe { (*self.header().funcref.get()).wasm_call = wasm_call };
+        unsafe { (*self.slot(index).get()).wasm_call = wasm_call };
     }
 
-    /// The funcref wasm calls this function through.
-    pub fn funcref(&self) -> *const VMFuncRef {
-        self.header().funcref.get()
+    /// The funcref wasm calls host function `index` through.
+    ///
+    /// # Panics
+    /// Panics if there is no such host function.
+    pub fn funcref(&self, index: usize) -> *const VMFuncRef {
+        assert!(index < self.ctxs.len(), "no host function {index}");
+        self.slot(index).get()
+    }
+
+    /// Makes room for `n` more host functions.
+    pub fn reserve(&mut self, n: usize) {
+        self.ctxs.reserve(n);
+        let chunks = (self.ctxs.len() + n).div_ceil(CHUNK);
+        self.funcrefs
+            .reserve(chunks.saturating_sub(self.funcrefs.len()));
+    }
+
+    fn push(&mut self, ctx: HostCtxRef, wasm_call: *const u8, type_id: u32) -> usize {
+        let index = self.ctxs.len();
+        if index.is_multiple_of(CHUNK) {
+            let empty = VMFuncRef {
+                wasm_call: std::ptr::null(),
+                vmctx: std::ptr::null_mut(),
+                type_id: 0,
+            };
+            self.funcrefs
+                .push(Box::new(std::array::from_fn(|_| UnsafeCell::new(empty))));
+        }
+        let vmctx = ctx.0.as_ptr().cast::<VMContext>();
+        self.ctxs.push(ctx);
+        // SAFETY: a fresh slot; no reference to it exists yet.
+        unsafe {
+            *self.slot(index).get() = VMFuncRef {
+                wasm_call,
+                vmctx,
+                type_id,
+            }
+        };
+        index
     }
 }
 
-/// Defines host closure `func` in `store` (its index in `host_funcs` is
-/// returned); `wasm_call` is the wasm-to-host trampoline for its signature (null
-/// until the store has one: see [`HostFuncBox::set_wasm_call`]) and `type_id`
-/// the signature's engine id.
-pub fn define<T, F>(store: &mut StoreInner<T>, func: F, wasm_call: *const u8, type_id: u32) -> usize
-where
-    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
-{
-    push(store, erase::<T, _>(Owned(func), wasm_call, type_id))
-}
-
-/// [`define`] for a closure shared with a linker: no second closure wraps it.
-pub fn define_shared<T>(
+/// Makes host function `def` a function of `store` (its index in
+/// `host_funcs` is returned): one more reference to the shared context and a
+/// funcref of the store. `wasm_call` is the wasm-to-host trampoline for its
+/// signature (null until the store has one: see [`HostFuncs::set_wasm_call`])
+/// and `type_id` the signature's engine id.
+pub fn define<T>(
     store: &mut StoreInner<T>,
-    func: Arc<HostFn<T>>,
+    def: &HostFuncDef<T>,
     wasm_call: *const u8,
     type_id: u32,
 ) -> usize {
-    push(store, erase::<T, _>(Shared(func), wasm_call, type_id))
-}
-
-fn push<T>(store: &mut StoreInner<T>, ctx: HostFuncBox) -> usize {
-    store.opaque.host_funcs.push(ctx);
-    store.opaque.host_funcs.len() - 1
-}
-
-/// Boxes `func` with its shims for stores of data type `T`.
-fn erase<T, C: HostClosure<T>>(func: C, wasm_call: *const u8, type_id: u32) -> HostFuncBox {
-    let host_call: HostCall<T> = host_call::<T, C>;
-    let mut ctx: Box<HostFuncCtx<C>> = Box::new(HostFuncCtx {
-        entry: host_entry::<T, C>,
-        funcref: UnsafeCell::new(VMFuncRef {
-            wasm_call,
-            vmctx: std::ptr::null_mut(),
-            type_id,
-        }),
-        host_call: host_call as *const (),
-        drop: drop_ctx::<C>,
-        func,
-    });
-    ctx.funcref.get_mut().vmctx = (&raw mut *ctx).cast();
-    let raw = NonNull::from(Box::leak(ctx)).cast::<HostFuncCtx<()>>();
-    HostFuncBox(raw)
+    // A `HostFuncDef<T>` was made for `T`, so the module note's invariant holds.
+    store
+        .opaque
+        .host_funcs
+        .push(def.ctx.clone(), wasm_call, type_id)
 }
 
 /// Calls host function number `index` of `store` from the host (no wasm frames
@@ -226,28 +353,28 @@ pub fn call_from_host<T>(
     // The context is its own heap allocation, which the store never moves,
     // frees or borrows mutably while it lives; the store itself is lent to the
     // closure (in `Caller`), so the context is reached through a raw pointer.
-    let ctx: *const HostFuncCtx<()> = store.opaque.host_funcs[index].0.as_ptr();
+    let ctx: *const HostFuncCtx<()> = store.opaque.host_funcs.ctxs[index].0.as_ptr();
     // SAFETY: `ctx` is live (above); `host_call` is never written after
     // construction.
     let host_call = unsafe { (*ctx).host_call };
-    // SAFETY: `host_call` was stored by `erase::<T, C>` as a `HostCall<T>`, and
+    // SAFETY: `host_call` was stored by `make_ctx::<T, C>` as a `HostCall<T>`, and
     // a context in a `Store<T>` was made for that `T` (module note).
     let call = unsafe { std::mem::transmute::<*const (), HostCall<T>>(host_call) };
-    // SAFETY: `ctx` is a live context made by `erase::<T, C>` (host_call's contract).
+    // SAFETY: `ctx` is a live context made by `make_ctx::<T, C>` (host_call's contract).
     unsafe { call(ctx, Caller::new(store, caller), raw) }
 }
 
 /// Calls the closure of `ctx` from the host.
 ///
 /// # Safety
-/// `ctx` must be a live context made by `erase::<T, C>`.
+/// `ctx` must be a live context made by `make_ctx::<T, C>`.
 unsafe fn host_call<T, C: HostClosure<T>>(
     ctx: *const HostFuncCtx<()>,
     caller: Caller<'_, T>,
     raw: &mut [ValRaw],
 ) -> Result<()> {
-    // SAFETY: by the caller's promise the context's closure is a `C`; only the
-    // closure is borrowed (the funcref may change meanwhile).
+    // SAFETY: by the caller's promise the context's closure is a `C`; the
+    // context is immutable.
     let func = unsafe { &(*ctx.cast::<HostFuncCtx<C>>()).func };
     func.call(caller, raw)
 }
@@ -256,7 +383,7 @@ unsafe fn host_call<T, C: HostClosure<T>>(
 ///
 /// # Safety
 /// Only a wasm-to-host trampoline calls it, inside `catch_traps`, with the
-/// context it was stored in (made by `erase::<T, C>`), the calling
+/// context it was stored in (made by `make_ctx::<T, C>`), the calling
 /// instance's vmctx, and a stack array of `len` value slots.
 unsafe extern "C" fn host_entry<T, C: HostClosure<T>>(
     ctx: *mut HostFuncCtx<()>,
@@ -266,13 +393,16 @@ unsafe extern "C" fn host_entry<T, C: HostClosure<T>>(
 ) {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the trampoline passes the context this entry was stored in,
-        // whose closure is a `C` (this entry is only stored by `erase::<T, C>`);
-        // only the closure is borrowed (the funcref may change meanwhile).
+        // whose closure is a `C` (this entry is only stored by
+        // `make_ctx::<T, C>`); the context is immutable and the store holds a
+        // strong reference to it.
         let func = unsafe { &(*ctx.cast::<HostFuncCtx<C>>()).func };
         // The store is borrowed by the `Func::call` that entered wasm, suspended
         // while we run; we reach it through the raw pointer that call derived
-        // from its borrow (`current_store`), never through an older one.
-        let store = current_store().cast::<StoreInner<T>>();
+        // from its borrow (kept in the store's limits), never through an older one.
+        // SAFETY: the caller's vmctx is a live instance vmctx whose wasm runs.
+        let store = unsafe { VMContextHeader::entered_store(caller_vmctx) };
+        let store = store.cast::<StoreInner<T>>();
         // SAFETY: the caller's vmctx is a live instance vmctx.
         let header = unsafe { VMContextHeader::of(caller_vmctx) };
         // Wasm calls only functions of its own store, and every entry into
@@ -286,7 +416,7 @@ unsafe extern "C" fn host_entry<T, C: HostClosure<T>>(
         // its index is copied.
         let caller = unsafe { (*header.instance).store_index };
         // SAFETY: the innermost entry's store is the calling wasm's store, a
-        // `StoreInner<T>` (this entry is only stored in `Store<T>`s); nothing
+        // `StoreInner<T>` (this entry is only in `Store<T>`s); nothing
         // else uses it until we return.
         let store = unsafe { &mut *store };
         // SAFETY: the trampoline passes a stack array of `len` slots.

@@ -34,9 +34,10 @@
 //!   (`VMContextHeader`, `VMFuncRef`, `VMRuntimeLimits`, `HostFuncCtx`, …) that
 //!   `offset_of!` assertions check at compile time; no offset is a literal.
 //! * **One path to the store while wasm runs.** `call_wasm` takes the store's
-//!   `&mut`, turns it into one raw pointer and records it in the thread's
-//!   `CallThreadState`; host functions and libcalls rebuild their `&mut` from
-//!   that pointer (`traphandlers::current_store`), never from the vmctx's store
+//!   `&mut`, turns it into one raw pointer and records it in the store's
+//!   runtime limits for as long as its wasm runs; host functions and libcalls
+//!   rebuild their `&mut` from that pointer (`VMContextHeader::entered_store`,
+//!   two loads from the calling vmctx), never from the vmctx's store
 //!   field (written at instantiation from an older borrow), so two live
 //!   `&mut StoreInner` never alias.
 //! * **Signals are async-signal-safe.** The trap handler takes no lock and
@@ -81,7 +82,7 @@ pub mod vmcontext;
 pub use code_memory::{CodeInfo, CodeMemory};
 pub use entry::{call_wasm, ArrayTrampoline, FuncRefPtr};
 pub use global::GlobalPtr;
-pub use host_func::HostFuncBox;
+pub use host_func::{HostFuncDef, HostFuncs};
 pub use instance::VMInstance;
 pub use memory::Memory;
 pub use memory_image::MemoryImage;

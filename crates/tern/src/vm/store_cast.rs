@@ -2,7 +2,6 @@
 //! one: libcalls finding their store, and the limiter hook recovering
 //! `StoreInner<T>` from a `StoreOpaque`.
 
-use super::traphandlers::current_store;
 use super::vmcontext::{VMContext, VMContextHeader};
 use crate::limits::ResourceLimiter;
 use crate::store::{StoreInner, StoreOpaque};
@@ -10,8 +9,9 @@ use crate::store::{StoreInner, StoreOpaque};
 /// The store that owns the instance whose vmctx compiled code passed.
 ///
 /// It is the pointer the entering `call_wasm` derived from its exclusive
-/// borrow (not the vmctx's store field, which was written at instantiation
-/// from an older borrow); debug builds check that both name the same store.
+/// borrow, kept in the store's runtime limits while wasm runs (not the
+/// vmctx's store field, which was written at instantiation from an older
+/// borrow); debug builds check that both name the same store.
 ///
 /// # Safety
 /// `vmctx` must be a live instance vmctx, called from its wasm inside
@@ -19,7 +19,8 @@ use crate::store::{StoreInner, StoreOpaque};
 /// entered wasm), and the caller must not hold any other reference into the
 /// store while using the result.
 pub unsafe fn store_from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut StoreOpaque {
-    let store = current_store();
+    // SAFETY: the caller promises a live instance vmctx whose wasm runs.
+    let store = unsafe { VMContextHeader::entered_store(vmctx) };
     // SAFETY: the caller promises a live instance vmctx.
     debug_assert_eq!(store, unsafe { VMContextHeader::of(vmctx) }.store);
     // SAFETY: the innermost entry's store is the running wasm's store, a

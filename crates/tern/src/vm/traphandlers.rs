@@ -102,16 +102,13 @@ pub struct CallThreadState {
     /// when a fiber resumes on another thread: see [`enter_fiber`]).
     trace: Cell<TraceBuffer>,
     limits: *const VMRuntimeLimits,
-    /// The store of the entering call (`*mut StoreInner<T>`), derived from its
-    /// exclusive borrow; host calls and libcalls reach the store through it.
-    store: *mut u8,
     /// The store's embedder signal handler (`Store::set_signal_handler`), kept
     /// alive by the store for the whole activation.
     signal_handler: Option<*const SignalHandler>,
     /// The store's `last_wasm_exit_fp` when this activation began (see
     /// [`outer_activation_pcs`]).
     saved_exit_fp: usize,
-    prev: *const CallThreadState,
+    prev: Cell<*const CallThreadState>,
 }
 
 thread_local! {
@@ -127,6 +124,13 @@ thread_local! {
 #[inline(never)]
 fn current() -> *const CallThreadState {
     CURRENT.with(|c| c.get())
+}
+
+/// Makes `state` the innermost activation on this thread and returns the
+/// previous one (see [`current`]).
+#[inline(never)]
+fn replace_current(state: *const CallThreadState) -> *const CallThreadState {
+    CURRENT.with(|c| c.replace(state))
 }
 
 /// Sets the innermost activation on this thread (see [`current`]).
@@ -169,7 +173,7 @@ pub fn enter_fiber(fiber: FiberTls, trace: TraceBuffer, guard: (usize, usize)) -
         // (a fiber starts with no activation).
         let s = unsafe { &*state };
         s.trace.set(trace);
-        state = s.prev;
+        state = s.prev.get();
     }
     outer
 }
@@ -189,9 +193,10 @@ pub fn leave_fiber(outer: FiberTls) -> FiberTls {
 ///
 /// `limits` is the calling store's runtime limits; on the outermost entry its
 /// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
-/// `store` is the entering call's store, returned by [`current_store`] while
-/// `f` runs; `signal_handler` is that store's embedder signal handler, which the
-/// trap handler consults first while `f` runs.
+/// `store` is the entering call's store, kept in the limits' `entered_store`
+/// while `f` runs (the previous value is restored after); `signal_handler` is
+/// that store's embedder signal handler, which the trap handler consults first
+/// while `f` runs.
 ///
 /// # Errors
 /// Returns how execution unwound when it did not return normally, and an
@@ -229,10 +234,11 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     let here = ptr::addr_of!(f) as usize;
     // SAFETY: the caller promises `limits` is live; only this thread's wasm and
     // this function (which restores them) touch these fields meanwhile.
-    let (saved_limit, saved_exit_fp) = unsafe {
+    let (saved_limit, saved_exit_fp, saved_store) = unsafe {
         (
             *(*limits).stack_limit.get(),
             *(*limits).last_wasm_exit_fp.get(),
+            std::mem::replace(&mut *(*limits).entered_store.get(), store),
         )
     };
     if saved_limit == usize::MAX {
@@ -245,12 +251,14 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
         trap: Cell::new(None),
         trace: Cell::new(trace),
         limits,
-        store,
         signal_handler,
         saved_exit_fp,
-        prev: current(),
+        prev: Cell::new(ptr::null()),
     };
-    set_current(&state);
+    // One thread-local access to publish the state and learn the enclosing
+    // one. Nothing reads `prev` before wasm runs (no wasm fault can happen
+    // in between), so setting it just after is equivalent.
+    state.prev.set(replace_current(&state));
 
     extern "C" fn call_once<F: FnOnce()>(payload: *mut c_void) {
         // SAFETY: payload is the `Option<F>` below, alive for the whole call and
@@ -271,11 +279,12 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
             (&mut f as *mut Option<F>).cast(),
         )
     };
-    set_current(state.prev);
+    set_current(state.prev.get());
     // SAFETY: restoring what we saved above, on the same thread.
     unsafe {
         *(*limits).stack_limit.get() = saved_limit;
         *(*limits).last_wasm_exit_fp.get() = saved_exit_fp;
+        *(*limits).entered_store.get() = saved_store;
     }
     if returned == 1 {
         return Ok(());
@@ -311,9 +320,9 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
 fn outer_activation_pcs(state: &CallThreadState) -> Vec<usize> {
     let mut pcs = Vec::new();
     let mut inner = state;
-    while !inner.prev.is_null() {
+    while !inner.prev.get().is_null() {
         // SAFETY: `prev` is the live activation enclosing `inner` on this thread.
-        let outer = unsafe { &*inner.prev };
+        let outer = unsafe { &*inner.prev.get() };
         let fp = if ptr::eq(inner.limits, outer.limits) {
             inner.saved_exit_fp
         } else {
@@ -406,7 +415,7 @@ pub(super) unsafe fn for_each_store_frame(
             exit_fp = s.saved_exit_fp;
         }
         low = high;
-        state = s.prev;
+        state = s.prev.get();
     }
 }
 
@@ -422,20 +431,6 @@ pub fn current_backtrace() -> Vec<usize> {
     // SAFETY: the innermost activation is live while CURRENT points to it.
     pcs.extend(outer_activation_pcs(unsafe { &*state }));
     pcs
-}
-
-/// The store (`*mut StoreInner<T>`) of the innermost wasm entry on this
-/// thread, or null outside wasm. It is the store of the wasm running now:
-/// wasm only calls functions of its own store, and an entry into another
-/// store's wasm pushes its own state.
-pub fn current_store() -> *mut u8 {
-    let state = current();
-    if state.is_null() {
-        return ptr::null_mut();
-    }
-    // SAFETY: a non-null CURRENT is the live state of an activation on this
-    // thread's stack (it is reset before `catch_traps` returns).
-    unsafe { (*state).store }
 }
 
 /// Unwinds from a host function (called by wasm) to the innermost [`catch_traps`].

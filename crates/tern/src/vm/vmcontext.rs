@@ -30,6 +30,25 @@ pub struct VMContextHeader {
 }
 
 impl VMContextHeader {
+    /// The store of the innermost running entry into the wasm of `vmctx`'s
+    /// store (see [`VMRuntimeLimits::entered_store`]): the pointer host
+    /// functions and libcalls called by that wasm must use.
+    ///
+    /// # Safety
+    /// `vmctx` must point to a live instance vmctx whose wasm is running (called
+    /// from inside `catch_traps`).
+    #[inline]
+    pub unsafe fn entered_store(vmctx: *const VMContext) -> *mut u8 {
+        // SAFETY: by the caller's promise the vmctx starts with this header,
+        // whose limits belong to its live store; only this thread touches
+        // them while its wasm runs.
+        unsafe {
+            *(*(*vmctx.cast::<Self>()).runtime_limits)
+                .entered_store
+                .get()
+        }
+    }
+
     /// Reads the header of `vmctx`.
     ///
     /// # Safety
@@ -108,6 +127,12 @@ pub struct VMRuntimeLimits {
     pub gc_next: UnsafeCell<u64>,
     /// The end of the heap's accessible part.
     pub gc_limit: UnsafeCell<u64>,
+    /// The store (`*mut StoreInner<T>`) as the innermost running entry into
+    /// this store's wasm derived it from its exclusive borrow (null outside
+    /// wasm); set and restored by `catch_traps`. Host functions and libcalls
+    /// reach their store through it from the calling vmctx (two loads, no
+    /// thread-local). Only Rust reads it, so it has no `VMLIMITS_*` offset.
+    pub entered_store: UnsafeCell<*mut u8>,
 }
 
 /// An exception tag's definition. Its address is the tag's identity, which
@@ -213,6 +238,7 @@ impl Default for VMRuntimeLimits {
             gc_heap_base: UnsafeCell::new(std::ptr::null_mut()),
             gc_next: UnsafeCell::new(tern_environ::GC_HEAP_START),
             gc_limit: UnsafeCell::new(0),
+            entered_store: UnsafeCell::new(std::ptr::null_mut()),
         }
     }
 }

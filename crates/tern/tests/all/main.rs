@@ -36,6 +36,7 @@ mod pooling;
 mod precompiled;
 mod profiling;
 mod proposals;
+mod shared_host_funcs;
 mod signals;
 mod traps;
 mod wasm3;
