@@ -4,6 +4,10 @@
 //! core values and memory contents are lifted in both directions (as an
 //! export's result, and as a host import's arguments), where the only
 //! acceptable outcomes are a value or a trap — never a panic or a crash.
+//! Random resource-carrying signatures carry handles both ways: host to
+//! guest (`random_resource_signatures`) and guest to host, through an
+//! import's parameters and an export's results
+//! (`random_guest_produced_resources`).
 //! `TERN_COMPONENT_FUZZ_SEEDS=n` runs more seeds than CI does.
 
 use super::component_abi::{engine, relay_dynamic};

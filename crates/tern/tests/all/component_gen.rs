@@ -2,7 +2,9 @@
 //! that writes itself as component text, flattens itself by the canonical
 //! ABI's rules (an independent re-statement of them, so the tests check the
 //! runtime against it), and makes random types and values from a seed; and
-//! the "relay" component every value test uses.
+//! the "relay" component every value test uses. For resources, [`RTy`] and
+//! [`GVal`] model handle-carrying types and values, with a component that
+//! receives random handles and drops them and one that produces them.
 //!
 //! The relay component for a type `T` exports `run: func(x: T) -> T`, whose
 //! core code passes its arguments straight to a lowered host import
