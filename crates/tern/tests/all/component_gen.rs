@@ -696,9 +696,10 @@ impl GVal {
 /// resources of its own type `gr` (made by the inner instance's `make`).
 ///
 /// Guest resources reach the host only through the export's results: an
-/// import's type can name only resources in scope where the import is
-/// declared, and `gr` is defined by an instance inside this component, so
-/// `h` cannot take it. Borrows reach it only through `h`'s parameters, as
+/// import's type cannot name a resource the component defines itself (the
+/// validator rejects it: "func not valid to be used as import"), and `gr`
+/// is defined by an instance inside this component, so `h` cannot take it.
+/// Borrows reach the host only through `h`'s parameters, as
 /// a result cannot be a borrow. The inner instance's destructor sets bit
 /// `rep` of a mask that the root re-exports as `dropped() -> u64`, and
 /// traps if that bit is already set (a second destructor call).
