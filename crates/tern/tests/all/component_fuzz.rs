@@ -4,6 +4,10 @@
 //! core values and memory contents are lifted in both directions (as an
 //! export's result, and as a host import's arguments), where the only
 //! acceptable outcomes are a value or a trap — never a panic or a crash.
+//! Random resource-carrying signatures carry handles both ways: host to
+//! guest (`random_resource_signatures`) and guest to host, through an
+//! import's parameters and an export's results
+//! (`random_guest_produced_resources`).
 //! `TERN_COMPONENT_FUZZ_SEEDS=n` runs more seeds than CI does.
 
 use super::component_abi::{engine, relay_dynamic};
@@ -314,4 +318,209 @@ fn random_resource_signatures() {
         handles_sent += sent.handles;
     }
     assert!(handles_sent > 30, "only {handles_sent} handles were sent");
+}
+
+/// Store data of `random_guest_produced_resources`: what `h` should get,
+/// and what the host saw.
+#[derive(Default)]
+struct Received {
+    /// The values `h` must receive.
+    want: Vec<super::component_gen::GVal>,
+    /// Reps the host destructor got, in order.
+    dtor: Vec<u32>,
+    /// Handles received, with the leaf type and rep each must have.
+    handles: Vec<(tern::component::ResourceAny, super::component_gen::RTy, u32)>,
+    /// Times `h` was called.
+    calls: u32,
+}
+
+/// Checks that `got` has the shape and numbers of `want`, and collects its
+/// handles with the leaf type and rep each should have.
+fn receive(
+    got: &Val,
+    want: &super::component_gen::GVal,
+    out: &mut Vec<(tern::component::ResourceAny, super::component_gen::RTy, u32)>,
+) -> anyhow::Result<()> {
+    use super::component_gen::GVal;
+    match (got, want) {
+        (Val::U32(a), GVal::U32(b)) if a == b => {}
+        (Val::Resource(any), GVal::Handle(kind, rep)) => out.push((*any, kind.clone(), *rep)),
+        (Val::Option(None), GVal::Option(None)) => {}
+        (Val::Option(Some(v)), GVal::Option(Some(w))) => receive(v, w, out)?,
+        (Val::Record(fs), GVal::Record(ws)) if fs.len() == ws.len() => {
+            for ((_, v), w) in fs.iter().zip(ws) {
+                receive(v, w, out)?;
+            }
+        }
+        _ => anyhow::bail!("received {got}, expected {want:?}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn random_guest_produced_resources() {
+    use super::component_gen::{guest_producer_component, RTy};
+    use tern::component::{Resource, ResourceType};
+    let engine = engine();
+    let host_ty = ResourceType::host::<Hr>();
+    let (mut handles_checked, mut borrows_checked) = (0, 0);
+    for seed in 0..seeds(30) {
+        let mut rng = Rng::new(4_000_000 + seed);
+        let mut next_rep = 0;
+        // `h`'s parameters: host handles, at most 16 flat i32s.
+        let mut params = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            let t = rng.rty_of(2, &[RTy::U32, RTy::OwnH, RTy::BorrowH]);
+            let total: usize = params.iter().map(RTy::flat_len).sum();
+            if total + t.flat_len() <= 16 {
+                params.push(t);
+            }
+        }
+        let args: Vec<_> = params.iter().map(|t| rng.gval(t, &mut next_rep)).collect();
+        // `run`'s results: owned host and guest handles (never borrows).
+        let rets_ty: Vec<RTy> = (0..1 + rng.below(3))
+            .map(|_| rng.rty_of(2, &[RTy::U32, RTy::OwnH, RTy::OwnG]))
+            .collect();
+        let rets: Vec<_> = rets_ty.iter().map(|t| rng.gval(t, &mut next_rep)).collect();
+        let ctx = format!("seed {seed}: h{params:?} -> {rets_ty:?}");
+        let wat = guest_producer_component(&params, &args, &rets_ty, &rets);
+        let component =
+            Component::new(&engine, &wat).unwrap_or_else(|e| panic!("{ctx}: {e:?}\n{wat}"));
+        let mut linker = Linker::<Received>::new(&engine);
+        let mut root = linker.root();
+        root.resource("hr", host_ty, |mut store, rep| {
+            store.data_mut().dtor.push(rep);
+            Ok(())
+        })
+        .unwrap();
+        root.func_wrap("mkh", |_, (rep,): (u32,)| {
+            Ok((Resource::<Hr>::new_own(rep),))
+        })
+        .unwrap();
+        root.func_new("h", move |mut store, params, _| {
+            let data = store.data_mut();
+            data.calls += 1;
+            anyhow::ensure!(
+                params.len() == data.want.len(),
+                "{} parameters",
+                params.len()
+            );
+            let mut got = Vec::new();
+            for (v, w) in params.iter().zip(&data.want) {
+                receive(v, w, &mut got)?;
+            }
+            // A borrow must be readable during the call only: check its rep
+            // now (owned handles are checked after `run`).
+            for &(any, ref kind, rep) in &got {
+                if *kind == RTy::BorrowH {
+                    anyhow::ensure!(
+                        any.ty() == host_ty && !any.owned(),
+                        "{any:?} for borrow {rep}"
+                    );
+                    let r = any.try_into_resource::<Hr>(&mut store)?;
+                    anyhow::ensure!(
+                        r.rep() == rep && !r.owned(),
+                        "borrow {rep} arrived as {}",
+                        r.rep()
+                    );
+                }
+            }
+            store.data_mut().handles.extend(got);
+            Ok(())
+        })
+        .unwrap();
+        let mut store = Store::new(
+            &engine,
+            Received {
+                want: args.clone(),
+                ..Received::default()
+            },
+        );
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        // The guest resource type, from a handle of rep 0 (mask bit 0).
+        let make = instance.get_func(&mut store, "make").unwrap();
+        let mut out = [Val::Bool(false)];
+        make.call(&mut store, &[Val::U32(0)], &mut out).unwrap();
+        let Val::Resource(probe) = out[0] else {
+            panic!("make returns a resource")
+        };
+        let guest_ty = probe.ty();
+        assert_ne!(guest_ty, host_ty);
+        probe.resource_drop(&mut store).unwrap();
+        let dropped = instance.get_func(&mut store, "dropped").unwrap();
+        let mask = |store: &mut Store<Received>| {
+            let mut out = [Val::Bool(false)];
+            dropped.call(&mut *store, &[], &mut out).unwrap();
+            match out[0] {
+                Val::U64(m) => m,
+                ref v => panic!("dropped returned {v}"),
+            }
+        };
+        assert_eq!(mask(&mut store), 1, "{ctx}");
+
+        let run = instance.get_func(&mut store, "run").unwrap();
+        run.call(&mut store, &[], &mut out)
+            .unwrap_or_else(|e| panic!("{ctx}: {e:#}"));
+        assert_eq!(store.data().calls, 1, "{ctx}");
+        let Val::Tuple(results) = &out[0] else {
+            panic!("{ctx}: run returned {}", out[0])
+        };
+        assert_eq!(results.len(), rets.len(), "{ctx}");
+        let mut got = std::mem::take(&mut store.data_mut().handles);
+        for (v, w) in results.iter().zip(&rets) {
+            receive(v, w, &mut got).unwrap_or_else(|e| panic!("{ctx}: {e:#}"));
+        }
+        // Every handle: the right type, own vs borrow, and rep; owned ones
+        // are dropped by the host (or taken out of the table with
+        // `try_into_resource`) exactly once, borrows are stale after `h`.
+        let mut want_host_dtor = Vec::new();
+        let mut want_mask = 1u64;
+        for (any, kind, rep) in got {
+            let c = format!("{ctx}: {kind:?} rep {rep}");
+            handles_checked += 1;
+            match kind {
+                RTy::BorrowH => {
+                    borrows_checked += 1;
+                    // The guest dropped its own handle after `h` returned.
+                    want_host_dtor.push(rep);
+                    assert!(
+                        any.try_into_resource::<Hr>(&mut store).is_err(),
+                        "{c}: borrow outlived its call"
+                    );
+                }
+                RTy::OwnH => {
+                    assert!(any.ty() == host_ty && any.owned(), "{c}: {any:?}");
+                    if rng.chance(50) {
+                        any.resource_drop(&mut store)
+                            .unwrap_or_else(|e| panic!("{c}: {e:#}"));
+                        want_host_dtor.push(rep);
+                    } else {
+                        let r = any.try_into_resource::<Hr>(&mut store).unwrap();
+                        assert!(r.owned() && r.rep() == rep, "{c}: got rep {}", r.rep());
+                    }
+                    assert!(any.resource_drop(&mut store).is_err(), "{c}: dropped twice");
+                }
+                RTy::OwnG => {
+                    assert!(any.ty() == guest_ty && any.owned(), "{c}: {any:?}");
+                    any.resource_drop(&mut store)
+                        .unwrap_or_else(|e| panic!("{c}: {e:#}"));
+                    want_mask |= 1 << rep;
+                    // The guest destructor ran for exactly this rep.
+                    assert_eq!(mask(&mut store), want_mask, "{c}");
+                    assert!(any.resource_drop(&mut store).is_err(), "{c}: dropped twice");
+                }
+                k => panic!("{c}: unexpected kind {k:?}"),
+            }
+        }
+        let mut dtor = store.data().dtor.clone();
+        dtor.sort_unstable();
+        want_host_dtor.sort_unstable();
+        assert_eq!(dtor, want_host_dtor, "{ctx}");
+        assert_eq!(mask(&mut store), want_mask, "{ctx}");
+    }
+    println!("guest-produced values: {handles_checked} handles checked, {borrows_checked} of them borrows");
+    assert!(
+        handles_checked > 30 && borrows_checked > 5,
+        "only {handles_checked} handles ({borrows_checked} borrows) were checked"
+    );
 }

@@ -2,7 +2,9 @@
 //! that writes itself as component text, flattens itself by the canonical
 //! ABI's rules (an independent re-statement of them, so the tests check the
 //! runtime against it), and makes random types and values from a seed; and
-//! the "relay" component every value test uses.
+//! the "relay" component every value test uses. For resources, [`RTy`] and
+//! [`GVal`] model handle-carrying types and values, with a component that
+//! receives random handles and drops them and one that produces them.
 //!
 //! The relay component for a type `T` exports `run: func(x: T) -> T`, whose
 //! core code passes its arguments straight to a lowered host import
@@ -445,24 +447,36 @@ impl RTy {
         }
     }
 
-    /// The type in component text (records are defined in `defs`).
+    /// The type in component text (records are defined in `defs`, and
+    /// exported so that an export's type can name them).
     pub fn wat(&self, defs: &mut Vec<String>) -> String {
+        self.wat_named(defs, false)
+    }
+
+    /// Like [`RTy::wat`], but records are imported (`import`) or exported:
+    /// an import's type can only name imported types.
+    pub fn wat_named(&self, defs: &mut Vec<String>, import: bool) -> String {
         match self {
             RTy::U32 => "u32".into(),
             RTy::OwnH => "(own $hr)".into(),
             RTy::BorrowH => "(borrow $hr)".into(),
             RTy::OwnG => "(own $gr)".into(),
             RTy::BorrowG => "(borrow $gr)".into(),
-            RTy::Option(t) => format!("(option {})", t.wat(defs)),
+            RTy::Option(t) => format!("(option {})", t.wat_named(defs, import)),
             RTy::Record(ts) => {
                 let fields: Vec<String> = ts
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| format!("(field \"f{i}\" {})", t.wat(defs)))
+                    .map(|(i, t)| format!("(field \"f{i}\" {})", t.wat_named(defs, import)))
                     .collect();
                 let n = defs.len();
+                let name = if import {
+                    format!("(import \"r{n}\" (type $r{n} (eq $r{n}')))")
+                } else {
+                    format!("(export $r{n} \"r{n}\" (type $r{n}'))")
+                };
                 defs.push(format!(
-                    "(type $r{n}' (record {})) (export $r{n} \"r{n}\" (type $r{n}'))",
+                    "(type $r{n}' (record {})) {name}",
                     fields.join(" ")
                 ));
                 format!("$r{n}")
@@ -581,5 +595,212 @@ pub fn resource_relay_component(params: &[RTy]) -> String {
   (func (export "run"){wat_params} (result u32) (canon lift (core func $m "run")))
 )"#,
         defs = defs.join("\n  ")
+    )
+}
+
+impl Rng {
+    /// A random resource-carrying type, at most `depth` deep, whose leaves
+    /// are drawn from `leaves` (so a signature can leave out the handles a
+    /// position cannot carry).
+    pub fn rty_of(&mut self, depth: u32, leaves: &[RTy]) -> RTy {
+        if depth == 0 || self.chance(50) {
+            return leaves[self.below(leaves.len() as u64) as usize].clone();
+        }
+        if self.chance(50) {
+            RTy::Option(Box::new(self.rty_of(depth - 1, leaves)))
+        } else {
+            RTy::Record(
+                (0..1 + self.below(3))
+                    .map(|_| self.rty_of(depth - 1, leaves))
+                    .collect(),
+            )
+        }
+    }
+
+    /// A random value of `t` for the guest to produce: numbers, absent or
+    /// present options, and handles, each with a fresh rep from `next_rep`.
+    pub fn gval(&mut self, t: &RTy, next_rep: &mut u32) -> GVal {
+        match t {
+            RTy::U32 => GVal::U32(self.next() as u32),
+            RTy::Option(inner) => GVal::Option(
+                self.chance(50)
+                    .then(|| Box::new(self.gval(inner, next_rep))),
+            ),
+            RTy::Record(ts) => GVal::Record(ts.iter().map(|t| self.gval(t, next_rep)).collect()),
+            leaf => {
+                *next_rep += 1;
+                assert!(*next_rep < 64, "reps index a 64-bit mask");
+                GVal::Handle(leaf.clone(), *next_rep)
+            }
+        }
+    }
+}
+
+/// A value the guest produces (see [`guest_producer_component`]): a handle
+/// is its leaf type (`OwnH`, `BorrowH`, `OwnG`, `BorrowG`) and its rep.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GVal {
+    U32(u32),
+    Handle(RTy, u32),
+    Option(Option<Box<GVal>>),
+    Record(Vec<GVal>),
+}
+
+impl GVal {
+    /// Core expressions, one per flat `i32` of `self` as a value of `t`,
+    /// that make the value: handles are created by calling `$mkh` (host) or
+    /// `$make` (guest) with their rep; a borrowed one is also kept in a new
+    /// local `$b{k}` and dropped by the code pushed to `after`.
+    pub fn flat_code(&self, t: &RTy, out: &mut Vec<String>, after: &mut Vec<String>) {
+        match (self, t) {
+            (GVal::U32(v), _) => out.push(format!("(i32.const {})", *v as i32)),
+            (GVal::Handle(kind, rep), _) => {
+                let (make, drop) = match kind {
+                    RTy::OwnH | RTy::BorrowH => ("$mkh", "$droph"),
+                    _ => ("$make", "$dropg"),
+                };
+                let call = format!("(call {make} (i32.const {rep}))");
+                if matches!(kind, RTy::BorrowH | RTy::BorrowG) {
+                    let k = after.len();
+                    out.push(format!("(local.tee $b{k} {call})"));
+                    after.push(format!("(call {drop} (local.get $b{k}))"));
+                } else {
+                    out.push(call);
+                }
+            }
+            (GVal::Option(v), RTy::Option(inner)) => match v {
+                Some(v) => {
+                    out.push("(i32.const 1)".into());
+                    v.flat_code(inner, out, after);
+                }
+                None => {
+                    out.push("(i32.const 0)".into());
+                    out.extend((0..inner.flat_len()).map(|_| "(i32.const 0)".to_string()));
+                }
+            },
+            (GVal::Record(vs), RTy::Record(ts)) => {
+                for (v, t) in vs.iter().zip(ts) {
+                    v.flat_code(t, out, after);
+                }
+            }
+            (v, t) => panic!("{v:?} is not a value of {t:?}"),
+        }
+    }
+}
+
+/// A component whose export `run() -> tuple<R…>` makes values and hands
+/// them to the host in both ways a guest can: first it calls the host
+/// import `h(p0: P0, …)` with `args` (host handles, owned and borrowed, that
+/// it gets from the host import `mkh(rep) -> own<hr>`; a borrowed one it
+/// drops after `h` returns), then it returns `rets`, which may also own
+/// resources of its own type `gr` (made by the inner instance's `make`).
+///
+/// Guest resources reach the host only through the export's results: an
+/// import's type cannot name a resource the component defines itself (the
+/// validator rejects it: "func not valid to be used as import"), and `gr`
+/// is defined by an instance inside this component, so `h` cannot take it.
+/// Borrows reach the host only through `h`'s parameters, as
+/// a result cannot be a borrow. The inner instance's destructor sets bit
+/// `rep` of a mask that the root re-exports as `dropped() -> u64`, and
+/// traps if that bit is already set (a second destructor call).
+pub fn guest_producer_component(
+    params: &[RTy],
+    args: &[GVal],
+    rets_ty: &[RTy],
+    rets: &[GVal],
+) -> String {
+    let mut pdefs = Vec::new();
+    let wat_params: String = params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!(" (param \"p{i}\" {})", t.wat_named(&mut pdefs, true)))
+        .collect();
+    let mut rdefs = vec![String::new(); pdefs.len()];
+    let wat_rets: String = rets_ty
+        .iter()
+        .map(|t| format!(" {}", t.wat(&mut rdefs)))
+        .collect();
+    let rdefs = &rdefs[pdefs.len()..];
+    let (mut arg_code, mut after) = (Vec::new(), Vec::new());
+    for (v, t) in args.iter().zip(params) {
+        v.flat_code(t, &mut arg_code, &mut after);
+    }
+    let mut ret_code = Vec::new();
+    for (v, t) in rets.iter().zip(rets_ty) {
+        v.flat_code(t, &mut ret_code, &mut after);
+    }
+    assert!(arg_code.len() <= 16, "h's parameters must not spill");
+    let h_params = " i32".repeat(arg_code.len());
+    let locals: String = (0..after.len())
+        .map(|k| format!("(local $b{k} i32) "))
+        .collect();
+    let ret_body = if ret_code.len() == 1 {
+        ret_code[0].clone()
+    } else {
+        let stores: String = ret_code
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("(i32.store offset={} (i32.const 0) {e})\n      ", 4 * i))
+            .collect();
+        format!("{stores}(i32.const 0)")
+    };
+    format!(
+        r#"(component
+  (import "hr" (type $hr (sub resource)))
+  {pdefs}
+  (import "mkh" (func $mkh (param "rep" u32) (result (own $hr))))
+  (import "h" (func $h{wat_params}))
+  (component $D
+    (core module $M
+      (global $mask (mut i64) (i64.const 0))
+      (func (export "dtor") (param i32) (local $bit i64)
+        (local.set $bit (i64.shl (i64.const 1) (i64.extend_i32_u (local.get 0))))
+        (if (i64.ne (i64.and (global.get $mask) (local.get $bit)) (i64.const 0)) (then unreachable))
+        (global.set $mask (i64.or (global.get $mask) (local.get $bit))))
+      (func (export "dropped") (result i64) (global.get $mask)))
+    (core instance $m (instantiate $M))
+    (type $R (resource (rep i32) (dtor (core func $m "dtor"))))
+    (core func $new (canon resource.new $R))
+    (core module $N
+      (import "" "new" (func $new (param i32) (result i32)))
+      (func (export "make") (param i32) (result i32) (call $new (local.get 0))))
+    (core instance $n (instantiate $N (with "" (instance (export "new" (func $new))))))
+    (export $R' "gr" (type $R))
+    (func (export "make") (param "rep" u32) (result (own $R')) (canon lift (core func $n "make")))
+    (func (export "dropped") (result u64) (canon lift (core func $m "dropped"))))
+  (instance $d (instantiate $D))
+  (alias export $d "gr" (type $gr'))
+  (export $gr "gr" (type $gr'))
+  (alias export $d "make" (func $make))
+  (export "make" (func $make) (func (param "rep" u32) (result (own $gr))))
+  (export "dropped" (func $d "dropped"))
+  {rdefs}
+  (core func $mkh' (canon lower (func $mkh)))
+  (core func $make' (canon lower (func $make)))
+  (core func $h' (canon lower (func $h)))
+  (core func $droph (canon resource.drop $hr))
+  (core func $dropg (canon resource.drop $gr))
+  (core module $M
+    (import "" "mkh" (func $mkh (param i32) (result i32)))
+    (import "" "make" (func $make (param i32) (result i32)))
+    (import "" "h" (func $h (param{h_params})))
+    (import "" "droph" (func $droph (param i32)))
+    (import "" "dropg" (func $dropg (param i32)))
+    (memory (export "mem") 1)
+    (func (export "run") (result i32) {locals}
+      {args}
+      (call $h)
+      {after}
+      {ret_body}))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "mkh" (func $mkh')) (export "make" (func $make')) (export "h" (func $h'))
+    (export "droph" (func $droph)) (export "dropg" (func $dropg))))))
+  (func (export "run") (result (tuple{wat_rets}))
+    (canon lift (core func $m "run") (memory (core memory $m "mem"))))
+)"#,
+        pdefs = pdefs.join("\n  "),
+        rdefs = rdefs.join("\n  "),
+        args = arg_code.join("\n      "),
+        after = after.join("\n      "),
     )
 }
