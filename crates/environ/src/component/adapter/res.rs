@@ -24,10 +24,11 @@
 //!   (before post-return): lends end, and a borrow the callee kept traps.
 //!
 //! Both passes visit handles in the same order (parameters left to right,
-//! depth first, only a variant's present case), which is what pairs each
-//! lift with its lower. Lists of handles (element by element in a loop)
-//! stay fused, and so does a call whose two sides name a handle's resource
-//! differently (`ComponentInfo::instance_resources`).
+//! depth first, only a variant's present case, a list's elements first to
+//! last — the check pass's loop lifts them, the conversion pass's loop,
+//! after the list's `realloc`, lowers them), which is what pairs each lift
+//! with its lower. A call whose two sides name a handle's resource
+//! differently (`ComponentInfo::instance_resources`) stays fused.
 
 use super::body::{memarg, Body, Place};
 use crate::component::info::ComponentInfo;
@@ -43,8 +44,7 @@ fn runtime_resource(info: &ComponentInfo, rt: u32, r: u32) -> Option<u32> {
 
 /// Checks that every handle in `a` (seen by runtime instance `caller`) and
 /// the same position of `b` (seen by `callee`; the two have the same shape)
-/// name one runtime resource, and that no list holds a handle. `Ok(true)`
-/// when `a` holds a handle.
+/// name one runtime resource. `Ok(true)` when `a` holds a handle.
 pub(super) fn check_handles(
     info: &ComponentInfo,
     (caller, a): (u32, InterfaceType),
@@ -86,11 +86,8 @@ pub(super) fn check_handles(
             all(x.iter().copied().zip(y.iter().copied()).collect())
         }
         (Some(TypeDef::FixedList(x, _)), Some(TypeDef::FixedList(y, _)))
-        | (Some(TypeDef::Option(x)), Some(TypeDef::Option(y))) => both(*x, *y),
-        (Some(TypeDef::List(x)), Some(TypeDef::List(y))) => match both(*x, *y)? {
-            true => Err("a list of resource handles crosses (not compiled yet)".into()),
-            false => Ok(false),
-        },
+        | (Some(TypeDef::Option(x)), Some(TypeDef::Option(y)))
+        | (Some(TypeDef::List(x)), Some(TypeDef::List(y))) => both(*x, *y),
         (Some(TypeDef::Variant(x)), Some(TypeDef::Variant(y))) => {
             let (x, y): (Vec<_>, Vec<_>) = (
                 x.iter().map(|(_, t)| *t).collect(),
