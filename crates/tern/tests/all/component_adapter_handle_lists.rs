@@ -340,8 +340,14 @@ fn handle_list_rules_broken_trap_as_fused() {
         ("bad-borrow", "unknown handle index 99"),
         ("bad-borrow-b", "unknown handle index 99"),
         ("twice-own", "unknown handle index 1"),
-        ("keep-borrows", "borrow handles still remain at the end of the call"),
-        ("lend-and-take", "cannot remove owned resource while borrowed"),
+        (
+            "keep-borrows",
+            "borrow handles still remain at the end of the call",
+        ),
+        (
+            "lend-and-take",
+            "cannot remove owned resource while borrowed",
+        ),
         ("unaligned", "unaligned pointer"),
     ];
     for (name, message) in cases {

@@ -54,6 +54,9 @@ pub(super) struct Needs {
     pub(super) callee_memory: bool,
     pub(super) caller_realloc: bool,
     pub(super) callee_realloc: bool,
+    /// Whether exceptions can unwind through the adapter while it holds a
+    /// handle scope (which it then closes before rethrowing).
+    pub(super) unwind: bool,
 }
 
 /// Encodes the adapter module of `sig`; `Err` names what cannot be compiled.
@@ -132,6 +135,9 @@ pub(super) fn encode(
         lift_borrow: func(&mut imports, n::RUNTIME, n::LIFT_BORROW, 10),
         lower_own: func(&mut imports, n::RUNTIME, n::LOWER_OWN, 9),
         lower_borrow: func(&mut imports, n::RUNTIME, n::LOWER_BORROW, 9),
+        unwind_call: needs
+            .unwind
+            .then(|| func(&mut imports, n::RUNTIME, n::UNWIND_CALL, 8)),
     });
     let flags = GlobalType {
         val_type: i32_,
