@@ -72,8 +72,11 @@ const COMPONENT: &str = r#"(component
   (export "dtors" (func $d1 "dtors"))
 )"#;
 
-/// Runs `calls` on one fresh instance: each call's result or root cause.
-fn run(component: &Component, calls: &[(&str, u32)]) -> Vec<Result<Val, String>> {
+/// Each call's result or the root cause of its error.
+type Outcomes = Vec<Result<Val, String>>;
+
+/// Runs `calls` on one fresh instance.
+fn run(component: &Component, calls: &[(&str, u32)]) -> Outcomes {
     let engine = component.engine();
     let mut store = Store::new(engine, ());
     let instance = Linker::<()>::new(engine)
@@ -96,7 +99,8 @@ fn run(component: &Component, calls: &[(&str, u32)]) -> Vec<Result<Val, String>>
         .collect()
 }
 
-fn both(calls: &[(&str, u32)]) -> (Vec<Result<Val, String>>, Vec<Result<Val, String>>) {
+/// `calls` with compiled adapters, then fused.
+fn both(calls: &[(&str, u32)]) -> (Outcomes, Outcomes) {
     let compiled = Component::new(&engine(true), COMPONENT).expect("compiles with adapters");
     assert_eq!(compiled.fused_calls(), Vec::<(u32, String)>::new());
     let fused = Component::new(&engine(false), COMPONENT).expect("compiles fused");
