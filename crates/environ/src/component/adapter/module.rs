@@ -54,9 +54,10 @@ pub(super) struct Needs {
     pub(super) callee_memory: bool,
     pub(super) caller_realloc: bool,
     pub(super) callee_realloc: bool,
-    /// Whether exceptions can unwind through the adapter while it holds a
-    /// handle scope (which it then closes before rethrowing).
-    pub(super) unwind: bool,
+    /// Whether wasm exceptions can unwind through the adapter (which then
+    /// restores what it changed — a handle scope, a `may_leave` flag
+    /// cleared for `realloc` — before rethrowing, as the fused path does).
+    pub(super) exceptions: bool,
 }
 
 /// Encodes the adapter module of `sig`; `Err` names what cannot be compiled.
@@ -136,7 +137,7 @@ pub(super) fn encode(
         lower_own: func(&mut imports, n::RUNTIME, n::LOWER_OWN, 9),
         lower_borrow: func(&mut imports, n::RUNTIME, n::LOWER_BORROW, 9),
         unwind_call: needs
-            .unwind
+            .exceptions
             .then(|| func(&mut imports, n::RUNTIME, n::UNWIND_CALL, 8)),
     });
     let flags = GlobalType {
@@ -194,6 +195,7 @@ pub(super) fn encode(
         transcode_to_caller,
     };
     let mut body = Body::new(adapter_params.len() as u32, fs, caller_side, callee_side);
+    body.exceptions = needs.exceptions;
     body.handles = sig.handles.clone().map(|mut h| {
         h.funcs = handle_funcs;
         h

@@ -83,7 +83,7 @@ pub fn plan_adapters(
             )
             .and_then(|sig| {
                 let mut needs = sig.needs(&info.types);
-                needs.unwind = exceptions && sig.handles.is_some();
+                needs.exceptions = exceptions;
                 if !memory_ops && (needs.caller_memory || needs.callee_memory) {
                     return Err(
                         "values cross in memory and the engine disables multi-memory \
@@ -229,7 +229,7 @@ impl Signature {
             callee_memory: params_in_memory || result_in_memory,
             caller_realloc: self.result.is_some_and(|t| in_memory(types, t)),
             callee_realloc: params_in_memory,
-            unwind: false,
+            exceptions: false,
         }
     }
 }
