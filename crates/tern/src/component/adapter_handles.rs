@@ -6,7 +6,8 @@
 //! ([`super::handles::HandleState`]), and an adapter reaches them through
 //! these host functions, made once per component instance: opening and
 //! closing the call's scope (whose close releases the lends and traps when
-//! the callee kept a borrow), lifting a handle out of the sending table
+//! the callee kept a borrow; or, as an exception unwinds, releases them
+//! without a check), lifting a handle out of the sending table
 //! (`own` removed, `borrow` lent — its rep kept in the scope) and lowering
 //! the kept reps, in order, into the receiving table. Each does what the
 //! fused path does for the same handle, by calling the same `HandleState`
@@ -30,6 +31,7 @@ use tern_environ::{WasmFuncType, WasmValType};
 pub(crate) struct HandleRuntime {
     enter_call: crate::Func,
     exit_call: crate::Func,
+    unwind_call: crate::Func,
     lift_own: crate::Func,
     lift_borrow: crate::Func,
     lower_own: crate::Func,
@@ -113,11 +115,21 @@ impl HandleRuntime {
                 .handles_mut()?
                 .close_scope(depth, true)
         });
+        let unwind: Arc<HostFn<T>> = Arc::new(|caller: Caller<'_, T>, raw: &mut [ValRaw]| {
+            let depth = u(raw, 0) as usize;
+            caller
+                .store
+                .opaque
+                .components
+                .handles_mut()?
+                .close_scope(depth, false)
+        });
         let mut func =
             |ty: WasmFuncType, f: Arc<HostFn<T>>| crate::Func::from_host_arc(store, ty, f);
         Self {
             enter_call: func(ty(0, 1), enter),
             exit_call: func(ty(1, 0), exit),
+            unwind_call: func(ty(1, 0), unwind),
             lift_own: func(ty(4, 0), lift(ci, true)),
             lift_borrow: func(ty(4, 0), lift(ci, false)),
             lower_own: func(ty(2, 1), lower(ci, true)),
@@ -130,6 +142,7 @@ impl HandleRuntime {
         match name {
             names::ENTER_CALL => Some(self.enter_call),
             names::EXIT_CALL => Some(self.exit_call),
+            names::UNWIND_CALL => Some(self.unwind_call),
             names::LIFT_OWN => Some(self.lift_own),
             names::LIFT_BORROW => Some(self.lift_borrow),
             names::LOWER_OWN => Some(self.lower_own),

@@ -134,7 +134,13 @@ impl Component {
             let features = engine.config().features;
             let memory_ops =
                 features.contains(WasmFeatures::MULTI_MEMORY | WasmFeatures::BULK_MEMORY);
-            tern_environ::component::plan_adapters(&mut translation.info, first, memory_ops)
+            let exceptions = features.contains(WasmFeatures::EXCEPTIONS);
+            tern_environ::component::plan_adapters(
+                &mut translation.info,
+                first,
+                memory_ops,
+                exceptions,
+            )
         } else {
             translation.info.adapters.clear();
             let fused = fused_everywhere(&translation.info);

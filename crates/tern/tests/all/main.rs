@@ -16,6 +16,8 @@ mod borrowed_store_data;
 mod cache;
 mod component;
 mod component_abi;
+mod component_adapter_exceptions;
+mod component_adapter_handle_lists;
 mod component_adapter_resources;
 mod component_adapters;
 mod component_adapters_memory;

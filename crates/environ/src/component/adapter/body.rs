@@ -88,6 +88,8 @@ pub(super) struct Body {
     pub(super) dst: Side,
     /// How resource handles move, when any cross (`res.rs`).
     pub(super) handles: Option<HandleMoves>,
+    /// Whether wasm exceptions can unwind through the adapter.
+    pub(super) exceptions: bool,
 }
 
 impl Body {
@@ -100,6 +102,7 @@ impl Body {
             src,
             dst,
             handles: None,
+            exceptions: false,
         }
     }
 
@@ -311,6 +314,15 @@ impl Body {
         let (saved, ptr) = (self.local(ValType::I32), self.local(ValType::I32));
         self.op(I::GlobalGet(flags)).op(I::LocalSet(saved));
         self.set_flag(flags, FLAG_MAY_LEAVE, false);
+        if self.exceptions {
+            // An exception out of `realloc` restores the flag, then goes on.
+            self.op(I::Block(BlockType::Empty))
+                .op(I::Block(BlockType::Result(ValType::EXNREF)))
+                .op(I::TryTable(
+                    BlockType::Empty,
+                    vec![wasm_encoder::Catch::AllRef { label: 0 }].into(),
+                ));
+        }
         self.op(I::I32Const(0))
             .op(I::I32Const(0))
             .op(I::I32Const(align as i32))
@@ -318,6 +330,15 @@ impl Body {
             .op(I::I32WrapI64)
             .op(I::Call(realloc))
             .op(I::LocalSet(ptr));
+        if self.exceptions {
+            self.op(I::End)
+                .op(I::Br(1))
+                .op(I::End)
+                .op(I::LocalGet(saved))
+                .op(I::GlobalSet(flags))
+                .op(I::ThrowRef)
+                .op(I::End);
+        }
         self.op(I::LocalGet(saved)).op(I::GlobalSet(flags));
         if align > 1 {
             self.op(I::LocalGet(ptr))

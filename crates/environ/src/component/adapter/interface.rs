@@ -50,6 +50,10 @@ pub mod adapter_names {
     /// `resource_exit_call(depth)`: closes it (lends end; a borrow the
     /// callee kept traps).
     pub const EXIT_CALL: &str = "resource_exit_call";
+    /// `resource_unwind_call(depth)`: closes it as a wasm exception unwinds
+    /// through the adapter (lends end, no check), as the fused path does
+    /// when the call fails.
+    pub const UNWIND_CALL: &str = "resource_unwind_call";
     /// `resource_lift_own(index, resource, from, depth)`: removes an own
     /// handle from `from`'s table, keeping its rep in the scope.
     pub const LIFT_OWN: &str = "resource_lift_own";

@@ -28,8 +28,8 @@
 //!   runtime's handle tables);
 //! - `interface.rs`: the names and trap codes shared with the runtime.
 //!
-//! What is compiled: synchronous calls of every value type except lists of
-//! resource handles, maps and async values (strings in all nine encoding
+//! What is compiled: synchronous calls of every value type except maps and
+//! async values (strings in all nine encoding
 //! pairs); parameters beyond 16 flat values
 //! and results beyond one pass through memory as `canon lift`/`lower` say.
 //! Callees that use `context.get`/`set` (slots the host keeps per task)

@@ -54,6 +54,10 @@ pub(super) struct Needs {
     pub(super) callee_memory: bool,
     pub(super) caller_realloc: bool,
     pub(super) callee_realloc: bool,
+    /// Whether wasm exceptions can unwind through the adapter (which then
+    /// restores what it changed — a handle scope, a `may_leave` flag
+    /// cleared for `realloc` — before rethrowing, as the fused path does).
+    pub(super) exceptions: bool,
 }
 
 /// Encodes the adapter module of `sig`; `Err` names what cannot be compiled.
@@ -132,6 +136,9 @@ pub(super) fn encode(
         lift_borrow: func(&mut imports, n::RUNTIME, n::LIFT_BORROW, 10),
         lower_own: func(&mut imports, n::RUNTIME, n::LOWER_OWN, 9),
         lower_borrow: func(&mut imports, n::RUNTIME, n::LOWER_BORROW, 9),
+        unwind_call: needs
+            .exceptions
+            .then(|| func(&mut imports, n::RUNTIME, n::UNWIND_CALL, 8)),
     });
     let flags = GlobalType {
         val_type: i32_,
@@ -188,6 +195,7 @@ pub(super) fn encode(
         transcode_to_caller,
     };
     let mut body = Body::new(adapter_params.len() as u32, fs, caller_side, callee_side);
+    body.exceptions = needs.exceptions;
     body.handles = sig.handles.clone().map(|mut h| {
         h.funcs = handle_funcs;
         h

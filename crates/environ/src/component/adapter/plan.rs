@@ -21,11 +21,15 @@ use std::collections::{HashMap, HashSet};
 /// returns the adapter modules' bytes in module order.
 ///
 /// `memory_ops` says whether the engine validates multi-memory and bulk
-/// memory (`memory.copy`), which adapters moving values in memory use.
+/// memory (`memory.copy`), which adapters moving values in memory use;
+/// `exceptions`, whether it validates exception handling (then a wasm
+/// exception can unwind through an adapter, which must close the handle
+/// scope it opened, as the fused path does).
 pub fn plan_adapters(
     info: &mut ComponentInfo,
     first_module: u32,
     memory_ops: bool,
+    exceptions: bool,
 ) -> Vec<Vec<u8>> {
     let context_users: HashSet<u32> = info
         .initializers
@@ -78,7 +82,8 @@ pub fn plan_adapters(
                 (callee_options, *callee_ty, *callee),
             )
             .and_then(|sig| {
-                let needs = sig.needs(&info.types);
+                let mut needs = sig.needs(&info.types);
+                needs.exceptions = exceptions;
                 if !memory_ops && (needs.caller_memory || needs.callee_memory) {
                     return Err(
                         "values cross in memory and the engine disables multi-memory \
@@ -224,6 +229,7 @@ impl Signature {
             callee_memory: params_in_memory || result_in_memory,
             caller_realloc: self.result.is_some_and(|t| in_memory(types, t)),
             callee_realloc: params_in_memory,
+            exceptions: false,
         }
     }
 }

@@ -21,18 +21,24 @@
 //!   borrow handle counted against the scope, or the rep itself for the
 //!   resource's implementer);
 //! - `resource_exit_call(depth)` closes the scope once the result is lowered
-//!   (before post-return): lends end, and a borrow the callee kept traps.
+//!   (before post-return): lends end, and a borrow the callee kept traps;
+//! - with exceptions enabled, everything between the two runs in a
+//!   `try_table` whose `catch_all_ref` handler calls
+//!   `resource_unwind_call(depth)` (lends end, no check) and rethrows, as
+//!   the fused path closes the scope of a call that fails and rethrows the
+//!   exception into the caller.
 //!
 //! Both passes visit handles in the same order (parameters left to right,
-//! depth first, only a variant's present case), which is what pairs each
-//! lift with its lower. Lists of handles (element by element in a loop)
-//! stay fused, and so does a call whose two sides name a handle's resource
-//! differently (`ComponentInfo::instance_resources`).
+//! depth first, only a variant's present case, a list's elements first to
+//! last — the check pass's loop lifts them, the conversion pass's loop,
+//! after the list's `realloc`, lowers them), which is what pairs each lift
+//! with its lower. A call whose two sides name a handle's resource
+//! differently (`ComponentInfo::instance_resources`) stays fused.
 
 use super::body::{memarg, Body, Place};
 use crate::component::info::ComponentInfo;
 use crate::component::types::{ComponentTypes, InterfaceType, TypeDef};
-use wasm_encoder::Instruction as I;
+use wasm_encoder::{BlockType, Catch, Instruction as I, ValType};
 
 /// The runtime instance's runtime resource that its type number `r` names.
 fn runtime_resource(info: &ComponentInfo, rt: u32, r: u32) -> Option<u32> {
@@ -43,8 +49,7 @@ fn runtime_resource(info: &ComponentInfo, rt: u32, r: u32) -> Option<u32> {
 
 /// Checks that every handle in `a` (seen by runtime instance `caller`) and
 /// the same position of `b` (seen by `callee`; the two have the same shape)
-/// name one runtime resource, and that no list holds a handle. `Ok(true)`
-/// when `a` holds a handle.
+/// name one runtime resource. `Ok(true)` when `a` holds a handle.
 pub(super) fn check_handles(
     info: &ComponentInfo,
     (caller, a): (u32, InterfaceType),
@@ -86,11 +91,8 @@ pub(super) fn check_handles(
             all(x.iter().copied().zip(y.iter().copied()).collect())
         }
         (Some(TypeDef::FixedList(x, _)), Some(TypeDef::FixedList(y, _)))
-        | (Some(TypeDef::Option(x)), Some(TypeDef::Option(y))) => both(*x, *y),
-        (Some(TypeDef::List(x)), Some(TypeDef::List(y))) => match both(*x, *y)? {
-            true => Err("a list of resource handles crosses (not compiled yet)".into()),
-            false => Ok(false),
-        },
+        | (Some(TypeDef::Option(x)), Some(TypeDef::Option(y)))
+        | (Some(TypeDef::List(x)), Some(TypeDef::List(y))) => both(*x, *y),
         (Some(TypeDef::Variant(x)), Some(TypeDef::Variant(y))) => {
             let (x, y): (Vec<_>, Vec<_>) = (
                 x.iter().map(|(_, t)| *t).collect(),
@@ -114,6 +116,8 @@ pub(super) struct HandleFuncs {
     pub(super) lift_borrow: u32,
     pub(super) lower_own: u32,
     pub(super) lower_borrow: u32,
+    /// `resource_unwind_call`, when exceptions are enabled.
+    pub(super) unwind_call: Option<u32>,
 }
 
 /// How an adapter that moves handles does it.
@@ -189,6 +193,16 @@ impl Body {
         if let Some(m) = &mut self.handles {
             m.depth = depth;
         }
+        if f.unwind_call.is_some() {
+            // Everything up to `exit_call` runs in a `try_table` whose
+            // handler closes the scope and rethrows (see `exit_call`).
+            self.op(I::Block(BlockType::Empty))
+                .op(I::Block(BlockType::Result(ValType::EXNREF)))
+                .op(I::TryTable(
+                    BlockType::Empty,
+                    vec![Catch::AllRef { label: 0 }].into(),
+                ));
+        }
         Ok(())
     }
 
@@ -199,6 +213,17 @@ impl Body {
         }
         let (m, f) = self.moves()?;
         let depth = m.depth;
+        if let Some(unwind) = f.unwind_call {
+            // The end of the `try_table` of `enter_call`: normally past the
+            // handler; with an exception, close the scope and rethrow it.
+            self.op(I::End)
+                .op(I::Br(1))
+                .op(I::End)
+                .op(I::LocalGet(depth))
+                .op(I::Call(unwind))
+                .op(I::ThrowRef)
+                .op(I::End);
+        }
         self.op(I::LocalGet(depth)).op(I::Call(f.exit_call));
         Ok(())
     }
