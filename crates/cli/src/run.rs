@@ -131,7 +131,7 @@ impl RunCommand {
             Err(e) => return Err(e.context(format!("failed to run `{name}`"))),
         }
         for r in &results {
-            println!("{}", format_val(r));
+            println!("{}", format_val(&store, r));
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -156,7 +156,7 @@ fn parse_arg(ty: ValType, arg: &str) -> Result<Val> {
     })
 }
 
-fn format_val(v: &Val) -> String {
+fn format_val<T>(store: &Store<T>, v: &Val) -> String {
     match v {
         Val::I32(x) => x.to_string(),
         Val::I64(x) => x.to_string(),
@@ -170,9 +170,9 @@ fn format_val(v: &Val) -> String {
         Val::ExnRef(None) => "null".to_string(),
         Val::ExnRef(Some(_)) => "<exnref>".to_string(),
         Val::AnyRef(None) => "null".to_string(),
-        Val::AnyRef(Some(r)) => match r.as_i31() {
-            Some(i) => format!("(ref.i31 {})", i.get_u32()),
-            None => "<anyref>".to_string(),
+        Val::AnyRef(Some(r)) => match r.as_i31(store) {
+            Ok(Some(i)) => format!("(ref.i31 {})", i.get_u32()),
+            _ => "<anyref>".to_string(),
         },
     }
 }

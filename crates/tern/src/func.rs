@@ -328,9 +328,11 @@ impl Func {
 }
 
 /// Runs host closure `func`, with the store's call hook around it when one is
-/// installed (`CallingHost` / `ReturningFromHost`). Both wasm's entry shim and
-/// host-side calls come here, so the hook check is one load per call and host
-/// closures are never wrapped.
+/// installed (`CallingHost` / `ReturningFromHost`), in a GC root scope of its
+/// own: the `Rooted` values it receives and makes are released when it
+/// returns (its results are already raw words by then; see `gc/rooting.rs`).
+/// Both wasm's entry shim and host-side calls come here, so the hook check is
+/// one load per call and host closures are never wrapped.
 ///
 /// # Errors
 /// The hook's or the closure's error.
@@ -339,19 +341,30 @@ pub(crate) fn invoke_host<T, F>(func: &F, caller: Caller<'_, T>, raw: &mut [ValR
 where
     F: ?Sized + Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
 {
-    if caller.store.call_hook.is_none() {
-        return func(caller, raw);
-    }
     let Caller { store, caller } = caller;
-    store.call_hook(CallingHost)?;
-    func(
-        Caller {
-            store: &mut *store,
-            caller,
-        },
-        raw,
-    )?;
-    store.call_hook(ReturningFromHost)
+    let scope = store.opaque.gc_roots.enter_lifo();
+    let result = if store.call_hook.is_none() {
+        func(
+            Caller {
+                store: &mut *store,
+                caller,
+            },
+            raw,
+        )
+    } else {
+        store.call_hook(CallingHost).and_then(|()| {
+            func(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                raw,
+            )?;
+            store.call_hook(ReturningFromHost)
+        })
+    };
+    store.opaque.gc_roots.exit_lifo(scope);
+    result
 }
 
 /// Adapts a closure over `Val`s to the raw-slot host function shape.

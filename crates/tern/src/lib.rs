@@ -68,9 +68,11 @@ pub use engine::Engine;
 pub use exn::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+#[doc(hidden)]
+pub use gc::GcRootCounts;
 pub use gc::{
-    AnyRef, ArrayRef, ArrayRefPre, ArrayType, FieldType, StorageType, StructRef, StructRefPre,
-    StructType, I31,
+    AnyRef, ArrayRef, ArrayRefPre, ArrayType, FieldType, GcRef, ManuallyRooted, OwnedRooted,
+    RootScope, Rooted, RootedGcRef, StorageType, StructRef, StructRefPre, StructType, I31,
 };
 pub use instance::{Export, Instance};
 pub use limits::{

@@ -133,8 +133,9 @@ pub struct StoreOpaque {
     externrefs: HashMap<usize, crate::ExternRef>,
     /// The GC heap (`vm::gc_heap`, `crate::gc::heap`).
     pub(crate) gc_heap: vm::gc_heap::GcHeap,
-    /// The heap offsets host handles name (see the `crate::gc` module note).
-    pub(crate) gc_roots: Vec<u32>,
+    /// The host's GC roots: every heap word a host handle names
+    /// (`crate::gc::roots`).
+    pub(crate) gc_roots: crate::gc::roots::RootSet,
     /// Component instances and functions (see `crate::component`).
     pub(crate) components: crate::component::ComponentStoreData,
     /// Recovers the typed store's limiter (see `vm::store_cast::limiter_of`).
@@ -189,7 +190,7 @@ impl<T> Store<T> {
                     pending_exception: None,
                     externrefs: HashMap::new(),
                     gc_heap: Default::default(),
-                    gc_roots: Vec::new(),
+                    gc_roots: Default::default(),
                     components: Default::default(),
                     limiter_hook: None,
                     signal_handler: None,

@@ -45,12 +45,17 @@ impl ExternRef {
 
     /// `extern.convert_any`: the `anyref` `any` seen as an `externref`. An
     /// internalized host reference turns back into itself; any other
-    /// `anyref` becomes an `ExternRef` whose [`data`](Self::data) is that
-    /// [`AnyRef`](crate::AnyRef) (and `AnyRef::convert_extern` turns it back).
+    /// `anyref` becomes an `ExternRef` whose [`data`](Self::data) is an
+    /// [`OwnedRooted<AnyRef>`](crate::OwnedRooted) of it, which keeps it
+    /// alive as long as the `ExternRef` lives (and `AnyRef::convert_extern`
+    /// turns it back).
     ///
     /// # Errors
-    /// Fails if `any` belongs to another store.
-    pub fn convert_any(mut store: impl crate::AsContextMut, any: crate::AnyRef) -> Result<Self> {
+    /// Fails if `any`'s root was released or belongs to another store.
+    pub fn convert_any(
+        mut store: impl crate::AsContextMut,
+        any: crate::Rooted<crate::AnyRef>,
+    ) -> Result<Self> {
         let store = &mut store.as_context_mut().0.opaque;
         let word = any.to_raw(store)?;
         if let Some((_, Some(tern_environ::GcKind::Extern))) = any.header(store)? {
@@ -61,7 +66,9 @@ impl ExternRef {
                 return Ok(r);
             }
         }
-        Ok(Self::new(any))
+        Ok(Self::new(crate::OwnedRooted::<crate::AnyRef>::new(
+            store, word,
+        )))
     }
 
     /// Whether two references point to the same value.
@@ -128,7 +135,7 @@ pub enum Val {
     ExnRef(Option<crate::ExnRef>),
     /// A reference of the GC `any` hierarchy (`None` is null): an `i31ref`,
     /// a struct, an array, or an internalized `externref` (see [`crate::AnyRef`]).
-    AnyRef(Option<crate::AnyRef>),
+    AnyRef(Option<crate::Rooted<crate::AnyRef>>),
 }
 
 impl Val {
@@ -334,7 +341,7 @@ impl Val {
                 ValRaw::u64(store.func_data(f).funcref.0 as u64)
             }
             Self::ExternRef(None) => ValRaw::u64(0),
-            Self::ExternRef(Some(r)) => match r.data().downcast_ref::<crate::AnyRef>() {
+            Self::ExternRef(Some(r)) => match r.data().downcast_ref::<crate::OwnedRooted<crate::AnyRef>>() {
                 // An externalized `anyref` (see `ExternRef::convert_any`).
                 Some(a) => ValRaw::u64(a.to_raw(store)? | crate::gc::EXTERNALIZED),
                 None => ValRaw::u64(store.register_externref(r) as u64),
@@ -358,7 +365,10 @@ impl Val {
                 WasmHeapType::Extern => {
                     let word = raw.get_u64();
                     if word & crate::gc::EXTERNALIZED != 0 {
-                        let any = crate::AnyRef::from_raw(store, word & !crate::gc::EXTERNALIZED);
+                        let any = crate::AnyRef::owned_from_raw(
+                            store,
+                            word & !crate::gc::EXTERNALIZED,
+                        );
                         Self::ExternRef(any.map(ExternRef::new))
                     } else {
                         Self::ExternRef(store.externref_from_raw(word as usize))

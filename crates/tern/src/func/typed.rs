@@ -69,6 +69,18 @@ impl WasmTy for Option<crate::ExternRef> {
     }
 }
 
+impl WasmTy for Option<crate::Rooted<crate::AnyRef>> {
+    fn valtype() -> ValType {
+        ValType::ANYREF
+    }
+    fn to_raw(self, store: &mut StoreOpaque) -> Result<ValRaw> {
+        crate::Val::AnyRef(self).to_raw(store)
+    }
+    fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+        crate::AnyRef::from_raw(store, raw.get_u64())
+    }
+}
+
 impl WasmTy for Option<Func> {
     fn valtype() -> ValType {
         ValType::FuncRef

@@ -1,15 +1,18 @@
 //! Values of the GC `any` hierarchy in the API: [`AnyRef`] and [`I31`].
 //!
-//! An [`AnyRef`] is either an unboxed 31-bit integer (`i31ref`), which it
-//! holds by value, or a heap object (a struct, an array, or an `externref`
-//! converted with `any.convert_extern`), which it names by a root slot of its
-//! store (see the `gc` module note). It is `Copy`, as wasmtime's
-//! `Rooted<AnyRef>` is; `==` compares handles, not objects.
+//! An [`AnyRef`] names an entry of its store's root table (see the `gc`
+//! module note), which holds either an unboxed 31-bit integer (`i31ref`) or
+//! the offset of a heap object (a struct, an array, or an `externref`
+//! converted with `any.convert_extern`). The API hands it out rooted
+//! ([`Rooted<AnyRef>`](super::Rooted) and the other rooted forms), as later
+//! wasmtime does; `==` compares roots, not objects (see `Rooted::ref_eq`).
 
-use super::{ArrayRef, GcRoot, StructRef};
+use super::roots::GcRootIndex;
+use super::rooting::sealed::GcRefImpl;
+use super::{ArrayRef, OwnedRooted, Rooted, StructRef};
 use crate::store::StoreOpaque;
 use crate::{AsContext, AsContextMut, ExternRef, Trap};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use tern_environ::{
     GcKind, TypeIndex, WasmHeapType, GC_EXTERN_PAYLOAD, GC_EXTERN_SIZE, GC_EXTERN_TYPE_ID,
 };
@@ -56,15 +59,16 @@ impl I31 {
 /// `i31ref`, `structref`, `arrayref`, and internalized `externref`s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AnyRef {
-    repr: Repr,
+    root: GcRootIndex,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Repr {
-    /// An i31: the word compiled code holds (odd).
-    I31(u64),
-    /// A heap object.
-    Object(GcRoot),
+impl GcRefImpl for AnyRef {
+    fn root_index(&self) -> GcRootIndex {
+        self.root
+    }
+    fn from_root_index(root: GcRootIndex) -> Self {
+        Self { root }
+    }
 }
 
 /// The bit `extern.convert_any` sets on an `anyref` word (the code
@@ -72,135 +76,162 @@ enum Repr {
 pub(crate) const EXTERNALIZED: u64 = 1 << 63;
 
 impl AnyRef {
-    /// The `i31ref` holding `i`.
-    pub fn from_i31(i: I31) -> Self {
-        Self {
-            repr: Repr::I31(tern_environ::i31_word(i.get_u32() as i32)),
-        }
+    /// The `i31ref` holding `i`, rooted in `store`'s current scope.
+    pub fn from_i31(mut store: impl AsContextMut, i: I31) -> Rooted<Self> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let word = tern_environ::i31_word(i.get_u32() as i32);
+        Rooted::from_inner(Self::from_root_index(store.gc_root(word)))
+    }
+
+    /// The word this names.
+    fn word(&self, store: &StoreOpaque) -> Result<u64> {
+        store.gc_rooted(self.root)
     }
 
     /// Whether this is an `i31ref`.
-    pub fn is_i31(&self) -> bool {
-        matches!(self.repr, Repr::I31(_))
+    ///
+    /// # Errors
+    /// Fails if the root was released or belongs to another store.
+    pub fn is_i31(&self, store: impl AsContext) -> Result<bool> {
+        Ok(self.word(&store.as_context().0.opaque)? & 1 == 1)
     }
 
     /// The integer, if this is an `i31ref`.
-    pub fn as_i31(&self) -> Option<I31> {
-        match self.repr {
-            Repr::I31(word) => Some(I31::wrapping_u32((word as u32) >> 1)),
-            Repr::Object(_) => None,
+    ///
+    /// # Errors
+    /// Fails if the root was released or belongs to another store.
+    pub fn as_i31(&self, store: impl AsContext) -> Result<Option<I31>> {
+        let word = self.word(&store.as_context().0.opaque)?;
+        Ok((word & 1 == 1).then(|| I31::wrapping_u32((word as u32) >> 1)))
+    }
+
+    /// The integer; an error if this is not an `i31ref`.
+    ///
+    /// # Errors
+    /// As for [`Self::as_i31`], and when this is not an `i31ref`.
+    pub fn unwrap_i31(&self, store: impl AsContext) -> Result<I31> {
+        match self.as_i31(store)? {
+            Some(i) => Ok(i),
+            None => bail!("anyref is not an i31"),
         }
     }
 
     /// Whether this is a struct.
     ///
     /// # Errors
-    /// Fails if the reference belongs to another store.
+    /// Fails if the root was released or belongs to another store.
     pub fn is_struct(&self, store: impl AsContext) -> Result<bool> {
         Ok(self.kind(&store.as_context().0.opaque)? == Some(GcKind::Struct))
     }
 
-    /// The struct, if this is one.
+    /// The struct, if this is one (the same root).
     ///
     /// # Errors
-    /// Fails if the reference belongs to another store.
+    /// Fails if the root was released or belongs to another store.
     pub fn as_struct(&self, store: impl AsContext) -> Result<Option<StructRef>> {
-        Ok(match self.repr {
-            Repr::Object(root) if self.is_struct(store)? => Some(StructRef::from_root(root)),
-            _ => None,
-        })
+        Ok(self
+            .is_struct(store)?
+            .then(|| StructRef::from_root_index(self.root)))
+    }
+
+    /// The struct; an error if this is not one.
+    ///
+    /// # Errors
+    /// As for [`Self::as_struct`], and when this is not a struct.
+    pub fn unwrap_struct(&self, store: impl AsContext) -> Result<StructRef> {
+        match self.as_struct(store)? {
+            Some(s) => Ok(s),
+            None => bail!("anyref is not a struct"),
+        }
     }
 
     /// Whether this is an array.
     ///
     /// # Errors
-    /// Fails if the reference belongs to another store.
+    /// Fails if the root was released or belongs to another store.
     pub fn is_array(&self, store: impl AsContext) -> Result<bool> {
         Ok(self.kind(&store.as_context().0.opaque)? == Some(GcKind::Array))
     }
 
-    /// The array, if this is one.
+    /// The array, if this is one (the same root).
     ///
     /// # Errors
-    /// Fails if the reference belongs to another store.
+    /// Fails if the root was released or belongs to another store.
     pub fn as_array(&self, store: impl AsContext) -> Result<Option<ArrayRef>> {
-        Ok(match self.repr {
-            Repr::Object(root) if self.is_array(store)? => Some(ArrayRef::from_root(root)),
-            _ => None,
-        })
+        Ok(self
+            .is_array(store)?
+            .then(|| ArrayRef::from_root_index(self.root)))
+    }
+
+    /// The array; an error if this is not one.
+    ///
+    /// # Errors
+    /// As for [`Self::as_array`], and when this is not an array.
+    pub fn unwrap_array(&self, store: impl AsContext) -> Result<ArrayRef> {
+        match self.as_array(store)? {
+            Some(a) => Ok(a),
+            None => bail!("anyref is not an array"),
+        }
     }
 
     /// `any.convert_extern`: the host reference `e` seen as an `anyref`
     /// (an `externref` that came from `extern.convert_any` turns back into
-    /// the `anyref` it was).
+    /// the `anyref` it was), rooted in `store`'s current scope.
     ///
     /// # Errors
     /// Fails when the GC heap is full, or `e` wraps a reference of another store.
-    pub fn convert_extern(mut store: impl AsContextMut, e: ExternRef) -> Result<Self> {
+    pub fn convert_extern(mut store: impl AsContextMut, e: ExternRef) -> Result<Rooted<Self>> {
         let store = &mut store.as_context_mut().0.opaque;
-        if let Some(any) = e.data().downcast_ref::<AnyRef>() {
-            any.to_raw(store)?;
-            return Ok(*any);
+        if let Some(any) = e.data().downcast_ref::<OwnedRooted<AnyRef>>() {
+            let word = any.word(store)?;
+            return Ok(Rooted::from_inner(Self::from_root_index(store.gc_root(word))));
         }
         let word = store.register_externref(&e) as u64;
         let at = store
             .gc_alloc_object(GC_EXTERN_TYPE_ID, GcKind::Extern, u64::from(GC_EXTERN_SIZE))?
             .ok_or(Trap::GcHeapOutOfMemory)?;
         store.gc_write(at + u64::from(GC_EXTERN_PAYLOAD), &word.to_le_bytes());
-        Ok(Self {
-            repr: Repr::Object(store.gc_root(at)),
-        })
+        Ok(Rooted::from_inner(Self::from_root_index(store.gc_root(at))))
     }
 
     /// The kind of the object this names (`None` for an i31).
     fn kind(&self, store: &StoreOpaque) -> Result<Option<GcKind>> {
-        match self.repr {
-            Repr::I31(_) => Ok(None),
-            Repr::Object(root) => Ok(store.gc_header(store.gc_rooted(root)?).1),
-        }
+        Ok(self.header(store)?.and_then(|(_, kind)| kind))
     }
 
     /// The engine type id and kind of the object this names (`None` for an i31).
+    ///
+    /// # Errors
+    /// Fails if the root was released or belongs to another store.
     pub(crate) fn header(&self, store: &StoreOpaque) -> Result<Option<(u32, Option<GcKind>)>> {
-        match self.repr {
-            Repr::I31(_) => Ok(None),
-            Repr::Object(root) => Ok(Some(store.gc_header(store.gc_rooted(root)?))),
-        }
-    }
-
-    /// A handle to the object at heap offset `at`.
-    pub(crate) fn from_root(root: GcRoot) -> Self {
-        Self {
-            repr: Repr::Object(root),
-        }
+        let word = self.word(store)?;
+        Ok((word & 1 == 0).then(|| store.gc_header(word)))
     }
 
     /// The word compiled code holds for this reference.
     ///
     /// # Errors
-    /// Fails if the reference belongs to another store.
+    /// Fails if the root was released or belongs to another store.
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<u64> {
-        match self.repr {
-            Repr::I31(word) => Ok(word),
-            Repr::Object(root) => store.gc_rooted(root),
-        }
+        self.word(store)
     }
 
-    /// The reference of a word compiled code produced (`None` for null).
-    pub(crate) fn from_raw(store: &mut StoreOpaque, word: u64) -> Option<Self> {
-        match word {
-            0 => None,
-            w if w & 1 == 1 => Some(Self { repr: Repr::I31(w) }),
-            at => Some(Self {
-                repr: Repr::Object(store.gc_root(at)),
-            }),
-        }
+    /// The reference of a word compiled code produced (`None` for null),
+    /// rooted in the store's current scope.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, word: u64) -> Option<Rooted<Self>> {
+        (word != 0).then(|| Rooted::from_inner(Self::from_root_index(store.gc_root(word))))
+    }
+
+    /// Like [`Self::from_raw`], as an owned root (for an `ExternRef` that
+    /// holds an externalized `anyref`, which lives as long as it does).
+    pub(crate) fn owned_from_raw(store: &mut StoreOpaque, word: u64) -> Option<OwnedRooted<Self>> {
+        (word != 0).then(|| OwnedRooted::new(store, word))
     }
 
     /// Whether this reference is a value of heap type `heap` (canonical).
     ///
     /// # Errors
-    /// Fails if the reference belongs to another store.
+    /// Fails if the root was released or belongs to another store.
     pub(crate) fn matches(&self, store: &StoreOpaque, heap: WasmHeapType) -> Result<bool> {
         use WasmHeapType as H;
         let Some((type_id, kind)) = self.header(store)? else {
@@ -216,11 +247,5 @@ impl AnyRef {
             }
             _ => false,
         })
-    }
-}
-
-impl From<I31> for AnyRef {
-    fn from(i: I31) -> Self {
-        Self::from_i31(i)
     }
 }

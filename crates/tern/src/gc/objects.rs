@@ -1,10 +1,13 @@
 //! Host handles to structs and arrays ([`StructRef`], [`ArrayRef`]) and
 //! their allocators ([`StructRefPre`], [`ArrayRefPre`]), with later
-//! wasmtime's names. A handle is a root slot of its store (see the `gc`
-//! module note); every access checks the store and the object's shape, so a
-//! handle used wrongly is an `Err`, never a read outside the object.
+//! wasmtime's names. A handle names a root of its store (see the `gc`
+//! module note); every access checks the store, the root and the object's
+//! shape, so a handle used wrongly is an `Err`, never a read outside the
+//! object. Allocation returns the handle rooted in the store's current scope.
 
-use super::{AnyRef, ArrayType, GcRoot, StructType};
+use super::roots::GcRootIndex;
+use super::rooting::sealed::GcRefImpl;
+use super::{ArrayType, Rooted, StructType};
 use crate::store::StoreOpaque;
 use crate::{AsContext, AsContextMut, Trap, Val};
 use anyhow::{bail, Result};
@@ -44,13 +47,31 @@ impl ArrayRefPre {
 /// A struct in a store's GC heap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StructRef {
-    root: GcRoot,
+    root: GcRootIndex,
 }
 
 /// An array in a store's GC heap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArrayRef {
-    root: GcRoot,
+    root: GcRootIndex,
+}
+
+impl GcRefImpl for StructRef {
+    fn root_index(&self) -> GcRootIndex {
+        self.root
+    }
+    fn from_root_index(root: GcRootIndex) -> Self {
+        Self { root }
+    }
+}
+
+impl GcRefImpl for ArrayRef {
+    fn root_index(&self) -> GcRootIndex {
+        self.root
+    }
+    fn from_root_index(root: GcRootIndex) -> Self {
+        Self { root }
+    }
 }
 
 fn check_store(store: &StoreOpaque, id: u64) -> Result<()> {
@@ -67,7 +88,11 @@ impl StructRef {
     /// # Errors
     /// Fails if the values do not match the fields, when the GC heap is full
     /// (`Trap::GcHeapOutOfMemory`), or if `pre` belongs to another store.
-    pub fn new(mut store: impl AsContextMut, pre: &StructRefPre, fields: &[Val]) -> Result<Self> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        pre: &StructRefPre,
+        fields: &[Val],
+    ) -> Result<Rooted<Self>> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, pre.store_id)?;
         let ty = pre.ty.wasm();
@@ -94,22 +119,13 @@ impl StructRef {
         for ((f, offset), v) in ty.fields.iter().zip(&layout.fields).zip(fields) {
             store.gc_write_value(f.element, at + u64::from(*offset), v)?;
         }
-        Ok(Self::from_root(store.gc_root(at)))
-    }
-
-    pub(crate) fn from_root(root: GcRoot) -> Self {
-        Self { root }
-    }
-
-    /// This struct as an `anyref`.
-    pub fn to_anyref(self) -> AnyRef {
-        AnyRef::from_root(self.root)
+        Ok(Rooted::from_inner(Self::from_root_index(store.gc_root(at))))
     }
 
     /// The struct's type.
     ///
     /// # Errors
-    /// Fails if the handle belongs to another store.
+    /// Fails if the handle's root was released or belongs to another store.
     pub fn ty(&self, store: impl AsContext) -> Result<StructType> {
         let store = &store.as_context().0.opaque;
         let (_, ty) = self.object(store)?;
@@ -129,7 +145,7 @@ impl StructRef {
     /// The value of field `index` (packed fields zero-extended to `i32`).
     ///
     /// # Errors
-    /// Fails if there is no such field, or the handle belongs to another store.
+    /// Fails if there is no such field, or the handle's root was released or belongs to another store.
     pub fn field(&self, mut store: impl AsContextMut, index: usize) -> Result<Val> {
         let store = &mut store.as_context_mut().0.opaque;
         let (at, ty) = self.object(store)?;
@@ -144,7 +160,7 @@ impl StructRef {
     ///
     /// # Errors
     /// Fails if there is no such field, it is immutable, `value` does not
-    /// match its type, or the handle belongs to another store.
+    /// match its type, or the handle's root was released or belongs to another store.
     pub fn set_field(&self, mut store: impl AsContextMut, index: usize, value: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         let (at, ty) = self.object(store)?;
@@ -170,7 +186,7 @@ impl ArrayRef {
         pre: &ArrayRefPre,
         elem: &Val,
         len: u32,
-    ) -> Result<Self> {
+    ) -> Result<Rooted<Self>> {
         let store = &mut store.as_context_mut().0.opaque;
         Self::alloc(store, pre, len, |_| elem)
     }
@@ -183,7 +199,7 @@ impl ArrayRef {
         mut store: impl AsContextMut,
         pre: &ArrayRefPre,
         elems: &[Val],
-    ) -> Result<Self> {
+    ) -> Result<Rooted<Self>> {
         let store = &mut store.as_context_mut().0.opaque;
         let Ok(len) = u32::try_from(elems.len()) else {
             bail!("too many array elements");
@@ -196,7 +212,7 @@ impl ArrayRef {
         pre: &ArrayRefPre,
         len: u32,
         elem: impl Fn(u32) -> &'v Val,
-    ) -> Result<Self> {
+    ) -> Result<Rooted<Self>> {
         check_store(store, pre.store_id)?;
         let ty = pre.ty.wasm();
         let expected = super::heap::unpacked(ty.0.element);
@@ -219,22 +235,13 @@ impl ArrayRef {
                 at + u64::from(layout.elems_offset) + u64::from(i) * u64::from(layout.elem_size);
             store.gc_write_value(ty.0.element, slot, elem(i))?;
         }
-        Ok(Self::from_root(store.gc_root(at)))
-    }
-
-    pub(crate) fn from_root(root: GcRoot) -> Self {
-        Self { root }
-    }
-
-    /// This array as an `anyref`.
-    pub fn to_anyref(self) -> AnyRef {
-        AnyRef::from_root(self.root)
+        Ok(Rooted::from_inner(Self::from_root_index(store.gc_root(at))))
     }
 
     /// The array's type.
     ///
     /// # Errors
-    /// Fails if the handle belongs to another store.
+    /// Fails if the handle's root was released or belongs to another store.
     pub fn ty(&self, store: impl AsContext) -> Result<ArrayType> {
         let store = &store.as_context().0.opaque;
         Ok(self.object(store)?.1)
@@ -252,7 +259,7 @@ impl ArrayRef {
     /// The number of elements.
     ///
     /// # Errors
-    /// Fails if the handle belongs to another store.
+    /// Fails if the handle's root was released or belongs to another store.
     pub fn len(&self, store: impl AsContext) -> Result<u32> {
         let store = &store.as_context().0.opaque;
         let (at, _) = self.object(store)?;
@@ -262,7 +269,7 @@ impl ArrayRef {
     /// Element `index` (packed elements zero-extended to `i32`).
     ///
     /// # Errors
-    /// Fails if `index` is out of bounds, or the handle belongs to another store.
+    /// Fails if `index` is out of bounds, or the handle's root was released or belongs to another store.
     pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Result<Val> {
         let store = &mut store.as_context_mut().0.opaque;
         let (slot, ty) = self.slot(store, index)?;
@@ -273,7 +280,7 @@ impl ArrayRef {
     ///
     /// # Errors
     /// Fails if `index` is out of bounds, the elements are immutable, `value`
-    /// does not match their type, or the handle belongs to another store.
+    /// does not match their type, or the handle's root was released or belongs to another store.
     pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         let (slot, ty) = self.slot(store, index)?;

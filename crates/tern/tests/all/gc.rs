@@ -40,12 +40,12 @@ fn i31_values_cross_the_host_boundary() -> Result<()> {
     let Val::AnyRef(Some(r)) = out[0] else {
         panic!("expected a non-null anyref, got {:?}", out[0]);
     };
-    let i = r.as_i31().expect("an i31");
+    let i = r.as_i31(&store)?.expect("an i31");
     assert_eq!(i.get_i32(), -5);
     assert_eq!(i.get_u32(), 0x7fff_fffb);
 
     // A host-made i31 is read back by wasm, signed and unsigned.
-    let host = Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_i32(-2))));
+    let host = Val::AnyRef(Some(AnyRef::from_i31(&mut store, I31::wrapping_i32(-2))));
     let get_s = instance.get_func(&mut store, "get_s").unwrap();
     get_s.call(&mut store, std::slice::from_ref(&host), &mut out)?;
     assert_eq!(out[0].unwrap_i32(), -2);
@@ -61,10 +61,12 @@ fn i31_values_cross_the_host_boundary() -> Result<()> {
 
     // `ref.eq` compares i31s by value.
     let eq = instance.get_func(&mut store, "eq").unwrap();
-    let seven = || Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_u32(7))));
-    eq.call(&mut store, &[seven(), seven()], &mut out)?;
+    let seven = |s: &mut Store<()>| Val::AnyRef(Some(AnyRef::from_i31(s, I31::wrapping_u32(7))));
+    let (a, b) = (seven(&mut store), seven(&mut store));
+    eq.call(&mut store, &[a, b], &mut out)?;
     assert_eq!(out[0].unwrap_i32(), 1);
-    eq.call(&mut store, &[seven(), host], &mut out)?;
+    let a = seven(&mut store);
+    eq.call(&mut store, &[a, host], &mut out)?;
     assert_eq!(out[0].unwrap_i32(), 0);
     Ok(())
 }
@@ -175,7 +177,7 @@ fn a_failed_cast_traps_with_cast_failure() -> Result<()> {
     let instance = Instance::new(&mut store, &module, &[])?;
     let f = instance.get_func(&mut store, "f").unwrap();
     let mut out = [Val::I32(0)];
-    let nine = Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_u32(9))));
+    let nine = Val::AnyRef(Some(AnyRef::from_i31(&mut store, I31::wrapping_u32(9))));
     f.call(&mut store, &[nine], &mut out)?;
     assert_eq!(out[0].unwrap_i32(), 9);
     let err = f

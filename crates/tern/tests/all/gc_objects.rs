@@ -496,16 +496,16 @@ fn extern_and_any_conversions_round_trip() -> Result<()> {
     )?[0] else {
         panic!("expected an anyref");
     };
-    assert!(!any.is_struct(&*s)? && !any.is_i31());
+    assert!(!any.is_struct(&*s)? && !any.is_i31(&*s)?);
     assert!(ExternRef::convert_any(&mut *s, any)?.ptr_eq(&host));
     // An i31 externalized by wasm comes back to wasm as the same i31.
-    let i31 = Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_u32(9))));
+    let i31 = Val::AnyRef(Some(AnyRef::from_i31(&mut *s, I31::wrapping_u32(9))));
     let ext = call(s, &inst, "externalize", &[i31])?;
     let again = call(s, &inst, "internalize", &ext)?;
     let Val::AnyRef(Some(r)) = again[0] else {
         panic!("expected an i31")
     };
-    assert_eq!(r.as_i31().map(I31::get_u32), Some(9));
+    assert_eq!(r.as_i31(&*s)?.map(I31::get_u32), Some(9));
     Ok(())
 }
 
@@ -590,7 +590,7 @@ fn structs_flow_through_globals_and_tables() -> Result<()> {
         .set_field(&mut *s, 0, Val::I32(6))?;
     assert_eq!(i32_of(&call(s, &inst, "from_global", &[])?), 6);
     // A value of another type is refused.
-    let i31 = Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_u32(1))));
+    let i31 = Val::AnyRef(Some(AnyRef::from_i31(&mut *s, I31::wrapping_u32(1))));
     assert!(global.set(&mut *s, i31).is_err());
 
     let table = inst.get_table(&mut *s, "t").expect("table");

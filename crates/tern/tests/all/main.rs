@@ -32,6 +32,7 @@ mod exceptions;
 mod function_references;
 mod gc;
 mod gc_objects;
+mod gc_roots;
 mod limits;
 mod memory_image;
 mod pooling;
