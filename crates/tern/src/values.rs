@@ -341,11 +341,13 @@ impl Val {
                 ValRaw::u64(store.func_data(f).funcref.0 as u64)
             }
             Self::ExternRef(None) => ValRaw::u64(0),
-            Self::ExternRef(Some(r)) => match r.data().downcast_ref::<crate::OwnedRooted<crate::AnyRef>>() {
-                // An externalized `anyref` (see `ExternRef::convert_any`).
-                Some(a) => ValRaw::u64(a.to_raw(store)? | crate::gc::EXTERNALIZED),
-                None => ValRaw::u64(store.register_externref(r) as u64),
-            },
+            Self::ExternRef(Some(r)) => {
+                match r.data().downcast_ref::<crate::OwnedRooted<crate::AnyRef>>() {
+                    // An externalized `anyref` (see `ExternRef::convert_any`).
+                    Some(a) => ValRaw::u64(a.to_raw(store)? | crate::gc::EXTERNALIZED),
+                    None => ValRaw::u64(store.register_externref(r) as u64),
+                }
+            }
             Self::ExnRef(None) => ValRaw::u64(0),
             Self::ExnRef(Some(e)) => ValRaw::u64(e.to_raw(store)?),
             Self::AnyRef(None) => ValRaw::u64(0),
@@ -365,10 +367,8 @@ impl Val {
                 WasmHeapType::Extern => {
                     let word = raw.get_u64();
                     if word & crate::gc::EXTERNALIZED != 0 {
-                        let any = crate::AnyRef::owned_from_raw(
-                            store,
-                            word & !crate::gc::EXTERNALIZED,
-                        );
+                        let any =
+                            crate::AnyRef::owned_from_raw(store, word & !crate::gc::EXTERNALIZED);
                         Self::ExternRef(any.map(ExternRef::new))
                     } else {
                         Self::ExternRef(store.externref_from_raw(word as usize))

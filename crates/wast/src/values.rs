@@ -132,10 +132,7 @@ fn matches_core(store: &mut Store<()>, actual: &Val, expected: &WastRetCore<'_>)
         (Val::ExternRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::ExnRef(r), WastRetCore::RefNull(_)) => r.is_none(),
         (Val::AnyRef(r), WastRetCore::RefNull(_)) => r.is_none(),
-        (Val::AnyRef(r), WastRetCore::RefI31) => match r {
-            Some(r) => r.is_i31(&*store)?,
-            None => false,
-        },
+        (Val::AnyRef(Some(r)), WastRetCore::RefI31) => r.is_i31(&*store)?,
         (Val::AnyRef(r), WastRetCore::RefAny) => r.is_some(),
         (Val::AnyRef(Some(r)), WastRetCore::RefEq) => {
             r.is_i31(&*store)? || r.is_struct(&*store)? || r.is_array(&*store)?

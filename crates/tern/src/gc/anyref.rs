@@ -7,8 +7,8 @@
 //! ([`Rooted<AnyRef>`](super::Rooted) and the other rooted forms), as later
 //! wasmtime does; `==` compares roots, not objects (see `Rooted::ref_eq`).
 
-use super::roots::GcRootIndex;
 use super::rooting::sealed::GcRefImpl;
+use super::roots::GcRootIndex;
 use super::{ArrayRef, OwnedRooted, Rooted, StructRef};
 use crate::store::StoreOpaque;
 use crate::{AsContext, AsContextMut, ExternRef, Trap};
@@ -184,7 +184,9 @@ impl AnyRef {
         let store = &mut store.as_context_mut().0.opaque;
         if let Some(any) = e.data().downcast_ref::<OwnedRooted<AnyRef>>() {
             let word = any.word(store)?;
-            return Ok(Rooted::from_inner(Self::from_root_index(store.gc_root(word))));
+            return Ok(Rooted::from_inner(Self::from_root_index(
+                store.gc_root(word),
+            )));
         }
         let word = store.register_externref(&e) as u64;
         let at = store

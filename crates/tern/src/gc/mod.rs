@@ -27,4 +27,3 @@ pub use rooting::{GcRef, ManuallyRooted, OwnedRooted, RootScope, Rooted, RootedG
 #[doc(hidden)]
 pub use roots::GcRootCounts;
 pub use types::{ArrayType, FieldType, StorageType, StructType};
-

@@ -5,8 +5,8 @@
 //! shape, so a handle used wrongly is an `Err`, never a read outside the
 //! object. Allocation returns the handle rooted in the store's current scope.
 
-use super::roots::GcRootIndex;
 use super::rooting::sealed::GcRefImpl;
+use super::roots::GcRootIndex;
 use super::{ArrayType, Rooted, StructType};
 use crate::store::StoreOpaque;
 use crate::{AsContext, AsContextMut, Trap, Val};

@@ -164,7 +164,10 @@ impl<T: GcRef> Deref for ManuallyRooted<T> {
 ///
 /// # Panics
 /// Panics if it is another store (what wasmtime's manual roots do).
-fn owning_store<'a, D>(context: &'a mut StoreContextMut<'_, D>, root: GcRootIndex) -> &'a mut StoreOpaque {
+fn owning_store<'a, D>(
+    context: &'a mut StoreContextMut<'_, D>,
+    root: GcRootIndex,
+) -> &'a mut StoreOpaque {
     let store = &mut context.0.opaque;
     assert!(
         root.store_id() == store.id(),

@@ -90,7 +90,9 @@ fn nested_scopes_release_in_lifo_order() -> Result<()> {
         }
         assert_eq!(GcRootCounts::of(&mut s1).lifo, base + 2);
         assert_eq!(GcRootCounts::host_root_offsets(&mut s1).len(), 1);
-        assert!(released(&b.field(&mut s1, 0).expect_err("inner scope ended")));
+        assert!(released(
+            &b.field(&mut s1, 0).expect_err("inner scope ended")
+        ));
         assert!(c.is_i31(&s1).is_err());
         assert_eq!(a.field(&mut s1, 0)?.unwrap_i32(), 1);
     }
@@ -315,15 +317,20 @@ fn host_functions_receive_and_return_rooted_values() -> Result<()> {
 
     // Calling the host function from the host: its result is rooted in the
     // caller's scope and outlives the call.
-    let make = instance
-        .get_typed_func::<i32, Option<Rooted<AnyRef>>>(&mut store, "make")?;
+    let make = instance.get_typed_func::<i32, Option<Rooted<AnyRef>>>(&mut store, "make")?;
     let arg = make.call(&mut store, 6)?;
     let mut out = [Val::AnyRef(None)];
     bump.call(&mut store, &[Val::AnyRef(arg)], &mut out)?;
     let Val::AnyRef(Some(result)) = out[0] else {
         panic!("expected a struct");
     };
-    assert_eq!(result.unwrap_struct(&store)?.field(&mut store, 0)?.unwrap_i32(), 7);
+    assert_eq!(
+        result
+            .unwrap_struct(&store)?
+            .field(&mut store, 0)?
+            .unwrap_i32(),
+        7
+    );
     assert_eq!(GcRootCounts::of(&mut store).lifo, base + 2);
     Ok(())
 }
