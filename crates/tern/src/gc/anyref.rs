@@ -142,7 +142,7 @@ impl AnyRef {
             any.to_raw(store)?;
             return Ok(*any);
         }
-        let word = store.register_externref(&e) as u64;
+        let word = store.register_externref(&e);
         let at = store
             .gc_alloc_object(GC_EXTERN_TYPE_ID, GcKind::Extern, u64::from(GC_EXTERN_SIZE))?
             .ok_or(Trap::GcHeapOutOfMemory)?;
