@@ -46,7 +46,10 @@ impl StoreOpaque {
     /// function called through a wasm-to-host trampoline starts).
     #[inline]
     pub(crate) fn exit_recorded(&mut self) {
-        debug_assert!(self.unrecorded_exits > 0, "no running wasm recorded an exit");
+        debug_assert!(
+            self.unrecorded_exits > 0,
+            "no running wasm recorded an exit"
+        );
         self.unrecorded_exits = self.unrecorded_exits.saturating_sub(1);
     }
 

@@ -210,23 +210,30 @@ fn references_wasm_still_holds_survive_pruning() -> Result<()> {
     let churned = Arc::new(AtomicUsize::new(0));
     let mut store = Store::new(&engine, ());
     let c = churned.clone();
-    let churn = Func::wrap(&mut store, move |mut caller: Caller<'_, ()>| -> Result<()> {
-        let sink = caller
-            .get_export("sink")
-            .and_then(Extern::into_func)
-            .expect("sink");
-        for i in 0..CHURN {
-            sink.call(&mut caller, &[Val::ExternRef(Some(counted(i, &c)))], &mut [])?;
-        }
-        assert!(
-            drops(&c) >= CHURN - SLACK,
-            "pruning inside a host call dropped only {} of {CHURN}",
-            drops(&c)
-        );
-        caller.gc();
-        assert_eq!(drops(&c), CHURN, "Caller::gc drops the rest");
-        Ok(())
-    });
+    let churn = Func::wrap(
+        &mut store,
+        move |mut caller: Caller<'_, ()>| -> Result<()> {
+            let sink = caller
+                .get_export("sink")
+                .and_then(Extern::into_func)
+                .expect("sink");
+            for i in 0..CHURN {
+                sink.call(
+                    &mut caller,
+                    &[Val::ExternRef(Some(counted(i, &c)))],
+                    &mut [],
+                )?;
+            }
+            assert!(
+                drops(&c) >= CHURN - SLACK,
+                "pruning inside a host call dropped only {} of {CHURN}",
+                drops(&c)
+            );
+            caller.gc();
+            assert_eq!(drops(&c), CHURN, "Caller::gc drops the rest");
+            Ok(())
+        },
+    );
     let instance = Instance::new(&mut store, &module, &[churn.into()])?;
     let kept = Arc::new(AtomicUsize::new(0));
     let keep = instance.get_func(&mut store, "keep").expect("keep");
@@ -242,7 +249,11 @@ fn references_wasm_still_holds_survive_pruning() -> Result<()> {
     drop(local);
 
     store.gc();
-    assert_eq!(drops(&kept), 1, "only the returned local is unreachable now");
+    assert_eq!(
+        drops(&kept),
+        1,
+        "only the returned local is unreachable now"
+    );
     let read = |store: &mut Store<()>, name: &str| -> Result<usize> {
         let f = instance.get_typed_func::<(), Option<ExternRef>>(&mut *store, name)?;
         Ok(id_of(&f.call(&mut *store, ())?.expect("non-null")))
@@ -263,18 +274,22 @@ fn null_tests_and_any_conversions_round_trip_across_prunes() -> Result<()> {
     let mut store = Store::new(&engine, ());
     let churn = Func::wrap(&mut store, || {});
     let instance = Instance::new(&mut store, &module, &[churn.into()])?;
-    let round_trip =
-        instance.get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut store, "round_trip")?;
+    let round_trip = instance
+        .get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut store, "round_trip")?;
     let is_null = instance.get_typed_func::<Option<ExternRef>, i32>(&mut store, "is_null")?;
     let counter = Arc::new(AtomicUsize::new(0));
     // Held by the host only: passed in again each round, after prunes.
     let kept = counted(7, &counter);
     for i in 0..CHURN {
         let r = counted(100 + i, &counter);
-        let back = round_trip.call(&mut store, Some(r.clone()))?.expect("non-null");
+        let back = round_trip
+            .call(&mut store, Some(r.clone()))?
+            .expect("non-null");
         assert!(back.ptr_eq(&r));
         assert_eq!(is_null.call(&mut store, Some(r))?, 0);
-        let back = round_trip.call(&mut store, Some(kept.clone()))?.expect("non-null");
+        let back = round_trip
+            .call(&mut store, Some(kept.clone()))?
+            .expect("non-null");
         assert!(back.ptr_eq(&kept));
     }
     assert_eq!(round_trip.call(&mut store, None)?.map(|r| id_of(&r)), None);
