@@ -18,9 +18,12 @@
 
 pub(crate) mod addr_hash;
 mod async_yield;
+mod externrefs;
 mod fuel;
 mod hooks;
+mod safe_points;
 
+pub(crate) use externrefs::HOST_EXTERN;
 pub use hooks::CallHook;
 
 use crate::externals::Extern;
@@ -31,7 +34,6 @@ use crate::vm::{
 };
 use crate::{Engine, Func, GlobalType, Module, TableType};
 use anyhow::{bail, Result};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -129,8 +131,11 @@ pub struct StoreOpaque {
     /// The exception that last left wasm uncaught, or that a host function
     /// is throwing (`Store::throw`).
     pub(crate) pending_exception: Option<crate::ExnRef>,
-    /// Every host reference passed to wasm, by the raw pointer wasm holds.
-    externrefs: HashMap<usize, crate::ExternRef>,
+    /// Every host reference wasm may hold, by its word (`store/externrefs.rs`).
+    externrefs: externrefs::ExternRefs,
+    /// How many of the store's activations are not stopped at a recorded
+    /// exit (`store/safe_points.rs`).
+    unrecorded_exits: u32,
     /// The GC heap (`vm::gc_heap`, `crate::gc::heap`).
     pub(crate) gc_heap: vm::gc_heap::GcHeap,
     /// The host's GC roots: every heap word a host handle names
@@ -188,7 +193,8 @@ impl<T> Store<T> {
                     exns: Vec::new(),
                     exception_slots: 0,
                     pending_exception: None,
-                    externrefs: HashMap::new(),
+                    externrefs: Default::default(),
+                    unrecorded_exits: 0,
                     gc_heap: Default::default(),
                     gc_roots: Default::default(),
                     components: Default::default(),
@@ -368,18 +374,6 @@ impl StoreOpaque {
             tern_environ::EntityIndex::Global(g) => Extern::Global(data.globals[g as usize]),
             tern_environ::EntityIndex::Tag(t) => Extern::Tag(data.tags[t as usize]),
         }
-    }
-
-    /// Keeps `r` alive for the store's lifetime and returns the raw value wasm holds.
-    pub(crate) fn register_externref(&mut self, r: &crate::ExternRef) -> usize {
-        let raw = r.as_raw();
-        self.externrefs.entry(raw).or_insert_with(|| r.clone());
-        raw
-    }
-
-    /// The host reference behind a raw value read from wasm (0 is null).
-    pub(crate) fn externref_from_raw(&self, raw: usize) -> Option<crate::ExternRef> {
-        self.externrefs.get(&raw).cloned()
     }
 
     /// The handle already given out for `funcref`, if any.

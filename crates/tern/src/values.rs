@@ -10,9 +10,11 @@ use tern_environ::{TypeIndex, WasmHeapType};
 
 /// A reference to a host value that wasm can hold (`externref`) but not inspect.
 ///
-/// Cheap to clone. A store keeps every `ExternRef` passed into it alive until
-/// the store is dropped, so wasm never holds a dangling reference and nothing
-/// outlives the store.
+/// Cheap to clone. A store holds one handle to every `ExternRef` wasm may
+/// still reach (in a table, a global, a live wasm local, an exception or a
+/// GC object) and drops the handles of the others as references accumulate
+/// or on [`Store::gc`](crate::Store::gc), so the host value drops once
+/// neither the embedder nor any store's wasm can reach it.
 #[derive(Clone)]
 pub struct ExternRef {
     inner: Arc<ExternData>,
@@ -62,7 +64,7 @@ impl ExternRef {
             let payload = u64::from_le_bytes(
                 store.gc_read(word + u64::from(tern_environ::GC_EXTERN_PAYLOAD)),
             );
-            if let Some(r) = store.externref_from_raw(payload as usize) {
+            if let Some(r) = store.externref_from_raw(payload) {
                 return Ok(r);
             }
         }
@@ -77,15 +79,19 @@ impl ExternRef {
     }
 
     /// How many handles to this reference exist: the embedder's clones, plus
-    /// one held by each store this reference was passed to wasm in (kept until
-    /// that store drops).
+    /// one held by each store whose wasm may still reach it (until that
+    /// store's next prune finds it unreachable, see [`Store::gc`](crate::Store::gc)).
     pub fn strong_count(&self) -> usize {
         Arc::strong_count(&self.inner)
     }
 
-    /// The raw pointer wasm holds for this reference.
-    pub(crate) fn as_raw(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
+    /// The word wasm holds for this reference: its address tagged with
+    /// bit 62 (`store/externrefs.rs`). User-space addresses on the 64-bit
+    /// hosts Tern supports are below 2^57, so the tag bits are free.
+    pub(crate) fn word(&self) -> u64 {
+        let address = Arc::as_ptr(&self.inner) as usize as u64;
+        debug_assert!(address >> 62 == 0, "host address uses the tag bits");
+        address | crate::store::HOST_EXTERN
     }
 }
 
@@ -345,7 +351,7 @@ impl Val {
                 match r.data().downcast_ref::<crate::OwnedRooted<crate::AnyRef>>() {
                     // An externalized `anyref` (see `ExternRef::convert_any`).
                     Some(a) => ValRaw::u64(a.to_raw(store)? | crate::gc::EXTERNALIZED),
-                    None => ValRaw::u64(store.register_externref(r) as u64),
+                    None => ValRaw::u64(store.register_externref(r)),
                 }
             }
             Self::ExnRef(None) => ValRaw::u64(0),
@@ -364,16 +370,7 @@ impl Val {
             ValType::F64 => Self::F64(raw.get_f64()),
             ValType::V128 => Self::V128(raw.get_v128()),
             ValType::Ref(r) => match r.heap_type().to_wasm().top() {
-                WasmHeapType::Extern => {
-                    let word = raw.get_u64();
-                    if word & crate::gc::EXTERNALIZED != 0 {
-                        let any =
-                            crate::AnyRef::owned_from_raw(store, word & !crate::gc::EXTERNALIZED);
-                        Self::ExternRef(any.map(ExternRef::new))
-                    } else {
-                        Self::ExternRef(store.externref_from_raw(word as usize))
-                    }
-                }
+                WasmHeapType::Extern => Self::ExternRef(store.externref_from_raw(raw.get_u64())),
                 WasmHeapType::Exn => Self::ExnRef(crate::ExnRef::from_raw(store, raw.get_u64())),
                 WasmHeapType::Any => Self::AnyRef(crate::AnyRef::from_raw(store, raw.get_u64())),
                 _ => Self::FuncRef(store.func_from_raw(raw.get_u64() as usize)),

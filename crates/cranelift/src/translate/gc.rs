@@ -13,8 +13,9 @@
 //! same way), only when the target type is not `final` does a mismatch ask the
 //! engine (libcall `is_subtype`) about declared supertypes.
 //!
-//! **Conversions** (until `externref`s are heap objects, phase 3): a host
-//! `externref` word is a pointer, below 2^63. `extern.convert_any` of an i31
+//! **Conversions**: a host `externref` word is a host pointer tagged with
+//! bit 62, never bit 63 (the runtime's `store/externrefs.rs`; compiled code
+//! never dereferences it). `extern.convert_any` of an i31
 //! or struct/array object sets bit 63 of its word; `any.convert_extern` of
 //! such a word clears it again, and of a host pointer allocates an *extern*
 //! object holding it, which `extern.convert_any` unwraps. So both directions

@@ -65,7 +65,7 @@ impl WasmTy for Option<crate::ExternRef> {
         crate::Val::ExternRef(self).to_raw(store)
     }
     fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
-        store.externref_from_raw(raw.get_u64() as usize)
+        store.externref_from_raw(raw.get_u64())
     }
 }
 

@@ -188,7 +188,7 @@ impl AnyRef {
                 store.gc_root(word),
             )));
         }
-        let word = store.register_externref(&e) as u64;
+        let word = store.register_externref(&e);
         let at = store
             .gc_alloc_object(GC_EXTERN_TYPE_ID, GcKind::Extern, u64::from(GC_EXTERN_SIZE))?
             .ok_or(Trap::GcHeapOutOfMemory)?;

@@ -27,6 +27,7 @@
 use super::registry;
 use super::traphandlers;
 use super::vmcontext::VMRuntimeLimits;
+use crate::store::StoreOpaque;
 
 #[cfg(test)]
 mod tests;
@@ -51,10 +52,6 @@ mod tests;
 ///   `u64` until that host function returns; a value written there must be
 ///   a reference the frame's code may hold in that slot (its wasm type is
 ///   the one the code gave it), or the code's behaviour is undefined.
-#[allow(
-    dead_code,
-    reason = "the collector (GC phase 3, docs/design/gc.md) is the caller; the tests use it today"
-)]
 pub unsafe fn for_each_stack_root(
     limits: *const VMRuntimeLimits,
     mut visit: impl FnMut(*mut u64),
@@ -81,4 +78,26 @@ pub unsafe fn for_each_stack_root(
     // SAFETY: forwarded from this function's contract.
     unsafe { traphandlers::for_each_store_frame(limits, &mut found) };
     frames
+}
+
+/// Calls `visit` with the word in each live GC-reference slot of `store`'s
+/// wasm frames on this thread, if they can be walked exactly here: returns
+/// `false`, visiting nothing, when some activation of the store is not
+/// stopped at a recorded exit (`store/safe_points.rs`).
+///
+/// Only reads: a prune of host `externref`s needs the words, not the slots.
+pub fn for_each_stack_word(store: &StoreOpaque, mut visit: impl FnMut(u64)) -> bool {
+    if !store.stack_walk_exact() {
+        return false;
+    }
+    let limits: *const VMRuntimeLimits = store.limits();
+    // SAFETY: `store` is borrowed here, so this is the thread running its
+    // wasm if any runs; a zero count means every activation of the store on
+    // this thread's stack is stopped in a host function its wasm-to-host
+    // trampoline called (and `last_wasm_exit_fp`, with each inner
+    // activation's saved copy, is that trampoline's live frame), or there is
+    // none and nothing is visited. `limits` are the store's own. Each slot
+    // is only read, as an aligned `u64`, before this returns.
+    unsafe { for_each_stack_root(limits, |slot| visit(*slot)) };
+    true
 }

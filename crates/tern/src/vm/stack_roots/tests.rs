@@ -42,7 +42,7 @@ fn walk(caller: &mut Caller<'_, Probe>) {
 }
 
 fn raw(r: &ExternRef) -> u64 {
-    r.as_raw() as u64
+    r.word()
 }
 
 fn set(refs: &[&ExternRef]) -> BTreeSet<u64> {
