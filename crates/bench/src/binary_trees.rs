@@ -55,9 +55,7 @@ macro_rules! binary_trees {
             /// When the engine or the module cannot be built.
             pub fn prepare(n: i32) -> anyhow::Result<Call> {
                 let mut config = Config::new();
-                config
-                    .wasm_function_references(true)
-                    .wasm_gc(true);
+                config.wasm_function_references(true).wasm_gc(true);
                 let configure: fn(&mut Config) = $configure;
                 configure(&mut config);
                 let engine = Engine::new(&config)?;

@@ -18,7 +18,7 @@
 //! readably: the results, the trap kind, an uncaught exception (its tag, by
 //! export name, and its payload), and every exported global, table entry and
 //! memory byte. A GC value is compared by a structural dump of what it
-//! reaches ([`dump`]): i31 values, each object's kind, field or element
+//! reaches ([`crate::gc_values`]): i31 values, each object's kind, field or element
 //! storage types and values, recursively, within a budget of objects and
 //! array elements. The dump is a tree: the host API has no identity
 //! comparison of objects yet, so two references to one object read the same
@@ -49,17 +49,14 @@
 //! of a Tern bug this campaign found (see [`large_constant_array`]).
 
 use crate::differential::{Divergence, DivergenceKind, Stats};
+use crate::gc_values::{arguments, dump, dump_exn, show_args, Budget};
 use crate::generate::{FUEL_EXPORT, MAX_MEMORY_BYTES, TERMINATION_FUEL};
 use crate::rng::Rng;
 use crate::tern_side::{self, MemoryStrategy, OPT_LEVELS};
-use crate::value::{arbitrary_value, Kind};
 use anyhow::Result;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use tern::{
-    AnyRef, Engine, Extern, HeapType, Instance, Module, ResourceLimiter, StorageType, Store, Tag,
-    Trap, Val, ValType, I31,
-};
+use tern::{Engine, Extern, Instance, Module, ResourceLimiter, Store, Tag, Trap, Val};
 
 /// The GC heap limit of the baseline, dynamic and artifact setups: large
 /// enough for what generated modules allocate, small enough that a huge
@@ -69,12 +66,6 @@ pub const HEAP_LIMIT: usize = 16 << 20;
 /// The GC heap limit of the tiny-heap setup: one 64 KiB growth step, so
 /// modules that allocate reach it (and, once Tern collects, collect often).
 pub const TINY_HEAP_LIMIT: usize = 64 << 10;
-
-/// Objects a dump visits at most, per value.
-pub const DUMP_OBJECTS: u32 = 200;
-
-/// Array elements a dump shows at most, per array (the length is always shown).
-pub const DUMP_ELEMENTS: u32 = 64;
 
 /// One of the configurations that must agree (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +124,12 @@ impl ResourceLimiter for HeapLimit {
         Ok(false)
     }
 
-    fn table_growing(&mut self, _current: u32, _desired: u32, _maximum: Option<u32>) -> Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: u32,
+        _desired: u32,
+        _maximum: Option<u32>,
+    ) -> Result<bool> {
         Ok(true)
     }
 }
@@ -357,17 +353,27 @@ impl GcDifferential {
                 runs.push(run);
                 results.push(result);
             }
-            match self.compare(&mut runs, results, variant, &format!("set {set}, instantiation"), stats) {
+            match self.compare(
+                &mut runs,
+                results,
+                variant,
+                &format!("set {set}, instantiation"),
+                stats,
+            ) {
                 Err(d) => return Some(d),
                 Ok(false) => return None,
                 Ok(true) => {}
             }
-            if runs[0].is_none() {
-                // Every setup failed to instantiate the same way; so would
-                // every other argument set.
-                return None;
-            }
-            if let Some(d) = self.compare_state(&mut runs, &exports, variant, &format!("set {set}, after instantiation"), stats) {
+            // If every setup failed to instantiate (the same way), so would
+            // every other argument set.
+            runs[0].as_ref()?;
+            if let Some(d) = self.compare_state(
+                &mut runs,
+                &exports,
+                variant,
+                &format!("set {set}, after instantiation"),
+                stats,
+            ) {
                 return Some(d);
             }
             for ((name, _), ty) in exports.iter().zip(&types) {
@@ -378,16 +384,34 @@ impl GcDifferential {
                 };
                 let mut results = Vec::new();
                 for run in &mut runs {
-                    results.push(run.as_mut().map(|r| r.call(name, &args, ty.results().len(), stats)));
+                    results.push(
+                        run.as_mut()
+                            .map(|r| r.call(name, &args, ty.results().len(), stats)),
+                    );
                 }
                 let step = format!("set {set}, export `{name}`{}", show_args(&args));
-                match self.compare(&mut runs, results.into_iter().map(|r| r.unwrap_or_else(skipped)).collect(), variant, &step, stats) {
+                match self.compare(
+                    &mut runs,
+                    results
+                        .into_iter()
+                        .map(|r| r.unwrap_or_else(skipped))
+                        .collect(),
+                    variant,
+                    &step,
+                    stats,
+                ) {
                     Err(d) => return Some(d),
                     Ok(false) => break,
                     Ok(true) => {}
                 }
                 stats.base.executions += 1;
-                if let Some(d) = self.compare_state(&mut runs, &exports, variant, &format!("{step}, state after"), stats) {
+                if let Some(d) = self.compare_state(
+                    &mut runs,
+                    &exports,
+                    variant,
+                    &format!("{step}, state after"),
+                    stats,
+                ) {
                     return Some(d);
                 }
             }
@@ -547,13 +571,17 @@ pub fn large_constant_array(wasm: &[u8]) -> bool {
     };
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let found = match payload {
-            Ok(Payload::GlobalSection(r)) => r.into_iter().flatten().any(|g| too_large(&g.init_expr)),
+            Ok(Payload::GlobalSection(r)) => {
+                r.into_iter().flatten().any(|g| too_large(&g.init_expr))
+            }
             Ok(Payload::TableSection(r)) => r.into_iter().flatten().any(|t| match &t.init {
                 TableInit::Expr(e) => too_large(e),
                 TableInit::RefNull => false,
             }),
             Ok(Payload::ElementSection(r)) => r.into_iter().flatten().any(|e| match e.items {
-                ElementItems::Expressions(_, items) => items.into_iter().flatten().any(|e| too_large(&e)),
+                ElementItems::Expressions(_, items) => {
+                    items.into_iter().flatten().any(|e| too_large(&e))
+                }
                 ElementItems::Functions(_) => false,
             }),
             _ => false,
@@ -655,7 +683,13 @@ fn describe_error(
 }
 
 impl Run {
-    fn call(&mut self, name: &str, args: &[Val], results: usize, stats: &mut GcStats) -> StepResult {
+    fn call(
+        &mut self,
+        name: &str,
+        args: &[Val],
+        results: usize,
+        stats: &mut GcStats,
+    ) -> StepResult {
         let fuel = TERMINATION_FUEL as i32;
         if let Some(g) = self.instance.get_global(&mut self.store, FUEL_EXPORT) {
             let _ = g.set(&mut self.store, Val::I32(fuel));
@@ -728,7 +762,10 @@ impl Run {
                         out.push((format!("memory {name}"), format!("{} bytes", bytes.len())));
                         for (i, chunk) in bytes.chunks(64).enumerate() {
                             if chunk.iter().any(|b| *b != 0) {
-                                out.push((format!("memory {name} at {}", i * 64), format!("{chunk:02x?}")));
+                                out.push((
+                                    format!("memory {name} at {}", i * 64),
+                                    format!("{chunk:02x?}"),
+                                ));
                             }
                         }
                     }
@@ -740,7 +777,9 @@ impl Run {
                         for i in 0..size {
                             let mut text = String::new();
                             match t.get(&mut self.store, i) {
-                                Some(v) => dump(&mut self.store, &self.tags, &v, &mut budget, &mut text),
+                                Some(v) => {
+                                    dump(&mut self.store, &self.tags, &v, &mut budget, &mut text)
+                                }
                                 None => text.push_str("(none)"),
                             }
                             out.push((format!("table {name}[{i}]"), text));
@@ -752,227 +791,5 @@ impl Run {
         stats.objects += budget.objects;
         stats.i31s += budget.i31s;
         out
-    }
-}
-
-/// Arguments for a call of a function of type `ty`: numbers from `rng`,
-/// null for nullable references, an i31 for `(ref i31)`, `(ref eq)` and
-/// `(ref any)`; `None` if a parameter is another non-nullable reference.
-fn arguments(rng: &mut Rng, ty: &tern::FuncType) -> Option<Vec<Val>> {
-    ty.params()
-        .map(|p| {
-            Some(match p {
-                ValType::I32 => to_val(arbitrary_value(rng, Kind::I32)),
-                ValType::I64 => to_val(arbitrary_value(rng, Kind::I64)),
-                ValType::F32 => to_val(arbitrary_value(rng, Kind::F32)),
-                ValType::F64 => to_val(arbitrary_value(rng, Kind::F64)),
-                ValType::V128 => to_val(arbitrary_value(rng, Kind::V128)),
-                ValType::Ref(r) => {
-                    let heap = *r.heap_type();
-                    if r.is_nullable() {
-                        null_of(heap)
-                    } else if matches!(heap, HeapType::I31 | HeapType::Eq | HeapType::Any) {
-                        let v = match arbitrary_value(rng, Kind::I32) {
-                            crate::value::Value::I32(x) => x,
-                            _ => 0,
-                        };
-                        Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_i32(v))))
-                    } else {
-                        return None;
-                    }
-                }
-            })
-        })
-        .collect()
-}
-
-fn to_val(v: crate::value::Value) -> Val {
-    use crate::value::Value;
-    match v {
-        Value::I32(x) => Val::I32(x),
-        Value::I64(x) => Val::I64(x),
-        Value::F32(x) => Val::F32(x),
-        Value::F64(x) => Val::F64(x),
-        Value::V128(x) => Val::V128(x),
-        Value::FuncRef { .. } => Val::FuncRef(None),
-        Value::ExternRef { .. } => Val::ExternRef(None),
-        Value::ExnRef { .. } => Val::ExnRef(None),
-    }
-}
-
-/// The null reference of `heap`'s hierarchy.
-fn null_of(heap: HeapType) -> Val {
-    match heap {
-        HeapType::Func | HeapType::ConcreteFunc(_) | HeapType::NoFunc => Val::FuncRef(None),
-        HeapType::Extern | HeapType::NoExtern => Val::ExternRef(None),
-        HeapType::Exn | HeapType::NoExn => Val::ExnRef(None),
-        _ => Val::AnyRef(None),
-    }
-}
-
-fn show_args(args: &[Val]) -> String {
-    let mut s = String::from("(");
-    for (i, a) in args.iter().enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        match a {
-            Val::I32(x) => write!(s, "i32 {x}"),
-            Val::I64(x) => write!(s, "i64 {x}"),
-            Val::F32(x) => write!(s, "f32 bits {x:#x}"),
-            Val::F64(x) => write!(s, "f64 bits {x:#x}"),
-            Val::V128(x) => write!(s, "v128 {x:#x}"),
-            Val::AnyRef(Some(r)) => write!(s, "i31 {:?}", r.as_i31().map(|i| i.get_i32())),
-            _ => write!(s, "null"),
-        }
-        .expect("writing to a String");
-    }
-    s.push(')');
-    s
-}
-
-/// What a dump may still visit, and what it visited.
-struct Budget {
-    left: u32,
-    objects: u64,
-    i31s: u64,
-}
-
-impl Budget {
-    fn new() -> Self {
-        Self {
-            left: DUMP_OBJECTS,
-            objects: 0,
-            i31s: 0,
-        }
-    }
-}
-
-/// Appends a structural description of `v` to `out` (see the module docs).
-fn dump(store: &mut Store<HeapLimit>, tags: &[(String, Tag)], v: &Val, budget: &mut Budget, out: &mut String) {
-    let w = |out: &mut String, s: &dyn fmt::Display| {
-        write!(out, "{s}").expect("writing to a String");
-    };
-    match v {
-        Val::I32(x) => w(out, &format_args!("i32:{x}")),
-        Val::I64(x) => w(out, &format_args!("i64:{x}")),
-        Val::F32(x) => w(out, &format_args!("f32:{x:#x}")),
-        Val::F64(x) => w(out, &format_args!("f64:{x:#x}")),
-        Val::V128(x) => w(out, &format_args!("v128:{x:#x}")),
-        Val::FuncRef(f) => out.push_str(if f.is_some() { "func" } else { "null-func" }),
-        Val::ExternRef(None) => out.push_str("null-extern"),
-        Val::ExternRef(Some(e)) => match e.data().downcast_ref::<AnyRef>() {
-            Some(any) => {
-                out.push_str("extern(");
-                dump_any(store, tags, any, budget, out);
-                out.push(')');
-            }
-            None => out.push_str("extern(host)"),
-        },
-        Val::ExnRef(None) => out.push_str("null-exn"),
-        Val::ExnRef(Some(exn)) => dump_exn(store, tags, exn, budget, out),
-        Val::AnyRef(None) => out.push_str("null-any"),
-        Val::AnyRef(Some(any)) => dump_any(store, tags, any, budget, out),
-    }
-}
-
-fn dump_any(store: &mut Store<HeapLimit>, tags: &[(String, Tag)], any: &AnyRef, budget: &mut Budget, out: &mut String) {
-    if let Some(i) = any.as_i31() {
-        budget.i31s += 1;
-        write!(out, "i31:{}", i.get_i32()).expect("writing to a String");
-        return;
-    }
-    if budget.left == 0 {
-        out.push_str("…");
-        return;
-    }
-    budget.left -= 1;
-    budget.objects += 1;
-    let result = (|| -> Result<()> {
-        if let Some(s) = any.as_struct(&*store)? {
-            let ty = s.ty(&*store)?;
-            let n = ty.fields().len();
-            out.push_str("struct{");
-            for i in 0..n {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                let field = ty.field(i).expect("a field below the count");
-                out.push_str(storage(field.element_type()));
-                out.push('=');
-                let v = s.field(&mut *store, i)?;
-                dump(store, tags, &v, budget, out);
-            }
-            out.push('}');
-        } else if let Some(a) = any.as_array(&*store)? {
-            let ty = a.ty(&*store)?;
-            let len = a.len(&*store)?;
-            write!(out, "array<{}>[{len}](", storage(ty.field_type().element_type()))?;
-            for i in 0..len.min(DUMP_ELEMENTS) {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                let v = a.get(&mut *store, i)?;
-                dump(store, tags, &v, budget, out);
-            }
-            if len > DUMP_ELEMENTS {
-                out.push_str(", …");
-            }
-            out.push(')');
-        } else {
-            out.push_str("any(internalized host reference)");
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        write!(out, "<host API error: {e:#}>").expect("writing to a String");
-    }
-}
-
-fn dump_exn(store: &mut Store<HeapLimit>, tags: &[(String, Tag)], exn: &tern::ExnRef, budget: &mut Budget, out: &mut String) {
-    let result = (|| -> Result<()> {
-        let tag = exn.tag(&*store)?;
-        let name = tags
-            .iter()
-            .find(|(_, t)| Tag::eq(t, &tag, &*store))
-            .map_or("(unexported)", |(n, _)| n.as_str());
-        write!(out, "exn tag `{name}`(")?;
-        let fields = exn.fields(&mut *store)?;
-        for (i, v) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            dump(store, tags, v, budget, out);
-        }
-        out.push(')');
-        Ok(())
-    })();
-    if let Err(e) = result {
-        write!(out, "<host API error: {e:#}>").expect("writing to a String");
-    }
-}
-
-/// A storage type without engine type indices (which differ between the
-/// setups' engines): packed, numeric, or the reference's nullability and
-/// hierarchy.
-fn storage(t: &StorageType) -> &'static str {
-    match t {
-        StorageType::I8 => "i8",
-        StorageType::I16 => "i16",
-        StorageType::ValType(ValType::I32) => "i32",
-        StorageType::ValType(ValType::I64) => "i64",
-        StorageType::ValType(ValType::F32) => "f32",
-        StorageType::ValType(ValType::F64) => "f64",
-        StorageType::ValType(ValType::V128) => "v128",
-        StorageType::ValType(ValType::Ref(r)) => match (r.is_nullable(), null_of(*r.heap_type())) {
-            (true, Val::FuncRef(_)) => "funcref",
-            (false, Val::FuncRef(_)) => "(ref func)",
-            (true, Val::ExternRef(_)) => "externref",
-            (false, Val::ExternRef(_)) => "(ref extern)",
-            (true, Val::ExnRef(_)) => "exnref",
-            (false, Val::ExnRef(_)) => "(ref exn)",
-            (true, _) => "anyref",
-            (false, _) => "(ref any)",
-        },
     }
 }

@@ -8,8 +8,8 @@ use tern_fuzz::differential::DivergenceKind;
 use tern_fuzz::gc_self::{GcDifferential, GcStats, Setup};
 use tern_fuzz::{generate, with_big_stack};
 
-/// Seeds checked in CI; `tern-fuzz gc --seeds 80 --start 0` replays them.
-const SEEDS: u64 = 80;
+/// Seeds checked in CI; `tern-fuzz gc --seeds 150 --arg-sets 2` replays them.
+const SEEDS: u64 = 150;
 
 #[test]
 fn fixed_gc_seeds_agree_across_setups() {
@@ -35,14 +35,30 @@ fn fixed_gc_seeds_agree_across_setups() {
     println!("{stats}");
     println!("{:?}", stats.base.trap_kinds);
     // The campaign must exercise GC values and exceptions, not skip them.
-    assert!(stats.base.modules >= SEEDS * 9 / 10, "{stats}");
-    assert!(stats.base.executions >= SEEDS * 3, "{stats}");
+    // (About one module in eight is skipped for a large constant array, a
+    // known Tern bug: see `constant_array_allocation_asks_the_limiter_first`.)
+    assert!(stats.base.modules >= SEEDS * 3 / 4, "{stats}");
+    assert!(stats.base.executions >= SEEDS * 5, "{stats}");
     assert!(stats.objects > 0, "no GC object was compared: {stats}");
     assert!(stats.exceptions > 0, "no exception left a call: {stats}");
+    assert!(
+        stats.heap_exhausted > 0,
+        "the tiny heap was never reached: {stats}"
+    );
+    for kind in ["CastFailure", "NullReference"] {
+        assert!(
+            stats.base.trap_kinds.contains_key(kind),
+            "no {kind} trap: {:?}",
+            stats.base.trap_kinds
+        );
+    }
 }
 
 /// Every text of `setup` is changed by `edit` (through a fault).
-fn diverge(wat: &str, fault: tern_fuzz::gc_self::Fault) -> Option<tern_fuzz::differential::Divergence> {
+fn diverge(
+    wat: &str,
+    fault: tern_fuzz::gc_self::Fault,
+) -> Option<tern_fuzz::differential::Divergence> {
     let wasm = wat::parse_str(wat).unwrap();
     with_big_stack(move || {
         let mut diff = GcDifferential::new(1).unwrap();
@@ -84,7 +100,10 @@ fn nested_gc_values_and_exception_payloads_are_compared() {
     }
     let d = diverge(NESTED, i31).expect("a changed nested i31 is seen");
     assert_eq!(d.kind, DivergenceKind::Call, "{d}");
-    assert!(d.detail.contains("i31:-3") && d.detail.contains("i31:-4"), "{d}");
+    assert!(
+        d.detail.contains("i31:-3") && d.detail.contains("i31:-4"),
+        "{d}"
+    );
 
     // An array element inside the struct, through the artifact.
     fn element(setup: Setup, text: &mut String) {
@@ -102,7 +121,10 @@ fn nested_gc_values_and_exception_payloads_are_compared() {
         }
     }
     let d = diverge(NESTED, payload).expect("a changed exception payload is seen");
-    assert!(d.detail.contains("exception exn tag `t`(i32:5, struct{"), "{d}");
+    assert!(
+        d.detail.contains("exception exn tag `t`(i32:5, struct{"),
+        "{d}"
+    );
 }
 
 #[test]
