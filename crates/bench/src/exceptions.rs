@@ -1,18 +1,20 @@
-//! The cost of wasm exception handling: a loop that throws and catches one
+//! The exception rows of issue 14: a loop that throws and catches one
 //! exception per iteration across a call (`throw` in a callee, `try_table`
 //! with `catch` in the caller), and the same loop without the throw, so the
-//! difference is the exception's own cost.
-
-use anyhow::Result;
-use std::time::{Duration, Instant};
-use tern::*;
+//! difference is the exception's own cost; on Tern and, with the `wasmtime`
+//! feature, on wasmtime 48 from the same source (`exceptions!` expands it once
+//! per runtime crate, like `suite!`).
+//!
+//! Each timed call instantiates the module in a fresh store (microseconds,
+//! against the row's milliseconds) on both runtimes: Tern does not collect
+//! thrown exceptions yet, so one store would run out of exception slots.
 
 /// Iterations of each loop.
-const ITERATIONS: i32 = 1_000_000;
+pub const ITERATIONS: i32 = 1_000_000;
 
 /// `throws(n)` throws and catches `n` exceptions, each carrying the counter;
 /// `calls(n)` makes the same `n` calls that return normally.
-const MODULE: &str = r#"(module
+pub const MODULE: &str = r#"(module
   (tag $e (param i32))
   (func $thrower (param i32) (result i32) (throw $e (local.get 0)))
   (func $returner (param i32) (result i32) (local.get 0))
@@ -35,49 +37,77 @@ const MODULE: &str = r#"(module
     (local.get $sum))
 )"#;
 
-/// Runs `export(ITERATIONS)` `runs` times, each in a fresh store (thrown
-/// exceptions are not collected yet, so one store would run out of exception
-/// slots), and returns the last result with the fastest call's time; the
-/// instantiation is outside the timed part.
-fn best_of(engine: &Engine, module: &Module, export: &str, runs: usize) -> Result<(i32, Duration)> {
-    let mut best: Option<Duration> = None;
-    let mut out = 0;
-    for _ in 0..runs {
-        let mut store = Store::new(engine, ());
-        let instance = Instance::new(&mut store, module, &[])?;
-        let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
-        let start = Instant::now();
-        out = f.call(&mut store, ITERATIONS)?;
-        let d = start.elapsed();
-        if best.is_none_or(|b| d < b) {
-            best = Some(d);
-        }
-    }
-    Ok((out, best.unwrap_or_default()))
+/// The rows: export, row name.
+pub const ROWS: [(&str, &str); 2] = [
+    (
+        "throws",
+        "exceptions: throw + catch across a call (per iteration)",
+    ),
+    (
+        "calls",
+        "exceptions: the same call returning normally (per iteration)",
+    ),
+];
+
+/// What both loops return: 0 + 1 + … + (n - 1), wrapping.
+pub fn expected() -> u32 {
+    (0..ITERATIONS).fold(0i32, |a, i| a.wrapping_add(i)) as u32
 }
 
-/// Prints the exception figures (ns per iteration).
-pub fn exception_loop() -> Result<()> {
-    let mut config = Config::new();
-    config.wasm_exceptions(true);
-    let engine = Engine::new(&config)?;
-    let module = Module::new(&engine, MODULE)?;
-    let per_iteration = |d: Duration| d.as_secs_f64() * 1e9 / f64::from(ITERATIONS);
-    for (export, label) in [
-        ("throws", "throw + catch across a call"),
-        ("calls", "the same call, returning normally"),
-    ] {
-        let (sum, d) = best_of(&engine, &module, export, 5)?;
-        // Both loops add 0 + 1 + … + (n - 1), wrapping.
-        let expected = (0..ITERATIONS).fold(0i32, |a, i| a.wrapping_add(i));
-        anyhow::ensure!(
-            sum == expected,
-            "{export} returned {sum}, expected {expected}"
-        );
-        println!(
-            "exception loop, {label}: {:.1} ns per iteration",
-            per_iteration(d)
-        );
-    }
-    Ok(())
+/// A row measured in milliseconds per call of [`ITERATIONS`] iterations,
+/// turned into nanoseconds per iteration.
+pub fn per_iteration(mut row: crate::suite::Row) -> crate::suite::Row {
+    row.value = row.value * 1e6 / f64::from(ITERATIONS);
+    row.unit = "ns";
+    row
 }
+
+/// Expands the exception calls as module `$name`, written against the crate
+/// `$rt`; `$configure` (a `fn(&mut Config)`) adds runtime-specific settings
+/// to a configuration with exceptions on.
+macro_rules! exceptions {
+    ($name:ident, $rt:ident, $configure:expr) => {
+        /// The exception loops, compiled against one runtime crate.
+        pub mod $name {
+            use crate::exceptions::{expected, ITERATIONS, MODULE, ROWS};
+            use crate::workloads::Call;
+            use ::$rt::{Config, Engine, Instance, Module, Store};
+
+            /// The two loops' calls, ready to be timed; each returns its sum
+            /// and fails if it is not [`expected`]'s.
+            ///
+            /// # Errors
+            /// When the engine or the module cannot be built.
+            pub fn prepare() -> anyhow::Result<Vec<Call>> {
+                let mut config = Config::new();
+                config.wasm_exceptions(true);
+                let configure: fn(&mut Config) = $configure;
+                configure(&mut config);
+                let engine = Engine::new(&config)?;
+                let module = Module::new(&engine, wat::parse_str(MODULE)?)?;
+                let mut calls = Vec::new();
+                for (export, name) in ROWS {
+                    let (engine, module) = (engine.clone(), module.clone());
+                    calls.push(Call {
+                        name,
+                        call: Box::new(move || {
+                            let mut store = Store::new(&engine, ());
+                            let instance = Instance::new(&mut store, &module, &[])?;
+                            let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
+                            let sum = f.call(&mut store, ITERATIONS)? as u32;
+                            anyhow::ensure!(
+                                sum == expected(),
+                                "{export} returned {sum}, expected {}",
+                                expected()
+                            );
+                            Ok(sum)
+                        }),
+                    });
+                }
+                Ok(calls)
+            }
+        }
+    };
+}
+
+pub(crate) use exceptions;

@@ -6,17 +6,20 @@
 //! `workloads.rs` adds the execution rows: the seven workloads of
 //! `benches/workloads/` and their geometric mean. The suite's last rows are
 //! the async API's call costs (`call_async` of an empty function, a wasm ->
-//! async host -> wasm round trip), beside the synchronous ones;
-//! `exceptions.rs` prints the cost of a thrown and caught wasm exception.
+//! async host -> wasm round trip), beside the synchronous ones. Then the
+//! Wasm 3.0 rows of issue 14: binary-trees on GC structs (`binary_trees.rs`)
+//! and a thrown and caught exception per iteration (`exceptions.rs`).
 //!
 //! Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
 //! `instantiate`, only the suite's compile and instantiation rows run; with
-//! `workloads`, only the seven execution workloads; with `profile ROW
+//! `workloads`, only the seven execution workloads; with `gc [N]`, only the
+//! binary-trees (at depth N) and exception rows; with `profile ROW
 //! [SECONDS]`, one row runs on Tern alone in a loop (`profile.rs`).
 
+mod binary_trees;
 mod exceptions;
 mod profile;
 mod spectre;
@@ -34,6 +37,21 @@ suite::suite!(wasmtime_suite, wasmtime);
 workloads::workloads!(tern_workloads, tern);
 #[cfg(feature = "wasmtime")]
 workloads::workloads!(wasmtime_workloads, wasmtime);
+binary_trees::binary_trees!(tern_binary_trees, tern, |_| {});
+#[cfg(feature = "wasmtime")]
+binary_trees::binary_trees!(wasmtime_binary_trees, wasmtime, wasmtime_gc_config);
+exceptions::exceptions!(tern_exceptions, tern, |_| {});
+#[cfg(feature = "wasmtime")]
+exceptions::exceptions!(wasmtime_exceptions, wasmtime, wasmtime_gc_config);
+
+/// wasmtime's GC settings for the issue-14 rows: the deferred
+/// reference-counting collector, named rather than left to `Collector::Auto`
+/// (which prefers the copying collector when its cargo feature is on; this
+/// crate builds wasmtime with `gc-drc` only).
+#[cfg(feature = "wasmtime")]
+fn wasmtime_gc_config(config: &mut wasmtime::Config) {
+    config.collector(wasmtime::Collector::DeferredReferenceCounting);
+}
 
 fn time<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let start = Instant::now();
@@ -50,6 +68,15 @@ fn main() -> Result<()> {
     }
     if std::env::args().nth(1).as_deref() == Some("workloads") {
         return workloads_only();
+    }
+    if std::env::args().nth(1).as_deref() == Some("gc") {
+        let depth = match std::env::args().nth(2) {
+            Some(n) => n.parse()?,
+            None => binary_trees::DEPTH,
+        };
+        let (ours, theirs) = measure_wasm3(depth)?;
+        print_table(&ours, theirs.as_deref());
+        return Ok(());
     }
     if std::env::args().nth(1).as_deref() == Some("profile") {
         let row = std::env::args().nth(2).unwrap_or_default();
@@ -76,6 +103,11 @@ fn main() -> Result<()> {
         if let (Some(theirs), Some(rows)) = (&mut theirs, their_rows) {
             theirs.extend(rows);
         }
+        let (our_rows, their_rows) = measure_wasm3(binary_trees::DEPTH)?;
+        ours.extend(our_rows);
+        if let (Some(theirs), Some(rows)) = (&mut theirs, their_rows) {
+            theirs.extend(rows);
+        }
     }
     print_table(&ours, theirs.as_deref());
     if only_instantiation {
@@ -92,7 +124,6 @@ fn main() -> Result<()> {
             workloads::WORKLOADS.len()
         ),
     }
-    exceptions::exception_loop()?;
 
     let engine = Engine::default();
     instantiate_with_data(&engine)?;
@@ -152,6 +183,55 @@ fn measure_workloads(only: Option<&str>, runs: usize) -> Result<(Vec<Row>, Optio
                 best = best.min(d);
             }
             ours.push(workloads::row(w.name, best, results)?.0);
+        }
+        Ok((ours, None))
+    }
+}
+
+/// The issue-14 rows: binary-trees at `depth` and the two exception loops,
+/// best of [`workloads::RUNS`] calls in CPU time each; with the `wasmtime`
+/// feature, Tern's and wasmtime's calls interleaved and their checksums
+/// compared (each call also checks its own against the expected value).
+fn measure_wasm3(depth: i32) -> Result<(Vec<Row>, Option<Vec<Row>>)> {
+    let mut calls = vec![tern_binary_trees::prepare(depth)?];
+    calls.extend(tern_exceptions::prepare()?);
+    // The exception rows are per iteration; binary-trees stays per call.
+    let unit = |(row, _): workloads::Measured| {
+        if exceptions::ROWS.iter().any(|(_, name)| *name == row.name) {
+            exceptions::per_iteration(row)
+        } else {
+            row
+        }
+    };
+    #[cfg(feature = "wasmtime")]
+    {
+        let mut theirs = vec![wasmtime_binary_trees::prepare(depth)?];
+        theirs.extend(wasmtime_exceptions::prepare()?);
+        let (ours, theirs) = workloads::interleaved(calls, theirs, workloads::RUNS)?;
+        for ((row, a), (_, b)) in ours.iter().zip(&theirs) {
+            anyhow::ensure!(
+                a == b,
+                "{}: checksum {a} on Tern, {b} on wasmtime",
+                row.name
+            );
+        }
+        Ok((
+            ours.into_iter().map(unit).collect(),
+            Some(theirs.into_iter().map(unit).collect()),
+        ))
+    }
+    #[cfg(not(feature = "wasmtime"))]
+    {
+        let mut ours = Vec::new();
+        for mut c in calls {
+            let mut results = Vec::new();
+            let mut best = Duration::MAX;
+            for _ in 0..workloads::RUNS {
+                let (r, d) = workloads::cpu_timed(&mut c.call);
+                results.push(r);
+                best = best.min(d);
+            }
+            ours.push(unit(workloads::row(c.name, best, results)?));
         }
         Ok((ours, None))
     }

@@ -9,9 +9,11 @@
 //! float-to-int, bulk memory, reference types, SIMD, tail calls, extended
 //! constant expressions, multi-memory, memory64 and wide arithmetic. What is
 //! off, and why: relaxed SIMD (its results are implementation-defined, so two
-//! correct engines may differ), threads, exceptions, GC and custom page sizes
-//! (Tern does not implement them), and imports in differential modules (each
-//! module must run alone on both engines).
+//! correct engines may differ), exceptions and GC (the oracle implements
+//! neither; [`gc_module`] turns them on for [`crate::gc_self`], where Tern is
+//! checked against itself), threads and custom page sizes (Tern does not
+//! implement them), and imports in differential modules (each module must run
+//! alone on both engines).
 //!
 //! Termination: `wasm-smith`'s `ensure_termination` adds a fuel global that
 //! every function entry and loop header decrements, trapping (`unreachable`)
@@ -34,6 +36,24 @@ pub const MAX_MEMORY_BYTES: u64 = 4 * 65536;
 /// The `wasm-smith` configuration both engines can run, with the swarm
 /// switches drawn from `rng`.
 pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
+    config_for(rng, false)
+}
+
+/// The `wasm-smith` configuration of [`crate::gc_self`]'s modules: the same
+/// swarm as [`smith_config`] (drawn from `rng` the same way), with garbage
+/// collection (struct and array types, `struct.*`/`array.*`, `i31`, casts,
+/// typed function references) and exception handling (tags, `throw`,
+/// `throw_ref`, `try_table`) on, reference types always on (GC needs them),
+/// up to [`MAX_TAGS`] tags, and at least six types. Modules whose instruction swarm draws a subset
+/// always keep the aggregate (`struct.*`/`array.*`) instructions.
+pub fn gc_smith_config(rng: &mut Rng) -> wasm_smith::Config {
+    config_for(rng, true)
+}
+
+/// Tags a GC-mode module may define.
+pub const MAX_TAGS: usize = 4;
+
+fn config_for(rng: &mut Rng, gc: bool) -> wasm_smith::Config {
     let mut c = wasm_smith::Config {
         // What neither engine (or not both) implements.
         gc_enabled: false,
@@ -78,6 +98,17 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
     c.bulk_memory_enabled = rng.chance(3, 4);
     c.multi_value_enabled = rng.chance(3, 4);
     c.extended_const_enabled = rng.chance(1, 2);
+    if gc {
+        c.gc_enabled = true;
+        c.exceptions_enabled = true;
+        c.reference_types_enabled = true;
+        c.max_tags = MAX_TAGS;
+        // Without a function type there are no functions (wasm-smith then
+        // makes a module of data alone, as it does for a few seeds of the
+        // wasmi campaign); with struct and array types drawn from the same
+        // budget, ask for several types so that most modules have one.
+        c.min_types = 6;
+    }
     c.wide_arithmetic_enabled = rng.chance(1, 4);
     c.disallow_traps = rng.chance(1, 2);
     c.max_instructions = *rng.pick(&[20, 100, 300, 1000]);
@@ -87,6 +118,9 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
         // of instruction kinds (always with locals and control flow).
         use wasm_smith::InstructionKind as K;
         let mut kinds = vec![K::Variable, K::Control];
+        if gc {
+            kinds.push(K::Aggregate);
+        }
         for kind in [
             K::Numeric,
             K::Vector,
@@ -112,6 +146,19 @@ pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
 pub fn module(seed: u64) -> Result<Vec<u8>> {
     let mut rng = Rng::new(seed);
     let config = smith_config(&mut rng);
+    let mut data = vec![0u8; rng.range(1024, 32 * 1024) as usize];
+    rng.fill(&mut data);
+    from_config(config, &data)
+}
+
+/// Generates the GC-mode module for `seed` ([`gc_smith_config`]), with its
+/// termination counter exported as [`FUEL_EXPORT`].
+///
+/// # Errors
+/// As [`module`].
+pub fn gc_module(seed: u64) -> Result<Vec<u8>> {
+    let mut rng = Rng::new(seed);
+    let config = gc_smith_config(&mut rng);
     let mut data = vec![0u8; rng.range(1024, 32 * 1024) as usize];
     rng.fill(&mut data);
     from_config(config, &data)

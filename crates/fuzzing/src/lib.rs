@@ -10,12 +10,17 @@
 //! - [`tern_side`] and [`oracle`]: the engine under test and the reference,
 //!   behind the same small interface over neutral [`value`] types;
 //! - [`differential`]: run both, compare every call, trap and exported state;
+//! - [`gc_self`]: GC and exception modules, which the oracle cannot run,
+//!   checked against Tern itself in four setups that must agree, through
+//!   the structural dumps of [`gc_values`];
 //! - [`reduce`]: shrink a diverging module to a small `.wat` regression test;
 //! - [`determinism`]: compiling twice gives byte-identical artifacts;
 //! - [`malformed`]: mutated modules never crash, hang or panic Tern.
 
 pub mod determinism;
 pub mod differential;
+pub mod gc_self;
+pub mod gc_values;
 pub mod generate;
 pub mod malformed;
 pub mod oracle;

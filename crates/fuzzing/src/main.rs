@@ -5,12 +5,16 @@
 //! tern-fuzz --seeds 300 --start 0     the same, for a fixed range of seeds
 //! tern-fuzz check FILE [--variant V]  one .wasm/.wat file, differentially
 //! tern-fuzz reduce FILE --variant V   shrink a diverging file to a small .wat
-//! tern-fuzz generate SEED             print the module generated for a seed
+//! tern-fuzz generate SEED [--gc]      print the module generated for a seed
+//! tern-fuzz gc --seconds 600          GC + exception modules, Tern against itself
+//! tern-fuzz gc-check FILE [--variant V]  one .wasm/.wat file, in the GC setups
 //! tern-fuzz determinism --count N     compile generated modules twice, compare bytes
 //! tern-fuzz malformed --count N       mutated modules: no crash, hang or panic
 //! ```
 //!
-//! The differential campaign ends with the line `N executions, M divergences`;
+//! The differential campaigns (`tern-fuzz` against wasmi, `tern-fuzz gc`
+//! against Tern's own setups, see `gc_self`) end with the line
+//! `N executions, M divergences`;
 //! each divergence's module is saved under `--out` (default `fuzz-out/`) as
 //! `div-SEED.wasm` and, reduced, `div-SEED.wat` (a regression test candidate:
 //! copy it into `crates/fuzzing/tests/regressions/`).
@@ -27,6 +31,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tern_fuzz::differential::{Differential, Stats};
+use tern_fuzz::gc_self::{GcDifferential, GcStats};
 use tern_fuzz::malformed::{self, Summary};
 use tern_fuzz::{determinism, generate, reduce, with_big_stack};
 
@@ -94,6 +99,27 @@ enum Cmd {
     Generate {
         /// The seed.
         seed: u64,
+        /// The GC campaign's module for that seed (GC and exceptions on).
+        #[arg(long)]
+        gc: bool,
+    },
+    /// GC and exception modules, checked against Tern itself: static and
+    /// dynamic memories, compiled and through an artifact, and a tiny GC heap.
+    Gc {
+        #[command(flatten)]
+        campaign: CampaignArgs,
+    },
+    /// Runs one module (.wasm or .wat) in the GC campaign's setups and compares.
+    GcCheck {
+        /// The module.
+        file: PathBuf,
+        /// Variant (opt levels and argument seed); default: the file's
+        /// `;; variant:` header, or 0.
+        #[arg(long)]
+        variant: Option<u64>,
+        /// Argument sets.
+        #[arg(long, default_value_t = 4)]
+        arg_sets: u32,
     },
     /// Compiles generated modules twice and compares the serialized artifacts.
     Determinism {
@@ -149,10 +175,21 @@ fn main() -> Result<()> {
             arg_sets,
             attempts,
         }) => with_big_stack(move || reduce_file(&file, variant, arg_sets, attempts)),
-        Some(Cmd::Generate { seed }) => {
-            print!("{}", wasmprinter::print_bytes(generate::module(seed)?)?);
+        Some(Cmd::Generate { seed, gc }) => {
+            let wasm = if gc {
+                generate::gc_module(seed)?
+            } else {
+                generate::module(seed)?
+            };
+            print!("{}", wasmprinter::print_bytes(wasm)?);
             Ok(())
         }
+        Some(Cmd::Gc { campaign }) => with_big_stack(move || gc_campaign(&campaign)),
+        Some(Cmd::GcCheck {
+            file,
+            variant,
+            arg_sets,
+        }) => with_big_stack(move || gc_check(&file, variant, arg_sets)),
         Some(Cmd::Determinism { count, start }) => determinism_campaign(start, count),
         Some(Cmd::Malformed {
             count,
@@ -238,6 +275,90 @@ fn campaign(args: &CampaignArgs) -> Result<()> {
         stats.executions, stats.divergences
     );
     Ok(())
+}
+
+fn gc_campaign(args: &CampaignArgs) -> Result<()> {
+    if args.seconds.is_none() && args.seeds.is_none() {
+        bail!("give --seconds N or --seeds N");
+    }
+    let diff = GcDifferential::new(args.arg_sets)?;
+    let started = Instant::now();
+    let deadline = args.seconds.map(|s| started + Duration::from_secs(s));
+    let mut stats = GcStats::default();
+    let mut generation_failures = 0u64;
+    let mut last_report = Instant::now();
+    let mut seed = args.start;
+    quiet_tern_panics();
+    loop {
+        if args.seeds.is_some_and(|n| seed >= args.start + n)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            break;
+        }
+        let Ok(wasm) = generate::gc_module(seed) else {
+            generation_failures += 1;
+            seed += 1;
+            continue;
+        };
+        if let Some(div) = diff.check(&wasm, seed, &mut stats) {
+            eprintln!("seed {seed}: {div}");
+            std::fs::create_dir_all(&args.out)?;
+            let path = args.out.join(format!("gc-div-{seed}.wasm"));
+            std::fs::write(&path, &wasm)?;
+            eprintln!("  saved {}", path.display());
+            if !args.no_reduce {
+                let kind = div.kind;
+                let small = reduce::reduce_with(&wasm, seed, 1000, |candidate| {
+                    diff.check(candidate, seed, &mut GcStats::default())
+                        .is_some_and(|d| d.kind == kind)
+                });
+                match small {
+                    Ok(small) => {
+                        let div = diff
+                            .check(&small, seed, &mut GcStats::default())
+                            .unwrap_or(div);
+                        let wat = reduce::regression_wat(&small, seed, &div)?;
+                        let path = args.out.join(format!("gc-div-{seed}.wat"));
+                        std::fs::write(&path, &wat)?;
+                        eprintln!("  reduced to {} bytes: {}", small.len(), path.display());
+                    }
+                    Err(e) => eprintln!("  reduction failed: {e:#}"),
+                }
+            }
+        }
+        seed += 1;
+        if last_report.elapsed() >= Duration::from_secs(30) {
+            eprintln!(
+                "[{:>6.0}s] seed {seed}: {stats}",
+                started.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+    }
+    println!(
+        "GC seeds {}..{seed} in {:.0}s: {stats}; {generation_failures} seeds wasm-smith could not use",
+        args.start,
+        started.elapsed().as_secs_f64()
+    );
+    println!("traps by kind: {:?}", stats.base.trap_kinds);
+    println!(
+        "{} executions, {} divergences",
+        stats.base.executions, stats.base.divergences
+    );
+    Ok(())
+}
+
+fn gc_check(file: &Path, variant: Option<u64>, arg_sets: u32) -> Result<()> {
+    let (wasm, header) = read_module(file)?;
+    let variant = variant.or(header).unwrap_or(0);
+    let diff = GcDifferential::new(arg_sets)?;
+    let mut stats = GcStats::default();
+    let div = diff.check(&wasm, variant, &mut stats);
+    println!("{stats}");
+    match div {
+        Some(d) => bail!("{d}"),
+        None => Ok(()),
+    }
 }
 
 /// Reads a .wasm or .wat file as binary wasm.

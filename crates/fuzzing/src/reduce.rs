@@ -21,15 +21,30 @@ pub fn reduce(
     kind: DivergenceKind,
     attempts: u32,
 ) -> Result<Vec<u8>> {
+    reduce_with(wasm, variant, attempts, |candidate| {
+        let mut stats = Stats::default();
+        diff.check(candidate, variant, &mut stats)
+            .is_some_and(|d| d.kind == kind)
+    })
+}
+
+/// Shrinks `wasm` with `wasm-shrink`, seeded with `variant`, keeping each
+/// candidate for which `still_diverges` holds, with up to `attempts`
+/// unsuccessful steps in a row (the engine behind [`reduce`], also used by
+/// [`crate::gc_self`]).
+///
+/// # Errors
+/// Fails if `wasm` itself does not satisfy `still_diverges`.
+pub fn reduce_with(
+    wasm: &[u8],
+    variant: u64,
+    attempts: u32,
+    mut still_diverges: impl FnMut(&[u8]) -> bool,
+) -> Result<Vec<u8>> {
     let info = wasm_shrink::WasmShrink::default()
         .attempts(attempts)
         .seed(variant)
-        .run(wasm.to_vec(), |candidate| {
-            let mut stats = Stats::default();
-            Ok(diff
-                .check(candidate, variant, &mut stats)
-                .is_some_and(|d| d.kind == kind))
-        })?;
+        .run(wasm.to_vec(), |candidate| Ok(still_diverges(candidate)))?;
     Ok(info.output)
 }
 

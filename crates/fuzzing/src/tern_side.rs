@@ -52,6 +52,25 @@ pub const MEMORY_STRATEGIES: [MemoryStrategy; 4] = [
 /// # Errors
 /// Fails only if Tern refuses the configuration.
 pub fn engine_with(opt: OptLevel, parallel: bool, memory: MemoryStrategy) -> Result<Engine> {
+    Engine::new(&config_with(opt, parallel, memory))
+}
+
+/// Like [`engine_with`] (without parallel compilation), with garbage
+/// collection, exception handling and typed function references on as well:
+/// the engines of [`crate::gc_self`].
+///
+/// # Errors
+/// Fails only if Tern refuses the configuration.
+pub fn gc_engine(opt: OptLevel, memory: MemoryStrategy) -> Result<Engine> {
+    let mut config = config_with(opt, false, memory);
+    config
+        .wasm_function_references(true)
+        .wasm_gc(true)
+        .wasm_exceptions(true);
+    Engine::new(&config)
+}
+
+fn config_with(opt: OptLevel, parallel: bool, memory: MemoryStrategy) -> tern::Config {
     let mut config = tern::Config::new();
     match memory {
         MemoryStrategy::Static => {}
@@ -80,7 +99,7 @@ pub fn engine_with(opt: OptLevel, parallel: bool, memory: MemoryStrategy) -> Res
         .wasm_wide_arithmetic(true)
         .max_wasm_stack(TERN_WASM_STACK)
         .parallel_compilation(parallel);
-    Engine::new(&config)
+    config
 }
 
 /// What an export is, as far as a differential run needs to know.

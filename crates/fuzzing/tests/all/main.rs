@@ -6,6 +6,7 @@
 
 mod determinism;
 mod differential;
+mod gc;
 mod harness;
 mod malformed;
 mod regressions;
