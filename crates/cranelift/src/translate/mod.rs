@@ -37,6 +37,7 @@ use cranelift_codegen::ir::{
     self, types, GlobalValueData, InstBuilder, MemFlagsData, UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use crate::may_throw::MayThrow;
 use dispatch::Dispatch;
 use std::collections::HashMap;
 use tern_environ::{Module, TrapKind, VMOffsets, VMLIMITS_STACK_LIMIT};
@@ -47,6 +48,7 @@ pub(crate) struct FuncTranslator<'a> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
+    may_throw: &'a MayThrow,
     fctx: &'a mut FunctionBuilderContext,
 }
 
@@ -56,6 +58,8 @@ pub(crate) struct FuncState<'a, 'f> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
+    /// Which functions a direct call needs a pending-exception check after.
+    pub(crate) may_throw: &'a MayThrow,
     /// The wasm operand stack.
     pub(crate) stack: Vec<Value>,
     /// Enclosing control structures, innermost last.
@@ -80,12 +84,14 @@ impl<'a> FuncTranslator<'a> {
         compiler: &'a Compiler,
         module: &'a Module,
         offsets: &'a VMOffsets,
+        may_throw: &'a MayThrow,
         fctx: &'a mut FunctionBuilderContext,
     ) -> Self {
         Self {
             compiler,
             module,
             offsets,
+            may_throw,
             fctx,
         }
     }
@@ -168,6 +174,7 @@ impl<'a> FuncTranslator<'a> {
             compiler: self.compiler,
             module: self.module,
             offsets: self.offsets,
+            may_throw: self.may_throw,
             stack: Vec::new(),
             control: Vec::new(),
             reachable: true,
