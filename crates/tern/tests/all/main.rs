@@ -29,6 +29,7 @@ mod component_transcode;
 mod embedder12;
 mod errors;
 mod exceptions;
+mod exceptions_heap;
 mod function_references;
 mod gc;
 mod gc_objects;
