@@ -36,8 +36,8 @@ const MODULE: &str = r#"(module
 )"#;
 
 /// Runs `export(ITERATIONS)` `runs` times, each in a fresh store (thrown
-/// exceptions are not collected yet, so one store would run out of exception
-/// slots), and returns the last result with the fastest call's time; the
+/// exceptions live on the GC heap, which is not collected yet, so one store's
+/// heap would keep growing), and returns the last result with the fastest call's time; the
 /// instantiation is outside the timed part.
 fn best_of(engine: &Engine, module: &Module, export: &str, runs: usize) -> Result<(i32, Duration)> {
     let mut best: Option<Duration> = None;

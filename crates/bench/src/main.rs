@@ -14,7 +14,8 @@
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
 //! `instantiate`, only the suite's compile and instantiation rows run; with
-//! `workloads`, only the seven execution workloads; with `profile ROW
+//! `workloads`, only the seven execution workloads; with `exceptions`, only
+//! the exception loop; with `profile ROW
 //! [SECONDS]`, one row runs on Tern alone in a loop (`profile.rs`).
 
 mod exceptions;
@@ -47,6 +48,9 @@ const KERNELS: [&str; 3] = ["fib(30)", "sieve(10,000,000)", "mandel(600)"];
 fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("spectre") {
         return spectre::spectre_cost(11);
+    }
+    if std::env::args().nth(1).as_deref() == Some("exceptions") {
+        return exceptions::exception_loop();
     }
     if std::env::args().nth(1).as_deref() == Some("workloads") {
         return workloads_only();
