@@ -117,7 +117,8 @@ pub(crate) const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM2
     .union(WasmFeatures::WIDE_ARITHMETIC)
     .union(WasmFeatures::FUNCTION_REFERENCES);
 // Exception handling is implemented but stays off until exceptions are
-// collected (`crate::exn`: each thrown exception lives until its store drops).
+// collected (`crate::exn`: they are GC-heap objects, and the heap has no
+// collector yet).
 // .union(WasmFeatures::EXCEPTIONS)
 // GC has a heap but no collector yet (phase 2: objects live until their store
 // drops, see docs/design/gc.md), so it stays off by default too.
