@@ -16,6 +16,7 @@
 //! This file must never answer "cannot throw" for a function that can: a
 //! missing check lets an exception pass unnoticed as a normal return.
 
+use rayon::prelude::*;
 use tern_environ::{FunctionBody, Module};
 use wasmparser::{Operator, WasmFeatures};
 
@@ -38,9 +39,15 @@ impl MayThrow {
         may[..module.num_imported_funcs as usize].fill(true);
         // `callers[f]`: the defined functions that call `f` directly.
         let mut callers: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for body in bodies {
+        // Decoding every body is the costly part: do it in parallel, as the
+        // compilation that follows is.
+        let scans: Vec<Option<Scan>> = bodies
+            .par_iter()
+            .map(|body| scan(module, &body.body))
+            .collect();
+        for (body, scanned) in bodies.iter().zip(scans) {
             let f = body.func_index as usize;
-            match scan(module, &body.body) {
+            match scanned {
                 Some(Scan::Throws) | None => may[f] = true,
                 Some(Scan::Calls(callees)) => {
                     for callee in callees {

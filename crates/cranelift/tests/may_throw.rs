@@ -45,9 +45,10 @@ fn checks(clif: &str) -> usize {
     clif.lines()
         .filter(|l| {
             l.contains(" = load.i64 ")
-                && limits
-                    .iter()
-                    .any(|v| l.trim_end().ends_with(&format!(" {v}+{VMLIMITS_PENDING_EXN}")))
+                && limits.iter().any(|v| {
+                    l.trim_end()
+                        .ends_with(&format!(" {v}+{VMLIMITS_PENDING_EXN}"))
+                })
         })
         .count()
 }

@@ -66,10 +66,22 @@ mod tests {
         assert_eq!(
             exn_reference_fields(&params),
             vec![
-                GcRefField { offset: layout.fields[2], width: 4 },
-                GcRefField { offset: layout.fields[4], width: 8 },
-                GcRefField { offset: layout.fields[6], width: 8 },
-                GcRefField { offset: layout.fields[7], width: 4 },
+                GcRefField {
+                    offset: layout.fields[2],
+                    width: 4
+                },
+                GcRefField {
+                    offset: layout.fields[4],
+                    width: 8
+                },
+                GcRefField {
+                    offset: layout.fields[6],
+                    width: 8
+                },
+                GcRefField {
+                    offset: layout.fields[7],
+                    width: 4
+                },
             ]
         );
         assert!(exn_reference_fields(&[WasmValType::I64]).is_empty());

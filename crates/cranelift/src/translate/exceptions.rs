@@ -165,7 +165,10 @@ impl FuncState<'_, '_> {
                     tag,
                     VMTAG_TYPE_ID as i32,
                 );
-                let size = self.builder.ins().iconst(types::I64, i64::from(layout.size));
+                let size = self
+                    .builder
+                    .ins()
+                    .iconst(types::I64, i64::from(layout.size));
                 let exn = self.alloc_object(type_id, size, GcKind::Exn);
                 let addr = self.object_address(exn);
                 self.builder

@@ -29,6 +29,7 @@ mod stack_maps;
 mod tables;
 
 use crate::compiler::Compiler;
+use crate::may_throw::MayThrow;
 use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use crate::trap_codes::trap_code;
 use anyhow::Result;
@@ -37,7 +38,6 @@ use cranelift_codegen::ir::{
     self, types, GlobalValueData, InstBuilder, MemFlagsData, UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use crate::may_throw::MayThrow;
 use dispatch::Dispatch;
 use std::collections::HashMap;
 use tern_environ::{Module, TrapKind, VMOffsets, VMLIMITS_STACK_LIMIT};

@@ -200,7 +200,11 @@ fn endless_throwing_under_a_heap_limit_traps_cleanly() -> Result<()> {
     let err = run
         .call(&mut store, ())
         .expect_err("the heap limit ends the loop");
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::GcHeapOutOfMemory), "{err:?}");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::GcHeapOutOfMemory),
+        "{err:?}"
+    );
     assert!(!store.has_pending_exception());
     let ok = instance.get_typed_func::<(), i32>(&mut store, "ok")?;
     assert_eq!(ok.call(&mut store, ())?, 1);

@@ -48,7 +48,9 @@ fn module(engine: &Engine) -> Result<Module> {
 /// The eight payload values (the anyref is a fresh struct holding 99).
 fn payload(store: &mut Store<()>, instance: &Instance) -> Result<Vec<Val>> {
     let seven = instance.get_func(&mut *store, "seven").expect("export");
-    let new_struct = instance.get_func(&mut *store, "new_struct").expect("export");
+    let new_struct = instance
+        .get_func(&mut *store, "new_struct")
+        .expect("export");
     let mut out = [Val::AnyRef(None)];
     new_struct.call(&mut *store, &[Val::I32(99)], &mut out)?;
     Ok(vec![
@@ -56,7 +58,7 @@ fn payload(store: &mut Store<()>, instance: &Instance) -> Result<Vec<Val>> {
         Val::I64(1 << 40),
         Val::F32(1.5f32.to_bits()),
         Val::F64((-2.25f64).to_bits()),
-        Val::V128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128.into()),
+        Val::V128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210),
         Val::FuncRef(Some(seven)),
         Val::ExternRef(Some(ExternRef::new(123u32))),
         out[0].clone(),
@@ -70,8 +72,11 @@ fn check(store: &mut Store<()>, got: &[Val]) -> Result<()> {
     assert_eq!(got[1].unwrap_i64(), 1 << 40);
     assert_eq!(got[2].unwrap_f32(), 1.5);
     assert_eq!(got[3].unwrap_f64(), -2.25);
-    assert_eq!(got[4].unwrap_v128(), 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
-    let f = got[5].unwrap_funcref().expect("non-null funcref").clone();
+    assert_eq!(
+        got[4].unwrap_v128(),
+        0x0123_4567_89ab_cdef_fedc_ba98_7654_3210
+    );
+    let f = *got[5].unwrap_funcref().expect("non-null funcref");
     assert_eq!(f.typed::<(), i32>(&*store)?.call(&mut *store, ())?, 7);
     let e = got[6].unwrap_externref().expect("non-null externref");
     assert_eq!(e.data().downcast_ref::<u32>(), Some(&123));
@@ -105,11 +110,18 @@ fn a_payload_of_every_value_kind_round_trips() -> Result<()> {
     // The host function throws whatever exception the test puts in `slot`.
     let slot: std::sync::Arc<std::sync::Mutex<Option<ExnRef>>> = Default::default();
     let thrown = slot.clone();
-    let host_throw = Func::wrap(&mut store, move |mut caller: Caller<'_, ()>| -> Result<()> {
-        let exn = thrown.lock().unwrap().take().expect("an exception to throw");
-        caller.throw(exn)?;
-        Ok(())
-    });
+    let host_throw = Func::wrap(
+        &mut store,
+        move |mut caller: Caller<'_, ()>| -> Result<()> {
+            let exn = thrown
+                .lock()
+                .unwrap()
+                .take()
+                .expect("an exception to throw");
+            caller.throw(exn)?;
+            Ok(())
+        },
+    );
     let instance = Instance::new(&mut store, &module, &[tag.into(), host_throw.into()])?;
     let values = payload(&mut store, &instance)?;
 
