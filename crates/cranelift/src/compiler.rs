@@ -1,5 +1,6 @@
 //! The [`Compiler`]: a configured Cranelift ISA plus the per-function compile step.
 
+use crate::may_throw::MayThrow;
 use crate::trampoline::{needed_trampolines, TrampolineSpec};
 use crate::translate::FuncTranslator;
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -9,7 +10,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tern_environ::{AddressMap, FunctionBody, ModuleTranslation, TrapKind, VMOffsets};
+use tern_environ::{AddressMap, FunctionBody, Module, ModuleTranslation, TrapKind, VMOffsets};
 
 /// How hard Cranelift optimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,6 +217,7 @@ impl Compiler {
         }
         let ModuleTranslation { module, bodies } = translation;
         let offsets = VMOffsets::new(&module);
+        let may_throw = self.may_throw(&module, &bodies);
         let num_bodies = bodies.len();
         let specs = needed_trampolines(&module);
         let jobs: Vec<Job<'_>> = bodies
@@ -246,7 +248,7 @@ impl Compiler {
                     let func_index = body.func_index;
                     let mut validator = body.validator.into_validator(std::mem::take(allocs));
                     ctx.clear();
-                    FuncTranslator::new(self, &module, &offsets, fctx).translate(
+                    FuncTranslator::new(self, &module, &offsets, &may_throw, fctx).translate(
                         &mut ctx.func,
                         func_index,
                         &body.body,
@@ -283,6 +285,7 @@ impl Compiler {
     pub fn translate_to_clif(&self, translation: ModuleTranslation<'_>) -> Result<Vec<String>> {
         let ModuleTranslation { module, bodies } = translation;
         let offsets = VMOffsets::new(&module);
+        let may_throw = self.may_throw(&module, &bodies);
         let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
         let mut allocs = wasmparser::FuncValidatorAllocations::default();
         bodies
@@ -290,7 +293,7 @@ impl Compiler {
             .map(|body| {
                 let mut validator = body.validator.into_validator(std::mem::take(&mut allocs));
                 let mut func = cranelift_codegen::ir::Function::new();
-                FuncTranslator::new(self, &module, &offsets, &mut fctx).translate(
+                FuncTranslator::new(self, &module, &offsets, &may_throw, &mut fctx).translate(
                     &mut func,
                     body.func_index,
                     &body.body,
@@ -300,6 +303,16 @@ impl Compiler {
                 Ok(func.display().to_string())
             })
             .collect()
+    }
+
+    /// Which functions of `module` may throw; only worked out when exceptions
+    /// are on (otherwise no call is followed by a check anyway).
+    fn may_throw(&self, module: &Module, bodies: &[FunctionBody<'_>]) -> MayThrow {
+        if self.settings.tunables.exceptions {
+            MayThrow::analyse(module, bodies)
+        } else {
+            MayThrow::all(module)
+        }
     }
 
     /// Runs Cranelift over the function in `ctx` and collects its code, traps and relocations.

@@ -19,6 +19,7 @@
 
 mod compiler;
 mod link;
+mod may_throw;
 mod signature;
 mod trampoline;
 mod translate;

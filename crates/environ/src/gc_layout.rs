@@ -10,6 +10,10 @@
 //! array          +8 u32 length, then the elements from the first offset
 //!                   aligned for the element (12 for 1/2/4-byte elements, 16 else)
 //! extern object  +8 u64 the host `externref` word (`any.convert_extern`)
+//! exception      +8 u64 the tag's identity (its `VMTagDefinition` address),
+//!                   then the payload: laid out as a struct whose first field
+//!                   is that u64 and whose others are the tag's parameters
+//!                   (header type id: the tag's function type)
 //! ```
 //!
 //! A field of the `any` hierarchy is stored as the 32-bit reference word
@@ -50,6 +54,8 @@ pub enum GcKind {
     Array = 2,
     /// An `externref` seen as an `anyref` (`any.convert_extern`).
     Extern = 3,
+    /// An exception (`exnref`): see [`gc_exn_layout`].
+    Exn = 4,
 }
 
 impl GcKind {
@@ -59,6 +65,7 @@ impl GcKind {
             1 => Some(Self::Struct),
             2 => Some(Self::Array),
             3 => Some(Self::Extern),
+            4 => Some(Self::Exn),
             _ => None,
         }
     }
@@ -139,6 +146,24 @@ pub fn gc_struct_layout(ty: &WasmStructType) -> GcStructLayout {
     }
 }
 
+/// Offset of an exception object's tag identity (a u64).
+pub const GC_EXN_TAG: u32 = GC_HEADER_SIZE;
+
+/// The layout of an exception object whose tag has the parameters `params`:
+/// exactly [`gc_struct_layout`] of a struct whose fields are a u64 (the tag
+/// identity, at [`GC_EXN_TAG`]) followed by `params`. `fields[0]` is the
+/// tag's offset, `fields[i + 1]` parameter `i`'s.
+pub fn gc_exn_layout(params: &[WasmValType]) -> GcStructLayout {
+    let immutable = |v| crate::WasmFieldType {
+        element: WasmStorageType::Val(v),
+        mutable: false,
+    };
+    let fields = std::iter::once(immutable(WasmValType::I64))
+        .chain(params.iter().map(|p| immutable(*p)))
+        .collect();
+    gc_struct_layout(&WasmStructType { fields })
+}
+
 /// The layout of an array type.
 pub fn gc_array_layout(ty: &WasmArrayType) -> GcArrayLayout {
     GcArrayLayout::for_elem_size(gc_storage_size(ty.0.element))
@@ -170,6 +195,15 @@ mod tests {
         let l = gc_struct_layout(&ty);
         assert_eq!(l.fields, vec![8, 16, 24, 32]);
         assert_eq!(l.size, 48);
+    }
+
+    #[test]
+    fn exception_payloads_follow_the_tag_like_struct_fields() {
+        let l = gc_exn_layout(&[WasmValType::I32, WasmValType::V128, WasmValType::F32]);
+        // The tag, then i32; v128 is 8-aligned like every field of 8+ bytes.
+        assert_eq!(l.fields, vec![GC_EXN_TAG, 16, 24, 40]);
+        assert_eq!(l.size, 48);
+        assert_eq!(gc_exn_layout(&[]).size, 16);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 mod address_map;
 pub mod component;
 mod const_expr;
+mod gc_exn;
 mod gc_layout;
 mod gc_types;
 mod libcalls;
@@ -30,10 +31,12 @@ mod vmoffsets;
 
 pub use address_map::AddressMap;
 pub use const_expr::{i31_word, ConstExpr, ConstOp};
+pub use gc_exn::{exn_reference_fields, GcRefField};
 pub use gc_layout::{
-    gc_array_layout, gc_storage_size, gc_struct_layout, GcArrayLayout, GcKind, GcStructLayout,
-    GC_ARRAY_LENGTH, GC_EXTERN_PAYLOAD, GC_EXTERN_SIZE, GC_EXTERN_TYPE_ID, GC_HEADER_KIND,
-    GC_HEADER_SIZE, GC_HEADER_TYPE_ID, GC_HEAP_MAX, GC_HEAP_START,
+    gc_array_layout, gc_exn_layout, gc_storage_size, gc_struct_layout, GcArrayLayout, GcKind,
+    GcStructLayout, GC_ARRAY_LENGTH, GC_EXN_TAG, GC_EXTERN_PAYLOAD, GC_EXTERN_SIZE,
+    GC_EXTERN_TYPE_ID, GC_HEADER_KIND, GC_HEADER_SIZE, GC_HEADER_TYPE_ID, GC_HEAP_MAX,
+    GC_HEAP_START,
 };
 pub use gc_types::{
     CompositeKind, WasmArrayType, WasmCompositeType, WasmFieldType, WasmStorageType,
@@ -59,6 +62,7 @@ pub use vmoffsets::{
     VMLIMITS_FUEL_CONSUMED, VMLIMITS_GC_HEAP_BASE, VMLIMITS_GC_LIMIT, VMLIMITS_GC_NEXT,
     VMLIMITS_LAST_EXIT_FP, VMLIMITS_LAST_EXIT_PC, VMLIMITS_PENDING_EXN, VMLIMITS_PENDING_TAG,
     VMLIMITS_STACK_LIMIT, VMMEMORY_BASE, VMMEMORY_LENGTH, VMTABLE_BASE, VMTABLE_LENGTH,
+    VMTAG_TYPE_ID,
 };
 
 /// The wasm page size in bytes (64 KiB).

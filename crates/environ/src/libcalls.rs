@@ -48,14 +48,6 @@ macro_rules! for_each_libcall {
             TableGrow table_grow(table: u32, init: u64, delta: u64) -> u64;
             /// `table.fill`: status (0 = done, else out of bounds).
             TableFill table_fill(table: u32, dst: u64, value: u64, len: u64) -> u32;
-            /// `throw`: allocates an exception of module tag `tag` whose payload
-            /// is the `ValRaw` array at `payload`, and makes it the one in flight.
-            ThrowNew throw_new(tag: u32, payload: u64);
-            /// `throw_ref`: makes `exn` the exception in flight; status 0, or 1
-            /// when `exn` is null (nothing is thrown, compiled code traps).
-            ThrowRef throw_ref(exn: u64) -> u32;
-            /// A `catch`: copies the payload of `exn` into the `ValRaw` array at `out`.
-            ExnPayload exn_payload(exn: u64, out: u64);
             /// Fuel ran out: status 0 when the store gave more fuel (and
             /// yielded to the async executor), else compiled code traps.
             OutOfFuel out_of_fuel() -> u32;

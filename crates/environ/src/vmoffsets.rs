@@ -71,12 +71,15 @@ pub const VMLIMITS_EPOCH_DEADLINE: u32 = 32;
 pub const VMLIMITS_EPOCH_PTR: u32 = 40;
 
 /// `VMRuntimeLimits.pending_exn` (u64): the exception being thrown (an exnref:
-/// its store arena index plus one), 0 when none is in flight. Compiled code
-/// checks it after every call (see `tern-cranelift`'s `translate/exceptions.rs`).
+/// its GC-heap offset), 0 when none is in flight. Compiled code checks it
+/// after calls that may throw (see `tern-cranelift`'s `translate/exceptions.rs`).
 pub const VMLIMITS_PENDING_EXN: u32 = 48;
 /// `VMRuntimeLimits.pending_tag`: the `*const VMTagDefinition` of the exception
 /// in flight, which `catch` clauses compare with their own tag's address.
 pub const VMLIMITS_PENDING_TAG: u32 = 56;
+/// `VMTagDefinition.type_id` (u32): the engine type id of the tag's function
+/// type, which `throw` writes into the exception object's header.
+pub const VMTAG_TYPE_ID: u32 = 0;
 
 /// `VMRuntimeLimits.gc_heap_base`: the address of the store's GC heap (null
 /// until the first object is allocated; it never moves afterwards). An object

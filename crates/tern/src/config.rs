@@ -117,7 +117,8 @@ pub(crate) const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM2
     .union(WasmFeatures::WIDE_ARITHMETIC)
     .union(WasmFeatures::FUNCTION_REFERENCES);
 // Exception handling is implemented but stays off until exceptions are
-// collected (`crate::exn`: each thrown exception lives until its store drops).
+// collected (`crate::exn`: they are GC-heap objects, and the heap has no
+// collector yet).
 // .union(WasmFeatures::EXCEPTIONS)
 // GC has a heap but no collector yet (phase 2: objects live until their store
 // drops, see docs/design/gc.md), so it stays off by default too.
@@ -445,14 +446,16 @@ impl Config {
 
     /// Exception handling (off by default): tags, `throw`, `throw_ref`,
     /// `try_table` and `exnref` (the final Wasm 3.0 form; the legacy
-    /// `try`/`catch` instructions are not implemented). With it on, every call
-    /// in compiled code checks for a pending exception afterwards (see
-    /// `tern-cranelift`'s `translate/exceptions.rs` for why).
+    /// `try`/`catch` instructions are not implemented). With it on, a call
+    /// in compiled code checks for a pending exception afterwards unless its
+    /// callee provably cannot throw (see `tern-cranelift`'s
+    /// `translate/exceptions.rs` and `may_throw.rs`).
     ///
-    /// Tern does not collect exceptions yet: each one thrown lives until its
-    /// store is dropped, and a store holds at most 2^24 value slots of them
-    /// (256 MiB; an exception costs its payload plus 4), past which `throw`
-    /// traps with an error saying so. Off by default for that reason.
+    /// Exceptions are objects on the store's GC heap (whether or not
+    /// [`Config::wasm_gc`] is on), bounded by the same limit: a `throw` that
+    /// does not fit traps with `Trap::GcHeapOutOfMemory`. Until the collector
+    /// lands they live as long as the heap's other objects; off by default
+    /// until then.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }

@@ -4,16 +4,24 @@
 //! boundary, with the names of later wasmtime versions.
 //!
 //! # Where exceptions live
-//! Tern has no garbage collector yet, so exception objects live in a simple
-//! arena owned by the store (`StoreOpaque::exns`): an `exnref` is its arena
-//! index plus one (0 is null), and every exception lives until the store is
-//! dropped, like `externref`s today. A loop that throws a million exceptions
-//! therefore keeps a million small payloads alive until the store goes. So
-//! that a guest cannot grow host memory without bound this way, a store holds
-//! at most [`MAX_EXCEPTION_SLOTS`] slots of exceptions (each costs its payload
-//! fields plus [`EXCEPTION_OVERHEAD_SLOTS`]); a `throw` past that traps with an
-//! error saying so, and `ExnRef::new` fails. That is also why exception
-//! handling is off by default until exceptions are collected.
+//! An exception is an object on the store's GC heap (`docs/design/gc.md`),
+//! of kind `GcKind::Exn`: a header whose type id is the tag's function type,
+//! the tag's identity (its `VMTagDefinition`'s address) and the payload,
+//! laid out by `tern_environ::gc_exn_layout`. An `exnref` word is the
+//! object's heap offset (even, below 2^32), like any other object reference.
+//! Compiled code builds the object inline (`throw` allocates as `struct.new`
+//! does); the host builds it with [`ExnRef::new`]. So the heap is used
+//! whenever exceptions are, GC enabled or not (it is reserved on its first
+//! allocation), and a store whose heap cannot grow further — its
+//! `ResourceLimiter` refuses, or the 4 GiB maximum — traps with
+//! `Trap::GcHeapOutOfMemory` on the next `throw`. Until the collector lands,
+//! exceptions live as long as the heap's other objects: until the store goes.
+//!
+//! An [`ExnRef`] is a root slot of the store, like
+//! [`StructRef`](crate::StructRef), never the offset itself, so a moving collector only
+//! updates the slot. The store's pending exception is held as its heap word;
+//! [`StoreOpaque::for_each_exception_root`] hands it, and the one in flight,
+//! to the collector.
 //!
 //! # Crossing the host boundary
 //! An exception that no wasm handler catches leaves `Func::call` (and every
@@ -27,10 +35,12 @@
 //! if a wasm `throw` had raised it. A host function that calls wasm and gets
 //! `ThrownException` back can simply return that error to rethrow it.
 
+use crate::gc::GcRoot;
 use crate::store::{StoreOpaque, Stored};
-use crate::vm::{VMTagDefinition, ValRaw};
-use crate::{AsContext, AsContextMut, FuncType, Val};
+use crate::vm::VMTagDefinition;
+use crate::{AsContext, AsContextMut, FuncType, Trap, Val};
 use anyhow::{bail, Result};
+use tern_environ::{gc_exn_layout, GcKind, WasmStorageType, WasmValType, GC_EXN_TAG};
 
 /// The type of an exception tag: the function type whose parameters are the
 /// exception's payload (its results are always empty).
@@ -112,17 +122,12 @@ impl Tag {
     }
 }
 
-/// A store's record of an exception: its tag and payload.
-pub(crate) struct ExnData {
-    pub(crate) tag: usize,
-    pub(crate) fields: Vec<ValRaw>,
-}
-
-/// A reference to an exception object (`exnref`), owned by a store.
+/// A reference to an exception object (`exnref`) of a store's GC heap.
 ///
-/// Exceptions live until their store is dropped (see the module docs).
+/// The handle names a root slot of its store (see the module docs), so the
+/// exception stays alive while the handle is usable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ExnRef(pub(crate) Stored);
+pub struct ExnRef(pub(crate) GcRoot);
 
 impl ExnRef {
     /// Allocates an exception of `tag` with payload `fields`, to throw with
@@ -130,9 +135,10 @@ impl ExnRef {
     /// `ExnRefPre` as well; Tern needs none.)
     ///
     /// # Errors
-    /// Fails when the tag belongs to another store or the fields do not match
-    /// the tag's parameters, or when the store holds too many exceptions (see
-    /// the module docs).
+    /// Fails when the tag belongs to another store, when the fields do not
+    /// match the tag's parameters (or are references of another store), or
+    /// with `Trap::GcHeapOutOfMemory` when the store's GC heap cannot hold
+    /// the exception.
     pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(tag.0)?;
@@ -145,15 +151,13 @@ impl ExnRef {
                 ty.params().len()
             );
         }
-        let mut raw = Vec::with_capacity(fields.len());
         for (v, t) in fields.iter().zip(ty.params()) {
             if v.ty() != t {
                 bail!("exception field of type {} where {t} is expected", v.ty());
             }
-            raw.push(v.to_raw(store)?);
         }
-        let index = store.new_exception(tag.0.index, raw)?;
-        Ok(ExnRef(store.stored(index)))
+        let at = store.new_exception(tag.0.index, fields)?;
+        Ok(ExnRef(store.gc_root(at)))
     }
 
     /// The exception's tag.
@@ -162,8 +166,9 @@ impl ExnRef {
     /// Fails when the exception belongs to another store.
     pub fn tag(&self, store: impl AsContext) -> Result<Tag> {
         let store = &store.as_context().0.opaque;
-        store.check(self.0)?;
-        Ok(Tag(store.stored(store.exns[self.0.index].tag)))
+        let at = store.gc_rooted(self.0)?;
+        let tag = store.exception_tag(at)?;
+        Ok(Tag(store.stored(tag)))
     }
 
     /// Payload field `index`.
@@ -172,13 +177,13 @@ impl ExnRef {
     /// Fails when the exception belongs to another store or has no such field.
     pub fn field(&self, mut store: impl AsContextMut, index: usize) -> Result<Val> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.check(self.0)?;
-        let exn = &store.exns[self.0.index];
-        let ty = store.tags[exn.tag].ty.ty.clone();
-        let (Some(raw), Some(t)) = (exn.fields.get(index).copied(), ty.params().nth(index)) else {
+        let at = store.gc_rooted(self.0)?;
+        let params = store.exception_params(at)?;
+        let Some(t) = params.get(index).copied() else {
             bail!("exception field {index} out of range");
         };
-        Ok(Val::from_raw(store, raw, t))
+        let offset = gc_exn_layout(&params).fields[index + 1];
+        Ok(store.gc_read_value(WasmStorageType::Val(t), at + u64::from(offset)))
     }
 
     /// Every payload field, in order.
@@ -189,21 +194,20 @@ impl ExnRef {
         let mut store = store.as_context_mut();
         let n = {
             let opaque = &store.0.opaque;
-            opaque.check(self.0)?;
-            opaque.exns[self.0.index].fields.len()
+            let at = opaque.gc_rooted(self.0)?;
+            opaque.exception_params(at)?.len()
         };
         (0..n).map(|i| self.field(&mut store, i)).collect()
     }
 
-    /// The raw value wasm holds for this exception (arena index + 1).
+    /// The raw value wasm holds for this exception (its heap offset).
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<u64> {
-        store.check(self.0)?;
-        Ok(self.0.index as u64 + 1)
+        store.gc_rooted(self.0)
     }
 
-    /// The exception behind a raw value read from wasm (0 is null).
-    pub(crate) fn from_raw(store: &StoreOpaque, raw: u64) -> Option<ExnRef> {
-        (raw != 0).then(|| ExnRef(store.stored(raw as usize - 1)))
+    /// The exception behind a raw value read from wasm (0 is null), rooted.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u64) -> Option<ExnRef> {
+        (raw != 0).then(|| ExnRef(store.gc_root(raw)))
     }
 }
 
@@ -221,14 +225,6 @@ impl std::fmt::Display for ThrownException {
 
 impl std::error::Error for ThrownException {}
 
-/// The most value slots a store's exceptions may take together (16 bytes
-/// each: 256 MiB); see the module docs.
-pub(crate) const MAX_EXCEPTION_SLOTS: usize = 1 << 24;
-
-/// What one exception costs beyond its payload fields, in value slots (its
-/// record in the arena).
-pub(crate) const EXCEPTION_OVERHEAD_SLOTS: usize = 4;
-
 impl StoreOpaque {
     /// Registers a new tag of type `ty`.
     pub(crate) fn push_tag(&mut self, ty: TagType) -> Tag {
@@ -245,46 +241,94 @@ impl StoreOpaque {
         &*self.tags[index].def
     }
 
-    /// Allocates an exception of store tag `tag`; returns its arena index.
+    /// Allocates an exception of store tag `tag` with payload `fields` (of
+    /// the tag's parameter types); its heap offset.
     ///
     /// # Errors
-    /// Fails when the store's exceptions would exceed [`MAX_EXCEPTION_SLOTS`].
-    pub(crate) fn new_exception(&mut self, tag: usize, fields: Vec<ValRaw>) -> Result<usize> {
-        let cost = fields.len() + EXCEPTION_OVERHEAD_SLOTS;
-        if self.exception_slots + cost > MAX_EXCEPTION_SLOTS {
-            bail!(
-                "too many exceptions thrown in this store: they are kept until the store \
-                 is dropped (Tern does not collect them yet), and the store's limit of \
-                 {MAX_EXCEPTION_SLOTS} value slots is reached"
-            );
+    /// `Trap::GcHeapOutOfMemory` when the heap is full, the resource
+    /// limiter's error, or a field that is a reference of another store.
+    pub(crate) fn new_exception(&mut self, tag: usize, fields: &[Val]) -> Result<u64> {
+        let params: Vec<WasmValType> = self.tags[tag].ty.ty.ty.params.to_vec();
+        let layout = gc_exn_layout(&params);
+        let type_id = self.tags[tag].def.type_id;
+        let size = u64::from(layout.size);
+        let Some(at) = self.gc_alloc_object(type_id, GcKind::Exn, size)? else {
+            bail!(Trap::GcHeapOutOfMemory);
+        };
+        let identity = self.tag_def(tag) as usize as u64;
+        self.gc_write(at + u64::from(GC_EXN_TAG), &identity.to_le_bytes());
+        for ((v, t), offset) in fields.iter().zip(params).zip(&layout.fields[1..]) {
+            self.gc_write_value(WasmStorageType::Val(t), at + u64::from(*offset), v)?;
         }
-        self.exception_slots += cost;
-        self.exns.push(ExnData { tag, fields });
-        Ok(self.exns.len() - 1)
+        Ok(at)
     }
 
-    /// Allocates an exception of tag `tag` of instance `instance` with the
-    /// payload `fields` and makes it the exception in flight (the `throw`
-    /// instruction).
+    /// The store tag of the exception at heap offset `at`.
     ///
     /// # Errors
-    /// As [`StoreOpaque::new_exception`].
-    pub(crate) fn throw_new(&mut self, instance: usize, tag: u32, fields: &[ValRaw]) -> Result<()> {
-        let tag = self.instances[instance].tags[tag as usize].0.index;
-        let index = self.new_exception(tag, fields.to_vec())?;
-        self.throw_raw(index as u64 + 1);
-        Ok(())
+    /// Fails when `at` does not hold an exception of one of this store's tags.
+    fn exception_tag(&self, at: u64) -> Result<usize> {
+        if self.gc_header(at).1 != Some(GcKind::Exn) {
+            bail!("not an exception object");
+        }
+        let identity = u64::from_le_bytes(self.gc_read(at + u64::from(GC_EXN_TAG)));
+        match (0..self.tags.len()).find(|&t| self.tag_def(t) as usize as u64 == identity) {
+            Some(t) => Ok(t),
+            None => bail!("exception of an unknown tag"),
+        }
     }
 
-    /// Makes the exception with raw value `raw` (non-null) the one in flight.
+    /// The payload types of the exception at heap offset `at`.
+    ///
+    /// # Errors
+    /// As [`StoreOpaque::exception_tag`].
+    fn exception_params(&self, at: u64) -> Result<Vec<WasmValType>> {
+        let tag = self.exception_tag(at)?;
+        Ok(self.tags[tag].ty.ty.ty.params.to_vec())
+    }
+
+    /// Makes the exception with raw value `raw` (a non-null exnref of this
+    /// store) the one in flight.
     pub(crate) fn throw_raw(&mut self, raw: u64) {
-        let def = self.tag_def(self.exns[raw as usize - 1].tag);
+        let identity = u64::from_le_bytes(self.gc_read(raw + u64::from(GC_EXN_TAG)));
+        let def = identity as usize as *const VMTagDefinition;
         self.limits.set_pending_exception(Some((raw, def)));
     }
 
-    /// The payload of the exception with raw value `raw` (non-null).
-    pub(crate) fn exception_fields(&self, raw: u64) -> &[ValRaw] {
-        &self.exns[raw as usize - 1].fields
+    /// Makes `exn` the store's pending exception (`Store::throw`).
+    ///
+    /// # Panics
+    /// Panics if `exn` belongs to another store.
+    pub(crate) fn set_pending_exception(&mut self, exn: ExnRef) {
+        let at = self
+            .gc_rooted(exn.0)
+            .expect("exception used with the wrong store");
+        self.pending_exception = at as u32;
+    }
+
+    /// Takes the store's pending exception, rooted for the host.
+    pub(crate) fn take_pending_exception(&mut self) -> Option<ExnRef> {
+        let word = std::mem::take(&mut self.pending_exception);
+        ExnRef::from_raw(self, u64::from(word))
+    }
+
+    /// Every exception word the collector must treat as a root and update
+    /// when it moves the object: the store's pending exception (the one that
+    /// left wasm uncaught, or that a host function is throwing) and the one
+    /// in flight in the runtime limits (none while the collector can run,
+    /// since nothing but returns and landing blocks runs while one is, but
+    /// visited all the same). Null words are not visited.
+    #[allow(dead_code, reason = "called by the collector (gc3) once it lands")]
+    pub(crate) fn for_each_exception_root(&mut self, f: &mut dyn FnMut(&mut u32)) {
+        if self.pending_exception != 0 {
+            f(&mut self.pending_exception);
+        }
+        if let Some((raw, tag)) = self.limits.pending_exception() {
+            let mut word = raw as u32;
+            f(&mut word);
+            self.limits
+                .set_pending_exception(Some((u64::from(word), tag)));
+        }
     }
 
     /// When wasm returns to the host: moves an exception still in flight to
@@ -293,7 +337,7 @@ impl StoreOpaque {
         match self.limits.pending_exception() {
             Some((raw, _)) => {
                 self.limits.set_pending_exception(None);
-                self.pending_exception = ExnRef::from_raw(self, raw);
+                self.pending_exception = raw as u32;
                 true
             }
             None => false,
@@ -303,12 +347,12 @@ impl StoreOpaque {
     /// When a host function returned `ThrownException` to wasm: moves the
     /// store's pending exception in flight; returns whether there was one.
     pub(crate) fn exception_rethrown(&mut self) -> bool {
-        match self.pending_exception.take() {
-            Some(exn) => {
-                self.throw_raw(exn.0.index as u64 + 1);
+        match std::mem::take(&mut self.pending_exception) {
+            0 => false,
+            word => {
+                self.throw_raw(u64::from(word));
                 true
             }
-            None => false,
         }
     }
 }

@@ -109,7 +109,7 @@ impl<'a, T> Caller<'a, T> {
     /// [`Store::take_pending_exception`](crate::Store::take_pending_exception)
     /// from a host function.
     pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
-        self.store.opaque.pending_exception.take()
+        self.store.opaque.take_pending_exception()
     }
 }
 

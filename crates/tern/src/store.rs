@@ -124,13 +124,10 @@ pub struct StoreOpaque {
     pub(crate) trampolines: crate::func::StoreTrampolines,
     /// Every tag created in or by this store (`crate::exn`).
     pub(crate) tags: Vec<crate::exn::TagData>,
-    /// Every exception thrown or created here; exnrefs index it (`crate::exn`).
-    pub(crate) exns: Vec<crate::exn::ExnData>,
-    /// The value slots `exns` takes, against `exn::MAX_EXCEPTION_SLOTS`.
-    pub(crate) exception_slots: usize,
-    /// The exception that last left wasm uncaught, or that a host function
-    /// is throwing (`Store::throw`).
-    pub(crate) pending_exception: Option<crate::ExnRef>,
+    /// The pending exception's heap word (0 when none): the one that last
+    /// left wasm uncaught, or that a host function is throwing (`crate::exn`).
+    /// A GC root: see `StoreOpaque::for_each_exception_root`.
+    pub(crate) pending_exception: u32,
     /// Every host reference wasm may hold, by its word (`store/externrefs.rs`).
     externrefs: externrefs::ExternRefs,
     /// How many of the store's activations are not stopped at a recorded
@@ -190,11 +187,15 @@ impl<T> Store<T> {
                     host_funcs: HostFuncs::default(),
                     trampolines: Default::default(),
                     tags: Vec::new(),
-                    exns: Vec::new(),
-                    exception_slots: 0,
-                    pending_exception: None,
-                    externrefs: Default::default(),
-                    unrecorded_exits: 0,
+    /// The pending exception's heap word (0 when none): the one that last
+    /// left wasm uncaught, or that a host function is throwing (`crate::exn`).
+    /// A GC root: see `StoreOpaque::for_each_exception_root`.
+    pub(crate) pending_exception: u32,
+    /// Every host reference wasm may hold, by its word (`store/externrefs.rs`).
+    externrefs: externrefs::ExternRefs,
+    /// How many of the store's activations are not stopped at a recorded
+    /// exit (`store/safe_points.rs`).
+    unrecorded_exits: u32,
                     gc_heap: Default::default(),
                     gc_roots: Default::default(),
                     components: Default::default(),
@@ -278,12 +279,12 @@ impl<T> Store<T> {
     /// Takes the pending exception: the one that last left wasm uncaught
     /// (the call returned a `ThrownException` error).
     pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
-        self.inner.opaque.pending_exception.take()
+        self.inner.opaque.take_pending_exception()
     }
 
     /// Whether an exception is pending (see [`Store::take_pending_exception`]).
     pub fn has_pending_exception(&self) -> bool {
-        self.inner.opaque.pending_exception.is_some()
+        self.inner.opaque.pending_exception != 0
     }
 }
 
@@ -584,17 +585,13 @@ impl<T> StoreContextMut<'_, T> {
     /// # Panics
     /// Panics if `exception` belongs to another store.
     pub fn throw<R>(&mut self, exception: crate::ExnRef) -> Result<R, crate::ThrownException> {
-        self.0
-            .opaque
-            .check(exception.0)
-            .expect("exception used with the wrong store");
-        self.0.opaque.pending_exception = Some(exception);
+        self.0.opaque.set_pending_exception(exception);
         Err(crate::ThrownException)
     }
 
     /// [`Store::take_pending_exception`] through a context.
     pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
-        self.0.opaque.pending_exception.take()
+        self.0.opaque.take_pending_exception()
     }
 }
 

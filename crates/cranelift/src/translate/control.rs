@@ -452,7 +452,9 @@ impl FuncState<'_, '_> {
             self.builder.ins().call(fref, &all)
         };
         let results = self.builder.inst_results(call).to_vec();
-        self.check_pending_exception();
+        if self.may_throw.may_throw(func_index) {
+            self.check_pending_exception();
+        }
         self.push_all(results);
     }
 

@@ -1,16 +1,27 @@
 //! Exception handling: `throw`, `throw_ref`, `try_table` and the check after
-//! every call that lets an exception leave a callee.
+//! every call that can let an exception leave its callee.
 //!
-//! # The mechanism: a pending exception, checked after every call
+//! # Exceptions are GC-heap objects
+//! `throw` allocates an object of kind `GcKind::Exn` through the same inline
+//! bump as `struct.new` (the `gc_alloc` libcall when the bump runs out; a
+//! full heap traps with `GcHeapOutOfMemory`): the header (the tag's type id,
+//! read from its `VMTagDefinition`), the tag's identity (the definition's
+//! address) and the payload, laid out by `tern_environ::gc_exn_layout`. An
+//! `exnref` is the object's heap offset. A catch reads the payload fields as
+//! `struct.get` does. Nothing here calls into the runtime except to allocate.
+//!
+//! # The mechanism: a pending exception, checked after calls
 //! An exception in flight is two words in the store's `VMRuntimeLimits`:
 //! `pending_exn` (the exnref, 0 when nothing is thrown) and `pending_tag` (the
 //! address of its tag's definition, the tag's identity). `throw` and
-//! `throw_ref` set them through a libcall and jump to the innermost *landing
-//! block*; every call that can return (not `return_call*`) is followed by a
-//! load of `pending_exn` and a branch to that landing block when it is set.
+//! `throw_ref` set them and jump to the innermost *landing block*; every call
+//! that can return (not `return_call*`) to a callee that may throw (see
+//! `crate::may_throw`: a direct call to a function that provably cannot
+//! throw needs no check) is followed by a load of `pending_exn` and a branch
+//! to that landing block when it is set.
 //! A `try_table`'s landing block compares `pending_tag` with each of its
 //! `catch` clauses' tags in order; the first match clears `pending_exn`, reads
-//! the payload (a libcall) and branches to the clause's label; when none
+//! the payload and branches to the clause's label; when none
 //! matches it goes on to the next enclosing `try_table`'s landing block, and
 //! past the outermost one to the function's *propagation block*, which
 //! returns zeros of the result types with the exception still pending, so the
@@ -23,23 +34,22 @@
 //! the handler for each return address and resumes there with the stack and
 //! frame pointers restored (per-architecture assembly), plus the same walk
 //! through host frames, which Tern crosses only by returning or by `longjmp`.
-//! The explicit check is two loads and a predictable branch per call, needs
-//! no platform code, and composes with the existing `setjmp`/`longjmp` trap
-//! handling unchanged: a trap never meets a pending exception, because nothing
-//! but returns and landing blocks runs while one is pending. It is the
-//! simpler, obviously correct first step; `try_call` can replace it later
-//! without changing the runtime's view (the two words and the libcalls).
+//! The explicit check is two loads and a predictable branch per call that
+//! may throw, needs no platform code, and composes with the existing
+//! `setjmp`/`longjmp` trap handling unchanged: a trap never meets a pending
+//! exception, because nothing but returns and landing blocks runs while one
+//! is pending (so no collection can run either). `try_call` can replace it
+//! later without changing the runtime's view (the two words and the object
+//! layout).
 
 use super::control::{ControlFrame, FrameKind};
 use super::FuncState;
 use crate::signature::ir_type;
-use crate::trap_codes::trap_code;
 use anyhow::Result;
-use cranelift_codegen::ir::{
-    self, condcodes::IntCC, types, BlockArg, InstBuilder, StackSlotData, StackSlotKind, Value,
-};
+use cranelift_codegen::ir::{self, condcodes::IntCC, types, BlockArg, InstBuilder, Value};
 use tern_environ::{
-    Builtin, TrapKind, WasmValType, VALRAW_SIZE, VMLIMITS_PENDING_EXN, VMLIMITS_PENDING_TAG,
+    gc_exn_layout, GcKind, TrapKind, WasmStorageType, WasmValType, GC_EXN_TAG,
+    VMLIMITS_PENDING_EXN, VMLIMITS_PENDING_TAG, VMTAG_TYPE_ID,
 };
 use wasmparser::{Catch, Operator};
 
@@ -54,16 +64,6 @@ pub(crate) struct CatchTarget {
 }
 
 impl FuncState<'_, '_> {
-    fn limits(&mut self) -> Value {
-        let vmctx = self.vmctx();
-        self.builder.ins().load(
-            types::I64,
-            Self::readonly_flags(),
-            vmctx,
-            self.offsets.runtime_limits() as i32,
-        )
-    }
-
     /// The block an exception thrown here goes to: the innermost `try_table`'s
     /// landing block, or the function's propagation block (created on demand).
     fn landing(&mut self) -> ir::Block {
@@ -99,7 +99,7 @@ impl FuncState<'_, '_> {
         if !self.compiler.settings().tunables.exceptions {
             return;
         }
-        let limits = self.limits();
+        let limits = self.limits_ptr();
         let pending = self.builder.ins().load(
             types::I64,
             Self::trusted_flags(),
@@ -111,16 +111,6 @@ impl FuncState<'_, '_> {
         self.builder.ins().brif(pending, landing, &[], cont, &[]);
         self.builder.seal_block(cont);
         self.builder.switch_to_block(cont);
-    }
-
-    /// A stack slot of `n` `ValRaw`s and its address.
-    fn valraw_slot(&mut self, n: usize) -> Value {
-        let slot = self.builder.create_sized_stack_slot(StackSlotData::new(
-            StackSlotKind::ExplicitSlot,
-            (n.max(1) as u32) * VALRAW_SIZE,
-            4,
-        ));
-        self.builder.ins().stack_addr(types::I64, slot, 0)
     }
 
     /// Translates `try_table`, `throw` and `throw_ref`.
@@ -159,37 +149,69 @@ impl FuncState<'_, '_> {
                 });
             }
             Operator::Throw { tag_index } => {
-                let ty = self.module.tag_type(*tag_index).clone();
-                let args = self.popn(ty.params.len());
-                let slot = self.valraw_slot(args.len());
-                for (i, a) in args.into_iter().enumerate() {
+                let params = self.module.tag_type(*tag_index).params.to_vec();
+                let args = self.popn(params.len());
+                let layout = gc_exn_layout(&params);
+                let vmctx = self.vmctx();
+                let tag = self.builder.ins().load(
+                    types::I64,
+                    Self::readonly_flags(),
+                    vmctx,
+                    self.offsets.tag(*tag_index) as i32,
+                );
+                let type_id = self.builder.ins().load(
+                    types::I32,
+                    Self::readonly_flags(),
+                    tag,
+                    VMTAG_TYPE_ID as i32,
+                );
+                let size = self
+                    .builder
+                    .ins()
+                    .iconst(types::I64, i64::from(layout.size));
+                let exn = self.alloc_object(type_id, size, GcKind::Exn);
+                let addr = self.object_address(exn);
+                self.builder
+                    .ins()
+                    .store(Self::trusted_flags(), tag, addr, GC_EXN_TAG as i32);
+                for ((a, t), offset) in args.into_iter().zip(params).zip(&layout.fields[1..]) {
                     let a = self.canonical(a);
-                    self.builder.ins().store(
-                        Self::trusted_flags(),
-                        a,
-                        slot,
-                        (i as u32 * VALRAW_SIZE) as i32,
-                    );
+                    self.store_at(WasmStorageType::Val(t), addr, *offset, a);
                 }
-                let tag = self.builder.ins().iconst(types::I32, i64::from(*tag_index));
-                self.call_builtin(Builtin::ThrowNew, &[tag, slot]);
-                let landing = self.landing();
-                self.builder.ins().jump(landing, &[]);
-                self.reachable = false;
+                self.raise(exn, tag);
             }
             Operator::ThrowRef => {
                 let exn = self.pop();
-                let status = self.call_builtin(Builtin::ThrowRef, &[exn])[0];
-                self.builder
-                    .ins()
-                    .trapnz(status, trap_code(TrapKind::NullReference));
-                let landing = self.landing();
-                self.builder.ins().jump(landing, &[]);
-                self.reachable = false;
+                let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, exn, 0);
+                self.trap_if(is_null, TrapKind::NullReference);
+                let addr = self.object_address(exn);
+                let tag = self.builder.ins().load(
+                    types::I64,
+                    Self::trusted_flags(),
+                    addr,
+                    GC_EXN_TAG as i32,
+                );
+                self.raise(exn, tag);
             }
             other => return Err(super::dispatch::misrouted(other, "exceptions")),
         }
         Ok(())
+    }
+
+    /// Puts exception `exn` of tag identity `tag` in flight and jumps to the
+    /// landing block; the rest of the block is unreachable.
+    fn raise(&mut self, exn: Value, tag: Value) {
+        let limits = self.limits_ptr();
+        let flags = Self::trusted_flags();
+        self.builder
+            .ins()
+            .store(flags, exn, limits, VMLIMITS_PENDING_EXN as i32);
+        self.builder
+            .ins()
+            .store(flags, tag, limits, VMLIMITS_PENDING_TAG as i32);
+        let landing = self.landing();
+        self.builder.ins().jump(landing, &[]);
+        self.reachable = false;
     }
 
     /// Fills a `try_table`'s landing block (when anything can throw inside it);
@@ -197,15 +219,13 @@ impl FuncState<'_, '_> {
     pub(crate) fn finish_try_table(&mut self, catches: &[CatchTarget], landing: ir::Block) {
         self.builder.switch_to_block(landing);
         self.builder.seal_block(landing);
-        let limits = self.limits();
+        let limits = self.limits_ptr();
         let exn = self.builder.ins().load(
             types::I64,
             Self::trusted_flags(),
             limits,
             VMLIMITS_PENDING_EXN as i32,
         );
-        // The exnref stays live across the payload libcall (`catch_ref`).
-        self.needs_stack_map(exn);
         let thrown_tag = self.builder.ins().load(
             types::I64,
             Self::trusted_flags(),
@@ -244,15 +264,10 @@ impl FuncState<'_, '_> {
             if let Some(tag) = c.tag {
                 let params: Vec<WasmValType> = self.module.tag_type(tag).params.to_vec();
                 if !params.is_empty() {
-                    let slot = self.valraw_slot(params.len());
-                    self.call_builtin(Builtin::ExnPayload, &[exn, slot]);
-                    for (i, t) in params.iter().enumerate() {
-                        let v = self.builder.ins().load(
-                            ir_type(*t),
-                            Self::trusted_flags(),
-                            slot,
-                            (i as u32 * VALRAW_SIZE) as i32,
-                        );
+                    let layout = gc_exn_layout(&params);
+                    let addr = self.object_address(exn);
+                    for (t, offset) in params.into_iter().zip(&layout.fields[1..]) {
+                        let v = self.load_at(WasmStorageType::Val(t), addr, *offset, false);
                         args.push(BlockArg::Value(v));
                     }
                 }

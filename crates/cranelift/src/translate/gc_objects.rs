@@ -468,7 +468,7 @@ impl FuncState<'_, '_> {
     }
 
     /// Loads a value of storage type `element` at `addr + offset`.
-    fn load_at(
+    pub(crate) fn load_at(
         &mut self,
         element: WasmStorageType,
         addr: Value,
@@ -487,7 +487,13 @@ impl FuncState<'_, '_> {
     }
 
     /// Stores `v` (of storage type `element`) at `addr + offset`.
-    fn store_at(&mut self, element: WasmStorageType, addr: Value, offset: u32, v: Value) {
+    pub(crate) fn store_at(
+        &mut self,
+        element: WasmStorageType,
+        addr: Value,
+        offset: u32,
+        v: Value,
+    ) {
         let (f, off) = (heap_flags(), offset as i32);
         match element {
             WasmStorageType::I8 => {

@@ -29,6 +29,7 @@ mod stack_maps;
 mod tables;
 
 use crate::compiler::Compiler;
+use crate::may_throw::MayThrow;
 use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use crate::trap_codes::trap_code;
 use anyhow::Result;
@@ -47,6 +48,7 @@ pub(crate) struct FuncTranslator<'a> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
+    may_throw: &'a MayThrow,
     fctx: &'a mut FunctionBuilderContext,
 }
 
@@ -56,6 +58,8 @@ pub(crate) struct FuncState<'a, 'f> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
+    /// Which functions a direct call needs a pending-exception check after.
+    pub(crate) may_throw: &'a MayThrow,
     /// The wasm operand stack.
     pub(crate) stack: Vec<Value>,
     /// Enclosing control structures, innermost last.
@@ -80,12 +84,14 @@ impl<'a> FuncTranslator<'a> {
         compiler: &'a Compiler,
         module: &'a Module,
         offsets: &'a VMOffsets,
+        may_throw: &'a MayThrow,
         fctx: &'a mut FunctionBuilderContext,
     ) -> Self {
         Self {
             compiler,
             module,
             offsets,
+            may_throw,
             fctx,
         }
     }
@@ -168,6 +174,7 @@ impl<'a> FuncTranslator<'a> {
             compiler: self.compiler,
             module: self.module,
             offsets: self.offsets,
+            may_throw: self.may_throw,
             stack: Vec::new(),
             control: Vec::new(),
             reachable: true,

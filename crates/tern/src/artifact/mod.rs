@@ -35,8 +35,10 @@ use tern_environ::{
 /// since instances fill funcrefs on first use; the encoding did not change;
 /// version 10: user stack maps in the metadata; version 11: a static
 /// memory's base is read from the vmctx's own copy, and GC trap kinds,
-/// constant operators and libcalls are appended).
-pub(crate) const FORMAT_VERSION: u32 = 11;
+/// constant operators and libcalls are appended; version 12: exceptions are
+/// GC-heap objects built by compiled code, and the three exception libcalls
+/// are gone).
+pub(crate) const FORMAT_VERSION: u32 = 12;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].

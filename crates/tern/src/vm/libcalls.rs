@@ -16,7 +16,7 @@ use super::gc_libcalls::{
 use super::instance::VMInstance;
 use super::store_cast::store_from_vmctx;
 use super::traphandlers::{raise, Unwind};
-use super::vmcontext::{VMContext, ValRaw};
+use super::vmcontext::VMContext;
 use tern_environ::Builtin;
 
 const OK: u32 = 0;
@@ -300,58 +300,6 @@ unsafe extern "C" fn table_fill(
     }
     elements[dst as usize..(dst + len) as usize].fill(value as usize);
     OK
-}
-
-/// The `throw_new` libcall (see `tern_environ::Builtin`).
-///
-/// # Safety
-/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
-/// live instance vmctx, from inside `catch_traps`, with the store suspended in
-/// the call that entered wasm, and `payload` pointing to one `ValRaw` per
-/// parameter of the tag's type.
-unsafe extern "C" fn throw_new(vmctx: *mut VMContext, tag: u32, payload: u64) {
-    // SAFETY: compiled code passes its own instance's vmctx.
-    let instance_index = unsafe { instance(vmctx).store_index };
-    // SAFETY: no other reference into the store is held here.
-    let store = unsafe { store_from_vmctx(vmctx) };
-    let tag_index = store.instances[instance_index].tags[tag as usize].0.index;
-    let len = store.tags[tag_index].ty.ty().params().len();
-    // SAFETY: compiled code stored exactly the tag's parameters at `payload`,
-    // in a stack slot that lives across this call (see the contract above).
-    let fields = unsafe { std::slice::from_raw_parts(payload as *const ValRaw, len) };
-    if let Err(error) = store.throw_new(instance_index, tag, fields) {
-        // SAFETY: called by wasm inside `catch_traps`; the error moves into the
-        // trap state and nothing of this frame needs dropping.
-        unsafe { trap_with(error) }
-    }
-}
-
-/// The `throw_ref` libcall (see `tern_environ::Builtin`).
-///
-/// # Safety
-/// As for `throw_new`; `exn` is an exnref value of this store held by wasm.
-unsafe extern "C" fn throw_ref(vmctx: *mut VMContext, exn: u64) -> u32 {
-    if exn == 0 {
-        return OUT_OF_BOUNDS;
-    }
-    // SAFETY: no other reference into the store is held here.
-    let store = unsafe { store_from_vmctx(vmctx) };
-    store.throw_raw(exn);
-    OK
-}
-
-/// The `exn_payload` libcall (see `tern_environ::Builtin`).
-///
-/// # Safety
-/// As for `throw_new`; `exn` is a non-null exnref value of this store and `out`
-/// has room for one `ValRaw` per field of its tag's type.
-unsafe extern "C" fn exn_payload(vmctx: *mut VMContext, exn: u64, out: u64) {
-    // SAFETY: no other reference into the store is held here.
-    let store = unsafe { store_from_vmctx(vmctx) };
-    let fields = store.exception_fields(exn);
-    // SAFETY: compiled code passes a stack slot with room for every field of
-    // the tag it matched, which is this exception's tag.
-    unsafe { std::ptr::copy_nonoverlapping(fields.as_ptr(), out as *mut ValRaw, fields.len()) };
 }
 
 /// The `out_of_fuel` libcall (see `tern_environ::Builtin`): 0 when the store

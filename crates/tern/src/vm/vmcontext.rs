@@ -140,7 +140,8 @@ pub struct VMRuntimeLimits {
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMTagDefinition {
-    /// Engine-wide signature id of the tag's type (for diagnostics only).
+    /// Engine-wide signature id of the tag's type: the header type id of the
+    /// tag's exception objects.
     pub type_id: u32,
 }
 
@@ -317,6 +318,7 @@ const _: () = {
     assert!(offset_of!(VMFuncRef, vmctx) == env::VMFUNCREF_VMCTX as usize);
     assert!(offset_of!(VMFuncRef, type_id) == env::VMFUNCREF_TYPE_ID as usize);
     assert!(size_of::<VMFuncRef>() == env::VMFUNCREF_SIZE as usize);
+    assert!(offset_of!(VMTagDefinition, type_id) == env::VMTAG_TYPE_ID as usize);
     assert!(offset_of!(VMTableDefinition, base) == env::VMTABLE_BASE as usize);
     assert!(offset_of!(VMTableDefinition, current_elements) == env::VMTABLE_LENGTH as usize);
     assert!(offset_of!(VMMemoryDefinition, base) == env::VMMEMORY_BASE as usize);

@@ -176,33 +176,36 @@ fn throw_ref_of_null_traps() -> Result<()> {
 /// guest that throws and catches forever ends with a clean trap naming the
 /// limit, not with the host out of memory; the store stays usable.
 #[test]
-fn endless_throwing_hits_the_store_limit_with_a_clean_trap() -> Result<()> {
+fn endless_throwing_under_a_heap_limit_traps_cleanly() -> Result<()> {
+    // Exceptions live on the GC heap: a guest that throws forever fills it
+    // up to the store's limit and traps `GcHeapOutOfMemory` (no collector
+    // yet), instead of growing host memory; the store stays usable.
     let engine = engine();
-    // 1,000 fields per exception, so the limit (2^24 value slots) is reached
-    // after about 16,700 throws.
-    let params = " i64".repeat(1000);
-    let args = " (i64.const 7)".repeat(1000);
-    let wat = format!(
-        r#"(module
-            (tag $big (param{params}))
-            (func (export "run")
-              (loop $again
-                (block $caught
-                  (try_table (catch_all $caught) (throw $big{args})))
-                (br $again)))
-            (func (export "ok") (result i32) (i32.const 1)))"#
-    );
+    let wat = r#"(module
+        (tag $big (param i64 i64 i64 i64 i64 i64 i64 i64))
+        (func (export "run")
+          (loop $again
+            (block $caught
+              (try_table (catch_all $caught)
+                (throw $big (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
+                            (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8))))
+            (br $again)))
+        (func (export "ok") (result i32) (i32.const 1)))"#;
     let module = Module::new(&engine, wat)?;
-    let mut store = Store::new(&engine, ());
+    let limits = StoreLimitsBuilder::new().memory_size(1 << 20).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|l| l);
     let instance = Instance::new(&mut store, &module, &[])?;
     let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
     let err = run
         .call(&mut store, ())
-        .expect_err("the limit ends the loop");
-    assert!(
-        format!("{err:?}").contains("too many exceptions thrown in this store"),
+        .expect_err("the heap limit ends the loop");
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::GcHeapOutOfMemory),
         "{err:?}"
     );
+    assert!(!store.has_pending_exception());
     let ok = instance.get_typed_func::<(), i32>(&mut store, "ok")?;
     assert_eq!(ok.call(&mut store, ())?, 1);
     Ok(())

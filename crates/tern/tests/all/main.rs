@@ -30,6 +30,7 @@ mod embedder12;
 mod errors;
 mod exceptions;
 mod externref_collect;
+mod exceptions_heap;
 mod function_references;
 mod gc;
 mod gc_objects;
