@@ -49,7 +49,7 @@
 //! of a Tern bug this campaign found (see [`large_constant_array`]).
 
 use crate::differential::{Divergence, DivergenceKind, Stats};
-use crate::gc_values::{arguments, dump, dump_exn, show_args, Budget};
+use crate::gc_values::{arguments, dump, dump_exn, show_args, Arg, Budget};
 use crate::generate::{FUEL_EXPORT, MAX_MEMORY_BYTES, TERMINATION_FUEL};
 use crate::rng::Rng;
 use crate::tern_side::{self, MemoryStrategy, OPT_LEVELS};
@@ -686,10 +686,11 @@ impl Run {
     fn call(
         &mut self,
         name: &str,
-        args: &[Val],
+        args: &[Arg],
         results: usize,
         stats: &mut GcStats,
     ) -> StepResult {
+        let args: Vec<Val> = args.iter().map(|a| a.to_val(&mut self.store)).collect();
         let fuel = TERMINATION_FUEL as i32;
         if let Some(g) = self.instance.get_global(&mut self.store, FUEL_EXPORT) {
             let _ = g.set(&mut self.store, Val::I32(fuel));
@@ -704,7 +705,7 @@ impl Run {
             };
         };
         let mut out = vec![Val::I32(0); results];
-        let result = func.call(&mut self.store, args, &mut out);
+        let result = func.call(&mut self.store, &args, &mut out);
         let refused = self.store.data().refused;
         match result {
             Ok(()) => {

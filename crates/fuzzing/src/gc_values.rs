@@ -17,13 +17,33 @@ pub const DUMP_OBJECTS: u32 = 200;
 /// Array elements a dump shows at most, per array (the length is always shown).
 pub const DUMP_ELEMENTS: u32 = 64;
 
+/// One argument of a call, independent of any store: an i31 becomes a
+/// rooted `anyref` only in the store it is passed to ([`Arg::to_val`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    /// A number or a null reference.
+    Plain(Val),
+    /// A non-null `i31ref` of this value.
+    I31(i32),
+}
+
+impl Arg {
+    /// The value in `store` (an i31 is rooted in the store's current scope).
+    pub(crate) fn to_val<T>(&self, store: &mut Store<T>) -> Val {
+        match self {
+            Arg::Plain(v) => v.clone(),
+            Arg::I31(v) => Val::AnyRef(Some(AnyRef::from_i31(store, I31::wrapping_i32(*v)))),
+        }
+    }
+}
+
 /// Arguments for a call of a function of type `ty`: numbers from `rng`,
 /// null for nullable references, an i31 for `(ref i31)`, `(ref eq)` and
 /// `(ref any)`; `None` if a parameter is another non-nullable reference.
-pub(crate) fn arguments(rng: &mut Rng, ty: &tern::FuncType) -> Option<Vec<Val>> {
+pub(crate) fn arguments(rng: &mut Rng, ty: &tern::FuncType) -> Option<Vec<Arg>> {
     ty.params()
         .map(|p| {
-            Some(match p {
+            Some(Arg::Plain(match p {
                 ValType::I32 => to_val(arbitrary_value(rng, Kind::I32)),
                 ValType::I64 => to_val(arbitrary_value(rng, Kind::I64)),
                 ValType::F32 => to_val(arbitrary_value(rng, Kind::F32)),
@@ -38,12 +58,12 @@ pub(crate) fn arguments(rng: &mut Rng, ty: &tern::FuncType) -> Option<Vec<Val>> 
                             crate::value::Value::I32(x) => x,
                             _ => 0,
                         };
-                        Val::AnyRef(Some(AnyRef::from_i31(I31::wrapping_i32(v))))
+                        return Some(Arg::I31(v));
                     } else {
                         return None;
                     }
                 }
-            })
+            }))
         })
         .collect()
 }
@@ -72,19 +92,25 @@ pub(crate) fn null_of(heap: HeapType) -> Val {
     }
 }
 
-pub(crate) fn show_args(args: &[Val]) -> String {
+pub(crate) fn show_args(args: &[Arg]) -> String {
     let mut s = String::from("(");
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             s.push_str(", ");
         }
+        let a = match a {
+            Arg::I31(x) => {
+                write!(s, "i31 {x}").expect("writing to a String");
+                continue;
+            }
+            Arg::Plain(v) => v,
+        };
         match a {
             Val::I32(x) => write!(s, "i32 {x}"),
             Val::I64(x) => write!(s, "i64 {x}"),
             Val::F32(x) => write!(s, "f32 bits {x:#x}"),
             Val::F64(x) => write!(s, "f64 bits {x:#x}"),
             Val::V128(x) => write!(s, "v128 {x:#x}"),
-            Val::AnyRef(Some(r)) => write!(s, "i31 {:?}", r.as_i31().map(|i| i.get_i32())),
             _ => write!(s, "null"),
         }
         .expect("writing to a String");
@@ -153,7 +179,7 @@ fn dump_any<T>(
     budget: &mut Budget,
     out: &mut String,
 ) {
-    if let Some(i) = any.as_i31() {
+    if let Ok(Some(i)) = any.as_i31(&*store) {
         budget.i31s += 1;
         write!(out, "i31:{}", i.get_i32()).expect("writing to a String");
         return;

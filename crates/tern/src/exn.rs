@@ -35,7 +35,7 @@
 //! if a wasm `throw` had raised it. A host function that calls wasm and gets
 //! `ThrownException` back can simply return that error to rethrow it.
 
-use crate::gc::GcRoot;
+use crate::gc::roots::GcRootIndex as GcRoot;
 use crate::store::{StoreOpaque, Stored};
 use crate::vm::VMTagDefinition;
 use crate::{AsContext, AsContextMut, FuncType, Trap, Val};

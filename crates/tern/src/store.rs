@@ -187,15 +187,9 @@ impl<T> Store<T> {
                     host_funcs: HostFuncs::default(),
                     trampolines: Default::default(),
                     tags: Vec::new(),
-    /// The pending exception's heap word (0 when none): the one that last
-    /// left wasm uncaught, or that a host function is throwing (`crate::exn`).
-    /// A GC root: see `StoreOpaque::for_each_exception_root`.
-    pub(crate) pending_exception: u32,
-    /// Every host reference wasm may hold, by its word (`store/externrefs.rs`).
-    externrefs: externrefs::ExternRefs,
-    /// How many of the store's activations are not stopped at a recorded
-    /// exit (`store/safe_points.rs`).
-    unrecorded_exits: u32,
+                    pending_exception: 0,
+                    externrefs: Default::default(),
+                    unrecorded_exits: 0,
                     gc_heap: Default::default(),
                     gc_roots: Default::default(),
                     components: Default::default(),

@@ -33,8 +33,8 @@
 //!
 //! The live words are those in: stack slots (`vm::stack_roots`: stack maps
 //! name every extern value live across a call), every table and global of
-//! the store holding `externref`s, passive element segments, the exception
-//! arena (`crate::exn`), the GC heap (extern objects and `externref` fields)
+//! the store holding `externref`s, passive element segments, the GC heap (extern objects, `externref` fields
+//! and exception payloads)
 //! and the safe point's words in flight. Every other entry is removed; its
 //! host value drops when the embedder's last clone goes.
 //!
@@ -185,17 +185,6 @@ impl StoreOpaque {
             for index in 0..instance.module.inner.env.elems.len() as u32 {
                 for &word in instance.vm.elem_segment(index) {
                     keep(word as u64);
-                }
-            }
-        }
-        // The exception arena (`crate::exn`) never frees an exception, so
-        // every payload is live. TODO(exn3): exceptions move onto the GC
-        // heap, whose walk then reports their extern fields; this loop goes.
-        for exn in &self.exns {
-            let ty = self.tags[exn.tag].ty.ty();
-            for (field, ty) in exn.fields.iter().zip(ty.params()) {
-                if holds_extern(&ty) {
-                    keep(field.get_u64());
                 }
             }
         }

@@ -295,10 +295,10 @@ fn null_tests_and_any_conversions_round_trip_across_prunes() -> Result<()> {
     assert_eq!(round_trip.call(&mut store, None)?.map(|r| id_of(&r)), None);
     assert_eq!(is_null.call(&mut store, None)?, 1);
     // An `anyref` externalized by the host and internalized by wasm.
-    let any = AnyRef::from_i31(I31::wrapping_u32(5));
+    let any = AnyRef::from_i31(&mut store, I31::wrapping_u32(5));
     let ext = ExternRef::convert_any(&mut store, any)?;
     let back = round_trip.call(&mut store, Some(ext))?.expect("non-null");
     let back = AnyRef::convert_extern(&mut store, back)?;
-    assert_eq!(back.as_i31().map(|i| i.get_u32()), Some(5));
+    assert_eq!(back.as_i31(&store)?.map(|i| i.get_u32()), Some(5));
     Ok(())
 }
