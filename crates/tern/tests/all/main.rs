@@ -38,6 +38,7 @@ mod pooling;
 mod precompiled;
 mod profiling;
 mod proposals;
+mod reuse;
 mod shared_host_funcs;
 mod signals;
 mod traps;
