@@ -84,7 +84,7 @@ pub mod vmcontext;
 pub use code_memory::{CodeInfo, CodeMemory};
 pub use entry::{call_wasm, ArrayTrampoline, FuncRefPtr};
 pub use global::GlobalPtr;
-pub use host_func::{HostFuncDef, HostFuncs};
+pub use host_func::{HostFuncDef, HostFuncList, HostFuncs};
 pub use instance::VMInstance;
 pub use memory::Memory;
 pub use memory_image::MemoryImage;
