@@ -190,12 +190,11 @@ impl Func {
             let type_id = types[k].1;
             (Self::host_trampoline(&store.opaque, type_id), type_id)
         });
-        let mut funcs = types
-            .iter()
-            .enumerate()
-            .map(|(k, (ty, _))| Self::push_host(&mut store.opaque, ty.clone(), first + k));
-        let head = funcs.next();
-        funcs.for_each(drop);
+        let mut head = None;
+        for (k, (ty, _)) in types.iter().enumerate() {
+            let func = Self::push_host(&mut store.opaque, ty.clone(), first + k);
+            head.get_or_insert(func);
+        }
         head
     }
 

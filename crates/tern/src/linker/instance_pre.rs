@@ -101,7 +101,9 @@ impl<T> InstancePre<T> {
         inner.opaque.register_module_trampolines(&self.module);
         inner.opaque.reserve_funcs(self.defs.len());
         let first = Func::from_host_list(inner, &self.hosts, &self.host_types);
-        let mut hosts = first.into_iter().flat_map(|f| (0..).map(move |k| f.nth_after(k)));
+        let mut hosts = first
+            .into_iter()
+            .flat_map(|f| (0..).map(move |k| f.nth_after(k)));
         let imports: Vec<Extern> = self
             .defs
             .iter()

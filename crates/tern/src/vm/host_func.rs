@@ -275,10 +275,16 @@ unsafe fn release_list<T>(list: NonNull<()>) {
 /// What keeps the contexts of a store's host functions alive.
 enum Owner {
     /// One function's context.
-    #[allow(dead_code, reason = "held for ownership: dropping it releases the context")]
+    #[allow(
+        dead_code,
+        reason = "held for ownership: dropping it releases the context"
+    )]
     Context(HostCtxRef),
     /// A whole list's contexts.
-    #[allow(dead_code, reason = "held for ownership: dropping it releases the list")]
+    #[allow(
+        dead_code,
+        reason = "held for ownership: dropping it releases the list"
+    )]
     List(ListRef),
 }
 
@@ -427,7 +433,9 @@ pub fn define_list<T>(
     // note's invariant holds for each context.
     let raw = Arc::into_raw(list.defs.clone()).cast_mut();
     let owner = ListRef {
-        list: NonNull::new(raw).expect("Arc::into_raw is never null").cast(),
+        list: NonNull::new(raw)
+            .expect("Arc::into_raw is never null")
+            .cast(),
         release: release_list::<T>,
     };
     store.opaque.host_funcs.reserve(list.defs.len());

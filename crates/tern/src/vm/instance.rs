@@ -339,12 +339,10 @@ impl Drop for VMInstance {
             // SAFETY: allocated in `new` with this layout.
             Storage::Heap(layout) => unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), *layout) },
             Storage::Mapped { mapping, cache } => {
-                if let (Some(mut mapping), Some(cache)) = (mapping.take(), cache.as_ref()) {
+                if let (Some(mapping), Some(cache)) = (mapping.take(), cache.as_ref()) {
                     let offsets = &self.offsets;
                     let (size, filled) = (self.size, self.funcrefs_filled);
-                    if zero_written(&mut mapping, offsets, size, filled).is_ok() {
-                        cache.give_vmctx(mapping);
-                    }
+                    cache.give_vmctx(mapping, |m| zero_written(m, offsets, size, filled).is_ok());
                 }
             }
             Storage::Pooled { slot, pool } => {

@@ -14,8 +14,9 @@
 //! A memory reservation is reset when it comes back: its accessible prefix is
 //! discarded with `madvise(MADV_DONTNEED)` (it reads as zeros again and is no
 //! longer resident), or, if a copy-on-write image was mapped into it, replaced
-//! by fresh anonymous pages. A vmctx mapping comes back already zeroed by its
-//! instance, which knows which parts it wrote (`instance`).
+//! by fresh anonymous pages. A vmctx mapping is zeroed by its instance, which
+//! knows which parts it wrote (`instance`). Neither is reset when the cache is
+//! full, as when a store with many instances is dropped: those are unmapped.
 
 use super::mmap::Mmap;
 use std::sync::Mutex;
@@ -43,8 +44,15 @@ fn take(list: &Mutex<Vec<Mmap>>, len: usize) -> Option<Mmap> {
     Some(list.swap_remove(at))
 }
 
-/// Keeps `mapping` in `list` if there is room (it is unmapped otherwise).
-fn give(list: &Mutex<Vec<Mmap>>, mapping: Mmap) {
+/// Keeps `mapping` in `list` after `reset` succeeds on it, if there is room;
+/// it is unmapped otherwise (without being reset when the list is full, as
+/// when a store with many instances is dropped).
+fn give(list: &Mutex<Vec<Mmap>>, mut mapping: Mmap, reset: impl FnOnce(&mut Mmap) -> bool) {
+    let full = || list.lock().unwrap_or_else(|e| e.into_inner()).len() >= KEEP;
+    // Reset outside the lock (it may be a system call); checked again after.
+    if full() || !reset(&mut mapping) {
+        return;
+    }
     let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
     if list.len() < KEEP {
         list.push(mapping);
@@ -55,31 +63,38 @@ impl MappingCache {
     /// A reset memory reservation of `len` bytes (rounded up to pages), if one
     /// was given back: read-write, and zero, up to some accessible prefix.
     pub fn take_memory(&self, len: usize) -> Option<Mmap> {
-        take(&self.memories, len.div_ceil(super::mmap::page_size()) * super::mmap::page_size())
+        take(
+            &self.memories,
+            len.div_ceil(super::mmap::page_size()) * super::mmap::page_size(),
+        )
     }
 
     /// Gives back a memory reservation, `image_mapped` when a copy-on-write
     /// image may be mapped in it; it is reset first (unmapped if that fails).
-    pub fn give_memory(&self, mut mapping: Mmap, image_mapped: bool) {
-        let used = mapping.accessible();
-        let reset = if image_mapped {
-            mapping.replace_with_zero_pages(0, used)
-        } else {
-            mapping.discard(0, used)
-        };
-        if reset.is_ok() {
-            give(&self.memories, mapping);
-        }
+    pub fn give_memory(&self, mapping: Mmap, image_mapped: bool) {
+        give(&self.memories, mapping, |mapping| {
+            let used = mapping.accessible();
+            let reset = if image_mapped {
+                mapping.replace_with_zero_pages(0, used)
+            } else {
+                mapping.discard(0, used)
+            };
+            reset.is_ok()
+        });
     }
 
     /// A zeroed, read-write vmctx mapping of `len` bytes (rounded up to
     /// pages), if one was given back.
     pub fn take_vmctx(&self, len: usize) -> Option<Mmap> {
-        take(&self.vmctxs, len.div_ceil(super::mmap::page_size()) * super::mmap::page_size())
+        take(
+            &self.vmctxs,
+            len.div_ceil(super::mmap::page_size()) * super::mmap::page_size(),
+        )
     }
 
-    /// Gives back a vmctx mapping, which the caller has zeroed.
-    pub fn give_vmctx(&self, mapping: Mmap) {
-        give(&self.vmctxs, mapping);
+    /// Gives back a vmctx mapping, which `zero` makes all zeros again (false
+    /// if it could not: the mapping is then unmapped).
+    pub fn give_vmctx(&self, mapping: Mmap, zero: impl FnOnce(&mut Mmap) -> bool) {
+        give(&self.vmctxs, mapping, zero);
     }
 }

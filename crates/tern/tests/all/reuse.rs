@@ -82,7 +82,11 @@ fn reused_memory_after_an_image_is_fresh() -> Result<()> {
                 [(0, 1), (3, 4), (8192, i32::from(b'i'))]
             };
             for (a, v) in expected {
-                assert_eq!(load.call(&mut store, a)?, v, "round {round}, module {k}, byte {a}");
+                assert_eq!(
+                    load.call(&mut store, a)?,
+                    v,
+                    "round {round}, module {k}, byte {a}"
+                );
             }
             put.call(&mut store, (0, 0x5a))?;
             put.call(&mut store, (8192, 0x5a))?;
@@ -149,7 +153,9 @@ fn reused_vmctx_starts_as_a_new_one() -> Result<()> {
         set.call(&mut store, -1)?;
         assert_eq!(get.call(&mut store, ())?, -1);
         let t = instance.get_table(&mut store, "t").expect("table");
-        let first = t.get(&mut store, 0).and_then(|r| r.funcref().flatten().copied());
+        let first = t
+            .get(&mut store, 0)
+            .and_then(|r| r.funcref().flatten().copied());
         let first = first.expect("element 0 is a function");
         assert_eq!(first.typed::<(), i32>(&store)?.call(&mut store, ())?, 1);
     }
