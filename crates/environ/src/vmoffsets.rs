@@ -229,6 +229,12 @@ impl VMOffsets {
         assert!(index < self.num_funcs);
         self.funcrefs + VMFUNCREF_SIZE * index
     }
+    /// The bytes of the defined functions' `VMFuncRef`s (the runtime fills them
+    /// on first use, and only there).
+    pub fn defined_funcrefs(&self) -> std::ops::Range<u32> {
+        self.funcrefs + VMFUNCREF_SIZE * self.num_imported_funcs
+            ..self.funcrefs + VMFUNCREF_SIZE * self.num_funcs
+    }
     /// Offset of the pointer to imported function `index`'s original funcref.
     pub fn imported_funcref_ptr(&self, index: u32) -> u32 {
         assert!(index < self.num_imported_funcs);

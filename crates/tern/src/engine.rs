@@ -36,6 +36,8 @@ pub(crate) struct EngineInner {
     pub(crate) fiber_stacks: crate::vm::fiber::StackPool,
     /// The pooling allocator, with `InstanceAllocationStrategy::Pooling`.
     pub(crate) pool: Option<Arc<crate::vm::pool::InstancePool>>,
+    /// Released mappings the on-demand allocator reuses (none with a pool).
+    mapping_cache: Option<Arc<crate::vm::reuse::MappingCache>>,
 }
 
 impl Engine {
@@ -92,6 +94,7 @@ impl Engine {
                 signatures: RwLock::default(),
                 epoch: std::sync::atomic::AtomicU64::new(0),
                 fiber_stacks: crate::vm::fiber::StackPool::new(config.async_stack_size),
+                mapping_cache: pool.is_none().then(Arc::default),
                 pool,
             }),
         })
@@ -109,6 +112,12 @@ impl Engine {
     /// The pooling allocator, if the engine uses one.
     pub(crate) fn pool(&self) -> Option<&Arc<crate::vm::pool::InstancePool>> {
         self.inner.pool.as_ref()
+    }
+
+    /// The on-demand allocator's cache of released mappings (`None` with the
+    /// pooling allocator).
+    pub(crate) fn mapping_cache(&self) -> Option<&Arc<crate::vm::reuse::MappingCache>> {
+        self.inner.mapping_cache.as_ref()
     }
 
     /// The tunables compiled code and the runtime share.

@@ -119,7 +119,13 @@ impl Memory {
         let store = &mut store.as_context_mut().0.opaque;
         store.check_new_memory(ty.minimum(), ty.maximum())?;
         let style = tern_environ::MemoryStyle::for_plan(&ty.plan, store.engine().tunables());
-        let memory = vm::Memory::new(ty.minimum(), ty.maximum(), ty.is_64(), style)?;
+        let memory = vm::Memory::new(
+            ty.minimum(),
+            ty.maximum(),
+            ty.is_64(),
+            style,
+            store.engine().mapping_cache(),
+        )?;
         store.memories.push(Box::new(memory));
         Ok(Memory(store.stored(store.memories.len() - 1)))
     }

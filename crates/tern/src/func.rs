@@ -15,7 +15,7 @@ pub(crate) mod typed;
 
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
-use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncDef, ValRaw};
+use crate::vm::{self, ArrayTrampoline, FuncRefPtr, HostFuncDef, HostFuncList, ValRaw};
 use crate::CallHook::{CallingHost, CallingWasm, ReturningFromHost, ReturningFromWasm};
 use crate::ValType;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
@@ -175,6 +175,36 @@ impl Func {
         let wasm_call = Self::host_trampoline(&store.opaque, type_id);
         let index = vm::host_func::define(store, def, wasm_call, type_id);
         Self::push_host(&mut store.opaque, ty, index)
+    }
+
+    /// Makes every host function of `list` a function of `store`, in order,
+    /// with one more reference to the list rather than one per function;
+    /// `types` gives each one's type and engine signature id. Returns the
+    /// first function; the others follow it ([`Func::nth_after`]).
+    pub(crate) fn from_host_list<T>(
+        store: &mut StoreInner<T>,
+        list: &HostFuncList<T>,
+        types: &[(Arc<WasmFuncType>, u32)],
+    ) -> Option<Func> {
+        let first = vm::host_func::define_list(store, list, |store, k| {
+            let type_id = types[k].1;
+            (Self::host_trampoline(&store.opaque, type_id), type_id)
+        });
+        let mut head = None;
+        for (k, (ty, _)) in types.iter().enumerate() {
+            let func = Self::push_host(&mut store.opaque, ty.clone(), first + k);
+            head.get_or_insert(func);
+        }
+        head
+    }
+
+    /// The function `n` places after this one in its store (of those that
+    /// [`Func::from_host_list`] made together).
+    pub(crate) fn nth_after(self, n: usize) -> Func {
+        Func(crate::store::Stored {
+            store_id: self.0.store_id,
+            index: self.0.index + n,
+        })
     }
 
     /// Defines host function `host` of type `ty` in `store`. `host` is called

@@ -355,6 +355,7 @@ fn instantiate(
         store_ptr,
         instance_index,
         store.engine().pool(),
+        store.engine().mapping_cache(),
     )?;
     for (i, id) in module.inner.type_ids.iter().enumerate() {
         vmi.set_type_id(i as u32, *id);
@@ -404,7 +405,13 @@ fn instantiate(
             Some(pool) => {
                 vm::Memory::new_pooled(pool, plan.minimum, plan.maximum, plan.memory64, style)?
             }
-            None => vm::Memory::new(plan.minimum, plan.maximum, plan.memory64, style)?,
+            None => vm::Memory::new(
+                plan.minimum,
+                plan.maximum,
+                plan.memory64,
+                style,
+                store.engine().mapping_cache(),
+            )?,
         };
         store.memories.push(Box::new(memory));
         let m = store.memories.last_mut().expect("just pushed");

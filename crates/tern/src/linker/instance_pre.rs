@@ -2,9 +2,11 @@
 //! already resolved, ready to be instantiated any number of times.
 
 use super::Definition;
-use crate::{AsContextMut, Extern, Instance, Module};
+use crate::vm::HostFuncList;
+use crate::{AsContextMut, Extern, Func, Instance, Module};
 use anyhow::Result;
 use std::sync::Arc;
+use tern_environ::WasmFuncType;
 
 /// A module with its imports resolved by [`crate::Linker::instantiate_pre`].
 ///
@@ -19,6 +21,11 @@ pub struct InstancePre<T> {
     /// host functions, which become functions of the instantiating store with
     /// the checked type), so instantiation skips the check.
     checked: Arc<[bool]>,
+    /// The host functions among the imports, in order, as one list: a store
+    /// keeps one reference to it, however many there are.
+    hosts: HostFuncList<T>,
+    /// Each of `hosts`' type and engine signature id.
+    host_types: Arc<[(Arc<WasmFuncType>, u32)]>,
 }
 
 impl<T> Clone for InstancePre<T> {
@@ -27,6 +34,8 @@ impl<T> Clone for InstancePre<T> {
             module: self.module.clone(),
             defs: self.defs.clone(),
             checked: self.checked.clone(),
+            hosts: self.hosts.clone(),
+            host_types: self.host_types.clone(),
         }
     }
 }
@@ -45,10 +54,28 @@ impl<T> InstancePre<T> {
             .iter()
             .map(|d| matches!(d, Definition::HostFunc(..)))
             .collect();
+        let (hosts, host_types) = defs
+            .iter()
+            .filter_map(|d| match d {
+                Definition::HostFunc(h) => {
+                    // Signature ids of the module's engine, which is the one
+                    // `instantiate` accepts stores of.
+                    let type_id = if crate::Engine::same(&h.engine, module.engine()) {
+                        h.type_id
+                    } else {
+                        module.engine().signature_id(&h.wasm_ty)
+                    };
+                    Some((h.def.clone(), (h.wasm_ty.clone(), type_id)))
+                }
+                Definition::Extern(_) => None,
+            })
+            .unzip::<_, _, Vec<_>, Vec<_>>();
         Self {
             module,
             defs: defs.into(),
             checked,
+            hosts: HostFuncList::new(hosts),
+            host_types: host_types.into(),
         }
     }
 
@@ -64,8 +91,7 @@ impl<T> InstancePre<T> {
     /// wrong type, a segment that does not fit, a trapping start function.
     pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
         let inner = store.as_context_mut().0;
-        // The linker's host functions carry signature ids of the module's
-        // engine (`instantiate_pre` refuses another engine's module).
+        // `host_types` are signature ids of the module's engine.
         if !crate::Engine::same(inner.opaque.engine(), self.module.engine()) {
             anyhow::bail!("cross-`Engine` instantiation is not supported");
         }
@@ -74,11 +100,17 @@ impl<T> InstancePre<T> {
         // them in one go.
         inner.opaque.register_module_trampolines(&self.module);
         inner.opaque.reserve_funcs(self.defs.len());
+        let first = Func::from_host_list(inner, &self.hosts, &self.host_types);
+        let mut hosts = first
+            .into_iter()
+            .flat_map(|f| (0..).map(move |k| f.nth_after(k)));
         let imports: Vec<Extern> = self
             .defs
             .iter()
             .map(|def| match def {
-                Definition::HostFunc(host) => Extern::Func(host.to_func(inner)),
+                Definition::HostFunc(_) => {
+                    Extern::Func(hosts.next().expect("one function per host definition"))
+                }
                 Definition::Extern(e) => e.clone(),
             })
             .collect();

@@ -9,7 +9,10 @@
 //! per definition ([`HostFuncDef`]: `Func::wrap`, or once per `Linker`
 //! definition however many stores it is instantiated into); stores keep
 //! type-erased strong references ([`HostFuncs`]: a pointer to the context's
-//! header, whose monomorphised `retain`/`release` manage the count), not
+//! header, whose monomorphised `retain`/`release` manage the count; or one
+//! reference to a whole [`HostFuncList`], an `InstancePre`'s imports, which
+//! keeps each of its contexts alive, so instantiating it costs one reference
+//! count however many host functions it imports), not
 //! `dyn Any`: `Any` needs `'static` types, and the closure's type mentions the
 //! store's data type `T`, which (as in wasmtime 12) need not be `'static`
 //! (`Store<&'a mut Foo>`).
@@ -213,16 +216,91 @@ impl<T> HostFuncDef<T> {
     }
 }
 
+/// Host-function contexts shared as one list (an `InstancePre`'s host imports,
+/// in order): a store that defines functions from it ([`define_list`]) keeps
+/// one reference to the list instead of one per function.
+pub struct HostFuncList<T> {
+    /// The list, behind a thin pointer so that it can be erased ([`ListRef`]).
+    defs: Arc<Vec<HostFuncDef<T>>>,
+}
+
+impl<T> Clone for HostFuncList<T> {
+    fn clone(&self) -> Self {
+        Self {
+            defs: self.defs.clone(),
+        }
+    }
+}
+
+impl<T> HostFuncList<T> {
+    /// A list of `defs`.
+    pub fn new(defs: Vec<HostFuncDef<T>>) -> Self {
+        Self {
+            defs: Arc::new(defs),
+        }
+    }
+}
+
+/// One strong reference to a type-erased [`HostFuncList`]'s `Arc`.
+struct ListRef {
+    list: NonNull<()>,
+    /// `release_list::<T>`: drops the reference.
+    release: unsafe fn(NonNull<()>),
+}
+
+// SAFETY: the list is immutable; it holds `HostFuncDef`s, whose contexts are
+// `Send + Sync` (see `HostCtxRef`), and the count is atomic (`Arc`).
+unsafe impl Send for ListRef {}
+// SAFETY: as above.
+unsafe impl Sync for ListRef {}
+
+impl Drop for ListRef {
+    fn drop(&mut self) {
+        // SAFETY: `release` is `release_list::<T>` for the list's own `T`, and
+        // this gives up the strong reference we held.
+        unsafe { (self.release)(self.list) }
+    }
+}
+
+/// Drops a strong reference to a list made by [`HostFuncList::<T>::new`].
+///
+/// # Safety
+/// `list` must come from `Arc::<Vec<HostFuncDef<T>>>::into_raw`, and the
+/// caller gives up one strong reference it held.
+unsafe fn release_list<T>(list: NonNull<()>) {
+    // SAFETY: by the caller's promise.
+    drop(unsafe { Arc::from_raw(list.cast::<Vec<HostFuncDef<T>>>().as_ptr()) });
+}
+
+/// What keeps the contexts of a store's host functions alive.
+enum Owner {
+    /// One function's context.
+    #[allow(
+        dead_code,
+        reason = "held for ownership: dropping it releases the context"
+    )]
+    Context(HostCtxRef),
+    /// A whole list's contexts.
+    #[allow(
+        dead_code,
+        reason = "held for ownership: dropping it releases the list"
+    )]
+    List(ListRef),
+}
+
 /// Funcrefs per chunk of [`HostFuncs`].
 const CHUNK: usize = 16;
 
-/// A store's host functions: a strong reference to each one's (shared)
-/// context, and each one's `VMFuncRef` for this store, in chunks that never
+/// A store's host functions: each one's (shared) context, kept alive by
+/// `owners`, and each one's `VMFuncRef` for this store, in chunks that never
 /// move (compiled code holds pointers to them) so that defining one usually
 /// allocates nothing.
 #[derive(Default)]
 pub struct HostFuncs {
-    ctxs: Vec<HostCtxRef>,
+    /// Each function's context, alive as long as `owners` is.
+    ctxs: Vec<NonNull<HostFuncCtx<()>>>,
+    /// Strong references to every context in `ctxs`.
+    owners: Vec<Owner>,
     #[allow(
         clippy::vec_box,
         reason = "compiled code holds pointers to the funcrefs: a chunk must not move when the Vec grows"
@@ -295,7 +373,9 @@ impl HostFuncs {
             .reserve(chunks.saturating_sub(self.funcrefs.len()));
     }
 
-    fn push(&mut self, ctx: HostCtxRef, wasm_call: *const u8, type_id: u32) -> usize {
+    /// Adds a function whose context `ctx` points to; the caller has put a
+    /// strong reference to it in `owners`.
+    fn push(&mut self, ctx: NonNull<HostFuncCtx<()>>, wasm_call: *const u8, type_id: u32) -> usize {
         let index = self.ctxs.len();
         if index.is_multiple_of(CHUNK) {
             let empty = VMFuncRef {
@@ -306,7 +386,7 @@ impl HostFuncs {
             self.funcrefs
                 .push(Box::new(std::array::from_fn(|_| UnsafeCell::new(empty))));
         }
-        let vmctx = ctx.0.as_ptr().cast::<VMContext>();
+        let vmctx = ctx.as_ptr().cast::<VMContext>();
         self.ctxs.push(ctx);
         // SAFETY: a fresh slot; no reference to it exists yet.
         unsafe {
@@ -332,10 +412,41 @@ pub fn define<T>(
     type_id: u32,
 ) -> usize {
     // A `HostFuncDef<T>` was made for `T`, so the module note's invariant holds.
-    store
-        .opaque
-        .host_funcs
-        .push(def.ctx.clone(), wasm_call, type_id)
+    let funcs = &mut store.opaque.host_funcs;
+    let ctx = def.ctx.clone();
+    let ptr = ctx.0;
+    funcs.owners.push(Owner::Context(ctx));
+    funcs.push(ptr, wasm_call, type_id)
+}
+
+/// Makes every host function of `list` a function of `store`, with one more
+/// reference to the list (not one per function); `wasm_call_and_type` gives
+/// the `wasm_call` and `type_id` of the list's function `k` (see [`define`]).
+/// Returns the index in `host_funcs` of the list's first function; the others
+/// follow it in order.
+pub fn define_list<T>(
+    store: &mut StoreInner<T>,
+    list: &HostFuncList<T>,
+    mut wasm_call_and_type: impl FnMut(&StoreInner<T>, usize) -> (*const u8, u32),
+) -> usize {
+    // A `HostFuncList<T>` holds `HostFuncDef<T>`s, made for `T`: the module
+    // note's invariant holds for each context.
+    let raw = Arc::into_raw(list.defs.clone()).cast_mut();
+    let owner = ListRef {
+        list: NonNull::new(raw)
+            .expect("Arc::into_raw is never null")
+            .cast(),
+        release: release_list::<T>,
+    };
+    store.opaque.host_funcs.reserve(list.defs.len());
+    store.opaque.host_funcs.owners.push(Owner::List(owner));
+    let first = store.opaque.host_funcs.ctxs.len();
+    for (k, def) in list.defs.iter().enumerate() {
+        // The list, kept alive above, holds a strong reference to the context.
+        let (wasm_call, type_id) = wasm_call_and_type(store, k);
+        store.opaque.host_funcs.push(def.ctx.0, wasm_call, type_id);
+    }
+    first
 }
 
 /// Calls host function number `index` of `store` from the host (no wasm frames
@@ -353,7 +464,7 @@ pub fn call_from_host<T>(
     // The context is its own heap allocation, which the store never moves,
     // frees or borrows mutably while it lives; the store itself is lent to the
     // closure (in `Caller`), so the context is reached through a raw pointer.
-    let ctx: *const HostFuncCtx<()> = store.opaque.host_funcs.ctxs[index].0.as_ptr();
+    let ctx: *const HostFuncCtx<()> = store.opaque.host_funcs.ctxs[index].as_ptr();
     // SAFETY: `ctx` is live (above); `host_call` is never written after
     // construction.
     let host_call = unsafe { (*ctx).host_call };

@@ -10,11 +10,16 @@
 //! `wasm_call` marks an unfilled slot), so a module with thousands of exported
 //! functions costs nothing per instance until they are asked for. A large
 //! vmctx is mapped rather than allocated from the heap, so the pages of funcrefs
-//! nobody asks for are never made resident.
+//! nobody asks for are never made resident; with the on-demand allocator the
+//! mapping is then kept for the next instance (`reuse::MappingCache`), which is
+//! why a dropped instance zeroes exactly what it wrote: everything but the
+//! defined functions' funcrefs in place (a few words per type, memory, table,
+//! global and import), and those, if any was filled, by discarding their pages.
 
 use super::memory::Memory;
 use super::mmap::Mmap;
 use super::pool::InstancePool;
+use super::reuse::MappingCache;
 use super::table::Table;
 use super::vmcontext::{
     VMContext, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMRuntimeLimits,
@@ -43,8 +48,12 @@ const MAP_VMCTX_FROM: usize = 64 * 1024;
 enum Storage {
     /// `std::alloc::alloc_zeroed` with this layout.
     Heap(Layout),
-    /// An anonymous read-write mapping (unmapped when dropped).
-    Mapped { _mapping: Mmap },
+    /// An anonymous read-write mapping, given back to `cache` when dropped
+    /// (unmapped without one).
+    Mapped {
+        mapping: Option<Mmap>,
+        cache: Option<Arc<MappingCache>>,
+    },
     /// A slot of the pooling allocator, given back when dropped.
     Pooled {
         slot: Option<Mmap>,
@@ -70,6 +79,9 @@ pub struct VMInstance {
     data: Vec<(*const u8, usize)>,
     /// Passive element segments, resolved to reference values; empty once dropped.
     elems: Vec<Vec<usize>>,
+    /// Whether a defined function's funcref was filled (so the vmctx holds
+    /// more than what instantiation writes outside them).
+    funcrefs_filled: bool,
     /// Index of this instance in its store.
     pub store_index: usize,
 }
@@ -85,7 +97,8 @@ impl VMInstance {
     /// `defined_funcs` describes the module's defined functions, which follow
     /// its `num_imported_funcs` imported ones in the function index space.
     ///
-    /// With `pool`, the vmctx lives in one of the pool's instance slots.
+    /// With `pool`, the vmctx lives in one of the pool's instance slots; a
+    /// large one otherwise comes from (and goes back to) `cache` when given.
     ///
     /// # Errors
     /// Fails when the OS refuses to map a large vmctx, or when the pool has no
@@ -102,6 +115,7 @@ impl VMInstance {
         store: *mut u8,
         store_index: usize,
         pool: Option<&Arc<InstancePool>>,
+        cache: Option<&Arc<MappingCache>>,
     ) -> anyhow::Result<Box<Self>> {
         let size = offsets.size().max(16) as usize;
         let (vmctx, storage) = if let Some(pool) = pool {
@@ -114,9 +128,17 @@ impl VMInstance {
             };
             (ptr, storage)
         } else if size >= MAP_VMCTX_FROM {
-            let mmap = Mmap::accessible_zeroed(size)?;
+            // A cached mapping is zeroed and read-write throughout, like a new one.
+            let mmap = match cache.and_then(|c| c.take_vmctx(size)) {
+                Some(mmap) => mmap,
+                None => Mmap::accessible_zeroed(size)?,
+            };
             let ptr = NonNull::new(mmap.as_ptr()).expect("a mapping is never at address 0");
-            (ptr, Storage::Mapped { _mapping: mmap })
+            let storage = Storage::Mapped {
+                mapping: Some(mmap),
+                cache: cache.cloned(),
+            };
+            (ptr, storage)
         } else {
             let layout = Layout::from_size_align(size, 16).expect("valid vmctx layout");
             // SAFETY: the layout has a non-zero size.
@@ -135,6 +157,7 @@ impl VMInstance {
             tables: Vec::new(),
             data: Vec::new(),
             elems: Vec::new(),
+            funcrefs_filled: false,
             store_index,
         });
         let instance: *mut VMInstance = &mut *this;
@@ -203,6 +226,7 @@ impl VMInstance {
     /// Writes the funcref of imported function `index`.
     pub fn set_funcref(&mut self, index: u32, funcref: VMFuncRef) {
         debug_assert!(index < self.num_imported_funcs);
+        self.funcrefs_filled |= index >= self.num_imported_funcs;
         self.write(self.offsets.funcref(index), funcref);
     }
 
@@ -229,6 +253,7 @@ impl VMInstance {
         unsafe {
             let slot = self.vmctx.as_ptr().add(offset).cast::<VMFuncRef>();
             if (*slot).wasm_call.is_null() {
+                self.funcrefs_filled = true;
                 slot.write(VMFuncRef {
                     wasm_call: defined.wasm_call as *const u8,
                     vmctx: self.vmctx.as_ptr().cast(),
@@ -313,7 +338,13 @@ impl Drop for VMInstance {
         match &mut self.storage {
             // SAFETY: allocated in `new` with this layout.
             Storage::Heap(layout) => unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), *layout) },
-            Storage::Mapped { .. } => {} // unmaps itself
+            Storage::Mapped { mapping, cache } => {
+                if let (Some(mapping), Some(cache)) = (mapping.take(), cache.as_ref()) {
+                    let offsets = &self.offsets;
+                    let (size, filled) = (self.size, self.funcrefs_filled);
+                    cache.give_vmctx(mapping, |m| zero_written(m, offsets, size, filled).is_ok());
+                }
+            }
             Storage::Pooled { slot, pool } => {
                 if let Some(slot) = slot.take() {
                     pool.return_instance(slot, self.size);
@@ -321,4 +352,38 @@ impl Drop for VMInstance {
             }
         }
     }
+}
+
+/// Zeroes what an instance may have written into its vmctx `mapping` of `size`
+/// bytes laid out by `offsets` (see the module note): everything outside the
+/// defined functions' funcrefs in place, and those, when `funcrefs_filled`,
+/// too — the whole pages among them discarded rather than written, so that a
+/// mapping stays as little resident as a new one.
+///
+/// # Errors
+/// Fails if the OS refuses to discard the pages (the mapping should then be
+/// unmapped, not reused).
+fn zero_written(
+    mapping: &mut Mmap,
+    offsets: &VMOffsets,
+    size: usize,
+    funcrefs_filled: bool,
+) -> anyhow::Result<()> {
+    let funcrefs = offsets.defined_funcrefs();
+    let (start, end) = (funcrefs.start as usize, funcrefs.end as usize);
+    let bytes = &mut mapping.as_mut_slice()[..size];
+    bytes[..start].fill(0);
+    bytes[end..].fill(0);
+    if !funcrefs_filled {
+        return Ok(());
+    }
+    let page = super::mmap::page_size();
+    let (inner_start, inner_end) = (start.div_ceil(page) * page, end / page * page);
+    if inner_start >= inner_end {
+        bytes[start..end].fill(0);
+        return Ok(());
+    }
+    bytes[start..inner_start].fill(0);
+    bytes[inner_end..end].fill(0);
+    mapping.discard(inner_start, inner_end - inner_start)
 }

@@ -8,12 +8,15 @@
 //!   the reservation moves the memory to a larger one (compiled code reloads the
 //!   base and checks every access against the current length).
 //!
-//! Everything is returned to the OS when the memory is dropped (with its store),
-//! except for a memory of the pooling allocator (`Memory::new_pooled`), whose
-//! slot goes back to the pool, reset, for the next instance.
+//! When the memory is dropped (with its store), a memory of the pooling
+//! allocator (`Memory::new_pooled`) gives its slot back to the pool, a static
+//! memory of the on-demand allocator gives its reservation to the engine's
+//! `MappingCache` (both reset them for the next instance), and anything else
+//! is returned to the OS.
 
 use super::mmap::Mmap;
 use super::pool::InstancePool;
+use super::reuse::MappingCache;
 use super::vmcontext::VMMemoryDefinition;
 use anyhow::{bail, Result};
 use std::cell::UnsafeCell;
@@ -31,10 +34,22 @@ pub struct Memory {
     declared_maximum: Option<u64>,
     memory64: bool,
     style: MemoryStyle,
-    /// The pool the reservation came from, if any.
-    pool: Option<Arc<InstancePool>>,
+    /// Where the reservation goes when the memory is dropped.
+    home: Home,
     /// Whether a copy-on-write image was mapped into the reservation.
     image_mapped: bool,
+}
+
+/// Where a memory's reservation goes back to.
+#[derive(Debug)]
+enum Home {
+    /// Unmapped.
+    Os,
+    /// A slot of the pooling allocator.
+    Pool(Arc<InstancePool>),
+    /// The on-demand allocator's cache (static memories only: their
+    /// reservation never moves or changes size).
+    Cache(Arc<MappingCache>),
 }
 
 // SAFETY: the definition is only written through `&mut self` (grow) or by
@@ -45,7 +60,9 @@ unsafe impl Sync for Memory {}
 
 impl Memory {
     /// Creates a memory of `minimum` pages that may grow to `maximum` pages (at
-    /// most 4 GiB, also for 64-bit memories), laid out in `style`.
+    /// most 4 GiB, also for 64-bit memories), laid out in `style`. A static
+    /// memory takes its reservation from `cache` when it has one of the right
+    /// size, and gives it back there when dropped.
     ///
     /// # Errors
     /// Fails if the minimum exceeds the limits or the OS refuses the reservation.
@@ -54,6 +71,7 @@ impl Memory {
         maximum: Option<u64>,
         memory64: bool,
         style: MemoryStyle,
+        cache: Option<&Arc<MappingCache>>,
     ) -> Result<Self> {
         let maximum_pages = maximum.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
         if minimum > maximum_pages {
@@ -64,7 +82,19 @@ impl Memory {
             MemoryStyle::Static { reservation, guard } => reservation + guard,
             MemoryStyle::Dynamic { guard } => initial as u64 + guard,
         };
-        let mut mmap = Mmap::reserve(reservation as usize)?;
+        let cache = cache.filter(|_| matches!(style, MemoryStyle::Static { .. }));
+        let reused = cache.and_then(|c| c.take_memory(reservation as usize));
+        let (mut mmap, home) = match (reused, cache) {
+            (Some(mut mmap), Some(cache)) => {
+                // A reset reservation: zero up to its accessible prefix.
+                mmap.shrink_accessible(initial)?;
+                (mmap, Home::Cache(cache.clone()))
+            }
+            (_, cache) => (
+                Mmap::reserve(reservation as usize)?,
+                cache.map_or(Home::Os, |c| Home::Cache(c.clone())),
+            ),
+        };
         mmap.make_accessible(0, initial)?;
         Ok(Self::around(
             mmap,
@@ -73,7 +103,7 @@ impl Memory {
             maximum,
             memory64,
             style,
-            None,
+            home,
         ))
     }
 
@@ -125,7 +155,7 @@ impl Memory {
             maximum,
             memory64,
             style,
-            Some(pool.clone()),
+            Home::Pool(pool.clone()),
         );
         opened.map(|()| memory)
     }
@@ -137,7 +167,7 @@ impl Memory {
         declared_maximum: Option<u64>,
         memory64: bool,
         style: MemoryStyle,
-        pool: Option<Arc<InstancePool>>,
+        home: Home,
     ) -> Self {
         let def = Box::new(UnsafeCell::new(VMMemoryDefinition {
             base: mmap.as_ptr(),
@@ -150,7 +180,7 @@ impl Memory {
             declared_maximum,
             memory64,
             style,
-            pool,
+            home,
             image_mapped: false,
         }
     }
@@ -271,8 +301,10 @@ impl Drop for Memory {
     fn drop(&mut self) {
         // SAFETY: `mmap` is taken out exactly once, here, and never used after.
         let mmap = unsafe { ManuallyDrop::take(&mut self.mmap) };
-        if let Some(pool) = &self.pool {
-            pool.return_memory(mmap, self.image_mapped);
+        match &self.home {
+            Home::Os => {}
+            Home::Pool(pool) => pool.return_memory(mmap, self.image_mapped),
+            Home::Cache(cache) => cache.give_memory(mmap, self.image_mapped),
         }
     }
 }

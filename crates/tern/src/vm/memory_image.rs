@@ -154,8 +154,8 @@ mod tests {
         data[5000] = 9;
         let image = MemoryImage::from_bytes(65536, data).expect("image");
         let style = MemoryStyle::Dynamic { guard: 65536 };
-        let mut a = Memory::new(2, None, false, style).expect("memory");
-        let mut b = Memory::new(2, None, false, style).expect("memory");
+        let mut a = Memory::new(2, None, false, style, None).expect("memory");
+        let mut b = Memory::new(2, None, false, style, None).expect("memory");
         image.initialize(&mut a).expect("initialise a");
         image.initialize(&mut b).expect("initialise b");
         assert_eq!(a.data()[65536 + 10], 7);

@@ -10,6 +10,7 @@
 //! * `instance`, `memory`, `table`: the runtime objects behind the public handles.
 //! * `memory_image`: copy-on-write initial contents of memories (memfd or artifact file).
 //! * `pool`: the pooling allocator's slots and counts.
+//! * `reuse`: the on-demand allocator's few released mappings, kept for reuse.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
 //! * `host_func`: how wasm calls into Rust closures.
 //! * `libcalls`: functions compiled code calls for heavier work (`gc_libcalls`:
@@ -71,6 +72,7 @@ pub mod memory_image;
 pub mod mmap;
 pub mod pool;
 pub mod registry;
+pub mod reuse;
 pub mod signal_handler;
 pub mod stack_roots;
 pub mod store_cast;
@@ -82,7 +84,7 @@ pub mod vmcontext;
 pub use code_memory::{CodeInfo, CodeMemory};
 pub use entry::{call_wasm, ArrayTrampoline, FuncRefPtr};
 pub use global::GlobalPtr;
-pub use host_func::{HostFuncDef, HostFuncs};
+pub use host_func::{HostFuncDef, HostFuncList, HostFuncs};
 pub use instance::VMInstance;
 pub use memory::Memory;
 pub use memory_image::MemoryImage;

@@ -41,6 +41,7 @@ mod pooling;
 mod precompiled;
 mod profiling;
 mod proposals;
+mod reuse;
 mod shared_host_funcs;
 mod signals;
 mod traps;
