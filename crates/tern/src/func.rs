@@ -342,6 +342,21 @@ where
     if caller.store.call_hook.is_none() {
         return func(caller, raw);
     }
+    invoke_host_hooked(func, caller, raw)
+}
+
+/// [`invoke_host`] with a call hook installed, out of line: kept apart, the
+/// common path (no hook) of wasm's entry shim needs no callee-saved registers
+/// for what the hook calls would have to keep alive.
+///
+/// # Errors
+/// The hook's or the closure's error.
+#[cold]
+#[inline(never)]
+fn invoke_host_hooked<T, F>(func: &F, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()>
+where
+    F: ?Sized + Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
+{
     let Caller { store, caller } = caller;
     store.call_hook(CallingHost)?;
     func(
