@@ -267,10 +267,10 @@ pub unsafe fn catch_traps<F: Fn() + Copy>(
         f();
     }
     // `f` is handed over in place, by address: copying it first (as an
-    // `Option<F>` to `take`) had the 32 bytes the caller had just stored
-    // reloaded as two 16-byte vector loads, which the CPU cannot forward from
-    // the four 8-byte stores still in flight, and that stall was most of the
-    // cost of this function on every host-to-wasm call.
+    // `Option<F>` to `take`) reloaded the 32 bytes the caller had just stored
+    // as two 16-byte vector loads, which a CPU generally cannot forward from
+    // narrower stores still in flight; `perf` put most of this function's
+    // samples on that load, on every host-to-wasm call.
     // SAFETY: the jump buffer slot outlives the call; `call::<F>` matches the
     // payload type, which it only reads; a longjmp back skips only frames that
     // own nothing (this function's `# Safety`), and `F: Copy` has no
