@@ -372,29 +372,43 @@ where
     F: ?Sized + Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
 {
     let Caller { store, caller } = caller;
+    // Host functions run in a root scope of their own (see `crate::gc::roots`).
     let scope = store.opaque.gc_roots.enter_lifo();
-    let result = if store.call_hook.is_none() {
-        func(
-            Caller {
-                store: &mut *store,
-                caller,
-            },
-            raw,
-        )
+    let inner = Caller {
+        store: &mut *store,
+        caller,
+    };
+    let result = if inner.store.call_hook.is_none() {
+        func(inner, raw)
     } else {
-        store.call_hook(CallingHost).and_then(|()| {
-            func(
-                Caller {
-                    store: &mut *store,
-                    caller,
-                },
-                raw,
-            )?;
-            store.call_hook(ReturningFromHost)
-        })
+        invoke_host_hooked(func, inner, raw)
     };
     store.opaque.gc_roots.exit_lifo(scope);
     result
+}
+
+/// [`invoke_host`] with a call hook installed, out of line: kept apart, the
+/// common path (no hook) of wasm's entry shim needs no callee-saved registers
+/// for what the hook calls would have to keep alive.
+///
+/// # Errors
+/// The hook's or the closure's error.
+#[cold]
+#[inline(never)]
+fn invoke_host_hooked<T, F>(func: &F, caller: Caller<'_, T>, raw: &mut [ValRaw]) -> Result<()>
+where
+    F: ?Sized + Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()>,
+{
+    let Caller { store, caller } = caller;
+    store.call_hook(CallingHost)?;
+    func(
+        Caller {
+            store: &mut *store,
+            caller,
+        },
+        raw,
+    )?;
+    store.call_hook(ReturningFromHost)
 }
 
 /// Adapts a closure over `Val`s to the raw-slot host function shape.

@@ -217,18 +217,22 @@ impl FuncState<'_, '_> {
         sig.returns.extend(builtin.result().map(abi));
         let sig = self.builder.import_signature(sig);
         let vmctx = self.vmctx();
-        let table = self.builder.ins().load(
-            types::I64,
-            Self::readonly_flags(),
-            vmctx,
-            self.offsets.builtins() as i32,
-        );
-        let f = self.builder.ins().load(
-            types::I64,
-            Self::readonly_flags(),
-            table,
-            builtin.offset() as i32,
-        );
+        // The table and its entries never change, but the loads are not
+        // `can_move`: Cranelift would then hoist them to the function's entry
+        // and keep the libcall's address live (in a register or a spill slot)
+        // across the whole function, for a call that costs far more than the
+        // two loads it saves. Left in place, they cost nothing where no
+        // libcall is made, and the function's registers go to its own values
+        // (wasmtime calls a builtin directly, with no address to keep).
+        let flags = MemFlagsData::trusted().with_readonly();
+        let table =
+            self.builder
+                .ins()
+                .load(types::I64, flags, vmctx, self.offsets.builtins() as i32);
+        let f = self
+            .builder
+            .ins()
+            .load(types::I64, flags, table, builtin.offset() as i32);
         let mut all = vec![vmctx];
         all.extend_from_slice(args);
         let call = self.builder.ins().call_indirect(sig, f, &all);

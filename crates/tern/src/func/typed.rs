@@ -263,18 +263,29 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
         let store = store.as_context_mut().0;
         store.opaque.check(self.func.0)?;
         store.opaque.check_sync_entry()?;
-        let mut buf = [ValRaw::default(); 16];
-        let mut heap;
         let n = Params::count().max(Results::count());
-        let raw: &mut [ValRaw] = if n <= buf.len() {
-            &mut buf[..n]
-        } else {
-            heap = vec![ValRaw::default(); n];
-            &mut heap
-        };
-        params.store_raw(&mut store.opaque, raw)?;
-        self.func.call_raw(store, raw)?;
-        Ok(Results::load_raw(&mut store.opaque, raw))
+        with_slots(n, |raw| {
+            params.store_raw(&mut store.opaque, raw)?;
+            self.func.call_raw(store, raw)?;
+            Ok(Results::load_raw(&mut store.opaque, raw))
+        })
+    }
+}
+
+/// Runs `f` on `n` zeroed value slots on the stack (or, for more than 16, on
+/// the heap). `n` is a constant for each `TypedFunc` signature, so only one
+/// branch remains once inlined: a call with few values zeroes only the few
+/// slots it needs, not a 256-byte array each time.
+#[inline(always)]
+fn with_slots<R>(n: usize, f: impl FnOnce(&mut [ValRaw]) -> R) -> R {
+    if n <= 2 {
+        f(&mut [ValRaw::default(); 2][..n])
+    } else if n <= 4 {
+        f(&mut [ValRaw::default(); 4][..n])
+    } else if n <= 16 {
+        f(&mut [ValRaw::default(); 16][..n])
+    } else {
+        f(&mut vec![ValRaw::default(); n])
     }
 }
 

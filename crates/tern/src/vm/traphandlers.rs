@@ -215,7 +215,7 @@ pub fn leave_fiber(outer: FiberTls) -> FiberTls {
 ///   runs, and `store` is that store's `StoreInner<T>`, derived from an
 ///   exclusive borrow the caller does not use until this returns;
 /// * `signal_handler`, if any, stays alive until this returns.
-pub unsafe fn catch_traps<F: FnOnce() + Copy>(
+pub unsafe fn catch_traps<F: Fn() + Copy>(
     store: *mut u8,
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
@@ -260,23 +260,26 @@ pub unsafe fn catch_traps<F: FnOnce() + Copy>(
     // in between), so setting it just after is equivalent.
     state.prev.set(replace_current(&state));
 
-    extern "C" fn call_once<F: FnOnce()>(payload: *mut c_void) {
-        // SAFETY: payload is the `Option<F>` below, alive for the whole call and
-        // not otherwise used until `tern_setjmp_call` returns.
-        let f = unsafe { &mut *(payload as *mut Option<F>) };
-        if let Some(f) = f.take() {
-            f();
-        }
+    extern "C" fn call<F: Fn()>(payload: *mut c_void) {
+        // SAFETY: payload is `f` below, alive for the whole call and only
+        // read until `tern_setjmp_call` returns.
+        let f = unsafe { &*(payload as *const F) };
+        f();
     }
-    let mut f = Some(f);
-    // SAFETY: the jump buffer slot outlives the call; `call_once::<F>` matches the
-    // payload type; a longjmp back skips only frames that own nothing (this
-    // function's `# Safety`), and `F: Copy` has no destructor to skip.
+    // `f` is handed over in place, by address: copying it first (as an
+    // `Option<F>` to `take`) reloaded the 32 bytes the caller had just stored
+    // as two 16-byte vector loads, which a CPU generally cannot forward from
+    // narrower stores still in flight; `perf` put most of this function's
+    // samples on that load, on every host-to-wasm call.
+    // SAFETY: the jump buffer slot outlives the call; `call::<F>` matches the
+    // payload type, which it only reads; a longjmp back skips only frames that
+    // own nothing (this function's `# Safety`), and `F: Copy` has no
+    // destructor to skip.
     let returned = unsafe {
         tern_setjmp_call(
             state.jmp_buf.as_ptr(),
-            call_once::<F>,
-            (&mut f as *mut Option<F>).cast(),
+            call::<F>,
+            ptr::addr_of!(f).cast_mut().cast(),
         )
     };
     set_current(state.prev.get());
