@@ -50,7 +50,15 @@ pub enum GcKind {
     Array = 2,
     /// An `externref` seen as an `anyref` (`any.convert_extern`).
     Extern = 3,
+    /// An exception object (`exnref`; `exn3` lays these out).
+    Exn = 4,
 }
+
+/// The GC bit of a header's kind word set on a from-space object that a
+/// collection has copied; its type id word then holds the new offset. Only
+/// the collector ever sees it (compiled code and the host never look at a
+/// from-space object).
+pub const GC_FORWARDED: u32 = 1 << 31;
 
 impl GcKind {
     /// The kind stored in a header's kind word, if it is one.
@@ -59,6 +67,7 @@ impl GcKind {
             1 => Some(Self::Struct),
             2 => Some(Self::Array),
             3 => Some(Self::Extern),
+            4 => Some(Self::Exn),
             _ => None,
         }
     }

@@ -14,6 +14,7 @@
 //! A handle used with another store is an `Err`.
 
 mod anyref;
+pub(crate) mod collect;
 pub(crate) mod const_eval;
 pub(crate) mod heap;
 mod objects;

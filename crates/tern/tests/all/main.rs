@@ -31,6 +31,7 @@ mod errors;
 mod exceptions;
 mod function_references;
 mod gc;
+mod gc_collect;
 mod gc_objects;
 mod limits;
 mod memory_image;
