@@ -468,4 +468,53 @@ mod tests {
         assert!(!is_host_word(EXTERNALIZED | 24));
         assert!(!is_host_word(16));
     }
+
+    /// Collections do run from inside allocations deep in a recursion (so
+    /// the public tests that check every frame's reference afterwards test
+    /// the walk from a libcall's recorded exit), and the heap's live part
+    /// after a collection is only what is reachable.
+    #[test]
+    fn allocation_collects_and_keeps_only_the_reachable() {
+        let mut config = crate::Config::new();
+        config.wasm_gc(true);
+        let engine = Engine::new(&config).unwrap();
+        let module = crate::Module::new(
+            &engine,
+            r#"(module
+              (type $n (struct (field (ref null $n)) (field i64)))
+              (global $keep (mut (ref null $n)) (ref.null $n))
+              (func $rec (export "rec") (param $d i32) (result i64)
+                (local $mine (ref null $n)) (local $i i32)
+                (local.set $mine (struct.new $n (ref.null $n) (i64.extend_i32_u (local.get $d))))
+                (local.set $i (i32.const 200))
+                (loop $l
+                  (drop (struct.new $n (local.get $mine) (i64.const 0)))
+                  (br_if $l (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))
+                (if (result i64) (i32.eqz (local.get $d))
+                  (then (struct.get $n 1 (local.get $mine)))
+                  (else (i64.add (call $rec (i32.sub (local.get $d) (i32.const 1)))
+                                 (struct.get $n 1 (local.get $mine))))))
+              (func (export "keep") (param $k i32)
+                (loop $l
+                  (global.set $keep (struct.new $n (global.get $keep) (i64.const 1)))
+                  (br_if $l (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))))"#,
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = crate::Instance::new(&mut store, &module, &[]).unwrap();
+        let rec = instance
+            .get_typed_func::<i32, i64>(&mut store, "rec")
+            .unwrap();
+        // 500 frames × 200 objects × 24 bytes: 2.4 MB allocated.
+        assert_eq!(rec.call(&mut store, 500).unwrap(), 500 * 501 / 2);
+        let during = store.inner.opaque.gc_heap.collections();
+        assert!(during > 0, "no collection ran inside the recursion");
+        let keep = instance.get_typed_func::<i32, ()>(&mut store, "keep").unwrap();
+        keep.call(&mut store, 1_000).unwrap();
+        let before = store.inner.opaque.gc_heap.collections();
+        let stats = store.inner.opaque.gc_collect().expect("a heap exists");
+        // Exactly the 1,000 kept nodes (24 bytes each) survive.
+        assert_eq!((stats.objects, stats.used_after), (1_000, 24_000));
+        assert_eq!(store.inner.opaque.gc_heap.collections(), before + 1);
+    }
 }

@@ -32,6 +32,8 @@ pub struct GcHeap {
     active: Option<Mmap>,
     /// The other space, all zero: the next collection's to-space.
     spare: Option<Mmap>,
+    /// How many collections ended ([`Self::flip`]).
+    collections: u64,
 }
 
 impl GcHeap {
@@ -98,6 +100,12 @@ impl GcHeap {
         at
     }
 
+    /// How many collections have run.
+    #[cfg(test)]
+    pub fn collections(&self) -> u64 {
+        self.collections
+    }
+
     /// Whether the heap exists (an object was ever allocated).
     pub fn exists(&self) -> bool {
         self.active.is_some()
@@ -129,6 +137,7 @@ impl GcHeap {
     /// are discarded so that it reads as zeros again.
     pub fn flip(&mut self, limits: &VMRuntimeLimits, next: u64) {
         std::mem::swap(&mut self.active, &mut self.spare);
+        self.collections += 1;
         let active = self.active.as_ref().expect("a collection had a to-space");
         limits.set_gc_heap(active.as_ptr(), active.accessible() as u64);
         limits.set_gc_next(next.max(GC_HEAP_START));
