@@ -15,6 +15,8 @@
 //!   `vm::gc_libcalls`);
 //! * the globals and tables of the store (every instance's and the host's)
 //!   whose type is in the `any`/`extern`/`exn` hierarchies;
+//! * the passive element segments of a GC type of every instance (their
+//!   items were evaluated at instantiation, and `array.new_elem` copies them);
 //! * the host's handles ([`StoreOpaque::for_each_host_gc_root`]);
 //! * (until `exn3` puts exceptions on the heap) the `any`/`extern` payload
 //!   fields of the store's arena exceptions.
@@ -37,8 +39,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use tern_environ::{
     gc_array_layout, gc_struct_layout, GcArrayLayout, GcKind, WasmCompositeType, WasmHeapType,
-    WasmStorageType, WasmValType, GC_ARRAY_LENGTH, GC_EXTERN_PAYLOAD, GC_EXTERN_SIZE,
-    GC_FORWARDED, GC_HEADER_KIND, GC_HEADER_TYPE_ID, GC_HEAP_START,
+    WasmStorageType, WasmValType, GC_ARRAY_LENGTH, GC_EXTERN_PAYLOAD, GC_EXTERN_SIZE, GC_FORWARDED,
+    GC_HEADER_KIND, GC_HEADER_TYPE_ID, GC_HEAP_START,
 };
 
 /// Bit 62 of a 64-bit reference word: a host `externref` (phase-3 contract).
@@ -58,7 +60,10 @@ pub(crate) enum RefWidth {
 /// Where the reference fields of objects of one engine type are.
 enum TypeShape {
     /// A struct (or another fixed layout): its size and reference fields.
-    Fixed { size: u64, refs: Vec<(u32, RefWidth)> },
+    Fixed {
+        size: u64,
+        refs: Vec<(u32, RefWidth)>,
+    },
     /// An array: its layout and how its elements are stored, if references.
     Array {
         layout: GcArrayLayout,
@@ -231,9 +236,10 @@ impl Collector<'_> {
                     TypeShape::Array { layout, elem } if kind == GcKind::Array => {
                         let len = len?;
                         if let (Some(refs), Some(width)) = (refs.as_deref_mut(), elem) {
-                            refs.extend((0..len).map(|i| {
-                                (layout.elems_offset + i * layout.elem_size, *width)
-                            }));
+                            refs.extend(
+                                (0..len)
+                                    .map(|i| (layout.elems_offset + i * layout.elem_size, *width)),
+                            );
                         }
                         layout.size(len)
                     }
@@ -281,8 +287,16 @@ impl Collector<'_> {
         out.copy_from_slice(obj);
         self.next += size;
         self.stats.objects += 1;
-        write(self.from, at + u64::from(GC_HEADER_TYPE_ID), &(new as u32).to_le_bytes());
-        write(self.from, at + u64::from(GC_HEADER_KIND), &(kind | GC_FORWARDED).to_le_bytes());
+        write(
+            self.from,
+            at + u64::from(GC_HEADER_TYPE_ID),
+            &(new as u32).to_le_bytes(),
+        );
+        write(
+            self.from,
+            at + u64::from(GC_HEADER_KIND),
+            &(kind | GC_FORWARDED).to_le_bytes(),
+        );
         new as u32
     }
 
@@ -403,6 +417,17 @@ impl StoreOpaque {
                 }
             }
         }
+        for instance in &mut self.instances {
+            let module = instance.module.clone();
+            let env = &module.inner.env;
+            for (segment, words) in env.elems.iter().zip(instance.vm.elem_segments_mut()) {
+                if ref_width(WasmStorageType::Val(WasmValType::Ref(segment.ty))).is_some() {
+                    for w in words.iter_mut() {
+                        *w = c.forward_word(*w as u64) as usize;
+                    }
+                }
+            }
+        }
         // exn3 removes this with the arena: payload fields of arena
         // exceptions that hold `any`/`extern` references.
         for exn in &mut self.exns {
@@ -509,7 +534,9 @@ mod tests {
         assert_eq!(rec.call(&mut store, 500).unwrap(), 500 * 501 / 2);
         let during = store.inner.opaque.gc_heap.collections();
         assert!(during > 0, "no collection ran inside the recursion");
-        let keep = instance.get_typed_func::<i32, ()>(&mut store, "keep").unwrap();
+        let keep = instance
+            .get_typed_func::<i32, ()>(&mut store, "keep")
+            .unwrap();
         keep.call(&mut store, 1_000).unwrap();
         let before = store.inner.opaque.gc_heap.collections();
         let stats = store.inner.opaque.gc_collect().expect("a heap exists");

@@ -57,7 +57,11 @@ impl StoreOpaque {
             self.gc_collect();
         }
         let fits = self.gc_heap.needed_for(&self.limits, size).is_none();
-        let after = self.limits.gc_next().max(GC_HEAP_START).saturating_add(size);
+        let after = self
+            .limits
+            .gc_next()
+            .max(GC_HEAP_START)
+            .saturating_add(size);
         let crowded = after > self.gc_heap.accessible() / 2;
         if (!fits || crowded) && !self.gc_grow_for(size)? && !fits {
             return Ok(None);
@@ -72,7 +76,11 @@ impl StoreOpaque {
     /// # Errors
     /// The resource limiter's error.
     fn gc_grow_for(&mut self, size: u64) -> Result<bool> {
-        let needed = self.limits.gc_next().max(GC_HEAP_START).saturating_add(size);
+        let needed = self
+            .limits
+            .gc_next()
+            .max(GC_HEAP_START)
+            .saturating_add(size);
         if needed > GC_HEAP_MAX {
             return Ok(false);
         }

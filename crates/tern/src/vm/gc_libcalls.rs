@@ -163,18 +163,26 @@ unsafe extern "C" fn tern_array_new_elem_body(
     exit_fp: usize,
 ) -> u64 {
     // SAFETY: as for `gc_alloc`.
-    let Some(words) = (unsafe { elem_range(vmctx, elem, src, len) }) else {
+    if (unsafe { elem_range(vmctx, elem, src, len) }).is_none() {
         return 0;
-    };
-    // SAFETY: as for `gc_alloc`; the words were copied out of the instance.
+    }
+    // SAFETY: as for `gc_alloc`; the instance reference above has ended.
     let store = unsafe { store_from_vmctx(vmctx) };
     record_exit_fp(store, exit_fp);
-    match store.gc_new_array(ty, elem_size, len, ArrayFill::Words(&words)) {
+    let at = match store.gc_new_array(ty, elem_size, len, ArrayFill::Bytes(&[])) {
         Ok(Some(at)) => at,
-        Ok(None) => 1,
+        Ok(None) => return 1,
         // SAFETY: called by wasm; the error moves into the trap state.
         Err(error) => unsafe { trap_with(error) },
-    }
+    };
+    // Only now read the segment's words: the allocation may have collected,
+    // moving the objects they name (the collector updated the segment).
+    // SAFETY: as for `gc_alloc`; the store reference above is no longer used.
+    let words = unsafe { elem_range(vmctx, elem, src, len) }.unwrap_or_default();
+    // SAFETY: as for `gc_alloc`; the words were copied out of the instance.
+    let store = unsafe { store_from_vmctx(vmctx) };
+    store.gc_array_init(at, elem_size, 0, len, Some(ArrayFill::Words(&words)));
+    at
 }
 
 /// The `array_init_data` libcall: status 0, 1 (array range out of bounds)

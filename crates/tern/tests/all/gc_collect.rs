@@ -97,12 +97,27 @@ const MODULE: &str = r#"(module
   ;; `array.new_data`/`array.new_elem` in a loop (libcalls that collect).
   (elem $e (ref null $node) (item (ref.null $node)) (item (ref.null $node)))
   (func (export "churn_segments") (param $n i32) (result i32)
-    (local $b (ref null $bytes)) (local $r (ref null $refs))
+    (local $b (ref null $bytes)) (local $r (ref null $refs)) (local $bad i32)
     (loop $l
       (local.set $b (array.new_data $bytes $d (i32.const 0) (i32.const 8)))
-      (local.set $r (array.new_elem $refs $e (i32.const 0) (i32.const 2)))
+      (local.set $r (array.new_elem $refs $objs (i32.const 0) (i32.const 2)))
+      (if (i64.ne (struct.get $node $val (array.get $refs (local.get $r) (i32.const 1)))
+                  (i64.const 31))
+        (then (local.set $bad (i32.add (local.get $bad) (i32.const 1)))))
+      (drop (array.new_elem $refs $e (i32.const 0) (i32.const 2)))
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
-    (i32.add (array.get_u $bytes (local.get $b) (i32.const 7)) (array.len (local.get $r))))
+    (i32.add (local.get $bad)
+      (i32.add (array.get_u $bytes (local.get $b) (i32.const 7)) (array.len (local.get $r)))))
+
+  ;; Objects made by a passive segment's constant expressions.
+  (elem $objs (ref null $node)
+    (item (struct.new $node (ref.null $node) (i64.const 11)))
+    (item (struct.new $node (ref.null $node) (i64.const 31))))
+  (func (export "from_segment") (result i64)
+    (local $r (ref null $refs))
+    (local.set $r (array.new_elem $refs $objs (i32.const 0) (i32.const 2)))
+    (i64.add (struct.get $node $val (array.get $refs (local.get $r) (i32.const 0)))
+             (struct.get $node $val (array.get $refs (local.get $r) (i32.const 1)))))
 
   ;; Prepends `n`, n-1, …, 1 to the global list, with garbage in between.
   (func (export "build") (param $n i32)
@@ -282,6 +297,11 @@ fn segment_arrays_are_collected_too() -> Result<()> {
     let instance = instantiate(&engine, &mut store)?;
     let churn = instance.get_typed_func::<i32, i32>(&mut store, "churn_segments")?;
     assert_eq!(churn.call(&mut store, 200_000)?, 8 + 2);
+    // A passive segment's objects are roots until it is dropped.
+    let from_segment = instance.get_typed_func::<(), i64>(&mut store, "from_segment")?;
+    assert_eq!(from_segment.call(&mut store, ())?, 42);
+    churn.call(&mut store, 10_000)?;
+    assert_eq!(from_segment.call(&mut store, ())?, 42);
     Ok(())
 }
 
@@ -447,7 +467,9 @@ fn a_live_set_beyond_the_limit_traps_and_the_store_recovers() -> Result<()> {
     let drop_list = instance.get_typed_func::<(), ()>(&mut store, "drop_list")?;
     let sum = instance.get_typed_func::<(), i64>(&mut store, "sum")?;
     // 24-byte nodes: 100,000 of them need 2.4 MB.
-    let err = build.call(&mut store, 100_000).expect_err("too much live data");
+    let err = build
+        .call(&mut store, 100_000)
+        .expect_err("too much live data");
     assert_eq!(trap_of(&err), Some(Trap::GcHeapOutOfMemory), "{err:#}");
     assert!(store.data().recorder.largest <= 256 << 10);
     drop_list.call(&mut store, ())?;
