@@ -63,8 +63,11 @@ impl StoreOpaque {
             .max(GC_HEAP_START)
             .saturating_add(size);
         let crowded = after > self.gc_heap.accessible() / 2;
-        if (!fits || crowded) && !self.gc_grow_for(size)? && !fits {
-            return Ok(None);
+        if !fits || crowded {
+            let grew = self.gc_grow_for(size)?;
+            if !grew && !fits {
+                return Ok(None);
+            }
         }
         Ok(Some(self.gc_heap.bump(&self.limits, size)))
     }
