@@ -1,5 +1,6 @@
 //! Builds the small C helper that gives Rust a `setjmp`/`longjmp` pair (Rust cannot
-//! call `setjmp` itself: a function that returns twice is outside its model), and
+//! call `setjmp` itself: a function that returns twice is outside its model), the
+//! entries of the libcalls that may collect garbage (`src/vm/libcall_entry.c`), and
 //! computes `TERN_BUILD_ID`, a hash of the sources that decide what machine code
 //! Tern emits, so the compilation cache never serves code from another build of
 //! the same version.
@@ -13,6 +14,15 @@ fn main() {
         .file("src/vm/helpers.c")
         .warnings(true)
         .compile("tern-helpers");
+    // The entries of the libcalls that may collect garbage must keep a frame
+    // (with a frame pointer) around the Rust body they call: see the file.
+    println!("cargo:rerun-if-changed=src/vm/libcall_entry.c");
+    cc::Build::new()
+        .file("src/vm/libcall_entry.c")
+        .flag("-fno-omit-frame-pointer")
+        .flag("-fno-optimize-sibling-calls")
+        .warnings(true)
+        .compile("tern-libcall-entry");
 
     // `DefaultHasher::new()` uses fixed keys: the same sources give the same id.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();

@@ -58,6 +58,12 @@ pub enum GcKind {
     Exn = 4,
 }
 
+/// The GC bit of a header's kind word set on a from-space object that a
+/// collection has copied; its type id word then holds the new offset. Only
+/// the collector ever sees it (compiled code and the host never look at a
+/// from-space object).
+pub const GC_FORWARDED: u32 = 1 << 31;
+
 impl GcKind {
     /// The kind stored in a header's kind word, if it is one.
     pub fn from_word(word: u32) -> Option<Self> {

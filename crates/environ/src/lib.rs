@@ -35,8 +35,8 @@ pub use gc_exn::{exn_reference_fields, GcRefField};
 pub use gc_layout::{
     gc_array_layout, gc_exn_layout, gc_storage_size, gc_struct_layout, GcArrayLayout, GcKind,
     GcStructLayout, GC_ARRAY_LENGTH, GC_EXN_TAG, GC_EXTERN_PAYLOAD, GC_EXTERN_SIZE,
-    GC_EXTERN_TYPE_ID, GC_HEADER_KIND, GC_HEADER_SIZE, GC_HEADER_TYPE_ID, GC_HEAP_MAX,
-    GC_HEAP_START,
+    GC_EXTERN_TYPE_ID, GC_FORWARDED, GC_HEADER_KIND, GC_HEADER_SIZE, GC_HEADER_TYPE_ID,
+    GC_HEAP_MAX, GC_HEAP_START,
 };
 pub use gc_types::{
     CompositeKind, WasmArrayType, WasmCompositeType, WasmFieldType, WasmStorageType,

@@ -318,7 +318,6 @@ impl StoreOpaque {
     /// in flight in the runtime limits (none while the collector can run,
     /// since nothing but returns and landing blocks runs while one is, but
     /// visited all the same). Null words are not visited.
-    #[allow(dead_code, reason = "called by the collector (gc3) once it lands")]
     pub(crate) fn for_each_exception_root(&mut self, f: &mut dyn FnMut(&mut u32)) {
         if self.pending_exception != 0 {
             f(&mut self.pending_exception);

@@ -1,6 +1,7 @@
-//! The store's side of the GC heap (see `docs/design/gc.md` §3): allocation
-//! when compiled code's inline bump runs out (asking the store's resource
-//! limiter, as a memory's growth does), the array operators the libcalls in
+//! The store's side of the GC heap (see `docs/design/gc.md` §3–§4):
+//! allocation when compiled code's inline bump runs out (collecting first,
+//! then growing and asking the store's resource limiter, as a memory's
+//! growth does), the array operators the libcalls in
 //! `vm::gc_libcalls` hand over, and typed reads and writes of fields for the
 //! host API. Everything here is safe code on the bytes of the heap's
 //! accessible part; an offset that does not name an object of the expected
@@ -11,7 +12,7 @@ use crate::{Val, ValRaw, ValType};
 use anyhow::{bail, Result};
 use tern_environ::{
     gc_array_layout, gc_storage_size, GcArrayLayout, GcKind, WasmCompositeType, WasmStorageType,
-    WasmValType, GC_ARRAY_LENGTH, GC_HEADER_KIND, GC_HEADER_TYPE_ID, GC_HEAP_MAX,
+    WasmValType, GC_ARRAY_LENGTH, GC_HEADER_KIND, GC_HEADER_TYPE_ID, GC_HEAP_MAX, GC_HEAP_START,
 };
 
 /// What a new or initialised array's elements come from.
@@ -35,45 +36,85 @@ pub(crate) enum Status {
 }
 
 impl StoreOpaque {
-    /// Allocates `size` zeroed bytes, growing the heap when the bump pointer
-    /// reaches its limit; `None` when the heap cannot grow (the limiter
-    /// refused, or the 4 GiB maximum).
+    /// Allocates `size` zeroed bytes; `None` when the heap is full.
+    ///
+    /// **Policy** (`docs/design/gc.md` §4): when the bump pointer reaches
+    /// its limit, collect first; then grow the heap (asking the resource
+    /// limiter, as a memory's growth does) only when the allocation still
+    /// does not fit or less than half the heap is free after the
+    /// collection, so the heap grows with the live data, not with the
+    /// garbage; `None` (compiled code traps with `GcHeapOutOfMemory`) only
+    /// when the allocation neither fits after collecting nor can grow. Must
+    /// only be called where a collection may run (see `gc::collect`).
     ///
     /// # Errors
     /// The resource limiter's error.
     pub(crate) fn gc_alloc(&mut self, size: u64) -> Result<Option<u64>> {
-        if let Some(needed) = self.gc_heap.needed_for(&self.limits, size) {
-            if needed > GC_HEAP_MAX {
-                return Ok(None);
-            }
-            let current = self.gc_heap.accessible() as usize;
-            let (doubled, minimal) = self.gc_heap.growth_targets(needed);
-            let mut target = None;
-            for want in [doubled, minimal] {
-                let allowed = match self.limiter() {
-                    Some(limiter) => limiter.memory_growing(
-                        current,
-                        want as usize,
-                        Some(GC_HEAP_MAX as usize),
-                    )?,
-                    None => true,
-                };
-                if allowed {
-                    target = Some(want);
-                    break;
-                }
-            }
-            let Some(target) = target else {
-                return Ok(None);
-            };
-            if let Err(e) = self.gc_heap.grow_to(&self.limits, target) {
-                if let Some(limiter) = self.limiter() {
-                    limiter.memory_grow_failed(&e)?;
-                }
+        if self.gc_heap.needed_for(&self.limits, size).is_none() {
+            return Ok(Some(self.gc_heap.bump(&self.limits, size)));
+        }
+        if self.gc_heap.exists() {
+            self.gc_collect();
+        }
+        let fits = self.gc_heap.needed_for(&self.limits, size).is_none();
+        let after = self
+            .limits
+            .gc_next()
+            .max(GC_HEAP_START)
+            .saturating_add(size);
+        let crowded = after > self.gc_heap.accessible() / 2;
+        if !fits || crowded {
+            let grew = self.gc_grow_for(size)?;
+            if !grew && !fits {
                 return Ok(None);
             }
         }
         Ok(Some(self.gc_heap.bump(&self.limits, size)))
+    }
+
+    /// Grows the heap so that `size` more bytes fit with room to spare
+    /// (doubling it if the limiter allows, else as little as fits); whether
+    /// it grew.
+    ///
+    /// # Errors
+    /// The resource limiter's error.
+    fn gc_grow_for(&mut self, size: u64) -> Result<bool> {
+        let needed = self
+            .limits
+            .gc_next()
+            .max(GC_HEAP_START)
+            .saturating_add(size);
+        if needed > GC_HEAP_MAX {
+            return Ok(false);
+        }
+        let current = self.gc_heap.accessible() as usize;
+        let (doubled, minimal) = self.gc_heap.growth_targets(needed);
+        let mut target = None;
+        for want in [doubled, minimal] {
+            if want as usize <= current {
+                continue;
+            }
+            let allowed = match self.limiter() {
+                Some(limiter) => {
+                    limiter.memory_growing(current, want as usize, Some(GC_HEAP_MAX as usize))?
+                }
+                None => true,
+            };
+            if allowed {
+                target = Some(want);
+                break;
+            }
+        }
+        let Some(target) = target else {
+            return Ok(false);
+        };
+        if let Err(e) = self.gc_heap.grow_to(&self.limits, target) {
+            if let Some(limiter) = self.limiter() {
+                limiter.memory_grow_failed(&e)?;
+            }
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Asks the resource limiter about the heap's growth since it was

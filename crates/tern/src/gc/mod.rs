@@ -13,6 +13,7 @@
 //! after its root was released, or with another store, is an `Err`.
 
 mod anyref;
+pub(crate) mod collect;
 pub(crate) mod const_eval;
 pub(crate) mod heap;
 mod objects;

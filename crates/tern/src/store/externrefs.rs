@@ -199,36 +199,11 @@ impl StoreOpaque {
 }
 
 impl StoreOpaque {
-    /// What [`crate::Store::gc`] does today: prunes the host references
-    /// (when called where the stack walk is exact). The collector (gc.md)
-    /// adds the heap's collection before it and passes the extern words it
-    /// saw to [`Self::retain_live_externrefs`].
-    pub(crate) fn gc_externrefs(&mut self) {
+    /// What [`crate::Store::gc`] does: collects the GC heap (`gc/collect.rs`),
+    /// then prunes the host references, whose heap scan then sees only the
+    /// objects that survived (when called where the stack walk is exact).
+    pub(crate) fn gc(&mut self) {
+        self.gc_collect();
         self.prune_externrefs(&[]);
-    }
-}
-
-impl<T> crate::Store<T> {
-    /// Drops the store's handles to the host values of `externref`s that
-    /// nothing in the store holds any more (no table, global, wasm frame,
-    /// exception or GC object), as wasmtime's `Store::gc` does. The store
-    /// also does this by itself as references accumulate; this forces it.
-    pub fn gc(&mut self) {
-        self.inner.opaque.gc_externrefs();
-    }
-}
-
-impl<T> super::StoreContextMut<'_, T> {
-    /// [`crate::Store::gc`] through a context.
-    pub fn gc(&mut self) {
-        self.0.opaque.gc_externrefs();
-    }
-}
-
-impl<T> crate::Caller<'_, T> {
-    /// [`crate::Store::gc`] from a host function: the calling wasm's frames
-    /// are roots.
-    pub fn gc(&mut self) {
-        self.store.opaque.gc_externrefs();
     }
 }

@@ -1,27 +1,84 @@
 //! The GC heap's libcalls (see `tern_environ::Builtin` and
-//! `docs/design/gc.md`): growing the heap when the inline bump allocation
-//! runs out, and the array operators that read segments or copy ranges.
+//! `docs/design/gc.md`): allocation when the inline bump runs out (which may
+//! collect), and the array operators that read segments or copy ranges.
 //!
 //! Each one only finds its store (and segment) here; the work is safe code
-//! on the heap's bytes in `crate::gc::heap`. Like the other libcalls, they
-//! return a status and let compiled code trap, except when the store's
-//! resource limiter answers with an error, which unwinds from here.
+//! on the heap's bytes in `crate::gc::heap` and `crate::gc::collect`. Like the
+//! other libcalls, they return a status and let compiled code trap, except
+//! when the store's resource limiter answers with an error, which unwinds
+//! from here.
+//!
+//! # Safepoints
+//! A collection rewrites the reference slots of every wasm frame of the
+//! store, found from the frame pointer the store's `last_wasm_exit_fp` names
+//! (see `vm::stack_roots`). The wasm-to-host trampoline records it; a libcall
+//! is an ordinary Rust function without a guaranteed frame pointer, so every
+//! libcall from which a collection can be reached is entered through a small
+//! C entry (`libcall_entry.c`) that keeps a frame with a frame pointer and
+//! passes its address to the Rust body here, which records it first
+//! ([`record_exit_fp`]). Those libcalls are the allocating ones (`gc_alloc`,
+//! `array_new_data`, `array_new_elem`) and the two that run embedder
+//! callbacks holding the store (`out_of_fuel`, `new_epoch`, in
+//! `vm::libcalls`). No other libcall may reach a collection: they do not
+//! record where wasm stopped. (`exn3`: `throw_new` must use an entry too
+//! once exceptions are allocated on the heap.)
 
 use super::libcalls::trap_with;
 use super::store_cast::store_from_vmctx;
 use super::vmcontext::VMContext;
 use super::VMInstance;
 use crate::gc::heap::{ArrayFill, Status};
+use crate::store::StoreOpaque;
+
+extern "C" {
+    /// The C entry of `gc_alloc` (see the module note): calls
+    /// [`tern_gc_alloc_body`] with its frame address.
+    #[link_name = "tern_gc_alloc_entry"]
+    pub(super) fn gc_alloc(vmctx: *mut VMContext, size: u64) -> u64;
+    /// The C entry of `array_new_data`: calls [`tern_array_new_data_body`].
+    #[link_name = "tern_array_new_data_entry"]
+    pub(super) fn array_new_data(
+        vmctx: *mut VMContext,
+        ty: u32,
+        elem_size: u32,
+        data: u32,
+        src: u32,
+        len: u32,
+    ) -> u64;
+    /// The C entry of `array_new_elem`: calls [`tern_array_new_elem_body`].
+    #[link_name = "tern_array_new_elem_entry"]
+    pub(super) fn array_new_elem(
+        vmctx: *mut VMContext,
+        ty: u32,
+        elem_size: u32,
+        elem: u32,
+        src: u32,
+        len: u32,
+    ) -> u64;
+}
+
+/// Records `exit_fp`, the frame address of a libcall's C entry, as the
+/// frame where the store's innermost wasm stopped (see the module note).
+pub(super) fn record_exit_fp(store: &StoreOpaque, exit_fp: usize) {
+    // SAFETY: the limits are the store's own, alive as long as it is; only
+    // this thread's wasm and its libcalls touch this field meanwhile, and
+    // wasm is stopped in the libcall that calls this.
+    unsafe { *store.limits().last_wasm_exit_fp.get() = exit_fp };
+}
 
 /// The `gc_alloc` libcall: the new object's offset, 0 when the heap is full.
+/// It may collect garbage first (see the module note).
 ///
 /// # Safety
-/// Only compiled code calls it, through the `VMBuiltins` table, passing its
-/// own live instance vmctx, from inside `catch_traps`, with the store
-/// suspended in the call that entered wasm.
-pub(super) unsafe extern "C" fn gc_alloc(vmctx: *mut VMContext, size: u64) -> u64 {
+/// Only the C entry `tern_gc_alloc_entry` calls it, with `exit_fp` its own
+/// frame address, called by compiled code through the `VMBuiltins` table,
+/// passing its own live instance vmctx, from inside `catch_traps`, with the
+/// store suspended in the call that entered wasm.
+#[no_mangle]
+unsafe extern "C" fn tern_gc_alloc_body(vmctx: *mut VMContext, size: u64, exit_fp: usize) -> u64 {
     // SAFETY: guaranteed by the caller; no other reference into the store is held.
     let store = unsafe { store_from_vmctx(vmctx) };
+    record_exit_fp(store, exit_fp);
     match store.gc_alloc(size) {
         Ok(at) => at.unwrap_or(0),
         // SAFETY: called by wasm; the error moves into the trap state.
@@ -60,14 +117,16 @@ unsafe fn elem_range(vmctx: *mut VMContext, elem: u32, src: u32, len: u32) -> Op
 /// of the segment, 1 when the heap is full.
 ///
 /// # Safety
-/// As for `gc_alloc`.
-pub(super) unsafe extern "C" fn array_new_data(
+/// As for `tern_gc_alloc_body` (through `tern_array_new_data_entry`).
+#[no_mangle]
+unsafe extern "C" fn tern_array_new_data_body(
     vmctx: *mut VMContext,
     ty: u32,
     elem_size: u32,
     data: u32,
     src: u32,
     len: u32,
+    exit_fp: usize,
 ) -> u64 {
     // SAFETY: as for `gc_alloc`.
     let bytes = unsafe { data_segment(vmctx, data) };
@@ -80,6 +139,7 @@ pub(super) unsafe extern "C" fn array_new_data(
     };
     // SAFETY: as for `gc_alloc`; the segment is not in the store.
     let store = unsafe { store_from_vmctx(vmctx) };
+    record_exit_fp(store, exit_fp);
     match store.gc_new_array(ty, elem_size, len, ArrayFill::Bytes(bytes)) {
         Ok(Some(at)) => at,
         Ok(None) => 1,
@@ -91,27 +151,38 @@ pub(super) unsafe extern "C" fn array_new_data(
 /// The `array_new_elem` libcall: as `array_new_data`, from an element segment.
 ///
 /// # Safety
-/// As for `gc_alloc`.
-pub(super) unsafe extern "C" fn array_new_elem(
+/// As for `tern_gc_alloc_body` (through `tern_array_new_elem_entry`).
+#[no_mangle]
+unsafe extern "C" fn tern_array_new_elem_body(
     vmctx: *mut VMContext,
     ty: u32,
     elem_size: u32,
     elem: u32,
     src: u32,
     len: u32,
+    exit_fp: usize,
 ) -> u64 {
     // SAFETY: as for `gc_alloc`.
-    let Some(words) = (unsafe { elem_range(vmctx, elem, src, len) }) else {
+    if (unsafe { elem_range(vmctx, elem, src, len) }).is_none() {
         return 0;
-    };
-    // SAFETY: as for `gc_alloc`; the words were copied out of the instance.
+    }
+    // SAFETY: as for `gc_alloc`; the instance reference above has ended.
     let store = unsafe { store_from_vmctx(vmctx) };
-    match store.gc_new_array(ty, elem_size, len, ArrayFill::Words(&words)) {
+    record_exit_fp(store, exit_fp);
+    let at = match store.gc_new_array(ty, elem_size, len, ArrayFill::Bytes(&[])) {
         Ok(Some(at)) => at,
-        Ok(None) => 1,
+        Ok(None) => return 1,
         // SAFETY: called by wasm; the error moves into the trap state.
         Err(error) => unsafe { trap_with(error) },
-    }
+    };
+    // Only now read the segment's words: the allocation may have collected,
+    // moving the objects they name (the collector updated the segment).
+    // SAFETY: as for `gc_alloc`; the store reference above is no longer used.
+    let words = unsafe { elem_range(vmctx, elem, src, len) }.unwrap_or_default();
+    // SAFETY: as for `gc_alloc`; the words were copied out of the instance.
+    let store = unsafe { store_from_vmctx(vmctx) };
+    store.gc_array_init(at, elem_size, 0, len, Some(ArrayFill::Words(&words)));
+    at
 }
 
 /// The `array_init_data` libcall: status 0, 1 (array range out of bounds)

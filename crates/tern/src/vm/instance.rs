@@ -305,6 +305,12 @@ impl VMInstance {
         &self.elems[index as usize]
     }
 
+    /// The passive element segments, for the collector to update the heap
+    /// words of those of a GC type (`crate::gc::collect`).
+    pub fn elem_segments_mut(&mut self) -> &mut [Vec<usize>] {
+        &mut self.elems
+    }
+
     /// Drops element segment `index`.
     pub fn drop_elem(&mut self, index: u32) {
         self.elems[index as usize] = Vec::new();

@@ -12,6 +12,7 @@
 
 use super::gc_libcalls::{
     array_copy, array_init_data, array_init_elem, array_new_data, array_new_elem, gc_alloc,
+    record_exit_fp,
 };
 use super::instance::VMInstance;
 use super::store_cast::store_from_vmctx;
@@ -302,14 +303,27 @@ unsafe extern "C" fn table_fill(
     OK
 }
 
+extern "C" {
+    /// The C entry of `out_of_fuel`, which records where wasm stopped (the
+    /// embedder's callbacks may collect garbage: see `vm::gc_libcalls`).
+    #[link_name = "tern_out_of_fuel_entry"]
+    fn out_of_fuel(vmctx: *mut VMContext) -> u32;
+    /// The C entry of `new_epoch`, as `out_of_fuel`'s.
+    #[link_name = "tern_new_epoch_entry"]
+    fn new_epoch(vmctx: *mut VMContext) -> u32;
+}
+
 /// The `out_of_fuel` libcall (see `tern_environ::Builtin`): 0 when the store
 /// injected fuel (yielding to the async executor), 1 to trap.
 ///
 /// # Safety
-/// As `memory_grow`.
-unsafe extern "C" fn out_of_fuel(vmctx: *mut VMContext) -> u32 {
+/// As `memory_grow`, called by the C entry `tern_out_of_fuel_entry` with
+/// `exit_fp` its own frame address.
+#[no_mangle]
+unsafe extern "C" fn tern_out_of_fuel_body(vmctx: *mut VMContext, exit_fp: usize) -> u32 {
     // SAFETY: as in `memory_grow`; no other reference into the store is held.
     let store = unsafe { store_from_vmctx(vmctx) };
+    record_exit_fp(store, exit_fp);
     match store.out_of_fuel() {
         Ok(true) => OK,
         Ok(false) => 1,
@@ -332,10 +346,12 @@ unsafe extern "C" fn is_subtype(vmctx: *mut VMContext, sub: u32, sup: u32) -> u3
 /// moved the deadline (yielding to the async executor), 1 to trap.
 ///
 /// # Safety
-/// As `memory_grow`.
-unsafe extern "C" fn new_epoch(vmctx: *mut VMContext) -> u32 {
+/// As `tern_out_of_fuel_body` (through `tern_new_epoch_entry`).
+#[no_mangle]
+unsafe extern "C" fn tern_new_epoch_body(vmctx: *mut VMContext, exit_fp: usize) -> u32 {
     // SAFETY: as in `memory_grow`; no other reference into the store is held.
     let store = unsafe { store_from_vmctx(vmctx) };
+    record_exit_fp(store, exit_fp);
     match store.new_epoch() {
         Ok(true) => OK,
         Ok(false) => 1,

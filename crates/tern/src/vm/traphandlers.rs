@@ -245,6 +245,11 @@ pub unsafe fn catch_traps<F: Fn() + Copy>(
         // SAFETY: as above.
         unsafe { *(*limits).stack_limit.get() = here.saturating_sub(max_wasm_stack) };
     }
+    // No wasm of this activation has stopped anywhere yet: a stack-root walk
+    // before its first exit must find none of its frames, never follow a
+    // frame pointer left by an activation that has ended.
+    // SAFETY: as above.
+    unsafe { *(*limits).last_wasm_exit_fp.get() = 0 };
     let state = CallThreadState {
         jmp_buf: Cell::new(ptr::null_mut()),
         unwind: UnsafeCell::new(None),

@@ -33,6 +33,7 @@ mod exceptions_heap;
 mod externref_collect;
 mod function_references;
 mod gc;
+mod gc_collect;
 mod gc_objects;
 mod gc_roots;
 mod limits;

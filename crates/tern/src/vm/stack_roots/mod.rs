@@ -22,7 +22,12 @@
 //! one.
 //!
 //! This module only finds roots; nothing here reads or moves objects, and it
-//! must never write a slot itself.
+//! must never write a slot itself. The collector (`crate::gc::collect`)
+//! reaches it through [`for_each_store_stack_root`], whose safety rests on
+//! the safepoint rule of `vm::gc_libcalls`: every path into a collection
+//! starts from a host function (entered through a wasm-to-host trampoline),
+//! from a libcall entered through a recording C entry, or from the host with
+//! no wasm of the store running on the innermost activation.
 
 use super::registry;
 use super::traphandlers;
@@ -44,10 +49,13 @@ mod tests;
 /// # Safety
 /// * Must be called on the thread running the store's wasm, from a host
 ///   function that the store's innermost wasm activation called through a
-///   wasm-to-host trampoline and that is still running (so the store's
-///   `last_wasm_exit_fp` is that trampoline's live frame; a libcall records
-///   no exit frame, so it must not call this); `limits` must be that store's
-///   live runtime limits.
+///   wasm-to-host trampoline and that is still running, or from a libcall
+///   entered through a recording C entry (so the store's `last_wasm_exit_fp`
+///   is that trampoline's or entry's live frame; other libcalls record no
+///   exit frame, so they must not call this), or with no wasm of the store
+///   running since its innermost activation began (`catch_traps` then set
+///   `last_wasm_exit_fp` to 0); `limits` must be that store's live runtime
+///   limits.
 /// * The pointers `visit` gets are valid for reads and writes of one aligned
 ///   `u64` until that host function returns; a value written there must be
 ///   a reference the frame's code may hold in that slot (its wasm type is
@@ -100,4 +108,21 @@ pub fn for_each_stack_word(store: &StoreOpaque, mut visit: impl FnMut(u64)) -> b
     // is only read, as an aligned `u64`, before this returns.
     unsafe { for_each_stack_root(limits, |slot| visit(*slot)) };
     true
+}
+
+/// The collector's entry to [`for_each_stack_root`]: calls `visit` with each
+/// live GC-reference slot of the wasm frames of the store whose runtime
+/// limits are `limits`, on this thread, for the collector to rewrite with
+/// the moved object's reference (same kind, per the word rules of
+/// `docs/design/gc.md` §2).
+pub(crate) fn for_each_store_stack_root(limits: &VMRuntimeLimits, mut visit: impl FnMut(&mut u64)) {
+    // SAFETY: `limits` is a live store's. The collector runs with the store
+    // exclusively borrowed, which on the thread running its wasm happens only
+    // in a host function entered through a trampoline, in a recording
+    // libcall, or in host code outside its wasm (the safepoint rule in
+    // `vm::gc_libcalls`), which is this function's contract. Each slot is
+    // rewritten only with the forwarded reference of the object it named.
+    unsafe {
+        for_each_stack_root(limits, |slot| visit(&mut *slot));
+    }
 }
