@@ -106,8 +106,8 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
 /// feature Tern implements, plus wide arithmetic, as in current wasmtime.
 ///
 /// Wasm 3.0 features not implemented yet stay off; when one lands, add it to
-/// [`SUPPORTED_FEATURES`] and uncomment it here (a test checks that every
-/// supported Wasm 3.0 feature is on by default, exceptions and GC excepted).
+/// [`SUPPORTED_FEATURES`] and here (a test checks that every supported Wasm
+/// 3.0 feature is on by default).
 pub(crate) const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM2
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::EXTENDED_CONST)
@@ -115,14 +115,9 @@ pub(crate) const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM2
     .union(WasmFeatures::MEMORY64)
     .union(WasmFeatures::RELAXED_SIMD)
     .union(WasmFeatures::WIDE_ARITHMETIC)
-    .union(WasmFeatures::FUNCTION_REFERENCES);
-// Exception handling is implemented but stays off until exceptions are
-// collected (`crate::exn`: they are GC-heap objects, and the heap has no
-// collector yet).
-// .union(WasmFeatures::EXCEPTIONS)
-// GC has a heap but no collector yet (phase 2: objects live until their store
-// drops, see docs/design/gc.md), so it stays off by default too.
-// .union(WasmFeatures::GC)
+    .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::EXCEPTIONS)
+    .union(WasmFeatures::GC);
 
 /// The component-model proposal and the sub-features whose syntax Tern
 /// validates (`crate::component`; async built-ins validate but trap when called).
@@ -444,7 +439,8 @@ impl Config {
         self.feature(WasmFeatures::MEMORY64, enable)
     }
 
-    /// Exception handling (off by default): tags, `throw`, `throw_ref`,
+    /// Exception handling (on by default, as in current wasmtime; wasmtime 12
+    /// had none): tags, `throw`, `throw_ref`,
     /// `try_table` and `exnref` (the final Wasm 3.0 form; the legacy
     /// `try`/`catch` instructions are not implemented). With it on, a call
     /// in compiled code checks for a pending exception afterwards unless its
@@ -453,9 +449,8 @@ impl Config {
     ///
     /// Exceptions are objects on the store's GC heap (whether or not
     /// [`Config::wasm_gc`] is on), bounded by the same limit: a `throw` that
-    /// does not fit traps with `Trap::GcHeapOutOfMemory`. Until the collector
-    /// lands they live as long as the heap's other objects; off by default
-    /// until then.
+    /// does not fit traps with `Trap::GcHeapOutOfMemory`; they are collected
+    /// with the heap's other objects.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
@@ -495,13 +490,15 @@ impl Config {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }
 
-    /// Garbage collection (Wasm 3.0), off by default. Struct and array types,
-    /// recursion groups and subtyping (canonicalised engine-wide), `i31ref`,
-    /// every `struct.*`/`array.*` instruction on a per-store GC heap, casts,
-    /// and `any.convert_extern`/`extern.convert_any`. **There is no collector
-    /// yet** (phase 3): objects live until their store is dropped, and a heap
-    /// that reaches the store's limits (`ResourceLimiter::memory_growing`, or
-    /// 4 GiB) traps with `Trap::GcHeapOutOfMemory` (see `docs/design/gc.md`).
+    /// Garbage collection (Wasm 3.0), on by default as in current wasmtime
+    /// (wasmtime 12 had none). Struct and array types, recursion groups and
+    /// subtyping (canonicalised engine-wide), `i31ref`, every
+    /// `struct.*`/`array.*` instruction on a per-store GC heap, casts, and
+    /// `any.convert_extern`/`extern.convert_any`. A copying collector frees
+    /// unreachable objects when the heap is full (or on `Store::gc`); a heap
+    /// whose live objects exceed the store's limits
+    /// (`ResourceLimiter::memory_growing`, or 4 GiB) traps with
+    /// `Trap::GcHeapOutOfMemory` (see `docs/design/gc.md`).
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::GC, enable)
     }
@@ -544,12 +541,9 @@ mod tests {
     #[test]
     fn every_implemented_wasm3_feature_is_on_by_default() {
         assert!(SUPPORTED_FEATURES.contains(DEFAULT_FEATURES));
-        // Exceptions and GC are the deliberate exceptions (see
-        // `wasm_exceptions` and `wasm_gc`).
         let missing = WASM3
             .intersection(SUPPORTED_FEATURES)
-            .difference(DEFAULT_FEATURES)
-            .difference(WasmFeatures::EXCEPTIONS | WasmFeatures::GC);
+            .difference(DEFAULT_FEATURES);
         assert!(
             missing.is_empty(),
             "implemented but off by default: {missing:?}"

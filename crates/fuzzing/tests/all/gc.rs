@@ -41,10 +41,10 @@ fn fixed_gc_seeds_agree_across_setups() {
     assert!(stats.base.executions >= SEEDS * 5, "{stats}");
     assert!(stats.objects > 0, "no GC object was compared: {stats}");
     assert!(stats.exceptions > 0, "no exception left a call: {stats}");
-    assert!(
-        stats.heap_exhausted > 0,
-        "the tiny heap was never reached: {stats}"
-    );
+    // The tiny heap (64 KiB) rarely runs out since the collector landed:
+    // these modules' garbage is collected, and their live data is small.
+    // `running_out_of_the_tiny_heap_is_the_allowed_difference` covers the
+    // allowed difference with a live set over the limit.
     for kind in ["CastFailure", "NullReference"] {
         assert!(
             stats.base.trap_kinds.contains_key(kind),
@@ -129,16 +129,16 @@ fn nested_gc_values_and_exception_payloads_are_compared() {
 
 #[test]
 fn running_out_of_the_tiny_heap_is_the_allowed_difference() {
-    // 40 arrays of 1,000 i64 (about 320 KB): over the tiny heap's 64 KiB,
-    // well under the others' 16 MiB. The tiny heap traps, the others
-    // return; the tiny setup then leaves the argument set, and the call
+    // 40 arrays of 10,000 i64 (about 3.2 MB in all), the last one live: 80 KB
+    // of live data is over the tiny heap's 64 KiB, and the whole is well
+    // under the others' 16 MiB. The tiny heap traps, the others return; the tiny setup then leaves the argument set, and the call
     // after it is still compared among the other three.
     let wat = r#"(module
       (type $a (array (mut i64)))
       (global $keep (export "keep") (mut (ref null $a)) (ref.null $a))
       (func (export "alloc") (result i32) (local $i i32)
         (loop $l
-          (global.set $keep (array.new $a (i64.const 9) (i32.const 1000)))
+          (global.set $keep (array.new $a (i64.const 9) (i32.const 10000)))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br_if $l (i32.lt_u (local.get $i) (i32.const 40))))
         (array.len (global.get $keep)))

@@ -172,23 +172,34 @@ fn throw_ref_of_null_traps() -> Result<()> {
     Ok(())
 }
 
-/// Exceptions are not collected yet, so a store bounds how many it keeps: a
-/// guest that throws and catches forever ends with a clean trap naming the
-/// limit, not with the host out of memory; the store stays usable.
+/// Exceptions are objects on the GC heap and are collected with it: a guest
+/// that throws and catches a million exceptions (80 MB of them) runs in a
+/// 1 MiB heap; one that keeps every exception it catches fills the limit and
+/// ends with a clean `GcHeapOutOfMemory` trap, not with the host out of
+/// memory, and the store stays usable.
 #[test]
-fn endless_throwing_under_a_heap_limit_traps_cleanly() -> Result<()> {
-    // Exceptions live on the GC heap: a guest that throws forever fills it
-    // up to the store's limit and traps `GcHeapOutOfMemory` (no collector
-    // yet), instead of growing host memory; the store stays usable.
+fn throwing_under_a_heap_limit_collects_and_traps_cleanly() -> Result<()> {
     let engine = engine();
     let wat = r#"(module
         (tag $big (param i64 i64 i64 i64 i64 i64 i64 i64))
-        (func (export "run")
+        (table $keep 0 exnref)
+        (func $throw_big
+          (throw $big (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
+                      (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8)))
+        (func (export "run") (param $n i32) (result i32)
+          (local $caught i32)
           (loop $again
             (block $caught
-              (try_table (catch_all $caught)
-                (throw $big (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4)
-                            (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8))))
+              (try_table (catch_all $caught) (call $throw_big)))
+            (local.set $caught (i32.add (local.get $caught) (i32.const 1)))
+            (br_if $again (i32.lt_u (local.get $caught) (local.get $n))))
+          (local.get $caught))
+        (func (export "keep_all")
+          (loop $again
+            (block $caught (result exnref)
+              (try_table (catch_all_ref $caught) (call $throw_big))
+              (unreachable))
+            (drop (table.grow $keep (i32.const 1)))
             (br $again)))
         (func (export "ok") (result i32) (i32.const 1)))"#;
     let module = Module::new(&engine, wat)?;
@@ -196,8 +207,11 @@ fn endless_throwing_under_a_heap_limit_traps_cleanly() -> Result<()> {
     let mut store = Store::new(&engine, limits);
     store.limiter(|l| l);
     let instance = Instance::new(&mut store, &module, &[])?;
-    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
-    let err = run
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+    assert_eq!(run.call(&mut store, 1_000_000)?, 1_000_000);
+    assert!(!store.has_pending_exception());
+    let keep_all = instance.get_typed_func::<(), ()>(&mut store, "keep_all")?;
+    let err = keep_all
         .call(&mut store, ())
         .expect_err("the heap limit ends the loop");
     assert_eq!(

@@ -14,11 +14,13 @@ fn gc_engine() -> Engine {
 }
 
 #[test]
-fn gc_is_off_by_default() {
+fn gc_is_on_by_default_and_can_be_turned_off() {
     let wat = "(module (type (struct (field i32))))";
-    let err = Module::new(&Engine::default(), wat).expect_err("struct types need GC");
+    assert!(Module::new(&Engine::default(), wat).is_ok());
+    let mut config = Config::new();
+    config.wasm_gc(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), wat).expect_err("struct types need GC");
     assert!(format!("{err:#}").contains("gc"), "{err:#}");
-    assert!(Module::new(&gc_engine(), wat).is_ok());
 }
 
 #[test]
