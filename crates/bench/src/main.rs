@@ -39,10 +39,10 @@ workloads::workloads!(tern_workloads, tern);
 workloads::workloads!(wasmtime_workloads, wasmtime);
 binary_trees::binary_trees!(tern_binary_trees, tern, |_| {});
 #[cfg(feature = "wasmtime")]
-binary_trees::binary_trees!(wasmtime_binary_trees, wasmtime, wasmtime_gc_config);
+binary_trees::binary_trees!(wasmtime_binary_trees, wasmtime, crate::wasmtime_gc_config);
 exceptions::exceptions!(tern_exceptions, tern, |_| {});
 #[cfg(feature = "wasmtime")]
-exceptions::exceptions!(wasmtime_exceptions, wasmtime, wasmtime_gc_config);
+exceptions::exceptions!(wasmtime_exceptions, wasmtime, crate::wasmtime_gc_config);
 
 /// wasmtime's GC settings for the issue-14 rows: the deferred
 /// reference-counting collector, named rather than left to `Collector::Auto`
