@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tern_fuzz::differential::{Differential, Stats};
+use tern_fuzz::differential::{Differential, Divergence, Stats};
 use tern_fuzz::gc_self::{GcDifferential, GcStats};
 use tern_fuzz::malformed::{self, Summary};
 use tern_fuzz::{determinism, generate, reduce, with_big_stack};
@@ -215,55 +215,16 @@ fn main() -> Result<()> {
 }
 
 fn campaign(args: &CampaignArgs) -> Result<()> {
-    if args.seconds.is_none() && args.seeds.is_none() {
-        bail!("give --seconds N or --seeds N");
-    }
     let diff = Differential::new(args.arg_sets)?;
-    let started = Instant::now();
-    let deadline = args.seconds.map(|s| started + Duration::from_secs(s));
     let mut stats = Stats::default();
-    let mut generation_failures = 0u64;
-    let mut last_report = Instant::now();
-    let mut seed = args.start;
-    quiet_tern_panics();
-    loop {
-        if args.seeds.is_some_and(|n| seed >= args.start + n)
-            || deadline.is_some_and(|d| Instant::now() >= d)
-        {
-            break;
-        }
-        let Ok(wasm) = generate::module(seed) else {
-            generation_failures += 1;
-            seed += 1;
-            continue;
-        };
-        if let Some(div) = diff.check(&wasm, seed, &mut stats) {
-            eprintln!("seed {seed}: {div}");
-            std::fs::create_dir_all(&args.out)?;
-            let path = args.out.join(format!("div-{seed}.wasm"));
-            std::fs::write(&path, &wasm)?;
-            eprintln!("  saved {}", path.display());
-            if !args.no_reduce {
-                match reduce::reduce(&diff, &wasm, seed, div.kind, 1000) {
-                    Ok(small) => {
-                        let wat = reduce::regression_wat(&small, seed, &div)?;
-                        let path = args.out.join(format!("div-{seed}.wat"));
-                        std::fs::write(&path, &wat)?;
-                        eprintln!("  reduced to {} bytes: {}", small.len(), path.display());
-                    }
-                    Err(e) => eprintln!("  reduction failed: {e:#}"),
-                }
-            }
-        }
-        seed += 1;
-        if last_report.elapsed() >= Duration::from_secs(30) {
-            eprintln!(
-                "[{:>6.0}s] seed {seed}: {stats}",
-                started.elapsed().as_secs_f64()
-            );
-            last_report = Instant::now();
-        }
-    }
+    let (started, seed, generation_failures) = run_seeds(
+        args,
+        "div",
+        &mut stats,
+        generate::module,
+        |wasm, seed, stats| diff.check(wasm, seed, stats),
+        |wasm, seed, div| Ok((reduce::reduce(&diff, wasm, seed, div.kind, 1000)?, None)),
+    )?;
     println!(
         "seeds {}..{seed} in {:.0}s: {stats}; {generation_failures} seeds wasm-smith could not use",
         args.start,
@@ -278,13 +239,57 @@ fn campaign(args: &CampaignArgs) -> Result<()> {
 }
 
 fn gc_campaign(args: &CampaignArgs) -> Result<()> {
+    let diff = GcDifferential::new(args.arg_sets)?;
+    let mut stats = GcStats::default();
+    let (started, seed, generation_failures) = run_seeds(
+        args,
+        "gc-div",
+        &mut stats,
+        generate::gc_module,
+        |wasm, seed, stats| diff.check(wasm, seed, stats),
+        |wasm, seed, div| {
+            let kind = div.kind;
+            let small = reduce::reduce_with(wasm, seed, 1000, |candidate| {
+                diff.check(candidate, seed, &mut GcStats::default())
+                    .is_some_and(|d| d.kind == kind)
+            })?;
+            let div = diff.check(&small, seed, &mut GcStats::default());
+            Ok((small, div))
+        },
+    )?;
+    println!(
+        "GC seeds {}..{seed} in {:.0}s: {stats}; {generation_failures} seeds wasm-smith could not use",
+        args.start,
+        started.elapsed().as_secs_f64()
+    );
+    println!("traps by kind: {:?}", stats.base.trap_kinds);
+    println!(
+        "{} executions, {} divergences",
+        stats.base.executions, stats.base.divergences
+    );
+    Ok(())
+}
+
+/// The seed loop both campaigns share: each seed's module from `generate`
+/// is checked with `check` until the seed count or the time is used up; a
+/// divergence is saved as `PREFIX-SEED.wasm` and, unless `--no-reduce`,
+/// reduced with `reduce` (which may give the reduced module's own
+/// divergence for the regression's header) into `PREFIX-SEED.wat`. Returns
+/// when it started, the seed after the last, and how many seeds wasm-smith
+/// could not use.
+fn run_seeds<S: std::fmt::Display>(
+    args: &CampaignArgs,
+    prefix: &str,
+    stats: &mut S,
+    generate: impl Fn(u64) -> Result<Vec<u8>>,
+    check: impl Fn(&[u8], u64, &mut S) -> Option<Divergence>,
+    reduce: impl Fn(&[u8], u64, &Divergence) -> Result<(Vec<u8>, Option<Divergence>)>,
+) -> Result<(Instant, u64, u64)> {
     if args.seconds.is_none() && args.seeds.is_none() {
         bail!("give --seconds N or --seeds N");
     }
-    let diff = GcDifferential::new(args.arg_sets)?;
     let started = Instant::now();
     let deadline = args.seconds.map(|s| started + Duration::from_secs(s));
-    let mut stats = GcStats::default();
     let mut generation_failures = 0u64;
     let mut last_report = Instant::now();
     let mut seed = args.start;
@@ -295,30 +300,23 @@ fn gc_campaign(args: &CampaignArgs) -> Result<()> {
         {
             break;
         }
-        let Ok(wasm) = generate::gc_module(seed) else {
+        let Ok(wasm) = generate(seed) else {
             generation_failures += 1;
             seed += 1;
             continue;
         };
-        if let Some(div) = diff.check(&wasm, seed, &mut stats) {
+        if let Some(div) = check(&wasm, seed, stats) {
             eprintln!("seed {seed}: {div}");
             std::fs::create_dir_all(&args.out)?;
-            let path = args.out.join(format!("gc-div-{seed}.wasm"));
+            let path = args.out.join(format!("{prefix}-{seed}.wasm"));
             std::fs::write(&path, &wasm)?;
             eprintln!("  saved {}", path.display());
             if !args.no_reduce {
-                let kind = div.kind;
-                let small = reduce::reduce_with(&wasm, seed, 1000, |candidate| {
-                    diff.check(candidate, seed, &mut GcStats::default())
-                        .is_some_and(|d| d.kind == kind)
-                });
-                match small {
-                    Ok(small) => {
-                        let div = diff
-                            .check(&small, seed, &mut GcStats::default())
-                            .unwrap_or(div);
+                match reduce(&wasm, seed, &div) {
+                    Ok((small, small_div)) => {
+                        let div = small_div.unwrap_or(div);
                         let wat = reduce::regression_wat(&small, seed, &div)?;
-                        let path = args.out.join(format!("gc-div-{seed}.wat"));
+                        let path = args.out.join(format!("{prefix}-{seed}.wat"));
                         std::fs::write(&path, &wat)?;
                         eprintln!("  reduced to {} bytes: {}", small.len(), path.display());
                     }
@@ -335,17 +333,7 @@ fn gc_campaign(args: &CampaignArgs) -> Result<()> {
             last_report = Instant::now();
         }
     }
-    println!(
-        "GC seeds {}..{seed} in {:.0}s: {stats}; {generation_failures} seeds wasm-smith could not use",
-        args.start,
-        started.elapsed().as_secs_f64()
-    );
-    println!("traps by kind: {:?}", stats.base.trap_kinds);
-    println!(
-        "{} executions, {} divergences",
-        stats.base.executions, stats.base.divergences
-    );
-    Ok(())
+    Ok((started, seed, generation_failures))
 }
 
 fn gc_check(file: &Path, variant: Option<u64>, arg_sets: u32) -> Result<()> {
