@@ -44,6 +44,7 @@ mod profiling;
 mod proposals;
 mod reuse;
 mod shared_host_funcs;
+mod store_arena;
 mod signals;
 mod traps;
 mod wasm3;
