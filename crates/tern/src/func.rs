@@ -240,10 +240,11 @@ impl Func {
         store.trampolines.host(type_id).unwrap_or(std::ptr::null())
     }
 
-    /// Registers host function number `index` (just defined) as a `Func`.
+    /// Registers host function number `index` (just defined, with the
+    /// store's wasm-to-host trampoline for its signature or null) as a `Func`.
     fn push_host(store: &mut StoreOpaque, ty: FuncTy, index: usize) -> Func {
         let funcref = FuncRefPtr(store.host_funcs.funcref(index));
-        if store.trampolines.host(funcref.type_id()).is_none() {
+        if funcref.wasm_call().is_null() {
             store.trampolines.wait_for_host_trampoline(index);
         }
         store.push_func(FuncData {

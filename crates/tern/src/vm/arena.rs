@@ -139,7 +139,9 @@ impl StoreArena {
     }
 
     fn home(&mut self) -> Home {
-        Home::Arena(Arc::downgrade(self.returned.get_or_insert_with(Arc::default)))
+        Home::Arena(Arc::downgrade(
+            self.returned.get_or_insert_with(Arc::default),
+        ))
     }
 
     /// A new mapping of `kind` and `len` bytes: the store's first of them a

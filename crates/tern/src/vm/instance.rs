@@ -17,9 +17,9 @@
 //! defined functions' funcrefs in place (a few words per type, memory, table,
 //! global and import), and those, if any was filled, by discarding their pages.
 
+use super::arena::{Home, StoreArena};
 use super::memory::Memory;
 use super::mmap::Mmap;
-use super::arena::{Home, StoreArena};
 use super::pool::InstancePool;
 use super::table::Table;
 use super::vmcontext::{

@@ -15,8 +15,8 @@
 //! own batches; each resets it for the next instance when it is kept), and
 //! anything else is returned to the OS.
 
-use super::mmap::Mmap;
 use super::arena::{self, StoreArena};
+use super::mmap::Mmap;
 use super::pool::InstancePool;
 use super::vmcontext::VMMemoryDefinition;
 use anyhow::{bail, Result};

@@ -40,7 +40,11 @@ fn live_instances_in_one_store_have_isolated_memories() -> Result<()> {
             let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
             // Fresh: zero at both ends of its page.
             assert_eq!(load.call(&mut store, 0)?, 0, "round {round}, instance {i}");
-            assert_eq!(load.call(&mut store, 65532)?, 0, "round {round}, instance {i}");
+            assert_eq!(
+                load.call(&mut store, 65532)?,
+                0,
+                "round {round}, instance {i}"
+            );
             put.call(&mut store, (0, i as i32))?;
             put.call(&mut store, (65532, !(i as i32)))?;
             if i % 3 == 0 {
@@ -96,7 +100,9 @@ fn live_instances_in_one_store_have_their_own_vmctx() -> Result<()> {
            (func (export \"set\") (param i32) (global.set $g (local.get 0)))\n",
     );
     for i in 0..N {
-        wat.push_str(&format!("(func (export \"f{i}\") (result i32) (i32.const {i}))\n"));
+        wat.push_str(&format!(
+            "(func (export \"f{i}\") (result i32) (i32.const {i}))\n"
+        ));
     }
     wat.push(')');
     let engine = Engine::default();
