@@ -124,7 +124,7 @@ impl Memory {
             ty.maximum(),
             ty.is_64(),
             style,
-            store.engine().mapping_cache(),
+            Some(&mut store.arena),
         )?;
         store.memories.push(Box::new(memory));
         Ok(Memory(store.stored(store.memories.len() - 1)))

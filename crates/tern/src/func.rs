@@ -22,7 +22,7 @@ use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Val};
 use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
 use tern_environ::WasmFuncType;
-pub(crate) use trampolines::StoreTrampolines;
+pub(crate) use trampolines::{StoreTrampolines, TrampolineMaps};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
 /// A host closure over raw argument/result slots.
@@ -42,11 +42,22 @@ pub(crate) enum FuncKind {
 
 pub(crate) struct FuncData {
     pub(crate) funcref: FuncRefPtr,
-    /// Shared: a `Linker`'s host function gives every store the same one.
-    pub(crate) ty: Arc<WasmFuncType>,
+    /// The signature (read it with `StoreOpaque::func_ty`).
+    pub(crate) ty: FuncTy,
     pub(crate) kind: FuncKind,
     /// The array-to-wasm trampoline for `ty`, looked up in the store on the first call.
     pub(crate) trampoline: Option<ArrayTrampoline>,
+}
+
+/// Where a function's signature is kept.
+pub(crate) enum FuncTy {
+    /// Its own reference (shared: a `Linker`'s host function gives every
+    /// store the same one).
+    Own(Arc<WasmFuncType>),
+    /// Entry `k` of the store's list `list` of host-function types
+    /// (`StoreOpaque::host_type_lists`): the host functions an
+    /// `InstancePre` defines in a store share one reference to its list.
+    Listed { list: u32, k: u32 },
 }
 
 /// The store as seen by a host function, plus the instance that called it.
@@ -174,7 +185,7 @@ impl Func {
     ) -> Func {
         let wasm_call = Self::host_trampoline(&store.opaque, type_id);
         let index = vm::host_func::define(store, def, wasm_call, type_id);
-        Self::push_host(&mut store.opaque, ty, index)
+        Self::push_host(&mut store.opaque, FuncTy::Own(ty), index)
     }
 
     /// Makes every host function of `list` a function of `store`, in order,
@@ -184,15 +195,20 @@ impl Func {
     pub(crate) fn from_host_list<T>(
         store: &mut StoreInner<T>,
         list: &HostFuncList<T>,
-        types: &[(Arc<WasmFuncType>, u32)],
+        types: &Arc<[(Arc<WasmFuncType>, u32)]>,
     ) -> Option<Func> {
         let first = vm::host_func::define_list(store, list, |store, k| {
             let type_id = types[k].1;
             (Self::host_trampoline(&store.opaque, type_id), type_id)
         });
+        // One reference to the whole list of types, not one per function.
+        let opaque = &mut store.opaque;
+        let list = opaque.host_type_lists.len() as u32;
+        opaque.host_type_lists.push(types.clone());
         let mut head = None;
-        for (k, (ty, _)) in types.iter().enumerate() {
-            let func = Self::push_host(&mut store.opaque, ty.clone(), first + k);
+        for k in 0..types.len() {
+            let ty = FuncTy::Listed { list, k: k as u32 };
+            let func = Self::push_host(opaque, ty, first + k);
             head.get_or_insert(func);
         }
         head
@@ -224,10 +240,11 @@ impl Func {
         store.trampolines.host(type_id).unwrap_or(std::ptr::null())
     }
 
-    /// Registers host function number `index` (just defined) as a `Func`.
-    fn push_host(store: &mut StoreOpaque, ty: Arc<WasmFuncType>, index: usize) -> Func {
+    /// Registers host function number `index` (just defined, with the
+    /// store's wasm-to-host trampoline for its signature or null) as a `Func`.
+    fn push_host(store: &mut StoreOpaque, ty: FuncTy, index: usize) -> Func {
         let funcref = FuncRefPtr(store.host_funcs.funcref(index));
-        if store.trampolines.host(funcref.type_id()).is_none() {
+        if funcref.wasm_call().is_null() {
             store.trampolines.wait_for_host_trampoline(index);
         }
         store.push_func(FuncData {
@@ -247,7 +264,8 @@ impl Func {
     /// # Panics
     /// Panics if `store` is not the function's store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
-        FuncType::from_wasm((*store.as_context().0.opaque.func_data(self).ty).clone())
+        let store = &store.as_context().0.opaque;
+        FuncType::from_wasm((**store.func_ty(store.func_index(self))).clone())
     }
 
     /// Calls the function with `params`, writing its results into `results`.
@@ -268,7 +286,7 @@ impl Func {
             .check(self.0)
             .context("cannot call a function from another store")?;
         store.opaque.check_sync_entry()?;
-        let ty = store.opaque.funcs[self.0.index].ty.clone();
+        let ty = store.opaque.func_ty(self.0.index).clone();
         if params.len() != ty.params.len() {
             bail!(
                 "expected {} arguments, got {}",
@@ -323,7 +341,7 @@ impl Func {
                         let Some(t) = store.opaque.trampolines.array(funcref.type_id()) else {
                             bail!(
                                 "no module in this store has an array-call trampoline for {}",
-                                data.ty
+                                store.opaque.func_ty(self.0.index)
                             );
                         };
                         store.opaque.funcs[self.0.index].trampoline = Some(t);
@@ -351,7 +369,8 @@ impl Func {
         &self,
         store: impl AsContext,
     ) -> Result<TypedFunc<Params, Results>> {
-        let ty = store.as_context().0.opaque.func_data(self).ty.clone();
+        let store = &store.as_context().0.opaque;
+        let ty = store.func_ty(store.func_index(self)).clone();
         typed::check_signature::<Params, Results>(&ty)?;
         Ok(TypedFunc::new(*self))
     }

@@ -252,7 +252,7 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
         .context("cross-`Store` instantiation is not supported")?;
     Ok(match item {
         Extern::Func(f) => ExternType::Func(crate::FuncType::from_wasm(
-            (*store.funcs[f.0.index].ty).clone(),
+            (**store.func_ty(f.0.index)).clone(),
         )),
         Extern::Global(g) => ExternType::Global(store.globals[g.0.index].ty.clone()),
         Extern::Table(t) => {
@@ -347,15 +347,17 @@ fn instantiate(
     // waiting for a wasm-to-host trampoline get this module's.
     store.register_module_trampolines(module);
     let instance_index = store.instances.len();
+    let limits: *const crate::vm::VMRuntimeLimits = store.limits();
+    let pool = store.engine.pool().cloned();
     let mut vmi = VMInstance::new(
         module.inner.offsets.clone(),
         module.inner.defined_funcs.clone(),
         env.num_imported_funcs,
-        store.limits(),
+        limits,
         store_ptr,
         instance_index,
-        store.engine().pool(),
-        store.engine().mapping_cache(),
+        pool.as_ref(),
+        Some(&mut store.arena),
     )?;
     for (i, id) in module.inner.type_ids.iter().enumerate() {
         vmi.set_type_id(i as u32, *id);
@@ -410,7 +412,7 @@ fn instantiate(
                 plan.maximum,
                 plan.memory64,
                 style,
-                store.engine().mapping_cache(),
+                Some(&mut store.arena),
             )?,
         };
         store.memories.push(Box::new(memory));
@@ -687,7 +689,7 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
     let ty = std::sync::Arc::new(module.inner.canonical_func_type(index));
     store.push_func(FuncData {
         funcref,
-        ty,
+        ty: crate::func::FuncTy::Own(ty),
         kind: FuncKind::Wasm,
         trampoline: None,
     })

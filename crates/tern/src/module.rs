@@ -80,6 +80,8 @@ pub(crate) struct ModuleInner {
     /// a memory are then skipped at instantiation (their bytes were removed
     /// from `env`).
     pub(crate) memory_images: Vec<Option<MemoryImage>>,
+    /// `trampolines` by engine signature id, built on first instantiation.
+    trampoline_maps: std::sync::OnceLock<crate::func::TrampolineMaps>,
 }
 
 impl ModuleInner {
@@ -272,6 +274,7 @@ impl Module {
                 exports_by_name,
                 inside_component: std::sync::atomic::AtomicBool::new(false),
                 memory_images,
+                trampoline_maps: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -542,6 +545,13 @@ impl Module {
             let code = (inner.code.base() + loc.start as usize) as *const u8;
             (inner.type_ids[*ty as usize], ArrayTrampoline(code))
         })
+    }
+
+    /// This module's trampolines by engine signature id (built once).
+    pub(crate) fn trampoline_maps(&self) -> &crate::func::TrampolineMaps {
+        self.inner
+            .trampoline_maps
+            .get_or_init(|| crate::func::TrampolineMaps::of(self))
     }
 
     /// The wasm-to-host trampolines this module carries, as (engine signature

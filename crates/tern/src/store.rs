@@ -98,6 +98,10 @@ pub struct StoreOpaque {
     id: u64,
     pub(crate) engine: Engine,
     pub(crate) limits: Box<VMRuntimeLimits>,
+    /// Where the store's static memories and large vmctxs come from
+    /// (`vm::arena`). Declared before `instances` and `memories` so that it is
+    /// dropped first: their mappings are then released, not reset for reuse.
+    pub(crate) arena: vm::arena::StoreArena,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
     /// The first handle of each funcref among `funcs[..funcs_indexed]`, brought
@@ -120,6 +124,8 @@ pub struct StoreOpaque {
     /// The host functions of the store: their (shared) contexts and this
     /// store's funcrefs for them, which never move (`vm::host_func`).
     pub(crate) host_funcs: HostFuncs,
+    /// The types of host functions defined in lists (`FuncTy::Listed`).
+    pub(crate) host_type_lists: Vec<HostTypeList>,
     /// The trampolines of the modules instantiated here (`func/trampolines.rs`).
     pub(crate) trampolines: crate::func::StoreTrampolines,
     /// Every tag created in or by this store (`crate::exn`).
@@ -162,6 +168,9 @@ impl<T: Default> Default for Store<T> {
     }
 }
 
+/// The types and engine signature ids of a list of host functions.
+pub(crate) type HostTypeList = Arc<[(Arc<tern_environ::WasmFuncType>, u32)]>;
+
 /// Recovers a typed store's limiter from its untyped part.
 type LimiterHook = fn(&mut StoreOpaque) -> Option<&mut dyn ResourceLimiter>;
 
@@ -176,6 +185,7 @@ impl<T> Store<T> {
                     id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
                     engine: engine.clone(),
                     limits: Box::default(),
+                    arena: vm::arena::StoreArena::new(engine.mapping_cache().cloned()),
                     instances: Vec::new(),
                     funcs: Vec::new(),
                     funcs_by_ref: addr_hash::AddrMap::default(),
@@ -185,6 +195,7 @@ impl<T> Store<T> {
                     globals: Vec::new(),
                     host_globals: Vec::new(),
                     host_funcs: HostFuncs::default(),
+                    host_type_lists: Vec::new(),
                     trampolines: Default::default(),
                     tags: Vec::new(),
                     pending_exception: 0,
@@ -302,6 +313,25 @@ impl StoreOpaque {
         Ok(())
     }
 
+    /// The index of `f` in `funcs`.
+    ///
+    /// # Panics
+    /// Panics if `f` belongs to another store.
+    pub(crate) fn func_index(&self, f: &Func) -> usize {
+        assert_eq!(f.0.store_id, self.id, "object used with the wrong store");
+        f.0.index
+    }
+
+    /// The signature of function number `index` of `funcs`.
+    pub(crate) fn func_ty(&self, index: usize) -> &Arc<tern_environ::WasmFuncType> {
+        match &self.funcs[index].ty {
+            crate::func::FuncTy::Own(ty) => ty,
+            crate::func::FuncTy::Listed { list, k } => {
+                &self.host_type_lists[*list as usize][*k as usize].0
+            }
+        }
+    }
+
     pub(crate) fn func_data(&self, f: &Func) -> &FuncData {
         assert_eq!(f.0.store_id, self.id, "object used with the wrong store");
         &self.funcs[f.0.index]
@@ -337,7 +367,7 @@ impl StoreOpaque {
         );
         Some(self.push_func(FuncData {
             funcref: ptr,
-            ty,
+            ty: crate::func::FuncTy::Own(ty),
             kind: FuncKind::Wasm,
             trampoline: None,
         }))
@@ -357,7 +387,7 @@ impl StoreOpaque {
                         let ty = Arc::new(module.inner.canonical_func_type(f));
                         Extern::Func(self.push_func(FuncData {
                             funcref,
-                            ty,
+                            ty: crate::func::FuncTy::Own(ty),
                             kind: FuncKind::Wasm,
                             trampoline: None,
                         }))

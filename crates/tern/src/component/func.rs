@@ -82,7 +82,7 @@ impl Lifted {
         let result_flat = f
             .result
             .is_none_or(|r| types.flat(r).is_some_and(|fl| fl.len() <= 1));
-        let core = (*store.opaque.func_data(&func).ty).clone();
+        let core = (**store.opaque.func_ty(store.opaque.func_index(&func))).clone();
         Ok(Self {
             func,
             memory: resolved.memory,

@@ -36,33 +36,73 @@ use crate::vm::ArrayTrampoline;
 use crate::Module;
 use std::sync::Arc;
 
-/// The trampolines of every module instantiated in one store.
+/// One module's trampolines by engine signature id, built once per module
+/// (`Module::trampoline_maps`) and shared by every store it is instantiated in.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TrampolineMaps {
+    /// Array-to-wasm trampoline addresses.
+    array: AddrMap<u32, usize>,
+    /// Wasm-to-host trampoline addresses.
+    host: AddrMap<u32, usize>,
+}
+
+impl TrampolineMaps {
+    /// The maps of `module` (the first trampoline of a signature wins).
+    pub(crate) fn of(module: &Module) -> Self {
+        let mut maps = Self::default();
+        maps.add(module);
+        maps
+    }
+
+    /// Adds the trampolines of `module` for signatures not in the maps yet.
+    fn add(&mut self, module: &Module) {
+        for (type_id, code) in module.array_trampolines() {
+            self.array.entry(type_id).or_insert(code.0 as usize);
+        }
+        for (type_id, code) in module.host_trampolines() {
+            self.host.entry(type_id).or_insert(code);
+        }
+    }
+}
+
+/// The trampolines of every module instantiated in one store. While the
+/// store has one module, lookups use that module's own maps, so a new store
+/// builds no map of its own.
 #[derive(Default)]
 pub(crate) struct StoreTrampolines {
-    /// Array-to-wasm trampolines by engine signature id.
-    array: AddrMap<u32, ArrayTrampoline>,
-    /// Wasm-to-host trampoline addresses by engine signature id.
-    host: AddrMap<u32, usize>,
-    /// The modules whose code the addresses above point into, kept alive.
-    modules: Vec<Module>,
-    /// Addresses of the `ModuleInner`s in `modules`, to register each once.
+    /// The first module instantiated in the store.
+    first: Option<Module>,
+    /// The other modules, whose code the addresses may point into, kept alive.
+    rest: Vec<Module>,
+    /// Addresses of the `ModuleInner`s in `rest`, to register each once.
     registered: AddrSet<usize>,
+    /// Every module's trampolines, once there is more than one module.
+    merged: Option<Box<TrampolineMaps>>,
     /// Indices in `StoreOpaque::host_funcs` of host functions still waiting for
     /// a wasm-to-host trampoline.
     pending: Vec<usize>,
 }
 
 impl StoreTrampolines {
+    fn maps(&self) -> Option<&TrampolineMaps> {
+        match &self.merged {
+            Some(merged) => Some(merged),
+            None => self.first.as_ref().map(Module::trampoline_maps),
+        }
+    }
+
     /// The array-to-wasm trampoline for signature `type_id`, if a module of the
     /// store has one.
     pub(crate) fn array(&self, type_id: u32) -> Option<ArrayTrampoline> {
-        self.array.get(&type_id).copied()
+        let code = *self.maps()?.array.get(&type_id)?;
+        Some(ArrayTrampoline(code as *const u8))
     }
 
     /// The wasm-to-host trampoline for signature `type_id`, if a module of the
     /// store has one.
     pub(crate) fn host(&self, type_id: u32) -> Option<*const u8> {
-        self.host.get(&type_id).map(|addr| *addr as *const u8)
+        let code = *self.maps()?.host.get(&type_id)?;
+        Some(code as *const u8)
     }
 
     /// Notes that host function `index` has no wasm-to-host trampoline yet.
@@ -77,25 +117,32 @@ impl StoreOpaque {
     /// before any of the module's code does.
     pub(crate) fn register_module_trampolines(&mut self, module: &Module) {
         let t = &mut self.trampolines;
-        if !t.registered.insert(Arc::as_ptr(&module.inner) as usize) {
+        match &t.first {
+            None => t.first = Some(module.clone()),
+            Some(first) => {
+                let key = Arc::as_ptr(&module.inner) as usize;
+                if Arc::ptr_eq(&first.inner, &module.inner) || !t.registered.insert(key) {
+                    return;
+                }
+                let merged = t
+                    .merged
+                    .get_or_insert_with(|| Box::new(first.trampoline_maps().clone()));
+                merged.add(module);
+                t.rest.push(module.clone());
+            }
+        }
+        if t.pending.is_empty() {
             return;
         }
-        t.modules.push(module.clone());
-        for (type_id, code) in module.array_trampolines() {
-            t.array.entry(type_id).or_insert(code);
-        }
-        for (type_id, code) in module.host_trampolines() {
-            t.host.entry(type_id).or_insert(code);
-        }
+        let mut pending = std::mem::take(&mut t.pending);
         let host_funcs = &self.host_funcs;
-        let host = &t.host;
-        t.pending
-            .retain(|&index| match host.get(&host_funcs.type_id(index)) {
-                Some(code) => {
-                    host_funcs.set_wasm_call(index, *code as *const u8);
-                    false
-                }
-                None => true,
-            });
+        pending.retain(|&index| match t.host(host_funcs.type_id(index)) {
+            Some(code) => {
+                host_funcs.set_wasm_call(index, code);
+                false
+            }
+            None => true,
+        });
+        t.pending = pending;
     }
 }

@@ -297,9 +297,10 @@ const CHUNK: usize = 16;
 /// allocates nothing.
 #[derive(Default)]
 pub struct HostFuncs {
-    /// Each function's context, alive as long as `owners` is.
-    ctxs: Vec<NonNull<HostFuncCtx<()>>>,
-    /// Strong references to every context in `ctxs`.
+    /// How many functions there are (each one's context is its funcref's
+    /// `vmctx`, alive as long as `owners` is).
+    len: usize,
+    /// Strong references to every function's context.
     owners: Vec<Owner>,
     #[allow(
         clippy::vec_box,
@@ -318,7 +319,7 @@ unsafe impl Sync for HostFuncs {}
 impl std::fmt::Debug for HostFuncs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostFuncs")
-            .field("len", &self.ctxs.len())
+            .field("len", &self.len)
             .finish_non_exhaustive()
     }
 }
@@ -333,7 +334,7 @@ impl HostFuncs {
     /// # Panics
     /// Panics if there is no such host function.
     pub fn type_id(&self, index: usize) -> u32 {
-        assert!(index < self.ctxs.len(), "no host function {index}");
+        assert!(index < self.len, "no host function {index}");
         // SAFETY: only `set_wasm_call` writes a funcref, on this thread (the
         // store is not shared), never concurrently with this read.
         unsafe { (*self.slot(index).get()).type_id }
@@ -349,11 +350,24 @@ impl HostFuncs {
     /// # Panics
     /// Panics if there is no such host function.
     pub fn set_wasm_call(&self, index: usize, wasm_call: *const u8) {
-        assert!(index < self.ctxs.len(), "no host function {index}");
+        assert!(index < self.len, "no host function {index}");
         // SAFETY: the funcref is interior-mutable; the store is used by one
         // thread at a time and no reference to the funcref is held across this
         // write (compiled code reads it through raw pointers, only while running).
         unsafe { (*self.slot(index).get()).wasm_call = wasm_call };
+    }
+
+    /// The context of host function `index` (its funcref's `vmctx`), alive as
+    /// long as the store.
+    ///
+    /// # Panics
+    /// Panics if there is no such host function.
+    fn ctx(&self, index: usize) -> *const HostFuncCtx<()> {
+        assert!(index < self.len, "no host function {index}");
+        // SAFETY: only `set_wasm_call` writes a funcref after `push`, and only
+        // its `wasm_call`, on this thread; `vmctx` was set by `push` to the
+        // context and never changes.
+        unsafe { (*self.slot(index).get()).vmctx.cast::<HostFuncCtx<()>>() }
     }
 
     /// The funcref wasm calls host function `index` through.
@@ -361,14 +375,13 @@ impl HostFuncs {
     /// # Panics
     /// Panics if there is no such host function.
     pub fn funcref(&self, index: usize) -> *const VMFuncRef {
-        assert!(index < self.ctxs.len(), "no host function {index}");
+        assert!(index < self.len, "no host function {index}");
         self.slot(index).get()
     }
 
     /// Makes room for `n` more host functions.
     pub fn reserve(&mut self, n: usize) {
-        self.ctxs.reserve(n);
-        let chunks = (self.ctxs.len() + n).div_ceil(CHUNK);
+        let chunks = (self.len + n).div_ceil(CHUNK);
         self.funcrefs
             .reserve(chunks.saturating_sub(self.funcrefs.len()));
     }
@@ -376,7 +389,7 @@ impl HostFuncs {
     /// Adds a function whose context `ctx` points to; the caller has put a
     /// strong reference to it in `owners`.
     fn push(&mut self, ctx: NonNull<HostFuncCtx<()>>, wasm_call: *const u8, type_id: u32) -> usize {
-        let index = self.ctxs.len();
+        let index = self.len;
         if index.is_multiple_of(CHUNK) {
             let empty = VMFuncRef {
                 wasm_call: std::ptr::null(),
@@ -387,7 +400,7 @@ impl HostFuncs {
                 .push(Box::new(std::array::from_fn(|_| UnsafeCell::new(empty))));
         }
         let vmctx = ctx.as_ptr().cast::<VMContext>();
-        self.ctxs.push(ctx);
+        self.len += 1;
         // SAFETY: a fresh slot; no reference to it exists yet.
         unsafe {
             *self.slot(index).get() = VMFuncRef {
@@ -440,7 +453,7 @@ pub fn define_list<T>(
     };
     store.opaque.host_funcs.reserve(list.defs.len());
     store.opaque.host_funcs.owners.push(Owner::List(owner));
-    let first = store.opaque.host_funcs.ctxs.len();
+    let first = store.opaque.host_funcs.len;
     for (k, def) in list.defs.iter().enumerate() {
         // The list, kept alive above, holds a strong reference to the context.
         let (wasm_call, type_id) = wasm_call_and_type(store, k);
@@ -464,7 +477,7 @@ pub fn call_from_host<T>(
     // The context is its own heap allocation, which the store never moves,
     // frees or borrows mutably while it lives; the store itself is lent to the
     // closure (in `Caller`), so the context is reached through a raw pointer.
-    let ctx: *const HostFuncCtx<()> = store.opaque.host_funcs.ctxs[index].as_ptr();
+    let ctx: *const HostFuncCtx<()> = store.opaque.host_funcs.ctx(index);
     // SAFETY: `ctx` is live (above); `host_call` is never written after
     // construction.
     let host_call = unsafe { (*ctx).host_call };

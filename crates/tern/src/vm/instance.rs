@@ -11,15 +11,16 @@
 //! functions costs nothing per instance until they are asked for. A large
 //! vmctx is mapped rather than allocated from the heap, so the pages of funcrefs
 //! nobody asks for are never made resident; with the on-demand allocator the
-//! mapping is then kept for the next instance (`reuse::MappingCache`), which is
-//! why a dropped instance zeroes exactly what it wrote: everything but the
+//! mapping comes from the store's `arena` (the engine's `reuse::MappingCache`
+//! or a slot of one of the store's batches) and may be kept for the next
+//! instance, which is why a dropped instance zeroes exactly what it wrote: everything but the
 //! defined functions' funcrefs in place (a few words per type, memory, table,
 //! global and import), and those, if any was filled, by discarding their pages.
 
+use super::arena::{Home, StoreArena};
 use super::memory::Memory;
 use super::mmap::Mmap;
 use super::pool::InstancePool;
-use super::reuse::MappingCache;
 use super::table::Table;
 use super::vmcontext::{
     VMContext, VMContextHeader, VMFuncRef, VMGlobalDefinition, VMRuntimeLimits,
@@ -48,12 +49,8 @@ const MAP_VMCTX_FROM: usize = 64 * 1024;
 enum Storage {
     /// `std::alloc::alloc_zeroed` with this layout.
     Heap(Layout),
-    /// An anonymous read-write mapping, given back to `cache` when dropped
-    /// (unmapped without one).
-    Mapped {
-        mapping: Option<Mmap>,
-        cache: Option<Arc<MappingCache>>,
-    },
+    /// An anonymous read-write mapping, given back to `home` when dropped.
+    Mapped { mapping: Option<Mmap>, home: Home },
     /// A slot of the pooling allocator, given back when dropped.
     Pooled {
         slot: Option<Mmap>,
@@ -98,7 +95,8 @@ impl VMInstance {
     /// its `num_imported_funcs` imported ones in the function index space.
     ///
     /// With `pool`, the vmctx lives in one of the pool's instance slots; a
-    /// large one otherwise comes from (and goes back to) `cache` when given.
+    /// large one otherwise comes from (and goes back to) the store's `arena`
+    /// when given.
     ///
     /// # Errors
     /// Fails when the OS refuses to map a large vmctx, or when the pool has no
@@ -115,7 +113,7 @@ impl VMInstance {
         store: *mut u8,
         store_index: usize,
         pool: Option<&Arc<InstancePool>>,
-        cache: Option<&Arc<MappingCache>>,
+        arena: Option<&mut StoreArena>,
     ) -> anyhow::Result<Box<Self>> {
         let size = offsets.size().max(16) as usize;
         let (vmctx, storage) = if let Some(pool) = pool {
@@ -128,15 +126,15 @@ impl VMInstance {
             };
             (ptr, storage)
         } else if size >= MAP_VMCTX_FROM {
-            // A cached mapping is zeroed and read-write throughout, like a new one.
-            let mmap = match cache.and_then(|c| c.take_vmctx(size)) {
-                Some(mmap) => mmap,
-                None => Mmap::accessible_zeroed(size)?,
+            // A reused mapping is zeroed and read-write throughout, like a new one.
+            let (mmap, home) = match arena {
+                Some(arena) => arena.take_vmctx(size)?,
+                None => (Mmap::accessible_zeroed(size)?, Home::Os),
             };
             let ptr = NonNull::new(mmap.as_ptr()).expect("a mapping is never at address 0");
             let storage = Storage::Mapped {
                 mapping: Some(mmap),
-                cache: cache.cloned(),
+                home,
             };
             (ptr, storage)
         } else {
@@ -344,11 +342,11 @@ impl Drop for VMInstance {
         match &mut self.storage {
             // SAFETY: allocated in `new` with this layout.
             Storage::Heap(layout) => unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), *layout) },
-            Storage::Mapped { mapping, cache } => {
-                if let (Some(mapping), Some(cache)) = (mapping.take(), cache.as_ref()) {
+            Storage::Mapped { mapping, home } => {
+                if let Some(mapping) = mapping.take() {
                     let offsets = &self.offsets;
                     let (size, filled) = (self.size, self.funcrefs_filled);
-                    cache.give_vmctx(mapping, |m| zero_written(m, offsets, size, filled).is_ok());
+                    home.give_vmctx(mapping, |m| zero_written(m, offsets, size, filled).is_ok());
                 }
             }
             Storage::Pooled { slot, pool } => {

@@ -10,13 +10,14 @@
 //!
 //! When the memory is dropped (with its store), a memory of the pooling
 //! allocator (`Memory::new_pooled`) gives its slot back to the pool, a static
-//! memory of the on-demand allocator gives its reservation to the engine's
-//! `MappingCache` (both reset them for the next instance), and anything else
-//! is returned to the OS.
+//! memory of the on-demand allocator gives its reservation back to where its
+//! store's `arena` took it from (the engine's `MappingCache`, or the store's
+//! own batches; each resets it for the next instance when it is kept), and
+//! anything else is returned to the OS.
 
+use super::arena::{self, StoreArena};
 use super::mmap::Mmap;
 use super::pool::InstancePool;
-use super::reuse::MappingCache;
 use super::vmcontext::VMMemoryDefinition;
 use anyhow::{bail, Result};
 use std::cell::UnsafeCell;
@@ -43,13 +44,12 @@ pub struct Memory {
 /// Where a memory's reservation goes back to.
 #[derive(Debug)]
 enum Home {
-    /// Unmapped.
-    Os,
     /// A slot of the pooling allocator.
     Pool(Arc<InstancePool>),
-    /// The on-demand allocator's cache (static memories only: their
-    /// reservation never moves or changes size).
-    Cache(Arc<MappingCache>),
+    /// The on-demand allocator (the OS, or for static memories, whose
+    /// reservation never moves or changes size, the engine's cache or the
+    /// store's batches).
+    OnDemand(arena::Home),
 }
 
 // SAFETY: the definition is only written through `&mut self` (grow) or by
@@ -61,8 +61,8 @@ unsafe impl Sync for Memory {}
 impl Memory {
     /// Creates a memory of `minimum` pages that may grow to `maximum` pages (at
     /// most 4 GiB, also for 64-bit memories), laid out in `style`. A static
-    /// memory takes its reservation from `cache` when it has one of the right
-    /// size, and gives it back there when dropped.
+    /// memory takes its reservation from its store's `arena` when given (and
+    /// gives it back there when dropped).
     ///
     /// # Errors
     /// Fails if the minimum exceeds the limits or the OS refuses the reservation.
@@ -71,7 +71,7 @@ impl Memory {
         maximum: Option<u64>,
         memory64: bool,
         style: MemoryStyle,
-        cache: Option<&Arc<MappingCache>>,
+        arena: Option<&mut StoreArena>,
     ) -> Result<Self> {
         let maximum_pages = maximum.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
         if minimum > maximum_pages {
@@ -82,20 +82,19 @@ impl Memory {
             MemoryStyle::Static { reservation, guard } => reservation + guard,
             MemoryStyle::Dynamic { guard } => initial as u64 + guard,
         };
-        let cache = cache.filter(|_| matches!(style, MemoryStyle::Static { .. }));
-        let reused = cache.and_then(|c| c.take_memory(reservation as usize));
-        let (mut mmap, home) = match (reused, cache) {
-            (Some(mut mmap), Some(cache)) => {
-                // A reset reservation: zero up to its accessible prefix.
+        let arena = arena.filter(|_| matches!(style, MemoryStyle::Static { .. }));
+        let (mut mmap, home) = match arena {
+            Some(arena) => {
+                // Zero up to its accessible prefix (a reused one may have one).
+                // (On an error the mapping is released, not kept for reuse.)
+                let (mut mmap, home) = arena.take_memory(reservation as usize)?;
                 mmap.shrink_accessible(initial)?;
-                (mmap, Home::Cache(cache.clone()))
+                (mmap, home)
             }
-            (_, cache) => (
-                Mmap::reserve(reservation as usize)?,
-                cache.map_or(Home::Os, |c| Home::Cache(c.clone())),
-            ),
+            None => (Mmap::reserve(reservation as usize)?, arena::Home::Os),
         };
         mmap.make_accessible(0, initial)?;
+        let home = Home::OnDemand(home);
         Ok(Self::around(
             mmap,
             initial,
@@ -302,9 +301,8 @@ impl Drop for Memory {
         // SAFETY: `mmap` is taken out exactly once, here, and never used after.
         let mmap = unsafe { ManuallyDrop::take(&mut self.mmap) };
         match &self.home {
-            Home::Os => {}
             Home::Pool(pool) => pool.return_memory(mmap, self.image_mapped),
-            Home::Cache(cache) => cache.give_memory(mmap, self.image_mapped),
+            Home::OnDemand(home) => home.give_memory(mmap, self.image_mapped),
         }
     }
 }

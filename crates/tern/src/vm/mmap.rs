@@ -9,16 +9,23 @@
 //!   mutable slice can outlive the switch), or a precompiled artifact file
 //!   mapped by [`ReadOnlyMmap::map_file`] whose text range is then made
 //!   read-execute in place. It hands out `&[u8]` only.
+//! * [`Batch`]: one reservation cut into equal slots, each an [`Mmap`] of its
+//!   own, unmapped together (a store's many memories or vmctxs, `arena`).
 
 use anyhow::{bail, Result};
 use std::ptr::NonNull;
+use std::sync::Arc;
 
-/// The address range of one mapping, unmapped on drop. The kernel maps whole
-/// pages, so `[ptr, round_up(len, page))` is all ours.
+/// The address range of one mapping, unmapped on drop; or of one slot of a
+/// [`Batch`], which keeps the whole batch mapped instead (it is unmapped when
+/// its last slot and the batch itself are gone). The kernel maps whole pages,
+/// so `[ptr, round_up(len, page))` is all ours.
 #[derive(Debug)]
 struct Region {
     ptr: NonNull<u8>,
     len: usize,
+    /// The batch mapping this region is a slot of, if any.
+    parent: Option<Arc<Region>>,
 }
 
 // SAFETY: the mapping is plain memory owned by this value; moving the owner to
@@ -30,6 +37,10 @@ unsafe impl Sync for Region {}
 
 impl Drop for Region {
     fn drop(&mut self) {
+        if self.parent.is_some() {
+            // A slot: the batch's own region unmaps it, with the others.
+            return;
+        }
         // SAFETY: we own exactly this mapping, and every borrow handed out by the
         // wrapping type has ended (they borrow the wrapper).
         unsafe {
@@ -53,7 +64,11 @@ impl Region {
         let Some(ptr) = NonNull::new(ptr.cast()) else {
             bail!("mmap returned a null mapping");
         };
-        Ok(Self { ptr, len })
+        Ok(Self {
+            ptr,
+            len,
+            parent: None,
+        })
     }
 
     /// Sets the protection of `[from, to)`, which must be page-aligned and lie
@@ -89,6 +104,80 @@ pub struct Mmap {
     region: Region,
     /// Bytes from the start that are readable and writable.
     accessible: usize,
+}
+
+/// One anonymous mapping cut into equal, page-aligned slots, handed out one by
+/// one as [`Mmap`]s that behave like mappings of their own (protection
+/// changes, discards and file mappings stay inside the slot) but keep the
+/// batch mapped: it is unmapped, all slots at once, in one system call, when
+/// the batch and every slot are dropped. Reserving many memories or vmctxs
+/// this way costs one `mmap` and one `munmap` per batch instead of per slot.
+#[derive(Debug)]
+pub struct Batch {
+    region: Arc<Region>,
+    /// Bytes per slot, a multiple of the page size.
+    slot: usize,
+    /// Slots in the mapping.
+    count: usize,
+    /// Slots handed out so far (from the start).
+    next: usize,
+    /// Whether the slots are read-write throughout (else inaccessible).
+    readwrite: bool,
+}
+
+impl Batch {
+    /// Maps `count` slots of `slot` bytes (rounded up to pages): read-write
+    /// and zero when `readwrite`, inaccessible otherwise.
+    ///
+    /// # Errors
+    /// Fails when the size overflows or the OS has no address space for it.
+    pub fn new(slot: usize, count: usize, readwrite: bool) -> Result<Self> {
+        let slot = round_up(slot.max(1), page_size());
+        let Some(len) = slot.checked_mul(count.max(1)) else {
+            bail!("a batch of {count} slots of {slot} bytes is too large");
+        };
+        let prot = if readwrite {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_NONE
+        };
+        let region = Region::map(
+            len,
+            prot,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+        )?;
+        Ok(Self {
+            region: Arc::new(region),
+            slot,
+            count: count.max(1),
+            next: 0,
+            readwrite,
+        })
+    }
+
+    /// The next slot not handed out yet, if any: all zero, read-write
+    /// throughout or inaccessible as the batch was made.
+    pub fn next_slot(&mut self) -> Option<Mmap> {
+        if self.next == self.count {
+            return None;
+        }
+        // SAFETY: `next * slot` is below the mapping's length (`next < count`),
+        // so the address lies inside the batch's region.
+        let ptr = unsafe { self.region.ptr.as_ptr().add(self.next * self.slot) };
+        self.next += 1;
+        let region = Region {
+            ptr: NonNull::new(ptr).expect("inside a non-null mapping"),
+            len: self.slot,
+            parent: Some(self.region.clone()),
+        };
+        // Each slot is handed out once (`next` only grows), so no two `Mmap`s
+        // cover the same pages.
+        Some(Mmap {
+            region,
+            accessible: if self.readwrite { self.slot } else { 0 },
+        })
+    }
 }
 
 /// A mapping with no writable page: read-only, with read-execute ranges.

@@ -11,6 +11,8 @@
 //! * `memory_image`: copy-on-write initial contents of memories (memfd or artifact file).
 //! * `pool`: the pooling allocator's slots and counts.
 //! * `reuse`: the on-demand allocator's few released mappings, kept for reuse.
+//! * `arena`: a store's share of the on-demand allocator: its memories and
+//!   vmctxs carved from batches, unmapped together.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
 //! * `host_func`: how wasm calls into Rust closures.
 //! * `libcalls`: functions compiled code calls for heavier work (`gc_libcalls`:
@@ -57,6 +59,7 @@
 //!   jumps over own nothing; `call_wasm` is the one caller.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod arena;
 pub mod code_memory;
 pub mod entry;
 pub mod fiber;

@@ -36,7 +36,7 @@ pub struct MappingCache {
 }
 
 /// Takes a mapping of exactly `len` bytes out of `list`.
-fn take(list: &Mutex<Vec<Mmap>>, len: usize) -> Option<Mmap> {
+pub(super) fn take(list: &Mutex<Vec<Mmap>>, len: usize) -> Option<Mmap> {
     // A panic while the lock was held cannot leave a half-pushed mapping
     // behind: every change is one `Vec` operation.
     let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
@@ -59,6 +59,19 @@ fn give(list: &Mutex<Vec<Mmap>>, mut mapping: Mmap, reset: impl FnOnce(&mut Mmap
     }
 }
 
+/// Resets a released memory reservation for reuse: its accessible prefix
+/// reads as zeros again and is no longer resident (fresh zero pages over a
+/// copy-on-write image when `image_mapped`). False if the OS refused.
+pub(super) fn reset_memory(mapping: &mut Mmap, image_mapped: bool) -> bool {
+    let used = mapping.accessible();
+    let reset = if image_mapped {
+        mapping.replace_with_zero_pages(0, used)
+    } else {
+        mapping.discard(0, used)
+    };
+    reset.is_ok()
+}
+
 impl MappingCache {
     /// A reset memory reservation of `len` bytes (rounded up to pages), if one
     /// was given back: read-write, and zero, up to some accessible prefix.
@@ -73,13 +86,7 @@ impl MappingCache {
     /// image may be mapped in it; it is reset first (unmapped if that fails).
     pub fn give_memory(&self, mapping: Mmap, image_mapped: bool) {
         give(&self.memories, mapping, |mapping| {
-            let used = mapping.accessible();
-            let reset = if image_mapped {
-                mapping.replace_with_zero_pages(0, used)
-            } else {
-                mapping.discard(0, used)
-            };
-            reset.is_ok()
+            reset_memory(mapping, image_mapped)
         });
     }
 

@@ -45,6 +45,7 @@ mod proposals;
 mod reuse;
 mod shared_host_funcs;
 mod signals;
+mod store_arena;
 mod traps;
 mod wasm3;
 mod wasmtime12;
