@@ -347,9 +347,14 @@ fn exceptions_precompiled_and_dynamic() {
 /// run here, directly, through serialized artifacts and with dynamic memories.
 #[test]
 fn legacy_exceptions() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy-exceptions");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy-exceptions");
     let files = wast_files(&dir);
-    assert_eq!(files.len(), 3, "tests/legacy-exceptions gained or lost scripts");
+    assert_eq!(
+        files.len(),
+        3,
+        "tests/legacy-exceptions gained or lost scripts"
+    );
     let suite = "legacy-exceptions";
     let mut config = config_for(suite);
     let (passed, failures) = run_suite(suite, files.clone(), config.clone());

@@ -311,7 +311,9 @@ impl Writer<'_> {
                 .get(i as usize)
                 .cloned()
                 .flatten()
-                .ok_or_else(|| anyhow!("legacy exception rewrite: type {i} is not a function type"))?,
+                .ok_or_else(|| {
+                    anyhow!("legacy exception rewrite: type {i} is not a function type")
+                })?,
         })
     }
 
@@ -502,8 +504,7 @@ pub(super) fn rewrite(
                 w.end(); // try_table
                 w.br(frame.target);
                 w.end(); // the block receiving the exception
-                let kinds: Vec<(usize, Kind)> =
-                    w.frames.iter().map(|f| (f.seq, f.kind)).collect();
+                let kinds: Vec<(usize, Kind)> = w.frames.iter().map(|f| (f.seq, f.kind)).collect();
                 let scope = w.frames[pad_scope(&kinds, relative_depth)?];
                 let pad = scope.pad.ok_or_else(|| {
                     anyhow!("legacy exception rewrite: delegate target has no landing pad")
@@ -580,11 +581,15 @@ pub(super) fn rewrite(
                 from_ref_type,
                 to_ref_type,
             } => {
-                let code = if matches!(op, Operator::BrOnCast { .. }) { 24 } else { 25 };
+                let code = if matches!(op, Operator::BrOnCast { .. }) {
+                    24
+                } else {
+                    25
+                };
                 w.code.push(GC_PREFIX);
                 encode::u32_leb(&mut w.code, code);
-                let flags =
-                    u8::from(from_ref_type.is_nullable()) | (u8::from(to_ref_type.is_nullable()) << 1);
+                let flags = u8::from(from_ref_type.is_nullable())
+                    | (u8::from(to_ref_type.is_nullable()) << 1);
                 w.code.push(flags);
                 let depth = w.branch(relative_depth)?;
                 encode::u32_leb(&mut w.code, depth);

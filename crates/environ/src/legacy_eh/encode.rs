@@ -93,7 +93,10 @@ pub(super) fn val_type(out: &mut Vec<u8>, ty: ValType) {
 /// (the only form Wasm 2.0 modules may use) and the long form otherwise.
 pub(super) fn ref_type(out: &mut Vec<u8>, ty: RefType) {
     match ty.heap_type() {
-        HeapType::Abstract { shared: false, ty: abs } if ty.is_nullable() => {
+        HeapType::Abstract {
+            shared: false,
+            ty: abs,
+        } if ty.is_nullable() => {
             out.push(abstract_heap_type(abs));
         }
         heap => {

@@ -200,7 +200,9 @@ fn rewrite(bytes: &[u8]) -> Result<LegacyRewrite> {
             _ => {}
         }
         match payload.as_section() {
-            Some((id, range)) => sections.push(Section::Copy(id, range.start as usize..range.end as usize)),
+            Some((id, range)) => {
+                sections.push(Section::Copy(id, range.start as usize..range.end as usize))
+            }
             None => bail!("legacy exception rewrite: unexpected payload in a valid module"),
         }
     }
@@ -221,7 +223,14 @@ fn rewrite(bytes: &[u8]) -> Result<LegacyRewrite> {
         if let Section::Code(bodies) = section {
             for (i, b) in bodies.iter().enumerate() {
                 let ty = funcs[num_imported + i] as usize;
-                let params = info.types.get(ty).cloned().flatten().unwrap_or_default().params.len();
+                let params = info
+                    .types
+                    .get(ty)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_default()
+                    .params
+                    .len();
                 code.push(if body_uses_legacy(b) {
                     Some(body::rewrite(bytes, b, params, &info, &mut new_types)?)
                 } else {
@@ -239,7 +248,9 @@ fn rewrite(bytes: &[u8]) -> Result<LegacyRewrite> {
                 let content = &bytes[range.clone()];
                 out.push(*id);
                 encode::u32_leb(&mut out, content.len() as u32);
-                offsets.entries.push((out.len() as u32, range.start as u32, true));
+                offsets
+                    .entries
+                    .push((out.len() as u32, range.start as u32, true));
                 out.extend_from_slice(content);
             }
             Section::Types(range, count) => {
@@ -293,9 +304,11 @@ fn rewrite(bytes: &[u8]) -> Result<LegacyRewrite> {
                 out.push(10);
                 encode::u32_leb(&mut out, content.len() as u32);
                 let base = out.len() as u32;
-                offsets
-                    .entries
-                    .extend(entries.into_iter().map(|(at, orig, copy)| (base + at, orig, copy)));
+                offsets.entries.extend(
+                    entries
+                        .into_iter()
+                        .map(|(at, orig, copy)| (base + at, orig, copy)),
+                );
                 out.extend_from_slice(&content);
             }
         }

@@ -42,11 +42,7 @@ fn requires_exceptions() {
 fn invalid_modules_report_the_validators_error_about_the_original() {
     // `rethrow 0` inside a `block`: the validator's message, at the
     // original offset, not something about rewritten code.
-    let err = Module::new(
-        &engine(),
-        r#"(module (func try rethrow 0 catch_all end))"#,
-    )
-    .unwrap_err();
+    let err = Module::new(&engine(), r#"(module (func try rethrow 0 catch_all end))"#).unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("invalid rethrow label"), "{msg}");
 }
@@ -195,7 +191,10 @@ fn trap_inside_a_catch_body_reports_the_original_offset() -> Result<()> {
     for name in ["run", "outer"] {
         let run = instance.get_typed_func::<(), ()>(&mut store, name)?;
         let err = run.call(&mut store, ()).unwrap_err();
-        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached));
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::UnreachableCodeReached)
+        );
         let trace = err
             .downcast_ref::<WasmBacktrace>()
             .expect("a trap carries a backtrace");
