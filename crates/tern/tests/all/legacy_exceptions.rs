@@ -34,7 +34,9 @@ fn off_by_default_and_refused_by_the_validator() -> Result<()> {
 fn requires_exceptions() {
     let mut config = Config::new();
     config.wasm_legacy_exceptions(true).wasm_exceptions(false);
-    let err = Engine::new(&config).err().expect("refused");
+    let Err(err) = Engine::new(&config) else {
+        panic!("legacy exceptions without exceptions must be refused");
+    };
     assert!(format!("{err}").contains("wasm_exceptions"), "{err}");
 }
 
