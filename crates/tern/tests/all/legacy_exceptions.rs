@@ -227,3 +227,113 @@ fn legacy_modules_round_trip_through_artifacts() -> Result<()> {
     assert!(refused.is_err());
     Ok(())
 }
+
+#[test]
+fn every_branch_kind_is_renumbered_inside_rewritten_bodies() -> Result<()> {
+    // GC (on by default) adds `br_on_cast`, `br_on_cast_fail`, `br_on_null`
+    // and `br_on_non_null`, whose label depths the rewrite must renumber
+    // like `br`, `br_if` and `br_table`: each branches out of a legacy `try`
+    // (through the blocks the rewrite inserts) to a block around it.
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $s (struct (field i32)))
+            (tag $e)
+            (func (export "cast") (param i32) (result i32)
+              (local anyref)
+              local.get 0
+              if
+                i32.const 7
+                struct.new $s
+                local.set 1
+              else
+                i32.const 9
+                ref.i31
+                local.set 1
+              end
+              block $is-struct (result (ref $s))
+                block $not-struct (result anyref)
+                  try
+                    local.get 1
+                    br_on_cast $is-struct anyref (ref $s)
+                    br_on_cast_fail $not-struct anyref (ref $s)
+                    drop
+                    throw $e
+                  catch $e
+                  end
+                  i32.const -1
+                  return
+                end
+                ref.cast i31ref
+                i31.get_s
+                return
+              end
+              struct.get $s 0)
+            (func (export "null") (param i32) (result i32)
+              (local externref)
+              local.get 0
+              if
+                i32.const 0
+                ref.i31
+                extern.convert_any
+                local.set 1
+              end
+              block $null
+                block $non-null (result externref)
+                  try (result i32)
+                    local.get 1
+                    br_on_null $null
+                    br_on_non_null $non-null
+                    i32.const -1
+                  catch_all
+                    i32.const -2
+                  end
+                  return
+                end
+                drop
+                i32.const 1
+                return
+              end
+              i32.const 2)
+            (func (export "table") (param i32) (result i32)
+              block $two
+                block $one
+                  block $zero
+                    try
+                      try
+                        local.get 0
+                        br_table $zero $one $two
+                      delegate 0
+                    catch_all
+                    end
+                    i32.const -1
+                    return
+                  end
+                  i32.const 10
+                  return
+                end
+                i32.const 11
+                local.get 0
+                i32.const 1
+                i32.eq
+                br_if 1
+                drop
+              end
+              i32.const 12))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let cast = instance.get_typed_func::<i32, i32>(&mut store, "cast")?;
+    assert_eq!(cast.call(&mut store, 1)?, 7);
+    assert_eq!(cast.call(&mut store, 0)?, 9);
+    let null = instance.get_typed_func::<i32, i32>(&mut store, "null")?;
+    assert_eq!(null.call(&mut store, 0)?, 2);
+    assert_eq!(null.call(&mut store, 1)?, 1);
+    let table = instance.get_typed_func::<i32, i32>(&mut store, "table")?;
+    assert_eq!(table.call(&mut store, 0)?, 10);
+    assert_eq!(table.call(&mut store, 1)?, 11);
+    assert_eq!(table.call(&mut store, 2)?, 12);
+    assert_eq!(table.call(&mut store, 5)?, 12);
+    Ok(())
+}
