@@ -339,3 +339,69 @@ fn body_uses_legacy(body: &wasmparser::FunctionBody<'_>) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_map_back_linearly_in_copies_and_exactly_in_rewritten_bodies() {
+        let map = OffsetMap {
+            entries: vec![
+                (8, 8, true),
+                (30, 20, true),
+                (50, 40, false),
+                (53, 41, false),
+            ],
+        };
+        assert_eq!(map.original(3), 3, "before any entry: unchanged");
+        assert_eq!(map.original(10), 10);
+        assert_eq!(map.original(35), 25, "a copied stretch moves as a whole");
+        assert_eq!(
+            map.original(52),
+            40,
+            "synthesised bytes map to their instruction"
+        );
+        assert_eq!(map.original(60), 41);
+        let mut address_map = AddressMap {
+            func_starts: vec![30],
+            sites: vec![(0, 35), (4, AddressMap::NO_INSTRUCTION), (9, 53)],
+        };
+        map.apply(&mut address_map);
+        assert_eq!(address_map.func_starts, [20]);
+        assert_eq!(
+            address_map.sites,
+            [(0, 25), (4, AddressMap::NO_INSTRUCTION), (9, 41)]
+        );
+    }
+
+    #[test]
+    fn only_modules_with_legacy_instructions_are_rewritten_into_the_final_form() {
+        // `(module (func))`, legacy on: nothing to rewrite.
+        let bytes = [
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 4, 1, 2, 0, 0x0b,
+        ];
+        let features = WasmFeatures::default() | WasmFeatures::LEGACY_EXCEPTIONS;
+        assert!(rewrite_legacy_exceptions(&bytes, features)
+            .unwrap()
+            .is_none());
+        // `try end` in the body: rewritten onto `try_table`, and the result
+        // validates without the legacy feature.
+        let legacy = [
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 7, 1, 5, 0, 0x06,
+            0x40, 0x0b, 0x0b,
+        ];
+        let rewritten = rewrite_legacy_exceptions(&legacy, features)
+            .unwrap()
+            .expect("rewritten");
+        let final_form = WasmFeatures::default().difference(WasmFeatures::LEGACY_EXCEPTIONS);
+        Validator::new_with_features(final_form)
+            .validate_all(&rewritten.bytes)
+            .expect("the rewrite validates without legacy instructions");
+        // The original itself needs the legacy feature.
+        let err = Validator::new_with_features(final_form)
+            .validate_all(&legacy)
+            .unwrap_err();
+        assert!(format!("{err}").contains("legacy_exceptions"), "{err}");
+    }
+}
