@@ -401,6 +401,7 @@ mod tests {
         // The original itself needs the legacy feature.
         let err = Validator::new_with_features(final_form)
             .validate_all(&legacy)
+            .map(|_| ())
             .unwrap_err();
         assert!(format!("{err}").contains("legacy_exceptions"), "{err}");
     }
