@@ -27,6 +27,7 @@ pub const WASM_FLAGS: &[(&str, Setter)] = &[
     ("extended-const", Config::wasm_extended_const),
     ("function-references", Config::wasm_function_references),
     ("gc", Config::wasm_gc),
+    ("legacy-exceptions", Config::wasm_legacy_exceptions),
     ("memory64", Config::wasm_memory64),
     ("multi-memory", Config::wasm_multi_memory),
     ("multi-value", Config::wasm_multi_value),
@@ -50,7 +51,8 @@ pub struct WasmOptions {
     /// WebAssembly feature: `-W NAME=y|n` (`-W NAME` alone means `y`), with
     /// the names of wasmtime's CLI: bulk-memory, component-model,
     /// component-model-async, component-model-fixed-length-lists,
-    /// exceptions, extended-const, function-references, gc, memory64,
+    /// exceptions, extended-const, function-references, gc,
+    /// legacy-exceptions, memory64,
     /// multi-memory, multi-value, mutable-global, nontrapping-float-to-int,
     /// reference-types, relaxed-simd, sign-extension, simd, tail-call,
     /// threads, wide-arithmetic. Several may be given, comma-separated.

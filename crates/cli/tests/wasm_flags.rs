@@ -119,3 +119,38 @@ fn compile_and_run_share_the_flags() {
         text(&o.stderr)
     );
 }
+
+/// A legacy `try`/`catch`: refused unless `-W legacy-exceptions` or a
+/// `legacy-exceptions/` folder turns the instructions on.
+#[test]
+fn legacy_exceptions_by_flag_or_folder() {
+    const SCRIPT: &str = "(module (tag $e) (func (export \"f\") (result i32)\n\
+        try (result i32) throw $e catch $e i32.const 3 end))\n\
+        (assert_return (invoke \"f\") (i32.const 3))\n";
+    let plain = scratch("wast-legacy", "legacy.wast");
+    std::fs::write(&plain, SCRIPT).unwrap();
+    let o = tern(&["wast", plain.to_str().unwrap()]);
+    assert_eq!(
+        text(&o.stdout),
+        "0 passed, 2 failed\n",
+        "{}",
+        text(&o.stderr)
+    );
+    let o = tern(&["wast", "-W", "legacy-exceptions", plain.to_str().unwrap()]);
+    assert_eq!(
+        text(&o.stdout),
+        "2 passed, 0 failed\n",
+        "{}",
+        text(&o.stderr)
+    );
+    let folder = scratch("wast-legacy", "legacy-exceptions/legacy.wast");
+    std::fs::create_dir_all(folder.parent().unwrap()).unwrap();
+    std::fs::write(&folder, SCRIPT).unwrap();
+    let o = tern(&["wast", folder.to_str().unwrap()]);
+    assert_eq!(
+        text(&o.stdout),
+        "2 passed, 0 failed\n",
+        "{}",
+        text(&o.stderr)
+    );
+}

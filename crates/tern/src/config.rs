@@ -99,6 +99,7 @@ pub(crate) const SUPPORTED_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
     .union(WasmFeatures::WIDE_ARITHMETIC)
     .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(WasmFeatures::EXCEPTIONS)
+    .union(WasmFeatures::LEGACY_EXCEPTIONS)
     .union(WasmFeatures::GC)
     .union(COMPONENT_FEATURES);
 
@@ -442,7 +443,7 @@ impl Config {
     /// Exception handling (on by default, as in current wasmtime; wasmtime 12
     /// had none): tags, `throw`, `throw_ref`,
     /// `try_table` and `exnref` (the final Wasm 3.0 form; the legacy
-    /// `try`/`catch` instructions are not implemented). With it on, a call
+    /// `try`/`catch` instructions are [`Config::wasm_legacy_exceptions`]). With it on, a call
     /// in compiled code checks for a pending exception afterwards unless its
     /// callee provably cannot throw (see `tern-cranelift`'s
     /// `translate/exceptions.rs` and `may_throw.rs`).
@@ -453,6 +454,19 @@ impl Config {
     /// with the heap's other objects.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
+    }
+
+    /// The legacy exception-handling instructions (`try`, `catch`,
+    /// `catch_all`, `rethrow`, `delegate`), which toolchains emitted before
+    /// the final `try_table` form (off by default, as in wasmtime, whose
+    /// setter of this name exists for the spec tests only; here it is an
+    /// ordinary setting). Requires [`Config::wasm_exceptions`]: a module
+    /// using them is validated as written, then rewritten onto `try_table`,
+    /// `throw_ref` and `exnref` locals before it is compiled (see
+    /// `tern_environ::rewrite_legacy_exceptions`), so both forms share one
+    /// mechanism; backtraces still name offsets in the original bytes.
+    pub fn wasm_legacy_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::LEGACY_EXCEPTIONS, enable)
     }
 
     /// Extended constant expressions (on by default).

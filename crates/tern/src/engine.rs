@@ -10,7 +10,7 @@ use crate::Config;
 use anyhow::{bail, Result};
 use std::sync::{Arc, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings};
-use tern_environ::{WasmFuncType, WasmRefType, WasmSubType};
+use tern_environ::{WasmFeatures, WasmFuncType, WasmRefType, WasmSubType};
 
 /// A compilation environment shared by modules and stores; cheap to clone.
 #[derive(Clone)]
@@ -45,7 +45,7 @@ impl Engine {
     ///
     /// # Errors
     /// Fails when the configuration enables a WebAssembly feature Tern does not
-    /// implement yet, sets a zero stack size, sets a Cranelift flag Tern does
+    /// implement yet, legacy exceptions without exceptions, sets a zero stack size, sets a Cranelift flag Tern does
     /// not support (see `Config::cranelift_flag_set`), asks for a profiler Tern
     /// does not implement (or a perf map that cannot be created), or the host
     /// CPU is unsupported.
@@ -59,6 +59,11 @@ impl Engine {
                 names.join(", ")
             };
             bail!("Tern does not implement these WebAssembly features yet: {names}");
+        }
+        if config.features.contains(WasmFeatures::LEGACY_EXCEPTIONS)
+            && !config.features.contains(WasmFeatures::EXCEPTIONS)
+        {
+            bail!("legacy exceptions (`wasm_legacy_exceptions`) require `wasm_exceptions` to be enabled");
         }
         if config.max_wasm_stack == 0 {
             bail!("max_wasm_stack must be greater than zero");

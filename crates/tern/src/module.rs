@@ -658,7 +658,12 @@ fn take_memory_images(env: &mut tern_environ::Module) -> Vec<Option<tern_environ
 /// # Errors
 /// Fails on invalid or unsupported wasm, naming the problem.
 pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
-    let translation = tern_environ::translate_module(binary, engine.config().features)?;
+    let features = engine.config().features;
+    // Legacy `try`/`catch` become `try_table`/`throw_ref` first (after the
+    // original bytes validate); the rest of the path sees only the final form.
+    let legacy = tern_environ::rewrite_legacy_exceptions(binary, features)?;
+    let binary = legacy.as_ref().map_or(binary, |l| &l.bytes[..]);
+    let translation = tern_environ::translate_module(binary, features)?;
     let compiler = &engine.inner.compiler;
     let num_imported = translation.module.num_imported_funcs;
     let compiled = if engine.config().parallel_compilation {
@@ -670,7 +675,10 @@ pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
             .install(|| compiler.compile_module(translation))?
     };
     let (specs, code): (Vec<_>, Vec<_>) = compiled.trampolines.into_iter().unzip();
-    let image = tern_cranelift::link(&compiled.funcs, &code, num_imported)?;
+    let mut image = tern_cranelift::link(&compiled.funcs, &code, num_imported)?;
+    if let Some(legacy) = &legacy {
+        legacy.offsets.apply(&mut image.address_map);
+    }
     let mut trampolines = Trampolines::default();
     for (spec, loc) in specs.iter().zip(&image.trampolines) {
         let list = match spec.kind {

@@ -19,6 +19,15 @@ fn suite_features(suite: &str, proposal: Option<&str>) -> Option<WasmFeatures> {
         ("wasm-v1", _) => WasmFeatures::WASM1,
         ("wasm-v2", _) => wasm2,
         ("wasm-v3" | "wasm-latest", _) => Config::wasm3_features(),
+        // The legacy exception instructions: the upstream testsuite keeps
+        // them in `legacy/exceptions/`, Tern's own scripts are in
+        // `tests/legacy-exceptions/`. Handlers use `return_call`.
+        ("legacy", Some("exceptions")) | ("legacy-exceptions", _) => {
+            wasm2
+                | WasmFeatures::EXCEPTIONS
+                | WasmFeatures::LEGACY_EXCEPTIONS
+                | WasmFeatures::TAIL_CALL
+        }
         ("proposals", Some(name)) => match name {
             // Predates 2.0: runs with the 1.0 features.
             "mutable-global" => WasmFeatures::WASM1,
@@ -66,8 +75,9 @@ fn suite_features(suite: &str, proposal: Option<&str>) -> Option<WasmFeatures> {
 }
 
 /// The features the spec runs the script at `path` with, from the last
-/// `wasm-v1`/`wasm-v2`/`wasm-v3`/`wasm-latest` or `proposals/NAME` part of
-/// the path; `None` when the path names no suite Tern knows.
+/// `wasm-v1`/`wasm-v2`/`wasm-v3`/`wasm-latest`, `proposals/NAME`,
+/// `legacy/exceptions` or `legacy-exceptions` part of the path; `None` when
+/// the path names no suite Tern knows.
 pub fn features_for_path(path: &str) -> Option<WasmFeatures> {
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     parts.iter().enumerate().rev().find_map(|(i, part)| {
@@ -105,6 +115,12 @@ mod tests {
         assert_eq!(
             features_for_path("data/proposals/wide-arithmetic/wide-arithmetic.wast"),
             Some(WasmFeatures::WASM2 | WasmFeatures::WIDE_ARITHMETIC)
+        );
+        let legacy = features_for_path("testsuite/legacy/exceptions/try_catch.wast");
+        assert!(legacy.is_some_and(|f| f.contains(WasmFeatures::LEGACY_EXCEPTIONS)));
+        assert_eq!(
+            features_for_path("tests/legacy-exceptions/delegate.wast"),
+            legacy
         );
         assert_eq!(features_for_path("tests/misc/foo.wast"), None);
         // A file called like a folder is not a suite.

