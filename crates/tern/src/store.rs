@@ -138,6 +138,10 @@ pub struct StoreOpaque {
     /// The host's GC roots: every heap word a host handle names
     /// (`crate::gc::roots`).
     pub(crate) gc_roots: crate::gc::roots::RootSet,
+    /// GC reference words an instantiation's constant expressions hold
+    /// outside the store's other roots (`crate::gc::const_eval`); empty
+    /// between instantiations. Roots.
+    pub(crate) const_roots: Vec<u64>,
     /// Component instances and functions (see `crate::component`).
     pub(crate) components: crate::component::ComponentStoreData,
     /// Recovers the typed store's limiter (see `vm::store_cast::limiter_of`).
@@ -191,6 +195,7 @@ impl<T> Store<T> {
                     externrefs: Default::default(),
                     unrecorded_exits: 0,
                     gc_heap: Default::default(),
+                    const_roots: Vec::new(),
                     gc_roots: Default::default(),
                     components: Default::default(),
                     limiter_hook: None,
