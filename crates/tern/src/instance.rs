@@ -7,6 +7,7 @@
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
+use crate::gc::collect::is_gc_word_type;
 use crate::gc::const_eval::{eval_gc, ConstStack};
 use crate::store::{GlobalData, InstanceData, StoreOpaque, Stored, TableData};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
@@ -14,7 +15,6 @@ use crate::{
     AsContextMut, ExternType, Func, Module, Trap, TypedFunc, ValType, WasmParams, WasmResults,
 };
 use anyhow::{bail, Context as _, Result};
-use crate::gc::collect::is_gc_word_type;
 use tern_environ::{ConstExpr, ConstOp, ElemItems, ElemSegment, SegmentMode, WasmValType};
 
 /// One export of an [`Instance`]: its name and the item.

@@ -103,9 +103,7 @@ impl ConstStack {
         } else {
             let base = store.const_roots.len();
             let words = self.values.iter().zip(&self.gc).filter(|(_, gc)| **gc);
-            store
-                .const_roots
-                .extend(words.map(|(v, _)| v.get_u64()));
+            store.const_roots.extend(words.map(|(v, _)| v.get_u64()));
             let at = store.gc_alloc_object(type_id, kind, size);
             let mut moved = store.const_roots.split_off(base).into_iter();
             for (v, _) in self.values.iter_mut().zip(&self.gc).filter(|(_, gc)| **gc) {

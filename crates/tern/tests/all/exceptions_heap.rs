@@ -143,7 +143,8 @@ fn a_payload_of_every_value_kind_round_trips() -> Result<()> {
 
     // host → wasm, with a host-made exception and with the one wasm threw
     let catch_host = instance.get_func(&mut store, "catch_host").expect("export");
-    let pre = ExnRefPre::new(&mut store, ExnType::from_tag_type(&tag.ty(&store))?);
+    let exn_ty = ExnType::from_tag_type(&tag.ty(&store))?;
+    let pre = ExnRefPre::new(&mut store, exn_ty);
     let made = ExnRef::new(&mut store, &pre, &tag, &values)?;
     let fields = made.fields(&mut store)?;
     check(&mut store, &fields)?;
@@ -248,7 +249,8 @@ fn exnrefs_are_rooted_like_other_gc_references() -> Result<()> {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let tag = Tag::new(&mut store, &TagType::new(FuncType::new([ValType::I32], [])))?;
-    let pre = ExnRefPre::new(&mut store, ExnType::from_tag_type(&tag.ty(&store))?);
+    let exn_ty = ExnType::from_tag_type(&tag.ty(&store))?;
+    let pre = ExnRefPre::new(&mut store, exn_ty);
     let module = Module::new(
         &engine,
         r#"(module (func (export "rethrow") (param exnref) (throw_ref (local.get 0))))"#,
@@ -271,7 +273,10 @@ fn exnrefs_are_rooted_like_other_gc_references() -> Result<()> {
             .call(&mut scope, &[Val::ExnRef(Some(scoped))], &mut [])
             .unwrap_err();
         assert!(err.is::<ThrownException>(), "{err:?}");
-        let back = scope.as_context_mut().take_pending_exception().expect("pending");
+        let back = scope
+            .as_context_mut()
+            .take_pending_exception()
+            .expect("pending");
         assert!(Rooted::ref_eq(&scope, &back, &scoped)?);
         (scoped, manual)
     };

@@ -134,7 +134,12 @@ const GARBAGE: &str = r#"(module
 fn constants_module() -> String {
     let items = |first: i64| {
         (0..10)
-            .map(|i| format!("(item (array.new $a (i64.const {}) (i32.const 2560)))", first + i))
+            .map(|i| {
+                format!(
+                    "(item (array.new $a (i64.const {}) (i32.const 2560)))",
+                    first + i
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
