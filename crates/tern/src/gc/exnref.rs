@@ -54,7 +54,7 @@ impl ExnType {
 
     /// The tag type whose parameters this payload is.
     pub fn tag_type(&self) -> TagType {
-        TagType::new(FuncType::new(self.params.iter().cloned(), []))
+        TagType::new(FuncType::new(self.params.iter().copied(), []))
     }
 
     /// The type of payload field `index`, if it exists (fields are immutable).
@@ -69,7 +69,7 @@ impl ExnType {
 }
 
 fn field_type(ty: &ValType) -> FieldType {
-    FieldType::new(Mutability::Const, StorageType::ValType(ty.clone()))
+    FieldType::new(Mutability::Const, StorageType::ValType(*ty))
 }
 
 /// What allocating exceptions of one type in one store needs (later
@@ -126,7 +126,7 @@ impl ExnRef {
         }
         store.check(tag.0)?;
         let ty = store.tags[tag.0.index].ty.ty().clone();
-        if !ty.params().eq(allocator.ty.params.iter().cloned()) {
+        if !ty.params().eq(allocator.ty.params.iter().copied()) {
             bail!(
                 "the tag's type {} is not the allocator's exception type",
                 ty
