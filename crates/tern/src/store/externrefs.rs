@@ -134,12 +134,14 @@ impl StoreOpaque {
     /// The host `externref` words the GC heap holds, in extern objects and
     /// `externref` fields.
     ///
-    /// Until the collector exists this scans the used part of the heap
-    /// conservatively: every 8-aligned word that is a registered host word
-    /// (64-bit reference fields and extern payloads are 8-aligned, see
-    /// `tern_environ::gc_layout`). A number that happens to equal one only
-    /// keeps that entry one prune longer. The collector replaces this with
-    /// the words it saw while copying (gc.md §5).
+    /// A prune runs without a collection, so this scans the used part of
+    /// the heap conservatively: every 8-aligned word that is a registered
+    /// host word (64-bit reference fields and extern payloads are 8-aligned,
+    /// see `tern_environ::gc_layout`). A number that happens to equal one,
+    /// or a host word in garbage not collected yet, only keeps that entry
+    /// one prune longer. (The collector also records the host words of the
+    /// objects it copies, `GcStats::heap_extern_words`; `Store::gc` could
+    /// prune with those instead, but does not yet.)
     fn gc_heap_extern_words(&self) -> Vec<u64> {
         let bytes = self.gc_heap.bytes();
         let used = (self.limits.gc_next() as usize).min(bytes.len());
