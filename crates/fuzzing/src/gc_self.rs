@@ -45,8 +45,6 @@
 //! 16 MiB heap limit bounds the inline loops of `array.new`/`array.fill`.
 //! Exported functions with a non-nullable reference parameter other than
 //! `i31` are not called (the host has no value of that type to pass).
-//! Modules whose constant expressions build a large array are skipped, because
-//! of a Tern bug this campaign found (see [`large_constant_array`]).
 
 use crate::differential::{Divergence, DivergenceKind, Stats};
 use crate::gc_values::{arguments, dump, dump_exn, show_args, Arg, Budget};
@@ -151,9 +149,6 @@ pub struct GcStats {
     pub objects: u64,
     /// i31 values dumped and compared.
     pub i31s: u64,
-    /// Modules skipped for a large constant-expression array (a known Tern
-    /// bug, see [`large_constant_array`]).
-    pub large_constant_arrays: u64,
 }
 
 impl GcStats {
@@ -164,7 +159,6 @@ impl GcStats {
         self.exceptions += other.exceptions;
         self.objects += other.objects;
         self.i31s += other.i31s;
-        self.large_constant_arrays += other.large_constant_arrays;
     }
 }
 
@@ -173,7 +167,7 @@ impl fmt::Display for GcStats {
         let s = &self.base;
         write!(
             f,
-            "{} modules, {} instantiations, {} executions ({} trapped, {} threw), {} divergences; {} GC objects and {} i31s compared; {} argument sets where the tiny heap ran out first; {} functions not callable from the host; {} argument sets ended by stack exhaustion; {} modules skipped for a large constant array",
+            "{} modules, {} instantiations, {} executions ({} trapped, {} threw), {} divergences; {} GC objects and {} i31s compared; {} argument sets where the tiny heap ran out first; {} functions not callable from the host; {} argument sets ended by stack exhaustion",
             s.modules,
             s.instantiations,
             s.executions,
@@ -184,8 +178,7 @@ impl fmt::Display for GcStats {
             self.i31s,
             self.heap_exhausted,
             s.skipped_calls,
-            s.exhausted,
-            self.large_constant_arrays
+            s.exhausted
         )
     }
 }
@@ -321,10 +314,6 @@ impl GcDifferential {
     }
 
     fn check_inner(&self, wasm: &[u8], variant: u64, stats: &mut GcStats) -> Option<Divergence> {
-        if large_constant_array(wasm) {
-            stats.large_constant_arrays += 1;
-            return None;
-        }
         let modules = match self.compile(wasm, variant) {
             Ok(m) => m,
             Err(d) => return Some(d),
@@ -518,79 +507,6 @@ impl GcDifferential {
         }
         None
     }
-}
-
-/// Constant-expression arrays longer than this are not instantiated (see
-/// [`large_constant_array`]).
-pub const MAX_CONSTANT_ARRAY: i64 = 1 << 16;
-
-/// Whether a constant expression of `wasm` (a global's or a table's
-/// initialiser, an element segment's item) contains `array.new` or
-/// `array.new_default` whose length is not a constant (folding `i32`
-/// arithmetic) of at most [`MAX_CONSTANT_ARRAY`].
-///
-/// Such modules are skipped ([`GcStats::large_constant_arrays`]) because of a
-/// Tern bug this campaign found: constant expressions allocate on the GC heap
-/// without asking the store's resource limiter, which instantiation asks only
-/// once at the end (`tern::gc::const_eval`), and fill an array one element at
-/// a time; so a global `(array.new $bytes (i32.const 1) (i32.const
-/// 0x70000000))` makes instantiation grow the heap to about 2 GiB and write
-/// every byte (minutes, gigabytes of memory) under a 16 MiB limiter, before
-/// failing. The regression test `gc::constant_array_allocation_asks_the_limiter_first`
-/// (ignored until fixed) reproduces it.
-pub fn large_constant_array(wasm: &[u8]) -> bool {
-    use wasmparser::{ElementItems, Operator, Payload, TableInit};
-    // The length is the top of the stack when `array.new` runs, and it is
-    // an `i32` computed by `i32.const`, `i32.add`/`sub`/`mul` (folded here)
-    // or `global.get` (unknown): every other operator only pushes an unknown.
-    let too_large = |expr: &wasmparser::ConstExpr<'_>| {
-        let mut stack: Vec<Option<i32>> = Vec::new();
-        for op in expr.get_operators_reader() {
-            let Ok(op) = op else { return false };
-            let binary = |stack: &mut Vec<Option<i32>>, f: fn(i32, i32) -> i32| {
-                let b = stack.pop().flatten();
-                let a = stack.pop().flatten();
-                stack.push(a.zip(b).map(|(a, b)| f(a, b)));
-            };
-            match op {
-                Operator::I32Const { value } => stack.push(Some(value)),
-                Operator::I32Add => binary(&mut stack, i32::wrapping_add),
-                Operator::I32Sub => binary(&mut stack, i32::wrapping_sub),
-                Operator::I32Mul => binary(&mut stack, i32::wrapping_mul),
-                Operator::ArrayNew { .. } | Operator::ArrayNewDefault { .. } => {
-                    let len = stack.pop().flatten();
-                    if len.is_none_or(|n| i64::from(n as u32) > MAX_CONSTANT_ARRAY) {
-                        return true;
-                    }
-                    stack.push(None);
-                }
-                _ => stack.push(None),
-            }
-        }
-        false
-    };
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        let found = match payload {
-            Ok(Payload::GlobalSection(r)) => {
-                r.into_iter().flatten().any(|g| too_large(&g.init_expr))
-            }
-            Ok(Payload::TableSection(r)) => r.into_iter().flatten().any(|t| match &t.init {
-                TableInit::Expr(e) => too_large(e),
-                TableInit::RefNull => false,
-            }),
-            Ok(Payload::ElementSection(r)) => r.into_iter().flatten().any(|e| match e.items {
-                ElementItems::Expressions(_, items) => {
-                    items.into_iter().flatten().any(|e| too_large(&e))
-                }
-                ElementItems::Functions(_) => false,
-            }),
-            _ => false,
-        };
-        if found {
-            return true;
-        }
-    }
-    false
 }
 
 /// The text of a setup no longer run (the tiny heap after it ran out).

@@ -14,12 +14,14 @@
 //! whenever exceptions are, GC enabled or not (it is reserved on its first
 //! allocation), and a store whose heap cannot grow further — its
 //! `ResourceLimiter` refuses, or the 4 GiB maximum — traps with
-//! `Trap::GcHeapOutOfMemory` on the next `throw`. Until the collector lands,
-//! exceptions live as long as the heap's other objects: until the store goes.
+//! `Trap::GcHeapOutOfMemory` on the next `throw`. The collector frees
+//! exceptions nothing refers to any more, like any other object.
 //!
-//! An [`ExnRef`] is a root slot of the store, like
-//! [`StructRef`](crate::StructRef), never the offset itself, so a moving collector only
-//! updates the slot. The store's pending exception is held as its heap word;
+//! The host's handles ([`ExnRef`], handed out as
+//! [`Rooted<ExnRef>`](crate::Rooted) and its other rooted forms, with
+//! [`ExnType`](crate::ExnType) and [`ExnRefPre`](crate::ExnRefPre)) live in
+//! `gc/exnref.rs` with the other GC objects' handles. The store's pending
+//! exception is held as its heap word;
 //! [`StoreOpaque::for_each_exception_root`] hands it, and the one in flight,
 //! to the collector.
 //!
@@ -35,10 +37,10 @@
 //! if a wasm `throw` had raised it. A host function that calls wasm and gets
 //! `ThrownException` back can simply return that error to rethrow it.
 
-use crate::gc::roots::GcRootIndex as GcRoot;
+use crate::gc::rooting::sealed::GcRefImpl;
 use crate::store::{StoreOpaque, Stored};
 use crate::vm::VMTagDefinition;
-use crate::{AsContext, AsContextMut, FuncType, Trap, Val};
+use crate::{AsContext, AsContextMut, ExnRef, FuncType, Rooted, Trap, Val};
 use anyhow::{bail, Result};
 use tern_environ::{gc_exn_layout, GcKind, WasmStorageType, WasmValType, GC_EXN_TAG};
 
@@ -122,95 +124,6 @@ impl Tag {
     }
 }
 
-/// A reference to an exception object (`exnref`) of a store's GC heap.
-///
-/// The handle names a root slot of its store (see the module docs), so the
-/// exception stays alive while the handle is usable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ExnRef(pub(crate) GcRoot);
-
-impl ExnRef {
-    /// Allocates an exception of `tag` with payload `fields`, to throw with
-    /// [`Store::throw`](crate::Store::throw). (Later wasmtime takes an
-    /// `ExnRefPre` as well; Tern needs none.)
-    ///
-    /// # Errors
-    /// Fails when the tag belongs to another store, when the fields do not
-    /// match the tag's parameters (or are references of another store), or
-    /// with `Trap::GcHeapOutOfMemory` when the store's GC heap cannot hold
-    /// the exception.
-    pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef> {
-        let store = &mut store.as_context_mut().0.opaque;
-        store.check(tag.0)?;
-        let ty = store.tags[tag.0.index].ty.ty.clone();
-        if ty.params().len() != fields.len() {
-            bail!(
-                "exception payload has {} fields, the tag's type {} needs {}",
-                fields.len(),
-                ty,
-                ty.params().len()
-            );
-        }
-        for (v, t) in fields.iter().zip(ty.params()) {
-            if v.ty() != t {
-                bail!("exception field of type {} where {t} is expected", v.ty());
-            }
-        }
-        let at = store.new_exception(tag.0.index, fields)?;
-        Ok(ExnRef(store.gc_root(at)))
-    }
-
-    /// The exception's tag.
-    ///
-    /// # Errors
-    /// Fails when the exception belongs to another store.
-    pub fn tag(&self, store: impl AsContext) -> Result<Tag> {
-        let store = &store.as_context().0.opaque;
-        let at = store.gc_rooted(self.0)?;
-        let tag = store.exception_tag(at)?;
-        Ok(Tag(store.stored(tag)))
-    }
-
-    /// Payload field `index`.
-    ///
-    /// # Errors
-    /// Fails when the exception belongs to another store or has no such field.
-    pub fn field(&self, mut store: impl AsContextMut, index: usize) -> Result<Val> {
-        let store = &mut store.as_context_mut().0.opaque;
-        let at = store.gc_rooted(self.0)?;
-        let params = store.exception_params(at)?;
-        let Some(t) = params.get(index).copied() else {
-            bail!("exception field {index} out of range");
-        };
-        let offset = gc_exn_layout(&params).fields[index + 1];
-        Ok(store.gc_read_value(WasmStorageType::Val(t), at + u64::from(offset)))
-    }
-
-    /// Every payload field, in order.
-    ///
-    /// # Errors
-    /// Fails when the exception belongs to another store.
-    pub fn fields(&self, mut store: impl AsContextMut) -> Result<Vec<Val>> {
-        let mut store = store.as_context_mut();
-        let n = {
-            let opaque = &store.0.opaque;
-            let at = opaque.gc_rooted(self.0)?;
-            opaque.exception_params(at)?.len()
-        };
-        (0..n).map(|i| self.field(&mut store, i)).collect()
-    }
-
-    /// The raw value wasm holds for this exception (its heap offset).
-    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<u64> {
-        store.gc_rooted(self.0)
-    }
-
-    /// The exception behind a raw value read from wasm (0 is null), rooted.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u64) -> Option<ExnRef> {
-        (raw != 0).then(|| ExnRef(store.gc_root(raw)))
-    }
-}
-
 /// The error of a call that ended with an uncaught wasm exception, or that a
 /// host function returns to throw one (see the module docs). The exception
 /// itself is the store's pending exception.
@@ -267,7 +180,7 @@ impl StoreOpaque {
     ///
     /// # Errors
     /// Fails when `at` does not hold an exception of one of this store's tags.
-    fn exception_tag(&self, at: u64) -> Result<usize> {
+    pub(crate) fn exception_tag(&self, at: u64) -> Result<usize> {
         if self.gc_header(at).1 != Some(GcKind::Exn) {
             bail!("not an exception object");
         }
@@ -282,7 +195,7 @@ impl StoreOpaque {
     ///
     /// # Errors
     /// As [`StoreOpaque::exception_tag`].
-    fn exception_params(&self, at: u64) -> Result<Vec<WasmValType>> {
+    pub(crate) fn exception_params(&self, at: u64) -> Result<Vec<WasmValType>> {
         let tag = self.exception_tag(at)?;
         Ok(self.tags[tag].ty.ty.ty.params.to_vec())
     }
@@ -299,15 +212,15 @@ impl StoreOpaque {
     ///
     /// # Panics
     /// Panics if `exn` belongs to another store.
-    pub(crate) fn set_pending_exception(&mut self, exn: ExnRef) {
+    pub(crate) fn set_pending_exception(&mut self, exn: &ExnRef) {
         let at = self
-            .gc_rooted(exn.0)
-            .expect("exception used with the wrong store");
+            .gc_rooted(exn.root_index())
+            .expect("exception used with the wrong store or after its root was released");
         self.pending_exception = at as u32;
     }
 
     /// Takes the store's pending exception, rooted for the host.
-    pub(crate) fn take_pending_exception(&mut self) -> Option<ExnRef> {
+    pub(crate) fn take_pending_exception(&mut self) -> Option<Rooted<ExnRef>> {
         let word = std::mem::take(&mut self.pending_exception);
         ExnRef::from_raw(self, u64::from(word))
     }

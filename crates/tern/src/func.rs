@@ -113,13 +113,16 @@ impl<'a, T> Caller<'a, T> {
     ///
     /// # Panics
     /// Panics if `exception` belongs to another store.
-    pub fn throw<R>(&mut self, exception: crate::ExnRef) -> Result<R, crate::ThrownException> {
+    pub fn throw<R>(
+        &mut self,
+        exception: crate::Rooted<crate::ExnRef>,
+    ) -> Result<R, crate::ThrownException> {
         self.as_context_mut().throw(exception)
     }
 
     /// [`Store::take_pending_exception`](crate::Store::take_pending_exception)
     /// from a host function.
-    pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
+    pub fn take_pending_exception(&mut self) -> Option<crate::Rooted<crate::ExnRef>> {
         self.store.opaque.take_pending_exception()
     }
 }

@@ -7,14 +7,15 @@
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
-use crate::gc::const_eval::ConstGc;
+use crate::gc::collect::is_gc_word_type;
+use crate::gc::const_eval::{eval_gc, ConstStack};
 use crate::store::{GlobalData, InstanceData, StoreOpaque, Stored, TableData};
 use crate::vm::{self, FuncRefPtr, GlobalPtr, VMFuncRef, VMInstance, ValRaw};
 use crate::{
     AsContextMut, ExternType, Func, Module, Trap, TypedFunc, ValType, WasmParams, WasmResults,
 };
 use anyhow::{bail, Context as _, Result};
-use tern_environ::{ConstExpr, ConstOp, ElemItems, SegmentMode};
+use tern_environ::{ConstExpr, ConstOp, ElemItems, ElemSegment, SegmentMode, WasmValType};
 
 /// One export of an [`Instance`]: its name and the item.
 #[derive(Debug, Clone)]
@@ -89,7 +90,10 @@ impl Instance {
         let store = store.as_context_mut().0;
         store.opaque.check_sync_entry()?;
         let store_ptr: *mut u8 = (&mut *store as *mut crate::store::StoreInner<_>).cast();
-        let instance = instantiate(&mut store.opaque, store_ptr, module, imports, checked)?;
+        let instance = instantiate(&mut store.opaque, store_ptr, module, imports, checked);
+        // However instantiation ended, its constant expressions hold nothing.
+        store.opaque.const_roots.clear();
+        let instance = instance?;
         let start = module.inner.env.start;
         if let Some(start) = start {
             let func = instance_func(&mut store.opaque, instance, start);
@@ -265,27 +269,44 @@ fn extern_type(store: &StoreOpaque, item: &Extern) -> Result<ExternType> {
     })
 }
 
-/// Per-instantiation state: where each global of the index space lives, and
-/// the instance (whose `func_ref` gives each function's funcref).
+/// Per-instantiation state: the store, the instance being built (whose
+/// `func_ref` gives each function's funcref), and where each global of the
+/// index space lives.
 struct Resolved<'a> {
-    vmi: &'a mut VMInstance,
+    store: &'a mut StoreOpaque,
+    /// The instance while it is built outside the store; `None` once it is
+    /// `store.instances[instance]`.
+    vmi: Option<&'a mut VMInstance>,
+    instance: usize,
     globals: &'a [GlobalPtr],
-    /// Where GC operators allocate (see `crate::gc::const_eval`).
-    gc: ConstGc<'a>,
+    module: &'a Module,
 }
 
-/// The allocation context of constant expressions, from the store's fields
-/// (the instance being built is borrowed from the store meanwhile).
-fn const_gc<'a>(
-    heap: &'a mut crate::vm::gc_heap::GcHeap,
-    limits: &'a crate::vm::VMRuntimeLimits,
-    module: &'a Module,
-) -> ConstGc<'a> {
-    ConstGc {
-        heap,
-        limits,
-        types: &module.inner.env.types,
-        type_ids: &module.inner.type_ids,
+impl Resolved<'_> {
+    fn vmi(&mut self) -> &mut VMInstance {
+        match &mut self.vmi {
+            Some(vmi) => vmi,
+            None => &mut self.store.instances[self.instance].vm,
+        }
+    }
+}
+
+/// The items of an element segment while the instance is being built.
+enum Items {
+    /// Not GC words (function references): held here.
+    Plain(Vec<usize>),
+    /// GC words: `store.const_roots[range]`, roots until the segment is
+    /// taken (`crate::gc::const_eval`).
+    Rooted(std::ops::Range<usize>),
+}
+
+impl Items {
+    /// The words, out of the roots.
+    fn take(self, store: &StoreOpaque) -> Vec<usize> {
+        match self {
+            Items::Plain(v) => v,
+            Items::Rooted(r) => store.const_roots[r].iter().map(|w| *w as usize).collect(),
+        }
     }
 }
 
@@ -300,7 +321,6 @@ fn instantiate(
         bail!("cross-`Engine` instantiation is not supported");
     }
     let env = &module.inner.env;
-    let heap_before = store.gc_heap.accessible();
     if imports.len() != env.imports.len() {
         bail!(
             "expected {} imports, found {}",
@@ -456,9 +476,11 @@ fn instantiate(
         let value = eval_const(
             init,
             &mut Resolved {
-                vmi: &mut vmi,
+                store: &mut *store,
+                vmi: Some(&mut vmi),
+                instance: instance_index,
                 globals: &globals,
-                gc: const_gc(&mut store.gc_heap, &store.limits, module),
+                module,
             },
         )?;
         let ptr = GlobalPtr(vmi.defined_global(defined as u32));
@@ -494,14 +516,16 @@ fn instantiate(
     // Tables with an initialiser expression (typed function references):
     // every element starts as its value; the others start null.
     let mut resolved = Resolved {
-        vmi: &mut vmi,
+        store: &mut *store,
+        vmi: Some(&mut vmi),
+        instance: instance_index,
         globals: &globals,
-        gc: const_gc(&mut store.gc_heap, &store.limits, module),
+        module,
     };
     for (defined, init) in env.table_inits.iter().enumerate() {
         if let Some(init) = init {
             let value = eval_const(init, &mut resolved)?.get_u64() as usize;
-            store.tables[first_table + defined]
+            resolved.store.tables[first_table + defined]
                 .table
                 .elements_mut()
                 .fill(value);
@@ -511,11 +535,13 @@ fn instantiate(
     let mut elems = Vec::with_capacity(env.elems.len());
     for elem in &env.elems {
         elems.push(if matches!(elem.mode, SegmentMode::Passive) {
-            elem_values(&elem.items, &mut resolved)?
+            elem_values(elem, &mut resolved)?
         } else {
-            Vec::new()
+            Items::Plain(Vec::new())
         });
     }
+    let elems = elems.into_iter().map(|i| i.take(store)).collect();
+    store.const_roots.clear();
     vmi.set_elem_segments(elems);
 
     let self_handle = Instance(store.stored(instance_index));
@@ -559,7 +585,6 @@ fn instantiate(
     });
 
     apply_segments(store, instance_index, module, &global_ptrs)?;
-    store.gc_check_growth(heap_before)?;
     Ok(self_handle)
 }
 
@@ -580,11 +605,12 @@ fn apply_segments(
         let SegmentMode::Active { index, offset } = &elem.mode else {
             continue;
         };
-        let data = &mut store.instances[instance];
         let resolved = &mut Resolved {
-            vmi: &mut data.vm,
+            store: &mut *store,
+            vmi: None,
+            instance,
             globals,
-            gc: const_gc(&mut store.gc_heap, &store.limits, module),
+            module,
         };
         let offset = eval_const(offset, resolved)?;
         let offset = if env.tables[*index as usize].table64 {
@@ -592,10 +618,15 @@ fn apply_segments(
         } else {
             offset.get_i32() as u32 as u64
         };
-        let values = elem_values(&elem.items, resolved)?;
+        let values = elem_values(elem, resolved)?;
         let table = store.instances[instance].tables[*index as usize].0.index;
         elems.push((table, offset, values));
     }
+    let elems: Vec<(usize, u64, Vec<usize>)> = elems
+        .into_iter()
+        .map(|(table, offset, items)| (table, offset, items.take(store)))
+        .collect();
+    store.const_roots.clear();
     let mut data = Vec::new();
     for segment in &env.data {
         let SegmentMode::Active { index, offset } = &segment.mode else {
@@ -606,11 +637,12 @@ fn apply_segments(
             // Its memory was initialised from the module's image.
             continue;
         }
-        let inst = &mut store.instances[instance];
         let resolved = &mut Resolved {
-            vmi: &mut inst.vm,
+            store: &mut *store,
+            vmi: None,
+            instance,
             globals,
-            gc: const_gc(&mut store.gc_heap, &store.limits, module),
+            module,
         };
         let offset = eval_const(offset, resolved)?;
         let offset = if env.memories[*index as usize].memory64 {
@@ -661,17 +693,29 @@ fn apply_segments(
     Ok(())
 }
 
-/// The reference values of an element segment's items.
-fn elem_values(items: &ElemItems, resolved: &mut Resolved<'_>) -> Result<Vec<usize>> {
-    Ok(match items {
-        ElemItems::Functions(fs) => fs
-            .iter()
-            .map(|f| resolved.vmi.func_ref(*f) as usize)
-            .collect(),
-        ElemItems::Expressions(es) => es
-            .iter()
-            .map(|e| eval_const(e, resolved).map(|v| v.get_u64() as usize))
-            .collect::<Result<_>>()?,
+/// The reference values of an element segment's items; those of a GC type
+/// are pushed on `const_roots` as they are computed, since a later item's
+/// allocation may collect (`crate::gc::const_eval`).
+fn elem_values(elem: &ElemSegment, resolved: &mut Resolved<'_>) -> Result<Items> {
+    Ok(match &elem.items {
+        ElemItems::Functions(fs) => Items::Plain(
+            fs.iter()
+                .map(|f| resolved.vmi().func_ref(*f) as usize)
+                .collect(),
+        ),
+        ElemItems::Expressions(es) if is_gc_word_type(WasmValType::Ref(elem.ty)) => {
+            let start = resolved.store.const_roots.len();
+            for e in es {
+                let word = eval_const(e, resolved)?.get_u64();
+                resolved.store.const_roots.push(word);
+            }
+            Items::Rooted(start..resolved.store.const_roots.len())
+        }
+        ElemItems::Expressions(es) => Items::Plain(
+            es.iter()
+                .map(|e| eval_const(e, resolved).map(|v| v.get_u64() as usize))
+                .collect::<Result<_>>()?,
+        ),
     })
 }
 
@@ -697,28 +741,28 @@ fn instance_func(store: &mut StoreOpaque, instance: Instance, index: u32) -> Fun
 
 /// Evaluates a constant expression.
 fn eval_const(expr: &ConstExpr, resolved: &mut Resolved<'_>) -> Result<ValRaw> {
-    let mut stack: Vec<ValRaw> = Vec::new();
+    let mut stack = ConstStack::default();
     for op in &expr.ops {
-        let v = match *op {
-            ConstOp::I32Const(v) => ValRaw::i32(v),
-            ConstOp::I64Const(v) => ValRaw::i64(v),
-            ConstOp::F32Const(v) => ValRaw::f32(v),
-            ConstOp::F64Const(v) => ValRaw::f64(v),
-            ConstOp::V128Const(v) => ValRaw::v128(v),
-            ConstOp::GlobalGet(g) => resolved.globals[g as usize].get(),
-            ConstOp::RefNull => ValRaw::u64(0),
-            ConstOp::RefFunc(f) => ValRaw::u64(resolved.vmi.func_ref(f) as u64),
+        let (v, gc) = match *op {
+            ConstOp::I32Const(v) => (ValRaw::i32(v), false),
+            ConstOp::I64Const(v) => (ValRaw::i64(v), false),
+            ConstOp::F32Const(v) => (ValRaw::f32(v), false),
+            ConstOp::F64Const(v) => (ValRaw::f64(v), false),
+            ConstOp::V128Const(v) => (ValRaw::v128(v), false),
+            ConstOp::GlobalGet(g) => {
+                let ty = resolved.module.inner.env.globals[g as usize].ty;
+                (resolved.globals[g as usize].get(), is_gc_word_type(ty))
+            }
+            ConstOp::RefNull => (ValRaw::u64(0), false),
+            ConstOp::RefFunc(f) => (ValRaw::u64(resolved.vmi().func_ref(f) as u64), false),
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                let (b, a) = (stack.pop(), stack.pop());
-                let (Some(a), Some(b)) = (a, b) else {
-                    bail!("malformed constant expression")
-                };
-                let (a, b) = (a.get_i32(), b.get_i32());
-                ValRaw::i32(match op {
+                let (b, a) = (stack.pop()?.get_i32(), stack.pop()?.get_i32());
+                let v = match op {
                     ConstOp::I32Add => a.wrapping_add(b),
                     ConstOp::I32Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
-                })
+                };
+                (ValRaw::i32(v), false)
             }
             ConstOp::StructNew(_)
             | ConstOp::StructNewDefault(_)
@@ -726,27 +770,25 @@ fn eval_const(expr: &ConstExpr, resolved: &mut Resolved<'_>) -> Result<ValRaw> {
             | ConstOp::ArrayNewDefault(_)
             | ConstOp::ArrayNewFixed(..)
             | ConstOp::AnyConvertExtern
-            | ConstOp::ExternConvertAny => resolved.gc.eval(*op, &mut stack)?,
+            | ConstOp::ExternConvertAny => {
+                eval_gc(resolved.store, resolved.module, *op, &mut stack)?;
+                continue;
+            }
             ConstOp::RefI31 => {
-                let Some(v) = stack.pop() else {
-                    bail!("malformed constant expression")
-                };
-                ValRaw::u64(tern_environ::i31_word(v.get_i32()))
+                let v = stack.pop()?;
+                (ValRaw::u64(tern_environ::i31_word(v.get_i32())), true)
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                let (b, a) = (stack.pop(), stack.pop());
-                let (Some(a), Some(b)) = (a, b) else {
-                    bail!("malformed constant expression")
-                };
-                let (a, b) = (a.get_i64(), b.get_i64());
-                ValRaw::i64(match op {
+                let (b, a) = (stack.pop()?.get_i64(), stack.pop()?.get_i64());
+                let v = match op {
                     ConstOp::I64Add => a.wrapping_add(b),
                     ConstOp::I64Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
-                })
+                };
+                (ValRaw::i64(v), false)
             }
         };
-        stack.push(v);
+        stack.push(v, gc);
     }
-    stack.pop().context("empty constant expression")
+    stack.result().context("empty constant expression")
 }

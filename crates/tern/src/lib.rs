@@ -65,14 +65,15 @@ pub use artifact::{CompatibilityHash, Precompiled};
 pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel, WasmBacktraceDetails};
 pub use engine::Engine;
-pub use exn::{ExnRef, Tag, TagType, ThrownException};
+pub use exn::{Tag, TagType, ThrownException};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 #[doc(hidden)]
 pub use gc::GcRootCounts;
 pub use gc::{
-    AnyRef, ArrayRef, ArrayRefPre, ArrayType, FieldType, GcRef, ManuallyRooted, OwnedRooted,
-    RootScope, Rooted, RootedGcRef, StorageType, StructRef, StructRefPre, StructType, I31,
+    AnyRef, ArrayRef, ArrayRefPre, ArrayType, ExnRef, ExnRefPre, ExnType, FieldType, GcRef,
+    ManuallyRooted, OwnedRooted, RootScope, Rooted, RootedGcRef, StorageType, StructRef,
+    StructRefPre, StructType, I31,
 };
 pub use instance::{Export, Instance};
 pub use limits::{

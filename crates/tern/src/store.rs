@@ -21,7 +21,6 @@ mod async_yield;
 mod externrefs;
 mod fuel;
 mod hooks;
-mod safe_points;
 
 pub(crate) use externrefs::HOST_EXTERN;
 pub use hooks::CallHook;
@@ -136,14 +135,15 @@ pub struct StoreOpaque {
     pub(crate) pending_exception: u32,
     /// Every host reference wasm may hold, by its word (`store/externrefs.rs`).
     externrefs: externrefs::ExternRefs,
-    /// How many of the store's activations are not stopped at a recorded
-    /// exit (`store/safe_points.rs`).
-    unrecorded_exits: u32,
     /// The GC heap (`vm::gc_heap`, `crate::gc::heap`).
     pub(crate) gc_heap: vm::gc_heap::GcHeap,
     /// The host's GC roots: every heap word a host handle names
     /// (`crate::gc::roots`).
     pub(crate) gc_roots: crate::gc::roots::RootSet,
+    /// GC reference words an instantiation's constant expressions hold
+    /// outside the store's other roots (`crate::gc::const_eval`); empty
+    /// between instantiations. Roots.
+    pub(crate) const_roots: Vec<u64>,
     /// Component instances and functions (see `crate::component`).
     pub(crate) components: crate::component::ComponentStoreData,
     /// Recovers the typed store's limiter (see `vm::store_cast::limiter_of`).
@@ -200,8 +200,8 @@ impl<T> Store<T> {
                     tags: Vec::new(),
                     pending_exception: 0,
                     externrefs: Default::default(),
-                    unrecorded_exits: 0,
                     gc_heap: Default::default(),
+                    const_roots: Vec::new(),
                     gc_roots: Default::default(),
                     components: Default::default(),
                     limiter_hook: None,
@@ -277,13 +277,16 @@ impl<T> Store<T> {
     ///
     /// # Panics
     /// Panics if `exception` belongs to another store.
-    pub fn throw<R>(&mut self, exception: crate::ExnRef) -> Result<R, crate::ThrownException> {
+    pub fn throw<R>(
+        &mut self,
+        exception: crate::Rooted<crate::ExnRef>,
+    ) -> Result<R, crate::ThrownException> {
         self.as_context_mut().throw(exception)
     }
 
     /// Takes the pending exception: the one that last left wasm uncaught
     /// (the call returned a `ThrownException` error).
-    pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
+    pub fn take_pending_exception(&mut self) -> Option<crate::Rooted<crate::ExnRef>> {
         self.inner.opaque.take_pending_exception()
     }
 
@@ -608,13 +611,16 @@ impl<T> StoreContextMut<'_, T> {
     ///
     /// # Panics
     /// Panics if `exception` belongs to another store.
-    pub fn throw<R>(&mut self, exception: crate::ExnRef) -> Result<R, crate::ThrownException> {
-        self.0.opaque.set_pending_exception(exception);
+    pub fn throw<R>(
+        &mut self,
+        exception: crate::Rooted<crate::ExnRef>,
+    ) -> Result<R, crate::ThrownException> {
+        self.0.opaque.set_pending_exception(&exception);
         Err(crate::ThrownException)
     }
 
     /// [`Store::take_pending_exception`] through a context.
-    pub fn take_pending_exception(&mut self) -> Option<crate::ExnRef> {
+    pub fn take_pending_exception(&mut self) -> Option<crate::Rooted<crate::ExnRef>> {
         self.0.opaque.take_pending_exception()
     }
 }

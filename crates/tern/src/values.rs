@@ -138,7 +138,7 @@ pub enum Val {
     /// A host reference (`None` is null).
     ExternRef(Option<ExternRef>),
     /// An exception reference (`None` is null).
-    ExnRef(Option<crate::ExnRef>),
+    ExnRef(Option<crate::Rooted<crate::ExnRef>>),
     /// A reference of the GC `any` hierarchy (`None` is null): an `i31ref`,
     /// a struct, an array, or an internalized `externref` (see [`crate::AnyRef`]).
     AnyRef(Option<crate::Rooted<crate::AnyRef>>),

@@ -35,8 +35,6 @@ fn fixed_gc_seeds_agree_across_setups() {
     println!("{stats}");
     println!("{:?}", stats.base.trap_kinds);
     // The campaign must exercise GC values and exceptions, not skip them.
-    // (About one module in eight is skipped for a large constant array, a
-    // known Tern bug: see `constant_array_allocation_asks_the_limiter_first`.)
     assert!(stats.base.modules >= SEEDS * 3 / 4, "{stats}");
     assert!(stats.base.executions >= SEEDS * 5, "{stats}");
     assert!(stats.objects > 0, "no GC object was compared: {stats}");
@@ -207,13 +205,12 @@ fn peak_rss_kib() -> u64 {
 }
 
 /// Found by `tern-fuzz gc` (seed 28, which took 113 s and 2.7 GB): a constant
-/// expression's `array.new` grows the GC heap and writes every element before
-/// instantiation asks the store's limiter, once, at the end. Under a 16 MiB
-/// limit this module makes Tern fill 1 GiB byte by byte, then fail. The
-/// campaign skips such modules (`gc_self::large_constant_array`) until this
-/// passes.
+/// expression's `array.new` grew the GC heap and wrote every element before
+/// instantiation asked the store's limiter, once, at the end. Under a 16 MiB
+/// limit this module made Tern fill 1 GiB byte by byte, then fail. Constant
+/// expressions now allocate through the store's allocator, which asks the
+/// limiter before growing (`tern::gc::const_eval`).
 #[test]
-#[ignore = "Tern bug: constant-expression GC allocation (tern/src/gc/const_eval.rs) grows the heap without asking the ResourceLimiter first; for the GC helpers (gc3) to fix"]
 fn constant_array_allocation_asks_the_limiter_first() {
     let wat = r#"(module (type $bytes (array (mut i8)))
       (global (ref $bytes) (array.new $bytes (i32.const 1) (i32.const 0x40000000))))"#;

@@ -18,11 +18,11 @@
 //! * the passive element segments of a GC type of every instance (their
 //!   items were evaluated at instantiation, and `array.new_elem` copies them);
 //! * the host's handles ([`StoreOpaque::for_each_host_gc_root`]);
-//! * (until `exn3` puts exceptions on the heap) the `any`/`extern` payload
-//!   fields of the store's arena exceptions.
-//!
-//! Constant expressions never collect (they grow the heap, see
-//! `gc::const_eval`), so their intermediate values need no rooting.
+//! * the store's pending exception and the one in flight
+//!   (`StoreOpaque::for_each_exception_root`);
+//! * while a module is being instantiated, the references its constant
+//!   expressions hold outside those places (`StoreOpaque::const_roots`,
+//!   see `gc::const_eval`).
 //!
 //! **Tracing** is one function, [`Collector::object_fields`]: from an
 //! object's header it gives the object's size and the offset and width of
@@ -107,7 +107,14 @@ fn ref_width(ty: WasmStorageType) -> Option<RefWidth> {
 /// Whether values of type `ty` (a global's, a table's elements) are
 /// reference words the collector must see.
 fn holds_heap_words(ty: &ValType) -> bool {
-    ref_width(WasmStorageType::Val(ty.to_wasm())).is_some()
+    is_gc_word_type(ty.to_wasm())
+}
+
+/// Whether values of wasm type `ty` are reference words the collector must
+/// see (the `any`, `extern` and `exn` hierarchies; not numbers, not
+/// function references, which are pointers).
+pub(crate) fn is_gc_word_type(ty: WasmValType) -> bool {
+    ref_width(WasmStorageType::Val(ty)).is_some()
 }
 
 /// Whether `any` word `a` names an object (non-null, not an i31).
@@ -406,11 +413,14 @@ impl StoreOpaque {
                 }
             }
         }
+        for w in &mut self.const_roots {
+            *w = c.forward_word(*w);
+        }
         for instance in &mut self.instances {
             let module = instance.module.clone();
             let env = &module.inner.env;
             for (segment, words) in env.elems.iter().zip(instance.vm.elem_segments_mut()) {
-                if ref_width(WasmStorageType::Val(WasmValType::Ref(segment.ty))).is_some() {
+                if is_gc_word_type(WasmValType::Ref(segment.ty)) {
                     for w in words.iter_mut() {
                         *w = c.forward_word(*w as u64) as usize;
                     }

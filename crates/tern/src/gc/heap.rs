@@ -117,28 +117,6 @@ impl StoreOpaque {
         Ok(true)
     }
 
-    /// Asks the resource limiter about the heap's growth since it was
-    /// `before` bytes (instantiation's constant expressions grow it without
-    /// asking, see `gc::const_eval`).
-    ///
-    /// # Errors
-    /// Fails when the limiter refuses the growth, or with its error.
-    pub(crate) fn gc_check_growth(&mut self, before: u64) -> Result<()> {
-        let now = self.gc_heap.accessible();
-        if now > before {
-            if let Some(limiter) = self.limiter() {
-                if !limiter.memory_growing(
-                    before as usize,
-                    now as usize,
-                    Some(GC_HEAP_MAX as usize),
-                )? {
-                    bail!("GC heap growth to {now} bytes exceeds the store's limits");
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Allocates an object of engine type `type_id` and `kind` taking `size`
     /// bytes and writes its header; `None` when the heap is full.
     ///

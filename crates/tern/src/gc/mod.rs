@@ -1,8 +1,8 @@
 //! The GC heap's values in the API (see `docs/design/gc.md`): [`AnyRef`] and
-//! [`I31`], [`StructRef`] and [`ArrayRef`] with their allocators
-//! ([`StructRefPre`], [`ArrayRefPre`]) and types ([`StructType`],
-//! [`ArrayType`], [`FieldType`], [`StorageType`]), with
-//! later wasmtime's names.
+//! [`I31`], [`StructRef`], [`ArrayRef`] and [`ExnRef`] with their
+//! allocators ([`StructRefPre`], [`ArrayRefPre`], [`ExnRefPre`]) and types
+//! ([`StructType`], [`ArrayType`], [`ExnType`], [`FieldType`],
+//! [`StorageType`]), with later wasmtime's names.
 //!
 //! **Handles are roots.** A host handle to a GC value never holds its heap
 //! word: it names an entry of its store's root table (`roots.rs`), which
@@ -15,14 +15,16 @@
 mod anyref;
 pub(crate) mod collect;
 pub(crate) mod const_eval;
+mod exnref;
 pub(crate) mod heap;
 mod objects;
-mod rooting;
+pub(crate) mod rooting;
 pub(crate) mod roots;
 mod types;
 
 pub(crate) use anyref::EXTERNALIZED;
 pub use anyref::{AnyRef, I31};
+pub use exnref::{ExnRef, ExnRefPre, ExnType};
 pub use objects::{ArrayRef, ArrayRefPre, StructRef, StructRefPre};
 pub use rooting::{GcRef, ManuallyRooted, OwnedRooted, RootScope, Rooted, RootedGcRef};
 #[doc(hidden)]

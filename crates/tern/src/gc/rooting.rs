@@ -19,7 +19,7 @@
 //! dangle).
 
 use super::roots::{GcRootIndex, OwnedSlot};
-use super::{AnyRef, ArrayRef, StructRef};
+use super::{AnyRef, ArrayRef, ExnRef, StructRef};
 use crate::store::StoreOpaque;
 use crate::{AsContext, AsContextMut, StoreContext, StoreContextMut};
 use anyhow::Result;
@@ -51,6 +51,7 @@ pub trait GcRef: GcRefImpl + Copy + fmt::Debug + Send + Sync + 'static {}
 impl GcRef for AnyRef {}
 impl GcRef for StructRef {}
 impl GcRef for ArrayRef {}
+impl GcRef for ExnRef {}
 
 /// Any rooted form of a `T` ([`Rooted`], [`ManuallyRooted`], [`OwnedRooted`]).
 pub trait RootedGcRef<T: GcRef>: RootedImpl + Deref<Target = T> {}

@@ -24,9 +24,11 @@
 //! past a threshold (1,024 entries, then twice the entries that survived the
 //! last prune). The prune runs at the next *safe point* — `vm::call_wasm`
 //! entering wasm and `vm::host_func`'s entry of a host function called by
-//! wasm, each passing its argument buffer as words in flight — and only if
-//! the stack walk is exact there (`store/safe_points.rs`); otherwise it waits
-//! for the next one. [`crate::Store::gc`] prunes too. Nowhere else may prune:
+//! wasm, each passing its argument buffer as words in flight. These are
+//! places where a collection may run too (the safepoint rule of
+//! `vm::gc_libcalls`: the host holds the store, so every activation of it is
+//! stopped at a recorded exit), and the prune walks the stack the way the
+//! collector does. [`crate::Store::gc`] prunes too. Nowhere else may prune:
 //! a host operation that converts several values (a call's arguments, a host
 //! function's results) holds the first words only in its buffer until the
 //! last is converted.
@@ -111,9 +113,9 @@ impl StoreOpaque {
         self.externrefs.map.get(&word).cloned()
     }
 
-    /// A safe point (see the module note): prunes if a prune is due and the
-    /// stack walk is exact here. `in_flight` is the argument buffer the
-    /// caller is about to hand over, whose words count as live.
+    /// A safe point (see the module note): prunes if a prune is due.
+    /// `in_flight` is the argument buffer the caller is about to hand over,
+    /// whose words count as live.
     #[inline]
     pub(crate) fn externref_safe_point(&mut self, in_flight: &[ValRaw]) {
         if self.externrefs.due {
@@ -121,7 +123,7 @@ impl StoreOpaque {
         }
     }
 
-    /// Prunes now if the stack walk is exact (else it stays due).
+    /// Prunes now.
     #[cold]
     pub(crate) fn prune_externrefs(&mut self, in_flight: &[ValRaw]) {
         let mut words = self.gc_heap_extern_words();
@@ -132,12 +134,14 @@ impl StoreOpaque {
     /// The host `externref` words the GC heap holds, in extern objects and
     /// `externref` fields.
     ///
-    /// Until the collector exists this scans the used part of the heap
-    /// conservatively: every 8-aligned word that is a registered host word
-    /// (64-bit reference fields and extern payloads are 8-aligned, see
-    /// `tern_environ::gc_layout`). A number that happens to equal one only
-    /// keeps that entry one prune longer. The collector replaces this with
-    /// the words it saw while copying (gc.md §5).
+    /// A prune runs without a collection, so this scans the used part of
+    /// the heap conservatively: every 8-aligned word that is a registered
+    /// host word (64-bit reference fields and extern payloads are 8-aligned,
+    /// see `tern_environ::gc_layout`). A number that happens to equal one,
+    /// or a host word in garbage not collected yet, only keeps that entry
+    /// one prune longer. (The collector also records the host words of the
+    /// objects it copies, `GcStats::heap_extern_words`; `Store::gc` could
+    /// prune with those instead, but does not yet.)
     fn gc_heap_extern_words(&self) -> Vec<u64> {
         let bytes = self.gc_heap.bytes();
         let used = (self.limits.gc_next() as usize).min(bytes.len());
@@ -152,8 +156,9 @@ impl StoreOpaque {
     /// keeps those whose word is in a stack slot, a table, a global, a
     /// passive element segment, an exception's payload, or in
     /// `heap_extern_words` (what the GC heap holds, plus any words in
-    /// flight). Does nothing, leaving the prune due, when the stack walk is
-    /// not exact here (`store/safe_points.rs`).
+    /// flight). Must only be called where a collection may run (the
+    /// safepoint rule of `vm::gc_libcalls`), since it walks the stack as
+    /// the collector does.
     pub(crate) fn retain_live_externrefs(&mut self, heap_extern_words: &[u64]) {
         let mut old = std::mem::take(&mut self.externrefs.map);
         let mut live = HashMap::new();
@@ -162,12 +167,7 @@ impl StoreOpaque {
                 live.insert(word, r);
             }
         };
-        if !crate::vm::stack_roots::for_each_stack_word(self, &mut keep) {
-            // Not a safe point: put everything back and wait for one.
-            live.extend(old);
-            self.externrefs.map = live;
-            return;
-        }
+        crate::vm::stack_roots::for_each_store_stack_root(&self.limits, |slot| keep(*slot));
         for &word in heap_extern_words {
             keep(word);
         }
@@ -201,7 +201,7 @@ impl StoreOpaque {
 impl StoreOpaque {
     /// What [`crate::Store::gc`] does: collects the GC heap (`gc/collect.rs`),
     /// then prunes the host references, whose heap scan then sees only the
-    /// objects that survived (when called where the stack walk is exact).
+    /// objects that survived.
     pub(crate) fn gc(&mut self) {
         self.gc_collect();
         self.prune_externrefs(&[]);

@@ -75,7 +75,6 @@ pub fn call_wasm<T>(
     // A safe point for pruning host `externref`s: the arguments are in
     // `values` only (`store/externrefs.rs`).
     store.opaque.externref_safe_point(values);
-    let saved_exits = store.opaque.wasm_entered();
     let max_wasm_stack = store.opaque.engine.config().max_wasm_stack;
     let signal_handler = store
         .opaque
@@ -107,7 +106,6 @@ pub fn call_wasm<T>(
     // SAFETY: wasm has returned (or unwound): ours is again the only use of
     // the store pointer, derived from the `&mut` this function was given.
     let opaque = unsafe { &mut (*store).opaque };
-    opaque.wasm_returned(saved_exits);
     match result {
         // An exception no wasm handler caught: it becomes the store's pending
         // exception and the call's error is `ThrownException` (`crate::exn`).

@@ -546,13 +546,11 @@ unsafe extern "C" fn host_entry<T, C: HostClosure<T>>(
         // SAFETY: the trampoline passes a stack array of `len` slots.
         let values = unsafe { std::slice::from_raw_parts_mut(values, len as usize) };
         // The calling wasm is stopped at this trampoline's recorded exit
-        // until we return (`store/safe_points.rs`), which makes this a safe
-        // point for pruning host `externref`s; the arguments are in
-        // `values` only (`store/externrefs.rs`).
-        store.opaque.exit_recorded();
+        // until we return, which makes this a safe point for pruning host
+        // `externref`s; the arguments are in `values` only
+        // (`store/externrefs.rs`).
         store.opaque.externref_safe_point(values);
         let result = func.call(Caller::new(&mut *store, Some(caller)), values);
-        store.opaque.exit_resumed();
         match result {
             // The host throws a wasm exception (`Store::throw`, or rethrowing
             // one a nested call returned): put it in flight and return

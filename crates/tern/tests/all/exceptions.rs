@@ -65,10 +65,11 @@ fn host_throws_into_wasm_and_wasm_catches() -> Result<()> {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let tag = Tag::new(&mut store, &TagType::new(FuncType::new([ValType::I32], [])))?;
+    let pre = ExnRefPre::new(&mut store, ExnType::new(&engine, [ValType::I32])?);
     let host = Func::wrap(
         &mut store,
         move |mut caller: Caller<'_, ()>, x: i32| -> Result<i32> {
-            let exn = ExnRef::new(&mut caller, &tag, &[Val::I32(x * 2)])?;
+            let exn = ExnRef::new(&mut caller, &pre, &tag, &[Val::I32(x * 2)])?;
             caller.throw(exn)?;
             Ok(0)
         },

@@ -2,7 +2,8 @@
 //! public API: a payload of every kind of value round-trips through wasm
 //! and host throws and catches; calls the analysis must keep checked (an
 //! import, a `call_indirect` target, a direct callee that reaches either)
-//! still see the exceptions they let through.
+//! still see the exceptions they let through; host `ExnRef`s are rooted
+//! handles.
 
 use tern::*;
 
@@ -108,7 +109,7 @@ fn a_payload_of_every_value_kind_round_trips() -> Result<()> {
         .collect();
     let tag = Tag::new(&mut store, &TagType::new(FuncType::new(params, [])))?;
     // The host function throws whatever exception the test puts in `slot`.
-    let slot: std::sync::Arc<std::sync::Mutex<Option<ExnRef>>> = Default::default();
+    let slot: std::sync::Arc<std::sync::Mutex<Option<Rooted<ExnRef>>>> = Default::default();
     let thrown = slot.clone();
     let host_throw = Func::wrap(
         &mut store,
@@ -142,7 +143,9 @@ fn a_payload_of_every_value_kind_round_trips() -> Result<()> {
 
     // host → wasm, with a host-made exception and with the one wasm threw
     let catch_host = instance.get_func(&mut store, "catch_host").expect("export");
-    let made = ExnRef::new(&mut store, &tag, &values)?;
+    let exn_ty = ExnType::from_tag_type(&tag.ty(&store))?;
+    let pre = ExnRefPre::new(&mut store, exn_ty);
+    let made = ExnRef::new(&mut store, &pre, &tag, &values)?;
     let fields = made.fields(&mut store)?;
     check(&mut store, &fields)?;
     for exn in [made, exn] {
@@ -160,9 +163,17 @@ fn exn_ref_new_checks_the_payload() -> Result<()> {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let tag = Tag::new(&mut store, &TagType::new(FuncType::new([ValType::I32], [])))?;
-    assert!(ExnRef::new(&mut store, &tag, &[]).is_err());
-    assert!(ExnRef::new(&mut store, &tag, &[Val::I64(1)]).is_err());
-    let exn = ExnRef::new(&mut store, &tag, &[Val::I32(3)])?;
+    let pre = ExnRefPre::new(&mut store, ExnType::new(&engine, [ValType::I32])?);
+    assert!(ExnRef::new(&mut store, &pre, &tag, &[]).is_err());
+    assert!(ExnRef::new(&mut store, &pre, &tag, &[Val::I64(1)]).is_err());
+    // An allocator of another type, and one of another store.
+    let wrong = ExnRefPre::new(&mut store, ExnType::new(&engine, [ValType::I64])?);
+    assert!(ExnRef::new(&mut store, &wrong, &tag, &[Val::I32(3)]).is_err());
+    let mut elsewhere = Store::new(&engine, ());
+    let foreign = ExnRefPre::new(&mut elsewhere, ExnType::new(&engine, [ValType::I32])?);
+    assert!(ExnRef::new(&mut store, &foreign, &tag, &[Val::I32(3)]).is_err());
+    let exn = ExnRef::new(&mut store, &pre, &tag, &[Val::I32(3)])?;
+    assert_eq!(exn.ty(&store)?, ExnType::new(&engine, [ValType::I32])?);
     assert!(exn.field(&mut store, 1).is_err());
     assert_eq!(exn.field(&mut store, 0)?.unwrap_i32(), 3);
     let mut other = Store::new(&engine, ());
@@ -178,10 +189,11 @@ fn calls_that_may_throw_are_still_checked() -> Result<()> {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let tag = Tag::new(&mut store, &TagType::new(FuncType::new([ValType::I32], [])))?;
+    let pre = ExnRefPre::new(&mut store, ExnType::new(&engine, [ValType::I32])?);
     let host = Func::wrap(
         &mut store,
         move |mut caller: Caller<'_, ()>, x: i32| -> Result<i32> {
-            let exn = ExnRef::new(&mut caller, &tag, &[Val::I32(x)])?;
+            let exn = ExnRef::new(&mut caller, &pre, &tag, &[Val::I32(x)])?;
             caller.throw(exn)?;
             Ok(-1)
         },
@@ -225,5 +237,55 @@ fn calls_that_may_throw_are_still_checked() -> Result<()> {
         assert_eq!(f.call(&mut store, 10)?, expected, "{export}");
     }
     assert!(!store.has_pending_exception());
+    Ok(())
+}
+
+/// `ExnRef`s are rooted handles like `StructRef`s: a `Rooted<ExnRef>` follows
+/// its object through collections and is released with its `RootScope`; a
+/// `ManuallyRooted<ExnRef>` lives until unrooted; an exception passed to wasm
+/// as a `Val` and rethrown comes back as the same object.
+#[test]
+fn exnrefs_are_rooted_like_other_gc_references() -> Result<()> {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let tag = Tag::new(&mut store, &TagType::new(FuncType::new([ValType::I32], [])))?;
+    let exn_ty = ExnType::from_tag_type(&tag.ty(&store))?;
+    let pre = ExnRefPre::new(&mut store, exn_ty);
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "rethrow") (param exnref) (throw_ref (local.get 0))))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let rethrow = instance.get_func(&mut store, "rethrow").expect("export");
+    let before = GcRootCounts::of(&mut store);
+    let (scoped, manual) = {
+        let mut scope = RootScope::new(&mut store);
+        for i in 0..1_000 {
+            ExnRef::new(&mut scope, &pre, &tag, &[Val::I32(i)])?;
+        }
+        let scoped = ExnRef::new(&mut scope, &pre, &tag, &[Val::I32(-5)])?;
+        let manual = scoped.to_manually_rooted(&mut scope)?;
+        scope.as_context_mut().gc();
+        assert_eq!(scoped.field(&mut scope, 0)?.unwrap_i32(), -5);
+        assert_eq!(scoped.tag(&scope)?, tag);
+        // Through wasm and back: the pending exception is the same object.
+        let err = rethrow
+            .call(&mut scope, &[Val::ExnRef(Some(scoped))], &mut [])
+            .unwrap_err();
+        assert!(err.is::<ThrownException>(), "{err:?}");
+        let back = scope
+            .as_context_mut()
+            .take_pending_exception()
+            .expect("pending");
+        assert!(Rooted::ref_eq(&scope, &back, &scoped)?);
+        (scoped, manual)
+    };
+    // The scope ended: its roots are gone, the manual one is not.
+    assert_eq!(GcRootCounts::of(&mut store).lifo, before.lifo);
+    assert!(scoped.field(&mut store, 0).is_err());
+    store.gc();
+    assert_eq!(manual.field(&mut store, 0)?.unwrap_i32(), -5);
+    manual.unroot(&mut store);
+    assert_eq!(GcRootCounts::of(&mut store).slots_live, before.slots_live);
     Ok(())
 }

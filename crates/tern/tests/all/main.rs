@@ -34,6 +34,7 @@ mod externref_collect;
 mod function_references;
 mod gc;
 mod gc_collect;
+mod gc_const_eval;
 mod gc_objects;
 mod gc_roots;
 mod legacy_exceptions;

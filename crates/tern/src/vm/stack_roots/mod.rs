@@ -22,9 +22,10 @@
 //! one.
 //!
 //! This module only finds roots; nothing here reads or moves objects, and it
-//! must never write a slot itself. The collector (`crate::gc::collect`)
-//! reaches it through [`for_each_store_stack_root`], whose safety rests on
-//! the safepoint rule of `vm::gc_libcalls`: every path into a collection
+//! must never write a slot itself. The collector (`crate::gc::collect`) and
+//! the prune of host `externref`s (`store/externrefs.rs`) reach it through
+//! [`for_each_store_stack_root`], whose safety rests on the safepoint rule
+//! of `vm::gc_libcalls`: every path into a collection
 //! starts from a host function (entered through a wasm-to-host trampoline),
 //! from a libcall entered through a recording C entry, or from the host with
 //! no wasm of the store running on the innermost activation.
@@ -32,7 +33,6 @@
 use super::registry;
 use super::traphandlers;
 use super::vmcontext::VMRuntimeLimits;
-use crate::store::StoreOpaque;
 
 #[cfg(test)]
 mod tests;
@@ -88,32 +88,11 @@ pub unsafe fn for_each_stack_root(
     frames
 }
 
-/// Calls `visit` with the word in each live GC-reference slot of `store`'s
-/// wasm frames on this thread, if they can be walked exactly here: returns
-/// `false`, visiting nothing, when some activation of the store is not
-/// stopped at a recorded exit (`store/safe_points.rs`).
-///
-/// Only reads: a prune of host `externref`s needs the words, not the slots.
-pub fn for_each_stack_word(store: &StoreOpaque, mut visit: impl FnMut(u64)) -> bool {
-    if !store.stack_walk_exact() {
-        return false;
-    }
-    let limits: *const VMRuntimeLimits = store.limits();
-    // SAFETY: `store` is borrowed here, so this is the thread running its
-    // wasm if any runs; a zero count means every activation of the store on
-    // this thread's stack is stopped in a host function its wasm-to-host
-    // trampoline called (and `last_wasm_exit_fp`, with each inner
-    // activation's saved copy, is that trampoline's live frame), or there is
-    // none and nothing is visited. `limits` are the store's own. Each slot
-    // is only read, as an aligned `u64`, before this returns.
-    unsafe { for_each_stack_root(limits, |slot| visit(*slot)) };
-    true
-}
-
-/// The collector's entry to [`for_each_stack_root`]: calls `visit` with each
-/// live GC-reference slot of the wasm frames of the store whose runtime
-/// limits are `limits`, on this thread, for the collector to rewrite with
-/// the moved object's reference (same kind, per the word rules of
+/// The safe entry to [`for_each_stack_root`], for code that holds the store
+/// (the collector, the `externref` prune): calls `visit` with each live
+/// GC-reference slot of the wasm frames of the store whose runtime limits
+/// are `limits`, on this thread, to read or to rewrite with the moved
+/// object's reference (same kind, per the word rules of
 /// `docs/design/gc.md` §2).
 pub(crate) fn for_each_store_stack_root(limits: &VMRuntimeLimits, mut visit: impl FnMut(&mut u64)) {
     // SAFETY: `limits` is a live store's. The collector runs with the store
