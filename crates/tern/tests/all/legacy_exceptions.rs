@@ -74,10 +74,11 @@ fn host_throws_into_a_legacy_catch() -> Result<()> {
     let engine = engine();
     let mut store = Store::new(&engine, ());
     let tag = Tag::new(&mut store, &TagType::new(FuncType::new([ValType::I32], [])))?;
+    let pre = ExnRefPre::new(&mut store, ExnType::new(&engine, [ValType::I32])?);
     let host = Func::wrap(
         &mut store,
         move |mut caller: Caller<'_, ()>, x: i32| -> Result<i32> {
-            let exn = ExnRef::new(&mut caller, &tag, &[Val::I32(x * 3)])?;
+            let exn = ExnRef::new(&mut caller, &pre, &tag, &[Val::I32(x * 3)])?;
             caller.throw(exn)?;
             Ok(0)
         },
