@@ -18,6 +18,7 @@ mod const_expr;
 mod gc_exn;
 mod gc_layout;
 mod gc_types;
+mod handlers;
 mod libcalls;
 mod memory_image;
 mod module;
@@ -42,6 +43,7 @@ pub use gc_types::{
     CompositeKind, WasmArrayType, WasmCompositeType, WasmFieldType, WasmStorageType,
     WasmStructType, WasmSubType,
 };
+pub use handlers::{ExceptionHandlers, HandlerSite};
 pub use libcalls::{Builtin, LibcallType};
 pub use memory_image::{memory_has_image, memory_images, MemoryImage, IMAGE_PAGE};
 pub use module::{

@@ -194,6 +194,28 @@ fn inconsistent_metadata_is_refused() {
 }
 
 #[test]
+fn exception_handlers_outside_the_code_are_refused() {
+    let engine = Engine::default();
+    let bytes = engine.precompile_module(WAT.as_bytes()).unwrap();
+    let parsed = elf::parse(&bytes).unwrap();
+    let mut meta: ModuleMetadata = postcard::from_bytes(parsed.meta).unwrap();
+    // A resume address past the code would jump anywhere.
+    meta.handlers = tern_environ::ExceptionHandlers::default();
+    meta.handlers.push(0, 16, u32::try_from(meta.code_len).unwrap());
+    let rewritten = elf::write(
+        &bytes[parsed.text.clone()],
+        &parsed.header,
+        &postcard::to_allocvec(&meta).unwrap(),
+    )
+    .unwrap();
+    let msg = load_error(&engine, &rewritten);
+    assert!(
+        msg.contains("inconsistent module metadata: bad exception handler table"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn stack_maps_outside_their_frames_are_refused() {
     let engine = Engine::default();
     let bytes = engine.precompile_module(WAT.as_bytes()).unwrap();
@@ -354,6 +376,11 @@ fn representative() -> ModuleMetadata {
             let mut maps = tern_environ::StackMaps::default();
             maps.push(8, 32, &[0, 16]);
             maps
+        },
+        handlers: {
+            let mut handlers = tern_environ::ExceptionHandlers::default();
+            handlers.push(8, 32, 12);
+            handlers
         },
         func_names,
         exports_by_name: vec![2, 1, 0],

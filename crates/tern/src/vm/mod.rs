@@ -12,6 +12,8 @@
 //! * `pool`: the pooling allocator's slots and counts.
 //! * `reuse`: the on-demand allocator's few released mappings, kept for reuse.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
+//! * `unwind`: the exception unwinder (from a `throw` to a wasm handler, or
+//!   out of the activation) and its resume routine.
 //! * `host_func`: how wasm calls into Rust closures.
 //! * `libcalls`: functions compiled code calls for heavier work (`gc_libcalls`:
 //!   the GC heap's).
@@ -79,6 +81,7 @@ pub mod store_cast;
 pub mod table;
 pub mod thread_stack;
 pub mod traphandlers;
+pub mod unwind;
 pub mod vmcontext;
 
 pub use code_memory::{CodeInfo, CodeMemory};
