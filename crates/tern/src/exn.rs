@@ -287,7 +287,6 @@ impl StoreOpaque {
         Ok(self.tags[tag].ty.ty.ty.params.to_vec())
     }
 
-
     /// Makes `exn` the store's pending exception (`Store::throw`).
     ///
     /// # Panics

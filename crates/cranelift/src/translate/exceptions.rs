@@ -268,10 +268,12 @@ impl FuncState<'_, '_> {
         self.builder.seal_block(landing);
         let exn = self.builder.block_params(landing)[0];
         let exn_addr = self.object_address(exn);
-        let thrown_tag =
-            self.builder
-                .ins()
-                .load(types::I64, Self::trusted_flags(), exn_addr, GC_EXN_TAG as i32);
+        let thrown_tag = self.builder.ins().load(
+            types::I64,
+            Self::trusted_flags(),
+            exn_addr,
+            GC_EXN_TAG as i32,
+        );
         for c in catches {
             let matched = match c.tag {
                 None => None,

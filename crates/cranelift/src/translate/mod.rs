@@ -77,7 +77,7 @@ impl<'a> FuncTranslator<'a> {
         compiler: &'a Compiler,
         module: &'a Module,
         offsets: &'a VMOffsets,
-            fctx: &'a mut FunctionBuilderContext,
+        fctx: &'a mut FunctionBuilderContext,
     ) -> Self {
         Self {
             compiler,

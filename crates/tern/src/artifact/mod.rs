@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use tern_environ::{
-    AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, ExceptionHandlers, SegmentMode, StackMaps,
-    TrapKind,
+    AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, ExceptionHandlers, SegmentMode,
+    StackMaps, TrapKind,
 };
 
 /// Version of the metadata encoding. Bump it whenever a type serialized into

@@ -201,7 +201,8 @@ fn exception_handlers_outside_the_code_are_refused() {
     let mut meta: ModuleMetadata = postcard::from_bytes(parsed.meta).unwrap();
     // A resume address past the code would jump anywhere.
     meta.handlers = tern_environ::ExceptionHandlers::default();
-    meta.handlers.push(0, 16, u32::try_from(meta.code_len).unwrap());
+    meta.handlers
+        .push(0, 16, u32::try_from(meta.code_len).unwrap());
     let rewritten = elf::write(
         &bytes[parsed.text.clone()],
         &parsed.header,

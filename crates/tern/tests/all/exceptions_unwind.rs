@@ -203,9 +203,14 @@ fn gc_references_live_across_a_try_call_survive_a_collection_before_the_throw() 
               (i64.add (struct.get $box 0 (local.get $b)))
               (i64.add (struct.get $box 0 (local.get $c)))))"#,
     )?;
-    let mut store = Store::new(&engine, StoreLimitsBuilder::new().memory_size(1 << 20).build());
+    let mut store = Store::new(
+        &engine,
+        StoreLimitsBuilder::new().memory_size(1 << 20).build(),
+    );
     store.limiter(|l| l as &mut dyn ResourceLimiter);
-    let gc = Func::wrap(&mut store, |mut caller: Caller<'_, StoreLimits>| caller.gc());
+    let gc = Func::wrap(&mut store, |mut caller: Caller<'_, StoreLimits>| {
+        caller.gc()
+    });
     let instance = Instance::new(&mut store, &module, &[gc.into()])?;
     let run = instance.get_typed_func::<(i64, i32), i64>(&mut store, "run")?;
     // 200,000 objects of 32 bytes or more: over 6 MiB through a 1 MiB heap.

@@ -7,7 +7,7 @@
 //! the public API.
 
 use super::for_each_stack_root;
-use crate::{Caller, Config, Engine, Extern, ExternRef, Func, Instance, Module, Store, Val};
+use crate::{Caller, Engine, Extern, ExternRef, Func, Instance, Module, Store, Val};
 use std::collections::BTreeSet;
 
 /// What the host functions saw and are asked to do.
