@@ -38,8 +38,10 @@ use tern_environ::{
 /// memory's base is read from the vmctx's own copy, and GC trap kinds,
 /// constant operators and libcalls are appended; version 12: exceptions are
 /// GC-heap objects built by compiled code, and the three exception libcalls
-/// are gone).
-pub(crate) const FORMAT_VERSION: u32 = 12;
+/// are gone; version 13: calls inside a `try_table` are `try_call`s whose
+/// handlers are in the metadata's exception handler table, and the `throw`
+/// libcall is appended).
+pub(crate) const FORMAT_VERSION: u32 = 13;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
