@@ -1,16 +1,15 @@
 //! The [`Compiler`]: a configured Cranelift ISA plus the per-function compile step.
 
-use crate::may_throw::MayThrow;
 use crate::trampoline::{needed_trampolines, TrampolineSpec};
 use crate::translate::FuncTranslator;
 use anyhow::{anyhow, bail, Context as _, Result};
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tern_environ::{AddressMap, FunctionBody, Module, ModuleTranslation, TrapKind, VMOffsets};
+use tern_environ::{AddressMap, FunctionBody, ModuleTranslation, TrapKind, VMOffsets};
 
 /// How hard Cranelift optimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +70,10 @@ pub struct CompiledFunction {
     /// address, frame size, the references' offsets from the stack pointer),
     /// sorted by return address (see `tern_environ::StackMaps`).
     pub(crate) stack_maps: Vec<(u32, u32, Vec<u32>)>,
+    /// Calls with an exception handler (`try_call`): (offset in `code` of
+    /// the return address, frame offset, offset in `code` of the handler),
+    /// sorted by return address (see `tern_environ::ExceptionHandlers`).
+    pub(crate) handlers: Vec<(u32, u32, u32)>,
 }
 
 impl CompiledFunction {
@@ -217,7 +220,6 @@ impl Compiler {
         }
         let ModuleTranslation { module, bodies } = translation;
         let offsets = VMOffsets::new(&module);
-        let may_throw = self.may_throw(&module, &bodies);
         let num_bodies = bodies.len();
         let specs = needed_trampolines(&module);
         let jobs: Vec<Job<'_>> = bodies
@@ -248,7 +250,7 @@ impl Compiler {
                     let func_index = body.func_index;
                     let mut validator = body.validator.into_validator(std::mem::take(allocs));
                     ctx.clear();
-                    FuncTranslator::new(self, &module, &offsets, &may_throw, fctx).translate(
+                    FuncTranslator::new(self, &module, &offsets, fctx).translate(
                         &mut ctx.func,
                         func_index,
                         &body.body,
@@ -285,7 +287,6 @@ impl Compiler {
     pub fn translate_to_clif(&self, translation: ModuleTranslation<'_>) -> Result<Vec<String>> {
         let ModuleTranslation { module, bodies } = translation;
         let offsets = VMOffsets::new(&module);
-        let may_throw = self.may_throw(&module, &bodies);
         let mut fctx = cranelift_frontend::FunctionBuilderContext::new();
         let mut allocs = wasmparser::FuncValidatorAllocations::default();
         bodies
@@ -293,7 +294,7 @@ impl Compiler {
             .map(|body| {
                 let mut validator = body.validator.into_validator(std::mem::take(&mut allocs));
                 let mut func = cranelift_codegen::ir::Function::new();
-                FuncTranslator::new(self, &module, &offsets, &may_throw, &mut fctx).translate(
+                FuncTranslator::new(self, &module, &offsets, &mut fctx).translate(
                     &mut func,
                     body.func_index,
                     &body.body,
@@ -303,16 +304,6 @@ impl Compiler {
                 Ok(func.display().to_string())
             })
             .collect()
-    }
-
-    /// Which functions of `module` may throw; only worked out when exceptions
-    /// are on (otherwise no call is followed by a check anyway).
-    fn may_throw(&self, module: &Module, bodies: &[FunctionBody<'_>]) -> MayThrow {
-        if self.settings.tunables.exceptions {
-            MayThrow::analyse(module, bodies)
-        } else {
-            MayThrow::all(module)
-        }
     }
 
     /// Runs Cranelift over the function in `ctx` and collects its code, traps and relocations.
@@ -381,6 +372,25 @@ impl Compiler {
                 Ok((*ret, *frame_size, slots))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut handlers = Vec::new();
+        for site in buffer.call_sites() {
+            let mut handler = None;
+            for h in site.exception_handlers {
+                match h {
+                    FinalizedMachExceptionHandler::Default(at) => handler = Some(*at),
+                    // Tern's exception tables have one `Default` entry and
+                    // nothing else (see `translate/exceptions.rs`).
+                    other => bail!("unexpected exception handler {other:?}"),
+                }
+            }
+            let Some(handler) = handler else { continue };
+            let frame_offset = site
+                .frame_offset
+                .filter(|f| f % 8 == 0)
+                .ok_or_else(|| anyhow!("a try_call site without a usable frame offset"))?;
+            handlers.push((site.ret_addr, frame_offset, handler));
+        }
+        handlers.sort_unstable_by_key(|h| h.0);
         let alignment = buffer
             .alignment
             .max(self.isa.function_alignment().preferred);
@@ -392,6 +402,7 @@ impl Compiler {
             srclocs,
             wasm_start: 0,
             stack_maps,
+            handlers,
         })
     }
 }

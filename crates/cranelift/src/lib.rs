@@ -19,7 +19,6 @@
 
 mod compiler;
 mod link;
-mod may_throw;
 mod signature;
 mod trampoline;
 mod translate;

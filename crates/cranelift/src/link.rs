@@ -5,7 +5,7 @@
 use crate::compiler::{CompiledFunction, RelocTarget};
 use anyhow::{bail, Result};
 use cranelift_codegen::binemit::Reloc;
-use tern_environ::{AddressMap, StackMaps, TrapKind};
+use tern_environ::{AddressMap, ExceptionHandlers, StackMaps, TrapKind};
 
 /// Where one function lives in the text section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub struct CodeImage {
     pub address_map: AddressMap,
     /// Where each call with live GC references keeps them.
     pub stack_maps: StackMaps,
+    /// Where calls inside a `try_table` resume when an exception reaches them.
+    pub handlers: ExceptionHandlers,
 }
 
 /// Appends `f` to `image`'s text, at its alignment, and records its trap sites.
@@ -75,6 +77,11 @@ pub fn link(
         // Functions are placed in order, so their sorted maps stay sorted.
         for (ret, frame_size, slots) in &f.stack_maps {
             image.stack_maps.push(loc.start + ret, *frame_size, slots);
+        }
+        for (ret, frame_offset, handler) in &f.handlers {
+            image
+                .handlers
+                .push(loc.start + ret, *frame_offset, loc.start + handler);
         }
     }
     for t in trampolines {

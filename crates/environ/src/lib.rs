@@ -18,6 +18,7 @@ mod const_expr;
 mod gc_exn;
 mod gc_layout;
 mod gc_types;
+mod handlers;
 mod legacy_eh;
 mod libcalls;
 mod memory_image;
@@ -43,6 +44,7 @@ pub use gc_types::{
     CompositeKind, WasmArrayType, WasmCompositeType, WasmFieldType, WasmStorageType,
     WasmStructType, WasmSubType,
 };
+pub use handlers::{ExceptionHandlers, HandlerSite};
 pub use legacy_eh::{rewrite_legacy_exceptions, LegacyRewrite, OffsetMap};
 pub use libcalls::{Builtin, LibcallType};
 pub use memory_image::{memory_has_image, memory_images, MemoryImage, IMAGE_PAGE};

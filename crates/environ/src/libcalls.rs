@@ -83,6 +83,12 @@ macro_rules! for_each_libcall {
             /// `array.copy` between two non-null arrays of `elem_size`-byte
             /// elements: status 0, or 1 when a range is out of bounds.
             ArrayCopy array_copy(dst: u64, dst_index: u32, src: u64, src_index: u32, len: u32, elem_size: u32) -> u32;
+            /// `throw`/`throw_ref` with no handler in the throwing function
+            /// (and a `try_table` whose clauses did not match): unwinds to
+            /// the innermost wasm handler of the activation, or out of it as
+            /// `ThrownException`, with exception `exn` of tag identity `tag`
+            /// (its `VMTagDefinition`'s address). Never returns.
+            Throw throw(exn: u64, tag: u64);
         }
     };
 }

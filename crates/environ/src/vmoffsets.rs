@@ -70,12 +70,12 @@ pub const VMLIMITS_EPOCH_DEADLINE: u32 = 32;
 /// `VMRuntimeLimits.epoch_ptr`: address of the engine's epoch counter (u64).
 pub const VMLIMITS_EPOCH_PTR: u32 = 40;
 
-/// `VMRuntimeLimits.pending_exn` (u64): the exception being thrown (an exnref:
-/// its GC-heap offset), 0 when none is in flight. Compiled code checks it
-/// after calls that may throw (see `tern-cranelift`'s `translate/exceptions.rs`).
+/// `VMRuntimeLimits.pending_exn` (u64): the exception leaving wasm (an
+/// exnref: its GC-heap offset), 0 when none. Only the runtime's unwinder
+/// writes it (`tern::vm::unwind`); compiled code never reads it.
 pub const VMLIMITS_PENDING_EXN: u32 = 48;
-/// `VMRuntimeLimits.pending_tag`: the `*const VMTagDefinition` of the exception
-/// in flight, which `catch` clauses compare with their own tag's address.
+/// `VMRuntimeLimits.pending_tag`: the `*const VMTagDefinition` of the
+/// exception leaving wasm (its tag's identity).
 pub const VMLIMITS_PENDING_TAG: u32 = 56;
 /// `VMTagDefinition.type_id` (u32): the engine type id of the tag's function
 /// type, which `throw` writes into the exception object's header.

@@ -200,14 +200,6 @@ impl StoreOpaque {
         Ok(self.tags[tag].ty.ty.ty.params.to_vec())
     }
 
-    /// Makes the exception with raw value `raw` (a non-null exnref of this
-    /// store) the one in flight.
-    pub(crate) fn throw_raw(&mut self, raw: u64) {
-        let identity = u64::from_le_bytes(self.gc_read(raw + u64::from(GC_EXN_TAG)));
-        let def = identity as usize as *const VMTagDefinition;
-        self.limits.set_pending_exception(Some((raw, def)));
-    }
-
     /// Makes `exn` the store's pending exception (`Store::throw`).
     ///
     /// # Panics
@@ -228,9 +220,9 @@ impl StoreOpaque {
     /// Every exception word the collector must treat as a root and update
     /// when it moves the object: the store's pending exception (the one that
     /// left wasm uncaught, or that a host function is throwing) and the one
-    /// in flight in the runtime limits (none while the collector can run,
-    /// since nothing but returns and landing blocks runs while one is, but
-    /// visited all the same). Null words are not visited.
+    /// in flight in the runtime limits (set only while an exception leaves
+    /// an activation, when no collection can run, but visited all the same).
+    /// Null words are not visited.
     pub(crate) fn for_each_exception_root(&mut self, f: &mut dyn FnMut(&mut u32)) {
         if self.pending_exception != 0 {
             f(&mut self.pending_exception);
@@ -243,8 +235,9 @@ impl StoreOpaque {
         }
     }
 
-    /// When wasm returns to the host: moves an exception still in flight to
-    /// the store's pending exception; returns whether there was one.
+    /// When wasm unwound to the host: moves the exception that escaped the
+    /// activation (`vm::unwind`) to the store's pending exception; returns
+    /// whether there was one.
     pub(crate) fn exception_escaped(&mut self) -> bool {
         match self.limits.pending_exception() {
             Some((raw, _)) => {
@@ -256,14 +249,16 @@ impl StoreOpaque {
         }
     }
 
-    /// When a host function returned `ThrownException` to wasm: moves the
-    /// store's pending exception in flight; returns whether there was one.
-    pub(crate) fn exception_rethrown(&mut self) -> bool {
+    /// When a host function returned `ThrownException` to wasm: takes the
+    /// store's pending exception, with its tag identity (what the unwinder
+    /// carries, `vm::unwind`), if there is one.
+    pub(crate) fn exception_rethrown(&mut self) -> Option<(u64, *const VMTagDefinition)> {
         match std::mem::take(&mut self.pending_exception) {
-            0 => false,
+            0 => None,
             word => {
-                self.throw_raw(u64::from(word));
-                true
+                let raw = u64::from(word);
+                let identity = u64::from_le_bytes(self.gc_read(raw + u64::from(GC_EXN_TAG)));
+                Some((raw, identity as usize as *const VMTagDefinition))
             }
         }
     }

@@ -201,6 +201,7 @@ impl Module {
                 traps: image.traps,
                 address_map: image.address_map,
                 stack_maps: image.stack_maps,
+                handlers: image.handlers,
                 names,
                 exports_by_name,
                 memory_images,
@@ -231,6 +232,7 @@ impl Module {
             traps,
             address_map,
             stack_maps,
+            handlers,
             names,
             exports_by_name,
             memory_images,
@@ -247,6 +249,7 @@ impl Module {
             module_name: env.name.clone(),
             address_map,
             stack_maps,
+            handlers,
         });
         registry::register(code.base(), code.len(), info.clone());
         if engine.config().profiler != crate::ProfilingStrategy::None {
@@ -331,6 +334,7 @@ impl Module {
             traps: &inner.info.traps,
             address_map: &inner.info.address_map,
             stack_maps: &inner.info.stack_maps,
+            handlers: &inner.info.handlers,
             func_names: &inner.info.func_names,
             exports_by_name: &inner.exports_by_name,
             memory_images,
@@ -459,6 +463,7 @@ impl Module {
             traps: meta.traps,
             address_map: meta.address_map,
             stack_maps: meta.stack_maps,
+            handlers: meta.handlers,
             names: meta.func_names,
             exports_by_name: meta.exports_by_name,
             memory_images,
@@ -594,6 +599,8 @@ struct Parts {
     address_map: tern_environ::AddressMap,
     /// Where calls keep their live GC references.
     stack_maps: tern_environ::StackMaps,
+    /// Where calls inside a `try_table` resume on an exception.
+    handlers: tern_environ::ExceptionHandlers,
     /// Function names.
     names: FuncNames,
     /// Export positions ordered by name.

@@ -1,6 +1,7 @@
 //! Control flow and calls: blocks, loops, `if`, branches, `return`, `call`,
 //! `call_indirect`, and the bookkeeping for unreachable code.
 
+use super::exceptions::Callee;
 use super::FuncState;
 use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use anyhow::Result;
@@ -25,7 +26,7 @@ pub(crate) enum FrameKind {
         else_seen: bool,
     },
     /// `try_table`: its resolved `catch` clauses and, once something inside
-    /// can throw, its landing block (see `exceptions`).
+    /// can throw (a call or a `throw`), its landing block (see `exceptions`).
     TryTable {
         catches: Vec<super::exceptions::CatchTarget>,
         landing: Option<ir::Block>,
@@ -402,7 +403,7 @@ impl FuncState<'_, '_> {
         let args = self.popn(num_params);
         let args = self.canonical_all(args);
         let vmctx = self.vmctx();
-        let call = if self.module.is_imported_func(func_index) {
+        let results = if self.module.is_imported_func(func_index) {
             let sig = self.signature_for_type(type_index);
             let at = self.offsets.funcref(func_index) as i32;
             let flags = Self::readonly_flags();
@@ -420,7 +421,7 @@ impl FuncState<'_, '_> {
                 self.builder.ins().return_call_indirect(sig, code, &all);
                 return;
             }
-            self.builder.ins().call_indirect(sig, code, &all)
+            self.emit_call(Callee::Indirect(sig, code), &all)
         } else {
             let fref = match self.direct_calls.get(&func_index) {
                 Some(f) => *f,
@@ -449,12 +450,8 @@ impl FuncState<'_, '_> {
                 self.builder.ins().return_call(fref, &all);
                 return;
             }
-            self.builder.ins().call(fref, &all)
+            self.emit_call(Callee::Direct(fref), &all)
         };
-        let results = self.builder.inst_results(call).to_vec();
-        if self.may_throw.may_throw(func_index) {
-            self.check_pending_exception();
-        }
         self.push_all(results);
     }
 
@@ -533,9 +530,7 @@ impl FuncState<'_, '_> {
             self.builder.ins().return_call_indirect(sig, code, &all);
             return;
         }
-        let call = self.builder.ins().call_indirect(sig, code, &all);
-        let results = self.builder.inst_results(call).to_vec();
-        self.check_pending_exception();
+        let results = self.emit_call(Callee::Indirect(sig, code), &all);
         self.push_all(results);
     }
 }

@@ -1,5 +1,5 @@
-//! Exception handling: `throw`, `throw_ref`, `try_table` and the check after
-//! every call that can let an exception leave its callee.
+//! Exception handling: `throw`, `throw_ref`, `try_table`, and how calls
+//! inside a `try_table` are compiled.
 //!
 //! # Exceptions are GC-heap objects
 //! `throw` allocates an object of kind `GcKind::Exn` through the same inline
@@ -8,48 +8,54 @@
 //! read from its `VMTagDefinition`), the tag's identity (the definition's
 //! address) and the payload, laid out by `tern_environ::gc_exn_layout`. An
 //! `exnref` is the object's heap offset. A catch reads the payload fields as
-//! `struct.get` does. Nothing here calls into the runtime except to allocate.
+//! `struct.get` does.
 //!
-//! # The mechanism: a pending exception, checked after calls
-//! An exception in flight is two words in the store's `VMRuntimeLimits`:
-//! `pending_exn` (the exnref, 0 when nothing is thrown) and `pending_tag` (the
-//! address of its tag's definition, the tag's identity). `throw` and
-//! `throw_ref` set them and jump to the innermost *landing block*; every call
-//! that can return (not `return_call*`) to a callee that may throw (see
-//! `crate::may_throw`: a direct call to a function that provably cannot
-//! throw needs no check) is followed by a load of `pending_exn` and a branch
-//! to that landing block when it is set.
-//! A `try_table`'s landing block compares `pending_tag` with each of its
-//! `catch` clauses' tags in order; the first match clears `pending_exn`, reads
-//! the payload and branches to the clause's label; when none
-//! matches it goes on to the next enclosing `try_table`'s landing block, and
-//! past the outermost one to the function's *propagation block*, which
-//! returns zeros of the result types with the exception still pending, so the
-//! caller's own check takes over. A host function that throws (an error that
-//! is `ThrownException`) sets the same words and returns normally; the host
-//! entry finds them set when wasm returns and reports `ThrownException`.
+//! # Zero cost until something is thrown
+//! A call outside every `try_table` of its function is a plain `call`: an
+//! exception passing through its frame is the unwinder's business, and the
+//! normal path pays nothing. A call inside a `try_table` is a Cranelift
+//! `try_call` (`try_call_indirect`) whose exception table has one `Default`
+//! entry: its handler (a small cold block) receives the exnref in the first
+//! exception-payload register and jumps to the innermost `try_table`'s
+//! *landing block*. The handlers of a function's `try_call`s are recorded
+//! per return address (`tern_environ::ExceptionHandlers`) and stored with the
+//! module; the runtime's unwinder (`tern::vm::unwind`) walks the frame-pointer
+//! chain from the `throw` libcall, finds the first frame stopped at a call
+//! with a handler, and resumes there (stack and frame pointers of that
+//! frame, exnref in the payload register).
 //!
-//! Why not Cranelift's `try_call` with exception tables, which costs nothing
-//! on the normal path? It needs a stack unwinder that walks wasm frames, finds
-//! the handler for each return address and resumes there with the stack and
-//! frame pointers restored (per-architecture assembly), plus the same walk
-//! through host frames, which Tern crosses only by returning or by `longjmp`.
-//! The explicit check is two loads and a predictable branch per call that
-//! may throw, needs no platform code, and composes with the existing
-//! `setjmp`/`longjmp` trap handling unchanged: a trap never meets a pending
-//! exception, because nothing but returns and landing blocks runs while one
-//! is pending (so no collection can run either). `try_call` can replace it
-//! later without changing the runtime's view (the two words and the object
-//! layout).
+//! A landing block (parameter: the exnref) reads the exception's tag
+//! identity from the object and compares it with each `catch` clause's tag
+//! (the `VMTagDefinition` address in this instance's vmctx, so an imported
+//! tag matches by identity) in order; the first match reads the payload and
+//! branches to the clause's label. When none matches, it jumps to the next
+//! enclosing `try_table`'s landing block in the same function, and past the
+//! outermost one calls the `throw` libcall, which unwinds further. Matching
+//! in compiled code rather than in the unwinder keeps the unwinder free of
+//! any knowledge of tags or vmctx layouts (it never reads an instance), at
+//! the price of one more resume per frame whose `try_table` does not match.
+//!
+//! `throw` and `throw_ref` inside a `try_table` jump straight to its landing
+//! block (no unwinding at all); outside every `try_table` they call the
+//! `throw` libcall, which never returns.
+//!
+//! # Garbage collection
+//! A `try_call` is a safe point like any call: Cranelift's frontend spills
+//! the GC references live across it and records them in its stack map, and
+//! reloads them on both successors (on the handler edge too), so a collection
+//! inside the callee that moves objects is seen by the landing code. The
+//! unwinder itself allocates nothing and never collects.
 
 use super::control::{ControlFrame, FrameKind};
 use super::FuncState;
-use crate::signature::ir_type;
 use anyhow::Result;
-use cranelift_codegen::ir::{self, condcodes::IntCC, types, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{
+    self, condcodes::IntCC, types, BlockArg, BlockCall, ExceptionTableData, ExceptionTableItem,
+    InstBuilder, Value,
+};
 use tern_environ::{
-    gc_exn_layout, GcKind, TrapKind, WasmStorageType, WasmValType, GC_EXN_TAG,
-    VMLIMITS_PENDING_EXN, VMLIMITS_PENDING_TAG, VMTAG_TYPE_ID,
+    gc_exn_layout, Builtin, GcKind, TrapKind, WasmStorageType, WasmValType, GC_EXN_TAG,
+    VMTAG_TYPE_ID,
 };
 use wasmparser::{Catch, Operator};
 
@@ -63,54 +69,110 @@ pub(crate) struct CatchTarget {
     dest: ir::Block,
 }
 
+/// What a call calls.
+pub(crate) enum Callee {
+    /// A function of this module, by reference.
+    Direct(ir::FuncRef),
+    /// Code at an address, with a signature.
+    Indirect(ir::SigRef, Value),
+}
+
 impl FuncState<'_, '_> {
-    /// The block an exception thrown here goes to: the innermost `try_table`'s
-    /// landing block, or the function's propagation block (created on demand).
-    fn landing(&mut self) -> ir::Block {
-        let outer = self
+    /// The innermost `try_table`'s landing block (created on first use, with
+    /// the exnref as its parameter), or `None` outside every `try_table`.
+    fn landing(&mut self) -> Option<ir::Block> {
+        let i = self
             .control
             .iter()
-            .rposition(|f| matches!(f.kind, FrameKind::TryTable { .. }));
-        let existing = match outer {
-            Some(i) => match &self.control[i].kind {
-                FrameKind::TryTable { landing, .. } => *landing,
-                _ => unreachable!("found above"),
-            },
-            None => self.propagate,
-        };
-        if let Some(block) = existing {
-            return block;
+            .rposition(|f| matches!(f.kind, FrameKind::TryTable { .. }))?;
+        if let FrameKind::TryTable {
+            landing: Some(block),
+            ..
+        } = &self.control[i].kind
+        {
+            return Some(*block);
         }
         let fresh = self.builder.create_block();
-        match outer {
-            Some(i) => {
-                if let FrameKind::TryTable { landing, .. } = &mut self.control[i].kind {
-                    *landing = Some(fresh);
-                }
-            }
-            None => self.propagate = Some(fresh),
+        let exn = self.builder.append_block_param(fresh, types::I64);
+        self.builder.declare_value_needs_stack_map(exn);
+        self.builder.set_cold_block(fresh);
+        if let FrameKind::TryTable { landing, .. } = &mut self.control[i].kind {
+            *landing = Some(fresh);
         }
-        fresh
+        Some(fresh)
     }
 
-    /// After a call that returned: branch to the landing block if the callee
-    /// left an exception pending.
-    pub(crate) fn check_pending_exception(&mut self) {
-        if !self.compiler.settings().tunables.exceptions {
-            return;
+    /// Emits a wasm call (not a tail call) with `args` and returns its
+    /// results: a plain call outside every `try_table`, a `try_call` whose
+    /// handler leads to the innermost landing block inside one.
+    pub(crate) fn emit_call(&mut self, callee: Callee, args: &[Value]) -> Vec<Value> {
+        let Some(landing) = self.landing() else {
+            let call = match callee {
+                Callee::Direct(f) => self.builder.ins().call(f, args),
+                Callee::Indirect(sig, code) => self.builder.ins().call_indirect(sig, code, args),
+            };
+            return self.builder.inst_results(call).to_vec();
+        };
+        let sig = match callee {
+            Callee::Direct(f) => self.builder.func.dfg.ext_funcs[f].signature,
+            Callee::Indirect(sig, _) => sig,
+        };
+        let returns: Vec<ir::Type> = self.builder.func.dfg.signatures[sig]
+            .returns
+            .iter()
+            .map(|r| r.value_type)
+            .collect();
+        let normal = self.builder.create_block();
+        let mut ret_args = Vec::with_capacity(returns.len());
+        for (i, ty) in returns.iter().enumerate() {
+            self.builder.append_block_param(normal, *ty);
+            ret_args.push(BlockArg::TryCallRet(i as u32));
         }
-        let limits = self.limits_ptr();
-        let pending = self.builder.ins().load(
-            types::I64,
-            Self::trusted_flags(),
-            limits,
-            VMLIMITS_PENDING_EXN as i32,
+        let handler = self.builder.create_block();
+        self.builder.append_block_param(handler, types::I64);
+        self.builder.set_cold_block(handler);
+        let pool = &mut self.builder.func.dfg.value_lists;
+        let normal_call = BlockCall::new(normal, ret_args, pool);
+        let handler_call = BlockCall::new(handler, [BlockArg::TryCallExn(0)], pool);
+        let table = ExceptionTableData::new(
+            sig,
+            normal_call,
+            [ExceptionTableItem::Default(handler_call)],
         );
-        let landing = self.landing();
-        let cont = self.builder.create_block();
-        self.builder.ins().brif(pending, landing, &[], cont, &[]);
-        self.builder.seal_block(cont);
-        self.builder.switch_to_block(cont);
+        let table = self.builder.func.dfg.exception_tables.push(table);
+        match callee {
+            Callee::Direct(f) => self.builder.ins().try_call(f, args, table),
+            Callee::Indirect(_, code) => self.builder.ins().try_call_indirect(code, args, table),
+        };
+        self.builder.seal_block(handler);
+        self.builder.switch_to_block(handler);
+        let exn = self.builder.block_params(handler)[0];
+        self.builder.declare_value_needs_stack_map(exn);
+        self.builder.ins().jump(landing, &[BlockArg::Value(exn)]);
+        self.builder.seal_block(normal);
+        self.builder.switch_to_block(normal);
+        self.builder.block_params(normal).to_vec()
+    }
+
+    /// Sends exception `exn` of tag identity `tag` to the innermost landing
+    /// block, or out of this function through the `throw` libcall; the rest
+    /// of the block is unreachable.
+    fn raise(&mut self, exn: Value, tag: Value) {
+        match self.landing() {
+            Some(landing) => {
+                self.builder.ins().jump(landing, &[BlockArg::Value(exn)]);
+            }
+            None => self.throw_out(exn, tag),
+        }
+        self.reachable = false;
+    }
+
+    /// Calls the `throw` libcall, which never returns, and ends the block.
+    fn throw_out(&mut self, exn: Value, tag: Value) {
+        self.call_builtin(Builtin::Throw, &[exn, tag]);
+        // Never reached: the libcall resumes at a handler or unwinds out of
+        // wasm. Should it ever return, trapping is the safe outcome.
+        self.trap(TrapKind::UnreachableCodeReached);
     }
 
     /// Translates `try_table`, `throw` and `throw_ref`.
@@ -198,39 +260,19 @@ impl FuncState<'_, '_> {
         Ok(())
     }
 
-    /// Puts exception `exn` of tag identity `tag` in flight and jumps to the
-    /// landing block; the rest of the block is unreachable.
-    fn raise(&mut self, exn: Value, tag: Value) {
-        let limits = self.limits_ptr();
-        let flags = Self::trusted_flags();
-        self.builder
-            .ins()
-            .store(flags, exn, limits, VMLIMITS_PENDING_EXN as i32);
-        self.builder
-            .ins()
-            .store(flags, tag, limits, VMLIMITS_PENDING_TAG as i32);
-        let landing = self.landing();
-        self.builder.ins().jump(landing, &[]);
-        self.reachable = false;
-    }
-
-    /// Fills a `try_table`'s landing block (when anything can throw inside it);
-    /// called when the `try_table` ends, with the current block filled.
+    /// Fills a `try_table`'s landing block (when anything can throw inside
+    /// it); called when the `try_table` ends (it is no longer on the control
+    /// stack), with the current block filled.
     pub(crate) fn finish_try_table(&mut self, catches: &[CatchTarget], landing: ir::Block) {
         self.builder.switch_to_block(landing);
         self.builder.seal_block(landing);
-        let limits = self.limits_ptr();
-        let exn = self.builder.ins().load(
-            types::I64,
-            Self::trusted_flags(),
-            limits,
-            VMLIMITS_PENDING_EXN as i32,
-        );
+        let exn = self.builder.block_params(landing)[0];
+        let exn_addr = self.object_address(exn);
         let thrown_tag = self.builder.ins().load(
             types::I64,
             Self::trusted_flags(),
-            limits,
-            VMLIMITS_PENDING_TAG as i32,
+            exn_addr,
+            GC_EXN_TAG as i32,
         );
         for c in catches {
             let matched = match c.tag {
@@ -253,21 +295,13 @@ impl FuncState<'_, '_> {
                     Some(next)
                 }
             };
-            let zero = self.builder.ins().iconst(types::I64, 0);
-            self.builder.ins().store(
-                Self::trusted_flags(),
-                zero,
-                limits,
-                VMLIMITS_PENDING_EXN as i32,
-            );
             let mut args: Vec<BlockArg> = Vec::new();
             if let Some(tag) = c.tag {
                 let params: Vec<WasmValType> = self.module.tag_type(tag).params.to_vec();
                 if !params.is_empty() {
                     let layout = gc_exn_layout(&params);
-                    let addr = self.object_address(exn);
                     for (t, offset) in params.into_iter().zip(&layout.fields[1..]) {
-                        let v = self.load_at(WasmStorageType::Val(t), addr, *offset, false);
+                        let v = self.load_at(WasmStorageType::Val(t), exn_addr, *offset, false);
                         args.push(BlockArg::Value(v));
                     }
                 }
@@ -282,21 +316,12 @@ impl FuncState<'_, '_> {
                 None => return,
             }
         }
-        let outer = self.landing();
-        self.builder.ins().jump(outer, &[]);
-    }
-
-    /// Fills the propagation block, if anything used it: return zeros with the
-    /// exception left pending for the caller.
-    pub(crate) fn finish_propagation(&mut self, results: &[WasmValType]) {
-        if let Some(block) = self.propagate.take() {
-            self.builder.switch_to_block(block);
-            self.builder.seal_block(block);
-            let zeros: Vec<Value> = results
-                .iter()
-                .map(|t| super::zero_value(&mut self.builder, ir_type(*t)))
-                .collect();
-            self.builder.ins().return_(&zeros);
+        // No clause matched: on to the enclosing handler.
+        match self.landing() {
+            Some(outer) => {
+                self.builder.ins().jump(outer, &[BlockArg::Value(exn)]);
+            }
+            None => self.throw_out(exn, thrown_tag),
         }
     }
 }

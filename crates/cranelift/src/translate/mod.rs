@@ -29,7 +29,6 @@ mod stack_maps;
 mod tables;
 
 use crate::compiler::Compiler;
-use crate::may_throw::MayThrow;
 use crate::signature::{ir_type, ir_type_of, wasm_signature};
 use crate::trap_codes::trap_code;
 use anyhow::Result;
@@ -48,7 +47,6 @@ pub(crate) struct FuncTranslator<'a> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
-    may_throw: &'a MayThrow,
     fctx: &'a mut FunctionBuilderContext,
 }
 
@@ -58,8 +56,6 @@ pub(crate) struct FuncState<'a, 'f> {
     pub(crate) compiler: &'a Compiler,
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
-    /// Which functions a direct call needs a pending-exception check after.
-    pub(crate) may_throw: &'a MayThrow,
     /// The wasm operand stack.
     pub(crate) stack: Vec<Value>,
     /// Enclosing control structures, innermost last.
@@ -72,9 +68,6 @@ pub(crate) struct FuncState<'a, 'f> {
     pub(crate) fuel_run: Option<FuelRun>,
     pub(crate) direct_calls: HashMap<u32, ir::FuncRef>,
     pub(crate) signatures: HashMap<u32, ir::SigRef>,
-    /// The block that returns with an exception left pending, once a throw
-    /// site outside every `try_table` needs it (see `exceptions`).
-    pub(crate) propagate: Option<ir::Block>,
     /// Values pushed since the current operator began (see `stack_maps`).
     pushes: usize,
 }
@@ -84,14 +77,12 @@ impl<'a> FuncTranslator<'a> {
         compiler: &'a Compiler,
         module: &'a Module,
         offsets: &'a VMOffsets,
-        may_throw: &'a MayThrow,
         fctx: &'a mut FunctionBuilderContext,
     ) -> Self {
         Self {
             compiler,
             module,
             offsets,
-            may_throw,
             fctx,
         }
     }
@@ -174,7 +165,6 @@ impl<'a> FuncTranslator<'a> {
             compiler: self.compiler,
             module: self.module,
             offsets: self.offsets,
-            may_throw: self.may_throw,
             stack: Vec::new(),
             control: Vec::new(),
             reachable: true,
@@ -183,7 +173,6 @@ impl<'a> FuncTranslator<'a> {
             fuel_run: None,
             direct_calls: HashMap::new(),
             signatures: HashMap::new(),
-            propagate: None,
             pushes: 0,
         };
         state.push_function_frame(&ty.results);
@@ -199,7 +188,6 @@ impl<'a> FuncTranslator<'a> {
             state.declare_pushed_refs(validator)?;
         }
         ops.finish()?;
-        state.finish_propagation(&ty.results);
         state.builder.seal_all_blocks();
         state
             .builder

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use tern_environ::{
-    AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, SegmentMode, StackMaps, TrapKind,
+    AddressMap, ConstExpr, ConstOp, ElemItems, EntityIndex, ExceptionHandlers, SegmentMode,
+    StackMaps, TrapKind,
 };
 
 /// Version of the metadata encoding. Bump it whenever a type serialized into
@@ -37,8 +38,10 @@ use tern_environ::{
 /// memory's base is read from the vmctx's own copy, and GC trap kinds,
 /// constant operators and libcalls are appended; version 12: exceptions are
 /// GC-heap objects built by compiled code, and the three exception libcalls
-/// are gone).
-pub(crate) const FORMAT_VERSION: u32 = 12;
+/// are gone; version 13: calls inside a `try_table` are `try_call`s whose
+/// handlers are in the metadata's exception handler table, and the `throw`
+/// libcall is appended).
+pub(crate) const FORMAT_VERSION: u32 = 13;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
@@ -83,6 +86,9 @@ pub(crate) struct ModuleMetadata {
     /// Where each call with live GC references keeps them, sorted by return
     /// address.
     pub stack_maps: StackMaps,
+    /// Where calls inside a `try_table` resume on an exception, sorted by
+    /// return address.
+    pub handlers: ExceptionHandlers,
     /// Function names from the name section.
     pub func_names: FuncNames,
     /// Positions in `env.exports`, ordered by export name.
@@ -107,6 +113,7 @@ pub(crate) struct ModuleMetadataRef<'a> {
     pub traps: &'a [(u32, TrapKind)],
     pub address_map: &'a AddressMap,
     pub stack_maps: &'a StackMaps,
+    pub handlers: &'a ExceptionHandlers,
     pub func_names: &'a FuncNames,
     pub exports_by_name: &'a [u32],
     pub memory_images: Vec<Option<ImageLocation>>,
@@ -337,6 +344,9 @@ fn validate(meta: &ModuleMetadata, text_len: u64) -> Result<()> {
     if !meta.stack_maps.is_valid(meta.code_len) {
         bail!("bad stack maps");
     }
+    if !meta.handlers.is_valid(meta.code_len) {
+        bail!("bad exception handler table");
+    }
     if !env.func_names.is_empty() || !meta.func_names.is_valid() {
         bail!("bad function name table");
     }
@@ -443,6 +453,7 @@ impl Engine {
             traps: &compiled.image.traps,
             address_map: &compiled.image.address_map,
             stack_maps: &compiled.image.stack_maps,
+            handlers: &compiled.image.handlers,
             func_names: &func_names,
             exports_by_name: &crate::module::exports_by_name(&compiled.env.exports),
             memory_images,

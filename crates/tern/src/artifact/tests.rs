@@ -194,6 +194,29 @@ fn inconsistent_metadata_is_refused() {
 }
 
 #[test]
+fn exception_handlers_outside_the_code_are_refused() {
+    let engine = Engine::default();
+    let bytes = engine.precompile_module(WAT.as_bytes()).unwrap();
+    let parsed = elf::parse(&bytes).unwrap();
+    let mut meta: ModuleMetadata = postcard::from_bytes(parsed.meta).unwrap();
+    // A resume address past the code would jump anywhere.
+    meta.handlers = tern_environ::ExceptionHandlers::default();
+    meta.handlers
+        .push(0, 16, u32::try_from(meta.code_len).unwrap());
+    let rewritten = elf::write(
+        &bytes[parsed.text.clone()],
+        &parsed.header,
+        &postcard::to_allocvec(&meta).unwrap(),
+    )
+    .unwrap();
+    let msg = load_error(&engine, &rewritten);
+    assert!(
+        msg.contains("inconsistent module metadata: bad exception handler table"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn stack_maps_outside_their_frames_are_refused() {
     let engine = Engine::default();
     let bytes = engine.precompile_module(WAT.as_bytes()).unwrap();
@@ -355,6 +378,11 @@ fn representative() -> ModuleMetadata {
             maps.push(8, 32, &[0, 16]);
             maps
         },
+        handlers: {
+            let mut handlers = tern_environ::ExceptionHandlers::default();
+            handlers.push(8, 32, 12);
+            handlers
+        },
         func_names,
         exports_by_name: vec![2, 1, 0],
         memory_images: vec![Some((65536, 0, 4096)), None],
@@ -367,15 +395,22 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (12, expected),
+        (13, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 12 (unchanged
-/// since 11: version 12 changed what compiled code relies on, not the encoding).
+/// The encoding of `representative()` for `FORMAT_VERSION` 13 (version 13
+/// added the exception handler table after the stack maps).
 #[rustfmt::skip]
-const PINNED: [u8; 220] = [
-    1, 1, 109, 1, 1, 0, 0, 4, 0, 1, 2, 3, 3, 4, 5, 1, 0, 5, 1, 5, 1, 0, 1, 2, 0, 0, 1, 1, 0, 1, 1, 2, 1, 1, 1, 1, 6, 1, 1, 0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6, 7, 1, 8, 9, 10, 11, 12, 13, 1, 0, 1, 0, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 4, 1, 116, 1, 0, 1, 109, 2, 0, 1, 103, 3, 0, 1, 101, 4, 0, 1, 1, 3, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0, 2, 1, 0, 0, 0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8, 8, 19, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16, 16, 17, 17, 18, 18, 1, 30, 2, 0, 32, 4, 35, 1, 8, 32, 2, 2, 0, 16, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2, 1, 128, 128, 4, 0, 128, 32, 0
+const PINNED: [u8; 224] = [
+    1, 1, 109, 1, 1, 0, 0, 4, 0, 1, 2, 3, 3, 4, 5, 1, 0, 5, 1, 5, 1, 0, 1, 2, 0, 0, 1, 1, 0, 1,
+    1, 2, 1, 1, 1, 1, 6, 1, 1, 0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6,
+    7, 1, 8, 9, 10, 11, 12, 13, 1, 0, 1, 0, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 4, 1, 116, 1, 0, 1,
+    109, 2, 0, 1, 103, 3, 0, 1, 101, 4, 0, 1, 1, 3, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0,
+    2, 1, 0, 0, 0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8, 8,
+    19, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13, 14, 14, 15, 15, 16, 16, 17, 17, 18, 18, 1, 30, 2, 0, 32, 4, 35, 1, 8, 32, 2, 2, 0, 16,
+    1, 8, 32, 12, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2, 1, 128, 128, 4, 0, 128, 32, 0,
 ];

@@ -93,6 +93,9 @@ pub struct CodeInfo {
     pub address_map: tern_environ::AddressMap,
     /// Where each call with live GC references keeps them (see `stack_roots`).
     pub stack_maps: tern_environ::StackMaps,
+    /// Where calls inside a `try_table` resume when an exception reaches
+    /// them (see `vm::unwind`).
+    pub handlers: tern_environ::ExceptionHandlers,
 }
 
 impl CodeInfo {
@@ -133,6 +136,12 @@ impl CodeInfo {
     /// `ret`, if that call has live GC references.
     pub fn stack_map_at(&self, ret: u32) -> Option<tern_environ::StackMap<'_>> {
         self.stack_maps.lookup(ret)
+    }
+
+    /// The exception handler of the call whose return address is at text
+    /// offset `ret`, if that call is a `try_call`.
+    pub fn handler_at(&self, ret: u32) -> Option<tern_environ::HandlerSite> {
+        self.handlers.lookup(ret)
     }
 
     /// The trap kind of the instruction at `offset`, if it is a trap site.

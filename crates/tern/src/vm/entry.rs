@@ -107,18 +107,14 @@ pub fn call_wasm<T>(
     // the store pointer, derived from the `&mut` this function was given.
     let opaque = unsafe { &mut (*store).opaque };
     match result {
-        // An exception no wasm handler caught: it becomes the store's pending
-        // exception and the call's error is `ThrownException` (`crate::exn`).
-        Ok(()) if opaque.exception_escaped() => Err(Unwind::Error {
+        Ok(()) => Ok(()),
+        // An exception no wasm handler caught (`vm::unwind`): it becomes the
+        // store's pending exception and the call's error is
+        // `ThrownException` (`crate::exn`).
+        Err(_) if opaque.exception_escaped() => Err(Unwind::Error {
             error: anyhow::Error::new(crate::ThrownException),
             pcs: Vec::new(),
         }),
-        Ok(()) => Ok(()),
-        Err(unwind) => {
-            // A trap never leaves an exception in flight (nothing runs while
-            // one is), but never let a stale one leak into the next call.
-            opaque.limits.set_pending_exception(None);
-            Err(unwind)
-        }
+        Err(unwind) => Err(unwind),
     }
 }

@@ -37,6 +37,7 @@
 //! everything it owned has been moved out or dropped.
 
 use super::traphandlers::{host_exit_backtrace, raise, Unwind};
+use super::unwind::throw_from;
 use super::vmcontext::{VMContext, VMContextHeader, VMFuncRef, ValRaw};
 use crate::func::{invoke_host, HostFn};
 use crate::store::StoreInner;
@@ -553,16 +554,31 @@ unsafe extern "C" fn host_entry<T, C: HostClosure<T>>(
         let result = func.call(Caller::new(&mut *store, Some(caller)), values);
         match result {
             // The host throws a wasm exception (`Store::throw`, or rethrowing
-            // one a nested call returned): put it in flight and return
-            // normally; the calling wasm checks for it after the call.
-            Err(e) if e.is::<crate::ThrownException>() && store.opaque.exception_rethrown() => {
-                Ok(())
-            }
-            other => other,
+            // one a nested call returned): unwind it into the calling wasm
+            // once this closure has returned and dropped what it holds.
+            Err(e) if e.is::<crate::ThrownException>() => match store.opaque.exception_rethrown() {
+                Some(thrown) => Ok(Some(thrown)),
+                None => Err(e),
+            },
+            Ok(()) => Ok(None),
+            Err(e) => Err(e),
         }
     }));
     let unwind = match outcome {
-        Ok(Ok(())) => return,
+        Ok(Ok(None)) => return,
+        Ok(Ok(Some((exn, tag)))) => {
+            // SAFETY: the caller's vmctx is a live instance vmctx.
+            let limits = unsafe { VMContextHeader::of(caller_vmctx) }.runtime_limits;
+            // SAFETY: the wasm-to-host trampoline that called us recorded its
+            // frame pointer there (nested entries restore it), and its caller
+            // is wasm of the innermost activation; this frame now owns
+            // nothing (the closure's values are dropped, `exn` and `tag` are
+            // plain words), so it may be jumped over.
+            unsafe {
+                let exit_fp = *(*limits).last_wasm_exit_fp.get();
+                throw_from(limits, exit_fp, exn, tag)
+            }
+        }
         Ok(Err(error)) => Unwind::Error {
             error,
             pcs: host_exit_backtrace(),

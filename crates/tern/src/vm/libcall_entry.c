@@ -57,3 +57,13 @@ uint32_t tern_new_epoch_entry(void *vmctx) {
   __asm__ volatile("" : "+r"(r)::"memory");
   return r;
 }
+
+// The `throw` libcall (see `vm/unwind.rs`): the body unwinds from this
+// frame and never returns here (it resumes at a wasm handler or longjmps to
+// the activation's landing pad).
+void tern_throw_body(void *vmctx, uint64_t exn, uint64_t tag, void *exit_fp);
+
+void tern_throw_entry(void *vmctx, uint64_t exn, uint64_t tag) {
+  tern_throw_body(vmctx, exn, tag, __builtin_frame_address(0));
+  __asm__ volatile("" ::: "memory");
+}

@@ -17,6 +17,7 @@ use super::gc_libcalls::{
 use super::instance::VMInstance;
 use super::store_cast::store_from_vmctx;
 use super::traphandlers::{raise, Unwind};
+use super::unwind::throw;
 use super::vmcontext::VMContext;
 use tern_environ::Builtin;
 

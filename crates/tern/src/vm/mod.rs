@@ -14,6 +14,8 @@
 //! * `arena`: a store's share of the on-demand allocator: its memories and
 //!   vmctxs carved from batches, unmapped together.
 //! * `traphandlers`: entering wasm, signals, unwinding traps and host errors.
+//! * `unwind`: the exception unwinder (from a `throw` to a wasm handler, or
+//!   out of the activation) and its resume routine.
 //! * `host_func`: how wasm calls into Rust closures.
 //! * `libcalls`: functions compiled code calls for heavier work (`gc_libcalls`:
 //!   the GC heap's).
@@ -82,6 +84,7 @@ pub mod store_cast;
 pub mod table;
 pub mod thread_stack;
 pub mod traphandlers;
+pub mod unwind;
 pub mod vmcontext;
 
 pub use code_memory::{CodeInfo, CodeMemory};

@@ -157,6 +157,7 @@ mod tests {
             func_names: FuncNames::default(),
             address_map: tern_environ::AddressMap::default(),
             stack_maps: tern_environ::StackMaps::default(),
+            handlers: tern_environ::ExceptionHandlers::default(),
             module_name: Some(name.to_string()),
         })
     }

@@ -441,6 +441,14 @@ pub fn current_backtrace() -> Vec<usize> {
     pcs
 }
 
+/// The address of the innermost activation's `CallThreadState` (0 outside
+/// wasm): every wasm frame of that activation lies below it, since it is a
+/// local of the `catch_traps` frame that entered them (the exception
+/// unwinder's bound, `vm/unwind.rs`).
+pub(super) fn activation_state_address() -> usize {
+    current() as usize
+}
+
 /// Unwinds from a host function (called by wasm) to the innermost [`catch_traps`].
 ///
 /// # Safety

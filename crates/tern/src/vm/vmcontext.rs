@@ -116,8 +116,9 @@ pub struct VMRuntimeLimits {
     pub epoch_deadline: UnsafeCell<u64>,
     /// Address of the engine's epoch counter.
     pub epoch_ptr: UnsafeCell<*const u64>,
-    /// The exception in flight (exnref: arena index + 1), 0 when none; compiled
-    /// code checks it after every call.
+    /// The exception leaving the innermost activation (an exnref: a heap
+    /// offset), 0 when none: set by the unwinder (`vm::unwind`) just before
+    /// it jumps to `catch_traps`, taken by `call_wasm`.
     pub pending_exn: UnsafeCell<u64>,
     /// The tag definition of the exception in flight (its identity).
     pub pending_tag: UnsafeCell<*const VMTagDefinition>,

@@ -182,7 +182,7 @@ fn exn_ref_new_checks_the_payload() -> Result<()> {
 }
 
 #[test]
-fn calls_that_may_throw_are_still_checked() -> Result<()> {
+fn throws_behind_every_kind_of_call_are_caught() -> Result<()> {
     // Each export catches an exception raised behind a different kind of
     // call: a `call_indirect` target, a `call_ref` target, a direct callee
     // whose own callee is an import that throws, and a tail-called thrower.

@@ -30,6 +30,7 @@ mod embedder12;
 mod errors;
 mod exceptions;
 mod exceptions_heap;
+mod exceptions_unwind;
 mod externref_collect;
 mod function_references;
 mod gc;

@@ -7,7 +7,7 @@
 //! the public API.
 
 use super::for_each_stack_root;
-use crate::{Caller, Config, Engine, Extern, ExternRef, Func, Instance, Module, Store, Val};
+use crate::{Caller, Engine, Extern, ExternRef, Func, Instance, Module, Store, Val};
 use std::collections::BTreeSet;
 
 /// What the host functions saw and are asked to do.
@@ -463,12 +463,9 @@ fn exnrefs_are_roots_and_funcrefs_are_not() {
 /// frames; a collector must not).
 #[test]
 fn every_frame_of_a_deep_recursion_is_walked() {
-    // 12,000 frames must fit the default 512 KiB wasm stack, which they do
-    // without exceptions; with them on (the default) each call is followed
-    // by a pending-exception check and the frames no longer fit.
-    let mut config = Config::new();
-    config.wasm_exceptions(false);
-    let engine = Engine::new(&config).unwrap();
+    // 12,000 frames must fit the default 512 KiB wasm stack (exceptions on,
+    // the default, cost a frame nothing outside a `try_table`).
+    let engine = Engine::default();
     let module = Module::new(
         &engine,
         r#"(module
