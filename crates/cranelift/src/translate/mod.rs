@@ -24,6 +24,7 @@ mod gc_objects;
 mod interrupts;
 mod memory;
 mod numeric;
+mod regions;
 mod simd;
 mod stack_maps;
 mod tables;

@@ -1,5 +1,6 @@
 //! Integration tests of Tern's public API, one binary with a module per topic.
 
+mod alias_regions;
 mod api;
 mod api_regressions;
 mod artifact;
