@@ -39,7 +39,7 @@ impl FuncState<'_, '_> {
     /// base is read from the vmctx's copy (one read-only, movable load that
     /// Cranelift hoists and merges); a dynamic memory's base is reloaded from
     /// its definition, since a call may have grown it.
-    fn memory_base(&mut self, index: u32) -> Value {
+    pub(crate) fn memory_base(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
         if !self.memory_style(index).base_moves() {
             return self.builder.ins().load(
@@ -61,7 +61,7 @@ impl FuncState<'_, '_> {
     }
 
     /// Memory `index`'s current length in bytes.
-    fn memory_length(&mut self, index: u32) -> Value {
+    pub(crate) fn memory_length(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
         let def = self.builder.ins().load(
             types::I64,

@@ -14,6 +14,7 @@ mod bindgen_twice;
 mod bindgen_types;
 mod bindgen_with;
 mod borrowed_store_data;
+mod bulk_inline;
 mod cache;
 mod component;
 mod component_abi;
