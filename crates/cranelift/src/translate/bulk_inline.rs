@@ -59,7 +59,10 @@ impl FuncState<'_, '_> {
         // `addr < 2^32` and `len <= 256`: the sum cannot wrap.
         let end = self.builder.ins().iadd_imm_u(addr, i64::from(len));
         let length = self.memory_length(mem);
-        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, length);
         self.builder
             .ins()
             .trapnz(oob, trap_code(TrapKind::MemoryOutOfBounds));

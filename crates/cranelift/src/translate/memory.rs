@@ -196,7 +196,11 @@ impl FuncState<'_, '_> {
                 .ins()
                 .load(types::I64, Self::readonly_flags(), vmctx, at);
             let region = self.alias_region(Region::ImportedGlobals);
-            (ptr, 0, Self::trusted_flags().with_alias_region(Some(region)))
+            (
+                ptr,
+                0,
+                Self::trusted_flags().with_alias_region(Some(region)),
+            )
         } else {
             let defined = index - self.module.num_imported_globals;
             let region = self.alias_region(Region::DefinedGlobal(defined));

@@ -21,7 +21,9 @@ fn module(engine: &Engine, lens: &[u32]) -> Module {
     Module::new(engine, wat + ")").unwrap()
 }
 
-const LENS: &[u32] = &[0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 37, 64, 100, 128, 129, 192, 256, 257];
+const LENS: &[u32] = &[
+    0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 37, 64, 100, 128, 129, 192, 256, 257,
+];
 
 struct Setup {
     store: Store<()>,
@@ -74,7 +76,13 @@ fn fills_write_the_low_byte_over_exactly_the_range() {
 fn copies_behave_as_through_a_temporary_buffer() {
     let mut s = setup();
     for &n in LENS {
-        for (dst, src) in [(100u32, 103u32), (103, 100), (4000, 9000), (500, 500), (65536 - n, 0)] {
+        for (dst, src) in [
+            (100u32, 103u32),
+            (103, 100),
+            (4000, 9000),
+            (500, 500),
+            (65536 - n, 0),
+        ] {
             let mut expected = s.bytes();
             expected.copy_within(src as usize..(src + n) as usize, dst as usize);
             s.call(&format!("copy{n}"), dst as i32, src as i32).unwrap();
@@ -92,13 +100,29 @@ fn out_of_bounds_ranges_trap_and_write_nothing() {
         // One byte past the end (for n = 0: an address past the end).
         let dst = (end - n + 1) as i32;
         let e = s.call(&format!("fill{n}"), dst, 1).unwrap_err();
-        assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds), "fill{n}");
+        assert_eq!(
+            e.downcast_ref::<Trap>(),
+            Some(&Trap::MemoryOutOfBounds),
+            "fill{n}"
+        );
         let e = s.call(&format!("copy{n}"), dst, 0).unwrap_err();
-        assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds), "copy{n} dst");
+        assert_eq!(
+            e.downcast_ref::<Trap>(),
+            Some(&Trap::MemoryOutOfBounds),
+            "copy{n} dst"
+        );
         let e = s.call(&format!("copy{n}"), 0, dst).unwrap_err();
-        assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds), "copy{n} src");
+        assert_eq!(
+            e.downcast_ref::<Trap>(),
+            Some(&Trap::MemoryOutOfBounds),
+            "copy{n} src"
+        );
         let e = s.call(&format!("fill{n}"), -1, 1).unwrap_err();
-        assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::MemoryOutOfBounds), "fill{n} at 2^32-1");
+        assert_eq!(
+            e.downcast_ref::<Trap>(),
+            Some(&Trap::MemoryOutOfBounds),
+            "fill{n} at 2^32-1"
+        );
         assert!(s.bytes() == before, "length {n} wrote before trapping");
         // Exactly up to the end is in bounds, including a zero length at the end.
         s.call(&format!("fill{n}"), (end - n) as i32, 1).unwrap();
