@@ -11,6 +11,7 @@
 //! cannot read outside the sandbox. Bulk operations (`memory.copy/fill/init`)
 //! check their ranges inside libcalls (Rust code), not in compiled wasm.
 
+use super::regions::Region;
 use super::FuncState;
 use crate::signature::ir_type;
 use anyhow::Result;
@@ -38,7 +39,7 @@ impl FuncState<'_, '_> {
     /// base is read from the vmctx's copy (one read-only, movable load that
     /// Cranelift hoists and merges); a dynamic memory's base is reloaded from
     /// its definition, since a call may have grown it.
-    fn memory_base(&mut self, index: u32) -> Value {
+    pub(crate) fn memory_base(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
         if !self.memory_style(index).base_moves() {
             return self.builder.ins().load(
@@ -60,7 +61,7 @@ impl FuncState<'_, '_> {
     }
 
     /// Memory `index`'s current length in bytes.
-    fn memory_length(&mut self, index: u32) -> Value {
+    pub(crate) fn memory_length(&mut self, index: u32) -> Value {
         let vmctx = self.vmctx();
         let def = self.builder.ins().load(
             types::I64,
@@ -150,10 +151,14 @@ impl FuncState<'_, '_> {
         }
     }
 
-    pub(crate) fn heap_flags() -> MemFlagsData {
+    /// Flags of a linear-memory access: little-endian, trapping when out of
+    /// bounds (the guard region), in the linear-memory alias region.
+    pub(crate) fn heap_flags(&mut self) -> MemFlagsData {
+        let region = self.alias_region(Region::LinearMemory);
         MemFlagsData::new()
             .with_endianness(Endianness::Little)
             .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+            .with_alias_region(Some(region))
     }
 
     fn load(
@@ -163,7 +168,8 @@ impl FuncState<'_, '_> {
         f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value,
     ) {
         let (addr, offset) = self.memory_address(memarg, size);
-        let v = f(self, Self::heap_flags(), addr, offset);
+        let flags = self.heap_flags();
+        let v = f(self, flags, addr, offset);
         self.push(v);
     }
 
@@ -175,11 +181,13 @@ impl FuncState<'_, '_> {
     ) {
         let value = self.pop();
         let (addr, offset) = self.memory_address(memarg, size);
-        f(self, Self::heap_flags(), value, addr, offset);
+        let flags = self.heap_flags();
+        f(self, flags, value, addr, offset);
     }
 
-    /// The address of global `index`'s storage.
-    fn global_address(&mut self, index: u32) -> (Value, i32) {
+    /// The address of global `index`'s storage, and the flags of an access
+    /// to it (in the global's alias region).
+    fn global_address(&mut self, index: u32) -> (Value, i32, MemFlagsData) {
         let vmctx = self.vmctx();
         if self.module.is_imported_global(index) {
             let at = self.offsets.imported_global(index) as i32;
@@ -187,10 +195,20 @@ impl FuncState<'_, '_> {
                 .builder
                 .ins()
                 .load(types::I64, Self::readonly_flags(), vmctx, at);
-            (ptr, 0)
+            let region = self.alias_region(Region::ImportedGlobals);
+            (
+                ptr,
+                0,
+                Self::trusted_flags().with_alias_region(Some(region)),
+            )
         } else {
             let defined = index - self.module.num_imported_globals;
-            (vmctx, self.offsets.defined_global(defined) as i32)
+            let region = self.alias_region(Region::DefinedGlobal(defined));
+            (
+                vmctx,
+                self.offsets.defined_global(defined) as i32,
+                Self::trusted_flags().with_alias_region(Some(region)),
+            )
         }
     }
 
@@ -337,19 +355,14 @@ impl FuncState<'_, '_> {
             }
             Operator::GlobalGet { global_index } => {
                 let ty = ir_type(self.module.globals[*global_index as usize].ty);
-                let (addr, offset) = self.global_address(*global_index);
-                let v = self
-                    .builder
-                    .ins()
-                    .load(ty, Self::trusted_flags(), addr, offset);
+                let (addr, offset, flags) = self.global_address(*global_index);
+                let v = self.builder.ins().load(ty, flags, addr, offset);
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
                 let v = self.pop();
-                let (addr, offset) = self.global_address(*global_index);
-                self.builder
-                    .ins()
-                    .store(Self::trusted_flags(), v, addr, offset);
+                let (addr, offset, flags) = self.global_address(*global_index);
+                self.builder.ins().store(flags, v, addr, offset);
             }
             other => return Err(super::dispatch::misrouted(other, "memory")),
         }

@@ -13,8 +13,11 @@
 //! touch the operand stack), `simd` (128-bit vectors) and `exceptions`
 //! (`throw`, `try_table`, and the check after each call); `interrupts` meters fuel and
 //! checks epochs; `stack_maps` marks the values of GC-heap reference types that
-//! Cranelift must keep in stack maps.
+//! Cranelift must keep in stack maps; `bulk_inline` compiles short constant-length
+//! `memory.fill`/`memory.copy` without a libcall; `regions` names the alias regions
+//! of memory accesses.
 
+mod bulk_inline;
 mod control;
 mod dispatch;
 mod exceptions;
@@ -24,6 +27,7 @@ mod gc_objects;
 mod interrupts;
 mod memory;
 mod numeric;
+mod regions;
 mod simd;
 mod stack_maps;
 mod tables;

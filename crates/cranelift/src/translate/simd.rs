@@ -135,7 +135,8 @@ impl FuncState<'_, '_> {
         f: impl FnOnce(&mut Self, MemFlagsData, Value, i32) -> Value,
     ) {
         let (addr, offset) = self.memory_address(memarg, size);
-        let v = f(self, Self::heap_flags(), addr, offset);
+        let flags = self.heap_flags();
+        let v = f(self, flags, addr, offset);
         self.push(v);
     }
 
@@ -149,10 +150,8 @@ impl FuncState<'_, '_> {
     fn load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) {
         let v = self.pop_vec(ty);
         let (addr, offset) = self.memory_address(memarg, ty.lane_type().bytes());
-        let x = self
-            .builder
-            .ins()
-            .load(ty.lane_type(), Self::heap_flags(), addr, offset);
+        let flags = self.heap_flags();
+        let x = self.builder.ins().load(ty.lane_type(), flags, addr, offset);
         let r = self.builder.ins().insertlane(v, x, lane);
         self.push(r);
     }
@@ -161,9 +160,8 @@ impl FuncState<'_, '_> {
         let v = self.pop_vec(ty);
         let (addr, offset) = self.memory_address(memarg, ty.lane_type().bytes());
         let x = self.builder.ins().extractlane(v, lane);
-        self.builder
-            .ins()
-            .store(Self::heap_flags(), x, addr, offset);
+        let flags = self.heap_flags();
+        self.builder.ins().store(flags, x, addr, offset);
     }
 
     /// Lane-wise `pmin(a, b) = b < a ? b : a` and `pmax(a, b) = a < b ? b : a`,
@@ -307,9 +305,8 @@ impl FuncState<'_, '_> {
             Operator::V128Store { memarg } => {
                 let v = self.pop();
                 let (addr, offset) = self.memory_address(memarg, 16);
-                self.builder
-                    .ins()
-                    .store(Self::heap_flags(), v, addr, offset);
+                let flags = self.heap_flags();
+                self.builder.ins().store(flags, v, addr, offset);
             }
             Operator::V128Load8Lane { memarg, lane } => self.load_lane(memarg, I8X16, *lane),
             Operator::V128Load16Lane { memarg, lane } => self.load_lane(memarg, I16X8, *lane),

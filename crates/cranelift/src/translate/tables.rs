@@ -191,6 +191,9 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
+                if self.inline_memory_copy(*dst_mem, *src_mem, dst, src, len) {
+                    return Ok(());
+                }
                 let (len, src, dst) = (
                     self.widen_to_i64(len),
                     self.widen_to_i64(src),
@@ -204,6 +207,9 @@ impl FuncState<'_, '_> {
                 let len = self.pop();
                 let value = self.pop();
                 let dst = self.pop();
+                if self.inline_memory_fill(*mem, dst, value, len) {
+                    return Ok(());
+                }
                 let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
                 let m = self.u32_const(*mem);
                 let st = self.call_builtin(Builtin::MemoryFill, &[m, dst, value, len])[0];

@@ -1,5 +1,6 @@
 //! Integration tests of Tern's public API, one binary with a module per topic.
 
+mod alias_regions;
 mod api;
 mod api_regressions;
 mod artifact;
@@ -13,6 +14,7 @@ mod bindgen_twice;
 mod bindgen_types;
 mod bindgen_with;
 mod borrowed_store_data;
+mod bulk_inline;
 mod cache;
 mod component;
 mod component_abi;
