@@ -3,20 +3,13 @@
 //! defined global's accesses in that global's own region, and all imported
 //! globals' accesses in one shared region (two imports may name one global).
 
-use tern_cranelift::{Compiler, CompilerSettings, OptLevel};
-use tern_environ::{translate_module, Tunables, WasmFeatures};
+mod common;
+
+use tern_environ::{Tunables, WasmFeatures};
 
 /// The CLIF of each defined function of `wat`.
 fn clif(wat: &str) -> Vec<String> {
-    let compiler = Compiler::new(CompilerSettings {
-        opt_level: OptLevel::Speed,
-        verify: true,
-        tunables: Tunables::default(),
-    })
-    .unwrap();
-    let bytes = wat::parse_str(wat).unwrap();
-    let translation = translate_module(&bytes, WasmFeatures::default()).unwrap();
-    compiler.translate_to_clif(translation).unwrap()
+    common::translate_to_clif(wat, WasmFeatures::default(), Tunables::default()).unwrap()
 }
 
 /// The name (`regionN`) the function's preamble gives the region described as `desc`.

@@ -3,21 +3,14 @@
 //! 32-bit memories; the rest call the runtime. Their behaviour is tested in
 //! `crates/tern/tests/all/bulk_inline.rs`.
 
-use tern_cranelift::{Compiler, CompilerSettings, OptLevel};
-use tern_environ::{translate_module, Tunables, WasmFeatures};
+mod common;
+
+use tern_environ::{Tunables, WasmFeatures};
 
 /// Whether each defined function of `wat` calls a libcall.
 fn calls(wat: &str) -> Vec<bool> {
-    let compiler = Compiler::new(CompilerSettings {
-        opt_level: OptLevel::Speed,
-        verify: true,
-        tunables: Tunables::default(),
-    })
-    .unwrap();
-    let bytes = wat::parse_str(wat).unwrap();
     let features = WasmFeatures::default() | WasmFeatures::MEMORY64;
-    let translation = translate_module(&bytes, features).unwrap();
-    let funcs = compiler.translate_to_clif(translation).unwrap();
+    let funcs = common::translate_to_clif(wat, features, Tunables::default()).unwrap();
     funcs.iter().map(|f| f.contains("call_indirect")).collect()
 }
 

@@ -2,17 +2,12 @@
 //! errors naming the operator and the proposal, even when a validator with the
 //! proposal enabled lets them through.
 
-use tern_cranelift::{Compiler, CompilerSettings, OptLevel};
-use tern_environ::{translate_module, Tunables, WasmFeatures};
+mod common;
+
+use tern_environ::{Tunables, WasmFeatures};
 
 fn translate(wat: &str, features: WasmFeatures) -> anyhow::Result<Vec<String>> {
-    let compiler = Compiler::new(CompilerSettings {
-        opt_level: OptLevel::Speed,
-        verify: true,
-        tunables: Tunables::default(),
-    })?;
-    let bytes = wat::parse_str(wat)?;
-    compiler.translate_to_clif(translate_module(&bytes, features)?)
+    common::translate_to_clif(wat, features, Tunables::default())
 }
 
 #[test]

@@ -4,21 +4,18 @@
 //! followed by a `select_spectre_guard` on the address, unless the matching
 //! tunable is off; accesses whose check is elided get none.
 
-use tern_cranelift::{Compiler, CompilerSettings, OptLevel};
-use tern_environ::{translate_module, Tunables, WasmFeatures};
+mod common;
+
+use tern_environ::{Tunables, WasmFeatures};
 
 /// The CLIF of each defined function of `wat`, compiled with `tunables`.
 fn clif(wat: &str, tunables: Tunables) -> Vec<String> {
-    let compiler = Compiler::new(CompilerSettings {
-        opt_level: OptLevel::Speed,
-        verify: true,
+    common::translate_to_clif(
+        wat,
+        WasmFeatures::default() | WasmFeatures::MEMORY64,
         tunables,
-    })
-    .unwrap();
-    let bytes = wat::parse_str(wat).unwrap();
-    let features = WasmFeatures::default() | WasmFeatures::MEMORY64;
-    let translation = translate_module(&bytes, features).unwrap();
-    compiler.translate_to_clif(translation).unwrap()
+    )
+    .unwrap()
 }
 
 fn guards(clif: &str) -> usize {

@@ -4,25 +4,22 @@
 //! exception table has a single `default` handler; a `throw` outside every
 //! `try_table` calls the `throw` libcall.
 
-use tern_cranelift::{Compiler, CompilerSettings, OptLevel};
-use tern_environ::{translate_module, Tunables, WasmFeatures};
+mod common;
+
+use tern_environ::{Tunables, WasmFeatures};
 
 /// The CLIF of each defined function of `wat`, with exceptions on.
 fn clif(wat: &str) -> Vec<String> {
-    let compiler = Compiler::new(CompilerSettings {
-        opt_level: OptLevel::Speed,
-        verify: true,
-        tunables: Tunables {
-            exceptions: true,
-            ..Tunables::default()
-        },
-    })
-    .unwrap();
-    let bytes = wat::parse_str(wat).unwrap();
-    let features = WasmFeatures::default() | WasmFeatures::EXCEPTIONS;
-    compiler
-        .translate_to_clif(translate_module(&bytes, features).unwrap())
-        .unwrap()
+    let tunables = Tunables {
+        exceptions: true,
+        ..Tunables::default()
+    };
+    common::translate_to_clif(
+        wat,
+        WasmFeatures::default() | WasmFeatures::EXCEPTIONS,
+        tunables,
+    )
+    .unwrap()
 }
 
 fn count(clif: &str, what: &str) -> usize {
