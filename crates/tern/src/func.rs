@@ -208,13 +208,28 @@ impl Func {
         let opaque = &mut store.opaque;
         let list = opaque.host_type_lists.len() as u32;
         opaque.host_type_lists.push(types.clone());
-        let mut head = None;
-        for k in 0..types.len() {
-            let ty = FuncTy::Listed { list, k: k as u32 };
-            let func = Self::push_host(opaque, ty, first + k);
-            head.get_or_insert(func);
+        let head = opaque.funcs.len();
+        let hosts = first..first + types.len();
+        for index in hosts.clone() {
+            if FuncRefPtr(opaque.host_funcs.funcref(index))
+                .wasm_call()
+                .is_null()
+            {
+                opaque.trampolines.wait_for_host_trampoline(index);
+            }
         }
-        head
+        // Written in place by one `extend` (a `push` per function built each
+        // `FuncData` on the stack and copied it, stalling on the copy).
+        let host_funcs = &opaque.host_funcs;
+        opaque
+            .funcs
+            .extend(hosts.zip(0..).map(|(index, k)| FuncData {
+                funcref: FuncRefPtr(host_funcs.funcref(index)),
+                ty: FuncTy::Listed { list, k },
+                kind: FuncKind::Host(index),
+                trampoline: None,
+            }));
+        (!types.is_empty()).then(|| Func(opaque.stored(head)))
     }
 
     /// The function `n` places after this one in its store (of those that

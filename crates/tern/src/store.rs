@@ -124,7 +124,7 @@ pub struct StoreOpaque {
     /// store's funcrefs for them, which never move (`vm::host_func`).
     pub(crate) host_funcs: HostFuncs,
     /// The types of host functions defined in lists (`FuncTy::Listed`).
-    pub(crate) host_type_lists: Vec<HostTypeList>,
+    pub(crate) host_type_lists: smallvec::SmallVec<[HostTypeList; 1]>,
     /// The trampolines of the modules instantiated here (`func/trampolines.rs`).
     pub(crate) trampolines: crate::func::StoreTrampolines,
     /// Every tag created in or by this store (`crate::exn`).
@@ -195,7 +195,7 @@ impl<T> Store<T> {
                     globals: Vec::new(),
                     host_globals: Vec::new(),
                     host_funcs: HostFuncs::default(),
-                    host_type_lists: Vec::new(),
+                    host_type_lists: smallvec::SmallVec::new(),
                     trampolines: Default::default(),
                     tags: Vec::new(),
                     pending_exception: 0,

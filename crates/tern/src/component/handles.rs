@@ -21,10 +21,11 @@
 //! through a shared borrow of the store, can still move handles; nothing
 //! holds the lock across a call into wasm.
 
-use super::resources::ResourceType;
+use super::resources::{poisoned, ResourceType};
 use super::{trap, ComponentTrapKind};
 use anyhow::Result;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
 /// Which table a handle lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -194,6 +195,32 @@ pub(crate) struct HandleState {
     guest: HashMap<(usize, u32), Table>,
     scopes: Vec<Scope>,
     pub(crate) types: HashMap<ResourceType, TypeInfo>,
+}
+
+/// A store's [`HandleState`], made on first use: a store that never meets a
+/// component pays neither for the tables nor for their room in the store
+/// (which keeps `Store::new` one small allocation).
+#[derive(Debug, Default)]
+pub(crate) struct StoreHandles(Mutex<Option<Box<HandleState>>>);
+
+impl StoreHandles {
+    /// The state, for a caller holding the store exclusively.
+    ///
+    /// # Errors
+    /// Fails when a panic poisoned the lock.
+    pub(crate) fn get_mut(&mut self) -> Result<&mut HandleState> {
+        let state = self.0.get_mut().map_err(poisoned)?;
+        Ok(state.get_or_insert_with(Box::default))
+    }
+
+    /// Runs `f` on the state, under the lock.
+    ///
+    /// # Errors
+    /// Fails when a panic poisoned the lock, or as `f` does.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut HandleState) -> Result<R>) -> Result<R> {
+        let mut state = self.0.lock().map_err(poisoned)?;
+        f(state.get_or_insert_with(Box::default))
+    }
 }
 
 /// A removed own handle: its rep and the destructor to run (outside the lock).

@@ -10,17 +10,17 @@
 use super::abi::ResourceCx;
 use super::adapters::{instantiate_adapter, AdapterRuntime};
 use super::func::{FuncData, Lifted};
-use super::handles::{HandleState, TableId, TypeInfo};
+use super::handles::{HandleState, StoreHandles, TableId, TypeInfo};
 use super::host::{lowered_lifted, LowerSite};
 use super::linker::{Definition, ResolvedImports};
-use super::resources::{poisoned, ResourceType};
+use super::resources::ResourceType;
 use super::vmctx::ComponentVmctx;
 use super::{Component, Func, TypedFunc};
 use crate::store::{StoreInner, Stored};
 use crate::{AsContextMut, Extern, Module, StoreContextMut};
 use anyhow::{bail, Context as _, Result};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tern_environ::component::{
     AdapterInfo, CanonOptions, ComponentInfo, CoreDef, Export, FuncDef, Initializer, ModuleDef,
     ResourceDef,
@@ -183,7 +183,7 @@ pub struct ComponentStoreData {
     /// Running async-lifted calls, innermost last.
     pub(crate) tasks: Vec<Task>,
     /// Every resource handle table, and the scopes of running calls.
-    pub(crate) handles: Mutex<HandleState>,
+    pub(crate) handles: StoreHandles,
 }
 
 impl ComponentStoreData {
@@ -192,7 +192,7 @@ impl ComponentStoreData {
     /// # Errors
     /// Fails when a panic poisoned the tables' lock.
     pub(crate) fn handles_mut(&mut self) -> anyhow::Result<&mut HandleState> {
-        self.handles.get_mut().map_err(poisoned)
+        self.handles.get_mut()
     }
 }
 

@@ -290,15 +290,16 @@ impl LiftContext<'_> {
     /// Lifts handle `index` of type `ty` from the component into the host table.
     pub(crate) fn lift_resource_any(&self, ty: InterfaceType, index: u32) -> Result<ResourceAny> {
         let (own, rty) = self.resource_side(ty)?;
-        let mut handles = self.handles.lock().map_err(poisoned)?;
         let table = self.resources.table;
-        let (slot, generation) = if own {
-            let rep = handles.lift_own(table, index, rty)?;
-            handles.new_host_own(rty, rep)?
-        } else {
-            let rep = handles.lift_borrow(table, index, rty)?;
-            handles.new_host_borrow(rty, rep)?
-        };
+        let (slot, generation) = self.handles.with(|handles| {
+            if own {
+                let rep = handles.lift_own(table, index, rty)?;
+                handles.new_host_own(rty, rep)
+            } else {
+                let rep = handles.lift_borrow(table, index, rty)?;
+                handles.new_host_borrow(rty, rep)
+            }
+        })?;
         Ok(ResourceAny {
             store: self.resources.store,
             index: slot,
@@ -319,13 +320,14 @@ impl LiftContext<'_> {
         if rty != expected {
             bail!("resource type mismatch: the component's type is not the host type expected");
         }
-        let mut handles = self.handles.lock().map_err(poisoned)?;
         let table = self.resources.table;
-        let rep = if own {
-            handles.lift_own(table, index, rty)?
-        } else {
-            handles.lift_borrow(table, index, rty)?
-        };
+        let rep = self.handles.with(|handles| {
+            if own {
+                handles.lift_own(table, index, rty)
+            } else {
+                handles.lift_borrow(table, index, rty)
+            }
+        })?;
         Ok((rep, own))
     }
 }

@@ -5,8 +5,12 @@ use super::Definition;
 use crate::vm::HostFuncList;
 use crate::{AsContextMut, Extern, Func, Instance, Module};
 use anyhow::Result;
+use smallvec::SmallVec;
 use std::sync::Arc;
 use tern_environ::WasmFuncType;
+
+/// How many imports `InstancePre::instantiate` gathers without allocating.
+const INLINE_IMPORTS: usize = 16;
 
 /// A module with its imports resolved by [`crate::Linker::instantiate_pre`].
 ///
@@ -104,7 +108,8 @@ impl<T> InstancePre<T> {
         let mut hosts = first
             .into_iter()
             .flat_map(|f| (0..).map(move |k| f.nth_after(k)));
-        let imports: Vec<Extern> = self
+        // On the stack for the usual few imports: no allocation per instance.
+        let imports: SmallVec<[Extern; INLINE_IMPORTS]> = self
             .defs
             .iter()
             .map(|def| match def {

@@ -43,6 +43,7 @@ use crate::func::{invoke_host, HostFn};
 use crate::store::StoreInner;
 use crate::Caller;
 use anyhow::Result;
+use smallvec::SmallVec;
 use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -301,13 +302,14 @@ pub struct HostFuncs {
     /// How many functions there are (each one's context is its funcref's
     /// `vmctx`, alive as long as `owners` is).
     len: usize,
-    /// Strong references to every function's context.
-    owners: Vec<Owner>,
-    #[allow(
-        clippy::vec_box,
-        reason = "compiled code holds pointers to the funcrefs: a chunk must not move when the Vec grows"
-    )]
-    funcrefs: Vec<Box<[UnsafeCell<VMFuncRef>; CHUNK]>>,
+    /// Strong references to every function's context (the first one inline:
+    /// a store whose host functions came from one `InstancePre` allocates no
+    /// list for it).
+    owners: SmallVec<[Owner; 1]>,
+    /// Boxed chunks, because compiled code holds pointers to the funcrefs: a
+    /// chunk must not move when the list grows (the first box's pointer is
+    /// inline, as for `owners`).
+    funcrefs: SmallVec<[Box<[UnsafeCell<VMFuncRef>; CHUNK]>; 1]>,
 }
 
 // SAFETY: the funcrefs are plain words, written only through `&mut` store

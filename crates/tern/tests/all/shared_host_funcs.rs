@@ -140,3 +140,71 @@ fn nested_entries_into_another_store_find_their_own_store() -> Result<()> {
     assert_eq!(run_a.call(&mut store_a, ())?, 1007);
     Ok(())
 }
+
+/// One `InstancePre` with more imports than it gathers without allocating and
+/// more host functions than one funcref chunk holds, instantiated twice in one
+/// store after a host function of the store's own: every list of host
+/// functions, owners and types grows past its first inline entry, and every
+/// function still has its own funcref, type and result.
+#[test]
+fn instance_pre_with_many_host_imports_instantiated_twice_in_one_store() -> Result<()> {
+    const N: i32 = 40;
+    let engine = Engine::default();
+    let mut wat = String::from("(module\n");
+    for i in 0..N {
+        wat.push_str(&format!(
+            "(import \"h\" \"f{i}\" (func $f{i} (param i32) (result i32)))\n"
+        ));
+    }
+    wat.push_str(&format!(
+        "(table (export \"t\") {N} funcref) (elem (i32.const 0)"
+    ));
+    for i in 0..N {
+        wat.push_str(&format!(" $f{i}"));
+    }
+    wat.push_str(")\n(func (export \"direct\") (param i32) (result i32) (i32.const 0)");
+    for i in 0..N {
+        wat.push_str(&format!(" (call $f{i} (local.get 0)) (i32.add)"));
+    }
+    wat.push_str("))");
+    let module = Module::new(&engine, &wat)?;
+    let mut linker = Linker::<i32>::new(&engine);
+    for i in 0..N {
+        linker.func_wrap(
+            "h",
+            &format!("f{i}"),
+            move |caller: Caller<'_, i32>, x: i32| x * i + *caller.data(),
+        )?;
+    }
+    let pre = linker.instantiate_pre(&module)?;
+    let mut store = Store::new(&engine, 7);
+    let own = Func::wrap(&mut store, |x: i64| x);
+    let a = pre.instantiate(&mut store)?;
+    let b = pre.instantiate(&mut store)?;
+    let expected = |x: i32| (0..N).map(|i| x * i + 7).sum::<i32>();
+    for (instance, x) in [(a, 3), (b, 5)] {
+        let direct = instance.get_typed_func::<i32, i32>(&mut store, "direct")?;
+        assert_eq!(direct.call(&mut store, x)?, expected(x));
+    }
+    // The two instances' host functions are distinct functions of the store,
+    // each with the imported type.
+    let ta = a.get_table(&mut store, "t").expect("exported");
+    let tb = b.get_table(&mut store, "t").expect("exported");
+    for i in 0..N as u32 {
+        let (Some(Val::FuncRef(Some(fa))), Some(Val::FuncRef(Some(fb)))) =
+            (ta.get(&mut store, i), tb.get(&mut store, i))
+        else {
+            panic!("element {i} is not a function");
+        };
+        assert_ne!(fa, fb, "element {i}");
+        for f in [fa, fb] {
+            let ty = f.ty(&store);
+            assert_eq!(ty.params().collect::<Vec<_>>(), [ValType::I32]);
+            assert_eq!(ty.results().collect::<Vec<_>>(), [ValType::I32]);
+            let typed = f.typed::<i32, i32>(&store)?;
+            assert_eq!(typed.call(&mut store, 2)?, 2 * i as i32 + 7);
+        }
+    }
+    assert_eq!(own.typed::<i64, i64>(&store)?.call(&mut store, 9)?, 9);
+    Ok(())
+}

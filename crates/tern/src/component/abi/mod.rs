@@ -19,10 +19,10 @@ pub(crate) mod val;
 
 use super::{trap, ComponentTrapKind};
 use anyhow::Result;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tern_environ::component::{ComponentTypes, StringEncoding};
 
-use super::handles::{HandleState, TableId};
+use super::handles::{HandleState, StoreHandles, TableId};
 use super::resources::ResourceType;
 use tern_environ::WasmValType;
 
@@ -153,7 +153,7 @@ pub struct LiftContext<'a> {
     /// The memory handle, for values that keep pointing into it (`WasmStr`).
     pub(crate) memory_handle: Option<crate::Memory>,
     /// The store's handle tables (handles move out of this side's table).
-    pub(crate) handles: &'a Mutex<HandleState>,
+    pub(crate) handles: &'a StoreHandles,
     /// This side's handle table and resource types.
     pub(crate) resources: ResourceCx,
     /// Where a fused call records the UTF-16 tags of latin1+utf16 strings.
