@@ -4,8 +4,8 @@
 //! expands it once per runtime crate, like `suite!`).
 //!
 //! Each timed call instantiates the module in a fresh store and drops the
-//! store afterwards, on both runtimes: Tern has no collector yet (issue 14,
-//! phase 3), so one store would keep every tree ever built; the store's
+//! store afterwards, on both runtimes (chosen before Tern had a collector,
+//! kept so that the figures stay comparable with earlier ones); the store's
 //! creation and instantiation cost microseconds against the row's tens of
 //! milliseconds. Every call's checksum must equal [`expected`].
 

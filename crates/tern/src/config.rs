@@ -443,10 +443,10 @@ impl Config {
     /// Exception handling (on by default, as in current wasmtime; wasmtime 12
     /// had none): tags, `throw`, `throw_ref`,
     /// `try_table` and `exnref` (the final Wasm 3.0 form; the legacy
-    /// `try`/`catch` instructions are [`Config::wasm_legacy_exceptions`]). With it on, a call
-    /// in compiled code checks for a pending exception afterwards unless its
-    /// callee provably cannot throw (see `tern-cranelift`'s
-    /// `translate/exceptions.rs` and `may_throw.rs`).
+    /// `try`/`catch` instructions are [`Config::wasm_legacy_exceptions`]). It costs
+    /// nothing on the normal path: only calls inside a `try_table` are compiled
+    /// as Cranelift `try_call`s, and a throw unwinds the wasm frames to the
+    /// innermost handler (see `tern-cranelift`'s `translate/exceptions.rs`).
     ///
     /// Exceptions are objects on the store's GC heap (whether or not
     /// [`Config::wasm_gc`] is on), bounded by the same limit: a `throw` that
