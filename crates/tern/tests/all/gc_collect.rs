@@ -9,16 +9,30 @@
 
 use tern::*;
 
-fn gc_engine() -> Engine {
+pub(crate) fn gc_engine() -> Engine {
     let mut config = Config::new();
     config.wasm_gc(true);
     Engine::new(&config).expect("GC is implemented")
 }
 
-/// The store's limits plus the largest size the GC heap (or a memory) asked for.
-struct Recorder {
-    limits: StoreLimits,
-    largest: usize,
+/// The store's limits plus the largest size the GC heap (or a memory) was
+/// allowed to grow to and how often anything asked (also used by
+/// `gc_const_eval.rs`).
+pub(crate) struct Recorder {
+    pub(crate) limits: StoreLimits,
+    pub(crate) largest: usize,
+    pub(crate) asked: usize,
+}
+
+impl Recorder {
+    /// A recorder whose limits allow `bytes` of memory (and GC heap).
+    pub(crate) fn new(bytes: usize) -> Self {
+        Recorder {
+            limits: StoreLimitsBuilder::new().memory_size(bytes).build(),
+            largest: 0,
+            asked: 0,
+        }
+    }
 }
 
 impl ResourceLimiter for Recorder {
@@ -28,6 +42,7 @@ impl ResourceLimiter for Recorder {
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool> {
+        self.asked += 1;
         let allowed = self.limits.memory_growing(current, desired, maximum)?;
         if allowed {
             self.largest = self.largest.max(desired);
@@ -52,10 +67,7 @@ fn store_with_limit(engine: &Engine, bytes: usize) -> Store<State> {
     let mut store = Store::new(
         engine,
         State {
-            recorder: Recorder {
-                limits: StoreLimitsBuilder::new().memory_size(bytes).build(),
-                largest: 0,
-            },
+            recorder: Recorder::new(bytes),
             kept: Vec::new(),
             collections: 0,
         },

@@ -6,49 +6,11 @@
 //! stack, element items of segments not yet stored) kept as roots and
 //! updated when their objects move.
 
+use crate::gc_collect::{gc_engine, Recorder};
 use tern::*;
 
-fn gc_engine() -> Engine {
-    let mut config = Config::new();
-    config.wasm_gc(true);
-    Engine::new(&config).expect("GC is implemented")
-}
-
-/// The store's limits plus the largest size anything asked to grow to.
-struct Recorder {
-    limits: StoreLimits,
-    largest: usize,
-    asked: usize,
-}
-
-impl ResourceLimiter for Recorder {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> Result<bool> {
-        self.asked += 1;
-        let allowed = self.limits.memory_growing(current, desired, maximum)?;
-        if allowed {
-            self.largest = self.largest.max(desired);
-        }
-        Ok(allowed)
-    }
-    fn table_growing(&mut self, current: u32, desired: u32, maximum: Option<u32>) -> Result<bool> {
-        self.limits.table_growing(current, desired, maximum)
-    }
-}
-
 fn store_with_limit(engine: &Engine, bytes: usize) -> Store<Recorder> {
-    let mut store = Store::new(
-        engine,
-        Recorder {
-            limits: StoreLimitsBuilder::new().memory_size(bytes).build(),
-            largest: 0,
-            asked: 0,
-        },
-    );
+    let mut store = Store::new(engine, Recorder::new(bytes));
     store.limiter(|r| r);
     store
 }
