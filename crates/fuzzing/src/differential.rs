@@ -154,23 +154,7 @@ impl Differential {
     /// panic is caught and reported as a divergence.
     pub fn check(&self, wasm: &[u8], variant: u64, stats: &mut Stats) -> Option<Divergence> {
         let mut local = Stats::default();
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            self.check_inner(wasm, variant, &mut local)
-        }));
-        let found = match result {
-            Ok(found) => found,
-            Err(payload) => {
-                let msg = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Some(Divergence {
-                    kind: DivergenceKind::Panic,
-                    detail: format!("panic: {msg}"),
-                })
-            }
-        };
+        let found = panic_as_divergence(|| self.check_inner(wasm, variant, &mut local));
         if found.is_some() {
             local.divergences += 1;
         }
@@ -322,5 +306,26 @@ fn instantiation_failures_agree(a: &Outcome, b: &Outcome) -> bool {
     match (a, b) {
         (Outcome::Trap(x), Outcome::Trap(y)) => x == y,
         _ => true,
+    }
+}
+
+/// Runs one check, turning a Tern panic into a [`DivergenceKind::Panic`]
+/// divergence carrying the panic's message.
+pub(crate) fn panic_as_divergence(
+    check: impl FnOnce() -> Option<Divergence>,
+) -> Option<Divergence> {
+    match catch_unwind(AssertUnwindSafe(check)) {
+        Ok(found) => found,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Some(Divergence {
+                kind: DivergenceKind::Panic,
+                detail: format!("panic: {msg}"),
+            })
+        }
     }
 }

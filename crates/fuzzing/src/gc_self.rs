@@ -46,14 +46,13 @@
 //! Exported functions with a non-nullable reference parameter other than
 //! `i31` are not called (the host has no value of that type to pass).
 
-use crate::differential::{Divergence, DivergenceKind, Stats};
+use crate::differential::{panic_as_divergence, Divergence, DivergenceKind, Stats};
 use crate::gc_values::{arguments, dump, dump_exn, show_args, Arg, Budget};
 use crate::generate::{FUEL_EXPORT, MAX_MEMORY_BYTES, TERMINATION_FUEL};
 use crate::rng::Rng;
 use crate::tern_side::{self, MemoryStrategy, OPT_LEVELS};
 use anyhow::Result;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use tern::{Engine, Extern, Instance, Module, ResourceLimiter, Store, Tag, Trap, Val};
 
 /// The GC heap limit of the baseline, dynamic and artifact setups: large
@@ -265,23 +264,7 @@ impl GcDifferential {
     /// reported as one.
     pub fn check(&self, wasm: &[u8], variant: u64, stats: &mut GcStats) -> Option<Divergence> {
         let mut local = GcStats::default();
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            self.check_inner(wasm, variant, &mut local)
-        }));
-        let found = match result {
-            Ok(found) => found,
-            Err(payload) => {
-                let msg = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Some(Divergence {
-                    kind: DivergenceKind::Panic,
-                    detail: format!("panic: {msg}"),
-                })
-            }
-        };
+        let found = panic_as_divergence(|| self.check_inner(wasm, variant, &mut local));
         if found.is_some() {
             local.base.divergences += 1;
         }
