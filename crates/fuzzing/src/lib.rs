@@ -7,6 +7,8 @@
 //! The pieces, in data-path order:
 //! - [`generate`]: seed → wasm module (`wasm-smith`, configured for what both
 //!   engines implement, with a termination counter and canonical NaNs);
+//!   [`bulk`]: seed → a module of bulk-memory and table operations, which
+//!   `wasm-smith` almost never emits;
 //! - [`tern_side`] and [`oracle`]: the engine under test and the reference,
 //!   behind the same small interface over neutral [`value`] types;
 //! - [`differential`]: run both, compare every call, trap and exported state;
@@ -17,6 +19,7 @@
 //! - [`determinism`]: compiling twice gives byte-identical artifacts;
 //! - [`malformed`]: mutated modules never crash, hang or panic Tern.
 
+pub mod bulk;
 pub mod determinism;
 pub mod differential;
 pub mod gc_self;

@@ -5,7 +5,8 @@
 //! tern-fuzz --seeds 300 --start 0     the same, for a fixed range of seeds
 //! tern-fuzz check FILE [--variant V]  one .wasm/.wat file, differentially
 //! tern-fuzz reduce FILE --variant V   shrink a diverging file to a small .wat
-//! tern-fuzz generate SEED [--gc]      print the module generated for a seed
+//! tern-fuzz generate SEED [--gc|--bulk]  print the module generated for a seed
+//! tern-fuzz bulk --seconds 600        bulk-memory and table modules against wasmi
 //! tern-fuzz gc --seconds 600          GC + exception modules, Tern against itself
 //! tern-fuzz gc-check FILE [--variant V]  one .wasm/.wat file, in the GC setups
 //! tern-fuzz determinism --count N     compile generated modules twice, compare bytes
@@ -102,6 +103,14 @@ enum Cmd {
         /// The GC campaign's module for that seed (GC and exceptions on).
         #[arg(long)]
         gc: bool,
+        /// The bulk campaign's module for that seed.
+        #[arg(long, conflicts_with = "gc")]
+        bulk: bool,
+    },
+    /// Bulk-memory and table modules (`bulk`), checked against the oracle.
+    Bulk {
+        #[command(flatten)]
+        campaign: CampaignArgs,
     },
     /// GC and exception modules, checked against Tern itself: static and
     /// dynamic memories, compiled and through an artifact, and a tiny GC heap.
@@ -163,7 +172,10 @@ enum Cmd {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command.clone() {
-        None => with_big_stack(move || campaign(&cli.campaign)),
+        None => with_big_stack(move || campaign(&cli.campaign, "", generate::module)),
+        Some(Cmd::Bulk { campaign: args }) => {
+            with_big_stack(move || campaign(&args, "bulk ", tern_fuzz::bulk::module))
+        }
         Some(Cmd::Check {
             file,
             variant,
@@ -175,9 +187,11 @@ fn main() -> Result<()> {
             arg_sets,
             attempts,
         }) => with_big_stack(move || reduce_file(&file, variant, arg_sets, attempts)),
-        Some(Cmd::Generate { seed, gc }) => {
+        Some(Cmd::Generate { seed, gc, bulk }) => {
             let wasm = if gc {
                 generate::gc_module(seed)?
+            } else if bulk {
+                tern_fuzz::bulk::module(seed)?
             } else {
                 generate::module(seed)?
             };
@@ -214,19 +228,21 @@ fn main() -> Result<()> {
     }
 }
 
-fn campaign(args: &CampaignArgs) -> Result<()> {
+/// The differential campaign against the oracle, over the modules of
+/// `generate` (`what` names them in the summary line: "" or "bulk ").
+fn campaign(args: &CampaignArgs, what: &str, generate: fn(u64) -> Result<Vec<u8>>) -> Result<()> {
     let diff = Differential::new(args.arg_sets)?;
     let mut stats = Stats::default();
     let (started, seed, generation_failures) = run_seeds(
         args,
-        "div",
+        if what.is_empty() { "div" } else { "bulk-div" },
         &mut stats,
-        generate::module,
+        generate,
         |wasm, seed, stats| diff.check(wasm, seed, stats),
         |wasm, seed, div| Ok((reduce::reduce(&diff, wasm, seed, div.kind, 1000)?, None)),
     )?;
     println!(
-        "seeds {}..{seed} in {:.0}s: {stats}; {generation_failures} seeds wasm-smith could not use",
+        "{what}seeds {}..{seed} in {:.0}s: {stats}; {generation_failures} seeds the generator could not use",
         args.start,
         started.elapsed().as_secs_f64()
     );

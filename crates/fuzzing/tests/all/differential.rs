@@ -46,6 +46,47 @@ fn fixed_seeds_agree_with_the_oracle() {
     );
 }
 
+/// Bulk-memory and table modules checked in CI; `tern-fuzz bulk --seeds 400
+/// --start 0` replays them.
+const BULK_SEEDS: u64 = 400;
+
+#[test]
+fn fixed_bulk_seeds_agree_with_the_oracle() {
+    let stats = with_big_stack(|| {
+        let diff = Differential::new(4).unwrap();
+        let mut stats = Stats::default();
+        let mut failures = Vec::new();
+        for seed in 0..BULK_SEEDS {
+            let wasm = tern_fuzz::bulk::module(seed).unwrap();
+            if let Some(d) = diff.check(&wasm, seed, &mut stats) {
+                failures.push(format!("seed {seed}: {d}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "divergences (reproduce with `tern-fuzz bulk --seeds 1 --start SEED`):\n{}",
+            failures.join("\n")
+        );
+        stats
+    });
+    println!("{stats}");
+    // Every module runs on both engines, most calls return, and the three
+    // ways these operations trap all occur.
+    assert_eq!(stats.modules, BULK_SEEDS, "{stats}");
+    assert!(stats.executions > stats.traps * 3 / 2, "{stats}");
+    for kind in [
+        "MemoryOutOfBounds",
+        "TableOutOfBounds",
+        "IndirectCallToNull",
+    ] {
+        assert!(
+            stats.trap_kinds.contains_key(kind),
+            "{:?}",
+            stats.trap_kinds
+        );
+    }
+}
+
 fn both(wat: &str, name: &str, args: &[Value], results: usize) -> (Outcome, Outcome) {
     let wasm = wat::parse_str(wat).unwrap();
     let oracle_engine = oracle::engine();
