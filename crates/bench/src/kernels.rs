@@ -7,6 +7,12 @@
 //! ([`workloads::interleaved`]), so the machine's load weighs on both alike.
 //! Prints the best and the median call of each side and their ratios.
 //!
+//! `tern-bench kernels once NAME ARG` calls kernel NAME with ARG once on each
+//! runtime without reading any clock, for counting instructions with
+//! `valgrind --tool=callgrind` (whose inclusive cost of each runtime's
+//! `TypedFunc::call` is the kernel's; rustix's vDSO clock does not run under
+//! valgrind).
+//!
 //! [`workloads::cpu_timed`]: crate::workloads::cpu_timed
 //! [`workloads::interleaved`]: crate::workloads::interleaved
 
@@ -31,11 +37,12 @@ macro_rules! kernels {
             use ::$rt::{Engine, Instance, Module, Store};
 
             /// Compiles `kernels.wat` with the default configuration and
-            /// instantiates each kernel (or only `only`) in its own store.
+            /// instantiates each kernel (or only `only`) in its own store,
+            /// called with its row's argument or `arg`.
             ///
             /// # Errors
             /// When the module fails to compile or instantiate.
-            pub fn prepare(only: Option<&str>) -> anyhow::Result<Vec<Call>> {
+            pub fn prepare(only: Option<&str>, arg: Option<i32>) -> anyhow::Result<Vec<Call>> {
                 let engine = Engine::default();
                 // Parsed here: the wasmtime crate is built without `wat`.
                 let wasm = wat::parse_file(concat!(env!("CARGO_MANIFEST_DIR"), "/kernels.wat"))?;
@@ -48,6 +55,7 @@ macro_rules! kernels {
                     let mut store = Store::new(&engine, ());
                     let instance = Instance::new(&mut store, &module, &[])?;
                     let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
+                    let n = arg.unwrap_or(n);
                     let call = move || -> anyhow::Result<u32> {
                         f.call(&mut store, n)
                             .map(|s| s as u32)
@@ -106,15 +114,29 @@ fn best_median(mut times: Vec<Duration>) -> (f64, f64) {
 /// # Errors
 /// A bad argument, or a kernel that fails to compile, run or agree.
 pub fn run(args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) == Some("once") {
+        let (Some(name), Some(arg)) = (args.get(1), args.get(2)) else {
+            anyhow::bail!("usage: tern-bench kernels once NAME ARG");
+        };
+        let arg = Some(arg.parse()?);
+        let mut calls = crate::tern_kernels::prepare(Some(name), arg)?;
+        #[cfg(feature = "wasmtime")]
+        calls.extend(crate::wasmtime_kernels::prepare(Some(name), arg)?);
+        anyhow::ensure!(!calls.is_empty(), "no kernel {name:?}");
+        for c in &mut calls {
+            println!("{}: {}", c.name, (c.call)()?);
+        }
+        return Ok(());
+    }
     let rounds = match args.first() {
         Some(n) => n.parse()?,
         None => 15,
     };
     anyhow::ensure!(rounds > 0, "at least one round");
     let only = args.get(1).map(String::as_str);
-    let ours = crate::tern_kernels::prepare(only)?;
+    let ours = crate::tern_kernels::prepare(only, None)?;
     #[cfg(feature = "wasmtime")]
-    let theirs = Some(crate::wasmtime_kernels::prepare(only)?);
+    let theirs = Some(crate::wasmtime_kernels::prepare(only, None)?);
     #[cfg(not(feature = "wasmtime"))]
     let theirs = None;
     println!("| kernel ({rounds} calls, CPU ms) | Tern best / median | wasmtime best / median | ratio best / median |");
