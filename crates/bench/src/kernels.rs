@@ -118,13 +118,13 @@ pub fn run(args: &[String]) -> Result<()> {
         let (Some(name), Some(arg)) = (args.get(1), args.get(2)) else {
             anyhow::bail!("usage: tern-bench kernels once NAME ARG");
         };
-        let arg = Some(arg.parse()?);
-        let mut calls = crate::tern_kernels::prepare(Some(name), arg)?;
+        let arg: i32 = arg.parse()?;
+        let mut calls = crate::tern_kernels::prepare(Some(name), Some(arg))?;
         #[cfg(feature = "wasmtime")]
-        calls.extend(crate::wasmtime_kernels::prepare(Some(name), arg)?);
+        calls.extend(crate::wasmtime_kernels::prepare(Some(name), Some(arg))?);
         anyhow::ensure!(!calls.is_empty(), "no kernel {name:?}");
         for c in &mut calls {
-            println!("{}: {}", c.name, (c.call)()?);
+            println!("{name}({arg}) = {}", (c.call)()?);
         }
         return Ok(());
     }
