@@ -15,12 +15,15 @@
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
 //! `instantiate`, only the suite's compile and instantiation rows run; with
-//! `workloads`, only the seven execution workloads; with `gc [N]`, only the
+//! `workloads`, only the seven execution workloads; with `kernels [ROUNDS]
+//! [NAME]`, only the three kernels, interleaved and in CPU time
+//! (`kernels.rs`); with `gc [N]`, only the
 //! binary-trees (at depth N) and exception rows; with `profile ROW
 //! [SECONDS]`, one row runs on Tern alone in a loop (`profile.rs`).
 
 mod binary_trees;
 mod exceptions;
+mod kernels;
 mod profile;
 mod spectre;
 mod suite;
@@ -35,6 +38,9 @@ suite::suite!(tern_suite, tern);
 #[cfg(feature = "wasmtime")]
 suite::suite!(wasmtime_suite, wasmtime);
 workloads::workloads!(tern_workloads, tern);
+kernels::kernels!(tern_kernels, tern);
+#[cfg(feature = "wasmtime")]
+kernels::kernels!(wasmtime_kernels, wasmtime);
 #[cfg(feature = "wasmtime")]
 workloads::workloads!(wasmtime_workloads, wasmtime);
 binary_trees::binary_trees!(tern_binary_trees, tern, |_| {});
@@ -65,6 +71,9 @@ const KERNELS: [&str; 3] = ["fib(30)", "sieve(10,000,000)", "mandel(600)"];
 fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("spectre") {
         return spectre::spectre_cost(11);
+    }
+    if std::env::args().nth(1).as_deref() == Some("kernels") {
+        return kernels::run(&std::env::args().skip(2).collect::<Vec<_>>());
     }
     if std::env::args().nth(1).as_deref() == Some("workloads") {
         return workloads_only();

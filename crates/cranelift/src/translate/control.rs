@@ -162,6 +162,21 @@ impl FuncState<'_, '_> {
 
     fn translate_end(&mut self) {
         let mut frame = self.control.pop().expect("validated end");
+        if matches!(frame.kind, FrameKind::Function) && !frame.exit_reachable {
+            // No branch targets the function's end: return right here rather
+            // than through an exit block. Its parameters would be a second
+            // copy of the results (Cranelift's constant-phi pass cannot
+            // remove a parameter fed by another block's parameter), which
+            // costs a register move on the path through an `if`'s results.
+            if self.reachable {
+                let results = self.popn(frame.num_results);
+                let results = self.canonical_all(results);
+                self.builder.ins().return_(&results);
+            }
+            self.stack.truncate(frame.stack_base);
+            self.reachable = false;
+            return;
+        }
         if self.reachable {
             let results = self.popn(frame.num_results);
             let results_args = self.block_args(&results);
