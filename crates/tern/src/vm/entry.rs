@@ -62,9 +62,12 @@ unsafe impl Sync for ArrayTrampoline {}
 /// that wasm calls rebuild their `&mut` from that pointer (see
 /// `VMContextHeader::entered_store`), so no two live `&mut StoreInner` alias.
 ///
+/// Inlined into `Func::call_raw_as`, so that the common host→wasm call is
+/// one Rust frame around the assembly entry.
+///
 /// # Errors
 /// Returns how execution unwound when wasm did not return normally.
-#[inline]
+#[inline(always)]
 pub fn call_wasm<T>(
     store: &mut StoreInner<T>,
     trampoline: ArrayTrampoline,

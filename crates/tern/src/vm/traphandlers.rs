@@ -240,7 +240,7 @@ pub fn leave_fiber(outer: FiberTls) -> FiberTls {
 ///   and `store` is that store's `StoreInner<T>`, derived from an exclusive
 ///   borrow the caller does not use until this returns;
 /// * `signal_handler`, if any, stays alive until this returns.
-#[inline]
+#[inline(always)]
 pub unsafe fn catch_traps(
     store: *mut u8,
     limits: *const VMRuntimeLimits,
