@@ -362,8 +362,9 @@ impl Func {
                 }
                 // `call_wasm` takes the whole store so that it alone decides how the
                 // store is reached while wasm runs (through one raw pointer).
-                vm::call_wasm(store, trampoline, funcref, raw)
-                    .map_err(|unwind| unwind_to_error(unwind, store.opaque.engine.config().wasm_backtrace))
+                vm::call_wasm(store, trampoline, funcref, raw).map_err(|unwind| {
+                    unwind_to_error(unwind, store.opaque.engine.config().wasm_backtrace)
+                })
             }
             FuncKind::Host(index) => vm::host_func::call_from_host(store, index, caller, raw),
         }

@@ -302,7 +302,10 @@ fn host_registers_survive_traps_that_clobber_them() -> Result<()> {
         let err = clobber
             .call(&mut store, std::hint::black_box(i as i64 + 1))
             .unwrap_err();
-        assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached));
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::UnreachableCodeReached)
+        );
         with_calls = step(with_calls, i);
         reference = step(std::hint::black_box(reference), i);
     }
