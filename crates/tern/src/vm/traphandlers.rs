@@ -49,7 +49,11 @@
 //! * `longjmp` skips only frames that own nothing: Cranelift frames, the
 //!   handler's, and host entry shims / libcalls that have moved everything they
 //!   owned into the `Unwind` before calling [`raise`]; [`catch_traps`]'s
-//!   `# Safety` makes its callers promise the same for the closure.
+//!   `# Safety` makes its callers promise the same for the code they enter.
+//! * The landing pad restores the host's callee-saved registers and stack
+//!   pointer as they were at the entry (`tern_enter_wasm`); nothing else of
+//!   the host's state (signal mask, floating-point control) is changed by
+//!   wasm, so nothing else needs restoring.
 
 use super::registry;
 use super::signal_handler::SignalHandler;
