@@ -1,5 +1,7 @@
-//! Builds the small C helper that gives Rust a `setjmp`/`longjmp` pair (Rust cannot
-//! call `setjmp` itself: a function that returns twice is outside its model), the
+//! Builds the small C helper that gives Rust its entry into wasm with a
+//! `setjmp`-like landing pad and the matching `longjmp` (Rust cannot call
+//! `setjmp` itself: a function that returns twice is outside its model; on
+//! x86-64 the pair is a few lines of assembly, elsewhere libc's), the
 //! entries of the libcalls that may collect garbage (`src/vm/libcall_entry.c`), and
 //! computes `TERN_BUILD_ID`, a hash of the sources that decide what machine code
 //! Tern emits, so the compilation cache never serves code from another build of

@@ -4,7 +4,10 @@
 //! profile). Rows: `host-call` (wasm -> host, `Func::wrap`), `typed-call`
 //! (host -> wasm, `TypedFunc`), `instance-pre` (`InstancePre::instantiate` with
 //! ten host imports), `big` (instantiate the 1.2 MB module, new store), `live`
-//! (2,000 live instances of it in one store). Prints the iterations done.
+//! (2,000 live instances of it in one store). With `--features wasmtime`,
+//! `wasmtime-typed-call` runs the `typed-call` loop on wasmtime 48, to compare
+//! the two entry paths instruction by instruction (`valgrind --tool=callgrind`).
+//! Prints the iterations done.
 
 use crate::suite::Inputs;
 use anyhow::{bail, Result};
@@ -41,6 +44,19 @@ pub fn profile(row: &str, seconds: f64) -> Result<()> {
             let mut store = Store::new(&engine, ());
             let kernels = Module::new(&engine, &inputs.kernels)?;
             let instance = Instance::new(&mut store, &kernels, &[])?;
+            let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
+            while go() {
+                for _ in 0..100_000 {
+                    nop.call(&mut store, ())?;
+                }
+            }
+        }
+        #[cfg(feature = "wasmtime")]
+        "wasmtime-typed-call" => {
+            let engine = wasmtime::Engine::default();
+            let mut store = wasmtime::Store::new(&engine, ());
+            let kernels = wasmtime::Module::new(&engine, &inputs.kernels)?;
+            let instance = wasmtime::Instance::new(&mut store, &kernels, &[])?;
             let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
             while go() {
                 for _ in 0..100_000 {

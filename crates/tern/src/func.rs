@@ -355,28 +355,37 @@ impl Func {
                 let funcref = data.funcref;
                 let trampoline = match data.trampoline {
                     Some(t) => t,
-                    None => {
-                        let Some(t) = store.opaque.trampolines.array(funcref.type_id()) else {
-                            bail!(
-                                "no module in this store has an array-call trampoline for {}",
-                                store.opaque.func_ty(self.0.index)
-                            );
-                        };
-                        store.opaque.funcs[self.0.index].trampoline = Some(t);
-                        t
-                    }
+                    None => self.find_trampoline(&mut store.opaque)?,
                 };
-                let backtraces = store.opaque.engine.config().wasm_backtrace;
-                store.call_hook(CallingWasm)?;
+                if store.call_hook.is_some() {
+                    return call_wasm_hooked(store, trampoline, funcref, raw);
+                }
                 // `call_wasm` takes the whole store so that it alone decides how the
                 // store is reached while wasm runs (through one raw pointer).
-                let result = vm::call_wasm(store, trampoline, funcref, raw)
-                    .map_err(|unwind| unwind_to_error(unwind, backtraces));
-                let returned = store.call_hook(ReturningFromWasm);
-                result.and(returned)
+                vm::call_wasm(store, trampoline, funcref, raw).map_err(|unwind| {
+                    unwind_to_error(unwind, store.opaque.engine.config().wasm_backtrace)
+                })
             }
             FuncKind::Host(index) => vm::host_func::call_from_host(store, index, caller, raw),
         }
+    }
+
+    /// The array-call trampoline of this wasm function, looked up in the
+    /// store's modules on its first host call and remembered.
+    ///
+    /// # Errors
+    /// Fails when no module of the store has one for the signature.
+    #[cold]
+    fn find_trampoline(&self, store: &mut StoreOpaque) -> Result<ArrayTrampoline> {
+        let funcref = store.funcs[self.0.index].funcref;
+        let Some(t) = store.trampolines.array(funcref.type_id()) else {
+            bail!(
+                "no module in this store has an array-call trampoline for {}",
+                store.func_ty(self.0.index)
+            );
+        };
+        store.funcs[self.0.index].trampoline = Some(t);
+        Ok(t)
     }
 
     /// A statically typed view of this function.
@@ -446,6 +455,28 @@ where
         raw,
     )?;
     store.call_hook(ReturningFromHost)
+}
+
+/// A host call of a wasm function with a call hook installed
+/// (`CallingWasm` / `ReturningFromWasm` around it), out of line like
+/// [`invoke_host_hooked`], so that the common path stays short.
+///
+/// # Errors
+/// The hook's error, or how the call trapped or failed.
+#[cold]
+#[inline(never)]
+fn call_wasm_hooked<T>(
+    store: &mut StoreInner<T>,
+    trampoline: ArrayTrampoline,
+    funcref: FuncRefPtr,
+    raw: &mut [ValRaw],
+) -> Result<()> {
+    store.call_hook(CallingWasm)?;
+    let backtraces = store.opaque.engine.config().wasm_backtrace;
+    let result = vm::call_wasm(store, trampoline, funcref, raw)
+        .map_err(|unwind| unwind_to_error(unwind, backtraces));
+    let returned = store.call_hook(ReturningFromWasm);
+    result.and(returned)
 }
 
 /// Adapts a closure over `Val`s to the raw-slot host function shape.

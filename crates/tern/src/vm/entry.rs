@@ -6,7 +6,7 @@
 //! [`FuncRefPtr`] (a live funcref owned by a store) and [`ArrayTrampoline`]
 //! (compiled code for one exact signature, in a module the store keeps alive).
 
-use super::traphandlers::{catch_traps, Unwind};
+use super::traphandlers::{catch_traps, ArrayCall, Unwind};
 use super::vmcontext::{VMFuncRef, VMRuntimeLimits, ValRaw};
 use crate::store::StoreInner;
 
@@ -49,8 +49,6 @@ unsafe impl Send for ArrayTrampoline {}
 // SAFETY: as above.
 unsafe impl Sync for ArrayTrampoline {}
 
-type ArrayEntry = unsafe extern "C" fn(*mut u8, *mut u8, *mut ValRaw, *const u8);
-
 /// Calls the wasm function `funcref` of `store` with arguments in `values`
 /// (results are written back into it) through `trampoline`.
 ///
@@ -64,8 +62,12 @@ type ArrayEntry = unsafe extern "C" fn(*mut u8, *mut u8, *mut ValRaw, *const u8)
 /// that wasm calls rebuild their `&mut` from that pointer (see
 /// `VMContextHeader::entered_store`), so no two live `&mut StoreInner` alias.
 ///
+/// Inlined into `Func::call_raw_as`, so that the common host→wasm call is
+/// one Rust frame around the assembly entry.
+///
 /// # Errors
 /// Returns how execution unwound when wasm did not return normally.
+#[inline(always)]
 pub fn call_wasm<T>(
     store: &mut StoreInner<T>,
     trampoline: ArrayTrampoline,
@@ -88,21 +90,18 @@ pub fn call_wasm<T>(
     let limits: *const VMRuntimeLimits = unsafe { &raw const *(*store).opaque.limits };
     // SAFETY: FuncRefPtr's invariant: the funcref is live.
     let (vmctx, wasm_call) = unsafe { ((*funcref.0).vmctx.cast::<u8>(), (*funcref.0).wasm_call) };
-    // SAFETY: ArrayTrampoline's invariant: compiled code with the `ArrayEntry` ABI.
-    let entry: ArrayEntry = unsafe { std::mem::transmute(trampoline.0) };
-    let values = values.as_mut_ptr();
-    let enter = move || {
-        // SAFETY: the contract above: a trampoline for this funcref's exact
-        // signature, a live vmctx and enough value slots; traps are caught by
-        // catch_traps.
-        unsafe { entry(vmctx, vmctx, values, wasm_call) }
+    let call = ArrayCall {
+        trampoline: trampoline.0,
+        vmctx,
+        values: values.as_mut_ptr(),
+        wasm_call,
     };
-    // SAFETY: `enter` captures only raw pointers (nothing to drop) and calls
-    // compiled code through its trampoline; `limits` and `store` belong to the
-    // store whose wasm it runs, and `store` is not used until this returns; the
-    // store owns the signal handler and cannot drop it while borrowed.
-    let result =
-        unsafe { catch_traps(store.cast(), limits, max_wasm_stack, signal_handler, enter) };
+    // SAFETY: the contract above: a trampoline for this funcref's exact
+    // signature (ArrayTrampoline's invariant), a live vmctx and enough value
+    // slots; `limits` and `store` belong to the store whose wasm it runs, and
+    // `store` is not used until this returns; the store owns the signal
+    // handler and cannot drop it while borrowed.
+    let result = unsafe { catch_traps(store.cast(), limits, max_wasm_stack, signal_handler, call) };
     // SAFETY: wasm has returned (or unwound): ours is again the only use of
     // the store pointer, derived from the `&mut` this function was given.
     let opaque = unsafe { &mut (*store).opaque };

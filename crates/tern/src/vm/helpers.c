@@ -1,19 +1,76 @@
 // Entry into wasm with a landing pad for traps.
 //
-// tern_setjmp_call runs body(payload) after recording a jump buffer in
-// *jmp_buf_out; it returns 1 when body returns normally and 0 when a trap (or a
-// host error carried across wasm frames) jumped back with tern_longjmp. Only
+// tern_enter_wasm(jmp_buf_out, entry, vmctx, values, wasm_call) records a
+// landing pad in *jmp_buf_out, then calls the array-call trampoline
+// entry(vmctx, vmctx, values, wasm_call). It returns 1 when the trampoline
+// returns normally and 0 when a trap (or a host error carried across wasm
+// frames) jumped back with tern_longjmp(*jmp_buf_out). Only
 // Cranelift-generated frames and frames with nothing left to drop are ever
 // jumped over.
+//
+// On x86-64 the landing pad is this entry's own frame: the entry saves the
+// callee-saved registers (and keeps a frame record, so frame-pointer walks
+// pass through it) and stores its stack pointer as the "jump buffer";
+// tern_longjmp puts that stack pointer back, pops the saved registers and
+// returns 0 from the entry to its caller, exactly what a longjmp to a setjmp
+// done at the entry would do. That is all a landing pad needs (the signal
+// mask is never changed: the trap handler is installed with SA_NODEFER and an
+// empty mask), and it costs a few instructions where libc's setjmp also
+// mangles pointers and records the signal-mask flag on every call. Other
+// architectures use libc's setjmp/longjmp for the same contract.
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".globl tern_enter_wasm\n"
+        ".type tern_enter_wasm,@function\n"
+        "tern_enter_wasm:\n"
+        "  push %rbp\n"
+        "  mov %rsp, %rbp\n"
+        "  push %rbx\n"
+        "  push %r12\n"
+        "  push %r13\n"
+        "  push %r14\n"
+        "  push %r15\n"
+        // Six pushes after the call's return address: 16-byte aligned again
+        // after eight more bytes, as the call below requires.
+        "  sub $8, %rsp\n"
+        "  mov %rsp, (%rdi)\n"
+        "  mov %rsi, %rax\n"
+        "  mov %rdx, %rdi\n"
+        "  mov %rdx, %rsi\n"
+        "  mov %rcx, %rdx\n"
+        "  mov %r8, %rcx\n"
+        "  call *%rax\n"
+        "  mov $1, %eax\n"
+        ".Ltern_enter_wasm_return:\n"
+        "  add $8, %rsp\n"
+        "  pop %r15\n"
+        "  pop %r14\n"
+        "  pop %r13\n"
+        "  pop %r12\n"
+        "  pop %rbx\n"
+        "  pop %rbp\n"
+        "  ret\n"
+        ".size tern_enter_wasm, .-tern_enter_wasm\n"
+        ".globl tern_longjmp\n"
+        ".type tern_longjmp,@function\n"
+        "tern_longjmp:\n"
+        "  mov %rdi, %rsp\n"
+        "  xor %eax, %eax\n"
+        "  jmp .Ltern_enter_wasm_return\n"
+        ".size tern_longjmp, .-tern_longjmp\n");
+#else
 #include <setjmp.h>
 
-int tern_setjmp_call(void **jmp_buf_out, void (*body)(void *), void *payload) {
+typedef void (*tern_array_entry)(void *, void *, void *, const void *);
+
+int tern_enter_wasm(void **jmp_buf_out, tern_array_entry entry, void *vmctx,
+                    void *values, const void *wasm_call) {
   jmp_buf buf;
   if (setjmp(buf) != 0) {
     return 0;
   }
   *jmp_buf_out = &buf;
-  body(payload);
+  entry(vmctx, vmctx, values, wasm_call);
   return 1;
 }
 
@@ -21,6 +78,7 @@ void tern_longjmp(void *jmp_buf_ptr) {
   jmp_buf *buf = (jmp_buf *)jmp_buf_ptr;
   longjmp(*buf, 1);
 }
+#endif
 
 // tern_resume(pc, sp, fp, payload): resumes compiled wasm code at an
 // exception handler (see `vm/unwind.rs`): sets the stack pointer and frame

@@ -1,9 +1,10 @@
 //! Trap handling: how a trap in wasm becomes an `Err` at the host call that
 //! entered wasm, without ever crashing the host.
 //!
-//! Every host→wasm entry goes through [`catch_traps`], which records a `setjmp`
-//! landing pad (via the C helper) in a thread-local [`CallThreadState`], linked to
-//! the previous one for nested entries (wasm → host → wasm).
+//! Every host→wasm entry goes through [`catch_traps`], which records a
+//! `setjmp`-like landing pad (the assembly entry `tern_enter_wasm` of
+//! `helpers.c`) in a thread-local [`CallThreadState`], linked to the previous
+//! one for nested entries (wasm → host → wasm).
 //!
 //! * A trap instruction (`ud2`), an integer-division fault or a guard-page access
 //!   raises a signal. [`trap_handler`] checks that the faulting PC is a trap site
@@ -48,12 +49,16 @@
 //! * `longjmp` skips only frames that own nothing: Cranelift frames, the
 //!   handler's, and host entry shims / libcalls that have moved everything they
 //!   owned into the `Unwind` before calling [`raise`]; [`catch_traps`]'s
-//!   `# Safety` makes its callers promise the same for the closure.
+//!   `# Safety` makes its callers promise the same for the code they enter.
+//! * The landing pad restores the host's callee-saved registers and stack
+//!   pointer as they were at the entry (`tern_enter_wasm`); nothing else of
+//!   the host's state (signal mask, floating-point control) is changed by
+//!   wasm, so nothing else needs restoring.
 
 use super::registry;
 use super::signal_handler::SignalHandler;
 use super::thread_stack::{self, TraceBuffer};
-use super::vmcontext::VMRuntimeLimits;
+use super::vmcontext::{VMRuntimeLimits, ValRaw};
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
@@ -62,12 +67,32 @@ use std::sync::Once;
 use tern_environ::TrapKind;
 
 extern "C" {
-    fn tern_setjmp_call(
+    /// Records a landing pad in `*jmp_buf_out` and calls the array-call
+    /// trampoline `entry(vmctx, vmctx, values, wasm_call)`; 1 when it
+    /// returned, 0 when [`tern_longjmp`] came back (`helpers.c`).
+    fn tern_enter_wasm(
         jmp_buf_out: *mut *mut c_void,
-        body: extern "C" fn(*mut c_void),
-        payload: *mut c_void,
+        entry: *const u8,
+        vmctx: *mut u8,
+        values: *mut ValRaw,
+        wasm_call: *const u8,
     ) -> i32;
     fn tern_longjmp(jmp_buf: *mut c_void) -> !;
+}
+
+/// One call of compiled code through an array-call trampoline: what
+/// [`catch_traps`] enters.
+#[derive(Debug, Clone, Copy)]
+pub struct ArrayCall {
+    /// The trampoline, compiled with the array-call ABI
+    /// `extern "C" fn(callee_vmctx, caller_vmctx, *mut ValRaw, wasm_call)`.
+    pub trampoline: *const u8,
+    /// The callee's vmctx (also passed as the caller's).
+    pub vmctx: *mut u8,
+    /// The argument and result slots.
+    pub values: *mut ValRaw,
+    /// The callee's code.
+    pub wasm_call: *const u8,
 }
 
 /// Why wasm execution ended early.
@@ -189,38 +214,43 @@ pub fn leave_fiber(outer: FiberTls) -> FiberTls {
     fiber
 }
 
-/// Runs `f` (which calls into wasm) with a landing pad for traps.
+/// Calls compiled code (`call`) with a landing pad for traps.
 ///
 /// `limits` is the calling store's runtime limits; on the outermost entry its
 /// stack limit is set `max_wasm_stack` bytes below the current stack pointer.
 /// `store` is the entering call's store, kept in the limits' `entered_store`
-/// while `f` runs (the previous value is restored after); `signal_handler` is
+/// while wasm runs (the previous value is restored after); `signal_handler` is
 /// that store's embedder signal handler, which the trap handler consults first
-/// while `f` runs.
+/// while wasm runs.
+///
+/// Inlined into its one caller (`vm::call_wasm`), so that a host→wasm call
+/// is one Rust frame and the assembly entry; everything past a normal return
+/// is out of line ([`landed`]).
 ///
 /// # Errors
 /// Returns how execution unwound when it did not return normally, and an
 /// `Unwind::Error` when this thread's signal stack cannot be set up.
 ///
 /// # Safety
-/// A trap or a host error `longjmp`s from inside `f` back to this function,
-/// skipping every frame in between without running destructors. The caller
-/// promises that this is harmless:
-/// * `f` (its body, and whatever it calls before reaching compiled code) holds
-///   nothing that needs dropping while compiled code runs (`F: Copy` already
-///   rules out captured values with destructors);
-/// * the code `f` calls is compiled wasm entered through a trampoline, whose
-///   host calls and libcalls follow the same rule (see the module docs);
-/// * `limits` points to the live runtime limits of the store whose wasm `f`
-///   runs, and `store` is that store's `StoreInner<T>`, derived from an
-///   exclusive borrow the caller does not use until this returns;
+/// A trap or a host error `longjmp`s from inside the call back to this
+/// function, skipping every frame in between without running destructors.
+/// The caller promises that this is harmless and that the call is valid:
+/// * `call.trampoline` is an array-call trampoline compiled for the exact
+///   signature of the function at `call.wasm_call`, whose vmctx is
+///   `call.vmctx`, and `call.values` has a slot for every parameter and
+///   result; that code's host calls and libcalls hold nothing that needs
+///   dropping when they jump (see the module docs);
+/// * `limits` points to the live runtime limits of the store whose wasm runs,
+///   and `store` is that store's `StoreInner<T>`, derived from an exclusive
+///   borrow the caller does not use until this returns;
 /// * `signal_handler`, if any, stays alive until this returns.
-pub unsafe fn catch_traps<F: Fn() + Copy>(
+#[inline(always)]
+pub unsafe fn catch_traps(
     store: *mut u8,
     limits: *const VMRuntimeLimits,
     max_wasm_stack: usize,
     signal_handler: Option<*const SignalHandler>,
-    f: F,
+    call: ArrayCall,
 ) -> Result<(), Unwind> {
     let trace = match thread_stack::trace_buffer() {
         Ok(trace) => trace,
@@ -231,7 +261,6 @@ pub unsafe fn catch_traps<F: Fn() + Copy>(
             })
         }
     };
-    let here = ptr::addr_of!(f) as usize;
     // SAFETY: the caller promises `limits` is live; only this thread's wasm and
     // this function (which restores them) touch these fields meanwhile.
     let (saved_limit, saved_exit_fp, saved_store) = unsafe {
@@ -241,15 +270,6 @@ pub unsafe fn catch_traps<F: Fn() + Copy>(
             std::mem::replace(&mut *(*limits).entered_store.get(), store),
         )
     };
-    if saved_limit == usize::MAX {
-        // SAFETY: as above.
-        unsafe { *(*limits).stack_limit.get() = here.saturating_sub(max_wasm_stack) };
-    }
-    // No wasm of this activation has stopped anywhere yet: a stack-root walk
-    // before its first exit must find none of its frames, never follow a
-    // frame pointer left by an activation that has ended.
-    // SAFETY: as above.
-    unsafe { *(*limits).last_wasm_exit_fp.get() = 0 };
     let state = CallThreadState {
         jmp_buf: Cell::new(ptr::null_mut()),
         unwind: UnsafeCell::new(None),
@@ -260,31 +280,31 @@ pub unsafe fn catch_traps<F: Fn() + Copy>(
         saved_exit_fp,
         prev: Cell::new(ptr::null()),
     };
+    if saved_limit == usize::MAX {
+        // Every frame of this activation lies below `state`.
+        let here = ptr::addr_of!(state) as usize;
+        // SAFETY: as above.
+        unsafe { *(*limits).stack_limit.get() = here.saturating_sub(max_wasm_stack) };
+    }
+    // No wasm of this activation has stopped anywhere yet: a stack-root walk
+    // before its first exit must find none of its frames, never follow a
+    // frame pointer left by an activation that has ended.
+    // SAFETY: as above.
+    unsafe { *(*limits).last_wasm_exit_fp.get() = 0 };
     // One thread-local access to publish the state and learn the enclosing
     // one. Nothing reads `prev` before wasm runs (no wasm fault can happen
     // in between), so setting it just after is equivalent.
     state.prev.set(replace_current(&state));
-
-    extern "C" fn call<F: Fn()>(payload: *mut c_void) {
-        // SAFETY: payload is `f` below, alive for the whole call and only
-        // read until `tern_setjmp_call` returns.
-        let f = unsafe { &*(payload as *const F) };
-        f();
-    }
-    // `f` is handed over in place, by address: copying it first (as an
-    // `Option<F>` to `take`) reloaded the 32 bytes the caller had just stored
-    // as two 16-byte vector loads, which a CPU generally cannot forward from
-    // narrower stores still in flight; `perf` put most of this function's
-    // samples on that load, on every host-to-wasm call.
-    // SAFETY: the jump buffer slot outlives the call; `call::<F>` matches the
-    // payload type, which it only reads; a longjmp back skips only frames that
-    // own nothing (this function's `# Safety`), and `F: Copy` has no
-    // destructor to skip.
+    // SAFETY: the jump buffer slot outlives the call; the caller promises a
+    // valid array call; a longjmp back skips only frames that own nothing
+    // (this function's `# Safety`).
     let returned = unsafe {
-        tern_setjmp_call(
+        tern_enter_wasm(
             state.jmp_buf.as_ptr(),
-            call::<F>,
-            ptr::addr_of!(f).cast_mut().cast(),
+            call.trampoline,
+            call.vmctx,
+            call.values,
+            call.wasm_call,
         )
     };
     set_current(state.prev.get());
@@ -295,17 +315,30 @@ pub unsafe fn catch_traps<F: Fn() + Copy>(
         *(*limits).entered_store.get() = saved_store;
     }
     if returned == 1 {
+        // Nothing was stored in `state.unwind` (only a jump back does
+        // that): no destructor to run.
+        std::mem::forget(state);
         return Ok(());
     }
+    Err(landed(&state))
+}
+
+/// What unwound an activation that jumped back to its landing pad, with the
+/// wasm frames of the activations around it appended to its backtrace.
+#[cold]
+#[inline(never)]
+fn landed(state: &CallThreadState) -> Unwind {
     // The wasm frames of the enclosing activations are still on the stack.
-    let outer = outer_activation_pcs(&state);
+    let outer = outer_activation_pcs(state);
     let mut unwind = if let Some((kind, frames)) = state.trap.get() {
         // SAFETY: the handler wrote `frames` (≤ cap) slots of this thread's trace
         // buffer before jumping here, and nothing has run wasm on this thread since.
         let pcs = unsafe { std::slice::from_raw_parts(state.trace.get().ptr, frames) }.to_vec();
         Unwind::Trap { kind, pcs }
     } else {
-        state.unwind.into_inner().unwrap_or(Unwind::Trap {
+        // SAFETY: the jump back is over: nothing else touches `unwind` now.
+        let unwind = unsafe { (*state.unwind.get()).take() };
+        unwind.unwrap_or(Unwind::Trap {
             kind: TrapKind::UnreachableCodeReached,
             pcs: vec![],
         })
@@ -313,7 +346,7 @@ pub unsafe fn catch_traps<F: Fn() + Copy>(
     if let Unwind::Trap { pcs, .. } | Unwind::Error { pcs, .. } = &mut unwind {
         pcs.extend(outer);
     }
-    Err(unwind)
+    unwind
 }
 
 /// The wasm frames of the activations enclosing `state` (wasm that called a

@@ -255,3 +255,60 @@ fn traps_on_other_threads_are_independent() -> Result<()> {
     }
     Ok(())
 }
+
+/// A trap leaves through the entry's landing pad, skipping the trampoline's
+/// epilogue: the landing pad must give the host back every callee-saved
+/// register. Wasm here keeps sixteen values live (more than the
+/// caller-saved registers) before it traps, and the host keeps six values
+/// live across each call; they must come out as if wasm had never run.
+#[test]
+fn host_registers_survive_traps_that_clobber_them() -> Result<()> {
+    let mut body = String::new();
+    for i in 0..16u64 {
+        body.push_str(&format!(
+            "(local.set {l} (i64.mul (local.get 0) (i64.const {k})))\n",
+            l = i + 1,
+            k = 0x9e37_79b9_u64 + i * 7919
+        ));
+    }
+    body.push_str("(if (i64.ne (local.get 0) (i64.const 0)) (then unreachable))\n(i64.const 0)\n");
+    for i in 0..16 {
+        body.push_str(&format!("(local.get {}) i64.xor\n", i + 1));
+    }
+    let wat = format!(
+        r#"(module (func (export "clobber") (param i64) (result i64) (local {}) {body}))"#,
+        "i64 ".repeat(16)
+    );
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wat)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let clobber = instance.get_typed_func::<i64, i64>(&mut store, "clobber")?;
+    assert_eq!(clobber.call(&mut store, 0)?, 0);
+
+    let step = |v: [u64; 6], i: u64| -> [u64; 6] {
+        [
+            v[0].wrapping_mul(31).wrapping_add(v[5] ^ i),
+            v[1].rotate_left(7) ^ v[0],
+            v[2].wrapping_add(v[1]).wrapping_mul(3),
+            v[3] ^ v[2].rotate_right(11),
+            v[4].wrapping_sub(v[3]),
+            v[5].wrapping_add(v[4] | 1),
+        ]
+    };
+    let seed: [u64; 6] = std::hint::black_box([1, 2, 3, 4, 5, 6]);
+    let (mut with_calls, mut reference) = (seed, seed);
+    for i in 0..1_000u64 {
+        let err = clobber
+            .call(&mut store, std::hint::black_box(i as i64 + 1))
+            .unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::UnreachableCodeReached)
+        );
+        with_calls = step(with_calls, i);
+        reference = step(std::hint::black_box(reference), i);
+    }
+    assert_eq!(with_calls, reference);
+    Ok(())
+}
