@@ -155,7 +155,11 @@ fn workloads_only() -> Result<()> {
 }
 
 /// Appends one measurement's rows to both sides' rows.
-fn extend(ours: &mut Vec<Row>, theirs: &mut Option<Vec<Row>>, (o, t): (Vec<Row>, Option<Vec<Row>>)) {
+fn extend(
+    ours: &mut Vec<Row>,
+    theirs: &mut Option<Vec<Row>>,
+    (o, t): (Vec<Row>, Option<Vec<Row>>),
+) {
     ours.extend(o);
     if let (Some(theirs), Some(t)) = (theirs, t) {
         theirs.extend(t);

@@ -97,7 +97,9 @@ impl FuncState<'_, '_> {
             self.builder.ins().bor(oob, wrapped)
         };
         let null = self.builder.ins().iconst(types::I64, 0);
-        self.builder.ins().select_spectre_guard(outside, null, native)
+        self.builder
+            .ins()
+            .select_spectre_guard(outside, null, native)
     }
 
     /// [`Self::checked_span`] of a constant length on a 32-bit memory.
@@ -148,13 +150,7 @@ impl FuncState<'_, '_> {
 
     /// Compiles `memory.fill` of memory `mem` inline when `len` is a small
     /// constant and the memory is 32-bit; false (nothing emitted) otherwise.
-    fn inline_memory_fill(
-        &mut self,
-        mem: u32,
-        dst: Value,
-        value: Value,
-        len: Value,
-    ) -> bool {
+    fn inline_memory_fill(&mut self, mem: u32, dst: Value, value: Value, len: Value) -> bool {
         let Some(len) = self.u32_constant(len) else {
             return false;
         };

@@ -85,7 +85,13 @@ unsafe extern "C" fn memory_move(_vmctx: *mut VMContext, dst: u64, src: u64, len
     // SAFETY: both ranges lie in accessible linear memory (checked by the
     // caller); `copy` allows them to overlap. Other threads may touch a
     // shared memory meanwhile, as they may during any wasm access.
-    unsafe { std::ptr::copy(src as usize as *const u8, dst as usize as *mut u8, len as usize) }
+    unsafe {
+        std::ptr::copy(
+            src as usize as *const u8,
+            dst as usize as *mut u8,
+            len as usize,
+        )
+    }
 }
 
 /// The `memory_set` libcall (see `tern_environ::Builtin`): `memory.fill`
