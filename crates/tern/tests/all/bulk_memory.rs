@@ -162,7 +162,11 @@ fn out_of_bounds_ranges_trap_and_write_nothing() {
             (0i64, past as i32, n32),
             "copy64_from32 src",
         );
-        s.traps("copy32_from64", (past as i32, 0i64, n32), "copy32_from64 dst");
+        s.traps(
+            "copy32_from64",
+            (past as i32, 0i64, n32),
+            "copy32_from64 dst",
+        );
         s.traps("copy32_from64", (0, past, n32), "copy32_from64 src");
         // Exactly up to the end is in bounds, including a zero length at the end.
         let end = (PAGE - n) as i64;
