@@ -45,7 +45,7 @@ macro_rules! binary_trees {
         /// binary-trees, compiled against one runtime crate.
         pub mod $name {
             use crate::binary_trees::{expected, row_name};
-            use crate::workloads::Call;
+            use crate::measure::Call;
             use ::$rt::{Config, Engine, Instance, Module, Store};
 
             /// The call of `run(n)`, ready to be timed; it returns the checksum
@@ -62,6 +62,7 @@ macro_rules! binary_trees {
                 let module = Module::new(&engine, wat::parse_str(crate::binary_trees::WAT)?)?;
                 Ok(Call {
                     name: row_name(n),
+                    iterations: 1,
                     call: Box::new(move || {
                         let mut store = Store::new(&engine, ());
                         let instance = Instance::new(&mut store, &module, &[])?;

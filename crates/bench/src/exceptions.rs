@@ -55,14 +55,6 @@ pub fn expected() -> u32 {
     (0..ITERATIONS).fold(0i32, |a, i| a.wrapping_add(i)) as u32
 }
 
-/// A row measured in milliseconds per call of [`ITERATIONS`] iterations,
-/// turned into nanoseconds per iteration.
-pub fn per_iteration(mut row: crate::suite::Row) -> crate::suite::Row {
-    row.value = row.value * 1e6 / f64::from(ITERATIONS);
-    row.unit = "ns";
-    row
-}
-
 /// Expands the exception calls as module `$name`, written against the crate
 /// `$rt`; `$configure` (a `fn(&mut Config)`) adds runtime-specific settings
 /// to a configuration with exceptions on.
@@ -71,7 +63,7 @@ macro_rules! exceptions {
         /// The exception loops, compiled against one runtime crate.
         pub mod $name {
             use crate::exceptions::{expected, ITERATIONS, MODULE, ROWS};
-            use crate::workloads::Call;
+            use crate::measure::Call;
             use ::$rt::{Config, Engine, Instance, Module, Store};
 
             /// The two loops' calls, ready to be timed; each returns its sum
@@ -91,6 +83,7 @@ macro_rules! exceptions {
                     let (engine, module) = (engine.clone(), module.clone());
                     calls.push(Call {
                         name,
+                        iterations: ITERATIONS as u32,
                         call: Box::new(move || {
                             let mut store = Store::new(&engine, ());
                             let instance = Instance::new(&mut store, &module, &[])?;

@@ -10,26 +10,30 @@
 //! Wasm 3.0 rows of issue 14: binary-trees on GC structs (`binary_trees.rs`)
 //! and a thrown and caught exception per iteration (`exceptions.rs`).
 //!
-//! Figures, not assertions: nothing here is part of the test run. The kernels in
+//! Every row that times running code is measured by `measure.rs` (CPU time of
+//! the call, Tern's and wasmtime's calls interleaved, the same rounds for
+//! both). Figures, not assertions: nothing here is part of the test run. The kernels in
 //! `kernels.wat` are also what `benches/compare.sh` runs under wasmtime 48 side
 //! by side with `tern run`. With the argument `spectre`, only the cost of the
 //! Spectre guards in dynamic-memory mode is measured (see `spectre.rs`); with
 //! `instantiate`, only the suite's compile and instantiation rows run; with
-//! `workloads`, only the seven execution workloads; with `kernels [ROUNDS]
-//! [NAME]`, only the three kernels, interleaved and in CPU time
-//! (`kernels.rs`); with `gc [N]`, only the
+//! `workloads`, only the seven execution workloads; with `kernels [NAME]`,
+//! only the three kernels, with more rounds (`kernels.rs`, which also has the
+//! clock-free `kernels once NAME ARG` for callgrind); with `gc [N]`, only the
 //! binary-trees (at depth N) and exception rows; with `profile ROW
 //! [SECONDS]`, one row runs on Tern alone in a loop (`profile.rs`).
 
 mod binary_trees;
 mod exceptions;
 mod kernels;
+mod measure;
 mod profile;
 mod spectre;
 mod suite;
 mod workloads;
 
 use anyhow::Result;
+use measure::{measure, Rounds, ROUNDS};
 use std::time::{Duration, Instant};
 use suite::{best_of, Inputs, Row};
 use tern::*;
@@ -65,9 +69,6 @@ fn time<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     (r, start.elapsed())
 }
 
-/// Rows whose names are kernels (execution time), for the geometric mean.
-const KERNELS: [&str; 3] = ["fib(30)", "sieve(10,000,000)", "mandel(600)"];
-
 fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("spectre") {
         return spectre::spectre_cost(11);
@@ -101,22 +102,20 @@ fn main() -> Result<()> {
         std::env::temp_dir().join("tern-bench-10k.wasm"),
         &inputs.big,
     )?;
-    let mut ours = tern_suite::run(&inputs, only_instantiation)?;
+    let mut ours = tern_suite::instantiation(&inputs)?;
     #[cfg(feature = "wasmtime")]
-    let mut theirs = Some(wasmtime_suite::run(&inputs, only_instantiation)?);
+    let mut theirs = Some(wasmtime_suite::instantiation(&inputs)?);
     #[cfg(not(feature = "wasmtime"))]
     let mut theirs: Option<Vec<Row>> = None;
     if !only_instantiation {
-        let (our_rows, their_rows) = measure_workloads(None, workloads::RUNS)?;
-        ours.extend(our_rows);
-        if let (Some(theirs), Some(rows)) = (&mut theirs, their_rows) {
-            theirs.extend(rows);
-        }
-        let (our_rows, their_rows) = measure_wasm3(binary_trees::DEPTH)?;
-        ours.extend(our_rows);
-        if let (Some(theirs), Some(rows)) = (&mut theirs, their_rows) {
-            theirs.extend(rows);
-        }
+        #[cfg(feature = "wasmtime")]
+        let their_calls = Some(wasmtime_suite::calls(&inputs)?);
+        #[cfg(not(feature = "wasmtime"))]
+        let their_calls = None;
+        let calls = measure(tern_suite::calls(&inputs)?, their_calls, ROUNDS)?;
+        extend(&mut ours, &mut theirs, calls);
+        extend(&mut ours, &mut theirs, measure_workloads(None, ROUNDS)?);
+        extend(&mut ours, &mut theirs, measure_wasm3(binary_trees::DEPTH)?);
     }
     print_table(&ours, theirs.as_deref());
     if only_instantiation {
@@ -143,13 +142,18 @@ fn main() -> Result<()> {
 
 /// `tern-bench workloads [NAME]`: only the seven execution rows (or the one
 /// named, e.g. `json`) and their geometric mean; with the `wasmtime` feature,
-/// Tern's and wasmtime's calls interleaved (see [`workloads::interleaved`]).
+/// Tern's and wasmtime's calls interleaved (see [`measure`]).
 /// For profiling and for re-measuring code-generation changes.
 fn workloads_only() -> Result<()> {
     let only = std::env::args().nth(2);
-    // More calls than the full run's best of five: this mode is for telling
-    // small code-generation changes apart on a shared machine.
-    let (ours, theirs) = measure_workloads(only.as_deref(), 3 * workloads::RUNS)?;
+    // Three times the full run's budget: this mode is for telling small
+    // code-generation changes apart on a shared machine.
+    let rounds = Rounds {
+        min: 3 * ROUNDS.min,
+        budget: 3 * ROUNDS.budget,
+        ..ROUNDS
+    };
+    let (ours, theirs) = measure_workloads(only.as_deref(), rounds)?;
     print_table(&ours, theirs.as_deref());
     let geomean = workloads::geomean(&ours, theirs.as_deref());
     println!(
@@ -159,91 +163,48 @@ fn workloads_only() -> Result<()> {
     Ok(())
 }
 
-/// The workload rows (all, or only `only`), best of `runs` calls each: Tern's,
-/// and with the `wasmtime` feature wasmtime's, measured with the calls
-/// interleaved ([`workloads::interleaved`]) and their checksums compared.
-fn measure_workloads(only: Option<&str>, runs: usize) -> Result<(Vec<Row>, Option<Vec<Row>>)> {
-    #[cfg(feature = "wasmtime")]
-    {
-        let (ours, theirs) = workloads::interleaved(
-            tern_workloads::prepare(only)?,
-            wasmtime_workloads::prepare(only)?,
-            runs,
-        )?;
-        for ((row, a), (_, b)) in ours.iter().zip(&theirs) {
-            anyhow::ensure!(
-                a == b,
-                "{}: checksum {a} on Tern, {b} on wasmtime",
-                row.name
-            );
-        }
-        let rows = |v: Vec<(Row, u32)>| v.into_iter().map(|(row, _)| row).collect::<Vec<_>>();
-        Ok((rows(ours), Some(rows(theirs))))
-    }
-    #[cfg(not(feature = "wasmtime"))]
-    {
-        let mut ours = Vec::new();
-        for mut w in tern_workloads::prepare(only)? {
-            let mut results = Vec::new();
-            let mut best = Duration::MAX;
-            for _ in 0..runs {
-                let (r, d) = workloads::cpu_timed(&mut w.call);
-                results.push(r);
-                best = best.min(d);
-            }
-            ours.push(workloads::row(w.name, best, results)?.0);
-        }
-        Ok((ours, None))
+/// Appends one measurement's rows to both sides' rows.
+fn extend(
+    ours: &mut Vec<Row>,
+    theirs: &mut Option<Vec<Row>>,
+    (o, t): (Vec<Row>, Option<Vec<Row>>),
+) {
+    ours.extend(o);
+    if let (Some(theirs), Some(t)) = (theirs, t) {
+        theirs.extend(t);
     }
 }
 
-/// The issue-14 rows: binary-trees at `depth` and the two exception loops,
-/// best of [`workloads::RUNS`] calls in CPU time each; with the `wasmtime`
-/// feature, Tern's and wasmtime's calls interleaved and their checksums
-/// compared (each call also checks its own against the expected value).
-fn measure_wasm3(depth: i32) -> Result<(Vec<Row>, Option<Vec<Row>>)> {
-    let mut calls = vec![tern_binary_trees::prepare(depth)?];
-    calls.extend(tern_exceptions::prepare()?);
-    // The exception rows are per iteration; binary-trees stays per call.
-    let unit = |(row, _): workloads::Measured| {
-        if exceptions::ROWS.iter().any(|(_, name)| *name == row.name) {
-            exceptions::per_iteration(row)
-        } else {
-            row
-        }
-    };
+/// The workload rows (all, or only `only`), measured as `measure.rs` says:
+/// Tern's, and with the `wasmtime` feature wasmtime's, calls interleaved.
+fn measure_workloads(only: Option<&str>, rounds: Rounds) -> Result<(Vec<Row>, Option<Vec<Row>>)> {
     #[cfg(feature = "wasmtime")]
-    {
+    let theirs = Some(wasmtime_workloads::prepare(only)?);
+    #[cfg(not(feature = "wasmtime"))]
+    let theirs = None;
+    measure(tern_workloads::prepare(only)?, theirs, rounds)
+}
+
+/// The issue-14 rows: binary-trees at `depth` and the two exception loops,
+/// measured as `measure.rs` says (each call also checks its own checksum
+/// against the expected value).
+fn measure_wasm3(depth: i32) -> Result<(Vec<Row>, Option<Vec<Row>>)> {
+    let mut ours = vec![tern_binary_trees::prepare(depth)?];
+    ours.extend(tern_exceptions::prepare()?);
+    #[cfg(feature = "wasmtime")]
+    let theirs = {
         let mut theirs = vec![wasmtime_binary_trees::prepare(depth)?];
         theirs.extend(wasmtime_exceptions::prepare()?);
-        let (ours, theirs) = workloads::interleaved(calls, theirs, workloads::RUNS)?;
-        for ((row, a), (_, b)) in ours.iter().zip(&theirs) {
-            anyhow::ensure!(
-                a == b,
-                "{}: checksum {a} on Tern, {b} on wasmtime",
-                row.name
-            );
-        }
-        Ok((
-            ours.into_iter().map(unit).collect(),
-            Some(theirs.into_iter().map(unit).collect()),
-        ))
-    }
+        Some(theirs)
+    };
     #[cfg(not(feature = "wasmtime"))]
-    {
-        let mut ours = Vec::new();
-        for mut c in calls {
-            let mut results = Vec::new();
-            let mut best = Duration::MAX;
-            for _ in 0..workloads::RUNS {
-                let (r, d) = workloads::cpu_timed(&mut c.call);
-                results.push(r);
-                best = best.min(d);
-            }
-            ours.push(unit(workloads::row(c.name, best, results)?));
-        }
-        Ok((ours, None))
-    }
+    let theirs: Option<Vec<measure::Call>> = None;
+    measure(ours, theirs, ROUNDS)
+}
+
+/// Whether `name` is a kernel row (execution time), for the geometric mean.
+fn is_kernel(name: &str) -> bool {
+    suite::KERNELS.iter().any(|(row, _, _)| *row == name)
 }
 
 /// Prints the rows as a Markdown table, with wasmtime's figures and the
@@ -265,7 +226,7 @@ fn print_table(ours: &[Row], theirs: Option<&[Row]>) {
         match theirs.and_then(|t| t.get(i)) {
             Some(other) => {
                 let ratio = row.value / other.value;
-                if KERNELS.contains(&row.name) {
+                if is_kernel(row.name) {
                     log_sum += ratio.ln();
                 }
                 println!(
@@ -278,11 +239,11 @@ fn print_table(ours: &[Row], theirs: Option<&[Row]>) {
             None => println!("| {} | {} |", row.name, fmt(row)),
         }
     }
-    if theirs.is_some() && ours.iter().any(|r| KERNELS.contains(&r.name)) {
-        let geomean = (log_sum / KERNELS.len() as f64).exp();
+    if theirs.is_some() && ours.iter().any(|r| is_kernel(r.name)) {
+        let geomean = (log_sum / suite::KERNELS.len() as f64).exp();
         println!(
             "| execution, geomean of {} kernels | | | {geomean:.3} |",
-            KERNELS.len()
+            suite::KERNELS.len()
         );
     }
 }

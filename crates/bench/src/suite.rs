@@ -164,6 +164,12 @@ impl Inputs {
 pub const CALLS: u32 = 1_000_000;
 /// Number of calls per async call measurement.
 pub const ASYNC_CALLS: u32 = 100_000;
+/// The kernel rows: name, export of `kernels.wat`, argument.
+pub const KERNELS: [(&str, &str, i32); 3] = [
+    ("fib(30)", "fib", 30),
+    ("sieve(10,000,000)", "sieve", 10_000_000),
+    ("mandel(600)", "mandel", 600),
+];
 /// Live instances in the density row.
 pub const LIVE: usize = 2_000;
 
@@ -172,8 +178,10 @@ macro_rules! suite {
     ($name:ident, $rt:ident) => {
         /// The benchmark suite, compiled against one runtime crate.
         pub mod $name {
+            use crate::measure::Call;
             use crate::suite::{
-                best_of, block_on, rss_kib, Inputs, Row, YieldOnce, ASYNC_CALLS, CALLS, LIVE,
+                best_of, block_on, rss_kib, Inputs, Row, YieldOnce, ASYNC_CALLS, CALLS, KERNELS,
+                LIVE,
             };
             use ::$rt::{
                 Caller, Config, Engine, Func, Instance, InstanceAllocationStrategy, Linker, Module,
@@ -188,18 +196,10 @@ macro_rules! suite {
                 d.as_secs_f64() * 1e3
             }
 
-            fn ns_per_call(d: std::time::Duration) -> f64 {
-                d.as_secs_f64() * 1e9 / f64::from(CALLS)
-            }
-
-            fn ns_per_async_call(d: std::time::Duration) -> f64 {
-                d.as_secs_f64() * 1e9 / f64::from(ASYNC_CALLS)
-            }
-
-            /// The async rows: `call_async` of an empty function, and a
-            /// wasm -> async host -> wasm round trip whose host future is
-            /// ready at once or pending once.
-            fn async_rows(inputs: &Inputs, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+            /// The async rows' calls: `call_async` of an empty function, and
+            /// a wasm -> async host -> wasm round trip whose host future is
+            /// ready at once or pending once; each in its own store.
+            fn async_calls(inputs: &Inputs, calls: &mut Vec<Call>) -> anyhow::Result<()> {
                 let mut config = Config::new();
                 // wasmtime 48 always supports async (its setter is a deprecated no-op).
                 #[allow(
@@ -222,17 +222,15 @@ macro_rules! suite {
                 let mut store = Store::new(&engine, ());
                 let instance = block_on(linker.instantiate_async(&mut store, &module))?;
                 let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
-                let (r, d) = best_of(3, || -> anyhow::Result<()> {
-                    for _ in 0..ASYNC_CALLS {
-                        block_on(nop.call_async(&mut store, ()))?;
-                    }
-                    Ok(())
-                });
-                r?;
-                rows.push(Row {
+                calls.push(Call {
                     name: "host -> wasm call_async (TypedFunc, empty)",
-                    value: ns_per_async_call(d),
-                    unit: "ns",
+                    iterations: ASYNC_CALLS,
+                    call: Box::new(move || {
+                        for _ in 0..ASYNC_CALLS {
+                            block_on(nop.call_async(&mut store, ()))?;
+                        }
+                        Ok(0)
+                    }),
                 });
                 for (name, export) in [
                     ("call_async: wasm -> async host -> wasm, ready", "ready"),
@@ -241,30 +239,30 @@ macro_rules! suite {
                         "yield",
                     ),
                 ] {
+                    let mut store = Store::new(&engine, ());
+                    let instance = block_on(linker.instantiate_async(&mut store, &module))?;
                     let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
-                    let (r, d) = best_of(3, || -> anyhow::Result<()> {
-                        for i in 0..ASYNC_CALLS as i32 {
-                            let out = block_on(f.call_async(&mut store, i))?;
-                            anyhow::ensure!(out == i.wrapping_add(1), "{export}({i}) = {out}");
-                        }
-                        Ok(())
-                    });
-                    r?;
-                    rows.push(Row {
+                    calls.push(Call {
                         name,
-                        value: ns_per_async_call(d),
-                        unit: "ns",
+                        iterations: ASYNC_CALLS,
+                        call: Box::new(move || {
+                            for i in 0..ASYNC_CALLS as i32 {
+                                let out = block_on(f.call_async(&mut store, i))?;
+                                anyhow::ensure!(out == i.wrapping_add(1), "{export}({i}) = {out}");
+                            }
+                            Ok(0)
+                        }),
                     });
                 }
                 Ok(())
             }
 
-            /// Runs every row, or with `only_instantiation` only the
-            /// instantiation rows (`tern-bench instantiate`).
+            /// The compile, deserialize and instantiation rows (wall-clock
+            /// time, best of many; each runtime's rows in one go).
             ///
             /// # Errors
-            /// When a module fails to compile, instantiate or run.
-            pub fn run(inputs: &Inputs, only_instantiation: bool) -> anyhow::Result<Vec<Row>> {
+            /// When a module fails to compile or instantiate.
+            pub fn instantiation(inputs: &Inputs) -> anyhow::Result<Vec<Row>> {
                 let engine = Engine::default();
                 let mut rows = Vec::new();
                 let mut row = |name, value, unit| rows.push(Row { name, value, unit });
@@ -356,52 +354,73 @@ macro_rules! suite {
                 r?;
                 row("instantiate 1.2 MB module (pooled, new store)", us(d), "us");
 
-                if only_instantiation {
-                    return Ok(rows);
-                }
+                Ok(rows)
+            }
+
+            /// The calls of the call-overhead, kernel and async rows, each
+            /// with its own store, ready to be timed (`measure.rs`); in the
+            /// table's order.
+            ///
+            /// # Errors
+            /// When a module fails to compile or instantiate.
+            pub fn calls(inputs: &Inputs) -> anyhow::Result<Vec<Call>> {
+                let engine = Engine::default();
+                let kernels = Module::new(&engine, &inputs.kernels)?;
+                let mut calls = Vec::new();
+
                 let mut store = Store::new(&engine, ());
                 let instance = Instance::new(&mut store, &kernels, &[])?;
                 let nop = instance.get_typed_func::<(), ()>(&mut store, "nop")?;
-                let (r, d) = best_of(5, || -> anyhow::Result<()> {
-                    for _ in 0..CALLS {
-                        nop.call(&mut store, ())?;
-                    }
-                    Ok(())
+                calls.push(Call {
+                    name: "host -> wasm call (TypedFunc)",
+                    iterations: CALLS,
+                    call: Box::new(move || {
+                        for _ in 0..CALLS {
+                            nop.call(&mut store, ())?;
+                        }
+                        Ok(0)
+                    }),
                 });
-                r?;
-                row("host -> wasm call (TypedFunc)", ns_per_call(d), "ns");
+
+                let mut store = Store::new(&engine, ());
+                let instance = Instance::new(&mut store, &kernels, &[])?;
                 let nop = instance
                     .get_func(&mut store, "nop")
                     .ok_or_else(|| anyhow::anyhow!("no nop"))?;
-                let (r, d) = best_of(5, || -> anyhow::Result<()> {
-                    for _ in 0..CALLS {
-                        nop.call(&mut store, &[], &mut [])?;
-                    }
-                    Ok(())
+                calls.push(Call {
+                    name: "host -> wasm call (Func::call)",
+                    iterations: CALLS,
+                    call: Box::new(move || {
+                        for _ in 0..CALLS {
+                            nop.call(&mut store, &[], &mut [])?;
+                        }
+                        Ok(0)
+                    }),
                 });
-                r?;
-                row("host -> wasm call (Func::call)", ns_per_call(d), "ns");
 
+                let mut store = Store::new(&engine, ());
                 let caller = Module::new(&engine, &inputs.host_caller)?;
                 let host = Func::wrap(&mut store, |x: i32| x.wrapping_add(1));
                 let ci = Instance::new(&mut store, &caller, &[host.into()])?;
                 let lp = ci.get_typed_func::<i32, i32>(&mut store, "loop")?;
-                let (r, d) = best_of(5, || lp.call(&mut store, CALLS as i32));
-                r?;
-                row("wasm -> host call (Func::wrap)", ns_per_call(d), "ns");
+                calls.push(Call {
+                    name: "wasm -> host call (Func::wrap)",
+                    iterations: CALLS,
+                    call: Box::new(move || Ok(lp.call(&mut store, CALLS as i32)? as u32)),
+                });
 
-                for (name, export, arg) in [
-                    ("fib(30)", "fib", 30),
-                    ("sieve(10,000,000)", "sieve", 10_000_000),
-                    ("mandel(600)", "mandel", 600),
-                ] {
+                for (name, export, arg) in KERNELS {
+                    let mut store = Store::new(&engine, ());
+                    let instance = Instance::new(&mut store, &kernels, &[])?;
                     let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
-                    let (r, d) = best_of(5, || f.call(&mut store, arg));
-                    r?;
-                    row(name, ms(d), "ms");
+                    calls.push(Call {
+                        name,
+                        iterations: 1,
+                        call: Box::new(move || Ok(f.call(&mut store, arg)? as u32)),
+                    });
                 }
-                async_rows(inputs, &mut rows)?;
-                Ok(rows)
+                async_calls(inputs, &mut calls)?;
+                Ok(calls)
             }
         }
     };

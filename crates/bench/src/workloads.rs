@@ -4,18 +4,11 @@
 //! with the `wasmtime` feature, on wasmtime 48 from the same source
 //! (`workloads!` expands it once per runtime crate, like `suite!`).
 //!
-//! Execution is the CPU time of the call alone (the calling thread's, which is
-//! where wasm runs; on a shared machine wall-clock time also counts the time
-//! the thread waited for a core): each workload gets its own instance,
-//! compiled and instantiated beforehand, and the best of [`RUNS`] calls counts.
-//! With both runtimes, their calls alternate
-//! ([`interleaved`]), so that the machine's load, which changes over seconds on
-//! a shared machine, weighs on both alike. Every call's checksum must equal the
-//! first one's, and `main.rs` checks the two runtimes' checksums are the same.
+//! Each workload gets its own instance, compiled and instantiated beforehand;
+//! its calls are timed like every execution row, in CPU time, interleaved
+//! with the other runtime's, best round counting (`measure.rs`).
 
 use crate::suite::Row;
-use rustix::time::{clock_gettime, ClockId};
-use std::time::Duration;
 
 /// The committed workloads module (see `benches/workloads/build.sh`).
 pub const WASM: &[u8] = include_bytes!("../../../benches/workloads/workloads.wasm");
@@ -43,9 +36,6 @@ pub const WORKLOADS: [(&str, &str, i32); 7] = [
     ("run_json", "workload json(4 x 5,000 records)", 5_000),
 ];
 
-/// Timed calls per workload (the best counts).
-pub const RUNS: usize = 5;
-
 /// Whether `name` is one of the workload rows (for the geometric mean).
 pub fn is_workload(name: &str) -> bool {
     WORKLOADS.iter().any(|(_, row, _)| *row == name)
@@ -62,91 +52,13 @@ pub fn geomean(ours: &[Row], theirs: Option<&[Row]>) -> f64 {
     (logs.iter().sum::<f64>() / logs.len().max(1) as f64).exp()
 }
 
-/// One workload, instantiated and ready to be called: its row's name and the
-/// call, which returns the checksum.
-pub struct Call {
-    /// The row's name.
-    pub name: &'static str,
-    /// Runs the workload once.
-    pub call: Box<dyn FnMut() -> anyhow::Result<u32>>,
-}
-
-/// The CPU time `f` takes on this thread, and its result.
-pub fn cpu_timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
-    let now = || {
-        let t = clock_gettime(ClockId::ThreadCPUTime);
-        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-    };
-    let start = now();
-    let r = f();
-    (r, now().saturating_sub(start))
-}
-
-/// A workload's row and its checksum.
-pub type Measured = (Row, u32);
-
-/// A workload's row from its best time and every call's checksum.
-///
-/// # Errors
-/// When a call failed or the checksums differ.
-pub fn row(
-    name: &'static str,
-    best: Duration,
-    results: Vec<anyhow::Result<u32>>,
-) -> anyhow::Result<Measured> {
-    let sums = results.into_iter().collect::<anyhow::Result<Vec<u32>>>()?;
-    if sums.iter().any(|s| *s != sums[0]) {
-        anyhow::bail!("{name} gave different checksums: {sums:?}");
-    }
-    let value = best.as_secs_f64() * 1e3;
-    Ok((
-        Row {
-            name,
-            value,
-            unit: "ms",
-        },
-        sums[0],
-    ))
-}
-
-/// Times `ours` and `theirs` (the same workloads on two runtimes) with their
-/// calls interleaved, one of ours then one of theirs, `runs` rounds: a change
-/// of machine load during the run then hits both sides alike. Best time of
-/// each, as [`row`]s.
-///
-/// # Errors
-/// As [`row`].
-#[cfg(feature = "wasmtime")]
-pub fn interleaved(
-    mut ours: Vec<Call>,
-    mut theirs: Vec<Call>,
-    runs: usize,
-) -> anyhow::Result<(Vec<Measured>, Vec<Measured>)> {
-    let mut a = Vec::new();
-    let mut b = Vec::new();
-    for (x, y) in ours.iter_mut().zip(theirs.iter_mut()) {
-        let (mut rx, mut ry) = (Vec::new(), Vec::new());
-        let (mut bx, mut by) = (Duration::MAX, Duration::MAX);
-        for _ in 0..runs {
-            let (r, d) = cpu_timed(&mut x.call);
-            rx.push(r);
-            bx = bx.min(d);
-            let (r, d) = cpu_timed(&mut y.call);
-            ry.push(r);
-            by = by.min(d);
-        }
-        a.push(row(x.name, bx, rx)?);
-        b.push(row(y.name, by, ry)?);
-    }
-    Ok((a, b))
-}
-
 /// Expands the workload rows as module `$name`, written against the crate `$rt`.
 macro_rules! workloads {
     ($name:ident, $rt:ident) => {
         /// The workload rows, compiled against one runtime crate.
         pub mod $name {
-            use crate::workloads::{Call, WASM, WORKLOADS};
+            use crate::measure::Call;
+            use crate::workloads::{WASM, WORKLOADS};
             use ::$rt::{Config, Engine, Instance, Module, ProfilingStrategy, Store};
 
             /// Compiles the module and instantiates every workload (or only
@@ -191,6 +103,7 @@ macro_rules! workloads {
                     };
                     calls.push(Call {
                         name,
+                        iterations: 1,
                         call: Box::new(call),
                     });
                 }

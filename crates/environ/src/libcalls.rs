@@ -29,10 +29,13 @@ macro_rules! for_each_libcall {
             /// `memory.grow`: the old size in pages, or `u64::MAX` when the
             /// memory cannot grow by `delta` pages.
             MemoryGrow memory_grow(delta: u64, memory: u32) -> u64;
-            /// `memory.copy`: status (0 = done, else out of bounds).
-            MemoryCopy memory_copy(dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32;
-            /// `memory.fill`: status (0 = done, else out of bounds).
-            MemoryFill memory_fill(mem: u32, dst: u64, byte: u32, len: u64) -> u32;
+            /// `memory.copy` once compiled code has checked both ranges:
+            /// moves `len` bytes from native address `src` to native address
+            /// `dst` (the ranges may overlap).
+            MemoryMove memory_move(dst: u64, src: u64, len: u64);
+            /// `memory.fill` once compiled code has checked the range: sets
+            /// `len` bytes at native address `dst` to the low byte of `byte`.
+            MemorySet memory_set(dst: u64, byte: u32, len: u64);
             /// `memory.init`: status (0 = done, else out of bounds).
             MemoryInit memory_init(mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32;
             /// `data.drop`.

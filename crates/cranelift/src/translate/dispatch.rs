@@ -244,8 +244,8 @@ macro_rules! topic {
     // @bulk_memory
     (MemoryInit) => { FuncState::translate_tables };
     (DataDrop) => { FuncState::translate_tables };
-    (MemoryCopy) => { FuncState::translate_tables };
-    (MemoryFill) => { FuncState::translate_tables };
+    (MemoryCopy) => { FuncState::translate_bulk_memory };
+    (MemoryFill) => { FuncState::translate_bulk_memory };
     (TableInit) => { FuncState::translate_tables };
     (ElemDrop) => { FuncState::translate_tables };
     (TableCopy) => { FuncState::translate_tables };

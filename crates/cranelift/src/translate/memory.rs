@@ -8,8 +8,9 @@
 //! explicit check against the current length, followed (unless
 //! `Tunables::heap_access_spectre_mitigation` is off) by a `select_spectre_guard`
 //! that makes the address null when the check failed, so a mispredicted branch
-//! cannot read outside the sandbox. Bulk operations (`memory.copy/fill/init`)
-//! check their ranges inside libcalls (Rust code), not in compiled wasm.
+//! cannot read outside the sandbox. `memory.copy/fill` are checked in compiled
+//! code too (`bulk_memory.rs`); `memory.init` checks its ranges inside its
+//! libcall (Rust code).
 
 use super::regions::Region;
 use super::FuncState;

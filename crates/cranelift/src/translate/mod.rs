@@ -13,11 +13,11 @@
 //! touch the operand stack), `simd` (128-bit vectors) and `exceptions`
 //! (`throw`, `try_table`, and the check after each call); `interrupts` meters fuel and
 //! checks epochs; `stack_maps` marks the values of GC-heap reference types that
-//! Cranelift must keep in stack maps; `bulk_inline` compiles short constant-length
-//! `memory.fill`/`memory.copy` without a libcall; `regions` names the alias regions
+//! Cranelift must keep in stack maps; `bulk_memory` compiles `memory.fill`/`memory.copy`
+//! (bounds checked inline; short constant lengths without a libcall); `regions` names the alias regions
 //! of memory accesses.
 
-mod bulk_inline;
+mod bulk_memory;
 mod control;
 mod dispatch;
 mod exceptions;

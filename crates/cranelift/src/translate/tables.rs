@@ -187,34 +187,6 @@ impl FuncState<'_, '_> {
                 let e = self.u32_const(*elem_index);
                 self.call_builtin(Builtin::ElemDrop, &[e]);
             }
-            Operator::MemoryCopy { dst_mem, src_mem } => {
-                let len = self.pop();
-                let src = self.pop();
-                let dst = self.pop();
-                if self.inline_memory_copy(*dst_mem, *src_mem, dst, src, len) {
-                    return Ok(());
-                }
-                let (len, src, dst) = (
-                    self.widen_to_i64(len),
-                    self.widen_to_i64(src),
-                    self.widen_to_i64(dst),
-                );
-                let (d, s) = (self.u32_const(*dst_mem), self.u32_const(*src_mem));
-                let st = self.call_builtin(Builtin::MemoryCopy, &[d, s, dst, src, len])[0];
-                self.status_trap(st, TrapKind::MemoryOutOfBounds);
-            }
-            Operator::MemoryFill { mem } => {
-                let len = self.pop();
-                let value = self.pop();
-                let dst = self.pop();
-                if self.inline_memory_fill(*mem, dst, value, len) {
-                    return Ok(());
-                }
-                let (len, dst) = (self.widen_to_i64(len), self.widen_to_i64(dst));
-                let m = self.u32_const(*mem);
-                let st = self.call_builtin(Builtin::MemoryFill, &[m, dst, value, len])[0];
-                self.status_trap(st, TrapKind::MemoryOutOfBounds);
-            }
             Operator::MemoryInit { data_index, mem } => {
                 let len = self.pop();
                 let src = self.pop();

@@ -40,8 +40,10 @@ use tern_environ::{
 /// GC-heap objects built by compiled code, and the three exception libcalls
 /// are gone; version 13: calls inside a `try_table` are `try_call`s whose
 /// handlers are in the metadata's exception handler table, and the `throw`
-/// libcall is appended).
-pub(crate) const FORMAT_VERSION: u32 = 13;
+/// libcall is appended; version 14: `memory.copy/fill` are checked in compiled
+/// code, and the `memory_copy`/`memory_fill` libcalls are replaced in their
+/// slots by `memory_move`/`memory_set`, which take native addresses).
+pub(crate) const FORMAT_VERSION: u32 = 14;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].

@@ -7,7 +7,8 @@
 //! the table is generated from it at the end of this file. Each is `extern "C"`
 //! with the vmctx first. Those that can go out of bounds
 //! return a status (0 = done, 1 = out of bounds, nothing written) and the
-//! compiled caller traps. Only the growth libcalls unwind by themselves, when
+//! compiled caller traps; `memory_move`/`memory_set` (`memory.copy/fill`) get
+//! ranges compiled code has already checked. Only the growth libcalls unwind by themselves, when
 //! the store's resource limiter answers with an error.
 
 use super::gc_libcalls::{
@@ -73,62 +74,36 @@ unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, delta: u64, index: u32) 
     }
 }
 
-/// The `memory_copy` libcall (see `tern_environ::Builtin`).
+/// The `memory_move` libcall (see `tern_environ::Builtin`): `memory.copy`
+/// after compiled code checked both ranges.
 ///
 /// # Safety
-/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
-/// live instance vmctx, from inside `catch_traps`, with the store suspended in
-/// the call that entered wasm.
-unsafe extern "C" fn memory_copy(
-    vmctx: *mut VMContext,
-    dst_mem: u32,
-    src_mem: u32,
-    dst: u64,
-    src: u64,
-    len: u64,
-) -> u32 {
-    // SAFETY: as in `memory_grow`.
-    let inst = unsafe { instance(vmctx) };
-    let (dm, sm) = (inst.memory(dst_mem), inst.memory(src_mem));
-    // SAFETY: both memories are live (see above).
-    let (dsize, ssize) = unsafe { ((*dm).byte_size() as u64, (*sm).byte_size() as u64) };
-    if !in_bounds(dst, len, dsize) || !in_bounds(src, len, ssize) {
-        return OUT_OF_BOUNDS;
-    }
-    // SAFETY: both ranges were checked to lie in accessible memory; `copy` allows overlap.
+/// Only compiled code calls it, through the `VMBuiltins` table, with `src`
+/// and `dst` the native addresses of `len`-byte ranges it checked to lie in
+/// the accessible part of linear memories of its store.
+unsafe extern "C" fn memory_move(_vmctx: *mut VMContext, dst: u64, src: u64, len: u64) {
+    // SAFETY: both ranges lie in accessible linear memory (checked by the
+    // caller); `copy` allows them to overlap. Other threads may touch a
+    // shared memory meanwhile, as they may during any wasm access.
     unsafe {
         std::ptr::copy(
-            (*sm).base().add(src as usize),
-            (*dm).base().add(dst as usize),
+            src as usize as *const u8,
+            dst as usize as *mut u8,
             len as usize,
         )
-    };
-    OK
+    }
 }
 
-/// The `memory_fill` libcall (see `tern_environ::Builtin`).
+/// The `memory_set` libcall (see `tern_environ::Builtin`): `memory.fill`
+/// after compiled code checked the range.
 ///
 /// # Safety
-/// Only compiled code calls it, through the `VMBuiltins` table, passing its own
-/// live instance vmctx, from inside `catch_traps`, with the store suspended in
-/// the call that entered wasm.
-unsafe extern "C" fn memory_fill(
-    vmctx: *mut VMContext,
-    mem: u32,
-    dst: u64,
-    byte: u32,
-    len: u64,
-) -> u32 {
-    // SAFETY: as in `memory_grow`.
-    let m = unsafe { instance(vmctx).memory(mem) };
-    // SAFETY: the memory is live.
-    let size = unsafe { (*m).byte_size() as u64 };
-    if !in_bounds(dst, len, size) {
-        return OUT_OF_BOUNDS;
-    }
-    // SAFETY: the range was checked to lie in accessible memory.
-    unsafe { std::ptr::write_bytes((*m).base().add(dst as usize), byte as u8, len as usize) };
-    OK
+/// Only compiled code calls it, through the `VMBuiltins` table, with `dst`
+/// the native address of a `len`-byte range it checked to lie in the
+/// accessible part of a linear memory of its store.
+unsafe extern "C" fn memory_set(_vmctx: *mut VMContext, dst: u64, byte: u32, len: u64) {
+    // SAFETY: the range lies in accessible linear memory (checked by the caller).
+    unsafe { std::ptr::write_bytes(dst as usize as *mut u8, byte as u8, len as usize) }
 }
 
 /// The `memory_init` libcall (see `tern_environ::Builtin`).

@@ -15,6 +15,7 @@ mod bindgen_types;
 mod bindgen_with;
 mod borrowed_store_data;
 mod bulk_inline;
+mod bulk_memory;
 mod cache;
 mod component;
 mod component_abi;

@@ -1,21 +1,27 @@
-//! `memory.fill` and `memory.copy` of a small constant length on a 32-bit
-//! memory, compiled inline instead of as a libcall: one bounds check of the
-//! whole range (so, as the spec requires, nothing is written when it fails),
-//! then a few vector and scalar accesses. Compilers emit these for fixed-size
-//! zeroing and struct copies (a SHA-256 block's padding, for one); a call there
-//! also costs the registers it clobbers in the loop around it.
+//! `memory.fill` and `memory.copy`. Compiled code checks the whole range of
+//! each (so, as the spec requires, nothing is written when one fails) and
+//! computes the native addresses, like any access; then:
 //!
-//! A copy loads every chunk before storing any, so overlapping ranges copy as
-//! if through a temporary buffer, which is `memory.copy`'s meaning.
+//! * a small constant length on 32-bit memories is done inline, a few vector
+//!   and scalar accesses. Compilers emit these for fixed-size zeroing and
+//!   struct copies (a SHA-256 block's padding, for one); a call there also
+//!   costs the registers it clobbers in the loop around it. A copy loads every
+//!   chunk before storing any, so overlapping ranges copy as if through a
+//!   temporary buffer, which is `memory.copy`'s meaning;
+//! * any other length calls the `memory_move` / `memory_set` libcall with the
+//!   checked native addresses: a `memmove` / `memset` and nothing else (no
+//!   instance or memory lookup, no second check, no status to test).
 
 use super::regions::Region;
 use super::FuncState;
 use crate::trap_codes::trap_code;
+use anyhow::Result;
 use cranelift_codegen::ir::{
     condcodes::IntCC, types, Endianness, InstBuilder, InstructionData, MemFlagsData, Opcode, Type,
     Value,
 };
-use tern_environ::TrapKind;
+use tern_environ::{Builtin, TrapKind};
+use wasmparser::Operator;
 
 /// The longest `memory.fill` compiled inline, in bytes.
 const MAX_INLINE_FILL: u32 = 256;
@@ -51,34 +57,55 @@ impl FuncState<'_, '_> {
         }
     }
 
-    /// The native address of `[addr, addr + len)` in 32-bit memory `mem`,
-    /// trapping with `MemoryOutOfBounds` when the range does not fit (and,
-    /// with the Spectre mitigation on, null if that check is mispredicted).
-    fn checked_range(&mut self, mem: u32, addr: Value, len: u32) -> Value {
-        let addr = self.builder.ins().uextend(types::I64, addr);
-        // `addr < 2^32` and `len <= 256`: the sum cannot wrap.
-        let end = self.builder.ins().iadd_imm_u(addr, i64::from(len));
+    /// The native address of `[addr, addr + len)` in memory `mem` (`addr`
+    /// and `len` of the memory's index type, or `len` 32-bit), trapping with
+    /// `MemoryOutOfBounds` when the range does not fit (and, with the Spectre
+    /// mitigation on, null if that check is mispredicted).
+    fn checked_span(&mut self, mem: u32, addr: Value, len: Value) -> Value {
+        let dfg = &self.builder.func.dfg;
+        // Two 32-bit operands: their sum (below 2^33) cannot wrap.
+        let narrow = dfg.value_type(addr) == types::I32 && dfg.value_type(len) == types::I32;
+        let (addr, len) = (self.widen_to_i64(addr), self.widen_to_i64(len));
+        let code = trap_code(TrapKind::MemoryOutOfBounds);
+        let end = if narrow {
+            self.builder.ins().iadd(addr, len)
+        } else {
+            self.builder.ins().uadd_overflow_trap(addr, len, code)
+        };
         let length = self.memory_length(mem);
         let oob = self
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThan, end, length);
-        self.builder
-            .ins()
-            .trapnz(oob, trap_code(TrapKind::MemoryOutOfBounds));
+        self.builder.ins().trapnz(oob, code);
         let base = self.memory_base(mem);
         let native = self.builder.ins().iadd(base, addr);
-        if self
+        if !self
             .compiler
             .settings()
             .tunables
             .heap_access_spectre_mitigation
         {
-            let null = self.builder.ins().iconst(types::I64, 0);
-            self.builder.ins().select_spectre_guard(oob, null, native)
-        } else {
-            native
+            return native;
         }
+        // A mispredicted overflow trap must not let a wrapped (small) end
+        // pass `oob`, so the guard also tests for the wrap.
+        let outside = if narrow {
+            oob
+        } else {
+            let wrapped = self.builder.ins().icmp(IntCC::UnsignedLessThan, end, addr);
+            self.builder.ins().bor(oob, wrapped)
+        };
+        let null = self.builder.ins().iconst(types::I64, 0);
+        self.builder
+            .ins()
+            .select_spectre_guard(outside, null, native)
+    }
+
+    /// [`Self::checked_span`] of a constant length on a 32-bit memory.
+    fn checked_range(&mut self, mem: u32, addr: Value, len: u32) -> Value {
+        let len = self.builder.ins().iconst(types::I32, i64::from(len));
+        self.checked_span(mem, addr, len)
     }
 
     /// Flags of the accesses of an inline bulk operation: in bounds (checked
@@ -91,15 +118,39 @@ impl FuncState<'_, '_> {
             .with_alias_region(Some(region))
     }
 
+    /// Translates `memory.copy` and `memory.fill`; the operators `dispatch`
+    /// routes here.
+    pub(crate) fn translate_bulk_memory(&mut self, op: &Operator<'_>) -> Result<()> {
+        match *op {
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                let len = self.pop();
+                let src = self.pop();
+                let dst = self.pop();
+                if !self.inline_memory_copy(dst_mem, src_mem, dst, src, len) {
+                    let from = self.checked_span(src_mem, src, len);
+                    let to = self.checked_span(dst_mem, dst, len);
+                    let len = self.widen_to_i64(len);
+                    self.call_builtin(Builtin::MemoryMove, &[to, from, len]);
+                }
+            }
+            Operator::MemoryFill { mem } => {
+                let len = self.pop();
+                let value = self.pop();
+                let dst = self.pop();
+                if !self.inline_memory_fill(mem, dst, value, len) {
+                    let to = self.checked_span(mem, dst, len);
+                    let len = self.widen_to_i64(len);
+                    self.call_builtin(Builtin::MemorySet, &[to, value, len]);
+                }
+            }
+            ref other => return Err(super::dispatch::misrouted(other, "bulk_memory")),
+        }
+        Ok(())
+    }
+
     /// Compiles `memory.fill` of memory `mem` inline when `len` is a small
     /// constant and the memory is 32-bit; false (nothing emitted) otherwise.
-    pub(crate) fn inline_memory_fill(
-        &mut self,
-        mem: u32,
-        dst: Value,
-        value: Value,
-        len: Value,
-    ) -> bool {
+    fn inline_memory_fill(&mut self, mem: u32, dst: Value, value: Value, len: Value) -> bool {
         let Some(len) = self.u32_constant(len) else {
             return false;
         };
@@ -127,7 +178,7 @@ impl FuncState<'_, '_> {
 
     /// Compiles `memory.copy` inline when both memories are 32-bit and `len`
     /// is a small constant; false (nothing emitted) otherwise.
-    pub(crate) fn inline_memory_copy(
+    fn inline_memory_copy(
         &mut self,
         dst_mem: u32,
         src_mem: u32,
