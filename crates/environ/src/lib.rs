@@ -24,6 +24,7 @@ mod libcalls;
 mod memory_image;
 mod module;
 mod stack_maps;
+mod table_image;
 mod strict_leb;
 mod translate;
 mod trap;
@@ -53,6 +54,7 @@ pub use module::{
     ModuleTranslation, SegmentMode,
 };
 pub use stack_maps::{StackMap, StackMapSite, StackMaps};
+pub use table_image::{table_has_image, table_images, TABLE_IMAGE_NULL};
 pub use translate::{translate_module, WasmFeatures};
 pub use trap::TrapKind;
 pub use tunables::{MemoryStyle, Tunables};
