@@ -40,8 +40,10 @@ use tern_environ::{
 /// GC-heap objects built by compiled code, and the three exception libcalls
 /// are gone; version 13: calls inside a `try_table` are `try_call`s whose
 /// handlers are in the metadata's exception handler table, and the `throw`
-/// libcall is appended).
-pub(crate) const FORMAT_VERSION: u32 = 13;
+/// libcall is appended; version 14: funcref tables are initialised lazily —
+/// a slot holds `funcref | 1`, or 0 until first use, when compiled code asks
+/// the new `table_get_lazy_init_func_ref` libcall, listed before `throw`).
+pub(crate) const FORMAT_VERSION: u32 = 14;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].
