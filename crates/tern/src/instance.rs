@@ -4,6 +4,9 @@
 //! vmctx, create defined memories/tables/globals, fill the funcrefs, apply the
 //! active element and data segments in order (a segment out of bounds traps, and
 //! what was already written stays, as the spec says), then run the start function.
+//! A defined funcref table whose segments the module laid out ahead of time
+//! (`tern_environ::table_images`) is not written at all: it starts
+//! uninitialised and resolves each slot from the image on first use (`vm::table`).
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
