@@ -99,7 +99,11 @@ impl Table {
                  `table_elements` of {limit}"
             );
         }
-        let mut table = Self::new(minimum, Some(maximum.map_or(limit, |m| m.min(limit))), funcref)?;
+        let mut table = Self::new(
+            minimum,
+            Some(maximum.map_or(limit, |m| m.min(limit))),
+            funcref,
+        )?;
         pool.take_table()?;
         table.pool = Some(pool.clone());
         Ok(table)

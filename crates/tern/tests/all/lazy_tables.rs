@@ -96,7 +96,11 @@ fn call_indirect_and_table_get_see_the_segments() {
     let mut store = Store::new(&engine, ());
     let instance = instantiate(&mut store, LAZY);
     for (i, expected) in EXPECTED.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *expected, "slot {i}");
+        assert_eq!(
+            call_slot(&mut store, instance, i as i32),
+            *expected,
+            "slot {i}"
+        );
     }
     for (i, expected) in EXPECTED.iter().enumerate() {
         let null = i32::from(expected.is_none());
@@ -110,7 +114,11 @@ fn call_indirect_and_table_get_see_the_segments() {
         assert_eq!(is_null(&mut store, instance, i as i32), null, "slot {i}");
     }
     for (i, expected) in EXPECTED.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *expected, "slot {i}");
+        assert_eq!(
+            call_slot(&mut store, instance, i as i32),
+            *expected,
+            "slot {i}"
+        );
     }
     // Out of bounds still traps, before any slot is resolved.
     let mut store = Store::new(&engine, ());
@@ -259,9 +267,14 @@ fn the_host_api_over_uninitialised_slots() {
     assert_eq!(host_get(&mut store, other, 2), Some(Some(b)));
     assert_eq!(host_get(&mut store, other, 3), Some(Some(a)));
     // Host fill, set and grow.
-    table.fill(&mut store, 0u32, Val::FuncRef(Some(b)), 2u32).unwrap();
+    table
+        .fill(&mut store, 0u32, Val::FuncRef(Some(b)), 2u32)
+        .unwrap();
     table.set(&mut store, 4u32, Val::FuncRef(None)).unwrap();
-    assert_eq!(table.grow(&mut store, 1u32, Val::FuncRef(Some(a))).unwrap(), 10);
+    assert_eq!(
+        table.grow(&mut store, 1u32, Val::FuncRef(Some(a))).unwrap(),
+        10
+    );
     let expected = [
         Some(22),
         Some(22),
@@ -302,7 +315,11 @@ fn an_exported_table_read_from_another_instance() {
     let other = Instance::new(&mut store, &reader, &[table.into()]).unwrap();
     // The importer resolves the exporter's slots with the exporter's funcrefs.
     for (i, expected) in EXPECTED.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, other, i as i32), *expected, "slot {i}");
+        assert_eq!(
+            call_slot(&mut store, other, i as i32),
+            *expected,
+            "slot {i}"
+        );
     }
     let a = lazy.get_func(&mut store, "a").unwrap();
     let get = other
@@ -359,12 +376,16 @@ fn imported_functions_and_passive_segments() {
     assert_eq!(host_get(&mut store, table, 0), Some(Some(host)));
     assert_eq!(call_slot(&mut store, instance, 0), Some(99));
     assert_eq!(call_slot(&mut store, instance, 1), Some(11));
-    let init = instance.get_typed_func::<(), ()>(&mut store, "init").unwrap();
+    let init = instance
+        .get_typed_func::<(), ()>(&mut store, "init")
+        .unwrap();
     init.call(&mut store, ()).unwrap();
     assert_eq!(call_slot(&mut store, instance, 3), Some(11));
     assert_eq!(call_slot(&mut store, instance, 4), Some(99));
     assert_eq!(call_slot(&mut store, instance, 2), None);
-    let drop = instance.get_typed_func::<(), ()>(&mut store, "drop").unwrap();
+    let drop = instance
+        .get_typed_func::<(), ()>(&mut store, "drop")
+        .unwrap();
     drop.call(&mut store, ()).unwrap();
     let err = init.call(&mut store, ()).unwrap_err();
     assert_eq!(trap_of(&err), Some(Trap::TableOutOfBounds));
@@ -445,6 +466,10 @@ fn pooled_instances_and_artifacts_start_from_the_image() {
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &loaded, &[]).unwrap();
     for (i, expected) in EXPECTED.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *expected, "slot {i}");
+        assert_eq!(
+            call_slot(&mut store, instance, i as i32),
+            *expected,
+            "slot {i}"
+        );
     }
 }
