@@ -130,6 +130,23 @@ pub fn host_importer(n: usize) -> String {
     wat
 }
 
+/// A module whose funcref table of `n` elements is filled by an active
+/// element segment with `n` distinct functions, as a C program's table of
+/// function pointers (10,000 for the lazy-table row); `call` runs one
+/// through `call_indirect`.
+pub fn funcref_table_module(n: usize) -> String {
+    let mut wat = format!("(module (type $t (func (result i32))) (table {n} funcref)\n");
+    for i in 0..n {
+        wat.push_str(&format!("(func $f{i} (type $t) (i32.const {i}))\n"));
+    }
+    wat.push_str("(elem (i32.const 0) func");
+    for i in 0..n {
+        wat.push_str(&format!(" $f{i}"));
+    }
+    wat.push_str(")\n(func (export \"call\") (param i32) (result i32) (call_indirect (type $t) (local.get 0))))");
+    wat
+}
+
 /// Inputs shared by both runtimes, as binary wasm.
 pub struct Inputs {
     /// The 10,000-function module.
@@ -257,6 +274,27 @@ macro_rules! suite {
                 Ok(())
             }
 
+            /// The lazy-table row: instantiating [`crate::suite::funcref_table_module`]
+            /// with 10,000 elements in a new store (and checking one slot works).
+            ///
+            /// # Errors
+            /// When the module fails to compile, instantiate or run.
+            fn funcref_table_row(engine: &Engine) -> anyhow::Result<f64> {
+                let wasm = wat::parse_str(crate::suite::funcref_table_module(10_000))?;
+                let module = Module::new(engine, &wasm)?;
+                let (r, d) = best_of(1000, || {
+                    let mut store = Store::new(engine, ());
+                    Instance::new(&mut store, &module, &[]).map(|_| ())
+                });
+                r?;
+                let mut store = Store::new(engine, ());
+                let instance = Instance::new(&mut store, &module, &[])?;
+                let call = instance.get_typed_func::<i32, i32>(&mut store, "call")?;
+                let out = call.call(&mut store, 9_999)?;
+                anyhow::ensure!(out == 9_999, "call(9999) = {out}");
+                Ok(us(d))
+            }
+
             /// The compile, deserialize and instantiation rows (wall-clock
             /// time, best of many; each runtime's rows in one go).
             ///
@@ -292,6 +330,12 @@ macro_rules! suite {
                 });
                 r?;
                 row("instantiate small module (new store)", us(d), "us");
+
+                row(
+                    "instantiate module with a 10,000-element funcref table (new store)",
+                    funcref_table_row(&engine)?,
+                    "us",
+                );
 
                 let (r, d) = best_of(3, || -> anyhow::Result<u64> {
                     let mut store = Store::new(&engine, ());

@@ -25,6 +25,7 @@ mod memory_image;
 mod module;
 mod stack_maps;
 mod strict_leb;
+mod table_image;
 mod translate;
 mod trap;
 mod tunables;
@@ -53,6 +54,7 @@ pub use module::{
     ModuleTranslation, SegmentMode,
 };
 pub use stack_maps::{StackMap, StackMapSite, StackMaps};
+pub use table_image::{table_has_image, table_images, TABLE_IMAGE_NULL};
 pub use translate::{translate_module, WasmFeatures};
 pub use trap::TrapKind;
 pub use tunables::{MemoryStyle, Tunables};

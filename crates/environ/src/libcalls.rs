@@ -86,6 +86,11 @@ macro_rules! for_each_libcall {
             /// `array.copy` between two non-null arrays of `elem_size`-byte
             /// elements: status 0, or 1 when a range is out of bounds.
             ArrayCopy array_copy(dst: u64, dst_index: u32, src: u64, src_index: u32, len: u32, elem_size: u32) -> u32;
+            /// Reading slot `index` of funcref table `table` found it
+            /// uninitialised (0): its value from the table's image, resolved
+            /// and stored back, as a `*const VMFuncRef` (0 for null).
+            /// Compiled code calls it only for an in-bounds slot.
+            TableGetLazyInitFuncRef table_get_lazy_init_func_ref(table: u32, index: u64) -> u64;
             /// `throw`/`throw_ref` with no handler in the throwing function
             /// (and a `try_table` whose clauses did not match): unwinds to
             /// the innermost wasm handler of the activation, or out of it as

@@ -164,7 +164,7 @@ fn image_for(module: &Module, index: u32) -> Option<MemoryImage> {
 
 /// The value of a segment offset that needs nothing from instantiation, as an
 /// unsigned address (an `i32` offset is read as `u32`).
-fn constant_offset(expr: &ConstExpr, memory64: bool) -> Option<u64> {
+pub(crate) fn constant_offset(expr: &ConstExpr, memory64: bool) -> Option<u64> {
     let mut stack: Vec<i64> = Vec::new();
     for op in &expr.ops {
         let value = match *op {

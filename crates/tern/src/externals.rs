@@ -421,7 +421,7 @@ impl Table {
         }
         store.check_new_table(ty.plan.minimum, ty.plan.maximum)?;
         let raw = init.to_raw(store)?.get_u64() as usize as *const vm::VMFuncRef;
-        let mut table = vm::Table::new(0, ty.plan.maximum)?;
+        let mut table = vm::Table::new(0, ty.plan.maximum, ty.plan.element.is_func())?;
         table
             .grow(ty.plan.minimum, raw)
             .context("table minimum exceeds its maximum")?;
@@ -457,7 +457,7 @@ impl Table {
     /// 12), a `u64` (later wasmtime) or an integer literal (see [`TableIndex`]).
     pub fn get(&self, mut store: impl AsContextMut, index: impl TableIndex) -> Option<Val> {
         let store = &mut store.as_context_mut().0.opaque;
-        let table = &store.tables[self.0.index];
+        let table = &mut store.tables[self.0.index];
         let raw = table.table.get(index.to_table_index()?)?;
         let element = table.ty.element();
         Some(Val::from_raw(
@@ -496,10 +496,11 @@ impl Table {
     ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.0)?;
-        let raw = self.element_raw(store, val)?;
-        let elements = store.tables[self.0.index].table.elements_mut();
-        let range = table_range(dst, len, elements.len())?;
-        elements[range].fill(raw);
+        let raw = self.element_raw(store, val)? as *const vm::VMFuncRef;
+        let table = &mut store.tables[self.0.index].table;
+        let range = table_range(dst, len, table.size() as usize)?;
+        let filled = table.fill(range.start as u64, range.len() as u64, raw);
+        debug_assert!(filled, "the range was checked");
         Ok(())
     }
 
@@ -528,9 +529,12 @@ impl Table {
         {
             bail!("tables of different element types cannot be copied between");
         }
-        let src_elements = store.tables[src].table.elements();
-        let src_range = table_range(src_index, len, src_elements.len())?;
-        let copied: Vec<usize> = src_elements[src_range].to_vec();
+        let src_range = table_range(src_index, len, store.tables[src].table.size() as usize)?;
+        // Uninitialised funcref slots take their value from their position:
+        // resolved first, the words copied mean the same anywhere.
+        let src_table = &mut store.tables[src].table;
+        src_table.materialize(src_range.start as u64, src_range.len() as u64);
+        let copied: Vec<usize> = src_table.elements()[src_range].to_vec();
         let dst_elements = store.tables[dst].table.elements_mut();
         let dst_range = table_range(dst_index, len, dst_elements.len())?;
         dst_elements[dst_range].copy_from_slice(&copied);

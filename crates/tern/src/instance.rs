@@ -4,6 +4,9 @@
 //! vmctx, create defined memories/tables/globals, fill the funcrefs, apply the
 //! active element and data segments in order (a segment out of bounds traps, and
 //! what was already written stays, as the spec says), then run the start function.
+//! A defined funcref table whose segments the module laid out ahead of time
+//! (`tern_environ::table_images`) is not written at all: it starts
+//! uninitialised and resolves each slot from the image on first use (`vm::table`).
 
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::{FuncData, FuncKind};
@@ -441,9 +444,10 @@ fn instantiate(
     }
     let first_table = store.tables.len();
     for plan in &env.tables[env.num_imported_tables as usize..] {
+        let funcref = plan.element.is_func();
         let table = match store.engine().pool() {
-            Some(pool) => vm::Table::new_pooled(pool, plan.minimum, plan.maximum)?,
-            None => vm::Table::new(plan.minimum, plan.maximum)?,
+            Some(pool) => vm::Table::new_pooled(pool, plan.minimum, plan.maximum, funcref)?,
+            None => vm::Table::new(plan.minimum, plan.maximum, funcref)?,
         };
         store.tables.push(TableData {
             table: Box::new(table),
@@ -525,10 +529,9 @@ fn instantiate(
     for (defined, init) in env.table_inits.iter().enumerate() {
         if let Some(init) = init {
             let value = eval_const(init, &mut resolved)?.get_u64() as usize;
-            resolved.store.tables[first_table + defined]
-                .table
-                .elements_mut()
-                .fill(value);
+            let table = &mut resolved.store.tables[first_table + defined].table;
+            let filled = table.fill(0, table.size(), value as *const vm::VMFuncRef);
+            debug_assert!(filled, "the whole table is in bounds");
         }
     }
 
@@ -600,11 +603,24 @@ fn apply_segments(
     globals: &[GlobalPtr],
 ) -> Result<()> {
     let env = &module.inner.env;
+    // Tables with an image start uninitialised and resolve their slots from
+    // it on first use (`vm::table`); their segments are skipped below.
+    for (defined, image) in module.inner.table_images.iter().enumerate() {
+        if let Some(image) = image {
+            let index = env.num_imported_tables + defined as u32;
+            store.instances[instance]
+                .vm
+                .set_table_image(index, image.clone());
+        }
+    }
     let mut elems = Vec::new();
     for elem in &env.elems {
         let SegmentMode::Active { index, offset } = &elem.mode else {
             continue;
         };
+        if tern_environ::table_has_image(env, &module.inner.table_images, *index) {
+            continue;
+        }
         let resolved = &mut Resolved {
             store: &mut *store,
             vmi: None,
@@ -668,8 +684,8 @@ fn apply_segments(
             return Err(anyhow::Error::new(Trap::TableOutOfBounds));
         }
         let (table, offset, items) = e;
-        let elements = store.tables[*table].table.elements_mut();
-        elements[*offset as usize..*offset as usize + items.len()].copy_from_slice(items);
+        let written = store.tables[*table].table.init(*offset, items);
+        debug_assert!(written, "the segment was checked to fit");
     }
     // Images are only made when no data segment can trap (see
     // `tern_environ::memory_images`), so mapping them here, after the element

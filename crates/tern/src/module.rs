@@ -80,6 +80,12 @@ pub(crate) struct ModuleInner {
     /// a memory are then skipped at instantiation (their bytes were removed
     /// from `env`).
     pub(crate) memory_images: Vec<Option<MemoryImage>>,
+    /// For each defined table, the function index each slot starts with when
+    /// its element segments could be laid out ahead of instantiation
+    /// (`tern_environ::table_images`): such a table starts uninitialised and
+    /// resolves slots on first use, and its active segments are skipped at
+    /// instantiation. Derived from `env` when the module is built or loaded.
+    pub(crate) table_images: Vec<Option<Arc<[u32]>>>,
     /// `trampolines` by engine signature id, built on first instantiation.
     trampoline_maps: std::sync::OnceLock<crate::func::TrampolineMaps>,
 }
@@ -255,6 +261,10 @@ impl Module {
         if engine.config().profiler != crate::ProfilingStrategy::None {
             crate::profiling::record_module(&code, &info, &trampolines);
         }
+        let table_images = tern_environ::table_images(&env)
+            .into_iter()
+            .map(|image| image.map(Arc::from))
+            .collect();
         let defined_funcs = funcs
             .iter()
             .enumerate()
@@ -277,6 +287,7 @@ impl Module {
                 exports_by_name,
                 inside_component: std::sync::atomic::AtomicBool::new(false),
                 memory_images,
+                table_images,
                 trampoline_maps: std::sync::OnceLock::new(),
             }),
         })

@@ -478,9 +478,7 @@ impl FuncState<'_, '_> {
         let args = self.canonical_all(args);
         let vmctx = self.vmctx();
         let ro = Self::readonly_flags();
-        let mutable = Self::trusted_flags();
-        let slot = self.table_slot(table_index, index);
-        let funcref = self.builder.ins().load(types::I64, mutable, slot, 0);
+        let funcref = self.table_get(table_index, index);
         let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, funcref, 0);
         self.trap_if(is_null, TrapKind::IndirectCallToNull);
         // The funcref is known non-null only below the check: these loads must not move.

@@ -5,11 +5,17 @@
 //! store; `call_indirect` uses the same `table_slot`); operations over
 //! ranges go through libcalls, which return a status that compiled code turns
 //! into a trap here, so the trap has a precise location and backtrace.
+//!
+//! Tables of function references are initialised lazily (see `tern::vm::table`):
+//! a slot holds `funcref | 1` once initialised and 0 before, so a read
+//! ([`FuncState::table_get`], shared with `call_indirect`) tests the loaded
+//! word and, on a cold path, asks the runtime for an uninitialised slot's value
+//! (`table_get_lazy_init_func_ref`); a write stores the value with the low bit set.
 
 use super::FuncState;
 use crate::trap_codes::trap_code;
 use anyhow::Result;
-use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, BlockArg, InstBuilder, Value};
 use tern_environ::{Builtin, TrapKind, VMTABLE_BASE, VMTABLE_LENGTH};
 use wasmparser::Operator;
 
@@ -69,6 +75,43 @@ impl FuncState<'_, '_> {
         }
     }
 
+    /// Whether `table` holds function references, stored lazily (see the module note).
+    fn is_lazy_funcref_table(&self, table: u32) -> bool {
+        self.module.tables[table as usize].element.is_func()
+    }
+
+    /// Element `index` of `table` (trapping when out of bounds): the
+    /// reference word, resolving an uninitialised funcref slot on a cold path.
+    pub(crate) fn table_get(&mut self, table: u32, index: Value) -> Value {
+        let slot = self.table_slot(table, index);
+        let word = self
+            .builder
+            .ins()
+            .load(types::I64, Self::trusted_flags(), slot, 0);
+        if !self.is_lazy_funcref_table(table) {
+            return word;
+        }
+        let init = self.builder.create_block();
+        let lazy = self.builder.create_block();
+        let done = self.builder.create_block();
+        let value = self.builder.append_block_param(done, types::I64);
+        self.builder.ins().brif(word, init, &[], lazy, &[]);
+        self.builder.switch_to_block(init);
+        self.builder.seal_block(init);
+        let decoded = self.builder.ins().band_imm_s(word, -2);
+        self.builder.ins().jump(done, &[BlockArg::Value(decoded)]);
+        self.builder.set_cold_block(lazy);
+        self.builder.switch_to_block(lazy);
+        self.builder.seal_block(lazy);
+        let t = self.u32_const(table);
+        let index = self.widen_to_i64(index);
+        let resolved = self.call_builtin(Builtin::TableGetLazyInitFuncRef, &[t, index])[0];
+        self.builder.ins().jump(done, &[BlockArg::Value(resolved)]);
+        self.builder.switch_to_block(done);
+        self.builder.seal_block(done);
+        value
+    }
+
     fn is_table64(&self, table: u32) -> bool {
         self.module.tables[table as usize].table64
     }
@@ -111,13 +154,17 @@ impl FuncState<'_, '_> {
             }
             Operator::TableGet { table } => {
                 let index = self.pop();
-                let slot = self.table_slot(*table, index);
-                let v = self.builder.ins().load(I64, Self::trusted_flags(), slot, 0);
+                let v = self.table_get(*table, index);
                 self.push(v);
             }
             Operator::TableSet { table } => {
                 let value = self.pop();
                 let index = self.pop();
+                let value = if self.is_lazy_funcref_table(*table) {
+                    self.builder.ins().bor_imm_u(value, 1)
+                } else {
+                    value
+                };
                 let slot = self.table_slot(*table, index);
                 self.builder
                     .ins()

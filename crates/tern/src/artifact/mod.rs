@@ -42,8 +42,11 @@ use tern_environ::{
 /// handlers are in the metadata's exception handler table, and the `throw`
 /// libcall is appended; version 14: `memory.copy/fill` are checked in compiled
 /// code, and the `memory_copy`/`memory_fill` libcalls are replaced in their
-/// slots by `memory_move`/`memory_set`, which take native addresses).
-pub(crate) const FORMAT_VERSION: u32 = 14;
+/// slots by `memory_move`/`memory_set`, which take native addresses; version
+/// 15: funcref tables are initialised lazily — a slot holds `funcref | 1`, or
+/// 0 until first use, when compiled code asks the new
+/// `table_get_lazy_init_func_ref` libcall, listed before `throw`).
+pub(crate) const FORMAT_VERSION: u32 = 15;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].

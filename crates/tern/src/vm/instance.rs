@@ -209,6 +209,24 @@ impl VMInstance {
         self.tables.push(table);
     }
 
+    /// Makes the uninitialised slots of table `index` — one this instance
+    /// defined, of function references — take their values from `image`,
+    /// function indices of this instance's module
+    /// (`tern_environ::table_images`), resolved with [`Self::func_ref`] on
+    /// first use.
+    ///
+    /// # Panics
+    /// Panics if `index` is not a table of this instance.
+    pub fn set_table_image(&mut self, index: u32, image: Arc<[u32]>) {
+        let table = self.tables[index as usize];
+        let owner: *mut VMInstance = self;
+        // SAFETY: the store keeps `table` alive as long as this instance (see
+        // `push_table`); this instance is boxed and owned by that store (see
+        // the module note), so `owner` stays valid and in place as long as the
+        // table; the image names functions of this instance's module.
+        unsafe { (*table).set_image(image, owner) };
+    }
+
     /// Points imported global `index` at `def`.
     pub fn set_imported_global(&mut self, index: u32, def: *mut VMGlobalDefinition) {
         self.write(self.offsets.imported_global(index), def as usize);

@@ -173,6 +173,11 @@ unsafe extern "C" fn table_copy(
     if !in_bounds(dst, len, dsize) || !in_bounds(src, len, ssize) {
         return OUT_OF_BOUNDS;
     }
+    // Uninitialised funcref slots mean "the image's value at this position":
+    // resolve them so the words copied mean the same anywhere.
+    // SAFETY: the table is live and not otherwise borrowed (`inst` is no
+    // longer used, so resolving may fill funcrefs of this very instance).
+    unsafe { (*st).materialize(src, len) };
     // SAFETY: both tables are live and not otherwise borrowed; the destination
     // pointer is taken first, and for a copy within one table the source is
     // derived from it (not from an earlier shared borrow that the `&mut` would
@@ -220,8 +225,10 @@ unsafe extern "C" fn table_init(
         return OUT_OF_BOUNDS;
     }
     let items = &segment[src as usize..(src + len) as usize];
-    // SAFETY: the table is live and not otherwise borrowed; the range is in bounds.
-    unsafe { (*t).elements_mut()[dst as usize..dst as usize + items.len()].copy_from_slice(items) };
+    // SAFETY: the table is live and not otherwise borrowed; the range is in
+    // bounds (checked above), so `init` writes them all.
+    let written = unsafe { (*t).init(dst, items) };
+    debug_assert!(written);
     OK
 }
 
@@ -271,12 +278,11 @@ unsafe extern "C" fn table_fill(
     // SAFETY: as in `memory_grow`.
     let t = unsafe { instance(vmctx).table(table) };
     // SAFETY: the table is live and not otherwise borrowed while wasm runs.
-    let elements = unsafe { (*t).elements_mut() };
-    if !in_bounds(dst, len, elements.len() as u64) {
-        return OUT_OF_BOUNDS;
+    if unsafe { (*t).fill(dst, len, value as usize as *const _) } {
+        OK
+    } else {
+        OUT_OF_BOUNDS
     }
-    elements[dst as usize..(dst + len) as usize].fill(value as usize);
-    OK
 }
 
 extern "C" {
@@ -344,6 +350,26 @@ unsafe extern "C" fn tern_new_epoch_body(vmctx: *mut VMContext, exit_fp: usize) 
 unsafe extern "C" fn ref_func(vmctx: *mut VMContext, func: u32) -> u64 {
     // SAFETY: as in `memory_grow`.
     unsafe { instance(vmctx).func_ref(func) as u64 }
+}
+
+/// The `table_get_lazy_init_func_ref` libcall (see `tern_environ::Builtin`):
+/// the value of uninitialised slot `index` of funcref table `table`, resolved
+/// from the table's image and stored back (see `vm::table`).
+///
+/// # Safety
+/// As `data_drop`; compiled code calls it only for an in-bounds slot of a
+/// funcref table.
+unsafe extern "C" fn table_get_lazy_init_func_ref(
+    vmctx: *mut VMContext,
+    table: u32,
+    index: u64,
+) -> u64 {
+    // SAFETY: as in `memory_grow`; the instance reference ends here, before
+    // resolving may fill a funcref of this very instance.
+    let t = unsafe { instance(vmctx).table(table) };
+    // SAFETY: the table is live and not otherwise borrowed while wasm runs.
+    let value = unsafe { (*t).get(index) };
+    value.map_or(0, |p| p as u64)
 }
 
 /// Declares the `VMBuiltins` table from the libcall list: one field per

@@ -41,6 +41,7 @@ mod gc_collect;
 mod gc_const_eval;
 mod gc_objects;
 mod gc_roots;
+mod lazy_tables;
 mod legacy_exceptions;
 mod limits;
 mod memory_image;
