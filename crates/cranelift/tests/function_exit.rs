@@ -42,14 +42,7 @@ fn a_body_ending_in_an_if_returns_the_ifs_result_directly() {
                                 (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#,
     );
     // Only the `if`'s merge block takes a parameter, and it is what is returned.
-    let merge = blocks_with_params(&f);
-    assert_eq!(merge.len(), 1, "{f}");
-    let param = merge[0]
-        .split_once('(')
-        .and_then(|(_, rest)| rest.split_once(':'))
-        .map(|(v, _)| v)
-        .unwrap();
-    assert_eq!(returns(&f), [param], "{f}");
+    assert_returns_the_only_block_parameter(&f);
 }
 
 #[test]
@@ -62,14 +55,7 @@ fn a_branch_to_the_functions_label_still_reaches_one_exit_block() {
     );
     // The branch and the fall-through both jump to the exit block, which
     // returns its parameter.
-    let exit = blocks_with_params(&f);
-    assert_eq!(exit.len(), 1, "{f}");
-    let param = exit[0]
-        .split_once('(')
-        .and_then(|(_, rest)| rest.split_once(':'))
-        .map(|(v, _)| v)
-        .unwrap();
-    assert_eq!(returns(&f), [param], "{f}");
+    assert_returns_the_only_block_parameter(&f);
 }
 
 #[test]
@@ -82,4 +68,17 @@ fn a_body_ending_unreachable_has_no_exit_block() {
     );
     assert!(blocks_with_params(&f).is_empty(), "{f}");
     assert_eq!(returns(&f).len(), 1, "{f}");
+}
+
+/// Asserts that exactly one block of `f` takes a parameter and that the
+/// function's single return returns it.
+fn assert_returns_the_only_block_parameter(f: &str) {
+    let blocks = blocks_with_params(f);
+    assert_eq!(blocks.len(), 1, "{f}");
+    let param = blocks[0]
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(':'))
+        .map(|(v, _)| v)
+        .unwrap();
+    assert_eq!(returns(f), [param], "{f}");
 }

@@ -89,25 +89,16 @@ fn image_for(module: &Module, index: u32) -> Option<MemoryImage> {
         return None;
     }
     let initial_bytes = plan.minimum.checked_mul(WASM_PAGE_SIZE)?;
-    let mut segments = Vec::new();
-    for segment in &module.data {
-        let SegmentMode::Active {
-            index: target,
-            offset,
-        } = &segment.mode
-        else {
-            continue;
-        };
-        if *target != index {
-            continue;
-        }
-        let start = constant_offset(offset, plan.memory64)?;
-        let end = start.checked_add(segment.data.len() as u64)?;
-        if end > initial_bytes {
-            return None;
-        }
-        segments.push((start, segment.data.as_slice()));
-    }
+    let segments: Vec<(u64, &[u8])> = placed_segments(
+        &module.data,
+        |s| (&s.mode, s.data.len() as u64),
+        index,
+        plan.memory64,
+        initial_bytes,
+    )?
+    .into_iter()
+    .map(|(start, segment)| (start, segment.data.as_slice()))
+    .collect();
     // The non-zero extent, so the image is sparse from the start.
     let nonzero = |(start, bytes): &(u64, &[u8])| {
         let first = bytes.iter().position(|b| *b != 0)?;
@@ -160,6 +151,42 @@ fn image_for(module: &Module, index: u32) -> Option<MemoryImage> {
         offset: image_start + keep_from,
         data,
     })
+}
+
+/// The active segments of `segments` that target memory or table `index`,
+/// in order, each with its start, when every one of them has a constant offset
+/// ([`constant_offset`]) and ends within `limit`; `None` when any does not (it
+/// must then be applied, or trap, at instantiation). `mode_len` gives a
+/// segment's mode and length.
+pub(crate) fn placed_segments<S>(
+    segments: &[S],
+    mode_len: impl Fn(&S) -> (&SegmentMode, u64),
+    index: u32,
+    wide: bool,
+    limit: u64,
+) -> Option<Vec<(u64, &S)>> {
+    let mut placed = Vec::new();
+    for segment in segments {
+        let (
+            SegmentMode::Active {
+                index: target,
+                offset,
+            },
+            len,
+        ) = mode_len(segment)
+        else {
+            continue;
+        };
+        if *target != index {
+            continue;
+        }
+        let start = constant_offset(offset, wide)?;
+        if start.checked_add(len)? > limit {
+            return None;
+        }
+        placed.push((start, segment));
+    }
+    Some(placed)
 }
 
 /// The value of a segment offset that needs nothing from instantiation, as an

@@ -24,7 +24,8 @@
 //! segments of an imaged table write nothing anybody else can see, so skipping
 //! them does not change what an observer sees.
 
-use crate::{memory_image::constant_offset, ConstOp, ElemItems, Module, SegmentMode};
+use crate::memory_image::placed_segments;
+use crate::{ConstOp, ElemItems, Module};
 
 /// The image's value for a slot that starts null.
 pub const TABLE_IMAGE_NULL: u32 = u32::MAX;
@@ -59,24 +60,16 @@ fn image_for(module: &Module, index: u32) -> Option<Vec<u32>> {
     if !plan.element.is_func() || module.table_inits.get(defined as usize)?.is_some() {
         return None;
     }
+    let placed = placed_segments(
+        &module.elems,
+        |s| (&s.mode, s.items.len() as u64),
+        index,
+        plan.table64,
+        plan.minimum,
+    )?;
     let mut segments = Vec::new();
     let (mut end_max, mut items_total) = (0u64, 0u64);
-    for segment in &module.elems {
-        let SegmentMode::Active {
-            index: target,
-            offset,
-        } = &segment.mode
-        else {
-            continue;
-        };
-        if *target != index {
-            continue;
-        }
-        let start = constant_offset(offset, plan.table64)?;
-        let end = start.checked_add(segment.items.len() as u64)?;
-        if end > plan.minimum {
-            return None;
-        }
+    for (start, segment) in placed {
         let funcs: Vec<u32> = match &segment.items {
             ElemItems::Functions(fs) => fs.clone(),
             ElemItems::Expressions(es) => es
@@ -88,7 +81,7 @@ fn image_for(module: &Module, index: u32) -> Option<Vec<u32>> {
                 })
                 .collect::<Option<_>>()?,
         };
-        end_max = end_max.max(end);
+        end_max = end_max.max(start + funcs.len() as u64);
         items_total += funcs.len() as u64;
         segments.push((start, funcs));
     }
