@@ -453,17 +453,39 @@ macro_rules! suite {
                     call: Box::new(move || Ok(lp.call(&mut store, CALLS as i32)? as u32)),
                 });
 
-                for (name, export, arg) in KERNELS {
+                calls.extend(kernel_calls(&inputs.kernels, None, None)?);
+                async_calls(inputs, &mut calls)?;
+                Ok(calls)
+            }
+
+            /// The kernel rows' calls (or only the export `only`'s), compiled
+            /// from `kernels_wasm` with the default configuration, each in its
+            /// own store, called with the row's argument or `arg`.
+            ///
+            /// # Errors
+            /// When the module fails to compile or instantiate.
+            pub fn kernel_calls(
+                kernels_wasm: &[u8],
+                only: Option<&str>,
+                arg: Option<i32>,
+            ) -> anyhow::Result<Vec<Call>> {
+                let engine = Engine::default();
+                let kernels = Module::new(&engine, kernels_wasm)?;
+                let mut calls = Vec::new();
+                for (name, export, row_arg) in KERNELS {
+                    if only.is_some_and(|o| o != export) {
+                        continue;
+                    }
                     let mut store = Store::new(&engine, ());
                     let instance = Instance::new(&mut store, &kernels, &[])?;
                     let f = instance.get_typed_func::<i32, i32>(&mut store, export)?;
+                    let n = arg.unwrap_or(row_arg);
                     calls.push(Call {
                         name,
                         iterations: 1,
-                        call: Box::new(move || Ok(f.call(&mut store, arg)? as u32)),
+                        call: Box::new(move || Ok(f.call(&mut store, n)? as u32)),
                     });
                 }
-                async_calls(inputs, &mut calls)?;
                 Ok(calls)
             }
         }
