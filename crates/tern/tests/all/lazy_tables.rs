@@ -59,6 +59,13 @@ fn trap_of(err: &anyhow::Error) -> Option<Trap> {
     err.downcast_ref::<Trap>().copied()
 }
 
+/// Asserts that calling each slot `i` through `call` gives `expected[i]`.
+fn assert_slots(store: &mut Store<()>, instance: Instance, expected: &[Option<i32>]) {
+    for (i, e) in expected.iter().enumerate() {
+        assert_eq!(call_slot(store, instance, i as i32), *e, "slot {i}");
+    }
+}
+
 /// Calls `call(i)` and maps a null trap to `None`, a signature trap to `Some(-1)`.
 fn call_slot(store: &mut Store<()>, instance: Instance, i: i32) -> Option<i32> {
     let call = instance
@@ -186,9 +193,7 @@ fn table_operations_over_uninitialised_slots() {
         Some(11),
         None,
     ];
-    for (i, e) in expected.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *e, "slot {i}");
-    }
+    assert_slots(&mut store, instance, &expected);
     // Out of bounds copies trap and change nothing.
     let err = copy.call(&mut store, (8, 0, 3)).unwrap_err();
     assert_eq!(trap_of(&err), Some(Trap::TableOutOfBounds));
@@ -224,9 +229,7 @@ fn table_operations_over_uninitialised_slots() {
         None,
         None,
     ];
-    for (i, e) in expected.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *e, "slot {i}");
-    }
+    assert_slots(&mut store, instance, &expected);
 
     // Grow: the new slots hold the given value, the old ones keep theirs.
     let mut store = Store::new(&engine, ());
@@ -241,9 +244,7 @@ fn table_operations_over_uninitialised_slots() {
     assert_eq!(grow_null.call(&mut store, 1).unwrap(), 12);
     let mut expected = EXPECTED.to_vec();
     expected.extend([Some(22), Some(22), None]);
-    for (i, e) in expected.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *e, "slot {i}");
-    }
+    assert_slots(&mut store, instance, &expected);
 }
 
 #[test]
@@ -288,9 +289,7 @@ fn the_host_api_over_uninitialised_slots() {
         Some(11),
         Some(11),
     ];
-    for (i, e) in expected.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *e, "slot {i}");
-    }
+    assert_slots(&mut store, instance, &expected);
 }
 
 #[test]
@@ -416,9 +415,7 @@ fn segments_only_known_at_instantiation_still_apply_eagerly() {
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[off.into()]).unwrap();
     let expected = [Some(11), None, Some(11), Some(11)];
-    for (i, e) in expected.iter().enumerate() {
-        assert_eq!(call_slot(&mut store, instance, i as i32), *e, "slot {i}");
-    }
+    assert_slots(&mut store, instance, &expected);
     // A segment that does not fit traps at instantiation.
     let off = Global::new(
         &mut store,
