@@ -27,7 +27,8 @@ impl primary::Host for MyState {
     async fn log(&mut self, entry: primary::Entry) -> wasmtime::Result<u32> {
         // A real await: the guest is suspended until the timer fires.
         tokio::time::sleep(Duration::from_millis(2)).await;
-        self.lines.push(format!("primary {}: {}", entry.level, entry.text));
+        self.lines
+            .push(format!("primary {}: {}", entry.level, entry.text));
         Ok(40)
     }
 }
@@ -36,7 +37,8 @@ impl primary::Host for MyState {
 impl backup::Host for MyState {
     async fn log(&mut self, entry: primary::Entry) -> wasmtime::Result<u32> {
         tokio::task::yield_now().await;
-        self.lines.push(format!("backup {}: {}", entry.level, entry.text));
+        self.lines
+            .push(format!("backup {}: {}", entry.level, entry.text));
         Ok(2)
     }
 }
@@ -65,9 +67,6 @@ async fn async_bindgen_ports_by_renaming_the_crate() -> wasmtime::Result<()> {
     });
     let (r, store) = result.await?;
     assert_eq!(r?, 42);
-    assert_eq!(
-        store.data().lines,
-        ["primary 1: first", "backup 2: second"]
-    );
+    assert_eq!(store.data().lines, ["primary 1: first", "backup 2: second"]);
     Ok(())
 }

@@ -45,6 +45,113 @@ world errs {
     });
 }
 
+/// Later wasmtime's spelling of `trappable_error_type` (the user's error
+/// type and a synchronous `convert_error_code`), and a function the world
+/// imports directly (the async `{World}Imports` trait).
+mod errs_later {
+    tern::component::bindgen!({
+        inline: "package tests:later;
+interface fs {
+  enum error-code { not-found, denied }
+  open: func(path: string) -> result<u32, error-code>;
+}
+world later {
+  import fs;
+  import scale: func(x: u32) -> u32;
+  use fs.{error-code};
+  export run: func(path: string) -> result<u32, error-code>;
+  export run-scale: func(x: u32) -> u32;
+}
+",
+        trappable_error_type: { "tests:later/fs/error-code" => super::OpenFailed },
+        async: true,
+    });
+}
+
+/// The Rust error of `errs_later`'s `open`.
+#[derive(Debug)]
+enum OpenFailed {
+    Missing,
+    Fatal(String),
+}
+
+struct Later;
+
+#[async_trait::async_trait]
+impl errs_later::tests::later::fs::Host for Later {
+    async fn open(&mut self, path: String) -> Result<u32, OpenFailed> {
+        tokio::task::yield_now().await;
+        match path.as_str() {
+            "ok" => Ok(9),
+            "missing" => Err(OpenFailed::Missing),
+            _ => Err(OpenFailed::Fatal(path)),
+        }
+    }
+    fn convert_error_code(
+        &mut self,
+        err: OpenFailed,
+    ) -> tern::Result<errs_later::tests::later::fs::ErrorCode> {
+        match err {
+            OpenFailed::Missing => Ok(errs_later::tests::later::fs::ErrorCode::NotFound),
+            OpenFailed::Fatal(p) => Err(tern::Error::msg(format!("fatal: {p}"))),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl errs_later::LaterImports for Later {
+    async fn scale(&mut self, x: u32) -> tern::Result<u32> {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok(x * 3)
+    }
+}
+
+#[tokio::test]
+async fn bindgen_async_convert_error_and_world_import() -> tern::Result<()> {
+    use errs_later::tests::later::fs::ErrorCode;
+    let wit = "package tests:later;
+interface fs {
+  enum error-code { not-found, denied }
+  open: func(path: string) -> result<u32, error-code>;
+}
+world later {
+  import fs;
+  import scale: func(x: u32) -> u32;
+  use fs.{error-code};
+  export run: func(path: string) -> result<u32, error-code>;
+  export run-scale: func(x: u32) -> u32;
+}
+";
+    let mut wat = String::from("(module\n");
+    wat += &import(
+        "tests:later/fs",
+        "open",
+        "$open",
+        &["i32", "i32"],
+        Some("retptr"),
+    );
+    wat += &import("$root", "scale", "$scale", &["i32"], Some("i32"));
+    wat += ALLOCATOR;
+    wat += &forward("run", "$open", &["i32", "i32"], Some("retptr"));
+    wat += &forward("run-scale", "$scale", &["i32"], Some("i32"));
+    wat += ")";
+    let engine = async_engine();
+    let component = componentize(&engine, wit, "later", &wat)?;
+    let mut linker = Linker::new(&engine);
+    errs_later::Later::add_to_linker(&mut linker, |h: &mut Later| h)?;
+    let mut store = Store::new(&engine, Later);
+    let (world, _) = errs_later::Later::instantiate_async(&mut store, &component, &linker).await?;
+    assert_eq!(within(world.call_run_scale(&mut store, 14)).await?, 42);
+    assert_eq!(within(world.call_run(&mut store, "ok")).await?, Ok(9));
+    assert_eq!(
+        within(world.call_run(&mut store, "missing")).await?,
+        Err(ErrorCode::NotFound)
+    );
+    let err = within(world.call_run(&mut store, "x")).await.unwrap_err();
+    assert!(format!("{err:?}").contains("fatal: x"), "{err:?}");
+    Ok(())
+}
+
 /// `async: false` is the default, spelled out: synchronous traits.
 mod sync_spelled_out {
     tern::component::bindgen!({
@@ -160,10 +267,10 @@ async fn bindgen_async_refuses_a_sync_engine() {
     let component = rust_guest(&engine, "twice");
     let linker = twice_linker(&engine);
     let mut store = Store::new(&engine, Logs::default());
-    let err = twice::Twice::instantiate_async(&mut store, &component, &linker)
-        .await
-        .err()
-        .expect("instantiate_async without async_support must fail");
+    let err = match twice::Twice::instantiate_async(&mut store, &component, &linker).await {
+        Ok(_) => panic!("instantiate_async without async_support must fail"),
+        Err(e) => e,
+    };
     assert!(format!("{err:#}").contains("async"), "{err:#}");
 }
 
@@ -383,20 +490,19 @@ fn bindgen_async_false_is_sync() {
     assert_eq!(world.call_run(&mut store).unwrap(), 7);
 }
 
+/// Compile-time check: a future is `Send`.
+fn send<F: Future + Send>(_: F) {}
+
 /// Compile-time checks: every future the async bindings return is `Send`
-/// when the store's data is (this function is never run; it must compile).
+/// when the store's data is (never run; it must compile).
 #[allow(dead_code, reason = "a compile-time check, never called")]
-fn generated_futures_are_send(
+fn world_futures_are_send(
     store: &mut Store<Logs>,
-    blobs: &mut Store<Blobs>,
     component: &Component,
     linker: &Linker<Logs>,
     pre: &tern::component::InstancePre<Logs>,
     world: &twice::Twice,
-    res: &resources::Resources,
-    host: &mut Blobs,
 ) {
-    fn send<F: Future + Send>(_: F) {}
     send(twice::Twice::instantiate_async(
         &mut *store,
         component,
@@ -404,11 +510,21 @@ fn generated_futures_are_send(
     ));
     send(twice::Twice::instantiate_pre(&mut *store, pre));
     send(world.call_run(&mut *store));
-    send(res.tests_res_guest_api().call_make_blob(&mut *blobs, "x"));
+}
+
+/// As [`world_futures_are_send`], for exported interfaces' and resources'
+/// calls and the host traits' methods.
+#[allow(dead_code, reason = "a compile-time check, never called")]
+fn interface_futures_are_send(
+    store: &mut Store<Blobs>,
+    res: &resources::Resources,
+    host: &mut Blobs,
+) {
+    send(res.tests_res_guest_api().call_make_blob(&mut *store, "x"));
     send(
         res.tests_res_guest_api()
             .counter()
-            .call_constructor(&mut *blobs, 1),
+            .call_constructor(&mut *store, 1),
     );
     send(host_api::HostBlob::size(host, Resource::new_own(0)));
 }
