@@ -89,7 +89,9 @@ impl Gen<'_> {
             _ => Err(syn::Error::new(
                 self.span,
                 format!(
-                    "function `{}`: async functions and getters/setters are not supported yet",
+                    "function `{}`: WIT `async func`s and getters/setters are not supported \
+                     yet (the option `async: true` makes host calls async; it does not cover \
+                     component-model async functions)",
                     f.name
                 ),
             )),
