@@ -71,6 +71,7 @@ pub fn flags(input: TokenStream) -> TokenStream {
 ///     additional_derives: [PartialEq],
 ///     ownership: Owning,                 // or Borrowing { duplicate_if_necessary: false }
 ///     features: ["clocks-timezone"],     // keep these `@unstable` WIT items
+///     async: false,                      // true: async host traits and calls (below)
 ///     // wasmtime_crate: crate::reexports::wasmtime, // where the runtime is
 /// });
 /// ```
@@ -88,6 +89,18 @@ pub fn flags(input: TokenStream) -> TokenStream {
 /// - `MyWorld` with `add_to_linker`, `instantiate`, `instantiate_pre`,
 ///   `new(store, &Instance)`, `call_NAME` for exported functions and
 ///   `a_b_d()` returning `exports::a::b::d::Guest` with its `call_NAME`s.
+///
+/// `async: true` (wasmtime's shape; the engine needs `Config::async_support`):
+/// every host trait (`Host`, `HostNAME`, `MyWorldImports`) is an
+/// `#[async_trait]` trait with a `Send` supertrait whose WIT functions are
+/// `async fn`s, so a host writes `#[async_trait::async_trait] impl Host for
+/// MyState { async fn f(&mut self, …) -> tern::Result<T> { … } }`; a
+/// resource's `drop` and the `convert_NAME` methods of trappable errors stay
+/// synchronous. `add_to_linker` (with `T: Send`, `U: Send`) defines the
+/// functions through `func_wrap_async`; `MyWorld` has `instantiate_async` and
+/// an async `instantiate_pre` (no synchronous `instantiate`), and every
+/// `call_NAME` is an `async fn` (`call_async` then `post_return_async`) whose
+/// future is `Send` when the store is.
 ///
 /// `ownership` decides how exported functions take their parameters
 /// (wasmtime's `Ownership`); host traits of imports always get owned types.

@@ -8,6 +8,14 @@
 //! `E` is named in `trappable_error_type` returns `Result<T, RustError>`;
 //! the trait's `convert_E` then turns a `RustError` into the WIT error value,
 //! or into a trap by returning `Err`.
+//!
+//! Under `async: true` every host trait is an `#[async_trait]` trait with a
+//! `Send` supertrait and each WIT function an `async fn` (so a user's own
+//! `#[async_trait::async_trait] impl` expands to the same boxed, `Send`
+//! future), and `add_to_linker` defines the functions with
+//! `func_wrap_async`. A resource's `drop` and the `convert_E` methods stay
+//! synchronous: the linker's resource destructors are synchronous
+//! (`LinkerInstance::resource` has no async twin), as in wasmtime 14–20.
 
 use super::types::{allow_many_args, camel, docs, relative, snake, Mode};
 use super::Gen;
@@ -39,6 +47,38 @@ pub(crate) fn method_name(f: &Function) -> Ident {
 }
 
 impl Gen<'_> {
+    /// The attribute and supertraits that open every host trait: nothing,
+    /// or under `async: true` `#[async_trait]` and `Send` before `supers`.
+    pub(crate) fn host_trait_head(&self, supers: &[TokenStream]) -> (TokenStream, TokenStream) {
+        let mut all = Vec::new();
+        let attr = if self.opts.async_ {
+            all.push(quote!(::std::marker::Send));
+            quote!(#[::tern::component::__internal::async_trait])
+        } else {
+            quote!()
+        };
+        all.extend(supers.iter().cloned());
+        if all.is_empty() {
+            (attr, quote!())
+        } else {
+            (attr, quote!(: #(#all)+*))
+        }
+    }
+
+    /// The bounds `add_to_linker` puts on the store's data `T` and on `U`
+    /// beyond its traits: `T: Send` and `U: Send` under `async: true`, as the
+    /// futures hold both across awaits.
+    pub(crate) fn linker_send_bounds(&self) -> (TokenStream, TokenStream) {
+        if self.opts.async_ {
+            (
+                quote!(T: ::std::marker::Send,),
+                quote!(+ ::std::marker::Send),
+            )
+        } else {
+            (quote!(), quote!())
+        }
+    }
+
     /// Whether the trait signature of `f` is supported, with a clear error otherwise.
     pub(crate) fn check_sync(&self, f: &Function) -> syn::Result<()> {
         match f.kind {
@@ -49,7 +89,9 @@ impl Gen<'_> {
             _ => Err(syn::Error::new(
                 self.span,
                 format!(
-                    "function `{}`: async functions and getters/setters are not supported yet",
+                    "function `{}`: WIT `async func`s and getters/setters are not supported \
+                     yet (the option `async: true` makes host calls async; it does not cover \
+                     component-model async functions)",
                     f.name
                 ),
             )),
@@ -76,10 +118,15 @@ impl Gen<'_> {
         let ret = self.host_result(f, cur)?;
         let doc = docs(&f.docs, format!("The WIT function `{}`.", f.name));
         let allow = allow_many_args(f.params.len(), 1);
+        let asyncness = if self.opts.async_ {
+            quote!(async)
+        } else {
+            quote!()
+        };
         Ok(quote! {
             #doc
             #allow
-            fn #name(&mut self, #(#params),*) -> #ret;
+            #asyncness fn #name(&mut self, #(#params),*) -> #ret;
         })
     }
 
@@ -162,7 +209,11 @@ impl Gen<'_> {
             .iter()
             .map(|p| self.ty(&p.ty, cur, Mode::Owned))
             .collect::<syn::Result<Vec<_>>>()?;
-        let call = quote!(#trait_path::#method(host, #(#args),*));
+        let call = if self.opts.async_ {
+            quote!(#trait_path::#method(host, #(#args),*).await)
+        } else {
+            quote!(#trait_path::#method(host, #(#args),*))
+        };
         let value = if self.trappable_is_generated(&f.result) {
             // wasmtime 12's generated error type: a WIT value or a trap.
             quote! {
@@ -197,6 +248,21 @@ impl Gen<'_> {
             }
             None => (quote!(()), quote!(())),
         };
+        if self.opts.async_ {
+            return Ok(quote! {
+                inst.func_wrap_async(
+                    #name,
+                    move |mut caller: ::tern::StoreContextMut<'_, T>, (#(#args,)*): (#(#tys,)*)| {
+                        ::std::boxed::Box::new(async move {
+                            let host = get(caller.data_mut());
+                            #allow
+                            let r = #value;
+                            ::tern::Result::<#ret_ty>::Ok(#ret)
+                        })
+                    },
+                )?;
+            });
+        }
         Ok(quote! {
             inst.func_wrap(
                 #name,
@@ -262,22 +328,24 @@ impl Gen<'_> {
              the value `get` returns from the store's data.\n\n # Errors\n Fails when \
              `{instance_name}` is already defined in `linker`."
         );
-        let supers = if supertraits.is_empty() {
-            quote!()
-        } else {
-            quote!(: #(#supertraits)+*)
-        };
+        let (attr, supers) = self.host_trait_head(&supertraits);
+        let (t_send, u_send) = self.linker_send_bounds();
         Ok(quote! {
             #(#traits)*
             #[doc = #doc]
+            #attr
             pub trait Host #supers {
                 #(#host_methods)*
             }
             #[doc = #add_doc]
-            pub fn add_to_linker<T, U: Host>(
+            pub fn add_to_linker<T, U>(
                 linker: &mut ::tern::component::Linker<T>,
                 get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
-            ) -> ::tern::Result<()> {
+            ) -> ::tern::Result<()>
+            where
+                #t_send
+                U: Host #u_send,
+            {
                 let mut inst = linker.instance(#instance_name)?;
                 #(#defs)*
                 ::std::result::Result::Ok(())
@@ -315,11 +383,13 @@ impl Gen<'_> {
         methods.extend(self.convert_methods(funcs, cur)?);
         let doc = format!(" The host's implementation of resource `{wit}`.");
         let drop_doc = format!(" Called when the guest drops its last owned handle to a `{wit}`.");
+        let (attr, supers) = self.host_trait_head(&[]);
         Ok((
             (
                 quote! {
                     #[doc = #doc]
-                    pub trait #trait_name {
+                    #attr
+                    pub trait #trait_name #supers {
                         #(#methods)*
                         #[doc = #drop_doc]
                         fn drop(&mut self, rep: ::tern::component::Resource<#res>) -> ::tern::Result<()>;

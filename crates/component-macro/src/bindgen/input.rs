@@ -77,6 +77,10 @@ pub(crate) struct Opts {
     /// `features: ["name", …]`: the `@unstable(feature = name)` WIT items to
     /// keep (wit-parser leaves the others out).
     pub(crate) features: Vec<LitStr>,
+    /// `async: true`: host traits are `#[async_trait]` traits whose methods
+    /// are `async fn`s, imports are defined with `func_wrap_async`, and the
+    /// world is instantiated and its exports called through the async API.
+    pub(crate) async_: bool,
 }
 
 mod kw {
@@ -107,6 +111,7 @@ impl Parse for Opts {
             wasmtime_crate: None,
             ownership: Ownership::Owning,
             features: Vec::new(),
+            async_: false,
         };
         // `bindgen!("world")` and `bindgen!("world" in "path")`: wasmtime's short forms.
         if input.peek(LitStr) {
@@ -161,6 +166,10 @@ impl Parse for Opts {
                 let names: Punctuated<LitStr, Token![,]> =
                     list.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
                 opts.features = names.into_iter().collect();
+            } else if l.peek(Token![async]) {
+                body.parse::<Token![async]>()?;
+                body.parse::<Token![:]>()?;
+                opts.async_ = body.parse::<syn::LitBool>()?.value;
             } else if l.peek(kw::additional_derives) {
                 body.parse::<kw::additional_derives>()?;
                 body.parse::<Token![:]>()?;

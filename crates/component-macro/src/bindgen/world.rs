@@ -6,6 +6,11 @@
 //! Exported functions are looked up and type-checked once in `new`; a call
 //! re-derives the typed view (a cheap check) so that parameters can borrow
 //! (`&str`, `&[T]`) without lifetimes on the struct.
+//!
+//! Under `async: true` (wasmtime's shape) the world has `instantiate_async`
+//! and an async `instantiate_pre` instead of the synchronous pair, and each
+//! `call_NAME` is an `async fn` calling `call_async` then
+//! `post_return_async`, for stores whose data is `Send`.
 
 use super::host::{by_resource, method_name, param_name};
 use super::types::{allow_many_args, camel, docs, relative, snake, Mode};
@@ -88,7 +93,24 @@ impl Gen<'_> {
         let errors = " # Errors\n Fails when the guest traps or breaks a canonical ABI rule, or \
                       `store` is not the instance's store.";
         let allow = allow_many_args(f.params.len(), 2);
-        let call = quote! {
+        let call = if self.opts.async_ {
+            quote! {
+                #doc
+                #[doc = ""]
+                #[doc = #errors]
+                #allow
+                pub async fn #call_name<S: ::tern::AsContextMut>(&self, mut store: S, #(#args: #ptys),*) -> ::tern::Result<#rty>
+                where
+                    <S as ::tern::AsContext>::Data: ::std::marker::Send,
+                {
+                    let callee = #via.#field.#typed(store.as_context())?;
+                    let #unpack = callee.call_async(store.as_context_mut(), (#(#args,)*)).await?;
+                    callee.post_return_async(store.as_context_mut()).await?;
+                    ::std::result::Result::Ok(#ret)
+                }
+            }
+        } else {
+            quote! {
             #doc
             #[doc = ""]
             #[doc = #errors]
@@ -98,6 +120,7 @@ impl Gen<'_> {
                 let callee = #via.#field.#typed(store.as_context())?;
                 let #unpack = callee.call(store.as_context_mut(), (#(#args,)*))?;
                 ::std::result::Result::Ok(#ret)
+            }
             }
         };
         Ok(Export {
@@ -287,10 +310,12 @@ impl Gen<'_> {
                 " The host's implementation of the functions world `{}` imports directly.",
                 w.name
             );
+            let (attr, supers) = self.host_trait_head(&[]);
             quote! {
                 #(#resource_traits)*
                 #[doc = #doc]
-                pub trait #imports_trait { #(#trait_methods)* }
+                #attr
+                pub trait #imports_trait #supers { #(#trait_methods)* }
             }
         } else {
             quote!()
@@ -303,11 +328,13 @@ impl Gen<'_> {
         } else {
             quote!()
         };
+        let (t_send, u_send) = self.linker_send_bounds();
         let bound = if bounds.is_empty() {
-            quote!()
+            quote!(#t_send)
         } else {
-            quote!(U: #(#bounds)+*,)
+            quote!(#t_send U: #(#bounds)+* #u_send,)
         };
+        let instantiate = self.instantiate_fns();
         let wit_name = &w.name;
         let doc = docs(
             &w.docs,
@@ -339,30 +366,7 @@ impl Gen<'_> {
                     ::std::result::Result::Ok(())
                 }
 
-                /// Instantiates `component` with `linker`'s definitions and looks up its exports.
-                ///
-                /// # Errors
-                /// Fails when instantiation fails or an export is missing or mistyped.
-                pub fn instantiate<T>(
-                    mut store: impl ::tern::AsContextMut<Data = T>,
-                    component: &::tern::component::Component,
-                    linker: &::tern::component::Linker<T>,
-                ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
-                    let instance = linker.instantiate(&mut store, component)?;
-                    ::std::result::Result::Ok((Self::new(store, &instance)?, instance))
-                }
-
-                /// Instantiates a pre-linked component and looks up its exports.
-                ///
-                /// # Errors
-                /// As [`Self::instantiate`].
-                pub fn instantiate_pre<T>(
-                    mut store: impl ::tern::AsContextMut<Data = T>,
-                    instance_pre: &::tern::component::InstancePre<T>,
-                ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
-                    let instance = instance_pre.instantiate(&mut store)?;
-                    ::std::result::Result::Ok((Self::new(store, &instance)?, instance))
-                }
+                #instantiate
 
                 /// Looks up and type-checks the world's exports in `instance`.
                 ///
@@ -380,6 +384,69 @@ impl Gen<'_> {
                 #(#methods)*
             }
         })
+    }
+
+    /// The world's `instantiate` and `instantiate_pre`, or under `async: true`
+    /// `instantiate_async` and an async `instantiate_pre` (wasmtime's names:
+    /// the async world has no synchronous instantiation).
+    fn instantiate_fns(&self) -> TokenStream {
+        if self.opts.async_ {
+            return quote! {
+                /// Instantiates `component` with `linker`'s definitions on a
+                /// fiber (so its start functions may call async host functions)
+                /// and looks up its exports.
+                ///
+                /// # Errors
+                /// Fails when instantiation fails, an export is missing or
+                /// mistyped, or the engine lacks `Config::async_support`.
+                pub async fn instantiate_async<T: ::std::marker::Send>(
+                    mut store: impl ::tern::AsContextMut<Data = T>,
+                    component: &::tern::component::Component,
+                    linker: &::tern::component::Linker<T>,
+                ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
+                    let instance = linker.instantiate_async(&mut store, component).await?;
+                    ::std::result::Result::Ok((Self::new(store, &instance)?, instance))
+                }
+
+                /// Instantiates a pre-linked component on a fiber and looks up its exports.
+                ///
+                /// # Errors
+                /// As [`Self::instantiate_async`].
+                pub async fn instantiate_pre<T: ::std::marker::Send>(
+                    mut store: impl ::tern::AsContextMut<Data = T>,
+                    instance_pre: &::tern::component::InstancePre<T>,
+                ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
+                    let instance = instance_pre.instantiate_async(&mut store).await?;
+                    ::std::result::Result::Ok((Self::new(store, &instance)?, instance))
+                }
+            };
+        }
+        quote! {
+            /// Instantiates `component` with `linker`'s definitions and looks up its exports.
+            ///
+            /// # Errors
+            /// Fails when instantiation fails or an export is missing or mistyped.
+            pub fn instantiate<T>(
+                mut store: impl ::tern::AsContextMut<Data = T>,
+                component: &::tern::component::Component,
+                linker: &::tern::component::Linker<T>,
+            ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
+                let instance = linker.instantiate(&mut store, component)?;
+                ::std::result::Result::Ok((Self::new(store, &instance)?, instance))
+            }
+
+            /// Instantiates a pre-linked component and looks up its exports.
+            ///
+            /// # Errors
+            /// As [`Self::instantiate`].
+            pub fn instantiate_pre<T>(
+                mut store: impl ::tern::AsContextMut<Data = T>,
+                instance_pre: &::tern::component::InstancePre<T>,
+            ) -> ::tern::Result<(Self, ::tern::component::Instance)> {
+                let instance = instance_pre.instantiate(&mut store)?;
+                ::std::result::Result::Ok((Self::new(store, &instance)?, instance))
+            }
+        }
     }
 
     /// The accessor of an exported interface: its name, or `ns_pkg_iface`.

@@ -1,11 +1,11 @@
 //! The async component API: `LinkerInstance::func_wrap_async`,
 //! `Linker::instantiate_async`, `InstancePre::instantiate_async`,
-//! `Func::call_async` / `post_return_async` and `TypedFunc::call_async` /
-//! `post_return_async`. Each runs its synchronous twin on a fiber, exactly as
+//! `Func::call_async` / `post_return_async`, `TypedFunc::call_async` /
+//! `post_return_async` and `ResourceAny::resource_drop_async`. Each runs its synchronous twin on a fiber, exactly as
 //! the core async API does (see `func/asyncs.rs`).
 
 use super::{Component, ComponentNamedList, Func, Instance, InstancePre, Lift, Linker};
-use super::{LinkerInstance, Lower, TypedFunc, Val};
+use super::{LinkerInstance, Lower, ResourceAny, TypedFunc, Val};
 use crate::{vm, AsContextMut, StoreContextMut};
 use anyhow::Result;
 use std::future::Future;
@@ -158,5 +158,25 @@ where
         store.opaque.check_async_entry()?;
         let func = *self;
         vm::fiber::on_fiber(store, move |store| func.post_return(StoreContextMut(store)))?.await?
+    }
+}
+
+impl ResourceAny {
+    /// Drops the resource on a fiber (see [`ResourceAny::resource_drop`]), so
+    /// that a guest destructor may run in a store with async support.
+    ///
+    /// # Errors
+    /// As [`ResourceAny::resource_drop`], and when the engine was not
+    /// configured with `Config::async_support`.
+    pub async fn resource_drop_async<T: Send>(
+        self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> Result<()> {
+        let store = store.as_context_mut().0;
+        store.opaque.check_async_entry()?;
+        vm::fiber::on_fiber(store, move |store| {
+            self.resource_drop(StoreContextMut(store))
+        })?
+        .await?
     }
 }

@@ -113,8 +113,8 @@ pub use tern_component_macro::{bindgen, flags, ComponentType, Lift, Lower};
 pub use typed::{ComponentNamedList, ComponentType, Lift, Lower, TypedFunc, WasmList, WasmStr};
 pub use values::Val;
 
-/// Support for `#[derive(ComponentType, Lift, Lower)]` and `flags!` from
-/// `tern-component-macro`: not a stable API.
+/// Support for `#[derive(ComponentType, Lift, Lower)]`, `flags!` and
+/// `bindgen!` from `tern-component-macro`: not a stable API.
 #[doc(hidden)]
 pub mod __internal {
     pub use super::abi::{FlatDst, FlatSrc, LiftContext, LowerContext};
@@ -123,6 +123,9 @@ pub mod __internal {
         typecheck_flags, typecheck_record, typecheck_variant, TypecheckFn, VariantInfo,
     };
     pub use anyhow;
+    /// The attribute of the host traits `bindgen!({ async: true, … })`
+    /// generates (wasmtime's path for it).
+    pub use async_trait::async_trait;
     pub use tern_environ::component::{ComponentTypes, InterfaceType, TypeDef};
 }
 

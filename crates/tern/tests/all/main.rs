@@ -5,6 +5,7 @@ mod api;
 mod api_regressions;
 mod artifact;
 mod asyncs;
+mod bindgen_async;
 mod bindgen_expansion;
 mod bindgen_guest;
 mod bindgen_ownership;

@@ -139,10 +139,13 @@ pub mod tests {
                 fn put(&mut self, e: EntryResult) -> ::tern::Result<u32>;
             }
             #[doc = " Defines every function of `tests:ownership/shared` in `linker`, calling [`Host`] on the value `get` returns from the store's data.\n\n # Errors\n Fails when `tests:ownership/shared` is already defined in `linker`."]
-            pub fn add_to_linker<T, U: Host>(
+            pub fn add_to_linker<T, U>(
                 linker: &mut ::tern::component::Linker<T>,
                 get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
-            ) -> ::tern::Result<()> {
+            ) -> ::tern::Result<()>
+            where
+                U: Host,
+            {
                 let mut inst = linker.instance("tests:ownership/shared")?;
                 inst.func_wrap(
                     "put",

@@ -96,10 +96,13 @@ pub mod primary {
         fn log(&mut self, e: Entry) -> ::tern::Result<u32>;
     }
     #[doc = " Defines every function of `primary` in `linker`, calling [`Host`] on the value `get` returns from the store's data.\n\n # Errors\n Fails when `primary` is already defined in `linker`."]
-    pub fn add_to_linker<T, U: Host>(
+    pub fn add_to_linker<T, U>(
         linker: &mut ::tern::component::Linker<T>,
         get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
-    ) -> ::tern::Result<()> {
+    ) -> ::tern::Result<()>
+    where
+        U: Host,
+    {
         let mut inst = linker.instance("primary")?;
         inst.func_wrap(
             "log",
@@ -122,10 +125,13 @@ pub mod backup {
         fn log(&mut self, e: super::primary::Entry) -> ::tern::Result<u32>;
     }
     #[doc = " Defines every function of `backup` in `linker`, calling [`Host`] on the value `get` returns from the store's data.\n\n # Errors\n Fails when `backup` is already defined in `linker`."]
-    pub fn add_to_linker<T, U: Host>(
+    pub fn add_to_linker<T, U>(
         linker: &mut ::tern::component::Linker<T>,
         get: impl Fn(&mut T) -> &mut U + Send + Sync + Copy + 'static,
-    ) -> ::tern::Result<()> {
+    ) -> ::tern::Result<()>
+    where
+        U: Host,
+    {
         let mut inst = linker.instance("backup")?;
         inst.func_wrap(
             "log",
