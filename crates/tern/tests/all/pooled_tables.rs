@@ -168,7 +168,7 @@ fn growth_stays_inside_the_slot() {
 fn lazy_module(base: i32, order: [usize; 4]) -> String {
     let elems: Vec<String> = order.iter().map(|k| format!("$f{k}")).collect();
     let funcs: String = (0..4)
-        .map(|k| format!("(func $f{k} (type $t) (i32.const {}))\n", base + k as i32))
+        .map(|k| format!("(func $f{k} (type $t) (i32.const {}))\n", base + k))
         .collect();
     format!(
         r#"(module
