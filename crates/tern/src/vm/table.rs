@@ -14,7 +14,7 @@
 //! image slot always stands for the same funcref of the same instance), so
 //! funcref identity does not depend on when a slot was resolved.
 //!
-//! The words live in a [`Storage`]: a heap vector for on-demand tables, or,
+//! The words live in a `Storage`: a heap vector for on-demand tables, or,
 //! with the pooling allocator, a pool slot of `table_elements` words that
 //! never moves (growth only lengthens the table inside it) and goes back to
 //! the pool, reset to zeros, when the table drops. Since an all-zero table
