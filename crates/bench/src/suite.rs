@@ -375,7 +375,7 @@ macro_rules! suite {
                     "us",
                 );
 
-                // The same two instantiations with the pooling allocator.
+                // The same instantiations with the pooling allocator.
                 let mut pool = PoolingAllocationConfig::default();
                 pool.total_core_instances(100)
                     .total_memories(100)
@@ -397,6 +397,11 @@ macro_rules! suite {
                 });
                 r?;
                 row("instantiate 1.2 MB module (pooled, new store)", us(d), "us");
+                row(
+                    "instantiate module with a 10,000-element funcref table (pooled, new store)",
+                    funcref_table_row(&pooled)?,
+                    "us",
+                );
 
                 Ok(rows)
             }

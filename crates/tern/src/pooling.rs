@@ -129,8 +129,9 @@ impl PoolingAllocationConfig {
         self
     }
 
-    /// Accepted for wasmtime compatibility. Tern's tables are heap vectors
-    /// freed with their instance, so there is nothing to keep resident.
+    /// How many bytes at the start of a table slot are zeroed in place, and
+    /// stay resident, when the slot is reused (default 0: every page is
+    /// returned to the OS with `madvise(MADV_DONTNEED)`).
     pub fn table_keep_resident(&mut self, bytes: usize) -> &mut Self {
         self.table_keep_resident = bytes;
         self
@@ -183,6 +184,7 @@ impl PoolingAllocationConfig {
             max_memories_per_module: self.max_memories_per_module,
             max_tables_per_module: self.max_tables_per_module,
             linear_memory_keep_resident: self.linear_memory_keep_resident,
+            table_keep_resident: self.table_keep_resident,
         })
     }
 }

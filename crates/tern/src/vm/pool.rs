@@ -3,15 +3,18 @@
 //! kept and reused instead of mapped and unmapped for every instance.
 //!
 //! A slot is an [`Mmap`] reservation: a vmctx slot of `max_core_instance_size`
-//! bytes, or a linear-memory slot as large as the memory's layout requires
-//! (the same reservation and guard as without the pool, since compiled code
-//! does not depend on the allocator). Slots are reserved the first time they are
-//! needed and, when their instance or memory is dropped, reset and put on a free
-//! list: the first `keep_resident` bytes are zeroed in place (they stay
-//! resident, so the next instance takes no page faults there) and the rest is
-//! discarded with `madvise(MADV_DONTNEED)`, so it reads as zeros again; a memory
-//! that had a copy-on-write image mapped gets anonymous pages mapped back over
-//! it instead (discarding a private file mapping would bring the image back).
+//! bytes, a table slot of `table_elements` words (read-write throughout; see
+//! `vm/table.rs`), or a linear-memory slot as large as the memory's layout
+//! requires (the same reservation and guard as without the pool, since compiled
+//! code does not depend on the allocator). Slots are reserved the first time
+//! they are needed and, when their instance, table or memory is dropped, reset
+//! and put on a free list: the first `keep_resident` bytes
+//! (`linear_memory_keep_resident`, `table_keep_resident`, one page of a vmctx)
+//! are zeroed in place (they stay resident, so the next user takes no page
+//! faults there) and the rest is discarded with `madvise(MADV_DONTNEED)`, so it
+//! reads as zeros again; a memory that had a copy-on-write image mapped gets
+//! anonymous pages mapped back over it instead (discarding a private file
+//! mapping would bring the image back).
 //!
 //! Counting is done with a mutex-protected record per engine; the limits come
 //! from the public `PoolingAllocationConfig`, checked once by `Engine::new`.
@@ -42,6 +45,8 @@ pub struct PoolLimits {
     pub max_tables_per_module: u32,
     /// Bytes of a memory slot zeroed in place (kept resident) on reuse.
     pub linear_memory_keep_resident: usize,
+    /// Bytes of a table slot zeroed in place (kept resident) on reuse.
+    pub table_keep_resident: usize,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +59,8 @@ struct State {
     /// Reset memory slots by reservation length; each keeps its accessible
     /// prefix read-write (zeroed).
     free_memories: HashMap<usize, Vec<Mmap>>,
+    /// Reset table slots, each `table_elements` words, read-write and zero.
+    free_tables: Vec<Mmap>,
 }
 
 /// One engine's pool.
@@ -145,11 +152,13 @@ impl InstancePool {
         Ok(slot)
     }
 
-    /// Counts a new table.
+    /// A table slot: `table_elements` words, read-write and all zero (a
+    /// reused one when there is one).
     ///
     /// # Errors
-    /// Fails, naming the limit, when all table slots are in use.
-    pub fn take_table(&self) -> Result<()> {
+    /// Fails, naming the limit, when all table slots are in use, or when the
+    /// OS refuses a new reservation.
+    pub fn take_table(&self) -> Result<Mmap> {
         let mut state = self.state();
         if state.live_tables >= self.limits.total_tables {
             bail!(
@@ -158,8 +167,21 @@ impl InstancePool {
                 self.limits.total_tables
             );
         }
+        let slot = match state.free_tables.pop() {
+            Some(slot) => slot,
+            None => {
+                let Some(bytes) = self
+                    .limits
+                    .table_elements
+                    .checked_mul(std::mem::size_of::<usize>())
+                else {
+                    bail!("the pooling allocator's `table_elements` is too large");
+                };
+                Mmap::accessible_zeroed(bytes)?
+            }
+        };
         state.live_tables += 1;
-        Ok(())
+        Ok(slot)
     }
 
     /// Gives back a memory slot (read-write up to its accessible prefix),
@@ -184,9 +206,14 @@ impl InstancePool {
         }
     }
 
-    /// Gives back a table's count.
-    pub fn return_table(&self) {
-        self.state().live_tables -= 1;
+    /// Gives back a table slot whose first `used` bytes may be non-zero.
+    pub fn return_table(&self, mut slot: Mmap, used: usize) {
+        let ok = reset(&mut slot, used, self.limits.table_keep_resident, false).is_ok();
+        let mut state = self.state();
+        state.live_tables -= 1;
+        if ok {
+            state.free_tables.push(slot);
+        }
     }
 }
 

@@ -13,8 +13,16 @@
 //! [`Table::get`] / [`Table::materialize`] here. Resolving is idempotent (an
 //! image slot always stands for the same funcref of the same instance), so
 //! funcref identity does not depend on when a slot was resolved.
+//!
+//! The words live in a `Storage`: a heap vector for on-demand tables, or,
+//! with the pooling allocator, a pool slot of `table_elements` words that
+//! never moves (growth only lengthens the table inside it) and goes back to
+//! the pool, reset to zeros, when the table drops. Since an all-zero table
+//! is exactly a fresh one (null, or not resolved yet), a reused slot needs no
+//! other preparation.
 
 use super::instance::VMInstance;
+use super::mmap::Mmap;
 use super::pool::InstancePool;
 use super::vmcontext::{VMFuncRef, VMTableDefinition};
 use std::cell::UnsafeCell;
@@ -33,14 +41,87 @@ struct LazyImage {
     owner: *mut VMInstance,
 }
 
+/// Where a table's words live.
+#[derive(Debug)]
+enum Storage {
+    /// A heap vector, reallocated as the table grows (on-demand tables).
+    Heap(Vec<usize>),
+    /// A slot of `pool`, read-write throughout: its first `len` words are the
+    /// table's, every word after them is zero (the slot comes zeroed and a
+    /// table never shrinks).
+    Pooled {
+        slot: Mmap,
+        len: usize,
+        pool: Arc<InstancePool>,
+    },
+}
+
+impl Storage {
+    /// The table's words.
+    fn words(&self) -> &[usize] {
+        match self {
+            Storage::Heap(v) => v,
+            Storage::Pooled { slot, len, .. } => {
+                debug_assert!(*len * WORD <= slot.accessible());
+                // SAFETY: the slot is page-aligned (so `usize`-aligned) and its
+                // first `len` words lie in its read-write prefix (`len` never
+                // exceeds `accessible() / WORD`, checked by `grow`); any bit
+                // pattern is a valid `usize`; the shared borrow of `self`
+                // excludes writes through this value, and compiled code only
+                // writes while no Rust borrow of a table is in use.
+                unsafe { std::slice::from_raw_parts(slot.as_ptr().cast::<usize>(), *len) }
+            }
+        }
+    }
+
+    /// The table's words, for writing.
+    fn words_mut(&mut self) -> &mut [usize] {
+        match self {
+            Storage::Heap(v) => v,
+            Storage::Pooled { slot, len, .. } => {
+                debug_assert!(*len * WORD <= slot.accessible());
+                // SAFETY: as in `words`; the exclusive borrow of `self` (and so
+                // of the slot) excludes every other access through this value.
+                unsafe { std::slice::from_raw_parts_mut(slot.as_ptr().cast::<usize>(), *len) }
+            }
+        }
+    }
+
+    /// Lengthens the table to `new` words, the new ones set to `word`;
+    /// false, changing nothing, when a pool slot has no room for them.
+    fn grow(&mut self, new: usize, word: usize) -> bool {
+        match self {
+            Storage::Heap(v) => v.resize(new, word),
+            Storage::Pooled { slot, len, .. } => {
+                if new > slot.accessible() / WORD {
+                    return false;
+                }
+                let old = std::mem::replace(len, new);
+                // Words past the old length are zero already: writing zeros
+                // would only make untouched pages resident.
+                if word != 0 {
+                    self.words_mut()[old..].fill(word);
+                }
+            }
+        }
+        true
+    }
+
+    /// Where the words start, for compiled code.
+    fn base(&mut self) -> *mut usize {
+        self.words_mut().as_mut_ptr()
+    }
+}
+
+/// Bytes per stored word.
+const WORD: usize = std::mem::size_of::<usize>();
+
 /// A table owned by a store.
 #[derive(Debug)]
 pub struct Table {
-    elements: Vec<usize>,
+    storage: Storage,
     def: Box<UnsafeCell<VMTableDefinition>>,
     maximum: Option<u64>,
-    /// The pooling allocator counting this table, if any.
-    pool: Option<Arc<InstancePool>>,
     /// Whether elements are function references, stored lazily (see the
     /// module note); otherwise words are stored as they are.
     funcref: bool,
@@ -65,23 +146,31 @@ impl Table {
         let Some(n) = n else {
             anyhow::bail!("table minimum size of {minimum} elements exceeds table limits")
         };
-        let mut elements = vec![0usize; n];
-        let def = Box::new(UnsafeCell::new(VMTableDefinition {
-            base: elements.as_mut_ptr(),
-            current_elements: minimum,
-        }));
-        Ok(Self {
-            elements,
-            def,
+        Ok(Self::with_storage(
+            Storage::Heap(vec![0usize; n]),
             maximum,
-            pool: None,
             funcref,
-            lazy: None,
-        })
+        ))
     }
 
-    /// Like [`Table::new`], counted by `pool`: the table may not have or grow
-    /// to more than the pool's `table_elements`.
+    /// A table of the words in `storage` (all zero).
+    fn with_storage(mut storage: Storage, maximum: Option<u64>, funcref: bool) -> Self {
+        let def = Box::new(UnsafeCell::new(VMTableDefinition {
+            base: storage.base(),
+            current_elements: storage.words().len() as u64,
+        }));
+        Self {
+            storage,
+            def,
+            maximum,
+            funcref,
+            lazy: None,
+        }
+    }
+
+    /// Like [`Table::new`], in a slot of `pool`: the table may not have or
+    /// grow to more than the pool's `table_elements`, and its slot goes back
+    /// to the pool, reset, when it drops.
     ///
     /// # Errors
     /// Fails, naming the limit, when the minimum exceeds `table_elements` or
@@ -99,19 +188,25 @@ impl Table {
                  `table_elements` of {limit}"
             );
         }
-        let mut table = Self::new(
-            minimum,
-            Some(maximum.map_or(limit, |m| m.min(limit))),
-            funcref,
-        )?;
-        pool.take_table()?;
-        table.pool = Some(pool.clone());
+        let storage = Storage::Pooled {
+            slot: pool.take_table()?,
+            len: 0,
+            pool: pool.clone(),
+        };
+        let maximum = Some(maximum.map_or(limit, |m| m.min(limit)));
+        // From here on, dropping the table gives the slot back.
+        let mut table = Self::with_storage(storage, maximum, funcref);
+        // Zero words: all null, or all still to be resolved from the image.
+        if !table.storage.grow(minimum as usize, 0) {
+            anyhow::bail!("a table slot of the pool has no room for {minimum} elements");
+        }
+        table.def.get_mut().current_elements = minimum;
         Ok(table)
     }
 
     /// Number of elements.
     pub fn size(&self) -> u64 {
-        self.elements.len() as u64
+        self.storage.words().len() as u64
     }
 
     /// Makes the uninitialised slots of this funcref table take their values
@@ -166,10 +261,10 @@ impl Table {
     /// An uninitialised funcref slot is resolved (and stored) now.
     pub fn get(&mut self, index: u64) -> Option<*const VMFuncRef> {
         let i = usize::try_from(index).ok()?;
-        let word = *self.elements.get(i)?;
+        let word = *self.storage.words().get(i)?;
         let value = self.decode(i, word);
         if self.funcref && word == 0 {
-            self.elements[i] = self.encode(value);
+            self.storage.words_mut()[i] = self.encode(value);
         }
         Some(value as *const VMFuncRef)
     }
@@ -179,7 +274,7 @@ impl Table {
         let word = self.encode(value as usize);
         match usize::try_from(index)
             .ok()
-            .and_then(|i| self.elements.get_mut(i))
+            .and_then(|i| self.storage.words_mut().get_mut(i))
         {
             Some(slot) => {
                 *slot = word;
@@ -195,7 +290,7 @@ impl Table {
         let word = self.encode(value as usize);
         match self.range(dst, len) {
             Some(range) => {
-                self.elements[range].fill(word);
+                self.storage.words_mut()[range].fill(word);
                 true
             }
             None => false,
@@ -209,7 +304,7 @@ impl Table {
             return false;
         };
         let funcref = self.funcref;
-        for (slot, value) in self.elements[range].iter_mut().zip(values) {
+        for (slot, value) in self.storage.words_mut()[range].iter_mut().zip(values) {
             *slot = if funcref {
                 value | FUNCREF_INIT_BIT
             } else {
@@ -230,8 +325,9 @@ impl Table {
             return;
         };
         for i in range {
-            if self.elements[i] == 0 {
-                self.elements[i] = self.decode(i, 0) | FUNCREF_INIT_BIT;
+            if self.storage.words()[i] == 0 {
+                let word = self.decode(i, 0) | FUNCREF_INIT_BIT;
+                self.storage.words_mut()[i] = word;
             }
         }
     }
@@ -253,9 +349,12 @@ impl Table {
             return None;
         }
         let word = self.encode(init as usize);
-        self.elements.resize(new as usize, word);
+        if !self.storage.grow(new as usize, word) {
+            return None;
+        }
+        let base = self.storage.base();
         let def = self.def.get_mut();
-        def.base = self.elements.as_mut_ptr();
+        def.base = base;
         def.current_elements = new;
         Some(old)
     }
@@ -263,12 +362,12 @@ impl Table {
     /// The stored words, mutably: for a funcref table, those of
     /// [`Table::materialize`]d slots are position-independent (`funcref | 1`).
     pub fn elements_mut(&mut self) -> &mut [usize] {
-        &mut self.elements
+        self.storage.words_mut()
     }
 
     /// The stored words (see [`Table::elements_mut`]).
     pub fn elements(&self) -> &[usize] {
-        &self.elements
+        self.storage.words()
     }
 
     /// The definition compiled code reads.
@@ -279,8 +378,11 @@ impl Table {
 
 impl Drop for Table {
     fn drop(&mut self) {
-        if let Some(pool) = &self.pool {
-            pool.return_table();
+        if let Storage::Pooled { slot, len, pool } =
+            std::mem::replace(&mut self.storage, Storage::Heap(Vec::new()))
+        {
+            // Every word the table ever had may have been written; none past.
+            pool.return_table(slot, len * WORD);
         }
     }
 }
