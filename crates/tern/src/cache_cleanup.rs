@@ -263,7 +263,10 @@ fn remove(path: &Path) -> bool {
         Ok(()) => true,
         Err(error) if error.kind() == io::ErrorKind::NotFound => true,
         Err(error) => {
-            tracing::warn!("compilation cache: cannot delete `{}`: {error}", path.display());
+            tracing::warn!(
+                "compilation cache: cannot delete `{}`: {error}",
+                path.display()
+            );
             false
         }
     }

@@ -151,8 +151,7 @@ fn parse(text: &str) -> Result<CacheFile> {
                 limits.file_count_percent_if_deleting = percent(value).with_context(at_key)?
             }
             "files-total-size-limit-percent-if-deleting" => {
-                limits.files_total_size_percent_if_deleting =
-                    percent(value).with_context(at_key)?
+                limits.files_total_size_percent_if_deleting = percent(value).with_context(at_key)?
             }
             // wasmtime's compression and worker settings: checked, then
             // ignored (module notes).

@@ -92,7 +92,10 @@ fn a_second_load_is_a_cache_hit() {
     let stored = entries(&dir);
     assert_eq!(stored.len(), 1, "one entry: {stored:?}");
     assert!(stored[0].ends_with(".cwasm"), "{stored:?}");
-    assert!(dir.join(MARKER).is_file(), "the write ran the first cleanup");
+    assert!(
+        dir.join(MARKER).is_file(),
+        "the write ran the first cleanup"
+    );
     assert_eq!(
         load_with_new_engine(&dir, &file),
         0,
@@ -418,10 +421,17 @@ fn fake_entry(dir: &Path, n: u32, size: usize, time: SystemTime) -> String {
 /// writes an entry and may clean up. Returns the names of the entries that
 /// appeared (the one written, unless the cleanup deleted it at once).
 fn write_new_entry(config: &Config, dir: &Path, tag: &str) -> Vec<String> {
-    let before = if dir.exists() { entries(dir) } else { Vec::new() };
+    let before = if dir.exists() {
+        entries(dir)
+    } else {
+        Vec::new()
+    };
     let engine = Engine::new(config).unwrap();
     Module::new(&engine, format!(r#"(module (func (export "{tag}")))"#)).unwrap();
-    assert!(engine.compiled_function_count() > 0, "{tag} was a cache hit");
+    assert!(
+        engine.compiled_function_count() > 0,
+        "{tag} was a cache hit"
+    );
     let mut after = entries(dir);
     after.retain(|name| !before.contains(name));
     after
@@ -526,15 +536,24 @@ fn cleanup_waits_for_its_interval() {
     add_fakes(10);
     write_new_entry(&config, &dir, "b");
     assert_eq!(entries(&dir).len(), 6, "cleaned again within the interval");
-    set_mtime(&dir.join(MARKER), SystemTime::now() - Duration::from_secs(59 * 60));
+    set_mtime(
+        &dir.join(MARKER),
+        SystemTime::now() - Duration::from_secs(59 * 60),
+    );
     write_new_entry(&config, &dir, "c");
     assert_eq!(entries(&dir).len(), 7, "cleaned again within the interval");
     // Once the hour has passed, the next write cleans.
-    set_mtime(&dir.join(MARKER), SystemTime::now() - Duration::from_secs(61 * 60));
+    set_mtime(
+        &dir.join(MARKER),
+        SystemTime::now() - Duration::from_secs(61 * 60),
+    );
     write_new_entry(&config, &dir, "d");
     let left = entries(&dir);
     assert_eq!(left.len(), 2, "{left:?}");
-    assert!(left.iter().all(|name| !name.starts_with("0000")), "{left:?}");
+    assert!(
+        left.iter().all(|name| !name.starts_with("0000")),
+        "{left:?}"
+    );
     // A marker from the future within the allowed drift (1 day) counts as
     // recent; one further ahead means the clock went back: clean.
     add_fakes(20);
@@ -583,7 +602,10 @@ fn cleanup_deletes_only_entries_and_abandoned_temporary_files() {
     let abandoned = dir.join(".tmp-1-2");
     std::fs::write(&abandoned, b"half an entry").unwrap();
     set_mtime(&abandoned, SystemTime::now() - Duration::from_secs(120));
-    assert_eq!(write_new_entry(&config, &dir, "foreign"), Vec::<String>::new());
+    assert_eq!(
+        write_new_entry(&config, &dir, "foreign"),
+        Vec::<String>::new()
+    );
     keep.sort();
     assert_eq!(all_files(&dir), keep);
     assert_eq!(entries(&dir.join("subdirectory")).len(), 1);
@@ -643,27 +665,51 @@ fn cleanup_settings_are_checked_and_errors_name_the_key() {
         ("cleanup-interval = \"5x\"", "a duration"),
         ("cleanup-interval = \"60\"", "a duration"),
         ("cleanup-interval = 60", "double-quoted"),
-        ("allowed-clock-drift-for-files-from-future = \"1y\"", "a duration"),
+        (
+            "allowed-clock-drift-for-files-from-future = \"1y\"",
+            "a duration",
+        ),
         ("file-count-soft-limit = \"10Ki\"", "a count"),
         ("file-count-soft-limit = \"-1\"", "a count"),
-        ("file-count-soft-limit = \"99999999999999999999\"", "too large"),
+        (
+            "file-count-soft-limit = \"99999999999999999999\"",
+            "too large",
+        ),
         ("files-total-size-soft-limit = \"lots\"", "a size"),
         ("files-total-size-soft-limit = \"99999P\"", "too large"),
-        ("file-count-limit-percent-if-deleting = \"70\"", "a percentage"),
-        ("files-total-size-limit-percent-if-deleting = \"170%\"", "more than 100%"),
+        (
+            "file-count-limit-percent-if-deleting = \"70\"",
+            "a percentage",
+        ),
+        (
+            "files-total-size-limit-percent-if-deleting = \"170%\"",
+            "more than 100%",
+        ),
         ("baseline-compression-level = \"3\"", "an integer"),
-        ("cleanup-intervall = \"1h\"", "unknown key `cleanup-intervall`"),
+        (
+            "cleanup-intervall = \"1h\"",
+            "unknown key `cleanup-intervall`",
+        ),
     ] {
         let err = format!("{:#}", load(&format!("{setting}\n")).unwrap_err());
         let key = setting.split(' ').next().unwrap();
-        assert!(err.contains(&file.display().to_string()), "{setting}: {err}");
-        assert!(err.contains(&format!("line 4: `{key}`")) || err.contains("unknown key"), "{setting}: {err}");
+        assert!(
+            err.contains(&file.display().to_string()),
+            "{setting}: {err}"
+        );
+        assert!(
+            err.contains(&format!("line 4: `{key}`")) || err.contains("unknown key"),
+            "{setting}: {err}"
+        );
         assert!(err.contains(message), "{setting}: {err}");
     }
     let err = format!(
         "{:#}",
         load("cleanup-interval = \"1h\"\ncleanup-interval = \"2h\"\n").unwrap_err()
     );
-    assert!(err.contains("line 5: `cleanup-interval` is set twice"), "{err}");
+    assert!(
+        err.contains("line 5: `cleanup-interval` is set twice"),
+        "{err}"
+    );
     std::fs::remove_file(&file).unwrap();
 }
