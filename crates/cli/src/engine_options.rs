@@ -9,7 +9,10 @@
 //!
 //! The cache lives in `$TERN_CACHE_DIR`, else `$XDG_CACHE_HOME/tern`, else
 //! `$HOME/.cache/tern` (`Config::cache_config_load_default`); when none of them
-//! names a directory, `tern run` runs without a cache rather than failing.
+//! names a directory, `tern run` runs without a cache rather than failing. The
+//! cache is kept within wasmtime's default limits (65,536 entries, 512 MiB,
+//! checked at most hourly) or those of the `-C cache-config` file, by the
+//! library's cleaner (`tern::Config::cache_config_load`).
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};

@@ -1,7 +1,8 @@
 //! The compilation cache and `--profile` through the real binary: `tern run`
 //! stores an artifact on the first run and runs it on the second (the entry is
 //! left untouched, and substituting it changes what runs), `-C cache=n` neither
-//! reads nor writes the cache, and `--profile=perfmap` writes perf's map
+//! reads nor writes the cache, the limits of `-C cache-config=FILE` make the
+//! cleaner trim the cache, and `--profile=perfmap` writes perf's map
 //! (`--profile=jitdump` a jitdump file).
 
 use std::os::unix::fs::MetadataExt as _;
@@ -26,12 +27,18 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
-/// The cache entries in `cache`.
+/// The name of the cache cleaner's marker file.
+const MARKER: &str = ".cleanup";
+
+/// The cache entries in `cache` (every file but the cleaner's marker).
 fn entries(cache: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(cache)
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(cache)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .collect()
+        .filter(|path| !path.ends_with(MARKER))
+        .collect();
+    entries.sort();
+    entries
 }
 
 fn stdout(o: &Output) -> String {
@@ -50,12 +57,11 @@ fn a_second_run_is_a_cache_hit() {
     let entry = &stored[0];
     let first = std::fs::metadata(entry).unwrap();
     assert_eq!(run(), "6765\n");
-    // A miss would have renamed a new file over the entry.
+    // A miss would have renamed a new file over the entry; a hit refreshes
+    // its time, which orders the cache cleaner's deletions.
     let second = std::fs::metadata(entry).unwrap();
-    assert_eq!(
-        (first.ino(), first.mtime_nsec()),
-        (second.ino(), second.mtime_nsec())
-    );
+    assert_eq!(first.ino(), second.ino());
+    assert!(second.modified().unwrap() >= first.modified().unwrap());
     assert_eq!(entries(&cache), stored);
 
     // The entry is what runs: put another module's artifact in its place.
@@ -186,5 +192,51 @@ fn cache_config_names_the_directory() {
     assert_eq!(stdout(&o), "6765\n");
     assert_eq!(entries(&chosen).len(), 1);
     assert!(!ignored.exists(), "the file's directory was not used");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cache_config_limits_trim_the_cache() {
+    let dir = scratch("limits");
+    let cache = dir.join("cache");
+    let file = dir.join("cache.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[cache]\nenabled = true\ndirectory = \"{}\"\n\
+             file-count-soft-limit = \"1\"\nfile-count-limit-percent-if-deleting = \"100%\"\n",
+            cache.display()
+        ),
+    )
+    .unwrap();
+    let option = format!("cache-config={}", file.display());
+    let not_fib = dir.join("not_fib.wat");
+    std::fs::write(&not_fib, NOT_FIB).unwrap();
+    let run = |wat: &str| {
+        stdout(&tern(
+            &cache,
+            &["run", "-C", &option, "--invoke", "fib", wat, "20"],
+        ))
+    };
+    assert_eq!(run(FIB), "6765\n");
+    let fib_entry = entries(&cache);
+    assert_eq!(fib_entry.len(), 1);
+    assert!(cache.join(MARKER).is_file(), "the first write cleaned up");
+    // fib's entry was last used an hour ago, and so was the last cleanup:
+    // the next write finds two entries over the limit of one and deletes
+    // the older.
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for path in [&fib_entry[0], &cache.join(MARKER)] {
+        std::fs::File::options()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+    }
+    assert_eq!(run(not_fib.to_str().unwrap()), "7\n");
+    let left = entries(&cache);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_ne!(left, fib_entry, "the older entry was kept");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -46,16 +46,21 @@
 //! checks the artifact's kind too. The core modules inside a cached component
 //! are not cached on their own: the component's entry already holds them.
 //!
-//! Not done: limits on the cache's size and a cleaner for old entries
-//! (wasmtime's `cleanup-interval` and friends; `cache_config.rs` reads and
-//! ignores them).
+//! # Size limits
+//! A cache hit refreshes its entry's modification time, and every write may
+//! run the cleaner (`cache_cleanup.rs`), which deletes the least recently
+//! used entries when the directory exceeds wasmtime's soft limits (by default
+//! 65,536 entries or 512 MiB), at most once per cleanup interval (by default
+//! an hour). The limits are set by `Config::cache_config_load`'s file.
 
+use crate::cache_cleanup::{self, CleanupLimits};
 use crate::component::Component;
 use crate::{Config, Engine, Module};
 use anyhow::{bail, Result};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 /// The environment variable that, when set, names the cache directory instead
 /// of the per-user default.
@@ -63,6 +68,19 @@ pub const CACHE_DIR_ENV: &str = "TERN_CACHE_DIR";
 
 /// Extension of the cache's entry files.
 const ENTRY_EXTENSION: &str = "cwasm";
+
+/// How the names of writers' temporary files start.
+pub(crate) const TEMPORARY_PREFIX: &str = ".tmp-";
+
+/// Where the cache lives and how it is kept in bounds: the part of `Config`
+/// that the cache reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CacheSettings {
+    /// The directory holding the entries.
+    pub(crate) directory: PathBuf,
+    /// When and how far the cleaner trims the directory.
+    pub(crate) limits: CleanupLimits,
+}
 
 /// Tags the hash input of a module's entry, so that it cannot share a name
 /// with a component's.
@@ -81,8 +99,9 @@ impl Config {
     /// present, and store one when it is not (see the `cache` module notes for
     /// concurrency and damaged files). The directory is created on first use.
     ///
-    /// Unlike wasmtime, Tern reads no configuration file here; the directory
-    /// is the only setting.
+    /// Unlike wasmtime, Tern reads no configuration file here: the cleanup
+    /// limits are wasmtime's defaults (see `Config::cache_config_load` to
+    /// set others).
     ///
     /// # Errors
     /// Fails if none of the three variables is set to a non-empty absolute
@@ -93,21 +112,25 @@ impl Config {
     }
 
     /// Turns the compilation cache on, keeping entries in `directory` (a Tern
-    /// extension; wasmtime names the directory in a configuration file).
+    /// extension; wasmtime names the directory in a configuration file), with
+    /// wasmtime's default cleanup limits.
     pub fn cache_directory(&mut self, directory: impl Into<PathBuf>) -> &mut Self {
-        self.cache_directory = Some(directory.into());
+        self.cache = Some(CacheSettings {
+            directory: directory.into(),
+            limits: CleanupLimits::default(),
+        });
         self
     }
 
     /// Turns the compilation cache off (the default for embedders).
     pub fn disable_cache(&mut self) -> &mut Self {
-        self.cache_directory = None;
+        self.cache = None;
         self
     }
 }
 
 /// The per-user cache directory, as described on `Config::cache_config_load_default`.
-fn default_directory() -> Result<PathBuf> {
+pub(crate) fn default_directory() -> Result<PathBuf> {
     let absolute = |name: &str| {
         std::env::var_os(name)
             .map(PathBuf::from)
@@ -123,6 +146,18 @@ fn default_directory() -> Result<PathBuf> {
         return Ok(home.join(".cache").join("tern"));
     }
     bail!("no cache directory: set {CACHE_DIR_ENV}, XDG_CACHE_HOME or HOME to an absolute path")
+}
+
+/// Whether `name` is the file name of a cache entry: the 64 hexadecimal
+/// digits of a BLAKE3 hash (as [`entry_path`] writes them) and the entry
+/// extension.
+pub(crate) fn is_entry_name(name: &str) -> bool {
+    name.strip_suffix(ENTRY_EXTENSION)
+        .and_then(|stem| stem.strip_suffix('.'))
+        .is_some_and(|hash| {
+            hash.len() == 2 * blake3::OUT_LEN
+                && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
 }
 
 /// The path of the entry for `wasm` (a module or a component, as `domain`
@@ -146,9 +181,10 @@ fn entry_path(engine: &Engine, directory: &Path, domain: &[u8], wasm: &[u8]) -> 
     directory.join(format!("{name}.{ENTRY_EXTENSION}"))
 }
 
-/// The module for the wasm binary `wasm`: loaded from the cache in `directory`
-/// when an intact, compatible entry is there; otherwise compiled by `compile`
-/// and stored (errors storing it are ignored: the cache only saves time).
+/// The module for the wasm binary `wasm`: loaded from the cache `settings`
+/// describe when an intact, compatible entry is there; otherwise compiled by
+/// `compile` and stored (errors storing it are ignored: the cache only saves
+/// time), and the cache cleaned if its interval has passed.
 ///
 /// # Errors
 /// Only `compile`'s errors.
@@ -158,7 +194,7 @@ fn entry_path(engine: &Engine, directory: &Path, domain: &[u8], wasm: &[u8]) -> 
 )]
 pub(crate) fn module(
     engine: &Engine,
-    directory: &Path,
+    settings: &CacheSettings,
     wasm: &[u8],
     compile: impl FnOnce() -> Result<Module>,
 ) -> Result<Module> {
@@ -167,7 +203,7 @@ pub(crate) fn module(
         load: Module::deserialize_file,
         serialize: Module::serialize,
     };
-    load_or_compile(engine, directory, wasm, &kind, compile)
+    load_or_compile(engine, settings, wasm, &kind, compile)
 }
 
 /// [`module`] for a component binary: one entry holds the whole component.
@@ -180,7 +216,7 @@ pub(crate) fn module(
 )]
 pub(crate) fn component(
     engine: &Engine,
-    directory: &Path,
+    settings: &CacheSettings,
     wasm: &[u8],
     compile: impl FnOnce() -> Result<Component>,
 ) -> Result<Component> {
@@ -189,7 +225,7 @@ pub(crate) fn component(
         load: Component::deserialize_file,
         serialize: Component::serialize,
     };
-    load_or_compile(engine, directory, wasm, &kind, compile)
+    load_or_compile(engine, settings, wasm, &kind, compile)
 }
 
 /// How one kind of cached item is named, loaded and stored.
@@ -209,11 +245,12 @@ struct Kind<T> {
 )]
 fn load_or_compile<T>(
     engine: &Engine,
-    directory: &Path,
+    settings: &CacheSettings,
     wasm: &[u8],
     kind: &Kind<T>,
     compile: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
+    let directory = &settings.directory;
     let path = entry_path(engine, directory, kind.domain, wasm);
     if path.is_file() {
         // SAFETY: the file is a cache entry that Tern wrote (via an atomic
@@ -224,13 +261,33 @@ fn load_or_compile<T>(
         // checks (including an entry of the other kind) and leads to a
         // recompilation below.
         if let Ok(item) = unsafe { (kind.load)(engine, path.clone()) } {
+            refresh(&path);
             return Ok(item);
         }
     }
     let item = compile()?;
     // Storing is best-effort: a read-only or full disk must not fail the load.
-    let _ = (kind.serialize)(&item).and_then(|bytes| store(directory, &path, &bytes));
+    match (kind.serialize)(&item).and_then(|bytes| store(directory, &path, &bytes)) {
+        Ok(()) => cache_cleanup::after_write(directory, &settings.limits),
+        Err(error) => tracing::debug!(
+            "compilation cache: cannot store `{}`: {error:#}",
+            path.display()
+        ),
+    }
     Ok(item)
+}
+
+/// Marks the entry at `path` as just used, by setting its modification time
+/// to now: the cleaner deletes the least recently used entries first. A
+/// failure only makes the entry look older than it is.
+fn refresh(path: &Path) {
+    let refreshed = std::fs::File::open(path).and_then(|file| file.set_modified(SystemTime::now()));
+    if let Err(error) = refreshed {
+        tracing::debug!(
+            "compilation cache: cannot refresh `{}`: {error}",
+            path.display()
+        );
+    }
 }
 
 /// Creates `directory` and its missing parents, readable and writable by the
@@ -249,7 +306,7 @@ fn store(directory: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
     create_private_dir(directory)?;
     let temporary = directory.join(format!(
-        ".tmp-{}-{}",
+        "{TEMPORARY_PREFIX}{}-{}",
         std::process::id(),
         NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
     ));

@@ -28,8 +28,9 @@ pub struct Config {
     pub(crate) tunables: tern_environ::Tunables,
     /// Cranelift flags set by name, checked and applied by `Engine::new`.
     pub(crate) cranelift_flags: Vec<(String, String)>,
-    /// Where the compilation cache lives, when it is on (see `cache.rs`).
-    pub(crate) cache_directory: Option<std::path::PathBuf>,
+    /// Where the compilation cache lives and its cleanup limits, when it is
+    /// on (see `cache.rs`).
+    pub(crate) cache: Option<crate::cache::CacheSettings>,
     /// The profiler to describe compiled code to (see `profiling.rs`).
     pub(crate) profiler: crate::ProfilingStrategy,
     pub(crate) wasm_backtrace: bool,
@@ -166,7 +167,7 @@ impl Config {
             cranelift_flags: Vec::new(),
             wasm_backtrace: true,
             wasm_backtrace_details: WasmBacktraceDetails::Disable,
-            cache_directory: None,
+            cache: None,
             profiler: crate::ProfilingStrategy::None,
             async_support: false,
             async_stack_size: 2 << 20,

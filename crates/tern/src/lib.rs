@@ -36,6 +36,7 @@
 
 mod artifact;
 mod cache;
+mod cache_cleanup;
 mod cache_config;
 pub mod component;
 mod config;

@@ -171,8 +171,8 @@ impl Module {
     /// # Errors
     /// As [`Module::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
-        match &engine.config().cache_directory {
-            Some(directory) => crate::cache::module(engine, directory, binary, || {
+        match &engine.config().cache {
+            Some(settings) => crate::cache::module(engine, settings, binary, || {
                 Self::compile_binary(engine, binary)
             }),
             None => Self::compile_binary(engine, binary),

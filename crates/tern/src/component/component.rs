@@ -113,8 +113,8 @@ impl Component {
     /// As [`Component::new`].
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         check_enabled(engine)?;
-        match &engine.config().cache_directory {
-            Some(directory) => crate::cache::component(engine, directory, binary, || {
+        match &engine.config().cache {
+            Some(settings) => crate::cache::component(engine, settings, binary, || {
                 Self::compile_binary(engine, binary)
             }),
             None => Self::compile_binary(engine, binary),
