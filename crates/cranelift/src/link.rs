@@ -110,7 +110,9 @@ pub fn link(
                     // ±128 MiB around the call.
                     let bytes = target + r.addend - at as i64;
                     if bytes % 4 != 0 || !(-(1 << 27)..1 << 27).contains(&bytes) {
-                        bail!("a call from text offset {at:#x} cannot reach {bytes:+#x} bytes away");
+                        bail!(
+                            "a call from text offset {at:#x} cannot reach {bytes:+#x} bytes away"
+                        );
                     }
                     let delta = bytes >> 2;
                     let mut insn = u32::from_le_bytes(image.text[at..at + 4].try_into()?);
@@ -167,7 +169,10 @@ mod tests {
         // Backwards: the caller at 64 calls the function at 0, -16
         // instructions in two's complement.
         let image = link(&[leaf(), caller(BL.to_vec(), 0, 0)], &[], 0).unwrap();
-        assert_eq!(image.text[64..68], (0x9400_0000u32 | 0x03ff_fff0).to_le_bytes());
+        assert_eq!(
+            image.text[64..68],
+            (0x9400_0000u32 | 0x03ff_fff0).to_le_bytes()
+        );
     }
 
     #[test]
@@ -177,6 +182,9 @@ mod tests {
         assert!(err.to_string().contains("cannot reach"), "{err}");
         // The farthest reachable distance backwards still links.
         let image = link(&[caller(BL.to_vec(), 0, -far), leaf()], &[], 0).unwrap();
-        assert_eq!(image.text[..4], (0x9400_0000u32 | 0x0200_0000).to_le_bytes());
+        assert_eq!(
+            image.text[..4],
+            (0x9400_0000u32 | 0x0200_0000).to_le_bytes()
+        );
     }
 }
