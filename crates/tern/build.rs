@@ -19,12 +19,20 @@ fn main() {
     // The entries of the libcalls that may collect garbage must keep a frame
     // (with a frame pointer) around the Rust body they call: see the file.
     println!("cargo:rerun-if-changed=src/vm/libcall_entry.c");
-    cc::Build::new()
+    let mut entries = cc::Build::new();
+    entries
         .file("src/vm/libcall_entry.c")
         .flag("-fno-omit-frame-pointer")
         .flag("-fno-optimize-sibling-calls")
-        .warnings(true)
-        .compile("tern-libcall-entry");
+        .warnings(true);
+    // The unwinders read the return address out of these entries' frame
+    // records, so it must be stored plain: on AArch64 some compilers sign it
+    // by default (pointer authentication, `-mbranch-protection=standard` on
+    // some distributions), which would make it look like no code at all.
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("aarch64") {
+        entries.flag("-mbranch-protection=none");
+    }
+    entries.compile("tern-libcall-entry");
 
     // `DefaultHasher::new()` uses fixed keys: the same sources give the same id.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();

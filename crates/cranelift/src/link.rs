@@ -106,7 +106,15 @@ pub fn link(
                     image.text[at..at + 4].copy_from_slice(&delta.to_le_bytes());
                 }
                 Reloc::Arm64Call => {
-                    let delta = (target + r.addend - at as i64) >> 2;
+                    // `bl` holds a signed 26-bit count of instructions:
+                    // ±128 MiB around the call.
+                    let bytes = target + r.addend - at as i64;
+                    if bytes % 4 != 0 || !(-(1 << 27)..1 << 27).contains(&bytes) {
+                        bail!(
+                            "a call from text offset {at:#x} cannot reach {bytes:+#x} bytes away"
+                        );
+                    }
+                    let delta = bytes >> 2;
                     let mut insn = u32::from_le_bytes(image.text[at..at + 4].try_into()?);
                     insn = (insn & !0x03ff_ffff) | (delta as u32 & 0x03ff_ffff);
                     image.text[at..at + 4].copy_from_slice(&insn.to_le_bytes());
@@ -117,4 +125,66 @@ pub fn link(
     }
     image.traps.sort_by_key(|(off, _)| *off);
     Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function of `code` whose first instruction is an AArch64 `bl` to
+    /// defined function `callee` with `addend`.
+    fn caller(code: Vec<u8>, callee: u32, addend: i64) -> CompiledFunction {
+        CompiledFunction {
+            code,
+            alignment: 64,
+            relocs: vec![crate::compiler::Reloc {
+                offset: 0,
+                kind: Reloc::Arm64Call,
+                target: RelocTarget::Func(callee),
+                addend,
+            }],
+            traps: Vec::new(),
+            srclocs: Vec::new(),
+            wasm_start: 0,
+            stack_maps: Vec::new(),
+            handlers: Vec::new(),
+        }
+    }
+
+    fn leaf() -> CompiledFunction {
+        CompiledFunction {
+            relocs: Vec::new(),
+            ..caller(vec![0xc0, 0x03, 0x5f, 0xd6], 0, 0) // ret
+        }
+    }
+
+    const BL: [u8; 4] = 0x9400_0000u32.to_le_bytes();
+
+    #[test]
+    fn arm64_calls_encode_the_instruction_distance() {
+        let image = link(&[caller(BL.to_vec(), 1, 0), leaf()], &[], 0).unwrap();
+        assert_eq!(image.funcs[1].start, 64);
+        // 64 bytes ahead: 16 instructions.
+        assert_eq!(image.text[..4], (0x9400_0000u32 | 16).to_le_bytes());
+        // Backwards: the caller at 64 calls the function at 0, -16
+        // instructions in two's complement.
+        let image = link(&[leaf(), caller(BL.to_vec(), 0, 0)], &[], 0).unwrap();
+        assert_eq!(
+            image.text[64..68],
+            (0x9400_0000u32 | 0x03ff_fff0).to_le_bytes()
+        );
+    }
+
+    #[test]
+    fn arm64_calls_out_of_reach_are_an_error() {
+        let far = 1 << 27;
+        let err = link(&[caller(BL.to_vec(), 1, far), leaf()], &[], 0).unwrap_err();
+        assert!(err.to_string().contains("cannot reach"), "{err}");
+        // The farthest reachable distance backwards still links.
+        let image = link(&[caller(BL.to_vec(), 0, -far), leaf()], &[], 0).unwrap();
+        assert_eq!(
+            image.text[..4],
+            (0x9400_0000u32 | 0x0200_0000).to_le_bytes()
+        );
+    }
 }

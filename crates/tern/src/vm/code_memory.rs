@@ -9,6 +9,18 @@
 //! registered with its [`CodeInfo`] in `vm::registry`, which the signal handler
 //! and the backtrace walker consult to decide whether a program counter belongs
 //! to wasm and what it means.
+//!
+//! # Instruction-cache coherence
+//! On x86-64 instruction fetch sees data writes by itself. On AArch64 it does
+//! not: code written through the data side must be cleaned from the data
+//! cache and invalidated in the instruction cache (`tern_clear_icache` in
+//! `helpers.c`), and every core that may run it must then execute a context
+//! synchronization, or it could run stale instructions it already fetched from
+//! those addresses (an unmapped module's code at a reused address). [`publish`]
+//! does both before code is handed out; the cores are synchronized through
+//! `membarrier(2)`'s `SYNC_CORE` command (Linux 4.16+; where the kernel lacks it
+//! the syscalls that map and protect the code are the only synchronization, as
+//! for every JIT on such kernels).
 
 use super::mmap::{Mmap, ReadOnlyMmap};
 use anyhow::Result;
@@ -33,6 +45,7 @@ impl CodeMemory {
         mmap.make_accessible(0, code.len().max(1))?;
         mmap.as_mut_slice()[..code.len()].copy_from_slice(code);
         let mmap = mmap.make_executable()?;
+        publish(&mmap.as_slice()[..code.len()]);
         Ok(Self {
             mmap,
             start: 0,
@@ -57,6 +70,7 @@ impl CodeMemory {
         if start.is_multiple_of(super::mmap::page_size())
             && mmap.make_range_executable(start, len).is_ok()
         {
+            publish(&mmap.as_slice()[start..start + len]);
             return Ok(Self { mmap, start, len });
         }
         Self::new(&mmap.as_slice()[start..start + len])
@@ -75,6 +89,51 @@ impl CodeMemory {
     /// Length of the code.
     pub fn len(&self) -> usize {
         self.len
+    }
+}
+
+extern "C" {
+    /// Cleans `[start, start + len)` from the data cache and invalidates it in
+    /// the instruction cache (`helpers.c`; nothing on x86-64).
+    fn tern_clear_icache(start: *const u8, len: usize);
+}
+
+/// Makes `code`, just written and mapped executable, safe to run on any core
+/// of this process (see the module note).
+fn publish(code: &[u8]) {
+    // SAFETY: `code` is a live, readable range of our own mapping; cache
+    // maintenance changes no memory contents.
+    unsafe { tern_clear_icache(code.as_ptr(), code.len()) };
+    #[cfg(target_arch = "aarch64")]
+    synchronize_cores();
+}
+
+/// Has every core running a thread of this process execute a context
+/// synchronization, through `membarrier(2)` (registered once per process).
+/// Does nothing when the kernel does not offer the command.
+#[cfg(target_arch = "aarch64")]
+fn synchronize_cores() {
+    // The command numbers of Linux's `enum membarrier_cmd`.
+    const PRIVATE_EXPEDITED_SYNC_CORE: libc::c_int = 1 << 5;
+    const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: libc::c_int = 1 << 6;
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let registered = *REGISTERED.get_or_init(|| {
+        // SAFETY: membarrier(2) with a registration command and no flags
+        // only records the process's intent; it touches no memory of ours.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+                0,
+                0,
+            )
+        };
+        r == 0
+    });
+    if registered {
+        // SAFETY: as above; the command only interrupts this process's
+        // running threads, which then resume normally.
+        unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) };
     }
 }
 

@@ -111,3 +111,14 @@ __asm__(".text\n"
 #else
 #error "tern_resume: exception resume is implemented for x86_64 and aarch64 only"
 #endif
+
+// tern_clear_icache(start, len): makes code just written to [start,
+// start + len) visible to instruction fetch on this core and, through the
+// broadcast cache maintenance, to the others' caches (see
+// `vm/code_memory.rs`). The compiler's builtin is the whole job: nothing on
+// x86-64 (instruction fetch is coherent with data writes there), and on
+// AArch64 a data-cache clean and an instruction-cache invalidate per line,
+// each followed by a barrier.
+void tern_clear_icache(void *start, unsigned long len) {
+  __builtin___clear_cache((char *)start, (char *)start + len);
+}

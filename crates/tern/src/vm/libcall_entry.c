@@ -11,7 +11,9 @@
 // Built with -fno-omit-frame-pointer and -fno-optimize-sibling-calls (see
 // build.rs): an entry must keep its frame while the body runs, so the call
 // must not become a tail jump; the empty asm after each call makes sure of
-// it even without the flag.
+// it even without the flag. On AArch64 also with -mbranch-protection=none:
+// a return address signed for pointer authentication (some compilers'
+// default) would not be found in the code registry.
 #include <stdint.h>
 
 uint64_t tern_gc_alloc_body(void *vmctx, uint64_t size, void *exit_fp);

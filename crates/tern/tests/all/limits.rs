@@ -306,14 +306,15 @@ fn dynamic_memories_move_when_they_grow_and_keep_their_contents() -> Result<()> 
     Ok(())
 }
 
+/// This process's resident memory (`VmRSS`, in kB whatever the page size).
 fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0);
-    pages * 4096
+    kb * 1024
 }
 
 /// Resident memory is a process-wide figure, and other tests of this binary
@@ -321,11 +322,29 @@ fn resident_bytes() -> u64 {
 /// test re-runs itself alone in a child process, marked by this variable.
 const ALONE: &str = "TERN_TEST_ALONE_IN_PROCESS";
 
+/// A command running this test binary again: directly, or through the
+/// emulator it runs under, named by `TERN_TEST_EMULATOR` (`.ci/aarch64` sets
+/// it to its qemu-user command line: a qemu-user guest cannot execute
+/// another binary of its own architecture by itself).
+fn this_test_binary() -> Result<std::process::Command> {
+    let exe = std::env::current_exe()?;
+    let emulator = std::env::var("TERN_TEST_EMULATOR").unwrap_or_default();
+    let mut words = emulator.split_whitespace();
+    Ok(match words.next() {
+        None => std::process::Command::new(exe),
+        Some(program) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+    })
+}
+
 #[test]
 fn dropping_stores_returns_their_memory_to_the_os() -> Result<()> {
     if std::env::var_os(ALONE).is_none() {
         let name = "limits::dropping_stores_returns_their_memory_to_the_os";
-        let out = std::process::Command::new(std::env::current_exe()?)
+        let out = this_test_binary()?
             .args([name, "--exact", "--test-threads=1", "--nocapture"])
             .env(ALONE, "1")
             .output()?;

@@ -98,6 +98,8 @@ fn parse_jitdump(bytes: &[u8]) -> Vec<CodeLoad> {
     assert_eq!(u32_at(8), 40, "header size");
     if cfg!(target_arch = "x86_64") {
         assert_eq!(u32_at(12), 62, "EM_X86_64");
+    } else if cfg!(target_arch = "aarch64") {
+        assert_eq!(u32_at(12), 183, "EM_AARCH64");
     }
     assert_eq!(u32_at(20), std::process::id(), "pid");
     assert!(u64_at(24) > 0, "timestamp");
