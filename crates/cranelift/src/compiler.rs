@@ -118,12 +118,47 @@ pub struct Compiler {
     compiled: AtomicU64,
 }
 
+/// Checks that Tern can generate code for the target `triple` (x86-64 or
+/// little-endian AArch64 Linux) and returns it in canonical form.
+///
+/// # Errors
+/// Fails, naming the triple, when it does not parse or names a target Tern has
+/// no backend for.
+pub fn check_target(triple: &str) -> Result<String> {
+    use target_lexicon::{Aarch64Architecture, Architecture, OperatingSystem, Triple};
+    let parsed: Triple = triple
+        .parse()
+        .map_err(|e| anyhow!("invalid target triple `{triple}`: {e}"))?;
+    let arch = matches!(
+        parsed.architecture,
+        Architecture::X86_64 | Architecture::Aarch64(Aarch64Architecture::Aarch64)
+    );
+    if !arch || parsed.operating_system != OperatingSystem::Linux {
+        bail!(
+            "Tern cannot compile for target `{triple}`: it generates code for x86-64 and \
+             AArch64 Linux only (e.g. `x86_64-unknown-linux-gnu`, `aarch64-unknown-linux-gnu`)"
+        );
+    }
+    Ok(parsed.to_string())
+}
+
 impl Compiler {
     /// Builds a compiler for the host CPU with `settings`.
     ///
     /// # Errors
     /// Fails when the host architecture is not supported by Cranelift.
     pub fn new(settings: CompilerSettings) -> Result<Self> {
+        Self::for_target(settings, None)
+    }
+
+    /// Builds a compiler for `target` (a triple accepted by [`check_target`]),
+    /// or for the host CPU when `None`. A foreign target gets its baseline CPU
+    /// features (no detection); the host gets the features of this machine.
+    ///
+    /// # Errors
+    /// Fails for a target [`check_target`] refuses, or when the host
+    /// architecture is not supported by Cranelift.
+    pub fn for_target(settings: CompilerSettings, target: Option<&str>) -> Result<Self> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
             flags
@@ -162,8 +197,16 @@ impl Compiler {
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         set(&mut flags, "unwind_info", "false")?;
-        let isa_builder =
-            cranelift_native::builder().map_err(|e| anyhow!("unsupported host: {e}"))?;
+        let isa_builder = match target {
+            None => cranelift_native::builder().map_err(|e| anyhow!("unsupported host: {e}"))?,
+            Some(triple) => {
+                let triple: target_lexicon::Triple = check_target(triple)?
+                    .parse()
+                    .map_err(|e| anyhow!("invalid target triple `{triple}`: {e}"))?;
+                cranelift_codegen::isa::lookup(triple.clone())
+                    .map_err(|e| anyhow!("Cranelift cannot compile for `{triple}`: {e}"))?
+            }
+        };
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .context("failed to configure Cranelift for this host")?;
@@ -182,6 +225,13 @@ impl Compiler {
     /// The target triple code is generated for.
     pub fn triple(&self) -> String {
         self.isa.triple().to_string()
+    }
+
+    /// Whether code generated for this compiler's target can run in this
+    /// process (same architecture and operating system as the host).
+    pub fn runs_on_host(&self) -> bool {
+        let (ours, host) = (self.isa.triple(), target_lexicon::HOST);
+        ours.architecture == host.architecture && ours.operating_system == host.operating_system
     }
 
     /// The ISA flags (CPU features) in effect, as text, for artifact compatibility checks.

@@ -25,7 +25,8 @@ mod translate;
 mod trap_codes;
 
 pub use compiler::{
-    CompiledFunction, CompiledModule, Compiler, CompilerSettings, OptLevel, RelocTarget,
+    check_target, CompiledFunction, CompiledModule, Compiler, CompilerSettings, OptLevel,
+    RelocTarget,
 };
 pub use link::{link, CodeImage, FuncLoc};
 pub use trampoline::{needed_trampolines, TrampolineKind, TrampolineSpec};

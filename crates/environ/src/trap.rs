@@ -46,11 +46,23 @@ pub enum TrapKind {
     ArrayOutOfBounds,
     /// The store's GC heap could not grow to hold a new object (GC).
     GcHeapOutOfMemory,
+    /// An atomic memory access at an address not aligned to its size
+    /// (wasmtime 12's name; threads). Tern does not implement threads, so it
+    /// never raises this trap.
+    HeapMisaligned,
+    /// `memory.atomic.wait` on a memory that is not shared (wasmtime 12's
+    /// name; threads). Tern does not implement threads, so it never raises
+    /// this trap.
+    AtomicWaitNonSharedMemory,
+    /// A component adapter that always traps was called (wasmtime 12's name,
+    /// for a function lifted and lowered through the same instance). Tern
+    /// compiles no such adapter, so it never raises this trap.
+    AlwaysTrapAdapter,
 }
 
 impl TrapKind {
     /// Every trap kind, for tables and tests.
-    pub const ALL: [TrapKind; 19] = [
+    pub const ALL: [TrapKind; 22] = [
         Self::StackOverflow,
         Self::MemoryOutOfBounds,
         Self::TableOutOfBounds,
@@ -70,6 +82,9 @@ impl TrapKind {
         Self::NullArrayReference,
         Self::ArrayOutOfBounds,
         Self::GcHeapOutOfMemory,
+        Self::HeapMisaligned,
+        Self::AtomicWaitNonSharedMemory,
+        Self::AlwaysTrapAdapter,
     ];
 
     /// The numeric code used in compiled code's trap tables.
@@ -104,6 +119,9 @@ impl TrapKind {
             Self::NullArrayReference => "null array reference",
             Self::ArrayOutOfBounds => "out of bounds array access",
             Self::GcHeapOutOfMemory => "GC heap out of memory",
+            Self::HeapMisaligned => "unaligned atomic",
+            Self::AtomicWaitNonSharedMemory => "atomic wait on non-shared memory",
+            Self::AlwaysTrapAdapter => "degenerate component adapter called",
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct Config {
     /// Whether component-to-component calls are compiled into adapters
     /// (`Config::component_compiled_adapters`).
     pub(crate) component_adapters: bool,
+    /// wasmtime 12's code generator, artifact and memory-initialisation knobs
+    /// (`config_knobs.rs`).
+    pub(crate) knobs: crate::config_knobs::Knobs,
 }
 
 /// Whether backtraces name source files and lines (`Config::wasm_backtrace_details`).
@@ -173,6 +176,7 @@ impl Config {
             async_stack_size: 2 << 20,
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
             component_adapters: true,
+            knobs: crate::config_knobs::Knobs::default(),
         }
     }
 

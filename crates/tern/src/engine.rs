@@ -12,6 +12,10 @@ use std::sync::{Arc, RwLock};
 use tern_cranelift::{Compiler, CompilerSettings};
 use tern_environ::{WasmFeatures, WasmFuncType, WasmRefType, WasmSubType};
 
+/// The fingerprint entry holding the artifact's version string
+/// (`Config::module_version`); `ModuleVersionStrategy::None` skips its check.
+pub(crate) const MODULE_VERSION: &str = "module version";
+
 /// A compilation environment shared by modules and stores; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -47,8 +51,9 @@ impl Engine {
     /// Fails when the configuration enables a WebAssembly feature Tern does not
     /// implement yet, legacy exceptions without exceptions, sets a zero stack size, sets a Cranelift flag Tern does
     /// not support (see `Config::cranelift_flag_set`), asks for a profiler Tern
-    /// does not implement (or a perf map that cannot be created), or the host
-    /// CPU is unsupported.
+    /// does not implement (or a perf map that cannot be created), asks for what
+    /// Tern cannot do (`Strategy::Winch`, `debug_info(true)`,
+    /// `native_unwind_info(true)`), or the host CPU is unsupported.
     pub fn new(config: &Config) -> Result<Self> {
         let unsupported = config.features.difference(SUPPORTED_FEATURES);
         if !unsupported.is_empty() {
@@ -77,21 +82,25 @@ impl Engine {
                 Some(crate::vm::pool::InstancePool::new(p.limits()?))
             }
         };
+        config.knobs.check()?;
         crate::profiling::start(config.profiler)?;
         // The engine keeps its own copy with the Cranelift flags folded into
         // the tunables, which code, runtime and fingerprint then all read.
         let mut config = config.clone();
         config.tunables = config.frozen_tunables()?;
         let config = &config;
-        let compiler = Compiler::new(CompilerSettings {
-            opt_level: match config.opt_level {
-                crate::OptLevel::None => tern_cranelift::OptLevel::None,
-                crate::OptLevel::Speed => tern_cranelift::OptLevel::Speed,
-                crate::OptLevel::SpeedAndSize => tern_cranelift::OptLevel::SpeedAndSize,
+        let compiler = Compiler::for_target(
+            CompilerSettings {
+                opt_level: match config.opt_level {
+                    crate::OptLevel::None => tern_cranelift::OptLevel::None,
+                    crate::OptLevel::Speed => tern_cranelift::OptLevel::Speed,
+                    crate::OptLevel::SpeedAndSize => tern_cranelift::OptLevel::SpeedAndSize,
+                },
+                verify: config.debug_verifier,
+                tunables: config.tunables.clone(),
             },
-            verify: config.debug_verifier,
-            tunables: config.tunables.clone(),
-        })?;
+            config.knobs.target.as_deref(),
+        )?;
         Ok(Self {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
@@ -112,6 +121,26 @@ impl Engine {
         self.inner
             .epoch
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Fails unless code this engine compiles can run in this process: an
+    /// engine made with `Config::target` for another architecture only
+    /// produces artifacts (`Engine::precompile_module`, `Module::serialize`).
+    ///
+    /// # Errors
+    /// Fails, naming both targets, when the engine's target is not the host's.
+    pub(crate) fn check_runs_on_host(&self) -> Result<()> {
+        let compiler = &self.inner.compiler;
+        if !compiler.runs_on_host() {
+            bail!(
+                "this engine compiles for `{}` (`Config::target`), which cannot run on this \
+                 `{}` host: use it to precompile artifacts, and load them on a `{}` host",
+                compiler.triple(),
+                std::env::consts::ARCH,
+                compiler.triple()
+            );
+        }
+        Ok(())
     }
 
     /// The pooling allocator, if the engine uses one.
@@ -166,8 +195,8 @@ impl Engine {
         let compiler = &self.inner.compiler;
         let mut settings = vec![
             (
-                "tern version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string(),
+                MODULE_VERSION.to_string(),
+                config.knobs.version_string(),
             ),
             (
                 "artifact format".to_string(),

@@ -124,6 +124,29 @@ impl Instance {
         Some(store.instance_export(self.0.index, export))
     }
 
+    /// The export `export` found with [`crate::Module::get_export_index`] on
+    /// this instance's module, without looking its name up again; `None` when
+    /// it was found in another module.
+    ///
+    /// # Panics
+    /// Panics if `store` is not the instance's store.
+    pub fn get_module_export(
+        &self,
+        mut store: impl AsContextMut,
+        export: &crate::ModuleExport,
+    ) -> Option<Extern> {
+        let store = &mut store.as_context_mut().0.opaque;
+        assert_eq!(
+            self.0.store_id,
+            store.id(),
+            "instance used with the wrong store"
+        );
+        let position = store.instances[self.0.index]
+            .module
+            .export_position(export)?;
+        Some(store.instance_export(self.0.index, position))
+    }
+
     /// All exports, in the module's order.
     ///
     /// # Panics
@@ -690,11 +713,12 @@ fn apply_segments(
     // Images are only made when no data segment can trap (see
     // `tern_environ::memory_images`), so mapping them here, after the element
     // segments and before the other data segments, keeps the spec's order.
+    let cow = module.engine().config().knobs.memory_init_cow;
     for (defined, image) in module.inner.memory_images.iter().enumerate() {
         if let Some(image) = image {
             let index = env.num_imported_memories as usize + defined;
             let memory = store.instances[instance].memories[index].0.index;
-            image.initialize(&mut store.memories[memory])?;
+            image.initialize(&mut store.memories[memory], cow)?;
         }
     }
     for d in &data {

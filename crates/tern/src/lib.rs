@@ -40,6 +40,7 @@ mod cache_cleanup;
 mod cache_config;
 pub mod component;
 mod config;
+mod config_knobs;
 mod engine;
 mod exn;
 mod externals;
@@ -65,6 +66,7 @@ pub use anyhow::{Error, Result};
 pub use artifact::{CompatibilityHash, Precompiled};
 pub use cache::CACHE_DIR_ENV;
 pub use config::{Config, OptLevel, WasmBacktraceDetails};
+pub use config_knobs::{ModuleVersionStrategy, Strategy};
 pub use engine::Engine;
 pub use exn::{Tag, TagType, ThrownException};
 pub use externals::{Extern, Global, Memory, MemoryAccessError, Table};
@@ -82,7 +84,7 @@ pub use limits::{
     DEFAULT_TABLE_LIMIT,
 };
 pub use linker::{InstancePre, Linker};
-pub use module::Module;
+pub use module::{Module, ModuleExport};
 pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;

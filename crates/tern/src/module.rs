@@ -88,6 +88,20 @@ pub(crate) struct ModuleInner {
     pub(crate) table_images: Vec<Option<Arc<[u32]>>>,
     /// `trampolines` by engine signature id, built on first instantiation.
     trampoline_maps: std::sync::OnceLock<crate::func::TrampolineMaps>,
+    /// A number no other module of this process has, which [`ModuleExport`]s
+    /// carry so that an instance of another module refuses them.
+    id: u64,
+}
+
+/// An export of a [`Module`] found once by name ([`Module::get_export_index`]),
+/// then looked up in any instance of that module without comparing strings
+/// ([`crate::Instance::get_module_export`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModuleExport {
+    /// The id of the module it was found in.
+    pub(crate) module: u64,
+    /// Its position in the module's export list.
+    pub(crate) index: usize,
 }
 
 impl ModuleInner {
@@ -147,6 +161,48 @@ impl Module {
         Self::from_binary(engine, &bytes)
     }
 
+    /// Like [`Module::new`], but the module is called `name` (in
+    /// [`Module::name`], backtraces and the artifacts it serializes to),
+    /// whatever its name section says. Such a module is compiled afresh, not
+    /// read from the compilation cache.
+    ///
+    /// # Errors
+    /// As [`Module::new`].
+    pub fn new_with_name(engine: &Engine, bytes: impl AsRef<[u8]>, name: &str) -> Result<Self> {
+        let bytes = wat::parse_bytes(bytes.as_ref())?;
+        Self::compile_named(engine, &bytes, Some(name))
+    }
+
+    /// Loads the file at `path`, which may hold a module in binary or text
+    /// form (compiled, as [`Module::from_file`] does) or a precompiled
+    /// artifact (loaded without compiling, as [`Module::deserialize_file`]
+    /// does): a program that ships either can open both the same way.
+    ///
+    /// # Safety
+    /// When the file holds an artifact, everything
+    /// [`Module::deserialize_file`] requires holds here: the file must come
+    /// from `Module::serialize` or `Engine::precompile_module` of this Tern,
+    /// be stored where nobody untrusted can write it, and stay unmodified
+    /// while the module lives. Tern cannot tell crafted machine code from
+    /// real code, so an untrusted file can run arbitrary code in this process.
+    ///
+    /// # Errors
+    /// Fails as [`Module::from_file`] or [`Module::deserialize_file`] does.
+    #[allow(
+        unsafe_code,
+        reason = "the API is unsafe as in wasmtime: it may load precompiled code"
+    )]
+    pub unsafe fn from_trusted_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        if engine.detect_precompiled(&bytes).is_some() {
+            // SAFETY: the caller promises what `deserialize_file` asks of the file.
+            return unsafe { Self::deserialize_file(engine, path) };
+        }
+        Self::from_file(engine, path)
+    }
+
     /// Compiles the module in the file at `path` (binary or WAT).
     ///
     /// # Errors
@@ -181,12 +237,22 @@ impl Module {
 
     /// Compiles a module from its binary form, without the cache.
     pub(crate) fn compile_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
+        Self::compile_named(engine, binary, None)
+    }
+
+    /// Compiles a module from its binary form, without the cache, naming it
+    /// `name` when given.
+    fn compile_named(engine: &Engine, binary: &[u8], name: Option<&str>) -> Result<Self> {
+        engine.check_runs_on_host()?;
         let Compiled {
             mut env,
             image,
             trampolines,
             memory_images,
         } = compile(engine, binary)?;
+        if let Some(name) = name {
+            env.name = Some(name.to_string());
+        }
         let memory_images = memory_images
             .into_iter()
             .map(|i| {
@@ -226,6 +292,7 @@ impl Module {
         code: CodeMemory,
         parts: Parts,
     ) -> Result<Self> {
+        engine.check_runs_on_host()?;
         let offsets = VMOffsets::new(&env);
         // A module that cannot fit the pool is refused here, as in wasmtime.
         if let Some(pool) = engine.pool() {
@@ -289,6 +356,10 @@ impl Module {
                 memory_images,
                 table_images,
                 trampoline_maps: std::sync::OnceLock::new(),
+                id: {
+                    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                },
             }),
         })
     }
@@ -525,6 +596,22 @@ impl Module {
         Some(self.entity_type(self.inner.env.exports[index].index))
     }
 
+    /// Export `name`, found once, for [`crate::Instance::get_module_export`]
+    /// to look up in instances of this module without a string comparison.
+    /// `None` when there is no such export.
+    pub fn get_export_index(&self, name: &str) -> Option<ModuleExport> {
+        Some(ModuleExport {
+            module: self.inner.id,
+            index: self.inner.export_index(name)?,
+        })
+    }
+
+    /// Where `export` lies in this module's export list, if it was found in
+    /// this module.
+    pub(crate) fn export_position(&self, export: &ModuleExport) -> Option<usize> {
+        (export.module == self.inner.id).then_some(export.index)
+    }
+
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
         let env = &self.inner.env;
         match index {
@@ -694,7 +781,11 @@ pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
     };
     let (specs, code): (Vec<_>, Vec<_>) = compiled.trampolines.into_iter().unzip();
     let mut image = tern_cranelift::link(&compiled.funcs, &code, num_imported)?;
-    if let Some(legacy) = &legacy {
+    if !engine.config().knobs.generate_address_map {
+        // `Config::generate_address_map(false)`: nothing maps code back to
+        // wasm offsets, so backtrace frames have none.
+        image.address_map = tern_environ::AddressMap::default();
+    } else if let Some(legacy) = &legacy {
         legacy.offsets.apply(&mut image.address_map);
     }
     let mut trampolines = Trampolines::default();

@@ -42,12 +42,35 @@ const META_SECTION: &str = ".tern.meta";
 const DATA_SECTION: &str = ".tern.data";
 
 /// Alignment of the text section in the file: the largest page size of the
-/// target, so the text can be mapped executable on its own pages.
+/// host, so the text can be mapped executable on its own pages. An artifact
+/// compiled for another architecture (`Config::target`) is written with that
+/// architecture's alignment ([`text_align`]).
 pub(crate) const TEXT_ALIGN: usize = if cfg!(target_arch = "x86_64") {
     0x1000
 } else {
     0x10000
 };
+
+/// [`TEXT_ALIGN`] of the hosts of architecture `arch`.
+fn text_align(arch: Architecture) -> usize {
+    if arch == Architecture::X86_64 {
+        0x1000
+    } else {
+        0x10000
+    }
+}
+
+/// The ELF architecture of code compiled for the target `triple`.
+///
+/// # Errors
+/// Fails for an architecture Tern does not compile for.
+pub(crate) fn architecture_of(triple: &str) -> Result<Architecture> {
+    Ok(match triple.split('-').next() {
+        Some("x86_64") => Architecture::X86_64,
+        Some("aarch64") => Architecture::Aarch64,
+        _ => bail!("precompiled artifacts are not supported for the target `{triple}`"),
+    })
+}
 
 /// The parts of a checked artifact.
 pub(crate) struct Parsed<'a> {
@@ -80,12 +103,13 @@ fn host_architecture() -> Result<Architecture> {
 /// # Errors
 /// Fails when the header cannot be encoded or `object` refuses to write the file.
 pub(crate) fn write(text: &[u8], header: &Header, meta: &[u8]) -> Result<Vec<u8>> {
-    write_with_data(text, header, meta, &[])
+    write_with_data(text, header, meta, &[], host_architecture()?)
 }
 
 /// Like `write`, plus the memory images `data` (whose offsets the metadata
 /// records relative to the section start) in a `.tern.data` section aligned
-/// to [`TEXT_ALIGN`].
+/// to [`TEXT_ALIGN`], for code of architecture `arch` (whose page size sets
+/// the alignment instead when it is not the host's).
 ///
 /// # Errors
 /// As `write`.
@@ -94,17 +118,19 @@ pub(crate) fn write_with_data(
     header: &Header,
     meta: &[u8],
     data: &[u8],
+    arch: Architecture,
 ) -> Result<Vec<u8>> {
-    let mut obj = Object::new(BinaryFormat::Elf, host_architecture()?, Endianness::Little);
+    let align = text_align(arch);
+    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
     let text_id = obj.add_section(
         Vec::new(),
         TEXT_SECTION.as_bytes().to_vec(),
         SectionKind::Text,
     );
-    let mut padded = Vec::with_capacity(text.len().next_multiple_of(TEXT_ALIGN).max(TEXT_ALIGN));
+    let mut padded = Vec::with_capacity(text.len().next_multiple_of(align).max(align));
     padded.extend_from_slice(text);
-    padded.resize(text.len().next_multiple_of(TEXT_ALIGN).max(TEXT_ALIGN), 0);
-    obj.append_section_data(text_id, &padded, TEXT_ALIGN as u64);
+    padded.resize(text.len().next_multiple_of(align).max(align), 0);
+    obj.append_section_data(text_id, &padded, align as u64);
 
     let mut header_bytes = MAGIC.to_vec();
     header_bytes.extend_from_slice(&[0; 8]);
@@ -129,14 +155,14 @@ pub(crate) fn write_with_data(
             DATA_SECTION.as_bytes().to_vec(),
             SectionKind::ReadOnlyData,
         );
-        obj.append_section_data(data_id, data, TEXT_ALIGN as u64);
+        obj.append_section_data(data_id, data, align as u64);
     }
 
     let mut bytes = obj
         .write()
         .map_err(|e| anyhow!("failed to write the artifact: {e}"))?;
     let ranges = sections(&bytes)?;
-    if ranges.text.start % TEXT_ALIGN != 0 || ranges.data.start % TEXT_ALIGN != 0 {
+    if ranges.text.start % align != 0 || ranges.data.start % align != 0 {
         bail!("internal error: the artifact's text or data section is not page-aligned");
     }
     let sum_at = ranges.header.start + MAGIC.len();

@@ -166,7 +166,8 @@ pub(crate) fn write_module(
         settings: fingerprint(engine),
     };
     let meta = postcard::to_allocvec(meta).context("failed to encode the module's metadata")?;
-    elf::write_with_data(code, &header, &meta, data)
+    let arch = elf::architecture_of(&engine.inner.compiler.triple())?;
+    elf::write_with_data(code, &header, &meta, data, arch)
 }
 
 /// Checks `bytes` as a module artifact for `engine` and decodes its metadata.
@@ -220,8 +221,13 @@ pub(crate) fn check_compatible(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let ours = fingerprint(engine);
+    let any_version =
+        engine.config().knobs.module_version == crate::ModuleVersionStrategy::None;
     let mut problems = Vec::new();
     for (key, value) in &ours {
+        if any_version && key == crate::engine::MODULE_VERSION {
+            continue;
+        }
         match theirs.get(key.as_str()) {
             Some(v) if v == value => {}
             Some(v) => problems.push(format!(

@@ -58,10 +58,10 @@ fn an_unchanged_rewrite_still_loads_and_runs() {
 
 #[test]
 fn another_tern_version_is_named() {
-    let (engine, bytes) = with_header(|h| set(h, "tern version", "0.0.1"));
+    let (engine, bytes) = with_header(|h| set(h, "module version", "0.0.1"));
     let msg = load_error(&engine, &bytes);
     let expected = format!(
-        "compiled with tern version=0.0.1, this engine has tern version={}",
+        "compiled with module version=0.0.1, this engine has module version={}",
         env!("CARGO_PKG_VERSION")
     );
     assert!(msg.contains(&expected), "{msg}");

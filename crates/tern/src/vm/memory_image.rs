@@ -90,12 +90,14 @@ impl MemoryImage {
         })
     }
 
-    /// Gives `memory` (freshly created, all zero) the image's contents.
+    /// Gives `memory` (freshly created, all zero) the image's contents: maps
+    /// them copy-on-write when `map` is true and the OS allows it, copies them
+    /// otherwise (`Config::memory_init_cow`).
     ///
     /// # Errors
     /// Fails if the image does not fit in the memory's current size, or the OS
     /// refuses both the mapping and the copy's reads.
-    pub fn initialize(&self, memory: &mut Memory) -> Result<()> {
+    pub fn initialize(&self, memory: &mut Memory, map: bool) -> Result<()> {
         if self.len == 0 {
             return Ok(());
         }
@@ -103,7 +105,7 @@ impl MemoryImage {
         if end.is_none_or(|end| end > memory.byte_size()) {
             anyhow::bail!("internal error: a memory image does not fit its memory");
         }
-        if let Some((file, file_offset)) = self.mappable_file() {
+        if let Some((file, file_offset)) = map.then(|| self.mappable_file()).flatten() {
             let page = page_size();
             let aligned = |n: usize| n.is_multiple_of(page);
             if aligned(self.offset) && aligned(self.len) && file_offset.is_multiple_of(page as u64)
@@ -156,8 +158,8 @@ mod tests {
         let style = MemoryStyle::Dynamic { guard: 65536 };
         let mut a = Memory::new(2, None, false, style, None).expect("memory");
         let mut b = Memory::new(2, None, false, style, None).expect("memory");
-        image.initialize(&mut a).expect("initialise a");
-        image.initialize(&mut b).expect("initialise b");
+        image.initialize(&mut a, true).expect("initialise a");
+        image.initialize(&mut b, true).expect("initialise b");
         assert_eq!(a.data()[65536 + 10], 7);
         a.data_mut()[65536 + 10] = 1;
         assert_eq!(b.data()[65536 + 10], 7);
@@ -166,5 +168,45 @@ mod tests {
         assert_eq!(a.grow(10).expect("grow"), Some(2));
         assert_eq!(a.data()[65536 + 10], 1);
         assert_eq!(a.data()[65536 + 5000], 9);
+    }
+
+    /// The `/proc/self/maps` line of the mapping that holds `addr`.
+    fn mapping_of(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
+        let holds = |line: &&str| {
+            let range = line.split_whitespace().next().unwrap_or("");
+            let Some((lo, hi)) = range.split_once('-') else {
+                return false;
+            };
+            let parse = |x| usize::from_str_radix(x, 16).unwrap_or(0);
+            parse(lo) <= addr && addr < parse(hi)
+        };
+        maps.lines().find(holds).unwrap_or("").to_string()
+    }
+
+    #[test]
+    fn without_map_the_image_is_copied_not_mapped() {
+        let mut data = vec![0u8; 8192];
+        data[10] = 7;
+        data[8000] = 3;
+        let image = MemoryImage::from_bytes(65536, data).expect("image");
+        let style = MemoryStyle::Dynamic { guard: 65536 };
+        let mut mapped = Memory::new(2, None, false, style, None).expect("memory");
+        let mut copied = Memory::new(2, None, false, style, None).expect("memory");
+        image.initialize(&mut mapped, true).expect("map");
+        image.initialize(&mut copied, false).expect("copy");
+        assert_eq!(mapped.data(), copied.data());
+        assert_eq!(copied.data()[65536 + 8000], 3);
+        let image_page = |m: &Memory| m.data().as_ptr() as usize + 65536;
+        assert!(
+            mapping_of(image_page(&mapped)).contains("tern-memory-image"),
+            "{}",
+            mapping_of(image_page(&mapped))
+        );
+        assert!(
+            !mapping_of(image_page(&copied)).contains("tern-memory-image"),
+            "{}",
+            mapping_of(image_page(&copied))
+        );
     }
 }

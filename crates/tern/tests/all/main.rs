@@ -28,6 +28,7 @@ mod component_adapters_memory;
 mod component_derive;
 mod component_fuzz;
 mod component_gen;
+mod config_knobs;
 mod component_resources;
 mod component_transcode;
 mod embedder12;
