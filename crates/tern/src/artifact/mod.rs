@@ -45,8 +45,11 @@ use tern_environ::{
 /// slots by `memory_move`/`memory_set`, which take native addresses; version
 /// 15: funcref tables are initialised lazily — a slot holds `funcref | 1`, or
 /// 0 until first use, when compiled code asks the new
-/// `table_get_lazy_init_func_ref` libcall, listed before `throw`).
-pub(crate) const FORMAT_VERSION: u32 = 15;
+/// `table_get_lazy_init_func_ref` libcall, listed before `throw`; version
+/// 16: `TrapKind` gained wasmtime 12's `HeapMisaligned`,
+/// `AtomicWaitNonSharedMemory` and `AlwaysTrapAdapter`, appended and never
+/// emitted).
+pub(crate) const FORMAT_VERSION: u32 = 16;
 
 /// What kind of precompiled artifact some bytes hold, as reported by
 /// [`Engine::detect_precompiled`].

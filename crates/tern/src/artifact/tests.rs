@@ -395,23 +395,25 @@ fn metadata_encoding_is_pinned() {
     let expected: &[u8] = &PINNED;
     assert_eq!(
         (FORMAT_VERSION, encoded.as_slice()),
-        (15, expected),
+        (16, expected),
         "the encoding of `.tern.meta` changed: bump artifact::FORMAT_VERSION (so old artifacts are \
          refused by name instead of misread), then update this test's expected version and PINNED bytes"
     );
 }
 
-/// The encoding of `representative()` for `FORMAT_VERSION` 15 (version 13
+/// The encoding of `representative()` for `FORMAT_VERSION` 16 (version 13
 /// added the exception handler table after the stack maps; 14 and 15 changed
-/// no encoding, only the compiled code and the libcalls it relies on).
+/// no encoding, only the compiled code and the libcalls it relies on; 16
+/// appended three trap kinds to the trap table).
 #[rustfmt::skip]
-const PINNED: [u8; 224] = [
+const PINNED: [u8; 230] = [
     1, 1, 109, 1, 1, 0, 0, 4, 0, 1, 2, 3, 3, 4, 5, 1, 0, 5, 1, 5, 1, 0, 1, 2, 0, 0, 1, 1, 0, 1,
     1, 2, 1, 1, 1, 1, 6, 1, 1, 0, 0, 1, 1, 1, 1, 1, 14, 0, 1, 1, 4, 2, 3, 3, 4, 4, 5, 5, 0, 6,
     7, 1, 8, 9, 10, 11, 12, 13, 1, 0, 1, 0, 0, 0, 0, 1, 1, 97, 1, 98, 0, 0, 4, 1, 116, 1, 0, 1,
     109, 2, 0, 1, 103, 3, 0, 1, 101, 4, 0, 1, 1, 3, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0,
     2, 1, 0, 0, 0, 1, 1, 2, 1, 2, 2, 0, 1, 105, 1, 1, 102, 16, 1, 0, 16, 1, 0, 0, 8, 1, 1, 8, 8,
-    19, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
-    13, 14, 14, 15, 15, 16, 16, 17, 17, 18, 18, 1, 30, 2, 0, 32, 4, 35, 1, 8, 32, 2, 2, 0, 16,
-    1, 8, 32, 12, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2, 1, 128, 128, 4, 0, 128, 32, 0,
+    22, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13, 14, 14, 15, 15, 16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 1, 30, 2, 0, 32, 4, 35,
+    1, 8, 32, 2, 2, 0, 16, 1, 8, 32, 12, 2, 105, 102, 2, 0, 1, 1, 2, 3, 2, 1, 0, 2, 1, 128, 128,
+    4, 0, 128, 32, 0,
 ];
