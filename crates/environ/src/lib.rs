@@ -48,7 +48,9 @@ pub use gc_types::{
 pub use handlers::{ExceptionHandlers, HandlerSite};
 pub use legacy_eh::{rewrite_legacy_exceptions, LegacyRewrite, OffsetMap};
 pub use libcalls::{Builtin, LibcallType};
-pub use memory_image::{memory_has_image, memory_images, MemoryImage, IMAGE_PAGE};
+pub use memory_image::{
+    memory_has_image, memory_images, memory_images_dense_up_to, MemoryImage, IMAGE_PAGE,
+};
 pub use module::{
     DataSegment, ElemItems, ElemSegment, EntityIndex, Export, FunctionBody, Global, Import, Module,
     ModuleTranslation, SegmentMode,

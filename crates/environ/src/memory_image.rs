@@ -55,9 +55,19 @@ pub struct MemoryImage {
 /// data segments can be laid out at compile time (see the module docs), or
 /// `None` when they must be applied one by one at instantiation.
 pub fn memory_images(module: &Module) -> Vec<Option<MemoryImage>> {
+    memory_images_dense_up_to(module, 0)
+}
+
+/// [`memory_images`], except that an image spanning at most
+/// `guaranteed_dense` bytes is made however sparse its data is
+/// (`Config::memory_guaranteed_dense_image_size`).
+pub fn memory_images_dense_up_to(
+    module: &Module,
+    guaranteed_dense: u64,
+) -> Vec<Option<MemoryImage>> {
     let first_defined = module.num_imported_memories as usize;
     let images: Vec<Option<MemoryImage>> = (first_defined..module.memories.len())
-        .map(|index| image_for(module, index as u32))
+        .map(|index| image_for(module, index as u32, guaranteed_dense))
         .collect();
     let all_imaged = module.data.iter().all(|segment| match &segment.mode {
         SegmentMode::Active { index, .. } => memory_has_image(module, &images, *index),
@@ -83,7 +93,7 @@ pub fn memory_has_image(
         .is_some_and(Option::is_some)
 }
 
-fn image_for(module: &Module, index: u32) -> Option<MemoryImage> {
+fn image_for(module: &Module, index: u32, guaranteed_dense: u64) -> Option<MemoryImage> {
     let plan = &module.memories[index as usize];
     if plan.shared {
         return None;
@@ -118,7 +128,8 @@ fn image_for(module: &Module, index: u32) -> Option<MemoryImage> {
     let image_start = lo / IMAGE_PAGE * IMAGE_PAGE;
     let image_end = hi.div_ceil(IMAGE_PAGE) * IMAGE_PAGE;
     let total: u64 = segments.iter().map(|(_, b)| b.len() as u64).sum();
-    if image_end - image_start > total.saturating_mul(2).saturating_add(SPARSE_SLACK) {
+    let span = image_end - image_start;
+    if span > guaranteed_dense && span > total.saturating_mul(2).saturating_add(SPARSE_SLACK) {
         return None;
     }
     let mut data = vec![0u8; usize::try_from(image_end - image_start).ok()?];

@@ -1,7 +1,14 @@
 //! wasmtime 12's `Config` knobs for the code generator, the precompiled
 //! artifacts and memory initialisation: [`Strategy`], [`ModuleVersionStrategy`]
 //! and the setters `strategy`, `debug_info`, `native_unwind_info`,
-//! `generate_address_map`, `memory_init_cow`, `module_version` and `target`.
+//! `generate_address_map`, `memory_init_cow`,
+//! `memory_guaranteed_dense_image_size`, `module_version` and `target`.
+//!
+//! The ones that change what compiling produces (`generate_address_map`,
+//! `memory_guaranteed_dense_image_size`, `module_version`, `target`) are in
+//! the engine's fingerprint (`Engine::code_affecting_settings`), so artifacts
+//! and compilation-cache entries made with another value are refused or
+//! kept apart; `memory_init_cow` only decides how instantiation copies.
 //!
 //! They live apart from `config.rs` so that file keeps the feature toggles
 //! and tunables. Each setter either changes what Tern does or, where Tern
@@ -47,6 +54,8 @@ pub(crate) struct Knobs {
     pub(crate) generate_address_map: bool,
     /// Whether memories map their module's image instead of copying it.
     pub(crate) memory_init_cow: bool,
+    /// Images spanning at most this many bytes are made however sparse.
+    pub(crate) memory_guaranteed_dense_image_size: u64,
     pub(crate) module_version: ModuleVersionStrategy,
     /// The target triple code is compiled for (`None`: the host).
     pub(crate) target: Option<String>,
@@ -60,6 +69,7 @@ impl Default for Knobs {
             native_unwind_info: false,
             generate_address_map: true,
             memory_init_cow: true,
+            memory_guaranteed_dense_image_size: 0,
             module_version: ModuleVersionStrategy::WasmtimeVersion,
             target: None,
         }
@@ -135,7 +145,8 @@ impl Config {
     /// Whether compiled modules keep a map from machine code back to wasm
     /// byte offsets (default: on). Off, no map is stored in the module or its
     /// artifacts, and backtrace frames have no `module_offset` or
-    /// `func_offset` (function indices and names remain).
+    /// `func_offset` (function indices and names remain). Artifacts record
+    /// the setting: an engine with the other value refuses them.
     pub fn generate_address_map(&mut self, enable: bool) -> &mut Self {
         self.knobs.generate_address_map = enable;
         self
@@ -148,6 +159,20 @@ impl Config {
     /// ever sees another's writes.
     pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
         self.knobs.memory_init_cow = enable;
+        self
+    }
+
+    /// Up to which size a memory image is made however sparse the module's
+    /// data segments are. Tern lays each defined memory's data segments out
+    /// at compile time into one image spanning the first to the last non-zero
+    /// page (`memory_init_cow`); by default it makes no image when that span
+    /// exceeds twice the segments' bytes plus 1 MiB (segments far apart would
+    /// make a mostly-zero image), and instantiation then copies the segments.
+    /// An image spanning at most `size` bytes is made regardless. Default: 0,
+    /// only the sparseness rule (wasmtime 12's default is 16 MiB, with its
+    /// own rule).
+    pub fn memory_guaranteed_dense_image_size(&mut self, size: u64) -> &mut Self {
+        self.knobs.memory_guaranteed_dense_image_size = size;
         self
     }
 

@@ -226,6 +226,14 @@ impl Engine {
                 config.tunables.epoch_interruption.to_string(),
             ),
             (
+                "generate address map".to_string(),
+                config.knobs.generate_address_map.to_string(),
+            ),
+            (
+                "memory guaranteed dense image size".to_string(),
+                config.knobs.memory_guaranteed_dense_image_size.to_string(),
+            ),
+            (
                 "enable_heap_access_spectre_mitigation".to_string(),
                 config.tunables.heap_access_spectre_mitigation.to_string(),
             ),

@@ -742,8 +742,11 @@ pub(crate) fn image_section(
 
 /// Lays out the images of `env`'s defined memories and removes the bytes of the
 /// active segments they cover (instantiation skips those segments).
-fn take_memory_images(env: &mut tern_environ::Module) -> Vec<Option<tern_environ::MemoryImage>> {
-    let images = tern_environ::memory_images(env);
+fn take_memory_images(
+    env: &mut tern_environ::Module,
+    guaranteed_dense: u64,
+) -> Vec<Option<tern_environ::MemoryImage>> {
+    let images = tern_environ::memory_images_dense_up_to(env, guaranteed_dense);
     let imaged: Vec<bool> = (0..env.memories.len() as u32)
         .map(|m| tern_environ::memory_has_image(env, &images, m))
         .collect();
@@ -797,7 +800,8 @@ pub(crate) fn compile(engine: &Engine, binary: &[u8]) -> Result<Compiled> {
         list.push((spec.type_index, *loc));
     }
     let mut env = compiled.module;
-    let memory_images = take_memory_images(&mut env);
+    let dense = engine.config().knobs.memory_guaranteed_dense_image_size;
+    let memory_images = take_memory_images(&mut env, dense);
     Ok(Compiled {
         env,
         image,

@@ -96,6 +96,44 @@ fn without_address_map_frames_have_no_offsets() {
     // SAFETY: the bytes were just written by `serialize`.
     let loaded = unsafe { Module::deserialize(&without, &bytes) }.unwrap();
     check(trap_frames(&loaded));
+    // An engine that keeps maps refuses it, naming the setting.
+    // SAFETY: as above.
+    let err = unsafe { Module::deserialize(&with, &bytes) }.unwrap_err();
+    let msg = error_text(err);
+    assert!(
+        msg.contains("compiled with generate address map=false, this engine has generate address map=true"),
+        "{msg}"
+    );
+}
+
+/// Two small segments 3 MiB apart: too sparse for Tern's default rule.
+const SPARSE: &str = r#"(module
+  (memory (export "m") 64)
+  (data (i32.const 0) "a")
+  (data (i32.const 3145728) "z"))"#;
+
+#[test]
+fn guaranteed_dense_image_size_makes_sparse_images() {
+    // The artifact's size shows whether the 3 MiB image was made.
+    let default = Engine::default();
+    let small = Module::new(&default, SPARSE).unwrap().serialize().unwrap();
+    assert!(small.len() < 1 << 20, "{}", small.len());
+    let dense = engine_with(|c| {
+        c.memory_guaranteed_dense_image_size(4 << 20);
+    })
+    .unwrap();
+    let module = Module::new(&dense, SPARSE).unwrap();
+    let large = module.serialize().unwrap();
+    assert!(large.len() > 3 << 20, "{}", large.len());
+    // Both initialise the memory the same way.
+    for module in [Module::new(&default, SPARSE).unwrap(), module] {
+        let mut store = Store::new(module.engine(), ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let memory = instance.get_memory(&mut store, "m").unwrap();
+        let data = memory.data(&store);
+        assert_eq!((data[0], data[3145728]), (b'a', b'z'));
+        assert_eq!(data.iter().filter(|b| **b != 0).count(), 2);
+    }
 }
 
 /// A memory whose initial contents come from data segments far enough apart
