@@ -194,10 +194,7 @@ impl Engine {
         let config = &self.inner.config;
         let compiler = &self.inner.compiler;
         let mut settings = vec![
-            (
-                MODULE_VERSION.to_string(),
-                config.knobs.version_string(),
-            ),
+            (MODULE_VERSION.to_string(), config.knobs.version_string()),
             (
                 "artifact format".to_string(),
                 crate::artifact::FORMAT_VERSION.to_string(),

@@ -357,7 +357,8 @@ impl Module {
                 table_images,
                 trampoline_maps: std::sync::OnceLock::new(),
                 id: {
-                    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(0);
                     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 },
             }),

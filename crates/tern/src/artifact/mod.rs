@@ -224,8 +224,7 @@ pub(crate) fn check_compatible(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let ours = fingerprint(engine);
-    let any_version =
-        engine.config().knobs.module_version == crate::ModuleVersionStrategy::None;
+    let any_version = engine.config().knobs.module_version == crate::ModuleVersionStrategy::None;
     let mut problems = Vec::new();
     for (key, value) in &ours {
         if any_version && key == crate::engine::MODULE_VERSION {

@@ -25,9 +25,14 @@ fn error_text(e: impl Into<anyhow::Error>) -> String {
 fn trap_frames(module: &Module) -> Vec<FrameInfo> {
     let mut store = Store::new(module.engine(), ());
     let instance = Instance::new(&mut store, module, &[]).unwrap();
-    let run = instance.get_typed_func::<(), ()>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<(), ()>(&mut store, "run")
+        .unwrap();
     let err = run.call(&mut store, ()).unwrap_err();
-    assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached));
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
     err.downcast_ref::<WasmBacktrace>()
         .expect("a backtrace")
         .frames()
@@ -101,7 +106,9 @@ fn without_address_map_frames_have_no_offsets() {
     let err = unsafe { Module::deserialize(&with, &bytes) }.unwrap_err();
     let msg = error_text(err);
     assert!(
-        msg.contains("compiled with generate address map=false, this engine has generate address map=true"),
+        msg.contains(
+            "compiled with generate address map=false, this engine has generate address map=true"
+        ),
         "{msg}"
     );
 }
@@ -164,8 +171,12 @@ fn instances_are_isolated(module: &Module) {
     );
     assert!(ma.data(&store) == data_expected().as_slice());
     assert!(mb.data(&store) == data_expected().as_slice());
-    let poke_a = a.get_typed_func::<(i32, i32), ()>(&mut store, "poke").unwrap();
-    let poke_b = b.get_typed_func::<(i32, i32), ()>(&mut store, "poke").unwrap();
+    let poke_a = a
+        .get_typed_func::<(i32, i32), ()>(&mut store, "poke")
+        .unwrap();
+    let poke_b = b
+        .get_typed_func::<(i32, i32), ()>(&mut store, "poke")
+        .unwrap();
     poke_a.call(&mut store, (16, i32::from(b'j'))).unwrap();
     assert_eq!(&ma.data(&store)[16..21], b"jello");
     assert_eq!(&mb.data(&store)[16..21], b"hello");
@@ -321,7 +332,10 @@ fn a_foreign_target_precompiles_and_is_refused_here() {
     })
     .unwrap();
     let bytes = foreign.precompile_module(DATA.as_bytes()).unwrap();
-    assert_eq!(foreign.detect_precompiled(&bytes), Some(Precompiled::Module));
+    assert_eq!(
+        foreign.detect_precompiled(&bytes),
+        Some(Precompiled::Module)
+    );
     // The container names the foreign machine (ELF `e_machine`).
     let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
     let expected = if foreign_target().starts_with("aarch64") {
@@ -376,7 +390,11 @@ fn from_trusted_file_loads_text_binary_and_artifacts() {
     // SAFETY: the artifact was just written by `precompile_module` and is not
     // modified while the module lives.
     let loaded = unsafe { Module::from_trusted_file(&engine, &cwasm) }.unwrap();
-    assert_eq!(engine.compiled_function_count(), before, "an artifact is not compiled");
+    assert_eq!(
+        engine.compiled_function_count(),
+        before,
+        "an artifact is not compiled"
+    );
     instances_are_isolated(&loaded);
     for path in [&wat, &wasm] {
         // SAFETY: the file holds wasm, not an artifact.
@@ -419,7 +437,13 @@ fn module_export_finds_exports_without_names() {
             .get_module_export(&mut store, &f)
             .and_then(Extern::into_func)
             .unwrap();
-        assert_eq!(func.typed::<(), i32>(&store).unwrap().call(&mut store, ()).unwrap(), 42);
+        assert_eq!(
+            func.typed::<(), i32>(&store)
+                .unwrap()
+                .call(&mut store, ())
+                .unwrap(),
+            42
+        );
         let global = instance
             .get_module_export(&mut store, &g)
             .and_then(Extern::into_global)
@@ -437,8 +461,14 @@ fn module_export_finds_exports_without_names() {
 fn wasmtime12_trap_variants_exist_with_messages() {
     for (trap, message) in [
         (Trap::HeapMisaligned, "unaligned atomic"),
-        (Trap::AtomicWaitNonSharedMemory, "atomic wait on non-shared memory"),
-        (Trap::AlwaysTrapAdapter, "degenerate component adapter called"),
+        (
+            Trap::AtomicWaitNonSharedMemory,
+            "atomic wait on non-shared memory",
+        ),
+        (
+            Trap::AlwaysTrapAdapter,
+            "degenerate component adapter called",
+        ),
     ] {
         assert_eq!(trap.to_string(), format!("wasm trap: {message}"));
     }
