@@ -113,9 +113,38 @@ pub struct CompiledModule {
 /// A Cranelift code generator for the host machine.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    /// Whether the target was named (`for_target`) rather than detected.
+    explicit_target: bool,
     settings: CompilerSettings,
     /// How many functions Cranelift has compiled (see [`Compiler::compiled_function_count`]).
     compiled: AtomicU64,
+}
+
+/// The CPU features code for an explicit x86-64 target assumes: the
+/// x86-64-v2 level (every x86-64 CPU since about 2009). Without SSE4.1,
+/// Cranelift lowers float rounding to libcalls, which Tern's code cannot call.
+const X86_64_BASELINE: [&str; 5] = [
+    "has_sse3",
+    "has_ssse3",
+    "has_sse41",
+    "has_sse42",
+    "has_popcnt",
+];
+
+/// Whether this host has every feature of [`X86_64_BASELINE`].
+fn host_has_x86_64_baseline() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("sse3")
+            && std::arch::is_x86_feature_detected!("ssse3")
+            && std::arch::is_x86_feature_detected!("sse4.1")
+            && std::arch::is_x86_feature_detected!("sse4.2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// Checks that Tern can generate code for the target `triple` (x86-64 or
@@ -152,8 +181,9 @@ impl Compiler {
     }
 
     /// Builds a compiler for `target` (a triple accepted by [`check_target`]),
-    /// or for the host CPU when `None`. A foreign target gets its baseline CPU
-    /// features (no detection); the host gets the features of this machine.
+    /// or for the host CPU when `None`. A named target gets fixed CPU
+    /// features (no detection): AArch64's baseline, x86-64-v2 on x86-64
+    /// (SSE4.2 and POPCNT); the host gets the features of this machine.
     ///
     /// # Errors
     /// Fails for a target [`check_target`] refuses, or when the host
@@ -203,8 +233,16 @@ impl Compiler {
                 let triple: target_lexicon::Triple = check_target(triple)?
                     .parse()
                     .map_err(|e| anyhow!("invalid target triple `{triple}`: {e}"))?;
-                cranelift_codegen::isa::lookup(triple.clone())
-                    .map_err(|e| anyhow!("Cranelift cannot compile for `{triple}`: {e}"))?
+                let mut builder = cranelift_codegen::isa::lookup(triple.clone())
+                    .map_err(|e| anyhow!("Cranelift cannot compile for `{triple}`: {e}"))?;
+                if triple.architecture == target_lexicon::Architecture::X86_64 {
+                    for flag in X86_64_BASELINE {
+                        builder
+                            .enable(flag)
+                            .map_err(|e| anyhow!("cranelift setting {flag}: {e}"))?;
+                    }
+                }
+                builder
             }
         };
         let isa = isa_builder
@@ -212,6 +250,7 @@ impl Compiler {
             .context("failed to configure Cranelift for this host")?;
         Ok(Self {
             isa,
+            explicit_target: target.is_some(),
             settings,
             compiled: AtomicU64::new(0),
         })
@@ -228,10 +267,15 @@ impl Compiler {
     }
 
     /// Whether code generated for this compiler's target can run in this
-    /// process (same architecture and operating system as the host).
+    /// process: same architecture and operating system as the host, and, for
+    /// an explicit x86-64 target, the CPU features it assumes.
     pub fn runs_on_host(&self) -> bool {
         let (ours, host) = (self.isa.triple(), target_lexicon::HOST);
-        ours.architecture == host.architecture && ours.operating_system == host.operating_system
+        ours.architecture == host.architecture
+            && ours.operating_system == host.operating_system
+            && (!self.explicit_target
+                || ours.architecture != target_lexicon::Architecture::X86_64
+                || host_has_x86_64_baseline())
     }
 
     /// The ISA flags (CPU features) in effect, as text, for artifact compatibility checks.

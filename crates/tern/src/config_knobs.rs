@@ -199,8 +199,12 @@ impl Config {
 
     /// Compiles for the target `target` instead of the host: Tern generates
     /// code for x86-64 and AArch64 Linux (`x86_64-unknown-linux-gnu`,
-    /// `aarch64-unknown-linux-gnu`). Code for an explicit target uses that
-    /// architecture's baseline CPU features, not those detected on the host.
+    /// `aarch64-unknown-linux-gnu`). Code for an explicit target uses fixed
+    /// CPU features, not those detected on the host: AArch64's baseline, and
+    /// x86-64-v2 (SSE4.2, POPCNT) on x86-64, without which Cranelift would
+    /// call libcalls Tern's code cannot reach. Operators whose fast forms need
+    /// more (relaxed SIMD's fused multiply-add needs FMA on x86-64) fail to
+    /// compile there, with an error.
     /// An engine for another architecture than the host's cannot run code:
     /// it makes artifacts with `Engine::precompile_module`, while
     /// `Module::new` and friends and `Module::deserialize` fail with an error

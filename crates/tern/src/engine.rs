@@ -133,8 +133,9 @@ impl Engine {
         let compiler = &self.inner.compiler;
         if !compiler.runs_on_host() {
             bail!(
-                "this engine compiles for `{}` (`Config::target`), which cannot run on this \
-                 `{}` host: use it to precompile artifacts, and load them on a `{}` host",
+                "this engine compiles for `{}` (`Config::target`), whose code cannot run on \
+                 this `{}` host (another architecture, or CPU features it lacks): use it to \
+                 precompile artifacts, and load them on a `{}` host",
                 compiler.triple(),
                 std::env::consts::ARCH,
                 compiler.triple()

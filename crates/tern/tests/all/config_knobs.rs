@@ -323,7 +323,24 @@ fn the_host_target_compiles_and_runs() {
     .unwrap();
     let module = Module::new(&engine, TRAPS).unwrap();
     assert_eq!(trap_frames(&module).len(), 2);
+    // Baseline CPU features (no host detection) still cover SIMD operators
+    // whose fast forms need later extensions (SSE4.1 on x86-64).
+    let module = Module::new(&engine, SIMD).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let run = instance
+        .get_typed_func::<(i32, f32), (i32, f32, i32)>(&mut store, "run")
+        .unwrap();
+    // -7 is 0xf9 in a byte: six bits set.
+    assert_eq!(run.call(&mut store, (-7, 1.25)).unwrap(), (49, 2.0, 6));
 }
+
+/// SIMD operators whose fastest x86-64 forms need SSE4.1 or later.
+const SIMD: &str = r#"(module
+  (func (export "run") (param i32 f32) (result i32 f32 i32)
+    (i32x4.extract_lane 3 (i32x4.mul (i32x4.splat (local.get 0)) (i32x4.splat (local.get 0))))
+    (f32x4.extract_lane 1 (f32x4.ceil (f32x4.splat (local.get 1))))
+    (i8x16.extract_lane_u 0 (i8x16.popcnt (i8x16.splat (local.get 0))))))"#;
 
 #[test]
 fn a_foreign_target_precompiles_and_is_refused_here() {
@@ -331,6 +348,7 @@ fn a_foreign_target_precompiles_and_is_refused_here() {
         c.target(foreign_target()).unwrap();
     })
     .unwrap();
+    foreign.precompile_module(SIMD.as_bytes()).unwrap();
     let bytes = foreign.precompile_module(DATA.as_bytes()).unwrap();
     assert_eq!(
         foreign.detect_precompiled(&bytes),
