@@ -1,0 +1,287 @@
+//! Programs written exactly as a wasmtime 12 user writes them against
+//! `wasmtime-wasi` 12 (and `wasi-common` 12 for the pipes), compiled here
+//! with Tern renamed to `wasmtime`, `tern-wasi` to `wasmtime-wasi` and
+//! `wasi-common` (this crate's manifest). Each checks what the guest
+//! observed or produced.
+
+use std::io::Cursor;
+use wasi_common::pipe::{ReadPipe, WritePipe};
+use wasmtime::*;
+use wasmtime_wasi::sync::{ambient_authority, Dir, WasiCtxBuilder};
+
+/// The preview 1 imports the test guests use.
+const IMPORTS: &str = r#"
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  ;; Exits with the errno when a call fails, so a failure names its cause.
+  (func $check (param i32) (if (local.get 0) (then (call $proc_exit (local.get 0)))))
+  ;; Writes `len` bytes at `ptr` to `fd` through the iovec at 0.
+  (func $write (param $fd i32) (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (call $check (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
+"#;
+
+/// A command module: the imports above plus `body` as `_start`.
+fn command(engine: &Engine, data: &str, body: &str) -> Result<Module> {
+    Module::new(
+        engine,
+        format!("(module {IMPORTS} {data} (func (export \"_start\") {body}))"),
+    )
+}
+
+/// Prints "Hello, world!" to standard output.
+const HELLO: &str = r#"(call $write (i32.const 1) (i32.const 1024) (i32.const 14))"#;
+const HELLO_DATA: &str = r#"(data (i32.const 1024) "Hello, world!\n")"#;
+
+/// Opens `hello.txt` under the preopen at descriptor 3, reads it, and writes
+/// what it read to standard output.
+const CAT: &str = r#"
+    (call $check (call $path_open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 9)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 200)))
+    (i32.store (i32.const 16) (i32.const 1024))
+    (i32.store (i32.const 20) (i32.const 256))
+    (call $check (call $fd_read (i32.load (i32.const 200)) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (call $write (i32.const 1) (i32.const 1024) (i32.load (i32.const 24)))"#;
+const CAT_DATA: &str = r#"(data (i32.const 100) "hello.txt")"#;
+
+/// Writes the argument strings, then the environment strings, to standard
+/// output (each NUL-terminated, as WASI lays them out).
+const ARGS_ENV: &str = r#"
+    (call $check (call $args_sizes_get (i32.const 16) (i32.const 20)))
+    (call $check (call $args_get (i32.const 256) (i32.const 1024)))
+    (call $write (i32.const 1) (i32.const 1024) (i32.load (i32.const 20)))
+    (call $check (call $environ_sizes_get (i32.const 16) (i32.const 20)))
+    (call $check (call $environ_get (i32.const 256) (i32.const 2048)))
+    (call $write (i32.const 1) (i32.const 2048) (i32.load (i32.const 20)))"#;
+
+/// Copies standard input (up to 256 bytes) to standard output.
+const ECHO: &str = r#"
+    (i32.store (i32.const 16) (i32.const 1024))
+    (i32.store (i32.const 20) (i32.const 256))
+    (call $check (call $fd_read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (call $write (i32.const 1) (i32.const 1024) (i32.load (i32.const 24)))"#;
+
+/// A fresh host directory holding `hello.txt`.
+fn sandbox(name: &str, contents: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tern-wasi12-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), contents).unwrap();
+    dir
+}
+
+/// The bytes a pipe collected, once the store holding its other clone is gone.
+fn collected(pipe: WritePipe<Cursor<Vec<u8>>>) -> Vec<u8> {
+    pipe.try_into_inner()
+        .expect("sole remaining reference to WritePipe")
+        .into_inner()
+}
+
+#[test]
+fn hello_world_through_a_write_pipe() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
+    let stdout = WritePipe::new_in_memory();
+    let wasi = WasiCtxBuilder::new()
+        .stdout(Box::new(stdout.clone()))
+        .inherit_args()?
+        .build();
+    let mut store = Store::new(&engine, wasi);
+    let module = command(&engine, HELLO_DATA, HELLO)?;
+    linker.module(&mut store, "", &module)?;
+    linker
+        .get_default(&mut store, "")?
+        .typed::<(), ()>(&store)?
+        .call(&mut store, ())?;
+    drop(store);
+    assert_eq!(collected(stdout), b"Hello, world!\n");
+    Ok(())
+}
+
+#[test]
+fn inherit_stdio_is_infallible_and_the_root_builder_is_the_sync_one() -> Result<()> {
+    // wasmtime 12 re-exports `sync` at the root: both paths name one type.
+    let builder: wasmtime_wasi::WasiCtxBuilder = WasiCtxBuilder::new();
+    let mut builder = builder;
+    let wasi = builder.inherit_stdio().inherit_env()?.build();
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::sync::add_to_linker(&mut linker, |s| s)?;
+    let mut store = Store::new(&engine, wasi);
+    // Replace the inherited stdout after the fact, as 12's `&self` setter
+    // allows, so the test can see the guest's output.
+    let stdout = WritePipe::new_in_memory();
+    store.data().set_stdout(Box::new(stdout.clone()));
+    let module = command(&engine, HELLO_DATA, HELLO)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, "_start")?
+        .call(&mut store, ())?;
+    drop(store);
+    assert_eq!(collected(stdout), b"Hello, world!\n");
+    Ok(())
+}
+
+#[test]
+fn a_preopened_dir_the_guest_reads() -> Result<()> {
+    let host = sandbox("preopen", "from the host file\n");
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
+    let stdout = WritePipe::new_in_memory();
+    let dir = Dir::open_ambient_dir(&host, ambient_authority())?;
+    let wasi = WasiCtxBuilder::new()
+        .stdout(Box::new(stdout.clone()))
+        .preopened_dir(dir, "/data")?
+        .build();
+    let mut store = Store::new(&engine, wasi);
+    let module = command(&engine, CAT_DATA, CAT)?;
+    linker.module(&mut store, "", &module)?;
+    linker
+        .get_default(&mut store, "")?
+        .typed::<(), ()>(&store)?
+        .call(&mut store, ())?;
+    drop(store);
+    std::fs::remove_dir_all(&host)?;
+    assert_eq!(collected(stdout), b"from the host file\n");
+    Ok(())
+}
+
+#[test]
+fn push_preopened_dir_on_a_built_context() -> Result<()> {
+    let host = sandbox("pushed", "pushed later\n");
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
+    let stdout = WritePipe::new_in_memory();
+    let wasi = WasiCtxBuilder::new()
+        .stdout(Box::new(stdout.clone()))
+        .build();
+    let dir = wasmtime_wasi::sync::dir::Dir::from_cap_std(Dir::open_ambient_dir(
+        &host,
+        ambient_authority(),
+    )?);
+    wasi.push_preopened_dir(Box::new(dir), "/data")?;
+    let mut store = Store::new(&engine, wasi);
+    let module = command(&engine, CAT_DATA, CAT)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, "_start")?
+        .call(&mut store, ())?;
+    drop(store);
+    std::fs::remove_dir_all(&host)?;
+    assert_eq!(collected(stdout), b"pushed later\n");
+    Ok(())
+}
+
+#[test]
+fn args_and_env_from_the_builder_and_the_context() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
+    let stdout = WritePipe::new_in_memory();
+    let mut wasi = WasiCtxBuilder::new()
+        .arg("prog")?
+        .args(&["--flag".to_string()])?
+        .env("HOME", "/guest")?
+        .envs(&[("LANG".to_string(), "C".to_string())])?
+        .stdout(Box::new(stdout.clone()))
+        .build();
+    // wasmtime 12's `WasiCtx::push_arg` / `push_env` after building.
+    wasi.push_arg("last")?;
+    wasi.push_env("EXTRA", "1")?;
+    let mut store = Store::new(&engine, wasi);
+    let module = command(&engine, "", ARGS_ENV)?;
+    linker.module(&mut store, "", &module)?;
+    linker
+        .get_default(&mut store, "")?
+        .typed::<(), ()>(&store)?
+        .call(&mut store, ())?;
+    drop(store);
+    assert_eq!(
+        collected(stdout),
+        b"prog\0--flag\0last\0HOME=/guest\0LANG=C\0EXTRA=1\0"
+    );
+    Ok(())
+}
+
+#[test]
+fn stdin_from_a_read_pipe_and_exit_codes() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
+    let stdout = WritePipe::new_in_memory();
+    let wasi = WasiCtxBuilder::new()
+        .stdin(Box::new(ReadPipe::from("typed by the host")))
+        .stdout(Box::new(stdout.clone()))
+        .build();
+    let mut store = Store::new(&engine, wasi);
+    let module = command(&engine, "", ECHO)?;
+    linker.module(&mut store, "", &module)?;
+    linker
+        .get_default(&mut store, "")?
+        .typed::<(), ()>(&store)?
+        .call(&mut store, ())?;
+    // A failing call exits with its errno, seen as `I32Exit`: descriptor 3
+    // is not open here, so `path_open` fails with EBADF (8).
+    let module = command(&engine, CAT_DATA, CAT)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let err = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")?
+        .call(&mut store, ())
+        .unwrap_err();
+    let exit = err
+        .downcast_ref::<wasmtime_wasi::I32Exit>()
+        .expect("proc_exit ends the call with I32Exit");
+    assert_eq!(exit.0, 8);
+    drop(store);
+    assert_eq!(collected(stdout), b"typed by the host");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_tokio_variant_on_an_async_engine() -> Result<()> {
+    let mut config = Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config)?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::tokio::add_to_linker(&mut linker, |cx| cx)?;
+    let host = sandbox("tokio", "read on a fiber\n");
+    let stdout = WritePipe::new_in_memory();
+    let wasi = wasmtime_wasi::tokio::WasiCtxBuilder::new()
+        .stdout(Box::new(stdout.clone()))
+        .preopened_dir(
+            wasmtime_wasi::tokio::Dir::open_ambient_dir(&host, ambient_authority())?,
+            "/data",
+        )?
+        .build();
+    let mut store = Store::new(&engine, wasi);
+    let module = command(&engine, CAT_DATA, CAT)?;
+    let instance = linker.instantiate_async(&mut store, &module).await?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, "_start")?
+        .call_async(&mut store, ())
+        .await?;
+    drop(store);
+    std::fs::remove_dir_all(&host)?;
+    assert_eq!(collected(stdout), b"read on a fiber\n");
+    Ok(())
+}
+
+#[test]
+fn the_tokio_linker_needs_an_async_engine() {
+    let engine = Engine::default();
+    let mut linker = Linker::<wasmtime_wasi::WasiCtx>::new(&engine);
+    let err = wasmtime_wasi::tokio::add_to_linker(&mut linker, |cx| cx).unwrap_err();
+    assert!(format!("{err:#}").contains("async"), "{err:#}");
+}
