@@ -63,12 +63,16 @@ const ARGS_ENV: &str = r#"
     (call $check (call $environ_get (i32.const 256) (i32.const 2048)))
     (call $write (i32.const 1) (i32.const 2048) (i32.load (i32.const 20)))"#;
 
-/// Copies standard input (up to 256 bytes) to standard output.
-const ECHO: &str = r#"
+/// Copies up to 256 bytes from descriptor `from` to descriptor `to`.
+fn copy(from: u32, to: u32) -> String {
+    format!(
+        r#"
     (i32.store (i32.const 16) (i32.const 1024))
     (i32.store (i32.const 20) (i32.const 256))
-    (call $check (call $fd_read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 24)))
-    (call $write (i32.const 1) (i32.const 1024) (i32.load (i32.const 24)))"#;
+    (call $check (call $fd_read (i32.const {from}) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (call $write (i32.const {to}) (i32.const 1024) (i32.load (i32.const 24)))"#
+    )
+}
 
 /// A fresh host directory holding `hello.txt`.
 fn sandbox(name: &str, contents: &str) -> std::path::PathBuf {
@@ -226,7 +230,7 @@ fn stdin_from_a_read_pipe_and_exit_codes() -> Result<()> {
         .stdout(Box::new(stdout.clone()))
         .build();
     let mut store = Store::new(&engine, wasi);
-    let module = command(&engine, "", ECHO)?;
+    let module = command(&engine, "", &copy(0, 1))?;
     linker.module(&mut store, "", &module)?;
     linker
         .get_default(&mut store, "")?
@@ -246,6 +250,53 @@ fn stdin_from_a_read_pipe_and_exit_codes() -> Result<()> {
     assert_eq!(exit.0, 8);
     drop(store);
     assert_eq!(collected(stdout), b"typed by the host");
+    Ok(())
+}
+
+#[test]
+fn files_inserted_and_pushed_on_a_context() -> Result<()> {
+    use wasi_common::file::FileAccessMode;
+    let host = sandbox("files", "a host file\n");
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
+    let stdout = WritePipe::new_in_memory();
+    let wasi = WasiCtxBuilder::new()
+        .stdout(Box::new(stdout.clone()))
+        .build();
+    let pushed = wasi.push_file(
+        Box::new(ReadPipe::from("pushed pipe\n")),
+        FileAccessMode::READ,
+    )?;
+    assert_eq!(pushed, 3);
+    // Tern's constructor (12's is `File::from_cap_std`).
+    let file =
+        wasmtime_wasi::sync::file::File::from_std(std::fs::File::open(host.join("hello.txt"))?);
+    wasi.insert_file(7, Box::new(file), FileAccessMode::READ);
+    let read_only = WritePipe::new_in_memory();
+    wasi.insert_file(9, Box::new(read_only.clone()), FileAccessMode::READ);
+    let mut store = Store::new(&engine, wasi);
+    for body in [copy(3, 1), copy(7, 1)] {
+        let instance = linker.instantiate(&mut store, &command(&engine, "", &body)?)?;
+        instance
+            .get_typed_func::<(), ()>(&mut store, "_start")?
+            .call(&mut store, ())?;
+    }
+    // Writing to a file given with READ only is ENOTCAPABLE (76).
+    let write9 = "(call $write (i32.const 9) (i32.const 1024) (i32.const 1))";
+    let instance = linker.instantiate(&mut store, &command(&engine, "", write9)?)?;
+    let err = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")?
+        .call(&mut store, ())
+        .unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<wasmtime_wasi::I32Exit>().map(|e| e.0),
+        Some(76)
+    );
+    drop(store);
+    std::fs::remove_dir_all(&host)?;
+    assert_eq!(collected(stdout), b"pushed pipe\na host file\n");
+    assert!(collected(read_only).is_empty());
     Ok(())
 }
 

@@ -11,3 +11,8 @@
 
 pub use tern_wasi::pipe;
 pub use tern_wasi::{I32Exit, WasiCtx, WasiDir, WasiFile};
+
+/// wasi-common 12's `file` module: the file trait and access modes.
+pub mod file {
+    pub use tern_wasi::{FileAccessMode, WasiFile};
+}

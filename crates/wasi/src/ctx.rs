@@ -10,7 +10,7 @@
 use crate::stream::Stream;
 use crate::table::{Desc, Dir, Kind, Table};
 use crate::types::{filetype, rights};
-use crate::wasi_file::{dir_of, stream_of, WasiDir, WasiFile};
+use crate::wasi_file::{dir_of, stream_of, FileAccessMode, WasiDir, WasiFile};
 use anyhow::{bail, Context as _, Result};
 use std::fs::File;
 use std::path::Path;
@@ -276,6 +276,27 @@ impl WasiCtx {
         self.with_state(|s| s.table.insert_at(fd, desc));
     }
 
+    /// Puts `file` at descriptor `fd`, closing what was there, with the
+    /// rights `access_mode` allows (wasmtime 12's `WasiCtx::insert_file`).
+    pub fn insert_file(&self, fd: u32, file: Box<dyn WasiFile>, access_mode: FileAccessMode) {
+        let desc = file_desc(stream_of(file), access_mode);
+        self.with_state(|s| s.table.insert_at(fd, desc));
+    }
+
+    /// Puts `file` at the lowest free descriptor and returns it, with the
+    /// rights `access_mode` allows (wasmtime 12's `WasiCtx::push_file`).
+    ///
+    /// # Errors
+    /// Fails when the table is full.
+    pub fn push_file(&self, file: Box<dyn WasiFile>, access_mode: FileAccessMode) -> Result<u32> {
+        let desc = file_desc(stream_of(file), access_mode);
+        match self.with_state(|s| s.table.push(desc)) {
+            Some(Ok(fd)) => Ok(fd),
+            Some(Err(_)) => bail!("the guest's descriptor table is full"),
+            None => bail!("the WASI context is unavailable (a WASI call is running)"),
+        }
+    }
+
     /// Gives the guest one more preopened directory, named `path`, at the
     /// lowest free descriptor, with every right (as wasmtime 12's
     /// `WasiCtx::push_preopened_dir`).
@@ -305,6 +326,33 @@ fn stdio_desc(stream: Stream) -> Desc {
         inheriting: 0,
         flags: 0,
         filetype,
+    }
+}
+
+/// The descriptor of a file given with `insert_file`/`push_file`: a host
+/// file is a file (seek, stat, pread work); a pipe is a stream.
+fn file_desc(stream: Stream, mode: FileAccessMode) -> Desc {
+    let base = (if mode.contains(FileAccessMode::READ) {
+        rights::FILE_READ
+    } else {
+        0
+    }) | (if mode.contains(FileAccessMode::WRITE) {
+        rights::FILE_WRITE
+    } else {
+        0
+    });
+    match stream {
+        Stream::Host(f) => Desc {
+            filetype: crate::host::fs::filetype_of(&f),
+            kind: Kind::File(f),
+            base,
+            inheriting: 0,
+            flags: 0,
+        },
+        stream => Desc {
+            base: base & rights::STDIO,
+            ..stdio_desc(stream)
+        },
     }
 }
 

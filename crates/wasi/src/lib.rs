@@ -70,7 +70,7 @@ pub use pipe::{ReadPipe, WritePipe};
 /// is re-exported at the root.
 pub use sync::*;
 pub use types::Errno;
-pub use wasi_file::{WasiDir, WasiFile};
+pub use wasi_file::{FileAccessMode, WasiDir, WasiFile};
 
 /// The error a guest's `proc_exit(code)` ends its call with: downcast the
 /// error from `Func::call` to find the exit code.
@@ -79,7 +79,7 @@ pub struct I32Exit(pub i32);
 
 impl std::fmt::Display for I32Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exited with i32 exit status {}", self.0)
+        write!(f, "Exited with i32 exit status {}", self.0)
     }
 }
 

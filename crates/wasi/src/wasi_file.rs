@@ -61,3 +61,41 @@ pub(crate) fn stream_of(f: Box<dyn WasiFile>) -> Stream {
 pub(crate) fn dir_of(d: Box<dyn WasiDir>) -> std::fs::File {
     d.into_dir().0
 }
+
+/// What a guest may do with a file given by `WasiCtx::insert_file` /
+/// `push_file` (wasi-common 12's `file::FileAccessMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileAccessMode {
+    bits: u8,
+}
+
+impl FileAccessMode {
+    /// Read it.
+    pub const READ: FileAccessMode = FileAccessMode { bits: 1 };
+    /// Write it.
+    pub const WRITE: FileAccessMode = FileAccessMode { bits: 2 };
+
+    /// Neither.
+    pub const fn empty() -> FileAccessMode {
+        FileAccessMode { bits: 0 }
+    }
+
+    /// Both.
+    pub const fn all() -> FileAccessMode {
+        FileAccessMode { bits: 3 }
+    }
+
+    /// Whether every mode in `other` is in `self`.
+    pub const fn contains(self, other: FileAccessMode) -> bool {
+        self.bits & other.bits == other.bits
+    }
+}
+
+impl std::ops::BitOr for FileAccessMode {
+    type Output = FileAccessMode;
+    fn bitor(self, other: FileAccessMode) -> FileAccessMode {
+        FileAccessMode {
+            bits: self.bits | other.bits,
+        }
+    }
+}
