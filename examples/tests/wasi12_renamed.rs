@@ -300,6 +300,91 @@ fn files_inserted_and_pushed_on_a_context() -> Result<()> {
     Ok(())
 }
 
+/// A preview 0 (`wasi_unstable`) guest: `add_to_linker` defines that module
+/// too, with preview 0's layouts where they differ from preview 1. The guest
+/// writes 64 bytes of results to standard output (offsets below).
+const PREVIEW0_GUEST: &str = r#"(module
+  (import "wasi_unstable" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_unstable" "fd_seek" (func $fd_seek (param i32 i64 i32 i32) (result i32)))
+  (import "wasi_unstable" "fd_filestat_get" (func $fd_filestat_get (param i32 i32) (result i32)))
+  (import "wasi_unstable" "path_filestat_get"
+    (func $path_filestat_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_unstable" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_unstable" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_unstable" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "hello.txt")
+  (func $check (param i32) (if (local.get 0) (then (call $proc_exit (local.get 0)))))
+  (func (export "_start") (local $fd i32)
+    ;; rights: fd_read | fd_seek | fd_filestat_get
+    (call $check (call $path_open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 9)
+      (i32.const 0) (i64.const 2097158) (i64.const 0) (i32.const 0) (i32.const 200)))
+    (local.set $fd (i32.load (i32.const 200)))
+    ;; @0: seek to the end with preview 0's END (1)
+    (call $check (call $fd_seek (local.get $fd) (i64.const 0) (i32.const 1) (i32.const 3000)))
+    ;; @8 size, @16 nlink, @24 the sentinel just past a 56-byte filestat
+    (i64.store (i32.const 456) (i64.const -1))
+    (call $check (call $fd_filestat_get (local.get $fd) (i32.const 400)))
+    (i64.store (i32.const 3008) (i64.load (i32.const 424)))
+    (i64.store (i32.const 3016) (i64.extend_i32_u (i32.load (i32.const 420))))
+    (i64.store (i32.const 3024) (i64.load (i32.const 456)))
+    ;; @32 size, @40 sentinel, through path_filestat_get
+    (i64.store (i32.const 556) (i64.const -1))
+    (call $check (call $path_filestat_get (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 9) (i32.const 500)))
+    (i64.store (i32.const 3032) (i64.load (i32.const 524)))
+    (i64.store (i32.const 3040) (i64.load (i32.const 556)))
+    ;; @48 userdata, @56 nevents, @60 error: one 56-byte clock subscription
+    ;; (userdata, tag 0, identifier 99, monotonic, timeout 0)
+    (i64.store (i32.const 600) (i64.const 0x1234))
+    (i32.store8 (i32.const 608) (i32.const 0))
+    (i64.store (i32.const 616) (i64.const 99))
+    (i32.store (i32.const 624) (i32.const 1))
+    (i64.store (i32.const 632) (i64.const 0))
+    (call $check (call $poll_oneoff (i32.const 600) (i32.const 700) (i32.const 1) (i32.const 740)))
+    (i64.store (i32.const 3048) (i64.load (i32.const 700)))
+    (i32.store (i32.const 3056) (i32.load (i32.const 740)))
+    (i32.store (i32.const 3060) (i32.load16_u (i32.const 708)))
+    (i32.store (i32.const 0) (i32.const 3000))
+    (i32.store (i32.const 4) (i32.const 64))
+    (call $check (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+#[test]
+fn a_preview0_guest_links_and_sees_preview0_layouts() -> Result<()> {
+    let host = sandbox("preview0", "0123456789");
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
+    let stdout = WritePipe::new_in_memory();
+    let wasi = WasiCtxBuilder::new()
+        .stdout(Box::new(stdout.clone()))
+        .preopened_dir(Dir::open_ambient_dir(&host, ambient_authority())?, ".")?
+        .build();
+    let mut store = Store::new(&engine, wasi);
+    let module = Module::new(&engine, PREVIEW0_GUEST)?;
+    linker.module(&mut store, "", &module)?;
+    linker
+        .get_default(&mut store, "")?
+        .typed::<(), ()>(&store)?
+        .call(&mut store, ())?;
+    drop(store);
+    std::fs::remove_dir_all(&host)?;
+    let out = collected(stdout);
+    assert_eq!(out.len(), 64);
+    let u64_at = |i: usize| u64::from_le_bytes(out[i..i + 8].try_into().unwrap());
+    let u32_at = |i: usize| u32::from_le_bytes(out[i..i + 4].try_into().unwrap());
+    assert_eq!(u64_at(0), 10, "fd_seek(END) with preview 0's whence");
+    assert_eq!(u64_at(8), 10, "filestat size at preview 0's offset 24");
+    assert_eq!(u64_at(16), 1, "filestat nlink (u32 at 20)");
+    assert_eq!(u64_at(24), u64::MAX, "nothing written past 56 bytes");
+    assert_eq!(u64_at(32), 10, "path_filestat_get size");
+    assert_eq!(u64_at(40), u64::MAX, "nothing written past 56 bytes");
+    assert_eq!(u64_at(48), 0x1234, "the event's userdata");
+    assert_eq!(u32_at(56), 1, "one event");
+    assert_eq!(u32_at(60), 0, "no error on a preview 0 clock subscription");
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_tokio_variant_on_an_async_engine() -> Result<()> {
     let mut config = Config::new();

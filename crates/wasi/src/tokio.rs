@@ -19,8 +19,8 @@ use crate::WasiCtx;
 use anyhow::Result;
 use tern::Linker;
 
-/// Defines every `wasi_snapshot_preview1` function in `linker` as an async
-/// host function, reaching the context through `get`.
+/// Defines every `wasi_snapshot_preview1` and `wasi_unstable` function in
+/// `linker` as an async host function, reaching the context through `get`.
 ///
 /// A guest's `proc_exit(code)` ends its call with an error that downcasts to
 /// [`crate::I32Exit`].
