@@ -106,3 +106,20 @@ impl Stream {
 fn badf() -> io::Error {
     io::Error::from_raw_os_error(rustix::io::Errno::BADF.raw_os_error())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Stream;
+
+    /// A stream that could not be opened fails every read and write with its
+    /// host error (which the guest then sees as the matching errno).
+    #[test]
+    fn an_unavailable_stream_reports_its_error() {
+        let emfile = rustix::io::Errno::MFILE.raw_os_error();
+        let mut s = Stream::Unavailable(emfile);
+        let err = s.write(&[b"x"]).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(emfile));
+        let err = s.read(&mut [0; 4]).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(emfile));
+    }
+}
