@@ -18,11 +18,14 @@
 
 pub(crate) mod addr_hash;
 mod async_yield;
+mod epoch;
 mod externrefs;
 mod fuel;
 mod hooks;
 
 pub(crate) use externrefs::HOST_EXTERN;
+pub(crate) use epoch::EpochBehavior;
+pub use epoch::UpdateDeadline;
 pub use hooks::CallHook;
 
 use crate::externals::Extern;
@@ -64,6 +67,8 @@ pub struct StoreInner<T> {
     pub(crate) limiter: Option<Box<LimiterFn<T>>>,
     /// What `Store::call_hook` installed.
     pub(crate) call_hook: Option<Box<hooks::CallHookFn<T>>>,
+    /// What `Store::epoch_deadline_callback` installed (`store/epoch.rs`).
+    pub(crate) epoch_callback: Option<Box<epoch::EpochCallbackFn<T>>>,
 }
 
 /// What `Store::limiter` installs: finds the limiter inside the store's data.
@@ -159,6 +164,8 @@ pub struct StoreOpaque {
     pub(crate) async_cx: vm::fiber::AsyncCxBox,
     /// Whether fuel and epoch interruptions yield (see `store/async_yield.rs`).
     pub(crate) yield_policy: async_yield::YieldPolicy,
+    /// What happens at the epoch deadline (see `store/epoch.rs`).
+    pub(crate) epoch_behavior: epoch::EpochBehavior,
 }
 
 impl<T: Default> Default for Store<T> {
@@ -210,10 +217,12 @@ impl<T> Store<T> {
                     fuel_reserve: 0,
                     async_cx: Default::default(),
                     yield_policy: Default::default(),
+                    epoch_behavior: Default::default(),
                 },
                 data,
                 limiter: None,
                 call_hook: None,
+                epoch_callback: None,
             }),
         };
         store
@@ -231,20 +240,6 @@ impl<T> Store<T> {
     ) {
         self.inner.limiter = Some(Box::new(limiter));
         self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
-    }
-
-    /// Wasm traps with `Trap::Interrupt` once the engine's epoch is `ticks`
-    /// beyond its current value (needs `Config::epoch_interruption`).
-    pub fn set_epoch_deadline(&mut self, ticks: u64) {
-        let now = self
-            .engine()
-            .inner
-            .epoch
-            .load(std::sync::atomic::Ordering::Relaxed);
-        self.inner
-            .opaque
-            .limits
-            .set_epoch_deadline(now.saturating_add(ticks));
     }
 
     /// The embedder's data.

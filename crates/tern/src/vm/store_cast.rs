@@ -51,3 +51,32 @@ pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<&'a mut dyn Reso
         std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(found)
     })
 }
+
+/// Runs the epoch deadline callback of a `Store<T>`; installed as the store's
+/// epoch hook by `Store::<T>::epoch_deadline_callback`, so `opaque` is always
+/// the head of a `StoreInner<T>`. `None` when the callback is not in the
+/// store (it is running: this is a nested call).
+///
+/// The callback is taken out while it runs, so it gets the whole store as a
+/// `StoreContextMut<T>`; it goes back afterwards unless the callback chose
+/// another epoch behaviour meanwhile.
+pub fn epoch_callback_of<T>(
+    opaque: &mut StoreOpaque,
+) -> Option<anyhow::Result<crate::UpdateDeadline>> {
+    let inner = (opaque as *mut StoreOpaque).cast::<StoreInner<T>>();
+    // SAFETY: as in `limiter_of`: `StoreInner<T>` is `repr(C)` with `opaque`
+    // first, this hook is only installed on stores created as `Store<T>` for
+    // this `T`, and the exclusive borrow of `opaque` covers the whole store,
+    // which is used only through `inner` until this function returns.
+    let inner = unsafe { &mut *inner };
+    let mut callback = inner.epoch_callback.take()?;
+    let update = callback(crate::StoreContextMut(&mut *inner));
+    let still_ours = matches!(
+        inner.opaque.epoch_behavior,
+        crate::store::EpochBehavior::Callback(_)
+    );
+    if still_ours && inner.epoch_callback.is_none() {
+        inner.epoch_callback = Some(callback);
+    }
+    Some(update)
+}

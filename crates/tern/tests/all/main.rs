@@ -31,6 +31,7 @@ mod component_gen;
 mod component_resources;
 mod component_transcode;
 mod embedder12;
+mod epoch_callback;
 mod errors;
 mod exceptions;
 mod exceptions_heap;
