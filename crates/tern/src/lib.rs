@@ -78,7 +78,7 @@ pub use gc::{
 };
 pub use instance::{Export, Instance};
 pub use limits::{
-    ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT,
+    ResourceLimiter, ResourceLimiterAsync, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT,
     DEFAULT_TABLE_LIMIT,
 };
 pub use linker::{InstancePre, Linker};

@@ -30,7 +30,7 @@ pub use hooks::CallHook;
 
 use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
-use crate::limits::ResourceLimiter;
+use crate::limits::{Limiter, ResourceLimiter, ResourceLimiterAsync};
 use crate::vm::{
     self, FuncRefPtr, GlobalPtr, HostFuncs, VMGlobalDefinition, VMInstance, VMRuntimeLimits,
 };
@@ -64,15 +64,19 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Store<T> {
 pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
-    pub(crate) limiter: Option<Box<LimiterFn<T>>>,
+    pub(crate) limiter: Option<LimiterFns<T>>,
     /// What `Store::call_hook` installed.
     pub(crate) call_hook: Option<Box<hooks::CallHookFn<T>>>,
     /// What `Store::epoch_deadline_callback` installed (`store/epoch.rs`).
     pub(crate) epoch_callback: Option<Box<epoch::EpochCallbackFn<T>>>,
 }
 
-/// What `Store::limiter` installs: finds the limiter inside the store's data.
-pub(crate) type LimiterFn<T> = dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync;
+/// What `Store::limiter` or `Store::limiter_async` installs: finds the
+/// limiter inside the store's data.
+pub(crate) enum LimiterFns<T> {
+    Sync(Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync>),
+    Async(Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiterAsync) + Send + Sync>),
+}
 
 pub(crate) struct InstanceData {
     /// Owns the vmctx that compiled code and funcrefs point into.
@@ -179,7 +183,7 @@ impl<T: Default> Default for Store<T> {
 pub(crate) type HostTypeList = Arc<[(Arc<tern_environ::WasmFuncType>, u32)]>;
 
 /// Recovers a typed store's limiter from its untyped part.
-type LimiterHook = fn(&mut StoreOpaque) -> Option<&mut dyn ResourceLimiter>;
+type LimiterHook = fn(&mut StoreOpaque) -> Option<Limiter<'_>>;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -234,11 +238,30 @@ impl<T> Store<T> {
     }
 
     /// Installs a resource limiter: `limiter` finds it in the store's data.
+    /// Replaces a limiter installed before (of either kind).
     pub fn limiter(
         &mut self,
         limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync + 'static,
     ) {
-        self.inner.limiter = Some(Box::new(limiter));
+        self.inner.limiter = Some(LimiterFns::Sync(Box::new(limiter)));
+        self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
+    }
+
+    /// Installs an async resource limiter: `limiter` finds it in the store's
+    /// data. Its futures are awaited on the fiber of the async call that asks
+    /// (`call_async`, `instantiate_async`, `Memory::grow_async`, …); asked
+    /// anywhere else (a synchronous API call outside any async call), it makes
+    /// that operation fail with an error saying so. Replaces a limiter
+    /// installed before (of either kind).
+    ///
+    /// wasmtime 12 panics here without `Config::async_support`; Tern accepts
+    /// the limiter, and every question put to it outside an async call fails
+    /// as said above (there are none with async support off).
+    pub fn limiter_async(
+        &mut self,
+        limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiterAsync) + Send + Sync + 'static,
+    ) {
+        self.inner.limiter = Some(LimiterFns::Async(Box::new(limiter)));
         self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
     }
 
@@ -415,7 +438,7 @@ impl StoreOpaque {
     }
 
     /// The store's resource limiter, if one is installed.
-    pub(crate) fn limiter(&mut self) -> Option<&mut dyn ResourceLimiter> {
+    pub(crate) fn limiter(&mut self) -> Option<Limiter<'_>> {
         let hook = self.limiter_hook?;
         hook(self)
     }

@@ -3,8 +3,8 @@
 //! `StoreInner<T>` from a `StoreOpaque`.
 
 use super::vmcontext::{VMContext, VMContextHeader};
-use crate::limits::ResourceLimiter;
-use crate::store::{StoreInner, StoreOpaque};
+use crate::limits::{Limiter, ResourceLimiter, ResourceLimiterAsync};
+use crate::store::{LimiterFns, StoreInner, StoreOpaque};
 
 /// The store that owns the instance whose vmctx compiled code passed.
 ///
@@ -30,25 +30,46 @@ pub unsafe fn store_from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut StoreOpaque
 }
 
 /// The limiter of a `Store<T>`; installed as the store's limiter hook by
-/// `Store::<T>::limiter`, so `opaque` is always the head of a `StoreInner<T>`.
+/// `Store::<T>::limiter` and `Store::<T>::limiter_async`, so `opaque` is
+/// always the head of a `StoreInner<T>`.
 ///
 /// `T` need not be `'static`, and the hook's type cannot name it, so the
 /// borrow of the data is made for this body and then given `opaque`'s
 /// lifetime: the data lives in the same allocation as `opaque` (a `Store<T>`
 /// cannot outlive its data's borrows), so it is alive as long as `opaque` is
 /// borrowed, and that borrow is exclusive.
-pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<&'a mut dyn ResourceLimiter> {
+pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<Limiter<'a>> {
+    let acx = opaque
+        .async_cx
+        .on_fiber()
+        .then(|| opaque.async_cx.ptr());
     let inner = (opaque as *mut StoreOpaque).cast::<StoreInner<T>>();
     // SAFETY: `StoreInner<T>` is `repr(C)` with `opaque` first, and this function
     // is only installed on stores created as `Store<T>` for this very `T`; the
     // exclusive borrow of `opaque` covers the whole store, which we use only here.
     let inner = unsafe { &mut *inner };
-    let limiter = inner.limiter.as_mut()?;
-    let found: &mut dyn ResourceLimiter = limiter(&mut inner.data);
-    // SAFETY: only lifetimes change: the limiter is in the store's data, which
-    // stays alive and exclusively borrowed for `'a` (see above).
-    Some(unsafe {
-        std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(found)
+    Some(match inner.limiter.as_mut()? {
+        LimiterFns::Sync(find) => {
+            let found: &mut dyn ResourceLimiter = find(&mut inner.data);
+            // SAFETY: only lifetimes change: the limiter is in the store's data,
+            // which stays alive and exclusively borrowed for `'a` (see above).
+            Limiter::Sync(unsafe {
+                std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(
+                    found,
+                )
+            })
+        }
+        LimiterFns::Async(find) => {
+            let found: &mut dyn ResourceLimiterAsync = find(&mut inner.data);
+            // SAFETY: as for the synchronous limiter just above.
+            let found = unsafe {
+                std::mem::transmute::<
+                    &mut dyn ResourceLimiterAsync,
+                    &'a mut dyn ResourceLimiterAsync,
+                >(found)
+            };
+            Limiter::Async(found, acx)
+        }
     })
 }
 

@@ -46,6 +46,7 @@ mod gc_roots;
 mod lazy_tables;
 mod legacy_exceptions;
 mod limits;
+mod limits_async;
 mod memory_image;
 mod pooled_tables;
 mod pooling;
