@@ -12,6 +12,7 @@
 mod asyncs;
 mod trampolines;
 pub(crate) mod typed;
+mod wrap_async;
 
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
@@ -23,6 +24,7 @@ use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
 use tern_environ::WasmFuncType;
 pub(crate) use trampolines::{StoreTrampolines, TrampolineMaps};
+pub(crate) use wrap_async::async_host_fn;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 
 /// A host closure over raw argument/result slots.

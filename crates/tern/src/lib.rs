@@ -87,7 +87,7 @@ pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
 pub use store::{
-    AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut, UpdateDeadline,
+    AsContext, AsContextMut, CallHook, CallHookHandler, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };
 pub use table_index::TableIndex;
 pub use tern_environ::WasmFeatures;

@@ -26,7 +26,7 @@ mod hooks;
 pub(crate) use externrefs::HOST_EXTERN;
 pub(crate) use epoch::EpochBehavior;
 pub use epoch::UpdateDeadline;
-pub use hooks::CallHook;
+pub use hooks::{CallHook, CallHookHandler};
 
 use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
@@ -65,8 +65,8 @@ pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
     pub(crate) limiter: Option<LimiterFns<T>>,
-    /// What `Store::call_hook` installed.
-    pub(crate) call_hook: Option<Box<hooks::CallHookFn<T>>>,
+    /// What `Store::call_hook` or `Store::call_hook_async` installed.
+    pub(crate) call_hook: Option<hooks::CallHookInner<T>>,
     /// What `Store::epoch_deadline_callback` installed (`store/epoch.rs`).
     pub(crate) epoch_callback: Option<Box<epoch::EpochCallbackFn<T>>>,
 }
