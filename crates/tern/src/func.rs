@@ -24,8 +24,8 @@ use anyhow::{bail, Context as _, Result};
 use std::sync::Arc;
 use tern_environ::WasmFuncType;
 pub(crate) use trampolines::{StoreTrampolines, TrampolineMaps};
-pub(crate) use wrap_async::async_host_fn;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub(crate) use wrap_async::async_host_fn;
 
 /// A host closure over raw argument/result slots.
 pub(crate) type HostFn<T> =

@@ -112,8 +112,12 @@ pub trait ResourceLimiterAsync {
     ///
     /// # Errors
     /// An error traps the wasm that asked to grow.
-    async fn table_growing(&mut self, current: u32, desired: u32, maximum: Option<u32>)
-        -> Result<bool>;
+    async fn table_growing(
+        &mut self,
+        current: u32,
+        desired: u32,
+        maximum: Option<u32>,
+    ) -> Result<bool>;
 
     /// [`ResourceLimiter::table_grow_failed`].
     ///
@@ -368,4 +372,3 @@ impl ResourceLimiter for StoreLimits {
         self.memories
     }
 }
-

@@ -23,9 +23,9 @@ mod externrefs;
 mod fuel;
 mod hooks;
 
-pub(crate) use externrefs::HOST_EXTERN;
 pub(crate) use epoch::EpochBehavior;
 pub use epoch::UpdateDeadline;
+pub(crate) use externrefs::HOST_EXTERN;
 pub use hooks::{CallHook, CallHookHandler};
 
 use crate::externals::Extern;

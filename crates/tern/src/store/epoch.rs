@@ -142,10 +142,7 @@ impl<T> Store<T> {
     /// `Trap::Interrupt`.
     pub fn epoch_deadline_callback(
         &mut self,
-        callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline>
-            + Send
-            + Sync
-            + 'static,
+        callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync + 'static,
     ) {
         self.inner.epoch_callback = Some(Box::new(callback));
         self.inner.opaque.epoch_behavior =

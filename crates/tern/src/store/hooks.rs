@@ -57,9 +57,12 @@ pub trait CallHookHandler<T>: Send {
     async fn handle_call_event(&self, t: &mut T, ch: CallHook) -> Result<()>;
 }
 
+/// What `Store::call_hook` installs.
+pub(crate) type CallHookFn<T> = dyn FnMut(&mut T, CallHook) -> Result<()> + Send + Sync;
+
 /// What `Store::call_hook` or `Store::call_hook_async` installs.
 pub(crate) enum CallHookInner<T> {
-    Sync(Box<dyn FnMut(&mut T, CallHook) -> Result<()> + Send + Sync>),
+    Sync(Box<CallHookFn<T>>),
     Async(Box<dyn CallHookHandler<T> + Send + Sync>),
 }
 
@@ -103,6 +106,10 @@ impl<T> Store<T> {
     /// [`Store::call_hook`]'s closure is (replacing it). Its future runs on
     /// the async call's fiber; a transition outside an async call fails with
     /// an error.
+    #[allow(
+        clippy::implied_bounds_in_impls,
+        reason = "wasmtime 12's signature, spelled as it is"
+    )]
     pub fn call_hook_async(&mut self, hook: impl CallHookHandler<T> + Send + Sync + 'static) {
         self.inner.call_hook = Some(CallHookInner::Async(Box::new(hook)));
     }

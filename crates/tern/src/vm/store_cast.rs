@@ -39,10 +39,7 @@ pub unsafe fn store_from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut StoreOpaque
 /// cannot outlive its data's borrows), so it is alive as long as `opaque` is
 /// borrowed, and that borrow is exclusive.
 pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<Limiter<'a>> {
-    let acx = opaque
-        .async_cx
-        .on_fiber()
-        .then(|| opaque.async_cx.ptr());
+    let acx = opaque.async_cx.on_fiber().then(|| opaque.async_cx.ptr());
     let inner = (opaque as *mut StoreOpaque).cast::<StoreInner<T>>();
     // SAFETY: `StoreInner<T>` is `repr(C)` with `opaque` first, and this function
     // is only installed on stores created as `Store<T>` for this very `T`; the
@@ -54,19 +51,16 @@ pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<Limiter<'a>> {
             // SAFETY: only lifetimes change: the limiter is in the store's data,
             // which stays alive and exclusively borrowed for `'a` (see above).
             Limiter::Sync(unsafe {
-                std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(
-                    found,
-                )
+                std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(found)
             })
         }
         LimiterFns::Async(find) => {
             let found: &mut dyn ResourceLimiterAsync = find(&mut inner.data);
             // SAFETY: as for the synchronous limiter just above.
             let found = unsafe {
-                std::mem::transmute::<
-                    &mut dyn ResourceLimiterAsync,
-                    &'a mut dyn ResourceLimiterAsync,
-                >(found)
+                std::mem::transmute::<&mut dyn ResourceLimiterAsync, &'a mut dyn ResourceLimiterAsync>(
+                    found,
+                )
             };
             Limiter::Async(found, acx)
         }

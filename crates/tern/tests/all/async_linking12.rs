@@ -98,7 +98,10 @@ fn wrap_n_async_functions_take_separate_arguments_and_are_awaited() -> Result<()
         .typed::<i32, i32>(&plain)?
         .call(&mut plain, 1)
         .unwrap_err();
-    assert!(format!("{err:#}").contains("outside of an async call"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("outside of an async call"),
+        "{err:#}"
+    );
     Ok(())
 }
 

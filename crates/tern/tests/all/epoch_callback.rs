@@ -131,7 +131,7 @@ fn callback_may_call_wasm_and_a_nested_deadline_traps() -> Result<()> {
         cx.set_epoch_deadline(1_000);
         let sum = add1.call(&mut cx, 41)?;
         cx.data_mut().nested_result = Some(sum);
-        return Err(Stop(1).into())
+        Err(Stop(1).into())
     });
     store.set_epoch_deadline(0);
     let err = run.call(&mut store, ()).unwrap_err();
@@ -227,7 +227,7 @@ fn each_epoch_behaviour_replaces_the_others() -> Result<()> {
     };
     let counting_stop = |mut cx: StoreContextMut<'_, usize>| -> Result<UpdateDeadline> {
         *cx.data_mut() += 1;
-        return Err(Stop(1).into())
+        Err(Stop(1).into())
     };
 
     // The callback replaces yield-and-update: the first deadline stops the call.
@@ -250,7 +250,11 @@ fn each_epoch_behaviour_replaces_the_others() -> Result<()> {
     store.epoch_deadline_trap();
     match first_poll(&mut store) {
         Poll::Ready(Err(err)) => {
-            assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::Interrupt), "{err:?}")
+            assert_eq!(
+                err.downcast_ref::<Trap>(),
+                Some(&Trap::Interrupt),
+                "{err:?}"
+            )
         }
         other => panic!("expected an interrupt, got {other:?}"),
     }
@@ -290,7 +294,11 @@ fn out_of_fuel_trap_undoes_out_of_fuel_async_yield() -> Result<()> {
     let mut fut = Box::pin(run.call_async(&mut store, ()));
     match fut.as_mut().poll(&mut cx) {
         Poll::Ready(Err(err)) => {
-            assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::OutOfFuel), "{err:?}")
+            assert_eq!(
+                err.downcast_ref::<Trap>(),
+                Some(&Trap::OutOfFuel),
+                "{err:?}"
+            )
         }
         other => panic!("expected an out-of-fuel trap, got {other:?}"),
     }

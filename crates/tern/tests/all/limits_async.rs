@@ -165,7 +165,12 @@ async fn async_limiter_can_sleep_on_tokio() -> Result<()> {
     struct Sleepy(usize);
     #[async_trait::async_trait]
     impl ResourceLimiterAsync for Sleepy {
-        async fn memory_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> Result<bool> {
+        async fn memory_growing(
+            &mut self,
+            _: usize,
+            desired: usize,
+            _: Option<usize>,
+        ) -> Result<bool> {
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             self.0 += 1;
             Ok(desired <= 2 << 16)
@@ -218,8 +223,13 @@ fn grow_async_asks_the_async_limiter_and_sync_grow_is_a_clean_error() -> Result<
         "{err:#}"
     );
     assert_eq!(store.data().memory_questions, questions);
-    let err = table.grow(&mut store, 0u32, Val::FuncRef(None)).unwrap_err();
-    assert!(format!("{err:#}").contains("ResourceLimiterAsync"), "{err:#}");
+    let err = table
+        .grow(&mut store, 0u32, Val::FuncRef(None))
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("ResourceLimiterAsync"),
+        "{err:#}"
+    );
     Ok(())
 }
 
@@ -230,7 +240,10 @@ fn async_limiter_on_a_synchronous_store_is_an_error_not_a_panic() -> Result<()> 
     let mut store = Store::new(&engine, Slow::new(10, 10));
     store.limiter_async(|s| s as &mut dyn ResourceLimiterAsync);
     let err = Instance::new(&mut store, &module, &[]).unwrap_err();
-    assert!(format!("{err:#}").contains("ResourceLimiterAsync"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("ResourceLimiterAsync"),
+        "{err:#}"
+    );
     // `grow_async` needs async support.
     let mut plain = Store::new(&engine, ());
     let memory2 = Memory::new(&mut plain, MemoryType::new(1, None))?;
@@ -262,6 +275,9 @@ fn instance_count_of_an_async_limiter_is_enforced() -> Result<()> {
     first?;
     let (second, _) = poll_counting(Instance::new_async(&mut store, &module, &[]));
     let err = second.unwrap_err();
-    assert!(format!("{err:#}").contains("instance count too high"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("instance count too high"),
+        "{err:#}"
+    );
     Ok(())
 }
