@@ -156,7 +156,11 @@ fn yield_is_refused_in_a_synchronous_call() -> Result<()> {
     let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
     store.epoch_deadline_callback(|mut cx| {
         *cx.data_mut() += 1;
-        Ok(UpdateDeadline::Yield(1))
+        if *cx.data() > 1 {
+            // Only reached if the refused `Yield` let wasm go on.
+            return Err(Stop(2).into());
+        }
+        Ok(UpdateDeadline::Yield(0))
     });
     store.set_epoch_deadline(0);
     let err = run.call(&mut store, ()).unwrap_err();
