@@ -1,22 +1,20 @@
 //! A WASI preview 1 program: the module prints through `fd_write` to the
 //! host's standard output. `cargo run --example wasi`
 //!
-//! The shape of wasmtime 12's `wasi` example, with `tern-wasi` renamed to
-//! `wasmtime_wasi` in this crate's manifest. Two differences from
-//! `wasmtime-wasi` 12 remain: the builder is at the crate root (not under
-//! `sync`), and `inherit_stdio` returns a `Result` (it duplicates the
-//! host's descriptors, which can fail).
+//! wasmtime 12's `wasi` example, unchanged but for the module (inline WAT
+//! here), with `tern-wasi` renamed to `wasmtime-wasi` in this crate's
+//! manifest.
 
 use wasmtime::*;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
+use wasmtime_wasi::sync::WasiCtxBuilder;
 
 /// Runs the example.
 pub fn main() -> Result<()> {
     let engine = Engine::default();
     let mut linker = Linker::new(&engine);
-    wasmtime_wasi::add_to_linker(&mut linker, |s: &mut WasiCtx| s)?;
+    wasmtime_wasi::add_to_linker(&mut linker, |s| s)?;
     let wasi = WasiCtxBuilder::new()
-        .inherit_stdio()?
+        .inherit_stdio()
         .inherit_args()?
         .build();
     let mut store = Store::new(&engine, wasi);

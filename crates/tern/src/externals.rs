@@ -214,6 +214,26 @@ impl Memory {
         )
     }
 
+    /// [`Memory::grow`] on a fiber, so that an async resource limiter
+    /// (`Store::limiter_async`) can be awaited.
+    ///
+    /// # Errors
+    /// Fails as [`Memory::grow`] does, and when the engine was not configured
+    /// with `Config::async_support`.
+    pub async fn grow_async<T: Send>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        delta: u64,
+    ) -> Result<u64> {
+        let store = store.as_context_mut().0;
+        store.opaque.check_async_entry()?;
+        let memory = *self;
+        vm::fiber::on_fiber(store, move |store| {
+            memory.grow(crate::StoreContextMut(store), delta)
+        })?
+        .await?
+    }
+
     /// Copies `buffer.len()` bytes at `offset` into `buffer`.
     ///
     /// # Errors
@@ -585,6 +605,27 @@ impl Table {
             .grow_table(self.0.index, delta, raw)?
             .map(saturate)
             .context("failed to grow table: the maximum size or a resource limit would be exceeded")
+    }
+
+    /// [`Table::grow`] on a fiber, so that an async resource limiter
+    /// (`Store::limiter_async`) can be awaited.
+    ///
+    /// # Errors
+    /// Fails as [`Table::grow`] does, and when the engine was not configured
+    /// with `Config::async_support`.
+    pub async fn grow_async<T: Send>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        delta: u32,
+        init: Val,
+    ) -> Result<u32> {
+        let store = store.as_context_mut().0;
+        store.opaque.check_async_entry()?;
+        let table = *self;
+        vm::fiber::on_fiber(store, move |store| {
+            table.grow(crate::StoreContextMut(store), delta, init)
+        })?
+        .await?
     }
 }
 

@@ -12,6 +12,7 @@
 mod asyncs;
 mod trampolines;
 pub(crate) mod typed;
+mod wrap_async;
 
 use crate::store::{StoreInner, StoreOpaque};
 use crate::trap::unwind_to_error;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use tern_environ::WasmFuncType;
 pub(crate) use trampolines::{StoreTrampolines, TrampolineMaps};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub(crate) use wrap_async::async_host_fn;
 
 /// A host closure over raw argument/result slots.
 pub(crate) type HostFn<T> =

@@ -80,15 +80,18 @@ pub use gc::{
 };
 pub use instance::{Export, Instance};
 pub use limits::{
-    ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT,
-    DEFAULT_TABLE_LIMIT,
+    ResourceLimiter, ResourceLimiterAsync, StoreLimits, StoreLimitsBuilder, DEFAULT_INSTANCE_LIMIT,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT,
 };
 pub use linker::{InstancePre, Linker};
 pub use module::{Module, ModuleExport};
 pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use profiling::{jitdump_path, perf_map_path, ProfilingStrategy};
 pub use resources::ResourcesRequired;
-pub use store::{AsContext, AsContextMut, CallHook, Store, StoreContext, StoreContextMut};
+pub use store::{
+    AsContext, AsContextMut, CallHook, CallHookHandler, Store, StoreContext, StoreContextMut,
+    UpdateDeadline,
+};
 pub use table_index::TableIndex;
 pub use tern_environ::WasmFeatures;
 pub use trap::{FrameInfo, Trap, WasmBacktrace};

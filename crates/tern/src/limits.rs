@@ -1,12 +1,22 @@
 //! Resource limits: the [`ResourceLimiter`] trait an embedder implements to
-//! bound what a store's wasm may allocate, and [`StoreLimits`], a ready-made
-//! limiter built with [`StoreLimitsBuilder`]. Install one with `Store::limiter`.
+//! bound what a store's wasm may allocate, its async twin
+//! [`ResourceLimiterAsync`], and [`StoreLimits`], a ready-made (synchronous)
+//! limiter built with [`StoreLimitsBuilder`]. Install one with
+//! `Store::limiter` or `Store::limiter_async`.
 //!
 //! The store consults the limiter before creating instances, memories and
 //! tables, and before every memory or table growth (from wasm or the API). A
 //! refusal makes `memory.grow`/`table.grow` return -1 (or the API call fail);
 //! an `Err` from the limiter traps the wasm that asked, carrying that error.
+//!
+//! An async limiter's futures are awaited on the fiber of the async call that
+//! asked (as async host functions are: the fiber suspends while the future is
+//! pending), so it can only answer during async calls and async
+//! instantiation; anywhere else (a synchronous `Memory::grow` outside any
+//! call, say) asking it is an error, never a panic. [`Limiter`] is the one
+//! place that tells the two kinds apart.
 
+use crate::vm::fiber::AsyncCxPtr;
 use anyhow::{bail, Result};
 
 /// Instances, memories and tables a store may hold when no limiter says otherwise.
@@ -68,6 +78,160 @@ pub trait ResourceLimiter {
     /// How many memories the store may hold.
     fn memories(&self) -> usize {
         DEFAULT_MEMORY_LIMIT
+    }
+}
+
+/// The async twin of [`ResourceLimiter`] (install it with
+/// `Store::limiter_async`): the growth questions are `async`, so the answer
+/// may wait for something (a quota service, a semaphore) without blocking
+/// the thread. Only usable with `Config::async_support` and async calls
+/// (see the module note).
+#[async_trait::async_trait]
+pub trait ResourceLimiterAsync {
+    /// [`ResourceLimiter::memory_growing`], answered asynchronously.
+    ///
+    /// # Errors
+    /// An error traps the wasm that asked to grow.
+    async fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool>;
+
+    /// [`ResourceLimiter::memory_grow_failed`].
+    ///
+    /// # Errors
+    /// An error traps the wasm that asked to grow.
+    fn memory_grow_failed(&mut self, error: &anyhow::Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// [`ResourceLimiter::table_growing`], answered asynchronously.
+    ///
+    /// # Errors
+    /// An error traps the wasm that asked to grow.
+    async fn table_growing(
+        &mut self,
+        current: u32,
+        desired: u32,
+        maximum: Option<u32>,
+    ) -> Result<bool>;
+
+    /// [`ResourceLimiter::table_grow_failed`].
+    ///
+    /// # Errors
+    /// An error traps the wasm that asked to grow.
+    fn table_grow_failed(&mut self, error: &anyhow::Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// [`ResourceLimiter::instances`].
+    fn instances(&self) -> usize {
+        DEFAULT_INSTANCE_LIMIT
+    }
+
+    /// [`ResourceLimiter::tables`].
+    fn tables(&self) -> usize {
+        DEFAULT_TABLE_LIMIT
+    }
+
+    /// [`ResourceLimiter::memories`].
+    fn memories(&self) -> usize {
+        DEFAULT_MEMORY_LIMIT
+    }
+}
+
+/// A store's installed limiter, of either kind, as the store asks it.
+pub(crate) enum Limiter<'a> {
+    /// Installed by `Store::limiter`.
+    Sync(&'a mut dyn ResourceLimiter),
+    /// Installed by `Store::limiter_async`; `Some` with the store's fiber
+    /// context when an async call of the store is running.
+    Async(&'a mut dyn ResourceLimiterAsync, Option<AsyncCxPtr>),
+}
+
+impl Limiter<'_> {
+    /// Awaits `future` on the running fiber.
+    fn wait<R>(
+        acx: Option<AsyncCxPtr>,
+        future: impl std::future::Future<Output = Result<R>> + Send,
+    ) -> Result<R> {
+        let Some(acx) = acx else {
+            bail!(
+                "a `ResourceLimiterAsync` can only answer during async calls \
+                 (`call_async`, `instantiate_async`, `Memory::grow_async`, ...)"
+            );
+        };
+        acx.block_on(future)?
+    }
+
+    /// See [`ResourceLimiter::memory_growing`].
+    pub(crate) fn memory_growing(
+        self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool> {
+        match self {
+            Self::Sync(l) => l.memory_growing(current, desired, maximum),
+            Self::Async(l, acx) => Self::wait(acx, l.memory_growing(current, desired, maximum)),
+        }
+    }
+
+    /// See [`ResourceLimiter::memory_grow_failed`].
+    pub(crate) fn memory_grow_failed(self, error: &anyhow::Error) -> Result<()> {
+        match self {
+            Self::Sync(l) => l.memory_grow_failed(error),
+            Self::Async(l, _) => l.memory_grow_failed(error),
+        }
+    }
+
+    /// See [`ResourceLimiter::table_growing`].
+    pub(crate) fn table_growing(
+        self,
+        current: u32,
+        desired: u32,
+        maximum: Option<u32>,
+    ) -> Result<bool> {
+        match self {
+            Self::Sync(l) => l.table_growing(current, desired, maximum),
+            Self::Async(l, acx) => Self::wait(acx, l.table_growing(current, desired, maximum)),
+        }
+    }
+
+    /// See [`ResourceLimiter::table_grow_failed`].
+    pub(crate) fn table_grow_failed(self, error: &anyhow::Error) -> Result<()> {
+        match self {
+            Self::Sync(l) => l.table_grow_failed(error),
+            Self::Async(l, _) => l.table_grow_failed(error),
+        }
+    }
+
+    /// See [`ResourceLimiter::instances`].
+    pub(crate) fn instances(&self) -> usize {
+        match self {
+            Self::Sync(l) => l.instances(),
+            Self::Async(l, _) => l.instances(),
+        }
+    }
+
+    /// See [`ResourceLimiter::tables`].
+    pub(crate) fn tables(&self) -> usize {
+        match self {
+            Self::Sync(l) => l.tables(),
+            Self::Async(l, _) => l.tables(),
+        }
+    }
+
+    /// See [`ResourceLimiter::memories`].
+    pub(crate) fn memories(&self) -> usize {
+        match self {
+            Self::Sync(l) => l.memories(),
+            Self::Async(l, _) => l.memories(),
+        }
     }
 }
 

@@ -18,16 +18,19 @@
 
 pub(crate) mod addr_hash;
 mod async_yield;
+mod epoch;
 mod externrefs;
 mod fuel;
 mod hooks;
 
+pub(crate) use epoch::EpochBehavior;
+pub use epoch::UpdateDeadline;
 pub(crate) use externrefs::HOST_EXTERN;
-pub use hooks::CallHook;
+pub use hooks::{CallHook, CallHookHandler};
 
 use crate::externals::Extern;
 use crate::func::{FuncData, FuncKind};
-use crate::limits::ResourceLimiter;
+use crate::limits::{Limiter, ResourceLimiter, ResourceLimiterAsync};
 use crate::vm::{
     self, FuncRefPtr, GlobalPtr, HostFuncs, VMGlobalDefinition, VMInstance, VMRuntimeLimits,
 };
@@ -61,13 +64,19 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Store<T> {
 pub struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
-    pub(crate) limiter: Option<Box<LimiterFn<T>>>,
-    /// What `Store::call_hook` installed.
-    pub(crate) call_hook: Option<Box<hooks::CallHookFn<T>>>,
+    pub(crate) limiter: Option<LimiterFns<T>>,
+    /// What `Store::call_hook` or `Store::call_hook_async` installed.
+    pub(crate) call_hook: Option<hooks::CallHookInner<T>>,
+    /// What `Store::epoch_deadline_callback` installed (`store/epoch.rs`).
+    pub(crate) epoch_callback: Option<Box<epoch::EpochCallbackFn<T>>>,
 }
 
-/// What `Store::limiter` installs: finds the limiter inside the store's data.
-pub(crate) type LimiterFn<T> = dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync;
+/// What `Store::limiter` or `Store::limiter_async` installs: finds the
+/// limiter inside the store's data.
+pub(crate) enum LimiterFns<T> {
+    Sync(Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync>),
+    Async(Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiterAsync) + Send + Sync>),
+}
 
 pub(crate) struct InstanceData {
     /// Owns the vmctx that compiled code and funcrefs point into.
@@ -159,6 +168,8 @@ pub struct StoreOpaque {
     pub(crate) async_cx: vm::fiber::AsyncCxBox,
     /// Whether fuel and epoch interruptions yield (see `store/async_yield.rs`).
     pub(crate) yield_policy: async_yield::YieldPolicy,
+    /// What happens at the epoch deadline (see `store/epoch.rs`).
+    pub(crate) epoch_behavior: epoch::EpochBehavior,
 }
 
 impl<T: Default> Default for Store<T> {
@@ -172,7 +183,7 @@ impl<T: Default> Default for Store<T> {
 pub(crate) type HostTypeList = Arc<[(Arc<tern_environ::WasmFuncType>, u32)]>;
 
 /// Recovers a typed store's limiter from its untyped part.
-type LimiterHook = fn(&mut StoreOpaque) -> Option<&mut dyn ResourceLimiter>;
+type LimiterHook = fn(&mut StoreOpaque) -> Option<Limiter<'_>>;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -210,10 +221,12 @@ impl<T> Store<T> {
                     fuel_reserve: 0,
                     async_cx: Default::default(),
                     yield_policy: Default::default(),
+                    epoch_behavior: Default::default(),
                 },
                 data,
                 limiter: None,
                 call_hook: None,
+                epoch_callback: None,
             }),
         };
         store
@@ -225,26 +238,31 @@ impl<T> Store<T> {
     }
 
     /// Installs a resource limiter: `limiter` finds it in the store's data.
+    /// Replaces a limiter installed before (of either kind).
     pub fn limiter(
         &mut self,
         limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiter) + Send + Sync + 'static,
     ) {
-        self.inner.limiter = Some(Box::new(limiter));
+        self.inner.limiter = Some(LimiterFns::Sync(Box::new(limiter)));
         self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
     }
 
-    /// Wasm traps with `Trap::Interrupt` once the engine's epoch is `ticks`
-    /// beyond its current value (needs `Config::epoch_interruption`).
-    pub fn set_epoch_deadline(&mut self, ticks: u64) {
-        let now = self
-            .engine()
-            .inner
-            .epoch
-            .load(std::sync::atomic::Ordering::Relaxed);
-        self.inner
-            .opaque
-            .limits
-            .set_epoch_deadline(now.saturating_add(ticks));
+    /// Installs an async resource limiter: `limiter` finds it in the store's
+    /// data. Its futures are awaited on the fiber of the async call that asks
+    /// (`call_async`, `instantiate_async`, `Memory::grow_async`, …); asked
+    /// anywhere else (a synchronous API call outside any async call), it makes
+    /// that operation fail with an error saying so. Replaces a limiter
+    /// installed before (of either kind).
+    ///
+    /// wasmtime 12 panics here without `Config::async_support`; Tern accepts
+    /// the limiter, and every question put to it outside an async call fails
+    /// as said above (there are none with async support off).
+    pub fn limiter_async(
+        &mut self,
+        limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiterAsync) + Send + Sync + 'static,
+    ) {
+        self.inner.limiter = Some(LimiterFns::Async(Box::new(limiter)));
+        self.inner.opaque.limiter_hook = Some(crate::vm::store_cast::limiter_of::<T>);
     }
 
     /// The embedder's data.
@@ -420,7 +438,7 @@ impl StoreOpaque {
     }
 
     /// The store's resource limiter, if one is installed.
-    pub(crate) fn limiter(&mut self) -> Option<&mut dyn ResourceLimiter> {
+    pub(crate) fn limiter(&mut self) -> Option<Limiter<'_>> {
         let hook = self.limiter_hook?;
         hook(self)
     }

@@ -7,12 +7,14 @@
 //! box that each WASI call takes out for the duration of the call (see
 //! `linker.rs` for why), so the public struct is a thin shell.
 
-use crate::pipe::{ReadPipe, Stream, WritePipe};
+use crate::stream::Stream;
 use crate::table::{Desc, Dir, Kind, Table};
 use crate::types::{filetype, rights};
+use crate::wasi_file::{dir_of, stream_of, FileAccessMode, WasiDir, WasiFile};
 use anyhow::{bail, Context as _, Result};
 use std::fs::File;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// What a guest may do with a preopened directory itself.
@@ -198,8 +200,12 @@ pub(crate) struct NetworkPerms {
 
 /// A guest's WASI state; put it in the store data and give
 /// [`crate::add_to_linker`] a way to reach it.
+///
+/// The state sits behind a mutex only so that wasmtime 12's `&self` setters
+/// ([`WasiCtx::set_stdout`] & co.) work; WASI calls reach it through
+/// `&mut WasiCtx` and never lock.
 pub struct WasiCtx {
-    pub(crate) state: Option<Box<State>>,
+    pub(crate) state: Mutex<Option<Box<State>>>,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -209,13 +215,170 @@ impl std::fmt::Debug for WasiCtx {
 }
 
 impl WasiCtx {
+    /// The state slot, without locking.
+    pub(crate) fn slot(&mut self) -> &mut Option<Box<State>> {
+        self.state.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The state, for a WASI 0.2 call (which never runs inside a preview 1
     /// call, so the state is always in place).
     pub(crate) fn state_mut(&mut self) -> Result<&mut State> {
-        self.state
+        self.slot()
             .as_deref_mut()
             .context("the WASI context is unavailable (a WASI call re-entered another one)")
     }
+
+    /// Runs `f` on the state through `&self`. The state is out of its slot
+    /// only while a WASI call runs, and WASI calls never call back into
+    /// embedder code, so `f` always runs.
+    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+        let mut slot = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.as_deref_mut().map(f)
+    }
+
+    /// Appends one argument (wasmtime 12's `WasiCtx::push_arg`).
+    ///
+    /// # Errors
+    /// Fails when `arg` contains a NUL byte.
+    pub fn push_arg(&mut self, arg: &str) -> Result<()> {
+        check_no_nul("argument", arg)?;
+        self.state_mut()?.args.push(arg.to_string());
+        Ok(())
+    }
+
+    /// Sets one environment variable (wasmtime 12's `WasiCtx::push_env`).
+    ///
+    /// # Errors
+    /// Fails when the name is empty or contains `=` or NUL, or the value NUL.
+    pub fn push_env(&mut self, var: &str, value: &str) -> Result<()> {
+        check_env(var, value)?;
+        set_env(&mut self.state_mut()?.env, var, value);
+        Ok(())
+    }
+
+    /// Replaces standard input (descriptor 0), whatever the guest did to it.
+    pub fn set_stdin(&self, f: Box<dyn WasiFile>) {
+        self.set_stdio(0, f);
+    }
+
+    /// Replaces standard output (descriptor 1), whatever the guest did to it.
+    pub fn set_stdout(&self, f: Box<dyn WasiFile>) {
+        self.set_stdio(1, f);
+    }
+
+    /// Replaces standard error (descriptor 2), whatever the guest did to it.
+    pub fn set_stderr(&self, f: Box<dyn WasiFile>) {
+        self.set_stdio(2, f);
+    }
+
+    fn set_stdio(&self, fd: u32, f: Box<dyn WasiFile>) {
+        let desc = stdio_desc(stream_of(f));
+        self.with_state(|s| s.table.insert_at(fd, desc));
+    }
+
+    /// Puts `file` at descriptor `fd`, closing what was there, with the
+    /// rights `access_mode` allows (wasmtime 12's `WasiCtx::insert_file`).
+    pub fn insert_file(&self, fd: u32, file: Box<dyn WasiFile>, access_mode: FileAccessMode) {
+        let desc = file_desc(stream_of(file), access_mode);
+        self.with_state(|s| s.table.insert_at(fd, desc));
+    }
+
+    /// Puts `file` at the lowest free descriptor and returns it, with the
+    /// rights `access_mode` allows (wasmtime 12's `WasiCtx::push_file`).
+    ///
+    /// # Errors
+    /// Fails when the table is full.
+    pub fn push_file(&self, file: Box<dyn WasiFile>, access_mode: FileAccessMode) -> Result<u32> {
+        let desc = file_desc(stream_of(file), access_mode);
+        match self.with_state(|s| s.table.push(desc)) {
+            Some(Ok(fd)) => Ok(fd),
+            Some(Err(_)) => bail!("the guest's descriptor table is full"),
+            None => bail!("the WASI context is unavailable (a WASI call is running)"),
+        }
+    }
+
+    /// Gives the guest one more preopened directory, named `path`, at the
+    /// lowest free descriptor, with every right (as wasmtime 12's
+    /// `WasiCtx::push_preopened_dir`).
+    ///
+    /// # Errors
+    /// Fails when `path` is not UTF-8 or contains NUL, or the table is full.
+    pub fn push_preopened_dir(&self, dir: Box<dyn WasiDir>, path: impl AsRef<Path>) -> Result<()> {
+        let guest = guest_name(path.as_ref())?;
+        let desc = preopen_desc(guest, dir_of(dir), DirPerms::all(), FilePerms::all());
+        match self.with_state(|s| s.table.push(desc)) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(_)) => bail!("the guest's descriptor table is full"),
+            None => bail!("the WASI context is unavailable (a WASI call is running)"),
+        }
+    }
+}
+
+/// A standard stream's descriptor.
+fn stdio_desc(stream: Stream) -> Desc {
+    let filetype = match &stream {
+        Stream::Host(f) => crate::host::fs::filetype_of(f),
+        _ => filetype::UNKNOWN,
+    };
+    Desc {
+        kind: Kind::Stream(stream),
+        base: rights::STDIO,
+        inheriting: 0,
+        flags: 0,
+        filetype,
+    }
+}
+
+/// The descriptor of a file given with `insert_file`/`push_file`: a host
+/// file is a file (seek, stat, pread work); a pipe is a stream.
+fn file_desc(stream: Stream, mode: FileAccessMode) -> Desc {
+    let base = (if mode.contains(FileAccessMode::READ) {
+        rights::FILE_READ
+    } else {
+        0
+    }) | (if mode.contains(FileAccessMode::WRITE) {
+        rights::FILE_WRITE
+    } else {
+        0
+    });
+    match stream {
+        Stream::Host(f) => Desc {
+            filetype: crate::host::fs::filetype_of(&f),
+            kind: Kind::File(f),
+            base,
+            inheriting: 0,
+            flags: 0,
+        },
+        stream => Desc {
+            base: base & rights::STDIO,
+            ..stdio_desc(stream)
+        },
+    }
+}
+
+/// A preopened directory's descriptor.
+fn preopen_desc(guest: String, file: File, dir_perms: DirPerms, file_perms: FilePerms) -> Desc {
+    let base = dir_perms.rights();
+    Desc {
+        kind: Kind::Dir(Dir {
+            file,
+            preopen: Some(guest),
+            listing: None,
+        }),
+        base,
+        inheriting: base | file_perms.rights(),
+        flags: 0,
+        filetype: filetype::DIRECTORY,
+    }
+}
+
+/// A preopen's guest-visible name: UTF-8 without NUL.
+fn guest_name(path: &Path) -> Result<String> {
+    let Some(name) = path.to_str() else {
+        bail!("preopened directory name {path:?} is not UTF-8");
+    };
+    check_no_nul("preopened directory name", name)?;
+    Ok(name.to_string())
 }
 
 impl State {
@@ -260,6 +423,24 @@ impl std::fmt::Debug for WasiCtxBuilder {
             .field("args", &self.args)
             .finish_non_exhaustive()
     }
+}
+
+/// Checks an environment variable for what WASI cannot pass.
+fn check_env(name: &str, value: &str) -> Result<()> {
+    if name.is_empty() || name.contains('=') {
+        bail!(
+            "environment variable name `{}` is empty or contains `=`",
+            name.escape_debug()
+        );
+    }
+    check_no_nul("environment variable name", name)?;
+    check_no_nul("environment variable value", value)
+}
+
+/// Sets `name` in `env`, replacing an earlier value.
+fn set_env(env: &mut Vec<(String, String)>, name: &str, value: &str) {
+    env.retain(|(n, _)| n != name);
+    env.push((name.to_string(), value.to_string()));
 }
 
 fn check_no_nul(what: &str, s: &str) -> Result<()> {
@@ -330,16 +511,8 @@ impl WasiCtxBuilder {
     /// # Errors
     /// Fails when the name is empty or contains `=` or NUL, or the value NUL.
     pub fn env(&mut self, name: &str, value: &str) -> Result<&mut Self> {
-        if name.is_empty() || name.contains('=') {
-            bail!(
-                "environment variable name `{}` is empty or contains `=`",
-                name.escape_debug()
-            );
-        }
-        check_no_nul("environment variable name", name)?;
-        check_no_nul("environment variable value", value)?;
-        self.env.retain(|(n, _)| n != name);
-        self.env.push((name.to_string(), value.to_string()));
+        check_env(name, value)?;
+        set_env(&mut self.env, name, value);
         Ok(self)
     }
 
@@ -368,89 +541,85 @@ impl WasiCtxBuilder {
         Ok(self)
     }
 
-    /// Standard input from `pipe`.
-    pub fn stdin(&mut self, pipe: ReadPipe) -> &mut Self {
-        self.stdin = Some(Stream::Input(pipe));
+    /// Standard input from `f` (a [`crate::pipe::ReadPipe`], a
+    /// [`crate::sync::file::File`], [`crate::sync::stdio::stdin`]).
+    pub fn stdin(&mut self, f: Box<dyn WasiFile>) -> &mut Self {
+        self.stdin = Some(stream_of(f));
         self
     }
 
-    /// Standard output to `pipe`.
-    pub fn stdout(&mut self, pipe: WritePipe) -> &mut Self {
-        self.stdout = Some(Stream::Output(pipe));
+    /// Standard output to `f` (a [`crate::pipe::WritePipe`], a
+    /// [`crate::sync::file::File`], [`crate::sync::stdio::stdout`]).
+    pub fn stdout(&mut self, f: Box<dyn WasiFile>) -> &mut Self {
+        self.stdout = Some(stream_of(f));
         self
     }
 
-    /// Standard error to `pipe`.
-    pub fn stderr(&mut self, pipe: WritePipe) -> &mut Self {
-        self.stderr = Some(Stream::Output(pipe));
+    /// Standard error to `f`, as [`WasiCtxBuilder::stdout`].
+    pub fn stderr(&mut self, f: Box<dyn WasiFile>) -> &mut Self {
+        self.stderr = Some(stream_of(f));
         self
     }
 
-    /// The host's standard input.
-    ///
-    /// # Errors
-    /// Fails when the host descriptor cannot be duplicated.
-    pub fn inherit_stdin(&mut self) -> Result<&mut Self> {
-        self.stdin = Some(Stream::host_stdin()?);
-        Ok(self)
+    /// The host's standard input. The host descriptor is duplicated now; if
+    /// that fails, the guest's reads fail with the host's error.
+    pub fn inherit_stdin(&mut self) -> &mut Self {
+        self.stdin(Box::new(crate::sync::stdio::stdin()))
     }
 
-    /// The host's standard output.
-    ///
-    /// # Errors
-    /// Fails when the host descriptor cannot be duplicated.
-    pub fn inherit_stdout(&mut self) -> Result<&mut Self> {
-        self.stdout = Some(Stream::host_stdout()?);
-        Ok(self)
+    /// The host's standard output (see [`WasiCtxBuilder::inherit_stdin`]).
+    pub fn inherit_stdout(&mut self) -> &mut Self {
+        self.stdout(Box::new(crate::sync::stdio::stdout()))
     }
 
-    /// The host's standard error.
-    ///
-    /// # Errors
-    /// Fails when the host descriptor cannot be duplicated.
-    pub fn inherit_stderr(&mut self) -> Result<&mut Self> {
-        self.stderr = Some(Stream::host_stderr()?);
-        Ok(self)
+    /// The host's standard error (see [`WasiCtxBuilder::inherit_stdin`]).
+    pub fn inherit_stderr(&mut self) -> &mut Self {
+        self.stderr(Box::new(crate::sync::stdio::stderr()))
     }
 
     /// The host's standard input, output and error.
-    ///
-    /// # Errors
-    /// Fails when a host descriptor cannot be duplicated.
-    pub fn inherit_stdio(&mut self) -> Result<&mut Self> {
-        self.inherit_stdin()?.inherit_stdout()?.inherit_stderr()
+    pub fn inherit_stdio(&mut self) -> &mut Self {
+        self.inherit_stdin().inherit_stdout().inherit_stderr()
     }
 
-    /// Gives the guest the host directory `host_path` under the name
-    /// `guest_path`: paths the guest resolves through it can reach what lies
-    /// below it and nothing else. Preopens get descriptors 3, 4, … in the
-    /// order they are added.
+    /// Gives the guest the directory `dir` under the name `guest_path`, with
+    /// every right (wasmtime 12's shape): paths the guest resolves through it
+    /// can reach what lies below it and nothing else. Preopens get
+    /// descriptors 3, 4, … in the order they are added.
+    ///
+    /// ```no_run
+    /// use tern_wasi::sync::{ambient_authority, Dir, WasiCtxBuilder};
+    /// let dir = Dir::open_ambient_dir("data", ambient_authority())?;
+    /// let ctx = WasiCtxBuilder::new().preopened_dir(dir, "/data")?.build();
+    /// # anyhow::Ok(())
+    /// ```
     ///
     /// # Errors
-    /// Fails when `host_path` cannot be opened as a directory.
+    /// Fails when `guest_path` is not UTF-8 or contains NUL.
     pub fn preopened_dir(
         &mut self,
-        host_path: impl AsRef<Path>,
-        guest_path: &str,
+        dir: crate::sync::Dir,
+        guest_path: impl AsRef<Path>,
+    ) -> Result<&mut Self> {
+        self.preopened_dir_with_perms(dir, guest_path, DirPerms::all(), FilePerms::all())
+    }
+
+    /// [`WasiCtxBuilder::preopened_dir`] with the rights limited to
+    /// `dir_perms` on the directory and `file_perms` on what is opened
+    /// through it (Tern's addition; later wasmtime versions take the same
+    /// two permission sets).
+    ///
+    /// # Errors
+    /// Fails when `guest_path` is not UTF-8 or contains NUL.
+    pub fn preopened_dir_with_perms(
+        &mut self,
+        dir: crate::sync::Dir,
+        guest_path: impl AsRef<Path>,
         dir_perms: DirPerms,
         file_perms: FilePerms,
     ) -> Result<&mut Self> {
-        let host_path = host_path.as_ref();
-        check_no_nul("preopened directory name", guest_path)?;
-        let fd = rustix::fs::open(
-            host_path,
-            rustix::fs::OFlags::RDONLY
-                | rustix::fs::OFlags::DIRECTORY
-                | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .with_context(|| format!("failed to open directory `{}`", host_path.display()))?;
-        self.preopens.push((
-            guest_path.to_string(),
-            File::from(fd),
-            dir_perms,
-            file_perms,
-        ));
+        let guest = guest_name(guest_path.as_ref())?;
+        self.preopens.push((guest, dir.file, dir_perms, file_perms));
         Ok(self)
     }
 
@@ -500,40 +669,14 @@ impl WasiCtxBuilder {
         self.built = true;
         let mut table = Table::default();
         for stream in [self.stdin.take(), self.stdout.take(), self.stderr.take()] {
-            let stream = stream.unwrap_or(Stream::Null);
-            let filetype = match &stream {
-                Stream::Host(f) => crate::host::fs::filetype_of(f),
-                _ => filetype::UNKNOWN,
-            };
-            let desc = Desc {
-                kind: Kind::Stream(stream),
-                base: rights::STDIO,
-                inheriting: 0,
-                flags: 0,
-                filetype,
-            };
             // Cannot fail: the table is empty and grows by one.
-            let _ = table.push(desc);
+            let _ = table.push(stdio_desc(stream.unwrap_or(Stream::Null)));
         }
         for (guest, file, dir_perms, file_perms) in self.preopens.drain(..) {
-            let base = dir_perms.rights();
-            let inheriting = base | file_perms.rights();
-            let dir = Dir {
-                file,
-                preopen: Some(guest),
-                listing: None,
-            };
-            let desc = Desc {
-                kind: Kind::Dir(dir),
-                base,
-                inheriting,
-                flags: 0,
-                filetype: filetype::DIRECTORY,
-            };
-            let _ = table.push(desc);
+            let _ = table.push(preopen_desc(guest, file, dir_perms, file_perms));
         }
         WasiCtx {
-            state: Some(Box::new(State {
+            state: Mutex::new(Some(Box::new(State {
                 args: std::mem::take(&mut self.args),
                 env: std::mem::take(&mut self.env),
                 table,
@@ -547,7 +690,7 @@ impl WasiCtxBuilder {
                     .unwrap_or_else(|| Box::new(SystemMonotonicClock)),
                 random: self.random.take().unwrap_or_else(|| Box::new(SystemRandom)),
                 network: self.network,
-            })),
+            }))),
         }
     }
 }

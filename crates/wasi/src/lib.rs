@@ -3,9 +3,15 @@
 //! only against Tern's public embedding API. Both read the same
 //! [`WasiCtx`], built by the same [`WasiCtxBuilder`].
 //!
+//! The API is wasmtime-wasi 12's: the crate root re-exports [`sync`], as
+//! wasmtime 12 does, so code written against `wasmtime_wasi` 12 compiles
+//! with `wasmtime-wasi = { package = "tern-wasi" }` in its manifest
+//! (`wasi-common = { package = "tern-wasi" }` covers [`pipe`] too).
+//!
 //! ```no_run
 //! use tern::{Engine, Linker, Module, Store};
-//! use tern_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder};
+//! use tern_wasi::sync::{ambient_authority, Dir, WasiCtxBuilder};
+//! use tern_wasi::WasiCtx;
 //!
 //! struct Host { wasi: WasiCtx }
 //!
@@ -16,8 +22,8 @@
 //!     tern_wasi::add_to_linker(&mut linker, |h: &mut Host| &mut h.wasi)?;
 //!     let wasi = WasiCtxBuilder::new()
 //!         .arg("program")?
-//!         .inherit_stdio()?
-//!         .preopened_dir("data", "/data", DirPerms::READ, FilePerms::READ)?
+//!         .inherit_stdio()
+//!         .preopened_dir(Dir::open_ambient_dir("data", ambient_authority())?, "/data")?
 //!         .build();
 //!     let mut store = Store::new(&engine, Host { wasi });
 //!     let instance = linker.instantiate(&mut store, &module)?;
@@ -36,7 +42,9 @@
 //! `sandbox.rs` (path resolution confined to a preopened directory — read its
 //! note before touching any path code), `host/` (the function bodies),
 //! `memory.rs` (bounds-checked guest memory), `linker.rs` (the glue),
-//! `types.rs` (the ABI's numbers and layouts), `pipe.rs` (standard streams),
+//! `types.rs` (the ABI's numbers and layouts), `stream.rs` (standard
+//! streams), `pipe.rs` (virtual pipes), `wasi_file.rs` (the sealed `WasiFile` /
+//! `WasiDir`), `sync/` and `tokio.rs` (wasmtime 12's module names),
 //! `p2/` (WASI 0.2, on `bindgen!` over the WIT in `wit/`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -47,17 +55,22 @@ mod host;
 mod linker;
 mod memory;
 pub mod p2;
-mod pipe;
+pub mod pipe;
 mod sandbox;
+mod stream;
+pub mod sync;
 mod table;
+pub mod tokio;
 mod types;
+mod wasi_file;
 
-pub use ctx::{
-    DirPerms, FilePerms, WasiCtx, WasiCtxBuilder, WasiMonotonicClock, WasiRandom, WasiWallClock,
-};
-pub use linker::add_to_linker;
+pub use ctx::{DirPerms, FilePerms, WasiCtx, WasiMonotonicClock, WasiRandom, WasiWallClock};
 pub use pipe::{ReadPipe, WritePipe};
+/// As in wasmtime 12, the synchronous embedding is the crate's default and
+/// is re-exported at the root.
+pub use sync::*;
 pub use types::Errno;
+pub use wasi_file::{FileAccessMode, WasiDir, WasiFile};
 
 /// The error a guest's `proc_exit(code)` ends its call with: downcast the
 /// error from `Func::call` to find the exit code.
@@ -66,7 +79,7 @@ pub struct I32Exit(pub i32);
 
 impl std::fmt::Display for I32Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exited with i32 exit status {}", self.0)
+        write!(f, "Exited with i32 exit status {}", self.0)
     }
 }
 

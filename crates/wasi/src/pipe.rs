@@ -1,171 +1,199 @@
-//! Standard input, output and error of a guest: the host's own (inherited), or
-//! pipes the embedder reads and fills ([`ReadPipe`], [`WritePipe`]), or nothing.
+//! Virtual pipes for a guest's standard streams, in the shape of
+//! `wasi_common::pipe` (wasmtime 12): [`ReadPipe`] serves a reader as the
+//! guest's input, [`WritePipe`] collects the guest's output in a writer the
+//! embedder keeps a clone of. Both are handed to the builder boxed as
+//! [`WasiFile`](crate::WasiFile)s.
 //!
-//! Inherited streams are duplicates of the host's descriptors 0, 1 and 2 used
-//! as plain files, so guest output is written straight to the descriptor: no
-//! buffering in the host that could reorder it or lose it at `proc_exit`.
+//! ```
+//! use tern_wasi::pipe::{ReadPipe, WritePipe};
+//! use tern_wasi::sync::WasiCtxBuilder;
+//! let stdout = WritePipe::new_in_memory();
+//! let ctx = WasiCtxBuilder::new()
+//!     .stdin(Box::new(ReadPipe::from("input")))
+//!     .stdout(Box::new(stdout.clone()))
+//!     .build();
+//! // … run the guest, then drop the store (and with it `ctx`) …
+//! drop(ctx);
+//! let bytes: Vec<u8> = stdout.try_into_inner().expect("sole owner").into_inner();
+//! assert!(bytes.is_empty());
+//! ```
 
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::fd::AsFd;
-use std::sync::{Arc, Mutex, PoisonError};
+use crate::stream::Stream;
+use crate::wasi_file::{sealed, WasiFile};
+use std::any::Any;
+use std::io::{self, Cursor, Read, Write};
+use std::sync::{Arc, PoisonError, RwLock};
 
-/// A source of bytes for a guest's standard input.
-pub struct ReadPipe {
-    pub(crate) reader: Box<dyn Read + Send>,
+/// The read end of a virtual pipe: the guest reads what `R` yields. Clones
+/// share the reader.
+#[derive(Debug)]
+pub struct ReadPipe<R: Read> {
+    reader: Arc<RwLock<R>>,
 }
 
-impl ReadPipe {
-    /// Reads from any reader.
-    pub fn new(reader: impl Read + Send + 'static) -> Self {
+impl<R: Read> Clone for ReadPipe<R> {
+    fn clone(&self) -> Self {
         Self {
-            reader: Box::new(reader),
+            reader: Arc::clone(&self.reader),
         }
     }
+}
 
-    /// Serves `bytes`, then end of file.
-    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
-        Self::new(io::Cursor::new(bytes.into()))
+impl<R: Read> ReadPipe<R> {
+    /// A pipe reading from `r`.
+    pub fn new(r: R) -> Self {
+        Self::from_shared(Arc::new(RwLock::new(r)))
+    }
+
+    /// A pipe reading from a reader the caller shares.
+    pub fn from_shared(reader: Arc<RwLock<R>>) -> Self {
+        Self { reader }
+    }
+
+    /// The reader back, or `Err(self)` while another clone (say, the one a
+    /// live `WasiCtx` holds) still shares it.
+    ///
+    /// # Errors
+    /// Returns the pipe itself when it is not the only owner.
+    pub fn try_into_inner(self) -> Result<R, Self> {
+        match Arc::try_unwrap(self.reader) {
+            Ok(lock) => Ok(lock.into_inner().unwrap_or_else(PoisonError::into_inner)),
+            Err(reader) => Err(Self { reader }),
+        }
     }
 }
 
-impl std::fmt::Debug for ReadPipe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadPipe").finish_non_exhaustive()
+impl From<Vec<u8>> for ReadPipe<Cursor<Vec<u8>>> {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::new(Cursor::new(bytes))
     }
 }
 
-enum Sink {
-    Memory(Vec<u8>),
-    Writer(Box<dyn Write + Send>),
+impl From<&[u8]> for ReadPipe<Cursor<Vec<u8>>> {
+    fn from(bytes: &[u8]) -> Self {
+        Self::from(bytes.to_vec())
+    }
 }
 
-/// A destination for a guest's standard output or error. Clones share the
-/// destination, so the embedder keeps one to read what the guest wrote.
-#[derive(Clone)]
-pub struct WritePipe {
-    sink: Arc<Mutex<Sink>>,
+impl From<String> for ReadPipe<Cursor<String>> {
+    fn from(s: String) -> Self {
+        Self::new(Cursor::new(s))
+    }
 }
 
-impl WritePipe {
-    /// Collects everything written in memory; read it with [`WritePipe::contents`].
+impl From<&str> for ReadPipe<Cursor<String>> {
+    fn from(s: &str) -> Self {
+        Self::from(s.to_string())
+    }
+}
+
+/// The write end of a virtual pipe: what the guest writes goes to `W`.
+/// Clones share the writer, so the embedder keeps one to read the output.
+#[derive(Debug)]
+pub struct WritePipe<W: Write> {
+    writer: Arc<RwLock<W>>,
+}
+
+impl<W: Write> Clone for WritePipe<W> {
+    fn clone(&self) -> Self {
+        Self {
+            writer: Arc::clone(&self.writer),
+        }
+    }
+}
+
+impl<W: Write> WritePipe<W> {
+    /// A pipe writing to `w`.
+    pub fn new(w: W) -> Self {
+        Self::from_shared(Arc::new(RwLock::new(w)))
+    }
+
+    /// A pipe writing to a writer the caller shares.
+    pub fn from_shared(writer: Arc<RwLock<W>>) -> Self {
+        Self { writer }
+    }
+
+    /// The writer back, or `Err(self)` while another clone (say, the one a
+    /// live `WasiCtx` holds) still shares it.
+    ///
+    /// # Errors
+    /// Returns the pipe itself when it is not the only owner.
+    pub fn try_into_inner(self) -> Result<W, Self> {
+        match Arc::try_unwrap(self.writer) {
+            Ok(lock) => Ok(lock.into_inner().unwrap_or_else(PoisonError::into_inner)),
+            Err(writer) => Err(Self { writer }),
+        }
+    }
+}
+
+impl WritePipe<Cursor<Vec<u8>>> {
+    /// A pipe collecting everything written in memory.
     pub fn new_in_memory() -> Self {
-        Self {
-            sink: Arc::new(Mutex::new(Sink::Memory(Vec::new()))),
-        }
+        Self::new(Cursor::new(Vec::new()))
     }
 
-    /// Writes to any writer.
-    pub fn new(writer: impl Write + Send + 'static) -> Self {
-        Self {
-            sink: Arc::new(Mutex::new(Sink::Writer(Box::new(writer)))),
-        }
-    }
-
-    /// What was written so far (empty for a pipe made with [`WritePipe::new`]).
+    /// A copy of what was written so far, readable while the guest's
+    /// context still holds a clone (Tern's addition; wasmtime 12 offers only
+    /// [`WritePipe::try_into_inner`]).
     pub fn contents(&self) -> Vec<u8> {
-        match &*self.sink.lock().unwrap_or_else(PoisonError::into_inner) {
-            Sink::Memory(v) => v.clone(),
-            Sink::Writer(_) => Vec::new(),
-        }
-    }
-
-    pub(crate) fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        match &mut *self.sink.lock().unwrap_or_else(PoisonError::into_inner) {
-            Sink::Memory(v) => {
-                v.extend_from_slice(buf);
-                Ok(())
-            }
-            Sink::Writer(w) => w.write_all(buf).and_then(|()| w.flush()),
-        }
+        self.writer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_ref()
+            .clone()
     }
 }
 
-impl std::fmt::Debug for WritePipe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WritePipe").finish_non_exhaustive()
+/// A shared reader as the descriptor table holds it.
+struct SharedReader<R>(Arc<RwLock<R>>);
+
+impl<R: Read> Read for SharedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .read(buf)
     }
 }
 
-/// One of the three standard streams, as the descriptor table holds it.
-pub(crate) enum Stream {
-    /// A duplicate of the host's own descriptor.
-    Host(File),
-    /// An embedder-provided input.
-    Input(ReadPipe),
-    /// An embedder-provided output.
-    Output(WritePipe),
-    /// Empty input, discarded output.
-    Null,
+/// A shared writer as the descriptor table holds it.
+struct SharedWriter<W>(Arc<RwLock<W>>);
+
+impl<W: Write> Write for SharedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
 }
 
-impl Stream {
-    /// A duplicate of one of the host's standard descriptors.
-    pub(crate) fn inherit(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Self> {
-        Ok(Stream::Host(File::from(fd.try_clone_to_owned()?)))
+impl<R: Read + Send + Sync + 'static> sealed::Sealed for ReadPipe<R> {
+    fn into_stream(self: Box<Self>) -> sealed::IntoStream {
+        sealed::IntoStream(Stream::Input(Box::new(SharedReader(self.reader))))
     }
+}
 
-    /// The host's standard input.
-    pub(crate) fn host_stdin() -> io::Result<Self> {
-        Self::inherit(io::stdin().as_fd())
+impl<R: Read + Send + Sync + 'static> WasiFile for ReadPipe<R> {
+    fn as_any(&self) -> &dyn Any {
+        self
     }
+}
 
-    /// The host's standard output.
-    pub(crate) fn host_stdout() -> io::Result<Self> {
-        Self::inherit(io::stdout().as_fd())
+impl<W: Write + Send + Sync + 'static> sealed::Sealed for WritePipe<W> {
+    fn into_stream(self: Box<Self>) -> sealed::IntoStream {
+        sealed::IntoStream(Stream::Output(Box::new(SharedWriter(self.writer))))
     }
+}
 
-    /// The host's standard error.
-    pub(crate) fn host_stderr() -> io::Result<Self> {
-        Self::inherit(io::stderr().as_fd())
-    }
-
-    /// Whether a read would return without waiting (always, except for a
-    /// host descriptor with nothing to read yet).
-    pub(crate) fn read_ready(&self) -> bool {
-        match self {
-            Stream::Host(f) => {
-                let mut fds = [rustix::event::PollFd::new(f, rustix::event::PollFlags::IN)];
-                let zero = rustix::time::Timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0,
-                };
-                // An error (say, a descriptor that cannot be polled) counts as
-                // ready: the read then reports it.
-                !matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(0))
-            }
-            _ => true,
-        }
-    }
-
-    /// Reads at most `buf.len()` bytes (0 at end of input).
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Host(f) => f.read(buf),
-            Stream::Input(p) => p.reader.read(buf),
-            Stream::Output(_) => Err(io::Error::from_raw_os_error(
-                rustix::io::Errno::BADF.raw_os_error(),
-            )),
-            Stream::Null => Ok(0),
-        }
-    }
-
-    /// Writes all of `bufs`, returning the number of bytes written.
-    pub(crate) fn write(&mut self, bufs: &[&[u8]]) -> io::Result<usize> {
-        let mut n = 0;
-        for b in bufs {
-            match self {
-                Stream::Host(f) => f.write_all(b)?,
-                Stream::Output(p) => p.write_all(b)?,
-                Stream::Input(_) => {
-                    return Err(io::Error::from_raw_os_error(
-                        rustix::io::Errno::BADF.raw_os_error(),
-                    ))
-                }
-                Stream::Null => {}
-            }
-            n += b.len();
-        }
-        Ok(n)
+impl<W: Write + Send + Sync + 'static> WasiFile for WritePipe<W> {
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }

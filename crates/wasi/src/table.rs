@@ -7,7 +7,7 @@
 //! `WasiCtxBuilder::preopened_dir` opened the preopens.
 
 use crate::error::WasiResult;
-use crate::pipe::Stream;
+use crate::stream::Stream;
 use crate::types::{filetype, Errno};
 use std::fs::File;
 
@@ -129,6 +129,16 @@ impl Table {
         let fd = u32::try_from(index).map_err(|_| Errno::Mfile)?;
         self.slots[index] = Some(desc);
         Ok(fd)
+    }
+
+    /// Puts `desc` at number `fd`, closing what was there (the table grows
+    /// to reach `fd`).
+    pub(crate) fn insert_at(&mut self, fd: u32, desc: Desc) {
+        let index = fd as usize;
+        if self.slots.len() <= index {
+            self.slots.resize_with(index + 1, || None);
+        }
+        self.slots[index] = Some(desc);
     }
 
     /// Removes `fd`, returning it (`EBADF` if not open).

@@ -6,6 +6,7 @@ use anyhow::{bail, Context as _, Result};
 use std::path::Path;
 use tern::component::ResourceTable;
 use tern_wasi::p2::WasiView;
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder};
 
 /// What a store of `tern run` holds.
@@ -49,7 +50,7 @@ pub fn context(
     let name = program.file_name().unwrap_or(program.as_os_str());
     b.arg(&name.to_string_lossy())?;
     b.args(args)?;
-    b.inherit_stdio()?;
+    b.inherit_stdio();
     for env in envs {
         match env.split_once('=') {
             Some((name, value)) => b.env(name, value)?,
@@ -61,7 +62,9 @@ pub fn context(
     }
     for dir in dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir.as_str(), dir.as_str()));
-        b.preopened_dir(host, guest, DirPerms::all(), FilePerms::all())
+        let opened = Dir::open_ambient_dir(host, ambient_authority())
+            .with_context(|| format!("--dir {dir}: failed to open directory `{host}`"))?;
+        b.preopened_dir_with_perms(opened, guest, DirPerms::all(), FilePerms::all())
             .with_context(|| format!("--dir {dir}"))?;
     }
     Ok(b.build())

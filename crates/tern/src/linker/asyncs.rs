@@ -1,14 +1,15 @@
-//! The async side of linking and instantiation: `Linker::func_wrap_async`,
-//! `Linker::func_new_async`,
+//! The async side of linking and instantiation: `Linker::func_wrap_async`
+//! (and wasmtime 12's `func_wrap0_async` … `func_wrap16_async`, generated in
+//! `func/wrap_async.rs`), `Linker::func_new_async`, `Linker::module_async`,
 //! `Linker::instantiate_async`, `InstancePre::instantiate_async` and
 //! `Instance::new_async` (see `func/asyncs.rs` for how async calls run).
 
 use super::{InstancePre, Linker};
-use crate::func::{Caller, WasmParams, WasmResults, WasmRet};
+use crate::func::{Caller, WasmResults, WasmRet};
 use crate::store::StoreContextMut;
 use crate::vm::HostFuncDef;
-use crate::{vm, AsContextMut, Extern, FuncType, Instance, Module, ValRaw};
-use anyhow::{bail, Result};
+use crate::{vm, AsContextMut, Extern, FuncType, Instance, Module};
+use anyhow::{bail, Context as _, Result};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -38,14 +39,7 @@ impl<T> Linker<T> {
         if !self.engine.config().async_support {
             bail!("cannot use `func_wrap_async` without enabling async support in the config");
         }
-        let ty = FuncType::new(Params::valtypes(), Args::Results::valtypes());
-        let host = move |mut caller: Caller<'_, T>, raw: &mut [ValRaw]| -> Result<()> {
-            let params = Params::load_raw(&mut caller.store.opaque, raw);
-            let acx = caller.store.opaque.async_cx.ptr();
-            let future = Pin::from(func(caller.reborrow(), params));
-            let results = acx.block_on(future)?.into_result()?;
-            results.store_raw(&mut caller.store.opaque, raw)
-        };
+        let (ty, host) = crate::func::async_host_fn(func);
         let def = self.host_func(ty, HostFuncDef::new(host));
         self.insert(module, name, def)?;
         Ok(self)
@@ -82,6 +76,41 @@ impl<T> Linker<T> {
             let acx = caller.store.opaque.async_cx.ptr();
             acx.block_on(Pin::from(func(caller, params, results)))?
         })
+    }
+
+    /// [`Linker::module`] for async stores: a reactor is instantiated with
+    /// [`Linker::instantiate_async`] and its `_initialize` called with
+    /// `call_async`; a command's functions instantiate it afresh on each call,
+    /// on the calling async call's fiber (where async host functions it
+    /// imports can be awaited).
+    ///
+    /// # Errors
+    /// Fails as [`Linker::module`] does, and when the engine was not
+    /// configured with `Config::async_support`.
+    pub async fn module_async(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        module: &Module,
+    ) -> Result<&mut Self>
+    where
+        T: Send + 'static,
+    {
+        store.as_context_mut().0.opaque.check_async_entry()?;
+        if super::command::is_command(module) {
+            return self.command(module_name, module);
+        }
+        let instance = self.instantiate_async(&mut store, module).await?;
+        if let Some(init) = instance.get_export(&mut store, "_initialize") {
+            let Extern::Func(init) = init else {
+                bail!("`_initialize` in `{module_name}` is not a function");
+            };
+            init.typed::<(), ()>(&store)
+                .context("`_initialize` must take and return nothing")?
+                .call_async(&mut store, ())
+                .await?;
+        }
+        self.instance(store, module_name, instance)
     }
 
     /// Instantiates `module` on a fiber, resolving imports by name (see

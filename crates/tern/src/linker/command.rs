@@ -13,6 +13,13 @@ use crate::vm::HostFuncDef;
 use crate::{AsContextMut, Extern, ExternType, Module};
 use anyhow::{bail, Context as _, Result};
 
+/// Whether `module` is a command (it exports a function `_start`).
+pub(super) fn is_command(module: &Module) -> bool {
+    module
+        .exports()
+        .any(|e| e.name() == "_start" && matches!(e.ty(), ExternType::Func(_)))
+}
+
 impl<T> Linker<T> {
     /// Whether a command module may have exports other than functions (and
     /// `memory` / `__indirect_function_table`), which `Linker::module` then
@@ -44,10 +51,7 @@ impl<T> Linker<T> {
     where
         T: 'static,
     {
-        let is_command = module
-            .exports()
-            .any(|e| e.name() == "_start" && matches!(e.ty(), ExternType::Func(_)));
-        if is_command {
+        if is_command(module) {
             return self.command(module_name, module);
         }
         let instance = self.instantiate(&mut store, module)?;
@@ -62,7 +66,8 @@ impl<T> Linker<T> {
         self.instance(store, module_name, instance)
     }
 
-    fn command(&mut self, module_name: &str, module: &Module) -> Result<&mut Self>
+    /// Defines a command's exports (see the file's notes).
+    pub(super) fn command(&mut self, module_name: &str, module: &Module) -> Result<&mut Self>
     where
         T: 'static,
     {

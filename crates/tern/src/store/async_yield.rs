@@ -1,13 +1,14 @@
-//! What a store does when wasm runs out of fuel or reaches its epoch deadline
-//! during an async call: wasmtime's `out_of_fuel_async_yield`,
-//! `fuel_async_yield_interval` and `epoch_deadline_async_yield_and_update`.
+//! What a store does when wasm runs out of fuel during an async call:
+//! wasmtime's `out_of_fuel_async_yield`, `out_of_fuel_trap` and
+//! `fuel_async_yield_interval` (the epoch deadline's counterpart is
+//! `store/epoch.rs`).
 //!
-//! Compiled code calls the `out_of_fuel` / `new_epoch` libcalls at those
-//! points; they ask [`StoreOpaque::out_of_fuel`] / [`StoreOpaque::new_epoch`]
-//! whether to go on. Yielding suspends the fiber once (`AsyncCxPtr::yield_now`),
-//! so other tasks of the executor run before this wasm continues. Outside an
-//! async call (or with no yield policy) both answer "trap" once the fuel left is
-//! spent, the only behaviour of synchronous calls.
+//! Compiled code calls the `out_of_fuel` libcall at that point; it asks
+//! [`StoreOpaque::out_of_fuel`] whether to go on. Yielding suspends the fiber
+//! once (`AsyncCxPtr::yield_now`), so other tasks of the executor run before
+//! this wasm continues. Outside an async call (or with no yield policy) it
+//! answers "trap" once the fuel left is spent, the only behaviour of
+//! synchronous calls.
 //!
 //! With `fuel_async_yield_interval(Some(n))`, the fuel counter compiled code
 //! reads holds at most `n` units and the rest of the fuel left waits in the
@@ -26,9 +27,6 @@ pub(crate) struct YieldPolicy {
     fuel_injections: u64,
     /// Fuel given per injection.
     fuel_per_injection: u64,
-    /// With `Some(delta)`, the epoch deadline moves `delta` ticks ahead at each
-    /// yield instead of trapping.
-    epoch_delta: Option<u64>,
     /// `fuel_async_yield_interval`: yield every this many units of fuel.
     fuel_interval: Option<u64>,
 }
@@ -65,25 +63,6 @@ impl StoreOpaque {
         self.async_cx.ptr().yield_now()?;
         Ok(self.fuel_left() >= 0)
     }
-
-    /// Wasm reached the epoch deadline: `Ok(true)` when the deadline moved
-    /// after a yield.
-    pub(crate) fn new_epoch(&mut self) -> Result<bool> {
-        let Some(delta) = self.yield_policy.epoch_delta else {
-            return Ok(false);
-        };
-        if !self.async_cx.on_fiber() {
-            return Ok(false);
-        }
-        self.async_cx.ptr().yield_now()?;
-        let now = self
-            .engine
-            .inner
-            .epoch
-            .load(std::sync::atomic::Ordering::Relaxed);
-        self.limits.set_epoch_deadline(now.saturating_add(delta));
-        Ok(true)
-    }
 }
 
 impl<T> Store<T> {
@@ -98,6 +77,14 @@ impl<T> Store<T> {
         let policy = &mut self.inner.opaque.yield_policy;
         policy.fuel_injections = injection_count;
         policy.fuel_per_injection = fuel_to_inject;
+    }
+
+    /// Running out of fuel traps with `Trap::OutOfFuel` (the default; undoes
+    /// [`Store::out_of_fuel_async_yield`]).
+    pub fn out_of_fuel_trap(&mut self) {
+        let policy = &mut self.inner.opaque.yield_policy;
+        policy.fuel_injections = 0;
+        policy.fuel_per_injection = 0;
     }
 
     /// During async calls, yield to the executor every `interval` units of
@@ -124,18 +111,5 @@ impl<T> Store<T> {
         let left = opaque.fuel_left();
         opaque.set_fuel_left(left);
         Ok(())
-    }
-
-    /// During async calls, reaching the epoch deadline yields to the executor
-    /// and then moves the deadline `delta` ticks past the current epoch,
-    /// instead of trapping (synchronous calls still trap).
-    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
-        self.inner.opaque.yield_policy.epoch_delta = Some(delta);
-    }
-
-    /// Reaching the epoch deadline traps with `Trap::Interrupt` (the default;
-    /// undoes [`Store::epoch_deadline_async_yield_and_update`]).
-    pub fn epoch_deadline_trap(&mut self) {
-        self.inner.opaque.yield_policy.epoch_delta = None;
     }
 }

@@ -1,6 +1,6 @@
 //! Embedder hooks on a store: [`CallHook`] transitions between host and wasm
-//! (`Store::call_hook`) and the embedder's own signal handler
-//! (`Store::set_signal_handler`).
+//! (`Store::call_hook`, or `Store::call_hook_async` with a [`CallHookHandler`])
+//! and the embedder's own signal handler (`Store::set_signal_handler`).
 //!
 //! The call hook runs when the host calls into wasm and when that call returns
 //! (`CallingWasm` / `ReturningFromWasm`, in `Func::call_raw`), and around every
@@ -9,9 +9,13 @@
 //! wrapped, and a store without a hook pays one check per call). An error from
 //! the hook aborts the transition and reaches the embedder like a host
 //! function's error.
-
+//!
+//! An async hook's future is awaited on the fiber of the async call making
+//! the transition (as async host functions are), so it runs only during
+//! async calls; a transition outside one (a synchronous call, possible only
+//! without `Config::async_support`) fails with an error saying so.
 use super::{Store, StoreInner};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use std::sync::Arc;
 
 /// A transition between host and wasm code, passed to the hook installed by
@@ -40,17 +44,47 @@ impl CallHook {
     }
 }
 
+/// An async call hook (install it with [`Store::call_hook_async`]): told of
+/// every transition between host and wasm code of the store's async calls,
+/// it may `.await` before the transition proceeds.
+#[async_trait::async_trait]
+pub trait CallHookHandler<T>: Send {
+    /// Called with the store's data at transition `ch`; an error aborts the
+    /// call in progress with that error.
+    ///
+    /// # Errors
+    /// Whatever the embedder decides.
+    async fn handle_call_event(&self, t: &mut T, ch: CallHook) -> Result<()>;
+}
+
 /// What `Store::call_hook` installs.
 pub(crate) type CallHookFn<T> = dyn FnMut(&mut T, CallHook) -> Result<()> + Send + Sync;
+
+/// What `Store::call_hook` or `Store::call_hook_async` installs.
+pub(crate) enum CallHookInner<T> {
+    Sync(Box<CallHookFn<T>>),
+    Async(Box<dyn CallHookHandler<T> + Send + Sync>),
+}
 
 impl<T> StoreInner<T> {
     /// Runs the call hook, if one is installed, for transition `hook`.
     ///
     /// # Errors
-    /// The hook's error.
+    /// The hook's error; for an async hook, also a transition outside an
+    /// async call and a cancelled call.
     pub(crate) fn call_hook(&mut self, hook: CallHook) -> Result<()> {
         match &mut self.call_hook {
-            Some(f) => f(&mut self.data, hook),
+            Some(CallHookInner::Sync(f)) => f(&mut self.data, hook),
+            Some(CallHookInner::Async(handler)) => {
+                if !self.opaque.async_cx.on_fiber() {
+                    bail!(
+                        "an async call hook (`Store::call_hook_async`) can only run during \
+                         async calls (`call_async`, `instantiate_async`, ...)"
+                    );
+                }
+                let acx = self.opaque.async_cx.ptr();
+                acx.block_on(handler.handle_call_event(&mut self.data, hook))?
+            }
             None => Ok(()),
         }
     }
@@ -64,7 +98,20 @@ impl<T> Store<T> {
         &mut self,
         hook: impl FnMut(&mut T, CallHook) -> Result<()> + Send + Sync + 'static,
     ) {
-        self.inner.call_hook = Some(Box::new(hook));
+        self.inner.call_hook = Some(CallHookInner::Sync(Box::new(hook)));
+    }
+
+    /// Installs an async call hook: `hook.handle_call_event` is called and
+    /// awaited at every transition between host and wasm code, as
+    /// [`Store::call_hook`]'s closure is (replacing it). Its future runs on
+    /// the async call's fiber; a transition outside an async call fails with
+    /// an error.
+    #[allow(
+        clippy::implied_bounds_in_impls,
+        reason = "wasmtime 12's signature, spelled as it is"
+    )]
+    pub fn call_hook_async(&mut self, hook: impl CallHookHandler<T> + Send + Sync + 'static) {
+        self.inner.call_hook = Some(CallHookInner::Async(Box::new(hook)));
     }
 
     /// Installs a handler that sees every signal (`SIGSEGV`, `SIGBUS`, `SIGILL`,

@@ -3,8 +3,8 @@
 //! `StoreInner<T>` from a `StoreOpaque`.
 
 use super::vmcontext::{VMContext, VMContextHeader};
-use crate::limits::ResourceLimiter;
-use crate::store::{StoreInner, StoreOpaque};
+use crate::limits::{Limiter, ResourceLimiter, ResourceLimiterAsync};
+use crate::store::{LimiterFns, StoreInner, StoreOpaque};
 
 /// The store that owns the instance whose vmctx compiled code passed.
 ///
@@ -30,24 +30,68 @@ pub unsafe fn store_from_vmctx<'a>(vmctx: *mut VMContext) -> &'a mut StoreOpaque
 }
 
 /// The limiter of a `Store<T>`; installed as the store's limiter hook by
-/// `Store::<T>::limiter`, so `opaque` is always the head of a `StoreInner<T>`.
+/// `Store::<T>::limiter` and `Store::<T>::limiter_async`, so `opaque` is
+/// always the head of a `StoreInner<T>`.
 ///
 /// `T` need not be `'static`, and the hook's type cannot name it, so the
 /// borrow of the data is made for this body and then given `opaque`'s
 /// lifetime: the data lives in the same allocation as `opaque` (a `Store<T>`
 /// cannot outlive its data's borrows), so it is alive as long as `opaque` is
 /// borrowed, and that borrow is exclusive.
-pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<&'a mut dyn ResourceLimiter> {
+pub fn limiter_of<'a, T>(opaque: &'a mut StoreOpaque) -> Option<Limiter<'a>> {
+    let acx = opaque.async_cx.on_fiber().then(|| opaque.async_cx.ptr());
     let inner = (opaque as *mut StoreOpaque).cast::<StoreInner<T>>();
     // SAFETY: `StoreInner<T>` is `repr(C)` with `opaque` first, and this function
     // is only installed on stores created as `Store<T>` for this very `T`; the
     // exclusive borrow of `opaque` covers the whole store, which we use only here.
     let inner = unsafe { &mut *inner };
-    let limiter = inner.limiter.as_mut()?;
-    let found: &mut dyn ResourceLimiter = limiter(&mut inner.data);
-    // SAFETY: only lifetimes change: the limiter is in the store's data, which
-    // stays alive and exclusively borrowed for `'a` (see above).
-    Some(unsafe {
-        std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(found)
+    Some(match inner.limiter.as_mut()? {
+        LimiterFns::Sync(find) => {
+            let found: &mut dyn ResourceLimiter = find(&mut inner.data);
+            // SAFETY: only lifetimes change: the limiter is in the store's data,
+            // which stays alive and exclusively borrowed for `'a` (see above).
+            Limiter::Sync(unsafe {
+                std::mem::transmute::<&mut dyn ResourceLimiter, &'a mut dyn ResourceLimiter>(found)
+            })
+        }
+        LimiterFns::Async(find) => {
+            let found: &mut dyn ResourceLimiterAsync = find(&mut inner.data);
+            // SAFETY: as for the synchronous limiter just above.
+            let found = unsafe {
+                std::mem::transmute::<&mut dyn ResourceLimiterAsync, &'a mut dyn ResourceLimiterAsync>(
+                    found,
+                )
+            };
+            Limiter::Async(found, acx)
+        }
     })
+}
+
+/// Runs the epoch deadline callback of a `Store<T>`; installed as the store's
+/// epoch hook by `Store::<T>::epoch_deadline_callback`, so `opaque` is always
+/// the head of a `StoreInner<T>`. `None` when the callback is not in the
+/// store (it is running: this is a nested call).
+///
+/// The callback is taken out while it runs, so it gets the whole store as a
+/// `StoreContextMut<T>`; it goes back afterwards unless the callback chose
+/// another epoch behaviour meanwhile.
+pub fn epoch_callback_of<T>(
+    opaque: &mut StoreOpaque,
+) -> Option<anyhow::Result<crate::UpdateDeadline>> {
+    let inner = (opaque as *mut StoreOpaque).cast::<StoreInner<T>>();
+    // SAFETY: as in `limiter_of`: `StoreInner<T>` is `repr(C)` with `opaque`
+    // first, this hook is only installed on stores created as `Store<T>` for
+    // this `T`, and the exclusive borrow of `opaque` covers the whole store,
+    // which is used only through `inner` until this function returns.
+    let inner = unsafe { &mut *inner };
+    let mut callback = inner.epoch_callback.take()?;
+    let update = callback(crate::StoreContextMut(&mut *inner));
+    let still_ours = matches!(
+        inner.opaque.epoch_behavior,
+        crate::store::EpochBehavior::Callback(_)
+    );
+    if still_ours && inner.epoch_callback.is_none() {
+        inner.epoch_callback = Some(callback);
+    }
+    Some(update)
 }

@@ -5,7 +5,7 @@
 use crate::ctx::{timespec_nanos, State};
 use crate::error::{Error, WasiResult};
 use crate::memory::GuestMemory;
-use crate::pipe::Stream;
+use crate::stream::Stream;
 use crate::table::{Desc, Kind};
 use crate::types::{clockid, poll, Errno};
 use crate::I32Exit;

@@ -9,3 +9,4 @@
 
 pub(crate) mod fs;
 pub(crate) mod misc;
+pub(crate) mod preview0;

@@ -21,7 +21,7 @@
 //!     let component = Component::from_file(&engine, "app.wasm")?;
 //!     let mut linker = Linker::new(&engine);
 //!     tern_wasi::p2::add_to_linker_sync(&mut linker)?;
-//!     let ctx = WasiCtxBuilder::new().inherit_stdio()?.build();
+//!     let ctx = WasiCtxBuilder::new().inherit_stdio().build();
 //!     let mut store = Store::new(&engine, Host { ctx, table: ResourceTable::new() });
 //!     let code = tern_wasi::p2::run(&mut store, &linker, &component)?;
 //!     std::process::exit(code);

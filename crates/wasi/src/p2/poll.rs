@@ -7,7 +7,7 @@
 
 use super::bindings::wasi::io::poll::{Host, HostPollable, Pollable};
 use super::{cast, WasiView};
-use crate::pipe::Stream;
+use crate::stream::Stream;
 use anyhow::{bail, Result};
 use rustix::event::{PollFd, PollFlags};
 use std::os::fd::OwnedFd;

@@ -4,13 +4,19 @@
 use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL, RIGHTS_DIR};
 use std::fs;
 use std::time::{Duration, Instant, SystemTime};
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, I32Exit, ReadPipe, WasiCtxBuilder, WasiRandom, WritePipe};
 
 const DIR: u32 = 3;
 
 fn dir_guest(tmp: &TempDir) -> Guest {
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "/d", DirPerms::all(), FilePerms::all())
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+            "/d",
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     Guest::new(ctx)
@@ -49,8 +55,10 @@ fn builder_refuses_what_wasi_cannot_carry() {
     assert!(WasiCtxBuilder::new().env("A=B", "c").is_err());
     assert!(WasiCtxBuilder::new().env("", "c").is_err());
     let missing = std::env::temp_dir().join("tern-wasi-no-such-dir");
+    assert!(Dir::open_ambient_dir(&missing, ambient_authority()).is_err());
+    let dir = Dir::open_ambient_dir(std::env::temp_dir(), ambient_authority()).unwrap();
     assert!(WasiCtxBuilder::new()
-        .preopened_dir(&missing, "x", DirPerms::READ, FilePerms::READ)
+        .preopened_dir(dir, "bad\0name")
         .is_err());
 }
 
@@ -58,9 +66,9 @@ fn builder_refuses_what_wasi_cannot_carry() {
 fn captured_standard_streams() {
     let (out, err) = (WritePipe::new_in_memory(), WritePipe::new_in_memory());
     let ctx = WasiCtxBuilder::new()
-        .stdin(ReadPipe::from_bytes("typed input"))
-        .stdout(out.clone())
-        .stderr(err.clone())
+        .stdin(Box::new(ReadPipe::from("typed input")))
+        .stdout(Box::new(out.clone()))
+        .stderr(Box::new(err.clone()))
         .build();
     let mut g = Guest::new(ctx);
     assert_eq!(g.read(0, 5).unwrap(), b"typed");

@@ -4,6 +4,7 @@
 //! write rights on one is `EISDIR`, with or without `O_DIRECTORY`.
 
 use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL, RIGHTS_DIR, RIGHTS_WRITE};
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
 
 const DIR: u32 = 3;
@@ -20,7 +21,12 @@ fn guest(tmp: &TempDir) -> Guest {
     std::fs::create_dir(tmp.path().join("sub")).unwrap();
     std::fs::write(tmp.path().join("file.txt"), b"text").unwrap();
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "/d", DirPerms::all(), FilePerms::all())
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+            "/d",
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     Guest::new(ctx)

@@ -2,6 +2,7 @@
 //! `EILSEQ` for a path that is not UTF-8) and the host carries on.
 
 use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL};
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
 
 /// The guest's memory is 4 pages.
@@ -14,7 +15,12 @@ fn out_of_bounds_pointers_are_efault() {
     let ctx = WasiCtxBuilder::new()
         .args(&["a".into(), "b".into()])
         .unwrap()
-        .preopened_dir(tmp.path(), "d", DirPerms::all(), FilePerms::all())
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+            "d",
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);
@@ -78,7 +84,12 @@ fn out_of_bounds_pointers_are_efault() {
 fn paths_that_are_not_utf8_are_eilseq() {
     let tmp = TempDir::new("eilseq");
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "d", DirPerms::all(), FilePerms::all())
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+            "d",
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);
@@ -102,7 +113,12 @@ fn a_guest_without_memory_gets_efault_not_a_crash() {
 fn bad_descriptors_and_flags_are_errors() {
     let tmp = TempDir::new("badfd");
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "d", DirPerms::all(), FilePerms::all())
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+            "d",
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);

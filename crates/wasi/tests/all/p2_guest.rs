@@ -7,6 +7,7 @@
 use tern::component::{Component, Linker, ResourceTable};
 use tern::{Config, Engine, Store};
 use tern_wasi::p2::{LinkOptions, WasiView};
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, WasiCtx, WasiCtxBuilder};
 
 struct Host {
@@ -205,7 +206,12 @@ fn an_invalid_utf8_path_traps_when_lifted() {
     std::fs::create_dir_all(&dir).unwrap();
     let run = |path: &str| {
         let ctx = WasiCtxBuilder::new()
-            .preopened_dir(&dir, "/", DirPerms::all(), FilePerms::all())
+            .preopened_dir_with_perms(
+                Dir::open_ambient_dir(&dir, ambient_authority()).unwrap(),
+                "/",
+                DirPerms::all(),
+                FilePerms::all(),
+            )
             .unwrap()
             .build();
         let mut s = store(&engine, ctx);

@@ -15,6 +15,7 @@ use tern_wasi::p2::bindings::wasi::filesystem::types::{
 use tern_wasi::p2::bindings::wasi::io::poll::Host as _;
 use tern_wasi::p2::bindings::wasi::io::streams::{HostInputStream, HostOutputStream, OutputStream};
 use tern_wasi::p2::{FsError, StreamError, WasiView};
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx, WasiCtxBuilder, WritePipe};
 
 struct Host {
@@ -54,10 +55,15 @@ impl Drop for Scratch {
     }
 }
 
-fn host(dir: &std::path::Path, stdout: &WritePipe) -> Host {
+fn host(dir: &std::path::Path, stdout: &WritePipe<std::io::Cursor<Vec<u8>>>) -> Host {
     let ctx = WasiCtxBuilder::new()
-        .stdout(stdout.clone())
-        .preopened_dir(dir, "/", DirPerms::all(), FilePerms::all())
+        .stdout(Box::new(stdout.clone()))
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(dir, ambient_authority()).unwrap(),
+            "/",
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     Host {
@@ -240,7 +246,12 @@ fn read_only_preopens_refuse_writes() {
     let s = Scratch::new("perms");
     std::fs::write(s.sandbox().join("f.txt"), "abc").unwrap();
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(s.sandbox(), ".", DirPerms::READ, FilePerms::READ)
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(s.sandbox(), ambient_authority()).unwrap(),
+            ".",
+            DirPerms::READ,
+            FilePerms::READ,
+        )
         .unwrap()
         .build();
     let mut h = Host {

@@ -4,6 +4,7 @@
 use crate::harness::{errno, Guest, TempDir, RIGHTS_ALL, RIGHTS_DIR};
 use std::fs;
 use std::os::unix::fs::symlink;
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, WasiCtxBuilder};
 
 /// `tmp/outside/secret.txt` and the preopen `tmp/sandbox` (descriptor 3) with
@@ -27,7 +28,12 @@ impl World {
         symlink("../outside", sandbox.join("link_out")).unwrap();
         symlink(outside.join("secret.txt"), sandbox.join("abs_link")).unwrap();
         let ctx = WasiCtxBuilder::new()
-            .preopened_dir(&sandbox, "/sandbox", DirPerms::all(), FilePerms::all())
+            .preopened_dir_with_perms(
+                Dir::open_ambient_dir(&sandbox, ambient_authority()).unwrap(),
+                "/sandbox",
+                DirPerms::all(),
+                FilePerms::all(),
+            )
             .unwrap()
             .build();
         World {
@@ -350,7 +356,12 @@ fn read_only_preopens_refuse_changes() {
     let tmp = TempDir::new("readonly");
     fs::write(tmp.path().join("a.txt"), "a").unwrap();
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "ro", DirPerms::READ, FilePerms::READ)
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+            "ro",
+            DirPerms::READ,
+            FilePerms::READ,
+        )
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);
@@ -383,7 +394,12 @@ fn read_only_preopens_refuse_changes() {
 fn preopens_are_listed_and_nothing_else() {
     let tmp = TempDir::new("prestat");
     let ctx = WasiCtxBuilder::new()
-        .preopened_dir(tmp.path(), "/data", DirPerms::all(), FilePerms::all())
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap(),
+            "/data",
+            DirPerms::all(),
+            FilePerms::all(),
+        )
         .unwrap()
         .build();
     let mut g = Guest::new(ctx);

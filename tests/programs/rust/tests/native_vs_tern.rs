@@ -20,6 +20,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use tern::component::{self, Component, ResourceTable};
 use tern::{Config, Engine, Linker, Module, Store};
+use tern_wasi::sync::{ambient_authority, Dir};
 use tern_wasi::{DirPerms, FilePerms, I32Exit, ReadPipe, WasiCtx, WasiCtxBuilder, WritePipe};
 
 fn native_binary(program: &str) -> std::path::PathBuf {
@@ -93,7 +94,11 @@ impl tern_wasi::p2::WasiView for Host {
 /// stdout captured in `stdout`, the fixtures preopened read-only as `.`
 /// and `scratch` read-write as `/scratch`, the network as the case's
 /// options allow.
-fn context(case: &Case, scratch: &Scratch, stdout: &WritePipe) -> WasiCtx {
+fn context(
+    case: &Case,
+    scratch: &Scratch,
+    stdout: &WritePipe<std::io::Cursor<Vec<u8>>>,
+) -> WasiCtx {
     let mut builder = WasiCtxBuilder::new();
     for option in &case.wasi_options {
         match option.as_str() {
@@ -109,13 +114,18 @@ fn context(case: &Case, scratch: &Scratch, stdout: &WritePipe) -> WasiCtx {
         .unwrap()
         .envs(&case.env)
         .unwrap()
-        .stdin(ReadPipe::from_bytes(cases::stdin_bytes(case)))
-        .stdout(stdout.clone())
-        .stderr(WritePipe::new_in_memory())
-        .preopened_dir(cases::fixtures_dir(), ".", DirPerms::READ, FilePerms::READ)
+        .stdin(Box::new(ReadPipe::from(cases::stdin_bytes(case))))
+        .stdout(Box::new(stdout.clone()))
+        .stderr(Box::new(WritePipe::new_in_memory()))
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(cases::fixtures_dir(), ambient_authority()).unwrap(),
+            ".",
+            DirPerms::READ,
+            FilePerms::READ,
+        )
         .unwrap()
-        .preopened_dir(
-            &scratch.0,
+        .preopened_dir_with_perms(
+            Dir::open_ambient_dir(&scratch.0, ambient_authority()).unwrap(),
             cases::GUEST_SCRATCH,
             DirPerms::all(),
             FilePerms::all(),
