@@ -31,6 +31,11 @@ pub struct Tunables {
     /// followed by a check for an exception the callee left pending, since an
     /// exception may pass through any module's frames.
     pub exceptions: bool,
+    /// Whether every float operator that can compute a NaN yields the
+    /// canonical NaN of its type instead of whatever the hardware produced
+    /// (`Config::cranelift_nan_canonicalization`; see `tern-cranelift`'s
+    /// `translate/nan_canon.rs`). Off by default, as in wasmtime.
+    pub nan_canonicalization: bool,
 }
 
 impl Default for Tunables {
@@ -44,6 +49,7 @@ impl Default for Tunables {
             heap_access_spectre_mitigation: true,
             table_access_spectre_mitigation: true,
             exceptions: false,
+            nan_canonicalization: false,
         }
     }
 }

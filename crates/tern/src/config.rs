@@ -217,6 +217,45 @@ impl Config {
         self
     }
 
+    /// Makes every float operator that can compute a NaN return the
+    /// canonical NaN of its type (`0x7fc0_0000` for f32,
+    /// `0x7ff8_0000_0000_0000` for f64, lane by lane for `f32x4`/`f64x2`)
+    /// instead of the NaN the CPU produced, as wasmtime's method of the same
+    /// name does. Off by default: the spec allows any arithmetic NaN, and the
+    /// check costs a compare and a select per operator.
+    ///
+    /// Turn it on when results must be bit-identical across hosts
+    /// (consensus, replay, differential testing). It covers `add`, `sub`,
+    /// `mul`, `div`, `sqrt`, `min`, `max`, `ceil`, `floor`, `trunc`,
+    /// `nearest` of `f32`, `f64`, `f32x4` and `f64x2`, the demotions and
+    /// promotions, and relaxed SIMD's `relaxed_min`/`relaxed_max`/
+    /// `relaxed_madd`/`relaxed_nmadd`; operators defined on bits (`neg`,
+    /// `abs`, `copysign`, reinterpretations, loads, stores, `pmin`/`pmax`)
+    /// still pass NaN payloads through unchanged, as the spec requires.
+    /// Artifacts record the setting: one compiled with it on is refused by an
+    /// engine with it off, and the other way round.
+    pub fn cranelift_nan_canonicalization(&mut self, enable: bool) -> &mut Self {
+        self.tunables.nan_canonicalization = enable;
+        self
+    }
+
+    /// Whether relaxed SIMD operators must compute the same result on every
+    /// host (wasmtime's knob of this name; off by default there). Tern
+    /// always computes each relaxed operator one fixed way, the same on every
+    /// host and whatever the CPU features: `relaxed_swizzle` as `swizzle`,
+    /// the relaxed truncations as the saturating ones, `relaxed_madd` and
+    /// `relaxed_nmadd` as fused multiply-adds (a software fallback where the
+    /// CPU has no FMA), `relaxed_min`/`relaxed_max` as `min`/`max`, the lane
+    /// selects as `bitselect`, `relaxed_q15mulr_s` as `q15mulr_sat_s`, and
+    /// the dot products treating both operands as signed. So both values are
+    /// honest and neither changes the code. NaN bits of relaxed (and other)
+    /// float results still vary by host unless
+    /// [`Config::cranelift_nan_canonicalization`] is on.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        let _ = enable;
+        self
+    }
+
     /// Sets the Cranelift flag `name` to `value`, as wasmtime's method of the
     /// same name does. Tern honours the flags that change what its translator
     /// emits, both `"true"` by default:
