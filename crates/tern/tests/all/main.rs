@@ -46,6 +46,7 @@ mod lazy_tables;
 mod legacy_exceptions;
 mod limits;
 mod memory_image;
+mod nan_canon;
 mod pooled_tables;
 mod pooling;
 mod precompiled;
