@@ -244,8 +244,8 @@ impl Config {
     /// always computes each relaxed operator one fixed way, the same on every
     /// host and whatever the CPU features: `relaxed_swizzle` as `swizzle`,
     /// the relaxed truncations as the saturating ones, `relaxed_madd` and
-    /// `relaxed_nmadd` as fused multiply-adds (a software fallback where the
-    /// CPU has no FMA), `relaxed_min`/`relaxed_max` as `min`/`max`, the lane
+    /// `relaxed_nmadd` as fused multiply-adds (single rounding),
+    /// `relaxed_min`/`relaxed_max` as `min`/`max`, the lane
     /// selects as `bitselect`, `relaxed_q15mulr_s` as `q15mulr_sat_s`, and
     /// the dot products treating both operands as signed. So both values are
     /// honest and neither changes the code. NaN bits of relaxed (and other)
