@@ -33,7 +33,10 @@ pub const WASM_FLAGS: &[(&str, Setter)] = &[
     ("memory64", Config::wasm_memory64),
     ("multi-memory", Config::wasm_multi_memory),
     ("multi-value", Config::wasm_multi_value),
-    ("nan-canonicalization", Config::cranelift_nan_canonicalization),
+    (
+        "nan-canonicalization",
+        Config::cranelift_nan_canonicalization,
+    ),
     ("mutable-global", Config::wasm_mutable_global),
     (
         "nontrapping-float-to-int",
@@ -41,7 +44,10 @@ pub const WASM_FLAGS: &[(&str, Setter)] = &[
     ),
     ("reference-types", Config::wasm_reference_types),
     ("relaxed-simd", Config::wasm_relaxed_simd),
-    ("relaxed-simd-deterministic", Config::relaxed_simd_deterministic),
+    (
+        "relaxed-simd-deterministic",
+        Config::relaxed_simd_deterministic,
+    ),
     ("sign-extension", Config::wasm_sign_extension),
     ("simd", Config::wasm_simd),
     ("tail-call", Config::wasm_tail_call),

@@ -187,6 +187,10 @@ fn nan_canonicalization_by_flag() {
             "{}",
             text(&o.stderr)
         );
-        assert!(text(&o.stderr).contains("got F32(4290772992)"), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("got F32(4290772992)"),
+            "{}",
+            text(&o.stderr)
+        );
     }
 }

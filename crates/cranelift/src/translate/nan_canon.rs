@@ -20,15 +20,22 @@
 //! moves, `pmin`/`pmax` (which return one operand unchanged) — pass NaNs
 //! through untouched, as the spec requires.
 //!
-//! The check is branch-free: compare the result unordered with itself, then
-//! pick the canonical NaN with a bit-select. A scalar is checked in lane 0 of
-//! a vector register (both of Tern's targets have 128-bit vectors), because a
-//! scalar `select` between floats lowers to a branch on x86-64. With the
-//! tunable off, nothing here emits an instruction, so the code is unchanged.
+//! The check compares the result unordered with itself and picks the
+//! canonical NaN where it holds. For a vector that is a branch-free
+//! bit-select. For a scalar it is a Cranelift `select`, which x86-64 lowers
+//! to a compare, a never-taken branch and a register move: the branch is
+//! predicted, so the check stays off the result's dependency chain. The
+//! branch-free alternative (the scalar checked in lane 0 of a vector
+//! register with a blend) made float-bound code much slower: `run_nbody
+//! 2000000` of `benches/workloads` took 1.3 s instead of 0.2 s unchecked,
+//! and 0.53 s with `select` (`tern run -W nan-canonicalization --invoke`,
+//! December 2026, three runs each). With the tunable off, nothing here
+//! emits an instruction, so the code is unchanged.
 
 use super::FuncState;
 use cranelift_codegen::ir::{
     condcodes::FloatCC,
+    immediates::{Ieee32, Ieee64},
     types::{self, Type},
     ConstantData, Endianness, InstBuilder, MemFlagsData, Value,
 };
@@ -47,39 +54,41 @@ impl FuncState<'_, '_> {
             return v;
         }
         let ty = self.builder.func.dfg.value_type(v);
-        let (vector, lane_bytes) = match ty {
-            types::F32 | types::F32X4 => (types::F32X4, CANONICAL_NAN_F32.to_le_bytes().to_vec()),
-            types::F64 | types::F64X2 => (types::F64X2, CANONICAL_NAN_F64.to_le_bytes().to_vec()),
+        let canon = match ty {
+            types::F32 => self
+                .builder
+                .ins()
+                .f32const(Ieee32::with_bits(CANONICAL_NAN_F32)),
+            types::F64 => self
+                .builder
+                .ins()
+                .f64const(Ieee64::with_bits(CANONICAL_NAN_F64)),
+            types::F32X4 => self.splat_constant(ty, &CANONICAL_NAN_F32.to_le_bytes()),
+            types::F64X2 => self.splat_constant(ty, &CANONICAL_NAN_F64.to_le_bytes()),
             // Every caller passes a float or float vector; anything else is
             // not a float result, so there is no NaN to replace.
             _ => return v,
         };
-        let canon_bytes: Vec<u8> = lane_bytes.repeat(16 / lane_bytes.len());
+        let is_nan = self.builder.ins().fcmp(FloatCC::Unordered, v, v);
+        if ty.is_vector() {
+            let flags = MemFlagsData::new().with_endianness(Endianness::Little);
+            let mask = self.builder.ins().bitcast(ty, flags, is_nan);
+            self.builder.ins().bitselect(mask, canon, v)
+        } else {
+            self.builder.ins().select(is_nan, canon, v)
+        }
+    }
+
+    /// A constant vector of type `ty` with `lane` (little-endian bytes) in
+    /// every lane.
+    fn splat_constant(&mut self, ty: Type, lane: &[u8]) -> Value {
+        let bytes = lane.repeat(16 / lane.len());
         let c = self
             .builder
             .func
             .dfg
             .constants
-            .insert(ConstantData::from(canon_bytes));
-        let canon = self.builder.ins().vconst(vector, c);
-        let x = if ty.is_vector() {
-            v
-        } else {
-            self.builder.ins().scalar_to_vector(vector, v)
-        };
-        let picked = self.select_canonical(vector, x, canon);
-        if ty.is_vector() {
-            picked
-        } else {
-            self.builder.ins().extractlane(picked, 0)
-        }
-    }
-
-    /// Lane-wise `x` where `x` is ordered, `canon` where it is a NaN.
-    fn select_canonical(&mut self, vector: Type, x: Value, canon: Value) -> Value {
-        let is_nan = self.builder.ins().fcmp(FloatCC::Unordered, x, x);
-        let flags = MemFlagsData::new().with_endianness(Endianness::Little);
-        let mask = self.builder.ins().bitcast(vector, flags, is_nan);
-        self.builder.ins().bitselect(mask, canon, x)
+            .insert(ConstantData::from(bytes));
+        self.builder.ins().vconst(ty, c)
     }
 }

@@ -178,18 +178,34 @@ impl FuncState<'_, '_> {
             Operator::F32Abs | Operator::F64Abs => self.unop(|s, a| s.builder.ins().fabs(a)),
             Operator::F32Neg | Operator::F64Neg => self.unop(|s, a| s.builder.ins().fneg(a)),
             Operator::F32Ceil | Operator::F64Ceil => self.farith1(|s, a| s.builder.ins().ceil(a)),
-            Operator::F32Floor | Operator::F64Floor => self.farith1(|s, a| s.builder.ins().floor(a)),
-            Operator::F32Trunc | Operator::F64Trunc => self.farith1(|s, a| s.builder.ins().trunc(a)),
+            Operator::F32Floor | Operator::F64Floor => {
+                self.farith1(|s, a| s.builder.ins().floor(a))
+            }
+            Operator::F32Trunc | Operator::F64Trunc => {
+                self.farith1(|s, a| s.builder.ins().trunc(a))
+            }
             Operator::F32Nearest | Operator::F64Nearest => {
                 self.farith1(|s, a| s.builder.ins().nearest(a))
             }
             Operator::F32Sqrt | Operator::F64Sqrt => self.farith1(|s, a| s.builder.ins().sqrt(a)),
-            Operator::F32Add | Operator::F64Add => self.farith2(|s, a, b| s.builder.ins().fadd(a, b)),
-            Operator::F32Sub | Operator::F64Sub => self.farith2(|s, a, b| s.builder.ins().fsub(a, b)),
-            Operator::F32Mul | Operator::F64Mul => self.farith2(|s, a, b| s.builder.ins().fmul(a, b)),
-            Operator::F32Div | Operator::F64Div => self.farith2(|s, a, b| s.builder.ins().fdiv(a, b)),
-            Operator::F32Min | Operator::F64Min => self.farith2(|s, a, b| s.builder.ins().fmin(a, b)),
-            Operator::F32Max | Operator::F64Max => self.farith2(|s, a, b| s.builder.ins().fmax(a, b)),
+            Operator::F32Add | Operator::F64Add => {
+                self.farith2(|s, a, b| s.builder.ins().fadd(a, b))
+            }
+            Operator::F32Sub | Operator::F64Sub => {
+                self.farith2(|s, a, b| s.builder.ins().fsub(a, b))
+            }
+            Operator::F32Mul | Operator::F64Mul => {
+                self.farith2(|s, a, b| s.builder.ins().fmul(a, b))
+            }
+            Operator::F32Div | Operator::F64Div => {
+                self.farith2(|s, a, b| s.builder.ins().fdiv(a, b))
+            }
+            Operator::F32Min | Operator::F64Min => {
+                self.farith2(|s, a, b| s.builder.ins().fmin(a, b))
+            }
+            Operator::F32Max | Operator::F64Max => {
+                self.farith2(|s, a, b| s.builder.ins().fmax(a, b))
+            }
             Operator::F32Copysign | Operator::F64Copysign => {
                 self.binop(|s, a, b| s.builder.ins().fcopysign(a, b))
             }

@@ -710,7 +710,9 @@ impl FuncState<'_, '_> {
                 let w = s.builder.ins().uwiden_low(a);
                 s.builder.ins().fcvt_from_uint(F64X2, w)
             }),
-            Operator::F32x4DemoteF64x2Zero => self.vfarith1(F64X2, |s, a| s.builder.ins().fvdemote(a)),
+            Operator::F32x4DemoteF64x2Zero => {
+                self.vfarith1(F64X2, |s, a| s.builder.ins().fvdemote(a))
+            }
             Operator::F64x2PromoteLowF32x4 => {
                 self.vfarith1(F32X4, |s, a| s.builder.ins().fvpromote_low(a))
             }

@@ -121,8 +121,18 @@ fn module_text() -> String {
             &format!("({vty}.extract_lane 1 ({vty}.splat (local.get 0)))"),
         );
     }
-    add("f32.demote_f64", "(param f64)", "f32", "(f32.demote_f64 (local.get 0))");
-    add("f64.promote_f32", "(param f32)", "f64", "(f64.promote_f32 (local.get 0))");
+    add(
+        "f32.demote_f64",
+        "(param f64)",
+        "f32",
+        "(f32.demote_f64 (local.get 0))",
+    );
+    add(
+        "f64.promote_f32",
+        "(param f32)",
+        "f64",
+        "(f64.promote_f32 (local.get 0))",
+    );
     add(
         "f32x4.demote_f64x2_zero",
         "(param v128)",
@@ -135,10 +145,30 @@ fn module_text() -> String {
         "v128",
         "(f64x2.promote_low_f32x4 (local.get 0))",
     );
-    add("i32.reinterpret_f32", "(param f32)", "i32", "(i32.reinterpret_f32 (local.get 0))");
-    add("f32.reinterpret_i32", "(param i32)", "f32", "(f32.reinterpret_i32 (local.get 0))");
-    add("i64.reinterpret_f64", "(param f64)", "i64", "(i64.reinterpret_f64 (local.get 0))");
-    add("f64.reinterpret_i64", "(param i64)", "f64", "(f64.reinterpret_i64 (local.get 0))");
+    add(
+        "i32.reinterpret_f32",
+        "(param f32)",
+        "i32",
+        "(i32.reinterpret_f32 (local.get 0))",
+    );
+    add(
+        "f32.reinterpret_i32",
+        "(param i32)",
+        "f32",
+        "(f32.reinterpret_i32 (local.get 0))",
+    );
+    add(
+        "i64.reinterpret_f64",
+        "(param f64)",
+        "i64",
+        "(i64.reinterpret_f64 (local.get 0))",
+    );
+    add(
+        "f64.reinterpret_i64",
+        "(param i64)",
+        "f64",
+        "(f64.reinterpret_i64 (local.get 0))",
+    );
     add(
         "v128.store_load",
         "(param v128)",
@@ -229,28 +259,74 @@ impl Both {
 fn scalar_f32_arithmetic_gives_canonical_nans() -> Result<()> {
     let mut t = Both::new()?;
     let (np, one) = (Val::F32(NP32), Val::F32(f32b(1.0)));
-    let (inf, ninf) = (Val::F32(f32b(f32::INFINITY)), Val::F32(f32b(-f32::INFINITY)));
+    let (inf, ninf) = (
+        Val::F32(f32b(f32::INFINITY)),
+        Val::F32(f32b(-f32::INFINITY)),
+    );
     let zero = Val::F32(0);
     let (c, dn) = (Val::F32(C32), Val::F32(DN32));
     for op in ["add", "sub", "mul", "div", "min", "max"] {
         // x86 keeps the payload of a NaN operand.
-        t.check(&format!("f32.{op}"), &[np.clone(), one.clone()], Val::F32(NP32), c.clone())?;
-        t.check(&format!("f32.{op}"), &[one.clone(), np.clone()], Val::F32(NP32), c.clone())?;
+        t.check(
+            &format!("f32.{op}"),
+            &[np.clone(), one.clone()],
+            Val::F32(NP32),
+            c.clone(),
+        )?;
+        t.check(
+            &format!("f32.{op}"),
+            &[one.clone(), np.clone()],
+            Val::F32(NP32),
+            c.clone(),
+        )?;
     }
     // Invalid operations give x86's default NaN, which is negative.
-    t.check("f32.add", &[inf.clone(), ninf.clone()], dn.clone(), c.clone())?;
-    t.check("f32.sub", &[inf.clone(), inf.clone()], dn.clone(), c.clone())?;
-    t.check("f32.mul", &[zero.clone(), inf.clone()], dn.clone(), c.clone())?;
-    t.check("f32.div", &[zero.clone(), zero.clone()], dn.clone(), c.clone())?;
+    t.check(
+        "f32.add",
+        &[inf.clone(), ninf.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
+    t.check(
+        "f32.sub",
+        &[inf.clone(), inf.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
+    t.check(
+        "f32.mul",
+        &[zero.clone(), inf.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
+    t.check(
+        "f32.div",
+        &[zero.clone(), zero.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
     t.check("f32.sqrt", &[Val::F32(f32b(-1.0))], dn.clone(), c.clone())?;
     for op in ["sqrt", "ceil", "floor", "trunc", "nearest"] {
-        t.check(&format!("f32.{op}"), &[Val::F32(NN32)], Val::F32(NN32), c.clone())?;
+        t.check(
+            &format!("f32.{op}"),
+            &[Val::F32(NN32)],
+            Val::F32(NN32),
+            c.clone(),
+        )?;
     }
     // Ordinary results are untouched.
-    t.same("f32.div", &[one.clone(), Val::F32(f32b(4.0))], Val::F32(f32b(0.25)))?;
+    t.same(
+        "f32.div",
+        &[one.clone(), Val::F32(f32b(4.0))],
+        Val::F32(f32b(0.25)),
+    )?;
     t.same("f32.sqrt", &[Val::F32(f32b(2.25))], Val::F32(f32b(1.5)))?;
     t.same("f32.nearest", &[Val::F32(f32b(-2.5))], Val::F32(f32b(-2.0)))?;
-    t.same("f32.min", &[zero.clone(), Val::F32(f32b(-0.0))], Val::F32(f32b(-0.0)))?;
+    t.same(
+        "f32.min",
+        &[zero.clone(), Val::F32(f32b(-0.0))],
+        Val::F32(f32b(-0.0)),
+    )?;
     t.same("f32.add", &[inf.clone(), one.clone()], inf.clone())?;
     Ok(())
 }
@@ -259,24 +335,70 @@ fn scalar_f32_arithmetic_gives_canonical_nans() -> Result<()> {
 fn scalar_f64_arithmetic_gives_canonical_nans() -> Result<()> {
     let mut t = Both::new()?;
     let (np, one) = (Val::F64(NP64), Val::F64(f64b(1.0)));
-    let (inf, ninf) = (Val::F64(f64b(f64::INFINITY)), Val::F64(f64b(-f64::INFINITY)));
+    let (inf, ninf) = (
+        Val::F64(f64b(f64::INFINITY)),
+        Val::F64(f64b(-f64::INFINITY)),
+    );
     let zero = Val::F64(0);
     let (c, dn) = (Val::F64(C64), Val::F64(DN64));
     for op in ["add", "sub", "mul", "div", "min", "max"] {
-        t.check(&format!("f64.{op}"), &[np.clone(), one.clone()], Val::F64(NP64), c.clone())?;
-        t.check(&format!("f64.{op}"), &[one.clone(), np.clone()], Val::F64(NP64), c.clone())?;
+        t.check(
+            &format!("f64.{op}"),
+            &[np.clone(), one.clone()],
+            Val::F64(NP64),
+            c.clone(),
+        )?;
+        t.check(
+            &format!("f64.{op}"),
+            &[one.clone(), np.clone()],
+            Val::F64(NP64),
+            c.clone(),
+        )?;
     }
-    t.check("f64.add", &[inf.clone(), ninf.clone()], dn.clone(), c.clone())?;
-    t.check("f64.sub", &[ninf.clone(), ninf.clone()], dn.clone(), c.clone())?;
-    t.check("f64.mul", &[inf.clone(), zero.clone()], dn.clone(), c.clone())?;
-    t.check("f64.div", &[zero.clone(), zero.clone()], dn.clone(), c.clone())?;
+    t.check(
+        "f64.add",
+        &[inf.clone(), ninf.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
+    t.check(
+        "f64.sub",
+        &[ninf.clone(), ninf.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
+    t.check(
+        "f64.mul",
+        &[inf.clone(), zero.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
+    t.check(
+        "f64.div",
+        &[zero.clone(), zero.clone()],
+        dn.clone(),
+        c.clone(),
+    )?;
     t.check("f64.sqrt", &[Val::F64(f64b(-4.0))], dn.clone(), c.clone())?;
     for op in ["sqrt", "ceil", "floor", "trunc", "nearest"] {
-        t.check(&format!("f64.{op}"), &[Val::F64(NN64)], Val::F64(NN64), c.clone())?;
+        t.check(
+            &format!("f64.{op}"),
+            &[Val::F64(NN64)],
+            Val::F64(NN64),
+            c.clone(),
+        )?;
     }
-    t.same("f64.mul", &[Val::F64(f64b(1.5)), Val::F64(f64b(-2.0))], Val::F64(f64b(-3.0)))?;
+    t.same(
+        "f64.mul",
+        &[Val::F64(f64b(1.5)), Val::F64(f64b(-2.0))],
+        Val::F64(f64b(-3.0)),
+    )?;
     t.same("f64.floor", &[Val::F64(f64b(-0.5))], Val::F64(f64b(-1.0)))?;
-    t.same("f64.max", &[Val::F64(f64b(-0.0)), zero.clone()], zero.clone())?;
+    t.same(
+        "f64.max",
+        &[Val::F64(f64b(-0.0)), zero.clone()],
+        zero.clone(),
+    )?;
     Ok(())
 }
 
@@ -284,7 +406,12 @@ fn scalar_f64_arithmetic_gives_canonical_nans() -> Result<()> {
 fn demotion_and_promotion_give_canonical_nans() -> Result<()> {
     let mut t = Both::new()?;
     // x86 keeps the top payload bits when converting a NaN between widths.
-    t.check("f32.demote_f64", &[Val::F64(NP64)], Val::F32(0x7fc8_91a2), Val::F32(C32))?;
+    t.check(
+        "f32.demote_f64",
+        &[Val::F64(NP64)],
+        Val::F32(0x7fc8_91a2),
+        Val::F32(C32),
+    )?;
     t.check(
         "f64.promote_f32",
         &[Val::F32(NN32)],
@@ -298,8 +425,16 @@ fn demotion_and_promotion_give_canonical_nans() -> Result<()> {
         Val::F64(0x7ffc_0000_2000_0000),
         Val::F64(C64),
     )?;
-    t.same("f32.demote_f64", &[Val::F64(f64b(0.5))], Val::F32(f32b(0.5)))?;
-    t.same("f64.promote_f32", &[Val::F32(f32b(-3.25))], Val::F64(f64b(-3.25)))?;
+    t.same(
+        "f32.demote_f64",
+        &[Val::F64(f64b(0.5))],
+        Val::F32(f32b(0.5)),
+    )?;
+    t.same(
+        "f64.promote_f32",
+        &[Val::F32(f32b(-3.25))],
+        Val::F64(f64b(-3.25)),
+    )?;
     t.check(
         "f32x4.demote_f64x2_zero",
         &[x2([NP64, f64b(1.5)])],
@@ -327,7 +462,11 @@ fn f32x4_arithmetic_gives_canonical_nans_lane_by_lane() -> Result<()> {
         ("add", [NP32, 0, f32b(3.5), DN32], [C32, 0, f32b(3.5), C32]),
         ("sub", [NP32, 0, f32b(-0.5), inf], [C32, 0, f32b(-0.5), inf]),
         ("mul", [NP32, 0, f32b(3.0), ninf], [C32, 0, f32b(3.0), ninf]),
-        ("div", [NP32, DN32, f32b(0.75), DN32], [C32, C32, f32b(0.75), C32]),
+        (
+            "div",
+            [NP32, DN32, f32b(0.75), DN32],
+            [C32, C32, f32b(0.75), C32],
+        ),
     ];
     for (op, off, on) in cases {
         t.check(&format!("f32x4.{op}"), &ab, x4(off), x4(on))?;
@@ -365,10 +504,26 @@ fn f32x4_arithmetic_gives_canonical_nans_lane_by_lane() -> Result<()> {
             [NN32, DN32, f32b(2.5f32.sqrt()), DN32],
             [C32, C32, f32b(2.5f32.sqrt()), C32],
         ),
-        ("ceil", [NN32, f32b(-1.0), f32b(3.0), f32b(-0.0)], [C32, f32b(-1.0), f32b(3.0), f32b(-0.0)]),
-        ("floor", [NN32, f32b(-1.0), f32b(2.0), f32b(-1.0)], [C32, f32b(-1.0), f32b(2.0), f32b(-1.0)]),
-        ("trunc", [NN32, f32b(-1.0), f32b(2.0), f32b(-0.0)], [C32, f32b(-1.0), f32b(2.0), f32b(-0.0)]),
-        ("nearest", [NN32, f32b(-1.0), f32b(2.0), f32b(-0.0)], [C32, f32b(-1.0), f32b(2.0), f32b(-0.0)]),
+        (
+            "ceil",
+            [NN32, f32b(-1.0), f32b(3.0), f32b(-0.0)],
+            [C32, f32b(-1.0), f32b(3.0), f32b(-0.0)],
+        ),
+        (
+            "floor",
+            [NN32, f32b(-1.0), f32b(2.0), f32b(-1.0)],
+            [C32, f32b(-1.0), f32b(2.0), f32b(-1.0)],
+        ),
+        (
+            "trunc",
+            [NN32, f32b(-1.0), f32b(2.0), f32b(-0.0)],
+            [C32, f32b(-1.0), f32b(2.0), f32b(-0.0)],
+        ),
+        (
+            "nearest",
+            [NN32, f32b(-1.0), f32b(2.0), f32b(-0.0)],
+            [C32, f32b(-1.0), f32b(2.0), f32b(-0.0)],
+        ),
     ];
     for (op, off, on) in unary {
         t.check(&format!("f32x4.{op}"), &u, x4(off), x4(on))?;
@@ -431,7 +586,12 @@ fn f64x2_arithmetic_gives_canonical_nans_lane_by_lane() -> Result<()> {
         ("nearest", f64b(-2.0)),
     ] {
         let on = if second == DN64 { C64 } else { second };
-        t.check(&format!("f64x2.{op}"), &u, x2([NN64, second]), x2([C64, on]))?;
+        t.check(
+            &format!("f64x2.{op}"),
+            &u,
+            x2([NN64, second]),
+            x2([C64, on]),
+        )?;
     }
     let (fa, fb, fc) = (
         x2([NP64, 0]),
@@ -470,8 +630,16 @@ fn bitwise_operators_pass_nans_through() -> Result<()> {
         )?;
         t.same("f32.store_load", &[Val::F32(nan)], Val::F32(nan))?;
         t.same("f32x4.splat_extract", &[Val::F32(nan)], Val::F32(nan))?;
-        t.same("i32.reinterpret_f32", &[Val::F32(nan)], Val::I32(nan as i32))?;
-        t.same("f32.reinterpret_i32", &[Val::I32(nan as i32)], Val::F32(nan))?;
+        t.same(
+            "i32.reinterpret_f32",
+            &[Val::F32(nan)],
+            Val::I32(nan as i32),
+        )?;
+        t.same(
+            "f32.reinterpret_i32",
+            &[Val::I32(nan as i32)],
+            Val::F32(nan),
+        )?;
     }
     for nan in [SNAN64, NP64, NN64] {
         t.same("f64.neg", &[Val::F64(nan)], Val::F64(nan ^ sign64))?;
@@ -483,8 +651,16 @@ fn bitwise_operators_pass_nans_through() -> Result<()> {
         )?;
         t.same("f64.store_load", &[Val::F64(nan)], Val::F64(nan))?;
         t.same("f64x2.splat_extract", &[Val::F64(nan)], Val::F64(nan))?;
-        t.same("i64.reinterpret_f64", &[Val::F64(nan)], Val::I64(nan as i64))?;
-        t.same("f64.reinterpret_i64", &[Val::I64(nan as i64)], Val::F64(nan))?;
+        t.same(
+            "i64.reinterpret_f64",
+            &[Val::F64(nan)],
+            Val::I64(nan as i64),
+        )?;
+        t.same(
+            "f64.reinterpret_i64",
+            &[Val::I64(nan as i64)],
+            Val::F64(nan),
+        )?;
     }
     let v = [SNAN32, NP32, NN32, f32b(1.0)];
     t.same("f32x4.neg", &[x4(v)], x4(v.map(|l| l ^ sign32)))?;
@@ -508,7 +684,11 @@ fn bitwise_operators_pass_nans_through() -> Result<()> {
     )?;
     let a = x2([SNAN64, f64b(1.0)]);
     let b = x2([f64b(1.0), NN64]);
-    t.same("f64x2.pmin", &[a.clone(), b.clone()], x2([SNAN64, f64b(1.0)]))?;
+    t.same(
+        "f64x2.pmin",
+        &[a.clone(), b.clone()],
+        x2([SNAN64, f64b(1.0)]),
+    )?;
     t.same("f64x2.pmax", &[a, b], x2([SNAN64, f64b(1.0)]))?;
     Ok(())
 }
