@@ -185,7 +185,7 @@ fn bits(v: &Val) -> (&'static str, u128) {
         Val::I64(x) => ("i64", u128::from(*x as u64)),
         Val::F32(x) => ("f32", u128::from(*x)),
         Val::F64(x) => ("f64", u128::from(*x)),
-        Val::V128(x) => ("v128", u128::from(*x)),
+        Val::V128(x) => ("v128", *x),
         other => panic!("unexpected result {other:?}"),
     }
 }
