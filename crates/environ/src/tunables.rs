@@ -36,6 +36,11 @@ pub struct Tunables {
     /// (`Config::cranelift_nan_canonicalization`; see `tern-cranelift`'s
     /// `translate/nan_canon.rs`). Off by default, as in wasmtime.
     pub nan_canonicalization: bool,
+    /// Whether relaxed SIMD follows the spec's deterministic profile
+    /// (`Config::relaxed_simd_deterministic`): the only operators where
+    /// Tern's default differs from it are `relaxed_madd`/`relaxed_nmadd`,
+    /// fused by default and rounded twice (multiply, then add) here.
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Default for Tunables {
@@ -50,6 +55,7 @@ impl Default for Tunables {
             table_access_spectre_mitigation: true,
             exceptions: false,
             nan_canonicalization: false,
+            relaxed_simd_deterministic: false,
         }
     }
 }

@@ -239,20 +239,21 @@ impl Config {
         self
     }
 
-    /// Whether relaxed SIMD operators must compute the same result on every
-    /// host (wasmtime's knob of this name; off by default there). Tern
-    /// always computes each relaxed operator one fixed way, the same on every
-    /// host and whatever the CPU features: `relaxed_swizzle` as `swizzle`,
-    /// the relaxed truncations as the saturating ones, `relaxed_madd` and
-    /// `relaxed_nmadd` as fused multiply-adds (single rounding),
-    /// `relaxed_min`/`relaxed_max` as `min`/`max`, the lane
-    /// selects as `bitselect`, `relaxed_q15mulr_s` as `q15mulr_sat_s`, and
-    /// the dot products treating both operands as signed. So both values are
-    /// honest and neither changes the code. NaN bits of relaxed (and other)
-    /// float results still vary by host unless
-    /// [`Config::cranelift_nan_canonicalization`] is on.
+    /// Makes relaxed SIMD follow the WebAssembly 3.0 spec's deterministic
+    /// profile (wasmtime's knob of this name; off by default, as there).
+    ///
+    /// Tern computes relaxed SIMD one fixed way on every host either way:
+    /// `relaxed_swizzle` as `swizzle`, the relaxed truncations as the
+    /// saturating ones, `relaxed_min`/`relaxed_max` as `min`/`max`, the lane
+    /// selects as `bitselect`, `relaxed_q15mulr_s` as `q15mulr_sat_s` and the
+    /// dot products as signed — each the deterministic profile's choice. The
+    /// one difference is `relaxed_madd`/`relaxed_nmadd`: off, they are fused
+    /// multiply-adds (one rounding, fast where the CPU has FMA); on, they
+    /// round the product and then the sum, as the profile prescribes.
+    /// Artifacts record the setting. NaN bits of float results still vary by
+    /// host unless [`Config::cranelift_nan_canonicalization`] is on.
     pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
-        let _ = enable;
+        self.tunables.relaxed_simd_deterministic = enable;
         self
     }
 

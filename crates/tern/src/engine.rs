@@ -208,6 +208,10 @@ impl Engine {
                 "cranelift_nan_canonicalization".to_string(),
                 config.tunables.nan_canonicalization.to_string(),
             ),
+            (
+                "relaxed_simd_deterministic".to_string(),
+                config.tunables.relaxed_simd_deterministic.to_string(),
+            ),
         ];
         for (name, flag) in tern_environ::WasmFeatures::all().iter_names() {
             settings.push((

@@ -259,6 +259,21 @@ fn float_suites_with_nan_canonicalization() {
     }
 }
 
+/// The `relaxed-simd` suite in the spec's deterministic profile
+/// (`Config::relaxed_simd_deterministic`), whose results every `either`
+/// expectation lists.
+#[test]
+fn relaxed_simd_deterministic_profile() {
+    let suite = "proposals/relaxed-simd";
+    let files = proposal("relaxed-simd".parse::<Proposal>().expect("known proposal"))
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
+    let mut config = config_for(suite);
+    config.relaxed_simd_deterministic(true);
+    let (passed, failures) = run_suite(suite, files, config);
+    check(suite, passed, failures);
+}
+
 #[test]
 fn relaxed_simd() {
     proposal_suite("relaxed-simd");

@@ -679,7 +679,14 @@ impl FuncState<'_, '_> {
                 } else {
                     a
                 };
-                let v = self.builder.ins().fma(a, b, c);
+                // The deterministic profile rounds the product, then the
+                // sum; otherwise one fused rounding, the same on every host.
+                let v = if self.compiler.settings().tunables.relaxed_simd_deterministic {
+                    let product = self.builder.ins().fmul(a, b);
+                    self.builder.ins().fadd(product, c)
+                } else {
+                    self.builder.ins().fma(a, b, c)
+                };
                 let v = self.canon_nan(v);
                 self.push(v);
             }

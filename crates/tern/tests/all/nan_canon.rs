@@ -1,6 +1,7 @@
 //! `Config::cranelift_nan_canonicalization`: every float operator that can
 //! compute a NaN returns the canonical NaN with the knob on, operators defined
-//! on bits still pass NaN payloads through, and artifacts record the knob.
+//! on bits still pass NaN payloads through, and artifacts record the knob;
+//! and `Config::relaxed_simd_deterministic`, the other determinism knob.
 //!
 //! Each case gives the exact bits with the knob off — what x86-64 computes,
 //! asserted only there, since the spec lets hardware pick any arithmetic NaN
@@ -735,5 +736,56 @@ fn artifacts_record_nan_canonicalization() -> Result<()> {
     let instance = Instance::new(&mut store, &module, &[])?;
     let div = instance.get_typed_func::<(f32, f32), f32>(&mut store, "div")?;
     assert_eq!(div.call(&mut store, (0.0, 0.0))?.to_bits(), C32);
+    Ok(())
+}
+
+/// `Config::relaxed_simd_deterministic`: `relaxed_madd` rounds twice, as the
+/// spec's deterministic profile prescribes, instead of once (fused); the
+/// setting is recorded in artifacts.
+#[test]
+fn relaxed_simd_deterministic_rounds_madd_twice() -> Result<()> {
+    let wat = r#"(module
+      (func (export "madd") (param v128 v128 v128) (result v128)
+        (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2)))
+      (func (export "nmadd") (param v128 v128 v128) (result v128)
+        (f32x4.relaxed_nmadd (local.get 0) (local.get 1) (local.get 2))))"#;
+    // (1 + 2^-12)^2 = 1 + 2^-11 + 2^-24: fused, adding -(1 + 2^-11) leaves
+    // 2^-24; rounded first, the 2^-24 is lost (a tie, to even) and the sum is 0.
+    let a = f32b(1.0 + 2f32.powi(-12));
+    let c = f32b(-(1.0 + 2f32.powi(-11)));
+    let run = |deterministic: bool, name: &str, args: &[Val]| -> Result<u128> {
+        let mut config = Config::new();
+        config.relaxed_simd_deterministic(deterministic);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, wat)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        let f = instance.get_func(&mut store, name).expect("export");
+        let mut out = [Val::V128(0)];
+        f.call(&mut store, args, &mut out)?;
+        Ok(bits(&out[0]).1)
+    };
+    let fused = bits(&x4([f32b(2f32.powi(-24)); 4])).1;
+    let args = [x4([a; 4]), x4([a; 4]), x4([c; 4])];
+    assert_eq!(run(false, "madd", &args)?, fused);
+    assert_eq!(run(true, "madd", &args)?, 0);
+    // nmadd(x, y, z) = -(x * y) + z: with x = -a it computes the same sum.
+    let args = [x4([a ^ 0x8000_0000; 4]), x4([a; 4]), x4([c; 4])];
+    assert_eq!(run(false, "nmadd", &args)?, fused);
+    assert_eq!(run(true, "nmadd", &args)?, 0);
+
+    let mut on = Config::new();
+    on.relaxed_simd_deterministic(true);
+    let bytes = Engine::new(&on)?.precompile_module(wat.as_bytes())?;
+    // SAFETY: the bytes come from `precompile_module`; the check refuses them.
+    let err =
+        unsafe { Module::deserialize(&Engine::default(), &bytes) }.expect_err("settings differ");
+    assert!(
+        err.to_string().contains(
+            "compiled with relaxed_simd_deterministic=true, \
+             this engine has relaxed_simd_deterministic=false"
+        ),
+        "{err}"
+    );
     Ok(())
 }
