@@ -3,7 +3,9 @@
 //!
 //! Each name maps to the `Config` setter of the same name (`-W tail-call=n`
 //! is `Config::wasm_tail_call(false)`), so the CLI and the embedding API cannot
-//! disagree about what a feature means. A flag for a feature Tern does not
+//! disagree about what a feature means. Two names are semantics knobs rather
+//! than features, as in wasmtime's CLI: `nan-canonicalization`
+//! (`Config::cranelift_nan_canonicalization`) and `relaxed-simd-deterministic`. A flag for a feature Tern does not
 //! implement yet (`gc`, `function-references`, `exceptions`, `threads`) is
 //! accepted here and refused by `Engine::new` with the feature's name.
 
@@ -31,6 +33,10 @@ pub const WASM_FLAGS: &[(&str, Setter)] = &[
     ("memory64", Config::wasm_memory64),
     ("multi-memory", Config::wasm_multi_memory),
     ("multi-value", Config::wasm_multi_value),
+    (
+        "nan-canonicalization",
+        Config::cranelift_nan_canonicalization,
+    ),
     ("mutable-global", Config::wasm_mutable_global),
     (
         "nontrapping-float-to-int",
@@ -38,6 +44,10 @@ pub const WASM_FLAGS: &[(&str, Setter)] = &[
     ),
     ("reference-types", Config::wasm_reference_types),
     ("relaxed-simd", Config::wasm_relaxed_simd),
+    (
+        "relaxed-simd-deterministic",
+        Config::relaxed_simd_deterministic,
+    ),
     ("sign-extension", Config::wasm_sign_extension),
     ("simd", Config::wasm_simd),
     ("tail-call", Config::wasm_tail_call),
@@ -53,8 +63,9 @@ pub struct WasmOptions {
     /// component-model-async, component-model-fixed-length-lists,
     /// exceptions, extended-const, function-references, gc,
     /// legacy-exceptions, memory64,
-    /// multi-memory, multi-value, mutable-global, nontrapping-float-to-int,
-    /// reference-types, relaxed-simd, sign-extension, simd, tail-call,
+    /// multi-memory, multi-value, mutable-global, nan-canonicalization,
+    /// nontrapping-float-to-int, reference-types, relaxed-simd,
+    /// relaxed-simd-deterministic, sign-extension, simd, tail-call,
     /// threads, wide-arithmetic. Several may be given, comma-separated.
     #[arg(short = 'W', value_name = "NAME[=y|n]")]
     wasm: Vec<String>,

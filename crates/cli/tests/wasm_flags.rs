@@ -154,3 +154,43 @@ fn legacy_exceptions_by_flag_or_folder() {
         text(&o.stderr)
     );
 }
+
+/// `-W nan-canonicalization` is `Config::cranelift_nan_canonicalization`:
+/// `0/0` then gives the positive canonical NaN (an exact-bits expectation in
+/// the script), and `f32.neg` still keeps a signaling NaN's payload.
+#[test]
+fn nan_canonicalization_by_flag() {
+    let script = scratch("wast-nan", "canon.wast");
+    std::fs::write(
+        &script,
+        "(module\n\
+           (func (export \"div\") (param f32 f32) (result f32) (f32.div (local.get 0) (local.get 1)))\n\
+           (func (export \"neg\") (param f32) (result f32) (f32.neg (local.get 0))))\n\
+         (assert_return (invoke \"div\" (f32.const 0) (f32.const 0)) (f32.const nan:0x400000))\n\
+         (assert_return (invoke \"neg\" (f32.const nan:0x200001)) (f32.const -nan:0x200001))\n",
+    )
+    .unwrap();
+    let path = script.to_str().unwrap();
+    let o = tern(&["wast", "-W", "nan-canonicalization", path]);
+    assert_eq!(
+        text(&o.stdout),
+        "3 passed, 0 failed\n",
+        "{}",
+        text(&o.stderr)
+    );
+    // Without it, x86-64 computes the negative default NaN for `0/0`.
+    if cfg!(target_arch = "x86_64") {
+        let o = tern(&["wast", "-W", "nan-canonicalization=n", path]);
+        assert_eq!(
+            text(&o.stdout),
+            "2 passed, 1 failed\n",
+            "{}",
+            text(&o.stderr)
+        );
+        assert!(
+            text(&o.stderr).contains("got F32(4290772992)"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}

@@ -31,6 +31,16 @@ pub struct Tunables {
     /// followed by a check for an exception the callee left pending, since an
     /// exception may pass through any module's frames.
     pub exceptions: bool,
+    /// Whether every float operator that can compute a NaN yields the
+    /// canonical NaN of its type instead of whatever the hardware produced
+    /// (`Config::cranelift_nan_canonicalization`; see `tern-cranelift`'s
+    /// `translate/nan_canon.rs`). Off by default, as in wasmtime.
+    pub nan_canonicalization: bool,
+    /// Whether relaxed SIMD follows the spec's deterministic profile
+    /// (`Config::relaxed_simd_deterministic`): the only operators where
+    /// Tern's default differs from it are `relaxed_madd`/`relaxed_nmadd`,
+    /// fused by default and rounded twice (multiply, then add) here.
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Default for Tunables {
@@ -44,6 +54,8 @@ impl Default for Tunables {
             heap_access_spectre_mitigation: true,
             table_access_spectre_mitigation: true,
             exceptions: false,
+            nan_canonicalization: false,
+            relaxed_simd_deterministic: false,
         }
     }
 }

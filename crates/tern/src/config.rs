@@ -221,6 +221,46 @@ impl Config {
         self
     }
 
+    /// Makes every float operator that can compute a NaN return the
+    /// canonical NaN of its type (`0x7fc0_0000` for f32,
+    /// `0x7ff8_0000_0000_0000` for f64, lane by lane for `f32x4`/`f64x2`)
+    /// instead of the NaN the CPU produced, as wasmtime's method of the same
+    /// name does. Off by default: the spec allows any arithmetic NaN, and the
+    /// check costs a compare and a select per operator.
+    ///
+    /// Turn it on when results must be bit-identical across hosts
+    /// (consensus, replay, differential testing). It covers `add`, `sub`,
+    /// `mul`, `div`, `sqrt`, `min`, `max`, `ceil`, `floor`, `trunc`,
+    /// `nearest` of `f32`, `f64`, `f32x4` and `f64x2`, the demotions and
+    /// promotions, and relaxed SIMD's `relaxed_min`/`relaxed_max`/
+    /// `relaxed_madd`/`relaxed_nmadd`; operators defined on bits (`neg`,
+    /// `abs`, `copysign`, reinterpretations, loads, stores, `pmin`/`pmax`)
+    /// still pass NaN payloads through unchanged, as the spec requires.
+    /// Artifacts record the setting: one compiled with it on is refused by an
+    /// engine with it off, and the other way round.
+    pub fn cranelift_nan_canonicalization(&mut self, enable: bool) -> &mut Self {
+        self.tunables.nan_canonicalization = enable;
+        self
+    }
+
+    /// Makes relaxed SIMD follow the WebAssembly 3.0 spec's deterministic
+    /// profile (wasmtime's knob of this name; off by default, as there).
+    ///
+    /// Tern computes relaxed SIMD one fixed way on every host either way:
+    /// `relaxed_swizzle` as `swizzle`, the relaxed truncations as the
+    /// saturating ones, `relaxed_min`/`relaxed_max` as `min`/`max`, the lane
+    /// selects as `bitselect`, `relaxed_q15mulr_s` as `q15mulr_sat_s` and the
+    /// dot products as signed — each the deterministic profile's choice. The
+    /// one difference is `relaxed_madd`/`relaxed_nmadd`: off, they are fused
+    /// multiply-adds (one rounding, fast where the CPU has FMA); on, they
+    /// round the product and then the sum, as the profile prescribes.
+    /// Artifacts record the setting. NaN bits of float results still vary by
+    /// host unless [`Config::cranelift_nan_canonicalization`] is on.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.tunables.relaxed_simd_deterministic = enable;
+        self
+    }
+
     /// Sets the Cranelift flag `name` to `value`, as wasmtime's method of the
     /// same name does. Tern honours the flags that change what its translator
     /// emits, both `"true"` by default:

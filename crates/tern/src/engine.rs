@@ -239,6 +239,14 @@ impl Engine {
                 "enable_table_access_spectre_mitigation".to_string(),
                 config.tunables.table_access_spectre_mitigation.to_string(),
             ),
+            (
+                "cranelift_nan_canonicalization".to_string(),
+                config.tunables.nan_canonicalization.to_string(),
+            ),
+            (
+                "relaxed_simd_deterministic".to_string(),
+                config.tunables.relaxed_simd_deterministic.to_string(),
+            ),
         ];
         for (name, flag) in tern_environ::WasmFeatures::all().iter_names() {
             settings.push((

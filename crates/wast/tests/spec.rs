@@ -232,6 +232,48 @@ fn simd() {
     proposal_suite("simd");
 }
 
+/// The suites with float operators — `wasm-v3` (`f32`, `f64`,
+/// `float_exprs`, `conversions`, …), `simd` and `relaxed-simd` — with
+/// `Config::cranelift_nan_canonicalization` on: canonical NaNs satisfy both
+/// `nan:canonical` and `nan:arithmetic`, and operators defined on bits still
+/// pass payloads through, so the results must match the ledger exactly.
+#[test]
+fn float_suites_with_nan_canonicalization() {
+    let mut suites: Vec<(String, Vec<(String, String)>)> = vec![(
+        "wasm-v3".to_string(),
+        spec(SpecVersion::V3)
+            .map(|t| (t.name().to_string(), t.raw().to_string()))
+            .collect(),
+    )];
+    for name in ["simd", "relaxed-simd"] {
+        let files = proposal(name.parse::<Proposal>().expect("known proposal"))
+            .map(|t| (t.name().to_string(), t.raw().to_string()))
+            .collect();
+        suites.push((format!("proposals/{name}"), files));
+    }
+    for (suite, files) in suites {
+        let mut config = config_for(&suite);
+        config.cranelift_nan_canonicalization(true);
+        let (passed, failures) = run_suite(&suite, files, config);
+        check(&suite, passed, failures);
+    }
+}
+
+/// The `relaxed-simd` suite in the spec's deterministic profile
+/// (`Config::relaxed_simd_deterministic`), whose results every `either`
+/// expectation lists.
+#[test]
+fn relaxed_simd_deterministic_profile() {
+    let suite = "proposals/relaxed-simd";
+    let files = proposal("relaxed-simd".parse::<Proposal>().expect("known proposal"))
+        .map(|t| (t.name().to_string(), t.raw().to_string()))
+        .collect();
+    let mut config = config_for(suite);
+    config.relaxed_simd_deterministic(true);
+    let (passed, failures) = run_suite(suite, files, config);
+    check(suite, passed, failures);
+}
+
 #[test]
 fn relaxed_simd() {
     proposal_suite("relaxed-simd");

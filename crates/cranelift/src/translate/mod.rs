@@ -15,7 +15,8 @@
 //! checks epochs; `stack_maps` marks the values of GC-heap reference types that
 //! Cranelift must keep in stack maps; `bulk_memory` compiles `memory.fill`/`memory.copy`
 //! (bounds checked inline; short constant lengths without a libcall); `regions` names the alias regions
-//! of memory accesses.
+//! of memory accesses; `nan_canon` turns computed NaNs into the canonical one
+//! when `Config::cranelift_nan_canonicalization` asks for it.
 
 mod bulk_memory;
 mod control;
@@ -26,6 +27,7 @@ mod gc;
 mod gc_objects;
 mod interrupts;
 mod memory;
+mod nan_canon;
 mod numeric;
 mod regions;
 mod simd;

@@ -29,6 +29,23 @@ impl FuncState<'_, '_> {
         self.push(v);
     }
 
+    /// A float operator that can compute a NaN, of one operand: its result
+    /// goes through `canon_nan` (see `nan_canon`).
+    fn farith1(&mut self, f: impl FnOnce(&mut Self, Value) -> Value) {
+        self.unop(|s, a| {
+            let r = f(s, a);
+            s.canon_nan(r)
+        });
+    }
+
+    /// As [`Self::farith1`], of two operands.
+    fn farith2(&mut self, f: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        self.binop(|s, a, b| {
+            let r = f(s, a, b);
+            s.canon_nan(r)
+        });
+    }
+
     fn icmp(&mut self, cc: IntCC) {
         self.binop(|s, a, b| {
             let c = s.builder.ins().icmp(cc, a, b);
@@ -160,19 +177,35 @@ impl FuncState<'_, '_> {
 
             Operator::F32Abs | Operator::F64Abs => self.unop(|s, a| s.builder.ins().fabs(a)),
             Operator::F32Neg | Operator::F64Neg => self.unop(|s, a| s.builder.ins().fneg(a)),
-            Operator::F32Ceil | Operator::F64Ceil => self.unop(|s, a| s.builder.ins().ceil(a)),
-            Operator::F32Floor | Operator::F64Floor => self.unop(|s, a| s.builder.ins().floor(a)),
-            Operator::F32Trunc | Operator::F64Trunc => self.unop(|s, a| s.builder.ins().trunc(a)),
-            Operator::F32Nearest | Operator::F64Nearest => {
-                self.unop(|s, a| s.builder.ins().nearest(a))
+            Operator::F32Ceil | Operator::F64Ceil => self.farith1(|s, a| s.builder.ins().ceil(a)),
+            Operator::F32Floor | Operator::F64Floor => {
+                self.farith1(|s, a| s.builder.ins().floor(a))
             }
-            Operator::F32Sqrt | Operator::F64Sqrt => self.unop(|s, a| s.builder.ins().sqrt(a)),
-            Operator::F32Add | Operator::F64Add => self.binop(|s, a, b| s.builder.ins().fadd(a, b)),
-            Operator::F32Sub | Operator::F64Sub => self.binop(|s, a, b| s.builder.ins().fsub(a, b)),
-            Operator::F32Mul | Operator::F64Mul => self.binop(|s, a, b| s.builder.ins().fmul(a, b)),
-            Operator::F32Div | Operator::F64Div => self.binop(|s, a, b| s.builder.ins().fdiv(a, b)),
-            Operator::F32Min | Operator::F64Min => self.binop(|s, a, b| s.builder.ins().fmin(a, b)),
-            Operator::F32Max | Operator::F64Max => self.binop(|s, a, b| s.builder.ins().fmax(a, b)),
+            Operator::F32Trunc | Operator::F64Trunc => {
+                self.farith1(|s, a| s.builder.ins().trunc(a))
+            }
+            Operator::F32Nearest | Operator::F64Nearest => {
+                self.farith1(|s, a| s.builder.ins().nearest(a))
+            }
+            Operator::F32Sqrt | Operator::F64Sqrt => self.farith1(|s, a| s.builder.ins().sqrt(a)),
+            Operator::F32Add | Operator::F64Add => {
+                self.farith2(|s, a, b| s.builder.ins().fadd(a, b))
+            }
+            Operator::F32Sub | Operator::F64Sub => {
+                self.farith2(|s, a, b| s.builder.ins().fsub(a, b))
+            }
+            Operator::F32Mul | Operator::F64Mul => {
+                self.farith2(|s, a, b| s.builder.ins().fmul(a, b))
+            }
+            Operator::F32Div | Operator::F64Div => {
+                self.farith2(|s, a, b| s.builder.ins().fdiv(a, b))
+            }
+            Operator::F32Min | Operator::F64Min => {
+                self.farith2(|s, a, b| s.builder.ins().fmin(a, b))
+            }
+            Operator::F32Max | Operator::F64Max => {
+                self.farith2(|s, a, b| s.builder.ins().fmax(a, b))
+            }
             Operator::F32Copysign | Operator::F64Copysign => {
                 self.binop(|s, a, b| s.builder.ins().fcopysign(a, b))
             }
@@ -216,8 +249,8 @@ impl FuncState<'_, '_> {
             Operator::F64ConvertI32U | Operator::F64ConvertI64U => {
                 self.unop(|s, a| s.builder.ins().fcvt_from_uint(F64, a))
             }
-            Operator::F32DemoteF64 => self.unop(|s, a| s.builder.ins().fdemote(F32, a)),
-            Operator::F64PromoteF32 => self.unop(|s, a| s.builder.ins().fpromote(F64, a)),
+            Operator::F32DemoteF64 => self.farith1(|s, a| s.builder.ins().fdemote(F32, a)),
+            Operator::F64PromoteF32 => self.farith1(|s, a| s.builder.ins().fpromote(F64, a)),
             Operator::I32ReinterpretF32 => {
                 self.unop(|s, a| s.builder.ins().bitcast(I32, MemFlagsData::new(), a))
             }

@@ -60,6 +60,23 @@ impl FuncState<'_, '_> {
         self.push(v);
     }
 
+    /// A lane-wise float operator that can compute a NaN, of one operand:
+    /// its result goes through `canon_nan` (see `nan_canon`).
+    fn vfarith1(&mut self, ty: Type, f: impl FnOnce(&mut Self, Value) -> Value) {
+        self.vun(ty, |s, a| {
+            let r = f(s, a);
+            s.canon_nan(r)
+        });
+    }
+
+    /// As [`Self::vfarith1`], of two operands.
+    fn vfarith2(&mut self, ty: Type, f: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        self.vbin(ty, |s, a, b| {
+            let r = f(s, a, b);
+            s.canon_nan(r)
+        });
+    }
+
     fn vicmp(&mut self, ty: Type, cc: IntCC) {
         self.vbin(ty, |s, a, b| s.builder.ins().icmp(cc, a, b));
     }
@@ -604,41 +621,41 @@ impl FuncState<'_, '_> {
                 self.push(v);
             }
 
-            Operator::F32x4Ceil => self.vun(F32X4, |s, a| s.builder.ins().ceil(a)),
-            Operator::F32x4Floor => self.vun(F32X4, |s, a| s.builder.ins().floor(a)),
-            Operator::F32x4Trunc => self.vun(F32X4, |s, a| s.builder.ins().trunc(a)),
-            Operator::F32x4Nearest => self.vun(F32X4, |s, a| s.builder.ins().nearest(a)),
+            Operator::F32x4Ceil => self.vfarith1(F32X4, |s, a| s.builder.ins().ceil(a)),
+            Operator::F32x4Floor => self.vfarith1(F32X4, |s, a| s.builder.ins().floor(a)),
+            Operator::F32x4Trunc => self.vfarith1(F32X4, |s, a| s.builder.ins().trunc(a)),
+            Operator::F32x4Nearest => self.vfarith1(F32X4, |s, a| s.builder.ins().nearest(a)),
             Operator::F32x4Abs => self.vun(F32X4, |s, a| s.builder.ins().fabs(a)),
             Operator::F32x4Neg => self.vun(F32X4, |s, a| s.builder.ins().fneg(a)),
-            Operator::F32x4Sqrt => self.vun(F32X4, |s, a| s.builder.ins().sqrt(a)),
-            Operator::F32x4Add => self.vbin(F32X4, |s, a, b| s.builder.ins().fadd(a, b)),
-            Operator::F32x4Sub => self.vbin(F32X4, |s, a, b| s.builder.ins().fsub(a, b)),
-            Operator::F32x4Mul => self.vbin(F32X4, |s, a, b| s.builder.ins().fmul(a, b)),
-            Operator::F32x4Div => self.vbin(F32X4, |s, a, b| s.builder.ins().fdiv(a, b)),
+            Operator::F32x4Sqrt => self.vfarith1(F32X4, |s, a| s.builder.ins().sqrt(a)),
+            Operator::F32x4Add => self.vfarith2(F32X4, |s, a, b| s.builder.ins().fadd(a, b)),
+            Operator::F32x4Sub => self.vfarith2(F32X4, |s, a, b| s.builder.ins().fsub(a, b)),
+            Operator::F32x4Mul => self.vfarith2(F32X4, |s, a, b| s.builder.ins().fmul(a, b)),
+            Operator::F32x4Div => self.vfarith2(F32X4, |s, a, b| s.builder.ins().fdiv(a, b)),
             Operator::F32x4Min | Operator::F32x4RelaxedMin => {
-                self.vbin(F32X4, |s, a, b| s.builder.ins().fmin(a, b))
+                self.vfarith2(F32X4, |s, a, b| s.builder.ins().fmin(a, b))
             }
             Operator::F32x4Max | Operator::F32x4RelaxedMax => {
-                self.vbin(F32X4, |s, a, b| s.builder.ins().fmax(a, b))
+                self.vfarith2(F32X4, |s, a, b| s.builder.ins().fmax(a, b))
             }
             Operator::F32x4PMin => self.pminmax(F32X4, false),
             Operator::F32x4PMax => self.pminmax(F32X4, true),
-            Operator::F64x2Ceil => self.vun(F64X2, |s, a| s.builder.ins().ceil(a)),
-            Operator::F64x2Floor => self.vun(F64X2, |s, a| s.builder.ins().floor(a)),
-            Operator::F64x2Trunc => self.vun(F64X2, |s, a| s.builder.ins().trunc(a)),
-            Operator::F64x2Nearest => self.vun(F64X2, |s, a| s.builder.ins().nearest(a)),
+            Operator::F64x2Ceil => self.vfarith1(F64X2, |s, a| s.builder.ins().ceil(a)),
+            Operator::F64x2Floor => self.vfarith1(F64X2, |s, a| s.builder.ins().floor(a)),
+            Operator::F64x2Trunc => self.vfarith1(F64X2, |s, a| s.builder.ins().trunc(a)),
+            Operator::F64x2Nearest => self.vfarith1(F64X2, |s, a| s.builder.ins().nearest(a)),
             Operator::F64x2Abs => self.vun(F64X2, |s, a| s.builder.ins().fabs(a)),
             Operator::F64x2Neg => self.vun(F64X2, |s, a| s.builder.ins().fneg(a)),
-            Operator::F64x2Sqrt => self.vun(F64X2, |s, a| s.builder.ins().sqrt(a)),
-            Operator::F64x2Add => self.vbin(F64X2, |s, a, b| s.builder.ins().fadd(a, b)),
-            Operator::F64x2Sub => self.vbin(F64X2, |s, a, b| s.builder.ins().fsub(a, b)),
-            Operator::F64x2Mul => self.vbin(F64X2, |s, a, b| s.builder.ins().fmul(a, b)),
-            Operator::F64x2Div => self.vbin(F64X2, |s, a, b| s.builder.ins().fdiv(a, b)),
+            Operator::F64x2Sqrt => self.vfarith1(F64X2, |s, a| s.builder.ins().sqrt(a)),
+            Operator::F64x2Add => self.vfarith2(F64X2, |s, a, b| s.builder.ins().fadd(a, b)),
+            Operator::F64x2Sub => self.vfarith2(F64X2, |s, a, b| s.builder.ins().fsub(a, b)),
+            Operator::F64x2Mul => self.vfarith2(F64X2, |s, a, b| s.builder.ins().fmul(a, b)),
+            Operator::F64x2Div => self.vfarith2(F64X2, |s, a, b| s.builder.ins().fdiv(a, b)),
             Operator::F64x2Min | Operator::F64x2RelaxedMin => {
-                self.vbin(F64X2, |s, a, b| s.builder.ins().fmin(a, b))
+                self.vfarith2(F64X2, |s, a, b| s.builder.ins().fmin(a, b))
             }
             Operator::F64x2Max | Operator::F64x2RelaxedMax => {
-                self.vbin(F64X2, |s, a, b| s.builder.ins().fmax(a, b))
+                self.vfarith2(F64X2, |s, a, b| s.builder.ins().fmax(a, b))
             }
             Operator::F64x2PMin => self.pminmax(F64X2, false),
             Operator::F64x2PMax => self.pminmax(F64X2, true),
@@ -662,7 +679,15 @@ impl FuncState<'_, '_> {
                 } else {
                     a
                 };
-                let v = self.builder.ins().fma(a, b, c);
+                // The deterministic profile rounds the product, then the
+                // sum; otherwise one fused rounding, the same on every host.
+                let v = if self.compiler.settings().tunables.relaxed_simd_deterministic {
+                    let product = self.builder.ins().fmul(a, b);
+                    self.builder.ins().fadd(product, c)
+                } else {
+                    self.builder.ins().fma(a, b, c)
+                };
+                let v = self.canon_nan(v);
                 self.push(v);
             }
 
@@ -692,9 +717,11 @@ impl FuncState<'_, '_> {
                 let w = s.builder.ins().uwiden_low(a);
                 s.builder.ins().fcvt_from_uint(F64X2, w)
             }),
-            Operator::F32x4DemoteF64x2Zero => self.vun(F64X2, |s, a| s.builder.ins().fvdemote(a)),
+            Operator::F32x4DemoteF64x2Zero => {
+                self.vfarith1(F64X2, |s, a| s.builder.ins().fvdemote(a))
+            }
             Operator::F64x2PromoteLowF32x4 => {
-                self.vun(F32X4, |s, a| s.builder.ins().fvpromote_low(a))
+                self.vfarith1(F32X4, |s, a| s.builder.ins().fvpromote_low(a))
             }
             other => return Err(super::dispatch::misrouted(other, "simd")),
         }

@@ -51,6 +51,7 @@ mod legacy_exceptions;
 mod limits;
 mod limits_async;
 mod memory_image;
+mod nan_canon;
 mod pooled_tables;
 mod pooling;
 mod precompiled;
