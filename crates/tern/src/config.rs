@@ -273,14 +273,17 @@ impl Config {
     ///   `br_table` lowering).
     ///
     /// Setting either to `"false"` makes checked accesses cheaper for trusted
-    /// code. Any other flag name or value is an error at `Engine::new`.
+    /// code. `enable_nan_canonicalization` (`"false"` by default) is the
+    /// Cranelift spelling of [`Config::cranelift_nan_canonicalization`] and
+    /// sets the same switch. Any other flag name or value is an error at
+    /// `Engine::new`.
     ///
     /// # Safety
     /// With a mitigation off, wasm code can make the CPU speculatively read
     /// host memory outside its sandbox and leak it through cache timing; the
     /// caller promises that the code this engine runs is trusted not to try.
     /// (In wasmtime any Cranelift flag can be set here, some of which make
-    /// generated code unsound; Tern accepts only the two above.)
+    /// generated code unsound; Tern accepts only the three above.)
     #[allow(
         unsafe_code,
         reason = "the API is unsafe as in wasmtime: it can weaken the sandbox"
@@ -317,9 +320,11 @@ impl Config {
                 "enable_table_access_spectre_mitigation" => {
                     &mut tunables.table_access_spectre_mitigation
                 }
+                "enable_nan_canonicalization" => &mut tunables.nan_canonicalization,
                 _ => anyhow::bail!(
                     "the Cranelift flag `{name}` is not supported by Tern (supported: \
-                     enable_heap_access_spectre_mitigation, enable_table_access_spectre_mitigation)"
+                     enable_heap_access_spectre_mitigation, enable_table_access_spectre_mitigation, \
+                     enable_nan_canonicalization)"
                 ),
             };
             *field = match value.as_str() {

@@ -739,6 +739,44 @@ fn artifacts_record_nan_canonicalization() -> Result<()> {
     Ok(())
 }
 
+/// wasmtime code may spell the knob as the Cranelift flag
+/// `enable_nan_canonicalization`; it sets the same switch, and a value other
+/// than `true`/`false` is refused by `Engine::new`.
+#[test]
+fn the_cranelift_flag_spelling_sets_the_same_switch() -> Result<()> {
+    let wat = r#"(module (func (export "div") (param f32 f32) (result f32)
+        (f32.div (local.get 0) (local.get 1))))"#;
+    let div_zero_by_zero = |config: &Config| -> Result<u32> {
+        let engine = Engine::new(config)?;
+        let module = Module::new(&engine, wat)?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        let div = instance.get_typed_func::<(f32, f32), f32>(&mut store, "div")?;
+        Ok(div.call(&mut store, (0.0, 0.0))?.to_bits())
+    };
+    let mut enabled = Config::new();
+    // SAFETY: NaN canonicalisation does not weaken the sandbox.
+    unsafe { enabled.cranelift_flag_enable("enable_nan_canonicalization") };
+    assert_eq!(div_zero_by_zero(&enabled)?, C32);
+    let mut set = Config::new();
+    // SAFETY: as above.
+    unsafe { set.cranelift_flag_set("enable_nan_canonicalization", "true") };
+    assert_eq!(div_zero_by_zero(&set)?, C32);
+    if cfg!(target_arch = "x86_64") {
+        let mut off = Config::new();
+        off.cranelift_nan_canonicalization(true);
+        // SAFETY: as above; the flag comes last, so it wins.
+        unsafe { off.cranelift_flag_set("enable_nan_canonicalization", "false") };
+        assert_eq!(div_zero_by_zero(&off)?, DN32);
+    }
+    let mut bad = Config::new();
+    // SAFETY: as above.
+    unsafe { bad.cranelift_flag_set("enable_nan_canonicalization", "yes") };
+    let err = Engine::new(&bad).expect_err("not a boolean");
+    assert!(err.to_string().contains("takes `true` or `false`"), "{err}");
+    Ok(())
+}
+
 /// `Config::relaxed_simd_deterministic`: `relaxed_madd` rounds twice, as the
 /// spec's deterministic profile prescribes, instead of once (fused); the
 /// setting is recorded in artifacts.
